@@ -1,0 +1,43 @@
+namespace Unicorn.Wsgi.Application;
+
+/// <summary>
+/// Where the app thread writes one response. Calls block the app thread (back-pressure from a slow
+/// client); the bridge releases the GIL around them. The server frames the response (Content-Length or
+/// chunked, HEAD, 204/304), adds Server/Date/Connection, and validates the app's headers.
+/// </summary>
+public interface IResponseSink
+{
+    /// <summary>True once the status line and headers have been written to the client.</summary>
+    bool HeadersSent { get; }
+
+    /// <summary>
+    /// Sets status ("200 OK") and headers. May be called again to replace them until
+    /// <see cref="HeadersSent"/> (the exc_info rule). Headers are sent with the first body bytes or at
+    /// <see cref="Complete"/>.
+    /// </summary>
+    /// <exception cref="InvalidResponseException">status or a header is not valid HTTP (the bridge turns it into a 500).</exception>
+    void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers);
+
+    /// <summary>Appends body bytes; may buffer. Sends headers first if not yet sent.</summary>
+    /// <exception cref="IOException">the client went away.</exception>
+    void Write(ReadOnlySpan<byte> data);
+
+    /// <summary>Pushes buffered bytes to the client (after each item of a streamed body).</summary>
+    void Flush();
+
+    /// <summary>
+    /// Sends count bytes of an open file from offset (wsgi.file_wrapper), with sendfile when the
+    /// transport allows it. Returns false when the sink cannot send files directly; the caller then
+    /// falls back to reading blocks and calling <see cref="Write"/>.
+    /// </summary>
+    bool TrySendFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count);
+
+    /// <summary>Ends the response normally (final chunk for chunked encoding, flush).</summary>
+    void Complete();
+
+    /// <summary>Ends the response abnormally: the connection is closed without a clean end.</summary>
+    void Abort();
+}
+
+/// <summary>The app produced a status line or header the server refuses to send.</summary>
+public sealed class InvalidResponseException(string message) : Exception(message);

@@ -1,0 +1,45 @@
+namespace Unicorn.Wsgi.Application;
+
+/// <summary>
+/// The body of one request as wsgi.input sees it: already-decoded bytes (chunked framing removed),
+/// read with blocking calls from the app thread. The bridge releases the GIL around <see cref="Read"/>.
+/// </summary>
+public abstract class RequestBody
+{
+    public static RequestBody Empty { get; } = new BufferedRequestBody(ReadOnlyMemory<byte>.Empty);
+
+    /// <summary>The Content-Length, or null when the length is unknown (chunked).</summary>
+    public abstract long? Length { get; }
+
+    /// <summary>
+    /// When the whole body is already in memory, the bytes; lets the bridge build wsgi.input from one
+    /// copy without any per-read call back into C#.
+    /// </summary>
+    public abstract bool TryGetBuffered(out ReadOnlyMemory<byte> body);
+
+    /// <summary>Reads up to destination.Length bytes; 0 means end of body. Blocks until data arrives.</summary>
+    /// <exception cref="IOException">the client went away or sent malformed body framing.</exception>
+    public abstract int Read(Span<byte> destination);
+}
+
+/// <summary>A body that was read completely before the app was called.</summary>
+public sealed class BufferedRequestBody(ReadOnlyMemory<byte> body) : RequestBody
+{
+    private int _position;
+
+    public override long? Length => body.Length;
+
+    public override bool TryGetBuffered(out ReadOnlyMemory<byte> buffered)
+    {
+        buffered = body;
+        return true;
+    }
+
+    public override int Read(Span<byte> destination)
+    {
+        var n = Math.Min(destination.Length, body.Length - _position);
+        body.Span.Slice(_position, n).CopyTo(destination);
+        _position += n;
+        return n;
+    }
+}

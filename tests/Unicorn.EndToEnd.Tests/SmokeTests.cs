@@ -1,0 +1,7 @@
+namespace Unicorn.EndToEnd.Tests;
+
+public class ProjectBuilds
+{
+    [Fact]
+    public void Builds() => Assert.True(true);
+}

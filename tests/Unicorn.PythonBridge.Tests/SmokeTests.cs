@@ -1,0 +1,7 @@
+namespace Unicorn.PythonBridge.Tests;
+
+public class ProjectBuilds
+{
+    [Fact]
+    public void Builds() => Assert.True(true);
+}

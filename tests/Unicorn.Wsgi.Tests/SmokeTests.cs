@@ -1,0 +1,7 @@
+namespace Unicorn.Wsgi.Tests;
+
+public class ProjectBuilds
+{
+    [Fact]
+    public void Builds() => Assert.True(true);
+}
