@@ -1,0 +1,30 @@
+namespace Unicorn.Wsgi.Logging;
+
+/// <summary>
+/// The error log as the rest of the server sees it (Gunicorn's <c>gunicorn.error</c> logger). Levels and
+/// message text follow Gunicorn, because operators grep them.
+/// </summary>
+public interface IErrorLog
+{
+    bool IsEnabled(LogLevel level);
+
+    void Log(LogLevel level, string message);
+
+    void Debug(string message) => Log(LogLevel.Debug, message);
+    void Info(string message) => Log(LogLevel.Info, message);
+    void Warning(string message) => Log(LogLevel.Warning, message);
+    void Error(string message) => Log(LogLevel.Error, message);
+    void Critical(string message) => Log(LogLevel.Critical, message);
+
+    /// <summary>Logs message at error level followed by a traceback (Python's, as text).</summary>
+    void Exception(string message, string traceback) => Log(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
+}
+
+public enum LogLevel
+{
+    Debug = 10,
+    Info = 20,
+    Warning = 30,
+    Error = 40,
+    Critical = 50,
+}
