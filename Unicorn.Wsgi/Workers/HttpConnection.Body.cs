@@ -66,7 +66,7 @@ internal sealed partial class HttpConnection
 
             if (written == 0 && read.IsCompleted)
             {
-                throw BadHttpRequestException.NoMoreData();
+                throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
             }
 
             _reader.AdvanceTo(consumed, written == 0 ? buffer.End : consumed);

@@ -103,7 +103,7 @@ internal sealed partial class HttpConnection
                 {
                     if (read.IsCompleted)
                     {
-                        throw BadHttpRequestException.NoMoreData();
+                        throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
                     }
 
                     _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -122,7 +122,7 @@ internal sealed partial class HttpConnection
 
             if (read.IsCompleted)
             {
-                throw BadHttpRequestException.NoMoreData();
+                throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
             }
 
             _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -181,10 +181,15 @@ internal sealed partial class HttpConnection
 
     private async Task RejectAsync(BadHttpRequestException e)
     {
-        _worker.Log.Debug($"Invalid request from ip={RemoteText}: {e.Message}");
+        if (e.IsEndOfInput)
+        {
+            return;
+        }
+
+        _worker.Log.Warning($"Invalid request from ip={RemoteText}: {e.Message}");
         try
         {
-            await _stream.WriteAsync(ErrorResponse.Build(e.StatusCode, e.Message, null));
+            await _stream.WriteAsync(e.BuildResponse());
         }
         catch (IOException)
         {

@@ -10,19 +10,21 @@ internal sealed class RequestFactory(WorkerOptions options)
     public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy)
     {
         var headers = head.Headers.ToArray();
-        var (serverName, serverPort) = ServerAddress(head, headers, listener);
-        var client = proxy?.Source ?? remote;
+        var (serverName, serverPort) = ServerAddress(head, listener);
+        var client = proxy is { ClientAddress: { } address, ClientPort: { } port } && IPAddress.TryParse(address, out var ip)
+            ? new IPEndPoint(ip, port)
+            : remote;
         return new WsgiRequest
         {
             Method = head.Method,
             RawUri = head.RawTarget,
             Path = head.Path,
             Query = head.Query,
-            Protocol = head.VersionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1",
+            Protocol = head.Protocol,
             VersionMinor = head.VersionMinor,
             Headers = headers,
             Body = body,
-            UrlScheme = listener.Scheme,
+            UrlScheme = head.ForwardedScheme ?? listener.Scheme,
             RemoteEndPoint = client,
             ServerName = serverName,
             ServerPort = serverPort,
@@ -32,20 +34,9 @@ internal sealed class RequestFactory(WorkerOptions options)
     }
 
     // Gunicorn: the Host header (with or without a port) wins, else the address the client connected to.
-    private static (string Name, string Port) ServerAddress(RequestHead head, KeyValuePair<string, string>[] headers, ListenerInfo listener)
+    private static (string Name, string Port) ServerAddress(RequestHead head, ListenerInfo listener)
     {
-        var host = head.Host;
-        if (host is null)
-        {
-            foreach (var (name, value) in headers)
-            {
-                if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))
-                {
-                    host = value;
-                    break;
-                }
-            }
-        }
+        var host = head.GetHeader("Host");
 
         if (string.IsNullOrEmpty(host))
         {
