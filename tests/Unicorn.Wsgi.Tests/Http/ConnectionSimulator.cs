@@ -32,11 +32,12 @@ internal sealed class ConnectionSimulator
 
     private enum Phase { Proxy, Head, Body, Done }
 
-    public ConnectionSimulator(HttpParserOptions options, Func<int> readSize)
+    /// <param name="peer">the peer's address; with <paramref name="ipPeer"/> false, a unix-socket peer (as the corpus harness).</param>
+    public ConnectionSimulator(HttpParserOptions options, Func<int> readSize, System.Net.IPAddress? peer = null, bool ipPeer = false)
     {
         _options = options;
         _parser = new Http1RequestParser(options);
-        _parser.StartConnection(null);   // like the corpus harness: a trusted, non-IP peer
+        _parser.StartConnection(ipPeer ? peer : null);
         _readSize = readSize;
         _phase = options.ProxyProtocol == ProxyProtocolMode.Off ? Phase.Head : Phase.Proxy;
     }
