@@ -165,8 +165,8 @@ internal sealed partial class HttpConnection
 
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy);
-        var keepAlive = _head.KeepAlive && _worker.Options.KeepAlive > TimeSpan.Zero;
-        var sink = new ResponseSink(_stream, request.Method, _head.VersionMinor, keepAlive, _worker.Date);
+        var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
+        using var sink = new ResponseSink(_stream, _head, forceClose);
 
         await _worker.Threads.RunAsync(request, sink);
 
