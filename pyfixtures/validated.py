@@ -4,7 +4,7 @@ from wsgiref.validate import validator
 
 
 def _simple(environ, start_response):
-    body = environ["wsgi.input"].read()
+    body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body) + 3))])
     return [b"ok:", body]
 
