@@ -107,8 +107,16 @@ internal static unsafe class NativeCallbacks
     [UnmanagedCallersOnly]
     private static nint HeadersSent(nint self, nint unused)
     {
-        var sent = PythonWsgiThread.Current?.HeadersSent ?? false;
-        return CPython.NewRef(sent ? CPython.Py_True : CPython.Py_False);
+        try
+        {
+            var sent = PythonWsgiThread.Current?.HeadersSent ?? false;
+            return CPython.NewRef(sent ? CPython.Py_True : CPython.Py_False);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
     }
 
     /// <summary>log(level, message): a line in the server's error log.</summary>

@@ -57,7 +57,26 @@ internal sealed unsafe partial class PythonWsgiThread
             return;
         }
 
-        var outcome = SendResult(result);
+        Outcome outcome;
+        try
+        {
+            outcome = SendResult(result);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The sink failed in a way it does not document: end this response, keep the worker.
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                CPython.PyErr_Clear();
+            }
+
+            Log.Error($"Error handling request {request.RawUri}: {e.GetType().Name}: {e.Message}");
+            CloseIterable(request, result);
+            CPython.Py_DecRef(result);
+            AbortQuietly(sink);
+            return;
+        }
+
         Finish(request, sink, outcome, result);
         CPython.Py_DecRef(result);
     }
