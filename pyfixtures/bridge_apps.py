@@ -250,3 +250,18 @@ class Holder:
 def env_value(environ, start_response):
     start_response("200 OK", TEXT)
     return [os.environ.get("UNICORN_TEST_ENV", "-").encode()]
+
+
+WRITE_ERRORS = []
+
+
+def write_until_gone(environ, start_response):
+    """Keeps calling write() until the server reports the client gone."""
+    write = start_response("200 OK", TEXT)
+    try:
+        for i in range(10):
+            write(b"x" * 10)
+    except OSError as e:
+        WRITE_ERRORS.append(str(e))
+        raise
+    return [b"unreachable"]

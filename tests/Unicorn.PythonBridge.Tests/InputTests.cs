@@ -47,6 +47,7 @@ public sealed class InputTests(PythonFixture python)
         var body = new StreamedBody(Enumerable.Range(0, 50).Select(i => new byte[1000]).ToArray());
         Assert.Equal(50_000, Echo("read", body).Length);
         Assert.True(body.Reads >= 50);
+        Assert.All(body.GilHeldDuringRead, Assert.False);
     }
 
     [Fact]

@@ -86,6 +86,20 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
+    public void Write_to_a_gone_client_raises_OSError_in_the_app_and_logs_no_error()
+    {
+        var log = python.Log.During(() =>
+        {
+            var sink = Run("bridge_apps:write_until_gone", new FakeSink { FailOnWrite = 3 });
+            Assert.True(sink.Aborted);
+            Assert.False(sink.Completed);
+            Assert.Equal(3, sink.Writes);
+        });
+        Assert.Equal("client disconnected", python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.WRITE_ERRORS[-1]"));
+        Assert.DoesNotContain(log, e => e.Level >= LogLevel.Error);
+    }
+
+    [Fact]
     public void Exception_before_headers_is_a_500_with_the_traceback_logged()
     {
         var log = python.Log.During(() =>

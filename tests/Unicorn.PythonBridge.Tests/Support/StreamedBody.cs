@@ -12,6 +12,9 @@ public sealed class StreamedBody(params byte[][] pieces) : RequestBody
 
     public bool FailAtEnd { get; init; }
 
+    /// <summary>Whether the GIL was held during each Read (with <see cref="Gil.IsHeld"/>).</summary>
+    public List<bool> GilHeldDuringRead { get; } = [];
+
     public override long? Length => null;
 
     public override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
@@ -23,6 +26,7 @@ public sealed class StreamedBody(params byte[][] pieces) : RequestBody
     public override int Read(Span<byte> destination)
     {
         Reads++;
+        GilHeldDuringRead.Add(Gil.IsHeld());
         while (_piece < pieces.Length && _offset == pieces[_piece].Length)
         {
             _piece++;
