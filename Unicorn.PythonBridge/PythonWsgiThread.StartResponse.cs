@@ -29,9 +29,9 @@ internal sealed unsafe partial class PythonWsgiThread
                 return Outcome.PythonError;
             }
 
-            // The shim checked the types: a str and a list.
+            // The shim checked the types: a str and a list (or their subclasses).
             var status = CPython.ToStringOrNull(CPython.PyTuple_GetItem(pending, 0));
-            if (status is null)
+            if (status is null || !IsLatin1(status))
             {
                 return Invalid("the status is not a latin-1 str");
             }
@@ -43,23 +43,22 @@ internal sealed unsafe partial class PythonWsgiThread
             for (var i = 0; i < count; i++)
             {
                 var item = CPython.PyList_GetItem(list, i);
-                if (CPython.TypeOf(item) != CPython.PyTuple_Type || CPython.PyTuple_Size(item) != 2)
+                // PyTuple_Size also accepts tuple subclasses (named tuples); anything else fails.
+                if (CPython.PyTuple_Size(item) != 2)
                 {
                     return Invalid($"header {i} is not a (name, value) tuple");
                 }
 
-                var nameObject = CPython.PyTuple_GetItem(item, 0);
-                var valueObject = CPython.PyTuple_GetItem(item, 1);
-                if (CPython.TypeOf(nameObject) != CPython.PyUnicode_Type || CPython.TypeOf(valueObject) != CPython.PyUnicode_Type)
+                var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
+                var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
+                if (name is null || value is null)
                 {
                     return Invalid($"header {i}: name and value must be str");
                 }
 
-                var name = CPython.ToStringOrNull(nameObject);
-                var value = CPython.ToStringOrNull(valueObject);
-                if (name is null || value is null)
+                if (!IsLatin1(name) || !IsLatin1(value))
                 {
-                    return Invalid($"header {i} cannot be encoded");
+                    return Invalid($"header {name} is not latin-1");
                 }
 
                 if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
@@ -89,6 +88,9 @@ internal sealed unsafe partial class PythonWsgiThread
             CPython.Py_DecRef(pending);
         }
     }
+
+    /// <summary>Headers go on the wire as latin-1 (PEP 3333); other characters cannot be sent.</summary>
+    private static bool IsLatin1(string s) => !s.AsSpan().ContainsAnyExceptInRange('\0', '\u00ff');
 
     private Outcome Invalid(string message)
     {

@@ -265,3 +265,19 @@ def write_until_gone(environ, start_response):
         WRITE_ERRORS.append(str(e))
         raise
     return [b"unreachable"]
+
+
+def header_not_latin1(environ, start_response):
+    start_response("200 OK", [("X-Price", "5 \u20ac")])
+    return [b"x"]
+
+
+def named_tuple_headers(environ, start_response):
+    import collections
+    Header = collections.namedtuple("Header", "name value")
+
+    class Headers(list):
+        pass
+
+    start_response("200 OK", Headers([Header("X-Kind", "named")]))
+    return [b"ok"]

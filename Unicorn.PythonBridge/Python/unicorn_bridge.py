@@ -39,9 +39,9 @@ class StartResponse:
                 exc_info = None
         elif self.status is not None:
             raise AssertionError("start_response() called a second time without exc_info")
-        if type(status) is not str:
+        if not isinstance(status, str):
             raise TypeError("%r is not a string" % (status,))
-        if type(headers) is not list:
+        if not isinstance(headers, list):
             raise TypeError("headers must be a list, not %s" % type(headers).__name__)
         self.status = status
         self.pending = (status, headers)

@@ -182,6 +182,18 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
+    public void Header_value_outside_latin1_is_a_500() =>
+        Assert.Equal("500 Internal Server Error", Run("bridge_apps:header_not_latin1").Status);
+
+    [Fact]
+    public void Header_list_and_tuple_subclasses_are_accepted()
+    {
+        var sink = Run("bridge_apps:named_tuple_headers");
+        Assert.Equal("200 OK", sink.Status);
+        Assert.Equal("named", sink.Header("X-Kind"));
+    }
+
+    [Fact]
     public void Body_item_that_is_not_bytes_is_a_500()
     {
         var log = python.Log.During(() => Assert.Equal("500 Internal Server Error", Run("bridge_apps:body_not_bytes").Status));
