@@ -67,8 +67,17 @@ public sealed unsafe partial class PythonRuntime
                 PythonEngine.ProgramName = installation.Executable;
             }
 
-            PythonEngine.Initialize(setSysArgv: false, initSigs: false);
-            CPython.Load(installation.LibPython);
+            try
+            {
+                PythonEngine.Initialize(setSysArgv: false, initSigs: false);
+                CPython.Load(installation.LibPython);
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException
+                or TypeInitializationException or InvalidOperationException or NotSupportedException or PythonException)
+            {
+                throw new PythonNotFoundException($"unicorn: cannot start Python {installation.Version} from {installation.LibPython}: {FirstLine(e)}");
+            }
+
             var runtime = new PythonRuntime(installation, log);
             s_current = runtime;
             NativeCallbacks.Log = log;
@@ -175,6 +184,16 @@ public sealed unsafe partial class PythonRuntime
         using (forkSafety.Invoke(executable))
         {
         }
+    }
+
+    private static string FirstLine(Exception e)
+    {
+        while (e.InnerException is not null && e is TypeInitializationException)
+        {
+            e = e.InnerException;
+        }
+
+        return e.Message.Split('\n', 2)[0].Trim();
     }
 
     private static List<(string Key, string Value)> ParseEnv(IReadOnlyList<string> raw)
