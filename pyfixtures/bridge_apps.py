@@ -281,3 +281,11 @@ def named_tuple_headers(environ, start_response):
 
     start_response("200 OK", Headers([Header("X-Kind", "named")]))
     return [b"ok"]
+
+
+def sleeper(environ, start_response):
+    """Sleeps in Python for a while (a stuck request, for the stack dump test)."""
+    import time
+    time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    start_response("200 OK", TEXT)
+    return [b"slept"]

@@ -91,6 +91,24 @@ public sealed class PitfallTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Stacks_of_a_stuck_request_can_be_dumped()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:sleeper"));
+        var request = Task.Run(() => thread.Invoke(AppThread.Request(query: "1.5")));
+        string stacks = "";
+        for (var i = 0; i < 50 && !stacks.Contains("sleeper", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+            stacks = python.Runtime.DumpThreadStacks();
+        }
+
+        Assert.Contains("most recent call first", stacks, StringComparison.Ordinal);
+        Assert.Contains("bridge_apps.py\", line", stacks, StringComparison.Ordinal);
+        Assert.Contains("in sleeper", stacks, StringComparison.Ordinal);
+        Assert.Equal("slept", (await request).BodyText);
+    }
+
+    [Fact]
     public void Python_is_initialised_without_its_signal_handlers()
     {
         // With Python's handlers SIGINT would be default_int_handler; without them Python reports None
