@@ -20,7 +20,7 @@ public static class TomlConfigFile
         }
         catch (TomlException e)
         {
-            throw new ConfigException($"unicorn: failed to read config file {path}, line {e.Line + 1}: {FirstLine(e.Message)}");
+            throw new ConfigException($"unicorn: failed to read config file {path}, line {e.Line}: {FirstLine(e.Message)}");
         }
         catch (IOException e)
         {
@@ -59,5 +59,11 @@ public static class TomlConfigFile
         _ => value,
     };
 
-    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+    // Tomlyn prefixes "(line,column) : error : "; the line is already in our message.
+    private static string FirstLine(string s)
+    {
+        var line = s.Split('\n')[0].Trim();
+        var marker = line.IndexOf("error : ", StringComparison.Ordinal);
+        return marker >= 0 ? line[(marker + "error : ".Length)..] : line;
+    }
 }
