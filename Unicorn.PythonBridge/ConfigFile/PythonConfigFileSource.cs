@@ -59,7 +59,7 @@ public sealed class PythonConfigFileSource : IConfigFileSource
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.String => e.GetString(),
-        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? (object)l : e.GetDouble(),
         JsonValueKind.Array => e.EnumerateArray().Select(ToValue).ToList(),
         _ when e.TryGetProperty("$dict", out var items) =>
             items.EnumerateArray().GroupBy(p => p[0].GetString()!).ToDictionary(g => g.Key, g => ToValue(g.Last()[1]), StringComparer.Ordinal),

@@ -16,6 +16,7 @@ internal static class PythonRepr
         string s => Quote(s),
         int i => i.ToString(CultureInfo.InvariantCulture),
         long l => l.ToString(CultureInfo.InvariantCulture),
+        double d when double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 1e16 => d.ToString("F1", CultureInfo.InvariantCulture),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         HookReference h => $"<{h.Display}()>",
         IReadOnlyDictionary<string, object?> d => "{" + string.Join(", ", d.Select(kv => Quote(kv.Key) + ": " + Format(kv.Value))) + "}",

@@ -148,5 +148,6 @@ public sealed class PrecedenceTests : IDisposable
         Assert.Equal(["127.0.0.1:9000", "unix:/tmp/u.sock"], back.Bind);
         Assert.Equal(new HookReference(HookOrigin.DottedPath, "pre_request", "mypkg.hooks.pre_request"), back.Get<HookReference>("pre_request"));
         Assert.Equal(SettingSource.ConfigFile, back.SourceOf("bind"));
+        Assert.Equal(1L, back.Get<IReadOnlyDictionary<string, object?>>("logconfig_dict")["version"]);
     }
 }
