@@ -16,6 +16,7 @@ public sealed partial class Settings
             w.WriteStartObject();
             w.WriteString("app_module", AppModule);
             w.WriteString("config_file", ConfigFile);
+            w.WriteString("paste_uri", PasteUri);
             w.WriteStartObject("values");
             foreach (var (name, value) in _values)
             {
@@ -45,6 +46,7 @@ public sealed partial class Settings
         {
             AppModule = root.GetProperty("app_module").GetString(),
             ConfigFile = root.GetProperty("config_file").GetString(),
+            PasteUri = root.GetProperty("paste_uri").GetString(),
         };
         var sources = root.GetProperty("sources");
         foreach (var property in root.GetProperty("values").EnumerateObject())

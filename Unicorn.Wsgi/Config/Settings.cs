@@ -24,6 +24,14 @@ public sealed partial class Settings
     /// <summary>APP_MODULE as given on the command line, if any.</summary>
     public string? AppModule { get; set; }
 
+    /// <summary>With <c>--paste</c>: the absolute ini path and optional <c>#name</c>, for <c>paste.deploy.loadapp</c>.</summary>
+    public string? PasteUri { get; set; }
+
+    /// <summary><c>--paste-global KEY=VALUE</c> entries as PasteDeploy's global_conf; a '=' in the key is written '\='.</summary>
+    public IReadOnlyDictionary<string, string> PasteGlobalConf =>
+        Get<IReadOnlyList<string>>("raw_paste_global_conf").Select(SplitGlobal).GroupBy(p => p.Key)
+            .ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+
     /// <summary>The config file that was read (absolute path, or <c>python:MODULE</c>), or null.</summary>
     public string? ConfigFile { get; set; }
 
@@ -76,6 +84,19 @@ public sealed partial class Settings
     /// <summary><c>raw_env</c> as a dictionary (KEY=VALUE, later entries win).</summary>
     public IReadOnlyDictionary<string, string> Env =>
         RawEnv.Select(e => e.Split('=', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+
+    private static KeyValuePair<string, string> SplitGlobal(string entry)
+    {
+        for (var i = 0; i < entry.Length; i++)
+        {
+            if (entry[i] == '=' && (i == 0 || entry[i - 1] != '\\'))
+            {
+                return new(entry[..i].Replace("\\=", "=", StringComparison.Ordinal), entry[(i + 1)..].Replace("\\=", "=", StringComparison.Ordinal));
+            }
+        }
+
+        return new(entry, "");
+    }
 
     internal void Set(string name, object? value, SettingSource source)
     {

@@ -50,7 +50,8 @@ public sealed class SettingsResolver
             Apply(SettingsTable.Get("default_proc_name"), app, SettingSource.Framework, "(APP_MODULE)");
         }
 
-        var location = FindConfigFile(commandLine);
+        var pasteConfig = ApplyPaste(commandLine);
+        var location = FindConfigFile(commandLine, pasteConfig);
         if (location is not null)
         {
             _settings.ConfigFile = location.Display;
@@ -104,9 +105,9 @@ public sealed class SettingsResolver
         }
     }
 
-    private ConfigLocation? FindConfigFile(CommandLineResult commandLine)
+    private ConfigLocation? FindConfigFile(CommandLineResult commandLine, string? pasteConfig)
     {
-        var named = commandLine.Argv.Values.GetValueOrDefault("config") ?? commandLine.Environment.Values.GetValueOrDefault("config");
+        var named = commandLine.Argv.Values.GetValueOrDefault("config") ?? commandLine.Environment.Values.GetValueOrDefault("config") ?? pasteConfig;
         if (named is string text && Validators.ToStringOrNull(text) is { Length: > 0 } value)
         {
             var location = ConfigLocation.Parse(value, _context.WorkingDirectory);
@@ -127,6 +128,85 @@ public sealed class SettingsResolver
         var pyproject = Path.Combine(_context.WorkingDirectory, "pyproject.toml");
         return TomlConfigFile.HasUnicornTable(pyproject) ? new ConfigLocation(ConfigLocationKind.Toml, pyproject) : null;
     }
+
+    /// <summary>
+    /// <c>--paste FILE.ini[#name]</c> on the command line: the ini names the processes, configures logging when it has
+    /// a <c>[loggers]</c> section, and its <c>[server:main]</c> (when it is Gunicorn's or Unicorn's) provides the
+    /// framework layer of settings. Returns the <c>config</c> key of that section, a config file to read when no
+    /// <c>-c</c> is given.
+    /// </summary>
+    private string? ApplyPaste(CommandLineResult commandLine)
+    {
+        if (commandLine.Argv.Values.GetValueOrDefault("paste") is not string given || Validators.ToStringOrNull(given) is not { Length: > 0 } paste)
+        {
+            return null;
+        }
+
+        var uri = Path.GetFullPath(Path.Combine(_context.WorkingDirectory, paste));
+        var file = uri.Split('#')[0];
+        if (!File.Exists(file))
+        {
+            throw new ConfigException($"unicorn: error: '{file}' not found");
+        }
+
+        _settings.PasteUri = uri;
+        var ini = IniFile.Read(file);
+        Apply(SettingsTable.Get("default_proc_name"), file, SettingSource.Framework, $"(--paste {paste})");
+        if (ini.HasSection("loggers"))
+        {
+            Apply(SettingsTable.Get("logconfig"), file, SettingSource.Framework, $"(--paste {paste})");
+        }
+
+        const string server = "server:main";
+        var use = ini.Get(server, "use");
+        if (!ini.HasSection(server) || (use is not null && !IsOurServer(use)))
+        {
+            return null;
+        }
+
+        string? config = null;
+        string? host = null;
+        string? port = null;
+        var where = $"in [{server}] of {file}";
+        foreach (var key in ini.Keys(server))
+        {
+            var value = ini.Get(server, key);
+            switch (key)
+            {
+                case "use":
+                    break;
+                case "config":
+                    config = value;
+                    break;
+                case "host":
+                    host = value;
+                    break;
+                case "port":
+                    port = value;
+                    break;
+                default:
+                    var setting = SettingsTable.ByName.GetValueOrDefault(key)
+                        ?? throw new ConfigException($"unicorn: error: unknown setting '{key}' {where}");
+                    Apply(setting, value, SettingSource.Framework, where);
+                    break;
+            }
+        }
+
+        // As Gunicorn's paste runner: host and port make one address; a host alone may list several.
+        if (!string.IsNullOrEmpty(host) || !string.IsNullOrEmpty(port))
+        {
+            object bind = !string.IsNullOrEmpty(port)
+                ? $"{(string.IsNullOrEmpty(host) ? "0.0.0.0" : host)}:{port}"
+                : host!.Split(',').Select(h => (object?)h.Trim()).ToList();
+            Apply(SettingsTable.Get("bind"), bind, SettingSource.Framework, where);
+        }
+
+        return config;
+    }
+
+    private static bool IsOurServer(string use) =>
+        use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn#main" or "egg:unicorn"
+            or "call:gunicorn.app.pasterapp:serve";
 
     private IReadOnlyList<KeyValuePair<string, object?>> ReadConfigFile(ConfigLocation location, IConfigFileSource? python)
     {

@@ -81,7 +81,8 @@ public static partial class SettingsTable
         StringRow("pythonpath", MechanicsSection, ["--pythonpath"], "STRING", null,
             "Comma-separated directories to put first on sys.path, e.g. '/home/app,/home/lib'."),
         StringRow("paste", MechanicsSection, ["--paste", "--paster"], "STRING", null,
-            "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name); its [server:main] settings apply.") with
-        { Supported = false, UnsupportedHint = "give the application as APP_MODULE" },
+            "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name) instead of APP_MODULE. " +
+            "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn#main) supplies settings below the config file, " +
+            "host and port making bind, and its [loggers] configure logging."),
     ];
 }

@@ -25,7 +25,7 @@ public static partial class SettingsTable
             "Largest HTTP/2 header list in bytes.") with { Supported = false },
         ListRow("raw_paste_global_conf", MechanicsSection, "--paste-global", "CONF",
             "A PasteDeploy global variable as KEY=VALUE (escape '=' in the key as '\\='); repeat for several.") with
-        { Supported = false, UnsupportedHint = "--paste is not implemented yet" },
+        { Validate = Validators.PasteGlobals },
         FlagRow("permit_obsolete_folding", MechanicsSection, "--permit-obsolete-folding",
             "Accept header values continued on the next line (obs-fold, RFC 9112 5.2) instead of rejecting the request."),
         FlagRow("strip_header_spaces", MechanicsSection, "--strip-header-spaces",

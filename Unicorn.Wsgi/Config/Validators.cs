@@ -117,6 +117,21 @@ internal static partial class Validators
         return list;
     }
 
+    /// <summary><c>KEY=VALUE</c> with '=' in the key escaped as '\\='; Gunicorn finds a missing '=' only when loading the app.</summary>
+    public static object? PasteGlobals(object? value, ResolveContext _)
+    {
+        var list = ToStringList(value);
+        foreach (var entry in list)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(entry, @"(?<!\\)="))
+            {
+                throw new SettingValueException($"paste global setting '{entry}' invalid (expected KEY=VALUE)");
+            }
+        }
+
+        return list;
+    }
+
     public static object? StatsdAddress(object? value, ResolveContext _)
     {
         var s = ToStringOrNull(value);
