@@ -154,6 +154,16 @@ public sealed partial class Arbiter : IDisposable
             _masterName = "Master.2";
         }
 
+        // raw_env (-e KEY=VALUE) goes into the master's environment, which every worker inherits.
+        foreach (var pair in _config.RawEnv)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                Environment.SetEnvironmentVariable(pair[..eq], pair[(eq + 1)..]);
+            }
+        }
+
         if (_config.Chdir is { } chdir)
         {
             Environment.CurrentDirectory = chdir;

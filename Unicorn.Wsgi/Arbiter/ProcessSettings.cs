@@ -28,6 +28,7 @@ public sealed record ProcessSettings
     public bool PreloadApp { get; init; }
     public bool ReusePort { get; init; }
     public bool IsSsl { get; init; }
+    public IReadOnlyList<string> RawEnv { get; init; } = [];
 
     /// <summary>The name in process titles: proc_name, else the app (default_proc_name), else "unicorn".</summary>
     public string Name => ProcName ?? DefaultProcName ?? "unicorn";
@@ -57,6 +58,7 @@ public sealed record ProcessSettings
             PreloadApp = Bool(settings, "preload_app") ?? false,
             ReusePort = Bool(settings, "reuse_port") ?? false,
             IsSsl = Str(settings, "certfile") is not null,
+            RawEnv = List(settings, "raw_env") ?? [],
         };
     }
 

@@ -146,19 +146,24 @@ public static class ListenerBinder
     {
         var full = Path.GetFullPath(path);
         RemoveStaleSocket(full);
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var fd = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new ListenerException($"Can't create a socket for unix:{path}: {Libc.StrError(Libc.Errno)}");
+        }
+
+        var old = Libc.umask((uint)options.Umask);
+        var error = Libc.BindUnix(fd, full);
+        Libc.umask(old);
+        if (error != 0)
+        {
+            Libc.close(fd);
+            throw new ListenerException($"Can't connect to {path}: {Libc.StrError(error)}");
+        }
+
+        var socket = FromFd(fd);
         try
         {
-            var old = Libc.umask((uint)options.Umask);
-            try
-            {
-                socket.Bind(new UnixDomainSocketEndPoint(full));
-            }
-            finally
-            {
-                Libc.umask(old);
-            }
-
             if ((options.Uid is { } || options.Gid is { })
                 && Libc.chown(full, options.Uid ?? uint.MaxValue, options.Gid ?? uint.MaxValue) != 0)
             {
@@ -170,17 +175,13 @@ public static class ListenerBinder
                 socket.Listen(options.Backlog);
             }
 
-            Libc.SetInheritable(FdOf(socket), true);
+            Libc.SetInheritable(fd, true);
             return new Listener(socket, unixPath: full);
         }
         catch
         {
             socket.Dispose();
-            if (File.Exists(full))
-            {
-                File.Delete(full);
-            }
-
+            File.Delete(full);
             throw;
         }
     }
