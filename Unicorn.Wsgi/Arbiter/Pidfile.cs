@@ -39,7 +39,13 @@ public sealed class Pidfile(string path)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
-            throw new PidfileException($"Can't write pidfile '{Path}': {e.Message}");
+            var reason = e switch
+            {
+                DirectoryNotFoundException => "No such file or directory",
+                UnauthorizedAccessException => "Permission denied",
+                _ => e.Message,
+            };
+            throw new PidfileException($"Can't write pidfile '{Path}': {reason}");
         }
     }
 
