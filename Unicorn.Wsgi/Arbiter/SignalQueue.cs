@@ -25,12 +25,6 @@ public sealed class SignalQueue : IDisposable
         ArgumentNullException.ThrowIfNull(signals);
         foreach (var sig in signals)
         {
-            if (sig is Libc.SIGINT or Libc.SIGQUIT)
-            {
-                // A shell starts background jobs with these ignored; .NET never handles an ignored signal.
-                Libc.signal(sig, Libc.SIG_DFL);
-            }
-
             _registrations.Add(PosixSignalRegistration.Create(ToPosix(sig), OnSignal));
         }
     }

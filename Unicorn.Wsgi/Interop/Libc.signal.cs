@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Unicorn.Wsgi.Interop;
 
-internal static partial class Libc
+internal static unsafe partial class Libc
 {
     // Linux signal numbers (x86-64 and arm64 agree on these).
     public const int SIGHUP = 1;
@@ -26,6 +26,17 @@ internal static partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int kill(int pid, int sig);
+
+    [LibraryImport(Lib, EntryPoint = "sigaction", SetLastError = true)]
+    private static partial int sigaction(int sig, void* act, void* oldact);
+
+    /// <summary>True when sig is currently ignored (SIG_IGN). Queries only; changes nothing.</summary>
+    public static bool IsIgnored(int sig)
+    {
+        // struct sigaction starts with the handler pointer on Linux (x86-64, arm64); 256 bytes covers it.
+        var old = stackalloc byte[256];
+        return sigaction(sig, null, old) == 0 && *(nint*)old == SIG_IGN;
+    }
 
     /// <summary>
     /// Used only to restore SIG_DFL before .NET installs its handlers: a shell starts background jobs
