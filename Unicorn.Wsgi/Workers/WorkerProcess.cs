@@ -96,7 +96,7 @@ public sealed partial class WorkerProcess
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _log.Exception("Exception in worker process", e.ToString());
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
             return ExitCodes.WorkerBootError;
         }
 

@@ -16,6 +16,9 @@ public sealed class WorkerProcessOptions
 
     public Func<Exception, bool> IsAppLoadError { get; init; } = e => e is AppLoadException;
 
+    /// <summary>The text logged for a boot failure (the bridge gives the Python traceback).</summary>
+    public Func<Exception, string> DescribeBootError { get; init; } = e => e.ToString();
+
     /// <summary>The settings JSON from the master back into <see cref="Settings"/>.</summary>
     public Func<string, Settings> DeserializeSettings { get; init; } = HandOver.DeserializeSettings;
 
