@@ -16,6 +16,7 @@ public class MasterLifecycleTests
         var dir = Directory.CreateTempSubdirectory("unicorn-bind-");
         var sock = Path.Combine(dir.FullName, "app.sock");
         using var server = Start("-w", "2", "-b", "unix:" + sock, "-b", $"127.0.0.1:{a}", "-b", $"127.0.0.1:{b}", App);
+        server.WaitUntilServing(a);
         server.WaitForWorkers(2);
 
         Assert.Equal((200, "ok"), Get(new UnixDomainSocketEndPoint(sock), "/"));
@@ -36,6 +37,7 @@ public class MasterLifecycleTests
         var dir = Directory.CreateTempSubdirectory("unicorn-pid-");
         var pidfile = Path.Combine(dir.FullName, "app.pid");
         using var server = Start("-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(1);
 
         Assert.Equal($"{server.Pid}\n", File.ReadAllText(pidfile));
@@ -69,6 +71,7 @@ public class MasterLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(2);
         var workers = server.Workers();
         server.Signal(SIGQUIT);

@@ -151,7 +151,44 @@ public sealed partial class UnicornServer : IDisposable
         }
     }
 
-    public List<int> Workers() => ChildrenOf(Pid);
+    /// <summary>The master's worker processes (children named "unicorn: worker").</summary>
+    public List<int> Workers() => WorkersOf(Pid);
+
+    public static List<int> WorkersOf(int master) =>
+        [.. ChildrenOf(master).Where(pid => TryRead($"/proc/{pid}/comm")?.Trim() == "unicorn: worker")];
+
+    private static string? TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until a request on port gets a 200 (the app is loaded in some worker).</summary>
+    public void WaitUntilServing(int port, double seconds = 60)
+    {
+        if (!Poll(() => TryGet(port, "/") == 200, seconds))
+        {
+            throw new TimeoutException($"no 200 on port {port} after {seconds}s; log:\n{Log}");
+        }
+    }
+
+    public static int? TryGet(int port, string path)
+    {
+        try
+        {
+            return Get(port, path, 5).Status;
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Pids whose parent is pid, from /proc.</summary>
     public static List<int> ChildrenOf(int pid)

@@ -12,6 +12,7 @@ public class WorkerLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForLog("Booting worker with pid:", 2);
         server.WaitForWorkers(2);
 
@@ -39,6 +40,7 @@ public class WorkerLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         var old = int.Parse(Get(port, "/pid").Body);
 
@@ -56,6 +58,7 @@ public class WorkerLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "1", "-t", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         var stuck = int.Parse(Get(port, "/pid").Body);
 
@@ -74,6 +77,7 @@ public class WorkerLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         Get(port, "/");
 
@@ -93,6 +97,7 @@ public class WorkerLifecycleTests
     {
         var port = FreePort();
         using var server = Start("-w", "2", "--max-requests", "10", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(2);
 
         var pids = new HashSet<string>();

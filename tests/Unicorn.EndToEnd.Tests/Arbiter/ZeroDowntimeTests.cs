@@ -12,6 +12,7 @@ public class ZeroDowntimeTests
     {
         var port = FreePort();
         using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(2);
         var before = server.Workers();
 
@@ -37,6 +38,7 @@ public class ZeroDowntimeTests
         var dir = Directory.CreateTempSubdirectory("unicorn-usr2-");
         var pidfile = Path.Combine(dir.FullName, "app.pid");
         using var server = Start("-w", "1", "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         int newMaster;
 
@@ -46,7 +48,7 @@ public class ZeroDowntimeTests
             server.Signal(SIGUSR2);
             Assert.True(Poll(() => File.Exists(pidfile + ".2"), 20), server.Log);
             newMaster = int.Parse(File.ReadAllText(pidfile + ".2").Trim());
-            Assert.True(Poll(() => ChildrenOf(newMaster).Count == 1, 30), server.Log);
+            Assert.True(Poll(() => WorkersOf(newMaster).Count == 1, 30), server.Log);
             server.WaitForLog("Booting worker with pid:", 2);
             Thread.Sleep(1000);
 
@@ -56,7 +58,7 @@ public class ZeroDowntimeTests
             Assert.False(File.Exists(pidfile + ".2"));
             Thread.Sleep(500);
             Assert.Empty(client.Failures);
-            Assert.Contains(ChildrenOf(newMaster)[0].ToString(System.Globalization.CultureInfo.InvariantCulture), client.Bodies);
+            Assert.Contains(WorkersOf(newMaster)[0].ToString(System.Globalization.CultureInfo.InvariantCulture), client.Bodies);
         }
 
         Signal(newMaster, SIGTERM);
