@@ -120,7 +120,6 @@ public class MetricsTests
         await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        }
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return await reader.ReadToEndAsync();
     }
