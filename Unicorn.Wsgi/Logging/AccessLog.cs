@@ -8,7 +8,8 @@ namespace Unicorn.Wsgi.Logging;
 /// Gunicorn's access log (<c>gunicorn.access</c>), written off the request path: <see cref="Log"/> only
 /// queues the entry (a bounded queue; when it is full the line is dropped and counted, never waited
 /// for), and one background thread formats lines and writes them in batches, one write(2) per batch.
-/// With syslog, each line also goes to syslog as <c>gunicorn.PREFIX.access: [pid] line</c>.
+/// With syslog, each line also goes to syslog as <c>gunicorn.PREFIX.access: [pid] line</c>; with statsd, the
+/// same thread sends Gunicorn's request metrics, so their three datagrams stay off the request path too.
 /// </summary>
 public sealed class AccessLog : IDisposable
 {
@@ -20,6 +21,7 @@ public sealed class AccessLog : IDisposable
     private readonly SyslogClient? _syslog;
     private readonly string _syslogTag;
     private readonly IErrorLog? _errors;
+    private readonly StatsdClient? _statsd;
     private readonly Channel<AccessLogEntry>? _queue;
     private readonly Thread? _writer;
     private readonly object _progress = new();
@@ -34,8 +36,9 @@ public sealed class AccessLog : IDisposable
     /// <param name="syslog">Also send each line to syslog (null: don't).</param>
     /// <param name="syslogTag">Gunicorn's tag, e.g. "gunicorn.myapp.access".</param>
     /// <param name="errors">Where a line that fails to format is reported, as Gunicorn does.</param>
+    /// <param name="statsd">Sends each request's metrics from the writer thread (not owned: the caller disposes it).</param>
     public AccessLog(string format, LogFile? file, SyslogClient? syslog = null, string syslogTag = "gunicorn.access",
-        IErrorLog? errors = null, int capacity = DefaultCapacity)
+        IErrorLog? errors = null, int capacity = DefaultCapacity, StatsdClient? statsd = null)
     {
         ArgumentNullException.ThrowIfNull(format);
         if (format == JsonAccessLogFormat.Name)
@@ -52,6 +55,7 @@ public sealed class AccessLog : IDisposable
         _syslog = syslog;
         _syslogTag = syslogTag;
         _errors = errors;
+        _statsd = statsd;
         if (!Enabled)
         {
             return;
@@ -66,8 +70,10 @@ public sealed class AccessLog : IDisposable
         _writer.Start();
     }
 
-    /// <summary>False when neither a file nor syslog takes access lines: callers may skip building entries.</summary>
-    public bool Enabled => _file is not null || _syslog is not null;
+    /// <summary>False when nothing (file, syslog, statsd) wants requests: callers may skip building entries.</summary>
+    public bool Enabled => _file is not null || _syslog is not null || _statsd is not null;
+
+    private bool WritesLines => _file is not null || _syslog is not null;
 
     /// <summary>Lines dropped because the queue was full (the disk or syslog could not keep up).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -137,6 +143,12 @@ public sealed class AccessLog : IDisposable
             while (reader.TryRead(out var entry))
             {
                 count++;
+                _statsd?.Access(entry.StatusCode, entry.Duration);
+                if (!WritesLines)
+                {
+                    continue;
+                }
+
                 line.Clear();
                 try
                 {

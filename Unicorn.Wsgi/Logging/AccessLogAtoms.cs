@@ -111,12 +111,26 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
     public static string Escape(string text) =>
         text.Contains('"', StringComparison.Ordinal) ? text.Replace("\"", "\\\"", StringComparison.Ordinal) : text;
 
-    /// <summary>strftime('[%d/%b/%Y:%H:%M:%S %z]') in the local time zone, C locale month names.</summary>
+    /// <summary>strftime('[%d/%b/%Y:%H:%M:%S %z]') in the local time zone, C locale month names. The last
+    /// second's text is cached: a busy log formats the same second thousands of times.</summary>
     public static string ApacheTime(DateTimeOffset time)
     {
+        var second = time.UtcTicks / TimeSpan.TicksPerSecond;
+        var cached = _lastTime;
+        if (cached is not null && cached.Second == second)
+        {
+            return cached.Text;
+        }
+
         var local = TimeZoneInfo.ConvertTime(time, TimeZoneInfo.Local);
-        return string.Create(CultureInfo.InvariantCulture, $"[{local:dd/MMM/yyyy:HH:mm:ss} {ErrorLogLine.Offset(local.Offset)}]");
+        var text = string.Create(CultureInfo.InvariantCulture, $"[{local:dd/MMM/yyyy:HH:mm:ss} {ErrorLogLine.Offset(local.Offset)}]");
+        _lastTime = new CachedTime(second, text);
+        return text;
     }
+
+    private sealed record CachedTime(long Second, string Text);
+
+    private static volatile CachedTime? _lastTime;
 
     public static string StatusWord(string status)
     {

@@ -28,15 +28,15 @@ public sealed class LoggingServices : IDisposable
     public string? MetricsBind { get; }
 
     /// <summary>True when <see cref="OnRequest"/> does anything; a worker may skip building entries otherwise.</summary>
-    public bool WantsRequests => AccessLog.Enabled || Statsd is not null;
+    public bool WantsRequests => AccessLog.Enabled;
 
     /// <summary>One finished request: queues its access line and sends Gunicorn's request metrics.
-    /// Never blocks on I/O (the line is written by a background thread, statsd is a non-blocking datagram).</summary>
+    /// Costs the caller one bounded-queue write: the line and the metrics are sent by the access log's
+    /// background thread.</summary>
     public void OnRequest(AccessLogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         AccessLog.Log(entry);
-        Statsd?.Access(entry.StatusCode, entry.Duration);
     }
 
     /// <summary>USR1: reopen the error and access log files at their paths.</summary>

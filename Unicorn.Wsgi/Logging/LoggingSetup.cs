@@ -51,7 +51,7 @@ public static class LoggingSetup
                 ? new SyslogClient(syslogAddress, facility)
                 : null;
             var accessLog = new AccessLog(format, accessTarget is null ? null : LogFile.Open(accessTarget, LogFile.Stdout),
-                accessSyslog, $"gunicorn.{prefix}.access", errorLog);
+                accessSyslog, $"gunicorn.{prefix}.access", errorLog, statsd: statsd);
 
             var metricsBind = Text(settings, "metrics_bind");
             if (metricsBind is not null)
