@@ -49,6 +49,33 @@ public sealed class AccessLogEntry
 
     public int Pid { get; init; } = Environment.ProcessId;
 
+    /// <summary>
+    /// The entry for one finished request, with environ's CGI keys for <c>%({var}e)s</c> and PATH_INFO
+    /// decoded as Gunicorn does. <paramref name="status"/> is the status line the app gave ("200 OK"),
+    /// <paramref name="sent"/> the body bytes written (null when unknown).
+    /// </summary>
+    public static AccessLogEntry FromRequest(Application.WsgiRequest request, string status, long? sent,
+        IReadOnlyList<KeyValuePair<string, string>> responseHeaders, DateTimeOffset startTime, TimeSpan duration)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new AccessLogEntry
+        {
+            Method = request.Method,
+            RawUri = request.RawUri,
+            Path = RequestEnviron.PathInfo(request),
+            Query = request.Query,
+            Protocol = request.Protocol,
+            RemoteAddress = RequestEnviron.RemoteAddress(request.RemoteEndPoint),
+            Status = status,
+            ResponseLength = sent,
+            RequestHeaders = request.Headers,
+            ResponseHeaders = responseHeaders,
+            Environ = RequestEnviron.Lookup(request),
+            StartTime = startTime,
+            Duration = duration,
+        };
+    }
+
     /// <summary>When Gunicorn takes %(t)s: as it logs, at the end of the request.</summary>
     internal DateTimeOffset EndTime => StartTime + Duration;
 
