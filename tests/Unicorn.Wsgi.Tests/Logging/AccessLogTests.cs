@@ -73,6 +73,24 @@ public class AccessLogTests
     }
 
     [Fact]
+    public void Json_format_writes_one_object_per_line()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("access.json");
+        using (var log = new AccessLog(JsonAccessLogFormat.Name, LogFile.Open(path, LogFile.Stdout)))
+        {
+            log.Log(Entry("/one\n\"two\""));
+            log.Log(Entry("/three"));
+            Assert.True(log.Flush(Wait));
+        }
+
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(2, lines.Length);
+        using var first = System.Text.Json.JsonDocument.Parse(lines[0]);
+        Assert.Equal("/one\n\"two\"", first.RootElement.GetProperty("path").GetString());
+    }
+
+    [Fact]
     public void Without_a_file_or_syslog_the_log_is_disabled()
     {
         using var log = new AccessLog(AccessLogFormat.Default, null);
