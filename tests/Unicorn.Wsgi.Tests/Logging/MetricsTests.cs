@@ -71,6 +71,34 @@ public class MetricsTests
     }
 
     [Fact]
+    public void A_worker_finds_its_slot_through_the_environment()
+    {
+        using var dir = new TempDir();
+        using var board = MetricsBoard.Create(dir.File("metrics"), 3);
+        Assert.Null(MetricsEnvironment.OpenForWorker(1)); // variables not set: metrics off
+        var variables = MetricsEnvironment.ForWorker(board, 2).ToList();
+        try
+        {
+            foreach (var (name, value) in variables)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            using var worker = MetricsEnvironment.OpenForWorker(555);
+            Assert.NotNull(worker);
+            worker.RequestStarted();
+            Assert.Equal(new WorkerGauges(2, 555, 1, 0, 0, 0), Assert.Single(board.Snapshot().Workers));
+        }
+        finally
+        {
+            foreach (var (name, _) in variables)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Fact]
     public void Label_values_are_escaped() =>
         Assert.Equal("a\\\\b\\\"c\\nd", PrometheusText.EscapeLabel("a\\b\"c\nd"));
 
