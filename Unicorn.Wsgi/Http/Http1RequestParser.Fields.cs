@@ -149,9 +149,9 @@ public sealed partial class Http1RequestParser
             }
             else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
-                foreach (var part in value.Split(','))
+                foreach (var part in value.AsSpan().Split(','))
                 {
-                    var coding = part.Trim(" \t");
+                    var coding = value.AsSpan(part).Trim(" \t");
                     if (coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
                     {
                         // Transfer codings stack; chunked twice is never meant.
