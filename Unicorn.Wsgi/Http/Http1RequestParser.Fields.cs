@@ -187,6 +187,13 @@ public sealed partial class Http1RequestParser
         }
 
         var http11 = head.VersionMajor > 1 || (head.VersionMajor == 1 && head.VersionMinor >= 1);
+        if (mustClose && !chunked)
+        {
+            // RFC 9112 §6.3: a content coding without chunked after it leaves the length unknowable; a
+            // proxy in front would frame by Transfer-Encoding while Content-Length (or nothing) framed it
+            // here. Gunicorn accepts this and closes afterwards; we refuse it.
+            HttpRejection.Throw(RequestRejectionReason.TransferCodingWithoutChunked, "TRANSFER-ENCODING");
+        }
         if (chunked)
         {
             // RFC 9112 §6.1: chunked on HTTP/1.0 and chunked with Content-Length both leave the framing
