@@ -7,7 +7,7 @@ namespace Unicorn.Wsgi.Http;
 /// Writes responses in HTTP/1.x framing. Pure functions over an <see cref="IBufferWriter{T}"/>; no socket.
 /// How the worker uses it, per response:
 /// <code>
-/// // before the first body read of a request with head.ExpectContinue (Gunicorn sends it at most once):
+/// // a request with head.ExpectContinue: before the app is called, as Gunicorn does when it builds environ:
 /// output.Write(ResponseHeadWriter.ContinueResponse);
 /// // start_response / IResponseSink.SetResponse (may be called again until the head is written):
 /// var framing = ResponseFraming.Create(status, appHeaders, requestHead, forceClose: shuttingDown);
