@@ -230,6 +230,12 @@ internal sealed unsafe partial class PythonWsgiThread
     /// <summary>PEP 3333: the iterable's close() is called however the response ended.</summary>
     private void CloseIterable(WsgiRequest request, nint result)
     {
+        var type = CPython.TypeOf(result);
+        if (type == CPython.PyList_Type || type == CPython.PyTuple_Type)
+        {
+            return; // no close(), and a failed lookup would cost an AttributeError
+        }
+
         var close = CPython.PyObject_GetAttr(result, _keys.Close);
         if (close == 0)
         {
