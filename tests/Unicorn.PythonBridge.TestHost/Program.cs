@@ -16,6 +16,15 @@ internal static class Program
     private static int Main(string[] args)
     {
         var log = new StderrErrorLog(LogLevel.Debug);
+        if (args is ["paths"])
+        {
+            // What the embedded interpreter sees: sys.prefix, sys.executable, then sys.path, one per line.
+            var python = PythonRuntime.Initialize(PythonLocator.Locate(), log);
+            python.RunWithGil(() => PythonEngine.Exec("import sys\nprint(sys.prefix)\nprint(sys.executable)\nprint('\\n'.join(sys.path))"));
+            python.Shutdown();
+            return 0;
+        }
+
         var runtime = PythonRuntime.Initialize(PythonLocator.Locate(), log, new PythonRuntimeOptions { Chdir = args.Length > 0 ? args[0] : null });
         runtime.RunWithGil(() => PythonEngine.Exec("""
             import atexit, sys, threading, time
