@@ -156,32 +156,42 @@ internal sealed unsafe partial class PythonWsgiThread
             return 0;
         }
 
+        // Read straight into a new bytes object: no other Python code can see it yet, so the GIL is not needed.
         var want = (int)Math.Clamp(size, 0, MaxReadSize);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
+        var bytes = CPython.PyBytes_FromStringAndSize(null, want);
+        if (bytes == 0)
+        {
+            return 0;
+        }
+
+        byte* destination;
+        nint capacity;
+        CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
+        int n;
+        string? error = null;
+        ReleaseGil();
         try
         {
-            int n;
-            ReleaseGil();
-            try
-            {
-                n = want == 0 ? 0 : _body.Read(buffer.AsSpan(0, want));
-            }
-            catch (IOException e)
-            {
-                AcquireGil();
-                CPython.SetError(CPython.PyExc_OSError, e.Message);
-                return 0;
-            }
-
-            AcquireGil();
-            fixed (byte* p = buffer)
-            {
-                return CPython.PyBytes_FromStringAndSize(p, n);
-            }
+            n = want == 0 ? 0 : _body.Read(new Span<byte>(destination, want));
+        }
+        catch (IOException e)
+        {
+            n = 0;
+            error = e.Message;
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            AcquireGil();
         }
+
+        if (error is not null)
+        {
+            CPython.Py_DecRef(bytes);
+            CPython.SetError(CPython.PyExc_OSError, error);
+            return 0;
+        }
+
+        // On failure _PyBytes_Resize frees the object, sets it to NULL and raises.
+        return n == want || CPython._PyBytes_Resize(&bytes, n) == 0 ? bytes : 0;
     }
 }
