@@ -50,8 +50,16 @@ internal static class Program
             var sink = new NullSink();
             handle.Invoke(new WsgiRequest
             {
-                Method = "GET", RawUri = "/", Path = "/", Query = "", Protocol = "HTTP/1.1", VersionMinor = 1,
-                Headers = [], Body = RequestBody.Empty, ServerName = "h", ServerPort = "80",
+                Method = "GET",
+                RawUri = "/",
+                Path = "/",
+                Query = "",
+                Protocol = "HTTP/1.1",
+                VersionMinor = 1,
+                Headers = [],
+                Body = RequestBody.Empty,
+                ServerName = "h",
+                ServerPort = "80",
                 RemoteEndPoint = new IPEndPoint(IPAddress.Loopback, 1),
             }, sink);
             served = sink.Status;

@@ -139,9 +139,19 @@ public sealed class EnvironTests(PythonFixture python)
         var request = AppThread.Request();
         request = new Unicorn.Wsgi.Application.WsgiRequest
         {
-            Method = "DELETE", RawUri = "/", Path = "/", Query = "", Protocol = "HTTP/1.0", VersionMinor = 0,
-            Headers = [], Body = Unicorn.Wsgi.Application.RequestBody.Empty, ServerName = "s", ServerPort = "443",
-            UrlScheme = "https", RemoteEndPoint = null, ExtraEnviron = [new("PROXY_PROTOCOL", "TCP4")],
+            Method = "DELETE",
+            RawUri = "/",
+            Path = "/",
+            Query = "",
+            Protocol = "HTTP/1.0",
+            VersionMinor = 0,
+            Headers = [],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "s",
+            ServerPort = "443",
+            UrlScheme = "https",
+            RemoteEndPoint = null,
+            ExtraEnviron = [new("PROXY_PROTOCOL", "TCP4")],
         };
         var env = Environ(request);
         Assert.Equal("https", env.GetProperty("wsgi.url_scheme").GetString());
