@@ -34,7 +34,9 @@ internal static class Program
                     sum(range(1000))  # a daemon thread that keeps taking the GIL
 
             def finish():
-                time.sleep(0.2)
+                # threading._shutdown() marks the main thread stopped, then joins this thread.
+                while threading.main_thread().is_alive():
+                    time.sleep(0.01)
                 print("non-daemon thread finished", flush=True)
 
             threading.Thread(target=spin, daemon=True).start()
