@@ -128,14 +128,15 @@ public sealed class PitfallTests(PythonFixture python)
     public async Task Stacks_of_a_stuck_request_can_be_dumped()
     {
         using var thread = new AppThread(python.Load("bridge_apps:sleeper"));
-        var request = Task.Run(() => thread.Invoke(AppThread.Request(query: "1.5")));
-        string stacks = "";
-        for (var i = 0; i < 50 && !stacks.Contains("sleeper", StringComparison.Ordinal); i++)
+        var request = Task.Run(() => thread.Invoke(AppThread.Request()));
+        var stacks = "";
+        for (var i = 0; i < 200 && !stacks.Contains("in sleeper", StringComparison.Ordinal); i++)
         {
-            await Task.Delay(50);
+            await Task.Delay(25);
             stacks = python.Runtime.DumpThreadStacks();
         }
 
+        python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.RELEASE_SLEEPER.set()");
         Assert.Contains("most recent call first", stacks, StringComparison.Ordinal);
         Assert.Contains("bridge_apps.py\", line", stacks, StringComparison.Ordinal);
         Assert.Contains("in sleeper", stacks, StringComparison.Ordinal);
