@@ -25,6 +25,15 @@ public sealed class HttpParserOptions
     /// </summary>
     public const int UnlimitedRequestLine = 1024 * 1024;
 
+    // Declared before Default: static initialisers run in order.
+    public static IReadOnlyDictionary<string, string> DefaultSecureSchemeHeaders { get; } =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["X-FORWARDED-PROTOCOL"] = "ssl",
+            ["X-FORWARDED-PROTO"] = "https",
+            ["X-FORWARDED-SSL"] = "on",
+        };
+
     public static HttpParserOptions Default { get; } = new();
 
     /// <summary><c>limit_request_line</c>: longest request line (without CRLF); 0 = unlimited.</summary>
@@ -57,14 +66,6 @@ public sealed class HttpParserOptions
 
     /// <summary><c>forwarder_headers</c>: upper-case names with '_' a trusted proxy may set ("*" for any).</summary>
     public IReadOnlyList<string> ForwarderHeaders { get; init; } = ["SCRIPT_NAME", "PATH_INFO"];
-
-    public static IReadOnlyDictionary<string, string> DefaultSecureSchemeHeaders { get; } =
-        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["X-FORWARDED-PROTOCOL"] = "ssl",
-            ["X-FORWARDED-PROTO"] = "https",
-            ["X-FORWARDED-SSL"] = "on",
-        };
 
     public int EffectiveLimitRequestLine =>
         LimitRequestLine < 0 || LimitRequestLine >= MaxRequestLine ? MaxRequestLine

@@ -157,7 +157,7 @@ internal sealed partial class HttpConnection
     private async Task<bool> ServeRequestAsync()
     {
         var startTime = DateTimeOffset.Now;
-        var started = Environment.TickCount64;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (_head.ExpectContinue && _head.VersionMinor >= 1 && (_head.ContentLength > 0 || _head.IsChunked))
         {
             await _stream.WriteAsync(Continue100);
@@ -165,12 +165,12 @@ internal sealed partial class HttpConnection
 
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy);
-        var keepAlive = _head.KeepAlive && _worker.Options.KeepAlive > TimeSpan.Zero;
-        var sink = new ResponseSink(_stream, request.Method, _head.VersionMinor, keepAlive, _worker.Date);
+        var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
+        using var sink = new ResponseSink(_stream, _head, forceClose);
 
         await _worker.Threads.RunAsync(request, sink);
 
-        _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, Environment.TickCount64 - started));
+        _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)
         {
             return false;

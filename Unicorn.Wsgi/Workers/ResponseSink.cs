@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Application;
@@ -7,33 +6,32 @@ using Unicorn.Wsgi.Http;
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
-/// Writes one response to the connection's stream from the app thread, with blocking writes (the slow
-/// client's back-pressure lands on that thread, which has released the GIL). Frames the body as
-/// Gunicorn does: the app's Content-Length (extra output dropped), else chunked on HTTP/1.1, else
-/// close-delimited; no body for HEAD, 1xx, 204 and 304.
+/// Writes one response to the connection's stream from the app thread, with blocking writes: a slow
+/// client's back-pressure lands on that thread, which has released the GIL. Validation and framing are
+/// <see cref="ResponseFraming"/>'s (Gunicorn's rules); this class decides when bytes leave.
 /// </summary>
-internal sealed class ResponseSink(Stream stream, string method, int versionMinor, bool keepAlive, DateHeader date) : IResponseSink, IDisposable
+internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose) : IResponseSink, IDisposable
 {
-    private const int FlushThreshold = 64 * 1024;
+    // Bodies this large skip the buffer and go to the socket as they are.
+    private const int WriteThroughThreshold = 32 * 1024;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-    private int _count;
-    private ResponseHead? _head;
-    private long _sent;
+    private readonly OutputBuffer _output = new(stream);
+    private ResponseFraming? _framing;
+    private bool _aborted;
 
     public bool HeadersSent { get; private set; }
 
     /// <summary>Whether the connection may carry another request once this response is done.</summary>
-    public bool KeepAlive { get; private set; } = keepAlive;
+    public bool KeepAlive => !_aborted && _framing is { KeepAlive: true, EndsCleanly: true };
 
-    public int StatusCode => _head?.StatusCode ?? 0;
+    public int StatusCode => _framing?.StatusCode ?? 0;
 
-    public string Status => _head?.Status ?? "";
+    public string Status => _framing?.Status ?? "";
 
-    /// <summary>Body bytes sent, after framing decisions (the access log's %(B)s).</summary>
-    public long BodyBytesSent => _sent;
+    /// <summary>Body bytes sent (the access log's %(B)s).</summary>
+    public long BodyBytesSent => _framing?.BytesSent ?? 0;
 
-    public IReadOnlyList<KeyValuePair<string, string>> Headers => _head?.Headers ?? [];
+    public IReadOnlyList<KeyValuePair<string, string>> Headers => _framing?.Headers ?? [];
 
     public void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
@@ -42,54 +40,37 @@ internal sealed class ResponseSink(Stream stream, string method, int versionMino
             throw new InvalidOperationException("headers already sent");
         }
 
-        _head = ResponseHead.Create(status, headers, method, versionMinor);
-        if (_head.CloseDelimited)
-        {
-            KeepAlive = false;
-        }
+        _framing = ResponseFraming.Create(status, headers, request, forceClose);
     }
 
     public void Write(ReadOnlySpan<byte> data)
     {
-        EnsureHeaders();
-        var head = _head!;
-        if (head.NoBody || data.IsEmpty)
+        var framing = EnsureHeaders();
+        if (data.Length < WriteThroughThreshold)
+        {
+            ResponseHeadWriter.WriteBody(_output, framing, data);
+            return;
+        }
+
+        var n = framing.Admit(data.Length);
+        if (n == 0)
         {
             return;
         }
 
-        if (head.ContentLength is { } length)
+        if (framing.Chunked)
         {
-            var room = length - _sent;
-            if (room <= 0)
-            {
-                return;
-            }
-
-            data = data[..(int)Math.Min(room, data.Length)];
-        }
-
-        _sent += data.Length;
-        if (head.Chunked)
-        {
-            WriteChunkHeader(data.Length);
-            Append(data);
-            Append("\r\n"u8);
+            WriteChunkHeader(n);
+            _output.WriteThrough(data[..n]);
+            ResponseHeadWriter.Write(_output, "\r\n"u8);
         }
         else
         {
-            Append(data);
+            _output.WriteThrough(data[..n]);
         }
     }
 
-    public void Flush()
-    {
-        if (_count > 0)
-        {
-            stream.Write(_buffer, 0, _count);
-            _count = 0;
-        }
-    }
+    public void Flush() => _output.Flush();
 
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {
@@ -98,40 +79,28 @@ internal sealed class ResponseSink(Stream stream, string method, int versionMino
             return false;
         }
 
-        EnsureHeaders();
-        var head = _head!;
-        if (head.NoBody)
+        var framing = EnsureHeaders();
+        var n = framing.Admit(count);
+        if (n == 0)
         {
             return true;
         }
 
-        if (head.ContentLength is { } length)
+        if (framing.Chunked)
         {
-            count = Math.Min(count, length - _sent);
+            WriteChunkHeader(n);
         }
 
-        if (count <= 0)
-        {
-            return true;
-        }
-
-        if (head.Chunked)
-        {
-            WriteChunkHeader(count);
-        }
-
-        Flush();
-        var socket = network.Socket;
-        var sent = Transport.SendFile.Send(socket, file, offset, count);
-        _sent += sent;
-        if (sent < count)
+        _output.Flush();
+        var sent = Transport.SendFile.Send(network.Socket, file, offset, n);
+        if (sent < n)
         {
             throw new IOException("client closed the connection during sendfile");
         }
 
-        if (head.Chunked)
+        if (framing.Chunked)
         {
-            Append("\r\n"u8);
+            ResponseHeadWriter.Write(_output, "\r\n"u8);
         }
 
         return true;
@@ -139,101 +108,40 @@ internal sealed class ResponseSink(Stream stream, string method, int versionMino
 
     public void Complete()
     {
-        EnsureHeaders();
-        var head = _head!;
-        if (head.Chunked)
-        {
-            Append("0\r\n\r\n"u8);
-        }
-        else if (head.ContentLength is { } length && _sent < length && !head.NoBody)
-        {
-            // The app promised more than it gave: the client cannot find the next response.
-            KeepAlive = false;
-        }
-
-        Flush();
+        var framing = EnsureHeaders();
+        ResponseHeadWriter.WriteEnd(_output, framing);
+        _output.Flush();
     }
 
     public void Abort()
     {
-        KeepAlive = false;
+        _aborted = true;
         try
         {
-            Flush();
+            _output.Flush();
         }
         catch (IOException)
         {
         }
     }
 
-    public void Dispose()
-    {
-        var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public void Dispose() => _output.Dispose();
 
-    private void EnsureHeaders()
+    private ResponseFraming EnsureHeaders()
     {
-        if (HeadersSent)
+        var framing = _framing ?? throw new InvalidOperationException("the app did not call start_response");
+        if (!HeadersSent)
         {
-            return;
+            ResponseHeadWriter.WriteHead(_output, framing, request);
+            HeadersSent = true;
         }
 
-        var head = _head ?? throw new InvalidOperationException("the app did not call start_response");
-        var writer = new SpanBuilder(this);
-        head.WriteTo(ref writer, KeepAlive, date.Line);
-        HeadersSent = true;
+        return framing;
     }
 
     private void WriteChunkHeader(long size)
     {
-        Span<byte> hex = stackalloc byte[20];
-        size.TryFormat(hex, out var n, "x", System.Globalization.CultureInfo.InvariantCulture);
-        Append(hex[..n]);
-        Append("\r\n"u8);
-    }
-
-    internal void Append(ReadOnlySpan<byte> data)
-    {
-        if (_count + data.Length > _buffer.Length)
-        {
-            if (_count + data.Length > FlushThreshold)
-            {
-                Flush();
-                if (data.Length >= FlushThreshold)
-                {
-                    // Large bodies go straight to the socket: no copy through the buffer.
-                    stream.Write(data);
-                    return;
-                }
-            }
-
-            Grow(_count + data.Length);
-        }
-
-        data.CopyTo(_buffer.AsSpan(_count));
-        _count += data.Length;
-    }
-
-    private void Grow(int needed)
-    {
-        if (needed <= _buffer.Length)
-        {
-            return;
-        }
-
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
-        _buffer.AsSpan(0, _count).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = bigger;
-    }
-
-    /// <summary>Lets <see cref="ResponseHead"/> write into the sink's buffer.</summary>
-    internal readonly ref struct SpanBuilder(ResponseSink sink)
-    {
-        public void Append(ReadOnlySpan<byte> data) => sink.Append(data);
+        var span = _output.GetSpan(ChunkedEncoder.MaxChunkHeaderLength);
+        _output.Advance(ChunkedEncoder.FormatChunkHeader(size, span));
     }
 }

@@ -1,4 +1,3 @@
-using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Workers;
@@ -13,8 +12,6 @@ internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads
     public IErrorLog Log { get; } = log;
 
     public RequestFactory Requests { get; } = new(options);
-
-    public DateHeader Date { get; } = new();
 
     /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
     public CancellationToken Stopping { get; } = stopping;
