@@ -135,6 +135,30 @@ class _UnicornWorker:
         self.booted = True
 
 
+class _UnicornRequest:
+    def __init__(self, d):
+        self.method = d["method"]
+        self.uri = d["uri"]
+        self.path = d["path"]
+        self.query = d["query"]
+        self.fragment = ""
+        self.version = tuple(d["version"])
+        self.headers = [(k.upper(), v) for k, v in d["headers"]]
+        self.scheme = d["scheme"]
+        self.peer_addr = tuple(d["peer"]) if d["peer"] else None
+        self.remote_addr = self.peer_addr
+        self.body = None
+
+
+class _UnicornResponse:
+    def __init__(self, d):
+        self.status = d["status"]
+        self.status_code = int(d["status"].split(None, 1)[0])
+        self.headers = [tuple(h) for h in d["headers"]]
+        self.sent = d["sent"]
+        self.response_length = d["sent"]
+
+
 class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json):
         self.records = []
@@ -160,6 +184,17 @@ class _UnicornHooks:
             else:
                 args.append(arg["value"])
         self.hooks[name](*args)
+
+    def call_request(self, name, worker_json, req_json, resp_json, environ):
+        fn = self.hooks[name]
+        worker = _UnicornWorker(json.loads(worker_json), self)
+        req = _UnicornRequest(json.loads(req_json))
+        if name == "pre_request":
+            fn(worker, req)
+            return
+        args = [worker, req, environ, _UnicornResponse(json.loads(resp_json))]
+        arity = _unicorn_arity(fn)
+        fn(*args[:arity] if arity in (2, 3) else args)
 
     def drain(self):
         taken = list(self.records)

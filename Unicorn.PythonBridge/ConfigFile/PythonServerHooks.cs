@@ -108,15 +108,16 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
 
     /// <summary>The process-level hooks the settings define: name to [origin, dotted path].</summary>
     internal static Dictionary<string, string?[]> HookRefs(Settings settings) => SettingsTable.Hooks
-        .Where(h => h.Supported && h.Name is not ("ssl_context" or "pre_request" or "post_request"))
+        .Where(h => h.Supported && h.Name != "ssl_context")
         .Select(h => (h.Name, Ref: settings.Get<HookReference>(h.Name)))
         .Where(h => !h.Ref.IsDefault)
         .ToDictionary(h => h.Name, h => new[] { h.Ref.Origin.ToString(), h.Ref.DottedPath });
 
     internal static object Server(HookServer s) => new { server = new { pid = s.Pid, num_workers = s.NumWorkers } };
 
-    internal static object Worker(HookWorker w) =>
-        new { worker = new { pid = w.Pid, ppid = w.ParentPid, age = w.Age, alive = w.Alive, exitcode = w.ExitCode } };
+    internal static object Worker(HookWorker w) => new { worker = WorkerSnapshot(w) };
+
+    internal static object WorkerSnapshot(HookWorker w) => new { pid = w.Pid, ppid = w.ParentPid, age = w.Age, alive = w.Alive, exitcode = w.ExitCode };
 
     internal static object Value(int? v) => new { value = v };
 
@@ -127,22 +128,31 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             return;
         }
 
+        Run(name, hooks =>
+        {
+            using var nameArg = new PyString(name);
+            using var argsArg = new PyString(JsonSerializer.Serialize(args));
+            using var _ = hooks.InvokeMethod("call", nameArg, argsArg);
+        });
+    }
+
+    // Calls into Python under the GIL (re-entrant on an app thread that holds it), then writes what the hook logged.
+    private void Run(string name, Action<PyObject> call)
+    {
         string? failure = null;
         string records;
         using (Py.GIL())
         {
-            using var nameArg = new PyString(name);
-            using var argsArg = new PyString(JsonSerializer.Serialize(args));
             try
             {
-                using var _ = _hooks.InvokeMethod("call", nameArg, argsArg);
+                call(_hooks!);
             }
             catch (PythonException e)
             {
                 failure = e.Format();
             }
 
-            using var drained = _hooks.InvokeMethod("drain");
+            using var drained = _hooks!.InvokeMethod("drain");
             records = drained.As<string>();
         }
 

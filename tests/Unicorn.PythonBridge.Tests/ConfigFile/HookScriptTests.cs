@@ -115,21 +115,73 @@ public sealed class HookScriptTests : IDisposable
         Assert.Equal("""["when_ready", "ok", [[20, "dotted 4", null]]]""", output.Trim());
     }
 
-    private async Task<string> RunHooks(Settings settings, Dictionary<string, string?[]> refs, object[][] calls)
+    [Theory]
+    [InlineData("def post_request(worker, req):\n    note('post2', req.method)\n", "post2 POST")]
+    [InlineData("def post_request(worker, req, environ):\n    note('post3', environ)\n", "post3 None")]
+    [InlineData("def post_request(worker, req, environ, resp):\n    note('post4', resp.status_code, resp.headers, resp.sent)\n", "post4 201 [('X-A', 'b')] 12")]
+    public async Task Request_hooks_see_gunicorns_req_and_resp(string postRequest, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), $$"""
+            import os
+            OUT = os.path.join(os.path.dirname(__file__), "calls.txt")
+
+            def note(*parts):
+                with open(OUT, "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def pre_request(worker, req):
+                note("pre", worker.pid, req.method, req.uri, req.path, req.query, req.version, req.headers, req.peer_addr)
+
+            {{postRequest}}
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var request = new Unicorn.Wsgi.Application.WsgiRequest
+        {
+            Method = "POST",
+            RawUri = "/a%20b?x=1",
+            Path = "/a%20b",
+            Query = "x=1",
+            Protocol = "HTTP/1.1",
+            VersionMinor = 1,
+            Headers = [new("Host", "h"), new("x-trace", "7")],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "h",
+            ServerPort = "80",
+            RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
+        };
+        var worker = PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 1));
+        var response = new { status = "201 Created", headers = new[] { new[] { "X-A", "b" } }, sent = 12 };
+        var script = """
+            for name, resp in (("pre_request", None), ("post_request", json.loads(sys.argv[9]))):
+                hooks.call_request(name, sys.argv[7], sys.argv[8], json.dumps(resp), None)
+            print(hooks.drain())
+            """;
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
+            JsonSerializer.Serialize(worker), JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)), JsonSerializer.Serialize(response));
+        Assert.Equal(
+            ["pre 300 POST /a%20b?x=1 /a%20b x=1 (1, 1) [('HOST', 'h'), ('X-TRACE', '7')] ('127.0.0.1', 5555)", expected],
+            File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+    }
+
+    private const string CallEach = """
+        for name, args in json.loads(sys.argv[6]):
+            try:
+                hooks.call(name, json.dumps(args))
+                status = "ok"
+            except Exception as e:
+                status = "raised " + type(e).__name__
+            print(json.dumps([name, status, json.loads(hooks.drain())]))
+        """;
+
+    private async Task<string> RunHooks(Settings settings, Dictionary<string, string?[]> refs, object[][] calls, string body = CallEach, params string[] extra)
     {
         var info = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(ConfigFileScript.Source + "\n" + HookScript.Source + """
 
             hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
-            for name, args in json.loads(sys.argv[6]):
-                try:
-                    hooks.call(name, json.dumps(args))
-                    status = "ok"
-                except Exception as e:
-                    status = "raised " + type(e).__name__
-                print(json.dumps([name, status, json.loads(hooks.drain())]))
-            """);
+
+            """ + body);
         var location = settings.ConfigFile is { } f && !f.EndsWith(".toml", StringComparison.Ordinal) ? ConfigLocation.Parse(f, _dir) : null;
         info.ArgumentList.Add(PythonServerHooks.SettingsJson(settings));
         info.ArgumentList.Add(location?.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
@@ -137,6 +189,11 @@ public sealed class HookScriptTests : IDisposable
         info.ArgumentList.Add(_dir);
         info.ArgumentList.Add(JsonSerializer.Serialize(refs));
         info.ArgumentList.Add(JsonSerializer.Serialize(calls));
+        foreach (var arg in extra)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
