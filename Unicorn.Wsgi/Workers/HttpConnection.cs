@@ -157,7 +157,7 @@ internal sealed partial class HttpConnection
     private async Task<bool> ServeRequestAsync()
     {
         var startTime = DateTimeOffset.Now;
-        var started = Environment.TickCount64;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (_head.ExpectContinue && _head.VersionMinor >= 1 && (_head.ContentLength > 0 || _head.IsChunked))
         {
             await _stream.WriteAsync(Continue100);
@@ -170,7 +170,7 @@ internal sealed partial class HttpConnection
 
         await _worker.Threads.RunAsync(request, sink);
 
-        _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, Environment.TickCount64 - started));
+        _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)
         {
             return false;

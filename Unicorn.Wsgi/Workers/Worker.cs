@@ -50,6 +50,9 @@ public sealed class Worker
     /// <summary>Fired after every request, off the Python thread (access log, metrics).</summary>
     internal event Action<CompletedRequest>? RequestCompleted;
 
+    /// <summary>Receives an access-log entry per finished request, on a connection's thread-pool thread.</summary>
+    public Action<AccessLogEntry>? AccessLog { get; set; }
+
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
     public int BusyThreads => _threads.Busy;
@@ -167,6 +170,11 @@ public sealed class Worker
     {
         var count = Interlocked.Increment(ref _requestCount);
         RequestCompleted?.Invoke(request);
+        if (AccessLog is { } log)
+        {
+            var sink = request.Response;
+            log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
+        }
         if (_maxRequests > 0 && count >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
         {
             _log.Info("Autorestarting worker after current request.");

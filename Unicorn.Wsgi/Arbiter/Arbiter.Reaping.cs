@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Unicorn.Wsgi.Interop;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+public sealed partial class Arbiter
+{
+    /// <summary>After SIGABRT a stuck worker gets this long to log its stack before SIGKILL.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Collects exited workers (only our own pids: waitpid(-1) would steal children .NET's Process
+    /// started), logs how each died, and halts the master on a boot failure (exit 3 or 4).
+    /// </summary>
+    private void ReapWorkers(bool halt = true)
+    {
+        if (_reexecPid != 0 && Libc.waitpid(_reexecPid, out _, Libc.WNOHANG) == _reexecPid)
+        {
+            _reexecPid = 0;
+        }
+
+        foreach (var worker in _workers.Values.ToList())
+        {
+            var rc = Libc.waitpid(worker.Pid, out var status, Libc.WNOHANG);
+            if (rc == 0 || (rc < 0 && Libc.Errno != Libc.ECHILD))
+            {
+                continue;
+            }
+
+            _workers.Remove(worker.Pid);
+            worker.Dispose();
+            var exit = new WorkerExit(worker.Pid, rc < 0 ? 0 : status);
+            foreach (var (level, message) in exit.LogLines())
+            {
+                _log.Log(level, message);
+            }
+
+            RunHook("child_exit", () => _options.Hooks.ChildExit?.Invoke(worker.Info));
+            if (halt && exit.Halt is { } failure)
+            {
+                throw new StopMasterException(graceful: false, failure.Reason, failure.Code);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A worker whose heartbeat is older than timeout gets SIGABRT (it logs the stuck stack and runs
+    /// worker_abort), then SIGKILL if it is still there. A worker told to stop gets graceful_timeout.
+    /// </summary>
+    private void MurderWorkers()
+    {
+        foreach (var worker in _workers.Values.ToList())
+        {
+            if (worker.AbortedAt is { } abortedAt)
+            {
+                if (Stopwatch.GetElapsedTime(abortedAt) > AbortGrace)
+                {
+                    KillWorker(worker.Pid, Libc.SIGKILL);
+                }
+
+                continue;
+            }
+
+            if (worker.StopSentAt is { } stopAt
+                && Stopwatch.GetElapsedTime(stopAt) > TimeSpan.FromSeconds(_config.GracefulTimeout) + AbortGrace)
+            {
+                KillWorker(worker.Pid, Libc.SIGKILL);
+                continue;
+            }
+
+            if (_config.Timeout <= 0)
+            {
+                continue;
+            }
+
+            TimeSpan silent;
+            try
+            {
+                silent = worker.Heartbeat.SinceLastBeat;
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (silent > TimeSpan.FromSeconds(_config.Timeout))
+            {
+                _log.Critical($"WORKER TIMEOUT (pid:{worker.Pid})");
+                worker.AbortedAt = WorkerHeartbeat.Now;
+                KillWorker(worker.Pid, Libc.SIGABRT);
+            }
+        }
+    }
+}

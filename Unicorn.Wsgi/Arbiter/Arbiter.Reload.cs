@@ -1,0 +1,182 @@
+using System.Globalization;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.Transport.Listeners;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+public sealed partial class Arbiter
+{
+    /// <summary>
+    /// HUP: re-read the configuration, reopen logs, rebind if the addresses changed, then start a full
+    /// set of new workers; the old ones are stopped gracefully as the new ones become ready.
+    /// </summary>
+    private void Reload()
+    {
+        Settings next;
+        try
+        {
+            next = _options.ReloadSettings?.Invoke() ?? _settings;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Error("Error reloading the configuration, keeping the current one: " + e.Message);
+            return;
+        }
+
+        var nextConfig = ProcessSettings.From(next);
+        if (nextConfig.Workers < 1)
+        {
+            _log.Error($"Error reloading the configuration, keeping the current one: --workers must be at least 1 (got {nextConfig.Workers}).");
+            return;
+        }
+
+        if (nextConfig.PreloadApp)
+        {
+            try
+            {
+                _options.PreloadApp?.Invoke(next);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _log.Error("Error reloading the application, keeping the current workers: " + e.Message);
+                return;
+            }
+        }
+
+        var oldConfig = _config;
+        _settings = next;
+        _config = nextConfig;
+        _procName = _masterPid != 0 ? _config.Name + ".2" : _config.Name;
+        _options.ReopenLogs?.Invoke();
+
+        if (!oldConfig.Bind.SequenceEqual(_config.Bind) && !_systemd)
+        {
+            var fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), ListenerOptionsFor(_config), _log);
+            foreach (var listener in _listeners)
+            {
+                listener.Close(unlink: !fresh.Any(f => f.UnixPath == listener.UnixPath));
+            }
+
+            _listeners = fresh;
+            _log.Info("Listening at: " + string.Join(',', _listeners));
+        }
+
+        RunHook("on_reload", _options.Hooks.OnReload);
+        if (oldConfig.Pidfile != _config.Pidfile || _pidfile is null != (_config.Pidfile is null))
+        {
+            _pidfile?.Unlink();
+            _pidfile = null;
+            if (_config.Pidfile is { } pidname)
+            {
+                _pidfile = new Pidfile(_masterPid != 0 ? pidname + ".2" : pidname);
+                _pidfile.Create(Environment.ProcessId);
+            }
+        }
+
+        SetProcTitle();
+        SetNumWorkers(_config.Workers);
+
+        // The workers running now are replaced: mark them retiring-by-reload by stopping them only
+        // once the new set is ready (WorkerPlan counts them as surplus, oldest first).
+        for (var i = 0; i < _config.Workers; i++)
+        {
+            SpawnWorker();
+        }
+
+        ManageWorkers();
+    }
+
+    /// <summary>
+    /// USR2: start a new master from the same program and arguments, handing it the listeners through
+    /// GUNICORN_FD and this pid through GUNICORN_PID. Both run until the operator stops one.
+    /// </summary>
+    private void Reexec()
+    {
+        if (_reexecPid != 0)
+        {
+            _log.Warning("USR2 signal ignored. Child exists.");
+            return;
+        }
+
+        if (_masterPid != 0)
+        {
+            _log.Warning("USR2 signal ignored. Parent exists.");
+            return;
+        }
+
+        RunHook("pre_exec", _options.Hooks.PreExec);
+        var env = ProcessSpawner.CurrentEnvironment();
+        env.Remove(HandOver.Daemonized);
+        env[HandOver.GunicornPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        env[HandOver.GunicornFd] = HandOver.FormatFds(_listeners.Select(l => l.Fd));
+        if (_systemd)
+        {
+            env[HandOver.SystemdFds] = "1";
+        }
+
+        var (path, args) = Executable();
+        try
+        {
+            _reexecPid = ProcessSpawner.Spawn(new SpawnRequest
+            {
+                Path = path,
+                Argv = [path, .. args],
+                Environment = env,
+                WorkingDirectory = _startDirectory,
+            });
+        }
+        catch (IOException e)
+        {
+            _log.Error("USR2 re-exec failed: " + e.Message);
+        }
+    }
+
+    /// <summary>A USR2 master whose parent exited takes over: its own name and the configured pidfile.</summary>
+    private void MaybePromoteMaster()
+    {
+        if (_masterPid == 0 || _masterPid == Libc.getppid())
+        {
+            return;
+        }
+
+        _log.Info("Master has been promoted.");
+        _masterName = "Master";
+        _masterPid = 0;
+        _procName = _config.Name;
+        Environment.SetEnvironmentVariable(HandOver.GunicornPid, null);
+        if (_pidfile is not null && _config.Pidfile is { } pidname)
+        {
+            try
+            {
+                _pidfile.Rename(pidname);
+            }
+            catch (PidfileException e)
+            {
+                _log.Error(e.Message);
+            }
+        }
+
+        SetProcTitle();
+    }
+
+    /// <summary>
+    /// -D: .NET cannot fork, so the master starts itself again in a new session with stdio on /dev/null
+    /// (as Gunicorn's double fork leaves it) and this process exits at once with status 0.
+    /// </summary>
+    private int Daemonize()
+    {
+        var env = ProcessSpawner.CurrentEnvironment();
+        env[HandOver.Daemonized] = "1";
+        var (path, args) = Executable();
+        ProcessSpawner.Spawn(new SpawnRequest
+        {
+            Path = path,
+            Argv = [path, .. args],
+            Environment = env,
+            NewSession = true,
+            NullStdio = true,
+        });
+        return 0;
+    }
+}

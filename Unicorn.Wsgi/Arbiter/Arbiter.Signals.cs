@@ -1,0 +1,111 @@
+using Unicorn.Wsgi.Interop;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+public sealed partial class Arbiter
+{
+    private static readonly int[] MasterSignals =
+    [
+        Libc.SIGHUP, Libc.SIGQUIT, Libc.SIGINT, Libc.SIGTERM, Libc.SIGTTIN, Libc.SIGTTOU, Libc.SIGUSR1,
+        Libc.SIGUSR2, Libc.SIGWINCH, Libc.SIGCHLD,
+    ];
+
+    private void HandleSignal(int sig)
+    {
+        if (sig == Libc.SIGCHLD)
+        {
+            _log.Debug("Handling signal: chld");
+            ReapWorkers();
+            return;
+        }
+
+        _log.Info("Handling signal: " + Libc.SignalName(sig)[3..].ToLowerInvariant());
+        switch (sig)
+        {
+            case Libc.SIGHUP:
+                _log.Info("Hang up: " + _masterName);
+                Reload();
+                break;
+            case Libc.SIGTERM:
+                throw new StopMasterException(graceful: true);
+            case Libc.SIGINT:
+            case Libc.SIGQUIT:
+                throw new StopMasterException(graceful: false);
+            case Libc.SIGTTIN:
+                SetNumWorkers(_numWorkers + 1);
+                ManageWorkers();
+                break;
+            case Libc.SIGTTOU:
+                if (_numWorkers > 1)
+                {
+                    SetNumWorkers(_numWorkers - 1);
+                    ManageWorkers();
+                }
+
+                break;
+            case Libc.SIGUSR1:
+                _options.ReopenLogs?.Invoke();
+                KillWorkers(Libc.SIGUSR1);
+                break;
+            case Libc.SIGUSR2:
+                Reexec();
+                break;
+            case Libc.SIGWINCH:
+                if (_config.Daemon)
+                {
+                    _log.Info("graceful stop of workers");
+                    SetNumWorkers(0);
+                    StopWorkers(_workers.Keys.ToList(), Libc.SIGTERM);
+                }
+                else
+                {
+                    _log.Debug("SIGWINCH ignored. Not daemonized");
+                }
+
+                break;
+            default:
+                _log.Info($"Ignoring unknown signal: {sig}");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Closes the listeners, asks every worker to stop (TERM graceful, QUIT fast), waits up to
+    /// graceful_timeout (cut to 2 s if INT/QUIT arrives meanwhile), then kills what is left.
+    /// </summary>
+    private void Stop(bool graceful)
+    {
+        var unlink = _reexecPid == 0 && _masterPid == 0 && !_systemd;
+        foreach (var listener in _listeners)
+        {
+            listener.Close(unlink);
+        }
+
+        _listeners = [];
+        var sig = graceful ? Libc.SIGTERM : Libc.SIGQUIT;
+        KillWorkers(sig);
+        var deadline = Environment.TickCount64 + (_config.GracefulTimeout * 1000L);
+        var quick = !graceful;
+        while (_workers.Count > 0 && Environment.TickCount64 < deadline)
+        {
+            if (!quick && _signals.TryTake(out var pending) && pending is Libc.SIGINT or Libc.SIGQUIT)
+            {
+                _log.Info("Quick shutdown requested");
+                quick = true;
+                KillWorkers(Libc.SIGQUIT);
+                deadline = Math.Min(deadline, Environment.TickCount64 + 2000);
+            }
+
+            ReapWorkers(halt: false);
+            Thread.Sleep(100);
+        }
+
+        KillWorkers(Libc.SIGKILL);
+        var reapDeadline = Environment.TickCount64 + 1000;
+        while (_workers.Count > 0 && Environment.TickCount64 < reapDeadline)
+        {
+            ReapWorkers(halt: false);
+            Thread.Sleep(10);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Unicorn.Wsgi.Interop;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+public sealed partial class Arbiter
+{
+    /// <summary>Environment a worker must not inherit: it belongs to the master.</summary>
+    private static readonly string[] MasterOnlyEnvironment =
+        ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", HandOver.GunicornFd, HandOver.GunicornPid, HandOver.SystemdFds];
+
+    /// <summary>Starts and stops workers until the count matches, never dropping ready capacity.</summary>
+    private void ManageWorkers()
+    {
+        var (spawn, stop) = WorkerPlan.Decide([.. _workers.Values.Select(w => w.Snapshot())], _numWorkers);
+        StopWorkers(stop, Libc.SIGTERM);
+        for (var i = 0; i < spawn; i++)
+        {
+            SpawnWorker();
+        }
+    }
+
+    private void SpawnWorker()
+    {
+        var age = ++_workerAge;
+        var heartbeat = WorkerHeartbeat.Create(_config.WorkerTmpDir);
+        var fds = _listeners.Select(l => l.Fd).ToList();
+        var heartbeatFd = Math.Max(fds.Count == 0 ? 2 : fds.Max(), heartbeat.Fd) + 1;
+
+        var env = ProcessSpawner.CurrentEnvironment();
+        foreach (var name in MasterOnlyEnvironment)
+        {
+            env.Remove(name);
+        }
+
+        env[HandOver.WorkerMode] = "1";
+        env[HandOver.ListenFds] = HandOver.FormatFds(fds);
+        env[HandOver.HeartbeatFd] = heartbeatFd.ToString(CultureInfo.InvariantCulture);
+        env[HandOver.MasterPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        env[HandOver.WorkerAge] = age.ToString(CultureInfo.InvariantCulture);
+        env[HandOver.SettingsJson] = _options.SerializeSettings(_settings);
+        if (_options.PythonInfo is { } info)
+        {
+            env[HandOver.PythonInfo] = info;
+        }
+
+        var (path, args) = Executable();
+        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
+        int pid;
+        try
+        {
+            pid = ProcessSpawner.Spawn(new SpawnRequest
+            {
+                Path = path,
+                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
+                Environment = env,
+                Dup2 = [(heartbeat.Fd, heartbeatFd)],
+            });
+        }
+        catch
+        {
+            heartbeat.Dispose();
+            throw;
+        }
+
+        _workers[pid] = new WorkerHandle(pid, age, heartbeat);
+    }
+
+    /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>
+    private (string Path, IReadOnlyList<string> Args) Executable()
+    {
+        var path = _options.ExecutablePath ?? Environment.ProcessPath ?? throw new ArbiterException("cannot find this program's path to start workers");
+        var args = _options.Arguments ?? Environment.GetCommandLineArgs()[1..];
+        if (path.EndsWith("/dotnet", StringComparison.Ordinal) && _options.Arguments is null)
+        {
+            args = [Environment.GetCommandLineArgs()[0], .. args];
+        }
+
+        return (path, args);
+    }
+
+    private void KillWorkers(int sig)
+    {
+        foreach (var pid in _workers.Keys.ToList())
+        {
+            KillWorker(pid, sig);
+        }
+    }
+
+    /// <summary>Sends sig; a worker that is already gone is reaped by the next waitpid.</summary>
+    private void KillWorker(int pid, int sig)
+    {
+        if (Libc.kill(pid, sig) != 0 && Libc.Errno != Libc.ESRCH)
+        {
+            _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+        }
+    }
+
+    private void StopWorkers(IEnumerable<int> pids, int sig)
+    {
+        foreach (var pid in pids)
+        {
+            if (_workers.TryGetValue(pid, out var worker))
+            {
+                worker.StopSentAt ??= WorkerHeartbeat.Now;
+                KillWorker(pid, sig);
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Listeners;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>
+/// The master process, after Gunicorn's arbiter: binds the listeners, writes the pidfile, starts the
+/// workers (this executable again, in worker mode), then loops: wait for signals up to a second, handle
+/// each, kill workers whose heartbeat stopped, keep the worker count. Split by concern across
+/// Arbiter.*.cs.
+/// </summary>
+public sealed partial class Arbiter : IDisposable
+{
+    private static readonly TimeSpan LoopInterval = TimeSpan.FromSeconds(1);
+
+    private readonly ArbiterOptions _options;
+    private readonly IErrorLog _log;
+    private readonly SignalQueue _signals = new();
+    private readonly Dictionary<int, WorkerHandle> _workers = [];
+    private readonly string _startDirectory = Environment.CurrentDirectory;
+    private Settings _settings;
+    private ProcessSettings _config;
+    private List<Listener> _listeners = [];
+    private Pidfile? _pidfile;
+    private int _numWorkers;
+    private int _workerAge;
+    private int _masterPid;
+    private int _reexecPid;
+    private bool _systemd;
+    private string _masterName = "Master";
+    private string _procName;
+
+    private Arbiter(ArbiterOptions options)
+    {
+        _options = options;
+        _log = options.Log;
+        _settings = options.Settings;
+        _config = ProcessSettings.From(_settings);
+        _procName = _config.Name;
+    }
+
+    /// <summary>Runs the master until it stops; returns the process exit status.</summary>
+    public static int Run(ArbiterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var arbiter = new Arbiter(options);
+        return arbiter.RunMaster();
+    }
+
+    private int RunMaster()
+    {
+        try
+        {
+            if (Validate() is { } error)
+            {
+                _log.Error(error);
+                return 1;
+            }
+
+            if (_config.Daemon && Environment.GetEnvironmentVariable(HandOver.Daemonized) != "1")
+            {
+                return Daemonize();
+            }
+
+            Start();
+        }
+        catch (Exception e) when (e is ListenerException or PidfileException or ArbiterException)
+        {
+            _log.Error(e.Message);
+            Cleanup();
+            return 1;
+        }
+        catch (AppLoadException e)
+        {
+            _log.Error(e.Message);
+            Cleanup();
+            return ExitCodes.AppLoadError;
+        }
+
+        try
+        {
+            ManageWorkers();
+            while (true)
+            {
+                MaybePromoteMaster();
+                foreach (var sig in _signals.Wait(LoopInterval))
+                {
+                    HandleSignal(sig);
+                }
+
+                ReapWorkers();
+                MurderWorkers();
+                ManageWorkers();
+            }
+        }
+        catch (StopMasterException stop)
+        {
+            return Halt(stop.Reason, stop.ExitCode, stop.Graceful);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Unhandled exception in main loop", e.ToString());
+            Stop(graceful: false);
+            _pidfile?.Unlink();
+            return 255;
+        }
+    }
+
+    private string? Validate()
+    {
+        if (_config.Workers < 1)
+        {
+            return $"Error: --workers must be at least 1 (got {_config.Workers}).";
+        }
+
+        if (_config.Timeout < 0 || _config.GracefulTimeout < 0)
+        {
+            return "Error: --timeout and --graceful-timeout must not be negative.";
+        }
+
+        foreach (var bind in _config.Bind)
+        {
+            try
+            {
+                ListenAddress.Parse(bind);
+            }
+            catch (FormatException e)
+            {
+                return $"Error: invalid --bind '{bind}': {e.Message}";
+            }
+        }
+
+        try
+        {
+            ProcessIdentity.Resolve(_config);
+        }
+        catch (ArbiterException e)
+        {
+            return e.Message;
+        }
+
+        return null;
+    }
+
+    private void Start()
+    {
+        _log.Info($"Starting unicorn {_options.Version}");
+        if (int.TryParse(Environment.GetEnvironmentVariable(HandOver.GunicornPid), out var parent) && parent > 0)
+        {
+            _masterPid = parent;
+            _procName += ".2";
+            _masterName = "Master.2";
+        }
+
+        // raw_env (-e KEY=VALUE) goes into the master's environment, which every worker inherits.
+        foreach (var pair in _config.RawEnv)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                Environment.SetEnvironmentVariable(pair[..eq], pair[(eq + 1)..]);
+            }
+        }
+
+        if (_config.Chdir is { } chdir)
+        {
+            Environment.CurrentDirectory = chdir;
+        }
+
+        if (_config.PreloadApp)
+        {
+            _options.PreloadApp?.Invoke(_settings);
+        }
+
+        if (_config.Pidfile is { } pidname)
+        {
+            _pidfile = new Pidfile(_masterPid != 0 ? pidname + ".2" : pidname);
+            _pidfile.Create(Environment.ProcessId);
+        }
+
+        RunHook("on_starting", _options.Hooks.OnStarting);
+        _signals.Register(MasterSignals);
+        _listeners = CreateListeners();
+        _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
+        _log.Info($"Using worker: {_config.WorkerClass}");
+        Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
+        SetProcTitle();
+        RunHook("when_ready", _options.Hooks.WhenReady);
+        SetNumWorkers(_config.Workers);
+    }
+
+    private List<Listener> CreateListeners()
+    {
+        var options = ListenerOptionsFor(_config);
+        var systemdFds = Systemd.ListenFds();
+        if (systemdFds > 0)
+        {
+            _systemd = true;
+            return [.. Enumerable.Range(Systemd.ListenFdsStart, systemdFds).Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: false))];
+        }
+
+        if (_masterPid != 0 && Environment.GetEnvironmentVariable(HandOver.GunicornFd) is { } inherited)
+        {
+            Environment.SetEnvironmentVariable(HandOver.GunicornFd, null);
+            _systemd = Environment.GetEnvironmentVariable(HandOver.SystemdFds) == "1";
+            return [.. HandOver.ParseFds(inherited).Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: !_systemd))];
+        }
+
+        var addresses = _config.Bind.Select(ListenAddress.Parse).ToList();
+        if (!_config.ReusePort)
+        {
+            return ListenerBinder.Bind(addresses, options, _log);
+        }
+
+        // reuse_port: each worker binds its own TCP socket so the kernel spreads connections; the master
+        // binds (without listening) only to fail fast, and keeps unix and fd listeners to share.
+        var tcp = addresses.Where(a => a.Kind == ListenAddressKind.Tcp).ToList();
+        foreach (var probe in ListenerBinder.Bind(tcp, options, _log, listen: false))
+        {
+            probe.Close(unlink: false);
+        }
+
+        return ListenerBinder.Bind(addresses.Where(a => a.Kind != ListenAddressKind.Tcp), options, _log);
+    }
+
+    internal static ListenerOptions ListenerOptionsFor(ProcessSettings config)
+    {
+        var identity = ProcessIdentity.Resolve(config);
+        return new ListenerOptions
+        {
+            Backlog = config.Backlog,
+            ReusePort = config.ReusePort,
+            Umask = config.Umask,
+            Uid = identity.Uid,
+            Gid = identity.Gid,
+            IsSsl = config.IsSsl,
+        };
+    }
+
+    private void SetProcTitle() => Libc.SetThreadName("unicorn: master");
+
+    private void SetNumWorkers(int value)
+    {
+        var old = _numWorkers;
+        _numWorkers = value;
+        RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old == 0 ? null : old));
+    }
+
+    private void RunHook(string name, Action? hook)
+    {
+        if (hook is null)
+        {
+            return;
+        }
+
+        try
+        {
+            hook();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception($"Exception in {name} hook", e.ToString());
+        }
+    }
+
+    /// <summary>Stops workers, logs the shutdown, removes the pidfile, runs on_exit.</summary>
+    private int Halt(string? reason, int exitCode, bool graceful)
+    {
+        Stop(graceful);
+        var level = exitCode == 0 ? LogLevel.Info : LogLevel.Error;
+        _log.Log(level, "Shutting down: " + _masterName);
+        if (reason is not null)
+        {
+            _log.Log(level, "Reason: " + reason);
+        }
+
+        _pidfile?.Unlink();
+        RunHook("on_exit", _options.Hooks.OnExit);
+        return exitCode;
+    }
+
+    /// <summary>Undo what a failed start left behind: listeners (and unix socket files), pidfile.</summary>
+    private void Cleanup()
+    {
+        foreach (var listener in _listeners)
+        {
+            listener.Close(unlink: _masterPid == 0 && !_systemd);
+        }
+
+        _listeners = [];
+        _pidfile?.Unlink();
+    }
+
+    public void Dispose()
+    {
+        _signals.Dispose();
+        foreach (var worker in _workers.Values)
+        {
+            worker.Dispose();
+        }
+
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>Everything the master needs from the program: resolved settings and the Python-side callbacks.</summary>
+public sealed class ArbiterOptions
+{
+    public required Settings Settings { get; init; }
+
+    public required IErrorLog Log { get; init; }
+
+    public MasterHooks Hooks { get; init; } = new();
+
+    /// <summary>HUP: re-read the config file and command line. Throws with a one-line reason when invalid.</summary>
+    public Func<Settings>? ReloadSettings { get; init; }
+
+    /// <summary>USR1 and HUP: reopen the log files.</summary>
+    public Action? ReopenLogs { get; init; }
+
+    /// <summary>--preload: import the app in the master so a broken app fails before any worker starts.</summary>
+    public Action<Settings>? PreloadApp { get; init; }
+
+    /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
+    public string? PythonInfo { get; init; }
+
+    /// <summary>Settings to worker: JSON the worker turns back into <see cref="Settings"/>.</summary>
+    public Func<Settings, string> SerializeSettings { get; init; } = HandOver.SerializeSettings;
+
+    /// <summary>"Starting unicorn {Version}".</summary>
+    public string Version { get; init; } = typeof(ArbiterOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>The program to start workers and USR2 masters from; default: this executable.</summary>
+    public string? ExecutablePath { get; init; }
+
+    /// <summary>Arguments of this master (for the USR2 re-exec); default: this process's arguments.</summary>
+    public IReadOnlyList<string>? Arguments { get; init; }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text.Json;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>
+/// What a master passes to the processes it starts, by environment variable: workers get the listener
+/// fds, heartbeat fd, master pid, age and resolved settings; a USR2 master gets <c>GUNICORN_FD</c> and
+/// <c>GUNICORN_PID</c> exactly as Gunicorn sets them.
+/// </summary>
+public static class HandOver
+{
+    /// <summary>Set to "1" in a worker's environment: the program runs <c>WorkerProcess.Run</c>.</summary>
+    public const string WorkerMode = "UNICORN_WORKER";
+    public const string ListenFds = "UNICORN_LISTEN_FDS";
+    public const string HeartbeatFd = "UNICORN_HEARTBEAT_FD";
+    public const string MasterPid = "UNICORN_MASTER_PID";
+    public const string WorkerAge = "UNICORN_WORKER_AGE";
+    public const string SettingsJson = "UNICORN_SETTINGS";
+    public const string PythonInfo = "UNICORN_PYTHON_INFO";
+
+    /// <summary>Set in a daemonised master (after the -D re-exec) so it does not daemonise again.</summary>
+    public const string Daemonized = "UNICORN_DAEMONIZED";
+
+    /// <summary>Set beside GUNICORN_FD when the fds came from systemd, so the new master never unlinks them.</summary>
+    public const string SystemdFds = "UNICORN_SYSTEMD_FDS";
+
+    public const string GunicornFd = "GUNICORN_FD";
+    public const string GunicornPid = "GUNICORN_PID";
+
+    /// <summary>True when this process was started by a master as a worker.</summary>
+    public static bool IsWorkerProcess => Environment.GetEnvironmentVariable(WorkerMode) == "1";
+
+    public static string FormatFds(IEnumerable<int> fds) => string.Join(',', fds.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
+
+    public static List<int> ParseFds(string? text) =>
+        string.IsNullOrWhiteSpace(text)
+            ? []
+            : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
+
+    /// <summary>Settings to the worker: the settings table's own JSON form.</summary>
+    public static string SerializeSettings(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.ToJson();
+    }
+
+    public static Settings DeserializeSettings(string json) => Settings.FromJson(json);
+}

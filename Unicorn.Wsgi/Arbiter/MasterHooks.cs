@@ -1,0 +1,22 @@
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>A worker as the master's hooks see it (Gunicorn passes its worker object).</summary>
+public sealed record WorkerInfo(int Pid, int Age);
+
+/// <summary>
+/// Gunicorn's master-side server hooks, supplied by the Python bridge (they are Python callables from the
+/// config file). Each is optional; an exception from one is logged and the master carries on.
+/// </summary>
+public sealed class MasterHooks
+{
+    public Action? OnStarting { get; init; }
+    public Action? WhenReady { get; init; }
+    public Action<WorkerInfo>? PreFork { get; init; }
+    public Action<WorkerInfo>? ChildExit { get; init; }
+
+    /// <summary>(new count, old count or null at start), as nworkers_changed.</summary>
+    public Action<int, int?>? NWorkersChanged { get; init; }
+    public Action? OnReload { get; init; }
+    public Action? PreExec { get; init; }
+    public Action? OnExit { get; init; }
+}

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Unicorn.Wsgi.Interop;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+// Unicorn runs on Linux only; these PosixSignal values exist there.
+#pragma warning disable CA1416
+
+/// <summary>
+/// Signals as a queue: handlers only enqueue (and cancel the runtime's default action), and one loop
+/// takes them in order, as Gunicorn's arbiter does. Raw numbers cover USR1/USR2, which
+/// <see cref="PosixSignal"/> does not name.
+/// </summary>
+public sealed class SignalQueue : IDisposable
+{
+    private readonly BlockingCollection<int> _queue = new(new ConcurrentQueue<int>());
+    private readonly List<PosixSignalRegistration> _registrations = [];
+
+    /// <summary>Wake-up that is not a signal (e.g. a worker asking to be replaced).</summary>
+    public const int Wakeup = 0;
+
+    public void Register(IEnumerable<int> signals)
+    {
+        ArgumentNullException.ThrowIfNull(signals);
+        foreach (var sig in signals)
+        {
+            _registrations.Add(PosixSignalRegistration.Create(ToPosix(sig), OnSignal));
+        }
+    }
+
+    private static PosixSignal ToPosix(int sig) => sig switch
+    {
+        Libc.SIGHUP => PosixSignal.SIGHUP,
+        Libc.SIGINT => PosixSignal.SIGINT,
+        Libc.SIGQUIT => PosixSignal.SIGQUIT,
+        Libc.SIGTERM => PosixSignal.SIGTERM,
+        Libc.SIGCHLD => PosixSignal.SIGCHLD,
+        Libc.SIGCONT => PosixSignal.SIGCONT,
+        Libc.SIGWINCH => PosixSignal.SIGWINCH,
+        Libc.SIGTTIN => PosixSignal.SIGTTIN,
+        Libc.SIGTTOU => PosixSignal.SIGTTOU,
+        Libc.SIGTSTP => PosixSignal.SIGTSTP,
+        _ => (PosixSignal)sig,
+    };
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Enqueue((int)context.Signal switch
+        {
+            (int)PosixSignal.SIGHUP => Libc.SIGHUP,
+            (int)PosixSignal.SIGINT => Libc.SIGINT,
+            (int)PosixSignal.SIGQUIT => Libc.SIGQUIT,
+            (int)PosixSignal.SIGTERM => Libc.SIGTERM,
+            (int)PosixSignal.SIGCHLD => Libc.SIGCHLD,
+            (int)PosixSignal.SIGCONT => Libc.SIGCONT,
+            (int)PosixSignal.SIGWINCH => Libc.SIGWINCH,
+            (int)PosixSignal.SIGTTIN => Libc.SIGTTIN,
+            (int)PosixSignal.SIGTTOU => Libc.SIGTTOU,
+            (int)PosixSignal.SIGTSTP => Libc.SIGTSTP,
+            var raw => raw,
+        });
+    }
+
+    public void Enqueue(int sig) => _queue.Add(sig);
+
+    /// <summary>Waits up to timeout for one signal, then drains whatever else is queued.</summary>
+    public List<int> Wait(TimeSpan timeout)
+    {
+        var signals = new List<int>();
+        if (_queue.TryTake(out var first, timeout))
+        {
+            signals.Add(first);
+            while (_queue.TryTake(out var next))
+            {
+                signals.Add(next);
+            }
+        }
+
+        signals.RemoveAll(s => s == Wakeup);
+        return signals;
+    }
+
+    /// <summary>Takes one queued signal without waiting.</summary>
+    public bool TryTake(out int sig) => _queue.TryTake(out sig);
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _registrations.Clear();
+        _queue.Dispose();
+    }
+}

@@ -1,0 +1,36 @@
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>The master's record of one live worker process.</summary>
+internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat) : IDisposable
+{
+    public int Pid { get; } = pid;
+
+    public int Age { get; } = age;
+
+    public WorkerHeartbeat Heartbeat { get; } = heartbeat;
+
+    /// <summary>Set when SIGABRT was sent for a timeout; the next check sends SIGKILL.</summary>
+    public long? AbortedAt { get; set; }
+
+    /// <summary>Set when the master sent TERM/QUIT to stop it.</summary>
+    public long? StopSentAt { get; set; }
+
+    public WorkerInfo Info => new(Pid, Age);
+
+    public WorkerSnapshot Snapshot()
+    {
+        WorkerState state;
+        try
+        {
+            state = Heartbeat.Read().State;
+        }
+        catch (IOException)
+        {
+            state = WorkerState.Booting;
+        }
+
+        return new WorkerSnapshot(Pid, Age, state, StopSentAt is not null);
+    }
+
+    public void Dispose() => Heartbeat.Dispose();
+}

@@ -1,0 +1,67 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+public enum WorkerState : byte
+{
+    Booting = 0,
+    Ready = 1,
+    Retiring = 2,
+}
+
+/// <summary>
+/// The channel a worker proves it is alive on: an unlinked file in <c>--worker-tmp-dir</c> shared by
+/// master and worker (Gunicorn touches the mtime of such a file). It holds the worker's last beat on the
+/// monotonic clock both processes share, and its state (booting, ready, retiring after max_requests).
+/// </summary>
+public sealed class WorkerHeartbeat : IDisposable
+{
+    private const int Size = 9;
+    private readonly SafeFileHandle _handle;
+    private readonly byte[] _buffer = new byte[Size];
+
+    private WorkerHeartbeat(SafeFileHandle handle) => _handle = handle;
+
+    public int Fd => (int)_handle.DangerousGetHandle();
+
+    /// <summary>Master side: a new file in dir, unlinked at once so nothing is left behind.</summary>
+    public static WorkerHeartbeat Create(string? dir)
+    {
+        dir = string.IsNullOrEmpty(dir) ? System.IO.Path.GetTempPath() : dir;
+        var path = System.IO.Path.Combine(dir, "wunicorn-" + Guid.NewGuid().ToString("N"));
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
+        File.Delete(path);
+        var heartbeat = new WorkerHeartbeat(handle);
+        heartbeat.Beat(WorkerState.Booting);
+        return heartbeat;
+    }
+
+    /// <summary>Worker side: the fd the master placed in this process.</summary>
+    public static WorkerHeartbeat FromFd(int fd) => new(new SafeFileHandle(fd, ownsHandle: true));
+
+    public static long Now => Stopwatch.GetTimestamp();
+
+    public void Beat(WorkerState state)
+    {
+        lock (_buffer)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer, Now);
+            _buffer[8] = (byte)state;
+            RandomAccess.Write(_handle, _buffer, 0);
+        }
+    }
+
+    /// <summary>Master side: the last beat (Stopwatch timestamp) and state.</summary>
+    public (long LastBeat, WorkerState State) Read()
+    {
+        Span<byte> buffer = stackalloc byte[Size];
+        var n = RandomAccess.Read(_handle, buffer, 0);
+        return n < Size ? (0, WorkerState.Booting) : (BinaryPrimitives.ReadInt64LittleEndian(buffer), (WorkerState)buffer[8]);
+    }
+
+    public TimeSpan SinceLastBeat => Stopwatch.GetElapsedTime(Read().LastBeat);
+
+    public void Dispose() => _handle.Dispose();
+}

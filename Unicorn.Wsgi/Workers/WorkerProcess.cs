@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Listeners;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// The worker process around <see cref="Worker"/>: takes what the master handed over (listener fds,
+/// heartbeat, settings), drops privileges, imports the app, then runs one loop like Gunicorn's worker:
+/// handle signals, beat the heartbeat while the app threads are responsive, notice a vanished master.
+/// </summary>
+public sealed partial class WorkerProcess
+{
+    private readonly WorkerProcessOptions _options;
+    private readonly IErrorLog _log;
+    private readonly SignalQueue _signals = new();
+    private readonly int _masterPid;
+    private readonly WorkerInfo _info;
+    private readonly WorkerHeartbeat _heartbeat;
+    private Settings _settings = new();
+    private ProcessSettings _config = new();
+    private Worker? _worker;
+    private long? _gracefulDeadline;
+    private long _retireDeadline;
+    private volatile bool _retiring;
+
+    private WorkerProcess(WorkerProcessOptions options)
+    {
+        _options = options;
+        _log = options.Log;
+        _masterPid = EnvInt(HandOver.MasterPid);
+        _info = new WorkerInfo(Environment.ProcessId, EnvInt(HandOver.WorkerAge));
+        _heartbeat = WorkerHeartbeat.FromFd(EnvInt(HandOver.HeartbeatFd));
+    }
+
+    /// <summary>Runs this process as a worker; returns its exit status (3 boot error, 4 app load error).</summary>
+    public static int Run(WorkerProcessOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var process = new WorkerProcess(options);
+        try
+        {
+            return process.Boot() ?? process.Serve();
+        }
+        finally
+        {
+            process.Exit();
+        }
+    }
+
+    private static readonly int[] WorkerSignals =
+    [
+        Libc.SIGTERM, Libc.SIGINT, Libc.SIGQUIT, Libc.SIGUSR1, Libc.SIGABRT,
+        // Handled to be ignored: unhandled, TTIN/TTOU would stop the process (a shell's job control).
+        Libc.SIGTTIN, Libc.SIGTTOU, Libc.SIGWINCH,
+    ];
+
+    /// <summary>Everything before serving; a non-null result is the exit status of a failed boot.</summary>
+    private int? Boot()
+    {
+        Libc.SetThreadName("unicorn: worker");
+        _log.Info($"Booting worker with pid: {_info.Pid}");
+        _signals.Register(WorkerSignals);
+        List<Socket> listeners;
+        IWsgiApplication app;
+        try
+        {
+            _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
+            _config = ProcessSettings.From(_settings);
+            _options.Configure?.Invoke(_settings);
+            ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
+            _options.Hooks.PostFork?.Invoke(_info);
+            listeners = OpenListeners();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker process", e.ToString());
+            return ExitCodes.WorkerBootError;
+        }
+
+        try
+        {
+            app = _options.LoadApp(_settings);
+        }
+        catch (Exception e) when (_options.IsAppLoadError(e))
+        {
+            _log.Debug("Exception while loading the application: " + e);
+            _log.Error(e.Message);
+            return ExitCodes.AppLoadError;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
+            return ExitCodes.WorkerBootError;
+        }
+
+        _worker = new Worker(_settings, listeners, app, _log);
+        _worker.MaxRequestsReached += OnMaxRequestsReached;
+        _worker.AccessLog = _options.AccessLog;
+        _options.Hooks.PostWorkerInit?.Invoke(_info);
+        _heartbeat.Beat(WorkerState.Ready);
+        return null;
+    }
+
+    /// <summary>The inherited listeners, kept from being inherited further by anything the app runs.</summary>
+    private List<Socket> OpenListeners()
+    {
+        var sockets = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds)).Select(ListenerBinder.FromFd).ToList();
+        if (_config.ReusePort)
+        {
+            var tcp = _config.Bind.Select(ListenAddress.Parse).Where(a => a.Kind == ListenAddressKind.Tcp);
+            sockets.AddRange(ListenerBinder.Bind(tcp, Arbiter.Arbiter.ListenerOptionsFor(_config), _log).Select(l => l.Socket));
+        }
+
+        foreach (var socket in sockets)
+        {
+            Libc.SetInheritable(ListenerBinder.FdOf(socket), false);
+        }
+
+        return sockets;
+    }
+
+    private int Serve()
+    {
+        var worker = _worker!;
+        var run = worker.RunAsync();
+        var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
+        var timeout = TimeSpan.FromSeconds(_config.Timeout);
+        while (!run.IsCompleted)
+        {
+            foreach (var sig in _signals.Wait(beatEvery))
+            {
+                HandleSignal(sig);
+            }
+
+            if (_config.Timeout <= 0 || worker.IsResponsive(timeout))
+            {
+                _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
+            }
+
+            if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
+            {
+                _log.Info($"Parent changed, shutting down: {_info.Pid}");
+                BeginGracefulStop();
+            }
+
+            if (_gracefulDeadline is null && Volatile.Read(ref _retireDeadline) is > 0 and var retire && Stopwatch.GetTimestamp() > retire)
+            {
+                // The master never asked us to go (it may be busy booting replacements): go anyway.
+                BeginGracefulStop();
+            }
+
+            if (_gracefulDeadline is { } deadline && Stopwatch.GetTimestamp() > deadline)
+            {
+                worker.StopNow();
+                break;
+            }
+        }
+
+        if (!run.Wait(TimeSpan.FromSeconds(2)))
+        {
+            // A Python thread is stuck in C code: .NET and Python cannot shut down around it.
+            _log.Warning($"Worker (pid:{_info.Pid}) did not stop in time; exiting now");
+            Exit();
+            Libc._exit(0);
+        }
+
+        return 0;
+    }
+
+    private void HandleSignal(int sig)
+    {
+        switch (sig)
+        {
+            case Libc.SIGTERM:
+                BeginGracefulStop();
+                break;
+            case Libc.SIGINT:
+            case Libc.SIGQUIT:
+                _options.Hooks.WorkerInt?.Invoke(_info);
+                _worker?.StopNow();
+                _gracefulDeadline = Stopwatch.GetTimestamp();
+                break;
+            case Libc.SIGUSR1:
+                _options.ReopenLogs?.Invoke();
+                break;
+            case Libc.SIGABRT:
+                Abort();
+                break;
+        }
+    }
+
+    private void BeginGracefulStop()
+    {
+        if (_gracefulDeadline is not null)
+        {
+            return;
+        }
+
+        _gracefulDeadline = Stopwatch.GetTimestamp() + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
+        _worker?.BeginGracefulStop();
+    }
+
+    /// <summary>The master's timeout: log where Python is stuck, run worker_abort, leave at once.</summary>
+    private void Abort()
+    {
+        var stacks = "";
+        try
+        {
+            stacks = _options.DumpPythonStacks?.Invoke() ?? "";
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stacks = "(could not read the Python stacks: " + e.Message + ")";
+        }
+
+        _log.Exception($"Worker (pid:{_info.Pid}) was aborted after a timeout; Python stacks:", stacks.Length > 0 ? stacks : "(no Python stack available)");
+        try
+        {
+            _options.Hooks.WorkerAbort?.Invoke(_info);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker_abort hook", e.ToString());
+        }
+
+        Exit();
+        Libc._exit(1);
+    }
+
+    /// <summary>
+    /// max_requests reached (the Worker logged "Autorestarting worker after current request."): tell the
+    /// master, which starts a replacement and stops this worker once the replacement is ready.
+    /// </summary>
+    private void OnMaxRequestsReached()
+    {
+        _retiring = true;
+        _heartbeat.Beat(WorkerState.Retiring);
+        Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(Math.Max(_config.GracefulTimeout, 5) * (double)Stopwatch.Frequency));
+        _ = Libc.kill(_masterPid, Libc.SIGCHLD);
+    }
+
+    private bool _exited;
+
+    private void Exit()
+    {
+        if (_exited)
+        {
+            return;
+        }
+
+        _exited = true;
+        _log.Info($"Worker exiting (pid: {_info.Pid})");
+        try
+        {
+            _options.Hooks.WorkerExit?.Invoke(_info);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Warning("Exception during worker exit:\n" + e);
+        }
+
+        _signals.Dispose();
+    }
+
+    private static int EnvInt(string name) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidOperationException($"{name} is not set: this process was not started by a Unicorn master");
+}

@@ -1,0 +1,56 @@
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>What a worker process needs from the program: the app loader and the Python-side callbacks.</summary>
+public sealed class WorkerProcessOptions
+{
+    public required IErrorLog Log { get; init; }
+
+    /// <summary>Imports the app (after the worker dropped privileges). An <see cref="AppLoadException"/>
+    /// (or anything <see cref="IsAppLoadError"/> accepts) exits with status 4, anything else with 3.</summary>
+    public required Func<Settings, IWsgiApplication> LoadApp { get; init; }
+
+    public Func<Exception, bool> IsAppLoadError { get; init; } = e => e is AppLoadException;
+
+    /// <summary>The text logged for a boot failure (the bridge gives the Python traceback).</summary>
+    public Func<Exception, string> DescribeBootError { get; init; } = e => e.ToString();
+
+    /// <summary>The settings JSON from the master back into <see cref="Settings"/>.</summary>
+    public Func<string, Settings> DeserializeSettings { get; init; } = HandOver.DeserializeSettings;
+
+    /// <summary>Called with the settings before the app loads, to apply them to the program (e.g. to configure logging).</summary>
+    public Action<Settings>? Configure { get; init; }
+
+    /// <summary>One access-log entry per finished request (null: no access log). Settable so that
+    /// <see cref="Configure"/>, which builds the logs from the settings, can provide it.</summary>
+    public Action<AccessLogEntry>? AccessLog { get; set; }
+
+    /// <summary>USR1: reopen log files.</summary>
+    public Action? ReopenLogs { get; init; }
+
+    /// <summary>ABRT after a timeout: the Python stacks of every thread, for the error log.</summary>
+    public Func<string>? DumpPythonStacks { get; init; }
+
+    public WorkerHooks Hooks { get; init; } = new();
+}
+
+/// <summary>Gunicorn's worker-side server hooks (Python callables from the config file).</summary>
+public sealed class WorkerHooks
+{
+    /// <summary>post_fork: the worker process has started (before the app loads).</summary>
+    public Action<WorkerInfo>? PostFork { get; init; }
+
+    public Action<WorkerInfo>? PostWorkerInit { get; init; }
+
+    /// <summary>worker_int: INT or QUIT received.</summary>
+    public Action<WorkerInfo>? WorkerInt { get; init; }
+
+    /// <summary>worker_abort: ABRT received (the master's timeout).</summary>
+    public Action<WorkerInfo>? WorkerAbort { get; init; }
+
+    public Action<WorkerInfo>? WorkerExit { get; init; }
+}

@@ -1,0 +1,1 @@
+"""Small WSGI apps and config files used by Unicorn's tests."""

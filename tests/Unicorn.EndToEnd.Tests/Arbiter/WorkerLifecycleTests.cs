@@ -1,0 +1,128 @@
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Arbiter;
+
+/// <summary>Worker processes as operators drive them: count, replacement, timeout, recycling, TTIN/TTOU.</summary>
+public class WorkerLifecycleTests
+{
+    private const string App = "pyfixtures.arbiter_app:app";
+
+    [Fact]
+    public void WorkersFlagAndTtinTtouSetTheWorkerCountNeverBelowOne()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 2);
+        server.WaitForWorkers(2);
+
+        server.Signal(SIGTTIN);
+        server.WaitForWorkers(3);
+        server.WaitForLog("Booting worker with pid:", 3);
+
+        for (var i = 0; i < 4; i++)
+        {
+            server.Signal(SIGTTOU);
+            Thread.Sleep(300);
+        }
+
+        server.WaitForWorkers(1);
+        Thread.Sleep(1500);
+        Assert.Single(server.Workers());
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void AKilledWorkerIsReplaced()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        var old = int.Parse(Get(port, "/pid").Body);
+
+        Signal(old, SIGKILL);
+
+        server.WaitForLog($"Worker (pid:{old}) was sent SIGKILL! Perhaps out of memory?");
+        server.WaitForLog("Booting worker with pid:", 2);
+        Assert.True(Poll(() => TryPid(port) is { } pid && pid != old, 20), server.Log);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void ARequestBeyondTheTimeoutIsAbortedWithItsStackLoggedAndTheWorkerReplaced()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "-t", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        var stuck = int.Parse(Get(port, "/pid").Body);
+
+        Assert.ThrowsAny<Exception>(() => Get(port, "/sleep?s=30", timeoutSeconds: 20));
+
+        server.WaitForLog($"WORKER TIMEOUT (pid:{stuck})");
+        Assert.Contains("arbiter_app.py", server.Log, StringComparison.Ordinal);
+        Assert.Contains("sleep", server.Log[server.Log.IndexOf("WORKER TIMEOUT", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.True(Poll(() => TryPid(port) is { } pid && pid != stuck, 20), server.Log);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public async Task GracefulTermLetsTheInFlightRequestFinishAndExitsZero()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        Get(port, "/");
+
+        var inFlight = Task.Run(() => Get(port, "/sleep?s=2"));
+        Thread.Sleep(700);
+        server.Signal(SIGTERM);
+
+        var (status, body) = await inFlight;
+        Assert.Equal(200, status);
+        Assert.Equal("slept", body);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MaxRequestsRecyclesWorkersWithoutLosingARequest()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "2", "--max-requests", "10", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+
+        var pids = new HashSet<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            var (status, body) = Get(port, "/pid");
+            Assert.Equal(200, status);
+            pids.Add(body);
+        }
+
+        Assert.True(pids.Count >= 4, $"only {pids.Count} workers served 60 requests:\n{server.Log}");
+        server.WaitForLog("Autorestarting worker after current request.");
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    private static int? TryPid(int port)
+    {
+        try
+        {
+            return int.Parse(Get(port, "/pid", 5).Body);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException)
+        {
+            return null;
+        }
+    }
+}

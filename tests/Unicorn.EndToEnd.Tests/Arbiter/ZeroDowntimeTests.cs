@@ -1,0 +1,68 @@
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Arbiter;
+
+/// <summary>HUP and USR2 while a client keeps sending: every request is answered.</summary>
+public class ZeroDowntimeTests
+{
+    private const string App = "pyfixtures.arbiter_app:app";
+
+    [Fact]
+    public void HupReplacesEveryWorkerWithoutAFailedRequest()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+        var before = server.Workers();
+
+        using (var client = new ContinuousClient(port))
+        {
+            Thread.Sleep(500);
+            server.Signal(SIGHUP);
+            Assert.True(Poll(() => server.Workers() is var now && now.Count == 2 && !now.Intersect(before).Any(), 40), server.Log);
+            Thread.Sleep(500);
+            Assert.Empty(client.Failures);
+            Assert.True(client.Succeeded > 10);
+        }
+
+        Assert.Contains("Hang up: Master", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void Usr2ThenTermOfTheOldMasterHandsOverWithoutAFailedRequest()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-usr2-");
+        var pidfile = Path.Combine(dir.FullName, "app.pid");
+        using var server = Start("-w", "1", "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        int newMaster;
+
+        using (var client = new ContinuousClient(port))
+        {
+            Thread.Sleep(300);
+            server.Signal(SIGUSR2);
+            Assert.True(Poll(() => File.Exists(pidfile + ".2"), 20), server.Log);
+            newMaster = int.Parse(File.ReadAllText(pidfile + ".2").Trim());
+            Assert.True(Poll(() => WorkersOf(newMaster).Count == 1, 30), server.Log);
+            server.WaitForLog("Booting worker with pid:", 2);
+            Thread.Sleep(1000);
+
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+            Assert.True(Poll(() => File.Exists(pidfile) && File.ReadAllText(pidfile).Trim() == newMaster.ToString(System.Globalization.CultureInfo.InvariantCulture), 10), server.Log);
+            Assert.False(File.Exists(pidfile + ".2"));
+            Thread.Sleep(500);
+            Assert.Empty(client.Failures);
+            Assert.Contains(WorkersOf(newMaster)[0].ToString(System.Globalization.CultureInfo.InvariantCulture), client.Bodies);
+        }
+
+        Signal(newMaster, SIGTERM);
+        Assert.True(Poll(() => !File.Exists(pidfile), 30));
+        dir.Delete(recursive: true);
+    }
+}

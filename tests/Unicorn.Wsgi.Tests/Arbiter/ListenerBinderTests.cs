@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Sockets;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Listeners;
+
+namespace Unicorn.Wsgi.Tests.Arbiter;
+
+#pragma warning disable CA1416 // Linux only
+
+public class ListenerBinderTests
+{
+    private static readonly ListenerOptions Fast = new() { RetryDelay = TimeSpan.FromMilliseconds(10) };
+
+    private sealed class ListLog : IErrorLog
+    {
+        public List<string> Lines { get; } = [];
+
+        public bool IsEnabled(LogLevel level) => true;
+
+        public void Log(LogLevel level, string message)
+        {
+            lock (Lines)
+            {
+                Lines.Add(message);
+            }
+        }
+    }
+
+    [Fact]
+    public void BindsTcpInheritableAndListening()
+    {
+        var log = new ListLog();
+        var listeners = ListenerBinder.Bind([ListenAddress.Parse("127.0.0.1:0")], Fast, log);
+        try
+        {
+            var listener = Assert.Single(listeners);
+            Assert.True(Libc.IsInheritable(listener.Fd));
+            var port = ((IPEndPoint)listener.Socket.LocalEndPoint!).Port;
+            Assert.Equal($"http://127.0.0.1:{port}", listener.ToString());
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(IPAddress.Loopback, port);
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Close(unlink: true));
+        }
+    }
+
+    [Fact]
+    public void BindsIpv6Loopback()
+    {
+        var listeners = ListenerBinder.Bind([ListenAddress.Parse("[::1]:0")], Fast, new ListLog());
+        try
+        {
+            Assert.StartsWith("http://[::1]:", listeners[0].ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Close(unlink: true));
+        }
+    }
+
+    [Fact]
+    public void BusyPortIsRetriedThenRefusedWithGunicornsLines()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen();
+        var port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        var log = new ListLog();
+
+        var e = Assert.Throws<ListenerException>(() => ListenerBinder.Bind([ListenAddress.Parse($"127.0.0.1:{port}")], Fast, log));
+
+        Assert.Equal($"Can't connect to ('127.0.0.1', {port}): Address already in use", e.Message);
+        Assert.Equal(5, log.Lines.Count(l => l == $"Connection in use: ('127.0.0.1', {port})"));
+        Assert.Equal(4, log.Lines.Count(l => l == "Retrying in 1 second."));
+        Assert.Equal($"Can't connect to ('127.0.0.1', {port})", log.Lines[^1]);
+    }
+
+    [Fact]
+    public void FailedSecondBindLeavesNoUnixSocketBehind()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-test-");
+        var path = Path.Combine(dir.FullName, "a.sock");
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen();
+        var port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+
+        Assert.Throws<ListenerException>(() => ListenerBinder.Bind(
+            [ListenAddress.Parse("unix:" + path), ListenAddress.Parse($"127.0.0.1:{port}")], Fast with { BindAttempts = 1 }, new ListLog()));
+
+        Assert.False(File.Exists(path));
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void UnixSocketTakesModeFromUmaskAndReplacesAStaleSocket()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-test-");
+        var path = Path.Combine(dir.FullName, "app.sock");
+        var first = ListenerBinder.Bind([ListenAddress.Parse("unix:" + path)], Fast with { Umask = 0x3F /* 077 */ }, new ListLog());
+        first.ForEach(l => l.Close(unlink: false));
+        Assert.True(File.Exists(path));
+
+        var second = ListenerBinder.Bind([ListenAddress.Parse("unix:" + path)], Fast with { Umask = 0x3F /* 077 */ }, new ListLog());
+        try
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(path));
+            Assert.Equal("unix:" + path, second[0].ToString());
+        }
+        finally
+        {
+            second.ForEach(l => l.Close(unlink: true));
+        }
+
+        Assert.False(File.Exists(path));
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void RefusesToReplaceARegularFile()
+    {
+        var path = Path.GetTempFileName();
+        var e = Assert.Throws<ListenerException>(() => ListenerBinder.Bind([ListenAddress.Parse("unix:" + path)], Fast, new ListLog()));
+        Assert.Contains("is not a socket", e.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(path));
+        File.Delete(path);
+    }
+
+    [Fact]
+    public void AdoptsAnInheritedFd()
+    {
+        using var original = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        original.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        original.Listen();
+        var dup = Libc.fcntl(ListenerBinder.FdOf(original), 0 /* F_DUPFD */, 100);
+        Assert.True(dup >= 100);
+
+        using var adopted = ListenerBinder.Adopt(dup, Fast, ownsUnixPath: false);
+
+        Assert.Equal(original.LocalEndPoint, adopted.Socket.LocalEndPoint);
+        Assert.True(Libc.IsInheritable(dup));
+    }
+
+    [Fact]
+    public void AdoptingAClosedFdIsAOneLineError()
+    {
+        var e = Assert.Throws<ListenerException>(() => ListenerBinder.Adopt(987, Fast, ownsUnixPath: false));
+        Assert.Equal("fd://987: no such open file descriptor", e.Message);
+    }
+}
