@@ -118,12 +118,14 @@ public sealed partial class Http1RequestParser
             }
             else
             {
+                // The section and its empty line must fit in max_buffer_headers. Deciding on exactly that,
+                // not on how much happens to be buffered, keeps the answer independent of packet sizes.
                 var max = _options.MaxHeaderSectionBytes;
-                var searched = rest.Length > max + 4 ? rest.Slice(0, max + 4) : rest;
+                var searched = rest.Length > max ? rest.Slice(0, max) : rest;
                 sectionLength = IndexOf(searched, "\r\n\r\n"u8, _sectionScanned - 3);
                 if (sectionLength < 0)
                 {
-                    if (rest.Length > max)
+                    if (rest.Length >= max)
                     {
                         HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
                     }
