@@ -2,9 +2,9 @@ namespace Unicorn.Wsgi.Tests.Http;
 
 /// <summary>
 /// Inputs bench/fuzz found (base64, first byte = settings as DifferentialCheck.OptionsFor reads it), kept
-/// so they stay fixed. The first ten: a header section whose empty line straddled max_buffer_headers was
-/// accepted when it arrived at once and refused byte by byte; the rest: an over-long chunk-size line was
-/// called InvalidChunkSize or InvalidChunkExtension depending on where the ';' fell between segments.
+/// so they stay fixed. All but the tenth: a header section whose empty line straddled max_buffer_headers
+/// was parsed when it arrived at once and refused byte by byte. The tenth: an over-long chunk-size line
+/// was called InvalidChunkSize or InvalidChunkExtension depending on where the ';' fell between segments.
 /// </summary>
 public class FuzzFindingsTests
 {
