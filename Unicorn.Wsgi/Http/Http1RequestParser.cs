@@ -10,8 +10,13 @@ namespace Unicorn.Wsgi.Http;
 /// Three outcomes, as Kestrel's parser: <c>true</c> (head parsed, reader advanced past it), <c>false</c>
 /// (more bytes needed, reader untouched), or a <see cref="BadHttpRequestException"/>. The same bytes give
 /// the same answer however they are split across calls: the request line is checked as soon as its CRLF
-/// is there (as Gunicorn does), limits are checked against what is buffered, and the head is turned into
+/// is there (as Gunicorn does), every limit is decided on the bytes alone, and the head is turned into
 /// strings only once it is complete.
+/// </para>
+/// <para>
+/// Between a <c>false</c> and the next call the reader must present the same unconsumed bytes, plus any
+/// that arrived since (as a Pipe does): the parser remembers how far it searched, so a head that arrives
+/// a byte at a time costs linear, not quadratic, time.
 /// </para>
 /// Call <see cref="StartConnection"/> when a connection starts: it says whose forwarded/scheme headers
 /// and PROXY header may be believed. Before it is called nobody is trusted.
