@@ -42,6 +42,13 @@ public sealed partial class Http1RequestParser
         _forwarderNames = [.. options.ForwarderHeaders.Where(h => h != "*").Select(h => System.Text.Encoding.Latin1.GetBytes(h))];
     }
 
+    /// <summary>A parser for a connection from <paramref name="peer"/>; see <see cref="StartConnection"/>.</summary>
+    public Http1RequestParser(HttpParserOptions options, IPAddress? peer)
+        : this(options)
+    {
+        StartConnection(peer);
+    }
+
     public HttpParserOptions Options => _options;
 
     /// <summary>

@@ -194,6 +194,17 @@ public class HeaderFieldTests
         Assert.Null(head.ForwardedScheme);
     }
 
+    [Fact]
+    public void PeerGivenToTheConstructorIsTrusted()
+    {
+        var o = new HttpParserOptions();
+        var head = new RequestHead();
+        Assert.True(TryParse(new Http1RequestParser(o, IPAddress.Loopback), Bytes(Req("X-Forwarded-Proto: https\r\n")), head, out _));
+        Assert.Equal("https", head.ForwardedScheme);
+        Assert.True(TryParse(new Http1RequestParser(o, IPAddress.Parse("192.0.2.1")), Bytes(Req("X-Forwarded-Proto: https\r\n")), head, out _));
+        Assert.Null(head.ForwardedScheme);
+    }
+
     [Theory]
     [InlineData("HTTP/1.1", "", true)]
     [InlineData("HTTP/1.0", "", false)]
