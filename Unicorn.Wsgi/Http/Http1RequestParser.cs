@@ -209,6 +209,11 @@ public sealed partial class Http1RequestParser
     private static long IndexOf(ReadOnlySequence<byte> s, ReadOnlySpan<byte> delimiter, long from)
     {
         from = Math.Clamp(from, 0, s.Length);
+        if (s.IsSingleSegment)
+        {
+            var i = s.FirstSpan[(int)from..].IndexOf(delimiter);
+            return i < 0 ? -1 : from + i;
+        }
         var r = new SequenceReader<byte>(s.Slice(from));
         return r.TryReadTo(out ReadOnlySequence<byte> before, delimiter) ? from + before.Length : -1;
     }
