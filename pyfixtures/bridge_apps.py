@@ -292,3 +292,11 @@ def sleeper(environ, start_response):
     RELEASE_SLEEPER.clear()
     start_response("200 OK", TEXT)
     return [b"slept"]
+
+
+def multiprocessing_pool(environ, start_response):
+    """Runs work in a child process through multiprocessing's default start method."""
+    with multiprocessing.Pool(1) as pool:
+        result = pool.apply(pow, (7, 2))
+    start_response("200 OK", TEXT)
+    return [b"%d %s" % (result, multiprocessing.get_start_method().encode())]

@@ -52,6 +52,13 @@ public sealed class PitfallTests(PythonFixture python)
     }
 
     [Fact]
+    public void Multiprocessing_pool_works_from_the_embedded_interpreter()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:multiprocessing_pool"));
+        Assert.Equal("49 forkserver", thread.Invoke(AppThread.Request()).BodyText);
+    }
+
+    [Fact]
     public void Multiprocessing_does_not_default_to_fork()
     {
         using var thread = new AppThread(python.Load("bridge_apps:start_method"));
@@ -87,6 +94,7 @@ public sealed class PitfallTests(PythonFixture python)
             Assert.Equal(venv, lines[0]);
             Assert.Equal(Path.Combine(venv, "bin", "python"), lines[1]);
             Assert.Contains(Path.Combine(venv, "lib", $"python{python.Installation.MajorMinor}", "site-packages"), lines);
+            Assert.Equal("multiprocessing loaded: False", lines[^1]); // configured lazily, on the app's first import
         }
         finally
         {
