@@ -300,3 +300,7 @@ def multiprocessing_pool(environ, start_response):
         result = pool.apply(pow, (7, 2))
     start_response("200 OK", TEXT)
     return [b"%d %s" % (result, multiprocessing.get_start_method().encode())]
+
+
+def system_exit(environ, start_response):
+    raise SystemExit(3)
