@@ -12,8 +12,14 @@ public sealed unsafe partial class PythonRuntime
     public string DumpThreadStacks()
     {
         var lib = NativeLibrary.Load(Installation.LibPython);
-        var dump = (delegate* unmanaged<int, nint, nint, byte*>)NativeLibrary.GetExport(lib, "_Py_DumpTracebackThreads");
-        var mainInterpreter = (delegate* unmanaged<nint>)NativeLibrary.GetExport(lib, "PyInterpreterState_Main");
+        if (!NativeLibrary.TryGetExport(lib, "_Py_DumpTracebackThreads", out var dumpExport)
+            || !NativeLibrary.TryGetExport(lib, "PyInterpreterState_Main", out var mainExport))
+        {
+            return "(Python stacks unavailable: this libpython does not export faulthandler's dump function)";
+        }
+
+        var dump = (delegate* unmanaged<int, nint, nint, byte*>)dumpExport;
+        var mainInterpreter = (delegate* unmanaged<nint>)mainExport;
 
         var path = Path.Combine(Path.GetTempPath(), $"unicorn-stacks-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
