@@ -1,10 +1,63 @@
+using System.Collections;
+using Unicorn.PythonBridge;
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Workers;
+
 namespace Unicorn.Cli;
 
+/// <summary>
+/// The `unicorn` program: a master (arbiter) by default, a worker when the master started it as one.
+/// Every user-facing failure ends here as one line on stderr and a non-zero exit, never a stack trace.
+/// </summary>
 internal static class Program
 {
     private static int Main(string[] args)
     {
-        Console.Error.WriteLine("unicorn: not yet wired");
-        return args.Length == 0 ? 2 : 1;
+        try
+        {
+            return HandOver.IsWorkerProcess ? WorkerMain.Run() : MasterMain.Run(args);
+        }
+        catch (ConfigException e)
+        {
+            return Fail(e.Message, e.ExitCode);
+        }
+        catch (PythonNotFoundException e)
+        {
+            return Fail(e.Message, 1);
+        }
+        catch (AppImportException e)
+        {
+            return Fail($"unicorn: {e.Message}", ExitCodes.AppLoadError);
+        }
+        catch (ArbiterException e)
+        {
+            return Fail(e.Message, 1);
+        }
+        catch (LoggingSetupException e)
+        {
+            return Fail(e.Message, 1);
+        }
+    }
+
+    internal static IReadOnlyDictionary<string, string?> Environment()
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        {
+            env[(string)e.Key] = (string?)e.Value;
+        }
+
+        return env;
+    }
+
+    private static int Fail(string message, int code)
+    {
+        var line = message.StartsWith("unicorn:", StringComparison.Ordinal) || message.StartsWith("usage:", StringComparison.Ordinal)
+            ? message
+            : "unicorn: " + message;
+        Console.Error.WriteLine(line.TrimEnd());
+        return code;
     }
 }

@@ -39,87 +39,12 @@ public static class HandOver
             ? []
             : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture))];
 
-    /// <summary>
-    /// Settings as JSON (name -> string, number, bool, null or list of strings). Stand-in until
-    /// <c>Settings.ToJson</c> lands with the settings table; values of other types travel as strings.
-    /// </summary>
+    /// <summary>Settings to the worker: the settings table's own JSON form.</summary>
     public static string SerializeSettings(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
-        {
-            writer.WriteStartObject();
-            foreach (var (name, value) in settings.All)
-            {
-                writer.WritePropertyName(name);
-                WriteValue(writer, value);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        return settings.ToJson();
     }
 
-    public static Settings DeserializeSettings(string json)
-    {
-        var settings = new Settings();
-        using var doc = JsonDocument.Parse(json);
-        foreach (var property in doc.RootElement.EnumerateObject())
-        {
-            settings.Set(property.Name, ReadValue(property.Value));
-        }
-
-        return settings;
-    }
-
-    private static void WriteValue(Utf8JsonWriter writer, object? value)
-    {
-        switch (value)
-        {
-            case null:
-                writer.WriteNullValue();
-                break;
-            case string s:
-                writer.WriteStringValue(s);
-                break;
-            case bool b:
-                writer.WriteBooleanValue(b);
-                break;
-            case int i:
-                writer.WriteNumberValue(i);
-                break;
-            case long l:
-                writer.WriteNumberValue(l);
-                break;
-            case double d:
-                writer.WriteNumberValue(d);
-                break;
-            case System.Collections.IEnumerable items:
-                writer.WriteStartArray();
-                foreach (var item in items)
-                {
-                    WriteValue(writer, item);
-                }
-
-                writer.WriteEndArray();
-                break;
-            default:
-                writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
-                break;
-        }
-    }
-
-    private static object? ReadValue(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        JsonValueKind.Number when e.TryGetInt32(out var i) => i,
-        JsonValueKind.Number when e.TryGetInt64(out var l) => l,
-        JsonValueKind.Number => e.GetDouble(),
-        JsonValueKind.Array => (IReadOnlyList<string>)[.. e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText())],
-        _ => null,
-    };
+    public static Settings DeserializeSettings(string json) => Settings.FromJson(json);
 }

@@ -5,9 +5,10 @@ namespace Unicorn.Wsgi.Config;
 /// name, holding typed values. Code reads the typed properties; the table, sources and validators that
 /// fill it live beside this file.
 /// </summary>
-public sealed class Settings
+public sealed partial class Settings
 {
     private readonly Dictionary<string, object?> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SettingSource> _sources = new(StringComparer.Ordinal);
 
     public T Get<T>(string name) => _values.TryGetValue(name, out var v) ? (T)v! : throw new KeyNotFoundException($"unknown setting {name}");
 
@@ -17,12 +18,32 @@ public sealed class Settings
 
     public IEnumerable<KeyValuePair<string, object?>> All => _values;
 
+    /// <summary>Where the value of <paramref name="name"/> came from.</summary>
+    public SettingSource SourceOf(string name) => _sources.TryGetValue(name, out var s) ? s : SettingSource.Default;
+
+    /// <summary>APP_MODULE as given on the command line, if any.</summary>
+    public string? AppModule { get; set; }
+
+    /// <summary>With <c>--paste</c>: the absolute ini path and optional <c>#name</c>, for <c>paste.deploy.loadapp</c>.</summary>
+    public string? PasteUri { get; set; }
+
+    /// <summary><c>--paste-global KEY=VALUE</c> entries as PasteDeploy's global_conf; a '=' in the key is written '\='.</summary>
+    public IReadOnlyDictionary<string, string> PasteGlobalConf =>
+        Get<IReadOnlyList<string>>("raw_paste_global_conf").Select(SplitGlobal).GroupBy(p => p.Key)
+            .ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
+
+    /// <summary>The config file that was read (absolute path, or <c>python:MODULE</c>), or null.</summary>
+    public string? ConfigFile { get; set; }
+
     // Typed views of the settings the server itself reads.
     public IReadOnlyList<string> Bind => Get<IReadOnlyList<string>>("bind");
     public int Backlog => Get<int>("backlog");
     public int Workers => Get<int>("workers");
     public string WorkerClass => Get<string>("worker_class");
     public int Threads => Get<int>("threads");
+    public int WorkerConnections => Get<int>("worker_connections");
+    public int MaxRequests => Get<int>("max_requests");
+    public int MaxRequestsJitter => Get<int>("max_requests_jitter");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
     public int KeepAlive => Get<int>("keepalive");
@@ -30,7 +51,56 @@ public sealed class Settings
     public int LimitRequestFields => Get<int>("limit_request_fields");
     public int LimitRequestFieldSize => Get<int>("limit_request_field_size");
     public string? Chdir => Get<string?>("chdir");
-    public IReadOnlyList<string> PythonPath => Get<IReadOnlyList<string>>("pythonpath");
+
+    /// <summary>Comma-separated directories, as Gunicorn keeps it; see <see cref="PythonPathEntries"/>.</summary>
+    public string? PythonPath => Get<string?>("pythonpath");
+    public IReadOnlyList<string> PythonPathEntries =>
+        PythonPath is { Length: > 0 } p ? p.Split(',').Where(e => e.Length > 0).Select(e => e.Trim()).ToList() : [];
+
     public IReadOnlyList<string> RawEnv => Get<IReadOnlyList<string>>("raw_env");
-    public string? AppUri => Get<string?>("wsgi_app");
+
+    /// <summary>The application to load: APP_MODULE from the command line, else <c>wsgi_app</c>.</summary>
+    public string? AppUri => AppModule ?? Get<string?>("wsgi_app");
+
+    public bool PreloadApp => Get<bool>("preload_app");
+    public bool Daemon => Get<bool>("daemon");
+    public string? Pidfile => Get<string?>("pidfile");
+    public int User => Get<int>("user");
+    public int Group => Get<int>("group");
+    public int Umask => Get<int>("umask");
+    public bool ReusePort => Get<bool>("reuse_port");
+
+    /// <summary>Whether sendfile may be used: <c>--no-sendfile</c> (or <c>sendfile = False</c>) turns it off; unset means on.</summary>
+    public bool Sendfile => Get<bool?>("sendfile") ?? true;
+
+    /// <summary><c>proc_name</c>, else <c>default_proc_name</c>.</summary>
+    public string ProcName => Get<string?>("proc_name") ?? Get<string?>("default_proc_name") ?? "gunicorn";
+
+    public bool IsSsl => Get<string?>("certfile") is not null || Get<string?>("keyfile") is not null;
+
+    /// <summary>The worker kind after Gunicorn's rule that sync with more than one thread is gthread.</summary>
+    public string EffectiveWorkerClass => WorkerClasses.Normalise(WorkerClass) is "sync" && Threads > 1 ? "gthread" : WorkerClasses.Normalise(WorkerClass);
+
+    /// <summary><c>raw_env</c> as a dictionary (KEY=VALUE, later entries win).</summary>
+    public IReadOnlyDictionary<string, string> Env =>
+        RawEnv.Select(e => e.Split('=', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+
+    private static KeyValuePair<string, string> SplitGlobal(string entry)
+    {
+        for (var i = 0; i < entry.Length; i++)
+        {
+            if (entry[i] == '=' && (i == 0 || entry[i - 1] != '\\'))
+            {
+                return new(entry[..i].Replace("\\=", "=", StringComparison.Ordinal), entry[(i + 1)..].Replace("\\=", "=", StringComparison.Ordinal));
+            }
+        }
+
+        return new(entry, "");
+    }
+
+    internal void Set(string name, object? value, SettingSource source)
+    {
+        _values[name] = value;
+        _sources[name] = source;
+    }
 }

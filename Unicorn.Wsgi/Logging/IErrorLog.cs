@@ -18,6 +18,11 @@ public interface IErrorLog
 
     /// <summary>Logs message at error level followed by a traceback (Python's, as text).</summary>
     void Exception(string message, string traceback) => Log(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
+
+    /// <summary>Reopens log files (USR1, after logrotate renamed them). Streams and sockets need nothing.</summary>
+    void Reopen()
+    {
+    }
 }
 
 public enum LogLevel

@@ -1,10 +1,8 @@
-using System.Globalization;
-
 namespace Unicorn.Wsgi.Logging;
 
 /// <summary>
-/// Minimal error log in Gunicorn's line format, <c>[%Y-%m-%d %H:%M:%S %z] [pid] [LEVEL] message</c>,
-/// to a TextWriter (stderr by default).
+/// Minimal error log in Gunicorn's line format to a TextWriter (stderr by default): for start-up, before
+/// settings are known, and for tests. The server's real error log is <see cref="ErrorLog"/>.
 /// </summary>
 public sealed class StderrErrorLog(LogLevel minimum = LogLevel.Info, TextWriter? writer = null) : IErrorLog
 {
@@ -28,21 +26,8 @@ public sealed class StderrErrorLog(LogLevel minimum = LogLevel.Info, TextWriter?
         }
     }
 
-    public static string Format(DateTimeOffset time, int pid, LogLevel level, string message)
-    {
-        var offset = time.Offset;
-        var sign = offset < TimeSpan.Zero ? '-' : '+';
-        var abs = offset.Duration();
-        var stamp = string.Create(CultureInfo.InvariantCulture, $"{time:yyyy-MM-dd HH:mm:ss} {sign}{abs.Hours:00}{abs.Minutes:00}");
-        return string.Create(CultureInfo.InvariantCulture, $"[{stamp}] [{pid}] [{LevelName(level)}] {message}\n");
-    }
+    public static string Format(DateTimeOffset time, int pid, LogLevel level, string message) =>
+        ErrorLogLine.Format(time, pid, level, message);
 
-    public static string LevelName(LogLevel level) => level switch
-    {
-        LogLevel.Debug => "DEBUG",
-        LogLevel.Info => "INFO",
-        LogLevel.Warning => "WARNING",
-        LogLevel.Error => "ERROR",
-        _ => "CRITICAL",
-    };
+    public static string LevelName(LogLevel level) => ErrorLogLine.LevelName(level);
 }

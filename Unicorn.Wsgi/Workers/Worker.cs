@@ -1,5 +1,4 @@
-// PLACEHOLDER — the lead's Worker (branch `lead`) replaces this file when it reaches main. It exists
-// only so WorkerProcess compiles against the agreed contract; it serves nothing.
+using System.Net;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
@@ -7,24 +6,194 @@ using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Workers;
 
+/// <summary>
+/// One worker: accepts on the inherited listeners, runs connections on .NET async I/O, and runs the app
+/// on its own Python threads (sync: 1, gthread: --threads). Process concerns (signals, heartbeat,
+/// hand-over from the master) belong to <c>WorkerProcess</c>; this class runs equally in a test.
+/// </summary>
 public sealed class Worker
 {
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Settings _settings;
+    private readonly IReadOnlyList<ListenerInfo> _listeners;
+    private readonly IErrorLog _log;
+    private readonly WorkerOptions _options;
+    private readonly AppThreadPool _threads;
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly CancellationTokenSource _stopNow = new();
+    private readonly SemaphoreSlim _connectionSlots;
+    private readonly long _maxRequests;
+    private readonly Lock _connectionsLock = new();
+    private readonly HashSet<Task> _connections = [];
+    private long _requestCount;
+    private int _maxRequestsFired;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
+        : this(settings, listeners.Select(s => new ListenerInfo(s)).ToList(), app, log)
     {
-        _ = (settings, listeners, app, log);
     }
 
+    public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IWsgiApplication app, IErrorLog log)
+    {
+        _settings = settings;
+        _listeners = listeners;
+        _log = log;
+        _options = WorkerOptions.FromSettings(settings);
+        var threads = settings.WorkerClass == "sync" ? 1 : Math.Max(1, settings.Threads);
+        _threads = new AppThreadPool(app, threads, log);
+        _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
+        _maxRequests = MaxRequestsWithJitter(settings);
+    }
+
+    /// <summary>Fired once, when max_requests (plus jitter) requests have been served.</summary>
     public event Action? MaxRequestsReached;
 
-    public long RequestCount => 0;
+    /// <summary>Fired after every request, off the Python thread (access log, metrics).</summary>
+    internal event Action<CompletedRequest>? RequestCompleted;
 
-    public Task RunAsync() => _done.Task;
+    /// <summary>Receives an access-log entry per finished request, on a connection's thread-pool thread.</summary>
+    public Action<AccessLogEntry>? AccessLog { get; set; }
 
-    public void BeginGracefulStop() => _done.TrySetResult();
+    public long RequestCount => Interlocked.Read(ref _requestCount);
 
-    public void StopNow() => _done.TrySetResult();
+    public int BusyThreads => _threads.Busy;
 
-    public bool IsResponsive(TimeSpan timeout) => MaxRequestsReached is null || timeout > TimeSpan.Zero;
+    public int ThreadCount => _threads.Count;
+
+    public int QueueDepth => _threads.QueueDepth;
+
+    /// <summary>
+    /// False when every Python thread has been stuck in one request for longer than
+    /// <paramref name="timeout"/>; the heartbeat stops and the master's timeout applies.
+    /// </summary>
+    public bool IsResponsive(TimeSpan timeout) => _threads.IsResponsive(timeout);
+
+    /// <summary>Serves until stopped; completes when all connections are done.</summary>
+    public async Task RunAsync()
+    {
+        _threads.Start();
+        var context = new WorkerContext(_options, _threads, _log, _stopAccepting.Token, OnRequestDone);
+        var accepting = _listeners.Select(l => AcceptLoopAsync(l, context)).ToArray();
+        await Task.WhenAll(accepting);
+
+        Task[] remaining;
+        lock (_connectionsLock)
+        {
+            remaining = [.. _connections];
+        }
+
+        await Task.WhenAll(remaining);
+        _threads.CompleteAdding();
+        // Python threads detach on their own threads; a stuck one cannot be waited for forever.
+        await Task.Run(() => _threads.Join(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30)));
+    }
+
+    /// <summary>Stops accepting; connections finish their current request, then close.</summary>
+    public void BeginGracefulStop() => _stopAccepting.Cancel();
+
+    /// <summary>Stops accepting and closes every connection now.</summary>
+    public void StopNow()
+    {
+        _stopAccepting.Cancel();
+        _stopNow.Cancel();
+    }
+
+    private async Task AcceptLoopAsync(ListenerInfo listener, WorkerContext context)
+    {
+        var token = _stopAccepting.Token;
+        while (!token.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                await _connectionSlots.WaitAsync(token);
+                client = await listener.Socket.AcceptAsync(token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException e) when (IsTransient(e.SocketErrorCode))
+            {
+                _connectionSlots.Release();
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            if (!listener.IsUnix)
+            {
+                client.NoDelay = true;
+            }
+
+            Track(ServeAsync(client, listener, context));
+        }
+    }
+
+    private async Task ServeAsync(Socket client, ListenerInfo listener, WorkerContext context)
+    {
+        try
+        {
+            var stream = new NetworkStream(client, ownsSocket: true);
+            using var abort = _stopNow.Token.Register(static s => ((Socket)s!).Dispose(), client);
+            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint);
+            await connection.RunAsync();
+        }
+        finally
+        {
+            _connectionSlots.Release();
+        }
+    }
+
+    private void Track(Task connection)
+    {
+        lock (_connectionsLock)
+        {
+            _connections.Add(connection);
+        }
+
+        connection.ContinueWith(
+            t =>
+            {
+                lock (_connectionsLock)
+                {
+                    _connections.Remove(t);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void OnRequestDone(CompletedRequest request)
+    {
+        var count = Interlocked.Increment(ref _requestCount);
+        RequestCompleted?.Invoke(request);
+        if (AccessLog is { } log)
+        {
+            var sink = request.Response;
+            log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
+        }
+        if (_maxRequests > 0 && count >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
+        {
+            _log.Info("Autorestarting worker after current request.");
+            MaxRequestsReached?.Invoke();
+        }
+    }
+
+    private static long MaxRequestsWithJitter(Settings settings)
+    {
+        var max = settings.Contains("max_requests") ? settings.Get<int>("max_requests") : 0;
+        if (max <= 0)
+        {
+            return 0;
+        }
+
+        var jitter = settings.Contains("max_requests_jitter") ? settings.Get<int>("max_requests_jitter") : 0;
+        return max + (jitter > 0 ? Random.Shared.Next(0, jitter + 1) : 0);
+    }
+
+    private static bool IsTransient(SocketError error) =>
+        error is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TryAgain or SocketError.Interrupted;
 }

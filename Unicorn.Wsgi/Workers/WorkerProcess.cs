@@ -102,6 +102,7 @@ public sealed partial class WorkerProcess
 
         _worker = new Worker(_settings, listeners, app, _log);
         _worker.MaxRequestsReached += OnMaxRequestsReached;
+        _worker.AccessLog = _options.AccessLog;
         _options.Hooks.PostWorkerInit?.Invoke(_info);
         _heartbeat.Beat(WorkerState.Ready);
         return null;

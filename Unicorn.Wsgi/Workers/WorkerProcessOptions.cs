@@ -25,6 +25,10 @@ public sealed class WorkerProcessOptions
     /// <summary>Called with the settings before the app loads, to apply them to the program (e.g. to configure logging).</summary>
     public Action<Settings>? Configure { get; init; }
 
+    /// <summary>One access-log entry per finished request (null: no access log). Settable so that
+    /// <see cref="Configure"/>, which builds the logs from the settings, can provide it.</summary>
+    public Action<AccessLogEntry>? AccessLog { get; set; }
+
     /// <summary>USR1: reopen log files.</summary>
     public Action? ReopenLogs { get; init; }
 

@@ -180,6 +180,15 @@ public sealed partial class UnicornServer : IDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="path"/> gets any HTTP response (for apps that answer errors).</summary>
+    public void WaitUntilResponding(int port, string path, double seconds = 60)
+    {
+        if (!Poll(() => TryGet(port, path) is not null, seconds))
+        {
+            throw new TimeoutException($"no response on port {port} after {seconds}s; log:\n{Log}");
+        }
+    }
+
     public static int? TryGet(int port, string path)
     {
         try

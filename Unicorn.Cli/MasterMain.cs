@@ -1,0 +1,109 @@
+using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Cli;
+
+/// <summary>
+/// The master: resolves settings, then hands over to the arbiter. Python starts in the master only when
+/// something needs it (a Python config file, --preload, --check-config): a master that only supervises
+/// stays small.
+/// </summary>
+internal static class MasterMain
+{
+    public static int Run(string[] args)
+    {
+        var env = Program.Environment();
+        var workingDirectory = Directory.GetCurrentDirectory();
+        var commandLine = CommandLine.Parse(args, env);
+        if (commandLine.Output is { } output)
+        {
+            Console.Out.Write(output);
+            return 0;
+        }
+
+        var python = new MasterPython();
+        var settings = SettingsResolver.Resolve(commandLine, env, python, workingDirectory);
+        if (settings.Get<bool>("print_config"))
+        {
+            Console.Out.Write(PrintConfig.Render(settings));
+            return 0;
+        }
+
+        if (settings.AppUri is null)
+        {
+            throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
+        }
+
+        using var logging = LoggingSetup.Create(settings);
+        var log = logging.ErrorLog;
+        python.Log = log;
+        if (settings.Get<bool>("check_config"))
+        {
+            return CheckConfig(python, settings);
+        }
+
+        return Arbiter.Run(new ArbiterOptions
+        {
+            Settings = settings,
+            Log = log,
+            ReloadSettings = () => SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory),
+            ReopenLogs = logging.Reopen,
+            PreloadApp = s => LoadApp(python, s),
+            PythonInfo = python.Installation.ToJson(),
+        });
+    }
+
+    private static int CheckConfig(MasterPython python, Settings settings)
+    {
+        try
+        {
+            LoadApp(python, settings);
+            return 0;
+        }
+        catch (AppLoadException e)
+        {
+            Console.Error.WriteLine($"unicorn: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void LoadApp(MasterPython python, Settings settings)
+    {
+        try
+        {
+            var runtime = python.Start(WorkerMain.RuntimeOptions(settings));
+            PythonWsgiApplication.Load(runtime, settings.AppUri!, WorkerMain.AppOptions(settings), python.Log);
+        }
+        catch (AppImportException e)
+        {
+            if (e.PythonTraceback is { } tb)
+            {
+                python.Log.Exception("Exception while loading the application", tb);
+            }
+
+            throw new AppLoadException(e.Message, e);
+        }
+    }
+
+    /// <summary>Finds Python once, and starts the interpreter the first time the master needs it.</summary>
+    private sealed class MasterPython : IConfigFileSource
+    {
+        private PythonInstallation? _installation;
+
+        public IErrorLog Log { get; set; } = new StderrErrorLog();
+
+        public PythonInstallation Installation => _installation ??= PythonLocator.FromEnvironmentOrLocate();
+
+        public PythonRuntime Start(PythonRuntimeOptions? options = null) =>
+            PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options);
+
+        public IReadOnlyList<KeyValuePair<string, object?>> Execute(ConfigLocation location, IReadOnlySet<string> settingNames, string workingDirectory)
+        {
+            Start();
+            return new PythonConfigFileSource().Execute(location, settingNames, workingDirectory);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+namespace Unicorn.PythonBridge.ConfigFile;
+
+/// <summary>
+/// The Python half of config-file execution. It runs the file as the module <c>__config__</c> (as Gunicorn does),
+/// then describes each global that names a setting as JSON, so C# never walks Python objects one by one.
+/// Callables carry their arity counted as Gunicorn counts it (positional parameters), classes their dotted name.
+/// </summary>
+internal static class ConfigFileScript
+{
+    public const string FunctionName = "_unicorn_read_config";
+
+    public const string Source = """
+import importlib
+import importlib.machinery
+import importlib.util
+import inspect
+import json
+import os
+import sys
+import traceback
+
+
+def _unicorn_arity(f):
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return -1
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in sig.parameters.values() if p.kind in kinds)
+
+
+def _unicorn_describe(value, depth=0):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 20:
+        return {"$object": type(value).__name__, "repr": "<too deep>"}
+    if inspect.isclass(value):
+        return {"$class": value.__module__ + "." + value.__qualname__}
+    if isinstance(value, (list, tuple)):
+        return [_unicorn_describe(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {"$dict": [[str(k), _unicorn_describe(v, depth + 1)] for k, v in value.items()]}
+    if callable(value):
+        name = getattr(value, "__qualname__", None) or type(value).__qualname__
+        return {"$callable": name, "arity": _unicorn_arity(value)}
+    return {"$object": type(value).__name__, "repr": repr(value)}
+
+
+def _unicorn_where(exc, filename):
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        return exc.filename or filename, exc.lineno
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = [f for f in frames if filename and os.path.abspath(f.filename) == os.path.abspath(filename)]
+    frame = (inside or frames or [None])[-1]
+    return (frame.filename, frame.lineno) if frame is not None else (filename, None)
+
+
+def _unicorn_read_config(kind, target, workdir, names_json):
+    names = set(json.loads(names_json))
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
+    filename = target if kind == "file" else None
+    try:
+        if kind == "module":
+            module = importlib.import_module(target)
+            filename = getattr(module, "__file__", None)
+        else:
+            name = "__config__"
+            if os.path.splitext(target)[1] in (".py", ".pyc"):
+                spec = importlib.util.spec_from_file_location(name, target)
+            else:
+                loader = importlib.machinery.SourceFileLoader(name, target)
+                spec = importlib.util.spec_from_file_location(name, target, loader=loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+    except BaseException as exc:
+        where, line = _unicorn_where(exc, filename)
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+        return json.dumps({"error": text, "file": where or target, "line": line})
+    found = [[k, _unicorn_describe(v)] for k, v in vars(module).items() if k in names]
+    return json.dumps({"values": found, "file": filename})
+""";
+}

@@ -1,0 +1,18 @@
+namespace Unicorn.PythonBridge.ConfigFile;
+
+/// <summary>The Python half of <c>--paste</c>: <c>paste.deploy.loadapp</c> called as Gunicorn calls it.</summary>
+internal static class PasteDeployScript
+{
+    public const string FunctionName = "_unicorn_load_paste";
+
+    public const string Source = """
+import json
+
+
+def _unicorn_load_paste(config_uri, relative_to, global_conf_json):
+    from paste.deploy import loadapp
+    if ":" not in config_uri:
+        config_uri = "config:" + config_uri
+    return loadapp(config_uri, relative_to=relative_to, global_conf=json.loads(global_conf_json))
+""";
+}

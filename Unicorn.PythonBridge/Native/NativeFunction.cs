@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace Unicorn.PythonBridge.Native;
+
+/// <summary>
+/// Python builtin functions implemented by C# static methods: a PyCFunction over a
+/// [UnmanagedCallersOnly] method keeps the GIL and costs about what a C extension call costs,
+/// unlike pythonnet's callbacks (which release the GIL and allocate wrappers).
+/// </summary>
+internal static unsafe class NativeFunction
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PyMethodDef
+    {
+        public byte* Name;
+        public void* Method;
+        public int Flags;
+        public byte* Doc;
+    }
+
+    /// <summary>A new reference to a builtin function; its PyMethodDef lives for the process, as CPython requires.</summary>
+    public static nint Create(string name, void* method, int flags)
+    {
+        var def = (PyMethodDef*)NativeMemory.AllocZeroed((nuint)sizeof(PyMethodDef));
+        def->Name = (byte*)Marshal.StringToCoTaskMemUTF8(name);
+        def->Method = method;
+        def->Flags = flags;
+        var function = CPython.PyCFunction_NewEx((nint)def, 0, 0);
+        return function != 0 ? function : throw new InvalidOperationException($"PyCFunction_NewEx failed for {name}");
+    }
+}

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge;
+
+/// <summary>
+/// The C functions <c>_unicorn_bridge._native.*</c>. They run on the calling Python thread with the GIL
+/// held and reach the request through <see cref="PythonWsgiThread.Current"/>. They never throw into
+/// native code: failures become Python exceptions.
+/// </summary>
+internal static unsafe class NativeCallbacks
+{
+    public static IErrorLog? Log { get; set; }
+
+    /// <summary>A namespace object holding the functions (GIL held).</summary>
+    public static PyObject CreateNamespace()
+    {
+        using var types = Py.Import("types");
+        var ns = types.InvokeMethod("SimpleNamespace");
+        Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
+        Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
+        Add(ns, "headers_sent", (delegate* unmanaged<nint, nint, nint>)&HeadersSent, CPython.METH_NOARGS);
+        return ns;
+    }
+
+    private static void Add(PyObject ns, string name, void* method, int flags)
+    {
+        var function = NativeFunction.Create(name, method, flags);
+        var attribute = CPython.Intern(name);
+        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
+        CPython.Py_DecRef(attribute);
+        CPython.Py_DecRef(function);
+        if (failed)
+        {
+            throw new InvalidOperationException($"cannot set _native.{name}");
+        }
+    }
+
+    /// <summary>write(start_response, data): the callable start_response returned.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Write(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 2)
+            {
+                CPython.SetError(CPython.PyExc_TypeError, "write() takes exactly one argument");
+                return 0;
+            }
+
+            var current = PythonWsgiThread.Current;
+            if (current is null)
+            {
+                CPython.SetError(CPython.PyExc_RuntimeError, "write() called outside the thread of its request");
+                return 0;
+            }
+
+            return current.WriteFromApp(args[0], args[1]) ? CPython.NewRef(CPython.Py_None) : 0;
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>read(token, n): up to n bytes of a streamed request body, b"" at its end.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Read(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 2)
+            {
+                CPython.SetError(CPython.PyExc_TypeError, "read() takes two arguments");
+                return 0;
+            }
+
+            var token = CPython.PyLong_AsLongLong(args[0]);
+            var size = CPython.PyLong_AsLongLong(args[1]);
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return 0;
+            }
+
+            var current = PythonWsgiThread.Current;
+            if (current is null)
+            {
+                CPython.SetError(CPython.PyExc_RuntimeError, "wsgi.input read outside the thread of its request");
+                return 0;
+            }
+
+            return current.ReadBody(token, size);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>headers_sent(): whether the status line already reached the client (exc_info rule).</summary>
+    [UnmanagedCallersOnly]
+    private static nint HeadersSent(nint self, nint unused)
+    {
+        try
+        {
+            var sent = PythonWsgiThread.Current?.HeadersSent ?? false;
+            return CPython.NewRef(sent ? CPython.Py_True : CPython.Py_False);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>log(level, message): a line in the server's error log.</summary>
+    [UnmanagedCallersOnly]
+    private static nint LogMessage(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs == 2)
+            {
+                var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
+                var message = CPython.ToStringOrNull(args[1]);
+                if (message is null)
+                {
+                    return 0;
+                }
+
+                Log?.Log(level, message);
+            }
+
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,359 @@
+"""The Python half of Unicorn's bridge.
+
+Loaded once per process as the module ``_unicorn_bridge``. C# calls into it at start-up (app loading,
+interpreter set-up) and on each request for start_response and the wsgi.input / wsgi.file_wrapper
+objects. ``_native`` is a small table of C functions implemented in C#: ``write``, ``headers_sent``,
+``read`` and ``log``.
+"""
+
+import ast
+import importlib
+import io
+import os
+import sys
+import traceback
+
+_native = None  # set by C# before anything below runs
+
+
+# --- start_response (PEP 3333) ------------------------------------------------------------------
+
+class StartResponse:
+    """The start_response callable of one request.
+
+    ``pending`` holds (status, headers) not yet handed to the server; C# takes and clears it.
+    """
+
+    __slots__ = ("status", "pending", "__weakref__")
+
+    def __init__(self):
+        self.status = None
+        self.pending = None
+
+    def __call__(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.status is not None and _native.headers_sent():
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called a second time without exc_info")
+        if not isinstance(status, str):
+            raise TypeError("%r is not a string" % (status,))
+        if not isinstance(headers, list):
+            raise TypeError("headers must be a list, not %s" % type(headers).__name__)
+        self.status = status
+        self.pending = (status, headers)
+        return self.write
+
+    def write(self, data):
+        if self.status is None:
+            raise AssertionError("write() called before start_response()")
+        _native.write(self, data)
+
+
+# --- wsgi.input -----------------------------------------------------------------------------------
+
+class StreamInput:
+    """wsgi.input over a body that is still arriving; reads call into C# with the GIL released."""
+
+    __slots__ = ("_token", "_buffer", "_eof")
+
+    _CHUNK = 65536
+
+    def __init__(self, token):
+        self._token = token
+        self._buffer = b""
+        self._eof = False
+
+    def _fill(self, n):
+        if self._eof:
+            return False
+        data = _native.read(self._token, max(n, self._CHUNK))
+        if not data:
+            self._eof = True
+            return False
+        self._buffer += data
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            parts = [self._buffer]
+            self._buffer = b""
+            while not self._eof:
+                data = _native.read(self._token, self._CHUNK)
+                if not data:
+                    self._eof = True
+                else:
+                    parts.append(data)
+            return b"".join(parts)
+        while len(self._buffer) < size and self._fill(size - len(self._buffer)):
+            pass
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        start = 0
+        while True:
+            end = self._buffer.find(b"\n", start)
+            if end >= 0:
+                end += 1
+                break
+            if 0 <= size <= len(self._buffer):
+                end = size
+                break
+            start = len(self._buffer)
+            if not self._fill(self._CHUNK):
+                end = len(self._buffer)
+                break
+        if 0 <= size < end:
+            end = size
+        line, self._buffer = self._buffer[:end], self._buffer[end:]
+        return line
+
+    def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+def buffered_input(data):
+    return io.BytesIO(data)
+
+
+# --- wsgi.file_wrapper ----------------------------------------------------------------------------
+
+class FileWrapper:
+    """wsgi.file_wrapper: the server sends a real file with sendfile, anything else block by block."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+def file_span(wrapper):
+    """(fd, offset, count) for a FileWrapper over a real file, else None (then it is iterated)."""
+    filelike = wrapper.filelike
+    try:
+        fd = filelike.fileno()
+        offset = filelike.tell()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    if not isinstance(fd, int):
+        return None
+    import stat
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return fd, offset, max(st.st_size - offset, 0)
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+def format_exception(exc, tb=None):
+    if tb is None:
+        tb = exc.__traceback__
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def format_exception_only(exc):
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+# --- app loading (Gunicorn's APP_MODULE rules) ----------------------------------------------------
+
+class AppImportError(Exception):
+    """A bad APP_MODULE: the message is shown to the user as is, without a traceback."""
+
+
+def _attribute_path(node):
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    names.append(node.id)
+    return list(reversed(names))
+
+
+def _bad_arguments(func):
+    """True when calling func raised TypeError at the call itself (wrong arguments), not inside it."""
+    tb = sys.exc_info()[2]
+    code = getattr(func, "__code__", None)
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return False
+        tb = tb.tb_next
+    return True
+
+
+def load_app(spec):
+    module_name, sep, expression = spec.partition(":")
+    if not sep:
+        expression = "application"
+    if not module_name:
+        raise AppImportError("Failed to find application, no module given in %r." % spec)
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        if module_name.endswith(".py") and os.path.exists(module_name):
+            raise AppImportError("Failed to find application, did you mean '%s:%s'?"
+                                 % (module_name.rsplit(".", 1)[0], expression))
+        raise
+
+    try:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except SyntaxError:
+        raise AppImportError("Failed to parse %r as an attribute name or function call." % expression) from None
+
+    args = kwargs = None
+    if isinstance(node, ast.Call):
+        path = _attribute_path(node.func)
+        if path is None:
+            raise AppImportError("Function reference must be a simple name: %r" % expression)
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+        except ValueError:
+            raise AppImportError("Failed to parse arguments as literal values: %r" % expression) from None
+        if any(k is None for k in kwargs):
+            raise AppImportError("Failed to parse arguments as literal values: %r" % expression)
+    else:
+        path = _attribute_path(node)
+        if path is None:
+            raise AppImportError("Failed to parse %r as an attribute name or function call." % expression)
+
+    app = module
+    for name in path:
+        try:
+            app = getattr(app, name)
+        except AttributeError:
+            raise AppImportError("Failed to find attribute %r in %r." % (name, module_name)) from None
+
+    if args is not None:
+        factory = app
+        try:
+            app = factory(*args, **kwargs)
+        except TypeError as e:
+            if _bad_arguments(factory):
+                raise AppImportError(format_exception_only(e)) from None
+            raise
+        if app is None:
+            raise AppImportError("The function %r in %r must return a non-None value." % (expression, module_name))
+
+    if app is None:
+        raise AppImportError("Failed to find application object: %r" % expression)
+    if not callable(app):
+        raise AppImportError("Application object must be callable.")
+    return app
+
+
+# --- interpreter set-up ---------------------------------------------------------------------------
+
+def guard_signals(owned):
+    """App code must not take the signals the server owns: record the handler, warn, do nothing."""
+    import signal
+    real_signal = signal.signal
+    real_getsignal = signal.getsignal
+    recorded = {}
+    names = {int(s): s.name for s in signal.Signals}
+
+    def guarded_signal(signalnum, handler):
+        num = int(signalnum)
+        if num in owned:
+            previous = recorded.get(num, signal.SIG_DFL)
+            recorded[num] = handler
+            _native.log(30, "signal.signal(%s, %r) from application code ignored: the server handles %s"
+                        % (names.get(num, num), handler, names.get(num, num)))
+            return previous
+        return real_signal(signalnum, handler)
+
+    def guarded_getsignal(signalnum):
+        num = int(signalnum)
+        if num in owned:
+            return recorded.get(num, signal.SIG_DFL)
+        return real_getsignal(signalnum)
+
+    guarded_signal.__doc__ = real_signal.__doc__
+    guarded_getsignal.__doc__ = real_getsignal.__doc__
+    signal.signal = guarded_signal
+    signal.getsignal = guarded_getsignal
+    return recorded
+
+
+def setup_fork_safety(executable):
+    """fork() breaks in a .NET process: multiprocessing starts children with forkserver instead."""
+    import multiprocessing
+    if executable:
+        multiprocessing.set_executable(executable)
+    multiprocessing.set_start_method("forkserver", force=True)
+
+    def warn_fork():
+        _native.log(30, "os.fork() called in a Unicorn worker: the child inherits a .NET runtime that cannot run; "
+                        "use multiprocessing (forkserver) or subprocess")
+
+    os.register_at_fork(before=warn_fork)
+
+
+def prepare_paths(chdir, pythonpath, env):
+    for key, value in env:
+        os.environ[key] = value
+    if chdir:
+        os.chdir(chdir)
+        if chdir not in sys.path:
+            sys.path.insert(0, chdir)
+    for path in pythonpath:
+        path = os.path.abspath(path)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def shutdown():
+    """What interpreter exit would run, without Py_Finalize (pythonnet never calls it)."""
+    import threading
+    try:
+        threading._shutdown()
+    finally:
+        try:
+            import atexit
+            atexit._run_exitfuncs()
+        finally:
+            import logging
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass

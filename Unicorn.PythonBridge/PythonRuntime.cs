@@ -1,0 +1,215 @@
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge;
+
+/// <summary>
+/// The one embedded CPython of this process: initialised once, never re-initialised, never finalised
+/// (DESIGN.md, "Pitfalls measured here"). After <see cref="Initialize"/> no thread holds the GIL;
+/// app threads attach through <see cref="PythonWsgiApplication"/>, other code uses <see cref="RunWithGil(Action)"/>.
+/// </summary>
+public sealed unsafe partial class PythonRuntime
+{
+    /// <summary>The signals the server owns; app code calling signal.signal() for them is ignored with a warning.</summary>
+    public static readonly IReadOnlyList<int> OwnedSignals = [1, 15, 2, 3, 10, 12, 21, 22, 28, 17, 6]; // HUP TERM INT QUIT USR1 USR2 TTIN TTOU WINCH CHLD ABRT
+
+    private static readonly Lock s_lock = new();
+    private static PythonRuntime? s_current;
+
+    private readonly IErrorLog _log;
+    private bool _shutDown;
+
+    private PythonRuntime(PythonInstallation installation, IErrorLog log)
+    {
+        Installation = installation;
+        _log = log;
+    }
+
+    /// <summary>The runtime of this process, once initialised.</summary>
+    public static PythonRuntime Current => s_current ?? throw new InvalidOperationException("Python is not initialised in this process");
+
+    public static bool IsInitialized => s_current is not null;
+
+    public PythonInstallation Installation { get; }
+
+    internal IErrorLog Log => _log;
+
+    internal bool IsShutDown => _shutDown;
+
+    /// <summary>
+    /// Starts CPython from <paramref name="installation"/> without Python's signal handlers, then
+    /// applies <paramref name="options"/> (env, chdir, pythonpath), guards the server's signals and makes
+    /// multiprocessing start children with forkserver. Returns with the GIL released. A second call
+    /// returns the running runtime (one interpreter per process).
+    /// </summary>
+    public static PythonRuntime Initialize(PythonInstallation installation, IErrorLog log, PythonRuntimeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(installation);
+        ArgumentNullException.ThrowIfNull(log);
+        options ??= new PythonRuntimeOptions();
+        lock (s_lock)
+        {
+            if (s_current is not null)
+            {
+                return s_current;
+            }
+
+            var env = ParseEnv(options.Env);
+            foreach (var (key, value) in env)
+            {
+                Environment.SetEnvironmentVariable(key, value);
+            }
+
+            Runtime.PythonDLL = installation.LibPython;
+            if (installation.Executable is not null)
+            {
+                PythonEngine.ProgramName = installation.Executable;
+            }
+
+            try
+            {
+                PythonEngine.Initialize(setSysArgv: false, initSigs: false);
+                CPython.Load(installation.LibPython);
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException
+                or TypeInitializationException or InvalidOperationException or NotSupportedException or PythonException)
+            {
+                throw new PythonNotFoundException($"unicorn: cannot start Python {installation.Version} from {installation.LibPython}: {FirstLine(e)}");
+            }
+
+            var runtime = new PythonRuntime(installation, log);
+            s_current = runtime;
+            NativeCallbacks.Log = log;
+            using (var native = NativeCallbacks.CreateNamespace())
+            {
+                BridgeModule.Load(native);
+            }
+
+            runtime.Prepare(options, env);
+            DetachPythonnetExitHandler();
+            PythonEngine.BeginAllowThreads();
+            return runtime;
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> holding the GIL on the calling thread (config files, hooks).</summary>
+    public void RunWithGil(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ThrowIfShutDown();
+        using (Py.GIL())
+        {
+            action();
+        }
+    }
+
+    /// <inheritdoc cref="RunWithGil(Action)"/>
+    public T RunWithGil<T>(Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        ThrowIfShutDown();
+        using (Py.GIL())
+        {
+            return func();
+        }
+    }
+
+    /// <summary>
+    /// What interpreter exit would do, without Py_Finalize: joins non-daemon Python threads, runs atexit
+    /// functions, shuts logging down and flushes stdout/stderr. Call it once, from the thread that exits
+    /// the process, after every app thread is disposed. Python is unusable afterwards: the GIL stays held
+    /// by this thread, so nothing can touch a PyObject and exit cannot deadlock on it.
+    /// </summary>
+    public void Shutdown()
+    {
+        lock (s_lock)
+        {
+            if (_shutDown)
+            {
+                return;
+            }
+
+            _shutDown = true;
+        }
+
+        CPython.PyGILState_Ensure();
+        using var shutdown = BridgeModule.Get("shutdown");
+        try
+        {
+            using (shutdown.Invoke())
+            {
+            }
+        }
+        catch (PythonException e)
+        {
+            _log.Error($"Exception during Python shutdown: {e.Message}");
+        }
+
+        if (!s_exitHandlerDetached)
+        {
+            // pythonnet's ProcessExit handler takes the GIL; let it, rather than deadlock.
+            CPython.PyEval_SaveThread();
+        }
+    }
+
+    private void ThrowIfShutDown() => ObjectDisposedException.ThrowIf(_shutDown, this);
+
+    private void Prepare(PythonRuntimeOptions options, List<(string Key, string Value)> env)
+    {
+        using var sys = Py.Import("sys");
+        var argv = options.Argv ?? Environment.GetCommandLineArgs();
+        using (var list = new PyList(argv.Select(a => (PyObject)new PyString(a)).ToArray()))
+        {
+            sys.SetAttr("argv", list);
+        }
+
+        using var envList = new PyList(env.Select(e => (PyObject)new PyTuple([new PyString(e.Key), new PyString(e.Value)])).ToArray());
+        using var paths = new PyList(options.PythonPath.Select(p => (PyObject)new PyString(p)).ToArray());
+        var chdir = options.Chdir ?? Directory.GetCurrentDirectory();
+        using var chdirObject = new PyString(Path.GetFullPath(chdir));
+        using (var prepare = BridgeModule.Get("prepare_paths"))
+        using (prepare.Invoke(chdirObject, paths, envList))
+        {
+        }
+
+        using (var owned = new PyList(OwnedSignals.Select(s => (PyObject)new PyInt(s)).ToArray()))
+        using (var guard = BridgeModule.Get("guard_signals"))
+        using (guard.Invoke(owned))
+        {
+        }
+
+        using var executable = Installation.Executable is null ? PyObject.None : new PyString(Installation.Executable);
+        using (var forkSafety = BridgeModule.Get("setup_fork_safety"))
+        using (forkSafety.Invoke(executable))
+        {
+        }
+    }
+
+    private static string FirstLine(Exception e)
+    {
+        while (e.InnerException is not null && e is TypeInitializationException)
+        {
+            e = e.InnerException;
+        }
+
+        return e.Message.Split('\n', 2)[0].Trim();
+    }
+
+    private static List<(string Key, string Value)> ParseEnv(IReadOnlyList<string> raw)
+    {
+        var result = new List<(string, string)>(raw.Count);
+        foreach (var item in raw)
+        {
+            var eq = item.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"Invalid value for env: {item}: expected KEY=VALUE", nameof(raw));
+            }
+
+            result.Add((item[..eq], item[(eq + 1)..]));
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,17 @@
+namespace Unicorn.PythonBridge;
+
+/// <summary>How the embedded interpreter is prepared before any user code runs (Gunicorn's settings).</summary>
+public sealed record PythonRuntimeOptions
+{
+    /// <summary><c>--chdir</c>: changed to and put first on sys.path; null means the current directory.</summary>
+    public string? Chdir { get; init; }
+
+    /// <summary><c>--pythonpath</c> entries, each inserted at the front of sys.path.</summary>
+    public IReadOnlyList<string> PythonPath { get; init; } = [];
+
+    /// <summary><c>-e/--env</c> values as KEY=VALUE, set in os.environ (and inherited by workers).</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    /// <summary>sys.argv for the app (Gunicorn leaves its own command line there).</summary>
+    public IReadOnlyList<string>? Argv { get; init; }
+}

@@ -1,0 +1,570 @@
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge;
+
+internal sealed unsafe partial class PythonWsgiThread
+{
+    private const int FileBlockSize = 65536;
+
+    private static readonly byte[] s_errorPage = Encoding.ASCII.GetBytes(
+        "<html><head><title>Internal Server Error</title></head>" +
+        "<body><h1>Internal Server Error</h1><p>The server could not complete the request.</p></body></html>\n");
+
+    /// <summary>How sending a response ended.</summary>
+    private enum Outcome
+    {
+        /// <summary>Completed normally.</summary>
+        Done,
+
+        /// <summary>A Python exception is set (the app's, or a PEP 3333 violation raised as one).</summary>
+        PythonError,
+
+        /// <summary>The client went away (the sink threw IOException).</summary>
+        ClientGone,
+
+        /// <summary>The sink refused the app's status or headers (<see cref="_invalidResponse"/>).</summary>
+        Invalid,
+    }
+
+    private void Serve(WsgiRequest request, IResponseSink sink)
+    {
+        _contentLength = -1;
+        var env = BuildEnviron(request);
+        if (env == 0)
+        {
+            ReportPythonError(request, sink, 0);
+            return;
+        }
+
+        _startResponse = CPython.PyObject_CallNoArgs(_app.StartResponseType);
+        if (_startResponse == 0)
+        {
+            CPython.Py_DecRef(env);
+            ReportPythonError(request, sink, 0);
+            return;
+        }
+
+        var args = stackalloc nint[2] { env, _startResponse };
+        var result = CPython.PyObject_Vectorcall(_app.App, args, 2, 0);
+        CPython.Py_DecRef(env);
+        if (result == 0)
+        {
+            ReportPythonError(request, sink, 0);
+            return;
+        }
+
+        Outcome outcome;
+        try
+        {
+            outcome = SendResult(result);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The sink failed in a way it does not document: end this response, keep the worker.
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                CPython.PyErr_Clear();
+            }
+
+            Log.Error($"Error handling request {request.RawUri}: {e.GetType().Name}: {e.Message}");
+            CloseIterable(request, result);
+            CPython.Py_DecRef(result);
+            AbortQuietly(sink);
+            return;
+        }
+
+        Finish(request, sink, outcome, result);
+        CPython.Py_DecRef(result);
+    }
+
+    /// <summary>Calls close(), then turns the outcome into the end of the response and log lines.</summary>
+    private void Finish(WsgiRequest request, IResponseSink sink, Outcome outcome, nint result)
+    {
+        switch (outcome)
+        {
+            case Outcome.Done:
+                CloseIterable(request, result);
+                break;
+            case Outcome.PythonError:
+                ReportPythonError(request, sink, result);
+                break;
+            case Outcome.ClientGone:
+                if (CPython.PyErr_Occurred() != 0)
+                {
+                    CPython.PyErr_Clear();
+                }
+
+                CloseIterable(request, result);
+                if (Log.IsEnabled(LogLevel.Debug))
+                {
+                    Log.Debug($"Client went away while sending the response to {request.RawUri}");
+                }
+
+                AbortQuietly(sink);
+                break;
+            case Outcome.Invalid:
+                if (CPython.PyErr_Occurred() != 0)
+                {
+                    CPython.PyErr_Clear();
+                }
+
+                CloseIterable(request, result);
+                Log.Error($"Error handling request {request.RawUri}: invalid response from the application: {_invalidResponse}");
+                SendErrorPage(sink);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The app raised (or broke PEP 3333): the traceback goes to the error log; the client gets a 500
+    /// if nothing was sent yet, else a connection closed without a clean end. result (may be 0) is closed.
+    /// </summary>
+    private void ReportPythonError(WsgiRequest request, IResponseSink sink, nint result)
+    {
+        var traceback = FetchTraceback();
+        if (result != 0)
+        {
+            CloseIterable(request, result);
+        }
+
+        if (_clientGone)
+        {
+            AbortQuietly(sink);
+            return;
+        }
+
+        if (_invalidResponse is not null)
+        {
+            Log.Error($"Error handling request {request.RawUri}: invalid response from the application: {_invalidResponse}");
+        }
+        else
+        {
+            Log.Exception($"Error handling request {request.RawUri}", traceback);
+        }
+
+        if (sink.HeadersSent)
+        {
+            AbortQuietly(sink);
+        }
+        else
+        {
+            SendErrorPage(sink);
+        }
+    }
+
+    private void SendErrorPage(IResponseSink sink)
+    {
+        if (sink.HeadersSent)
+        {
+            AbortQuietly(sink);
+            return;
+        }
+
+        try
+        {
+            sink.SetResponse("500 Internal Server Error",
+            [
+                new("Content-Type", "text/html"),
+                new("Content-Length", s_errorPage.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ]);
+            ReleaseGil();
+            try
+            {
+                sink.Write(s_errorPage);
+                sink.Complete();
+            }
+            finally
+            {
+                AcquireGil();
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidResponseException or ObjectDisposedException or InvalidOperationException)
+        {
+            AbortQuietly(sink);
+        }
+    }
+
+    /// <summary>Fetches and clears the current Python exception as traceback text.</summary>
+    private string FetchTraceback()
+    {
+        nint type, value, tb;
+        CPython.PyErr_Fetch(&type, &value, &tb);
+        if (type == 0)
+        {
+            return "(no Python exception)";
+        }
+
+        CPython.PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != 0 && value != 0)
+        {
+            CPython.PyException_SetTraceback(value, tb);
+        }
+
+        string text = "(traceback unavailable)";
+        if (value != 0)
+        {
+            var args = stackalloc nint[1] { value };
+            var formatted = CPython.PyObject_Vectorcall(_app.FormatException, args, 1, 0);
+            if (formatted != 0)
+            {
+                text = CPython.ToStringOrNull(formatted) ?? text;
+                CPython.Py_DecRef(formatted);
+            }
+
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                CPython.PyErr_Clear();
+            }
+        }
+
+        CPython.XDecRef(type);
+        CPython.XDecRef(value);
+        CPython.XDecRef(tb);
+        return text;
+    }
+
+    /// <summary>PEP 3333: the iterable's close() is called however the response ended.</summary>
+    private void CloseIterable(WsgiRequest request, nint result)
+    {
+        var close = CPython.PyObject_GetAttr(result, _keys.Close);
+        if (close == 0)
+        {
+            CPython.PyErr_Clear();
+            return;
+        }
+
+        var r = CPython.PyObject_CallNoArgs(close);
+        CPython.Py_DecRef(close);
+        if (r != 0)
+        {
+            CPython.Py_DecRef(r);
+            return;
+        }
+
+        var traceback = FetchTraceback();
+        Log.Exception($"Error closing the response iterable of {request.RawUri}", traceback);
+    }
+
+    private Outcome SendResult(nint result)
+    {
+        var type = CPython.TypeOf(result);
+        if (type == CPython.PyList_Type || type == CPython.PyTuple_Type)
+        {
+            return SendSequence(result, type == CPython.PyList_Type);
+        }
+
+        if (type == _app.FileWrapperType)
+        {
+            var sent = TrySendFile(result);
+            if (sent is { } outcome)
+            {
+                return outcome;
+            }
+        }
+
+        return SendIterable(result);
+    }
+
+    /// <summary>The fast path: a list or tuple of bytes, written without a flush between items.</summary>
+    private Outcome SendSequence(nint sequence, bool isList)
+    {
+        var count = isList ? CPython.PyList_Size(sequence) : CPython.PyTuple_Size(sequence);
+        Span<nint> items = count <= 16 ? stackalloc nint[(int)count] : new nint[count];
+        Span<nint> lengths = count <= 16 ? stackalloc nint[(int)count] : new nint[count];
+        Span<nint> data = count <= 16 ? stackalloc nint[(int)count] : new nint[count];
+        var taken = 0;
+        try
+        {
+            for (; taken < count; taken++)
+            {
+                var item = isList ? CPython.PyList_GetItem(sequence, taken) : CPython.PyTuple_GetItem(sequence, taken);
+                byte* p;
+                nint n;
+                if (item == 0 || CPython.PyBytes_AsStringAndSize(item, &p, &n) != 0)
+                {
+                    return Outcome.PythonError;
+                }
+
+                // Hold each item: another Python thread could empty the list while the GIL is released.
+                items[taken] = CPython.NewRef(item);
+                data[taken] = (nint)p;
+                lengths[taken] = n;
+            }
+
+            var applied = ApplyPending();
+            if (applied != Outcome.Done)
+            {
+                return applied;
+            }
+
+            if (!_statusSeen)
+            {
+                return StartResponseNotCalled();
+            }
+
+            ReleaseGil();
+            try
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    if (lengths[i] > 0)
+                    {
+                        _sink!.Write(new ReadOnlySpan<byte>((byte*)data[i], checked((int)lengths[i])));
+                    }
+                }
+
+                _sink!.Complete();
+                return Outcome.Done;
+            }
+            catch (IOException)
+            {
+                _clientGone = true;
+                return Outcome.ClientGone;
+            }
+            catch (InvalidResponseException e)
+            {
+                _invalidResponse = e.Message;
+                return Outcome.Invalid;
+            }
+            finally
+            {
+                AcquireGil();
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < taken; i++)
+            {
+                CPython.Py_DecRef(items[i]);
+            }
+        }
+    }
+
+    /// <summary>Any other iterable: one item at a time, the GIL released around each write and flush.</summary>
+    private Outcome SendIterable(nint result)
+    {
+        var iterator = CPython.PyObject_GetIter(result);
+        if (iterator == 0)
+        {
+            return Outcome.PythonError;
+        }
+
+        try
+        {
+            while (true)
+            {
+                var item = CPython.PyIter_Next(iterator);
+                if (item == 0)
+                {
+                    if (CPython.PyErr_Occurred() != 0)
+                    {
+                        return Outcome.PythonError;
+                    }
+
+                    break;
+                }
+
+                var outcome = SendItem(item);
+                CPython.Py_DecRef(item);
+                if (outcome != Outcome.Done)
+                {
+                    return outcome;
+                }
+            }
+
+            var applied = ApplyPending();
+            if (applied != Outcome.Done)
+            {
+                return applied;
+            }
+
+            return _statusSeen ? Complete() : StartResponseNotCalled();
+        }
+        finally
+        {
+            CPython.Py_DecRef(iterator);
+        }
+    }
+
+    private Outcome SendItem(nint item)
+    {
+        byte* p;
+        nint n;
+        if (CPython.PyBytes_AsStringAndSize(item, &p, &n) != 0)
+        {
+            return Outcome.PythonError;
+        }
+
+        var applied = ApplyPending();
+        if (applied != Outcome.Done)
+        {
+            return applied;
+        }
+
+        if (!_statusSeen)
+        {
+            return StartResponseNotCalled();
+        }
+
+        return n == 0 ? Outcome.Done : WriteAndFlush(new ReadOnlySpan<byte>(p, checked((int)n)));
+    }
+
+    /// <summary>Writes and flushes with the GIL released; the caller keeps the bytes alive.</summary>
+    private Outcome WriteAndFlush(ReadOnlySpan<byte> data)
+    {
+        ReleaseGil();
+        try
+        {
+            _sink!.Write(data);
+            _sink.Flush();
+            return Outcome.Done;
+        }
+        catch (IOException)
+        {
+            _clientGone = true;
+            return Outcome.ClientGone;
+        }
+        catch (InvalidResponseException e)
+        {
+            _invalidResponse = e.Message;
+            return Outcome.Invalid;
+        }
+        finally
+        {
+            AcquireGil();
+        }
+    }
+
+    private Outcome Complete()
+    {
+        ReleaseGil();
+        try
+        {
+            _sink!.Complete();
+            return Outcome.Done;
+        }
+        catch (IOException)
+        {
+            _clientGone = true;
+            return Outcome.ClientGone;
+        }
+        catch (InvalidResponseException e)
+        {
+            _invalidResponse = e.Message;
+            return Outcome.Invalid;
+        }
+        finally
+        {
+            AcquireGil();
+        }
+    }
+
+    private static Outcome StartResponseNotCalled()
+    {
+        CPython.SetError(CPython.PyExc_RuntimeError, "the application returned a body without calling start_response()");
+        return Outcome.PythonError;
+    }
+
+    /// <summary>wsgi.file_wrapper over a regular file: sendfile through the sink, else pread blocks. Null: iterate it instead.</summary>
+    private Outcome? TrySendFile(nint wrapper)
+    {
+        var args = stackalloc nint[1] { wrapper };
+        var span = CPython.PyObject_Vectorcall(_app.FileSpan, args, 1, 0);
+        if (span == 0)
+        {
+            return Outcome.PythonError;
+        }
+
+        try
+        {
+            if (span == CPython.Py_None)
+            {
+                return null;
+            }
+
+            var fd = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 0));
+            var offset = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 1));
+            var count = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 2));
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return Outcome.PythonError;
+            }
+
+            var applied = ApplyPending();
+            if (applied != Outcome.Done)
+            {
+                return applied;
+            }
+
+            if (!_statusSeen)
+            {
+                return StartResponseNotCalled();
+            }
+
+            if (_contentLength >= 0)
+            {
+                count = Math.Min(count, _contentLength);
+            }
+
+            // The wrapper (held by the caller) keeps the file open while the GIL is released.
+            ReleaseGil();
+            try
+            {
+                using var handle = new SafeFileHandle((nint)fd, ownsHandle: false);
+                if (count > 0 && !_sink!.TrySendFile(handle, offset, count))
+                {
+                    CopyFile(handle, offset, count);
+                }
+
+                _sink!.Complete();
+                return Outcome.Done;
+            }
+            catch (IOException)
+            {
+                _clientGone = true;
+                return Outcome.ClientGone;
+            }
+            catch (InvalidResponseException e)
+            {
+                _invalidResponse = e.Message;
+                return Outcome.Invalid;
+            }
+            finally
+            {
+                AcquireGil();
+            }
+        }
+        finally
+        {
+            CPython.Py_DecRef(span);
+        }
+    }
+
+    private void CopyFile(SafeFileHandle handle, long offset, long count)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FileBlockSize);
+        try
+        {
+            while (count > 0)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, count)), offset);
+                if (n == 0)
+                {
+                    break; // the file shrank
+                }
+
+                _sink!.Write(buffer.AsSpan(0, n));
+                offset += n;
+                count -= n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge;
+
+/// <summary>
+/// One app thread's handle on the app. It owns this thread's Python thread state for its whole life
+/// (threading.local survives across requests) and holds the GIL only while Python runs: never while
+/// the sink or the request body blocks.
+/// </summary>
+internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
+{
+    [ThreadStatic]
+    private static PythonWsgiThread? t_current;
+
+    private readonly PythonWsgiApplication _app;
+    private readonly EnvironKeys _keys;
+    private readonly int _gilState;
+    private readonly int _threadId;
+    private nint _threadState;
+    private bool _disposed;
+
+    // The request being served (valid during Invoke).
+    private long _token;
+    private IResponseSink? _sink;
+    private RequestBody? _body;
+    private nint _startResponse;
+    private bool _statusSeen;
+    private long _contentLength;
+    private bool _clientGone;
+    private string? _invalidResponse;
+
+    public PythonWsgiThread(PythonWsgiApplication app)
+    {
+        _app = app;
+        _keys = app.Keys;
+        _threadId = Environment.CurrentManagedThreadId;
+        _gilState = CPython.PyGILState_Ensure();
+        _threadState = CPython.PyEval_SaveThread();
+    }
+
+    /// <summary>The instance serving a request on this thread, for the native callbacks.</summary>
+    public static PythonWsgiThread? Current => t_current;
+
+    public bool HeadersSent => _sink?.HeadersSent ?? false;
+
+    private IErrorLog Log => _app.Log;
+
+    public void Invoke(WsgiRequest request, IResponseSink response)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(response);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Environment.CurrentManagedThreadId != _threadId)
+        {
+            throw new InvalidOperationException("a PythonWsgiThread must be used on the thread that attached it");
+        }
+
+        CPython.PyEval_RestoreThread(_threadState);
+        t_current = this;
+        _token++;
+        _sink = response;
+        _body = request.Body;
+        try
+        {
+            Serve(request, response);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug of ours, not the app's: the worker keeps serving.
+            Log.Error($"Error handling request {request.RawUri}: {e}");
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                CPython.PyErr_Clear();
+            }
+
+            AbortQuietly(response);
+        }
+        finally
+        {
+            CPython.XDecRef(_startResponse);
+            _startResponse = 0;
+            _sink = null;
+            _body = null;
+            _statusSeen = false;
+            _contentLength = -1;
+            _clientGone = false;
+            _invalidResponse = null;
+            t_current = null;
+            _threadState = CPython.PyEval_SaveThread();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_app.Runtime.IsShutDown)
+        {
+            return; // the GIL belongs to the exiting thread now
+        }
+
+        CPython.PyEval_RestoreThread(_threadState);
+        ReleaseCaches();
+        CPython.PyGILState_Release(_gilState);
+    }
+
+    private void ReleaseGil() => _threadState = CPython.PyEval_SaveThread();
+
+    private void AcquireGil() => CPython.PyEval_RestoreThread(_threadState);
+
+    private static void AbortQuietly(IResponseSink sink)
+    {
+        try
+        {
+            sink.Abort();
+        }
+        catch (Exception)
+        {
+            // The connection is being torn down anyway.
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace Unicorn.PythonBridge;
+
+/// <summary>The per-worker constants of environ.</summary>
+public sealed record WsgiAppOptions
+{
+    /// <summary>SERVER_SOFTWARE.</summary>
+    public static string DefaultServerSoftware { get; } =
+        "unicorn/" + (typeof(WsgiAppOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+
+    /// <summary>wsgi.multithread: more than one app thread in this worker (gthread).</summary>
+    public bool Multithread { get; init; }
+
+    /// <summary>wsgi.multiprocess: more than one worker process.</summary>
+    public bool Multiprocess { get; init; }
+
+    public string ServerSoftware { get; init; } = DefaultServerSoftware;
+}

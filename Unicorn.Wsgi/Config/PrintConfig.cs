@@ -1,0 +1,21 @@
+using System.Text;
+
+namespace Unicorn.Wsgi.Config;
+
+/// <summary><c>--print-config</c>: every setting as <c>name = value</c>, sorted by name, names padded to one width, as Gunicorn prints them.</summary>
+public static class PrintConfig
+{
+    public static string Render(Settings s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var names = SettingsTable.All.Select(x => x.Name).Where(s.Contains).Order(StringComparer.Ordinal).ToList();
+        var width = names.Max(n => n.Length);
+        var sb = new StringBuilder();
+        foreach (var name in names)
+        {
+            sb.Append(name.PadRight(width)).Append(" = ").Append(PythonRepr.Str(s.Get<object?>(name))).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+}

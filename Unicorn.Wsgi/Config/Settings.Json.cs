@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Unicorn.Wsgi.Config;
+
+// The master hands resolved settings to each worker as JSON. Hooks travel as references only: the worker
+// re-executes the config file to get the callables themselves.
+public sealed partial class Settings
+{
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            w.WriteString("app_module", AppModule);
+            w.WriteString("config_file", ConfigFile);
+            w.WriteString("paste_uri", PasteUri);
+            w.WriteStartObject("values");
+            foreach (var (name, value) in _values)
+            {
+                w.WritePropertyName(name);
+                WriteValue(w, value);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartObject("sources");
+            foreach (var (name, source) in _sources)
+            {
+                w.WriteString(name, source.ToString());
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static Settings FromJson(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var settings = new Settings
+        {
+            AppModule = root.GetProperty("app_module").GetString(),
+            ConfigFile = root.GetProperty("config_file").GetString(),
+            PasteUri = root.GetProperty("paste_uri").GetString(),
+        };
+        var sources = root.GetProperty("sources");
+        foreach (var property in root.GetProperty("values").EnumerateObject())
+        {
+            var source = sources.TryGetProperty(property.Name, out var s) ? Enum.Parse<SettingSource>(s.GetString()!) : SettingSource.Default;
+            var type = SettingsTable.ByName.TryGetValue(property.Name, out var setting) ? setting.Type : (SettingType?)null;
+            settings.Set(property.Name, ReadValue(property.Value, type), source);
+        }
+
+        return settings;
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, object? value)
+    {
+        switch (value)
+        {
+            case null: w.WriteNullValue(); break;
+            case bool b: w.WriteBooleanValue(b); break;
+            case int i: w.WriteNumberValue(i); break;
+            case long l: w.WriteNumberValue(l); break;
+            case double d: w.WriteNumberValue(d); break;
+            case string s: w.WriteStringValue(s); break;
+            case HookReference h:
+                w.WriteStartObject();
+                w.WriteString("origin", h.Origin.ToString());
+                w.WriteString("display", h.Display);
+                w.WriteString("path", h.DottedPath);
+                w.WriteEndObject();
+                break;
+            case IReadOnlyDictionary<string, object?> d:
+                w.WriteStartObject();
+                foreach (var (k, v) in d)
+                {
+                    w.WritePropertyName(k);
+                    WriteValue(w, v);
+                }
+
+                w.WriteEndObject();
+                break;
+            case System.Collections.IEnumerable list:
+                w.WriteStartArray();
+                foreach (var item in list)
+                {
+                    WriteValue(w, item);
+                }
+
+                w.WriteEndArray();
+                break;
+            default:
+                // Python objects without a plain form (PythonObject...) do not cross processes.
+                w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                break;
+        }
+    }
+
+    private static object? ReadValue(JsonElement e, SettingType? type) => type switch
+    {
+        _ when e.ValueKind == JsonValueKind.Null => null,
+        SettingType.Int => e.GetInt32(),
+        SettingType.Bool or SettingType.NullableBool => e.GetBoolean(),
+        SettingType.String => e.GetString(),
+        SettingType.StringList => e.EnumerateArray().Select(x => x.GetString()!).ToList(),
+        SettingType.Hook => new HookReference(
+            Enum.Parse<HookOrigin>(e.GetProperty("origin").GetString()!),
+            e.GetProperty("display").GetString()!,
+            e.GetProperty("path").GetString()),
+        _ => ReadPlain(e),
+    };
+
+    private static object? ReadPlain(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? (object)l : e.GetDouble(),
+        JsonValueKind.Array => e.EnumerateArray().Select(ReadPlain).ToList(),
+        _ => e.EnumerateObject().ToDictionary(p => p.Name, p => ReadPlain(p.Value), StringComparer.Ordinal),
+    };
+}

@@ -1,0 +1,249 @@
+namespace Unicorn.Wsgi.Config;
+
+/// <summary>
+/// Builds <see cref="Settings"/> from every source, in Gunicorn's precedence:
+/// defaults &lt; framework (paste) &lt; config file &lt; <c>GUNICORN_CMD_ARGS</c> &lt; argv.
+/// Every value goes through its setting's validator; a bad value, a broken config file or a setting Unicorn does not
+/// implement is a <see cref="ConfigException"/> carrying one line for the user.
+/// </summary>
+public sealed class SettingsResolver
+{
+    private readonly ResolveContext _context;
+    private readonly Settings _settings = new();
+
+    private SettingsResolver(ResolveContext context) => _context = context;
+
+    /// <summary>
+    /// Parses the command line and resolves. <c>-h</c>/<c>-v</c> throw a <see cref="ConfigException"/> with exit code 0
+    /// whose message is the text for stdout; callers that want to handle them first use <see cref="CommandLine.Parse"/>
+    /// and the other overload.
+    /// </summary>
+    public static Settings Resolve(string[] argv, IReadOnlyDictionary<string, string?> env, IConfigFileSource? python, string workingDirectory)
+    {
+        var commandLine = CommandLine.Parse(argv, env);
+        if (commandLine.Output is { } output)
+        {
+            throw new ConfigException(output, exitCode: 0);
+        }
+
+        return Resolve(commandLine, env, python, workingDirectory);
+    }
+
+    public static Settings Resolve(CommandLineResult commandLine, IReadOnlyDictionary<string, string?> env, IConfigFileSource? python, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var resolver = new SettingsResolver(new ResolveContext(env, workingDirectory));
+        return resolver.Run(commandLine, python);
+    }
+
+    private Settings Run(CommandLineResult commandLine, IConfigFileSource? python)
+    {
+        foreach (var setting in SettingsTable.All)
+        {
+            Apply(setting, setting.Default(_context), SettingSource.Default, "(default)");
+        }
+
+        // The application named on the command line also names the processes (Gunicorn's "app specific" config).
+        if (commandLine.AppModule is { } app)
+        {
+            _settings.AppModule = app;
+            Apply(SettingsTable.Get("default_proc_name"), app, SettingSource.Framework, "(APP_MODULE)");
+        }
+
+        var pasteConfig = ApplyPaste(commandLine);
+        var location = FindConfigFile(commandLine, pasteConfig);
+        if (location is not null)
+        {
+            _settings.ConfigFile = location.Display;
+            foreach (var (name, value) in ReadConfigFile(location, python))
+            {
+                if (SettingsTable.ByName.TryGetValue(name, out var setting))
+                {
+                    Apply(setting, value, SettingSource.ConfigFile, $"in {location.Display}");
+                }
+            }
+        }
+
+        ApplyArguments(commandLine.Environment, SettingSource.Environment, "in GUNICORN_CMD_ARGS");
+        ApplyArguments(commandLine.Argv, SettingSource.CommandLine, "");
+
+        if (_settings.AppUri is null && _settings.Get<string?>("paste") is null)
+        {
+            throw new ConfigException("unicorn: error: No application module specified.");
+        }
+
+        RefuseUnsupported();
+        return _settings;
+    }
+
+    private void ApplyArguments(ParsedArguments arguments, SettingSource source, string where)
+    {
+        foreach (var (name, value) in arguments.Values)
+        {
+            Apply(SettingsTable.Get(name), value, source, where);
+        }
+    }
+
+    private void Apply(Setting setting, object? value, SettingSource source, string where)
+    {
+        try
+        {
+            _settings.Set(setting.Name, setting.Validate(value, _context), source);
+        }
+        catch (SettingValueException e)
+        {
+            var origin = source == SettingSource.Default ? "(its default reads the environment)" : where;
+            var flags = setting.Flags.Count > 0 ? $" ({setting.Display})" : "";
+            var shown = value switch
+            {
+                string s => PythonRepr.Quote(s),
+                IReadOnlyList<string> { Count: 1 } one => PythonRepr.Quote(one[0]),
+                _ => Validators.Describe(value),
+            };
+            var message = $"unicorn: invalid value for {setting.Name}{flags}{(origin.Length > 0 ? " " + origin : "")}: {shown}: {e.Message}";
+            throw new ConfigException(message);
+        }
+    }
+
+    private ConfigLocation? FindConfigFile(CommandLineResult commandLine, string? pasteConfig)
+    {
+        var named = commandLine.Argv.Values.GetValueOrDefault("config") ?? commandLine.Environment.Values.GetValueOrDefault("config") ?? pasteConfig;
+        if (named is string text && Validators.ToStringOrNull(text) is { Length: > 0 } value)
+        {
+            var location = ConfigLocation.Parse(value, _context.WorkingDirectory);
+            if (location.Kind != ConfigLocationKind.PythonModule && !File.Exists(location.Target))
+            {
+                throw new ConfigException($"unicorn: error: config file '{value}' doesn't exist");
+            }
+
+            return location;
+        }
+
+        var conventional = Path.Combine(_context.WorkingDirectory, "gunicorn.conf.py");
+        if (File.Exists(conventional))
+        {
+            return new ConfigLocation(ConfigLocationKind.PythonFile, conventional);
+        }
+
+        var pyproject = Path.Combine(_context.WorkingDirectory, "pyproject.toml");
+        return TomlConfigFile.HasUnicornTable(pyproject) ? new ConfigLocation(ConfigLocationKind.Toml, pyproject) : null;
+    }
+
+    /// <summary>
+    /// <c>--paste FILE.ini[#name]</c> on the command line: the ini names the processes, configures logging when it has
+    /// a <c>[loggers]</c> section, and its <c>[server:main]</c> (when it is Gunicorn's or Unicorn's) provides the
+    /// framework layer of settings. Returns the <c>config</c> key of that section, a config file to read when no
+    /// <c>-c</c> is given.
+    /// </summary>
+    private string? ApplyPaste(CommandLineResult commandLine)
+    {
+        if (commandLine.Argv.Values.GetValueOrDefault("paste") is not string given || Validators.ToStringOrNull(given) is not { Length: > 0 } paste)
+        {
+            return null;
+        }
+
+        var uri = Path.GetFullPath(Path.Combine(_context.WorkingDirectory, paste));
+        var file = uri.Split('#')[0];
+        if (!File.Exists(file))
+        {
+            throw new ConfigException($"unicorn: error: '{file}' not found");
+        }
+
+        _settings.PasteUri = uri;
+        var ini = IniFile.Read(file);
+        Apply(SettingsTable.Get("default_proc_name"), file, SettingSource.Framework, $"(--paste {paste})");
+        if (ini.HasSection("loggers"))
+        {
+            Apply(SettingsTable.Get("logconfig"), file, SettingSource.Framework, $"(--paste {paste})");
+        }
+
+        const string server = "server:main";
+        var use = ini.Get(server, "use");
+        if (!ini.HasSection(server) || (use is not null && !IsOurServer(use)))
+        {
+            return null;
+        }
+
+        string? config = null;
+        string? host = null;
+        string? port = null;
+        var where = $"in [{server}] of {file}";
+        foreach (var key in ini.Keys(server))
+        {
+            var value = ini.Get(server, key);
+            switch (key)
+            {
+                case "use":
+                    break;
+                case "config":
+                    config = value;
+                    break;
+                case "host":
+                    host = value;
+                    break;
+                case "port":
+                    port = value;
+                    break;
+                default:
+                    var setting = SettingsTable.ByName.GetValueOrDefault(key)
+                        ?? throw new ConfigException($"unicorn: error: unknown setting '{key}' {where}");
+                    Apply(setting, value, SettingSource.Framework, where);
+                    break;
+            }
+        }
+
+        // As Gunicorn's paste runner: host and port make one address; a host alone may list several.
+        if (!string.IsNullOrEmpty(host) || !string.IsNullOrEmpty(port))
+        {
+            object bind = !string.IsNullOrEmpty(port)
+                ? $"{(string.IsNullOrEmpty(host) ? "0.0.0.0" : host)}:{port}"
+                : host!.Split(',').Select(h => (object?)h.Trim()).ToList();
+            Apply(SettingsTable.Get("bind"), bind, SettingSource.Framework, where);
+        }
+
+        return config;
+    }
+
+    private static bool IsOurServer(string use) =>
+        use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn#main" or "egg:unicorn"
+            or "call:gunicorn.app.pasterapp:serve";
+
+    private IReadOnlyList<KeyValuePair<string, object?>> ReadConfigFile(ConfigLocation location, IConfigFileSource? python)
+    {
+        if (location.Kind == ConfigLocationKind.Toml)
+        {
+            return TomlConfigFile.Read(location.Target);
+        }
+
+        if (python is null)
+        {
+            throw new ConfigException($"unicorn: error: cannot read config file {location.Display}: no Python interpreter is available");
+        }
+
+        var names = SettingsTable.All.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        return python.Execute(location, names, _context.WorkingDirectory);
+    }
+
+    /// <summary>Accepted-but-ignored settings do not exist: a value Unicorn cannot honour stops the server.</summary>
+    private void RefuseUnsupported()
+    {
+        var workerClass = _settings.WorkerClass;
+        if (!WorkerClasses.IsSupported(workerClass))
+        {
+            throw new ConfigException(
+                $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead");
+        }
+
+        foreach (var setting in SettingsTable.All.Where(s => !s.Supported))
+        {
+            var value = _settings.Get<object?>(setting.Name);
+            var defaultValue = setting.Validate(setting.Default(_context), _context);
+            if (PythonRepr.Format(value) != PythonRepr.Format(defaultValue))
+            {
+                var flags = setting.Flags.Count > 0 ? $" ({string.Join('/', setting.Flags)})" : "";
+                var hint = setting.UnsupportedHint is { } h ? $"; {h}" : "";
+                throw new ConfigException($"unicorn: setting '{setting.Name}'{flags} is not supported yet{hint}");
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+namespace Unicorn.Wsgi.Config;
+
+public static partial class SettingsTable
+{
+    private const string HooksSection = "Server Hooks";
+    private const string DirtyHooksSection = "Dirty Arbiter Hooks";
+
+    /// <summary>The hook settings' names, in table order; each is a callable defined in the config file.</summary>
+    public static IEnumerable<Setting> Hooks => All.Where(s => s.Type == SettingType.Hook);
+
+    private static IEnumerable<Setting> HookRows() =>
+    [
+        HookRow("on_starting", "OnStarting", "server", "Called in the master just before it is initialised."),
+        HookRow("on_reload", "OnReload", "server", "Called in the master when it reloads on SIGHUP."),
+        HookRow("when_ready", "WhenReady", "server", "Called in the master once the listeners are bound and the server has started."),
+        HookRow("pre_fork", "Prefork", "server, worker", "Called in the master just before a worker is started."),
+        HookRow("post_fork", "Postfork", "server, worker", "Called in a worker just after it has started."),
+        HookRow("post_worker_init", "PostWorkerInit", "worker", "Called in a worker after it has loaded the application."),
+        HookRow("worker_int", "WorkerInt", "worker", "Called in a worker when it gets SIGINT or SIGQUIT."),
+        HookRow("worker_abort", "WorkerAbort", "worker", "Called in a worker when it gets SIGABRT, which the master sends on timeout."),
+        HookRow("pre_exec", "PreExec", "server", "Called in the master just before a new master is executed (SIGUSR2)."),
+        HookRow("pre_request", "PreRequest", "worker, req", "Called in a worker just before it hands a request to the application."),
+        HookRow("post_request", "PostRequest", "worker, req, environ, resp",
+            "Called in a worker after the application has handled a request; it may take 2, 3 or 4 arguments.") with
+        { Validate = Validators.PostRequestHook },
+        HookRow("child_exit", "ChildExit", "server, worker", "Called in the master just after a worker has exited."),
+        HookRow("worker_exit", "WorkerExit", "server, worker", "Called in a worker just before it exits."),
+        HookRow("nworkers_changed", "NumWorkersChanged", "server, new_value, old_value",
+            "Called in the master when the number of workers changes (old_value is None the first time)."),
+        HookRow("on_exit", "OnExit", "server", "Called in the master just before the server exits."),
+        HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
+            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it."),
+    ];
+
+    private static IEnumerable<Setting> DirtyHookRows() =>
+    [
+        HookRow("on_dirty_starting", "OnDirtyStarting", "arbiter", "Called when the dirty arbiter starts.", DirtyHooksSection),
+        HookRow("dirty_post_fork", "DirtyPostFork", "arbiter, worker", "Called in a dirty worker just after it has started.", DirtyHooksSection),
+        HookRow("dirty_worker_init", "DirtyWorkerInit", "worker", "Called in a dirty worker after it has loaded its applications.", DirtyHooksSection),
+        HookRow("dirty_worker_exit", "DirtyWorkerExit", "arbiter, worker", "Called when a dirty worker exits.", DirtyHooksSection),
+    ];
+
+    private static Setting HookRow(string name, string className, string parameters, string doc, string section = HooksSection)
+    {
+        var arity = parameters.Split(',').Length;
+        return new Setting
+        {
+            Name = name,
+            Section = section,
+            Type = SettingType.Hook,
+            HookParameters = parameters,
+            HookArity = arity,
+            HookDefaultName = $"{className}.{name}",
+            Default = _ => new HookReference(HookOrigin.Default, $"{className}.{name}"),
+            Validate = Validators.Hook(name, arity),
+            Doc = doc,
+            Supported = section == HooksSection,
+        };
+    }
+}

@@ -1,0 +1,88 @@
+namespace Unicorn.Wsgi.Config;
+
+public static partial class SettingsTable
+{
+    private const string LoggingSection = "Logging";
+    private const string NamingSection = "Process Naming";
+
+    private static IEnumerable<Setting> LoggingRows() =>
+    [
+        StringRow("accesslog", LoggingSection, ["--access-logfile"], "FILE", null,
+            "Where the access log goes: a file path, or '-' for stdout. Unset means no access log."),
+        FlagRow("disable_redirect_access_to_syslog", LoggingSection, "--disable-redirect-access-to-syslog",
+            "With syslog on, keep access log lines out of syslog."),
+        StringRow("access_log_format", LoggingSection, ["--access-logformat"], "STRING",
+            "%(h)s %(l)s %(u)s %(t)s \"%(r)s\" %(s)s %(b)s \"%(f)s\" \"%(a)s\"",
+            "The access log line, written with Gunicorn's atoms: %(h)s remote address, %(r)s request line, %(s)s status, " +
+            "%(b)s length, %(D)s microseconds, %({name}i)s a request header, and so on."),
+        StringRow("errorlog", LoggingSection, ["--error-logfile", "--log-file"], "FILE", "-",
+            "Where the error log goes: a file path, or '-' for stderr."),
+        StringRow("loglevel", LoggingSection, ["--log-level"], "LEVEL", "info",
+            "Least severe error log level written: debug, info, warning, error or critical.") with
+        { Validate = Validators.LogLevel },
+        FlagRow("capture_output", LoggingSection, "--capture-output",
+            "Send the application's stdout and stderr to the error log file."),
+        new Setting
+        {
+            Name = "logger_class",
+            Section = LoggingSection,
+            Type = SettingType.String,
+            Flags = ["--logger-class"],
+            Meta = "STRING",
+            Default = _ => "gunicorn.glogging.Logger",
+            Validate = Validators.Class,
+            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set.",
+        },
+        StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
+            "A logging.config.fileConfig ini file; when given, log records go through Python's logging."),
+        new Setting
+        {
+            Name = "logconfig_dict",
+            Section = LoggingSection,
+            Type = SettingType.Dict,
+            Default = _ => new Dictionary<string, object?>(StringComparer.Ordinal),
+            Validate = Validators.Dict,
+            Doc = "A logging.config.dictConfig dictionary (config file only); takes precedence over logconfig.",
+        },
+        StringRow("logconfig_json", LoggingSection, ["--log-config-json"], "FILE", null,
+            "A JSON file holding a dictConfig dictionary."),
+        StringRow("syslog_addr", LoggingSection, ["--log-syslog-to"], "SYSLOG_ADDR", "udp://localhost:514",
+            "The syslog daemon: unix://PATH#TYPE, udp://HOST:PORT or tcp://HOST:PORT."),
+        FlagRow("syslog", LoggingSection, "--log-syslog",
+            "Also send log lines to syslog."),
+        StringRow("syslog_prefix", LoggingSection, ["--log-syslog-prefix"], "SYSLOG_PREFIX", null,
+            "The program name syslog records carry (default: the process name)."),
+        StringRow("syslog_facility", LoggingSection, ["--log-syslog-facility"], "SYSLOG_FACILITY", "user",
+            "The syslog facility name."),
+        FlagRow("enable_stdio_inheritance", LoggingSection, "-R",
+            "With --daemon, keep stdout and stderr open instead of redirecting them to /dev/null.") with
+        { Flags = ["-R", "--enable-stdio-inheritance"] },
+        new Setting
+        {
+            Name = "statsd_host",
+            Section = LoggingSection,
+            Type = SettingType.String,
+            Flags = ["--statsd-host"],
+            Meta = "STATSD_ADDR",
+            Default = _ => null,
+            Validate = Validators.StatsdAddress,
+            Doc = "Send metrics to this StatsD server: HOST:PORT (port 8125 by default) or unix://PATH.",
+        },
+        StringRow("dogstatsd_tags", LoggingSection, ["--dogstatsd-tags"], "DOGSTATSD_TAGS", "",
+            "Comma-separated key:value tags added to every metric (DogStatsD)."),
+        StringRow("statsd_prefix", LoggingSection, ["--statsd-prefix"], "STATSD_PREFIX", "",
+            "A prefix for metric names; a trailing '.' is added when missing."),
+        FlagRow("enable_backlog_metric", LoggingSection, "--enable-backlog-metric",
+            "Report the listen queue length as the gunicorn.backlog metric.") with { Supported = false },
+        StringRow("proc_name", NamingSection, ["-n", "--name"], "STRING", null,
+            "The name shown by ps and top (default: default_proc_name)."),
+        StringRow("default_proc_name", NamingSection, [], null, "gunicorn",
+            "The process name when proc_name is unset; the command line's APP_MODULE fills it in."),
+        StringRow("pythonpath", MechanicsSection, ["--pythonpath"], "STRING", null,
+            "Comma-separated directories to put first on sys.path, e.g. '/home/app,/home/lib'."),
+        StringRow("paste", MechanicsSection, ["--paste", "--paster"], "STRING", null,
+            "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name) instead of APP_MODULE. " +
+            "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn#main) supplies settings below the config file, " +
+            "host and port making bind, and its [loggers] configure logging."),
+    ];
+}

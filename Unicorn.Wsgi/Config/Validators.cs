@@ -1,0 +1,353 @@
+using System.Globalization;
+
+namespace Unicorn.Wsgi.Config;
+
+/// <summary>
+/// The validators of the settings table. Each takes a config value — text from the command line or
+/// the environment, or a value from a config file (see <see cref="ConfigFileValue"/>) — and returns the typed value,
+/// or throws <see cref="SettingValueException"/> with the reason. They follow Gunicorn's rules; where Gunicorn
+/// accepts a value it would only reject later (a malformed bind address, a bad log level), Unicorn rejects it here.
+/// </summary>
+internal static partial class Validators
+{
+    public static object? PositiveInt(object? value, ResolveContext _) => CheckNonNegative(ToInt(value, autoBase: true));
+
+    public static object? Bool(object? value, ResolveContext _) => ToBool(value) ?? false;
+
+    public static object? NullableBool(object? value, ResolveContext _) => ToBool(value);
+
+    public static object? String(object? value, ResolveContext _) => ToStringOrNull(value);
+
+    public static object? StringList(object? value, ResolveContext _) => ToStringList(value);
+
+    /// <summary>Comma-separated text to a list, blanks dropped.</summary>
+    public static object? CommaList(object? value, ResolveContext _) => SplitCommas(ToStringOrNull(value));
+
+    /// <summary>Comma-separated IP addresses or CIDR networks, or <c>*</c>; host bits must be clear, as Python's strict <c>ip_network</c>.</summary>
+    public static object? AddressList(object? value, ResolveContext _)
+    {
+        var list = SplitCommas(ToStringOrNull(value));
+        foreach (var entry in list)
+        {
+            if (entry != "*" && !IpNetwork.IsValid(entry))
+            {
+                throw new SettingValueException($"'{entry}' does not appear to be an IPv4 or IPv6 network");
+            }
+        }
+
+        return list;
+    }
+
+    public static object? Dict(object? value, ResolveContext _) => value switch
+    {
+        IReadOnlyDictionary<string, object?> d => new Dictionary<string, object?>(d, StringComparer.Ordinal),
+        _ => throw new SettingValueException($"Value is not a dictionary: {Describe(value)}"),
+    };
+
+    /// <summary>A class given by dotted name, or a class object from the config file.</summary>
+    public static object? Class(object? value, ResolveContext _) => value switch
+    {
+        PythonClass c => c.FullName,
+        PythonCallable f => throw new SettingValueException($"a factory function ({f.QualifiedName}) is not supported here; give the class or its dotted name"),
+        _ => ToStringOrNull(value),
+    };
+
+    public static Func<object?, ResolveContext, object?> Hook(string name, int arity) => (value, _) => ToHook(name, value, [arity]);
+
+    /// <summary><c>post_request</c> may take 2, 3 or 4 arguments; Gunicorn pads the call.</summary>
+    public static object? PostRequestHook(object? value, ResolveContext _) => ToHook("post_request", value, [2, 3, 4]);
+
+    public static object? User(object? value, ResolveContext _) => value switch
+    {
+        null => (int)UserDatabase.EffectiveUserId(),
+        long or int or bool => ToIdNumber(value),
+        string s when s.Length > 0 && s.All(char.IsAsciiDigit) => ToIdNumber(s),
+        string s => UserDatabase.TryGetUserId(s, out var uid) ? (int)uid : throw new SettingValueException($"No such user: '{s}'"),
+        _ => throw new SettingValueException($"Not a user name or id: {Describe(value)}"),
+    };
+
+    public static object? Group(object? value, ResolveContext _) => value switch
+    {
+        null => (int)UserDatabase.EffectiveGroupId(),
+        long or int or bool => ToIdNumber(value),
+        string s when s.Length > 0 && s.All(char.IsAsciiDigit) => ToIdNumber(s),
+        string s => UserDatabase.TryGetGroupId(s, out var gid) ? (int)gid : throw new SettingValueException($"No such group: '{s}'"),
+        _ => throw new SettingValueException($"Not a group name or id: {Describe(value)}"),
+    };
+
+    /// <summary>A directory, made absolute against the working directory; it must exist.</summary>
+    public static object? Chdir(object? value, ResolveContext context)
+    {
+        var s = ToStringOrNull(value) ?? throw new SettingValueException("Not a string: None");
+        var path = Path.GetFullPath(Path.Combine(context.WorkingDirectory, s));
+        if (!Directory.Exists(path) && !File.Exists(path))
+        {
+            throw new SettingValueException($"can't chdir to '{s}'");
+        }
+
+        return path.Length > 1 ? path.TrimEnd('/') : path;
+    }
+
+    public static object? Binds(object? value, ResolveContext _)
+    {
+        var list = ToStringList(value);
+        foreach (var address in list)
+        {
+            if (BindAddress.Validate(address) is { } problem)
+            {
+                throw new SettingValueException(problem);
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary><c>KEY=VALUE</c> entries; Gunicorn finds a missing '=' only when it applies them.</summary>
+    public static object? RawEnv(object? value, ResolveContext _)
+    {
+        var list = ToStringList(value);
+        foreach (var entry in list)
+        {
+            if (!entry.Contains('=', StringComparison.Ordinal))
+            {
+                throw new SettingValueException($"environment setting '{entry}' invalid (expected KEY=VALUE)");
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary><c>KEY=VALUE</c> with '=' in the key escaped as '\\='; Gunicorn finds a missing '=' only when loading the app.</summary>
+    public static object? PasteGlobals(object? value, ResolveContext _)
+    {
+        var list = ToStringList(value);
+        foreach (var entry in list)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(entry, @"(?<!\\)="))
+            {
+                throw new SettingValueException($"paste global setting '{entry}' invalid (expected KEY=VALUE)");
+            }
+        }
+
+        return list;
+    }
+
+    public static object? StatsdAddress(object? value, ResolveContext _)
+    {
+        var s = ToStringOrNull(value);
+        if (s is null)
+        {
+            return null;
+        }
+
+        // "unix:8125" predates UNIX sockets here and means host "unix", port 8125.
+        if (s.StartsWith("unix:", StringComparison.Ordinal) && s.Length > 5 && s[5..].All(char.IsAsciiDigit))
+        {
+            return s;
+        }
+
+        if (BindAddress.Validate(s) is not null)
+        {
+            throw new SettingValueException("Value must be one of ('host:port', 'unix://PATH')");
+        }
+
+        return s;
+    }
+
+    public static object? LogLevel(object? value, ResolveContext _)
+    {
+        var s = ToStringOrNull(value) ?? "info";
+        return s.ToLowerInvariant() is "debug" or "info" or "warning" or "error" or "critical"
+            ? s
+            : throw new SettingValueException("must be one of debug, info, warning, error, critical");
+    }
+
+    /// <summary>One of a fixed set of words, compared case-insensitively, returned lower-case.</summary>
+    public static Func<object?, ResolveContext, object?> OneOf(string? ifNone, params string[] choices) => (value, _) =>
+    {
+        if (value is null)
+        {
+            return ifNone;
+        }
+
+        var s = value as string ?? throw new SettingValueException($"Invalid type for casting: {Describe(value)}");
+        var word = s.Trim().ToLowerInvariant();
+        return choices.Contains(word) ? word : throw new SettingValueException($"must be one of {string.Join(", ", choices)}");
+    };
+
+    public static object? ProxyProtocol(object? value, ResolveContext _) => value switch
+    {
+        null => "off",
+        bool b => b ? "auto" : "off",
+        string s => s.Trim().ToLowerInvariant() switch
+        {
+            "false" or "off" or "0" or "none" => "off",
+            "true" or "auto" or "1" => "auto",
+            "v1" => "v1",
+            "v2" => "v2",
+            _ => throw new SettingValueException("proxy_protocol must be: off, v1, v2, or auto"),
+        },
+        _ => throw new SettingValueException("proxy_protocol must be string or bool"),
+    };
+
+    public static object? Http2Cleartext(object? value, ResolveContext context) => value switch
+    {
+        null => "off",
+        bool b => b ? "prior-knowledge" : "off",
+        _ => OneOf("off", "off", "prior-knowledge", "upgrade", "both")(value, context),
+    };
+
+    public static object? HttpProtocols(object? value, ResolveContext _)
+    {
+        var list = SplitCommas(ToStringOrNull(value)).Select(p => p.ToLowerInvariant()).ToList();
+        if (list.Count == 0)
+        {
+            return new List<string> { "h1" };
+        }
+
+        foreach (var p in list)
+        {
+            if (p is not ("h1" or "h2" or "h3"))
+            {
+                throw new SettingValueException($"Invalid protocol '{p}'. Valid protocols: h1, h2, h3");
+            }
+        }
+
+        return list.Distinct().Count() == list.Count ? list : throw new SettingValueException("Duplicate protocols specified");
+    }
+
+    public static object? Http2FrameSize(object? value, ResolveContext _)
+    {
+        var n = ToInt(value, autoBase: true);
+        return n is >= 16384 and <= 16777215 ? n : throw new SettingValueException($"http2_max_frame_size must be between 16384 and 16777215, got {n}");
+    }
+
+    /// <summary>Deprecated and ignored by Gunicorn; names map to the <c>ssl.PROTOCOL_*</c> numbers.</summary>
+    public static object? SslVersion(object? value, ResolveContext context) => value switch
+    {
+        string s when !s.Trim().All(char.IsAsciiDigit) => s.Trim() switch
+        {
+            "TLS" or "SSLv23" => 2,
+            "TLSv1" => 3,
+            "TLSv1_1" => 4,
+            "TLSv1_2" => 5,
+            "TLS_CLIENT" => 16,
+            "TLS_SERVER" => 17,
+            _ => throw new SettingValueException("not a known ssl.PROTOCOL_* name"),
+        },
+        _ => PositiveInt(value, context),
+    };
+
+    public static object? CertReqs(object? value, ResolveContext _)
+    {
+        var n = CheckNonNegative(ToInt(value, autoBase: true));
+        return n <= 2 ? n : throw new SettingValueException("must be 0 (CERT_NONE), 1 (CERT_OPTIONAL) or 2 (CERT_REQUIRED)");
+    }
+
+    /// <summary>Literal paths must exist; glob patterns pass through for the reloader to expand.</summary>
+    public static object? FilesOrPatterns(object? value, ResolveContext context)
+    {
+        var list = ToStringList(value);
+        foreach (var entry in list)
+        {
+            var isPattern = entry.AsSpan().IndexOfAny("*?[") >= 0;
+            if (!isPattern && !File.Exists(Path.Combine(context.WorkingDirectory, entry)) && !Directory.Exists(Path.Combine(context.WorkingDirectory, entry)))
+            {
+                throw new SettingValueException($"File {entry} does not exists.");
+            }
+        }
+
+        return list;
+    }
+
+    internal static int ToInt(object? value, bool autoBase)
+    {
+        long n = value switch
+        {
+            bool b => b ? 1 : 0,
+            int i => i,
+            long l => l,
+            string s => PythonInt.TryParse(s, autoBase, out var parsed)
+                ? parsed
+                : throw new SettingValueException($"invalid literal for int() with base {(autoBase ? 0 : 10)}: '{s}'"),
+            _ => throw new SettingValueException($"Not an integer: {Describe(value)}"),
+        };
+        return n is >= int.MinValue and <= int.MaxValue ? (int)n : throw new SettingValueException($"Value is too large: {n}");
+    }
+
+    private static int CheckNonNegative(int n) => n >= 0 ? n : throw new SettingValueException($"Value must be positive: {n}");
+
+    private static int ToIdNumber(object value)
+    {
+        var n = value is string s ? (long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : -1) : ToInt(value, false);
+        return n is >= 0 and <= int.MaxValue ? (int)n : throw new SettingValueException($"Not a valid id: {Describe(value)}");
+    }
+
+    private static bool? ToBool(object? value) => value switch
+    {
+        null => null,
+        bool b => b,
+        string s => s.Trim().ToLowerInvariant() switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new SettingValueException($"Invalid boolean: {s}"),
+        },
+        _ => throw new SettingValueException($"Invalid type for casting: {Describe(value)}"),
+    };
+
+    internal static string? ToStringOrNull(object? value) => value switch
+    {
+        null => null,
+        string s => s.Trim(),
+        _ => throw new SettingValueException($"Not a string: {Describe(value)}"),
+    };
+
+    private static List<string> ToStringList(object? value) => value switch
+    {
+        null => [],
+        string s when s.Length == 0 => [],
+        string s => [s.Trim()],
+        IReadOnlyList<object?> list => list.Select(v => ToStringOrNull(v) ?? throw new SettingValueException("Not a string: None")).ToList(),
+        IEnumerable<string> strings => strings.Select(v => v.Trim()).ToList(),
+        _ => throw new SettingValueException($"Not a list of strings: {Describe(value)}"),
+    };
+
+    private static List<string> SplitCommas(string? s) =>
+        string.IsNullOrEmpty(s) ? [] : s.Split(',').Where(v => v.Length > 0).Select(v => v.Trim()).ToList();
+
+    private static HookReference ToHook(string name, object? value, int[] arities)
+    {
+        switch (value)
+        {
+            case HookReference h:
+                return h;
+            case PythonCallable c:
+                if (c.Arity != -1 && !arities.Contains(c.Arity))
+                {
+                    throw new SettingValueException($"Value must have an arity of: {string.Join(" or ", arities)} (got {c.Arity})");
+                }
+
+                return new HookReference(HookOrigin.ConfigFile, c.QualifiedName);
+            case string s:
+                var dotted = s.Trim();
+                var dot = dotted.LastIndexOf('.');
+                if (dot <= 0 || dot == dotted.Length - 1)
+                {
+                    throw new SettingValueException($"Value '{dotted}' is not import string. Format: module[.submodules...].object");
+                }
+
+                return new HookReference(HookOrigin.DottedPath, dotted[(dot + 1)..], dotted);
+            default:
+                throw new SettingValueException($"Value is not callable: {Describe(value)} (for {name})");
+        }
+    }
+
+    internal static string Describe(object? value) => value switch
+    {
+        PythonObject o => o.Repr,
+        PythonCallable c => c.QualifiedName,
+        PythonClass c => c.FullName,
+        _ => PythonRepr.Format(value),
+    };
+}

@@ -1,0 +1,52 @@
+using System.Net;
+using System.Text;
+
+namespace Unicorn.Wsgi.Http;
+
+/// <summary>
+/// The response Gunicorn writes when it refuses a request: a status line, <c>Connection: close</c>, and a
+/// small HTML page naming the problem. The detail is HTML-escaped and control characters are dropped, so
+/// nothing the client sent is reflected as markup or as a header.
+/// </summary>
+public static class ErrorResponse
+{
+    public static byte[] Build(int status, string reason, string? detail)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(status, 100);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(status, 999);
+        var safeReason = HtmlText(reason);
+        var html = new StringBuilder()
+            .Append("<html>\n  <head>\n    <title>").Append(safeReason).Append("</title>\n  </head>\n")
+            .Append("  <body>\n    <h1><p>").Append(safeReason).Append("</p></h1>\n    ")
+            .Append(HtmlText(detail ?? "")).Append("\n  </body>\n</html>\n")
+            .ToString();
+        var body = Encoding.Latin1.GetBytes(html);
+        var head = $"HTTP/1.1 {status} {HeaderText(reason)}\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: {body.Length}\r\n\r\n";
+        var bytes = new byte[head.Length + body.Length];
+        Encoding.Latin1.GetBytes(head, bytes);
+        body.CopyTo(bytes, head.Length);
+        return bytes;
+    }
+
+    // One line of printable latin-1, HTML-escaped.
+    private static string HtmlText(string s) => WebUtility.HtmlEncode(Printable(s));
+
+    private static string HeaderText(string s) => Printable(s);
+
+    private static string Printable(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+        {
+            if (c is >= ' ' and not (>= '\x7f' and <= '\xa0') and <= '\xff')
+            {
+                sb.Append(c);
+            }
+            else if (c == '\t')
+            {
+                sb.Append(' ');
+            }
+        }
+        return sb.ToString();
+    }
+}

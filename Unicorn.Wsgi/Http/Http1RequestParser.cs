@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Net;
+
+namespace Unicorn.Wsgi.Http;
+
+/// <summary>
+/// Incremental HTTP/1.x request-head parser with Gunicorn 26's rules (gunicorn/http/message.py), at least
+/// as strict. One per connection; not thread-safe.
+/// <para>
+/// Three outcomes, as Kestrel's parser: <c>true</c> (head parsed, reader advanced past it), <c>false</c>
+/// (more bytes needed, reader untouched), or a <see cref="BadHttpRequestException"/>. The same bytes give
+/// the same answer however they are split across calls: the request line is checked as soon as its CRLF
+/// is there (as Gunicorn does), limits are checked against what is buffered, and the head is turned into
+/// strings only once it is complete.
+/// </para>
+/// Call <see cref="StartConnection"/> when a connection starts: it says whose forwarded/scheme headers
+/// and PROXY header may be believed. Before it is called nobody is trusted.
+/// </summary>
+public sealed partial class Http1RequestParser
+{
+    private readonly HttpParserOptions _options;
+    private readonly byte[][] _secureSchemeNames;
+    private readonly byte[][] _secureSchemeValues;
+    private readonly byte[][] _forwarderNames;
+    private readonly bool _forwarderAny;
+    private bool _forwardedTrusted;
+    private bool _proxyAllowed;
+    private string _peerText = "";
+
+    public Http1RequestParser(HttpParserOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _secureSchemeNames = [.. options.SecureSchemeHeaders.Keys.Select(k => System.Text.Encoding.Latin1.GetBytes(k))];
+        _secureSchemeValues = [.. options.SecureSchemeHeaders.Values.Select(v => System.Text.Encoding.Latin1.GetBytes(v))];
+        _forwarderAny = options.ForwarderHeaders.Contains("*");
+        _forwarderNames = [.. options.ForwarderHeaders.Where(h => h != "*").Select(h => System.Text.Encoding.Latin1.GetBytes(h))];
+    }
+
+    public HttpParserOptions Options => _options;
+
+    /// <summary>
+    /// Begins a connection from <paramref name="peer"/> (null for a unix-socket peer, which Gunicorn trusts
+    /// unconditionally): decides whether its <c>secure_scheme_headers</c>/<c>forwarder_headers</c> count
+    /// (<c>forwarded_allow_ips</c>) and whether it may send a PROXY header (<c>proxy_allow_ips</c>).
+    /// </summary>
+    public void StartConnection(IPAddress? peer)
+    {
+        _forwardedTrusted = _options.ForwardedAllowIps.Contains(peer);
+        _proxyAllowed = _options.ProxyAllowIps.Contains(peer);
+        _peerText = peer?.ToString() ?? "";
+    }
+
+    /// <summary>
+    /// Parses one request head: request line, header fields, and the empty line. See the class summary
+    /// for the three outcomes. On <c>true</c>, <paramref name="head"/> is reset and filled, and the body
+    /// (if any) starts at the reader's position.
+    /// </summary>
+    public bool TryParseHead(ref SequenceReader<byte> reader, RequestHead head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        var buffer = reader.UnreadSequence;
+
+        // The request line, bounded by limit_request_line.
+        var limit = _options.EffectiveLimitRequestLine;
+        var window = buffer.Length > limit + 2 ? buffer.Slice(0, limit + 2) : buffer;
+        var lineReader = new SequenceReader<byte>(window);
+        if (!lineReader.TryReadTo(out ReadOnlySequence<byte> lineSeq, "\r\n"u8))
+        {
+            if (buffer.Length > limit + 2)
+            {
+                HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({buffer.Length - 2} > {limit})");
+            }
+            return false;
+        }
+        var lineLength = (int)lineSeq.Length;
+        if (lineLength > limit)
+        {
+            HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({lineLength} > {limit})");
+        }
+
+        // The header section: up to the first empty line, bounded by Gunicorn's max_buffer_headers.
+        var rest = buffer.Slice(lineLength + 2);
+        long sectionLength;
+        long headLength;
+        byte[]? lineCopy = null;
+        try
+        {
+            var line = Contiguous(lineSeq, ref lineCopy);
+            var requestLine = ValidateRequestLine(line);
+
+            if (rest.Length < 2)
+            {
+                return false;
+            }
+            if (StartsWithCrlf(rest))
+            {
+                sectionLength = 0;
+                headLength = lineLength + 4;
+            }
+            else
+            {
+                var max = _options.MaxHeaderSectionBytes;
+                var searched = rest.Length > max + 4 ? rest.Slice(0, max + 4) : rest;
+                var sectionReader = new SequenceReader<byte>(searched);
+                if (!sectionReader.TryReadTo(out ReadOnlySequence<byte> sectionSeq, "\r\n\r\n"u8))
+                {
+                    if (rest.Length > max)
+                    {
+                        HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
+                    }
+                    return false;
+                }
+                sectionLength = sectionSeq.Length;
+                headLength = lineLength + 2 + sectionLength + 4;
+            }
+
+            head.Reset();
+            FillRequestLine(line, requestLine, head);
+            if (sectionLength > 0)
+            {
+                byte[]? sectionCopy = null;
+                try
+                {
+                    var section = Contiguous(rest.Slice(0, sectionLength), ref sectionCopy);
+                    var sink = new HeadSink(this, head);
+                    HeaderFieldParser.Parse(section, _options, isTrailer: false, ref sink);
+                }
+                finally
+                {
+                    if (sectionCopy is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(sectionCopy);
+                    }
+                }
+            }
+            SetBodyFraming(head);
+        }
+        finally
+        {
+            if (lineCopy is not null)
+            {
+                ArrayPool<byte>.Shared.Return(lineCopy);
+            }
+        }
+        reader.Advance(headLength);
+        return true;
+    }
+
+    /// <summary>
+    /// The error for a connection that ended with <paramref name="pending"/> bytes of an unfinished request
+    /// (Gunicorn's NoMoreData). A connection that ends between requests (nothing pending) is a normal close.
+    /// </summary>
+    public static BadHttpRequestException UnexpectedEnd(ReadOnlySequence<byte> pending)
+    {
+        var shown = pending.Length > 200 ? pending.Slice(0, 200) : pending;
+        return HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, shown.ToArray());
+    }
+
+    private static bool StartsWithCrlf(ReadOnlySequence<byte> s)
+    {
+        Span<byte> two = stackalloc byte[2];
+        s.Slice(0, 2).CopyTo(two);
+        return two[0] == '\r' && two[1] == '\n';
+    }
+
+    internal static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> seq, ref byte[]? rented)
+    {
+        if (seq.IsSingleSegment)
+        {
+            return seq.FirstSpan;
+        }
+        rented = ArrayPool<byte>.Shared.Rent((int)seq.Length);
+        seq.CopyTo(rented);
+        return rented.AsSpan(0, (int)seq.Length);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Unicorn.Wsgi.Logging;
+
+/// <summary>
+/// Where log lines go: a file opened for appending, or a standard stream for "-". Lines are written with
+/// one write(2) each on an O_APPEND descriptor, because the master and every worker append to the same file:
+/// .NET's FileMode.Append seeks once and keeps its own offset, so processes would overwrite each other.
+/// <see cref="Reopen"/> is logrotate's contract: the old file was renamed, open the path again.
+/// </summary>
+public sealed partial class LogFile : IDisposable
+{
+    private const int StdoutFd = 1;
+    private const int StderrFd = 2;
+
+    private readonly Lock _lock = new();
+    private int _fd;
+
+    private LogFile(string? path, int fd)
+    {
+        Path = path;
+        _fd = fd;
+    }
+
+    /// <summary>The file's path, or null for a standard stream.</summary>
+    public string? Path { get; }
+
+    public static LogFile Stderr() => new(null, StderrFd);
+
+    public static LogFile Stdout() => new(null, StdoutFd);
+
+    /// <summary>Opens <paramref name="target"/> ("-" means <paramref name="dash"/>). Throws
+    /// <see cref="IOException"/> naming the file when it cannot be opened for writing.</summary>
+    public static LogFile Open(string target, Func<LogFile> dash) =>
+        target == "-" ? dash() : new LogFile(target, OpenAppend(target));
+
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        lock (_lock)
+        {
+            WriteAll(_fd, bytes);
+        }
+    }
+
+    public void Write(string text)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (max <= 1024)
+        {
+            Span<byte> buffer = stackalloc byte[max];
+            Write(buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+            return;
+        }
+
+        Write(Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>Opens the path again (after logrotate renamed it); a no-op for standard streams. If the
+    /// path cannot be opened the old descriptor stays in use, so lines are never lost to a failed reopen.</summary>
+    public void Reopen()
+    {
+        if (Path is null)
+        {
+            return;
+        }
+
+        var fresh = OpenAppend(Path);
+        int old;
+        lock (_lock)
+        {
+            old = _fd;
+            _fd = fresh;
+        }
+
+        _ = close(old);
+    }
+
+    public void Dispose()
+    {
+        if (Path is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_fd >= 0)
+            {
+                _ = close(_fd);
+                _fd = -1;
+            }
+        }
+    }
+
+    private static int OpenAppend(string path)
+    {
+        const int O_WRONLY = 0x1, O_CREAT = 0x40, O_APPEND = 0x400, O_CLOEXEC = 0x80000;
+        var fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, Convert.ToInt32("644", 8));
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"Error: '{path}' isn't writable [{Marshal.GetPInvokeErrorMessage(errno)}]");
+        }
+
+        return fd;
+    }
+
+    private static unsafe void WriteAll(int fd, ReadOnlySpan<byte> bytes)
+    {
+        const int EINTR = 4;
+        fixed (byte* start = bytes)
+        {
+            var p = start;
+            var left = (nuint)bytes.Length;
+            while (left > 0 && fd >= 0)
+            {
+                var n = write(fd, p, left);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == EINTR)
+                    {
+                        continue;
+                    }
+
+                    return; // A full disk or closed stderr must not take the server down with it.
+                }
+
+                p += n;
+                left -= (nuint)n;
+            }
+        }
+    }
+
+    // libc, C names kept (fcntl.h, unistd.h). Private here rather than in Interop/ to keep this area self-contained.
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint write(int fd, byte* buf, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int close(int fd);
+}

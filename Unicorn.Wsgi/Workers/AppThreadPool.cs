@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// The worker's Python threads: N dedicated OS threads (sync: 1, gthread: --threads), each attached to
+/// the app once for its whole life, so it keeps one Python thread state (threading.local survives
+/// between requests). Requests never run on thread-pool threads or await continuations.
+/// </summary>
+internal sealed class AppThreadPool : IDisposable
+{
+    private readonly BlockingCollection<AppWorkItem> _queue = new(new ConcurrentQueue<AppWorkItem>());
+    private readonly Thread[] _threads;
+    private readonly long[] _busySince;
+    private readonly IWsgiApplication _app;
+    private readonly IErrorLog _log;
+    private int _busy;
+
+    public AppThreadPool(IWsgiApplication app, int threads, IErrorLog log)
+    {
+        _app = app;
+        _log = log;
+        _threads = new Thread[threads];
+        _busySince = new long[threads];
+        for (var i = 0; i < threads; i++)
+        {
+            var index = i;
+            _threads[i] = new Thread(() => Run(index)) { IsBackground = true, Name = $"unicorn-app-{i}" };
+        }
+    }
+
+    /// <summary>Threads that are running a request right now.</summary>
+    public int Busy => Volatile.Read(ref _busy);
+
+    public int Count => _threads.Length;
+
+    /// <summary>Requests waiting for a free thread.</summary>
+    public int QueueDepth => _queue.Count;
+
+    public void Start()
+    {
+        foreach (var t in _threads)
+        {
+            t.Start();
+        }
+    }
+
+    /// <summary>Runs the request on a Python thread; completes when the response has been written.</summary>
+    public Task RunAsync(WsgiRequest request, IResponseSink sink)
+    {
+        var item = new AppWorkItem(request, sink);
+        _queue.Add(item);
+        return item.Completion.Task;
+    }
+
+    /// <summary>
+    /// False when a request has held its thread longer than <paramref name="timeout"/> on every thread:
+    /// the worker can then serve nobody, which is what the master's timeout is for.
+    /// </summary>
+    public bool IsResponsive(TimeSpan timeout)
+    {
+        var now = Environment.TickCount64;
+        var limit = (long)timeout.TotalMilliseconds;
+        foreach (ref var since in _busySince.AsSpan())
+        {
+            var s = Volatile.Read(ref since);
+            if (s == 0 || now - s <= limit)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Lets the threads finish queued work and detach from the app.</summary>
+    public void CompleteAdding() => _queue.CompleteAdding();
+
+    public bool Join(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        foreach (var t in _threads)
+        {
+            var left = Math.Max(0, deadline - Environment.TickCount64);
+            if (!t.Join(TimeSpan.FromMilliseconds(left)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Run(int index)
+    {
+        IWsgiThread handler;
+        try
+        {
+            handler = _app.AttachThread();
+        }
+        catch (Exception e)
+        {
+            _log.Critical($"Failed to attach app thread: {e.Message}");
+            FailQueued(e);
+            return;
+        }
+
+        using (handler)
+        {
+            foreach (var item in _queue.GetConsumingEnumerable())
+            {
+                Volatile.Write(ref _busySince[index], Math.Max(1, Environment.TickCount64));
+                Interlocked.Increment(ref _busy);
+                try
+                {
+                    handler.Invoke(item.Request, item.Sink);
+                    item.Completion.TrySetResult();
+                }
+                catch (Exception e)
+                {
+                    // The bridge turns app errors into responses; reaching here is a server bug or a
+                    // broken connection. The connection decides what to do with it.
+                    item.Completion.TrySetException(e);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _busy);
+                    Volatile.Write(ref _busySince[index], 0);
+                }
+            }
+        }
+    }
+
+    private void FailQueued(Exception e)
+    {
+        while (_queue.TryTake(out var item))
+        {
+            item.Completion.TrySetException(e);
+        }
+    }
+
+    public void Dispose() => _queue.Dispose();
+
+    private sealed class AppWorkItem(WsgiRequest request, IResponseSink sink)
+    {
+        public WsgiRequest Request { get; } = request;
+        public IResponseSink Sink { get; } = sink;
+
+        // Continuations run on the thread pool, never inline on the Python thread.
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+
+namespace Unicorn.Wsgi.Workers;
+
+internal sealed partial class HttpConnection
+{
+    /// <summary>
+    /// Reads the body before the app runs when it is small enough, so a slow uploader costs no Python
+    /// thread; a larger body streams to the app from where this stopped.
+    /// </summary>
+    private async Task<RequestBody> ReadBodyAsync()
+    {
+        if (_head.IsChunked)
+        {
+            return await ReadChunkedAsync();
+        }
+
+        if (_head.ContentLength is not { } size || size <= 0)
+        {
+            return RequestBody.Empty;
+        }
+
+        if (size > WorkerOptions.BufferedBodyLimit)
+        {
+            return new PipeRequestBody(_reader, size, null, ReadOnlyMemory<byte>.Empty, _worker.Options.ReadTimeout);
+        }
+
+        while (true)
+        {
+            var read = await ReadWithTimeoutAsync(_worker.Options.ReadTimeout) ?? throw new TimeoutException("body read timed out");
+            var buffer = read.Buffer;
+            if (buffer.Length >= size)
+            {
+                var body = buffer.Slice(0, size).ToArray();
+                _reader.AdvanceTo(buffer.GetPosition(size));
+                return new BufferedRequestBody(body);
+            }
+
+            if (read.IsCompleted)
+            {
+                throw new IOException("client closed the connection before sending the whole body");
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private async Task<RequestBody> ReadChunkedAsync()
+    {
+        var decoder = new ChunkedBodyDecoder(_worker.Options.Parser);
+        var decoded = new ArrayBufferWriter<byte>(4096);
+        while (true)
+        {
+            var read = await ReadWithTimeoutAsync(_worker.Options.ReadTimeout) ?? throw new TimeoutException("body read timed out");
+            var buffer = read.Buffer;
+            var (written, consumed) = Decode(decoder, buffer, decoded.GetSpan(Math.Max(4096, (int)Math.Min(buffer.Length, 65536))));
+            decoded.Advance(written);
+            if (decoder.IsComplete)
+            {
+                _reader.AdvanceTo(consumed);
+                return new BufferedRequestBody(decoded.WrittenMemory);
+            }
+
+            if (written == 0 && read.IsCompleted)
+            {
+                throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
+            }
+
+            _reader.AdvanceTo(consumed, written == 0 ? buffer.End : consumed);
+            if (decoded.WrittenCount > WorkerOptions.BufferedBodyLimit)
+            {
+                return new PipeRequestBody(_reader, null, decoder, decoded.WrittenMemory, _worker.Options.ReadTimeout);
+            }
+        }
+    }
+
+    internal static (int Written, SequencePosition Consumed) Decode(ChunkedBodyDecoder decoder, ReadOnlySequence<byte> buffer, Span<byte> destination)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var written = decoder.Decode(ref reader, destination);
+        return (written, reader.Position);
+    }
+}

@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// One client connection: reads request heads off the GIL, hands each request to a Python thread, and
+/// loops for keep-alive and pipelining. Transport is a Stream (plain socket or TLS); HTTP rules live in
+/// Http/; the app is reached only through <see cref="AppThreadPool"/>.
+/// </summary>
+internal sealed partial class HttpConnection
+{
+    private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+
+    private readonly Stream _stream;
+    private readonly PipeReader _reader;
+    private readonly WorkerContext _worker;
+    private readonly ListenerInfo _listener;
+    private readonly IPEndPoint? _remote;
+    private readonly Http1RequestParser _parser;
+    private readonly RequestHead _head = new();
+    private bool _firstRequest = true;
+
+    public HttpConnection(Stream stream, WorkerContext worker, ListenerInfo listener, IPEndPoint? remote)
+    {
+        _stream = stream;
+        _worker = worker;
+        _listener = listener;
+        _remote = remote;
+        _parser = new Http1RequestParser(worker.Options.Parser);
+        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
+    }
+
+    private string RemoteText => _remote?.Address.ToString() ?? "unix";
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (!_worker.Stopping.IsCancellationRequested)
+            {
+                if (!await ReadHeadAsync())
+                {
+                    return;
+                }
+
+                if (!await ServeRequestAsync())
+                {
+                    return;
+                }
+
+                _firstRequest = false;
+            }
+        }
+        catch (BadHttpRequestException e)
+        {
+            await RejectAsync(e);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client went away or a timeout fired: nothing to answer.
+        }
+        catch (Exception e)
+        {
+            _worker.Log.Error($"Error handling request from {RemoteText}: {e}");
+        }
+        finally
+        {
+            await _reader.CompleteAsync();
+            await _stream.DisposeAsync();
+        }
+    }
+
+    /// <summary>Reads until one request head has been parsed. False: the connection is done.</summary>
+    private async Task<bool> ReadHeadAsync()
+    {
+        _head.Reset();
+        var idle = !_firstRequest;
+        var proxyPending = _firstRequest && _worker.Options.Parser.ProxyProtocol != ProxyProtocolMode.Off;
+        while (true)
+        {
+            var timeout = idle ? _worker.Options.KeepAlive : _worker.Options.ReadTimeout;
+            var result = await ReadWithTimeoutAsync(timeout, stopOnShutdown: true);
+            if (result is not { } read)
+            {
+                return false;
+            }
+
+            var buffer = read.Buffer;
+            if (buffer.IsEmpty && read.IsCompleted)
+            {
+                return false;
+            }
+
+            idle = false;
+            if (proxyPending)
+            {
+                if (!TryParseProxy(buffer, out var afterProxy))
+                {
+                    if (read.IsCompleted)
+                    {
+                        throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
+                    }
+
+                    _reader.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                proxyPending = false;
+                buffer = buffer.Slice(afterProxy);
+            }
+
+            if (TryParseHead(buffer, out var consumed))
+            {
+                _reader.AdvanceTo(consumed);
+                return true;
+            }
+
+            if (read.IsCompleted)
+            {
+                throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private bool TryParseHead(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var done = _parser.TryParseHead(ref reader, _head);
+        consumed = reader.Position;
+        return done;
+    }
+
+    private bool TryParseProxy(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        var done = _parser.TryParseProxyHeader(ref reader, out var info);
+        consumed = reader.Position;
+        if (done)
+        {
+            Proxy = info;
+        }
+
+        return done;
+    }
+
+    /// <summary>The PROXY protocol header of this connection, when one was sent.</summary>
+    private ProxyInfo? Proxy { get; set; }
+
+    /// <summary>Runs one request through the app. False: close the connection afterwards.</summary>
+    private async Task<bool> ServeRequestAsync()
+    {
+        var startTime = DateTimeOffset.Now;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_head.ExpectContinue && _head.VersionMinor >= 1 && (_head.ContentLength > 0 || _head.IsChunked))
+        {
+            await _stream.WriteAsync(Continue100);
+        }
+
+        var body = await ReadBodyAsync();
+        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy);
+        var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
+        using var sink = new ResponseSink(_stream, _head, forceClose);
+
+        await _worker.Threads.RunAsync(request, sink);
+
+        _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+        if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        return body is not PipeRequestBody streamed || await streamed.DrainAsync(_worker.Options.ReadTimeout);
+    }
+
+    private async Task RejectAsync(BadHttpRequestException e)
+    {
+        if (e.IsEndOfInput)
+        {
+            return;
+        }
+
+        _worker.Log.Warning($"Invalid request from ip={RemoteText}: {e.Message}");
+        try
+        {
+            await _stream.WriteAsync(e.BuildResponse());
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Reads more bytes; null on timeout, or on shutdown while waiting for a new request
+    /// (a request already under way is finished, as Gunicorn's graceful stop does).</summary>
+    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool stopOnShutdown = false)
+    {
+        if (_reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var cts = stopOnShutdown ? CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping) : new CancellationTokenSource();
+        cts.CancelAfter(timeout);
+        try
+        {
+            return await _reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+}

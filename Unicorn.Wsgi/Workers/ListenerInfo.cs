@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>A listening socket and what requests accepted on it report as SERVER_NAME/PORT.</summary>
+public sealed class ListenerInfo
+{
+    public ListenerInfo(Socket socket, string scheme = "http")
+    {
+        Socket = socket;
+        Scheme = scheme;
+        switch (socket.LocalEndPoint)
+        {
+            case IPEndPoint ip:
+                ServerName = ip.Address.ToString();
+                ServerPort = ip.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case UnixDomainSocketEndPoint unix:
+                ServerName = unix.ToString();
+                ServerPort = "";
+                break;
+            default:
+                ServerName = "";
+                ServerPort = "";
+                break;
+        }
+    }
+
+    public Socket Socket { get; }
+
+    public string Scheme { get; }
+
+    public string ServerName { get; }
+
+    public string ServerPort { get; }
+
+    public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
+}

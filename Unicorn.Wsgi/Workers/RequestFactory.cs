@@ -1,0 +1,55 @@
+using System.Net;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>Turns a parsed head into the <see cref="WsgiRequest"/> the app seam takes.</summary>
+internal sealed class RequestFactory(WorkerOptions options)
+{
+    public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy)
+    {
+        var headers = head.Headers.ToArray();
+        var (serverName, serverPort) = ServerAddress(head, listener);
+        var client = proxy is { ClientAddress: { } address, ClientPort: { } port } && IPAddress.TryParse(address, out var ip)
+            ? new IPEndPoint(ip, port)
+            : remote;
+        return new WsgiRequest
+        {
+            Method = head.Method,
+            RawUri = head.RawTarget,
+            Path = head.Path,
+            Query = head.Query,
+            Protocol = head.Protocol,
+            VersionMinor = head.VersionMinor,
+            Headers = headers,
+            Body = body,
+            UrlScheme = head.ForwardedScheme ?? listener.Scheme,
+            RemoteEndPoint = client,
+            ServerName = serverName,
+            ServerPort = serverPort,
+            ScriptName = options.ScriptName,
+            WantsClose = !head.KeepAlive,
+        };
+    }
+
+    // Gunicorn: the Host header (with or without a port) wins, else the address the client connected to.
+    private static (string Name, string Port) ServerAddress(RequestHead head, ListenerInfo listener)
+    {
+        var host = head.GetHeader("Host");
+
+        if (string.IsNullOrEmpty(host))
+        {
+            return (listener.ServerName, listener.ServerPort);
+        }
+
+        var defaultPort = listener.Scheme == "https" ? "443" : "80";
+        var colon = host.LastIndexOf(':');
+        if (colon > 0 && host.IndexOf(']', colon) < 0 && (host[0] != '[' || host[colon - 1] == ']'))
+        {
+            return (host[..colon], host[(colon + 1)..]);
+        }
+
+        return (host, defaultPort);
+    }
+}

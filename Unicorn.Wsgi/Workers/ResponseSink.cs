@@ -1,0 +1,147 @@
+using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// Writes one response to the connection's stream from the app thread, with blocking writes: a slow
+/// client's back-pressure lands on that thread, which has released the GIL. Validation and framing are
+/// <see cref="ResponseFraming"/>'s (Gunicorn's rules); this class decides when bytes leave.
+/// </summary>
+internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose) : IResponseSink, IDisposable
+{
+    // Bodies this large skip the buffer and go to the socket as they are.
+    private const int WriteThroughThreshold = 32 * 1024;
+
+    private readonly OutputBuffer _output = new(stream);
+    private ResponseFraming? _framing;
+    private bool _aborted;
+
+    public bool HeadersSent { get; private set; }
+
+    /// <summary>Whether the connection may carry another request once this response is done.</summary>
+    public bool KeepAlive => !_aborted && _framing is { KeepAlive: true, EndsCleanly: true };
+
+    public int StatusCode => _framing?.StatusCode ?? 0;
+
+    public string Status => _framing?.Status ?? "";
+
+    /// <summary>Body bytes sent (the access log's %(B)s).</summary>
+    public long BodyBytesSent => _framing?.BytesSent ?? 0;
+
+    public IReadOnlyList<KeyValuePair<string, string>> Headers => _framing?.Headers ?? [];
+
+    public void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        if (HeadersSent)
+        {
+            throw new InvalidOperationException("headers already sent");
+        }
+
+        _framing = ResponseFraming.Create(status, headers, request, forceClose);
+    }
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        var framing = EnsureHeaders();
+        if (data.Length < WriteThroughThreshold)
+        {
+            ResponseHeadWriter.WriteBody(_output, framing, data);
+            return;
+        }
+
+        var n = framing.Admit(data.Length);
+        if (n == 0)
+        {
+            return;
+        }
+
+        if (framing.Chunked)
+        {
+            WriteChunkHeader(n);
+            _output.WriteThrough(data[..n]);
+            ResponseHeadWriter.Write(_output, "\r\n"u8);
+        }
+        else
+        {
+            _output.WriteThrough(data[..n]);
+        }
+    }
+
+    public void Flush() => _output.Flush();
+
+    public bool TrySendFile(SafeFileHandle file, long offset, long count)
+    {
+        if (stream is not NetworkStream network)
+        {
+            return false;
+        }
+
+        var framing = EnsureHeaders();
+        var n = framing.Admit(count);
+        if (n == 0)
+        {
+            return true;
+        }
+
+        if (framing.Chunked)
+        {
+            WriteChunkHeader(n);
+        }
+
+        _output.Flush();
+        var sent = Transport.SendFile.Send(network.Socket, file, offset, n);
+        if (sent < n)
+        {
+            throw new IOException("client closed the connection during sendfile");
+        }
+
+        if (framing.Chunked)
+        {
+            ResponseHeadWriter.Write(_output, "\r\n"u8);
+        }
+
+        return true;
+    }
+
+    public void Complete()
+    {
+        var framing = EnsureHeaders();
+        ResponseHeadWriter.WriteEnd(_output, framing);
+        _output.Flush();
+    }
+
+    public void Abort()
+    {
+        _aborted = true;
+        try
+        {
+            _output.Flush();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public void Dispose() => _output.Dispose();
+
+    private ResponseFraming EnsureHeaders()
+    {
+        var framing = _framing ?? throw new InvalidOperationException("the app did not call start_response");
+        if (!HeadersSent)
+        {
+            ResponseHeadWriter.WriteHead(_output, framing, request);
+            HeadersSent = true;
+        }
+
+        return framing;
+    }
+
+    private void WriteChunkHeader(long size)
+    {
+        var span = _output.GetSpan(ChunkedEncoder.MaxChunkHeaderLength);
+        _output.Advance(ChunkedEncoder.FormatChunkHeader(size, span));
+    }
+}

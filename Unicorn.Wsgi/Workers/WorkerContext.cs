@@ -1,0 +1,20 @@
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>What every connection of one worker shares.</summary>
+internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads, IErrorLog log, CancellationToken stopping, Action<CompletedRequest> onRequestDone)
+{
+    public WorkerOptions Options { get; } = options;
+
+    public AppThreadPool Threads { get; } = threads;
+
+    public IErrorLog Log { get; } = log;
+
+    public RequestFactory Requests { get; } = new(options);
+
+    /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
+    public CancellationToken Stopping { get; } = stopping;
+
+    public void OnRequestDone(CompletedRequest request) => onRequestDone(request);
+}

@@ -1,0 +1,34 @@
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Http;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>What a connection needs from the settings, resolved once per worker.</summary>
+internal sealed class WorkerOptions
+{
+    /// <summary>Bodies up to this size are read completely before the app runs, so a slow client
+    /// holds no Python thread; larger ones stream to wsgi.input.</summary>
+    public const int BufferedBodyLimit = 1 << 20;
+
+    public required HttpParserOptions Parser { get; init; }
+
+    /// <summary>Idle time allowed between requests on one connection; zero disables keep-alive.</summary>
+    public required TimeSpan KeepAlive { get; init; }
+
+    /// <summary>Time allowed to receive a request head, and each piece of a body.</summary>
+    public required TimeSpan ReadTimeout { get; init; }
+
+    public required int MaxConnections { get; init; }
+
+    public required string ScriptName { get; init; }
+
+    public static WorkerOptions FromSettings(Settings settings) => new()
+    {
+        Parser = HttpParserOptions.FromSettings(settings),
+        KeepAlive = TimeSpan.FromSeconds(Math.Max(0, settings.KeepAlive)),
+        // Gunicorn bounds a socket read by `timeout`; Unicorn does the same per read, off the GIL.
+        ReadTimeout = TimeSpan.FromSeconds(settings.Timeout > 0 ? settings.Timeout : 30),
+        MaxConnections = settings.Contains("worker_connections") ? Math.Max(1, settings.Get<int>("worker_connections")) : 1000,
+        ScriptName = Environment.GetEnvironmentVariable("SCRIPT_NAME") ?? "",
+    };
+}

@@ -1,0 +1,291 @@
+"""Apps exercising the WSGI contract, one behaviour each (tests/Unicorn.PythonBridge.Tests)."""
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+
+TEXT = [("Content-Type", "text/plain")]
+
+
+def environ_dump(environ, start_response):
+    """Echoes environ as JSON (values that are not str shown by repr)."""
+    out = {}
+    for key, value in environ.items():
+        out[key] = value if isinstance(value, str) else repr(value)
+    out["_types"] = {k: type(v).__name__ for k, v in environ.items()}
+    out["_version"] = list(environ["wsgi.version"])
+    out["_input_class"] = type(environ["wsgi.input"]).__name__
+    body = json.dumps(out).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def echo_input(environ, start_response):
+    """Reads wsgi.input the way the query string says (read, read:N, readline, readline:N, readlines, iter)."""
+    inp = environ["wsgi.input"]
+    mode = environ.get("QUERY_STRING", "read")
+    parts = []
+    if mode == "read":
+        parts.append(inp.read())
+    elif mode.startswith("read:"):
+        n = int(mode.split(":")[1])
+        while True:
+            chunk = inp.read(n)
+            parts.append(b"[" + chunk + b"]")
+            if not chunk:
+                break
+    elif mode == "readline":
+        while True:
+            line = inp.readline()
+            parts.append(b"[" + line + b"]")
+            if not line:
+                break
+    elif mode.startswith("readline:"):
+        n = int(mode.split(":")[1])
+        while True:
+            line = inp.readline(n)
+            parts.append(b"[" + line + b"]")
+            if not line:
+                break
+    elif mode == "readlines":
+        parts = [b"[" + line + b"]" for line in inp.readlines()]
+    elif mode == "iter":
+        parts = [b"[" + line + b"]" for line in inp]
+    start_response("200 OK", TEXT)
+    return parts
+
+
+def writer(environ, start_response):
+    write = start_response("200 OK", TEXT)
+    write(b"one ")
+    write(b"two ")
+    return [b"three"]
+
+
+def generator(environ, start_response):
+    start_response("200 OK", TEXT)
+    for i in range(3):
+        yield b"chunk%d " % i
+
+
+def lazy_start(environ, start_response):
+    """start_response called only when the iterable is first pulled (allowed by PEP 3333)."""
+    def body():
+        start_response("200 OK", TEXT)
+        yield b"late"
+    return body()
+
+
+class Closing:
+    """An iterable recording close() in CLOSED."""
+
+    def __init__(self, items, fail_at=None):
+        self.items = items
+        self.fail_at = fail_at
+
+    def __iter__(self):
+        for i, item in enumerate(self.items):
+            if i == self.fail_at:
+                raise ValueError("boom in iteration")
+            yield item
+
+    def close(self):
+        CLOSED.append(True)
+
+
+CLOSED = []
+
+
+def closing_ok(environ, start_response):
+    start_response("200 OK", TEXT)
+    return Closing([b"a", b"b", b"c"])
+
+
+def closing_fails(environ, start_response):
+    start_response("200 OK", TEXT)
+    return Closing([b"a", b"b", b"c"], fail_at=1)
+
+
+def raise_before(environ, start_response):
+    raise ValueError("boom before headers")
+
+
+def raise_after(environ, start_response):
+    start_response("200 OK", TEXT)
+    yield b"partial"
+    raise ValueError("boom after headers")
+
+
+def exc_info_replace(environ, start_response):
+    start_response("200 OK", TEXT)
+    try:
+        raise KeyError("oops")
+    except KeyError:
+        start_response("503 Service Unavailable", TEXT, sys.exc_info())
+    return [b"replaced"]
+
+
+def second_call_without_exc_info(environ, start_response):
+    start_response("200 OK", TEXT)
+    start_response("404 Not Found", TEXT)
+    return [b"never"]
+
+
+EXC_INFO_AFTER = []
+
+
+def exc_info_after_sent(environ, start_response):
+    write = start_response("200 OK", TEXT)
+    write(b"sent")
+    try:
+        raise KeyError("late")
+    except KeyError:
+        try:
+            start_response("500 Internal Server Error", TEXT, sys.exc_info())
+        except KeyError as e:
+            EXC_INFO_AFTER.append(repr(e))
+            raise
+    return [b"never"]
+
+
+def bad_header(environ, start_response):
+    start_response("200 OK", [("X-Bad", "a\r\nInjected: yes")])
+    return [b"x"]
+
+
+def header_not_str(environ, start_response):
+    start_response("200 OK", [("X-Num", 5)])
+    return [b"x"]
+
+
+def body_not_bytes(environ, start_response):
+    start_response("200 OK", TEXT)
+    return ["text"]
+
+
+def no_start_response(environ, start_response):
+    return [b"x"]
+
+
+def file_wrapper(environ, start_response):
+    f = open(environ["QUERY_STRING"], "rb")
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return environ["wsgi.file_wrapper"](f, 4096)
+
+
+FILE_CLOSED = []
+
+
+class FakeFile:
+    def __init__(self, data):
+        self.data = data
+
+    def read(self, n):
+        chunk, self.data = self.data[:n], self.data[n:]
+        return chunk
+
+    def close(self):
+        FILE_CLOSED.append(True)
+
+
+def file_wrapper_no_fileno(environ, start_response):
+    start_response("200 OK", TEXT)
+    return environ["wsgi.file_wrapper"](FakeFile(b"abcdefghij"), 3)
+
+
+_local = threading.local()
+
+
+def thread_local(environ, start_response):
+    """Counts requests seen by this Python thread through threading.local."""
+    _local.count = getattr(_local, "count", 0) + 1
+    start_response("200 OK", TEXT)
+    return [("%d %d" % (threading.get_ident(), _local.count)).encode()]
+
+
+SIGNAL_RESULT = []
+
+
+def steal_signal(environ, start_response):
+    def handler(signum, frame):
+        pass
+    previous = signal.signal(signal.SIGTERM, handler)
+    again = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    SIGNAL_RESULT[:] = [previous is handler or previous == signal.SIG_DFL, again is handler,
+                        signal.getsignal(signal.SIGTERM) == signal.SIG_DFL]
+    start_response("200 OK", TEXT)
+    return [b"ok"]
+
+
+def start_method(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [multiprocessing.get_start_method().encode()]
+
+
+def factory(greeting="hi", n=1):
+    def app(environ, start_response):
+        start_response("200 OK", TEXT)
+        return [(greeting * n).encode()]
+    return app
+
+
+def factory_none():
+    return None
+
+
+not_callable = 42
+
+
+class Holder:
+    class inner:
+        @staticmethod
+        def app(environ, start_response):
+            start_response("200 OK", TEXT)
+            return [b"dotted"]
+
+
+def env_value(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [os.environ.get("UNICORN_TEST_ENV", "-").encode()]
+
+
+WRITE_ERRORS = []
+
+
+def write_until_gone(environ, start_response):
+    """Keeps calling write() until the server reports the client gone."""
+    write = start_response("200 OK", TEXT)
+    try:
+        for i in range(10):
+            write(b"x" * 10)
+    except OSError as e:
+        WRITE_ERRORS.append(str(e))
+        raise
+    return [b"unreachable"]
+
+
+def header_not_latin1(environ, start_response):
+    start_response("200 OK", [("X-Price", "5 \u20ac")])
+    return [b"x"]
+
+
+def named_tuple_headers(environ, start_response):
+    import collections
+    Header = collections.namedtuple("Header", "name value")
+
+    class Headers(list):
+        pass
+
+    start_response("200 OK", Headers([Header("X-Kind", "named")]))
+    return [b"ok"]
+
+
+def sleeper(environ, start_response):
+    """Sleeps in Python for a while (a stuck request, for the stack dump test)."""
+    import time
+    time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    start_response("200 OK", TEXT)
+    return [b"slept"]

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Unicorn.PythonBridge.Tests.Support;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.Tests;
+
+/// <summary>DESIGN.md, "Pitfalls measured here": each of these crashed or hung a probe.</summary>
+[Collection(PythonCollection.Name)]
+public sealed class PitfallTests(PythonFixture python)
+{
+    [Fact]
+    public void Thread_state_lives_as_long_as_the_app_thread()
+    {
+        var app = python.Load("bridge_apps:thread_local");
+        using var first = new AppThread(app);
+        using var second = new AppThread(app);
+        string[] Parts(AppThread t) => t.Invoke(AppThread.Request()).BodyText.Split(' ');
+
+        var a1 = Parts(first);
+        var a2 = Parts(first);
+        var a3 = Parts(first);
+        var b1 = Parts(second);
+        var a4 = Parts(first);
+        var b2 = Parts(second);
+
+        // threading.local persists across requests on one thread...
+        Assert.Equal(["1", "2", "3", "4"], new[] { a1[1], a2[1], a3[1], a4[1] });
+        Assert.Equal(a1[0], a4[0]);
+        // ...and each app thread is its own Python thread.
+        Assert.Equal(["1", "2"], new[] { b1[1], b2[1] });
+        Assert.NotEqual(a1[0], b1[0]);
+    }
+
+    [Fact]
+    public void Signal_signal_from_app_code_is_intercepted_with_a_warning()
+    {
+        var log = python.Log.During(() =>
+        {
+            using var thread = new AppThread(python.Load("bridge_apps:steal_signal"));
+            Assert.Equal("ok", thread.Invoke(AppThread.Request()).BodyText);
+        });
+        // previous handler returned, the recorded one returned next, getsignal reports the recorded one.
+        Assert.Equal("[True, True, True]", python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.SIGNAL_RESULT"));
+        Assert.Contains(log, e => e.Level == LogLevel.Warning && e.Message.Contains("SIGTERM", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Signal_signal_for_a_signal_the_server_does_not_own_still_works()
+    {
+        Assert.Equal("True", python.Eval(
+            "(lambda s: (s.signal(s.SIGALRM, s.SIG_IGN), s.getsignal(s.SIGALRM) == s.SIG_IGN, s.signal(s.SIGALRM, s.SIG_DFL))[1])(__import__('signal'))"));
+    }
+
+    [Fact]
+    public void Multiprocessing_does_not_default_to_fork()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:start_method"));
+        Assert.Equal("forkserver", thread.Invoke(AppThread.Request()).BodyText);
+    }
+
+    [Fact]
+    public async Task Process_exits_promptly_after_shutdown_with_Python_threads_running()
+    {
+        var host = Path.Combine(AppContext.BaseDirectory, "Unicorn.PythonBridge.TestHost.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(host);
+        start.ArgumentList.Add(python.RepoRoot);
+        start.Environment["UNICORN_PYTHON"] = python.Installation.Executable ?? python.Installation.LibPython;
+        start.Environment.Remove(PythonInstallation.EnvironmentVariable);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var exited = true;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                exited = false;
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        Assert.True(exited, "the process hung at exit");
+        Assert.True(process.ExitCode == 0, await stderr);
+        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["served 200 OK", "non-daemon thread finished", "atexit ran", "shut down"], lines);
+    }
+
+    [Fact]
+    public async Task Stacks_of_a_stuck_request_can_be_dumped()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:sleeper"));
+        var request = Task.Run(() => thread.Invoke(AppThread.Request(query: "1.5")));
+        string stacks = "";
+        for (var i = 0; i < 50 && !stacks.Contains("sleeper", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+            stacks = python.Runtime.DumpThreadStacks();
+        }
+
+        Assert.Contains("most recent call first", stacks, StringComparison.Ordinal);
+        Assert.Contains("bridge_apps.py\", line", stacks, StringComparison.Ordinal);
+        Assert.Contains("in sleeper", stacks, StringComparison.Ordinal);
+        Assert.Equal("slept", (await request).BodyText);
+    }
+
+    [Fact]
+    public void Python_is_initialised_without_its_signal_handlers()
+    {
+        // With Python's handlers SIGINT would be default_int_handler; without them Python reports None
+        // ("not installed from Python": .NET's handler). _signal is the C module under our guard.
+        Assert.Equal("None", python.Eval("repr(__import__('_signal').getsignal(2))"));
+    }
+
+    [Fact]
+    public void Working_directory_is_on_sys_path_like_Gunicorn()
+    {
+        Assert.Equal("True", python.Eval($"{Quote(python.RepoRoot)} in __import__('sys').path"));
+        Assert.Equal(python.RepoRoot, python.Eval("__import__('os').getcwd()"));
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
+}

@@ -1,7 +1,0 @@
-namespace Unicorn.PythonBridge.Tests;
-
-public class ProjectBuilds
-{
-    [Fact]
-    public void Builds() => Assert.True(true);
-}

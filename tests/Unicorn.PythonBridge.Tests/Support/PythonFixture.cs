@@ -1,0 +1,104 @@
+using Python.Runtime;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.Tests.Support;
+
+/// <summary>The one interpreter of the test process (never re-initialised), shared by every test class.</summary>
+public sealed class PythonFixture
+{
+    public PythonFixture()
+    {
+        PythonEngine.DebugGIL = true;
+        RepoRoot = FindRepoRoot();
+        Installation = PythonLocator.Locate(name => name == "UNICORN_PYTHON"
+            ? Environment.GetEnvironmentVariable(name) ?? "/usr/bin/python3"
+            : Environment.GetEnvironmentVariable(name));
+        Runtime = PythonRuntime.Initialize(Installation, Log, new PythonRuntimeOptions
+        {
+            Chdir = RepoRoot,
+            Env = ["UNICORN_TEST_ENV=from-env-flag"],
+            Argv = ["unicorn", "tests"],
+        });
+    }
+
+    public string RepoRoot { get; }
+
+    public PythonInstallation Installation { get; }
+
+    public PythonRuntime Runtime { get; }
+
+    public RecordingErrorLog Log { get; } = new();
+
+    /// <summary>An app from pyfixtures, e.g. "bridge_apps:writer".</summary>
+    public PythonWsgiApplication Load(string appUri, WsgiAppOptions? options = null) =>
+        PythonWsgiApplication.Load(Runtime, "pyfixtures." + appUri, options ?? new WsgiAppOptions(), Log);
+
+    /// <summary>Evaluates a Python expression (for reading state the fixture apps record).</summary>
+    public string Eval(string expression) => Runtime.RunWithGil(() =>
+    {
+        using var result = PythonEngine.Eval(expression);
+        return result.ToString() ?? "";
+    });
+
+    public static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Unicorn.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Unicorn.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PythonCollection : ICollectionFixture<PythonFixture>
+{
+    public const string Name = "Python";
+}
+
+/// <summary>Error log lines kept in memory.</summary>
+public sealed class RecordingErrorLog : IErrorLog
+{
+    private readonly List<(LogLevel Level, string Message)> _entries = [];
+
+    public bool IsEnabled(LogLevel level) => true;
+
+    public void Log(LogLevel level, string message)
+    {
+        lock (_entries)
+        {
+            _entries.Add((level, message));
+        }
+    }
+
+    public IReadOnlyList<(LogLevel Level, string Message)> Entries
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return _entries.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Entries logged while <paramref name="action"/> ran.</summary>
+    public IReadOnlyList<(LogLevel Level, string Message)> During(Action action)
+    {
+        int start;
+        lock (_entries)
+        {
+            start = _entries.Count;
+        }
+
+        action();
+        lock (_entries)
+        {
+            return _entries.Skip(start).ToArray();
+        }
+    }
+}

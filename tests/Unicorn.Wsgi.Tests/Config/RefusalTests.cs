@@ -1,0 +1,58 @@
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Tests.Config;
+
+public sealed class RefusalTests
+{
+    private static readonly Dictionary<string, string?> s_noEnv = [];
+
+    private static ConfigException Refused(params string[] argv) =>
+        Assert.Throws<ConfigException>(() => SettingsResolver.Resolve([.. argv, "app:app"], s_noEnv, null, "/tmp"));
+
+    [Fact]
+    public void Unsupported_setting_is_refused_by_name_and_flag()
+    {
+        Assert.Equal("unicorn: setting 'reload' (--reload) is not supported yet; restart the server (or send HUP) after changing code", Refused("--reload").Message);
+        Assert.StartsWith("unicorn: setting 'http_protocols' (--http-protocols) is not supported yet", Refused("--http-protocols", "h2,h1").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unsupported_setting_left_at_its_default_is_accepted()
+    {
+        var s = SettingsResolver.Resolve(["--http-protocols", "h1", "--reload-engine", "auto", "app:app"], s_noEnv, null, "/tmp");
+        Assert.Equal(["h1"], s.Get<IReadOnlyList<string>>("http_protocols"));
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    [InlineData("tornado")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker")]
+    [InlineData("uvicorn.workers.UvicornWorker")]
+    public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
+    {
+        var e = Refused("-k", workerClass);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal(1, e.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("sync", 1, "sync")]
+    [InlineData("sync", 4, "gthread")]
+    [InlineData("gthread", 1, "gthread")]
+    [InlineData("gunicorn.workers.gthread.ThreadWorker", 2, "gthread")]
+    public void Implemented_worker_classes_resolve(string workerClass, int threads, string effective)
+    {
+        var s = SettingsResolver.Resolve(["-k", workerClass, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], s_noEnv, null, "/tmp");
+        Assert.Equal(effective, s.EffectiveWorkerClass);
+    }
+
+    [Fact]
+    public void Every_setting_declares_whether_it_is_supported_and_unsupported_ones_have_a_non_default_way_in()
+    {
+        Assert.Contains(SettingsTable.All, s => !s.Supported);
+        Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
+        var unicornOnly = Assert.Single(SettingsTable.All, s => s.UnicornOnly);
+        Assert.Equal("metrics_bind", unicornOnly.Name);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text;
+using Unicorn.Wsgi.Http;
+using static Unicorn.Wsgi.Tests.Http.Harness;
+using R = Unicorn.Wsgi.Http.RequestRejectionReason;
+
+namespace Unicorn.Wsgi.Tests.Http;
+
+public class ErrorResponseTests
+{
+    [Fact]
+    public void GunicornShapedResponse()
+    {
+        var text = Encoding.Latin1.GetString(ErrorResponse.Build(400, "Bad Request", "Invalid Method 'x'"));
+        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var head = text[..split];
+        var body = text[(split + 4)..];
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\n", head, StringComparison.Ordinal);
+        Assert.Contains($"Content-Length: {Encoding.Latin1.GetByteCount(body)}", head, StringComparison.Ordinal);
+        Assert.Contains("<title>Bad Request</title>", body, StringComparison.Ordinal);
+        Assert.Contains("Invalid Method &#39;x&#39;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ClientBytesAreNeverReflectedAsMarkupOrHeaders()
+    {
+        var e = Rejects("GET /<script>alert(1)</script> HTTP/1.1\u0007\r\n\r\n", R.InvalidHttpVersion);
+        var text = Encoding.Latin1.GetString(e.BuildResponse());
+        Assert.DoesNotContain("<script>", text, StringComparison.Ordinal);
+        var x = Rejects("GET / HTTP/1.1\r\nX: <b>\u0000</b>\r\n\r\n", R.InvalidHeaderValue);
+        Assert.DoesNotContain("\0", Encoding.Latin1.GetString(x.BuildResponse()), StringComparison.Ordinal);
+        var resp = Encoding.Latin1.GetString(ErrorResponse.Build(400, "Bad\r\nX: y", "a\r\n<b>"));
+        Assert.StartsWith("HTTP/1.1 400 BadX: y\r\nConnection: close", resp, StringComparison.Ordinal);
+        Assert.Contains("a&lt;b&gt;", resp, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\nX: \u0001\r\n\r\n", 400, "Bad Request")]
+    [InlineData("GET / HTTP/1.1\r\nExpect: nope\r\n\r\n", 417, "Expectation Failed")]
+    [InlineData("POST / HTTP/1.1\r\nTransfer-Encoding: zstd\r\n\r\n", 501, "Not Implemented")]
+    public void StatusLineMatchesTheRejection(string request, int status, string reason)
+    {
+        var parser = new Http1RequestParser(HttpParserOptions.Default);
+        var e = Assert.Throws<BadHttpRequestException>(() => TryParse(parser, Bytes(request), new RequestHead(), out _));
+        Assert.StartsWith($"HTTP/1.1 {status} {reason}\r\n", Encoding.Latin1.GetString(e.BuildResponse()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LogMessageEscapesControlCharacters()
+    {
+        var e = Rejects("GET / HTTP/1.1\r\nX\u001b[31m: 1\r\n\r\n", R.InvalidHeaderName);
+        Assert.Equal("Invalid HTTP header name: 'X\\x1b[31m'", e.Message);
+        Assert.DoesNotContain('\u001b', e.Message);
+    }
+
+    [Fact]
+    public void EveryReasonHasAGunicornNameAndStatus()
+    {
+        foreach (var reason in Enum.GetValues<R>())
+        {
+            var e = HttpRejection.Create(reason, "x");
+            Assert.False(string.IsNullOrEmpty(e.GunicornError));
+            Assert.Contains(e.StatusCode, new[] { 400, 403, 417, 431, 501 });
+            Assert.False(string.IsNullOrEmpty(e.Message));
+        }
+    }
+}
