@@ -131,7 +131,9 @@ public sealed partial class WorkerProcess
         var worker = _worker!;
         var run = worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
-        var timeout = TimeSpan.FromSeconds(_config.Timeout);
+        // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
+        // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
+        var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
         while (!run.IsCompleted)
         {
             foreach (var sig in _signals.Wait(beatEvery))
@@ -139,7 +141,7 @@ public sealed partial class WorkerProcess
                 HandleSignal(sig);
             }
 
-            if (_config.Timeout <= 0 || worker.IsResponsive(timeout))
+            if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
             {
                 _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
             }

@@ -16,6 +16,7 @@ public sealed partial class UnicornServer : IDisposable
     private readonly Process _process;
     private readonly List<string> _lines = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private UnicornServer(Process process)
     {
@@ -65,7 +66,15 @@ public sealed partial class UnicornServer : IDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new UnicornServer(process);
-        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                server._stderrClosed.TrySetResult();
+            }
+
+            server.OnLine(e.Data);
+        };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.Exited += (_, _) => server._exited.TrySetResult();
         process.Start();
@@ -136,7 +145,8 @@ public sealed partial class UnicornServer : IDisposable
         }
 
         // Not WaitForExit(): it also waits for EOF on stdout/stderr, which a USR2 master (a child that
-        // inherits them) keeps open.
+        // inherits them) keeps open. The last lines are in once stderr closes, normally at once.
+        _stderrClosed.Task.Wait(TimeSpan.FromSeconds(2));
         _process.WaitForExit(1000);
         return _process.ExitCode;
     }
