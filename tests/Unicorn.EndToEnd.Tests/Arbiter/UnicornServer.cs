@@ -311,6 +311,7 @@ public sealed partial class UnicornServer : IDisposable
     public const int SIGTERM = 15;
     public const int SIGTTIN = 21;
     public const int SIGTTOU = 22;
+    public const int SIGWINCH = 28;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);
