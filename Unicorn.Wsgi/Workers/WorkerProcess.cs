@@ -100,10 +100,19 @@ public sealed partial class WorkerProcess
             return ExitCodes.WorkerBootError;
         }
 
-        _worker = new Worker(_settings, listeners, app, _log);
-        _worker.MaxRequestsReached += OnMaxRequestsReached;
-        _worker.AccessLog = _options.AccessLog;
-        _options.Hooks.PostWorkerInit?.Invoke(_info);
+        try
+        {
+            _worker = new Worker(_settings, listeners, app, _log);
+            _worker.MaxRequestsReached += OnMaxRequestsReached;
+            _worker.AccessLog = _options.AccessLog;
+            _options.Hooks.PostWorkerInit?.Invoke(_info);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
+            return ExitCodes.WorkerBootError;
+        }
+
         _heartbeat.Beat(WorkerState.Ready);
         return null;
     }

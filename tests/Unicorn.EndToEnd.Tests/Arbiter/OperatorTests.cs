@@ -97,6 +97,38 @@ public class OperatorTests
         dir.Delete(recursive: true);
     }
 
+    [Fact]
+    public void IntIsHandledEvenWhenStartedWithItIgnored()
+    {
+        // A non-interactive shell starts background jobs with INT and QUIT ignored.
+        var port = FreePort();
+        using var server = StartInShell("trap '' INT QUIT;", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+
+        server.Signal(SIGINT);
+
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Handling signal: int", server.Log, StringComparison.Ordinal);
+        Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-tmpdir-");
+        using var server = Start("--worker-tmp-dir", dir.FullName, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+
+        var targets = Directory.GetFiles($"/proc/{worker}/fd").Select(fd => new FileInfo(fd).LinkTarget ?? "").ToList();
+        Assert.Contains(targets, t => t.StartsWith(Path.Combine(dir.FullName, "wunicorn-"), StringComparison.Ordinal) && t.EndsWith("(deleted)", StringComparison.Ordinal));
+        Assert.Empty(dir.GetFileSystemInfos());
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        dir.Delete();
+    }
+
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();
 }

@@ -42,9 +42,15 @@ public sealed partial class UnicornServer : IDisposable
 
     public static UnicornServer Start(params string[] args) => Start(null, args);
 
-    public static UnicornServer Start(IDictionary<string, string>? env, params string[] args)
+    public static UnicornServer Start(IDictionary<string, string>? env, params string[] args) => StartProgram(Path.Combine(RepoRoot, "unicorn"), env, args);
+
+    /// <summary>Starts unicorn through a shell command prefix, e.g. to inherit ignored signals.</summary>
+    public static UnicornServer StartInShell(string shellPrefix, params string[] args) =>
+        StartProgram("/bin/sh", null, ["-c", shellPrefix + " exec \"$0\" \"$@\"", Path.Combine(RepoRoot, "unicorn"), .. args]);
+
+    private static UnicornServer StartProgram(string program, IDictionary<string, string>? env, IReadOnlyList<string> args)
     {
-        var info = new ProcessStartInfo(Path.Combine(RepoRoot, "unicorn"))
+        var info = new ProcessStartInfo(program)
         {
             WorkingDirectory = RepoRoot,
             RedirectStandardError = true,
