@@ -66,6 +66,10 @@ public sealed partial class WorkerProcess
     {
         Libc.SetThreadName("unicorn: worker");
         _log.Info($"Booting worker with pid: {_info.Pid}");
+
+        // The master counts the timeout from the spawn; .NET's start-up should not eat into the time
+        // the app's import is allowed.
+        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
