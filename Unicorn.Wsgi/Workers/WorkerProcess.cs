@@ -69,6 +69,10 @@ public sealed partial class WorkerProcess
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
         _log.Info($"Booting worker with pid: {_info.Pid}");
+
+        // The master counts the timeout from the spawn; .NET's start-up should not eat into the time
+        // the app's import is allowed.
+        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
@@ -103,10 +107,19 @@ public sealed partial class WorkerProcess
             return ExitCodes.WorkerBootError;
         }
 
-        _worker = new Worker(_settings, listeners, app, _log);
-        _worker.MaxRequestsReached += OnMaxRequestsReached;
-        _worker.AccessLog = _options.AccessLog;
-        _options.Hooks.PostWorkerInit?.Invoke(_info);
+        try
+        {
+            _worker = new Worker(_settings, listeners, app, _log);
+            _worker.MaxRequestsReached += OnMaxRequestsReached;
+            _worker.AccessLog = _options.AccessLog;
+            _options.Hooks.PostWorkerInit?.Invoke(_info);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
+            return ExitCodes.WorkerBootError;
+        }
+
         _heartbeat.Beat(WorkerState.Ready);
         return null;
     }
@@ -134,7 +147,9 @@ public sealed partial class WorkerProcess
         var worker = _worker!;
         var run = worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
-        var timeout = TimeSpan.FromSeconds(_config.Timeout);
+        // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
+        // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
+        var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
         while (!run.IsCompleted)
         {
             foreach (var sig in _signals.Wait(beatEvery))
@@ -142,7 +157,7 @@ public sealed partial class WorkerProcess
                 HandleSignal(sig);
             }
 
-            if (_config.Timeout <= 0 || worker.IsResponsive(timeout))
+            if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
             {
                 _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
             }
