@@ -65,7 +65,6 @@ public sealed partial class WorkerProcess
     private int? Boot()
     {
         Libc.SetThreadName("unicorn: worker");
-        _log.Info($"Booting worker with pid: {_info.Pid}");
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
@@ -74,6 +73,7 @@ public sealed partial class WorkerProcess
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
             _config = ProcessSettings.From(_settings);
             _options.Configure?.Invoke(_settings);
+            _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
             _options.Hooks.PostFork?.Invoke(_info);
             listeners = OpenListeners();
