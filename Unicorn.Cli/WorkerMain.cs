@@ -32,7 +32,9 @@ internal static class WorkerMain
                 runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), log, RuntimeOptions(settings));
                 return PythonWsgiApplication.Load(runtime, settings.AppUri ?? throw new AppLoadException("No application module specified."), AppOptions(settings), log);
             },
-            IsAppLoadError = e => e is AppImportException or AppLoadException,
+            // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is
+            // imported is a boot error, exit 3.
+            IsAppLoadError = e => e is AppLoadException or AppImportException { PythonTraceback: null },
             DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
