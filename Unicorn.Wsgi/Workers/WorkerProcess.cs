@@ -68,11 +68,6 @@ public sealed partial class WorkerProcess
         // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
-        _log.Info($"Booting worker with pid: {_info.Pid}");
-
-        // The master counts the timeout from the spawn; .NET's start-up should not eat into the time
-        // the app's import is allowed.
-        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
@@ -81,6 +76,7 @@ public sealed partial class WorkerProcess
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
             _config = ProcessSettings.From(_settings);
             _options.Configure?.Invoke(_settings);
+            _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
             _options.Hooks.PostFork?.Invoke(_info);
             listeners = OpenListeners();
