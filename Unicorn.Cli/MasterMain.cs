@@ -45,6 +45,9 @@ internal static class MasterMain
             return CheckConfig(python, settings);
         }
 
+        // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
+        _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
+
         return Arbiter.Run(new ArbiterOptions
         {
             Settings = settings,
