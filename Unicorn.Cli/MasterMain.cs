@@ -32,7 +32,7 @@ internal static class MasterMain
             return 0;
         }
 
-        if (settings.AppUri is null)
+        if (settings.AppUri is null && settings.PasteUri is null)
         {
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
@@ -78,7 +78,16 @@ internal static class MasterMain
         try
         {
             var runtime = python.Start(WorkerMain.RuntimeOptions(settings));
-            PythonWsgiApplication.Load(runtime, settings.AppUri!, WorkerMain.AppOptions(settings), python.Log);
+            WorkerMain.LoadApplication(runtime, settings, python.Log);
+        }
+        catch (PasteLoadException e)
+        {
+            if (e.Traceback is { } tb)
+            {
+                python.Log.Exception("Exception while loading the application", tb);
+            }
+
+            throw new AppLoadException(e.Message, e);
         }
         catch (AppImportException e)
         {

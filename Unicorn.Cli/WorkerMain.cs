@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
@@ -30,12 +31,17 @@ internal static class WorkerMain
             LoadApp = settings =>
             {
                 runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), log, RuntimeOptions(settings));
-                return PythonWsgiApplication.Load(runtime, settings.AppUri ?? throw new AppLoadException("No application module specified."), AppOptions(settings), log);
+                return LoadApplication(runtime, settings, log);
             },
             // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is
             // imported is a boot error, exit 3.
             IsAppLoadError = e => e is AppLoadException or AppImportException { PythonTraceback: null },
-            DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
+            DescribeBootError = e => e switch
+            {
+                AppImportException { PythonTraceback: { } tb } => $"{e.Message}\n{tb}",
+                PasteLoadException { Traceback: { } tb } => $"{e.Message}\n{tb}",
+                _ => e.Message,
+            },
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
         };
@@ -50,6 +56,25 @@ internal static class WorkerMain
             runtime?.Shutdown();
             logging?.Dispose();
         }
+    }
+
+    /// <summary>APP_MODULE (or wsgi_app) when given, else the application of <c>--paste FILE.ini</c>.</summary>
+    internal static PythonWsgiApplication LoadApplication(PythonRuntime runtime, Settings settings, IErrorLog log)
+    {
+        if (settings.AppUri is null && settings.PasteUri is { } paste)
+        {
+            var app = PasteDeployLoader.Load(paste, settings.PasteGlobalConf, Directory.GetCurrentDirectory());
+            try
+            {
+                return new PythonWsgiApplication(runtime, app, AppOptions(settings), log);
+            }
+            finally
+            {
+                runtime.RunWithGil(app.Dispose);
+            }
+        }
+
+        return PythonWsgiApplication.Load(runtime, settings.AppUri ?? throw new AppLoadException("No application module specified."), AppOptions(settings), log);
     }
 
     internal static PythonRuntimeOptions RuntimeOptions(Settings settings) => new()
