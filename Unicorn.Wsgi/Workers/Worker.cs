@@ -30,7 +30,7 @@ public sealed class Worker
     private int _maxRequestsFired;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
-        : this(settings, listeners.Select(s => new ListenerInfo(s, settings.IsSsl ? "https" : "http")).ToList(), app, log)
+        : this(settings, listeners.Select(s => new ListenerInfo(s, TlsSettings.IsConfigured(settings) ? "https" : "http")).ToList(), app, log)
     {
     }
 

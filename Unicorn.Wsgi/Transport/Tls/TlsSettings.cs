@@ -15,8 +15,8 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
 {
     public static TlsSettings? From(Settings settings, string baseDirectory)
     {
-        var certfile = settings.Get<string?>("certfile");
-        var keyfile = settings.Get<string?>("keyfile");
+        var certfile = Optional<string>(settings, "certfile");
+        var keyfile = Optional<string>(settings, "keyfile");
         if (certfile is null && keyfile is null)
         {
             return null;
@@ -30,16 +30,24 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
         var cert = Existing("certfile", certfile, baseDirectory);
         // Like Python's load_cert_chain: without a keyfile the key is read from the certfile.
         var key = keyfile is null ? cert : Existing("keyfile", keyfile, baseDirectory);
-        var ca = settings.Get<string?>("ca_certs") is { } caFile ? Existing("ca_certs", caFile, baseDirectory) : null;
-        var reqs = settings.Get<int>("cert_reqs") switch
+        var ca = Optional<string>(settings, "ca_certs") is { } caFile ? Existing("ca_certs", caFile, baseDirectory) : null;
+        var reqs = (settings.Contains("cert_reqs") ? settings.Get<int>("cert_reqs") : 0) switch
         {
             0 => ClientCertificateMode.None,
             1 => ClientCertificateMode.Optional,
             _ => ClientCertificateMode.Required,
         };
-        var ciphers = settings.Get<string?>("ciphers") is { Length: > 0 } c ? c : null;
+        var ciphers = Optional<string>(settings, "ciphers") is { Length: > 0 } c ? c : null;
         return new TlsSettings(cert, key, ca, reqs, ciphers);
     }
+
+    // Settings built by tests may hold only the rows they care about.
+    private static T? Optional<T>(Settings settings, string name)
+        where T : class => settings.Contains(name) ? settings.Get<T?>(name) : null;
+
+    /// <summary>Whether TLS is configured (certfile or keyfile set).</summary>
+    public static bool IsConfigured(Settings settings) =>
+        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
 
     private static string Existing(string setting, string file, string baseDirectory)
     {
