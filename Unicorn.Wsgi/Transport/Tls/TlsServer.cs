@@ -55,7 +55,16 @@ public sealed class TlsServer
         CipherSuitesPolicy? ciphers = null;
         if (settings.Ciphers is { } cipherString)
         {
-            var suites = OpenSslCipherList.Resolve(cipherString);
+            IReadOnlyList<TlsCipherSuite>? suites;
+            try
+            {
+                suites = OpenSslCipherList.Resolve(cipherString);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                throw new ConfigException($"unicorn: --ciphers needs OpenSSL 3 (libssl.so.3) to read the cipher list: {e.Message}");
+            }
+
             if (suites is null || suites.Count == 0)
             {
                 throw new ConfigException($"unicorn: --ciphers '{cipherString}' selects no cipher (OpenSSL cipher list syntax)");

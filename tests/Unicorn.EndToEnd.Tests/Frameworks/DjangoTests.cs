@@ -107,6 +107,7 @@ public sealed partial class DjangoTests(DjangoServerFixture fixture) : IClassFix
         var code = server.WaitForExit(60);
         Assert.Equal(gunicorn.ExitCode, code);
         Assert.Equal(3, code);
+        UnicornServer.Poll(() => server.Count("Reason: Worker failed to boot.") > 0, 10);
         Assert.Contains(Line, server.Log, StringComparison.Ordinal);
         Assert.Contains("Reason: Worker failed to boot.", server.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("   at Unicorn.", server.Log, StringComparison.Ordinal);

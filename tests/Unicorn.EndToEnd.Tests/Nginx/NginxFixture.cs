@@ -33,9 +33,9 @@ public sealed class NginxFixture : IDisposable
             Untrusting.WaitUntilResponding(untrustedPort, "/json");
             Trusting.WaitUntilResponding(trustedPort, "/json");
             Nginx = new NginxProcess(Certificates.Directory, $$"""
-                    upstream unicorn_unix { server unix:{{socket}} fail_timeout=0; keepalive 8; }
-                    upstream unicorn_tcp { server 127.0.0.1:{{untrustedPort}} fail_timeout=0; keepalive 8; }
-                    upstream unicorn_trusted { server 127.0.0.1:{{trustedPort}} fail_timeout=0; keepalive 8; }
+                    upstream unicorn_unix { server unix:{{socket}} fail_timeout=0; keepalive 8; keepalive_timeout 20s; }
+                    upstream unicorn_tcp { server 127.0.0.1:{{untrustedPort}} fail_timeout=0; keepalive 8; keepalive_timeout 20s; }
+                    upstream unicorn_trusted { server 127.0.0.1:{{trustedPort}} fail_timeout=0; keepalive 8; keepalive_timeout 20s; }
                     server {
                         listen 127.0.0.1:$PORT ssl;
                         server_name localhost;
