@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
@@ -38,6 +39,7 @@ internal static class WorkerMain
             DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
+            ModuleSource = () => new PythonModuleSource(runtime!),
         };
 
         try
