@@ -6,7 +6,7 @@ namespace Unicorn.PythonBridge.Reload;
 /// <summary>
 /// What <c>--reload</c> needs from Python: the files of <c>sys.modules</c> (as Gunicorn's reloader reads them)
 /// and whether a changed file compiles. Each call holds the GIL for one short Python function; the list
-/// crosses as one string and is rebuilt only when the number of loaded modules changed.
+/// crosses as one string and is rebuilt only when modules were imported or removed.
 /// </summary>
 public sealed class PythonModuleSource : IModuleSource
 {
@@ -15,15 +15,17 @@ import os
 import sys
 import traceback
 
-_last_count = -1
+_last_seen = None
 
 
 def module_files():
-    global _last_count
+    global _last_seen
     modules = sys.modules
-    if len(modules) == _last_count:
+    # sys.modules keeps insertion order: its size and newest name change whenever modules come or go.
+    seen = (len(modules), next(reversed(modules), None))
+    if seen == _last_seen:
         return None
-    _last_count = len(modules)
+    _last_seen = seen
     files = set()
     for module in list(modules.values()):
         try:

@@ -13,7 +13,6 @@ public sealed class Reloader : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    // inotify reports every write of a save; let the editor finish before compiling.
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
 
     private readonly IModuleSource _modules;
@@ -106,9 +105,13 @@ public sealed class Reloader : IDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                if (WaitHandle.WaitAny([_stop.Token.WaitHandle, _detector.Changed.WaitHandle], Interval) == 1)
+                WaitHandle.WaitAny([_stop.Token.WaitHandle, _detector.Changed.WaitHandle], Interval);
+                var changes = _detector.TakeChanges();
+                if (changes.Count > 0)
                 {
+                    // A save is often several writes: let the editor finish before compiling.
                     _stop.Token.WaitHandle.WaitOne(Settle);
+                    changes.AddRange(_detector.TakeChanges());
                 }
 
                 if (_stop.IsCancellationRequested)
@@ -116,7 +119,7 @@ public sealed class Reloader : IDisposable
                     return;
                 }
 
-                _pending.UnionWith(_detector.TakeChanges());
+                _pending.UnionWith(changes);
                 if (_pending.Count > 0 && AllCompile())
                 {
                     var file = _pending.Order(StringComparer.Ordinal).First();
@@ -176,6 +179,13 @@ public sealed class Reloader : IDisposable
             if (!_compiled.TryGetValue(file, out var known) || known.Mtime != mtime)
             {
                 var error = _modules.CompileError(file);
+                if (File.GetLastWriteTimeUtc(file) != mtime)
+                {
+                    // Still being written: judge it on a later pass.
+                    ok = false;
+                    continue;
+                }
+
                 _compiled[file] = (mtime, error);
                 if (error is not null)
                 {
