@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge;
 using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
@@ -67,6 +68,7 @@ internal static class WorkerMain
             },
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
+            ModuleSource = () => new PythonModuleSource(runtime!),
         };
 
         try

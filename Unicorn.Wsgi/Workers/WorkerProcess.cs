@@ -108,6 +108,11 @@ public sealed partial class WorkerProcess
             _worker = new Worker(_settings, listeners, app, _log);
             _worker.MaxRequestsReached += OnMaxRequestsReached;
             _worker.AccessLog = _options.AccessLog;
+            if (StartReloader() is { } reloadFailure)
+            {
+                return reloadFailure;
+            }
+
             _options.Hooks.PostWorkerInit?.Invoke(_info);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -252,8 +257,16 @@ public sealed partial class WorkerProcess
     /// max_requests reached (the Worker logged "Autorestarting worker after current request."): tell the
     /// master, which starts a replacement and stops this worker once the replacement is ready.
     /// </summary>
-    private void OnMaxRequestsReached()
+    private void OnMaxRequestsReached() => Retire();
+
+    /// <summary>Asks the master for a replacement; this worker serves until told to stop (or a deadline passes).</summary>
+    private void Retire()
     {
+        if (_retiring)
+        {
+            return;
+        }
+
         _retiring = true;
         _heartbeat.Beat(WorkerState.Retiring);
         Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(Math.Max(_config.GracefulTimeout, 5) * (double)Stopwatch.Frequency));
@@ -270,6 +283,7 @@ public sealed partial class WorkerProcess
         }
 
         _exited = true;
+        StopReloader();
         _log.Info($"Worker exiting (pid: {_info.Pid})");
         try
         {
