@@ -57,7 +57,9 @@ internal static class WorkerMain
                     ? new HookedApplication(app, serverHooks, settings.Get<bool>("spew"), () => bridge!.Snapshot(self ?? new WorkerInfo(Environment.ProcessId, 0)))
                     : app;
             },
-            IsAppLoadError = e => e is AppImportException or AppLoadException,
+            // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is
+            // imported is a boot error, exit 3.
+            IsAppLoadError = e => e is AppLoadException or AppImportException { PythonTraceback: null },
             DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),

@@ -135,7 +135,9 @@ public sealed partial class UnicornServer : IDisposable
             throw new TimeoutException($"unicorn did not exit within {seconds}s; log:\n{Log}");
         }
 
-        _process.WaitForExit();
+        // Not WaitForExit(): it also waits for EOF on stdout/stderr, which a USR2 master (a child that
+        // inherits them) keeps open.
+        _process.WaitForExit(1000);
         return _process.ExitCode;
     }
 
@@ -175,6 +177,15 @@ public sealed partial class UnicornServer : IDisposable
         if (!Poll(() => TryGet(port, "/") == 200, seconds))
         {
             throw new TimeoutException($"no 200 on port {port} after {seconds}s; log:\n{Log}");
+        }
+    }
+
+    /// <summary>Waits until <paramref name="path"/> gets any HTTP response (for apps that answer errors).</summary>
+    public void WaitUntilResponding(int port, string path, double seconds = 60)
+    {
+        if (!Poll(() => TryGet(port, path) is not null, seconds))
+        {
+            throw new TimeoutException($"no response on port {port} after {seconds}s; log:\n{Log}");
         }
     }
 
