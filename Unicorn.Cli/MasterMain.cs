@@ -45,6 +45,8 @@ internal static class MasterMain
             return CheckConfig(python, settings);
         }
 
+        // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
+        _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
         var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
         return Arbiter.Run(new ArbiterOptions
         {

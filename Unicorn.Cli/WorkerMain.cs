@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge;
 using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
@@ -60,9 +61,14 @@ internal static class WorkerMain
             // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is
             // imported is a boot error, exit 3.
             IsAppLoadError = e => e is AppLoadException or AppImportException { PythonTraceback: null },
-            DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
+            DescribeBootError = e => e switch
+            {
+                AppImportException { PythonTraceback: { } tb } => $"{e.Message}\n{tb}",
+                _ => e.Message,
+            },
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
+            ModuleSource = () => new PythonModuleSource(runtime!),
         };
 
         try

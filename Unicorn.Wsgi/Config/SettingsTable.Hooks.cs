@@ -30,7 +30,11 @@ public static partial class SettingsTable
         HookRow("on_exit", "OnExit", "server", "Called in the master just before the server exits."),
         HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
             "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it.") with
-        { Supported = false, UnsupportedHint = "Unicorn does not build Python SSL contexts; configure TLS with certfile, keyfile, ca_certs and ciphers" },
+        {
+            // TLS is .NET's SslStream, which cannot be driven by a Python ssl.SSLContext.
+            Supported = false,
+            UnsupportedHint = "Unicorn's TLS is .NET SslStream, which cannot use a Python ssl.SSLContext; use --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers",
+        },
     ];
 
     private static IEnumerable<Setting> DirtyHookRows() =>

@@ -43,8 +43,8 @@ public static partial class SettingsTable
             Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any.",
             Supported = false,
         },
-        StringRow("keyfile", SslSection, ["--keyfile"], "FILE", null, "The TLS private key file.") with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
-        StringRow("certfile", SslSection, ["--certfile"], "FILE", null, "The TLS certificate file; setting it (or keyfile) turns TLS on.") with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
+        StringRow("keyfile", SslSection, ["--keyfile"], "FILE", null, "The TLS private key file."),
+        StringRow("certfile", SslSection, ["--certfile"], "FILE", null, "The TLS certificate file; setting it (or keyfile) turns TLS on."),
         new Setting
         {
             Name = "ssl_version",
@@ -64,15 +64,13 @@ public static partial class SettingsTable
             Default = _ => 0,
             Validate = Validators.CertReqs,
             Doc = "Client certificates: 0 not asked for, 1 optional, 2 required (ssl.CERT_*).",
-            Supported = false,
-            UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn",
         },
-        StringRow("ca_certs", SslSection, ["--ca-certs"], "FILE", null, "The CA certificates that client certificates are checked against.") with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
+        StringRow("ca_certs", SslSection, ["--ca-certs"], "FILE", null, "The CA certificates that client certificates are checked against."),
         FlagRow("suppress_ragged_eofs", SslSection, "--suppress-ragged-eofs",
-            "Treat a TLS connection closed without close_notify as a normal end of stream.", value: true) with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
+            "Treat a TLS connection closed without close_notify as a normal end of stream.", value: true),
         FlagRow("do_handshake_on_connect", SslSection, "--do-handshake-on-connect",
-            "Complete the TLS handshake as soon as a connection is accepted rather than on first read.") with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
+            "Complete the TLS handshake as soon as a connection is accepted rather than on first read."),
         StringRow("ciphers", SslSection, ["--ciphers"], null, null,
-            "The OpenSSL cipher list for TLS 1.2 and older (default: the system's).") with { Supported = false, UnsupportedHint = "TLS is not implemented yet; terminate TLS in a proxy in front of Unicorn" },
+            "The OpenSSL cipher list for TLS 1.2 and older (default: the system's)."),
     ];
 }
