@@ -100,4 +100,16 @@ public sealed class CommandLineConfigTests : IDisposable
         server.Signal(15);
         Assert.Equal(0, server.WaitForExit());
     }
+
+    [Fact]
+    public void Spew_traces_the_application_lines()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("--spew", "-w", "1", "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", App);
+        server.WaitUntilServing(port);
+        Assert.True(UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("pyfixtures.hello:5:     body = b\"Hello, World!\\n\"", StringComparison.Ordinal)), 20),
+            server.Log);
+        server.Signal(15);
+        server.WaitForExit(60);
+    }
 }
