@@ -69,10 +69,6 @@ public sealed partial class WorkerProcess
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
         _log.Info($"Booting worker with pid: {_info.Pid}");
-
-        // The master counts the timeout from the spawn; .NET's start-up should not eat into the time
-        // the app's import is allowed.
-        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
