@@ -62,6 +62,13 @@ public sealed partial class UnicornServer : IDisposable
         return true;
     });
 
+    /// <summary>
+    /// Starts unicorn from a Python launcher that prepares inherited sockets and then execs it (so the pid,
+    /// and the fds, stay): the script gets <c>unicorn</c> and <c>args</c> and must call os.execv.
+    /// </summary>
+    public static UnicornServer StartViaPython(string script, IDictionary<string, string>? env, params string[] args) =>
+        StartProgram("/usr/bin/python3", env, ["-c", script, Path.Combine(RepoRoot, "unicorn"), .. args]);
+
     private static UnicornServer StartProgram(string program, IDictionary<string, string>? env, IReadOnlyList<string> args)
     {
         _ = Built.Value;
