@@ -32,8 +32,13 @@ internal sealed partial class HttpConnection
         _listener = listener;
         _remote = remote;
         _parser = new Http1RequestParser(worker.Options.Parser);
+        // Whose X-Forwarded-*/PROXY headers count is decided once per connection (a unix peer is null: trusted).
+        _parser.StartConnection(remote?.Address);
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
     }
+
+    /// <summary>Environ keys every request on this connection carries (the TLS client certificate).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? ConnectionEnviron { get; init; }
 
     private string RemoteText => _remote?.Address.ToString() ?? "unix";
 
@@ -164,7 +169,7 @@ internal sealed partial class HttpConnection
         }
 
         var body = await ReadBodyAsync();
-        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy);
+        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose);
 
