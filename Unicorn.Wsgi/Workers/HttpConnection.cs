@@ -46,7 +46,8 @@ internal sealed partial class HttpConnection
     {
         try
         {
-            while (!_worker.Stopping.IsCancellationRequested)
+            // A connection accepted before a graceful stop still gets its first request served.
+            while (_firstRequest || !_worker.Stopping.IsCancellationRequested)
             {
                 if (!await ReadHeadAsync())
                 {
@@ -89,7 +90,8 @@ internal sealed partial class HttpConnection
         while (true)
         {
             var timeout = idle ? _worker.Options.KeepAlive : _worker.Options.ReadTimeout;
-            var result = await ReadWithTimeoutAsync(timeout, stopOnShutdown: true);
+            // Only an idle keep-alive wait is cut by a stop; a request under way is read (timeout-bounded).
+            var result = await ReadWithTimeoutAsync(timeout, stopOnShutdown: idle);
             if (result is not { } read)
             {
                 return false;
