@@ -173,7 +173,7 @@ internal sealed partial class HttpConnection
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
-        using var sink = new ResponseSink(_stream, _head, forceClose);
+        using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
 
         try
         {
@@ -225,9 +225,27 @@ internal sealed partial class HttpConnection
         {
             return await _reader.ReadAsync(cts.Token);
         }
+        catch (OperationCanceledException) when (stopOnShutdown && _worker.Stopping.IsCancellationRequested)
+        {
+            // A keep-alive client may already have sent its next request: give it a moment, then close.
+            // A request that arrives is answered with Connection: close, so the client is not left
+            // with a request that got no response.
+            using var grace = new CancellationTokenSource(StopGrace);
+            try
+            {
+                return await _reader.ReadAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
         catch (OperationCanceledException)
         {
             return null;
         }
     }
+
+    /// <summary>How long an idle keep-alive connection still waits for a request once a graceful stop began.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(250);
 }
