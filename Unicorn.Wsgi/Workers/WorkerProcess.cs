@@ -100,7 +100,17 @@ public sealed partial class WorkerProcess
             return ExitCodes.WorkerBootError;
         }
 
-        _worker = new Worker(_settings, listeners, app, _log);
+        try
+        {
+            _worker = new Worker(_settings, listeners, app, _log);
+        }
+        catch (ConfigException e)
+        {
+            // TLS files the master checked changed before this worker read them (e.g. during a HUP).
+            _log.Error(e.Message);
+            return ExitCodes.WorkerBootError;
+        }
+
         _worker.MaxRequestsReached += OnMaxRequestsReached;
         _worker.AccessLog = _options.AccessLog;
         _options.Hooks.PostWorkerInit?.Invoke(_info);
