@@ -55,7 +55,9 @@ public sealed class TlsTests(TlsServerFixture fixture) : IClassFixture<TlsServer
         var bytes = new byte[300_001];
         new Random(7).NextBytes(bytes);
         File.WriteAllBytes(source, bytes);
+        using var trace = new Frameworks.SendfileTrace(Assert.Single(fixture.Server.Workers()));
         var result = ExternalTool.Curl("-D", "-", "--cacert", Certs.CaCert, "-o", copy, fixture.Url("/file?path=" + Uri.EscapeDataString(source)));
+        Assert.Empty(trace.Stop());
         Assert.True(result.ExitCode == 0, result.All);
         Assert.Contains("X-File-Wrapper: _unicorn_bridge.FileWrapper", result.Stdout, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(bytes, File.ReadAllBytes(copy));
