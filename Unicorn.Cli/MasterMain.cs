@@ -47,16 +47,34 @@ internal static class MasterMain
 
         // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
         _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
-
+        var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
         return Arbiter.Run(new ArbiterOptions
         {
             Settings = settings,
             Log = log,
-            ReloadSettings = () => SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory),
+            Hooks = hooks.CreateMasterHooks(),
+            ReloadSettings = () =>
+            {
+                var next = SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory);
+                hooks.Update(LoadHooks(python, next, log, workingDirectory), next);
+                return next;
+            },
             ReopenLogs = logging.Reopen,
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
         });
+    }
+
+    /// <summary>The config file's server hooks; Python starts for them only when some are defined.</summary>
+    private static IServerHooks LoadHooks(MasterPython python, Settings settings, IErrorLog log, string workingDirectory)
+    {
+        if (!PythonServerHooks.HasHooks(settings))
+        {
+            return NoServerHooks.Instance;
+        }
+
+        python.Start(WorkerMain.RuntimeOptions(settings));
+        return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 
     private static int CheckConfig(MasterPython python, Settings settings)
@@ -78,16 +96,7 @@ internal static class MasterMain
         try
         {
             var runtime = python.Start(WorkerMain.RuntimeOptions(settings));
-            WorkerMain.LoadApplication(runtime, settings, python.Log);
-        }
-        catch (PasteLoadException e)
-        {
-            if (e.Traceback is { } tb)
-            {
-                python.Log.Exception("Exception while loading the application", tb);
-            }
-
-            throw new AppLoadException(e.Message, e);
+            PasteDeployLoader.LoadApplication(runtime, settings, WorkerMain.AppOptions(settings), python.Log, Directory.GetCurrentDirectory());
         }
         catch (AppImportException e)
         {

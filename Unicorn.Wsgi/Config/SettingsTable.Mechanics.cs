@@ -8,8 +8,9 @@ public static partial class SettingsTable
     private static IEnumerable<Setting> MechanicsRows() =>
     [
         FlagRow("reload", DebuggingSection, "--reload",
-            "Restart workers when application code changes (development only).") with
-        { Supported = false, UnsupportedHint = "restart the server (or send HUP) after changing code" },
+            "Restart workers when application code changes (development only): the files of every loaded module " +
+            "and --reload-extra-file entries are watched; a changed .py file that does not compile is logged and the " +
+            "running workers keep serving until it is fixed."),
         new Setting
         {
             Name = "reload_engine",
@@ -19,12 +20,11 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "auto",
             Validate = Validators.OneOf("auto", "auto", "poll", "inotify"),
-            Doc = "How --reload watches files: auto, poll or inotify.",
-            Supported = false,
+            Doc = "How --reload watches files: 'auto' (inotify when available, else poll), 'poll' (stat each file every second) or 'inotify'.",
         },
         ListRow("reload_extra_files", DebuggingSection, "--reload-extra-file", "FILES",
-            "More files (or glob patterns) whose change triggers --reload, such as templates and config.") with
-        { Validate = Validators.FilesOrPatterns, Supported = false },
+            "More files (or glob patterns) whose change triggers --reload, e.g. templates and config.") with
+        { Validate = Validators.FilesOrPatterns },
         FlagRow("spew", DebuggingSection, "--spew",
             "Trace every executed Python line (sys.settrace); extremely verbose."),
         FlagRow("check_config", DebuggingSection, "--check-config",

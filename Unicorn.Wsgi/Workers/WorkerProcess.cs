@@ -68,7 +68,6 @@ public sealed partial class WorkerProcess
         // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
-        _log.Info($"Booting worker with pid: {_info.Pid}");
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
@@ -77,6 +76,7 @@ public sealed partial class WorkerProcess
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
             _config = ProcessSettings.From(_settings);
             _options.Configure?.Invoke(_settings);
+            _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
             _options.Hooks.PostFork?.Invoke(_info);
             listeners = OpenListeners();
@@ -106,17 +106,21 @@ public sealed partial class WorkerProcess
         try
         {
             _worker = new Worker(_settings, listeners, app, _log);
+            _worker.MaxRequestsReached += OnMaxRequestsReached;
+            _worker.AccessLog = _options.AccessLog;
+            if (StartReloader() is { } reloadFailure)
+            {
+                return reloadFailure;
+            }
+
+            _options.Hooks.PostWorkerInit?.Invoke(_info);
         }
-        catch (ConfigException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // TLS files the master checked changed before this worker read them (e.g. during a HUP).
-            _log.Error(e.Message);
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
             return ExitCodes.WorkerBootError;
         }
 
-        _worker.MaxRequestsReached += OnMaxRequestsReached;
-        _worker.AccessLog = _options.AccessLog;
-        _options.Hooks.PostWorkerInit?.Invoke(_info);
         _heartbeat.Beat(WorkerState.Ready);
         return null;
     }
@@ -144,7 +148,9 @@ public sealed partial class WorkerProcess
         var worker = _worker!;
         var run = worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
-        var timeout = TimeSpan.FromSeconds(_config.Timeout);
+        // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
+        // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
+        var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
         while (!run.IsCompleted)
         {
             foreach (var sig in _signals.Wait(beatEvery))
@@ -152,7 +158,7 @@ public sealed partial class WorkerProcess
                 HandleSignal(sig);
             }
 
-            if (_config.Timeout <= 0 || worker.IsResponsive(timeout))
+            if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
             {
                 _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
             }
@@ -251,8 +257,16 @@ public sealed partial class WorkerProcess
     /// max_requests reached (the Worker logged "Autorestarting worker after current request."): tell the
     /// master, which starts a replacement and stops this worker once the replacement is ready.
     /// </summary>
-    private void OnMaxRequestsReached()
+    private void OnMaxRequestsReached() => Retire();
+
+    /// <summary>Asks the master for a replacement; this worker serves until told to stop (or a deadline passes).</summary>
+    private void Retire()
     {
+        if (_retiring)
+        {
+            return;
+        }
+
         _retiring = true;
         _heartbeat.Beat(WorkerState.Retiring);
         Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(Math.Max(_config.GracefulTimeout, 5) * (double)Stopwatch.Frequency));
@@ -269,6 +283,7 @@ public sealed partial class WorkerProcess
         }
 
         _exited = true;
+        StopReloader();
         _log.Info($"Worker exiting (pid: {_info.Pid})");
         try
         {

@@ -35,6 +35,9 @@ public sealed class WorkerProcessOptions
     /// <summary>ABRT after a timeout: the Python stacks of every thread, for the error log.</summary>
     public Func<string>? DumpPythonStacks { get; init; }
 
+    /// <summary>--reload: the loaded modules' files and a compile check, from Python (called once, after the app loads).</summary>
+    public Func<Reload.IModuleSource>? ModuleSource { get; init; }
+
     public WorkerHooks Hooks { get; init; } = new();
 }
 

@@ -1,0 +1,37 @@
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Workers.Reload;
+
+namespace Unicorn.Wsgi.Workers;
+
+public sealed partial class WorkerProcess
+{
+    private Reloader? _reloader;
+
+    /// <summary>
+    /// --reload: watch the loaded modules and --reload-extra-file entries. A change retires this worker
+    /// the way max_requests does, so the master boots a replacement before this one stops serving.
+    /// </summary>
+    /// <returns>Null, or the exit status when the watcher cannot start (inotify asked for and unusable).</returns>
+    private int? StartReloader()
+    {
+        if (!_settings.Get<bool>("reload") || _options.ModuleSource is not { } moduleSource)
+        {
+            return null;
+        }
+
+        try
+        {
+            var extra = new ExtraFiles(_settings.Get<IReadOnlyList<string>>("reload_extra_files"), Directory.GetCurrentDirectory());
+            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.Get<string>("reload_engine")), moduleSource(), extra, _log, _ => Retire());
+            _log.Debug($"Reloader watching with {_reloader.Engine.ToString().ToLowerInvariant()}");
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            _log.Error(e.Message);
+            return ExitCodes.WorkerBootError;
+        }
+    }
+
+    private void StopReloader() => _reloader?.Dispose();
+}

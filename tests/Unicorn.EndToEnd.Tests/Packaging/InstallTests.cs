@@ -1,0 +1,142 @@
+using System.Text.RegularExpressions;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Packaging;
+
+/// <summary>
+/// The wheel, installed with pip into a virtualenv, serves a startproject Django project as
+/// `unicorn myproj.wsgi`; the systemd and supervisor examples of docs/deploy.md (packaging/systemd,
+/// packaging/supervisor) run it for real, with /srv/myproj swapped for the test's directories.
+/// </summary>
+[Collection(WheelCollection.Name)]
+public sealed partial class InstallTests(WheelFixture wheel)
+{
+    [Fact]
+    public void VirtualenvScriptServesDjangoWithoutActivation()
+    {
+        var port = FreePort();
+        using var server = StartProgram(wheel.VenvUnicorn, wheel.Project, WheelFixture.CleanEnvironment(), "myproj.wsgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        var (status, body) = Get(port, "/");
+        Assert.Equal(200, status);
+        Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
+        Assert.Contains("Booting worker with pid:", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void VirtualenvScriptServesWithTheVirtualenvsPython()
+    {
+        var port = FreePort();
+        using var server = StartProgram(wheel.VenvUnicorn, wheel.Project, WheelFixture.CleanEnvironment(), "whichpython:app", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal(wheel.Venv, Get(port, "/").Body);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void SystemdSocketActivationServesTheExampleService()
+    {
+        const string activate = "/usr/bin/systemd-socket-activate";
+        Assert.True(File.Exists(activate), $"{activate} is missing: install the Debian package systemd");
+        var service = File.ReadAllText(Path.Combine(RepoRoot, "packaging", "systemd", "unicorn.service"));
+        var socket = File.ReadAllText(Path.Combine(RepoRoot, "packaging", "systemd", "unicorn.socket"));
+        Assert.Matches(@"(?m)^ListenStream=", socket);
+        var execStart = Localize(Directive(service, "ExecStart")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var workingDirectory = Localize(Directive(service, "WorkingDirectory"));
+
+        var port = FreePort();
+        using var server = StartProgram(activate, workingDirectory, WheelFixture.CleanEnvironment(), ["-l", $"127.0.0.1:{port}", .. execStart]);
+        // systemd-socket-activate binds, then starts the service on the first connection.
+        server.WaitForLog($"Listening on 127.0.0.1:{port}");
+        var (status, body) = Get(port, "/", 60);
+        Assert.Equal(200, status);
+        Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
+        Assert.Contains($"Listening at: http://127.0.0.1:{port}", server.Log, StringComparison.Ordinal);
+        server.WaitForWorkers(3);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SupervisorRunsAndStopsTheExampleProgram()
+    {
+        const string supervisord = "/usr/bin/supervisord";
+        Assert.True(File.Exists(supervisord), $"{supervisord} is missing: install the Debian package supervisor");
+        var dir = Directory.CreateTempSubdirectory("unicorn-supervisor-").FullName;
+        var port = FreePort();
+        var program = Localize(File.ReadAllText(Path.Combine(RepoRoot, "packaging", "supervisor", "unicorn.conf")))
+            .Replace("127.0.0.1:8000", $"127.0.0.1:{port}", StringComparison.Ordinal)
+            .Replace("/var/log/unicorn.log", Path.Combine(dir, "unicorn.log"), StringComparison.Ordinal);
+        // Running as www-data needs a real /srv; the rest of the program section is used as written.
+        program = UserLine().Replace(program, "");
+        var config = Path.Combine(dir, "supervisord.conf");
+        File.WriteAllText(config, $"""
+            [supervisord]
+            logfile={dir}/supervisord.log
+            pidfile={dir}/supervisord.pid
+            childlogdir={dir}
+            nodaemon=true
+
+            [unix_http_server]
+            file={dir}/supervisor.sock
+
+            [rpcinterface:supervisor]
+            supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+            [supervisorctl]
+            serverurl=unix://{dir}/supervisor.sock
+
+            {program}
+            """);
+        List<int> masters = [];
+        using var supervisor = StartProgram(supervisord, dir, WheelFixture.CleanEnvironment(), "-n", "-c", config);
+        try
+        {
+            supervisor.WaitUntilServing(port);
+            masters = ChildrenOf(supervisor.Pid);
+            var master = Assert.Single(masters);
+            Assert.Equal(3, WorkersOf(master).Count);
+            Assert.Contains("The install worked successfully!", Get(port, "/").Body, StringComparison.Ordinal);
+
+            var stopped = WheelFixture.Run("/usr/bin/supervisorctl", dir, "-c", config, "stop", "unicorn");
+            Assert.Contains("unicorn: stopped", stopped, StringComparison.Ordinal);
+            Assert.False(Directory.Exists($"/proc/{master}"), "the master is still running after supervisorctl stop");
+            var log = File.ReadAllText(Path.Combine(dir, "unicorn.log"));
+            Assert.Contains("Handling signal: term", log, StringComparison.Ordinal);
+            Assert.Contains("Shutting down: Master", log, StringComparison.Ordinal);
+            Assert.Null(TryGet(port, "/"));
+            Assert.Matches(@"stopped: unicorn \(exit status 0\)", File.ReadAllText(Path.Combine(dir, "supervisord.log")));
+
+            supervisor.Signal(SIGTERM);
+            supervisor.WaitForExit();
+        }
+        finally
+        {
+            foreach (var master in masters.Where(m => Directory.Exists($"/proc/{m}")))
+            {
+                foreach (var worker in WorkersOf(master))
+                {
+                    Signal(worker, SIGKILL);
+                }
+
+                Signal(master, SIGKILL);
+            }
+
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The examples' /srv/myproj paths, pointed at this run's virtualenv and project.</summary>
+    private string Localize(string text) =>
+        text.Replace("/srv/myproj/venv", wheel.Venv, StringComparison.Ordinal).Replace("/srv/myproj", wheel.Project, StringComparison.Ordinal);
+
+    private static string Directive(string unit, string name) =>
+        Regex.Match(unit, $@"(?m)^{name}=(.+)$") is { Success: true } m ? m.Groups[1].Value.Trim() : throw new InvalidOperationException($"{name}= missing");
+
+    [GeneratedRegex(@"(?m)^user=.*\n")]
+    private static partial Regex UserLine();
+}

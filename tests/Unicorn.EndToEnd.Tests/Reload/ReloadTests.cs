@@ -1,0 +1,106 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Reload;
+
+/// <summary>
+/// --reload on a temporary copy of an app: a changed module is served by a new worker, a syntax error is
+/// logged while the old worker keeps serving, and fixing it reloads.
+/// </summary>
+public sealed class ReloadTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-reload-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("poll")]
+    [InlineData("inotify")]
+    public void ChangedModuleIsServedAndASyntaxErrorKeepsTheOldCode(string engine)
+    {
+        WriteApp("first version");
+        var port = FreePort();
+        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-engine", engine, "reloadapp:app");
+        server.WaitUntilServing(port);
+        Assert.Equal("first version", Get(port, "/").Body);
+
+        WriteApp("second, longer version");
+        WaitForBody(server, port, "second, longer version");
+        server.WaitForLog($"Worker reloading: {Path.Combine(_dir, "reloadapp.py")} modified");
+
+        File.WriteAllText(Path.Combine(_dir, "reloadapp.py"), "def app(environ, start_response:\n    pass\n");
+        server.WaitForLog("has a syntax error");
+        Assert.Contains("SyntaxError", server.Log, StringComparison.Ordinal);
+        // Give a wrongful restart time to happen: the old code must still answer.
+        Thread.Sleep(2500);
+        Assert.Equal("second, longer version", Get(port, "/").Body);
+        Assert.Equal(1, server.Count("Worker reloading:"));
+
+        WriteApp("third version, fixed");
+        WaitForBody(server, port, "third version, fixed");
+        Assert.Equal(2, server.Count("Worker reloading:"));
+    }
+
+    [Fact]
+    public void ExtraFileGlobTriggersReload()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "conf"));
+        File.WriteAllText(Path.Combine(_dir, "conf", "greeting.txt"), "hello");
+        File.WriteAllText(Path.Combine(_dir, "reloadapp.py"), """
+            import os
+
+            with open(os.path.join(os.path.dirname(__file__), "conf", "greeting.txt")) as f:
+                GREETING = f.read().encode()
+
+
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [GREETING]
+            """);
+        var port = FreePort();
+        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-extra-file", "conf/*.txt", "reloadapp:app");
+        server.WaitUntilServing(port);
+        Assert.Equal("hello", Get(port, "/").Body);
+
+        File.WriteAllText(Path.Combine(_dir, "conf", "greeting.txt"), "hello again");
+        WaitForBody(server, port, "hello again");
+        server.WaitForLog($"Worker reloading: {Path.Combine(_dir, "conf", "greeting.txt")} modified");
+    }
+
+    [Fact]
+    public void UnknownReloadEngineIsRefused()
+    {
+        var port = FreePort();
+        using var server = Start("-b", $"127.0.0.1:{port}", "--reload", "--reload-engine", "watchdog", "pyfixtures.hello:app");
+        Assert.NotEqual(0, server.WaitForExit());
+        Assert.Contains("reload-engine", server.Log, StringComparison.Ordinal);
+    }
+
+    private void WriteApp(string text) =>
+        // Each version differs in length: Python trusts a cached .pyc whose source has the same size and mtime second.
+        File.WriteAllText(Path.Combine(_dir, "reloadapp.py"), $$"""
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"{{text}}"]
+            """);
+
+    private static void WaitForBody(UnicornServer server, int port, string body)
+    {
+        if (!Poll(() => TryBody(port) == body, 30))
+        {
+            throw new TimeoutException($"never served '{body}' (last: '{TryBody(port)}'); log:\n{server.Log}");
+        }
+    }
+
+    private static string? TryBody(int port)
+    {
+        try
+        {
+            return Get(port, "/", 5).Body;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
+}
