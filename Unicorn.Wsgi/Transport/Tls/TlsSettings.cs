@@ -45,10 +45,6 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
     private static T? Optional<T>(Settings settings, string name)
         where T : class => settings.Contains(name) ? settings.Get<T?>(name) : null;
 
-    /// <summary>Whether TLS is configured (certfile or keyfile set).</summary>
-    public static bool IsConfigured(Settings settings) =>
-        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
-
     private static string Existing(string setting, string file, string baseDirectory)
     {
         var path = Path.GetFullPath(Path.Combine(baseDirectory, file));
