@@ -64,14 +64,17 @@ public sealed class TlsTests(TlsServerFixture fixture) : IClassFixture<TlsServer
     }
 
     [Fact]
-    public void Openssl_s_client_negotiates_http11_and_gets_a_response()
+    public void Openssl_s_client_negotiates_http11_and_gets_pipelined_responses()
     {
-        var request = "GET /json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        // Two pipelined requests on one TLS connection: keep-alive and pipelining work over TLS too.
+        var request = "GET /stream?n=2 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
         var result = ExternalTool.Run("openssl", ["s_client", "-connect", $"127.0.0.1:{fixture.Port}", "-servername", "localhost",
             "-alpn", "h2,http/1.1", "-CAfile", Certs.CaCert, "-ign_eof"], stdin: request);
         Assert.Contains("ALPN protocol: http/1.1", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("HTTP/1.1 200 OK", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, result.Stdout.Split("HTTP/1.1 200 OK").Length - 1);
+        Assert.Contains("\r\nline 0\n\r\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\r\nline 1\n\r\n", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("\"scheme\":\"https\"", result.Stdout.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
