@@ -50,7 +50,7 @@ public sealed class TlsSettingsTests : IDisposable
         { "encrypted", "is encrypted; Unicorn cannot ask for its passphrase" },
         { "missing", "certfile \"/nonexistent/cert.pem\" does not exist" },
         { "ciphers", "--ciphers 'NO-SUCH-CIPHER' selects no cipher" },
-        { "ssl_context", "setting 'ssl_context' is not supported yet; Unicorn's TLS is .NET SslStream" },
+        { "ssl_context", "the ssl_context hook (" },
     };
 
     [Theory]
@@ -104,6 +104,16 @@ public sealed class TlsSettingsTests : IDisposable
     {
         var result = ExternalTool.Run("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost"], stdin: "", timeoutSeconds: 10);
         return result.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith("subject=", StringComparison.Ordinal)) ?? "";
+    }
+
+    [Fact]
+    public void An_ssl_context_hook_without_tls_is_accepted_as_gunicorn_never_calls_it()
+    {
+        var config = _certs.Path("conf_plain.py");
+        File.WriteAllText(config, "def ssl_context(config, default_ssl_context_factory):\n    return default_ssl_context_factory()\n");
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("pyfixtures.hello:app", "-c", config, "-b", $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
     }
 
     private UnicornServer StartWithClientCert(int port) =>
