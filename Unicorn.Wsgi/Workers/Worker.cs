@@ -110,7 +110,13 @@ public sealed class Worker
             Socket client;
             try
             {
-                await _connectionSlots.WaitAsync(token);
+                if (!_connectionSlots.Wait(0))
+                {
+                    // Full: make room by closing the connection idle longest, if any.
+                    context.Idle.EvictOldest();
+                    await _connectionSlots.WaitAsync(token);
+                }
+
                 client = await listener.Socket.AcceptAsync(token);
             }
             catch (OperationCanceledException)
