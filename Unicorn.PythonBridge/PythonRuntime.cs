@@ -43,6 +43,8 @@ public sealed unsafe partial class PythonRuntime
     /// multiprocessing start children with forkserver. Returns with the GIL released. A second call
     /// returns the running runtime (one interpreter per process).
     /// </summary>
+    /// <exception cref="PythonNotFoundException">libpython cannot be loaded or started; the message is the line to print.</exception>
+    /// <exception cref="ArgumentException">an <c>-e</c> value is not KEY=VALUE, or <c>--chdir</c> does not exist.</exception>
     public static PythonRuntime Initialize(PythonInstallation installation, IErrorLog log, PythonRuntimeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(installation);
@@ -56,6 +58,11 @@ public sealed unsafe partial class PythonRuntime
             }
 
             var env = ParseEnv(options.Env);
+            if (options.Chdir is not null && !Directory.Exists(options.Chdir))
+            {
+                throw new ArgumentException($"can't chdir to '{options.Chdir}'", nameof(options));
+            }
+
             foreach (var (key, value) in env)
             {
                 Environment.SetEnvironmentVariable(key, value);
@@ -86,7 +93,16 @@ public sealed unsafe partial class PythonRuntime
                 BridgeModule.Load(native);
             }
 
-            runtime.Prepare(options, env);
+            try
+            {
+                runtime.Prepare(options, env);
+            }
+            catch (PythonException e)
+            {
+                PythonEngine.BeginAllowThreads();
+                throw new PythonNotFoundException($"unicorn: cannot prepare Python: {FirstLine(e)}");
+            }
+
             DetachPythonnetExitHandler();
             PythonEngine.BeginAllowThreads();
             return runtime;

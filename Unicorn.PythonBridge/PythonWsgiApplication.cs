@@ -26,7 +26,8 @@ public sealed class PythonWsgiApplication : IWsgiApplication
             Keys = new EnvironKeys();
             StartResponseType = Take("StartResponse");
             StreamInputType = Take("StreamInput");
-            BufferedInput = Take("buffered_input");
+            BufferedInput = TakeFrom("io", "BytesIO");
+            EmptyInput = Take("EMPTY_INPUT");
             FileWrapperType = Take("FileWrapper");
             FileSpan = Take("file_span");
             FormatException = Take("format_exception");
@@ -50,6 +51,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     internal nint StartResponseType { get; private set; }
     internal nint StreamInputType { get; private set; }
     internal nint BufferedInput { get; private set; }
+    internal nint EmptyInput { get; private set; }
     internal nint FileWrapperType { get; private set; }
     internal nint FileSpan { get; private set; }
     internal nint FormatException { get; private set; }
@@ -62,6 +64,13 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     private static nint Take(string name)
     {
         using var o = BridgeModule.Get(name);
+        return CPython.NewRef(Handles.Of(o));
+    }
+
+    private static nint TakeFrom(string module, string name)
+    {
+        using var m = Py.Import(module);
+        using var o = m.GetAttr(name);
         return CPython.NewRef(Handles.Of(o));
     }
 

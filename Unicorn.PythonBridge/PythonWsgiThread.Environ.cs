@@ -17,6 +17,8 @@ internal sealed unsafe partial class PythonWsgiThread
     private nint _serverNameValue, _serverPortValue;
     private IPAddress? _lastRemoteAddress;
     private nint _remoteAddressValue;
+    private int _lastRemotePort;
+    private nint _remotePortValue;
 
     /// <summary>environ for one request: a copy of the constant part plus the request's keys. New reference, or 0 with a Python error set.</summary>
     private nint BuildEnviron(WsgiRequest request)
@@ -126,15 +128,34 @@ internal sealed unsafe partial class PythonWsgiThread
             _lastRemoteAddress = remote.Address;
         }
 
-        Span<char> port = stackalloc char[8];
-        remote.Port.TryFormat(port, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
-        return SetBorrowed(env, _keys.RemoteAddr, _remoteAddressValue) && SetNew(env, _keys.RemotePort, port[..written]);
+        if (remote.Port != _lastRemotePort || _remotePortValue == 0)
+        {
+            Span<char> port = stackalloc char[8];
+            remote.Port.TryFormat(port, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            var value = CPython.FromLatin1Chars(port[..written]);
+            if (value == 0)
+            {
+                return false;
+            }
+
+            CPython.XDecRef(_remotePortValue);
+            _remotePortValue = value;
+            _lastRemotePort = remote.Port;
+        }
+
+        return SetBorrowed(env, _keys.RemoteAddr, _remoteAddressValue) && SetBorrowed(env, _keys.RemotePort, _remotePortValue);
     }
 
     private bool SetInput(nint env, RequestBody body)
     {
         nint input;
-        if (body.TryGetBuffered(out var buffered))
+        var isBuffered = body.TryGetBuffered(out var buffered);
+        if (isBuffered && buffered.IsEmpty)
+        {
+            return CPython.PyDict_SetItem(env, _keys.Input, _app.EmptyInput) == 0;
+        }
+
+        if (isBuffered)
         {
             nint bytes;
             fixed (byte* p = buffered.Span)
@@ -364,6 +385,7 @@ internal sealed unsafe partial class PythonWsgiThread
         CPython.XDecRef(_serverNameValue);
         CPython.XDecRef(_serverPortValue);
         CPython.XDecRef(_remoteAddressValue);
-        _serverNameValue = _serverPortValue = _remoteAddressValue = 0;
+        CPython.XDecRef(_remotePortValue);
+        _serverNameValue = _serverPortValue = _remoteAddressValue = _remotePortValue = 0;
     }
 }

@@ -1,5 +1,3 @@
-using System.Text;
-using Microsoft.Win32.SafeHandles;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -8,11 +6,6 @@ namespace Unicorn.PythonBridge;
 
 internal sealed unsafe partial class PythonWsgiThread
 {
-    private const int FileBlockSize = 65536;
-
-    private static readonly byte[] s_errorPage = Encoding.ASCII.GetBytes(
-        "<html><head><title>Internal Server Error</title></head>" +
-        "<body><h1>Internal Server Error</h1><p>The server could not complete the request.</p></body></html>\n");
 
     /// <summary>How sending a response ended.</summary>
     private enum Outcome
@@ -119,117 +112,15 @@ internal sealed unsafe partial class PythonWsgiThread
         }
     }
 
-    /// <summary>
-    /// The app raised (or broke PEP 3333): the traceback goes to the error log; the client gets a 500
-    /// if nothing was sent yet, else a connection closed without a clean end. result (may be 0) is closed.
-    /// </summary>
-    private void ReportPythonError(WsgiRequest request, IResponseSink sink, nint result)
-    {
-        var traceback = FetchTraceback();
-        if (result != 0)
-        {
-            CloseIterable(request, result);
-        }
-
-        if (_clientGone)
-        {
-            AbortQuietly(sink);
-            return;
-        }
-
-        if (_invalidResponse is not null)
-        {
-            Log.Error($"Error handling request {request.RawUri}: invalid response from the application: {_invalidResponse}");
-        }
-        else
-        {
-            Log.Exception($"Error handling request {request.RawUri}", traceback);
-        }
-
-        if (sink.HeadersSent)
-        {
-            AbortQuietly(sink);
-        }
-        else
-        {
-            SendErrorPage(sink);
-        }
-    }
-
-    private void SendErrorPage(IResponseSink sink)
-    {
-        if (sink.HeadersSent)
-        {
-            AbortQuietly(sink);
-            return;
-        }
-
-        try
-        {
-            sink.SetResponse("500 Internal Server Error",
-            [
-                new("Content-Type", "text/html"),
-                new("Content-Length", s_errorPage.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            ]);
-            ReleaseGil();
-            try
-            {
-                sink.Write(s_errorPage);
-                sink.Complete();
-            }
-            finally
-            {
-                AcquireGil();
-            }
-        }
-        catch (Exception e) when (e is IOException or InvalidResponseException or ObjectDisposedException or InvalidOperationException)
-        {
-            AbortQuietly(sink);
-        }
-    }
-
-    /// <summary>Fetches and clears the current Python exception as traceback text.</summary>
-    private string FetchTraceback()
-    {
-        nint type, value, tb;
-        CPython.PyErr_Fetch(&type, &value, &tb);
-        if (type == 0)
-        {
-            return "(no Python exception)";
-        }
-
-        CPython.PyErr_NormalizeException(&type, &value, &tb);
-        if (tb != 0 && value != 0)
-        {
-            CPython.PyException_SetTraceback(value, tb);
-        }
-
-        string text = "(traceback unavailable)";
-        if (value != 0)
-        {
-            var args = stackalloc nint[1] { value };
-            var formatted = CPython.PyObject_Vectorcall(_app.FormatException, args, 1, 0);
-            if (formatted != 0)
-            {
-                text = CPython.ToStringOrNull(formatted) ?? text;
-                CPython.Py_DecRef(formatted);
-            }
-
-            if (CPython.PyErr_Occurred() != 0)
-            {
-                CPython.PyErr_Clear();
-            }
-        }
-
-        CPython.XDecRef(type);
-        CPython.XDecRef(value);
-        CPython.XDecRef(tb);
-        return text;
-    }
-
     /// <summary>PEP 3333: the iterable's close() is called however the response ended.</summary>
     private void CloseIterable(WsgiRequest request, nint result)
     {
+        var type = CPython.TypeOf(result);
+        if (type == CPython.PyList_Type || type == CPython.PyTuple_Type)
+        {
+            return; // no close(), and a failed lookup would cost an AttributeError
+        }
+
         var close = CPython.PyObject_GetAttr(result, _keys.Close);
         if (close == 0)
         {
@@ -467,104 +358,5 @@ internal sealed unsafe partial class PythonWsgiThread
     {
         CPython.SetError(CPython.PyExc_RuntimeError, "the application returned a body without calling start_response()");
         return Outcome.PythonError;
-    }
-
-    /// <summary>wsgi.file_wrapper over a regular file: sendfile through the sink, else pread blocks. Null: iterate it instead.</summary>
-    private Outcome? TrySendFile(nint wrapper)
-    {
-        var args = stackalloc nint[1] { wrapper };
-        var span = CPython.PyObject_Vectorcall(_app.FileSpan, args, 1, 0);
-        if (span == 0)
-        {
-            return Outcome.PythonError;
-        }
-
-        try
-        {
-            if (span == CPython.Py_None)
-            {
-                return null;
-            }
-
-            var fd = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 0));
-            var offset = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 1));
-            var count = CPython.PyLong_AsLongLong(CPython.PyTuple_GetItem(span, 2));
-            if (CPython.PyErr_Occurred() != 0)
-            {
-                return Outcome.PythonError;
-            }
-
-            var applied = ApplyPending();
-            if (applied != Outcome.Done)
-            {
-                return applied;
-            }
-
-            if (!_statusSeen)
-            {
-                return StartResponseNotCalled();
-            }
-
-            if (_contentLength >= 0)
-            {
-                count = Math.Min(count, _contentLength);
-            }
-
-            // The wrapper (held by the caller) keeps the file open while the GIL is released.
-            ReleaseGil();
-            try
-            {
-                using var handle = new SafeFileHandle((nint)fd, ownsHandle: false);
-                if (count > 0 && !_sink!.TrySendFile(handle, offset, count))
-                {
-                    CopyFile(handle, offset, count);
-                }
-
-                _sink!.Complete();
-                return Outcome.Done;
-            }
-            catch (IOException)
-            {
-                _clientGone = true;
-                return Outcome.ClientGone;
-            }
-            catch (InvalidResponseException e)
-            {
-                _invalidResponse = e.Message;
-                return Outcome.Invalid;
-            }
-            finally
-            {
-                AcquireGil();
-            }
-        }
-        finally
-        {
-            CPython.Py_DecRef(span);
-        }
-    }
-
-    private void CopyFile(SafeFileHandle handle, long offset, long count)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(FileBlockSize);
-        try
-        {
-            while (count > 0)
-            {
-                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, count)), offset);
-                if (n == 0)
-                {
-                    break; // the file shrank
-                }
-
-                _sink!.Write(buffer.AsSpan(0, n));
-                offset += n;
-                count -= n;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 }

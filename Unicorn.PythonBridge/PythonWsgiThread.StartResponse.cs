@@ -5,8 +5,6 @@ namespace Unicorn.PythonBridge;
 
 internal sealed unsafe partial class PythonWsgiThread
 {
-    private const int MaxReadSize = 1 << 20;
-
 
     /// <summary>Hands status and headers from start_response (if it was called since last time) to the sink.</summary>
     private Outcome ApplyPending()
@@ -144,44 +142,6 @@ internal sealed unsafe partial class PythonWsgiThread
                 return false;
             default:
                 return false;
-        }
-    }
-
-    /// <summary>Up to size bytes of a streamed body as a new bytes object (b"" at the end), read with the GIL released.</summary>
-    public nint ReadBody(long token, long size)
-    {
-        if (token != _token || _body is null)
-        {
-            CPython.SetError(CPython.PyExc_RuntimeError, "wsgi.input read after its request finished");
-            return 0;
-        }
-
-        var want = (int)Math.Clamp(size, 0, MaxReadSize);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
-        try
-        {
-            int n;
-            ReleaseGil();
-            try
-            {
-                n = want == 0 ? 0 : _body.Read(buffer.AsSpan(0, want));
-            }
-            catch (IOException e)
-            {
-                AcquireGil();
-                CPython.SetError(CPython.PyExc_OSError, e.Message);
-                return 0;
-            }
-
-            AcquireGil();
-            fixed (byte* p = buffer)
-            {
-                return CPython.PyBytes_FromStringAndSize(p, n);
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

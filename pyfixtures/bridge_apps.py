@@ -283,9 +283,12 @@ def named_tuple_headers(environ, start_response):
     return [b"ok"]
 
 
+RELEASE_SLEEPER = threading.Event()
+
+
 def sleeper(environ, start_response):
-    """Sleeps in Python for a while (a stuck request, for the stack dump test)."""
-    import time
-    time.sleep(float(environ.get("QUERY_STRING") or "1"))
+    """A stuck request (for the stack dump test): waits until the test releases it."""
+    RELEASE_SLEEPER.wait(30)
+    RELEASE_SLEEPER.clear()
     start_response("200 OK", TEXT)
     return [b"slept"]

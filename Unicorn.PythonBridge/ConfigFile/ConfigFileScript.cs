@@ -55,29 +55,43 @@ def _unicorn_where(exc, filename):
     return (frame.filename, frame.lineno) if frame is not None else (filename, None)
 
 
-def _unicorn_read_config(kind, target, workdir, names_json):
-    names = set(json.loads(names_json))
+def _unicorn_exec_config(kind, target, workdir):
     if workdir not in sys.path:
         sys.path.insert(0, workdir)
+    if kind == "module":
+        return importlib.import_module(target)
+    name = "__config__"
+    if os.path.splitext(target)[1] in (".py", ".pyc"):
+        spec = importlib.util.spec_from_file_location(name, target)
+    else:
+        loader = importlib.machinery.SourceFileLoader(name, target)
+        spec = importlib.util.spec_from_file_location(name, target, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _unicorn_config_module(kind, target, workdir):
+    # The config module already run in this process (by the resolver), else run it now.
+    if kind == "file":
+        current = sys.modules.get("__config__")
+        if current is not None and os.path.abspath(getattr(current, "__file__", None) or "") == os.path.abspath(target):
+            return current
+    return _unicorn_exec_config(kind, target, workdir)
+
+
+def _unicorn_read_config(kind, target, workdir, names_json):
+    names = set(json.loads(names_json))
     filename = target if kind == "file" else None
     try:
-        if kind == "module":
-            module = importlib.import_module(target)
-            filename = getattr(module, "__file__", None)
-        else:
-            name = "__config__"
-            if os.path.splitext(target)[1] in (".py", ".pyc"):
-                spec = importlib.util.spec_from_file_location(name, target)
-            else:
-                loader = importlib.machinery.SourceFileLoader(name, target)
-                spec = importlib.util.spec_from_file_location(name, target, loader=loader)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+        module = _unicorn_exec_config(kind, target, workdir)
     except BaseException as exc:
         where, line = _unicorn_where(exc, filename)
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
         return json.dumps({"error": text, "file": where or target, "line": line})
+    if kind == "module":
+        filename = getattr(module, "__file__", None)
     found = [[k, _unicorn_describe(v)] for k, v in vars(module).items() if k in names]
     return json.dumps({"values": found, "file": filename})
 """;

@@ -11,9 +11,7 @@ namespace Unicorn.PythonBridge.Native;
 internal static unsafe class CPython
 {
     public const int PyUnicode_2BYTE_KIND = 2;
-    public const int METH_VARARGS = 0x0001;
     public const int METH_NOARGS = 0x0004;
-    public const int METH_O = 0x0008;
     public const int METH_FASTCALL = 0x0080;
 
     public static delegate* unmanaged<nint, void> Py_IncRef;
@@ -24,7 +22,6 @@ internal static unsafe class CPython
     public static delegate* unmanaged<int> PyGILState_Ensure;
     public static delegate* unmanaged<int, void> PyGILState_Release;
 
-    public static delegate* unmanaged<nint> PyDict_New;
     public static delegate* unmanaged<nint, nint> PyDict_Copy;
     public static delegate* unmanaged<nint, nint, nint, int> PyDict_SetItem;
     public static delegate* unmanaged<nint, nint, nint> PyDict_GetItemWithError;
@@ -36,8 +33,8 @@ internal static unsafe class CPython
 
     public static delegate* unmanaged<byte*, nint, nint> PyBytes_FromStringAndSize;
     public static delegate* unmanaged<nint, byte**, nint*, int> PyBytes_AsStringAndSize;
+    public static delegate* unmanaged<nint*, nint, int> _PyBytes_Resize;
 
-    public static delegate* unmanaged<nint, nint> PyLong_FromSsize_t;
     public static delegate* unmanaged<long, nint> PyLong_FromLongLong;
     public static delegate* unmanaged<nint, long> PyLong_AsLongLong;
 
@@ -47,23 +44,18 @@ internal static unsafe class CPython
     public static delegate* unmanaged<nint, nint, nint, int> PyObject_SetAttr;
     public static delegate* unmanaged<nint, nint> PyObject_GetIter;
     public static delegate* unmanaged<nint, nint> PyIter_Next;
-    public static delegate* unmanaged<nint, int> PyObject_IsTrue;
 
-    public static delegate* unmanaged<nint, nint> PyTuple_New;
     public static delegate* unmanaged<nint, nint> PyList_Size;
     public static delegate* unmanaged<nint, nint, nint> PyList_GetItem;
     public static delegate* unmanaged<nint, nint> PyTuple_Size;
     public static delegate* unmanaged<nint, nint, nint> PyTuple_GetItem;
-    public static delegate* unmanaged<nint, nint, nint, int> PyTuple_SetItem;
 
     public static delegate* unmanaged<nint> PyErr_Occurred;
     public static delegate* unmanaged<nint*, nint*, nint*, void> PyErr_Fetch;
     public static delegate* unmanaged<nint*, nint*, nint*, void> PyErr_NormalizeException;
-    public static delegate* unmanaged<nint, nint, nint, void> PyErr_Restore;
     public static delegate* unmanaged<nint, nint, int> PyException_SetTraceback;
     public static delegate* unmanaged<void> PyErr_Clear;
     public static delegate* unmanaged<nint, byte*, void> PyErr_SetString;
-    public static delegate* unmanaged<nint, nint, int> PyErr_GivenExceptionMatches;
 
     public static delegate* unmanaged<nint, nint, nint, nint> PyCFunction_NewEx;
 
@@ -78,7 +70,6 @@ internal static unsafe class CPython
     public static nint PyExc_TypeError;
     public static nint PyExc_OSError;
     public static nint PyExc_RuntimeError;
-    public static nint PyExc_StopIteration;
 
     private static bool s_loaded;
 
@@ -101,7 +92,6 @@ internal static unsafe class CPython
         PyEval_RestoreThread = (delegate* unmanaged<nint, void>)F("PyEval_RestoreThread");
         PyGILState_Ensure = (delegate* unmanaged<int>)F("PyGILState_Ensure");
         PyGILState_Release = (delegate* unmanaged<int, void>)F("PyGILState_Release");
-        PyDict_New = (delegate* unmanaged<nint>)F("PyDict_New");
         PyDict_Copy = (delegate* unmanaged<nint, nint>)F("PyDict_Copy");
         PyDict_SetItem = (delegate* unmanaged<nint, nint, nint, int>)F("PyDict_SetItem");
         PyDict_GetItemWithError = (delegate* unmanaged<nint, nint, nint>)F("PyDict_GetItemWithError");
@@ -111,7 +101,7 @@ internal static unsafe class CPython
         PyUnicode_Concat = (delegate* unmanaged<nint, nint, nint>)F("PyUnicode_Concat");
         PyBytes_FromStringAndSize = (delegate* unmanaged<byte*, nint, nint>)F("PyBytes_FromStringAndSize");
         PyBytes_AsStringAndSize = (delegate* unmanaged<nint, byte**, nint*, int>)F("PyBytes_AsStringAndSize");
-        PyLong_FromSsize_t = (delegate* unmanaged<nint, nint>)F("PyLong_FromSsize_t");
+        _PyBytes_Resize = (delegate* unmanaged<nint*, nint, int>)F("_PyBytes_Resize");
         PyLong_FromLongLong = (delegate* unmanaged<long, nint>)F("PyLong_FromLongLong");
         PyLong_AsLongLong = (delegate* unmanaged<nint, long>)F("PyLong_AsLongLong");
         PyObject_Vectorcall = (delegate* unmanaged<nint, nint*, nuint, nint, nint>)F("PyObject_Vectorcall");
@@ -120,21 +110,16 @@ internal static unsafe class CPython
         PyObject_SetAttr = (delegate* unmanaged<nint, nint, nint, int>)F("PyObject_SetAttr");
         PyObject_GetIter = (delegate* unmanaged<nint, nint>)F("PyObject_GetIter");
         PyIter_Next = (delegate* unmanaged<nint, nint>)F("PyIter_Next");
-        PyObject_IsTrue = (delegate* unmanaged<nint, int>)F("PyObject_IsTrue");
-        PyTuple_New = (delegate* unmanaged<nint, nint>)F("PyTuple_New");
         PyList_Size = (delegate* unmanaged<nint, nint>)F("PyList_Size");
         PyList_GetItem = (delegate* unmanaged<nint, nint, nint>)F("PyList_GetItem");
         PyTuple_Size = (delegate* unmanaged<nint, nint>)F("PyTuple_Size");
         PyTuple_GetItem = (delegate* unmanaged<nint, nint, nint>)F("PyTuple_GetItem");
-        PyTuple_SetItem = (delegate* unmanaged<nint, nint, nint, int>)F("PyTuple_SetItem");
         PyErr_Occurred = (delegate* unmanaged<nint>)F("PyErr_Occurred");
         PyErr_Fetch = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_Fetch");
         PyErr_NormalizeException = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_NormalizeException");
-        PyErr_Restore = (delegate* unmanaged<nint, nint, nint, void>)F("PyErr_Restore");
         PyException_SetTraceback = (delegate* unmanaged<nint, nint, int>)F("PyException_SetTraceback");
         PyErr_Clear = (delegate* unmanaged<void>)F("PyErr_Clear");
         PyErr_SetString = (delegate* unmanaged<nint, byte*, void>)F("PyErr_SetString");
-        PyErr_GivenExceptionMatches = (delegate* unmanaged<nint, nint, int>)F("PyErr_GivenExceptionMatches");
         PyCFunction_NewEx = (delegate* unmanaged<nint, nint, nint, nint>)F("PyCFunction_NewEx");
 
         Py_None = Data("_Py_NoneStruct");
@@ -147,7 +132,6 @@ internal static unsafe class CPython
         PyExc_TypeError = Exc("PyExc_TypeError");
         PyExc_OSError = Exc("PyExc_OSError");
         PyExc_RuntimeError = Exc("PyExc_RuntimeError");
-        PyExc_StopIteration = Exc("PyExc_StopIteration");
         s_loaded = true;
     }
 

@@ -136,8 +136,25 @@ class StreamInput:
         return line
 
 
-def buffered_input(data):
-    return io.BytesIO(data)
+class EmptyInput:
+    """wsgi.input of a request without a body: stateless, so one instance serves every request."""
+
+    __slots__ = ()
+
+    def read(self, size=-1):
+        return b""
+
+    def readline(self, size=-1):
+        return b""
+
+    def readlines(self, hint=-1):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+
+EMPTY_INPUT = EmptyInput()
 
 
 # --- wsgi.file_wrapper ----------------------------------------------------------------------------

@@ -44,6 +44,11 @@ public sealed partial class Arbiter
             env[HandOver.PythonInfo] = info;
         }
 
+        // A worker's GC would otherwise size gen0 from the CPU cache and grow to tens of MiB under
+        // load; most per-request garbage dies young, so a small budget costs no measurable throughput
+        // (bench/results/memory.md). The user's own setting wins.
+        env.TryAdd("DOTNET_GCgen0size", "0x200000");
+
         var (path, args) = Executable();
         RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
         int pid;

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 
 namespace Unicorn.Wsgi.Config;
 
@@ -8,7 +9,7 @@ namespace Unicorn.Wsgi.Config;
 /// negative numbers are values. Syntax errors are usage errors (exit 2); values are checked later by the validators,
 /// except the integer conversions argparse itself does (<c>-w abc</c> is exit 2, as in Gunicorn).
 /// </summary>
-public sealed class CommandLine
+public sealed partial class CommandLine
 {
     public const string Program = "unicorn";
     public const string Usage = "usage: unicorn [OPTIONS] [APP_MODULE]";
@@ -107,9 +108,11 @@ public sealed class CommandLine
     private static bool LooksLikeOption(string arg) =>
         arg.Length > 1 && arg[0] == '-' && !IsNegativeNumber(arg);
 
-    private static bool IsNegativeNumber(string arg) =>
-        arg.Length > 1 && arg[0] == '-' && double.TryParse(arg.AsSpan(1), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out _)
-        && char.IsAsciiDigit(arg[1]) | arg[1] == '.';
+    // argparse treats "-1" and "-.5" as values, not options, when no option looks like a number.
+    private static bool IsNegativeNumber(string arg) => NegativeNumber().IsMatch(arg);
+
+    [GeneratedRegex(@"^-\d+$|^-\d*\.\d+$")]
+    private static partial Regex NegativeNumber();
 
     private int ParseLong(IReadOnlyList<string> args, int index)
     {
@@ -155,7 +158,7 @@ public sealed class CommandLine
 
             if (setting.Action is CliAction.StoreTrue or CliAction.StoreConst)
             {
-                Store(setting, flag, null);
+                Store(setting, null);
                 if (rest is null)
                 {
                     return index;
@@ -219,7 +222,7 @@ public sealed class CommandLine
                     throw UsageError($"argument {setting.Display}: ignored explicit argument '{attached}'");
                 }
 
-                Store(setting, flag, null);
+                Store(setting, null);
                 return index;
             case CliAction.OptionalValue:
                 if (attached is null && index + 1 < args.Count && !LooksLikeOption(args[index + 1]) && args[index + 1] != "--")
@@ -227,7 +230,7 @@ public sealed class CommandLine
                     attached = args[++index];
                 }
 
-                Store(setting, flag, attached ?? setting.Const);
+                Store(setting, attached ?? setting.Const);
                 return index;
             default:
                 if (attached is null)
@@ -240,14 +243,13 @@ public sealed class CommandLine
                     attached = args[++index];
                 }
 
-                Store(setting, flag, attached);
+                Store(setting, attached);
                 return index;
         }
     }
 
-    private void Store(Setting setting, string flag, object? text)
+    private void Store(Setting setting, object? text)
     {
-        _ = flag;
         switch (setting.Action)
         {
             case CliAction.StoreTrue:

@@ -19,4 +19,7 @@ public sealed class HookFailedException : Exception
 
     /// <summary>The hook's setting name, e.g. "when_ready".</summary>
     public string? Hook { get; init; }
+
+    // The Python traceback is already in the log; a .NET stack here would only add noise.
+    public override string ToString() => Message;
 }

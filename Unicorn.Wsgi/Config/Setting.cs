@@ -56,6 +56,8 @@ public sealed record Setting
     public object? Const { get; init; }
     /// <summary>The raw default, evaluated when settings resolve (some read the environment); it goes through the validator.</summary>
     public required Func<ResolveContext, object?> Default { get; init; }
+    /// <summary>The environment variable the default reads, if any (named in errors about it).</summary>
+    public string? DefaultEnvironmentVariable { get; init; }
     /// <summary>How the docs and <c>-h</c> show the default when it depends on the machine.</summary>
     public string? DefaultDoc { get; init; }
     /// <summary>Turns a config value (text from argv, or a value from a config file) into the typed value.</summary>

@@ -11,6 +11,9 @@ public sealed class SettingsResolver
     private readonly ResolveContext _context;
     private readonly Settings _settings = new();
 
+    // A default read from the environment that does not validate is an error only if nothing overrides it.
+    private readonly Dictionary<string, ConfigException> _badDefaults = new(StringComparer.Ordinal);
+
     private SettingsResolver(ResolveContext context) => _context = context;
 
     /// <summary>
@@ -67,6 +70,11 @@ public sealed class SettingsResolver
         ApplyArguments(commandLine.Environment, SettingSource.Environment, "in GUNICORN_CMD_ARGS");
         ApplyArguments(commandLine.Argv, SettingSource.CommandLine, "");
 
+        if (_badDefaults.Count > 0)
+        {
+            throw SettingsTable.All.Select(s => _badDefaults.GetValueOrDefault(s.Name)).First(e => e is not null)!;
+        }
+
         if (_settings.AppUri is null && _settings.Get<string?>("paste") is null)
         {
             throw new ConfigException("unicorn: error: No application module specified.");
@@ -89,10 +97,11 @@ public sealed class SettingsResolver
         try
         {
             _settings.Set(setting.Name, setting.Validate(value, _context), source);
+            _badDefaults.Remove(setting.Name);
         }
         catch (SettingValueException e)
         {
-            var origin = source == SettingSource.Default ? "(its default reads the environment)" : where;
+            var origin = source == SettingSource.Default ? (setting.DefaultEnvironmentVariable is { } variable ? $"(from ${variable})" : "(default)") : where;
             var flags = setting.Flags.Count > 0 ? $" ({setting.Display})" : "";
             var shown = value switch
             {
@@ -101,6 +110,13 @@ public sealed class SettingsResolver
                 _ => Validators.Describe(value),
             };
             var message = $"unicorn: invalid value for {setting.Name}{flags}{(origin.Length > 0 ? " " + origin : "")}: {shown}: {e.Message}";
+            if (source == SettingSource.Default)
+            {
+                _settings.Set(setting.Name, null, source);
+                _badDefaults[setting.Name] = new ConfigException(message);
+                return;
+            }
+
             throw new ConfigException(message);
         }
     }

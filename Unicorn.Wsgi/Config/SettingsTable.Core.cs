@@ -23,6 +23,7 @@ public static partial class SettingsTable
             Meta = "ADDRESS",
             Action = CliAction.Append,
             Default = c => c.GetEnvironment("PORT") is { } port ? new[] { $"0.0.0.0:{port}" } : new[] { "127.0.0.1:8000" },
+            DefaultEnvironmentVariable = "PORT",
             DefaultDoc = "['127.0.0.1:8000'], or ['0.0.0.0:$PORT'] when PORT is set",
             Validate = Validators.Binds,
             Doc = "Where to listen: HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. Repeat the flag to listen on several addresses.",
@@ -33,6 +34,7 @@ public static partial class SettingsTable
             "How many worker processes serve requests. Two to four per core is a usual start.") with
         {
             Default = c => c.GetEnvironment("WEB_CONCURRENCY") is { } n ? n : 1,
+            DefaultEnvironmentVariable = "WEB_CONCURRENCY",
             DefaultDoc = "1, or $WEB_CONCURRENCY when set",
         },
         new Setting
@@ -57,7 +59,7 @@ public static partial class SettingsTable
         IntRow("max_requests_jitter", WorkerSection, ["--max-requests-jitter"], 0,
             "Add a random 0..N to max_requests per worker so workers do not all restart together."),
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
-            "Seconds a worker may stay silent (e.g. stuck in one request) before the master aborts and replaces it; 0 disables."),
+            "Seconds a worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables."),
         IntRow("graceful_timeout", WorkerSection, ["--graceful-timeout"], 30,
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,

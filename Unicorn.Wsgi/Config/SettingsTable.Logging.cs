@@ -79,7 +79,7 @@ public static partial class SettingsTable
         StringRow("default_proc_name", NamingSection, [], null, "gunicorn",
             "The process name when proc_name is unset; the command line's APP_MODULE fills it in."),
         StringRow("pythonpath", MechanicsSection, ["--pythonpath"], "STRING", null,
-            "Comma-separated directories to put first on sys.path, e.g. '/home/app,/home/lib'."),
+            "Comma-separated directories to put first on sys.path, as in '/home/app,/home/lib'."),
         StringRow("paste", MechanicsSection, ["--paste", "--paster"], "STRING", null,
             "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name) instead of APP_MODULE. " +
             "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn#main) supplies settings below the config file, " +

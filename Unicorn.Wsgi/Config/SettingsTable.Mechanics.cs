@@ -23,7 +23,7 @@ public static partial class SettingsTable
             Doc = "How --reload watches files: 'auto' (inotify when available, else poll), 'poll' (stat each file every second) or 'inotify'.",
         },
         ListRow("reload_extra_files", DebuggingSection, "--reload-extra-file", "FILES",
-            "More files (or glob patterns) whose change triggers --reload, e.g. templates and config.") with
+            "More files (or glob patterns) whose change triggers --reload, such as templates and config.") with
         { Validate = Validators.FilesOrPatterns },
         FlagRow("spew", DebuggingSection, "--spew",
             "Trace every executed Python line (sys.settrace); extremely verbose."),
@@ -43,6 +43,7 @@ public static partial class SettingsTable
             Action = CliAction.StoreConst,
             Const = false,
             Default = c => c.GetEnvironment("SENDFILE") is { } v ? v.ToLowerInvariant() is "y" or "1" or "yes" or "true" : null,
+            DefaultEnvironmentVariable = "SENDFILE",
             DefaultDoc = "None (sendfile is used), or the truth of $SENDFILE when set",
             Validate = Validators.NullableBool,
             Doc = "Whether file responses (wsgi.file_wrapper) may use sendfile(2); --no-sendfile turns it off.",
@@ -122,6 +123,7 @@ public static partial class SettingsTable
             Flags = ["--forwarded-allow-ips"],
             Meta = "STRING",
             Default = c => c.GetEnvironment("FORWARDED_ALLOW_IPS") ?? "127.0.0.1,::1",
+            DefaultEnvironmentVariable = "FORWARDED_ALLOW_IPS",
             DefaultDoc = "'127.0.0.1,::1', or $FORWARDED_ALLOW_IPS when set",
             Validate = Validators.AddressList,
             Doc = "Comma-separated addresses or CIDR networks of proxies trusted to set secure_scheme_headers and forwarder_headers; '*' trusts all.",

@@ -110,9 +110,8 @@ public static partial class SettingsTable
             Flags = ["--metrics-bind"],
             Meta = "ADDRESS",
             Default = _ => null,
-            Validate = Validators.String,
+            Validate = Validators.Address,
             Doc = "Unicorn only: serve the server's metrics over HTTP at this address (HOST:PORT).",
-            Supported = false,
             UnicornOnly = true,
         },
     ];

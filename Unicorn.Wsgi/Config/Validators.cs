@@ -102,6 +102,13 @@ internal static partial class Validators
         return list;
     }
 
+    /// <summary>One listening address in <c>bind</c>'s syntax, or unset.</summary>
+    public static object? Address(object? value, ResolveContext _)
+    {
+        var s = ToStringOrNull(value);
+        return s is null || BindAddress.Validate(s) is not { } problem ? s : throw new SettingValueException(problem);
+    }
+
     /// <summary><c>KEY=VALUE</c> entries; Gunicorn finds a missing '=' only when it applies them.</summary>
     public static object? RawEnv(object? value, ResolveContext _)
     {

@@ -38,6 +38,9 @@ public sealed class BadHttpRequestException : Exception
     /// <summary>True when the client simply went away mid-request: close without answering.</summary>
     public bool IsEndOfInput => Reason == RequestRejectionReason.UnexpectedEndOfInput;
 
+    /// <summary>The error-log warning Gunicorn writes for a rejection; <paramref name="ip"/> is "" for a unix socket.</summary>
+    public string LogMessage(string? ip) => $"Invalid request from ip={ip}: {Message}";
+
     /// <summary>Gunicorn's error response for this rejection, ready to write before closing.</summary>
     public byte[] BuildResponse() => ErrorResponse.Build(StatusCode, ReasonPhrase, Detail);
 

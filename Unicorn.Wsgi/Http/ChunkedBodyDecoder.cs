@@ -17,6 +17,7 @@ public sealed class ChunkedBodyDecoder
     private readonly List<KeyValuePair<string, string>> _trailers = [];
     private State _state;
     private long _remaining;
+    private long _trailerScanned;
 
     private enum State
     {
@@ -135,6 +136,7 @@ public sealed class ChunkedBodyDecoder
     {
         _state = State.SizeLine;
         _remaining = 0;
+        _trailerScanned = 0;
         _trailers.Clear();
     }
 
@@ -214,15 +216,19 @@ public sealed class ChunkedBodyDecoder
         var buffer = input.UnreadSequence;
         var max = _options.MaxHeaderSectionBytes;
         var searched = buffer.Length > max + 4 ? buffer.Slice(0, max + 4) : buffer;
-        var sectionReader = new SequenceReader<byte>(searched);
-        if (!sectionReader.TryReadTo(out ReadOnlySequence<byte> sectionSeq, "\r\n\r\n"u8))
+        // Resume where the last search stopped (the caller presents the same bytes plus more).
+        var from = Math.Clamp(_trailerScanned - 3, 0, searched.Length);
+        var sectionReader = new SequenceReader<byte>(searched.Slice(from));
+        if (!sectionReader.TryReadTo(out ReadOnlySequence<byte> tail, "\r\n\r\n"u8))
         {
             if (buffer.Length > max)
             {
                 HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
             }
+            _trailerScanned = searched.Length;
             return false;
         }
+        var sectionSeq = searched.Slice(0, from + tail.Length);
         byte[]? copy = null;
         try
         {

@@ -149,9 +149,9 @@ public sealed partial class Http1RequestParser
             }
             else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
-                foreach (var part in value.Split(','))
+                foreach (var part in value.AsSpan().Split(','))
                 {
-                    var coding = part.Trim(" \t");
+                    var coding = value.AsSpan(part).Trim(" \t");
                     if (coding.Equals("chunked", StringComparison.OrdinalIgnoreCase))
                     {
                         // Transfer codings stack; chunked twice is never meant.
@@ -187,6 +187,13 @@ public sealed partial class Http1RequestParser
         }
 
         var http11 = head.VersionMajor > 1 || (head.VersionMajor == 1 && head.VersionMinor >= 1);
+        if (mustClose && !chunked)
+        {
+            // RFC 9112 §6.3: a content coding without chunked after it leaves the length unknowable; a
+            // proxy in front would frame by Transfer-Encoding while Content-Length (or nothing) framed it
+            // here. Gunicorn accepts this and closes afterwards; we refuse it.
+            HttpRejection.Throw(RequestRejectionReason.TransferCodingWithoutChunked, "TRANSFER-ENCODING");
+        }
         if (chunked)
         {
             // RFC 9112 §6.1: chunked on HTTP/1.0 and chunked with Content-Length both leave the framing

@@ -92,7 +92,7 @@ public sealed partial class Http1RequestParser
         }
 
         var target = line.Slice(rl.TargetStart, rl.TargetLength);
-        var raw = KnownStrings.Latin1(target);
+        var raw = KnownStrings.Target(target);
         head.RawTarget = raw;
         var parts = rl.Target;
         head.Path = Substring(raw, parts.Path);

@@ -49,6 +49,7 @@ public sealed partial class Http1RequestParser
         _forwardedTrusted = _options.ForwardedAllowIps.Contains(peer);
         _proxyAllowed = _options.ProxyAllowIps.Contains(peer);
         _peerText = peer?.ToString() ?? "";
+        ResetScan();
     }
 
     /// <summary>
@@ -60,23 +61,33 @@ public sealed partial class Http1RequestParser
     {
         ArgumentNullException.ThrowIfNull(head);
         var buffer = reader.UnreadSequence;
+        if (buffer.Length < _examined)
+        {
+            // Not the bytes we saw last time plus more: start over.
+            ResetScan();
+        }
 
         // The request line, bounded by limit_request_line.
         var limit = _options.EffectiveLimitRequestLine;
-        var window = buffer.Length > limit + 2 ? buffer.Slice(0, limit + 2) : buffer;
-        var lineReader = new SequenceReader<byte>(window);
-        if (!lineReader.TryReadTo(out ReadOnlySequence<byte> lineSeq, "\r\n"u8))
+        long lineLength = _lineLength;
+        if (lineLength < 0)
         {
-            if (buffer.Length > limit + 2)
+            var window = buffer.Length > limit + 2 ? buffer.Slice(0, limit + 2) : buffer;
+            lineLength = IndexOf(window, "\r\n"u8, _lineScanned - 1);
+            if (lineLength < 0)
             {
-                HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({buffer.Length - 2} > {limit})");
+                if (buffer.Length > limit + 2)
+                {
+                    HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({buffer.Length - 2} > {limit})");
+                }
+                _lineScanned = window.Length;
+                _examined = buffer.Length;
+                return false;
             }
-            return false;
-        }
-        var lineLength = (int)lineSeq.Length;
-        if (lineLength > limit)
-        {
-            HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({lineLength} > {limit})");
+            if (lineLength > limit)
+            {
+                HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({lineLength} > {limit})");
+            }
         }
 
         // The header section: up to the first empty line, bounded by Gunicorn's max_buffer_headers.
@@ -86,11 +97,18 @@ public sealed partial class Http1RequestParser
         byte[]? lineCopy = null;
         try
         {
-            var line = Contiguous(lineSeq, ref lineCopy);
-            var requestLine = ValidateRequestLine(line);
+            var line = Contiguous(buffer.Slice(0, lineLength), ref lineCopy);
+            if (_lineLength < 0)
+            {
+                // Checked as soon as the line is complete, as Gunicorn does, and only once.
+                _requestLine = ValidateRequestLine(line);
+                _lineLength = (int)lineLength;
+            }
+            var requestLine = _requestLine;
 
             if (rest.Length < 2)
             {
+                _examined = buffer.Length;
                 return false;
             }
             if (StartsWithCrlf(rest))
@@ -102,19 +120,21 @@ public sealed partial class Http1RequestParser
             {
                 var max = _options.MaxHeaderSectionBytes;
                 var searched = rest.Length > max + 4 ? rest.Slice(0, max + 4) : rest;
-                var sectionReader = new SequenceReader<byte>(searched);
-                if (!sectionReader.TryReadTo(out ReadOnlySequence<byte> sectionSeq, "\r\n\r\n"u8))
+                sectionLength = IndexOf(searched, "\r\n\r\n"u8, _sectionScanned - 3);
+                if (sectionLength < 0)
                 {
                     if (rest.Length > max)
                     {
                         HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
                     }
+                    _sectionScanned = searched.Length;
+                    _examined = buffer.Length;
                     return false;
                 }
-                sectionLength = sectionSeq.Length;
                 headLength = lineLength + 2 + sectionLength + 4;
             }
 
+            ResetScan();
             head.Reset();
             FillRequestLine(line, requestLine, head);
             if (sectionLength > 0)
@@ -155,6 +175,28 @@ public sealed partial class Http1RequestParser
     {
         var shown = pending.Length > 200 ? pending.Slice(0, 200) : pending;
         return HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, shown.ToArray());
+    }
+
+    // Where the search for an incomplete head stopped, so bytes arriving one at a time cost linear time.
+    // Valid because a caller that got false presents the same unconsumed bytes again, plus more.
+    private long _examined;
+    private long _lineScanned;
+    private long _sectionScanned;
+    private int _lineLength = -1;
+    private RequestLine _requestLine;
+
+    private void ResetScan()
+    {
+        _examined = _lineScanned = _sectionScanned = 0;
+        _lineLength = -1;
+    }
+
+    /// <summary>Offset of <paramref name="delimiter"/> in <paramref name="s"/>, searching from <paramref name="from"/>; -1 if absent.</summary>
+    private static long IndexOf(ReadOnlySequence<byte> s, ReadOnlySpan<byte> delimiter, long from)
+    {
+        from = Math.Clamp(from, 0, s.Length);
+        var r = new SequenceReader<byte>(s.Slice(from));
+        return r.TryReadTo(out ReadOnlySequence<byte> before, delimiter) ? from + before.Length : -1;
     }
 
     private static bool StartsWithCrlf(ReadOnlySequence<byte> s)

@@ -28,6 +28,8 @@ internal static class KnownStrings
 
     public static string HeaderValue(ReadOnlySpan<byte> s) => s.IsEmpty ? "" : Find(Values, s) ?? Latin1(s);
 
+    public static string Target(ReadOnlySpan<byte> s) => s.Length == 1 && s[0] == '/' ? "/" : Latin1(s);
+
     public static string Latin1(ReadOnlySpan<byte> s) => s.IsEmpty ? "" : System.Text.Encoding.Latin1.GetString(s);
 
     private static string? Find(string[] table, ReadOnlySpan<byte> s)

@@ -41,6 +41,7 @@ public enum RequestRejectionReason
     ChunkedNotLast,
     ChunkedTwice,
     ChunkedOnHttp10,
+    TransferCodingWithoutChunked,
     UnsupportedTransferCoding,
 
     // Chunked body (InvalidChunkSize, InvalidChunkExtension, ChunkMissingTerminator).

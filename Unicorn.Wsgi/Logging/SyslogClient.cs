@@ -78,18 +78,18 @@ public sealed class SyslogClient : IDisposable
         switch (_address.Transport)
         {
             case SyslogTransport.Udp:
-            {
-                var ip = Resolve(_address.Host);
-                _endPoint = new IPEndPoint(ip, _address.Port);
-                return new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
-            }
+                {
+                    var ip = Resolve(_address.Host);
+                    _endPoint = new IPEndPoint(ip, _address.Port);
+                    return new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+                }
 
             case SyslogTransport.Tcp:
-            {
-                var ip = Resolve(_address.Host);
-                var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { SendTimeout = 1000, NoDelay = true };
-                return ConnectOrDispose(socket, new IPEndPoint(ip, _address.Port));
-            }
+                {
+                    var ip = Resolve(_address.Host);
+                    var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { SendTimeout = 1000, NoDelay = true };
+                    return ConnectOrDispose(socket, new IPEndPoint(ip, _address.Port));
+                }
 
             case SyslogTransport.UnixDatagram:
                 return ConnectOrDispose(new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified), new UnixDomainSocketEndPoint(_address.Path!));

@@ -5,10 +5,27 @@ public static class SyslogFacility
 {
     private static readonly Dictionary<string, int> Codes = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["kern"] = 0, ["user"] = 1, ["mail"] = 2, ["daemon"] = 3, ["auth"] = 4, ["security"] = 4,
-        ["syslog"] = 5, ["lpr"] = 6, ["news"] = 7, ["uucp"] = 8, ["cron"] = 9, ["authpriv"] = 10, ["ftp"] = 11,
-        ["local0"] = 16, ["local1"] = 17, ["local2"] = 18, ["local3"] = 19,
-        ["local4"] = 20, ["local5"] = 21, ["local6"] = 22, ["local7"] = 23,
+        ["kern"] = 0,
+        ["user"] = 1,
+        ["mail"] = 2,
+        ["daemon"] = 3,
+        ["auth"] = 4,
+        ["security"] = 4,
+        ["syslog"] = 5,
+        ["lpr"] = 6,
+        ["news"] = 7,
+        ["uucp"] = 8,
+        ["cron"] = 9,
+        ["authpriv"] = 10,
+        ["ftp"] = 11,
+        ["local0"] = 16,
+        ["local1"] = 17,
+        ["local2"] = 18,
+        ["local3"] = 19,
+        ["local4"] = 20,
+        ["local5"] = 21,
+        ["local6"] = 22,
+        ["local7"] = 23,
     };
 
     public static int Parse(string name) =>

@@ -7,6 +7,17 @@ namespace Unicorn.Wsgi.Workers;
 
 internal sealed partial class HttpConnection
 {
+    private byte[]? _rentedBody;
+
+    private void ReturnBody()
+    {
+        if (_rentedBody is { } rented)
+        {
+            _rentedBody = null;
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>
     /// Reads the body before the app runs when it is small enough, so a slow uploader costs no Python
     /// thread; a larger body streams to the app from where this stopped.
@@ -34,9 +45,13 @@ internal sealed partial class HttpConnection
             var buffer = read.Buffer;
             if (buffer.Length >= size)
             {
-                var body = buffer.Slice(0, size).ToArray();
+                // Pooled: a body per request would otherwise be fresh gen0 garbage. Returned once the
+                // app is done with the request (the bridge copies it into Python before that).
+                var body = ArrayPool<byte>.Shared.Rent((int)size);
+                buffer.Slice(0, size).CopyTo(body);
                 _reader.AdvanceTo(buffer.GetPosition(size));
-                return new BufferedRequestBody(body);
+                _rentedBody = body;
+                return new BufferedRequestBody(body.AsMemory(0, (int)size));
             }
 
             if (read.IsCompleted)

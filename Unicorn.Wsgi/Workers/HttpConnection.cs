@@ -168,7 +168,14 @@ internal sealed partial class HttpConnection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose);
 
-        await _worker.Threads.RunAsync(request, sink);
+        try
+        {
+            await _worker.Threads.RunAsync(request, sink);
+        }
+        finally
+        {
+            ReturnBody();
+        }
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)

@@ -65,6 +65,9 @@ public sealed partial class WorkerProcess
     private int? Boot()
     {
         Libc.SetThreadName("unicorn: worker");
+        // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
+        // machine) out of the time the app's import has under `timeout`.
+        _heartbeat.Beat(WorkerState.Booting);
         _log.Info($"Booting worker with pid: {_info.Pid}");
         _signals.Register(WorkerSignals);
         List<Socket> listeners;

@@ -14,11 +14,19 @@ try
 {
     var entry = new AccessLogEntry
     {
-        Method = "GET", RawUri = "/api/items?page=2", Path = "/api/items", Query = "page=2", Protocol = "HTTP/1.1",
-        RemoteAddress = "10.1.2.3", Status = "200 OK", ResponseLength = 5120,
+        Method = "GET",
+        RawUri = "/api/items?page=2",
+        Path = "/api/items",
+        Query = "page=2",
+        Protocol = "HTTP/1.1",
+        RemoteAddress = "10.1.2.3",
+        Status = "200 OK",
+        ResponseLength = 5120,
         RequestHeaders = [new("Host", "example.com"), new("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)"), new("Referer", "https://example.com/")],
         ResponseHeaders = [new("Content-Type", "application/json")],
-        StartTime = DateTimeOffset.Now, Duration = TimeSpan.FromMilliseconds(3.2), Pid = Environment.ProcessId,
+        StartTime = DateTimeOffset.Now,
+        Duration = TimeSpan.FromMilliseconds(3.2),
+        Pid = Environment.ProcessId,
     };
 
     var format = AccessLogFormat.Parse(AccessLogFormat.Default);
@@ -49,11 +57,7 @@ try
     using (var board = MetricsBoard.Create(Path.Combine(dir, "metrics"), 1))
     using (var worker = WorkerMetrics.Open(board.Path, 0, Environment.ProcessId))
     {
-        Measure("Prometheus worker update (started + finished)", N, () =>
-        {
-            worker.RequestStarted();
-            worker.RequestFinished(200, entry.Duration);
-        });
+        Measure("Prometheus worker update (one finished request)", N, () => worker.RequestFinished(200, entry.Duration));
         Measure("Prometheus scrape render (master)", 10_000, () => PrometheusText.Render(board.Snapshot()));
     }
 }

@@ -16,6 +16,15 @@ internal static class Program
     private static int Main(string[] args)
     {
         var log = new StderrErrorLog(LogLevel.Debug);
+        if (args is ["paths"])
+        {
+            // What the embedded interpreter sees: sys.prefix, sys.executable, then sys.path, one per line.
+            var python = PythonRuntime.Initialize(PythonLocator.Locate(), log);
+            python.RunWithGil(() => PythonEngine.Exec("import sys\nprint(sys.prefix)\nprint(sys.executable)\nprint('\\n'.join(sys.path))"));
+            python.Shutdown();
+            return 0;
+        }
+
         var runtime = PythonRuntime.Initialize(PythonLocator.Locate(), log, new PythonRuntimeOptions { Chdir = args.Length > 0 ? args[0] : null });
         runtime.RunWithGil(() => PythonEngine.Exec("""
             import atexit, sys, threading, time
@@ -25,7 +34,9 @@ internal static class Program
                     sum(range(1000))  # a daemon thread that keeps taking the GIL
 
             def finish():
-                time.sleep(0.2)
+                # threading._shutdown() marks the main thread stopped, then joins this thread.
+                while threading.main_thread().is_alive():
+                    time.sleep(0.01)
                 print("non-daemon thread finished", flush=True)
 
             threading.Thread(target=spin, daemon=True).start()
@@ -41,8 +52,16 @@ internal static class Program
             var sink = new NullSink();
             handle.Invoke(new WsgiRequest
             {
-                Method = "GET", RawUri = "/", Path = "/", Query = "", Protocol = "HTTP/1.1", VersionMinor = 1,
-                Headers = [], Body = RequestBody.Empty, ServerName = "h", ServerPort = "80",
+                Method = "GET",
+                RawUri = "/",
+                Path = "/",
+                Query = "",
+                Protocol = "HTTP/1.1",
+                VersionMinor = 1,
+                Headers = [],
+                Body = RequestBody.Empty,
+                ServerName = "h",
+                ServerPort = "80",
                 RemoteEndPoint = new IPEndPoint(IPAddress.Loopback, 1),
             }, sink);
             served = sink.Status;

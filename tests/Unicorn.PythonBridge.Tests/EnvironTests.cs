@@ -63,13 +63,22 @@ public sealed class EnvironTests(PythonFixture python)
         Assert.Equal("False", S("wsgi.run_once"));
         Assert.Contains("stderr", S("wsgi.errors"), StringComparison.Ordinal);
         Assert.Contains("FileWrapper", S("wsgi.file_wrapper"), StringComparison.Ordinal);
-        Assert.Equal("BytesIO", env.GetProperty("_input_class").GetString());
+        Assert.Equal("EmptyInput", env.GetProperty("_input_class").GetString());
         Assert.False(env.TryGetProperty("HTTP_CONTENT_TYPE", out _));
         Assert.False(env.TryGetProperty("HTTP_CONTENT_LENGTH", out _));
         foreach (var property in types.EnumerateObject().Where(p => p.Name.ToUpperInvariant() == p.Name))
         {
             Assert.Equal("str", property.Value.GetString()); // every CGI key is a native str
         }
+    }
+
+    [Fact]
+    public void Input_is_BytesIO_for_a_buffered_body_and_a_reader_for_a_streamed_one()
+    {
+        var buffered = Environ(AppThread.Request("POST", body: new Unicorn.Wsgi.Application.BufferedRequestBody("x"u8.ToArray())));
+        Assert.Equal("BytesIO", buffered.GetProperty("_input_class").GetString());
+        var streamed = Environ(AppThread.Request("POST", body: new StreamedBody("x"u8.ToArray())));
+        Assert.Equal("StreamInput", streamed.GetProperty("_input_class").GetString());
     }
 
     [Fact]
@@ -130,9 +139,19 @@ public sealed class EnvironTests(PythonFixture python)
         var request = AppThread.Request();
         request = new Unicorn.Wsgi.Application.WsgiRequest
         {
-            Method = "DELETE", RawUri = "/", Path = "/", Query = "", Protocol = "HTTP/1.0", VersionMinor = 0,
-            Headers = [], Body = Unicorn.Wsgi.Application.RequestBody.Empty, ServerName = "s", ServerPort = "443",
-            UrlScheme = "https", RemoteEndPoint = null, ExtraEnviron = [new("PROXY_PROTOCOL", "TCP4")],
+            Method = "DELETE",
+            RawUri = "/",
+            Path = "/",
+            Query = "",
+            Protocol = "HTTP/1.0",
+            VersionMinor = 0,
+            Headers = [],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "s",
+            ServerPort = "443",
+            UrlScheme = "https",
+            RemoteEndPoint = null,
+            ExtraEnviron = [new("PROXY_PROTOCOL", "TCP4")],
         };
         var env = Environ(request);
         Assert.Equal("https", env.GetProperty("wsgi.url_scheme").GetString());

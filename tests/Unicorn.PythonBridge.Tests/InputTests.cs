@@ -41,6 +41,15 @@ public sealed class InputTests(PythonFixture python)
         Assert.Equal(expected, Echo(mode, new StreamedBody(pieces)));
     }
 
+    [Theory]
+    [InlineData("read", "")]
+    [InlineData("read:3", "[]")]
+    [InlineData("readline", "[]")]
+    [InlineData("readline:4", "[]")]
+    [InlineData("readlines", "")]
+    [InlineData("iter", "")]
+    public void Empty_body_reads(string mode, string expected) => Assert.Equal(expected, Echo(mode, RequestBody.Empty));
+
     [Fact]
     public void Streamed_body_is_read_in_bounded_pieces_with_the_GIL_released()
     {

@@ -61,16 +61,53 @@ public sealed class PitfallTests(PythonFixture python)
     [Fact]
     public async Task Process_exits_promptly_after_shutdown_with_Python_threads_running()
     {
-        var host = Path.Combine(AppContext.BaseDirectory, "Unicorn.PythonBridge.TestHost.dll");
+        var (exit, stdout, stderr) = await RunHostAsync([python.RepoRoot],
+            env => env["UNICORN_PYTHON"] = python.Installation.Executable ?? python.Installation.LibPython);
+        Assert.True(exit == 0, $"exit {exit}: {stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["served 200 OK", "non-daemon thread finished", "atexit ran", "shut down"], lines);
+    }
+
+    [Fact]
+    public async Task A_virtualenv_is_the_embedded_interpreters_prefix_like_under_Gunicorn()
+    {
+        var venv = Directory.CreateTempSubdirectory("unicorn-venv-").FullName;
+        try
+        {
+            var interpreter = python.Installation.Executable ?? "/usr/bin/python3";
+            using (var create = Process.Start(interpreter, ["-m", "venv", "--without-pip", venv]))
+            {
+                await create.WaitForExitAsync();
+                Assert.Equal(0, create.ExitCode);
+            }
+
+            var (exit, stdout, stderr) = await RunHostAsync(["paths"], env => { env.Remove("UNICORN_PYTHON"); env["VIRTUAL_ENV"] = venv; });
+            Assert.True(exit == 0, stderr);
+            var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(venv, lines[0]);
+            Assert.Equal(Path.Combine(venv, "bin", "python"), lines[1]);
+            Assert.Contains(Path.Combine(venv, "lib", $"python{python.Installation.MajorMinor}", "site-packages"), lines);
+        }
+        finally
+        {
+            Directory.Delete(venv, recursive: true);
+        }
+    }
+
+    private async Task<(int Exit, string Stdout, string Stderr)> RunHostAsync(string[] args, Action<IDictionary<string, string?>> environment)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(host);
-        start.ArgumentList.Add(python.RepoRoot);
-        start.Environment["UNICORN_PYTHON"] = python.Installation.Executable ?? python.Installation.LibPython;
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Unicorn.PythonBridge.TestHost.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
         start.Environment.Remove(PythonInstallation.EnvironmentVariable);
+        environment(start.Environment);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        var exited = true;
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         {
             try
@@ -79,29 +116,27 @@ public sealed class PitfallTests(PythonFixture python)
             }
             catch (OperationCanceledException)
             {
-                exited = false;
                 process.Kill(entireProcessTree: true);
+                return (-1, await stdout, "the process hung: " + await stderr);
             }
         }
 
-        Assert.True(exited, "the process hung at exit");
-        Assert.True(process.ExitCode == 0, await stderr);
-        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["served 200 OK", "non-daemon thread finished", "atexit ran", "shut down"], lines);
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     [Fact]
     public async Task Stacks_of_a_stuck_request_can_be_dumped()
     {
         using var thread = new AppThread(python.Load("bridge_apps:sleeper"));
-        var request = Task.Run(() => thread.Invoke(AppThread.Request(query: "1.5")));
-        string stacks = "";
-        for (var i = 0; i < 50 && !stacks.Contains("sleeper", StringComparison.Ordinal); i++)
+        var request = Task.Run(() => thread.Invoke(AppThread.Request()));
+        var stacks = "";
+        for (var i = 0; i < 200 && !stacks.Contains("in sleeper", StringComparison.Ordinal); i++)
         {
-            await Task.Delay(50);
+            await Task.Delay(25);
             stacks = python.Runtime.DumpThreadStacks();
         }
 
+        python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.RELEASE_SLEEPER.set()");
         Assert.Contains("most recent call first", stacks, StringComparison.Ordinal);
         Assert.Contains("bridge_apps.py\", line", stacks, StringComparison.Ordinal);
         Assert.Contains("in sleeper", stacks, StringComparison.Ordinal);

@@ -31,26 +31,27 @@ public sealed unsafe class WorkerMetrics : IDisposable
         return metrics;
     }
 
-    public void RequestStarted() => Interlocked.Increment(ref _slot[MetricsSlot.InFlight]);
-
+    /// <summary>Counts one finished request (call from the worker's request-completed hook).</summary>
     public void RequestFinished(int status, TimeSpan duration)
     {
-        Interlocked.Decrement(ref _slot[MetricsSlot.InFlight]);
         Interlocked.Increment(ref _slot[MetricsSlot.Requests]);
         Interlocked.Add(ref _slot[MetricsSlot.DurationSumMicros], duration.Ticks / 10);
         Interlocked.Increment(ref _slot[MetricsSlot.Buckets + MetricsSlot.BucketIndex(duration)]);
         Interlocked.Increment(ref _slot[MetricsSlot.Statuses + MetricsSlot.StatusIndex(status)]);
     }
 
-    /// <summary>How many Python threads this worker runs (1 for sync, --threads for gthread).</summary>
-    public void SetPythonThreads(int total) => Volatile.Write(ref _slot[MetricsSlot.ThreadsTotal], total);
-
-    public void PythonThreadBusy() => Interlocked.Increment(ref _slot[MetricsSlot.ThreadsBusy]);
-
-    public void PythonThreadIdle() => Interlocked.Decrement(ref _slot[MetricsSlot.ThreadsBusy]);
-
-    /// <summary>Requests parsed and waiting for a Python thread.</summary>
-    public void SetQueueDepth(long depth) => Volatile.Write(ref _slot[MetricsSlot.QueueDepth], depth);
+    /// <summary>Records the worker's gauges; call it from a periodic tick (the heartbeat). In-flight
+    /// requests are those running on a Python thread plus those waiting for one.</summary>
+    /// <param name="pythonThreads">Python threads the worker runs (1 for sync, --threads for gthread).</param>
+    /// <param name="busyThreads">Of those, how many are running the app now.</param>
+    /// <param name="queueDepth">Requests parsed and waiting for a Python thread.</param>
+    public void Sample(int pythonThreads, int busyThreads, long queueDepth)
+    {
+        Volatile.Write(ref _slot[MetricsSlot.ThreadsTotal], pythonThreads);
+        Volatile.Write(ref _slot[MetricsSlot.ThreadsBusy], busyThreads);
+        Volatile.Write(ref _slot[MetricsSlot.QueueDepth], queueDepth);
+        Volatile.Write(ref _slot[MetricsSlot.InFlight], busyThreads + queueDepth);
+    }
 
     public void Dispose()
     {

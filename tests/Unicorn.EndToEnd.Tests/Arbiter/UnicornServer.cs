@@ -135,7 +135,9 @@ public sealed partial class UnicornServer : IDisposable
             throw new TimeoutException($"unicorn did not exit within {seconds}s; log:\n{Log}");
         }
 
-        _process.WaitForExit();
+        // Not WaitForExit(): it also waits for EOF on stdout/stderr, which a USR2 master (a child that
+        // inherits them) keeps open.
+        _process.WaitForExit(1000);
         return _process.ExitCode;
     }
 

@@ -96,9 +96,8 @@ public class WorkerLifecycleTests
     public void MaxRequestsRecyclesWorkersWithoutLosingARequest()
     {
         var port = FreePort();
-        using var server = Start("-w", "2", "--max-requests", "10", "-b", $"127.0.0.1:{port}", App);
+        using var server = Start("-w", "1", "--max-requests", "10", "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
-        server.WaitForWorkers(2);
 
         var pids = new HashSet<string>();
         for (var i = 0; i < 60; i++)
@@ -106,10 +105,13 @@ public class WorkerLifecycleTests
             var (status, body) = Get(port, "/pid");
             Assert.Equal(200, status);
             pids.Add(body);
+            Thread.Sleep(60);
         }
 
-        Assert.True(pids.Count >= 4, $"only {pids.Count} workers served 60 requests:\n{server.Log}");
-        server.WaitForLog("Autorestarting worker after current request.");
+        // A retiring worker serves until its replacement is ready, so a recycle takes one worker boot.
+        Assert.True(pids.Count >= 3, $"only {pids.Count} workers served 60 requests:\n{server.Log}");
+        Assert.True(server.Count("Autorestarting worker after current request.") >= 2, server.Log);
+        Assert.DoesNotContain("exited with code", server.Log, StringComparison.Ordinal);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
     }

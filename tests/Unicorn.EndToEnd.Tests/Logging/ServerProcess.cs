@@ -113,6 +113,13 @@ internal sealed class ServerProcess : IDisposable
         return response.ToArray();
     }
 
+    /// <summary>Sends a signal by name (TERM, USR1...) to the master.</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     public void Stop()
     {
         if (_process.HasExited)
@@ -120,10 +127,7 @@ internal sealed class ServerProcess : IDisposable
             return;
         }
 
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            kill.WaitForExit();
-        }
+        Signal("TERM");
 
         if (!_process.WaitForExit(15_000))
         {

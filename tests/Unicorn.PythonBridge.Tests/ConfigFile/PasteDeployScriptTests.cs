@@ -32,7 +32,7 @@ public sealed class PasteDeployScriptTests : IDisposable
             status = []
             body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
             print(status[0], body.decode())
-            """.Replace("            ", "", StringComparison.Ordinal));
+            """);
         info.ArgumentList.Add(settings.PasteUri!);
         info.ArgumentList.Add(_dir);
         info.ArgumentList.Add(JsonSerializer.Serialize(settings.PasteGlobalConf));
@@ -55,7 +55,7 @@ public sealed class PasteDeployScriptTests : IDisposable
                     start_response("200 OK", [("Content-Type", "text/plain")])
                     return [greeting.encode()]
                 return app
-            """.Replace("            ", "", StringComparison.Ordinal));
+            """);
         Write("plain.ini", "[app:main]\nuse = call:plainapp:factory\ngreeting = hello\n\n[server:main]\nuse = egg:gunicorn#main\nport = 7001\n");
         Assert.Equal("200 OK hello world", await LoadAndCall(["--paste", "plain.ini", "--paste-global", "who=world"]));
     }
@@ -75,7 +75,7 @@ public sealed class PasteDeployScriptTests : IDisposable
                     config.add_route("home", "/")
                     config.add_view(hello, route_name="home")
                     return config.make_wsgi_app()
-            """.Replace("            ", "", StringComparison.Ordinal));
+            """);
         Write("pyr.ini", "[app:web]\nuse = call:pyrapp:main\nword = hi\n\n[server:main]\nuse = egg:gunicorn#main\nhost = 127.0.0.1\nport = 7002\n");
         Assert.Equal("200 OK pyramid says hi", await LoadAndCall(["--paste", "pyr.ini#web"]));
     }

@@ -40,7 +40,7 @@ public sealed class PythonConfigFileTests : IDisposable
 
             class MyLogger:
                 pass
-            """.Replace("            ", "", StringComparison.Ordinal));
+            """);
         var s = Resolve("app:app");
         Assert.Equal(["127.0.0.1:9200"], s.Bind);
         Assert.Equal(3, s.Workers);

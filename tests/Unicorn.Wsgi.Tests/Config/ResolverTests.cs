@@ -71,4 +71,16 @@ public sealed class ResolverTests : IDisposable
         Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message.Split('\n', 2).Last());
     }
+
+    [Fact]
+    public void A_bad_environment_default_names_the_variable()
+    {
+        var e = Assert.Throws<ConfigException>(() => Resolve(["app:app"], Env(("WEB_CONCURRENCY", "lots"))));
+        Assert.Equal("unicorn: invalid value for workers (-w/--workers) (from $WEB_CONCURRENCY): 'lots': invalid literal for int() with base 0: 'lots'", e.Message);
+        e = Assert.Throws<ConfigException>(() => Resolve(["app:app"], Env(("PORT", "http"))));
+        Assert.StartsWith("unicorn: invalid value for bind (-b/--bind) (from $PORT): '0.0.0.0:http'", e.Message, StringComparison.Ordinal);
+        // Overridden, the bad default does not matter.
+        Assert.Equal(["127.0.0.1:1"], Resolve(["-b", "127.0.0.1:1", "app:app"], Env(("PORT", "http"))).Bind);
+        Assert.Equal(2, Resolve(["app:app"], Env(("WEB_CONCURRENCY", "lots"), ("GUNICORN_CMD_ARGS", "-w 2"))).Workers);
+    }
 }

@@ -32,4 +32,14 @@ public sealed class SettingsDocsTests
             }
         }
     }
+
+    [Fact]
+    public void Help_shows_each_flags_first_sentence_whole()
+    {
+        // The first sentence ends at ". "; an abbreviation such as "e.g. " would cut -h's text short.
+        foreach (var setting in SettingsTable.All)
+        {
+            Assert.DoesNotMatch(@"\b(e\.g|i\.e|etc)\. ", setting.Doc);
+        }
+    }
 }

@@ -46,6 +46,26 @@ public class BodyFramingTests
     [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: identity", R.ChunkedNotLast)]
     public void ChunkedMustBeLastAndOnce(string fields, R reason) => Rejects(Post(fields + "\r\n"), reason);
 
+    [Theory]
+    [InlineData("Transfer-Encoding: gzip\r\nContent-Length: 5")]
+    [InlineData("Transfer-Encoding: gzip")]
+    [InlineData("Transfer-Encoding: identity, deflate")]
+    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: compress")]
+    public void ContentCodingWithoutChunkedLastIsRefused(string fields)
+    {
+        var e = Assert.Throws<BadHttpRequestException>(() => Head(Post(fields + "\r\n")));
+        Assert.True(e.Reason is R.TransferCodingWithoutChunked or R.ChunkedNotLast, e.Reason.ToString());
+        Assert.Equal("InvalidHeader", e.GunicornError);
+    }
+
+    [Fact]
+    public void IdentityAloneIsNoTransferCoding()
+    {
+        var h = Head(Post("Transfer-Encoding: identity\r\nContent-Length: 2\r\n"));
+        Assert.Equal(2, h.ContentLength);
+        Assert.False(h.IsChunked);
+    }
+
     [Fact]
     public void ChunkedOnHttp10IsRefused() =>
         Rejects(Post("Transfer-Encoding: chunked\r\n", "HTTP/1.0"), R.ChunkedOnHttp10);

@@ -38,8 +38,13 @@ public class AccessLogFormatTests
         var entry = Entries.Sample(duration: TimeSpan.FromSeconds(2));
         entry = new AccessLogEntry
         {
-            Method = entry.Method, RawUri = entry.RawUri, Path = entry.Path, Protocol = entry.Protocol, Status = entry.Status,
-            StartTime = start, Duration = entry.Duration,
+            Method = entry.Method,
+            RawUri = entry.RawUri,
+            Path = entry.Path,
+            Protocol = entry.Protocol,
+            Status = entry.Status,
+            StartTime = start,
+            Duration = entry.Duration,
         };
         Assert.Equal($"[27/Nov/2026:20:30:00 {ErrorLogLine.Offset(start.Offset)}]", Format("%(t)s", entry));
     }
@@ -49,8 +54,14 @@ public class AccessLogFormatTests
     {
         var entry = new AccessLogEntry
         {
-            Method = "POST", RawUri = "/", Path = "/", Protocol = "HTTP/1.0", Status = "404 Not Found", Pid = 77,
-            ResponseLength = null, RemoteAddress = null,
+            Method = "POST",
+            RawUri = "/",
+            Path = "/",
+            Protocol = "HTTP/1.0",
+            Status = "404 Not Found",
+            Pid = 77,
+            ResponseLength = null,
+            RemoteAddress = null,
         };
         Assert.Equal("<77> 404 - - - - - - -", Format("%(p)s %(s)s %(b)s %(B)s %(h)s %(u)s %(f)s %(a)s %({x}e)s", entry));
     }
@@ -110,7 +121,11 @@ public class AccessLogFormatTests
 
         var hostile = JsonAccessLogFormat.Format(new AccessLogEntry
         {
-            Method = "GET", RawUri = "/", Path = "/", Protocol = "HTTP/1.1", Status = "200 OK",
+            Method = "GET",
+            RawUri = "/",
+            Path = "/",
+            Protocol = "HTTP/1.1",
+            Status = "200 OK",
             RequestHeaders = [new("Referer", "a\u0001b\u001b[31m\\\"}")],
         });
         Assert.Contains("\"referer\":\"a\\u0001b\\u001B[31m\\\\\\\"}\"", hostile, StringComparison.Ordinal);
@@ -121,7 +136,11 @@ public class AccessLogFormatTests
     {
         var line = JsonAccessLogFormat.Format(new AccessLogEntry
         {
-            Method = "GET", RawUri = "/\\", Path = "/\\", Protocol = "HTTP/1.1", Status = "500 Internal Server Error",
+            Method = "GET",
+            RawUri = "/\\",
+            Path = "/\\",
+            Protocol = "HTTP/1.1",
+            Status = "500 Internal Server Error",
         });
         using var doc = System.Text.Json.JsonDocument.Parse(line);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, doc.RootElement.GetProperty("bytes").ValueKind);

@@ -14,14 +14,10 @@ public class MetricsTests
         using (var w0 = WorkerMetrics.Open(board.Path, 0, 1000))
         using (var w1 = WorkerMetrics.Open(board.Path, 1, 1001))
         {
-            w0.SetPythonThreads(4);
-            w0.PythonThreadBusy();
-            w0.RequestStarted();
+            w0.Sample(pythonThreads: 4, busyThreads: 1, queueDepth: 0);
             w0.RequestFinished(200, TimeSpan.FromMilliseconds(3));
-            w0.RequestStarted();
-            w1.RequestStarted();
             w1.RequestFinished(404, TimeSpan.FromSeconds(2));
-            w1.SetQueueDepth(7);
+            w1.Sample(pythonThreads: 1, busyThreads: 1, queueDepth: 7);
 
             var live = board.Snapshot();
             Assert.Equal(2, live.Requests);
@@ -29,7 +25,7 @@ public class MetricsTests
             Assert.Equal(1, live.RequestsByStatus[404]);
             Assert.Equal(2, live.Workers.Count);
             Assert.Equal(new WorkerGauges(0, 1000, 1, 4, 1, 0), live.Workers[0]);
-            Assert.Equal(7, live.Workers[1].QueueDepth);
+            Assert.Equal(new WorkerGauges(1, 1001, 8, 1, 1, 7), live.Workers[1]);
         }
 
         board.Retire(1);
@@ -42,7 +38,6 @@ public class MetricsTests
         Assert.Equal(1, after.RestartsByCause["timeout"]);
 
         using var reborn = WorkerMetrics.Open(board.Path, 1, 1002);
-        reborn.RequestStarted();
         reborn.RequestFinished(404, TimeSpan.FromMilliseconds(1));
         Assert.Equal(2, board.Snapshot().RequestsByStatus[404]);
     }
@@ -86,8 +81,8 @@ public class MetricsTests
 
             using var worker = MetricsEnvironment.OpenForWorker(555);
             Assert.NotNull(worker);
-            worker.RequestStarted();
-            Assert.Equal(new WorkerGauges(2, 555, 1, 0, 0, 0), Assert.Single(board.Snapshot().Workers));
+            worker.Sample(2, 1, 0);
+            Assert.Equal(new WorkerGauges(2, 555, 1, 2, 1, 0), Assert.Single(board.Snapshot().Workers));
         }
         finally
         {
@@ -117,7 +112,6 @@ public class MetricsTests
             var n = 0;
             while (!running.IsCancellationRequested || n < 100)
             {
-                worker.RequestStarted();
                 worker.RequestFinished(200, TimeSpan.FromMilliseconds(1));
                 n++;
             }

@@ -1,0 +1,204 @@
+namespace Unicorn.PythonBridge.ConfigFile;
+
+/// <summary>
+/// The Python half of the server hooks: Gunicorn-shaped <c>server</c>, <c>worker</c>, <c>cfg</c> and <c>log</c> objects
+/// built from C# snapshots, and the call itself. Log calls made by a hook are collected and handed back to C# after
+/// the call, so no Python code calls into .NET (such callbacks run without the GIL).
+/// Runs in the same scope as <see cref="ConfigFileScript"/>.
+/// </summary>
+internal static class HookScript
+{
+    public const string Source = """
+class _UnicornLog:
+    _NAMES = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
+
+    def __init__(self, sink):
+        self._sink = sink
+
+    def _emit(self, level, msg, args, with_traceback=False):
+        try:
+            text = (msg % args) if args else str(msg)
+        except Exception:
+            text = "%s %r" % (msg, args)
+        tb = None
+        if with_traceback and sys.exc_info()[0] is not None:
+            tb = traceback.format_exc()
+        self._sink.append((level, text, tb))
+
+    def debug(self, msg, *args, **kwargs):
+        self._emit(10, msg, args)
+
+    def info(self, msg, *args, **kwargs):
+        self._emit(20, msg, args)
+
+    def warning(self, msg, *args, **kwargs):
+        self._emit(30, msg, args)
+
+    warn = warning
+
+    def error(self, msg, *args, **kwargs):
+        self._emit(40, msg, args)
+
+    def exception(self, msg, *args, **kwargs):
+        self._emit(40, msg, args, True)
+
+    def critical(self, msg, *args, **kwargs):
+        self._emit(50, msg, args)
+
+    def log(self, lvl, msg, *args, **kwargs):
+        if isinstance(lvl, str):
+            lvl = self._NAMES.get(lvl.lower(), 20)
+        self._emit(int(lvl), msg, args)
+
+    def reopen_files(self):
+        pass
+
+    def close_on_exec(self):
+        pass
+
+
+class _UnicornSetting:
+    def __init__(self, name, value):
+        self.name = name
+        self.value = value
+
+    def get(self):
+        return self.value
+
+
+class _UnicornConfig:
+    def __init__(self, values):
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "settings", {k: _UnicornSetting(k, v) for k, v in values.items()})
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError("No configuration setting for: %s" % name)
+        return values[name]
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Invalid access!")
+
+    @property
+    def proc_name(self):
+        return self._values.get("proc_name") or self._values.get("default_proc_name")
+
+    @property
+    def worker_class_str(self):
+        uri = self._values.get("worker_class")
+        if uri in ("sync", "gunicorn.workers.sync.SyncWorker") and self._values.get("threads", 1) > 1:
+            return "gthread"
+        return uri
+
+    @property
+    def is_ssl(self):
+        return bool(self._values.get("certfile") or self._values.get("keyfile"))
+
+    @property
+    def uid(self):
+        return self._values.get("user")
+
+    @property
+    def gid(self):
+        return self._values.get("group")
+
+    @property
+    def env(self):
+        return dict(e.split("=", 1) for e in self._values.get("raw_env") or [])
+
+
+class _UnicornApp:
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+
+class _UnicornServer:
+    def __init__(self, snap, hooks):
+        self.pid = snap["pid"]
+        self.num_workers = snap["num_workers"]
+        self.cfg = hooks.cfg
+        self.log = hooks.log
+        self.app = _UnicornApp(hooks.cfg)
+        self.proc_name = hooks.cfg.proc_name
+
+
+class _UnicornWorker:
+    def __init__(self, snap, hooks):
+        self.pid = snap["pid"]
+        self.ppid = snap["ppid"]
+        self.age = snap["age"]
+        self.alive = snap["alive"]
+        self.exitcode = snap.get("exitcode")
+        self.cfg = hooks.cfg
+        self.log = hooks.log
+        self.booted = True
+
+
+class _UnicornRequest:
+    def __init__(self, d):
+        self.method = d["method"]
+        self.uri = d["uri"]
+        self.path = d["path"]
+        self.query = d["query"]
+        self.fragment = ""
+        self.version = tuple(d["version"])
+        self.headers = [(k.upper(), v) for k, v in d["headers"]]
+        self.scheme = d["scheme"]
+        self.peer_addr = tuple(d["peer"]) if d["peer"] else None
+        self.remote_addr = self.peer_addr
+        self.body = None
+
+
+class _UnicornResponse:
+    def __init__(self, d):
+        self.status = d["status"]
+        self.status_code = int(d["status"].split(None, 1)[0])
+        self.headers = [tuple(h) for h in d["headers"]]
+        self.sent = d["sent"]
+        self.response_length = d["sent"]
+
+
+class _UnicornHooks:
+    def __init__(self, settings_json, kind, target, workdir, refs_json):
+        self.records = []
+        self.log = _UnicornLog(self.records)
+        self.cfg = _UnicornConfig(json.loads(settings_json))
+        module = _unicorn_config_module(kind, target, workdir) if target else None
+        self.hooks = {}
+        for name, (origin, path) in json.loads(refs_json).items():
+            if origin == "ConfigFile":
+                fn = getattr(module, name)
+            else:
+                mod_name, attr = path.rsplit(".", 1)
+                fn = getattr(importlib.import_module(mod_name), attr)
+            self.hooks[name] = fn
+
+    def call(self, name, args_json):
+        args = []
+        for arg in json.loads(args_json):
+            if "server" in arg:
+                args.append(_UnicornServer(arg["server"], self))
+            elif "worker" in arg:
+                args.append(_UnicornWorker(arg["worker"], self))
+            else:
+                args.append(arg["value"])
+        self.hooks[name](*args)
+
+    def call_request(self, name, worker_json, req_json, resp_json, environ):
+        fn = self.hooks[name]
+        worker = _UnicornWorker(json.loads(worker_json), self)
+        req = _UnicornRequest(json.loads(req_json))
+        if name == "pre_request":
+            fn(worker, req)
+            return
+        args = [worker, req, environ, _UnicornResponse(json.loads(resp_json))]
+        arity = _unicorn_arity(fn)
+        fn(*args[:arity] if arity in (2, 3) else args)
+
+    def drain(self):
+        taken = list(self.records)
+        del self.records[:]
+        return json.dumps(taken)
+""";
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Python.Runtime;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.PythonBridge.ConfigFile;
+
+// pre_request and post_request, called by the worker's app thread around the application. Gunicorn's req object is
+// rebuilt from the parsed request only when one of these hooks is defined.
+public sealed partial class PythonServerHooks
+{
+    public bool HasRequestHooks => _defined.Contains("pre_request") || _defined.Contains("post_request");
+
+    /// <summary>Runs <c>pre_request(worker, req)</c>; throws <see cref="HookFailedException"/> (logged) if it raises.</summary>
+    public void PreRequest(HookWorker worker, WsgiRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_hooks is null || !_defined.Contains("pre_request"))
+        {
+            return;
+        }
+
+        CallRequestHook("pre_request", worker, request, null, null);
+    }
+
+    /// <summary>
+    /// Runs <c>post_request(worker, req, environ, resp)</c> (or its 2- and 3-argument forms).
+    /// <paramref name="environ"/> is the request's environ dict, or null to pass None.
+    /// </summary>
+    public void PostRequest(HookWorker worker, WsgiRequest request, string status,
+        IReadOnlyList<KeyValuePair<string, string>> headers, long sent, PyObject? environ)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(headers);
+        if (_hooks is null || !_defined.Contains("post_request"))
+        {
+            return;
+        }
+
+        var response = new { status, headers = headers.Select(h => new[] { h.Key, h.Value }), sent };
+        CallRequestHook("post_request", worker, request, response, environ);
+    }
+
+    internal static object RequestSnapshot(WsgiRequest r) => new
+    {
+        method = r.Method,
+        uri = r.RawUri,
+        path = r.Path,
+        query = r.Query,
+        version = new[] { 1, r.VersionMinor },
+        headers = r.Headers.Select(h => new[] { h.Key, h.Value }),
+        scheme = r.UrlScheme,
+        peer = r.RemoteEndPoint is { } ep ? new object[] { ep.Address.ToString(), ep.Port } : null,
+    };
+
+    private void CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, PyObject? environ)
+    {
+        var workerJson = JsonSerializer.Serialize(WorkerSnapshot(worker));
+        Run(name, hooks =>
+        {
+            using var nameArg = new PyString(name);
+            using var workerArg = new PyString(workerJson);
+            using var requestArg = new PyString(JsonSerializer.Serialize(RequestSnapshot(request)));
+            using var responseArg = new PyString(JsonSerializer.Serialize(response));
+            using var _ = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environ ?? PyObject.None);
+        });
+    }
+}

@@ -1,0 +1,198 @@
+using System.Text.Json;
+using Python.Runtime;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.ConfigFile;
+
+/// <summary>
+/// The config file's server hooks, called with Gunicorn's arguments. In the master the config module the resolver
+/// ran is reused; a worker runs the config file again to get the callables (DESIGN.md, "Processes").
+/// Records a hook logs through <c>server.log</c>/<c>worker.log</c> go to the error log after the call.
+/// </summary>
+public sealed partial class PythonServerHooks : IServerHooks, IDisposable
+{
+    private readonly IErrorLog _log;
+    private readonly HashSet<string> _defined;
+    private PyObject? _hooks;
+
+    private PythonServerHooks(IErrorLog log, HashSet<string> defined)
+    {
+        _log = log;
+        _defined = defined;
+    }
+
+    /// <summary>
+    /// Finds every hook <paramref name="settings"/> names (config-file callables and dotted paths).
+    /// Throws <see cref="ConfigException"/> when the config file or a dotted path cannot be loaded.
+    /// </summary>
+    public static PythonServerHooks Load(Settings settings, IErrorLog log, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        var refs = HookRefs(settings);
+        var hooks = new PythonServerHooks(log, [.. refs.Keys]);
+        if (refs.Count == 0)
+        {
+            return hooks;
+        }
+
+        var location = settings.ConfigFile is { } file && !file.EndsWith(".toml", StringComparison.OrdinalIgnoreCase)
+            ? ConfigLocation.Parse(file, workingDirectory)
+            : null;
+        using (Py.GIL())
+        {
+            using var scope = Py.CreateScope("unicorn_hooks");
+            scope.Exec(ConfigFileScript.Source);
+            scope.Exec(HookScript.Source);
+            using var type = scope.Get("_UnicornHooks");
+            using var settingsArg = new PyString(SettingsJson(settings));
+            using var kindArg = new PyString(location?.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
+            using var targetArg = new PyString(location?.Target ?? "");
+            using var workdirArg = new PyString(workingDirectory);
+            using var refsArg = new PyString(JsonSerializer.Serialize(refs));
+            try
+            {
+                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg);
+            }
+            catch (PythonException e)
+            {
+                throw new ConfigException($"unicorn: error: cannot load the server hooks of {settings.ConfigFile ?? "the settings"}: {e.Type.Name}: {e.Message}");
+            }
+        }
+
+        return hooks;
+    }
+
+    public bool IsDefined(string hookName) => _defined.Contains(hookName);
+
+    public void OnStarting(HookServer server) => Call("on_starting", Server(server));
+
+    public void OnReload(HookServer server) => Call("on_reload", Server(server));
+
+    public void WhenReady(HookServer server) => Call("when_ready", Server(server));
+
+    public void PreFork(HookServer server, HookWorker worker) => Call("pre_fork", Server(server), Worker(worker));
+
+    public void ChildExit(HookServer server, HookWorker worker) => Call("child_exit", Server(server), Worker(worker));
+
+    public void NumWorkersChanged(HookServer server, int newValue, int? oldValue) =>
+        Call("nworkers_changed", Server(server), Value(newValue), Value(oldValue));
+
+    public void PreExec(HookServer server) => Call("pre_exec", Server(server));
+
+    public void OnExit(HookServer server) => Call("on_exit", Server(server));
+
+    public void PostFork(HookServer server, HookWorker worker) => Call("post_fork", Server(server), Worker(worker));
+
+    public void PostWorkerInit(HookWorker worker) => Call("post_worker_init", Worker(worker));
+
+    public void WorkerInt(HookWorker worker) => Call("worker_int", Worker(worker));
+
+    public void WorkerAbort(HookWorker worker) => Call("worker_abort", Worker(worker));
+
+    public void WorkerExit(HookServer server, HookWorker worker) => Call("worker_exit", Server(server), Worker(worker));
+
+    public void Dispose()
+    {
+        if (_hooks is not null && PythonEngine.IsInitialized)
+        {
+            using (Py.GIL())
+            {
+                _hooks.Dispose();
+            }
+        }
+
+        _hooks = null;
+    }
+
+    /// <summary>The process-level hooks the settings define: name to [origin, dotted path].</summary>
+    internal static Dictionary<string, string?[]> HookRefs(Settings settings) => SettingsTable.Hooks
+        .Where(h => h.Supported && h.Name != "ssl_context")
+        .Select(h => (h.Name, Ref: settings.Get<HookReference>(h.Name)))
+        .Where(h => !h.Ref.IsDefault)
+        .ToDictionary(h => h.Name, h => new[] { h.Ref.Origin.ToString(), h.Ref.DottedPath });
+
+    internal static object Server(HookServer s) => new { server = new { pid = s.Pid, num_workers = s.NumWorkers } };
+
+    internal static object Worker(HookWorker w) => new { worker = WorkerSnapshot(w) };
+
+    internal static object WorkerSnapshot(HookWorker w) => new { pid = w.Pid, ppid = w.ParentPid, age = w.Age, alive = w.Alive, exitcode = w.ExitCode };
+
+    internal static object Value(int? v) => new { value = v };
+
+    private void Call(string name, params object[] args)
+    {
+        if (_hooks is null || !_defined.Contains(name))
+        {
+            return;
+        }
+
+        Run(name, hooks =>
+        {
+            using var nameArg = new PyString(name);
+            using var argsArg = new PyString(JsonSerializer.Serialize(args));
+            using var _ = hooks.InvokeMethod("call", nameArg, argsArg);
+        });
+    }
+
+    // Calls into Python under the GIL (re-entrant on an app thread that holds it), then writes what the hook logged.
+    private void Run(string name, Action<PyObject> call)
+    {
+        string? failure = null;
+        string records;
+        using (Py.GIL())
+        {
+            try
+            {
+                call(_hooks!);
+            }
+            catch (PythonException e)
+            {
+                failure = e.Format();
+            }
+
+            using var drained = _hooks!.InvokeMethod("drain");
+            records = drained.As<string>();
+        }
+
+        WriteRecords(records);
+        if (failure is not null)
+        {
+            _log.Exception($"Exception in {name} hook", failure);
+            throw new HookFailedException($"the {name} hook raised") { Hook = name };
+        }
+    }
+
+    private void WriteRecords(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        foreach (var record in doc.RootElement.EnumerateArray())
+        {
+            var level = record[0].GetInt32() switch
+            {
+                >= 50 => LogLevel.Critical,
+                >= 40 => LogLevel.Error,
+                >= 30 => LogLevel.Warning,
+                >= 20 => LogLevel.Info,
+                _ => LogLevel.Debug,
+            };
+            var text = record[1].GetString() ?? "";
+            if (record[2].ValueKind == JsonValueKind.String)
+            {
+                _log.Exception(text, record[2].GetString()!);
+            }
+            else if (_log.IsEnabled(level))
+            {
+                _log.Log(level, text);
+            }
+        }
+    }
+
+    // cfg.<setting> sees the resolved values; hooks appear by name, as Gunicorn shows a callable.
+    internal static string SettingsJson(Settings settings)
+    {
+        using var doc = JsonDocument.Parse(settings.ToJson());
+        return doc.RootElement.GetProperty("values").GetRawText();
+    }
+}

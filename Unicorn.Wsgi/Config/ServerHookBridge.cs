@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Workers;
+
+namespace Unicorn.Wsgi.Config;
+
+/// <summary>
+/// Connects an <see cref="IServerHooks"/> (the config file's hooks) to the arbiter's <see cref="MasterHooks"/> and the
+/// worker's <see cref="WorkerHooks"/>, keeping what Gunicorn's <c>server</c> object shows (pid, num_workers, cfg) up to
+/// date. Only defined hooks get a delegate, so default hooks cost nothing. After a reload, <see cref="Update"/> swaps in
+/// the new hooks and settings. A hook that raised has already been logged with its Python traceback; master hooks and
+/// <c>worker_int</c>/<c>worker_abort</c>/<c>worker_exit</c> then carry on, while <c>post_fork</c> and
+/// <c>post_worker_init</c> rethrow so the worker fails to boot, as in Gunicorn.
+/// </summary>
+public sealed partial class ServerHookBridge
+{
+    private readonly int _masterPid;
+    private IServerHooks _hooks;
+    private Settings _settings;
+    private int _numWorkers;
+
+    private ServerHookBridge(IServerHooks hooks, Settings settings, int masterPid)
+    {
+        _hooks = hooks;
+        _settings = settings;
+        _masterPid = masterPid;
+        _numWorkers = settings.Workers;
+    }
+
+    /// <summary>In the master.</summary>
+    public static ServerHookBridge ForMaster(IServerHooks hooks, Settings settings) => new(hooks, settings, Environment.ProcessId);
+
+    /// <summary>In a worker: the master is the parent process.</summary>
+    public static ServerHookBridge ForWorker(IServerHooks hooks, Settings settings) => new(hooks, settings, getppid());
+
+    /// <summary>After SIGHUP: the re-read config file's hooks and the new settings.</summary>
+    public void Update(IServerHooks hooks, Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(hooks);
+        ArgumentNullException.ThrowIfNull(settings);
+        _hooks = hooks;
+        _settings = settings;
+    }
+
+    public MasterHooks CreateMasterHooks() => new()
+    {
+        OnStarting = Master("on_starting", () => _hooks.OnStarting(Server())),
+        WhenReady = Master("when_ready", () => _hooks.WhenReady(Server())),
+        OnReload = Master("on_reload", () => _hooks.OnReload(Server())),
+        PreExec = Master("pre_exec", () => _hooks.PreExec(Server())),
+        OnExit = Master("on_exit", () => _hooks.OnExit(Server())),
+        PreFork = _hooks.IsDefined("pre_fork") ? w => Quietly(() => _hooks.PreFork(Server(), Worker(w))) : null,
+        ChildExit = _hooks.IsDefined("child_exit") ? w => Quietly(() => _hooks.ChildExit(Server(), Worker(w, alive: false))) : null,
+        // Always tracked: server.num_workers must be right in every other hook.
+        NWorkersChanged = (value, old) =>
+        {
+            _numWorkers = value;
+            if (_hooks.IsDefined("nworkers_changed"))
+            {
+                Quietly(() => _hooks.NumWorkersChanged(Server(), value, old));
+            }
+        },
+    };
+
+    public WorkerHooks CreateWorkerHooks() => new()
+    {
+        PostFork = _hooks.IsDefined("post_fork") ? w => _hooks.PostFork(Server(), Worker(w)) : null,
+        PostWorkerInit = _hooks.IsDefined("post_worker_init") ? w => _hooks.PostWorkerInit(Worker(w)) : null,
+        WorkerInt = _hooks.IsDefined("worker_int") ? w => Quietly(() => _hooks.WorkerInt(Worker(w))) : null,
+        WorkerAbort = _hooks.IsDefined("worker_abort") ? w => Quietly(() => _hooks.WorkerAbort(Worker(w))) : null,
+        WorkerExit = _hooks.IsDefined("worker_exit") ? w => Quietly(() => _hooks.WorkerExit(Server(), Worker(w, alive: false))) : null,
+    };
+
+    private HookServer Server() => new(_masterPid, _numWorkers, _settings);
+
+    private HookWorker Worker(WorkerInfo w, bool alive = true) => new(w.Pid, w.Age, alive, _masterPid);
+
+    private Action? Master(string name, Action call) => _hooks.IsDefined(name) ? () => Quietly(call) : null;
+
+    private static void Quietly(Action call)
+    {
+        try
+        {
+            call();
+        }
+        catch (HookFailedException)
+        {
+            // Logged, with the Python traceback, by the hook runner.
+        }
+    }
+
+    [LibraryImport("libc")]
+    private static partial int getppid();
+}

@@ -1,0 +1,181 @@
+"""Turns one bench/run work directory (meta, servers.tsv, raw.tsv) into the markdown report."""
+
+import statistics
+import sys
+from collections import defaultdict
+
+SCENARIOS = {
+    "hello": "hello world: GET, 14-byte `Hello, world!\\n` response",
+    "post64k": "POST of a 64 KiB body; the app reads it and answers its length",
+    "get1m": "GET of a 1 MiB response",
+    "sleep50": "app sleeps 50 ms per request (`time.sleep`)",
+}
+
+
+def read_meta(work):
+    meta = {}
+    with open(f"{work}/meta") as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            meta[key] = value
+    return meta
+
+
+def read_servers(work):
+    servers = defaultdict(dict)  # scenario -> server -> info
+    with open(f"{work}/servers.tsv") as f:
+        for line in f:
+            scenario, server, cmd, note, pss, rss, nprocs, status = line.rstrip("\n").split("\t")
+            servers[scenario][server] = {
+                "cmd": cmd, "note": note, "status": status,
+                "pss_mib": int(pss) / 1024 if pss != "-" else None,
+                "procs": nprocs,
+            }
+    return servers
+
+
+def read_runs(work):
+    runs = defaultdict(list)  # (scenario, server) -> [run]
+    with open(f"{work}/raw.tsv") as f:
+        for line in f:
+            scenario, server, rnd, fields, cpu = line.rstrip("\n").split("\t")
+            run = {k: int(v) for k, v in (kv.split("=") for kv in fields.split())}
+            run["round"] = int(rnd)
+            run["cpu_s"] = float(cpu.split("=")[1])
+            seconds = run["duration_us"] / 1e6
+            run["rps"] = run["requests"] / seconds if seconds else 0.0
+            run["p99_ms"] = run["p99_us"] / 1000
+            run["cpu_us_per_req"] = run["cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
+            runs[(scenario, server)].append(run)
+    return runs
+
+
+def flags(cmd):
+    """`/path/unicorn -w 2 -k sync -b 127.0.0.1:1234 pkg:app` -> `unicorn -w 2 -k sync`."""
+    words = cmd.split()
+    name = "unicorn"
+    for i, w in enumerate(words):
+        if w.endswith("unicorn") and not w.endswith("gunicorn"):
+            words = words[i + 1:]
+            break
+        if w == "gunicorn":
+            name, words = "gunicorn", words[i + 1:]
+            break
+    kept, skip = [], False
+    for w in words[:-1]:  # the last word is the app
+        if skip:
+            skip = False
+        elif w == "-b":
+            skip = True
+        else:
+            kept.append(w)
+    return " ".join([name] + kept)
+
+
+def summarise(runs):
+    med = lambda key: statistics.median(r[key] for r in runs)
+    return {
+        "rps": med("rps"), "p99_ms": med("p99_ms"), "cpu_us_per_req": med("cpu_us_per_req"),
+        "errors": sum(r["errors"] for r in runs), "requests": sum(r["requests"] for r in runs),
+    }
+
+
+def fmt(x, digits=0):
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def best(rows, key, pick):
+    candidates = [(s, r[key]) for s, r in rows.items() if s.startswith("gunicorn") and r.get(key) is not None]
+    return pick(candidates, key=lambda c: c[1]) if candidates else None
+
+
+def main(work):
+    meta = read_meta(work)
+    servers = read_servers(work)
+    runs = read_runs(work)
+    out = []
+    w = out.append
+    w(f"# Unicorn vs Gunicorn, {meta['date']}")
+    w("")
+    w(f"Unicorn commit `{meta['commit']}`; Python {meta['python']}, Gunicorn {meta['gunicorn']}, gevent {meta['gevent']}.")
+    w(f"Machine: {meta['cpus']}, shared with other work; load average before {meta['load_before']}, "
+      f"after {meta.get('load_after', '?')}. {meta['wrk']} runs on the same 2 cores as the servers, so every "
+      "server competes with the load generator: absolute numbers are low, ratios are what to read.")
+    w(f"Each server: {meta['warmup']} s warm-up, then {meta['rounds']} rounds of {meta['duration']} s, servers alternating "
+      "within each round; the table shows the median round. CPU µs/req is utime+stime of the server's whole process "
+      "tree during the run divided by the requests served (steadier than req/s on a shared machine). PSS is the "
+      "whole tree (master + workers) from /proc/PID/smaps_rollup after warm-up. Errors are wrk's "
+      "connect/read/write/timeout/non-2xx counts summed over all rounds.")
+    w("")
+
+    summary = []
+    for scenario, title in SCENARIOS.items():
+        if scenario not in servers:
+            continue
+        rows = {}
+        w(f"## {scenario}: {title}")
+        w("")
+        w("| server | req/s | p99 ms | CPU µs/req | PSS MiB | procs | errors | notes |")
+        w("|---|---:|---:|---:|---:|---:|---:|---|")
+        for server, info in servers[scenario].items():
+            label = f"`{flags(info['cmd'])}`"
+            if info["status"] != "ok":
+                w(f"| {label} | - | - | - | - | - | - | {info['status']} |")
+                continue
+            r = runs.get((scenario, server))
+            if not r:
+                w(f"| {label} | - | - | - | {fmt(info['pss_mib'], 1)} | {info['procs']} | - | no completed run |")
+                continue
+            s = summarise(r)
+            s["pss_mib"] = info["pss_mib"]
+            rows[server] = s
+            notes = info["note"]
+            if len(r) < int(meta["rounds"]):
+                notes = (notes + "; " if notes else "") + f"{len(r)} of {meta['rounds']} rounds completed"
+            w(f"| {label} | {fmt(s['rps'])} | {fmt(s['p99_ms'], 1)} | {fmt(s['cpu_us_per_req'])} | "
+              f"{fmt(s['pss_mib'], 1)} | {info['procs']} | {s['errors']} | {notes} |")
+        w("")
+        bests = {
+            "rps": best(rows, "rps", max), "p99_ms": best(rows, "p99_ms", min),
+            "cpu_us_per_req": best(rows, "cpu_us_per_req", min), "pss_mib": best(rows, "pss_mib", min),
+        }
+        for server, s in rows.items():
+            if not server.startswith("unicorn"):
+                continue
+            parts = []
+            for key, name in (("rps", "req/s"), ("p99_ms", "p99"), ("cpu_us_per_req", "CPU/req"), ("pss_mib", "PSS")):
+                b = bests[key]
+                if b and b[1]:
+                    parts.append(f"{name} **{s[key] / b[1]:.2f}×** (vs {b[0]})")
+            if parts:
+                w(f"- `{server}` / best Gunicorn: " + ", ".join(parts))
+            if bests["rps"] and bests["rps"][1]:
+                summary.append((scenario, server, s["rps"] / bests["rps"][1], bests["rps"][0],
+                                s["pss_mib"] / bests["pss_mib"][1] if bests["pss_mib"] else None))
+        w("")
+
+    if summary:
+        w("## Summary: Unicorn / best Gunicorn")
+        w("")
+        w("| scenario | Unicorn server | req/s ratio | best Gunicorn by req/s | PSS ratio |")
+        w("|---|---|---:|---|---:|")
+        for scenario, server, ratio, vs, pss in summary:
+            w(f"| {scenario} | {server} | {ratio:.2f}× | {vs} | {'-' if pss is None else f'{pss:.2f}×'} |")
+        w("")
+
+    w("<details><summary>Every round</summary>")
+    w("")
+    w("| scenario | server | round | requests | req/s | p50 ms | p99 ms | CPU s | CPU µs/req | errors (timeouts, non-2xx) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (scenario, server), rs in runs.items():
+        for r in rs:
+            w(f"| {scenario} | {server} | {r['round']} | {r['requests']} | {fmt(r['rps'])} | {r['p50_us'] / 1000:.1f} | "
+              f"{r['p99_ms']:.1f} | {r['cpu_s']:.2f} | {fmt(r['cpu_us_per_req'])} | "
+              f"{r['errors']} ({r['timeouts']}, {r['status_errors']}) |")
+    w("")
+    w("</details>")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,103 @@
+using System.Globalization;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.Config;
+
+/// <summary>The real binary's command line and config sources, as a user meets them.</summary>
+public sealed class CommandLineConfigTests : IDisposable
+{
+    private const string App = "pyfixtures.hello:app";
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-e2e-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, List<string> Lines) Run(IDictionary<string, string>? env, params string[] args)
+    {
+        using var server = UnicornServer.Start(env, args);
+        var code = server.WaitForExit(120);
+        // Output is read asynchronously; give the last lines a moment after exit.
+        Thread.Sleep(200);
+        return (code, server.Lines);
+    }
+
+    private static (int Code, List<string> Lines) Run(params string[] args) => Run(null, args);
+
+    [Fact]
+    public void Help_and_version()
+    {
+        var (code, lines) = Run("-h");
+        Assert.Equal(0, code);
+        Assert.Equal("usage: unicorn [OPTIONS] [APP_MODULE]", lines[0]);
+        Assert.Contains(lines, l => l.Contains("--limit-request-field_size INT", StringComparison.Ordinal));
+
+        (code, lines) = Run("--version");
+        Assert.Equal(0, code);
+        Assert.Matches(@"^unicorn \(version [0-9.]+", Assert.Single(lines, l => l.Length > 0));
+    }
+
+    [Theory]
+    [InlineData(2, "unicorn: error: unrecognized arguments: --bogus", "--bogus", App)]
+    [InlineData(2, "unicorn: error: argument -w/--workers: invalid int value: 'abc'", "-w", "abc", App)]
+    [InlineData(2, "unicorn: error: argument -m/--umask: invalid auto_int value: '9z'", "--umask", "9z", App)]
+    [InlineData(1, "unicorn: invalid value for bind (-b/--bind): '::::': '::::' is not a valid address (write IPv6 addresses as [ADDRESS]:PORT)", "--bind", "::::", App)]
+    [InlineData(1, "unicorn: worker class 'gevent' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", "-k", "gevent", App)]
+    [InlineData(1, "unicorn: setting 'reload' (--reload) is not supported yet; restart the server (or send HUP) after changing code", "--reload", App)]
+    public void Bad_input_is_one_line_and_the_right_exit_code(int exitCode, string message, params string[] args)
+    {
+        var (code, lines) = Run(args);
+        Assert.Equal(exitCode, code);
+        Assert.Equal(message, lines.Last(l => l.Length > 0));
+        Assert.DoesNotContain(lines, l => l.Contains("   at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Broken_config_file_names_file_and_line_and_nothing_starts()
+    {
+        var path = Path.Combine(_dir, "broken.conf.py");
+        File.WriteAllText(path, "workers = 2\nimport no_such_module_here\n");
+        var (code, lines) = Run("-c", path, App);
+        Assert.Equal(1, code);
+        Assert.Equal($"unicorn: failed to read config file {path}, line 2: ModuleNotFoundError: No module named 'no_such_module_here'",
+            lines.Last(l => l.Length > 0));
+        Assert.DoesNotContain(lines, l => l.Contains("Booting worker", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Print_config_shows_every_setting_with_precedence_applied()
+    {
+        var path = Path.Combine(_dir, "p.conf.py");
+        File.WriteAllText(path, "workers = 5\ntimeout = 50\nbackend_only = 1\n");
+        var (code, lines) = Run(new Dictionary<string, string> { ["GUNICORN_CMD_ARGS"] = "--timeout 60 --keep-alive 7" },
+            "-c", path, "--print-config", "--keep-alive", "8", App);
+        Assert.Equal(0, code);
+        var values = lines.Where(l => l.Contains(" = ", StringComparison.Ordinal))
+            .Select(l => l.Split(" = ", 2)).ToDictionary(p => p[0].Trim(), p => p[1]);
+        Assert.Equal("5", values["workers"]);
+        Assert.Equal("60", values["timeout"]);
+        Assert.Equal("8", values["keepalive"]);
+        Assert.Equal(App, values["default_proc_name"]);
+        Assert.True(values.Count > 100, $"only {values.Count} settings printed");
+    }
+
+    [Fact]
+    public void Check_config_loads_the_app()
+    {
+        Assert.Equal(0, Run("--check-config", App).Code);
+        Assert.Equal(1, Run("--check-config", "pyfixtures.no_such_app:app").Code);
+    }
+
+    [Fact]
+    public void Config_file_bind_is_served_and_GUNICORN_CMD_ARGS_overrides_it()
+    {
+        var fromFile = UnicornServer.FreePort();
+        var fromEnv = UnicornServer.FreePort();
+        var path = Path.Combine(_dir, "serve.conf.py");
+        File.WriteAllText(path, $"bind = ['127.0.0.1:{fromFile}']\nworkers = 1\n");
+        var env = new Dictionary<string, string> { ["GUNICORN_CMD_ARGS"] = $"--bind 127.0.0.1:{fromEnv.ToString(CultureInfo.InvariantCulture)}" };
+        using var server = UnicornServer.Start(env, "-c", path, App);
+        server.WaitUntilServing(fromEnv);
+        Assert.Null(UnicornServer.TryGet(fromFile, "/"));
+        server.Signal(15);
+        Assert.Equal(0, server.WaitForExit());
+    }
+}

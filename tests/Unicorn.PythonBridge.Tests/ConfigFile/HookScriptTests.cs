@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.PythonBridge.Tests.ConfigFile;
+
+/// <summary>
+/// The hooks' Python half, run by /usr/bin/python3 with the same arguments <see cref="PythonServerHooks"/> sends:
+/// every process-level hook of a config file is called with Gunicorn's objects, and what it logs comes back.
+/// </summary>
+public sealed class HookScriptTests : IDisposable
+{
+    private const string EveryHook = """
+        import os
+        workers = 2
+        OUT = os.path.join(os.path.dirname(__file__), "calls.txt")
+
+        def note(*parts):
+            with open(OUT, "a") as f:
+                f.write(" ".join(str(p) for p in parts) + "\n")
+
+        def on_starting(server):
+            note("on_starting", server.pid, server.num_workers, server.cfg.workers, server.cfg.proc_name)
+            server.log.info("starting %s", server.pid)
+
+        def on_reload(server):
+            note("on_reload", server.pid)
+
+        def when_ready(server):
+            note("when_ready", server.pid, server.cfg.bind)
+
+        def pre_fork(server, worker):
+            note("pre_fork", server.pid, worker.pid, worker.age)
+
+        def post_fork(server, worker):
+            note("post_fork", worker.pid, worker.ppid)
+
+        def post_worker_init(worker):
+            note("post_worker_init", worker.pid, worker.alive)
+            worker.log.warning("warm")
+
+        def worker_int(worker):
+            note("worker_int", worker.pid)
+
+        def worker_abort(worker):
+            note("worker_abort", worker.pid)
+
+        def pre_exec(server):
+            note("pre_exec", server.pid)
+
+        def child_exit(server, worker):
+            note("child_exit", worker.pid, worker.exitcode)
+
+        def worker_exit(server, worker):
+            note("worker_exit", worker.pid)
+
+        def nworkers_changed(server, new_value, old_value):
+            note("nworkers_changed", new_value, old_value)
+
+        def on_exit(server):
+            note("on_exit", server.pid)
+            try:
+                server.cfg.no_such_setting
+            except AttributeError as e:
+                server.log.exception("lookup failed: %s", e)
+            raise ValueError("bye")
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-hooks-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Every_process_hook_fires_with_gunicorns_arguments()
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), EveryHook);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var refs = PythonServerHooks.HookRefs(settings);
+        Assert.Equal(13, refs.Count);
+
+        var server = PythonServerHooks.Server(new HookServer(100, 2, settings));
+        var worker = PythonServerHooks.Worker(new HookWorker(200, 1, true, 100, 0));
+        var calls = new object[][]
+        {
+            ["on_starting", new[] { server }], ["when_ready", new[] { server }], ["pre_fork", new[] { server, worker }],
+            ["post_fork", new[] { server, worker }], ["post_worker_init", new[] { worker }], ["nworkers_changed", new[] { server, PythonServerHooks.Value(3), PythonServerHooks.Value(null) }],
+            ["on_reload", new[] { server }], ["worker_int", new[] { worker }], ["worker_abort", new[] { worker }],
+            ["pre_exec", new[] { server }], ["worker_exit", new[] { server, worker }], ["child_exit", new[] { server, worker }],
+            ["on_exit", new[] { server }],
+        };
+        var output = await RunHooks(settings, refs, calls);
+
+        Assert.Equal(
+            [
+                "on_starting 100 2 2 app:app", "when_ready 100 ['127.0.0.1:8000']", "pre_fork 100 200 1", "post_fork 200 100",
+                "post_worker_init 200 True", "nworkers_changed 3 None", "on_reload 100", "worker_int 200", "worker_abort 200",
+                "pre_exec 100", "worker_exit 200", "child_exit 200 0", "on_exit 100",
+            ],
+            File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+        Assert.Contains("""["on_starting", "ok", [[20, "starting 100", null]]]""", output, StringComparison.Ordinal);
+        Assert.Contains("""["post_worker_init", "ok", [[30, "warm", null]]]""", output, StringComparison.Ordinal);
+        var last = output.Trim().Split('\n')[^1];
+        Assert.StartsWith("""["on_exit", "raised ValueError", [[40, "lookup failed: No configuration setting for: no_such_setting", "Traceback""", last, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dotted_path_hooks_are_imported()
+    {
+        File.WriteAllText(Path.Combine(_dir, "myhooks.py"), "def ready(server):\n    server.log.info('dotted %d', server.num_workers)\n");
+        File.WriteAllText(Path.Combine(_dir, "c.toml"), "when_ready = \"myhooks.ready\"\n");
+        var settings = SettingsResolver.Resolve(["-c", "c.toml", "app:app"], new Dictionary<string, string?>(), null, _dir);
+        var refs = PythonServerHooks.HookRefs(settings);
+        var output = await RunHooks(settings, refs, [["when_ready", new[] { PythonServerHooks.Server(new HookServer(1, 4, settings)) }]]);
+        Assert.Equal("""["when_ready", "ok", [[20, "dotted 4", null]]]""", output.Trim());
+    }
+
+    [Theory]
+    [InlineData("def post_request(worker, req):\n    note('post2', req.method)\n", "post2 POST")]
+    [InlineData("def post_request(worker, req, environ):\n    note('post3', environ)\n", "post3 None")]
+    [InlineData("def post_request(worker, req, environ, resp):\n    note('post4', resp.status_code, resp.headers, resp.sent)\n", "post4 201 [('X-A', 'b')] 12")]
+    public async Task Request_hooks_see_gunicorns_req_and_resp(string postRequest, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), $$"""
+            import os
+            OUT = os.path.join(os.path.dirname(__file__), "calls.txt")
+
+            def note(*parts):
+                with open(OUT, "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def pre_request(worker, req):
+                note("pre", worker.pid, req.method, req.uri, req.path, req.query, req.version, req.headers, req.peer_addr)
+
+            {{postRequest}}
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var request = new Unicorn.Wsgi.Application.WsgiRequest
+        {
+            Method = "POST",
+            RawUri = "/a%20b?x=1",
+            Path = "/a%20b",
+            Query = "x=1",
+            Protocol = "HTTP/1.1",
+            VersionMinor = 1,
+            Headers = [new("Host", "h"), new("x-trace", "7")],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "h",
+            ServerPort = "80",
+            RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
+        };
+        var worker = PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 1));
+        var response = new { status = "201 Created", headers = new[] { new[] { "X-A", "b" } }, sent = 12 };
+        var script = """
+            for name, resp in (("pre_request", None), ("post_request", json.loads(sys.argv[9]))):
+                hooks.call_request(name, sys.argv[7], sys.argv[8], json.dumps(resp), None)
+            print(hooks.drain())
+            """;
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
+            JsonSerializer.Serialize(worker), JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)), JsonSerializer.Serialize(response));
+        Assert.Equal(
+            ["pre 300 POST /a%20b?x=1 /a%20b x=1 (1, 1) [('HOST', 'h'), ('X-TRACE', '7')] ('127.0.0.1', 5555)", expected],
+            File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+    }
+
+    private const string CallEach = """
+        for name, args in json.loads(sys.argv[6]):
+            try:
+                hooks.call(name, json.dumps(args))
+                status = "ok"
+            except Exception as e:
+                status = "raised " + type(e).__name__
+            print(json.dumps([name, status, json.loads(hooks.drain())]))
+        """;
+
+    private async Task<string> RunHooks(Settings settings, Dictionary<string, string?[]> refs, object[][] calls, string body = CallEach, params string[] extra)
+    {
+        var info = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(ConfigFileScript.Source + "\n" + HookScript.Source + """
+
+            hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+
+            """ + body);
+        var location = settings.ConfigFile is { } f && !f.EndsWith(".toml", StringComparison.Ordinal) ? ConfigLocation.Parse(f, _dir) : null;
+        info.ArgumentList.Add(PythonServerHooks.SettingsJson(settings));
+        info.ArgumentList.Add(location?.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
+        info.ArgumentList.Add(location?.Target ?? "");
+        info.ArgumentList.Add(_dir);
+        info.ArgumentList.Add(JsonSerializer.Serialize(refs));
+        info.ArgumentList.Add(JsonSerializer.Serialize(calls));
+        foreach (var arg in extra)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        Assert.True(process.ExitCode == 0, await stderr);
+        return await stdout;
+    }
+}

@@ -1,0 +1,90 @@
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Tests.Config;
+
+public sealed class ServerHookBridgeTests
+{
+    private static Settings Settings(int workers = 2) =>
+        SettingsResolver.Resolve(["-w", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], new Dictionary<string, string?>(), null, "/tmp");
+
+    [Fact]
+    public void Only_defined_hooks_get_delegates()
+    {
+        var hooks = new RecordingHooks("when_ready", "post_fork");
+        var bridge = ServerHookBridge.ForMaster(hooks, Settings());
+        var master = bridge.CreateMasterHooks();
+        Assert.NotNull(master.WhenReady);
+        Assert.Null(master.OnStarting);
+        Assert.Null(master.PreFork);
+        Assert.NotNull(master.NWorkersChanged);
+        var worker = bridge.CreateWorkerHooks();
+        Assert.NotNull(worker.PostFork);
+        Assert.Null(worker.WorkerExit);
+    }
+
+    [Fact]
+    public void Server_snapshot_follows_the_worker_count_and_reloads()
+    {
+        var hooks = new RecordingHooks("when_ready", "nworkers_changed", "child_exit");
+        var bridge = ServerHookBridge.ForMaster(hooks, Settings(2));
+        var master = bridge.CreateMasterHooks();
+        master.WhenReady!();
+        master.NWorkersChanged!(5, 2);
+        master.ChildExit!(new WorkerInfo(77, 3));
+        var reloaded = Settings(4);
+        bridge.Update(hooks, reloaded);
+        master.WhenReady!();
+        Assert.Equal(
+            [$"when_ready {Environment.ProcessId} 2", "nworkers_changed 5 2", "child_exit 77 3 False", $"when_ready {Environment.ProcessId} 5"],
+            hooks.Calls);
+        Assert.Same(reloaded, hooks.LastServer!.Settings);
+    }
+
+    [Fact]
+    public void Failures_stop_boot_hooks_only()
+    {
+        var hooks = new RecordingHooks("when_ready", "post_fork", "worker_exit") { Fail = true };
+        var bridge = ServerHookBridge.ForMaster(hooks, Settings());
+        bridge.CreateMasterHooks().WhenReady!();
+        var worker = bridge.CreateWorkerHooks();
+        worker.WorkerExit!(new WorkerInfo(1, 1));
+        var e = Assert.Throws<HookFailedException>(() => worker.PostFork!(new WorkerInfo(1, 1)));
+        Assert.Equal("the post_fork hook raised", e.ToString());
+    }
+
+    private sealed class RecordingHooks(params string[] defined) : IServerHooks
+    {
+        public List<string> Calls { get; } = [];
+
+        public HookServer? LastServer { get; private set; }
+
+        public bool Fail { get; init; }
+
+        public bool IsDefined(string hookName) => defined.Contains(hookName);
+
+        private void Record(string name, HookServer? server, string detail)
+        {
+            LastServer = server ?? LastServer;
+            Calls.Add($"{name} {detail}".TrimEnd());
+            if (Fail)
+            {
+                throw new HookFailedException($"the {name} hook raised") { Hook = name };
+            }
+        }
+
+        public void OnStarting(HookServer server) => Record("on_starting", server, "");
+        public void OnReload(HookServer server) => Record("on_reload", server, "");
+        public void WhenReady(HookServer server) => Record("when_ready", server, $"{server.Pid} {server.NumWorkers}");
+        public void PreFork(HookServer server, HookWorker worker) => Record("pre_fork", server, "");
+        public void ChildExit(HookServer server, HookWorker worker) => Record("child_exit", server, $"{worker.Pid} {worker.Age} {worker.Alive}");
+        public void NumWorkersChanged(HookServer server, int newValue, int? oldValue) => Record("nworkers_changed", server, $"{newValue} {oldValue}");
+        public void PreExec(HookServer server) => Record("pre_exec", server, "");
+        public void OnExit(HookServer server) => Record("on_exit", server, "");
+        public void PostFork(HookServer server, HookWorker worker) => Record("post_fork", server, "");
+        public void PostWorkerInit(HookWorker worker) => Record("post_worker_init", null, "");
+        public void WorkerInt(HookWorker worker) => Record("worker_int", null, "");
+        public void WorkerAbort(HookWorker worker) => Record("worker_abort", null, "");
+        public void WorkerExit(HookServer server, HookWorker worker) => Record("worker_exit", server, "");
+    }
+}
