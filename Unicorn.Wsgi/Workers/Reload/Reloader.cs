@@ -151,7 +151,7 @@ public sealed class Reloader : IDisposable
         {
             _detector.Watch(watched);
         }
-        catch (IOException e) when (_detector is InotifyDetector)
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && _detector is InotifyDetector)
         {
             _log.Warning($"inotify cannot watch every module directory ({e.Message}); polling instead");
             _detector.Dispose();
