@@ -33,6 +33,11 @@ internal static class WorkerMain
                     options!.AccessLog = logging.OnRequest;
                 }
 
+                if (logging.Metrics is { } metrics)
+                {
+                    options!.SampleLoad = metrics.Sample;
+                }
+
                 // post_fork runs before the app loads, so Python starts here when the config file has hooks.
                 if (PythonServerHooks.HasHooks(settings))
                 {

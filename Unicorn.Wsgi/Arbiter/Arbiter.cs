@@ -26,6 +26,8 @@ public sealed partial class Arbiter : IDisposable
     private Pidfile? _pidfile;
     private int _numWorkers;
     private int _workerAge;
+    private int _generation;
+    private int _reportedWorkerCount = -1;
     private int _masterPid;
     private int _reexecPid;
     private bool _systemd;
