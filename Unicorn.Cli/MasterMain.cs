@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge;
 using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Logging;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
@@ -38,7 +39,8 @@ internal static class MasterMain
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
 
-        using var logging = LoggingSetup.Create(settings);
+        // With a Python log config the master logs through Python too, so it starts Python here.
+        using var logging = LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config));
         var log = logging.ErrorLog;
         python.Log = log;
         if (settings.Get<bool>("check_config"))
