@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Python.Runtime;
 using Unicorn.Wsgi.Logging;
 
@@ -17,9 +16,10 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     private readonly PyObject _reopen;
     private int _broken;
 
-    private PythonLogging(PyModule scope)
+    private PythonLogging(PyModule scope, LogLevel errorLevel)
     {
         _scope = scope;
+        ErrorLevel = errorLevel;
         _error = scope.Get("_unicorn_log_error");
         _access = scope.Get("_unicorn_log_access");
         _reopen = scope.Get("_unicorn_log_reopen");
@@ -48,7 +48,8 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
                 using var accessLog = config.AccessLog is null ? PyObject.None : new PyString(config.AccessLog);
                 using var _ = setup.Invoke(new PyString(config.Kind), new PyString(config.Source), new PyString(config.LogLevel),
                     new PyString(config.ErrorLog), accessLog);
-                return new PythonLogging(scope);
+                using var level = scope.Eval("logging.getLogger('gunicorn.error').getEffectiveLevel()");
+                return new PythonLogging(scope, ToLevel(level.As<int>()));
             }
             catch (PythonException e)
             {
@@ -59,8 +60,17 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         });
     }
 
-    /// <summary>logconfig_dict (a config-file dictionary) as JSON for Python's json.loads.</summary>
-    public static string DictToJson(object? dict) => JsonSerializer.Serialize(dict);
+    public LogLevel ErrorLevel { get; }
+
+    // Python's numeric levels, rounded up to the next level Unicorn logs at (NOTSET: everything).
+    private static LogLevel ToLevel(int level) => level switch
+    {
+        <= 10 => LogLevel.Debug,
+        <= 20 => LogLevel.Info,
+        <= 30 => LogLevel.Warning,
+        <= 40 => LogLevel.Error,
+        _ => LogLevel.Critical,
+    };
 
     public void Error(LogLevel level, string message) => Call(_error, new PyInt((int)level), new PyString(message));
 

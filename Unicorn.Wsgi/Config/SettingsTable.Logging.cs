@@ -31,7 +31,8 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "gunicorn.glogging.Logger",
             Validate = Validators.Class,
-            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set.",
+            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set. " +
+                "Other classes are refused; use a log config for custom handlers.",
         },
         StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
             "A logging.config.fileConfig ini file; when given, log records go through Python's logging."),

@@ -29,8 +29,8 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         string syslogTag = "gunicorn.error", StatsdClient? statsd = null, IPythonLogging? python = null)
     {
         _file = file;
-        // With a Python log config, Python's logger decides (the user's config may lower its level).
-        _minimum = python is null ? minimum : LogLevel.Debug;
+        // With a Python log config, the level is the one the user's config gave gunicorn.error.
+        _minimum = python?.ErrorLevel ?? minimum;
         _statsd = statsd;
         _factory = new LogFactory { ThrowExceptions = false };
         var config = new LoggingConfiguration(_factory);

@@ -8,6 +8,9 @@ namespace Unicorn.Wsgi.Logging;
 /// </summary>
 public interface IPythonLogging
 {
+    /// <summary>The effective level of <c>gunicorn.error</c> once configured: records below it are not sent.</summary>
+    LogLevel ErrorLevel { get; }
+
     /// <summary>One error-log record at <paramref name="level"/> (Python's logger filters by its own level).</summary>
     void Error(LogLevel level, string message);
 
