@@ -1,8 +1,10 @@
 using Unicorn.PythonBridge;
 using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Logging;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Logging.Metrics;
 
 namespace Unicorn.Cli;
 
@@ -37,7 +39,8 @@ internal static class MasterMain
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
 
-        using var logging = LoggingSetup.Create(settings);
+        // With a Python log config the master logs through Python too, so it starts Python here.
+        using var logging = LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config));
         var log = logging.ErrorLog;
         python.Log = log;
         if (settings.Get<bool>("check_config"))
@@ -48,10 +51,40 @@ internal static class MasterMain
         // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
         _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
         var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
+        var metrics = StartMetrics(logging);
+        try
+        {
+            return RunArbiter(args, python, settings, logging, hooks, metrics, workingDirectory);
+        }
+        finally
+        {
+            metrics?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>--metrics-bind: the shared counters file and the scrape listener; a bind failure is one line, exit 1.</summary>
+    private static MasterMetrics? StartMetrics(LoggingServices logging)
+    {
+        try
+        {
+            return logging.MetricsBind is { } bind ? MasterMetrics.Start(bind, Environment.ProcessId) : null;
+        }
+        catch (Exception e) when (e is IOException or FormatException or System.Net.Sockets.SocketException)
+        {
+            throw new ConfigException(e.Message, 1); // the message names --metrics-bind
+        }
+    }
+
+    private static int RunArbiter(string[] args, MasterPython python, Settings settings, LoggingServices logging,
+        ServerHookBridge hooks, MasterMetrics? metrics, string workingDirectory)
+    {
+        var log = logging.ErrorLog;
         return Arbiter.Run(new ArbiterOptions
         {
             Settings = settings,
             Log = log,
+            Metrics = metrics,
+            WorkersChanged = logging.WorkersChanged,
             Hooks = hooks.CreateMasterHooks(),
             ReloadSettings = () =>
             {

@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge;
 using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
@@ -26,11 +27,21 @@ internal static class WorkerMain
             Log = log,
             Configure = settings =>
             {
-                logging = LoggingSetup.Create(settings);
+                // A Python log config needs Python before anything is logged through it.
+                logging = LoggingSetup.Create(settings, config =>
+                {
+                    runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), log, RuntimeOptions(settings));
+                    return PythonLogging.Configure(runtime, config);
+                });
                 log.Target = logging.ErrorLog;
                 if (logging.WantsRequests)
                 {
                     options!.AccessLog = logging.OnRequest;
+                }
+
+                if (logging.Metrics is { } metrics)
+                {
+                    options!.SampleLoad = metrics.Sample;
                 }
 
                 // post_fork runs before the app loads, so Python starts here when the config file has hooks.
@@ -79,6 +90,7 @@ internal static class WorkerMain
         {
             // Python's own exit work (atexit, logging.shutdown, flushing) runs on this thread, last.
             serverHooks?.Dispose();
+            logging?.BeforePythonShutdown();
             runtime?.Shutdown();
             logging?.Dispose();
         }

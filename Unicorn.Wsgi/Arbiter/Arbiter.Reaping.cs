@@ -27,9 +27,11 @@ public sealed partial class Arbiter
                 continue;
             }
 
+            var retiring = worker.Snapshot().State == WorkerState.Retiring;
             _workers.Remove(worker.Pid);
             worker.Dispose();
             var exit = new WorkerExit(worker.Pid, rc < 0 ? 0 : status);
+            _options.Metrics?.WorkerExited(worker.Pid, ExitCause(worker, exit, retiring));
             foreach (var (level, message) in exit.LogLines())
             {
                 _log.Log(level, message);
@@ -42,6 +44,13 @@ public sealed partial class Arbiter
             }
         }
     }
+
+    /// <summary>The restart cause the metrics count: what the master asked for, else what the exit says.</summary>
+    private static string ExitCause(WorkerHandle worker, WorkerExit exit, bool retiring) =>
+        exit.Halt is not null ? "boot_error"
+        : worker.StopCause is { } cause ? cause
+        : retiring && exit.ExitCode == 0 ? "max_requests"
+        : "crash";
 
     /// <summary>
     /// A worker whose heartbeat is older than timeout gets SIGABRT (it logs the stuck stack and runs
@@ -86,6 +95,7 @@ public sealed partial class Arbiter
             if (silent > TimeSpan.FromSeconds(_config.Timeout))
             {
                 _log.Critical($"WORKER TIMEOUT (pid:{worker.Pid})");
+                worker.StopCause = "timeout";
                 worker.AbortedAt = WorkerHeartbeat.Now;
                 KillWorker(worker.Pid, Libc.SIGABRT);
             }

@@ -76,6 +76,7 @@ public sealed partial class Arbiter
 
         SetProcTitle();
         SetNumWorkers(_config.Workers);
+        _generation++;
 
         // The workers running now are replaced: mark them retiring-by-reload by stopping them only
         // once the new set is ready (WorkerPlan counts them as surplus, oldest first).

@@ -83,6 +83,11 @@ public sealed partial class Arbiter
 
         _listeners = [];
         var sig = graceful ? Libc.SIGTERM : Libc.SIGQUIT;
+        foreach (var worker in _workers.Values)
+        {
+            worker.StopCause ??= "shutdown";
+        }
+
         KillWorkers(sig);
         var deadline = Environment.TickCount64 + (_config.GracefulTimeout * 1000L);
         var quick = !graceful;

@@ -12,7 +12,14 @@ public sealed partial class Arbiter
     /// <summary>Starts and stops workers until the count matches, never dropping ready capacity.</summary>
     private void ManageWorkers()
     {
-        var (spawn, stop) = WorkerPlan.Decide([.. _workers.Values.Select(w => w.Snapshot())], _numWorkers);
+        var snapshots = _workers.Values.Select(w => w.Snapshot()).ToList();
+        var (spawn, stop) = WorkerPlan.Decide(snapshots, _numWorkers);
+        foreach (var pid in stop)
+        {
+            var retiring = snapshots.Any(s => s.Pid == pid && s.State == WorkerState.Retiring);
+            _workers[pid].StopCause ??= retiring ? "max_requests" : _workers[pid].Generation < _generation ? "reload" : "scale_down";
+        }
+
         StopWorkers(stop, Libc.SIGTERM);
         for (var i = 0; i < spawn; i++)
         {
@@ -27,6 +34,23 @@ public sealed partial class Arbiter
                 break;
             }
         }
+
+        ReportWorkerCount();
+    }
+
+    /// <summary>Gunicorn logs "N workers" (with the <c>gunicorn.workers</c> gauge) when the live count changes.</summary>
+    private void ReportWorkerCount()
+    {
+        var live = _workers.Values.Count(w => w.StopSentAt is null);
+        if (live == _reportedWorkerCount)
+        {
+            return;
+        }
+
+        _reportedWorkerCount = live;
+        _log.Debug($"{live} workers");
+        _options.Metrics?.SetWorkerCount(live);
+        _options.WorkersChanged?.Invoke(live);
     }
 
     private void SpawnWorker()
@@ -53,6 +77,18 @@ public sealed partial class Arbiter
             env[HandOver.PythonInfo] = info;
         }
 
+        IReadOnlyList<KeyValuePair<string, string>> metricsEnv = [];
+        var slot = -1;
+        if (_options.Metrics is { } metrics)
+        {
+            metricsEnv = metrics.ReserveSlot(out slot);
+        }
+
+        foreach (var (name, value) in metricsEnv)
+        {
+            env[name] = value;
+        }
+
         // A worker's GC would otherwise size gen0 from the CPU cache and grow to tens of MiB under
         // load; most per-request garbage dies young, so a small budget costs no measurable throughput
         // (bench/results/memory.md). The user's own setting wins.
@@ -74,10 +110,12 @@ public sealed partial class Arbiter
         catch
         {
             heartbeat.Dispose();
+            _options.Metrics?.WorkerStarted(slot, null);
             throw;
         }
 
-        _workers[pid] = new WorkerHandle(pid, age, heartbeat);
+        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
+        _options.Metrics?.WorkerStarted(slot, pid);
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>

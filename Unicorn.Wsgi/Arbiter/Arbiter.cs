@@ -27,6 +27,8 @@ public sealed partial class Arbiter : IDisposable
     private int _numWorkers;
     private bool _numWorkersSet;
     private int _workerAge;
+    private int _generation;
+    private int _reportedWorkerCount = -1;
     private int _masterPid;
     private int _reexecPid;
     private bool _systemd;

@@ -1,5 +1,6 @@
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Logging.Metrics;
 
 namespace Unicorn.Wsgi.Arbiter;
 
@@ -14,6 +15,12 @@ public sealed class ArbiterOptions
 
     /// <summary>HUP: re-read the config file and command line. Throws with a one-line reason when invalid.</summary>
     public Func<Settings>? ReloadSettings { get; init; }
+
+    /// <summary>--metrics-bind: the Prometheus side the arbiter feeds (worker slots, exits, count); null when off.</summary>
+    public MasterMetrics? Metrics { get; init; }
+
+    /// <summary>The live worker count changed (statsd's <c>gunicorn.workers</c> gauge).</summary>
+    public Action<int>? WorkersChanged { get; init; }
 
     /// <summary>USR1 and HUP: reopen the log files.</summary>
     public Action? ReopenLogs { get; init; }

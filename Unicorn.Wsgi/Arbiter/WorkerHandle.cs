@@ -1,13 +1,22 @@
 namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>The master's record of one live worker process.</summary>
-internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat) : IDisposable
+internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, int generation = 0, int metricsSlot = -1) : IDisposable
 {
     public int Pid { get; } = pid;
 
     public int Age { get; } = age;
 
     public WorkerHeartbeat Heartbeat { get; } = heartbeat;
+
+    /// <summary>How many HUP reloads the master had done when it spawned this worker.</summary>
+    public int Generation { get; } = generation;
+
+    /// <summary>Its slot in the metrics file (-1: none).</summary>
+    public int MetricsSlot { get; } = metricsSlot;
+
+    /// <summary>Why the master stopped it (timeout, reload, scale_down, max_requests), for the restart metric.</summary>
+    public string? StopCause { get; set; }
 
     /// <summary>Set when SIGABRT was sent for a timeout; the next check sends SIGKILL.</summary>
     public long? AbortedAt { get; set; }

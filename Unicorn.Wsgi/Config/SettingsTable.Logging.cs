@@ -31,10 +31,9 @@ public static partial class SettingsTable
             Flags = ["--logger-class"],
             Meta = "STRING",
             Default = _ => "gunicorn.glogging.Logger",
-            Validate = Validators.LoggerClass,
-            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set.",
-            Supported = false,
-            UnsupportedHint = "only the built-in logger exists",
+            Validate = Validators.Class,
+            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set. " +
+                "Other classes are refused; use a log config for custom handlers.",
         },
         StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
             "A logging.config.fileConfig ini file; when given, log records go through Python's logging.") with
@@ -81,6 +80,19 @@ public static partial class SettingsTable
             "A prefix for metric names; a trailing '.' is added when missing."),
         FlagRow("enable_backlog_metric", LoggingSection, "--enable-backlog-metric",
             "Report the listen queue length as the gunicorn.backlog metric.") with { Supported = false },
+        new Setting
+        {
+            Name = "metrics_bind",
+            Section = LoggingSection,
+            Type = SettingType.String,
+            Flags = ["--metrics-bind"],
+            Meta = "ADDRESS",
+            Default = _ => null,
+            Validate = Validators.Address,
+            Doc = "Beyond Gunicorn: serve Prometheus metrics (requests by status, duration histogram, in-flight requests, " +
+                "busy Python threads, queue depth, workers, restarts by cause) at http://HOST:PORT/metrics.",
+            UnicornOnly = true,
+        },
         StringRow("proc_name", NamingSection, ["-n", "--name"], "STRING", null,
             "The name shown by ps and top (default: default_proc_name)."),
         StringRow("default_proc_name", NamingSection, [], null, "gunicorn",

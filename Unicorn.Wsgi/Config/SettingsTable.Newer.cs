@@ -102,18 +102,6 @@ public static partial class SettingsTable
         { CliType = CliValueType.AutoInt, Supported = false },
         FlagRow("control_socket_disable", ControlSection, "--no-control-socket",
             "Do not create the control socket (Unicorn never creates one)."),
-        new Setting
-        {
-            Name = "metrics_bind",
-            Section = LoggingSection,
-            Type = SettingType.String,
-            Flags = ["--metrics-bind"],
-            Meta = "ADDRESS",
-            Default = _ => null,
-            Validate = Validators.Address,
-            Doc = "Unicorn only: serve the server's metrics over HTTP at this address (HOST:PORT).",
-            UnicornOnly = true,
-        },
     ];
 
     private static object? DefaultControlSocket(ResolveContext context)

@@ -22,6 +22,8 @@ public sealed class AccessLog : IDisposable
     private readonly string _syslogTag;
     private readonly IErrorLog? _errors;
     private readonly StatsdClient? _statsd;
+    private readonly IPythonLogging? _python;
+    private readonly string[] _atomNames;
     private readonly Channel<AccessLogEntry>? _queue;
     private readonly Thread? _writer;
     private readonly object _progress = new();
@@ -38,8 +40,9 @@ public sealed class AccessLog : IDisposable
     /// <param name="errors">Where a line that fails to format is reported, as Gunicorn does.</param>
     /// <param name="statsd">Sends each request's metrics from the writer thread (not owned: the caller disposes it).</param>
     public AccessLog(string format, LogFile? file, SyslogClient? syslog = null, string syslogTag = "gunicorn.access",
-        IErrorLog? errors = null, int capacity = DefaultCapacity, StatsdClient? statsd = null)
+        IErrorLog? errors = null, int capacity = DefaultCapacity, StatsdClient? statsd = null, IPythonLogging? python = null)
     {
+        _python = python;
         ArgumentNullException.ThrowIfNull(format);
         if (format == JsonAccessLogFormat.Name)
         {
@@ -50,6 +53,8 @@ public sealed class AccessLog : IDisposable
             var compiled = AccessLogFormat.Parse(format);
             _format = compiled.Format;
         }
+
+        _atomNames = python is null ? [] : PythonAtomNames(format);
 
         _file = file;
         _syslog = syslog;
@@ -71,9 +76,9 @@ public sealed class AccessLog : IDisposable
     }
 
     /// <summary>False when nothing (file, syslog, statsd) wants requests: callers may skip building entries.</summary>
-    public bool Enabled => _file is not null || _syslog is not null || _statsd is not null;
+    public bool Enabled => _file is not null || _syslog is not null || _statsd is not null || _python is not null;
 
-    private bool WritesLines => _file is not null || _syslog is not null;
+    private bool WritesLines => _file is not null || _syslog is not null || _python is not null;
 
     /// <summary>Lines dropped because the queue was full (the disk or syslog could not keep up).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -165,6 +170,11 @@ public sealed class AccessLog : IDisposable
                     _syslog.Send(LogLevel.Info, string.Create(CultureInfo.InvariantCulture, $"{_syslogTag}: [{entry.Pid}] {line}"));
                 }
 
+                if (_python is not null)
+                {
+                    _python.Access(line.ToString(), PythonAtoms(entry));
+                }
+
                 if (_file is not null)
                 {
                     batch.Append(line).Append('\n');
@@ -196,6 +206,28 @@ public sealed class AccessLog : IDisposable
         var bytes = Encoding.UTF8.GetBytes(batch.ToString());
         _file!.Write(bytes);
         batch.Clear();
+    }
+
+    /// <summary>Gunicorn's atoms, plus the braced ones the format names (Gunicorn's record carries every header).</summary>
+    private static string[] PythonAtomNames(string format)
+    {
+        string[] names = ["h", "l", "u", "t", "r", "m", "U", "q", "H", "s", "B", "b", "f", "a", "T", "M", "D", "L", "p"];
+        var braced = System.Text.RegularExpressions.Regex.Matches(format, @"%\((\{[^}]*\}[ioe])\)")
+            .Select(m => m.Groups[1].Value.ToLowerInvariant());
+        return [.. names.Concat(braced).Distinct(StringComparer.Ordinal)];
+    }
+
+    private List<KeyValuePair<string, object>> PythonAtoms(AccessLogEntry entry)
+    {
+        var atoms = new AccessLogAtoms(entry);
+        var result = new List<KeyValuePair<string, object>>(_atomNames.Length);
+        foreach (var name in _atomNames)
+        {
+            var value = atoms.Get(AccessLogAtoms.Compile(name));
+            result.Add(new(name, value.Text is { } text ? text : value.Number));
+        }
+
+        return result;
     }
 
     // At most one warning every 10 seconds, from the writer thread, when lines were dropped.

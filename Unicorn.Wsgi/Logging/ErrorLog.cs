@@ -26,15 +26,17 @@ public sealed class ErrorLog : IErrorLog, IDisposable
     /// <param name="syslogTag">Gunicorn's tag, e.g. "gunicorn.myapp.error".</param>
     /// <param name="statsd">Counts records at warning and above, as Gunicorn's statsd logger does.</param>
     public ErrorLog(LogFile file, LogLevel minimum = LogLevel.Info, SyslogClient? syslog = null,
-        string syslogTag = "gunicorn.error", StatsdClient? statsd = null)
+        string syslogTag = "gunicorn.error", StatsdClient? statsd = null, IPythonLogging? python = null)
     {
         _file = file;
-        _minimum = minimum;
+        // With a Python log config, the level is the one the user's config gave gunicorn.error.
+        _minimum = python?.ErrorLevel ?? minimum;
         _statsd = statsd;
         _factory = new LogFactory { ThrowExceptions = false };
         var config = new LoggingConfiguration(_factory);
-        var nlogMinimum = ToNLog(minimum);
-        config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, new LogFileTarget(file) { Name = "errorlog" }, "gunicorn.error");
+        var nlogMinimum = ToNLog(_minimum);
+        NLog.Targets.Target target = python is null ? new LogFileTarget(file) { Name = "errorlog" } : new PythonTarget(python) { Name = "python" };
+        config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, target, "gunicorn.error");
         if (syslog is not null)
         {
             config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, new SyslogTarget(syslog, syslogTag) { Name = "syslog" }, "gunicorn.error");
@@ -111,6 +113,12 @@ public sealed class ErrorLog : IErrorLog, IDisposable
     {
         protected override void Write(LogEventInfo logEvent) =>
             file.Write(ErrorLogLine.Format(LocalTime(logEvent), Environment.ProcessId, FromNLog(logEvent.Level), Message(logEvent)));
+    }
+
+    /// <summary>Hands the record to Python's <c>gunicorn.error</c> logger.</summary>
+    private sealed class PythonTarget(IPythonLogging python) : NLog.Targets.Target
+    {
+        protected override void Write(LogEventInfo logEvent) => python.Error(FromNLog(logEvent.Level), Message(logEvent));
     }
 
     /// <summary>Sends <c>TAG: [pid] message</c>, Gunicorn's syslog format.</summary>

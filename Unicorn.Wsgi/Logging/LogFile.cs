@@ -16,6 +16,7 @@ public sealed partial class LogFile : IDisposable
 
     private readonly Lock _lock = new();
     private int _fd;
+    private bool _capturing;
 
     private LogFile(string? path, int fd)
     {
@@ -74,6 +75,30 @@ public sealed partial class LogFile : IDisposable
         }
 
         _ = close(old);
+        if (_capturing)
+        {
+            CaptureStandardStreams();
+        }
+    }
+
+    /// <summary>
+    /// <c>--capture-output</c>: points stdout and stderr (fds 1 and 2, which Python's print and tracebacks
+    /// write to) at this file, as Gunicorn does. Again after <see cref="Reopen"/>, so a rotated log keeps
+    /// the captured output too. A no-op for the standard streams themselves.
+    /// </summary>
+    public void CaptureStandardStreams()
+    {
+        if (Path is null)
+        {
+            return;
+        }
+
+        _capturing = true;
+        lock (_lock)
+        {
+            _ = Interop.Libc.dup2(_fd, StdoutFd);
+            _ = Interop.Libc.dup2(_fd, StderrFd);
+        }
     }
 
     public void Dispose()

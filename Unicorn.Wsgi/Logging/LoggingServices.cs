@@ -7,8 +7,10 @@ namespace Unicorn.Wsgi.Logging;
 /// </summary>
 public sealed class LoggingServices : IDisposable
 {
-    internal LoggingServices(ErrorLog errorLog, AccessLog accessLog, StatsdClient? statsd, string? metricsBind, Metrics.WorkerMetrics? metrics)
+    internal LoggingServices(ErrorLog errorLog, AccessLog accessLog, StatsdClient? statsd, string? metricsBind, Metrics.WorkerMetrics? metrics,
+        IPythonLogging? python = null)
     {
+        Python = python;
         ErrorLog = errorLog;
         AccessLog = accessLog;
         Statsd = statsd;
@@ -17,6 +19,9 @@ public sealed class LoggingServices : IDisposable
     }
 
     public ErrorLog ErrorLog { get; }
+
+    /// <summary>Set when a Python log configuration routes records through Python's <c>logging</c>.</summary>
+    public IPythonLogging? Python { get; }
 
     public AccessLog AccessLog { get; }
 
@@ -55,6 +60,18 @@ public sealed class LoggingServices : IDisposable
     {
         ((IErrorLog)ErrorLog).Reopen();
         AccessLog.Reopen();
+        Python?.Reopen();
+    }
+
+    /// <summary>Call before Python shuts down: writes the queued access lines through Python, then stops
+    /// handing it records.</summary>
+    public void BeforePythonShutdown()
+    {
+        if (Python is not null)
+        {
+            AccessLog.Flush(TimeSpan.FromSeconds(2));
+            Python.Close();
+        }
     }
 
     /// <summary>Writes what is queued, then closes files and sockets. Call last, at exit.</summary>

@@ -13,7 +13,9 @@ public static class LoggingSetup
 {
     /// <summary>Throws <see cref="LoggingSetupException"/> whose message is the one line to print
     /// (it names the flag or file at fault).</summary>
-    public static LoggingServices Create(Settings settings)
+    /// <param name="python">Starts Python and applies a Python log configuration; called only when the
+    /// settings give one (<see cref="PythonConfig"/>).</param>
+    public static LoggingServices Create(Settings settings, Func<PythonLogConfig, IPythonLogging>? python = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         StatsdClient? statsd = null;
@@ -41,17 +43,32 @@ public static class LoggingSetup
                 facility = SyslogFacility.Parse(Text(settings, "syslog_facility") ?? "user");
             }
 
+            CheckLoggerClass(settings);
             var errorFile = LogFile.Open(Text(settings, "errorlog") ?? "-", LogFile.Stderr);
+            if (Flag(settings, "capture_output"))
+            {
+                errorFile.CaptureStandardStreams();
+            }
+
+            IPythonLogging? pythonLogging = null;
+            if (PythonConfig(settings) is { } pythonConfig)
+            {
+                pythonLogging = python is null
+                    ? throw new ArgumentException("Python log configurations need the Python bridge")
+                    : python(pythonConfig);
+            }
+
             errorLog = new ErrorLog(errorFile, level,
-                syslogAddress is null ? null : new SyslogClient(syslogAddress, facility), $"gunicorn.{prefix}.error", statsd);
+                syslogAddress is null ? null : new SyslogClient(syslogAddress, facility), $"gunicorn.{prefix}.error", statsd, pythonLogging);
 
             var format = Text(settings, "access_log_format") ?? AccessLogFormat.Default;
             var accessTarget = Text(settings, "accesslog");
             var accessSyslog = syslogAddress is not null && !Flag(settings, "disable_redirect_access_to_syslog")
                 ? new SyslogClient(syslogAddress, facility)
                 : null;
-            var accessLog = new AccessLog(format, accessTarget is null ? null : LogFile.Open(accessTarget, LogFile.Stdout),
-                accessSyslog, $"gunicorn.{prefix}.access", errorLog, statsd: statsd);
+            // With Python logging, Python's handler on gunicorn.access writes --access-logfile, as in Gunicorn.
+            var accessFile = accessTarget is null || pythonLogging is not null ? null : LogFile.Open(accessTarget, LogFile.Stdout);
+            var accessLog = new AccessLog(format, accessFile, accessSyslog, $"gunicorn.{prefix}.access", errorLog, statsd: statsd, python: pythonLogging);
 
             var metricsBind = Text(settings, "metrics_bind");
             if (metricsBind is not null)
@@ -59,7 +76,7 @@ public static class LoggingSetup
                 _ = Metrics.MetricsListener.ParseBind(metricsBind);
             }
 
-            return new LoggingServices(errorLog, accessLog, statsd, metricsBind, OpenWorkerMetrics(errorLog));
+            return new LoggingServices(errorLog, accessLog, statsd, metricsBind, OpenWorkerMetrics(errorLog), pythonLogging);
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException)
         {
@@ -67,6 +84,50 @@ public static class LoggingSetup
             statsd?.Dispose();
             throw new LoggingSetupException(e.Message, e);
         }
+    }
+
+    /// <summary>The Python log configuration the settings give, with Gunicorn's precedence: <c>logconfig_dict</c>,
+    /// then <c>--log-config-json</c>, then <c>--log-config</c>; null when none (records stay in C#).
+    /// Throws <see cref="IOException"/> for a file that does not exist.</summary>
+    public static PythonLogConfig? PythonConfig(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var level = Text(settings, "loglevel") ?? "info";
+        var errorLog = Text(settings, "errorlog") ?? "-";
+        var accessLog = Text(settings, "accesslog");
+        if (settings.Contains("logconfig_dict") && settings.Get<object?>("logconfig_dict") is System.Collections.IDictionary { Count: > 0 } dict)
+        {
+            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(dict), level, errorLog, accessLog);
+        }
+
+        foreach (var (name, kind) in (ReadOnlySpan<(string, string)>)[("logconfig_json", "json"), ("logconfig", "ini")])
+        {
+            if (Text(settings, name) is { Length: > 0 } path)
+            {
+                var full = Path.GetFullPath(path);
+                return File.Exists(full)
+                    ? new PythonLogConfig(kind, full, level, errorLog, accessLog)
+                    : throw new IOException($"Error: log config '{path}' not found");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Gunicorn's loggers Unicorn implements: the default one (also spelled 'simple' or
+    /// 'glogging.Logger') and the statsd one, which it becomes anyway with --statsd-host. Any other class
+    /// would be Python code overriding how every record is written; it is refused, never ignored.</summary>
+    private static void CheckLoggerClass(Settings settings)
+    {
+        var name = Text(settings, "logger_class") ?? "gunicorn.glogging.Logger";
+        if (name is "gunicorn.glogging.Logger" or "simple" or "glogging.Logger"
+            || (name is "gunicorn.instrument.statsd.Statsd" && Text(settings, "statsd_host") is { Length: > 0 }))
+        {
+            return;
+        }
+
+        throw new FormatException($"--logger-class: '{name}' is not supported; Unicorn implements gunicorn.glogging.Logger " +
+            "(and gunicorn.instrument.statsd.Statsd with --statsd-host); use --log-config or logconfig_dict for custom handlers");
     }
 
     // A worker whose metrics slot can't be mapped still serves; the scrape just lacks it.

@@ -163,6 +163,8 @@ public sealed partial class WorkerProcess
                 _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
             }
 
+            _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);
+
             if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
             {
                 _log.Info($"Parent changed, shutting down: {_info.Pid}");

@@ -29,6 +29,10 @@ public sealed class WorkerProcessOptions
     /// <see cref="Configure"/>, which builds the logs from the settings, can provide it.</summary>
     public Action<AccessLogEntry>? AccessLog { get; set; }
 
+    /// <summary>Each heartbeat tick: (Python threads, busy threads, queued requests), for the metrics gauges.
+    /// Settable for the same reason as <see cref="AccessLog"/>.</summary>
+    public Action<int, int, long>? SampleLoad { get; set; }
+
     /// <summary>USR1: reopen log files.</summary>
     public Action? ReopenLogs { get; init; }
 

@@ -1,0 +1,149 @@
+using Python.Runtime;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.Logging;
+
+/// <summary>
+/// <see cref="IPythonLogging"/> over CPython's <c>logging</c>: <see cref="Configure"/> applies the user's
+/// configuration once per process; every record afterwards takes the GIL (re-entrantly) and calls the
+/// logger. Access lines arrive from the access log's writer thread, never from a request thread.
+/// </summary>
+public sealed class PythonLogging : IPythonLogging, IDisposable
+{
+    private readonly PyModule _scope;
+    private readonly PyObject _error;
+    private readonly PyObject _access;
+    private readonly PyObject _reopen;
+    private int _broken;
+
+    private PythonLogging(PyModule scope, LogLevel errorLevel)
+    {
+        _scope = scope;
+        ErrorLevel = errorLevel;
+        _error = scope.Get("_unicorn_log_error");
+        _access = scope.Get("_unicorn_log_access");
+        _reopen = scope.Get("_unicorn_log_reopen");
+    }
+
+    /// <summary>Applies <paramref name="config"/> in the running interpreter. Throws <see cref="ArgumentException"/>
+    /// with one line naming the file or setting when Python's logging refuses it (a bad file, a handler class
+    /// that can't be imported...).</summary>
+    public static PythonLogging Configure(PythonRuntime runtime, PythonLogConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(config);
+        var what = config.Kind switch
+        {
+            "dict" => "logconfig_dict",
+            "json" => $"--log-config-json {config.Source}",
+            _ => $"--log-config {config.Source}",
+        };
+        return runtime.RunWithGil(() =>
+        {
+            var scope = Py.CreateScope("unicorn_logging");
+            try
+            {
+                scope.Exec(PythonLoggingScript.Source);
+                using var setup = scope.Get("_unicorn_log_setup");
+                using var accessLog = config.AccessLog is null ? PyObject.None : new PyString(config.AccessLog);
+                using var _ = setup.Invoke(new PyString(config.Kind), new PyString(config.Source), new PyString(config.LogLevel),
+                    new PyString(config.ErrorLog), accessLog);
+                using var level = scope.Eval("logging.getLogger('gunicorn.error').getEffectiveLevel()");
+                return new PythonLogging(scope, ToLevel(level.As<int>()));
+            }
+            catch (PythonException e)
+            {
+                scope.Dispose();
+                var reason = e.Message.Split('\n')[0];
+                throw new ArgumentException($"Error: {what}: {e.Type.Name}: {reason}", e);
+            }
+        });
+    }
+
+    public LogLevel ErrorLevel { get; }
+
+    // Python's numeric levels, rounded up to the next level Unicorn logs at (NOTSET: everything).
+    private static LogLevel ToLevel(int level) => level switch
+    {
+        <= 10 => LogLevel.Debug,
+        <= 20 => LogLevel.Info,
+        <= 30 => LogLevel.Warning,
+        <= 40 => LogLevel.Error,
+        _ => LogLevel.Critical,
+    };
+
+    public void Error(LogLevel level, string message) => Call(_error, new PyInt((int)level), new PyString(message));
+
+    public void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
+    {
+        ArgumentNullException.ThrowIfNull(atoms);
+        if (Volatile.Read(ref _broken) != 0 || !PythonEngine.IsInitialized)
+        {
+            return;
+        }
+
+        using (Py.GIL())
+        {
+            using var dict = new PyDict();
+            foreach (var (key, value) in atoms)
+            {
+                using PyObject item = value is long n ? new PyInt(n) : new PyString(value.ToString() ?? "");
+                dict.SetItem(key, item);
+            }
+
+            Invoke(_access, new PyString(line), dict);
+        }
+    }
+
+    public void Reopen() => Call(_reopen);
+
+    public void Close() => Volatile.Write(ref _broken, 1);
+
+    public void Dispose()
+    {
+        using (Py.GIL())
+        {
+            _error.Dispose();
+            _access.Dispose();
+            _reopen.Dispose();
+            _scope.Dispose();
+        }
+    }
+
+    private void Call(PyObject function, params PyObject[] args)
+    {
+        if (Volatile.Read(ref _broken) != 0 || !PythonEngine.IsInitialized)
+        {
+            return;
+        }
+
+        using (Py.GIL())
+        {
+            Invoke(function, args);
+        }
+    }
+
+    // A handler that raises is Python logging's business (it prints "--- Logging error ---" itself);
+    // anything escaping to here means the bridge can't log at all: say so once on stderr, then stop trying.
+    private void Invoke(PyObject function, params PyObject[] args)
+    {
+        try
+        {
+            using var _ = function.Invoke(args);
+        }
+        catch (PythonException e)
+        {
+            if (Interlocked.Exchange(ref _broken, 1) == 0)
+            {
+                Console.Error.WriteLine($"unicorn: Python logging failed, records are dropped from now on: {e.Message}");
+            }
+        }
+        finally
+        {
+            foreach (var arg in args)
+            {
+                arg.Dispose();
+            }
+        }
+    }
+}

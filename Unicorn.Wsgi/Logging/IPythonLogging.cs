@@ -1,0 +1,35 @@
+namespace Unicorn.Wsgi.Logging;
+
+/// <summary>
+/// Python's <c>logging</c> as the destination of the server's records, when the user gives a Python log
+/// configuration (<c>--log-config</c>, <c>--log-config-json</c>, <c>logconfig_dict</c>): error-log records go
+/// to the logger <c>gunicorn.error</c>, access lines to <c>gunicorn.access</c>, so the user's handlers,
+/// formatters and levels apply as under Gunicorn. Implemented by the Python bridge; each call takes the GIL.
+/// </summary>
+public interface IPythonLogging
+{
+    /// <summary>The effective level of <c>gunicorn.error</c> once configured: records below it are not sent.</summary>
+    LogLevel ErrorLevel { get; }
+
+    /// <summary>One error-log record at <paramref name="level"/> (Python's logger filters by its own level).</summary>
+    void Error(LogLevel level, string message);
+
+    /// <summary>One access line. <paramref name="atoms"/> become the record's args, as Gunicorn passes them;
+    /// the record's message is <paramref name="line"/>. Called from the access log's writer thread.</summary>
+    void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms);
+
+    /// <summary>USR1: reopen every <c>logging.FileHandler</c>'s file.</summary>
+    void Reopen();
+
+    /// <summary>Python is about to shut down: later records are dropped instead of waiting for a GIL that
+    /// will never be released.</summary>
+    void Close();
+}
+
+/// <summary>Which Python log configuration to apply, with Gunicorn's precedence (dict, then JSON file, then ini file).</summary>
+/// <param name="Kind">"dict", "json" or "ini".</param>
+/// <param name="Source">The dictionary as JSON text for "dict"; the file path otherwise.</param>
+/// <param name="LogLevel">--log-level, the level of <c>gunicorn.error</c> unless the configuration sets one.</param>
+/// <param name="ErrorLog">--error-logfile: Gunicorn's own handler on <c>gunicorn.error</c> ("-" is stderr).</param>
+/// <param name="AccessLog">--access-logfile: Gunicorn's own handler on <c>gunicorn.access</c> (null: none).</param>
+public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog);
