@@ -53,8 +53,11 @@ internal static partial class Validators
     };
 
     /// <summary>A logger class; "simple" is Gunicorn's alias of the built-in one.</summary>
-    public static object? LoggerClass(object? value, ResolveContext context) =>
-        Class(value, context) is "simple" ? "gunicorn.glogging.Logger" : Class(value, context);
+    public static object? LoggerClass(object? value, ResolveContext context)
+    {
+        var name = Class(value, context);
+        return name is "simple" ? "gunicorn.glogging.Logger" : name;
+    }
 
     public static Func<object?, ResolveContext, object?> Hook(string name, int arity) => (value, _) => ToHook(name, value, [arity]);
 
