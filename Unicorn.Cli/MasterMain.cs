@@ -32,7 +32,7 @@ internal static class MasterMain
             return 0;
         }
 
-        if (settings.AppUri is null)
+        if (settings.AppUri is null && settings.PasteUri is null)
         {
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
@@ -45,15 +45,36 @@ internal static class MasterMain
             return CheckConfig(python, settings);
         }
 
+        // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
+        _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
+        var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
         return Arbiter.Run(new ArbiterOptions
         {
             Settings = settings,
             Log = log,
-            ReloadSettings = () => SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory),
+            Hooks = hooks.CreateMasterHooks(),
+            ReloadSettings = () =>
+            {
+                var next = SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory);
+                hooks.Update(LoadHooks(python, next, log, workingDirectory), next);
+                return next;
+            },
             ReopenLogs = logging.Reopen,
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
         });
+    }
+
+    /// <summary>The config file's server hooks; Python starts for them only when some are defined.</summary>
+    private static IServerHooks LoadHooks(MasterPython python, Settings settings, IErrorLog log, string workingDirectory)
+    {
+        if (!PythonServerHooks.HasHooks(settings))
+        {
+            return NoServerHooks.Instance;
+        }
+
+        python.Start(WorkerMain.RuntimeOptions(settings));
+        return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 
     private static int CheckConfig(MasterPython python, Settings settings)
@@ -75,7 +96,7 @@ internal static class MasterMain
         try
         {
             var runtime = python.Start(WorkerMain.RuntimeOptions(settings));
-            PythonWsgiApplication.Load(runtime, settings.AppUri!, WorkerMain.AppOptions(settings), python.Log);
+            PasteDeployLoader.LoadApplication(runtime, settings, WorkerMain.AppOptions(settings), python.Log, Directory.GetCurrentDirectory());
         }
         catch (AppImportException e)
         {

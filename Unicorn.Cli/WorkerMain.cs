@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
@@ -16,6 +17,10 @@ internal static class WorkerMain
         LoggingServices? logging = null;
         PythonRuntime? runtime = null;
         WorkerProcessOptions? options = null;
+        PythonServerHooks? serverHooks = null;
+        ServerHookBridge? bridge = null;
+        WorkerHooks? hooks = null;
+        WorkerInfo? self = null;
         options = new WorkerProcessOptions
         {
             Log = log,
@@ -27,16 +32,40 @@ internal static class WorkerMain
                 {
                     options!.AccessLog = logging.OnRequest;
                 }
+
+                // post_fork runs before the app loads, so Python starts here when the config file has hooks.
+                if (PythonServerHooks.HasHooks(settings))
+                {
+                    runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), log, RuntimeOptions(settings));
+                    serverHooks = PythonServerHooks.Load(settings, log, Directory.GetCurrentDirectory());
+                    bridge = ServerHookBridge.ForWorker(serverHooks, settings);
+                    hooks = bridge.CreateWorkerHooks();
+                }
+            },
+            Hooks = new WorkerHooks
+            {
+                PostFork = w => { self = w; hooks?.PostFork?.Invoke(w); },
+                PostWorkerInit = w => hooks?.PostWorkerInit?.Invoke(w),
+                WorkerInt = w => hooks?.WorkerInt?.Invoke(w),
+                WorkerAbort = w => hooks?.WorkerAbort?.Invoke(w),
+                WorkerExit = w => hooks?.WorkerExit?.Invoke(w),
             },
             LoadApp = settings =>
             {
                 runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), log, RuntimeOptions(settings));
-                return PythonWsgiApplication.Load(runtime, settings.AppUri ?? throw new AppLoadException("No application module specified."), AppOptions(settings), log);
+                var app = PasteDeployLoader.LoadApplication(runtime, settings, AppOptions(settings), log, Directory.GetCurrentDirectory());
+                return HookedApplication.IsNeeded(settings, serverHooks)
+                    ? new HookedApplication(app, serverHooks, settings.Get<bool>("spew"), () => bridge!.Snapshot(self ?? new WorkerInfo(Environment.ProcessId, 0)))
+                    : app;
             },
             // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is
             // imported is a boot error, exit 3.
             IsAppLoadError = e => e is AppLoadException or AppImportException { PythonTraceback: null },
-            DescribeBootError = e => e is AppImportException { PythonTraceback: { } tb } ? $"{e.Message}\n{tb}" : e.Message,
+            DescribeBootError = e => e switch
+            {
+                AppImportException { PythonTraceback: { } tb } => $"{e.Message}\n{tb}",
+                _ => e.Message,
+            },
             DumpPythonStacks = () => runtime?.DumpThreadStacks() ?? "",
             ReopenLogs = () => logging?.Reopen(),
             ModuleSource = () => new PythonModuleSource(runtime!),
@@ -49,6 +78,7 @@ internal static class WorkerMain
         finally
         {
             // Python's own exit work (atexit, logging.shutdown, flushing) runs on this thread, last.
+            serverHooks?.Dispose();
             runtime?.Shutdown();
             logging?.Dispose();
         }

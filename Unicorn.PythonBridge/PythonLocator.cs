@@ -51,12 +51,14 @@ public static partial class PythonLocator
                 return FromLibPython(configured);
             }
 
-            if (!File.Exists(configured))
+            // A bare name ("python3.12") is looked up on PATH, as a shell would.
+            var python = configured.Contains('/', StringComparison.Ordinal) ? configured : FindOnPath(configured, getenv("PATH"));
+            if (python is null || !File.Exists(python))
             {
                 throw new PythonNotFoundException($"unicorn: UNICORN_PYTHON={configured} does not exist");
             }
 
-            return Inspect(configured);
+            return Inspect(python);
         }
 
         var venv = getenv("VIRTUAL_ENV");

@@ -6,7 +6,6 @@ namespace Unicorn.PythonBridge;
 
 internal sealed unsafe partial class PythonWsgiThread
 {
-
     /// <summary>How sending a response ended.</summary>
     private enum Outcome
     {

@@ -1,4 +1,8 @@
-"""Apps exercising the WSGI contract, one behaviour each (tests/Unicorn.PythonBridge.Tests)."""
+"""Apps exercising the WSGI contract, one behaviour each.
+
+Used by tests/Unicorn.PythonBridge.Tests and by the end-to-end tests (echo_input, file_wrapper,
+raise_before, sleeper): keep their behaviour stable.
+"""
 
 import json
 import multiprocessing
@@ -283,12 +287,32 @@ def named_tuple_headers(environ, start_response):
     return [b"ok"]
 
 
-RELEASE_SLEEPER = threading.Event()
-
-
 def sleeper(environ, start_response):
-    """A stuck request (for the stack dump test): waits until the test releases it."""
-    RELEASE_SLEEPER.wait(30)
-    RELEASE_SLEEPER.clear()
+    """Sleeps QUERY_STRING seconds (default 1) in Python, then answers "slept"."""
+    import time
+    time.sleep(float(environ.get("QUERY_STRING") or "1"))
     start_response("200 OK", TEXT)
     return [b"slept"]
+
+
+RELEASE_STUCK = threading.Event()
+
+
+def stuck(environ, start_response):
+    """A stuck request (for the stack dump test): waits until the test releases it."""
+    RELEASE_STUCK.wait(30)
+    RELEASE_STUCK.clear()
+    start_response("200 OK", TEXT)
+    return [b"released"]
+
+
+def multiprocessing_pool(environ, start_response):
+    """Runs work in a child process through multiprocessing's default start method."""
+    with multiprocessing.Pool(1) as pool:
+        result = pool.apply(pow, (7, 2))
+    start_response("200 OK", TEXT)
+    return [b"%d %s" % (result, multiprocessing.get_start_method().encode())]
+
+
+def system_exit(environ, start_response):
+    raise SystemExit(3)

@@ -66,6 +66,9 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
 
     public bool IsDefined(string hookName) => _defined.Contains(hookName);
 
+    /// <summary>Whether <paramref name="settings"/> name any hook this class runs (otherwise Python need not start for hooks).</summary>
+    public static bool HasHooks(Settings settings) => HookRefs(settings).Count > 0;
+
     public void OnStarting(HookServer server) => Call("on_starting", Server(server));
 
     public void OnReload(HookServer server) => Call("on_reload", Server(server));

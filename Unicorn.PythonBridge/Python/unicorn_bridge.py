@@ -330,12 +330,55 @@ def guard_signals(owned):
     return recorded
 
 
+class _AfterImport:
+    """A meta path finder that runs ``configure(module)`` right after the first import of ``name``."""
+
+    def __init__(self, name, configure):
+        self.name = name
+        self.configure = configure
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ConfiguringLoader(spec.loader, self.configure)
+        return spec
+
+
+class _ConfiguringLoader:
+    def __init__(self, loader, configure):
+        self._loader = loader
+        self._configure = configure
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._configure(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
 def setup_fork_safety(executable):
-    """fork() breaks in a .NET process: multiprocessing starts children with forkserver instead."""
-    import multiprocessing
-    if executable:
-        multiprocessing.set_executable(executable)
-    multiprocessing.set_start_method("forkserver", force=True)
+    """fork() breaks in a .NET process: multiprocessing starts children with forkserver instead.
+
+    multiprocessing is configured when the app first imports it (importing it here would cost every
+    worker its start-up time and memory)."""
+
+    def configure(multiprocessing):
+        if executable:
+            multiprocessing.set_executable(executable)
+        multiprocessing.set_start_method("forkserver", force=True)
+
+    if "multiprocessing" in sys.modules:
+        configure(sys.modules["multiprocessing"])
+    else:
+        sys.meta_path.insert(0, _AfterImport("multiprocessing", configure))
 
     def warn_fork():
         _native.log(30, "os.fork() called in a Unicorn worker: the child inherits a .NET runtime that cannot run; "

@@ -169,14 +169,23 @@ public sealed partial class Arbiter
         var env = ProcessSpawner.CurrentEnvironment();
         env[HandOver.Daemonized] = "1";
         var (path, args) = Executable();
-        ProcessSpawner.Spawn(new SpawnRequest
+        try
         {
-            Path = path,
-            Argv = [path, .. args],
-            Environment = env,
-            NewSession = true,
-            NullStdio = true,
-        });
+            ProcessSpawner.Spawn(new SpawnRequest
+            {
+                Path = path,
+                Argv = [path, .. args],
+                Environment = env,
+                NewSession = true,
+                NullStdio = true,
+            });
+        }
+        catch (IOException e)
+        {
+            _log.Error("Error: cannot daemonize: " + e.Message);
+            return 1;
+        }
+
         return 0;
     }
 }

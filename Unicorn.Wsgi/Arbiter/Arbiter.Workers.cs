@@ -16,7 +16,16 @@ public sealed partial class Arbiter
         StopWorkers(stop, Libc.SIGTERM);
         for (var i = 0; i < spawn; i++)
         {
-            SpawnWorker();
+            try
+            {
+                SpawnWorker();
+            }
+            catch (IOException e)
+            {
+                // Out of processes or fds, or the program vanished: say so and try again next loop.
+                _log.Error("Cannot start a worker: " + e.Message);
+                break;
+            }
         }
     }
 

@@ -166,7 +166,14 @@ public sealed partial class Arbiter : IDisposable
 
         if (_config.Chdir is { } chdir)
         {
-            Environment.CurrentDirectory = chdir;
+            try
+            {
+                Environment.CurrentDirectory = chdir;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ArbiterException($"Error: can't chdir to '{chdir}': {e.Message}");
+            }
         }
 
         if (_config.PreloadApp)

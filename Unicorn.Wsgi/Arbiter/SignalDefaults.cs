@@ -7,7 +7,8 @@ namespace Unicorn.Wsgi.Arbiter;
 /// A shell starts background jobs with INT and QUIT ignored, and .NET records a signal's disposition
 /// the first time it sets up signal handling (Console does, early): an ignored INT can then never be
 /// handled. Gunicorn (Python) handles them regardless, so this assembly restores the default before
-/// anything in it runs.
+/// anything in it runs. An ignored CHLD would let the kernel (or .NET, which then reaps every child)
+/// discard the workers' exit statuses, so it is restored too.
 /// </summary>
 internal static class SignalDefaults
 {
@@ -21,7 +22,7 @@ internal static class SignalDefaults
             return;
         }
 
-        foreach (var sig in new[] { Libc.SIGINT, Libc.SIGQUIT })
+        foreach (var sig in new[] { Libc.SIGINT, Libc.SIGQUIT, Libc.SIGCHLD })
         {
             if (Libc.IsIgnored(sig))
             {

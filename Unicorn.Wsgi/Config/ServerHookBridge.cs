@@ -73,6 +73,9 @@ public sealed partial class ServerHookBridge
 
     private HookServer Server() => new(_masterPid, _numWorkers, _settings);
 
+    /// <summary>What hooks see of <paramref name="worker"/> now (for the request hooks, which the worker calls itself).</summary>
+    public HookWorker Snapshot(WorkerInfo worker) => Worker(worker);
+
     private HookWorker Worker(WorkerInfo w, bool alive = true) => new(w.Pid, w.Age, alive, _masterPid);
 
     private Action? Master(string name, Action call) => _hooks.IsDefined(name) ? () => Quietly(call) : null;

@@ -29,7 +29,12 @@ public static partial class SettingsTable
             "Called in the master when the number of workers changes (old_value is None the first time)."),
         HookRow("on_exit", "OnExit", "server", "Called in the master just before the server exits."),
         HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
-            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it."),
+            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it.") with
+        {
+            // TLS is .NET's SslStream, which cannot be driven by a Python ssl.SSLContext.
+            Supported = false,
+            UnsupportedHint = "Unicorn's TLS is .NET SslStream, which cannot use a Python ssl.SSLContext; use --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers",
+        },
     ];
 
     private static IEnumerable<Setting> DirtyHookRows() =>

@@ -149,7 +149,7 @@ public sealed class ChunkedBodyDecoder
         {
             if (buffer.Length > MaxChunkLine + 2)
             {
-                HttpRejection.Throw(window.FirstSpan.Contains((byte)';')
+                HttpRejection.Throw(window.PositionOf((byte)';') is not null
                     ? RequestRejectionReason.InvalidChunkExtension
                     : RequestRejectionReason.InvalidChunkSize, "chunk line too long");
             }
@@ -215,13 +215,14 @@ public sealed class ChunkedBodyDecoder
         }
         var buffer = input.UnreadSequence;
         var max = _options.MaxHeaderSectionBytes;
-        var searched = buffer.Length > max + 4 ? buffer.Slice(0, max + 4) : buffer;
+        // As for headers: the section and its empty line must fit in max_buffer_headers.
+        var searched = buffer.Length > max ? buffer.Slice(0, max) : buffer;
         // Resume where the last search stopped (the caller presents the same bytes plus more).
         var from = Math.Clamp(_trailerScanned - 3, 0, searched.Length);
         var sectionReader = new SequenceReader<byte>(searched.Slice(from));
         if (!sectionReader.TryReadTo(out ReadOnlySequence<byte> tail, "\r\n\r\n"u8))
         {
-            if (buffer.Length > max)
+            if (buffer.Length >= max)
             {
                 HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
             }

@@ -10,8 +10,13 @@ namespace Unicorn.Wsgi.Http;
 /// Three outcomes, as Kestrel's parser: <c>true</c> (head parsed, reader advanced past it), <c>false</c>
 /// (more bytes needed, reader untouched), or a <see cref="BadHttpRequestException"/>. The same bytes give
 /// the same answer however they are split across calls: the request line is checked as soon as its CRLF
-/// is there (as Gunicorn does), limits are checked against what is buffered, and the head is turned into
+/// is there (as Gunicorn does), every limit is decided on the bytes alone, and the head is turned into
 /// strings only once it is complete.
+/// </para>
+/// <para>
+/// Between a <c>false</c> and the next call the reader must present the same unconsumed bytes, plus any
+/// that arrived since (as a Pipe does): the parser remembers how far it searched, so a head that arrives
+/// a byte at a time costs linear, not quadratic, time.
 /// </para>
 /// Call <see cref="StartConnection"/> when a connection starts: it says whose forwarded/scheme headers
 /// and PROXY header may be believed. Before it is called nobody is trusted.
@@ -35,6 +40,13 @@ public sealed partial class Http1RequestParser
         _secureSchemeValues = [.. options.SecureSchemeHeaders.Values.Select(v => System.Text.Encoding.Latin1.GetBytes(v))];
         _forwarderAny = options.ForwarderHeaders.Contains("*");
         _forwarderNames = [.. options.ForwarderHeaders.Where(h => h != "*").Select(h => System.Text.Encoding.Latin1.GetBytes(h))];
+    }
+
+    /// <summary>A parser for a connection from <paramref name="peer"/>; see <see cref="StartConnection"/>.</summary>
+    public Http1RequestParser(HttpParserOptions options, IPAddress? peer)
+        : this(options)
+    {
+        StartConnection(peer);
     }
 
     public HttpParserOptions Options => _options;
@@ -118,12 +130,14 @@ public sealed partial class Http1RequestParser
             }
             else
             {
+                // The section and its empty line must fit in max_buffer_headers. Deciding on exactly that,
+                // not on how much happens to be buffered, keeps the answer independent of packet sizes.
                 var max = _options.MaxHeaderSectionBytes;
-                var searched = rest.Length > max + 4 ? rest.Slice(0, max + 4) : rest;
+                var searched = rest.Length > max ? rest.Slice(0, max) : rest;
                 sectionLength = IndexOf(searched, "\r\n\r\n"u8, _sectionScanned - 3);
                 if (sectionLength < 0)
                 {
-                    if (rest.Length > max)
+                    if (rest.Length >= max)
                     {
                         HttpRejection.Throw(RequestRejectionReason.HeaderSectionTooLarge);
                     }
@@ -195,6 +209,11 @@ public sealed partial class Http1RequestParser
     private static long IndexOf(ReadOnlySequence<byte> s, ReadOnlySpan<byte> delimiter, long from)
     {
         from = Math.Clamp(from, 0, s.Length);
+        if (s.IsSingleSegment)
+        {
+            var i = s.FirstSpan[(int)from..].IndexOf(delimiter);
+            return i < 0 ? -1 : from + i;
+        }
         var r = new SequenceReader<byte>(s.Slice(from));
         return r.TryReadTo(out ReadOnlySequence<byte> before, delimiter) ? from + before.Length : -1;
     }

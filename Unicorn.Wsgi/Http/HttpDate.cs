@@ -8,7 +8,7 @@ public static class HttpDate
     private static Cached? _cached;
 
     /// <summary>The current time, e.g. "Fri, 27 Nov 2026 20:41:02 GMT", as ASCII bytes. Thread-safe.</summary>
-    public static byte[] NowBytes()
+    public static ReadOnlySpan<byte> NowBytes()
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var c = Volatile.Read(ref _cached);

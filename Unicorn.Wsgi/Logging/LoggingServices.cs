@@ -7,12 +7,13 @@ namespace Unicorn.Wsgi.Logging;
 /// </summary>
 public sealed class LoggingServices : IDisposable
 {
-    internal LoggingServices(ErrorLog errorLog, AccessLog accessLog, StatsdClient? statsd, string? metricsBind)
+    internal LoggingServices(ErrorLog errorLog, AccessLog accessLog, StatsdClient? statsd, string? metricsBind, Metrics.WorkerMetrics? metrics)
     {
         ErrorLog = errorLog;
         AccessLog = accessLog;
         Statsd = statsd;
         MetricsBind = metricsBind;
+        Metrics = metrics;
     }
 
     public ErrorLog ErrorLog { get; }
@@ -27,8 +28,17 @@ public sealed class LoggingServices : IDisposable
     /// <see cref="Metrics.MetricsListener"/> on it.</summary>
     public string? MetricsBind { get; }
 
+    /// <summary>In a worker spawned with a metrics slot (the master runs <c>--metrics-bind</c>): its slot.
+    /// <see cref="OnRequest"/> counts requests in it; the worker calls <c>Metrics?.Sample(...)</c> from its
+    /// heartbeat for the thread and queue gauges.</summary>
+    public Metrics.WorkerMetrics? Metrics { get; }
+
     /// <summary>True when <see cref="OnRequest"/> does anything; a worker may skip building entries otherwise.</summary>
-    public bool WantsRequests => AccessLog.Enabled;
+    public bool WantsRequests => AccessLog.Enabled || Metrics is not null;
+
+    /// <summary>Master: the worker count changed (statsd's <c>gunicorn.workers</c> gauge; Gunicorn sends it
+    /// each time the arbiter manages workers).</summary>
+    public void WorkersChanged(int workers) => Statsd?.Gauge("gunicorn.workers", workers);
 
     /// <summary>One finished request: queues its access line and sends Gunicorn's request metrics.
     /// Costs the caller one bounded-queue write: the line and the metrics are sent by the access log's
@@ -36,6 +46,7 @@ public sealed class LoggingServices : IDisposable
     public void OnRequest(AccessLogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        Metrics?.RequestFinished(entry.StatusCode, entry.Duration);
         AccessLog.Log(entry);
     }
 
@@ -53,5 +64,6 @@ public sealed class LoggingServices : IDisposable
         AccessLog.Dispose();
         ErrorLog.Dispose();
         Statsd?.Dispose();
+        Metrics?.Dispose();
     }
 }

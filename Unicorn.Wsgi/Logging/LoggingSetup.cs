@@ -59,13 +59,27 @@ public static class LoggingSetup
                 _ = Metrics.MetricsListener.ParseBind(metricsBind);
             }
 
-            return new LoggingServices(errorLog, accessLog, statsd, metricsBind);
+            return new LoggingServices(errorLog, accessLog, statsd, metricsBind, OpenWorkerMetrics(errorLog));
         }
         catch (Exception e) when (e is FormatException or IOException or ArgumentException)
         {
             errorLog?.Dispose();
             statsd?.Dispose();
             throw new LoggingSetupException(e.Message, e);
+        }
+    }
+
+    // A worker whose metrics slot can't be mapped still serves; the scrape just lacks it.
+    private static Metrics.WorkerMetrics? OpenWorkerMetrics(IErrorLog log)
+    {
+        try
+        {
+            return Metrics.MetricsEnvironment.OpenForWorker(Environment.ProcessId);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            log.Warning($"Metrics disabled in this worker: {e.Message}");
+            return null;
         }
     }
 

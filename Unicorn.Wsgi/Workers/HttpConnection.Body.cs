@@ -81,7 +81,8 @@ internal sealed partial class HttpConnection
 
             if (written == 0 && read.IsCompleted)
             {
-                throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
+                // Gunicorn's answer for a body cut short: NoMoreData, or ChunkMissingTerminator (400).
+                decoder.OnEndOfInput();
             }
 
             _reader.AdvanceTo(consumed, written == 0 ? buffer.End : consumed);

@@ -23,6 +23,7 @@ internal sealed partial class HttpConnection
     private readonly IPEndPoint? _remote;
     private readonly Http1RequestParser _parser;
     private readonly RequestHead _head = new();
+    private readonly CancellationTokenSource _evicted = new();
     private bool _firstRequest = true;
 
     public HttpConnection(Stream stream, WorkerContext worker, ListenerInfo listener, IPEndPoint? remote)
@@ -32,8 +33,16 @@ internal sealed partial class HttpConnection
         _listener = listener;
         _remote = remote;
         _parser = new Http1RequestParser(worker.Options.Parser);
+        // Whose X-Forwarded-*/PROXY headers count is decided once per connection (a unix peer is null: trusted).
+        _parser.StartConnection(remote?.Address);
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
     }
+
+    /// <summary>Environ keys every request on this connection carries (the TLS client certificate).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? ConnectionEnviron { get; init; }
+
+    /// <summary>Closes this connection if it is still waiting for a request (the worker needs the slot).</summary>
+    public void Evict() => _evicted.Cancel();
 
     private string RemoteText => _remote?.Address.ToString() ?? "unix";
 
@@ -72,19 +81,43 @@ internal sealed partial class HttpConnection
         {
             await _reader.CompleteAsync();
             await _stream.DisposeAsync();
+            _evicted.Dispose();
         }
     }
 
-    /// <summary>Reads until one request head has been parsed. False: the connection is done.</summary>
+    /// <summary>
+    /// Reads until one request head has been parsed. False: the connection is done. Waiting for a
+    /// request's first byte is bounded by keepalive (timeout before the first request) and may be cut
+    /// short when the worker needs the slot; once bytes arrive, the whole head must follow within
+    /// timeout, so a client trickling bytes cannot hold the connection forever.
+    /// </summary>
     private async Task<bool> ReadHeadAsync()
     {
         _head.Reset();
-        var idle = !_firstRequest;
+        var idle = true;
         var proxyPending = _firstRequest && _worker.Options.Parser.ProxyProtocol != ProxyProtocolMode.Off;
+        var deadline = 0L;
         while (true)
         {
-            var timeout = idle ? _worker.Options.KeepAlive : _worker.Options.ReadTimeout;
-            var result = await ReadWithTimeoutAsync(timeout, stopOnShutdown: true);
+            ReadResult? result;
+            if (idle)
+            {
+                _worker.Idle.Enter(this);
+                try
+                {
+                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, stopOnShutdown: true, evictable: true);
+                }
+                finally
+                {
+                    _worker.Idle.Leave(this);
+                }
+            }
+            else
+            {
+                var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
+                result = left > TimeSpan.Zero ? await ReadWithTimeoutAsync(left, stopOnShutdown: true) : null;
+            }
+
             if (result is not { } read)
             {
                 return false;
@@ -96,7 +129,12 @@ internal sealed partial class HttpConnection
                 return false;
             }
 
-            idle = false;
+            if (idle)
+            {
+                idle = false;
+                deadline = Environment.TickCount64 + (long)_worker.Options.ReadTimeout.TotalMilliseconds;
+            }
+
             if (proxyPending)
             {
                 if (!TryParseProxy(buffer, out var afterProxy))
@@ -164,7 +202,7 @@ internal sealed partial class HttpConnection
         }
 
         var body = await ReadBodyAsync();
-        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy);
+        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose);
 
@@ -205,14 +243,20 @@ internal sealed partial class HttpConnection
 
     /// <summary>Reads more bytes; null on timeout, or on shutdown while waiting for a new request
     /// (a request already under way is finished, as Gunicorn's graceful stop does).</summary>
-    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool stopOnShutdown = false)
+    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool stopOnShutdown = false, bool evictable = false)
     {
         if (_reader.TryRead(out var ready))
         {
             return ready;
         }
 
-        using var cts = stopOnShutdown ? CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping) : new CancellationTokenSource();
+        using var cts = (stopOnShutdown, evictable) switch
+        {
+            (true, true) => CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping, _evicted.Token),
+            (true, false) => CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping),
+            (false, true) => CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token),
+            _ => new CancellationTokenSource(),
+        };
         cts.CancelAfter(timeout);
         try
         {

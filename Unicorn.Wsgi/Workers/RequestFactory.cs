@@ -7,7 +7,7 @@ namespace Unicorn.Wsgi.Workers;
 /// <summary>Turns a parsed head into the <see cref="WsgiRequest"/> the app seam takes.</summary>
 internal sealed class RequestFactory(WorkerOptions options)
 {
-    public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy)
+    public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy, IReadOnlyList<KeyValuePair<string, string>>? extraEnviron = null)
     {
         var headers = head.Headers.ToArray();
         var (serverName, serverPort) = ServerAddress(head, listener);
@@ -30,6 +30,7 @@ internal sealed class RequestFactory(WorkerOptions options)
             ServerPort = serverPort,
             ScriptName = options.ScriptName,
             WantsClose = !head.KeepAlive,
+            ExtraEnviron = extraEnviron,
         };
     }
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Tls;
 
 namespace Unicorn.Wsgi.Workers;
 
@@ -18,6 +19,7 @@ public sealed class Worker
     private readonly IErrorLog _log;
     private readonly WorkerOptions _options;
     private readonly AppThreadPool _threads;
+    private readonly TlsServer? _tls;
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _stopNow = new();
     private readonly SemaphoreSlim _connectionSlots;
@@ -28,7 +30,7 @@ public sealed class Worker
     private int _maxRequestsFired;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
-        : this(settings, listeners.Select(s => new ListenerInfo(s)).ToList(), app, log)
+        : this(settings, listeners.Select(s => new ListenerInfo(s, TlsSettings.IsConfigured(settings) ? "https" : "http")).ToList(), app, log)
     {
     }
 
@@ -42,6 +44,9 @@ public sealed class Worker
         _threads = new AppThreadPool(app, threads, log);
         _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
         _maxRequests = MaxRequestsWithJitter(settings);
+        // The master checked the same files before binding (TlsServer.FromSettings), so this does not fail
+        // unless they changed since.
+        _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
     }
 
     /// <summary>Fired once, when max_requests (plus jitter) requests have been served.</summary>
@@ -105,7 +110,13 @@ public sealed class Worker
             Socket client;
             try
             {
-                await _connectionSlots.WaitAsync(token);
+                if (!_connectionSlots.Wait(0))
+                {
+                    // Full: make room by closing the connection idle longest, if any.
+                    context.Idle.EvictOldest();
+                    await _connectionSlots.WaitAsync(token);
+                }
+
                 client = await listener.Socket.AcceptAsync(token);
             }
             catch (OperationCanceledException)
@@ -135,9 +146,24 @@ public sealed class Worker
     {
         try
         {
-            var stream = new NetworkStream(client, ownsSocket: true);
+            Stream stream = new NetworkStream(client, ownsSocket: true);
             using var abort = _stopNow.Token.Register(static s => ((Socket)s!).Dispose(), client);
-            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint);
+            IReadOnlyList<KeyValuePair<string, string>>? tlsEnviron = null;
+            if (_tls is not null)
+            {
+                // The handshake runs here, on async I/O: a slow or silent TLS client holds no Python thread.
+                var tls = await _tls.AuthenticateAsync(stream, _options.ReadTimeout, _stopNow.Token);
+                if (tls is null)
+                {
+                    _log.Debug("Error processing SSL request.");
+                    return;
+                }
+
+                stream = tls.Stream;
+                tlsEnviron = tls.Environ;
+            }
+
+            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint) { ConnectionEnviron = tlsEnviron };
             await connection.RunAsync();
         }
         finally

@@ -68,7 +68,6 @@ public sealed partial class WorkerProcess
         // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
-        _log.Info($"Booting worker with pid: {_info.Pid}");
         _signals.Register(WorkerSignals);
         List<Socket> listeners;
         IWsgiApplication app;
@@ -77,6 +76,7 @@ public sealed partial class WorkerProcess
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
             _config = ProcessSettings.From(_settings);
             _options.Configure?.Invoke(_settings);
+            _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
             _options.Hooks.PostFork?.Invoke(_info);
             listeners = OpenListeners();
@@ -103,15 +103,24 @@ public sealed partial class WorkerProcess
             return ExitCodes.WorkerBootError;
         }
 
-        _worker = new Worker(_settings, listeners, app, _log);
-        _worker.MaxRequestsReached += OnMaxRequestsReached;
-        _worker.AccessLog = _options.AccessLog;
-        if (StartReloader() is { } reloadFailure)
+        try
         {
-            return reloadFailure;
+            _worker = new Worker(_settings, listeners, app, _log);
+            _worker.MaxRequestsReached += OnMaxRequestsReached;
+            _worker.AccessLog = _options.AccessLog;
+            if (StartReloader() is { } reloadFailure)
+            {
+                return reloadFailure;
+            }
+
+            _options.Hooks.PostWorkerInit?.Invoke(_info);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
+            return ExitCodes.WorkerBootError;
         }
 
-        _options.Hooks.PostWorkerInit?.Invoke(_info);
         _heartbeat.Beat(WorkerState.Ready);
         return null;
     }
@@ -139,7 +148,9 @@ public sealed partial class WorkerProcess
         var worker = _worker!;
         var run = worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
-        var timeout = TimeSpan.FromSeconds(_config.Timeout);
+        // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
+        // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
+        var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
         while (!run.IsCompleted)
         {
             foreach (var sig in _signals.Wait(beatEvery))
@@ -147,7 +158,7 @@ public sealed partial class WorkerProcess
                 HandleSignal(sig);
             }
 
-            if (_config.Timeout <= 0 || worker.IsResponsive(timeout))
+            if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
             {
                 _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
             }

@@ -34,6 +34,15 @@ def read_servers(work):
     return servers
 
 
+def read_pss_end(work):
+    end = {}
+    with open(f"{work}/pss-end.tsv") as f:
+        for line in f:
+            scenario, server, pss = line.rstrip("\n").split("\t")
+            end[(scenario, server)] = int(pss) / 1024 if pss.isdigit() and int(pss) else None
+    return end
+
+
 def read_runs(work):
     runs = defaultdict(list)  # (scenario, server) -> [run]
     with open(f"{work}/raw.tsv") as f:
@@ -93,6 +102,7 @@ def main(work):
     meta = read_meta(work)
     servers = read_servers(work)
     runs = read_runs(work)
+    pss_end = read_pss_end(work)
     out = []
     w = out.append
     w(f"# Unicorn vs Gunicorn, {meta['date']}")
@@ -101,10 +111,11 @@ def main(work):
     w(f"Machine: {meta['cpus']}, shared with other work; load average before {meta['load_before']}, "
       f"after {meta.get('load_after', '?')}. {meta['wrk']} runs on the same 2 cores as the servers, so every "
       "server competes with the load generator: absolute numbers are low, ratios are what to read.")
-    w(f"Each server: {meta['warmup']} s warm-up, then {meta['rounds']} rounds of {meta['duration']} s, servers alternating "
+    w(f"Each server: {meta['warmup']} s warm-up, then {meta['rounds']} round(s) of {meta['duration']} s, servers alternating "
       "within each round; the table shows the median round. CPU µs/req is utime+stime of the server's whole process "
       "tree during the run divided by the requests served (steadier than req/s on a shared machine). PSS is the "
-      "whole tree (master + workers) from /proc/PID/smaps_rollup after warm-up. Errors are wrk's "
+      "whole tree (master + workers) from /proc/PID/smaps_rollup after warm-up (and, after the slash, after the last "
+      "round). Errors are wrk's "
       "connect/read/write/timeout/non-2xx counts summed over all rounds.")
     w("")
 
@@ -115,7 +126,7 @@ def main(work):
         rows = {}
         w(f"## {scenario}: {title}")
         w("")
-        w("| server | req/s | p99 ms | CPU µs/req | PSS MiB | procs | errors | notes |")
+        w("| server | req/s | p99 ms | CPU µs/req | PSS MiB warm / end | procs | errors | notes |")
         w("|---|---:|---:|---:|---:|---:|---:|---|")
         for server, info in servers[scenario].items():
             label = f"`{flags(info['cmd'])}`"
@@ -133,7 +144,7 @@ def main(work):
             if len(r) < int(meta["rounds"]):
                 notes = (notes + "; " if notes else "") + f"{len(r)} of {meta['rounds']} rounds completed"
             w(f"| {label} | {fmt(s['rps'])} | {fmt(s['p99_ms'], 1)} | {fmt(s['cpu_us_per_req'])} | "
-              f"{fmt(s['pss_mib'], 1)} | {info['procs']} | {s['errors']} | {notes} |")
+              f"{fmt(s['pss_mib'], 1)} / {fmt(pss_end.get((scenario, server)), 1)} | {info['procs']} | {s['errors']} | {notes} |")
         w("")
         bests = {
             "rps": best(rows, "rps", max), "p99_ms": best(rows, "p99_ms", min),

@@ -18,9 +18,9 @@ internal static class Program
         var log = new StderrErrorLog(LogLevel.Debug);
         if (args is ["paths"])
         {
-            // What the embedded interpreter sees: sys.prefix, sys.executable, then sys.path, one per line.
+            // What the embedded interpreter sees: sys.prefix, sys.executable, sys.path (one per line), then whether start-up imported multiprocessing.
             var python = PythonRuntime.Initialize(PythonLocator.Locate(), log);
-            python.RunWithGil(() => PythonEngine.Exec("import sys\nprint(sys.prefix)\nprint(sys.executable)\nprint('\\n'.join(sys.path))"));
+            python.RunWithGil(() => PythonEngine.Exec("import sys\nprint(sys.prefix)\nprint(sys.executable)\nprint('\\n'.join(sys.path))\nprint('multiprocessing loaded:', 'multiprocessing' in sys.modules)"));
             python.Shutdown();
             return 0;
         }

@@ -52,6 +52,13 @@ public sealed class PitfallTests(PythonFixture python)
     }
 
     [Fact]
+    public void Multiprocessing_pool_works_from_the_embedded_interpreter()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:multiprocessing_pool"));
+        Assert.Equal("49 forkserver", thread.Invoke(AppThread.Request()).BodyText);
+    }
+
+    [Fact]
     public void Multiprocessing_does_not_default_to_fork()
     {
         using var thread = new AppThread(python.Load("bridge_apps:start_method"));
@@ -87,6 +94,7 @@ public sealed class PitfallTests(PythonFixture python)
             Assert.Equal(venv, lines[0]);
             Assert.Equal(Path.Combine(venv, "bin", "python"), lines[1]);
             Assert.Contains(Path.Combine(venv, "lib", $"python{python.Installation.MajorMinor}", "site-packages"), lines);
+            Assert.Equal("multiprocessing loaded: False", lines[^1]); // configured lazily, on the app's first import
         }
         finally
         {
@@ -127,20 +135,20 @@ public sealed class PitfallTests(PythonFixture python)
     [Fact]
     public async Task Stacks_of_a_stuck_request_can_be_dumped()
     {
-        using var thread = new AppThread(python.Load("bridge_apps:sleeper"));
+        using var thread = new AppThread(python.Load("bridge_apps:stuck"));
         var request = Task.Run(() => thread.Invoke(AppThread.Request()));
         var stacks = "";
-        for (var i = 0; i < 200 && !stacks.Contains("in sleeper", StringComparison.Ordinal); i++)
+        for (var i = 0; i < 200 && !stacks.Contains("in stuck", StringComparison.Ordinal); i++)
         {
             await Task.Delay(25);
             stacks = python.Runtime.DumpThreadStacks();
         }
 
-        python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.RELEASE_SLEEPER.set()");
+        python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.RELEASE_STUCK.set()");
         Assert.Contains("most recent call first", stacks, StringComparison.Ordinal);
         Assert.Contains("bridge_apps.py\", line", stacks, StringComparison.Ordinal);
-        Assert.Contains("in sleeper", stacks, StringComparison.Ordinal);
-        Assert.Equal("slept", (await request).BodyText);
+        Assert.Contains("in stuck", stacks, StringComparison.Ordinal);
+        Assert.Equal("released", (await request).BodyText);
     }
 
     [Fact]

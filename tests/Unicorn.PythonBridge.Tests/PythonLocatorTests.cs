@@ -69,6 +69,7 @@ public sealed class PythonLocatorTests : IDisposable
         Directory.CreateDirectory(bin);
         File.CreateSymbolicLink(Path.Combine(bin, "python3"), SystemPython);
         Assert.Equal(Path.Combine(bin, "python3"), PythonLocator.Locate(Env(("PATH", "/nonexistent:" + bin))).Executable);
+        Assert.Equal(Path.Combine(bin, "python3"), PythonLocator.Locate(Env(("UNICORN_PYTHON", "python3"), ("PATH", bin))).Executable);
     }
 
     [Fact]

@@ -256,6 +256,14 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
+    public void SystemExit_from_the_app_is_a_500_and_the_thread_keeps_serving()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:system_exit"));
+        Assert.Equal("500 Internal Server Error", thread.Invoke(AppThread.Request()).Status);
+        Assert.Equal("500 Internal Server Error", thread.Invoke(AppThread.Request()).Status);
+    }
+
+    [Fact]
     public void Validator_wrapped_apps_raise_nothing()
     {
         var log = python.Log.During(() =>

@@ -16,6 +16,7 @@ public sealed partial class UnicornServer : IDisposable
     private readonly Process _process;
     private readonly List<string> _lines = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private UnicornServer(Process process)
     {
@@ -41,9 +42,15 @@ public sealed partial class UnicornServer : IDisposable
 
     public static UnicornServer Start(params string[] args) => Start(null, args);
 
-    public static UnicornServer Start(IDictionary<string, string>? env, params string[] args)
+    public static UnicornServer Start(IDictionary<string, string>? env, params string[] args) => StartProgram(Path.Combine(RepoRoot, "unicorn"), env, args);
+
+    /// <summary>Starts unicorn through a shell command prefix, e.g. to inherit ignored signals.</summary>
+    public static UnicornServer StartInShell(string shellPrefix, params string[] args) =>
+        StartProgram("/bin/sh", null, ["-c", shellPrefix + " exec \"$0\" \"$@\"", Path.Combine(RepoRoot, "unicorn"), .. args]);
+
+    private static UnicornServer StartProgram(string program, IDictionary<string, string>? env, IReadOnlyList<string> args)
     {
-        var info = new ProcessStartInfo(Path.Combine(RepoRoot, "unicorn"))
+        var info = new ProcessStartInfo(program)
         {
             WorkingDirectory = RepoRoot,
             RedirectStandardError = true,
@@ -65,7 +72,15 @@ public sealed partial class UnicornServer : IDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new UnicornServer(process);
-        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                server._stderrClosed.TrySetResult();
+            }
+
+            server.OnLine(e.Data);
+        };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.Exited += (_, _) => server._exited.TrySetResult();
         process.Start();
@@ -136,7 +151,8 @@ public sealed partial class UnicornServer : IDisposable
         }
 
         // Not WaitForExit(): it also waits for EOF on stdout/stderr, which a USR2 master (a child that
-        // inherits them) keeps open.
+        // inherits them) keeps open. The last lines are in once stderr closes, normally at once.
+        _stderrClosed.Task.Wait(TimeSpan.FromSeconds(2));
         _process.WaitForExit(1000);
         return _process.ExitCode;
     }
@@ -301,6 +317,7 @@ public sealed partial class UnicornServer : IDisposable
     public const int SIGTERM = 15;
     public const int SIGTTIN = 21;
     public const int SIGTTOU = 22;
+    public const int SIGWINCH = 28;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

@@ -100,8 +100,8 @@ public sealed class InProcessTests(PythonFixture python) : IDisposable
         Assert.Equal("hello-paste", thread.Invoke(AppThread.Request()).BodyText);
 
         Write("broken.ini", "[app:main]\nuse = call:no_such_module_xyz:factory\n");
-        var e = Assert.Throws<PasteLoadException>(() => PasteDeployLoader.Load(Path.Combine(_dir, "broken.ini"), new Dictionary<string, string>(), _dir).Dispose());
-        Assert.StartsWith($"unicorn: cannot load the application from {Path.Combine(_dir, "broken.ini")}: ModuleNotFoundError", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<AppImportException>(() => PasteDeployLoader.Load(Path.Combine(_dir, "broken.ini"), new Dictionary<string, string>(), _dir).Dispose());
+        Assert.StartsWith($"cannot load the application from {Path.Combine(_dir, "broken.ini")}: ModuleNotFoundError", e.Message, StringComparison.Ordinal);
     }
 
     private static string PythonRepr(string s) => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";

@@ -62,6 +62,9 @@ public class CorpusTests
                 Assert.True(c.ExpectedError == ex.GunicornError,
                     $"{name} [{chunking}, read {mode}]: expected {c.ExpectedError}, got {ex.GunicornError} ({ex.Reason}: {ex.Message})");
                 Assert.Equal(ex.GunicornError == "LimitRequestHeaders" ? 431 : 400, ex.StatusCode);
+                var response = Encoding.Latin1.GetString(ex.BuildResponse());
+                Assert.StartsWith($"HTTP/1.1 {ex.StatusCode} {ex.ReasonPhrase}\r\nConnection: close\r\n", response, StringComparison.Ordinal);
+                Assert.DoesNotContain('\0', ex.LogMessage("127.0.0.1"));
             }
         }
     }

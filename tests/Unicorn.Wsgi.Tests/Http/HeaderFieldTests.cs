@@ -120,11 +120,15 @@ public class HeaderFieldTests
         // max_buffer_headers = 2 * (20 + 2) + 4 = 48 bytes after the request line.
         Assert.Equal(48, o.MaxHeaderSectionBytes);
         var parser = new Http1RequestParser(o);
-        Assert.False(TryParse(parser, Bytes("GET / HTTP/1.1\r\n" + new string('a', 48)), new RequestHead(), out _));
+        Assert.False(TryParse(parser, Bytes("GET / HTTP/1.1\r\n" + new string('a', 47)), new RequestHead(), out _));
         var e = Assert.Throws<BadHttpRequestException>(() =>
-            TryParse(parser, Bytes("GET / HTTP/1.1\r\n" + new string('a', 49)), new RequestHead(), out _));
+            TryParse(parser, Bytes("GET / HTTP/1.1\r\n" + new string('a', 48)), new RequestHead(), out _));
         Assert.Equal(R.HeaderSectionTooLarge, e.Reason);
         Assert.Equal(431, e.StatusCode);
+        // The section and its empty line must fit: 44 + 4 = 48 does (and is then parsed), 45 + 4 does not,
+        // however the bytes arrive.
+        Rejects("GET / HTTP/1.1\r\n" + new string('a', 44) + "\r\n\r\n", R.MissingHeaderColon, o);
+        Rejects("GET / HTTP/1.1\r\n" + new string('a', 45) + "\r\n\r\n", R.HeaderSectionTooLarge, o);
     }
 
     [Theory]
@@ -187,6 +191,17 @@ public class HeaderFieldTests
         var parser = new Http1RequestParser(new HttpParserOptions { ForwardedAllowIps = IpAllowList.Parse("*") });
         var head = new RequestHead();
         Assert.True(TryParse(parser, Bytes(Req("X-Forwarded-Proto: https\r\n")), head, out _));
+        Assert.Null(head.ForwardedScheme);
+    }
+
+    [Fact]
+    public void PeerGivenToTheConstructorIsTrusted()
+    {
+        var o = new HttpParserOptions();
+        var head = new RequestHead();
+        Assert.True(TryParse(new Http1RequestParser(o, IPAddress.Loopback), Bytes(Req("X-Forwarded-Proto: https\r\n")), head, out _));
+        Assert.Equal("https", head.ForwardedScheme);
+        Assert.True(TryParse(new Http1RequestParser(o, IPAddress.Parse("192.0.2.1")), Bytes(Req("X-Forwarded-Proto: https\r\n")), head, out _));
         Assert.Null(head.ForwardedScheme);
     }
 

@@ -54,6 +54,20 @@ public class ParserOptionsTests
         Assert.Equal(["SCRIPT_NAME", "REMOTE_USER"], o.ForwarderHeaders);
     }
 
+    [Fact]
+    public void ReadsTheShapesTheSettingsTableStores()
+    {
+        // The table keeps dicts as Dictionary<string, object?> and lists as string lists.
+        var s = new Settings();
+        s.Set("secure_scheme_headers", new Dictionary<string, object?> { ["X-Proto"] = "https" });
+        s.Set("forwarded_allow_ips", new[] { "*" });
+        s.Set("proxy_protocol", "auto");
+        var o = HttpParserOptions.FromSettings(s);
+        Assert.Equal("https", o.SecureSchemeHeaders["x-proto"]);
+        Assert.True(o.ForwardedAllowIps.AllowsAll);
+        Assert.Equal(ProxyProtocolMode.Auto, o.ProxyProtocol);
+    }
+
     [Theory]
     [InlineData(true, ProxyProtocolMode.Auto)]
     [InlineData(false, ProxyProtocolMode.Off)]

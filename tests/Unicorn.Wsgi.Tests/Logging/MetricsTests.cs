@@ -4,6 +4,7 @@ using Unicorn.Wsgi.Logging.Metrics;
 
 namespace Unicorn.Wsgi.Tests.Logging;
 
+[Collection(EnvironmentCollection.Name)]
 public class MetricsTests
 {
     [Fact]
@@ -83,6 +84,64 @@ public class MetricsTests
             Assert.NotNull(worker);
             worker.Sample(2, 1, 0);
             Assert.Equal(new WorkerGauges(2, 555, 1, 2, 1, 0), Assert.Single(board.Snapshot().Workers));
+        }
+        finally
+        {
+            foreach (var (name, _) in variables)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Master_tracks_worker_slots_restarts_and_serves_the_sum()
+    {
+        await using var master = MasterMetrics.Start("127.0.0.1:0", masterPid: 900000 + Environment.ProcessId % 10000, slots: 2);
+        var env = master.ReserveSlot(out var slot);
+        Assert.Equal(0, slot);
+        var path = env.Single(kv => kv.Key == MetricsEnvironment.FileVariable).Value;
+        using (var worker = WorkerMetrics.Open(path, slot, 4242))
+        {
+            master.WorkerStarted(slot, 4242);
+            worker.RequestFinished(200, TimeSpan.FromMilliseconds(2));
+            master.SetWorkerCount(1);
+            var live = await Scrape(master.EndPoint.Port, "GET /metrics HTTP/1.1\r\n\r\n");
+            Assert.Contains("unicorn_requests_total{status=\"200\"} 1\n", live, StringComparison.Ordinal);
+            Assert.Contains("unicorn_python_threads{worker=\"0\",pid=\"4242\",state=\"idle\"} 0\n", live, StringComparison.Ordinal);
+        }
+
+        master.ReserveSlot(out var second);
+        master.WorkerStarted(second, null); // spawn failed: slot freed
+        master.WorkerExited(4242, "timeout");
+        var after = master.Render();
+        Assert.Contains("unicorn_requests_total{status=\"200\"} 1\n", after, StringComparison.Ordinal);
+        Assert.Contains("unicorn_worker_restarts_total{cause=\"timeout\"} 1\n", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("pid=\"4242\"", after, StringComparison.Ordinal);
+        master.ReserveSlot(out var a);
+        master.ReserveSlot(out var b);
+        master.ReserveSlot(out var full);
+        Assert.Equal([0, 1, -1], new[] { a, b, full });
+    }
+
+    [Fact]
+    public void Logging_services_in_a_worker_count_requests_in_its_slot()
+    {
+        using var dir = new TempDir();
+        using var board = MetricsBoard.Create(dir.File("metrics"), 1);
+        var variables = MetricsEnvironment.ForWorker(board, 0).ToList();
+        try
+        {
+            foreach (var (name, value) in variables)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            using var logs = Unicorn.Wsgi.Logging.LoggingSetup.Create(new Unicorn.Wsgi.Config.Settings());
+            Assert.NotNull(logs.Metrics);
+            Assert.True(logs.WantsRequests);
+            logs.OnRequest(new Unicorn.Wsgi.Logging.AccessLogEntry { Method = "GET", RawUri = "/", Path = "/", Protocol = "HTTP/1.1", Status = "503 Busy" });
+            Assert.Equal(1, board.Snapshot().RequestsByStatus[503]);
         }
         finally
         {

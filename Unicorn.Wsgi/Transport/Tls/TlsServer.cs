@@ -1,0 +1,173 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Transport.Tls;
+
+/// <summary>
+/// TLS for the listeners when <c>certfile</c>/<c>keyfile</c> are set: the certificate, client-certificate policy
+/// (<c>cert_reqs</c>, <c>ca_certs</c>) and cipher list (<c>ciphers</c>) are read once per process, then each
+/// accepted connection is wrapped in an <see cref="SslStream"/> whose handshake runs on .NET async I/O, off the
+/// Python threads, bounded by a timeout. The master builds one too, before binding, so a bad certificate, key or
+/// cipher string stops the server with one line instead of failing every worker's boot.
+/// </summary>
+public sealed class TlsServer
+{
+    private readonly SslServerAuthenticationOptions _options;
+    private readonly X509Certificate2Collection? _trustedCas;
+    private readonly ClientCertificateMode _clientCertificates;
+
+    private TlsServer(TlsSettings settings)
+    {
+        var certificate = LoadCertificate(settings.CertFile, settings.KeyFile);
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(settings.CertFile);
+        var intermediates = new X509Certificate2Collection();
+        foreach (var c in chain)
+        {
+            if (c.Thumbprint != certificate.Thumbprint)
+            {
+                intermediates.Add(c);
+            }
+        }
+
+        _clientCertificates = settings.CertReqs;
+        if (settings.CaCerts is { } caFile)
+        {
+            _trustedCas = [];
+            try
+            {
+                _trustedCas.ImportFromPemFile(caFile);
+            }
+            catch (CryptographicException e)
+            {
+                throw new ConfigException($"unicorn: ca_certs \"{caFile}\" is not a PEM certificate file: {e.Message}");
+            }
+
+            if (_trustedCas.Count == 0)
+            {
+                throw new ConfigException($"unicorn: ca_certs \"{caFile}\" holds no PEM certificate");
+            }
+        }
+
+        CipherSuitesPolicy? ciphers = null;
+        if (settings.Ciphers is { } cipherString)
+        {
+            IReadOnlyList<TlsCipherSuite>? suites;
+            try
+            {
+                suites = OpenSslCipherList.Resolve(cipherString);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                throw new ConfigException($"unicorn: --ciphers needs OpenSSL 3 (libssl.so.3) to read the cipher list: {e.Message}");
+            }
+
+            if (suites is null || suites.Count == 0)
+            {
+                throw new ConfigException($"unicorn: --ciphers '{cipherString}' selects no cipher (OpenSSL cipher list syntax)");
+            }
+
+            // Unicorn runs on Linux only (fork-free workers, libc interop); the guard is for the analyzer.
+            ciphers = OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException() : new CipherSuitesPolicy(suites);
+        }
+
+        // With client certificates, the CAs go to the client in the CertificateRequest, as OpenSSL does.
+        var trust = _trustedCas is not null && _clientCertificates != ClientCertificateMode.None
+            ? SslCertificateTrust.CreateForX509Collection(_trustedCas, sendTrustInHandshake: true)
+            : null;
+        _options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, intermediates, offline: true, trust),
+            ClientCertificateRequired = _clientCertificates != ClientCertificateMode.None,
+            RemoteCertificateValidationCallback = ValidateClientCertificate,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            ApplicationProtocols = [SslApplicationProtocol.Http11],
+            CipherSuitesPolicy = ciphers,
+            EnabledSslProtocols = SslProtocols.None,
+        };
+    }
+
+    /// <summary>TLS as configured, or null when neither certfile nor keyfile is set.</summary>
+    /// <param name="baseDirectory">Where relative file names are looked up (the working directory after <c>chdir</c>).</param>
+    /// <exception cref="ConfigException">A missing or unreadable file, an encrypted key, a bad cipher string or an
+    /// <c>ssl_context</c> hook; the message is the one line to show.</exception>
+    public static TlsServer? FromSettings(Settings settings, string baseDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return TlsSettings.From(settings, baseDirectory) is { } tls ? new TlsServer(tls) : null;
+    }
+
+    /// <summary>
+    /// The server side of the handshake on <paramref name="transport"/>; null when it fails or takes longer than
+    /// <paramref name="timeout"/> (the caller closes the connection, as Gunicorn drops a failed SSL handshake).
+    /// </summary>
+    public async Task<TlsConnection?> AuthenticateAsync(Stream transport, TimeSpan timeout, CancellationToken stopping)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(_options, cts.Token);
+            return new TlsConnection(ssl);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            await ssl.DisposeAsync();
+            return null;
+        }
+    }
+
+    private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            // CERT_OPTIONAL lets a client without a certificate in; CERT_REQUIRED does not.
+            return _clientCertificates != ClientCertificateMode.Required;
+        }
+
+        // A presented certificate must verify in either mode, as OpenSSL's SSL_VERIFY_PEER does.
+        using var verify = new X509Chain();
+        verify.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (_trustedCas is not null)
+        {
+            verify.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            verify.ChainPolicy.CustomTrustStore.AddRange(_trustedCas);
+        }
+
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                verify.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return verify.Build(leaf);
+    }
+
+    private static X509Certificate2 LoadCertificate(string certFile, string keyFile)
+    {
+        var keyText = File.ReadAllText(keyFile);
+        if (keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
+            || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+        {
+            throw new ConfigException(
+                $"unicorn: keyfile \"{keyFile}\" is encrypted; Unicorn cannot ask for its passphrase: decrypt it (openssl pkey -in KEY -out NEWKEY) and protect the file with its permissions");
+        }
+
+        try
+        {
+            return X509Certificate2.CreateFromPem(File.ReadAllText(certFile), keyText);
+        }
+        catch (CryptographicException e)
+        {
+            throw new ConfigException($"unicorn: cannot load certfile \"{certFile}\" with keyfile \"{keyFile}\": {e.Message.TrimEnd('.')}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Transport.Tls;
+
+/// <summary>Client certificates, as Python's <c>ssl.CERT_NONE</c>/<c>CERT_OPTIONAL</c>/<c>CERT_REQUIRED</c> (<c>cert_reqs</c> 0/1/2).</summary>
+public enum ClientCertificateMode
+{
+    None = 0,
+    Optional = 1,
+    Required = 2,
+}
+
+/// <summary>The TLS settings, checked and made absolute.</summary>
+internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCerts, ClientCertificateMode CertReqs, string? Ciphers)
+{
+    public static TlsSettings? From(Settings settings, string baseDirectory)
+    {
+        var certfile = Optional<string>(settings, "certfile");
+        var keyfile = Optional<string>(settings, "keyfile");
+        if (certfile is null && keyfile is null)
+        {
+            return null;
+        }
+
+        if (certfile is null)
+        {
+            throw new ConfigException("unicorn: keyfile is set but certfile is not; TLS needs --certfile");
+        }
+
+        var cert = Existing("certfile", certfile, baseDirectory);
+        // Like Python's load_cert_chain: without a keyfile the key is read from the certfile.
+        var key = keyfile is null ? cert : Existing("keyfile", keyfile, baseDirectory);
+        var ca = Optional<string>(settings, "ca_certs") is { } caFile ? Existing("ca_certs", caFile, baseDirectory) : null;
+        var reqs = (settings.Contains("cert_reqs") ? settings.Get<int>("cert_reqs") : 0) switch
+        {
+            0 => ClientCertificateMode.None,
+            1 => ClientCertificateMode.Optional,
+            _ => ClientCertificateMode.Required,
+        };
+        var ciphers = Optional<string>(settings, "ciphers") is { Length: > 0 } c ? c : null;
+        return new TlsSettings(cert, key, ca, reqs, ciphers);
+    }
+
+    // Settings built by tests may hold only the rows they care about.
+    private static T? Optional<T>(Settings settings, string name)
+        where T : class => settings.Contains(name) ? settings.Get<T?>(name) : null;
+
+    /// <summary>Whether TLS is configured (certfile or keyfile set).</summary>
+    public static bool IsConfigured(Settings settings) =>
+        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
+
+    private static string Existing(string setting, string file, string baseDirectory)
+    {
+        var path = Path.GetFullPath(Path.Combine(baseDirectory, file));
+        if (!File.Exists(path))
+        {
+            throw new ConfigException($"unicorn: {setting} \"{file}\" does not exist");
+        }
+
+        return path;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// The connections of a worker that are waiting for a request. When every connection slot is taken,
+/// the one idle longest is closed to let a new client in: idle keep-alive connections (or clients that
+/// connect and send nothing) cannot lock others out, as nginx sheds them.
+/// </summary>
+internal sealed class IdleConnections
+{
+    private readonly ConcurrentDictionary<HttpConnection, long> _idleSince = new();
+
+    public int Count => _idleSince.Count;
+
+    public void Enter(HttpConnection connection) => _idleSince[connection] = Environment.TickCount64;
+
+    public void Leave(HttpConnection connection) => _idleSince.TryRemove(connection, out _);
+
+    /// <summary>Closes the connection idle longest; false when none is idle.</summary>
+    public bool EvictOldest()
+    {
+        while (true)
+        {
+            HttpConnection? oldest = null;
+            var since = long.MaxValue;
+            foreach (var (connection, t) in _idleSince)
+            {
+                if (t < since)
+                {
+                    (oldest, since) = (connection, t);
+                }
+            }
+
+            if (oldest is null)
+            {
+                return false;
+            }
+
+            if (_idleSince.TryRemove(oldest, out _))
+            {
+                oldest.Evict();
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+"""Views added for Unicorn's end-to-end tests (not part of the startproject template)."""
+import hashlib
+
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.views.decorators.csrf import csrf_exempt
+
+
+def form(request):
+    """GET: a page with a CSRF token (and its cookie); POST: echoes the 'name' field (CSRF-checked)."""
+    if request.method == "POST":
+        return HttpResponse("hello %s" % request.POST.get("name", ""), content_type="text/plain")
+    return HttpResponse('<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="%s">'
+                        '<input name="name"></form>' % get_token(request))
+
+
+@csrf_exempt
+def upload(request):
+    """Reports what arrived in request.FILES, so the test can check size and content."""
+    files = {
+        field: {"name": f.name, "size": f.size, "sha256": hashlib.sha256(f.read()).hexdigest()}
+        for field, f in request.FILES.items()
+    }
+    return JsonResponse({"files": files, "note": request.POST.get("note", "")})

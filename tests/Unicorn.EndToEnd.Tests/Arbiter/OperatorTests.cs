@@ -1,0 +1,134 @@
+using System.Globalization;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Arbiter;
+
+/// <summary>Daemon mode, process titles, privilege drop and log reopening, as operators use them.</summary>
+public class OperatorTests
+{
+    private const string App = "pyfixtures.arbiter_app:app";
+
+    [Fact]
+    public void DaemonModeDetachesAndWinchStopsTheWorkers()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-daemon-");
+        var pidfile = Path.Combine(dir.FullName, "app.pid");
+        using var launcher = Start("-D", "-w", "2", "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+
+        Assert.Equal(0, launcher.WaitForExit());
+        Assert.True(Poll(() => File.Exists(pidfile), 30), launcher.Log);
+        var daemon = int.Parse(File.ReadAllText(pidfile).Trim(), CultureInfo.InvariantCulture);
+        try
+        {
+            Assert.NotEqual(launcher.Pid, daemon);
+            var stat = File.ReadAllText($"/proc/{daemon}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            Assert.Equal(daemon.ToString(CultureInfo.InvariantCulture), fields[3]); // session leader
+            Assert.True(Poll(() => TryGet(port, "/") == 200, 60));
+            Assert.True(Poll(() => WorkersOf(daemon).Count == 2, 30));
+
+            Signal(daemon, SIGWINCH);
+            Assert.True(Poll(() => WorkersOf(daemon).Count == 0, 30), "WINCH must stop every worker of a daemon");
+            Assert.True(Directory.Exists($"/proc/{daemon}"), "the master stays after WINCH");
+        }
+        finally
+        {
+            Signal(daemon, SIGTERM);
+        }
+
+        Assert.True(Poll(() => !File.Exists(pidfile), 30));
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void ProcessTitlesNameMasterAndWorkers()
+    {
+        var port = FreePort();
+        using var server = Start("-n", "e2e-title", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+
+        Assert.Equal("unicorn: master", File.ReadAllText($"/proc/{server.Pid}/comm").Trim());
+        Assert.Equal("unicorn: worker", File.ReadAllText($"/proc/{worker}/comm").Trim());
+        Assert.Equal("unicorn: worker [e2e-title]", File.ReadAllText($"/proc/{worker}/cmdline").TrimEnd('\0'));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void WorkersRunAsUserAndGroupWhileTheMasterKeepsItsIdentity()
+    {
+        var port = FreePort();
+        using var server = Start("-u", "nobody", "-g", "nogroup", "-b", $"127.0.0.1:{port}", App);
+        if (geteuid() != 0)
+        {
+            // Without privilege the switch fails in the worker: a boot error, never a silent run as root.
+            Assert.Equal(3, server.WaitForExit(60));
+            return;
+        }
+
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+        Assert.Contains("Uid:\t65534\t65534", File.ReadAllText($"/proc/{worker}/status"), StringComparison.Ordinal);
+        Assert.Contains("Gid:\t65534\t65534", File.ReadAllText($"/proc/{worker}/status"), StringComparison.Ordinal);
+        Assert.Contains("Uid:\t0\t0", File.ReadAllText($"/proc/{server.Pid}/status"), StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void Usr1ReopensTheErrorLogAfterRotation()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-usr1-");
+        var log = Path.Combine(dir.FullName, "error.log");
+        using var server = Start("--error-logfile", log, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+
+        File.Move(log, log + ".1");
+        server.Signal(SIGUSR1);
+        Assert.True(Poll(() => File.Exists(log), 20), "USR1 must reopen (recreate) the error log");
+        server.Signal(SIGTTIN);
+        Assert.True(Poll(() => File.ReadAllText(log).Contains("Handling signal: ttin", StringComparison.Ordinal), 20));
+        Assert.Contains("Handling signal: usr1", File.ReadAllText(log + ".1"), StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void IntIsHandledEvenWhenStartedWithItIgnored()
+    {
+        // A non-interactive shell starts background jobs with INT and QUIT ignored.
+        var port = FreePort();
+        using var server = StartInShell("trap '' INT QUIT;", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+
+        server.Signal(SIGINT);
+
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Handling signal: int", server.Log, StringComparison.Ordinal);
+        Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-tmpdir-");
+        using var server = Start("--worker-tmp-dir", dir.FullName, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+
+        var targets = Directory.GetFiles($"/proc/{worker}/fd").Select(fd => new FileInfo(fd).LinkTarget ?? "").ToList();
+        Assert.Contains(targets, t => t.StartsWith(Path.Combine(dir.FullName, "wunicorn-"), StringComparison.Ordinal) && t.EndsWith("(deleted)", StringComparison.Ordinal));
+        Assert.Empty(dir.GetFileSystemInfos());
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        dir.Delete();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint geteuid();
+}

@@ -1,0 +1,197 @@
+using System.Globalization;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.Config;
+
+/// <summary>Server hooks through a real lifecycle, and --paste serving from an ini's [server:main].</summary>
+public sealed class HooksAndPasteTests : IDisposable
+{
+    private const int SigHup = 1;
+    private const int SigQuit = 3;
+    private const int SigTerm = 15;
+    private const int SigTtin = 21;
+
+    // Every hook appends "name details" to $HOOK_LOG; details show the objects Gunicorn passes.
+    private const string EveryHook = """
+        import os
+
+        def note(*parts):
+            with open(os.environ["HOOK_LOG"], "a") as f:
+                f.write(" ".join(str(p) for p in parts) + "\n")
+
+        def on_starting(server):
+            note("on_starting", server.pid == os.getpid(), server.cfg.workers)
+
+        def on_reload(server):
+            note("on_reload", server.pid == os.getpid())
+
+        def when_ready(server):
+            note("when_ready", server.num_workers)
+            server.log.info("hooks: ready")
+
+        def pre_fork(server, worker):
+            note("pre_fork", worker.age)
+
+        def post_fork(server, worker):
+            note("post_fork", worker.pid == os.getpid(), server.pid == os.getppid())
+
+        def post_worker_init(worker):
+            note("post_worker_init", worker.pid == os.getpid())
+
+        def worker_int(worker):
+            note("worker_int", worker.pid == os.getpid())
+
+        def worker_abort(worker):
+            note("worker_abort", worker.pid)
+
+        def pre_exec(server):
+            note("pre_exec")
+
+        def pre_request(worker, req):
+            note("pre_request", req.method, req.path, dict(req.headers).get("X-TAG"))
+
+        def post_request(worker, req, environ, resp):
+            note("post_request", req.path, resp.status_code)
+
+        def child_exit(server, worker):
+            note("child_exit", worker.pid > 0)
+
+        def worker_exit(server, worker):
+            note("worker_exit", worker.pid == os.getpid())
+
+        def nworkers_changed(server, new_value, old_value):
+            note("nworkers_changed", new_value, old_value)
+
+        def on_exit(server):
+            note("on_exit")
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-e2e-hooks-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string HookLog => Path.Combine(_dir, "hooks.log");
+
+    private List<string> Notes() => File.Exists(HookLog) ? [.. File.ReadAllLines(HookLog)] : [];
+
+    private bool Noted(string line) => Notes().Contains(line);
+
+    [Fact]
+    public void Every_hook_fires_through_start_request_ttin_hup_quit_and_term()
+    {
+        var config = Path.Combine(_dir, "hooks.conf.py");
+        File.WriteAllText(config, EveryHook);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "1", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("hooks: ready");
+        Assert.Equal(200, UnicornServer.Get(port, "/pid").Status);
+        Assert.True(UnicornServer.Poll(() => Noted("post_request /pid 200"), 10), string.Join('\n', Notes()));
+
+        server.Signal(SigTtin);
+        server.WaitForWorkers(2);
+        Assert.True(UnicornServer.Poll(() => Noted("nworkers_changed 2 1"), 10), string.Join('\n', Notes()));
+
+        server.Signal(SigHup);
+        // As in Gunicorn, a reload goes back to the configured worker count.
+        Assert.True(UnicornServer.Poll(() => Noted("on_reload True") && Notes().Count(n => n == "worker_exit True") >= 2, 30), string.Join('\n', Notes()));
+        server.WaitForWorkers(1);
+
+        var worker = server.Workers()[0];
+        UnicornServer.Signal(worker, SigQuit);
+        Assert.True(UnicornServer.Poll(() => Noted("worker_int True"), 30), string.Join('\n', Notes()));
+        server.WaitForWorkers(1);
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+
+        var notes = Notes();
+        foreach (var expected in new[]
+        {
+            "on_starting True 1", "when_ready 1", "pre_fork 1", "post_fork True True", "post_worker_init True",
+            "nworkers_changed 1 None", "pre_request GET /pid None", "post_request /pid 200", "nworkers_changed 2 1",
+            "on_reload True", "nworkers_changed 1 2", "worker_exit True", "child_exit True", "worker_int True", "on_exit",
+        })
+        {
+            Assert.True(notes.Contains(expected), $"missing '{expected}' in:\n{string.Join('\n', notes)}");
+        }
+
+        Assert.Equal("on_starting True 1", notes[0]);
+        Assert.Equal("on_exit", notes[^1]);
+    }
+
+    [Fact]
+    public void Worker_abort_fires_when_a_request_outlives_the_timeout()
+    {
+        var config = Path.Combine(_dir, "hooks.conf.py");
+        File.WriteAllText(config, EveryHook);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "1", "-t", "2", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        var stuck = server.Workers()[0];
+        _ = Task.Run(() => UnicornServer.TryGet(port, "/sleep?s=30"));
+        Assert.True(UnicornServer.Poll(() => Noted($"worker_abort {stuck}"), 30), string.Join('\n', Notes()) + "\n" + server.Log);
+        server.Signal(SigTerm);
+        server.WaitForExit(60);
+    }
+
+    [Fact]
+    public void Paste_serves_a_pyramid_app_on_the_ini_port()
+    {
+        var port = UnicornServer.FreePort();
+        File.WriteAllText(Path.Combine(_dir, "e2e_pyramid_app.py"), """
+            from pyramid.config import Configurator
+            from pyramid.response import Response
+
+            def hello(request):
+                return Response("pyramid " + request.registry.settings["greeting"])
+
+            def main(global_config, **settings):
+                with Configurator(settings=settings) as config:
+                    config.add_route("home", "/")
+                    config.add_view(hello, route_name="home")
+                    return config.make_wsgi_app()
+            """);
+        var ini = Path.Combine(_dir, "pyramid.ini");
+        File.WriteAllText(ini, $"""
+            [app:main]
+            use = call:e2e_pyramid_app:main
+            greeting = hello
+
+            [server:main]
+            use = egg:gunicorn#main
+            host = 127.0.0.1
+            port = {port}
+            workers = 1
+            """);
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir }, "--paste", ini);
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "pyramid hello"), UnicornServer.Get(port, "/"));
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void Paste_call_factory_with_paste_global()
+    {
+        var port = UnicornServer.FreePort();
+        File.WriteAllText(Path.Combine(_dir, "e2e_call_app.py"), """
+            def factory(global_conf, **local):
+                body = (local["word"] + " " + global_conf["who"]).encode()
+                def app(environ, start_response):
+                    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+                    return [body]
+                return app
+            """);
+        var ini = Path.Combine(_dir, "call.ini");
+        File.WriteAllText(ini, $"[app:main]\nuse = call:e2e_call_app:factory\nword = hi\n\n[server:main]\nport = {port}\n");
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir },
+            "--paste", ini, "--paste-global", "who=there", "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "hi there"), UnicornServer.Get(port, "/"));
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
+
+namespace Unicorn.EndToEnd.Tests.Frameworks;
+
+/// <summary>The seed's drop-in case: a startproject Django site, its admin, CSRF, uploads and a broken settings module.</summary>
+public sealed partial class DjangoTests(DjangoServerFixture fixture) : IClassFixture<DjangoServerFixture>
+{
+    [GeneratedRegex("name=\"csrfmiddlewaretoken\" value=\"([^\"]+)\"")]
+    private static partial Regex CsrfField();
+
+    private HttpClient Client(CookieContainer? cookies = null) =>
+        new(new HttpClientHandler { CookieContainer = cookies ?? new CookieContainer(), AllowAutoRedirect = false })
+        {
+            BaseAddress = fixture.BaseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    [Fact]
+    public async Task The_admin_login_page_renders_with_a_csrf_token_and_cookie()
+    {
+        var cookies = new CookieContainer();
+        using var client = Client(cookies);
+        using var response = await client.GetAsync("admin/login/");
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Django administration", html, StringComparison.Ordinal);
+        Assert.Matches(CsrfField(), html);
+        Assert.NotNull(cookies.GetCookies(fixture.BaseAddress)["csrftoken"]);
+    }
+
+    [Fact]
+    public async Task A_static_url_is_a_404_with_debug_off()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("static/admin/css/base.css");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_form_post_with_the_csrf_cookie_and_token_succeeds_and_without_them_is_403()
+    {
+        var cookies = new CookieContainer();
+        using var client = Client(cookies);
+        var page = await client.GetStringAsync("form/");
+        var token = CsrfField().Match(page).Groups[1].Value;
+
+        using var form = new FormUrlEncodedContent([new("csrfmiddlewaretoken", token), new("name", "unicorn")]);
+        using var ok = await client.PostAsync("form/", form);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("hello unicorn", await ok.Content.ReadAsStringAsync());
+
+        using var stranger = Client();
+        using var bare = new FormUrlEncodedContent([new("name", "unicorn")]);
+        using var forbidden = await stranger.PostAsync("form/", bare);
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+
+        // The cookie alone is not enough either.
+        using var noToken = new FormUrlEncodedContent([new("name", "unicorn")]);
+        using var stillForbidden = await client.PostAsync("form/", noToken);
+        Assert.Equal(HttpStatusCode.Forbidden, stillForbidden.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(10_000)]
+    [InlineData(1_500_000)] // larger than the 1 MiB Unicorn buffers: wsgi.input streams
+    public async Task A_file_upload_arrives_in_request_files_intact(int size)
+    {
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        using var client = Client();
+        using var content = new MultipartFormDataContent();
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Add(file, "upload", "data.bin");
+        content.Add(new StringContent("a note"), "note");
+        using var response = await client.PostAsync("upload/", content);
+        var json = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, json);
+        using var doc = JsonDocument.Parse(json);
+        var uploaded = doc.RootElement.GetProperty("files").GetProperty("upload");
+        Assert.Equal("data.bin", uploaded.GetProperty("name").GetString());
+        Assert.Equal(size, uploaded.GetProperty("size").GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), uploaded.GetProperty("sha256").GetString());
+        Assert.Equal("a note", doc.RootElement.GetProperty("note").GetString());
+    }
+
+    [Fact]
+    public void ImproperlyConfigured_is_logged_with_its_message_and_the_master_exits_3_as_gunicorn_does()
+    {
+        const string Line = "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.";
+        var project = Path.Combine(UnicornServer.RepoRoot, "pyfixtures", "djangoproj");
+
+        // Gunicorn 20.1 from apt, same project, same error: the reference behaviour.
+        var gunicorn = ExternalTool.Run("/usr/bin/gunicorn", ["djangoproj.wsgi", "--env", "DJANGO_SETTINGS_MODULE=djangoproj.settings_broken",
+            "-b", $"127.0.0.1:{UnicornServer.FreePort()}"], timeoutSeconds: 60, workingDirectory: project);
+        Assert.Contains(Line, gunicorn.All, StringComparison.Ordinal);
+        Assert.Contains("Reason: Worker failed to boot.", gunicorn.All, StringComparison.Ordinal);
+
+        using var server = UnicornServer.Start("djangoproj.wsgi", "--chdir", "pyfixtures/djangoproj",
+            "--env", "DJANGO_SETTINGS_MODULE=djangoproj.settings_broken", "-b", $"127.0.0.1:{UnicornServer.FreePort()}");
+        var code = server.WaitForExit(60);
+        Assert.Equal(gunicorn.ExitCode, code);
+        Assert.Equal(3, code);
+        UnicornServer.Poll(() => server.Count("Reason: Worker failed to boot.") > 0, 10);
+        Assert.Contains(Line, server.Log, StringComparison.Ordinal);
+        Assert.Contains("Reason: Worker failed to boot.", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at Unicorn.", server.Log, StringComparison.Ordinal);
+    }
+}

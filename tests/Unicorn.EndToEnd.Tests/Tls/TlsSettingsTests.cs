@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.Tls;
+
+/// <summary>cert_reqs 2, cipher lists, and the TLS settings Unicorn refuses at start-up with one line.</summary>
+public sealed class TlsSettingsTests : IDisposable
+{
+    private readonly TestCertificates _certs = new();
+
+    [Fact]
+    public void Cert_reqs_2_requires_a_client_certificate_from_ca_certs()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = StartWithClientCert(port);
+        var url = $"https://127.0.0.1:{port}/environ";
+
+        var without = ExternalTool.Curl("--cacert", _certs.CaCert, url);
+        Assert.NotEqual(0, without.ExitCode);
+        var rogue = ExternalTool.Curl("--cacert", _certs.CaCert, "--cert", _certs.RogueCert, "--key", _certs.RogueKey, url);
+        Assert.NotEqual(0, rogue.ExitCode);
+
+        var with = ExternalTool.Curl("--cacert", _certs.CaCert, "--cert", _certs.ClientCert, "--key", _certs.ClientKey, url);
+        Assert.True(with.ExitCode == 0, with.All);
+        using var environ = JsonDocument.Parse(with.Stdout);
+        Assert.Equal("SUCCESS", environ.RootElement.GetProperty("SSL_CLIENT_VERIFY").GetString());
+    }
+
+    [Fact]
+    public void Ciphers_takes_an_openssl_cipher_string_for_tls12()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = TlsServerFixture.StartTls(_certs, port, "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256");
+        var url = $"https://127.0.0.1:{port}/json";
+
+        var allowed = ExternalTool.Curl("-v", "--cacert", _certs.CaCert, "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", url);
+        Assert.True(allowed.ExitCode == 0, allowed.All);
+        Assert.Contains("ECDHE-RSA-AES128-GCM-SHA256", allowed.Stderr, StringComparison.Ordinal);
+
+        var refused = ExternalTool.Curl("--cacert", _certs.CaCert, "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384", url);
+        Assert.NotEqual(0, refused.ExitCode);
+
+        // As Python's set_ciphers, the string governs TLS 1.2 and older; TLS 1.3 keeps its suites.
+        var tls13 = ExternalTool.Curl("--cacert", _certs.CaCert, "--tlsv1.3", url);
+        Assert.True(tls13.ExitCode == 0, tls13.All);
+    }
+
+    public static TheoryData<string, string> BadSettings => new()
+    {
+        { "encrypted", "is encrypted; Unicorn cannot ask for its passphrase" },
+        { "missing", "certfile \"/nonexistent/cert.pem\" does not exist" },
+        { "ciphers", "--ciphers 'NO-SUCH-CIPHER' selects no cipher" },
+        { "ssl_context", "setting 'ssl_context' is not supported yet; Unicorn's TLS is .NET SslStream" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public void A_tls_setting_unicorn_cannot_honour_stops_the_master_with_one_line(string kind, string expected)
+    {
+        var config = _certs.Path("conf.py");
+        File.WriteAllText(config, "def ssl_context(config, default_ssl_context_factory):\n    return default_ssl_context_factory()\n");
+        string[] args = kind switch
+        {
+            "encrypted" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.EncryptedServerKey],
+            "missing" => ["--certfile", "/nonexistent/cert.pem", "--keyfile", _certs.ServerKey],
+            "ciphers" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey, "--ciphers", "NO-SUCH-CIPHER"],
+            _ => ["-c", config, "--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey],
+        };
+        using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", .. args]);
+        Assert.Equal(1, server.WaitForExit(60));
+        // stderr is read asynchronously: the line may land just after the exit is seen.
+        UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("unicorn:", StringComparison.Ordinal)), 10);
+        var errorLines = server.Lines.Where(l => l.StartsWith("unicorn:", StringComparison.Ordinal)).ToList();
+        Assert.True(errorLines.Count == 1, server.Log);
+        Assert.Contains(expected, errorLines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
+    private UnicornServer StartWithClientCert(int port) =>
+        TlsServerFixture.StartTlsRequiringClientCert(_certs, port);
+
+    public void Dispose() => _certs.Dispose();
+}
