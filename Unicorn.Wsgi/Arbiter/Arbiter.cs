@@ -25,6 +25,7 @@ public sealed partial class Arbiter : IDisposable
     private List<Listener> _listeners = [];
     private Pidfile? _pidfile;
     private int _numWorkers;
+    private bool _numWorkersSet;
     private int _workerAge;
     private int _generation;
     private int _reportedWorkerCount = -1;
@@ -252,9 +253,10 @@ public sealed partial class Arbiter : IDisposable
 
     private void SetNumWorkers(int value)
     {
-        var old = _numWorkers;
+        int? old = _numWorkersSet ? _numWorkers : null;
         _numWorkers = value;
-        RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old == 0 ? null : old));
+        _numWorkersSet = true;
+        RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old));
     }
 
     private void RunHook(string name, Action? hook)

@@ -167,11 +167,8 @@ public sealed class SettingsResolver
 
         _settings.PasteUri = uri;
         var ini = IniFile.Read(file);
+        // The ini's [loggers] configure Python's logging when the application loads (PasteDeployLoader).
         Apply(SettingsTable.Get("default_proc_name"), file, SettingSource.Framework, $"(--paste {paste})");
-        if (ini.HasSection("loggers"))
-        {
-            Apply(SettingsTable.Get("logconfig"), file, SettingSource.Framework, $"(--paste {paste})");
-        }
 
         const string server = "server:main";
         var use = ini.Get(server, "use");

@@ -29,12 +29,8 @@ public static partial class SettingsTable
             "Called in the master when the number of workers changes (old_value is None the first time)."),
         HookRow("on_exit", "OnExit", "server", "Called in the master just before the server exits."),
         HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
-            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it.") with
-        {
-            // TLS is .NET's SslStream, which cannot be driven by a Python ssl.SSLContext.
-            Supported = false,
-            UnsupportedHint = "Unicorn's TLS is .NET SslStream, which cannot use a Python ssl.SSLContext; use --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers",
-        },
+            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it. " +
+            "Unicorn's TLS is .NET SslStream, which a Python ssl.SSLContext cannot drive: with TLS on, defining this hook stops the server at start-up."),
     ];
 
     private static IEnumerable<Setting> DirtyHookRows() =>

@@ -21,7 +21,8 @@ public static partial class SettingsTable
             "Least severe error log level written: debug, info, warning, error or critical.") with
         { Validate = Validators.LogLevel },
         FlagRow("capture_output", LoggingSection, "--capture-output",
-            "Send the application's stdout and stderr to the error log file."),
+            "Send the application's stdout and stderr to the error log file.") with
+        { Supported = false, UnsupportedHint = "the application's output goes to the server's stdout and stderr" },
         new Setting
         {
             Name = "logger_class",
@@ -35,7 +36,8 @@ public static partial class SettingsTable
                 "Other classes are refused; use a log config for custom handlers.",
         },
         StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
-            "A logging.config.fileConfig ini file; when given, log records go through Python's logging."),
+            "A logging.config.fileConfig ini file; when given, log records go through Python's logging.") with
+        { Supported = false, UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings" },
         new Setting
         {
             Name = "logconfig_dict",
@@ -44,9 +46,12 @@ public static partial class SettingsTable
             Default = _ => new Dictionary<string, object?>(StringComparer.Ordinal),
             Validate = Validators.Dict,
             Doc = "A logging.config.dictConfig dictionary (config file only); takes precedence over logconfig.",
+            Supported = false,
+            UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings",
         },
         StringRow("logconfig_json", LoggingSection, ["--log-config-json"], "FILE", null,
-            "A JSON file holding a dictConfig dictionary."),
+            "A JSON file holding a dictConfig dictionary.") with
+        { Supported = false, UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings" },
         StringRow("syslog_addr", LoggingSection, ["--log-syslog-to"], "SYSLOG_ADDR", "udp://localhost:514",
             "The syslog daemon: unix://PATH#TYPE, udp://HOST:PORT or tcp://HOST:PORT."),
         FlagRow("syslog", LoggingSection, "--log-syslog",
@@ -57,7 +62,7 @@ public static partial class SettingsTable
             "The syslog facility name."),
         FlagRow("enable_stdio_inheritance", LoggingSection, "-R",
             "With --daemon, keep stdout and stderr open instead of redirecting them to /dev/null.") with
-        { Flags = ["-R", "--enable-stdio-inheritance"] },
+        { Flags = ["-R", "--enable-stdio-inheritance"], Supported = false, UnsupportedHint = "a daemonised master always detaches from stdout and stderr" },
         new Setting
         {
             Name = "statsd_host",

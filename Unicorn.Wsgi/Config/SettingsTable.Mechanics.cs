@@ -23,7 +23,7 @@ public static partial class SettingsTable
             Doc = "How --reload watches files: 'auto' (inotify when available, else poll), 'poll' (stat each file every second) or 'inotify'.",
         },
         ListRow("reload_extra_files", DebuggingSection, "--reload-extra-file", "FILES",
-            "More files (or glob patterns) whose change triggers --reload, e.g. templates and config.") with
+            "More files (or glob patterns) whose change triggers --reload, such as templates and config.") with
         { Validate = Validators.FilesOrPatterns },
         FlagRow("spew", DebuggingSection, "--spew",
             "Trace every executed Python line (sys.settrace); extremely verbose."),

@@ -50,7 +50,8 @@ internal sealed partial class HttpConnection
     {
         try
         {
-            while (!_worker.Stopping.IsCancellationRequested)
+            // A connection accepted before a graceful stop still gets its first request served.
+            while (_firstRequest || !_worker.Stopping.IsCancellationRequested)
             {
                 if (!await ReadHeadAsync())
                 {
@@ -105,7 +106,7 @@ internal sealed partial class HttpConnection
                 _worker.Idle.Enter(this);
                 try
                 {
-                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, stopOnShutdown: true, evictable: true);
+                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, stopOnShutdown: !_firstRequest, evictable: true);
                 }
                 finally
                 {
@@ -115,7 +116,7 @@ internal sealed partial class HttpConnection
             else
             {
                 var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-                result = left > TimeSpan.Zero ? await ReadWithTimeoutAsync(left, stopOnShutdown: true) : null;
+                result = left > TimeSpan.Zero ? await ReadWithTimeoutAsync(left) : null;
             }
 
             if (result is not { } read)
@@ -204,7 +205,7 @@ internal sealed partial class HttpConnection
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
-        using var sink = new ResponseSink(_stream, _head, forceClose);
+        using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
 
         try
         {
@@ -262,9 +263,27 @@ internal sealed partial class HttpConnection
         {
             return await _reader.ReadAsync(cts.Token);
         }
+        catch (OperationCanceledException) when (stopOnShutdown && _worker.Stopping.IsCancellationRequested)
+        {
+            // A keep-alive client may already have sent its next request: give it a moment, then close.
+            // A request that arrives is answered with Connection: close, so the client is not left
+            // with a request that got no response.
+            using var grace = new CancellationTokenSource(StopGrace);
+            try
+            {
+                return await _reader.ReadAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
         catch (OperationCanceledException)
         {
             return null;
         }
     }
+
+    /// <summary>How long an idle keep-alive connection still waits for a request once a graceful stop began.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(250);
 }

@@ -10,7 +10,7 @@ namespace Unicorn.Wsgi.Workers;
 /// client's back-pressure lands on that thread, which has released the GIL. Validation and framing are
 /// <see cref="ResponseFraming"/>'s (Gunicorn's rules); this class decides when bytes leave.
 /// </summary>
-internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose) : IResponseSink, IDisposable
+internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose, CancellationToken stopping = default) : IResponseSink, IDisposable
 {
     // Bodies this large skip the buffer and go to the socket as they are.
     private const int WriteThroughThreshold = 32 * 1024;
@@ -40,7 +40,9 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
             throw new InvalidOperationException("headers already sent");
         }
 
-        _framing = ResponseFraming.Create(status, headers, request, forceClose);
+        // A graceful stop that began while the app ran closes the connection after this response, so say
+        // so (Connection: close) rather than leave a keep-alive client to send into a closing socket.
+        _framing = ResponseFraming.Create(status, headers, request, forceClose || stopping.IsCancellationRequested);
     }
 
     public void Write(ReadOnlySpan<byte> data)

@@ -30,23 +30,23 @@ public sealed class Worker
     private int _maxRequestsFired;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
-        : this(settings, listeners.Select(s => new ListenerInfo(s, TlsSettings.IsConfigured(settings) ? "https" : "http")).ToList(), app, log)
+        : this(settings, listeners.Select(s => new ListenerInfo(s)).ToList(), app, log)
     {
     }
 
     public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IWsgiApplication app, IErrorLog log)
     {
         _settings = settings;
-        _listeners = listeners;
+        // The master checked the same files before binding (TlsServer.FromSettings), so this does not fail
+        // unless they changed since.
+        _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
+        _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https"))];
         _log = log;
         _options = WorkerOptions.FromSettings(settings);
         var threads = settings.WorkerClass == "sync" ? 1 : Math.Max(1, settings.Threads);
         _threads = new AppThreadPool(app, threads, log);
         _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
         _maxRequests = MaxRequestsWithJitter(settings);
-        // The master checked the same files before binding (TlsServer.FromSettings), so this does not fail
-        // unless they changed since.
-        _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
     }
 
     /// <summary>Fired once, when max_requests (plus jitter) requests have been served.</summary>

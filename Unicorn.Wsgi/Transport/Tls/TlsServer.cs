@@ -22,57 +22,9 @@ public sealed class TlsServer
     private TlsServer(TlsSettings settings)
     {
         var certificate = LoadCertificate(settings.CertFile, settings.KeyFile);
-        var chain = new X509Certificate2Collection();
-        chain.ImportFromPemFile(settings.CertFile);
-        var intermediates = new X509Certificate2Collection();
-        foreach (var c in chain)
-        {
-            if (c.Thumbprint != certificate.Thumbprint)
-            {
-                intermediates.Add(c);
-            }
-        }
-
         _clientCertificates = settings.CertReqs;
-        if (settings.CaCerts is { } caFile)
-        {
-            _trustedCas = [];
-            try
-            {
-                _trustedCas.ImportFromPemFile(caFile);
-            }
-            catch (CryptographicException e)
-            {
-                throw new ConfigException($"unicorn: ca_certs \"{caFile}\" is not a PEM certificate file: {e.Message}");
-            }
-
-            if (_trustedCas.Count == 0)
-            {
-                throw new ConfigException($"unicorn: ca_certs \"{caFile}\" holds no PEM certificate");
-            }
-        }
-
-        CipherSuitesPolicy? ciphers = null;
-        if (settings.Ciphers is { } cipherString)
-        {
-            IReadOnlyList<TlsCipherSuite>? suites;
-            try
-            {
-                suites = OpenSslCipherList.Resolve(cipherString);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                throw new ConfigException($"unicorn: --ciphers needs OpenSSL 3 (libssl.so.3) to read the cipher list: {e.Message}");
-            }
-
-            if (suites is null || suites.Count == 0)
-            {
-                throw new ConfigException($"unicorn: --ciphers '{cipherString}' selects no cipher (OpenSSL cipher list syntax)");
-            }
-
-            // Unicorn runs on Linux only (fork-free workers, libc interop); the guard is for the analyzer.
-            ciphers = OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException() : new CipherSuitesPolicy(suites);
-        }
+        _trustedCas = settings.CaCerts is { } caFile ? LoadCaCertificates(caFile) : null;
+        var ciphers = settings.Ciphers is { } cipherString ? ResolveCiphers(cipherString) : null;
 
         // With client certificates, the CAs go to the client in the CertificateRequest, as OpenSSL does.
         var trust = _trustedCas is not null && _clientCertificates != ClientCertificateMode.None
@@ -80,7 +32,7 @@ public sealed class TlsServer
             : null;
         _options = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, intermediates, offline: true, trust),
+            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, Intermediates(settings.CertFile, certificate), offline: true, trust),
             ClientCertificateRequired = _clientCertificates != ClientCertificateMode.None,
             RemoteCertificateValidationCallback = ValidateClientCertificate,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -151,9 +103,72 @@ public sealed class TlsServer
         return verify.Build(leaf);
     }
 
+    /// <summary>The certificates after the first in certfile: the chain sent along with it.</summary>
+    private static X509Certificate2Collection Intermediates(string certFile, X509Certificate2 leaf)
+    {
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(certFile);
+        var intermediates = new X509Certificate2Collection();
+        foreach (var c in all)
+        {
+            if (c.Thumbprint != leaf.Thumbprint)
+            {
+                intermediates.Add(c);
+            }
+        }
+
+        return intermediates;
+    }
+
+    private static X509Certificate2Collection LoadCaCertificates(string caFile)
+    {
+        var cas = new X509Certificate2Collection();
+        try
+        {
+            cas.ImportFromPemFile(caFile);
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"unicorn: cannot read ca_certs \"{caFile}\": {e.Message.TrimEnd('.')}");
+        }
+
+        return cas.Count > 0 ? cas : throw new ConfigException($"unicorn: ca_certs \"{caFile}\" holds no PEM certificate");
+    }
+
+    private static CipherSuitesPolicy ResolveCiphers(string cipherString)
+    {
+        IReadOnlyList<TlsCipherSuite>? suites;
+        try
+        {
+            suites = OpenSslCipherList.Resolve(cipherString);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            throw new ConfigException($"unicorn: --ciphers needs OpenSSL 3 (libssl.so.3) to read the cipher list: {e.Message}");
+        }
+
+        if (suites is null || suites.Count == 0)
+        {
+            throw new ConfigException($"unicorn: --ciphers '{cipherString}' selects no cipher (OpenSSL cipher list syntax)");
+        }
+
+        // Unicorn runs on Linux only (fork-free workers, libc interop); the guard is for the analyzer.
+        return OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException() : new CipherSuitesPolicy(suites);
+    }
+
     private static X509Certificate2 LoadCertificate(string certFile, string keyFile)
     {
-        var keyText = File.ReadAllText(keyFile);
+        string certText, keyText;
+        try
+        {
+            certText = File.ReadAllText(certFile);
+            keyText = File.ReadAllText(keyFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"unicorn: cannot read the TLS certificate or key: {e.Message}");
+        }
+
         if (keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
             || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
         {
@@ -163,7 +178,7 @@ public sealed class TlsServer
 
         try
         {
-            return X509Certificate2.CreateFromPem(File.ReadAllText(certFile), keyText);
+            return X509Certificate2.CreateFromPem(certText, keyText);
         }
         catch (CryptographicException e)
         {

@@ -22,6 +22,13 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
             return null;
         }
 
+        // Gunicorn calls ssl_context only with TLS on, so a config file may define it for servers without TLS.
+        if (settings.Contains("ssl_context") && settings.Get<object?>("ssl_context") is HookReference { IsDefault: false } hook)
+        {
+            throw new ConfigException(
+                $"unicorn: the ssl_context hook ({hook.Display}) cannot be honoured: Unicorn's TLS is .NET SslStream, which a Python ssl.SSLContext cannot drive; use --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers");
+        }
+
         if (certfile is null)
         {
             throw new ConfigException("unicorn: keyfile is set but certfile is not; TLS needs --certfile");
@@ -44,10 +51,6 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
     // Settings built by tests may hold only the rows they care about.
     private static T? Optional<T>(Settings settings, string name)
         where T : class => settings.Contains(name) ? settings.Get<T?>(name) : null;
-
-    /// <summary>Whether TLS is configured (certfile or keyfile set).</summary>
-    public static bool IsConfigured(Settings settings) =>
-        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
 
     private static string Existing(string setting, string file, string baseDirectory)
     {

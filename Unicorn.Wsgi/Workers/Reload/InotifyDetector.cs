@@ -41,16 +41,27 @@ internal sealed class InotifyDetector : ChangeDetector
 
         foreach (var dir in dirs.Where(d => !_watchers.ContainsKey(d)))
         {
-            var watcher = new FileSystemWatcher(dir)
+            FileSystemWatcher watcher;
+            try
             {
-                IncludeSubdirectories = false,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
-            };
+                watcher = new FileSystemWatcher(dir)
+                {
+                    IncludeSubdirectories = false,
+                    NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                };
+            }
+            catch (ArgumentException)
+            {
+                // Removed since it was listed; the next pass sees whether it came back.
+                continue;
+            }
+
             watcher.Changed += OnEvent;
             watcher.Created += OnEvent;
             watcher.Deleted += OnEvent;
             watcher.Renamed += OnRenamed;
-            // Throws IOException when the per-user watch limit is reached: the reloader falls back to polling.
+            // Throws IOException at the per-user watch limit (UnauthorizedAccessException on an unreadable directory):
+            // the reloader falls back to polling.
             watcher.EnableRaisingEvents = true;
             _watchers[dir] = watcher;
         }

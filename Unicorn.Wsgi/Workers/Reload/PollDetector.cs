@@ -33,7 +33,12 @@ internal sealed class PollDetector : ChangeDetector
             var now = Stat(file);
             if (now != before)
             {
-                _seen[file] = now;
+                // A vanished file keeps its last state, so that its return counts as a change.
+                if (now is not null)
+                {
+                    _seen[file] = now;
+                }
+
                 // A file that appears after its pattern was expanded is new, not changed.
                 if (before is not null)
                 {

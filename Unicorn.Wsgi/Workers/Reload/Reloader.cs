@@ -120,6 +120,9 @@ public sealed class Reloader : IDisposable
                 }
 
                 _pending.UnionWith(changes);
+                // A file that is gone (mid-save, or deleted) is no reason to restart, as in Gunicorn's poller:
+                // when it comes back, that is a change.
+                _pending.RemoveWhere(f => !File.Exists(f));
                 if (_pending.Count > 0 && AllCompile())
                 {
                     var file = _pending.Order(StringComparer.Ordinal).First();
@@ -151,7 +154,7 @@ public sealed class Reloader : IDisposable
         {
             _detector.Watch(watched);
         }
-        catch (IOException e) when (_detector is InotifyDetector)
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && _detector is InotifyDetector)
         {
             _log.Warning($"inotify cannot watch every module directory ({e.Message}); polling instead");
             _detector.Dispose();
@@ -169,13 +172,7 @@ public sealed class Reloader : IDisposable
         var ok = true;
         foreach (var file in _pending.Where(f => f.EndsWith(".py", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
-            var info = new FileInfo(file);
-            if (!info.Exists)
-            {
-                continue;
-            }
-
-            var mtime = info.LastWriteTimeUtc;
+            var mtime = File.GetLastWriteTimeUtc(file);
             if (!_compiled.TryGetValue(file, out var known) || known.Mtime != mtime)
             {
                 var error = _modules.CompileError(file);

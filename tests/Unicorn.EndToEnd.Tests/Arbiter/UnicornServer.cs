@@ -48,8 +48,30 @@ public sealed partial class UnicornServer : IDisposable
     public static UnicornServer StartInShell(string shellPrefix, params string[] args) =>
         StartProgram("/bin/sh", null, ["-c", shellPrefix + " exec \"$0\" \"$@\"", Path.Combine(RepoRoot, "unicorn"), .. args]);
 
+    /// <summary>The ./unicorn script rebuilds when sources changed; do that once, before any timed wait.</summary>
+    private static readonly Lazy<bool> Built = new(() =>
+    {
+        using var build = Process.Start(new ProcessStartInfo(Path.Combine(RepoRoot, "unicorn"), "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = build.StandardError.ReadToEndAsync();
+        _ = build.StandardOutput.ReadToEnd();
+        if (!build.WaitForExit(TimeSpan.FromMinutes(10)) || build.ExitCode != 0)
+        {
+            throw new InvalidOperationException("./unicorn --version failed: " + output.Result);
+        }
+
+        return true;
+    });
+
+    /// <summary>
+    /// Starts unicorn from a Python launcher that prepares inherited sockets and then execs it (so the pid,
+    /// and the fds, stay): the script gets <c>unicorn</c> and <c>args</c> and must call os.execv.
+    /// </summary>
+    public static UnicornServer StartViaPython(string script, IDictionary<string, string>? env, params string[] args) =>
+        StartProgram("/usr/bin/python3", env, ["-c", script, Path.Combine(RepoRoot, "unicorn"), .. args]);
+
     private static UnicornServer StartProgram(string program, IDictionary<string, string>? env, IReadOnlyList<string> args)
     {
+        _ = Built.Value;
         var info = new ProcessStartInfo(program)
         {
             WorkingDirectory = RepoRoot,

@@ -41,7 +41,7 @@ public sealed class CommandLineConfigTests : IDisposable
     [InlineData(2, "unicorn: error: argument -m/--umask: invalid auto_int value: '9z'", "--umask", "9z", App)]
     [InlineData(1, "unicorn: invalid value for bind (-b/--bind): '::::': '::::' is not a valid address (write IPv6 addresses as [ADDRESS]:PORT)", "--bind", "::::", App)]
     [InlineData(1, "unicorn: worker class 'gevent' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", "-k", "gevent", App)]
-    [InlineData(1, "unicorn: setting 'reload' (--reload) is not supported yet; restart the server (or send HUP) after changing code", "--reload", App)]
+    [InlineData(1, "unicorn: setting 'http_protocols' (--http-protocols) is not supported yet; only h1 (HTTP/1.1) is implemented", "--http-protocols", "h2", App)]
     public void Bad_input_is_one_line_and_the_right_exit_code(int exitCode, string message, params string[] args)
     {
         var (code, lines) = Run(args);
@@ -99,5 +99,17 @@ public sealed class CommandLineConfigTests : IDisposable
         Assert.Null(UnicornServer.TryGet(fromFile, "/"));
         server.Signal(15);
         Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
+    public void Spew_traces_the_application_lines()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("--spew", "-w", "1", "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", App);
+        server.WaitUntilServing(port);
+        Assert.True(UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("pyfixtures.hello:5:     body = b\"Hello, World!\\n\"", StringComparison.Ordinal)), 20),
+            server.Log);
+        server.Signal(15);
+        server.WaitForExit(60);
     }
 }

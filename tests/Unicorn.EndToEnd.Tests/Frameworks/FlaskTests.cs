@@ -52,7 +52,7 @@ public sealed class FlaskTests : IDisposable
     }
 
     [Fact]
-    public void Send_file_goes_through_wsgi_file_wrapper_and_arrives_intact()
+    public void Send_file_goes_through_wsgi_file_wrapper_and_sendfile_and_arrives_intact()
     {
         var path = Path.Combine(Path.GetTempPath(), $"unicorn-flask-{Guid.NewGuid():N}.bin");
         var bytes = new byte[700_001];
@@ -60,7 +60,10 @@ public sealed class FlaskTests : IDisposable
         File.WriteAllBytes(path, bytes);
         try
         {
+            using var trace = new SendfileTrace(Assert.Single(_server.Workers()));
             var response = RawHttp.Send(_port, Encoding.Latin1.GetBytes($"GET /file?path={Uri.EscapeDataString(path)} HTTP/1.1\r\nHost: x\r\n{Close}\r\n"));
+            var calls = trace.Stop();
+            Assert.True(calls.Count > 0, "no sendfile(2) call for a file_wrapper body on a plain connection");
             var split = response.AsSpan().IndexOf("\r\n\r\n"u8);
             var head = Encoding.Latin1.GetString(response, 0, split);
             Assert.Contains("X-File-Wrapper: _unicorn_bridge.FileWrapper", head, StringComparison.Ordinal);

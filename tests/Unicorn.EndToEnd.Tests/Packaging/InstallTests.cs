@@ -99,7 +99,7 @@ public sealed partial class InstallTests(WheelFixture wheel)
             supervisor.WaitUntilServing(port);
             masters = ChildrenOf(supervisor.Pid);
             var master = Assert.Single(masters);
-            Assert.Equal(3, WorkersOf(master).Count);
+            Assert.True(Poll(() => WorkersOf(master).Count == 3, 30), $"expected 3 workers, have {WorkersOf(master).Count}");
             Assert.Contains("The install worked successfully!", Get(port, "/").Body, StringComparison.Ordinal);
 
             var stopped = WheelFixture.Run("/usr/bin/supervisorctl", dir, "-c", config, "stop", "unicorn");

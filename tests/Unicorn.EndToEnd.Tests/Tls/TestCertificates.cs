@@ -31,6 +31,13 @@ public sealed class TestCertificates : IDisposable
 
     public string Path(string name) => System.IO.Path.Combine(Directory, name);
 
+    /// <summary>Another server certificate from the same CA, as NAME.pem/NAME.key (a renewed certificate).</summary>
+    public (string Cert, string Key) IssueServer(string name, string subject)
+    {
+        Issue(name, subject, "subjectAltName=DNS:localhost,IP:127.0.0.1");
+        return (Path(name + ".pem"), Path(name + ".key"));
+    }
+
     private void Issue(string name, string subject, string extension)
     {
         var key = Path(name + ".key");

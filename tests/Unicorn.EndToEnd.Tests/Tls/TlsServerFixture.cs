@@ -12,7 +12,7 @@ public sealed class TlsServerFixture : IDisposable
     {
         Certificates = new TestCertificates();
         Port = UnicornServer.FreePort();
-        Server = StartTls(Certificates, Port, "--cert-reqs", "1", "--ca-certs", Certificates.CaCert);
+        Server = StartTls(Certificates, Port, "--cert-reqs", "1", "--ca-certs", Certificates.CaCert, "--do-handshake-on-connect", "--suppress-ragged-eofs");
     }
 
     public TestCertificates Certificates { get; }

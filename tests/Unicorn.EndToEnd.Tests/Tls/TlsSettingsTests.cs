@@ -50,7 +50,7 @@ public sealed class TlsSettingsTests : IDisposable
         { "encrypted", "is encrypted; Unicorn cannot ask for its passphrase" },
         { "missing", "certfile \"/nonexistent/cert.pem\" does not exist" },
         { "ciphers", "--ciphers 'NO-SUCH-CIPHER' selects no cipher" },
-        { "ssl_context", "setting 'ssl_context' is not supported yet; Unicorn's TLS is .NET SslStream" },
+        { "ssl_context", "the ssl_context hook (" },
     };
 
     [Theory]
@@ -74,6 +74,46 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.True(errorLines.Count == 1, server.Log);
         Assert.Contains(expected, errorLines[0], StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Hup_picks_up_a_renewed_certificate_without_dropping_the_listener()
+    {
+        // Certificate rotation as operators do it with Gunicorn: replace the files, send HUP.
+        var cert = _certs.Path("live.pem");
+        var key = _certs.Path("live.key");
+        File.Copy(_certs.ServerCert, cert);
+        File.Copy(_certs.ServerKey, key);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "pyfixtures.flask_deploy:app", "-b", $"127.0.0.1:{port}", "--certfile", cert, "--keyfile", key);
+        Assert.True(UnicornServer.Poll(() => ServedSubject(port).Contains("CN = localhost", StringComparison.Ordinal), 60), server.Log);
+        Assert.DoesNotContain("Renewed", ServedSubject(port), StringComparison.Ordinal);
+
+        var (newCert, newKey) = _certs.IssueServer("renewed", "/CN=localhost/O=Renewed");
+        File.Copy(newCert, cert, overwrite: true);
+        File.Copy(newKey, key, overwrite: true);
+        server.Signal(UnicornServer.SIGHUP);
+
+        Assert.True(UnicornServer.Poll(() => ServedSubject(port).Contains("O = Renewed", StringComparison.Ordinal), 60), server.Log);
+        var result = ExternalTool.Curl("--cacert", _certs.CaCert, $"https://127.0.0.1:{port}/json");
+        Assert.True(result.ExitCode == 0, result.All);
+    }
+
+    private static string ServedSubject(int port)
+    {
+        var result = ExternalTool.Run("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost"], stdin: "", timeoutSeconds: 10);
+        return result.Stdout.Split('\n').FirstOrDefault(l => l.StartsWith("subject=", StringComparison.Ordinal)) ?? "";
+    }
+
+    [Fact]
+    public void An_ssl_context_hook_without_tls_is_accepted_as_gunicorn_never_calls_it()
+    {
+        var config = _certs.Path("conf_plain.py");
+        File.WriteAllText(config, "def ssl_context(config, default_ssl_context_factory):\n    return default_ssl_context_factory()\n");
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("pyfixtures.hello:app", "-c", config, "-b", $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
     }
 
     private UnicornServer StartWithClientCert(int port) =>

@@ -55,21 +55,26 @@ public sealed class TlsTests(TlsServerFixture fixture) : IClassFixture<TlsServer
         var bytes = new byte[300_001];
         new Random(7).NextBytes(bytes);
         File.WriteAllBytes(source, bytes);
+        using var trace = new Frameworks.SendfileTrace(Assert.Single(fixture.Server.Workers()));
         var result = ExternalTool.Curl("-D", "-", "--cacert", Certs.CaCert, "-o", copy, fixture.Url("/file?path=" + Uri.EscapeDataString(source)));
+        Assert.Empty(trace.Stop());
         Assert.True(result.ExitCode == 0, result.All);
         Assert.Contains("X-File-Wrapper: _unicorn_bridge.FileWrapper", result.Stdout, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(bytes, File.ReadAllBytes(copy));
     }
 
     [Fact]
-    public void Openssl_s_client_negotiates_http11_and_gets_a_response()
+    public void Openssl_s_client_negotiates_http11_and_gets_pipelined_responses()
     {
-        var request = "GET /json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        // Two pipelined requests on one TLS connection: keep-alive and pipelining work over TLS too.
+        var request = "GET /stream?n=2 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
         var result = ExternalTool.Run("openssl", ["s_client", "-connect", $"127.0.0.1:{fixture.Port}", "-servername", "localhost",
             "-alpn", "h2,http/1.1", "-CAfile", Certs.CaCert, "-ign_eof"], stdin: request);
         Assert.Contains("ALPN protocol: http/1.1", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("Verify return code: 0 (ok)", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("HTTP/1.1 200 OK", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, result.Stdout.Split("HTTP/1.1 200 OK").Length - 1);
+        Assert.Contains("\r\nline 0\n\r\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\r\nline 1\n\r\n", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("\"scheme\":\"https\"", result.Stdout.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 

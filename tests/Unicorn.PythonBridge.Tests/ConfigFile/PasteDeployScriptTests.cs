@@ -22,7 +22,7 @@ public sealed class PasteDeployScriptTests : IDisposable
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(PasteDeployScript.Source + """
 
-            import sys, io
+            import sys, io, logging
             sys.path.insert(0, sys.argv[2])
             app = _unicorn_load_paste(sys.argv[1], sys.argv[2], sys.argv[3])
             environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "", "QUERY_STRING": "",
@@ -31,7 +31,7 @@ public sealed class PasteDeployScriptTests : IDisposable
                        "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False}
             status = []
             body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-            print(status[0], body.decode())
+            print(status[0], body.decode(), logging.getLevelName(logging.getLogger("pasteapp").getEffectiveLevel()))
             """);
         info.ArgumentList.Add(settings.PasteUri!);
         info.ArgumentList.Add(_dir);
@@ -57,7 +57,7 @@ public sealed class PasteDeployScriptTests : IDisposable
                 return app
             """);
         Write("plain.ini", "[app:main]\nuse = call:plainapp:factory\ngreeting = hello\n\n[server:main]\nuse = egg:gunicorn#main\nport = 7001\n");
-        Assert.Equal("200 OK hello world", await LoadAndCall(["--paste", "plain.ini", "--paste-global", "who=world"]));
+        Assert.Equal("200 OK hello world WARNING", await LoadAndCall(["--paste", "plain.ini", "--paste-global", "who=world"]));
     }
 
     [Fact]
@@ -76,7 +76,42 @@ public sealed class PasteDeployScriptTests : IDisposable
                     config.add_view(hello, route_name="home")
                     return config.make_wsgi_app()
             """);
-        Write("pyr.ini", "[app:web]\nuse = call:pyrapp:main\nword = hi\n\n[server:main]\nuse = egg:gunicorn#main\nhost = 127.0.0.1\nport = 7002\n");
-        Assert.Equal("200 OK pyramid says hi", await LoadAndCall(["--paste", "pyr.ini#web"]));
+        Write("pyr.ini", """
+            [app:web]
+            use = call:pyrapp:main
+            word = hi
+
+            [server:main]
+            use = egg:gunicorn#main
+            host = 127.0.0.1
+            port = 7002
+
+            [loggers]
+            keys = root, pasteapp
+
+            [handlers]
+            keys = console
+
+            [formatters]
+            keys = plain
+
+            [logger_root]
+            level = INFO
+            handlers = console
+
+            [logger_pasteapp]
+            level = DEBUG
+            handlers =
+            qualname = pasteapp
+
+            [handler_console]
+            class = StreamHandler
+            args = (sys.stderr,)
+            formatter = plain
+
+            [formatter_plain]
+            format = %%(message)s
+            """);
+        Assert.Equal("200 OK pyramid says hi DEBUG", await LoadAndCall(["--paste", "pyr.ini#web"]));
     }
 }

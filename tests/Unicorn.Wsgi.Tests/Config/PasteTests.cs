@@ -46,7 +46,7 @@ public sealed class PasteTests : IDisposable
         Assert.Equal(SettingSource.Framework, s.SourceOf("workers"));
         Assert.Equal(ini, s.PasteUri);
         Assert.Equal(ini, s.ProcName);
-        Assert.Equal(ini, s.Get<string?>("logconfig"));
+        Assert.Null(s.Get<string?>("logconfig"));
         Assert.Null(s.AppUri);
     }
 

@@ -135,10 +135,10 @@ public sealed class PrecedenceTests : IDisposable
         var path = WriteFile("c.py", "");
         var python = new FakeConfigFile(
             ("bind", new List<object?> { "127.0.0.1:9000", "unix:/tmp/u.sock" }),
-            ("logconfig_dict", new Dictionary<string, object?> { ["version"] = 1L, ["loggers"] = new Dictionary<string, object?> { ["x"] = new List<object?> { "a", true } } }),
             ("when_ready", new PythonCallable("when_ready", 1)),
             ("pre_request", "mypkg.hooks.pre_request"));
         var s = SettingsResolver.Resolve(["-c", path, "--no-sendfile", "-w", "3", "app:app"], Env(), python, _dir);
+        s.Set("logconfig_dict", new Dictionary<string, object?> { ["version"] = 1L, ["loggers"] = new Dictionary<string, object?> { ["x"] = new List<object?> { "a", true } } });
         var back = Settings.FromJson(s.ToJson());
         Assert.Equal(PrintConfig.Render(s), PrintConfig.Render(back));
         Assert.Equal(s.AppUri, back.AppUri);

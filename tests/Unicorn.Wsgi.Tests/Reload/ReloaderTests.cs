@@ -86,6 +86,24 @@ public sealed class ReloaderTests : IDisposable
         Assert.True(WaitForChange(5), "the fixed file did not reload");
     }
 
+    [Theory]
+    [InlineData(ReloadEngine.Poll)]
+    [InlineData(ReloadEngine.Inotify)]
+    public void ADeletedModuleReloadsOnlyWhenItComesBack(ReloadEngine engine)
+    {
+        var app = Module("app.py", "x = 1\n");
+        _modules.Files = [app];
+        using var reloader = Start(engine);
+        Thread.Sleep(200);
+
+        File.Delete(app);
+        Assert.False(WaitForChange(2.5));
+
+        File.WriteAllText(app, "x = 4444\n");
+        Assert.True(WaitForChange(5), "the restored file did not reload");
+        Assert.Equal([app], _changes);
+    }
+
     [Fact]
     public void ModulesImportedLaterAreWatched()
     {
