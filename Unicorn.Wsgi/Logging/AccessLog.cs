@@ -172,7 +172,15 @@ public sealed class AccessLog : IDisposable
 
                 if (_python is not null)
                 {
-                    _python.Access(line.ToString(), PythonAtoms(entry));
+                    try
+                    {
+                        _python.Access(line.ToString(), PythonAtoms(entry));
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // The writer thread must outlive a failing sink, or every later line would queue forever.
+                        _errors?.Error("Error handing the access log line to Python: " + e.Message);
+                    }
                 }
 
                 if (_file is not null)

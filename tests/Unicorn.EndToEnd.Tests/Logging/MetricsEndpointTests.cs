@@ -25,7 +25,18 @@ public partial class MetricsEndpointTests
             "-w", "2", "-b", $"127.0.0.1:{port}", "--metrics-bind", $"127.0.0.1:{metricsPort}", "pyfixtures.metrics_app:app");
         server.WaitUntilServing(port);
         server.WaitForWorkers(2);
-        var before = Scrape(metricsPort); // waiting for the server sent requests of its own
+        // Waiting for the server sent requests of its own: count from once they are all counted, and both
+        // workers have booted and reported their thread.
+        var before = Scrape(metricsPort);
+        UnicornServer.Poll(() =>
+        {
+            Thread.Sleep(300);
+            var previous = before;
+            before = Scrape(metricsPort);
+            return Sum(before, "unicorn_python_threads") == 2
+                && before.GetValueOrDefault("unicorn_request_duration_seconds_count") >= 1
+                && before.GetValueOrDefault("unicorn_request_duration_seconds_count") == previous.GetValueOrDefault("unicorn_request_duration_seconds_count");
+        }, 30);
         double Delta(Dictionary<string, double> now, string key) => now.GetValueOrDefault(key) - before.GetValueOrDefault(key);
 
         for (var i = 0; i < 3; i++)
@@ -37,14 +48,14 @@ public partial class MetricsEndpointTests
         Assert.Equal(200, UnicornServer.Get(port, "/?sleep=0.3").Status);
 
         // One request sleeps while we scrape: it shows as in flight on a busy Python thread.
-        var slow = Task.Run(() => UnicornServer.Get(port, "/?sleep=3"));
+        var slow = Task.Run(() => UnicornServer.Get(port, "/?sleep=6"));
         Dictionary<string, double> during = [];
         Assert.True(UnicornServer.Poll(() =>
         {
             during = Scrape(metricsPort);
-            return Sum(during, "unicorn_requests_in_flight") == 1;
-        }, 2.5), "no request in flight while one sleeps:\n" + string.Join('\n', during.Select(p => $"{p.Key} {p.Value}")));
-        Assert.Equal(1, Sum(during, "unicorn_python_threads", "state=\"busy\""));
+            // Sampled at each heartbeat: the request may show as queued before a Python thread takes it.
+            return Sum(during, "unicorn_requests_in_flight") == 1 && Sum(during, "unicorn_python_threads", "state=\"busy\"") == 1;
+        }, 4.5), "no request in flight while one sleeps:\n" + string.Join('\n', during.Select(p => $"{p.Key} {p.Value}")));
         Assert.Equal(1, Sum(during, "unicorn_python_threads", "state=\"idle\""));
         Assert.Equal(2, during["unicorn_workers"]);
         Assert.Equal(4, Delta(during, "unicorn_requests_total{status=\"200\"}"));

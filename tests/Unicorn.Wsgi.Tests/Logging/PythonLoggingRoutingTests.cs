@@ -1,0 +1,122 @@
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Tests.Logging;
+
+/// <summary>
+/// How <see cref="LoggingSetup"/> chooses a Python log configuration and routes records to it (Python itself
+/// is replaced by a recorder here; the end-to-end tests run the real one).
+/// </summary>
+public class PythonLoggingRoutingTests
+{
+    private sealed class Recorder(LogLevel level) : IPythonLogging
+    {
+        public List<string> Records { get; } = [];
+
+        public PythonLogConfig? Config { get; set; }
+
+        public LogLevel ErrorLevel => level;
+
+        public void Error(LogLevel level, string message)
+        {
+            lock (Records)
+            {
+                Records.Add($"error {level} {message}");
+            }
+        }
+
+        public void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
+        {
+            var values = atoms.ToDictionary(p => p.Key, p => p.Value);
+            lock (Records)
+            {
+                Records.Add($"access {line} s={values["s"]} B={values["B"]} ua={values["{user-agent}i"]}");
+            }
+        }
+
+        public void Reopen() => Records.Add("reopen");
+
+        public void Close()
+        {
+        }
+    }
+
+    private static Settings With(params (string Name, object? Value)[] values)
+    {
+        var settings = new Settings();
+        foreach (var (name, value) in values)
+        {
+            settings.Set(name, value);
+        }
+
+        return settings;
+    }
+
+    [Fact]
+    public void Dict_wins_over_json_which_wins_over_ini_and_files_must_exist()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("a.ini"), "");
+        File.WriteAllText(dir.File("a.json"), "{}");
+        var dict = new Dictionary<string, object?> { ["version"] = 1L, ["root"] = new Dictionary<string, object?> { ["level"] = "INFO" } };
+
+        Assert.Null(LoggingSetup.PythonConfig(With()));
+        Assert.Null(LoggingSetup.PythonConfig(With(("logconfig_dict", new Dictionary<string, object?>()))));
+        Assert.Equal(new PythonLogConfig("ini", dir.File("a.ini"), "debug", "-", null),
+            LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("loglevel", "debug"))));
+        Assert.Equal("json", LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("logconfig_json", dir.File("a.json"))))!.Kind);
+        var fromDict = LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("logconfig_dict", dict), ("accesslog", "-")))!;
+        Assert.Equal(("dict", """{"version":1,"root":{"level":"INFO"}}""", "-"), (fromDict.Kind, fromDict.Source, fromDict.AccessLog));
+
+        var missing = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(With(("logconfig", dir.File("none.ini"))), _ => new Recorder(LogLevel.Info)));
+        Assert.Equal($"Error: log config '{dir.File("none.ini")}' not found", missing.Message);
+    }
+
+    [Fact]
+    public void Error_records_at_the_configured_level_and_access_lines_with_atoms_go_to_python_not_to_files()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("log.ini"), "");
+        var python = new Recorder(LogLevel.Warning);
+        PythonLogConfig? seen = null;
+        using (var logs = LoggingSetup.Create(
+                   With(("logconfig", dir.File("log.ini")), ("accesslog", dir.File("access.log")), ("access_log_format", "%(r)s %({x-id}o)s %({User-Agent}i)s")),
+                   config => { seen = config; return python; }))
+        {
+            Assert.True(logs.WantsRequests);
+            IErrorLog errors = logs.ErrorLog;
+            errors.Info("below the configured level");
+            errors.Warning("kept");
+            logs.OnRequest(new AccessLogEntry
+            {
+                Method = "GET", RawUri = "/a", Path = "/a", Protocol = "HTTP/1.1", Status = "404 Not Found", ResponseLength = 9,
+                RequestHeaders = [new("User-Agent", "t\"x")], ResponseHeaders = [new("X-Id", "7")],
+            });
+            Assert.True(logs.AccessLog.Flush(TimeSpan.FromSeconds(10)));
+            logs.Reopen();
+        }
+
+        Assert.Equal(dir.File("access.log"), seen!.AccessLog);
+        Assert.Equal(["error Warning kept", "access GET /a HTTP/1.1 7 t\\\"x s=404 B=9 ua=t\\\"x", "reopen"], python.Records);
+        Assert.False(File.Exists(dir.File("access.log"))); // Python's handler owns it
+    }
+
+    [Theory]
+    [InlineData("gunicorn.glogging.Logger", null, true)]
+    [InlineData("simple", null, true)]
+    [InlineData("gunicorn.instrument.statsd.Statsd", "127.0.0.1:8125", true)]
+    [InlineData("gunicorn.instrument.statsd.Statsd", null, false)]
+    [InlineData("myapp.JsonLogger", null, false)]
+    public void Logger_class_other_than_gunicorns_own_is_refused(string loggerClass, string? statsd, bool accepted)
+    {
+        var settings = With(("logger_class", loggerClass), ("statsd_host", statsd));
+        if (accepted)
+        {
+            LoggingSetup.Create(settings).Dispose();
+            return;
+        }
+
+        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(settings));
+        Assert.StartsWith($"--logger-class: '{loggerClass}' is not supported", e.Message, StringComparison.Ordinal);
+    }
+}
