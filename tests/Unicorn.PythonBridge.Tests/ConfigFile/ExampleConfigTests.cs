@@ -35,7 +35,8 @@ public sealed class ExampleConfigTests : IDisposable
         Assert.Equal("sync", s.WorkerClass);
         Assert.Equal(18, s.Umask);
         Assert.Equal("-", s.Get<string?>("accesslog"));
-        foreach (var hook in SettingsTable.Hooks.Where(h => h.Supported))
+        // ssl_context is left out of the example on purpose: Unicorn refuses it once TLS is on.
+        foreach (var hook in SettingsTable.Hooks.Where(h => h.Supported && h.Name != "ssl_context"))
         {
             Assert.Equal(HookOrigin.ConfigFile, s.Get<HookReference>(hook.Name).Origin);
         }
