@@ -22,6 +22,13 @@ internal static partial class Sys
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int poll(ref PollFd fds, nuint nfds, int timeout);
 
+    /// <summary>Waits (up to 30 s, as a stuck client must not hold the thread forever) until the socket can take more.</summary>
+    private static bool WaitWritable(SafeHandle socket)
+    {
+        var fd = new PollFd { Fd = (int)socket.DangerousGetHandle(), Events = PollOut };
+        return poll(ref fd, 1, 30_000) > 0;
+    }
+
     /// <summary>sendfile(2), retried on EINTR/EAGAIN; -1 on other errors.</summary>
     public static nint SendFile(SafeHandle socket, SafeHandle file, ref long offset, nint count)
     {
@@ -40,8 +47,7 @@ internal static partial class Sys
             }
 
             // EAGAIN: .NET keeps sockets non-blocking; wait until this one can take more.
-            var fd = new PollFd { Fd = (int)socket.DangerousGetHandle(), Events = PollOut };
-            if (poll(ref fd, 1, 30_000) <= 0)
+            if (!WaitWritable(socket))
             {
                 return -1;
             }

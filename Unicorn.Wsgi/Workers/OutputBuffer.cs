@@ -5,6 +5,9 @@ namespace Unicorn.Wsgi.Workers;
 /// <summary>A pooled buffer that collects a response's bytes until they are flushed to the stream.</summary>
 internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDisposable
 {
+    // Plain sockets are written with send(2) from the calling thread; TLS goes through its stream.
+    private readonly System.Net.Sockets.Socket? _socket = (stream as System.Net.Sockets.NetworkStream)?.Socket;
+
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _count;
 
@@ -29,7 +32,7 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
     {
         if (_count > 0)
         {
-            stream.Write(_buffer, 0, _count);
+            Send(_buffer.AsSpan(0, _count));
             _count = 0;
         }
     }
@@ -38,7 +41,19 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
     public void WriteThrough(ReadOnlySpan<byte> data)
     {
         Flush();
-        stream.Write(data);
+        Send(data);
+    }
+
+    private void Send(ReadOnlySpan<byte> data)
+    {
+        if (_socket is { } socket)
+        {
+            Interop.Sys.SendAll(socket.SafeHandle, data);
+        }
+        else
+        {
+            stream.Write(data);
+        }
     }
 
     public void Dispose()
