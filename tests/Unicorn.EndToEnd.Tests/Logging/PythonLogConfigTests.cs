@@ -101,13 +101,14 @@ public sealed class PythonLogConfigTests : IDisposable
 
         File.Move(access, access + ".1");
         server.Signal(UnicornServer.SIGUSR1);
+        // The worker reopens at its next loop turn: lines until then still go to the renamed file.
         Assert.True(UnicornServer.Poll(() =>
         {
             UnicornServer.TryGet(port, "/?status=202");
             return File.Exists(access) && File.ReadAllText(access).Contains("status=202", StringComparison.Ordinal);
         }, 20), "no line in the reopened file:\n" + server.Log);
         Assert.DoesNotContain("status=201", File.ReadAllText(access), StringComparison.Ordinal);
-        Assert.DoesNotContain("status=202", File.ReadAllText(access + ".1"), StringComparison.Ordinal);
+        Assert.Contains("status=201", File.ReadAllText(access + ".1"), StringComparison.Ordinal);
     }
 
     [Fact]
