@@ -131,7 +131,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         {
             using var _ = function.Invoke(args);
         }
-        catch (PythonException e)
+        catch (Exception e) when (e is PythonException or InvalidOperationException or ObjectDisposedException)
         {
             if (Interlocked.Exchange(ref _broken, 1) == 0)
             {

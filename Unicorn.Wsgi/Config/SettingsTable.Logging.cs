@@ -21,8 +21,7 @@ public static partial class SettingsTable
             "Least severe error log level written: debug, info, warning, error or critical.") with
         { Validate = Validators.LogLevel },
         FlagRow("capture_output", LoggingSection, "--capture-output",
-            "Send the application's stdout and stderr to the error log file.") with
-        { Supported = false, UnsupportedHint = "the application's output goes to the server's stdout and stderr" },
+            "Send stdout and stderr (the application's print() and tracebacks) to the error log file, when it is a file."),
         new Setting
         {
             Name = "logger_class",
@@ -36,8 +35,7 @@ public static partial class SettingsTable
                 "Other classes are refused; use a log config for custom handlers.",
         },
         StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
-            "A logging.config.fileConfig ini file; when given, log records go through Python's logging.") with
-        { Supported = false, UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings" },
+            "A logging.config.fileConfig ini file; when given, log records go through Python's logging."),
         new Setting
         {
             Name = "logconfig_dict",
@@ -46,12 +44,9 @@ public static partial class SettingsTable
             Default = _ => new Dictionary<string, object?>(StringComparer.Ordinal),
             Validate = Validators.Dict,
             Doc = "A logging.config.dictConfig dictionary (config file only); takes precedence over logconfig.",
-            Supported = false,
-            UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings",
         },
         StringRow("logconfig_json", LoggingSection, ["--log-config-json"], "FILE", null,
-            "A JSON file holding a dictConfig dictionary.") with
-        { Supported = false, UnsupportedHint = "the error and access logs are set with --error-logfile, --access-logfile, --log-level and the syslog settings" },
+            "A JSON file holding a dictConfig dictionary; takes precedence over logconfig."),
         StringRow("syslog_addr", LoggingSection, ["--log-syslog-to"], "SYSLOG_ADDR", "udp://localhost:514",
             "The syslog daemon: unix://PATH#TYPE, udp://HOST:PORT or tcp://HOST:PORT."),
         FlagRow("syslog", LoggingSection, "--log-syslog",

@@ -19,6 +19,7 @@ public sealed class ErrorLog : IErrorLog, IDisposable
     private readonly LogFile _file;
     private readonly StatsdClient? _statsd;
     private readonly LogLevel _minimum;
+    private readonly IPythonLogging? _python;
 
     /// <param name="file">The error-log file; the log owns it.</param>
     /// <param name="minimum">--log-level.</param>
@@ -35,8 +36,12 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         _factory = new LogFactory { ThrowExceptions = false };
         var config = new LoggingConfiguration(_factory);
         var nlogMinimum = ToNLog(_minimum);
-        NLog.Targets.Target target = python is null ? new LogFileTarget(file) { Name = "errorlog" } : new PythonTarget(python) { Name = "python" };
-        config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, target, "gunicorn.error");
+        _python = python;
+        if (python is null)
+        {
+            config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, new LogFileTarget(file) { Name = "errorlog" }, "gunicorn.error");
+        }
+
         if (syslog is not null)
         {
             config.AddRule(nlogMinimum, NLog.LogLevel.Fatal, new SyslogTarget(syslog, syslogTag) { Name = "syslog" }, "gunicorn.error");
@@ -55,6 +60,9 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         _statsd?.CountLog(level);
         if (IsEnabled(level))
         {
+            // Straight to Python, not through an NLog target: NLog writes under a lock, and a caller holding
+            // the GIL (an app thread) waiting for that lock while its holder waits for the GIL would deadlock.
+            _python?.Error(level, message);
             _logger.Log(ToNLog(level), message);
         }
     }
@@ -64,7 +72,9 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         _statsd?.Increment("gunicorn.log.exception");
         if (IsEnabled(LogLevel.Error))
         {
-            _logger.Log(NLog.LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
+            var text = message + "\n" + traceback.TrimEnd('\n');
+            _python?.Error(LogLevel.Error, text);
+            _logger.Log(NLog.LogLevel.Error, text);
         }
     }
 
@@ -113,12 +123,6 @@ public sealed class ErrorLog : IErrorLog, IDisposable
     {
         protected override void Write(LogEventInfo logEvent) =>
             file.Write(ErrorLogLine.Format(LocalTime(logEvent), Environment.ProcessId, FromNLog(logEvent.Level), Message(logEvent)));
-    }
-
-    /// <summary>Hands the record to Python's <c>gunicorn.error</c> logger.</summary>
-    private sealed class PythonTarget(IPythonLogging python) : NLog.Targets.Target
-    {
-        protected override void Write(LogEventInfo logEvent) => python.Error(FromNLog(logEvent.Level), Message(logEvent));
     }
 
     /// <summary>Sends <c>TAG: [pid] message</c>, Gunicorn's syslog format.</summary>

@@ -39,6 +39,9 @@ public sealed class MetricsListener : IAsyncDisposable
         try
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEPORT: a USR2 master binds the same port while the old one still runs (same user only);
+            // scrapes go to either until the old master exits.
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
             socket.Bind(endPoint);
             socket.Listen(64);
         }

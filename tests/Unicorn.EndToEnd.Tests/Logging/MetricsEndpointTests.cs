@@ -80,6 +80,16 @@ public partial class MetricsEndpointTests
         Assert.Equal(5, Delta(after, "unicorn_requests_total{status=\"200\"}"));
         Assert.Equal(0, Sum(after, "unicorn_requests_in_flight"));
         Assert.DoesNotContain(after.Keys, k => k.Contains($"pid=\"{victim}\"", StringComparison.Ordinal));
+
+        // TTOU: one worker fewer, counted as a scale-down.
+        server.Signal(UnicornServer.SIGTTOU);
+        Assert.True(UnicornServer.Poll(() =>
+        {
+            after = Scrape(metricsPort);
+            return after.GetValueOrDefault("unicorn_worker_restarts_total{cause=\"scale_down\"}") == 1;
+        }, 30), "no scale-down counted:\n" + string.Join('\n', after.Select(p => $"{p.Key} {p.Value}")));
+        Assert.Equal(1, after["unicorn_workers"]);
+        Assert.Equal(1, after["unicorn_worker_restarts_total{cause=\"crash\"}"]);
     }
 
     [Fact]

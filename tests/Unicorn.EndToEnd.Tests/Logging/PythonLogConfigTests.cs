@@ -80,6 +80,38 @@ public sealed class PythonLogConfigTests : IDisposable
     }
 
     [Fact]
+    public void Usr1_reopens_the_python_file_handlers_after_a_rename()
+    {
+        var json = Path.Combine(_dir, "logging.json");
+        var access = Path.Combine(_dir, "access.log");
+        File.WriteAllText(json, $$$"""
+            {
+              "version": 1,
+              "root": {"level": "WARNING", "handlers": []},
+              "formatters": {"bare": {"format": "%(message)s"}},
+              "handlers": {"file": {"class": "logging.FileHandler", "filename": {{{PyString(access)}}}, "formatter": "bare"}},
+              "loggers": {"gunicorn.access": {"level": "INFO", "handlers": ["file"], "propagate": false}}
+            }
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "--log-config-json", json, "pyfixtures.metrics_app:app");
+        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, "/?status=201") == 201, 60) && !server.HasExited,
+            "server did not answer:\n" + server.Log);
+        Assert.True(UnicornServer.Poll(() => File.Exists(access) && File.ReadAllText(access).Contains("status=201", StringComparison.Ordinal), 10));
+
+        File.Move(access, access + ".1");
+        server.Signal(UnicornServer.SIGUSR1);
+        // The worker reopens at its next loop turn: lines until then still go to the renamed file.
+        Assert.True(UnicornServer.Poll(() =>
+        {
+            UnicornServer.TryGet(port, "/?status=202");
+            return File.Exists(access) && File.ReadAllText(access).Contains("status=202", StringComparison.Ordinal);
+        }, 20), "no line in the reopened file:\n" + server.Log);
+        Assert.DoesNotContain("status=201", File.ReadAllText(access), StringComparison.Ordinal);
+        Assert.Contains("status=201", File.ReadAllText(access + ".1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Logconfig_dict_with_a_custom_python_handler_gets_records_and_access_atoms()
     {
         var records = Path.Combine(_dir, "records.txt");
