@@ -53,7 +53,7 @@ public sealed partial class InstallTests(WheelFixture wheel)
         var (status, body) = Get(port, "/", 60);
         Assert.Equal(200, status);
         Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
-        Assert.Contains($"Listening at: http://127.0.0.1:{port}", server.Log, StringComparison.Ordinal);
+        server.WaitForLog($"Listening at: http://127.0.0.1:{port}");
         server.WaitForWorkers(3);
 
         server.Signal(SIGTERM);
