@@ -62,15 +62,9 @@ internal sealed unsafe partial class PythonWsgiThread
                 _sink!.Complete();
                 return Outcome.Done;
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or InvalidResponseException)
             {
-                _clientGone = true;
-                return Outcome.ClientGone;
-            }
-            catch (InvalidResponseException e)
-            {
-                _invalidResponse = e.Message;
-                return Outcome.Invalid;
+                return SinkFailed(e);
             }
             finally
             {

@@ -210,15 +210,9 @@ internal sealed unsafe partial class PythonWsgiThread
                 _sink!.Complete();
                 return Outcome.Done;
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or InvalidResponseException)
             {
-                _clientGone = true;
-                return Outcome.ClientGone;
-            }
-            catch (InvalidResponseException e)
-            {
-                _invalidResponse = e.Message;
-                return Outcome.Invalid;
+                return SinkFailed(e);
             }
             finally
             {
@@ -313,15 +307,9 @@ internal sealed unsafe partial class PythonWsgiThread
             _sink.Flush();
             return Outcome.Done;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or InvalidResponseException)
         {
-            _clientGone = true;
-            return Outcome.ClientGone;
-        }
-        catch (InvalidResponseException e)
-        {
-            _invalidResponse = e.Message;
-            return Outcome.Invalid;
+            return SinkFailed(e);
         }
         finally
         {
@@ -337,20 +325,27 @@ internal sealed unsafe partial class PythonWsgiThread
             _sink!.Complete();
             return Outcome.Done;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or InvalidResponseException)
         {
-            _clientGone = true;
-            return Outcome.ClientGone;
-        }
-        catch (InvalidResponseException e)
-        {
-            _invalidResponse = e.Message;
-            return Outcome.Invalid;
+            return SinkFailed(e);
         }
         finally
         {
             AcquireGil();
         }
+    }
+
+    /// <summary>What a sink call that threw means: the client is gone, or the app's response is not valid HTTP.</summary>
+    private Outcome SinkFailed(Exception e)
+    {
+        if (e is InvalidResponseException)
+        {
+            _invalidResponse = e.Message;
+            return Outcome.Invalid;
+        }
+
+        _clientGone = true;
+        return Outcome.ClientGone;
     }
 
     private static Outcome StartResponseNotCalled()
