@@ -94,6 +94,15 @@ public sealed partial class Arbiter
         // (bench/results/memory.md). The user's own setting wins.
         env.TryAdd("DOTNET_GCgen0size", "0x200000");
 
+        // Socket completions run on the epoll thread instead of hopping to the thread pool: a request's
+        // head is parsed and queued for Python where it arrived, which halves the context switches per
+        // request (bench/results/findings.md). Not with TLS: handshakes are CPU-heavy and would hold up
+        // every other connection's I/O.
+        if (!Transport.Tls.TlsSettings.IsRequested(_settings))
+        {
+            env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
         var (path, args) = Executable();
         RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
         int pid;

@@ -13,14 +13,19 @@ public enum ClientCertificateMode
 /// <summary>The TLS settings, checked and made absolute.</summary>
 internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCerts, ClientCertificateMode CertReqs, string? Ciphers)
 {
+    /// <summary>Whether the settings ask for TLS (certfile or keyfile set), before any file is checked.</summary>
+    public static bool IsRequested(Settings settings) =>
+        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
+
     public static TlsSettings? From(Settings settings, string baseDirectory)
     {
-        var certfile = Optional<string>(settings, "certfile");
-        var keyfile = Optional<string>(settings, "keyfile");
-        if (certfile is null && keyfile is null)
+        if (!IsRequested(settings))
         {
             return null;
         }
+
+        var certfile = Optional<string>(settings, "certfile");
+        var keyfile = Optional<string>(settings, "keyfile");
 
         // Gunicorn calls ssl_context only with TLS on, so a config file may define it for servers without TLS.
         if (settings.Contains("ssl_context") && settings.Get<object?>("ssl_context") is HookReference { IsDefault: false } hook)

@@ -197,6 +197,15 @@ public sealed partial class UnicornServer : IDisposable
     public static List<int> WorkersOf(int master) =>
         [.. ChildrenOf(master).Where(pid => TryRead($"/proc/{pid}/comm")?.Trim() == "unicorn: worker")];
 
+    /// <summary>A process's environment as the kernel shows it (/proc/PID/environ).</summary>
+    public static Dictionary<string, string> EnvironmentOf(int pid) =>
+        (TryRead($"/proc/{pid}/environ") ?? "")
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(entry => entry.Split('=', 2))
+            .Where(pair => pair.Length == 2)
+            .GroupBy(pair => pair[0])
+            .ToDictionary(g => g.Key, g => g.Last()[1]);
+
     private static string? TryRead(string path)
     {
         try

@@ -36,6 +36,30 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public void WorkersRunSocketCompletionsInlineUnlessTheUserSaysOtherwise()
+    {
+        var port = FreePort();
+        using (var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App))
+        {
+            server.WaitUntilServing(port);
+            var worker = Assert.Single(server.Workers());
+            Assert.Equal("1", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+
+        port = FreePort();
+        using (var server = Start(new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0" }, "-w", "1", "-b", $"127.0.0.1:{port}", App))
+        {
+            server.WaitUntilServing(port);
+            var worker = Assert.Single(server.Workers());
+            Assert.Equal("0", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+    }
+
+    [Fact]
     public void AKilledWorkerIsReplaced()
     {
         var port = FreePort();

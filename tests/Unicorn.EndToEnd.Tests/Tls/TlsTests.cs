@@ -14,6 +14,14 @@ public sealed class TlsTests(TlsServerFixture fixture) : IClassFixture<TlsServer
     private TestCertificates Certs => fixture.Certificates;
 
     [Fact]
+    public void Tls_workers_keep_socket_completions_off_the_epoll_thread()
+    {
+        // A handshake is CPU-heavy: run inline on the epoll thread it would hold up every other connection.
+        var worker = Assert.Single(fixture.Server.Workers());
+        Assert.False(UnicornServer.EnvironmentOf(worker).ContainsKey("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+    }
+
+    [Fact]
     public void Curl_sees_https_in_the_environ_and_the_server_chose_http11_by_alpn()
     {
         var result = ExternalTool.Curl("-v", "--cacert", Certs.CaCert, fixture.Url("/environ"));

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Python.Runtime;
 using Unicorn.Wsgi.Logging;
 
@@ -6,8 +7,14 @@ namespace Unicorn.PythonBridge.Tests.Support;
 /// <summary>The one interpreter of the test process (never re-initialised), shared by every test class.</summary>
 public sealed class PythonFixture
 {
+    // As in a worker, .NET owns SIGINT before Python starts. Otherwise whether Python takes SIGINT at
+    // import (it does when the handler is still SIG_DFL) would depend on whether something in the test
+    // host had started .NET's signal handling yet. Not cancelled, so Ctrl-C still ends the test run.
+    private static readonly PosixSignalRegistration s_sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, static _ => { });
+
     public PythonFixture()
     {
+        GC.KeepAlive(s_sigint);
         PythonEngine.DebugGIL = true;
         RepoRoot = FindRepoRoot();
         Installation = PythonLocator.Locate(name => name == "UNICORN_PYTHON"
