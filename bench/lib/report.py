@@ -6,6 +6,7 @@ from collections import defaultdict
 
 SCENARIOS = {
     "hello": "hello world: GET, 14-byte `Hello, world!\\n` response",
+    "hellolog": "hello world with the access log on: every server writes Gunicorn's default access log format to a file",
     "post64k": "POST of a 64 KiB body; the app reads it and answers its length",
     "get1m": "GET of a 1 MiB response",
     "sleep50": "app sleeps 50 ms per request (`time.sleep`)",
