@@ -40,6 +40,14 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
     /// <summary>Writes data straight to the stream after what is buffered: no copy for large bodies.</summary>
     public void WriteThrough(ReadOnlySpan<byte> data)
     {
+        if (_socket is { } socket && _count > 0)
+        {
+            // What is buffered (typically the response head) and the body leave in one gather write.
+            Interop.Sys.SendAll(socket.SafeHandle, _buffer.AsSpan(0, _count), data);
+            _count = 0;
+            return;
+        }
+
         Flush();
         Send(data);
     }
