@@ -36,4 +36,11 @@ public sealed class ListenerInfo
     public string ServerPort { get; }
 
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
+
+    /// <summary>
+    /// A socket this worker bound itself (reuse_port): the kernel queues connections on it for this
+    /// worker alone, so a graceful stop accepts what is queued and closes it, instead of leaving those
+    /// connections to be reset when the process exits.
+    /// </summary>
+    public bool OwnedByWorker { get; init; }
 }

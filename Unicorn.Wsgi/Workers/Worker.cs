@@ -40,7 +40,7 @@ public sealed class Worker
         // The master checked the same files before binding (TlsServer.FromSettings), so this does not fail
         // unless they changed since.
         _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
-        _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https"))];
+        _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https") { OwnedByWorker = l.OwnedByWorker })];
         _log = log;
         _options = WorkerOptions.FromSettings(settings);
         var threads = settings.WorkerClass == "sync" ? 1 : Math.Max(1, settings.Threads);
@@ -104,6 +104,15 @@ public sealed class Worker
 
     private async Task AcceptLoopAsync(ListenerInfo listener, WorkerContext context)
     {
+        await AcceptUntilStoppedAsync(listener, context);
+        if (listener.OwnedByWorker && !_stopNow.IsCancellationRequested)
+        {
+            DrainAndClose(listener, context);
+        }
+    }
+
+    private async Task AcceptUntilStoppedAsync(ListenerInfo listener, WorkerContext context)
+    {
         var token = _stopAccepting.Token;
         while (!token.IsCancellationRequested)
         {
@@ -139,6 +148,37 @@ public sealed class Worker
             }
 
             Track(ServeAsync(client, listener, context));
+        }
+    }
+
+    /// <summary>
+    /// Takes every connection already queued on a socket of this worker's own, then closes it, so the
+    /// kernel sends new ones to the other workers' sockets. Those taken get their first request served,
+    /// like any connection accepted before the stop. A connection that completes its handshake between
+    /// the last accept and the close is still reset, unless the kernel migrates it
+    /// (net.ipv4.tcp_migrate_req=1).
+    /// </summary>
+    private void DrainAndClose(ListenerInfo listener, WorkerContext context)
+    {
+        try
+        {
+            while (listener.Socket.Poll(0, SelectMode.SelectRead) && _connectionSlots.Wait(0))
+            {
+                var client = listener.Socket.Accept();
+                if (!listener.IsUnix)
+                {
+                    client.NoDelay = true;
+                }
+
+                Track(ServeAsync(client, listener, context));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            listener.Socket.Dispose();
         }
     }
 

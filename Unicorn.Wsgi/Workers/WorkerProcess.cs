@@ -69,7 +69,7 @@ public sealed partial class WorkerProcess
         // machine) out of the time the app's import has under `timeout`.
         _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
-        List<Socket> listeners;
+        List<ListenerInfo> listeners;
         IWsgiApplication app;
         try
         {
@@ -125,22 +125,28 @@ public sealed partial class WorkerProcess
         return null;
     }
 
-    /// <summary>The inherited listeners, kept from being inherited further by anything the app runs.</summary>
-    private List<Socket> OpenListeners()
+    /// <summary>
+    /// The inherited listeners, plus with reuse_port this worker's own TCP sockets; none is inherited
+    /// further by anything the app runs.
+    /// </summary>
+    private List<ListenerInfo> OpenListeners()
     {
-        var sockets = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds)).Select(ListenerBinder.FromFd).ToList();
+        var listeners = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds))
+            .Select(fd => new ListenerInfo(ListenerBinder.FromFd(fd)))
+            .ToList();
         if (_config.ReusePort)
         {
             var tcp = _config.Bind.Select(ListenAddress.Parse).Where(a => a.Kind == ListenAddressKind.Tcp);
-            sockets.AddRange(ListenerBinder.Bind(tcp, Arbiter.Arbiter.ListenerOptionsFor(_config), _log).Select(l => l.Socket));
+            listeners.AddRange(ListenerBinder.Bind(tcp, Arbiter.Arbiter.ListenerOptionsFor(_config), _log)
+                .Select(l => new ListenerInfo(l.Socket) { OwnedByWorker = true }));
         }
 
-        foreach (var socket in sockets)
+        foreach (var listener in listeners)
         {
-            Libc.SetInheritable(ListenerBinder.FdOf(socket), false);
+            Libc.SetInheritable(ListenerBinder.FdOf(listener.Socket), false);
         }
 
-        return sockets;
+        return listeners;
     }
 
     private int Serve()
