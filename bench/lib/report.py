@@ -61,7 +61,8 @@ def read_runs(work):
 
 
 def flags(cmd):
-    """`/path/unicorn -w 2 -k sync -b 127.0.0.1:1234 pkg:app` -> `unicorn -w 2 -k sync`."""
+    """`/path/unicorn -w 2 -k sync -b 127.0.0.1:1234 pyfixtures.x:app --access-logfile /tmp/a.log`
+    -> `unicorn -w 2 -k sync --access-logfile FILE`."""
     words = cmd.split()
     name = "unicorn"
     for i, w in enumerate(words):
@@ -72,11 +73,15 @@ def flags(cmd):
             name, words = "gunicorn", words[i + 1:]
             break
     kept, skip = [], False
-    for w in words[:-1]:  # the last word is the app
+    for w in words:
         if skip:
             skip = False
         elif w == "-b":
             skip = True
+        elif w.startswith("pyfixtures."):  # the app
+            continue
+        elif kept and kept[-1] == "--access-logfile":
+            kept.append("FILE")  # a path in the run's temporary directory
         else:
             kept.append(w)
     return " ".join([name] + kept)
