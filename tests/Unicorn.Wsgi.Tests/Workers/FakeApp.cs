@@ -41,6 +41,13 @@ internal sealed class FakeApp(Action<WsgiRequest, IResponseSink> handler) : IWsg
         }
     }
 
+    /// <summary>An app that answers 200 with the body "ok".</summary>
+    public static void Ok(WsgiRequest request, IResponseSink response)
+    {
+        response.SetResponse("200 OK", [new("Content-Length", "2")]);
+        response.Write("ok"u8);
+    }
+
     public static string ReadBody(RequestBody body)
     {
         var ms = new MemoryStream();

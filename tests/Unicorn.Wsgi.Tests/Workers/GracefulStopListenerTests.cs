@@ -14,12 +14,6 @@ namespace Unicorn.Wsgi.Tests.Workers;
 /// </summary>
 public class GracefulStopListenerTests
 {
-    private static void Hello(WsgiRequest request, IResponseSink response)
-    {
-        response.SetResponse("200 OK", [new("Content-Length", "2")]);
-        response.Write("ok"u8);
-    }
-
     [Fact]
     public async Task Connections_queued_on_the_workers_own_socket_are_served_before_it_closes()
     {
@@ -92,5 +86,5 @@ public class GracefulStopListenerTests
     }
 
     private static Worker NewWorker(ListenerInfo listener) =>
-        new(TestSettings.Defaults(), [listener], new FakeApp(Hello), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
+        new(TestSettings.Defaults(), [listener], new FakeApp(FakeApp.Ok), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
 }

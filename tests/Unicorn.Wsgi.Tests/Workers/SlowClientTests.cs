@@ -8,16 +8,10 @@ namespace Unicorn.Wsgi.Tests.Workers;
 /// <summary>Idle and trickling clients cannot hold a worker's connection slots or Python threads.</summary>
 public class SlowClientTests
 {
-    private static void Hello(WsgiRequest request, IResponseSink response)
-    {
-        response.SetResponse("200 OK", [new("Content-Length", "2")]);
-        response.Write("ok"u8);
-    }
-
     [Fact]
     public async Task A_new_client_is_served_when_idle_connections_fill_every_slot()
     {
-        await using var h = new WorkerHarness(Hello, s => s.Set("worker_connections", 3));
+        await using var h = new WorkerHarness(FakeApp.Ok, s => s.Set("worker_connections", 3));
         var idle = new List<Socket>();
         for (var i = 0; i < 3; i++)
         {
@@ -39,7 +33,7 @@ public class SlowClientTests
     [Fact]
     public async Task A_request_head_trickling_in_is_cut_off_after_the_timeout()
     {
-        await using var h = new WorkerHarness(Hello, s => s.Set("timeout", 1));
+        await using var h = new WorkerHarness(FakeApp.Ok, s => s.Set("timeout", 1));
         using var slow = await h.ConnectAsync();
         var watch = Stopwatch.StartNew();
         var request = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
