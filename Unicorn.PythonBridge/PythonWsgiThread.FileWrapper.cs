@@ -33,15 +33,10 @@ internal sealed unsafe partial class PythonWsgiThread
                 return Outcome.PythonError;
             }
 
-            var applied = ApplyPending();
-            if (applied != Outcome.Done)
+            var ready = ReadyForBody();
+            if (ready != Outcome.Done)
             {
-                return applied;
-            }
-
-            if (!_statusSeen)
-            {
-                return StartResponseNotCalled();
+                return ready;
             }
 
             if (_contentLength >= 0)

@@ -185,15 +185,10 @@ internal sealed unsafe partial class PythonWsgiThread
                 lengths[taken] = n;
             }
 
-            var applied = ApplyPending();
-            if (applied != Outcome.Done)
+            var ready = ReadyForBody();
+            if (ready != Outcome.Done)
             {
-                return applied;
-            }
-
-            if (!_statusSeen)
-            {
-                return StartResponseNotCalled();
+                return ready;
             }
 
             ReleaseGil();
@@ -260,13 +255,8 @@ internal sealed unsafe partial class PythonWsgiThread
                 }
             }
 
-            var applied = ApplyPending();
-            if (applied != Outcome.Done)
-            {
-                return applied;
-            }
-
-            return _statusSeen ? Complete() : StartResponseNotCalled();
+            var ready = ReadyForBody();
+            return ready == Outcome.Done ? Complete() : ready;
         }
         finally
         {
@@ -283,15 +273,10 @@ internal sealed unsafe partial class PythonWsgiThread
             return Outcome.PythonError;
         }
 
-        var applied = ApplyPending();
-        if (applied != Outcome.Done)
+        var ready = ReadyForBody();
+        if (ready != Outcome.Done)
         {
-            return applied;
-        }
-
-        if (!_statusSeen)
-        {
-            return StartResponseNotCalled();
+            return ready;
         }
 
         return n == 0 ? Outcome.Done : WriteAndFlush(new ReadOnlySpan<byte>(p, checked((int)n)));
@@ -348,8 +333,15 @@ internal sealed unsafe partial class PythonWsgiThread
         return Outcome.ClientGone;
     }
 
-    private static Outcome StartResponseNotCalled()
+    /// <summary>Before any body byte: start_response's pending status and headers applied, and there must be some.</summary>
+    private Outcome ReadyForBody()
     {
+        var applied = ApplyPending();
+        if (applied != Outcome.Done || _statusSeen)
+        {
+            return applied;
+        }
+
         CPython.SetError(CPython.PyExc_RuntimeError, "the application returned a body without calling start_response()");
         return Outcome.PythonError;
     }
