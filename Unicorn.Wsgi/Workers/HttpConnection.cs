@@ -195,7 +195,7 @@ internal sealed partial class HttpConnection
     /// <summary>Runs one request through the app. False: close the connection afterwards.</summary>
     private async Task<bool> ServeRequestAsync()
     {
-        var startTime = DateTimeOffset.Now;
+        var startTime = DateTimeOffset.UtcNow; // the log formatters convert to local time, off the request path
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (_head.ExpectContinue && _head.VersionMinor >= 1 && (_head.ContentLength > 0 || _head.IsChunked))
         {

@@ -19,13 +19,12 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
 
     public static TlsSettings? From(Settings settings, string baseDirectory)
     {
-        if (!IsRequested(settings))
+        var certfile = Optional<string>(settings, "certfile");
+        var keyfile = Optional<string>(settings, "keyfile");
+        if (certfile is null && keyfile is null)
         {
             return null;
         }
-
-        var certfile = Optional<string>(settings, "certfile");
-        var keyfile = Optional<string>(settings, "keyfile");
 
         // Gunicorn calls ssl_context only with TLS on, so a config file may define it for servers without TLS.
         if (settings.Contains("ssl_context") && settings.Get<object?>("ssl_context") is HookReference { IsDefault: false } hook)
