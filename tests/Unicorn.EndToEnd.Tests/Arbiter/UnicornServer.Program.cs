@@ -37,7 +37,15 @@ public sealed partial class UnicornServer
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new UnicornServer(process);
-        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                server._stderrClosed.TrySetResult();
+            }
+
+            server.OnLine(e.Data);
+        };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.Exited += (_, _) => server._exited.TrySetResult();
         process.Start();

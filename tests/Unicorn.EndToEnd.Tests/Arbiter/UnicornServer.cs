@@ -72,43 +72,18 @@ public sealed partial class UnicornServer : IDisposable
     private static UnicornServer StartProgram(string program, IDictionary<string, string>? env, IReadOnlyList<string> args)
     {
         _ = Built.Value;
-        var info = new ProcessStartInfo(program)
+        var environment = new Dictionary<string, string?>
         {
-            WorkingDirectory = RepoRoot,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
+            ["UNICORN_PYTHON"] = "/usr/bin/python3",
+            ["GUNICORN_CMD_ARGS"] = null,
+            ["WEB_CONCURRENCY"] = null,
         };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["UNICORN_PYTHON"] = "/usr/bin/python3";
-        info.Environment.Remove("GUNICORN_CMD_ARGS");
-        info.Environment.Remove("WEB_CONCURRENCY");
         foreach (var (key, value) in env ?? new Dictionary<string, string>())
         {
-            info.Environment[key] = value;
+            environment[key] = value;
         }
 
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var server = new UnicornServer(process);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                server._stderrClosed.TrySetResult();
-            }
-
-            server.OnLine(e.Data);
-        };
-        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
-        process.Exited += (_, _) => server._exited.TrySetResult();
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        return server;
+        return StartProgram(program, RepoRoot, environment, [.. args]);
     }
 
     private void OnLine(string? line)
