@@ -8,17 +8,6 @@ namespace Unicorn.Wsgi.Tests.Logging;
 
 public class LoggingSetupTests
 {
-    private static Settings With(params (string Name, object? Value)[] values)
-    {
-        var settings = new Settings();
-        foreach (var (name, value) in values)
-        {
-            settings.Set(name, value);
-        }
-
-        return settings;
-    }
-
     [Fact]
     public void Files_level_format_and_statsd_come_from_settings()
     {
@@ -26,7 +15,7 @@ public class LoggingSetupTests
         using var statsdListener = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         statsdListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         statsdListener.ReceiveTimeout = 5000;
-        var settings = With(
+        var settings = LogSettings.With(
             ("errorlog", dir.File("error.log")),
             ("loglevel", "warning"),
             ("accesslog", dir.File("access.log")),
@@ -75,7 +64,7 @@ public class LoggingSetupTests
         using var listener = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.ReceiveTimeout = 5000;
-        var settings = With(("errorlog", dir.File("e.log")), ("syslog", true), ("syslog_addr", $"unix://{socketPath}#dgram"),
+        var settings = LogSettings.With(("errorlog", dir.File("e.log")), ("syslog", true), ("syslog_addr", $"unix://{socketPath}#dgram"),
             ("syslog_facility", "local1"), ("default_proc_name", "myapp:app"), ("access_log_format", "%(U)s"));
         using (var logs = LoggingSetup.Create(settings))
         {
@@ -105,7 +94,7 @@ public class LoggingSetupTests
     [InlineData("errorlog", "/nonexistent-dir/e.log", "Error: '/nonexistent-dir/e.log' isn't writable")]
     public void Bad_settings_are_one_line_naming_the_flag(string name, string value, string start)
     {
-        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(With((name, value))));
+        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(LogSettings.With((name, value))));
         Assert.StartsWith(start, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -113,8 +102,8 @@ public class LoggingSetupTests
     [Fact]
     public void Syslog_settings_are_checked_only_when_syslog_is_on()
     {
-        using var off = LoggingSetup.Create(With(("syslog_facility", "nope")));
-        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(With(("syslog", true), ("syslog_facility", "nope"))));
+        using var off = LoggingSetup.Create(LogSettings.With(("syslog_facility", "nope")));
+        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(LogSettings.With(("syslog", true), ("syslog_facility", "nope"))));
         Assert.StartsWith("--log-syslog-facility:", e.Message, StringComparison.Ordinal);
     }
 }

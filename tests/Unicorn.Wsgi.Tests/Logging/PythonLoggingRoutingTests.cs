@@ -41,17 +41,6 @@ public class PythonLoggingRoutingTests
         }
     }
 
-    private static Settings With(params (string Name, object? Value)[] values)
-    {
-        var settings = new Settings();
-        foreach (var (name, value) in values)
-        {
-            settings.Set(name, value);
-        }
-
-        return settings;
-    }
-
     [Fact]
     public void Dict_wins_over_json_which_wins_over_ini_and_files_must_exist()
     {
@@ -60,15 +49,15 @@ public class PythonLoggingRoutingTests
         File.WriteAllText(dir.File("a.json"), "{}");
         var dict = new Dictionary<string, object?> { ["version"] = 1L, ["root"] = new Dictionary<string, object?> { ["level"] = "INFO" } };
 
-        Assert.Null(LoggingSetup.PythonConfig(With()));
-        Assert.Null(LoggingSetup.PythonConfig(With(("logconfig_dict", new Dictionary<string, object?>()))));
+        Assert.Null(LoggingSetup.PythonConfig(LogSettings.With()));
+        Assert.Null(LoggingSetup.PythonConfig(LogSettings.With(("logconfig_dict", new Dictionary<string, object?>()))));
         Assert.Equal(new PythonLogConfig("ini", dir.File("a.ini"), "debug", "-", null),
-            LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("loglevel", "debug"))));
-        Assert.Equal("json", LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("logconfig_json", dir.File("a.json"))))!.Kind);
-        var fromDict = LoggingSetup.PythonConfig(With(("logconfig", dir.File("a.ini")), ("logconfig_dict", dict), ("accesslog", "-")))!;
+            LoggingSetup.PythonConfig(LogSettings.With(("logconfig", dir.File("a.ini")), ("loglevel", "debug"))));
+        Assert.Equal("json", LoggingSetup.PythonConfig(LogSettings.With(("logconfig", dir.File("a.ini")), ("logconfig_json", dir.File("a.json"))))!.Kind);
+        var fromDict = LoggingSetup.PythonConfig(LogSettings.With(("logconfig", dir.File("a.ini")), ("logconfig_dict", dict), ("accesslog", "-")))!;
         Assert.Equal(("dict", """{"version":1,"root":{"level":"INFO"}}""", "-"), (fromDict.Kind, fromDict.Source, fromDict.AccessLog));
 
-        var missing = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(With(("logconfig", dir.File("none.ini"))), _ => new Recorder(LogLevel.Info)));
+        var missing = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(LogSettings.With(("logconfig", dir.File("none.ini"))), _ => new Recorder(LogLevel.Info)));
         Assert.Equal($"Error: log config '{dir.File("none.ini")}' not found", missing.Message);
     }
 
@@ -80,7 +69,7 @@ public class PythonLoggingRoutingTests
         var python = new Recorder(LogLevel.Warning);
         PythonLogConfig? seen = null;
         using (var logs = LoggingSetup.Create(
-                   With(("logconfig", dir.File("log.ini")), ("accesslog", dir.File("access.log")), ("access_log_format", "%(r)s %({x-id}o)s %({User-Agent}i)s")),
+                   LogSettings.With(("logconfig", dir.File("log.ini")), ("accesslog", dir.File("access.log")), ("access_log_format", "%(r)s %({x-id}o)s %({User-Agent}i)s")),
                    config => { seen = config; return python; }))
         {
             Assert.True(logs.WantsRequests);
@@ -109,7 +98,7 @@ public class PythonLoggingRoutingTests
     [InlineData("myapp.JsonLogger", null, false)]
     public void Logger_class_other_than_gunicorns_own_is_refused(string loggerClass, string? statsd, bool accepted)
     {
-        var settings = With(("logger_class", loggerClass), ("statsd_host", statsd));
+        var settings = LogSettings.With(("logger_class", loggerClass), ("statsd_host", statsd));
         if (accepted)
         {
             LoggingSetup.Create(settings).Dispose();
