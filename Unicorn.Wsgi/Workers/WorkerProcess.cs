@@ -65,10 +65,15 @@ public sealed partial class WorkerProcess
     private int? Boot()
     {
         Libc.SetThreadName("unicorn: worker");
-        // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
-        // machine) out of the time the app's import has under `timeout`.
-        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
+        // Past its boot allowance the master sends ABRT; nothing reads the signal queue until the app is
+        // loaded, so answer it here, with the Python stack of the stuck import.
+        using var abortWhileBooting = SignalQueue.Handle(Libc.SIGABRT, Abort);
+        return BootSteps();
+    }
+
+    private int? BootSteps()
+    {
         List<ListenerInfo> listeners;
         IWsgiApplication app;
         try
