@@ -14,9 +14,11 @@ public class WorkerBootTests
     [Fact]
     public void WorkersBootUnderACpuHogWithASmallTimeoutAndServe()
     {
-        // A few busy processes on the machine's cores (each ended by `timeout` even if this test dies):
+        // A few busy processes on the machine's cores (each ended by `timeout` even if this test dies),
+        // and unicorn at a lower priority than theirs, which with few hogs gives the overload of many:
         // a worker then takes well over 5 s to boot. Charged to --timeout 5, every worker was killed
         // 5 s after its spawn, over and over, and nothing was served.
+        EnsureBuilt();
         var hogs = new List<Process>();
         try
         {
@@ -26,7 +28,7 @@ public class WorkerBootTests
             }
 
             var port = FreePort();
-            using var server = Start("-w", "2", "-k", "sync", "--timeout", "5", "-b", $"127.0.0.1:{port}", App);
+            using var server = StartInShell("renice -n 6 $$ >/dev/null;", "-w", "2", "-k", "sync", "--timeout", "5", "-b", $"127.0.0.1:{port}", App);
             server.WaitUntilServing(port, 150);
             server.WaitForLog("Booting worker with pid:", 2, 150);
             // Beyond the timeout after both started: a ready worker keeps beating, a booting one is not charged.
