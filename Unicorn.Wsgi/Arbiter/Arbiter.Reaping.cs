@@ -53,8 +53,9 @@ public sealed partial class Arbiter
         : "crash";
 
     /// <summary>
-    /// A worker whose heartbeat is older than timeout gets SIGABRT (it logs the stuck stack and runs
-    /// worker_abort), then SIGKILL if it is still there. A worker told to stop gets graceful_timeout.
+    /// A serving worker whose heartbeat is older than timeout, or a booting one past its boot allowance
+    /// (<see cref="WorkerTimeouts"/>), gets SIGABRT (it logs the stuck stack and runs worker_abort), then
+    /// SIGKILL if it is still there. A worker told to stop gets graceful_timeout.
     /// </summary>
     private void MurderWorkers()
     {
@@ -77,25 +78,25 @@ public sealed partial class Arbiter
                 continue;
             }
 
-            if (_config.Timeout <= 0)
-            {
-                continue;
-            }
-
-            TimeSpan silent;
+            (long LastBeat, WorkerState State) beat;
             try
             {
-                silent = worker.Heartbeat.SinceLastBeat;
+                beat = worker.Heartbeat.Read();
             }
             catch (IOException)
             {
                 continue;
             }
 
-            if (silent > TimeSpan.FromSeconds(_config.Timeout))
+            var sinceSpawn = Stopwatch.GetElapsedTime(worker.SpawnedAt);
+            var decision = WorkerTimeouts.Decide(beat.State, sinceSpawn, Stopwatch.GetElapsedTime(beat.LastBeat), _config.Timeout, _config.BootTimeout);
+            if (decision != WorkerTimeout.None)
             {
-                _log.Critical($"WORKER TIMEOUT (pid:{worker.Pid})");
-                worker.StopCause = "timeout";
+                // Gunicorn's line first, so what operators grep for still matches; a boot says why.
+                _log.Critical(decision == WorkerTimeout.Boot
+                    ? $"WORKER TIMEOUT (pid:{worker.Pid}) while booting: not ready {sinceSpawn.TotalSeconds:0} s after it was started (boot_timeout {Math.Max(_config.Timeout, _config.BootTimeout)} s); is the app's import stuck?"
+                    : $"WORKER TIMEOUT (pid:{worker.Pid})");
+                worker.StopCause = decision == WorkerTimeout.Boot ? "boot_timeout" : "timeout";
                 worker.AbortedAt = WorkerHeartbeat.Now;
                 KillWorker(worker.Pid, Libc.SIGABRT);
             }

@@ -15,6 +15,7 @@ public sealed record ProcessSettings
     public string WorkerClass { get; init; } = "sync";
     public int Timeout { get; init; } = 30;
     public int GracefulTimeout { get; init; } = 30;
+    public int BootTimeout { get; init; } = 120;
     public string? Pidfile { get; init; }
     public bool Daemon { get; init; }
     public string? User { get; init; }
@@ -45,6 +46,7 @@ public sealed record ProcessSettings
             WorkerClass = Str(settings, "worker_class") ?? defaults.WorkerClass,
             Timeout = Int(settings, "timeout") ?? defaults.Timeout,
             GracefulTimeout = Int(settings, "graceful_timeout") ?? defaults.GracefulTimeout,
+            BootTimeout = Int(settings, "boot_timeout") ?? defaults.BootTimeout,
             Pidfile = Str(settings, "pidfile"),
             Daemon = Bool(settings, "daemon") ?? false,
             User = Str(settings, "user"),

@@ -65,6 +65,14 @@ public sealed class SignalQueue : IDisposable
 
     public void Enqueue(int sig) => _queue.Add(sig);
 
+    /// <summary>Runs handler on the runtime's signal thread when sig arrives, until disposed (for when no loop reads the queue).</summary>
+    public static IDisposable Handle(int sig, Action handler) =>
+        PosixSignalRegistration.Create(ToPosix(sig), context =>
+        {
+            context.Cancel = true;
+            handler();
+        });
+
     /// <summary>Waits up to timeout for one signal, then drains whatever else is queued.</summary>
     public List<int> Wait(TimeSpan timeout)
     {

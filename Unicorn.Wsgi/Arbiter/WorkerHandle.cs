@@ -9,6 +9,9 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
 
     public WorkerHeartbeat Heartbeat { get; } = heartbeat;
 
+    /// <summary>When the master spawned it (Stopwatch timestamp): its boot allowance counts from here.</summary>
+    public long SpawnedAt { get; } = WorkerHeartbeat.Now;
+
     /// <summary>How many HUP reloads the master had done when it spawned this worker.</summary>
     public int Generation { get; } = generation;
 

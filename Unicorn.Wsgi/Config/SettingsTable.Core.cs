@@ -59,7 +59,12 @@ public static partial class SettingsTable
         IntRow("max_requests_jitter", WorkerSection, ["--max-requests-jitter"], 0,
             "Add a random 0..N to max_requests per worker so workers do not all restart together."),
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
-            "Seconds a worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables."),
+            "Seconds a serving worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables. " +
+            "The clock starts when the worker is ready to serve; booting has its own allowance, boot_timeout."),
+        IntRow("boot_timeout", WorkerSection, ["--boot-timeout"], 120,
+            "Seconds a new worker has, from its start, to start .NET and Python and import the app before the master kills it " +
+            "(never less than timeout); 0 disables. Only a worker stuck in its import should reach it, even on a busy machine.") with
+        { UnicornOnly = true },
         IntRow("graceful_timeout", WorkerSection, ["--graceful-timeout"], 30,
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,

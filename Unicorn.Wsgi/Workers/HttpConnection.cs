@@ -204,6 +204,7 @@ internal sealed partial class HttpConnection
 
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
+        _worker.OnRequestStarting(); // may stop the worker (max_requests): then this response closes the connection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
 

@@ -21,12 +21,14 @@ public sealed class Worker
     private readonly AppThreadPool _threads;
     private readonly TlsServer? _tls;
     private readonly CancellationTokenSource _stopAccepting = new();
+    private readonly CancellationTokenSource _closeOwnListeners = new();
     private readonly CancellationTokenSource _stopNow = new();
     private readonly SemaphoreSlim _connectionSlots;
     private readonly long _maxRequests;
     private readonly Lock _connectionsLock = new();
     private readonly HashSet<Task> _connections = [];
     private long _requestCount;
+    private long _requestsStarted;
     private int _maxRequestsFired;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
@@ -49,7 +51,10 @@ public sealed class Worker
         _maxRequests = MaxRequestsWithJitter(settings);
     }
 
-    /// <summary>Fired once, when max_requests (plus jitter) requests have been served.</summary>
+    /// <summary>
+    /// Fired once, as the max_requests'th (plus jitter) request starts, on that connection's thread; that
+    /// response already says Connection: close if a handler stops the worker accepting (<see cref="BeginRetire"/>).
+    /// </summary>
     public event Action? MaxRequestsReached;
 
     /// <summary>Fired after every request, off the Python thread (access log, metrics).</summary>
@@ -76,7 +81,7 @@ public sealed class Worker
     public async Task RunAsync()
     {
         _threads.Start();
-        var context = new WorkerContext(_options, _threads, _log, _stopAccepting.Token, OnRequestDone);
+        var context = new WorkerContext(_options, _threads, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, context)).ToArray();
         await Task.WhenAll(accepting);
 
@@ -92,20 +97,50 @@ public sealed class Worker
         await Task.Run(() => _threads.Join(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30)));
     }
 
+    /// <summary>
+    /// True when this worker bound sockets of its own (reuse_port): connections queued on them reach no
+    /// other worker, so they must be drained before the worker goes.
+    /// </summary>
+    public bool OwnsListeners => _listeners.Any(l => l.OwnedByWorker);
+
+    /// <summary>
+    /// Stops taking new connections and requests (max_requests): the connections it has finish their
+    /// current request and close; shared listeners are left to the other workers and the replacement.
+    /// Its own reuse_port sockets stay open without being accepted from, so what the kernel queues there
+    /// waits instead of being reset, until <see cref="BeginGracefulStop"/> drains and closes them.
+    /// </summary>
+    public void BeginRetire() => _stopAccepting.Cancel();
+
     /// <summary>Stops accepting; connections finish their current request, then close.</summary>
-    public void BeginGracefulStop() => _stopAccepting.Cancel();
+    public void BeginGracefulStop()
+    {
+        _stopAccepting.Cancel();
+        _closeOwnListeners.Cancel();
+    }
 
     /// <summary>Stops accepting and closes every connection now.</summary>
     public void StopNow()
     {
         _stopAccepting.Cancel();
+        _closeOwnListeners.Cancel();
         _stopNow.Cancel();
     }
 
     private async Task AcceptLoopAsync(ListenerInfo listener, WorkerContext context)
     {
         await AcceptUntilStoppedAsync(listener, context);
-        if (listener.OwnedByWorker && !_stopNow.IsCancellationRequested)
+        if (!listener.OwnedByWorker)
+        {
+            return;
+        }
+
+        if (!_closeOwnListeners.IsCancellationRequested)
+        {
+            // Retiring: keep the socket (and what queues on it) until the replacement listens too.
+            await Task.Delay(Timeout.Infinite, _closeOwnListeners.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+
+        if (!_stopNow.IsCancellationRequested)
         {
             DrainAndClose(listener, context);
         }
@@ -232,19 +267,23 @@ public sealed class Worker
             TaskScheduler.Default);
     }
 
+    private void OnRequestStarting()
+    {
+        if (_maxRequests > 0 && Interlocked.Increment(ref _requestsStarted) >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
+        {
+            _log.Info("Autorestarting worker after current request.");
+            MaxRequestsReached?.Invoke();
+        }
+    }
+
     private void OnRequestDone(CompletedRequest request)
     {
-        var count = Interlocked.Increment(ref _requestCount);
+        Interlocked.Increment(ref _requestCount);
         RequestCompleted?.Invoke(request);
         if (AccessLog is { } log)
         {
             var sink = request.Response;
             log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
-        }
-        if (_maxRequests > 0 && count >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
-        {
-            _log.Info("Autorestarting worker after current request.");
-            MaxRequestsReached?.Invoke();
         }
     }
 

@@ -3,7 +3,7 @@ using Unicorn.Wsgi.Logging;
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>What every connection of one worker shares.</summary>
-internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads, IErrorLog log, CancellationToken stopping, Action<CompletedRequest> onRequestDone)
+internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone)
 {
     public WorkerOptions Options { get; } = options;
 
@@ -17,6 +17,9 @@ internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads
 
     /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
     public CancellationToken Stopping { get; } = stopping;
+
+    /// <summary>Called as each request starts, before its response head is decided (max_requests counts here).</summary>
+    public void OnRequestStarting() => onRequestStarting();
 
     public void OnRequestDone(CompletedRequest request) => onRequestDone(request);
 }

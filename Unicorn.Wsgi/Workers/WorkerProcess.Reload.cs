@@ -22,7 +22,7 @@ public sealed partial class WorkerProcess
         try
         {
             var extra = new ExtraFiles(_settings.Get<IReadOnlyList<string>>("reload_extra_files"), Directory.GetCurrentDirectory());
-            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.Get<string>("reload_engine")), moduleSource(), extra, _log, _ => Retire());
+            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.Get<string>("reload_engine")), moduleSource(), extra, _log, _ => Retire(TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))));
             _log.Debug($"Reloader watching with {_reloader.Engine.ToString().ToLowerInvariant()}");
             return null;
         }

@@ -65,10 +65,15 @@ public sealed partial class WorkerProcess
     private int? Boot()
     {
         Libc.SetThreadName("unicorn: worker");
-        // The master counts from the spawn; a beat now keeps the runtime's own start-up (slow on a busy
-        // machine) out of the time the app's import has under `timeout`.
-        _heartbeat.Beat(WorkerState.Booting);
         _signals.Register(WorkerSignals);
+        // Past its boot allowance the master sends ABRT; nothing reads the signal queue until the app is
+        // loaded, so answer it here, with the Python stack of the stuck import.
+        using var abortWhileBooting = SignalQueue.Handle(Libc.SIGABRT, Abort);
+        return BootSteps();
+    }
+
+    private int? BootSteps()
+    {
         List<ListenerInfo> listeners;
         IWsgiApplication app;
         try
@@ -177,9 +182,9 @@ public sealed partial class WorkerProcess
                 BeginGracefulStop();
             }
 
-            if (_gracefulDeadline is null && Volatile.Read(ref _retireDeadline) is > 0 and var retire && Stopwatch.GetTimestamp() > retire)
+            if (_gracefulDeadline is null && Volatile.Read(ref _retireDeadline) is > 0 and var retire && Stopwatch.GetTimestamp() >= retire)
             {
-                // The master never asked us to go (it may be busy booting replacements): go anyway.
+                // Retired without waiting (max_requests), or the master never asked us to go: go now.
                 BeginGracefulStop();
             }
 
@@ -262,13 +267,28 @@ public sealed partial class WorkerProcess
     }
 
     /// <summary>
-    /// max_requests reached (the Worker logged "Autorestarting worker after current request."): tell the
-    /// master, which starts a replacement and stops this worker once the replacement is ready.
+    /// max_requests reached (the Worker logged "Autorestarting worker after current request."), as
+    /// Gunicorn: stop taking requests at once, finish those in flight and exit, so the worker's memory
+    /// ends near where max_requests put it; the master starts the replacement now, and connections wait
+    /// for it in the listen backlog. With reuse_port this worker's own sockets stay open (their queue
+    /// would otherwise be reset) until the master stops it once the replacement listens, or until a boot
+    /// allowance has passed.
     /// </summary>
-    private void OnMaxRequestsReached() => Retire();
+    private void OnMaxRequestsReached()
+    {
+        var worker = _worker!;
+        worker.BeginRetire();
+        var wait = worker.OwnsListeners
+            ? WorkerTimeouts.BootAllowance(_config.Timeout, _config.BootTimeout) ?? TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))
+            : TimeSpan.Zero;
+        Retire(wait);
+    }
 
-    /// <summary>Asks the master for a replacement; this worker serves until told to stop (or a deadline passes).</summary>
-    private void Retire()
+    /// <summary>
+    /// Asks the master for a replacement; this worker goes on (serving, for --reload) until told to stop
+    /// or until <paramref name="wait"/> has passed.
+    /// </summary>
+    private void Retire(TimeSpan wait)
     {
         if (_retiring)
         {
@@ -277,7 +297,7 @@ public sealed partial class WorkerProcess
 
         _retiring = true;
         _heartbeat.Beat(WorkerState.Retiring);
-        Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(Math.Max(_config.GracefulTimeout, 5) * (double)Stopwatch.Frequency));
+        Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency));
         _ = Libc.kill(_masterPid, Libc.SIGCHLD);
     }
 

@@ -62,6 +62,9 @@ public sealed partial class UnicornServer : IDisposable
         return true;
     });
 
+    /// <summary>Builds now (if sources changed), e.g. before a test loads the machine.</summary>
+    public static void EnsureBuilt() => _ = Built.Value;
+
     /// <summary>
     /// Starts unicorn from a Python launcher that prepares inherited sockets and then execs it (so the pid,
     /// and the fds, stay): the script gets <c>unicorn</c> and <c>args</c> and must call os.execv.

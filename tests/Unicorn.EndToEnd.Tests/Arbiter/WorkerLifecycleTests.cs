@@ -2,7 +2,7 @@ using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
 
 namespace Unicorn.EndToEnd.Tests.Arbiter;
 
-/// <summary>Worker processes as operators drive them: count, replacement, timeout, recycling, TTIN/TTOU.</summary>
+/// <summary>Worker processes as operators drive them: count, replacement, timeout, TTIN/TTOU (recycling: RecyclingTests).</summary>
 public class WorkerLifecycleTests
 {
     private const string App = "pyfixtures.arbiter_app:app";
@@ -116,30 +116,6 @@ public class WorkerLifecycleTests
         Assert.Equal("slept", body);
         Assert.Equal(0, server.WaitForExit());
         Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void MaxRequestsRecyclesWorkersWithoutLosingARequest()
-    {
-        var port = FreePort();
-        using var server = Start("-w", "1", "--max-requests", "10", "-b", $"127.0.0.1:{port}", App);
-        server.WaitUntilServing(port);
-
-        var pids = new HashSet<string>();
-        for (var i = 0; i < 60; i++)
-        {
-            var (status, body) = Get(port, "/pid");
-            Assert.Equal(200, status);
-            pids.Add(body);
-            Thread.Sleep(20);
-        }
-
-        // A retiring worker serves until its replacement is ready, then the replacement takes over.
-        server.WaitForLog("Autorestarting worker after current request.");
-        Assert.True(Poll(() => TryPid(port) is { } pid && !pids.Contains(pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), 60), server.Log);
-        Assert.DoesNotContain("exited with code", server.Log, StringComparison.Ordinal);
-        server.Signal(SIGTERM);
-        Assert.Equal(0, server.WaitForExit());
     }
 
     private static int? TryPid(int port)
