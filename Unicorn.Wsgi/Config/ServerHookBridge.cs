@@ -10,7 +10,7 @@ namespace Unicorn.Wsgi.Config;
 /// date. Only defined hooks get a delegate, so default hooks cost nothing. After a reload, <see cref="Update"/> swaps in
 /// the new hooks and settings. A hook that raised has already been logged with its Python traceback; master hooks and
 /// <c>worker_int</c>/<c>worker_abort</c>/<c>worker_exit</c> then carry on (docs/differences.md), while
-/// <c>on_starting</c> rethrows so the master stops, and <c>post_fork</c> and <c>post_worker_init</c> so the worker
+/// <c>on_starting</c> rethrows so the master stops, <c>pre_exec</c> so USR2 starts no new master, and <c>post_fork</c> and <c>post_worker_init</c> so the worker
 /// fails to boot, as in Gunicorn.
 /// </summary>
 public sealed partial class ServerHookBridge
@@ -49,7 +49,7 @@ public sealed partial class ServerHookBridge
         OnStarting = _hooks.IsDefined("on_starting") ? () => _hooks.OnStarting(Server()) : null,
         WhenReady = Master("when_ready", () => _hooks.WhenReady(Server())),
         OnReload = Master("on_reload", () => _hooks.OnReload(Server())),
-        PreExec = Master("pre_exec", () => _hooks.PreExec(Server())),
+        PreExec = _hooks.IsDefined("pre_exec") ? () => _hooks.PreExec(Server()) : null, // rethrows: no re-exec
         OnExit = Master("on_exit", () => _hooks.OnExit(Server())),
         PreFork = _hooks.IsDefined("pre_fork") ? w => Quietly(() => _hooks.PreFork(Server(), Worker(w))) : null,
         ChildExit = _hooks.IsDefined("child_exit") ? w => Quietly(() => _hooks.ChildExit(Server(), Worker(w, alive: false))) : null,
