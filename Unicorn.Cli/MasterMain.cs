@@ -39,6 +39,13 @@ internal static class MasterMain
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
 
+        // Gunicorn chdirs as soon as its settings are read, before it sets up logging: a log config's relative
+        // handler paths must name the workers' files, even when a config file started Python in the old directory.
+        if (settings.Chdir is { } chdir)
+        {
+            ChangeDirectory(chdir);
+        }
+
         // With a Python log config the master logs through Python too, so it starts Python here.
         using var logging = LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config));
         var log = logging.ErrorLog;
@@ -59,6 +66,18 @@ internal static class MasterMain
         finally
         {
             metrics?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static void ChangeDirectory(string chdir)
+    {
+        try
+        {
+            Directory.SetCurrentDirectory(chdir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"Error: can't chdir to '{chdir}': {e.Message}", 1);
         }
     }
 

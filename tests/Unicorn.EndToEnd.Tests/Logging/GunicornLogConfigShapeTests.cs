@@ -22,6 +22,7 @@ public sealed class GunicornLogConfigShapeTests : IDisposable
     {
         "ini as documented, absolute paths",
         "ini with relative --log-config and handler paths under --chdir",
+        "ini with relative handler paths, --chdir and a config file",
         "ini with args=(file, 'a') and a console handler on root",
         "ini with propagate=1 to a root file handler",
         "logconfig_dict with disable_existing_loggers",
@@ -68,6 +69,12 @@ public sealed class GunicornLogConfigShapeTests : IDisposable
                 // Gunicorn chdirs before it sets up logging: both paths are relative to --chdir, in the worker too.
                 File.WriteAllText(Path.Combine(_dir, "logging.ini"), Ini("('gunicorn.error.log',)", "('gunicorn.access.log',)"));
                 return ([.. chdir, "--log-config", "logging.ini"], error, access);
+            case "ini with relative handler paths, --chdir and a config file":
+                // The config file starts Python in the master before --chdir applies; the files must still be
+                // those under --chdir, where the workers write.
+                File.WriteAllText(Path.Combine(_dir, "logging.ini"), Ini("('gunicorn.error.log',)", "('gunicorn.access.log',)"));
+                File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), "timeout = 30\n");
+                return (["-c", Path.Combine(_dir, "gunicorn.conf.py"), .. chdir, "--log-config", "logging.ini"], error, access);
             case "ini with args=(file, 'a') and a console handler on root":
                 File.WriteAllText(Path.Combine(_dir, "logging.ini"), Ini("('gunicorn.error.log', 'a')", "('gunicorn.access.log', 'a')", rootHandler: "console"));
                 return ([.. chdir, "--log-config", "logging.ini"], error, access);
