@@ -52,6 +52,18 @@ public sealed class HookFaultInjectionTests : IDisposable
             server.WaitUntilServing(port);
         }
 
+        if (hook == "pre_exec")
+        {
+            // Only the worker: no new master was started (killed here if one was, so it can't outlive the test).
+            var children = UnicornServer.ChildrenOf(server.Pid);
+            if (children.Count != 1)
+            {
+                children.ForEach(c => UnicornServer.Signal(c, UnicornServer.SIGKILL));
+            }
+
+            Assert.Single(children);
+        }
+
         server.Signal(UnicornServer.SIGTERM);
         var code = server.WaitForExit();
 
