@@ -39,8 +39,11 @@ internal static class MasterMain
             throw new ConfigException("usage: unicorn [OPTIONS] [APP_MODULE]\nunicorn: error: No application module specified.", 2);
         }
 
-        // With a Python log config the master logs through Python too, so it starts Python here.
-        using var logging = LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config));
+        // With a Python log config the master logs through Python too, so it starts Python here. Gunicorn chdirs
+        // before it sets up logging, so a log config's relative handler paths open under --chdir, where the
+        // workers write, even when a config file started Python in the start directory.
+        using var logging = InDirectory(settings.Chdir, () =>
+            LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config)));
         var log = logging.ErrorLog;
         python.Log = log;
         if (settings.Get<bool>("check_config"))
@@ -59,6 +62,40 @@ internal static class MasterMain
         finally
         {
             metrics?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>Runs <paramref name="func"/> in <paramref name="directory"/> (null: where we are).</summary>
+    private static T InDirectory<T>(string? directory, Func<T> func)
+    {
+        if (directory is null)
+        {
+            return func();
+        }
+
+        var previous = Directory.GetCurrentDirectory();
+        var pythonWasRunning = PythonRuntime.IsInitialized;
+        try
+        {
+            Directory.SetCurrentDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"Error: can't chdir to '{directory}': {e.Message}", 1);
+        }
+
+        try
+        {
+            return func();
+        }
+        finally
+        {
+            // Python started here has chdir'd for good (its own set-up); otherwise the start directory is put
+            // back, as before: the arbiter captures it for USR2, then chdirs itself.
+            if (pythonWasRunning || !PythonRuntime.IsInitialized)
+            {
+                Directory.SetCurrentDirectory(previous);
+            }
         }
     }
 

@@ -143,6 +143,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     private void Run(string name, Action<PyObject> call)
     {
         string? failure = null;
+        var reason = "";
         string records;
         using (Py.GIL())
         {
@@ -153,6 +154,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             catch (PythonException e)
             {
                 failure = e.Format();
+                reason = $": {e.Type.Name}: {e.Message.Split('\n')[0]}";
             }
 
             using var drained = _hooks!.InvokeMethod("drain");
@@ -163,7 +165,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
         if (failure is not null)
         {
             _log.Exception($"Exception in {name} hook", failure);
-            throw new HookFailedException($"the {name} hook raised") { Hook = name };
+            throw new HookFailedException($"the {name} hook raised{reason}") { Hook = name };
         }
     }
 

@@ -72,7 +72,10 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         _ => LogLevel.Critical,
     };
 
-    public void Error(LogLevel level, string message) => Call(_error, new PyInt((int)level), new PyString(message));
+    // The arguments are built inside the GIL: creating a PyObject without it allocates from an interpreter
+    // this thread has no state for (a SIGSEGV on Python 3.12+, whose allocator is per interpreter; a heap
+    // race on 3.11). The master logs from threads that never hold the GIL.
+    public void Error(LogLevel level, string message) => Call(() => Invoke(_error, new PyInt((int)level), new PyString(message)));
 
     public void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
     {
@@ -95,7 +98,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         }
     }
 
-    public void Reopen() => Call(_reopen);
+    public void Reopen() => Call(() => Invoke(_reopen));
 
     public void Close() => Volatile.Write(ref _broken, 1);
 
@@ -110,7 +113,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         }
     }
 
-    private void Call(PyObject function, params PyObject[] args)
+    private void Call(Action invoke)
     {
         if (Volatile.Read(ref _broken) != 0 || !PythonEngine.IsInitialized)
         {
@@ -119,7 +122,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
 
         using (Py.GIL())
         {
-            Invoke(function, args);
+            invoke();
         }
     }
 

@@ -106,7 +106,17 @@ public sealed partial class Arbiter
             return;
         }
 
-        RunHook("pre_exec", _options.Hooks.PreExec);
+        try
+        {
+            _options.Hooks.PreExec?.Invoke();
+        }
+        catch (HookFailedException e)
+        {
+            // Gunicorn runs pre_exec in the forked child, which dies with it: no new master, this one serves on.
+            _log.Error($"Error: {e.Message}; the new master is not started");
+            return;
+        }
+
         var env = ProcessSpawner.CurrentEnvironment();
         env.Remove(HandOver.Daemonized);
         env[HandOver.GunicornPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);

@@ -190,7 +190,16 @@ public sealed partial class Arbiter : IDisposable
             _pidfile.Create(Environment.ProcessId);
         }
 
-        RunHook("on_starting", _options.Hooks.OnStarting);
+        try
+        {
+            _options.Hooks.OnStarting?.Invoke();
+        }
+        catch (HookFailedException e)
+        {
+            // Already logged with its Python traceback; Gunicorn stops here with "Error: ..." and exit 1.
+            throw new ArbiterException($"Error: {e.Message}");
+        }
+
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");

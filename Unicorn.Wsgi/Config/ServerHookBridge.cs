@@ -9,8 +9,9 @@ namespace Unicorn.Wsgi.Config;
 /// worker's <see cref="WorkerHooks"/>, keeping what Gunicorn's <c>server</c> object shows (pid, num_workers, cfg) up to
 /// date. Only defined hooks get a delegate, so default hooks cost nothing. After a reload, <see cref="Update"/> swaps in
 /// the new hooks and settings. A hook that raised has already been logged with its Python traceback; master hooks and
-/// <c>worker_int</c>/<c>worker_abort</c>/<c>worker_exit</c> then carry on, while <c>post_fork</c> and
-/// <c>post_worker_init</c> rethrow so the worker fails to boot, as in Gunicorn.
+/// <c>worker_int</c>/<c>worker_abort</c>/<c>worker_exit</c> then carry on (docs/differences.md), while
+/// <c>on_starting</c> rethrows so the master stops, <c>pre_exec</c> so USR2 starts no new master, and <c>post_fork</c> and <c>post_worker_init</c> so the worker
+/// fails to boot, as in Gunicorn.
 /// </summary>
 public sealed partial class ServerHookBridge
 {
@@ -44,10 +45,11 @@ public sealed partial class ServerHookBridge
 
     public MasterHooks CreateMasterHooks() => new()
     {
-        OnStarting = Master("on_starting", () => _hooks.OnStarting(Server())),
+        // Rethrows: a raising on_starting stops the master before it binds, as in Gunicorn.
+        OnStarting = _hooks.IsDefined("on_starting") ? () => _hooks.OnStarting(Server()) : null,
         WhenReady = Master("when_ready", () => _hooks.WhenReady(Server())),
         OnReload = Master("on_reload", () => _hooks.OnReload(Server())),
-        PreExec = Master("pre_exec", () => _hooks.PreExec(Server())),
+        PreExec = _hooks.IsDefined("pre_exec") ? () => _hooks.PreExec(Server()) : null, // rethrows: no re-exec
         OnExit = Master("on_exit", () => _hooks.OnExit(Server())),
         PreFork = _hooks.IsDefined("pre_fork") ? w => Quietly(() => _hooks.PreFork(Server(), Worker(w))) : null,
         ChildExit = _hooks.IsDefined("child_exit") ? w => Quietly(() => _hooks.ChildExit(Server(), Worker(w, alive: false))) : null,

@@ -88,7 +88,7 @@ public static class LoggingSetup
 
     /// <summary>The Python log configuration the settings give, with Gunicorn's precedence: <c>logconfig_dict</c>,
     /// then <c>--log-config-json</c>, then <c>--log-config</c>; null when none (records stay in C#).
-    /// Throws <see cref="IOException"/> for a file that does not exist.</summary>
+    /// A relative path is relative to <c>chdir</c>. Throws <see cref="IOException"/> for a file that does not exist.</summary>
     public static PythonLogConfig? PythonConfig(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -104,7 +104,9 @@ public static class LoggingSetup
         {
             if (Text(settings, name) is { Length: > 0 } path)
             {
-                var full = Path.GetFullPath(path);
+                // Relative to --chdir, as Gunicorn (it chdirs before it sets up logging); master and workers
+                // resolve against the same absolute directory, whatever their current directory is.
+                var full = Path.GetFullPath(path, settings.Chdir ?? Directory.GetCurrentDirectory());
                 return File.Exists(full)
                     ? new PythonLogConfig(kind, full, level, errorLog, accessLog)
                     : throw new IOException($"Error: log config '{path}' not found");

@@ -88,7 +88,8 @@ public sealed partial class WorkerProcess
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _log.Exception("Exception in worker process", e.ToString());
+            // A bad log config or a raising post_fork is the user's: its line, not a .NET stack trace.
+            _log.Exception("Exception in worker process", _options.DescribeBootError(e));
             return ExitCodes.WorkerBootError;
         }
 
