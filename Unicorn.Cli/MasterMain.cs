@@ -95,6 +95,7 @@ internal static class MasterMain
             ReopenLogs = logging.Reopen,
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
+            PythonDescription = python.Installation.Describe(),
         });
     }
 

@@ -195,6 +195,11 @@ public sealed partial class Arbiter : IDisposable
         _listeners = CreateListeners();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_config.WorkerClass}");
+        if (_options.PythonDescription is { } python)
+        {
+            _log.Info($"Using Python: {python}");
+        }
+
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
         RunHook("when_ready", _options.Hooks.WhenReady);
