@@ -62,7 +62,10 @@ public sealed partial class Arbiter : IDisposable
                 return 1;
             }
 
-            if (_config.Daemon && Environment.GetEnvironmentVariable(HandOver.Daemonized) != "1")
+            // As Gunicorn's daemonize(): a USR2 master (GUNICORN_FD set) stays the old master's child, so
+            // it can tell when that parent exits and take over the pidfile; only a first start detaches.
+            if (_config.Daemon && Environment.GetEnvironmentVariable(HandOver.Daemonized) != "1"
+                && Environment.GetEnvironmentVariable(HandOver.GunicornFd) is null)
             {
                 return Daemonize();
             }
