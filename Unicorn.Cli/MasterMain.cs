@@ -132,6 +132,7 @@ internal static class MasterMain
             ReopenLogs = logging.Reopen,
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
+            PythonDescription = python.Installation.Describe(),
         });
     }
 

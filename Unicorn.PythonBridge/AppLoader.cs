@@ -25,12 +25,12 @@ public static class AppLoader
             }
             catch (PythonException e)
             {
-                throw Translate(e);
+                throw Translate(e, runtime.Installation);
             }
         });
     }
 
-    private static AppImportException Translate(PythonException e)
+    private static AppImportException Translate(PythonException e, PythonInstallation python)
     {
         using var appImportError = BridgeModule.Get("AppImportError");
         var value = e.Value;
@@ -49,6 +49,15 @@ public static class AppLoader
         using var format = BridgeModule.Get("format_exception");
         using var message = formatOnly.Invoke(value);
         using var traceback = format.Invoke(value, e.Traceback ?? PyObject.None);
-        return new AppImportException(message.ToString() ?? e.Message, traceback.ToString());
+        var text = message.ToString() ?? e.Message;
+        using var builtins = Py.Import("builtins");
+        using var importError = builtins.GetAttr("ImportError");
+        if (value.IsInstance(importError))
+        {
+            // "No module named 'django'" usually means another interpreter than the user expected ran.
+            text = $"{text.TrimEnd()} (interpreter: {python.Describe()})";
+        }
+
+        return new AppImportException(text, traceback.ToString());
     }
 }

@@ -30,6 +30,9 @@ public sealed record PythonInstallation(
     [JsonIgnore]
     public string MajorMinor => $"{ParsedVersion.Major}.{ParsedVersion.Minor}";
 
+    /// <summary>"/usr/bin/python3, Python 3.11.2" (the libpython when no interpreter was given), for log lines.</summary>
+    public string Describe() => $"{Executable ?? LibPython}, Python {Version}";
+
     public string ToJson() => JsonSerializer.Serialize(this, PythonInstallationJson.Default.PythonInstallation);
 
     public static PythonInstallation FromJson(string json) =>

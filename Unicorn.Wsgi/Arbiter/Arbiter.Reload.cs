@@ -52,7 +52,17 @@ public sealed partial class Arbiter
 
         if (!oldConfig.Bind.SequenceEqual(_config.Bind) && !_systemd)
         {
-            var fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), ListenerOptionsFor(_config), _log);
+            List<Listener> fresh;
+            try
+            {
+                fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), ListenerOptionsFor(_config), _log);
+            }
+            catch (ListenerException e)
+            {
+                _log.Error(e.Message); // the binder leaves the final line to its caller
+                throw;
+            }
+
             foreach (var listener in _listeners)
             {
                 listener.Close(unlink: !fresh.Any(f => f.UnixPath == listener.UnixPath));

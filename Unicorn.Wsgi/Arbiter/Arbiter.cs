@@ -62,7 +62,10 @@ public sealed partial class Arbiter : IDisposable
                 return 1;
             }
 
-            if (_config.Daemon && Environment.GetEnvironmentVariable(HandOver.Daemonized) != "1")
+            // As Gunicorn's daemonize(): a USR2 master (GUNICORN_FD set) stays the old master's child, so
+            // it can tell when that parent exits and take over the pidfile; only a first start detaches.
+            if (_config.Daemon && Environment.GetEnvironmentVariable(HandOver.Daemonized) != "1"
+                && Environment.GetEnvironmentVariable(HandOver.GunicornFd) is null)
             {
                 return Daemonize();
             }
@@ -204,6 +207,11 @@ public sealed partial class Arbiter : IDisposable
         _listeners = CreateListeners();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_config.WorkerClass}");
+        if (_options.PythonDescription is { } python)
+        {
+            _log.Info($"Using Python: {python}");
+        }
+
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
         RunHook("when_ready", _options.Hooks.WhenReady);

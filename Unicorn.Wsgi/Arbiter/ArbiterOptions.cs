@@ -31,6 +31,9 @@ public sealed class ArbiterOptions
     /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
     public string? PythonInfo { get; init; }
 
+    /// <summary>"/usr/bin/python3, Python 3.11.2": logged once at start, so the interpreter that runs the app is never a guess.</summary>
+    public string? PythonDescription { get; init; }
+
     /// <summary>Settings to worker: JSON the worker turns back into <see cref="Settings"/>.</summary>
     public Func<Settings, string> SerializeSettings { get; init; } = HandOver.SerializeSettings;
 

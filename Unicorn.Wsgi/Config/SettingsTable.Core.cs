@@ -36,6 +36,7 @@ public static partial class SettingsTable
             Default = c => c.GetEnvironment("WEB_CONCURRENCY") is { } n ? n : 1,
             DefaultEnvironmentVariable = "WEB_CONCURRENCY",
             DefaultDoc = "1, or $WEB_CONCURRENCY when set",
+            Validate = Validators.WorkerCount,
         },
         new Setting
         {

@@ -12,6 +12,10 @@ internal static partial class Validators
 {
     public static object? PositiveInt(object? value, ResolveContext _) => CheckNonNegative(ToInt(value, autoBase: true));
 
+    /// <summary>workers: Gunicorn's rule, and not 0 (Gunicorn would start a master that serves nothing).</summary>
+    public static object? WorkerCount(object? value, ResolveContext _) =>
+        CheckNonNegative(ToInt(value, autoBase: true)) is var n and not 0 ? n : throw new SettingValueException("Value must be at least 1: 0");
+
     public static object? Bool(object? value, ResolveContext _) => ToBool(value) ?? false;
 
     public static object? NullableBool(object? value, ResolveContext _) => ToBool(value);

@@ -55,11 +55,13 @@ public sealed class AppLoaderTests(PythonFixture python)
         Assert.Contains("broken_import.py", e.PythonTraceback, StringComparison.Ordinal);
     }
 
+    /// <summary>A module missing from the interpreter that ran (not the one the user meant) is named in the message.</summary>
     [Fact]
     public void Missing_module_has_a_traceback_too()
     {
         var e = Fails("pyfixtures.nope");
-        Assert.Equal("ModuleNotFoundError: No module named 'pyfixtures.nope'", e.Message);
+        var installation = python.Runtime.Installation;
+        Assert.Equal($"ModuleNotFoundError: No module named 'pyfixtures.nope' (interpreter: {installation.Executable}, Python {installation.Version})", e.Message);
         Assert.Contains("ModuleNotFoundError", e.PythonTraceback, StringComparison.Ordinal);
     }
 }

@@ -18,7 +18,8 @@ public static class ListenerBinder
 
     /// <summary>
     /// Binds every address in order. On failure, closes (and unlinks) what was already bound, logs
-    /// Gunicorn's lines and throws <see cref="ListenerException"/> with "Can't connect to ...".
+    /// Gunicorn's retry lines and throws <see cref="ListenerException"/> with "Can't connect to ...",
+    /// which the caller logs (once).
     /// </summary>
     public static List<Listener> Bind(IEnumerable<ListenAddress> addresses, ListenerOptions options, IErrorLog log, bool listen = true)
     {
@@ -58,22 +59,21 @@ public static class ListenerBinder
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse)
             {
+                // Gunicorn's lines and counts exactly: every attempt, the last included, is followed by
+                // "Retrying in 1 second." and the wait; the caller logs the final "Can't connect to ...".
                 log.Error("Connection in use: " + address.ToPythonRepr());
-                if (attempt >= options.BindAttempts)
-                {
-                    log.Error("Can't connect to " + address.ToPythonRepr());
-                    throw new ListenerException($"Can't connect to {address.ToPythonRepr()}: Address already in use");
-                }
-
+                log.Debug($"connection to {address.ToPythonRepr()} failed: [Errno 98] Address already in use");
                 log.Error("Retrying in 1 second.");
                 Thread.Sleep(options.RetryDelay);
+                if (attempt >= options.BindAttempts)
+                {
+                    throw new ListenerException("Can't connect to " + address.ToPythonRepr());
+                }
             }
             catch (SocketException e)
             {
-                // Not worth retrying (no such address, permission denied): fail now with the reason.
+                // Not worth retrying (no such address, permission denied): fail now, one line with the reason.
                 var reason = e.SocketErrorCode == SocketError.AddressNotAvailable ? "Invalid address" : e.Message;
-                log.Error($"connection to {address.ToPythonRepr()} failed: {reason}");
-                log.Error("Can't connect to " + address.ToPythonRepr());
                 throw new ListenerException($"Can't connect to {address.ToPythonRepr()}: {reason}");
             }
         }

@@ -59,6 +59,11 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
     private static string Existing(string setting, string file, string baseDirectory)
     {
         var path = Path.GetFullPath(Path.Combine(baseDirectory, file));
+        if (Directory.Exists(path))
+        {
+            throw new ConfigException($"unicorn: {setting} \"{file}\" is a directory, not a file");
+        }
+
         if (!File.Exists(path))
         {
             throw new ConfigException($"unicorn: {setting} \"{file}\" does not exist");

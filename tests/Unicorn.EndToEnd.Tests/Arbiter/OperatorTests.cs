@@ -41,6 +41,97 @@ public class OperatorTests
         dir.Delete(recursive: true);
     }
 
+    /// <summary>
+    /// USR2 under -D -p: the new master writes PIDFILE.2 and, when the old master is stopped, takes the
+    /// configured name, so `kill -HUP $(cat PIDFILE)` keeps working (as Gunicorn 20.1).
+    /// </summary>
+    [Fact]
+    public void Usr2OfADaemonWritesPid2AndTheNewMasterTakesThePidfile()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-daemon-usr2-");
+        var pidfile = Path.Combine(dir.FullName, "u.pid");
+        var log = Path.Combine(dir.FullName, "error.log");
+        string Log() => File.Exists(log) ? File.ReadAllText(log) : "(no log)";
+        using var launcher = Start("-D", "-w", "1", "-p", pidfile, "--error-logfile", log, "-b", $"127.0.0.1:{port}", App);
+        Assert.Equal(0, launcher.WaitForExit());
+        Assert.True(Poll(() => File.Exists(pidfile), 30), launcher.Log);
+        var old = int.Parse(File.ReadAllText(pidfile).Trim(), CultureInfo.InvariantCulture);
+        var next = 0;
+        try
+        {
+            Assert.True(Poll(() => TryGet(port, "/") == 200, 60), Log());
+
+            Signal(old, SIGUSR2);
+            Assert.True(Poll(() => File.Exists(pidfile + ".2"), 30), "no u.pid.2 after USR2; log:\n" + Log());
+            next = int.Parse(File.ReadAllText(pidfile + ".2").Trim(), CultureInfo.InvariantCulture);
+            Assert.NotEqual(old, next);
+            Assert.True(Poll(() => WorkersOf(next).Count == 1, 60), Log());
+            Assert.DoesNotContain("Master has been promoted.", Log(), StringComparison.Ordinal);
+
+            Signal(old, SIGTERM);
+            Assert.True(Poll(() => Gone(old), 30), Log());
+            Assert.True(Poll(() => Pidfile(pidfile) == next && !File.Exists(pidfile + ".2"), 30), "u.pid must name the new master; log:\n" + Log());
+
+            var before = WorkersOf(next);
+            Signal(Pidfile(pidfile)!.Value, SIGHUP);
+            Assert.True(Poll(() => WorkersOf(next) is { Count: 1 } now && !now.SequenceEqual(before), 60), "HUP via u.pid must replace the worker; log:\n" + Log());
+            Assert.Equal(200, TryGet(port, "/"));
+        }
+        finally
+        {
+            // Every master of this test: the first, and any started by its USR2 (they carry GUNICORN_PID).
+            var masters = Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var p) ? p : 0)
+                .Where(p => p > 0 && StartedByUsr2Of(p, old))
+                .Append(old).Append(next).Where(p => p > 0).Distinct().ToList();
+            foreach (var master in masters.Where(m => Directory.Exists($"/proc/{m}")))
+            {
+                try
+                {
+                    Signal(master, SIGTERM);
+                }
+                catch (InvalidOperationException)
+                {
+                    // already gone
+                }
+            }
+
+            Assert.True(Poll(() => masters.All(Gone), 30), $"masters still running: {string.Join(' ', masters.Where(m => !Gone(m)))}");
+        }
+
+        Assert.True(Poll(() => !File.Exists(pidfile), 30));
+        dir.Delete(recursive: true);
+    }
+
+    private static bool StartedByUsr2Of(int pid, int master)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim() == "unicorn: master"
+                && EnvironmentOf(pid).GetValueOrDefault("GUNICORN_PID") == master.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Exited (no /proc entry, or a zombie its parent has not reaped yet).</summary>
+    private static bool Gone(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat").Contains(") Z", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private static int? Pidfile(string path) =>
+        File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
     [Fact]
     public void ProcessTitlesNameMasterAndWorkers()
     {

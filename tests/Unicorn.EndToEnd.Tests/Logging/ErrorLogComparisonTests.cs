@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
 namespace Unicorn.EndToEnd.Tests.Logging;
@@ -55,7 +58,53 @@ public partial class ErrorLogComparisonTests
             ],
             gunicorn.Take(4));
         var unicorn = StartAndStop(Path.Combine(ServerProcess.RepoRoot(), "unicorn"));
+
+        // Unicorn's one addition: the interpreter it embeds, right after "Using worker:" (docs/differences.md).
+        Assert.Matches(@"^\[TIME\] \[PID\] \[INFO\] Using Python: /\S+, Python N\.N\.N$", unicorn[3]);
+        unicorn.RemoveAt(3);
         Assert.Equal(gunicorn.Take(4), unicorn.Take(4));
         Assert.Equal(gunicorn.Skip(4).Order(StringComparer.Ordinal), unicorn.Skip(4).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Runs a server that should fail at start: its exit status and masked stderr (the error log).</summary>
+    private static (int Code, List<string> Lines, string Raw) RunToFailure(string executable, params string[] args)
+    {
+        var info = new ProcessStartInfo(executable) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = ServerProcess.RepoRoot() };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment["UNICORN_PYTHON"] = "/usr/bin/python3";
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{executable} did not exit");
+        }
+
+        var raw = stderr.Result + stdout.Result;
+        return (p.ExitCode, Masked(raw.Split('\n')), raw);
+    }
+
+    [Fact]
+    public void A_busy_port_is_retried_and_refused_with_gunicorns_lines_and_exit_status()
+    {
+        using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        holder.Listen();
+        var bind = $"127.0.0.1:{((IPEndPoint)holder.LocalEndPoint!).Port}";
+
+        var gunicorn = RunToFailure("/usr/bin/gunicorn", "-b", bind, "pyfixtures.hello:app");
+        var unicorn = RunToFailure(Path.Combine(ServerProcess.RepoRoot(), "unicorn"), "-b", bind, "pyfixtures.hello:app");
+
+        // Five "Connection in use" + "Retrying in 1 second." pairs, then one "Can't connect to ...", exit 1.
+        Assert.Equal(1, gunicorn.Code);
+        Assert.Equal(12, gunicorn.Lines.Count);
+        Assert.Equal(gunicorn.Lines, unicorn.Lines);
+        Assert.Equal(gunicorn.Code, unicorn.Code);
+        Assert.DoesNotContain("   at ", unicorn.Raw, StringComparison.Ordinal);
     }
 }

@@ -73,6 +73,14 @@ public sealed class ResolverTests : IDisposable
     }
 
     [Fact]
+    public void Zero_workers_is_a_one_line_config_error()
+    {
+        var e = Assert.Throws<ConfigException>(() => Resolve(["-w", "0", "app:app"]));
+        Assert.Equal(1, e.ExitCode);
+        Assert.Equal("unicorn: invalid value for workers (-w/--workers): 0: Value must be at least 1: 0", e.Message);
+    }
+
+    [Fact]
     public void A_bad_environment_default_names_the_variable()
     {
         var e = Assert.Throws<ConfigException>(() => Resolve(["app:app"], Env(("WEB_CONCURRENCY", "lots"))));

@@ -18,7 +18,7 @@ public sealed class ValidatorTests
     [InlineData("0b11", 3)]
     [InlineData(" 1_000 ", 1000)]
     [InlineData("0", 0)]
-    public void Integers_from_text_read_like_int_x_0(string text, int expected) => Assert.Equal(expected, Validate("workers", text));
+    public void Integers_from_text_read_like_int_x_0(string text, int expected) => Assert.Equal(expected, Validate("backlog", text));
 
     [Theory]
     [InlineData("010")]

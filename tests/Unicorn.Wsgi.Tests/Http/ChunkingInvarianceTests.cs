@@ -80,7 +80,7 @@ public class ChunkingInvarianceTests
         Gen.Select(Stream, Options, Gen.Int).Sample((data, options, seed) =>
         {
             var whole = Outcome(options, [data], () => 1 << 16);
-            var bytes = Outcome(options, CorpusTests.Split(data, "bytes"), () => 1);
+            var bytes = Outcome(options, RequestVectorCheck.Split(data, "bytes"), () => 1);
             Assert.Equal(whole, bytes);
             var rng = new Random(seed);
             var pieces = new List<ReadOnlyMemory<byte>>();

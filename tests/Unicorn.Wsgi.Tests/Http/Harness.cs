@@ -40,7 +40,7 @@ internal static class Harness
     {
         options ??= HttpParserOptions.Default;
         var all = ConnectionSimulator.Run(options, [Bytes(raw)], () => 1 << 16);
-        var byByte = ConnectionSimulator.Run(options, CorpusTests.Split(Bytes(raw), "bytes"), () => 3);
+        var byByte = ConnectionSimulator.Run(options, RequestVectorCheck.Split(Bytes(raw), "bytes"), () => 3);
         Assert.Equal(all.Select(Describe), byByte.Select(Describe));
         return all;
     }

@@ -136,6 +136,10 @@ public sealed class TlsWorkerTests : IDisposable
         Configure(settings, 0, certfile: "nope.pem");
         var missing = Assert.Throws<ConfigException>(() => TlsServer.FromSettings(settings, _dir));
         Assert.Equal($"unicorn: certfile \"{Path("nope.pem")}\" does not exist", missing.Message);
+
+        Configure(settings, 0, certfile: _dir);
+        var directory = Assert.Throws<ConfigException>(() => TlsServer.FromSettings(settings, _dir));
+        Assert.Equal($"unicorn: certfile \"{_dir}\" is a directory, not a file", directory.Message);
     }
 
     public void Dispose()

@@ -1,0 +1,49 @@
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Packaging;
+
+/// <summary>
+/// The publish step of packaging/docker/Dockerfile, as CI can run it without Docker: the same script
+/// (packaging/publish) writes the single-file binary, which then serves an application directory the way
+/// the image's last stage does (its own copy of the app, UNICORN_PYTHON naming the interpreter).
+/// </summary>
+public sealed class PublishTests
+{
+    private static string Dockerfile => Path.Combine(RepoRoot, "packaging", "docker", "Dockerfile");
+
+    [Fact]
+    public void TheDockerfileBuildsWithThePublishScript()
+    {
+        var lines = File.ReadAllLines(Dockerfile);
+        Assert.Contains("RUN packaging/publish /out", lines);
+        Assert.Contains("COPY --from=unicorn-build /out/unicorn /usr/local/bin/unicorn", lines);
+    }
+
+    [Fact]
+    public void ThePublishedBinaryServesAnApp()
+    {
+        var root = Directory.CreateTempSubdirectory("unicorn-publish-").FullName;
+        try
+        {
+            var output = Path.Combine(root, "out");
+            var binary = WheelFixture.Run(Path.Combine(RepoRoot, "packaging", "publish"), RepoRoot, output).Trim().Split('\n')[^1];
+            Assert.Equal(Path.Combine(output, "unicorn"), binary);
+
+            var app = Path.Combine(root, "app");
+            Directory.CreateDirectory(app);
+            File.Copy(Path.Combine(RepoRoot, "pyfixtures", "hello.py"), Path.Combine(app, "hello.py"));
+            var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = WheelFixture.SystemPython, ["PYTHONPATH"] = null, ["GUNICORN_CMD_ARGS"] = null };
+            var port = FreePort();
+            using var server = StartProgram(binary, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "hello:app");
+            server.WaitUntilServing(port);
+            Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
+            Assert.Contains($"Using Python: {WheelFixture.SystemPython}, Python 3.", server.Log, StringComparison.Ordinal);
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
