@@ -31,6 +31,9 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
     private bool _clientGone;
     private string? _invalidResponse;
 
+    // The last request's environ, kept (a new reference) only when a post_request hook will read it.
+    private nint _keptEnviron;
+
     public PythonWsgiThread(PythonWsgiApplication app)
     {
         _app = app;
@@ -44,6 +47,23 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
     public static PythonWsgiThread? Current => t_current;
 
     public bool HeadersSent => _sink?.HeadersSent ?? false;
+
+    /// <summary>
+    /// Keep each request's environ for <see cref="TakeEnviron"/> (post_request receives the dict the app saw).
+    /// Off unless a post_request hook is defined, so other requests pay nothing.
+    /// </summary>
+    internal bool KeepEnviron { get; set; }
+
+    /// <summary>
+    /// The environ of the request just served (a new reference the caller must release holding the GIL),
+    /// or 0 when it was not kept or could not be built.
+    /// </summary>
+    internal nint TakeEnviron()
+    {
+        var environ = _keptEnviron;
+        _keptEnviron = 0;
+        return environ;
+    }
 
     private IErrorLog Log => _app.Log;
 
@@ -106,6 +126,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
 
         CPython.PyEval_RestoreThread(_threadState);
+        CPython.XDecRef(TakeEnviron());
         ReleaseCaches();
         CPython.PyGILState_Release(_gilState);
     }
