@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.PythonBridge;
@@ -30,6 +31,8 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
     private long _contentLength;
     private bool _clientGone;
     private string? _invalidResponse;
+    private Exception? _bodyFailure;
+    private BadHttpRequestException? _rejection;
 
     // The last request's environ, kept (a new reference) only when a post_request hook will read it.
     private nint _keptEnviron;
@@ -82,9 +85,11 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         _token++;
         _sink = response;
         _body = request.Body;
+        BadHttpRequestException? rejection = null;
         try
         {
             Serve(request, response);
+            rejection = _rejection;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -107,8 +112,16 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
             _contentLength = -1;
             _clientGone = false;
             _invalidResponse = null;
+            _bodyFailure = null;
+            _rejection = null;
             t_current = null;
             _threadState = CPython.PyEval_SaveThread();
+        }
+
+        if (rejection is not null)
+        {
+            // Bad chunked framing met by the app's read: the connection answers it as any bad request.
+            throw rejection;
         }
     }
 

@@ -70,6 +70,11 @@ internal sealed partial class HttpConnection
         {
             await RejectAsync(e);
         }
+        catch (RequestBodyTimeoutException)
+        {
+            // As Gunicorn, nothing is answered: the connection is closed. One line, never a stack trace.
+            _worker.Log.Info(RequestBodyTimeoutException.LogLine(RemoteText));
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // The client went away or a timeout fired: nothing to answer.
@@ -211,6 +216,12 @@ internal sealed partial class HttpConnection
         {
             await _worker.Threads.RunAsync(request, sink);
         }
+        catch (BadHttpRequestException e) when (sink.HeadersSent)
+        {
+            // Bad chunked framing met by the app's read after its response began: no 400 can follow it.
+            _worker.Log.Warning(InvalidRequestLine(e));
+            return false;
+        }
         finally
         {
             ReturnBody();
@@ -232,7 +243,7 @@ internal sealed partial class HttpConnection
             return;
         }
 
-        _worker.Log.Warning($"Invalid request from ip={RemoteText}: {e.Message}");
+        _worker.Log.Warning(InvalidRequestLine(e));
         try
         {
             await _stream.WriteAsync(e.BuildResponse());
@@ -241,6 +252,8 @@ internal sealed partial class HttpConnection
         {
         }
     }
+
+    private string InvalidRequestLine(BadHttpRequestException e) => $"Invalid request from ip={RemoteText}: {e.Message}";
 
     /// <summary>Reads more bytes; null on timeout, or on shutdown while waiting for a new request
     /// (a request already under way is finished, as Gunicorn's graceful stop does).</summary>

@@ -105,7 +105,7 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
         }
         catch (OperationCanceledException)
         {
-            throw new IOException("timed out reading the request body");
+            throw new RequestBodyTimeoutException();
         }
     }
 }
