@@ -166,7 +166,7 @@ internal static class MasterMain
     {
         try
         {
-            var runtime = python.Start(WorkerMain.RuntimeOptions(settings));
+            var runtime = python.StartWithPaths(WorkerMain.RuntimeOptions(settings));
             PasteDeployLoader.LoadApplication(runtime, settings, WorkerMain.AppOptions(settings), python.Log, Directory.GetCurrentDirectory());
         }
         catch (AppImportException e)
@@ -191,6 +191,22 @@ internal static class MasterMain
 
         public PythonRuntime Start(PythonRuntimeOptions? options = null) =>
             PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options);
+
+        /// <summary>
+        /// Start, and apply chdir/pythonpath/env even when Python already runs (it starts without them to
+        /// read the config file, which may itself set them): the app is imported from --chdir.
+        /// </summary>
+        public PythonRuntime StartWithPaths(PythonRuntimeOptions options)
+        {
+            if (!PythonRuntime.IsInitialized)
+            {
+                return Start(options);
+            }
+
+            var runtime = PythonRuntime.Current;
+            runtime.ApplyPaths(options);
+            return runtime;
+        }
 
         public IReadOnlyList<KeyValuePair<string, object?>> Execute(ConfigLocation location, IReadOnlySet<string> settingNames, string workingDirectory)
         {

@@ -109,6 +109,28 @@ public sealed unsafe partial class PythonRuntime
         }
     }
 
+    /// <summary>
+    /// Applies <paramref name="options"/>' env, chdir and pythonpath to a running interpreter: the master
+    /// starts Python to read the config file before <c>--chdir</c>/<c>--pythonpath</c> are known, and
+    /// must apply them before it imports the app (<c>--check-config</c>, <c>--preload</c>), as Gunicorn does.
+    /// </summary>
+    /// <exception cref="ArgumentException">an <c>-e</c> value is not KEY=VALUE, or <c>--chdir</c> does not exist.</exception>
+    public void ApplyPaths(PythonRuntimeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ThrowIfShutDown();
+        var env = ParseEnv(options.Env);
+        if (options.Chdir is not null && !Directory.Exists(options.Chdir))
+        {
+            throw new ArgumentException($"can't chdir to '{options.Chdir}'", nameof(options));
+        }
+
+        using (Py.GIL())
+        {
+            PreparePaths(options, env);
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> holding the GIL on the calling thread (config files, hooks).</summary>
     public void RunWithGil(Action action)
     {
@@ -180,14 +202,7 @@ public sealed unsafe partial class PythonRuntime
             sys.SetAttr("argv", list);
         }
 
-        using var envList = new PyList(env.Select(e => (PyObject)new PyTuple([new PyString(e.Key), new PyString(e.Value)])).ToArray());
-        using var paths = new PyList(options.PythonPath.Select(p => (PyObject)new PyString(p)).ToArray());
-        var chdir = options.Chdir ?? Directory.GetCurrentDirectory();
-        using var chdirObject = new PyString(Path.GetFullPath(chdir));
-        using (var prepare = BridgeModule.Get("prepare_paths"))
-        using (prepare.Invoke(chdirObject, paths, envList))
-        {
-        }
+        PreparePaths(options, env);
 
         using (var owned = new PyList(OwnedSignals.Select(s => (PyObject)new PyInt(s)).ToArray()))
         using (var guard = BridgeModule.Get("guard_signals"))
@@ -198,6 +213,18 @@ public sealed unsafe partial class PythonRuntime
         using var executable = Installation.Executable is null ? PyObject.None : new PyString(Installation.Executable);
         using (var forkSafety = BridgeModule.Get("setup_fork_safety"))
         using (forkSafety.Invoke(executable))
+        {
+        }
+    }
+
+    private static void PreparePaths(PythonRuntimeOptions options, List<(string Key, string Value)> env)
+    {
+        using var envList = new PyList(env.Select(e => (PyObject)new PyTuple([new PyString(e.Key), new PyString(e.Value)])).ToArray());
+        using var paths = new PyList(options.PythonPath.Select(p => (PyObject)new PyString(p)).ToArray());
+        var chdir = options.Chdir ?? Directory.GetCurrentDirectory();
+        using var chdirObject = new PyString(Path.GetFullPath(chdir));
+        using (var prepare = BridgeModule.Get("prepare_paths"))
+        using (prepare.Invoke(chdirObject, paths, envList))
         {
         }
     }

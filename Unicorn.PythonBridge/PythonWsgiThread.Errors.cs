@@ -1,6 +1,7 @@
 using System.Text;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
 
 namespace Unicorn.PythonBridge;
 
@@ -20,6 +21,12 @@ internal sealed unsafe partial class PythonWsgiThread
         if (result != 0)
         {
             CloseIterable(request, result);
+        }
+
+        if (_bodyFailure is { } bodyFailure)
+        {
+            ReportBodyFailure(request, sink, bodyFailure);
+            return;
         }
 
         if (_clientGone)
@@ -45,6 +52,30 @@ internal sealed unsafe partial class PythonWsgiThread
         {
             SendErrorPage(sink);
         }
+    }
+
+    /// <summary>
+    /// The app raised out of a wsgi.input read that failed because of the client: that is no app error, so no
+    /// traceback and no 500. As Gunicorn: a slow client gets nothing and one line; a client that went away is a
+    /// debug line; bad chunked framing is the connection's to answer (400, "Invalid request from ip=").
+    /// </summary>
+    private void ReportBodyFailure(WsgiRequest request, IResponseSink sink, Exception failure)
+    {
+        var remote = request.RemoteEndPoint?.Address.ToString() ?? "unix";
+        switch (failure)
+        {
+            case BadHttpRequestException bad:
+                _rejection = bad; // Invoke throws it once Python is left behind
+                return;
+            case RequestBodyTimeoutException:
+                Log.Info(RequestBodyTimeoutException.LogLine(remote));
+                break;
+            default:
+                Log.Debug($"Ignored premature client disconnection. {failure.Message}");
+                break;
+        }
+
+        AbortQuietly(sink);
     }
 
     private void SendErrorPage(IResponseSink sink)

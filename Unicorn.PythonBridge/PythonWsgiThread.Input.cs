@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Http;
 
 namespace Unicorn.PythonBridge;
 
@@ -34,10 +35,12 @@ internal sealed unsafe partial class PythonWsgiThread
         {
             n = want == 0 ? 0 : _body.Read(new Span<byte>(destination, want));
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or BadHttpRequestException)
         {
+            // Kept for ReportPythonError: if the app lets this propagate, it is the client's failure, not the app's.
             n = 0;
             error = e.Message;
+            _bodyFailure = e;
         }
         finally
         {

@@ -32,6 +32,12 @@ internal sealed unsafe partial class PythonWsgiThread
             return;
         }
 
+        if (KeepEnviron)
+        {
+            CPython.XDecRef(_keptEnviron); // not taken after an earlier request
+            _keptEnviron = CPython.NewRef(env);
+        }
+
         _startResponse = CPython.PyObject_CallNoArgs(_app.StartResponseType);
         if (_startResponse == 0)
         {

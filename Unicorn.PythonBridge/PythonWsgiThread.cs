@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.PythonBridge;
@@ -30,6 +31,11 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
     private long _contentLength;
     private bool _clientGone;
     private string? _invalidResponse;
+    private Exception? _bodyFailure;
+    private BadHttpRequestException? _rejection;
+
+    // The last request's environ, kept (a new reference) only when a post_request hook will read it.
+    private nint _keptEnviron;
 
     public PythonWsgiThread(PythonWsgiApplication app)
     {
@@ -44,6 +50,23 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
     public static PythonWsgiThread? Current => t_current;
 
     public bool HeadersSent => _sink?.HeadersSent ?? false;
+
+    /// <summary>
+    /// Keep each request's environ for <see cref="TakeEnviron"/> (post_request receives the dict the app saw).
+    /// Off unless a post_request hook is defined, so other requests pay nothing.
+    /// </summary>
+    internal bool KeepEnviron { get; set; }
+
+    /// <summary>
+    /// The environ of the request just served (a new reference the caller must release holding the GIL),
+    /// or 0 when it was not kept or could not be built.
+    /// </summary>
+    internal nint TakeEnviron()
+    {
+        var environ = _keptEnviron;
+        _keptEnviron = 0;
+        return environ;
+    }
 
     private IErrorLog Log => _app.Log;
 
@@ -62,9 +85,11 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         _token++;
         _sink = response;
         _body = request.Body;
+        BadHttpRequestException? rejection = null;
         try
         {
             Serve(request, response);
+            rejection = _rejection;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -87,8 +112,16 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
             _contentLength = -1;
             _clientGone = false;
             _invalidResponse = null;
+            _bodyFailure = null;
+            _rejection = null;
             t_current = null;
             _threadState = CPython.PyEval_SaveThread();
+        }
+
+        if (rejection is not null)
+        {
+            // Bad chunked framing met by the app's read: the connection answers it as any bad request.
+            throw rejection;
         }
     }
 
@@ -106,6 +139,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
 
         CPython.PyEval_RestoreThread(_threadState);
+        CPython.XDecRef(TakeEnviron());
         ReleaseCaches();
         CPython.PyGILState_Release(_gilState);
     }

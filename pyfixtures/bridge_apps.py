@@ -28,7 +28,8 @@ def environ_dump(environ, start_response):
 
 
 def echo_input(environ, start_response):
-    """Reads wsgi.input the way the query string says (read, read:N, readline, readline:N, readlines, iter)."""
+    """Reads wsgi.input the way the query string says (read, read:N, readline, readline:N, readlines, iter,
+    read-or-error: a 400 naming the exception a failed read raised)."""
     inp = environ["wsgi.input"]
     mode = environ.get("QUERY_STRING", "read")
     parts = []
@@ -58,6 +59,12 @@ def echo_input(environ, start_response):
         parts = [b"[" + line + b"]" for line in inp.readlines()]
     elif mode == "iter":
         parts = [b"[" + line + b"]" for line in inp]
+    elif mode == "read-or-error":
+        try:
+            parts.append(inp.read())
+        except OSError as e:
+            start_response("400 Bad Request", TEXT)
+            return [("%s: %s" % (type(e).__name__, e)).encode()]
     start_response("200 OK", TEXT)
     return parts
 

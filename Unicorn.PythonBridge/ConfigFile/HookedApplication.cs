@@ -8,7 +8,8 @@ namespace Unicorn.PythonBridge.ConfigFile;
 /// Wraps the application with what the config asks of every app thread: the <c>--spew</c> tracer, installed on each
 /// Python thread as it attaches, and the <c>pre_request</c>/<c>post_request</c> hooks around each request. As in
 /// Gunicorn, a <c>pre_request</c> that raises turns the request into a 500; one from <c>post_request</c> is only logged.
-/// <c>post_request</c> receives <c>None</c> for <c>environ</c>: the environ dict lives inside the bridge's request call.
+/// <c>post_request</c> receives the environ dict the app saw: the bridge keeps it for this wrapper only when that hook
+/// is defined.
 /// </summary>
 public sealed class HookedApplication : IWsgiApplication
 {
@@ -37,7 +38,17 @@ public sealed class HookedApplication : IWsgiApplication
             Spew.InstallOnCurrentThread();
         }
 
-        return _hooks is null ? thread : new HookedThread(thread, _hooks, _worker);
+        if (_hooks is null)
+        {
+            return thread;
+        }
+
+        if (_hooks.HasPostRequest && thread is PythonWsgiThread python)
+        {
+            python.KeepEnviron = true;
+        }
+
+        return new HookedThread(thread, _hooks, _worker);
     }
 
     private sealed class HookedThread(IWsgiThread inner, PythonServerHooks hooks, Func<HookWorker> worker) : IWsgiThread
@@ -66,9 +77,10 @@ public sealed class HookedApplication : IWsgiApplication
 
             var recorder = new RecordingSink(response);
             inner.Invoke(request, recorder);
+            var environ = inner is PythonWsgiThread python ? python.TakeEnviron() : 0;
             try
             {
-                hooks.PostRequest(self, request, recorder.Status ?? "500 Internal Server Error", recorder.Headers, recorder.Sent, environ: null);
+                hooks.PostRequest(self, request, recorder.Status ?? "500 Internal Server Error", recorder.Headers, recorder.Sent, environ);
             }
             catch (HookFailedException)
             {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Python.Runtime;
+using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 
@@ -7,7 +8,7 @@ namespace Unicorn.PythonBridge.ConfigFile;
 
 // pre_request and post_request, called by the worker's app thread around the application. Gunicorn's req object is
 // rebuilt from the parsed request only when one of these hooks is defined.
-public sealed partial class PythonServerHooks
+public sealed unsafe partial class PythonServerHooks
 {
     public bool HasRequestHooks => _defined.Contains("pre_request") || _defined.Contains("post_request");
 
@@ -20,20 +21,24 @@ public sealed partial class PythonServerHooks
             return;
         }
 
-        CallRequestHook("pre_request", worker, request, null, null);
+        CallRequestHook("pre_request", worker, request, null, 0);
     }
+
+    public bool HasPostRequest => _defined.Contains("post_request");
 
     /// <summary>
     /// Runs <c>post_request(worker, req, environ, resp)</c> (or its 2- and 3-argument forms).
-    /// <paramref name="environ"/> is the request's environ dict, or null to pass None.
+    /// <paramref name="environ"/> is the request's environ dict as a new reference, released here (holding the
+    /// GIL) whatever happens, or 0 to pass None.
     /// </summary>
-    public void PostRequest(HookWorker worker, WsgiRequest request, string status,
-        IReadOnlyList<KeyValuePair<string, string>> headers, long sent, PyObject? environ)
+    internal void PostRequest(HookWorker worker, WsgiRequest request, string status,
+        IReadOnlyList<KeyValuePair<string, string>> headers, long sent, nint environ)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(headers);
-        if (_hooks is null || !_defined.Contains("post_request"))
+        if (_hooks is null || !HasPostRequest)
         {
+            ReleaseEnviron(environ);
             return;
         }
 
@@ -53,16 +58,29 @@ public sealed partial class PythonServerHooks
         peer = r.RemoteEndPoint is { } ep ? new object[] { ep.Address.ToString(), ep.Port } : null,
     };
 
-    private void CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, PyObject? environ)
+    private void CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, nint environ)
     {
         var workerJson = JsonSerializer.Serialize(WorkerSnapshot(worker));
         Run(name, hooks =>
         {
+            using var environArg = environ != 0 ? Handles.Wrap(environ) : null;
+            CPython.XDecRef(environ); // environArg holds its own reference now
             using var nameArg = new PyString(name);
             using var workerArg = new PyString(workerJson);
             using var requestArg = new PyString(JsonSerializer.Serialize(RequestSnapshot(request)));
             using var responseArg = new PyString(JsonSerializer.Serialize(response));
-            using var _ = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environ ?? PyObject.None);
+            using var _ = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environArg ?? PyObject.None);
         });
+    }
+
+    private static void ReleaseEnviron(nint environ)
+    {
+        if (environ != 0)
+        {
+            using (Py.GIL())
+            {
+                CPython.Py_DecRef(environ);
+            }
+        }
     }
 }

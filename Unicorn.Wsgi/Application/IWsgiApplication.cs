@@ -22,5 +22,7 @@ public interface IWsgiThread : IDisposable
     /// Blocks the calling (app) thread. Must not throw for app errors: those become a 500 (headers not
     /// yet sent) or an <see cref="IResponseSink.Abort"/> (headers sent) and an error-log entry.
     /// </summary>
+    /// <exception cref="Http.BadHttpRequestException">the app raised out of a body read that met bad chunked
+    /// framing: the client's fault, answered by the connection as any bad request.</exception>
     void Invoke(WsgiRequest request, IResponseSink response);
 }

@@ -44,8 +44,14 @@ public sealed class ResponseFraming
     /// <summary>The connection stays open after this response (Gunicorn's Response.should_close, negated).</summary>
     public bool KeepAlive { get; private set; }
 
-    /// <summary>Body bytes admitted so far.</summary>
+    /// <summary>
+    /// Body bytes the app has given so far, cut to its Content-Length: what went out, or, for a response that
+    /// carries no body (HEAD, 204, 304), what would have. Gunicorn's resp.sent, logged as %(b)s/%(B)s.
+    /// </summary>
     public long BytesSent { get; private set; }
+
+    // The app's Content-Length as given, which still caps BytesSent where the header is dropped (1xx, 204).
+    private long? _declaredLength;
 
     /// <summary>
     /// False when the app sent fewer bytes than its Content-Length: the client would wait for the rest,
@@ -110,6 +116,7 @@ public sealed class ResponseFraming
             kept.Add(new(name, value));
         }
 
+        framing._declaredLength = framing.ContentLength;
         framing.OmitsBody = request.Method == "HEAD" || code is 204 or 304 || code < 200;
         if (framing.OmitsBody && (code == 204 || code < 200))
         {
@@ -126,7 +133,8 @@ public sealed class ResponseFraming
 
     /// <summary>
     /// Records a body write of <paramref name="count"/> bytes and returns how many of them may be sent:
-    /// none when the response has no body, never more than the Content-Length.
+    /// none when the response has no body, never more than the Content-Length. Bytes of a response
+    /// without a body are still counted (as Gunicorn, which sends them, counts them).
     /// </summary>
     public int Admit(int count)
     {
@@ -138,16 +146,12 @@ public sealed class ResponseFraming
     public long Admit(long count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (OmitsBody)
-        {
-            return 0;
-        }
-        if (ContentLength is { } length)
+        if (_declaredLength is { } length)
         {
             count = Math.Min(count, Math.Max(0, length - BytesSent));
         }
         BytesSent += count;
-        return count;
+        return OmitsBody ? 0 : count;
     }
 
     // "NNN reason": three digits, the first 1-9, a space, then text (PEP 3333's status).

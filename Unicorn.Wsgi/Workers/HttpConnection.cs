@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
@@ -24,10 +25,14 @@ internal sealed partial class HttpConnection
     private readonly Http1RequestParser _parser;
     private readonly RequestHead _head = new();
     private readonly CancellationTokenSource _evicted = new();
+    private readonly Socket? _socket;
     private bool _firstRequest = true;
+    private bool _bodyLeftUnread;
 
-    public HttpConnection(Stream stream, WorkerContext worker, ListenerInfo listener, IPEndPoint? remote)
+    /// <param name="socket">The connection's socket, for a lingering close (null: close at once).</param>
+    public HttpConnection(Stream stream, WorkerContext worker, ListenerInfo listener, IPEndPoint? remote, Socket? socket = null)
     {
+        _socket = socket;
         _stream = stream;
         _worker = worker;
         _listener = listener;
@@ -70,6 +75,11 @@ internal sealed partial class HttpConnection
         {
             await RejectAsync(e);
         }
+        catch (RequestBodyTimeoutException)
+        {
+            // As Gunicorn, nothing is answered: the connection is closed. One line, never a stack trace.
+            _worker.Log.Info(RequestBodyTimeoutException.LogLine(RemoteText));
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // The client went away or a timeout fired: nothing to answer.
@@ -80,9 +90,57 @@ internal sealed partial class HttpConnection
         }
         finally
         {
+            if (_bodyLeftUnread && _socket is { } socket)
+            {
+                await LingerAsync(socket);
+            }
+
             await _reader.CompleteAsync();
             await _stream.DisposeAsync();
             _evicted.Dispose();
+        }
+    }
+
+    /// <summary>How long a lingering close may last in all, and without a byte from the client.</summary>
+    internal static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan LingerIdle = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The response has gone out but the client is still sending a body nobody read. Closing now would send
+    /// RST (unread bytes in the receive queue), and a client still sending would see its upload fail and lose
+    /// the response. As nginx's lingering close: stop sending (FIN after the response), then read and drop
+    /// until the client closes, bounded by <see cref="LingerTime"/> in all and <see cref="LingerIdle"/> between
+    /// reads, so a client that keeps sending cannot hold the connection.
+    /// </summary>
+    private async Task LingerAsync(Socket socket)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(65536);
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+            var deadline = Environment.TickCount64 + (long)LingerTime.TotalMilliseconds;
+            while (true)
+            {
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return;
+                }
+
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(Math.Min(left, LingerIdle.TotalMilliseconds)));
+                if (await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) == 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Gone, silent or out of time: close.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -212,12 +270,19 @@ internal sealed partial class HttpConnection
         {
             await _worker.Threads.RunAsync(request, sink);
         }
+        catch (BadHttpRequestException e) when (sink.HeadersSent)
+        {
+            // Bad chunked framing met by the app's read after its response began: no 400 can follow it.
+            _worker.Log.Warning(InvalidRequestLine(e));
+            return false;
+        }
         finally
         {
             ReturnBody();
         }
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
+        _bodyLeftUnread = body is PipeRequestBody { IsComplete: false };
         if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)
         {
             return false;
@@ -233,7 +298,7 @@ internal sealed partial class HttpConnection
             return;
         }
 
-        _worker.Log.Warning($"Invalid request from ip={RemoteText}: {e.Message}");
+        _worker.Log.Warning(InvalidRequestLine(e));
         try
         {
             await _stream.WriteAsync(e.BuildResponse());
@@ -242,6 +307,8 @@ internal sealed partial class HttpConnection
         {
         }
     }
+
+    private string InvalidRequestLine(BadHttpRequestException e) => $"Invalid request from ip={RemoteText}: {e.Message}";
 
     /// <summary>Reads more bytes; null on timeout, or on shutdown while waiting for a new request
     /// (a request already under way is finished, as Gunicorn's graceful stop does).</summary>

@@ -17,6 +17,9 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
 
     public override long? Length => length;
 
+    /// <summary>Whether the whole body has been read (nothing of it is left on the connection).</summary>
+    public bool IsComplete => _done && _prefix.IsEmpty;
+
     public override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
     {
         body = default;
@@ -88,7 +91,7 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
     {
         // Dropping megabytes to save one connection is not worth it: close instead, as Gunicorn does
         // when a body is left over.
-        return Task.FromResult(_done && _prefix.IsEmpty);
+        return Task.FromResult(IsComplete);
     }
 
     private ReadResult ReadBlocking()
@@ -105,7 +108,7 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
         }
         catch (OperationCanceledException)
         {
-            throw new IOException("timed out reading the request body");
+            throw new RequestBodyTimeoutException();
         }
     }
 }

@@ -238,7 +238,7 @@ public sealed class Worker
                 tlsEnviron = tls.Environ;
             }
 
-            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint) { ConnectionEnviron = tlsEnviron };
+            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint, client) { ConnectionEnviron = tlsEnviron };
             await connection.RunAsync();
         }
         finally

@@ -1,5 +1,7 @@
 using Unicorn.PythonBridge.Tests.Support;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.PythonBridge.Tests;
 
@@ -69,16 +71,88 @@ public sealed class InputTests(PythonFixture python)
         Assert.Equal(data, sink.Body);
     }
 
+    /// <summary>
+    /// A body read that fails because of the client raises OSError in the app; if the app lets it propagate, that
+    /// is no app error: no traceback, no 500 to a client that is gone (Gunicorn: "Ignoring connection reset").
+    /// </summary>
     [Fact]
-    public void Body_read_error_reaches_the_app_as_OSError()
+    public void Client_gone_mid_body_ends_the_request_with_a_debug_line_not_a_traceback()
     {
+        FakeSink? sink = null;
         var log = python.Log.During(() =>
         {
             var body = new StreamedBody("abc"u8.ToArray()) { FailAtEnd = true };
             using var thread = new AppThread(python.Load("bridge_apps:echo_input"));
-            var sink = thread.Invoke(AppThread.Request("POST", query: "read", body: body));
-            Assert.Equal("500 Internal Server Error", sink.Status);
+            sink = thread.Invoke(AppThread.Request("POST", query: "read", body: body));
         });
-        Assert.Contains(log, e => e.Message.Contains("OSError: client went away mid-body", StringComparison.Ordinal));
+        Assert.Null(sink!.Status);
+        Assert.True(sink.Aborted);
+        Assert.Equal([(LogLevel.Debug, "Ignored premature client disconnection. client went away mid-body")], log);
+    }
+
+    [Fact]
+    public void App_that_handles_the_body_read_error_still_answers()
+    {
+        var body = new StreamedBody("abc"u8.ToArray()) { FailAtEnd = true };
+        using var thread = new AppThread(python.Load("bridge_apps:echo_input"));
+        var sink = thread.Invoke(AppThread.Request("POST", query: "read-or-error", body: body));
+        Assert.Equal("400 Bad Request", sink.Status);
+        Assert.Equal("OSError: client went away mid-body", sink.BodyText);
+    }
+
+    [Fact]
+    public void Body_read_timeout_is_one_info_line_and_no_response()
+    {
+        FakeSink? sink = null;
+        var log = python.Log.During(() =>
+        {
+            var body = new StreamedBody("abc"u8.ToArray()) { FailWith = () => new RequestBodyTimeoutException() };
+            using var thread = new AppThread(python.Load("bridge_apps:echo_input"));
+            sink = thread.Invoke(AppThread.Request("POST", query: "read", body: body));
+        });
+        Assert.Null(sink!.Status);
+        Assert.True(sink.Aborted);
+        Assert.Equal([(LogLevel.Info, "Timed out reading the request body from ip=127.0.0.1")], log);
+    }
+
+    /// <summary>Bad chunked framing met by the app's read is the client's bad request: Invoke hands it to the connection.</summary>
+    [Fact]
+    public void Bad_chunked_framing_in_a_streamed_body_is_thrown_to_the_connection()
+    {
+        var log = python.Log.During(() =>
+        {
+            var body = new StreamedBody("abc"u8.ToArray()) { FailWith = BadChunk };
+            using var thread = new AppThread(python.Load("bridge_apps:echo_input"));
+            Exception? thrown = null;
+            thread.Run(h =>
+            {
+                try
+                {
+                    h.Invoke(AppThread.Request("POST", query: "read", body: body), new FakeSink());
+                }
+                catch (Exception e)
+                {
+                    thrown = e;
+                }
+            });
+            Assert.Equal(400, Assert.IsType<BadHttpRequestException>(thrown).StatusCode);
+        });
+        Assert.Empty(log);
+    }
+
+    private static Exception BadChunk()
+    {
+        var decoder = new ChunkedBodyDecoder(HttpParserOptions.Default);
+        var reader = new System.Buffers.SequenceReader<byte>(new System.Buffers.ReadOnlySequence<byte>("zz\r\nabc\r\n"u8.ToArray()));
+        try
+        {
+            decoder.Decode(ref reader, new byte[16]);
+        }
+        catch (BadHttpRequestException e)
+        {
+            return e;
+        }
+
+        throw new InvalidOperationException("the decoder took 'zz' as a chunk size");
     }
 }

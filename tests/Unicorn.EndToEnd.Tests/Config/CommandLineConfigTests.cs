@@ -86,6 +86,31 @@ public sealed class CommandLineConfigTests : IDisposable
         Assert.Equal(1, Run("--check-config", "pyfixtures.no_such_app:app").Code);
     }
 
+    /// <summary>
+    /// The master starts Python to read the config file before --chdir is known; the app must still be
+    /// imported from --chdir (Gunicorn's check-config and preload do).
+    /// </summary>
+    [Fact]
+    public void Check_config_and_preload_import_the_app_from_chdir_with_a_config_file()
+    {
+        var appDir = Directory.CreateDirectory(Path.Combine(_dir, "site")).FullName;
+        File.WriteAllText(Path.Combine(appDir, "chdir_only_app.py"),
+            "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'from chdir']\n");
+        var conf = Path.Combine(_dir, "chdir.conf.py");
+        File.WriteAllText(conf, "workers = 1\n");
+
+        var (code, lines) = Run("--check-config", "-c", conf, "--chdir", appDir, "chdir_only_app:app");
+        Assert.True(code == 0, string.Join('\n', lines));
+
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("--preload", "-c", conf, "--chdir", appDir,
+            "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "chdir_only_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "from chdir"), UnicornServer.Get(port, "/"));
+        server.Signal(UnicornServer.SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
     [Fact]
     public void Config_file_bind_is_served_and_GUNICORN_CMD_ARGS_overrides_it()
     {

@@ -51,7 +51,7 @@ public sealed class HooksAndPasteTests : IDisposable
             note("pre_request", req.method, req.path, dict(req.headers).get("X-TAG"))
 
         def post_request(worker, req, environ, resp):
-            note("post_request", req.path, resp.status_code)
+            note("post_request", req.path, resp.status_code, environ["PATH_INFO"], environ["REQUEST_METHOD"])
 
         def child_exit(server, worker):
             note("child_exit", worker.pid > 0)
@@ -87,7 +87,7 @@ public sealed class HooksAndPasteTests : IDisposable
         server.WaitUntilServing(port);
         server.WaitForLog("hooks: ready");
         Assert.Equal(200, UnicornServer.Get(port, "/pid").Status);
-        Assert.True(UnicornServer.Poll(() => Noted("post_request /pid 200"), 10), string.Join('\n', Notes()));
+        Assert.True(UnicornServer.Poll(() => Noted("post_request /pid 200 /pid GET"), 10), string.Join('\n', Notes()));
 
         server.Signal(SigTtin);
         server.WaitForWorkers(2);
@@ -110,7 +110,7 @@ public sealed class HooksAndPasteTests : IDisposable
         foreach (var expected in new[]
         {
             "on_starting True 1", "when_ready 1", "pre_fork 1", "post_fork True True", "post_worker_init True",
-            "nworkers_changed 1 None", "pre_request GET /pid None", "post_request /pid 200", "nworkers_changed 2 1",
+            "nworkers_changed 1 None", "pre_request GET /pid None", "post_request /pid 200 /pid GET", "nworkers_changed 2 1",
             "on_reload True", "nworkers_changed 1 2", "worker_exit True", "child_exit True", "worker_int True", "on_exit",
         })
         {

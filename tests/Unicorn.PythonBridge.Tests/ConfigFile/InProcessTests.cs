@@ -76,6 +76,49 @@ public sealed class InProcessTests(PythonFixture python) : IDisposable
             && l.Message.Contains("ValueError: bye", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// As Gunicorn: pre_request gets the parsed request, post_request the environ dict the app saw (not None) and
+    /// the response, so the common logging hook <c>environ["PATH_INFO"]</c> works.
+    /// </summary>
+    [Fact]
+    public void Request_hooks_get_gunicorns_req_and_the_apps_environ()
+    {
+        var calls = Path.Combine(_dir, "request-calls.txt");
+        Write("inproc_marking_app.py", """
+            def app(environ, start_response):
+                environ["app.mark"] = "seen"
+                start_response("201 Created", [("Content-Type", "text/plain")])
+                return [b"made"]
+            """);
+        var path = Write("request-hooks.conf.py", $$"""
+            def pre_request(worker, req):
+                with open({{PythonRepr(calls)}}, "a") as f:
+                    f.write("pre %s %s %s %s %s %s %s\n" % (req.method, req.uri, req.path, req.query, req.version, req.scheme, req.headers))
+
+            def post_request(worker, req, environ, resp):
+                with open({{PythonRepr(calls)}}, "a") as f:
+                    f.write("post %s %s %s %s %s\n" % (environ["PATH_INFO"], environ["REQUEST_METHOD"], environ["app.mark"], resp.status, resp.sent))
+            """);
+        AddToSysPath(_dir);
+        var settings = SettingsResolver.Resolve(["-c", path, "inproc_marking_app:app"], s_noEnv, new PythonConfigFileSource(), _dir);
+        using var hooks = PythonServerHooks.Load(settings, python.Log, _dir);
+        var app = new HookedApplication(PythonWsgiApplication.Load(python.Runtime, "inproc_marking_app:app", new WsgiAppOptions(), python.Log), hooks, spew: false, () => new HookWorker(43, 1, true, 42));
+        using var thread = new AppThread(app);
+        var logged = python.Log.During(() =>
+        {
+            Assert.Equal("made", thread.Invoke(AppThread.Request("POST", "/a%20b/c", "x=1", [new("Host", "h"), new("X-Test", "v")])).BodyText);
+            Assert.Equal("made", thread.Invoke(AppThread.Request("HEAD", "/h")).BodyText);
+        });
+        Assert.DoesNotContain(logged, l => l.Level >= LogLevel.Error);
+        Assert.Equal(
+        [
+            "pre POST /a%20b/c?x=1 /a%20b/c x=1 (1, 1) http [('HOST', 'h'), ('X-TEST', 'v')]",
+            "post /a b/c POST seen 201 Created 4",
+            "pre HEAD /h /h  (1, 1) http [('HOST', 'example.test:8080')]",
+            "post /h HEAD seen 201 Created 4",
+        ], File.ReadAllLines(calls));
+    }
+
     [Fact]
     public void Paste_application_is_loaded_and_served()
     {
@@ -87,13 +130,7 @@ public sealed class InProcessTests(PythonFixture python) : IDisposable
                 return app
             """);
         Write("inproc.ini", "[app:main]\nuse = call:inproc_pasteapp:factory\nword = hello-\n");
-        python.Runtime.RunWithGil(() =>
-        {
-            using var sys = Py.Import("sys");
-            using var path = sys.GetAttr("path");
-            using var dir = new PyString(_dir);
-            path.InvokeMethod("insert", new PyInt(0), dir).Dispose();
-        });
+        AddToSysPath(_dir);
         var settings = SettingsResolver.Resolve(["--paste", "inproc.ini", "--paste-global", "who=paste"], s_noEnv, null, _dir);
         using var app = PasteDeployLoader.Load(settings.PasteUri!, settings.PasteGlobalConf, _dir);
         using var thread = new AppThread(new PythonWsgiApplication(python.Runtime, app, new WsgiAppOptions(), python.Log));
@@ -103,6 +140,14 @@ public sealed class InProcessTests(PythonFixture python) : IDisposable
         var e = Assert.Throws<AppImportException>(() => PasteDeployLoader.Load(Path.Combine(_dir, "broken.ini"), new Dictionary<string, string>(), _dir).Dispose());
         Assert.StartsWith($"cannot load the application from {Path.Combine(_dir, "broken.ini")}: ModuleNotFoundError", e.Message, StringComparison.Ordinal);
     }
+
+    private void AddToSysPath(string dir) => python.Runtime.RunWithGil(() =>
+    {
+        using var sys = Py.Import("sys");
+        using var path = sys.GetAttr("path");
+        using var entry = new PyString(dir);
+        path.InvokeMethod("insert", new PyInt(0), entry).Dispose();
+    });
 
     private static string PythonRepr(string s) => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 }

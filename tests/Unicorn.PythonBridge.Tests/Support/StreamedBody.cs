@@ -12,6 +12,9 @@ public sealed class StreamedBody(params byte[][] pieces) : RequestBody
 
     public bool FailAtEnd { get; init; }
 
+    /// <summary>What a read after the last piece throws (the client's failure), instead of ending the body.</summary>
+    public Func<Exception>? FailWith { get; init; }
+
     /// <summary>Whether the GIL was held during each Read (with <see cref="Gil.IsHeld"/>).</summary>
     public List<bool> GilHeldDuringRead { get; } = [];
 
@@ -35,7 +38,7 @@ public sealed class StreamedBody(params byte[][] pieces) : RequestBody
 
         if (_piece == pieces.Length)
         {
-            return FailAtEnd ? throw new IOException("client went away mid-body") : 0;
+            return FailWith is { } fail ? throw fail() : FailAtEnd ? throw new IOException("client went away mid-body") : 0;
         }
 
         var n = Math.Min(destination.Length, pieces[_piece].Length - _offset);

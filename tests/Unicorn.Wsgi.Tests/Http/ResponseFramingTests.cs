@@ -79,6 +79,28 @@ public class ResponseFramingTests
         Assert.Equal(method == "HEAD" || status.StartsWith("304", StringComparison.Ordinal), text.Contains("Content-Length: 3", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Gunicorn 20.1 logs resp.sent as %(b)s: the app's body cut to its Content-Length, also for HEAD, 204 and
+    /// 304 (which it sends anyway). Unicorn sends none of it but counts the same.
+    /// </summary>
+    [Theory]
+    [InlineData("HEAD", "200 OK", null, 14)]
+    [InlineData("HEAD", "200 OK", "14", 14)]
+    [InlineData("HEAD", "200 OK", "5", 5)]
+    [InlineData("HEAD", "200 OK", "20", 14)]
+    [InlineData("GET", "204 No Content", null, 14)]
+    [InlineData("GET", "204 No Content", "3", 3)]
+    [InlineData("GET", "304 Not Modified", "4", 4)]
+    [InlineData("GET", "200 OK", "5", 5)]
+    public void BodylessResponsesCountTheBodyAsGunicornLogsIt(string method, string status, string? length, long logged)
+    {
+        var req = Request(method);
+        var f = ResponseFraming.Create(status, length is null ? [] : [H("Content-Length", length)], req);
+        var text = Render(f, req, "hello ", "world!\n\n");
+        Assert.Equal(logged, f.BytesSent);
+        Assert.Equal(f.OmitsBody, text.EndsWith("\r\n\r\n", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void HopByHopHeadersFromTheAppAreDropped()
     {
