@@ -430,6 +430,32 @@ def report(soak):
         if rss_tail is not None:
             verdicts.append(f"{name} {pid} levels off: {levels} (slope over last {tail_len / 60:.1f} min "
                             f"{rss_tail:+.3f} MB/min, noise threshold {threshold:.3f})")
+    # Across generations: a worker lives one HUP period, so a leak shows best as each generation
+    # ending higher than the one before (the SIGKILLed worker and its respawn are left out: shorter lives).
+    ends = {}
+    for pid, points in series.items():
+        respawn = any(k < points[0][0] and sum(1 for h in hups if h < k) == sum(1 for h in hups if h < points[0][0]) for k in kills)
+        victim = any(points[-1][0] <= k < points[-1][0] + 2 * soak.sample_every for k in kills)
+        if pid == soak.master.pid or respawn or victim:
+            continue
+        generation = sum(1 for h in hups if h < points[0][0])
+        ends.setdefault(generation, []).append((points[0][0], points[-1][1]))
+    if len(ends) >= 3:
+        w("")
+        w("End-of-life RSS per worker generation (MB): " + ", ".join(
+            f"gen {g} " + "/".join(f"{v / 1024:.1f}" for _, v in sorted(ends[g])) for g in sorted(ends)) + ".")
+        starts = {g: min(t for t, _ in ends[g]) for g in ends}
+        last = max(sample[0] for sample in soak.samples)
+        tail_gens = [g for g in sorted(ends) if starts[g] >= last - soak.tail_minutes * 60] or sorted(ends)
+        if len(tail_gens) < 3:
+            tail_gens = sorted(ends)[-3:]
+        # slope in MB per generation: x in "minutes" of 1 per generation, so fit() gives MB/generation.
+        gen_slope, gen_se = fit([(g * 60, sum(v for _, v in ends[g]) / len(ends[g])) for g in tail_gens])
+        if gen_slope is not None:
+            gen_threshold = max(soak.floor * soak.hup_every / 60, 2 * gen_se)
+            verdicts.append(f"workers across generations level off: {'yes' if gen_slope < gen_threshold else 'no'} "
+                            f"(mean end-of-life RSS over generations {tail_gens[0]}-{tail_gens[-1]} "
+                            f"{gen_slope:+.3f} MB/generation, noise threshold {gen_threshold:.3f})")
     if soak.master_cpu is not None:
         w("")
         w(f"Master CPU time over the run: {soak.master_cpu:.2f} s ({soak.master_cpu / max(ran, 1e-9):.3f} s/min).")
