@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
@@ -14,12 +15,14 @@ namespace Unicorn.Wsgi.Arbiter;
 public sealed partial class Arbiter : IDisposable
 {
     private static readonly TimeSpan LoopInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CollectionInterval = TimeSpan.FromMinutes(1);
 
     private readonly ArbiterOptions _options;
     private readonly IErrorLog _log;
     private readonly SignalQueue _signals = new();
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
+    private long _lastCollection = Stopwatch.GetTimestamp();
     private Settings _settings;
     private ProcessSettings _config;
     private List<Listener> _listeners = [];
@@ -99,6 +102,7 @@ public sealed partial class Arbiter : IDisposable
                 ReapWorkers();
                 MurderWorkers();
                 ManageWorkers();
+                CollectGarbage();
             }
         }
         catch (StopMasterException stop)
@@ -111,6 +115,21 @@ public sealed partial class Arbiter : IDisposable
             Stop(graceful: false);
             _pidfile?.Unlink();
             return 255;
+        }
+    }
+
+    /// <summary>
+    /// The loop allocates ~1.3 KiB/s of short-lived garbage, and the GC's default gen0 budget here is ~16 MiB:
+    /// left alone, the first collection comes hours in and the master's RSS climbs until then
+    /// (bench/results/soak-trends.md). One collection a minute of a heap this small costs well under a
+    /// millisecond and keeps the master flat.
+    /// </summary>
+    private void CollectGarbage()
+    {
+        if (Stopwatch.GetElapsedTime(_lastCollection) >= CollectionInterval)
+        {
+            GC.Collect();
+            _lastCollection = Stopwatch.GetTimestamp();
         }
     }
 

@@ -106,7 +106,7 @@ public static class LoggingSetup
             {
                 // Relative to --chdir, as Gunicorn (it chdirs before it sets up logging); master and workers
                 // resolve against the same absolute directory, whatever their current directory is.
-                var full = Path.GetFullPath(path, settings.Chdir ?? Directory.GetCurrentDirectory());
+                var full = Path.GetFullPath(path, Text(settings, "chdir") ?? Directory.GetCurrentDirectory());
                 return File.Exists(full)
                     ? new PythonLogConfig(kind, full, level, errorLog, accessLog)
                     : throw new IOException($"Error: log config '{path}' not found");

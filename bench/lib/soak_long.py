@@ -79,7 +79,7 @@ class Soak:
         self.flask_clients = int(env_float("SOAK_FLASK_CLIENTS", 2))
         self.slow_clients = int(env_float("SOAK_SLOW_CLIENTS", 2))
         self.floor = env_float("SOAK_NOISE_FLOOR", 0.02)
-        self.master_gen0 = os.environ.get("SOAK_MASTER_GEN0SIZE", "0x10000")
+        self.master_gen0 = os.environ.get("SOAK_MASTER_GEN0SIZE", "")
         self.unicorn = os.environ.get("SOAK_UNICORN") or os.path.join(root, "unicorn")
         self.out = os.environ.get("SOAK_OUT") or os.path.join(root, "bench", "results")
         self.work = subprocess.check_output(["mktemp", "-d", "/tmp/unicorn-soak-long.XXXXXX"], text=True).strip()
@@ -109,12 +109,9 @@ class Soak:
         env = dict(os.environ, UNICORN_PYTHON=os.environ.get("UNICORN_PYTHON", "/usr/bin/python3"))
         workers_env = []
         if self.master_gen0:
-            # As shipped the master allocates ~1.3 KiB/s of short-lived garbage and its first GC waits
-            # for a gen0 budget of ~16 MiB here: its RSS climbs ~0.08 MB/min for hours, which would
-            # fill a one-hour run and hide a real leak (bench/results/soak-trends.md). A tiny budget
-            # makes the master collect every minute or so. The workers must run as shipped: -e puts
-            # back the value the master gives them (Arbiter.Workers.cs), after the master's GC has
-            # read its own.
+            # An experiment only: the master now collects once a minute itself (Arbiter.CollectGarbage).
+            # The workers must still run as shipped: -e puts back the value the master gives them
+            # (Arbiter.Workers.cs), after the master's GC has read its own.
             env["DOTNET_GCgen0size"] = self.master_gen0
             workers_env = ["-e", "DOTNET_GCgen0size=0x200000"]
         with open(self.log_path, "wb") as log:

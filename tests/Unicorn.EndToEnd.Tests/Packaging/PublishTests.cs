@@ -37,7 +37,8 @@ public sealed class PublishTests
             using var server = StartProgram(binary, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "hello:app");
             server.WaitUntilServing(port);
             Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
-            Assert.Contains($"Using Python: {WheelFixture.SystemPython}, Python 3.", server.Log, StringComparison.Ordinal);
+            // The log is read on another thread: wait for the line rather than race its reader.
+            server.WaitForLog($"Using Python: {WheelFixture.SystemPython}, Python 3.");
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
