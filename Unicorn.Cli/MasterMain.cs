@@ -5,6 +5,7 @@ using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Logging.Metrics;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Cli;
 

@@ -5,6 +5,7 @@ using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Cli;

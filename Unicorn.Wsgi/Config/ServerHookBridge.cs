@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Wsgi.Config;

@@ -1,5 +1,6 @@
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Tests.Config;
 
