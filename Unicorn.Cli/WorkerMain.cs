@@ -4,6 +4,7 @@ using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Hooks;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
