@@ -115,6 +115,14 @@ public sealed class EnvironTests(PythonFixture python)
     }
 
     [Fact]
+    public void SCRIPT_NAME_is_cut_at_its_first_occurrence_as_in_Gunicorn()
+    {
+        // gunicorn/http/wsgi.py: path_info = path.split(script_name, 1)[1]; the access log uses the same rule.
+        var env = Environ(AppThread.Request(path: "/x/app/y", scriptName: "/app"));
+        Assert.Equal("/y", env.GetProperty("PATH_INFO").GetString());
+    }
+
+    [Fact]
     public void Repeated_headers_are_joined_with_a_comma()
     {
         var env = Environ(AppThread.Request(headers:
