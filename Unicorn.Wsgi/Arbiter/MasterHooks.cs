@@ -1,6 +1,5 @@
 using Unicorn.Wsgi.ProcessContract;
 
-
 namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>
