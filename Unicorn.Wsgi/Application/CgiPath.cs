@@ -3,8 +3,8 @@ namespace Unicorn.Wsgi.Application;
 /// <summary>
 /// SCRIPT_NAME and PATH_INFO by Gunicorn's rule (gunicorn/http/wsgi.py, <c>create</c>), in one place for the
 /// bridge's environ and the access log: SCRIPT_NAME is the request's (a trusted header) or else the process
-/// environment's; PATH_INFO is what follows SCRIPT_NAME's first occurrence in the raw path
-/// (<c>path.split(script_name, 1)[1]</c>), percent-decoded byte by byte to latin-1.
+/// environment's; PATH_INFO is the raw path with SCRIPT_NAME stripped as a prefix (Gunicorn 26.1; 20.1 cut at
+/// its first occurrence anywhere), percent-decoded byte by byte to latin-1.
 /// </summary>
 public static class CgiPath
 {
@@ -19,9 +19,9 @@ public static class CgiPath
     }
 
     /// <summary>
-    /// The raw (still percent-encoded) PATH_INFO: <paramref name="path"/> after the first occurrence of
-    /// <paramref name="scriptName"/>. Where the path does not contain it, Gunicorn 20.1 fails the request
-    /// (an IndexError); Unicorn keeps the whole path.
+    /// The raw (still percent-encoded) PATH_INFO: <paramref name="path"/> without its <paramref name="scriptName"/>
+    /// prefix. Where the path does not start with it, Gunicorn 26.1 answers 500; Unicorn keeps the whole path
+    /// (docs/differences.md).
     /// </summary>
     public static ReadOnlySpan<char> RawPathInfo(ReadOnlySpan<char> path, ReadOnlySpan<char> scriptName)
     {
@@ -30,8 +30,7 @@ public static class CgiPath
             return path;
         }
 
-        var at = path.IndexOf(scriptName, StringComparison.Ordinal);
-        return at >= 0 ? path[(at + scriptName.Length)..] : path;
+        return path.StartsWith(scriptName, StringComparison.Ordinal) ? path[scriptName.Length..] : path;
     }
 
     /// <summary>
