@@ -3,8 +3,10 @@ using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Logging;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Hooks;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Logging.Metrics;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Cli;
 

@@ -1,8 +1,8 @@
 using System.Collections;
 using Unicorn.PythonBridge;
-using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Cli;

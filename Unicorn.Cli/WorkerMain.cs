@@ -4,7 +4,9 @@ using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Reload;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Hooks;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Cli;

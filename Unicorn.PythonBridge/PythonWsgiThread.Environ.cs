@@ -47,14 +47,8 @@ internal sealed unsafe partial class PythonWsgiThread
             return false;
         }
 
-        var scriptName = request.ScriptName.Length > 0 ? request.ScriptName : _app.DefaultScriptName;
-        var path = request.Path.AsSpan();
-        if (scriptName.Length > 0 && path.StartsWith(scriptName, StringComparison.Ordinal))
-        {
-            path = path[scriptName.Length..];
-        }
-
-        if (!SetOwned(env, k.PathInfo, PercentDecode(path))
+        var scriptName = CgiPath.ScriptName(request, _app.DefaultScriptName);
+        if (!SetOwned(env, k.PathInfo, PercentDecode(CgiPath.RawPathInfo(request.Path, scriptName)))
             || (scriptName.Length > 0 && !SetNew(env, k.ScriptName, scriptName))
             || !SetNew(env, k.QueryString, request.Query)
             || !SetNew(env, k.RawUri, request.RawUri)
@@ -285,34 +279,17 @@ internal sealed unsafe partial class PythonWsgiThread
         return key;
     }
 
-    /// <summary>PATH_INFO: %XX sequences decoded to the byte's latin-1 char; a '%' not followed by two hex digits stays.</summary>
+    /// <summary>PATH_INFO to a Python str (<see cref="CgiPath.PercentDecode(ReadOnlySpan{char}, Span{char})"/>).</summary>
     private static nint PercentDecode(ReadOnlySpan<char> path)
     {
-        var percent = path.IndexOf('%');
-        if (percent < 0)
+        if (!path.Contains('%'))
         {
             return CPython.FromLatin1Chars(path);
         }
 
         var rented = path.Length > 512 ? ArrayPool<char>.Shared.Rent(path.Length) : null;
         var output = rented is null ? stackalloc char[path.Length] : rented.AsSpan(0, path.Length);
-        path[..percent].CopyTo(output);
-        var n = percent;
-        for (var i = percent; i < path.Length; i++)
-        {
-            var c = path[i];
-            if (c == '%' && i + 2 < path.Length && IsHex(path[i + 1]) && IsHex(path[i + 2]))
-            {
-                output[n++] = (char)((HexValue(path[i + 1]) << 4) | HexValue(path[i + 2]));
-                i += 2;
-            }
-            else
-            {
-                output[n++] = c;
-            }
-        }
-
-        var result = CPython.FromLatin1Chars(output[..n]);
+        var result = CPython.FromLatin1Chars(output[..CgiPath.PercentDecode(path, output)]);
         if (rented is not null)
         {
             ArrayPool<char>.Shared.Return(rented);
@@ -320,10 +297,6 @@ internal sealed unsafe partial class PythonWsgiThread
 
         return result;
     }
-
-    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
-
-    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
     private static nint Cached(string value, ref string? last, ref nint pyValue)
     {

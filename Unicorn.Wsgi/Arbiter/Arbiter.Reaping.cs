@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Arbiter;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
 
 namespace Unicorn.Wsgi.Arbiter;
@@ -55,7 +56,7 @@ public sealed partial class Arbiter
             List<Listener> fresh;
             try
             {
-                fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), ListenerOptionsFor(_config), _log);
+                fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), _config.ListenerOptions(), _log);
             }
             catch (ListenerException e)
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Arbiter;
 

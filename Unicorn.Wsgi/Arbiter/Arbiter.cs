@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
 
 namespace Unicorn.Wsgi.Arbiter;
@@ -239,7 +240,7 @@ public sealed partial class Arbiter : IDisposable
 
     private List<Listener> CreateListeners()
     {
-        var options = ListenerOptionsFor(_config);
+        var options = _config.ListenerOptions();
         var systemdFds = Systemd.ListenFds();
         if (systemdFds > 0)
         {
@@ -269,20 +270,6 @@ public sealed partial class Arbiter : IDisposable
         }
 
         return ListenerBinder.Bind(addresses.Where(a => a.Kind != ListenAddressKind.Tcp), options, _log);
-    }
-
-    internal static ListenerOptions ListenerOptionsFor(ProcessSettings config)
-    {
-        var identity = ProcessIdentity.Resolve(config);
-        return new ListenerOptions
-        {
-            Backlog = config.Backlog,
-            ReusePort = config.ReusePort,
-            Umask = config.Umask,
-            Uid = identity.Uid,
-            Gid = identity.Gid,
-            IsSsl = config.IsSsl,
-        };
     }
 
     private void SetProcTitle() => Libc.SetThreadName("unicorn: master");

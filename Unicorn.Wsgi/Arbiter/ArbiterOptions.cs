@@ -1,6 +1,7 @@
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Logging.Metrics;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Arbiter;
 

@@ -1,7 +1,6 @@
-namespace Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.ProcessContract;
 
-/// <summary>A worker as the master's hooks see it (Gunicorn passes its worker object).</summary>
-public sealed record WorkerInfo(int Pid, int Age);
+namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>
 /// Gunicorn's master-side server hooks, supplied by the Python bridge (they are Python callables from the

@@ -1,5 +1,6 @@
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Arbiter;
 
@@ -37,11 +38,4 @@ public readonly record struct WorkerExit(int Pid, int Status)
         ExitCodes.AppLoadError => (ExitCodes.AppLoadError, "App failed to load."),
         _ => null,
     };
-}
-
-/// <summary>Exit statuses operators and supervisors rely on (Gunicorn's).</summary>
-public static class ExitCodes
-{
-    public const int WorkerBootError = 3;
-    public const int AppLoadError = 4;
 }

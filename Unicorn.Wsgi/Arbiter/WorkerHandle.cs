@@ -1,3 +1,5 @@
+using Unicorn.Wsgi.ProcessContract;
+
 namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>The master's record of one live worker process.</summary>

@@ -1,3 +1,5 @@
+using Unicorn.Wsgi.ProcessContract;
+
 namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>A worker as the plan sees it: age (spawn order), heartbeat state, and whether it was told to stop.</summary>

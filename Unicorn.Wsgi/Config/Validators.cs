@@ -1,4 +1,5 @@
 using System.Globalization;
+using Unicorn.Wsgi.Interop;
 
 namespace Unicorn.Wsgi.Config;
 
@@ -70,19 +71,19 @@ internal static partial class Validators
 
     public static object? User(object? value, ResolveContext _) => value switch
     {
-        null => (int)UserDatabase.EffectiveUserId(),
+        null => (int)Libc.geteuid(),
         long or int or bool => ToIdNumber(value),
         string s when s.Length > 0 && s.All(char.IsAsciiDigit) => ToIdNumber(s),
-        string s => UserDatabase.TryGetUserId(s, out var uid) ? (int)uid : throw new SettingValueException($"No such user: '{s}'"),
+        string s => Libc.TryGetUser(s, out var uid, out var _) ? (int)uid : throw new SettingValueException($"No such user: '{s}'"),
         _ => throw new SettingValueException($"Not a user name or id: {Describe(value)}"),
     };
 
     public static object? Group(object? value, ResolveContext _) => value switch
     {
-        null => (int)UserDatabase.EffectiveGroupId(),
+        null => (int)Libc.getegid(),
         long or int or bool => ToIdNumber(value),
         string s when s.Length > 0 && s.All(char.IsAsciiDigit) => ToIdNumber(s),
-        string s => UserDatabase.TryGetGroupId(s, out var gid) ? (int)gid : throw new SettingValueException($"No such group: '{s}'"),
+        string s => Libc.TryGetGroup(s, out var gid) ? (int)gid : throw new SettingValueException($"No such group: '{s}'"),
         _ => throw new SettingValueException($"Not a group name or id: {Describe(value)}"),
     };
 

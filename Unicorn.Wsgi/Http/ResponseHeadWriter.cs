@@ -7,8 +7,8 @@ namespace Unicorn.Wsgi.Http;
 /// Writes responses in HTTP/1.x framing. Pure functions over an <see cref="IBufferWriter{T}"/>; no socket.
 /// How the worker uses it, per response:
 /// <code>
-/// // a request with head.ExpectContinue: before the app is called, as Gunicorn does when it builds environ:
-/// output.Write(ResponseHeadWriter.ContinueResponse);
+/// // before reading the body, as Gunicorn does when it builds environ:
+/// if (ResponseHeadWriter.NeedsContinue(requestHead)) output.Write(ResponseHeadWriter.ContinueResponse);
 /// // start_response / IResponseSink.SetResponse (may be called again until the head is written):
 /// var framing = ResponseFraming.Create(status, appHeaders, requestHead, forceClose: shuttingDown);
 ///                                       // throws InvalidResponseException -> 500, nothing sent
@@ -31,6 +31,13 @@ public static class ResponseHeadWriter
 
     /// <summary>The interim response sent before reading the body of a request with <see cref="RequestHead.ExpectContinue"/>.</summary>
     public static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
+
+    /// <summary>True when <see cref="ContinueResponse"/> goes out before the body: an HTTP/1.1 request that asked for it and has one.</summary>
+    public static bool NeedsContinue(RequestHead head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        return head.ExpectContinue && head.VersionMinor >= 1 && (head.ContentLength > 0 || head.IsChunked);
+    }
 
     /// <summary>Writes the status line and header section, ending with the empty line.</summary>
     public static void WriteHead(IBufferWriter<byte> output, ResponseFraming framing, RequestHead request)

@@ -8,6 +8,14 @@ internal static partial class Libc
     public const int F_SETFD = 2;
     public const int FD_CLOEXEC = 1;
 
+    public const int O_WRONLY = 0x1;
+    public const int O_CREAT = 0x40;
+    public const int O_APPEND = 0x400;
+    public const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, int mode);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
 

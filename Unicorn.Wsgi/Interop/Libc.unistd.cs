@@ -19,6 +19,9 @@ internal static partial class Libc
     [LibraryImport(Lib)]
     public static partial uint getgid();
 
+    [LibraryImport(Lib)]
+    public static partial uint getegid();
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int setsid();
 
@@ -33,6 +36,9 @@ internal static partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static unsafe partial nint write(int fd, byte* buf, nuint count);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fchown(int fd, uint owner, uint group);

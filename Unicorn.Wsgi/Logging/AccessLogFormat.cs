@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.Logging;
 
@@ -175,7 +176,7 @@ public sealed class AccessLogFormat
 
                 break;
             case 'r' or 'a':
-                text = value.Text is null ? value.Number.ToString(CultureInfo.InvariantCulture) : PythonRepr.Of(value.Text, spec.Conversion == 'a');
+                text = value.Text is null ? value.Number.ToString(CultureInfo.InvariantCulture) : PythonRepr.Quote(value.Text, spec.Conversion == 'a');
                 if (spec.Precision is { } rp && rp < text.Length)
                 {
                     text = text[..rp];

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Unicorn.Wsgi.Interop;
 
 namespace Unicorn.Wsgi.Logging;
 
@@ -9,7 +10,7 @@ namespace Unicorn.Wsgi.Logging;
 /// .NET's FileMode.Append seeks once and keeps its own offset, so processes would overwrite each other.
 /// <see cref="Reopen"/> is logrotate's contract: the old file was renamed, open the path again.
 /// </summary>
-public sealed partial class LogFile : IDisposable
+public sealed class LogFile : IDisposable
 {
     private const int StdoutFd = 1;
     private const int StderrFd = 2;
@@ -74,7 +75,7 @@ public sealed partial class LogFile : IDisposable
             _fd = fresh;
         }
 
-        _ = close(old);
+        _ = Libc.close(old);
         if (_capturing)
         {
             CaptureStandardStreams();
@@ -96,8 +97,8 @@ public sealed partial class LogFile : IDisposable
         _capturing = true;
         lock (_lock)
         {
-            _ = Interop.Libc.dup2(_fd, StdoutFd);
-            _ = Interop.Libc.dup2(_fd, StderrFd);
+            _ = Libc.dup2(_fd, StdoutFd);
+            _ = Libc.dup2(_fd, StderrFd);
         }
     }
 
@@ -112,7 +113,7 @@ public sealed partial class LogFile : IDisposable
         {
             if (_fd >= 0)
             {
-                _ = close(_fd);
+                _ = Libc.close(_fd);
                 _fd = -1;
             }
         }
@@ -120,8 +121,7 @@ public sealed partial class LogFile : IDisposable
 
     private static int OpenAppend(string path)
     {
-        const int O_WRONLY = 0x1, O_CREAT = 0x40, O_APPEND = 0x400, O_CLOEXEC = 0x80000;
-        var fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, Convert.ToInt32("644", 8));
+        var fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, Convert.ToInt32("644", 8));
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -140,7 +140,7 @@ public sealed partial class LogFile : IDisposable
             var left = (nuint)bytes.Length;
             while (left > 0 && fd >= 0)
             {
-                var n = write(fd, p, left);
+                var n = Libc.write(fd, p, left);
                 if (n < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == EINTR)
@@ -156,14 +156,4 @@ public sealed partial class LogFile : IDisposable
             }
         }
     }
-
-    // libc, C names kept (fcntl.h, unistd.h). Private here rather than in Interop/ to keep this area self-contained.
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint write(int fd, byte* buf, nuint count);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int close(int fd);
 }

@@ -34,7 +34,7 @@ internal static class RequestEnviron
             ["SERVER_PROTOCOL"] = request.Protocol,
             ["SERVER_NAME"] = request.ServerName,
             ["SERVER_PORT"] = request.ServerPort,
-            ["SCRIPT_NAME"] = request.ScriptName,
+            ["SCRIPT_NAME"] = ScriptName(request),
             ["REMOTE_ADDR"] = RemoteAddress(request.RemoteEndPoint),
             ["wsgi.url_scheme"] = request.UrlScheme,
         };
@@ -65,42 +65,10 @@ internal static class RequestEnviron
     /// <summary>REMOTE_ADDR as Gunicorn sets it: the peer's IP, or "" for a unix-socket peer.</summary>
     public static string RemoteAddress(IPEndPoint? peer) => peer?.Address.ToString() ?? "";
 
-    /// <summary>PATH_INFO: the raw path without SCRIPT_NAME, percent-decoded byte by byte to latin-1.</summary>
-    public static string PathInfo(WsgiRequest request)
-    {
-        var path = request.Path;
-        if (request.ScriptName.Length > 0)
-        {
-            var at = path.IndexOf(request.ScriptName, StringComparison.Ordinal);
-            path = at >= 0 ? path[(at + request.ScriptName.Length)..] : path;
-        }
+    /// <summary>PATH_INFO as the app sees it (<see cref="CgiPath"/>).</summary>
+    public static string PathInfo(WsgiRequest request) =>
+        CgiPath.PercentDecode(CgiPath.RawPathInfo(request.Path, ScriptName(request)).ToString());
 
-        return Unquote(path);
-    }
-
-    public static string Unquote(string text)
-    {
-        if (!text.Contains('%', StringComparison.Ordinal))
-        {
-            return text;
-        }
-
-        var output = new System.Text.StringBuilder(text.Length);
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '%' && i + 2 < text.Length && IsHex(text[i + 1]) && IsHex(text[i + 2]))
-            {
-                output.Append((char)int.Parse(text.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-                i += 2;
-            }
-            else
-            {
-                output.Append(text[i]);
-            }
-        }
-
-        return output.ToString();
-    }
-
-    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
+    /// <summary>SCRIPT_NAME as the app sees it (<see cref="CgiPath"/>).</summary>
+    public static string ScriptName(WsgiRequest request) => CgiPath.ScriptName(request, CgiPath.EnvironmentScriptName);
 }

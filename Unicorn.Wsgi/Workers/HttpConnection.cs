@@ -15,7 +15,7 @@ namespace Unicorn.Wsgi.Workers;
 /// </summary>
 internal sealed partial class HttpConnection
 {
-    private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+    private static readonly byte[] Continue100 = ResponseHeadWriter.ContinueResponse.ToArray();
 
     private readonly Stream _stream;
     private readonly PipeReader _reader;
@@ -255,7 +255,7 @@ internal sealed partial class HttpConnection
     {
         var startTime = DateTimeOffset.UtcNow; // the log formatters convert to local time, off the request path
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (_head.ExpectContinue && _head.VersionMinor >= 1 && (_head.ContentLength > 0 || _head.IsChunked))
+        if (ResponseHeadWriter.NeedsContinue(_head))
         {
             await _stream.WriteAsync(Continue100);
         }

@@ -43,7 +43,7 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
         if (_socket is { } socket && _count > 0)
         {
             // What is buffered (typically the response head) and the body leave in one gather write.
-            Interop.Sys.SendAll(socket.SafeHandle, _buffer.AsSpan(0, _count), data);
+            Transport.SocketSend.SendAll(socket, _buffer.AsSpan(0, _count), data);
             _count = 0;
             return;
         }
@@ -56,7 +56,7 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
     {
         if (_socket is { } socket)
         {
-            Interop.Sys.SendAll(socket.SafeHandle, data);
+            Transport.SocketSend.SendAll(socket, data);
         }
         else
         {

@@ -1,3 +1,4 @@
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 
@@ -29,6 +30,6 @@ internal sealed class WorkerOptions
         // Gunicorn bounds a socket read by `timeout`; Unicorn does the same per read, off the GIL.
         ReadTimeout = TimeSpan.FromSeconds(settings.Timeout > 0 ? settings.Timeout : 30),
         MaxConnections = settings.Contains("worker_connections") ? Math.Max(1, settings.Get<int>("worker_connections")) : 1000,
-        ScriptName = Environment.GetEnvironmentVariable("SCRIPT_NAME") ?? "",
+        ScriptName = CgiPath.EnvironmentScriptName,
     };
 }

@@ -1,4 +1,4 @@
-using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers.Reload;
 
 namespace Unicorn.Wsgi.Workers;

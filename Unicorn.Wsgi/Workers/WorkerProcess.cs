@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
-using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
 
 namespace Unicorn.Wsgi.Workers;
@@ -143,7 +143,7 @@ public sealed partial class WorkerProcess
         if (_config.ReusePort)
         {
             var tcp = _config.Bind.Select(ListenAddress.Parse).Where(a => a.Kind == ListenAddressKind.Tcp);
-            listeners.AddRange(ListenerBinder.Bind(tcp, Arbiter.Arbiter.ListenerOptionsFor(_config), _log)
+            listeners.AddRange(ListenerBinder.Bind(tcp, _config.ListenerOptions(), _log)
                 .Select(l => new ListenerInfo(l.Socket) { OwnedByWorker = true }));
         }
 

@@ -1,7 +1,7 @@
 using Unicorn.Wsgi.Application;
-using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Workers;
 

@@ -115,6 +115,14 @@ public sealed class EnvironTests(PythonFixture python)
     }
 
     [Fact]
+    public void SCRIPT_NAME_is_stripped_only_as_a_prefix_as_in_Gunicorn_26()
+    {
+        // gunicorn/http/wsgi.py (26.1) strips SCRIPT_NAME only as a prefix; the access log uses the same rule.
+        Assert.Equal("/y", Environ(AppThread.Request(path: "/app/y", scriptName: "/app")).GetProperty("PATH_INFO").GetString());
+        Assert.Equal("/x/app/y", Environ(AppThread.Request(path: "/x/app/y", scriptName: "/app")).GetProperty("PATH_INFO").GetString());
+    }
+
+    [Fact]
     public void Repeated_headers_are_joined_with_a_comma()
     {
         var env = Environ(AppThread.Request(headers:

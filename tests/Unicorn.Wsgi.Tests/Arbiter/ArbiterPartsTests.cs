@@ -2,6 +2,7 @@ using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Tests.Arbiter;
 

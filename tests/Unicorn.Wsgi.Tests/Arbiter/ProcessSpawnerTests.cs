@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Tests.Arbiter;
 

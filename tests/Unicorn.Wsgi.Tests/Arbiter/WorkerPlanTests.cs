@@ -1,4 +1,5 @@
 using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Tests.Arbiter;
 

@@ -26,6 +26,21 @@ public class ResponseFramingTests
         return System.Text.RegularExpressions.Regex.Replace(text, "Date: [^\r]*\r\n", "Date: *\r\n");
     }
 
+    [Theory]
+    [InlineData(1, 4L, false, true)]
+    [InlineData(1, null, true, true)]
+    [InlineData(1, 0L, false, false)] // no body to wait for
+    [InlineData(1, null, false, false)]
+    [InlineData(0, 4L, false, false)] // RFC 9110 §10.1.1: not to an HTTP/1.0 client
+    public void Continue_goes_out_before_a_body_an_HTTP11_client_holds_back(int minor, long? length, bool chunked, bool expected)
+    {
+        var head = new RequestHead { Method = "POST", VersionMajor = 1, VersionMinor = minor, ContentLength = length, IsChunked = chunked, ExpectContinue = true };
+        Assert.Equal(expected, ResponseHeadWriter.NeedsContinue(head));
+        head.ExpectContinue = false;
+        Assert.False(ResponseHeadWriter.NeedsContinue(head));
+        Assert.Equal("HTTP/1.1 100 Continue\r\n\r\n", Encoding.ASCII.GetString(ResponseHeadWriter.ContinueResponse));
+    }
+
     [Fact]
     public void ContentLengthResponse()
     {

@@ -1,4 +1,4 @@
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>Why the master gives up on a worker.</summary>
 public enum WorkerTimeout

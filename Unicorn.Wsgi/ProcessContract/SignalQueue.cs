@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Unicorn.Wsgi.Interop;
 
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 // Unicorn runs on Linux only; these PosixSignal values exist there.
 #pragma warning disable CA1416

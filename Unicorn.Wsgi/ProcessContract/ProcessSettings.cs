@@ -1,7 +1,8 @@
 using System.Globalization;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Transport.Listeners;
 
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
 /// The settings the master and worker hosts read, taken from <see cref="Settings"/> by Gunicorn name in
@@ -33,6 +34,21 @@ public sealed record ProcessSettings
 
     /// <summary>The name in process titles: proc_name, else the app (default_proc_name), else "unicorn".</summary>
     public string Name => ProcName ?? DefaultProcName ?? "unicorn";
+
+    /// <summary>How listeners are bound, by the master and by a worker binding its own SO_REUSEPORT sockets.</summary>
+    internal ListenerOptions ListenerOptions()
+    {
+        var identity = ProcessIdentity.Resolve(this);
+        return new ListenerOptions
+        {
+            Backlog = Backlog,
+            ReusePort = ReusePort,
+            Umask = Umask,
+            Uid = identity.Uid,
+            Gid = identity.Gid,
+            IsSsl = IsSsl,
+        };
+    }
 
     public static ProcessSettings From(Settings settings)
     {

@@ -1,4 +1,4 @@
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
 /// The master's timeout rule. <c>timeout</c> is a limit on a serving worker, counted from its last beat,

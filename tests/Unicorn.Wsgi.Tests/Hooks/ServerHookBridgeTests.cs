@@ -1,7 +1,9 @@
 using Unicorn.Wsgi.Arbiter;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Hooks;
+using Unicorn.Wsgi.ProcessContract;
 
-namespace Unicorn.Wsgi.Tests.Config;
+namespace Unicorn.Wsgi.Tests.Hooks;
 
 public sealed class ServerHookBridgeTests
 {

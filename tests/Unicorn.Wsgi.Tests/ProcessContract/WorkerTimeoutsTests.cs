@@ -1,6 +1,6 @@
-using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.ProcessContract;
 
-namespace Unicorn.Wsgi.Tests.Arbiter;
+namespace Unicorn.Wsgi.Tests.ProcessContract;
 
 /// <summary>The master's timeout rule: `timeout` bounds a serving worker's silence; booting has its own allowance.</summary>
 public class WorkerTimeoutsTests

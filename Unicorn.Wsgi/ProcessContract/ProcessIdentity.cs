@@ -1,7 +1,7 @@
 using System.Globalization;
 using Unicorn.Wsgi.Interop;
 
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
 /// -u/--user, -g/--group and --initgroups: names or numbers resolved once (an unknown name is a

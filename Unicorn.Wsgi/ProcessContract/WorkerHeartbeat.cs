@@ -2,14 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 
-namespace Unicorn.Wsgi.Arbiter;
-
-public enum WorkerState : byte
-{
-    Booting = 0,
-    Ready = 1,
-    Retiring = 2,
-}
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
 /// The channel a worker proves it is alive on: an unlinked file in <c>--worker-tmp-dir</c> shared by

@@ -1,8 +1,10 @@
-using System.Runtime.InteropServices;
 using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 
-namespace Unicorn.Wsgi.Config;
+namespace Unicorn.Wsgi.Hooks;
 
 /// <summary>
 /// Connects an <see cref="IServerHooks"/> (the config file's hooks) to the arbiter's <see cref="MasterHooks"/> and the
@@ -13,7 +15,7 @@ namespace Unicorn.Wsgi.Config;
 /// <c>on_starting</c> rethrows so the master stops, <c>pre_exec</c> so USR2 starts no new master, and <c>post_fork</c> and <c>post_worker_init</c> so the worker
 /// fails to boot, as in Gunicorn.
 /// </summary>
-public sealed partial class ServerHookBridge
+public sealed class ServerHookBridge
 {
     private readonly int _masterPid;
     private IServerHooks _hooks;
@@ -32,7 +34,7 @@ public sealed partial class ServerHookBridge
     public static ServerHookBridge ForMaster(IServerHooks hooks, Settings settings) => new(hooks, settings, Environment.ProcessId);
 
     /// <summary>In a worker: the master is the parent process.</summary>
-    public static ServerHookBridge ForWorker(IServerHooks hooks, Settings settings) => new(hooks, settings, getppid());
+    public static ServerHookBridge ForWorker(IServerHooks hooks, Settings settings) => new(hooks, settings, Libc.getppid());
 
     /// <summary>After SIGHUP: the re-read config file's hooks and the new settings.</summary>
     public void Update(IServerHooks hooks, Settings settings)
@@ -93,7 +95,4 @@ public sealed partial class ServerHookBridge
             // Logged, with the Python traceback, by the hook runner.
         }
     }
-
-    [LibraryImport("libc")]
-    private static partial int getppid();
 }

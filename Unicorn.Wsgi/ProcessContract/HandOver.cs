@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Unicorn.Wsgi.Config;
 
-namespace Unicorn.Wsgi.Arbiter;
+namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
 /// What a master passes to the processes it starts, by environment variable: workers get the listener

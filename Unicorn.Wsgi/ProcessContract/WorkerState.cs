@@ -1,0 +1,9 @@
+namespace Unicorn.Wsgi.ProcessContract;
+
+/// <summary>What a worker's heartbeat says about it.</summary>
+public enum WorkerState : byte
+{
+    Booting = 0,
+    Ready = 1,
+    Retiring = 2,
+}

@@ -1,0 +1,19 @@
+using System.Net.Sockets;
+
+namespace Unicorn.Wsgi.Transport;
+
+/// <summary>
+/// Blocking writes from an app thread straight to the kernel with send(2)/sendmsg(2), for responses on plain
+/// TCP and Unix sockets: the worker's way to a socket, as <see cref="SendFile"/> is for file bodies.
+/// </summary>
+internal static class SocketSend
+{
+    /// <summary>Sends <paramref name="head"/> then <paramref name="body"/> in one gather write.</summary>
+    /// <exception cref="IOException">the peer went away or the socket failed.</exception>
+    public static void SendAll(Socket socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body) =>
+        Interop.Sys.SendAll(socket.SafeHandle, head, body);
+
+    /// <summary>Sends all of <paramref name="data"/>, waiting while the socket is full.</summary>
+    /// <exception cref="IOException">the peer went away or the socket failed.</exception>
+    public static void SendAll(Socket socket, ReadOnlySpan<byte> data) => Interop.Sys.SendAll(socket.SafeHandle, data);
+}

@@ -1,0 +1,69 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using NetArchTest.Rules;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Tests;
+
+/// <summary>
+/// The layering docs/architecture.md draws, checked on the compiled Unicorn.Wsgi assembly: a reference that
+/// crosses a seam fails here, naming the type, instead of growing quietly (issue #13).
+/// </summary>
+public sealed class ArchitectureTests
+{
+    private const string Root = "Unicorn.Wsgi.";
+    private static readonly Assembly Wsgi = typeof(Settings).Assembly;
+
+    [Theory]
+    [InlineData("Http", new[] { "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract" })] // bytes and rules, no sockets
+    [InlineData("Transport", new[] { "Http", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
+    [InlineData("Workers", new[] { "Arbiter", "Hooks" })] // what it shares with the master is in ProcessContract
+    [InlineData("Arbiter", new[] { "Workers", "Hooks" })]
+    [InlineData("ProcessContract", new[] { "Arbiter", "Workers", "Hooks" })]
+    [InlineData("Config", new[] { "Arbiter", "Workers", "Hooks", "ProcessContract" })] // no import loops
+    [InlineData("Application", new[] { "Config", "Http", "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging" })]
+    [InlineData("Interop", new[] { "Config", "Http", "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging", "Application" })]
+    public void A_part_does_not_reference_the_parts_above_it(string part, string[] forbidden)
+    {
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + part)
+            .ShouldNot().HaveDependencyOnAny([.. forbidden.Select(f => Root + f)])
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, $"{part} references {string.Join("/", forbidden)}: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void Only_the_bridge_references_pythonnet()
+    {
+        Assert.DoesNotContain(Wsgi.GetReferencedAssemblies(), a => a.Name == "Python.Runtime");
+        var result = Types.InAssembly(Wsgi).ShouldNot().HaveDependencyOn("Python.Runtime").GetResult();
+        Assert.True(result.IsSuccessful, string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
+    public void PInvoke_lives_only_in_Interop()
+    {
+        const BindingFlags all = BindingFlags.DeclaredOnly | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance;
+        var offenders = Wsgi.GetTypes()
+            .Where(t => t.Namespace != Root + "Interop")
+            .SelectMany(t => t.GetMethods(all))
+            // DllImport compiles to a PinvokeImpl method; LibraryImport keeps its attribute on the declared method and
+            // generates a PinvokeImpl stub beside it.
+            .Where(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl) || m.IsDefined(typeof(LibraryImportAttribute)))
+            .Select(m => $"{m.DeclaringType!.FullName}.{m.Name}")
+            .ToList();
+
+        Assert.True(offenders.Count == 0, "P/Invoke outside Unicorn.Wsgi.Interop: " + string.Join(", ", offenders));
+    }
+
+    [Fact]
+    public void The_checks_see_the_parts_they_guard()
+    {
+        // A renamed namespace would make every rule above pass vacuously.
+        string[] parts = ["Application", "Arbiter", "Config", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers"];
+        var namespaces = Wsgi.GetTypes().Select(t => t.Namespace).OfType<string>().ToHashSet();
+        Assert.All(parts, p => Assert.Contains(Root + p, namespaces));
+        Assert.Contains(Wsgi.GetTypes(), t => t.Namespace == Root + "Interop" && t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static).Any(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl)));
+    }
+}
