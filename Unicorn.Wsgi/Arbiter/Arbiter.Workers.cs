@@ -95,6 +95,10 @@ public sealed partial class Arbiter
         // (bench/results/memory.md). The user's own setting wins.
         env.TryAdd("DOTNET_GCgen0size", "0x200000");
 
+        // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
+        // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
+        env.TryAdd("DOTNET_TieredPGO", "1");
+
         // Socket completions run on the epoll thread instead of hopping to the thread pool: a request's
         // head is parsed and queued for Python where it arrived, which halves the context switches per
         // request (bench/results/findings.md). Not with TLS: handshakes are CPU-heavy and would hold up

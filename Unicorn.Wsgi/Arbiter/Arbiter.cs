@@ -129,7 +129,9 @@ public sealed partial class Arbiter : IDisposable
     {
         if (Stopwatch.GetElapsedTime(_lastCollection) >= CollectionInterval)
         {
-            GC.Collect();
+            // Aggressive: also decommit the free gen0 space, which a plain collection keeps mapped (a HUP's
+            // garbage otherwise holds ~12 MiB of the master's RSS).
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             _lastCollection = Stopwatch.GetTimestamp();
         }
     }

@@ -60,6 +60,24 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public void WorkersTierWithProfileGuidanceAndTheMasterDoesNot()
+    {
+        // The master's runtimeconfig turns TieredPGO off (its instrumented code grew for hours, one reload
+        // path at a time: bench/results/soak-trends.md); each worker's environment turns it back on.
+        var config = File.ReadAllText(Path.Combine(RepoRoot, ".build", "unicorn", "unicorn.runtimeconfig.json"));
+        Assert.Contains("\"System.Runtime.TieredPGO\": false", config, StringComparison.Ordinal);
+
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+        Assert.Equal("1", EnvironmentOf(worker).GetValueOrDefault("DOTNET_TieredPGO"));
+        Assert.False(EnvironmentOf(server.Pid).ContainsKey("DOTNET_TieredPGO"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void AKilledWorkerIsReplaced()
     {
         var port = FreePort();
