@@ -55,8 +55,11 @@ internal sealed partial class HttpConnection
     {
         try
         {
-            // A connection accepted before a graceful stop still gets its first request served.
-            while (_firstRequest || !_worker.Stopping.IsCancellationRequested)
+            // A graceful stop does not cut a connection short: one accepted before it gets its first request
+            // served, and an idle keep-alive connection keeps its keep-alive time, so a request its client
+            // sends as the stop begins is answered (with Connection: close) rather than reset. Gunicorn's
+            // gthread worker does the same.
+            while (true)
             {
                 if (!await ReadHeadAsync())
                 {
@@ -164,7 +167,7 @@ internal sealed partial class HttpConnection
                 _worker.Idle.Enter(this);
                 try
                 {
-                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, stopOnShutdown: !_firstRequest, evictable: true);
+                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, evictable: true);
                 }
                 finally
                 {
@@ -283,7 +286,7 @@ internal sealed partial class HttpConnection
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         _bodyLeftUnread = body is PipeRequestBody { IsComplete: false };
-        if (!sink.KeepAlive || _worker.Stopping.IsCancellationRequested)
+        if (!sink.KeepAlive)
         {
             return false;
         }
@@ -310,48 +313,23 @@ internal sealed partial class HttpConnection
 
     private string InvalidRequestLine(BadHttpRequestException e) => $"Invalid request from ip={RemoteText}: {e.Message}";
 
-    /// <summary>Reads more bytes; null on timeout, or on shutdown while waiting for a new request
-    /// (a request already under way is finished, as Gunicorn's graceful stop does).</summary>
-    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool stopOnShutdown = false, bool evictable = false)
+    /// <summary>Reads more bytes; null on timeout, or when the worker needs the slot of an idle connection.</summary>
+    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool evictable = false)
     {
         if (_reader.TryRead(out var ready))
         {
             return ready;
         }
 
-        using var cts = (stopOnShutdown, evictable) switch
-        {
-            (true, true) => CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping, _evicted.Token),
-            (true, false) => CancellationTokenSource.CreateLinkedTokenSource(_worker.Stopping),
-            (false, true) => CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token),
-            _ => new CancellationTokenSource(),
-        };
+        using var cts = evictable ? CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token) : new CancellationTokenSource();
         cts.CancelAfter(timeout);
         try
         {
             return await _reader.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException) when (stopOnShutdown && _worker.Stopping.IsCancellationRequested)
-        {
-            // A keep-alive client may already have sent its next request: give it a moment, then close.
-            // A request that arrives is answered with Connection: close, so the client is not left
-            // with a request that got no response.
-            using var grace = new CancellationTokenSource(StopGrace);
-            try
-            {
-                return await _reader.ReadAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
         }
         catch (OperationCanceledException)
         {
             return null;
         }
     }
-
-    /// <summary>How long an idle keep-alive connection still waits for a request once a graceful stop began.</summary>
-    private static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(250);
 }

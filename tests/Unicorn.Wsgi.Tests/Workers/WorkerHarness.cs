@@ -33,6 +33,9 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     public StringWriter Log { get; }
 
+    /// <summary>The worker's <see cref="Worker.RunAsync"/>: completes when its last connection is done.</summary>
+    public Task Run => _run;
+
     public async Task<Socket> ConnectAsync()
     {
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
