@@ -104,6 +104,21 @@ def best(rows, key, pick):
     return pick(candidates, key=lambda c: c[1]) if candidates else None
 
 
+def ab_rows(servers, runs):
+    """(scenario, worker class, req/s, CPU/req, p99 ratios) of unicorn-X over base-X, where both ran."""
+    rows = []
+    for scenario in SCENARIOS:
+        for kind in ("sync", "gthread"):
+            a, b = runs.get((scenario, f"unicorn-{kind}")), runs.get((scenario, f"base-{kind}"))
+            if not a or not b or scenario not in servers:
+                continue
+            sa, sb = summarise(a), summarise(b)
+            if sb["rps"] and sb["cpu_us_per_req"] and sb["p99_ms"]:
+                rows.append((scenario, kind, sa["rps"] / sb["rps"], sa["cpu_us_per_req"] / sb["cpu_us_per_req"],
+                             sa["p99_ms"] / sb["p99_ms"]))
+    return rows
+
+
 def main(work):
     meta = read_meta(work)
     servers = read_servers(work)
@@ -135,7 +150,7 @@ def main(work):
         w("| server | req/s | p99 ms | CPU µs/req | PSS MiB warm / end | procs | errors | notes |")
         w("|---|---:|---:|---:|---:|---:|---:|---|")
         for server, info in servers[scenario].items():
-            label = f"`{flags(info['cmd'])}`"
+            label = f"`{flags(info['cmd'])}`" + (" (base build)" if server.startswith("base-") else "")
             if info["status"] != "ok":
                 w(f"| {label} | - | - | - | - | - | - | {info['status']} |")
                 continue
@@ -178,6 +193,18 @@ def main(work):
         w("|---|---|---:|---|---:|")
         for scenario, server, ratio, vs, pss in summary:
             w(f"| {scenario} | {server} | {ratio:.2f}× | {vs} | {'-' if pss is None else f'{pss:.2f}×'} |")
+        w("")
+
+    ab = ab_rows(servers, runs)
+    if ab:
+        w(f"## A/B: this build (`{meta['commit']}`) / base build (`{meta.get('base_commit', '?')}`)")
+        w("")
+        w("Ratios of medians; req/s above 1 and CPU/req below 1 favour this build.")
+        w("")
+        w("| scenario | worker class | req/s ratio | CPU/req ratio | p99 ratio |")
+        w("|---|---|---:|---:|---:|")
+        for scenario, kind, rps, cpu, p99 in ab:
+            w(f"| {scenario} | {kind} | {rps:.3f}× | {cpu:.3f}× | {p99:.2f}× |")
         w("")
 
     w("<details><summary>Every round</summary>")
