@@ -141,25 +141,46 @@ internal sealed partial class ArgparseSyntax
     }
 
     // argparse's short forms: -w4, -w=4 and bundled switches (-Dw3 is -D -w3); System.CommandLine's POSIX bundling
-    // is off because it would also unbundle tokens argparse reads as values.
+    // is off because it would also unbundle tokens argparse reads as values. As in argparse, the whole bundle is
+    // checked before any of its switches acts: -hx is an error, not help.
     private int ConsumeShort(IReadOnlyList<string> args, int index, string body)
     {
+        var switches = new List<(string Flag, Setting? Setting)>();
         while (true)
         {
             var flag = "-" + body[0];
             var rest = body.Length > 1 ? body[1..] : null;
             if (!CommandLineModel.TryGetShort(flag, out var setting))
             {
-                // argparse also tries the whole token as a (long-style) single-dash option before giving up.
-                _unrecognized.Add(args[index]);
+                if (switches.Count == 0)
+                {
+                    // argparse also tries the whole token as a (long-style) single-dash option before giving up.
+                    _unrecognized.Add(args[index]);
+                    return index;
+                }
+
+                var (previous, _) = switches[^1];
+                Stop(UsageError($"argument {CommandLineModel.Display(previous)}: ignored explicit argument '{body}'"));
                 return index;
             }
 
             if (setting is null || setting.Action is CliAction.StoreTrue or CliAction.StoreConst)
             {
-                // -h and -v end the command line like --help and --version, even inside a bundle.
-                if (!Switch(flag, setting) || rest is null)
+                if (rest is not null && rest.StartsWith('=') && switches.Count == 0)
                 {
+                    // -D=x: argparse splits a token's first flag at '=', so the value it ignores is "x".
+                    rest = rest[1..];
+                }
+
+                switches.Add((flag, setting));
+                if (rest is null)
+                {
+                    break;
+                }
+
+                if (rest.Length == 0)
+                {
+                    Stop(UsageError($"argument {CommandLineModel.Display(flag)}: ignored explicit argument ''"));
                     return index;
                 }
 
@@ -167,13 +188,28 @@ internal sealed partial class ArgparseSyntax
                 continue;
             }
 
-            if (rest is not null && rest.StartsWith('='))
+            foreach (var (switchFlag, switchSetting) in switches)
             {
-                rest = rest[1..];
+                if (!Switch(switchFlag, switchSetting))
+                {
+                    return index;
+                }
             }
 
-            return Option(flag, rest, args, index);
+            // -w=4 as -w4.
+            return Option(flag, rest is not null && rest.StartsWith('=') ? rest[1..] : rest, args, index);
         }
+
+        foreach (var (switchFlag, switchSetting) in switches)
+        {
+            // -h and -v end the command line like --help and --version, even inside a bundle.
+            if (!Switch(switchFlag, switchSetting))
+            {
+                break;
+            }
+        }
+
+        return index;
     }
 
     private int Option(string flag, string? attached, IReadOnlyList<string> args, int index)
