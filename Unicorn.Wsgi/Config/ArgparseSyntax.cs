@@ -55,7 +55,7 @@ internal sealed partial class ArgparseSyntax
         return flags;
     }
 
-    // System.CommandLine has no abbreviations; argparse accepts any unique prefix of a long option (--work 4).
+    // System.CommandLine has no abbreviations; argparse accepts any unique prefix of a long option (--graceful 4).
     private static string? MatchLong(string name)
     {
         if (CommandLineModel.IsLongFlag(name))

@@ -28,7 +28,7 @@ internal sealed class CommandLineModel
     private readonly Option<bool> _help = new("--help", "-h") { Arity = ArgumentArity.Zero };
     private readonly Option<bool> _version = new("--version", "-v") { Arity = ArgumentArity.Zero };
     private readonly Argument<string[]> _appModule = new("APP_MODULE") { Arity = ArgumentArity.ZeroOrMore };
-    private readonly List<(Setting Setting, Option Option)> _options = [];
+    private readonly Dictionary<string, Option> _optionBySetting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Setting?> _byFlag = new(StringComparer.Ordinal);
     private readonly List<string> _longFlags = [];
 
@@ -46,7 +46,7 @@ internal sealed class CommandLineModel
         {
             var option = CreateOption(setting);
             _command.Options.Add(option);
-            _options.Add((setting, option));
+            _optionBySetting.Add(setting.Name, option);
             foreach (var flag in setting.Flags)
             {
                 _byFlag.Add(flag, setting);
@@ -94,7 +94,6 @@ internal sealed class CommandLineModel
 
         // Settings in the order their flags first appear, as the resolver applies (and reports) them.
         var values = new Dictionary<string, object?>(StringComparer.Ordinal);
-        var options = model._options.ToDictionary(p => p.Setting, p => p.Option);
         foreach (var token in tokens.TakeWhile(t => t != "--"))
         {
             if (token[0] == ValueMark || model._byFlag[token] is not { } setting || values.ContainsKey(setting.Name))
@@ -102,12 +101,11 @@ internal sealed class CommandLineModel
                 continue;
             }
 
-            var option = options[setting];
             values[setting.Name] = setting.Action switch
             {
                 CliAction.StoreTrue => true,
                 CliAction.StoreConst => setting.Const,
-                _ => result.GetResult(option)!.GetValueOrDefault<object?>(),
+                _ => result.GetResult(model._optionBySetting[setting.Name])!.GetValueOrDefault<object?>(),
             };
         }
 
