@@ -58,6 +58,18 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void Only_the_command_line_model_references_System_CommandLine()
+    {
+        // The command line's library stays behind one type: CommandLine's callers see ParsedArguments, never its API.
+        var model = typeof(CommandLineModel).FullName!;
+        var offenders = (Types.InAssembly(Wsgi).ShouldNot().HaveDependencyOn("System.CommandLine").GetResult().FailingTypeNames ?? [])
+            .ToList();
+        // The model's own closures (its option parsers) are nested types named after it.
+        Assert.Contains(model, offenders);
+        Assert.True(offenders.All(n => n == model || n.StartsWith(model + "+", StringComparison.Ordinal)), string.Join(", ", offenders));
+    }
+
+    [Fact]
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.
