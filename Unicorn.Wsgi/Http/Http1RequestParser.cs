@@ -18,8 +18,9 @@ namespace Unicorn.Wsgi.Http;
 /// that arrived since (as a Pipe does): the parser remembers how far it searched, so a head that arrives
 /// a byte at a time costs linear, not quadratic, time.
 /// </para>
-/// Call <see cref="StartConnection"/> when a connection starts: it says whose forwarded/scheme headers
-/// and PROXY header may be believed. Before it is called nobody is trusted.
+/// Call <see cref="StartConnection(bool)"/> when a connection starts: it says whether the peer's
+/// forwarded/scheme headers may be believed. Before it is called nobody is trusted. The PROXY protocol
+/// header is not HTTP and is read before this parser sees a byte (Connections/ProxyHeaderParser).
 /// </summary>
 public sealed partial class Http1RequestParser
 {
@@ -29,8 +30,6 @@ public sealed partial class Http1RequestParser
     private readonly byte[][] _forwarderNames;
     private readonly bool _forwarderAny;
     private bool _forwardedTrusted;
-    private bool _proxyAllowed;
-    private string _peerText = "";
 
     public Http1RequestParser(HttpParserOptions options)
     {
@@ -42,7 +41,7 @@ public sealed partial class Http1RequestParser
         _forwarderNames = [.. options.ForwarderHeaders.Where(h => h != "*").Select(h => System.Text.Encoding.Latin1.GetBytes(h))];
     }
 
-    /// <summary>A parser for a connection from <paramref name="peer"/>; see <see cref="StartConnection"/>.</summary>
+    /// <summary>A parser for a connection from <paramref name="peer"/>; see <see cref="StartConnection(IPAddress?)"/>.</summary>
     public Http1RequestParser(HttpParserOptions options, IPAddress? peer)
         : this(options)
     {
@@ -53,14 +52,18 @@ public sealed partial class Http1RequestParser
 
     /// <summary>
     /// Begins a connection from <paramref name="peer"/> (null for a unix-socket peer, which Gunicorn trusts
-    /// unconditionally): decides whether its <c>secure_scheme_headers</c>/<c>forwarder_headers</c> count
-    /// (<c>forwarded_allow_ips</c>) and whether it may send a PROXY header (<c>proxy_allow_ips</c>).
+    /// unconditionally): its <c>secure_scheme_headers</c>/<c>forwarder_headers</c> count when it is in
+    /// <c>forwarded_allow_ips</c>.
     /// </summary>
-    public void StartConnection(IPAddress? peer)
+    public void StartConnection(IPAddress? peer) => StartConnection(_options.ForwardedAllowIps.Contains(peer));
+
+    /// <summary>
+    /// Begins a connection whose peer the caller already judged (the connection pipeline decides it once per
+    /// connection): <paramref name="forwardedTrusted"/> says whether its forwarded/scheme headers count.
+    /// </summary>
+    public void StartConnection(bool forwardedTrusted)
     {
-        _forwardedTrusted = _options.ForwardedAllowIps.Contains(peer);
-        _proxyAllowed = _options.ProxyAllowIps.Contains(peer);
-        _peerText = peer?.ToString() ?? "";
+        _forwardedTrusted = forwardedTrusted;
         ResetScan();
     }
 

@@ -41,7 +41,7 @@ internal sealed partial class HttpConnection
 
         while (true)
         {
-            var read = await ReadWithTimeoutAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
+            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
             var buffer = read.Buffer;
             if (buffer.Length >= size)
             {
@@ -69,7 +69,7 @@ internal sealed partial class HttpConnection
         var decoded = new ArrayBufferWriter<byte>(4096);
         while (true)
         {
-            var read = await ReadWithTimeoutAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
+            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
             var buffer = read.Buffer;
             var (written, consumed) = Decode(decoder, buffer, decoded.GetSpan(Math.Max(4096, (int)Math.Min(buffer.Length, 65536))));
             decoded.Advance(written);

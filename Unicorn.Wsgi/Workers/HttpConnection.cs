@@ -1,56 +1,47 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
-/// One client connection: reads request heads off the GIL, hands each request to a Python thread, and
-/// loops for keep-alive and pipelining. Transport is a Stream (plain socket or TLS); HTTP rules live in
-/// Http/; the app is reached only through <see cref="AppThreadPool"/>.
+/// The HTTP/1 connection state machine, the one place it lives: reads request heads off the GIL, answers
+/// 100-continue, reads or streams bodies, hands each request to a Python thread, and loops for keep-alive
+/// and pipelining until the connection closes (lingering when a body was left unread). It starts once the
+/// connection pipeline (Connections/) has read any PROXY header and done any TLS handshake; HTTP rules live
+/// in Http/; the app is reached only through <see cref="AppThreadPool"/>.
 /// </summary>
 internal sealed partial class HttpConnection
 {
     private static readonly byte[] Continue100 = ResponseHeadWriter.ContinueResponse.ToArray();
 
+    private readonly ConnectionContext _connection;
     private readonly Stream _stream;
     private readonly PipeReader _reader;
     private readonly WorkerContext _worker;
-    private readonly ListenerInfo _listener;
-    private readonly IPEndPoint? _remote;
     private readonly Http1RequestParser _parser;
     private readonly RequestHead _head = new();
-    private readonly CancellationTokenSource _evicted = new();
-    private readonly Socket? _socket;
     private bool _firstRequest = true;
     private bool _bodyLeftUnread;
 
-    /// <param name="socket">The connection's socket, for a lingering close (null: close at once).</param>
-    public HttpConnection(Stream stream, WorkerContext worker, ListenerInfo listener, IPEndPoint? remote, Socket? socket = null)
+    public HttpConnection(ConnectionContext connection, WorkerContext worker)
     {
-        _socket = socket;
-        _stream = stream;
+        _connection = connection;
+        _stream = connection.Transport;
+        _reader = connection.Input;
         _worker = worker;
-        _listener = listener;
-        _remote = remote;
         _parser = new Http1RequestParser(worker.Options.Parser);
-        // Whose X-Forwarded-*/PROXY headers count is decided once per connection (a unix peer is null: trusted).
-        _parser.StartConnection(remote?.Address);
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
+        // Whose X-Forwarded-* headers count was decided once for the connection (a unix peer is trusted).
+        _parser.StartConnection(connection.ForwardedTrusted);
     }
 
-    /// <summary>Environ keys every request on this connection carries (the TLS client certificate).</summary>
-    public IReadOnlyList<KeyValuePair<string, string>>? ConnectionEnviron { get; init; }
+    private string RemoteText => _connection.RemoteText;
 
-    /// <summary>Closes this connection if it is still waiting for a request (the worker needs the slot).</summary>
-    public void Evict() => _evicted.Cancel();
-
-    private string RemoteText => _remote?.Address.ToString() ?? "unix";
-
+    /// <summary>Serves requests until the connection is done; the pipeline then closes it.</summary>
     public async Task RunAsync()
     {
         try
@@ -93,14 +84,10 @@ internal sealed partial class HttpConnection
         }
         finally
         {
-            if (_bodyLeftUnread && _socket is { } socket)
+            if (_bodyLeftUnread && _connection.Socket is { } socket)
             {
                 await LingerAsync(socket);
             }
-
-            await _reader.CompleteAsync();
-            await _stream.DisposeAsync();
-            _evicted.Dispose();
         }
     }
 
@@ -157,27 +144,33 @@ internal sealed partial class HttpConnection
     {
         _head.Reset();
         var idle = true;
-        var proxyPending = _firstRequest && _worker.Options.Parser.ProxyProtocol != ProxyProtocolMode.Off;
         var deadline = 0L;
+        if (_firstRequest && _connection.FirstHeadDeadline != 0)
+        {
+            // The PROXY stage saw the connection's first bytes: the head's time is already running.
+            idle = false;
+            deadline = _connection.FirstHeadDeadline;
+        }
+
         while (true)
         {
             ReadResult? result;
             if (idle)
             {
-                _worker.Idle.Enter(this);
+                _connection.BeginIdle();
                 try
                 {
-                    result = await ReadWithTimeoutAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, evictable: true);
+                    result = await _connection.ReadAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, evictable: true);
                 }
                 finally
                 {
-                    _worker.Idle.Leave(this);
+                    _connection.EndIdle();
                 }
             }
             else
             {
                 var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-                result = left > TimeSpan.Zero ? await ReadWithTimeoutAsync(left) : null;
+                result = left > TimeSpan.Zero ? await _connection.ReadAsync(left) : null;
             }
 
             if (result is not { } read)
@@ -195,23 +188,6 @@ internal sealed partial class HttpConnection
             {
                 idle = false;
                 deadline = Environment.TickCount64 + (long)_worker.Options.ReadTimeout.TotalMilliseconds;
-            }
-
-            if (proxyPending)
-            {
-                if (!TryParseProxy(buffer, out var afterProxy))
-                {
-                    if (read.IsCompleted)
-                    {
-                        throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
-                    }
-
-                    _reader.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-
-                proxyPending = false;
-                buffer = buffer.Slice(afterProxy);
             }
 
             if (TryParseHead(buffer, out var consumed))
@@ -237,22 +213,6 @@ internal sealed partial class HttpConnection
         return done;
     }
 
-    private bool TryParseProxy(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        var done = _parser.TryParseProxyHeader(ref reader, out var info);
-        consumed = reader.Position;
-        if (done)
-        {
-            Proxy = info;
-        }
-
-        return done;
-    }
-
-    /// <summary>The PROXY protocol header of this connection, when one was sent.</summary>
-    private ProxyInfo? Proxy { get; set; }
-
     /// <summary>Runs one request through the app. False: close the connection afterwards.</summary>
     private async Task<bool> ServeRequestAsync()
     {
@@ -264,7 +224,7 @@ internal sealed partial class HttpConnection
         }
 
         var body = await ReadBodyAsync();
-        var request = _worker.Requests.Build(_head, body, _listener, _remote, Proxy, ConnectionEnviron);
+        var request = _worker.Requests.Build(_head, body, _connection.Listener, _connection.RemoteEndPoint, _connection.Proxy, _connection.TlsEnviron);
         _worker.OnRequestStarting(); // may stop the worker (max_requests): then this response closes the connection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
@@ -311,25 +271,5 @@ internal sealed partial class HttpConnection
         }
     }
 
-    private string InvalidRequestLine(BadHttpRequestException e) => $"Invalid request from ip={RemoteText}: {e.Message}";
-
-    /// <summary>Reads more bytes; null on timeout, or when the worker needs the slot of an idle connection.</summary>
-    private async ValueTask<ReadResult?> ReadWithTimeoutAsync(TimeSpan timeout, bool evictable = false)
-    {
-        if (_reader.TryRead(out var ready))
-        {
-            return ready;
-        }
-
-        using var cts = evictable ? CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token) : new CancellationTokenSource();
-        cts.CancelAfter(timeout);
-        try
-        {
-            return await _reader.ReadAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    private string InvalidRequestLine(BadHttpRequestException e) => ConnectionPipeline.InvalidRequestLine(_connection, e);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 
 namespace Unicorn.Wsgi.Workers;

@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport.Tls;
 
@@ -82,7 +82,10 @@ public sealed class Worker
     {
         _threads.Start();
         var context = new WorkerContext(_options, _threads, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
-        var accepting = _listeners.Select(l => AcceptLoopAsync(l, context)).ToArray();
+        var http1 = new Http1ConnectionHandler(context);
+        var protocols = new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+        var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
+        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
 
         Task[] remaining;
@@ -126,9 +129,9 @@ public sealed class Worker
         _stopNow.Cancel();
     }
 
-    private async Task AcceptLoopAsync(ListenerInfo listener, WorkerContext context)
+    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline)
     {
-        await AcceptUntilStoppedAsync(listener, context);
+        await AcceptUntilStoppedAsync(listener, pipeline);
         if (!listener.OwnedByWorker)
         {
             return;
@@ -142,11 +145,11 @@ public sealed class Worker
 
         if (!_stopNow.IsCancellationRequested)
         {
-            DrainAndClose(listener, context);
+            DrainAndClose(listener, pipeline);
         }
     }
 
-    private async Task AcceptUntilStoppedAsync(ListenerInfo listener, WorkerContext context)
+    private async Task AcceptUntilStoppedAsync(ListenerInfo listener, ConnectionPipeline pipeline)
     {
         var token = _stopAccepting.Token;
         while (!token.IsCancellationRequested)
@@ -157,7 +160,7 @@ public sealed class Worker
                 if (!_connectionSlots.Wait(0))
                 {
                     // Full: make room by closing the connection idle longest, if any.
-                    context.Idle.EvictOldest();
+                    pipeline.Idle.EvictOldest();
                     await _connectionSlots.WaitAsync(token);
                 }
 
@@ -182,7 +185,7 @@ public sealed class Worker
                 client.NoDelay = true;
             }
 
-            Track(ServeAsync(client, listener, context));
+            Track(ServeAsync(client, listener, pipeline));
         }
     }
 
@@ -193,7 +196,7 @@ public sealed class Worker
     /// the last accept and the close is still reset, unless the kernel migrates it
     /// (net.ipv4.tcp_migrate_req=1).
     /// </summary>
-    private void DrainAndClose(ListenerInfo listener, WorkerContext context)
+    private void DrainAndClose(ListenerInfo listener, ConnectionPipeline pipeline)
     {
         try
         {
@@ -205,7 +208,7 @@ public sealed class Worker
                     client.NoDelay = true;
                 }
 
-                Track(ServeAsync(client, listener, context));
+                Track(ServeAsync(client, listener, pipeline));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -217,29 +220,11 @@ public sealed class Worker
         }
     }
 
-    private async Task ServeAsync(Socket client, ListenerInfo listener, WorkerContext context)
+    private async Task ServeAsync(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
         try
         {
-            Stream stream = new NetworkStream(client, ownsSocket: true);
-            using var abort = _stopNow.Token.Register(static s => ((Socket)s!).Dispose(), client);
-            IReadOnlyList<KeyValuePair<string, string>>? tlsEnviron = null;
-            if (_tls is not null)
-            {
-                // The handshake runs here, on async I/O: a slow or silent TLS client holds no Python thread.
-                var tls = await _tls.AuthenticateAsync(stream, _options.ReadTimeout, _stopNow.Token);
-                if (tls is null)
-                {
-                    _log.Debug("Error processing SSL request.");
-                    return;
-                }
-
-                stream = tls.Stream;
-                tlsEnviron = tls.Environ;
-            }
-
-            var connection = new HttpConnection(stream, context, listener, client.RemoteEndPoint as IPEndPoint, client) { ConnectionEnviron = tlsEnviron };
-            await connection.RunAsync();
+            await pipeline.RunAsync(client, listener, _stopNow.Token);
         }
         finally
         {

@@ -13,8 +13,6 @@ internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads
 
     public RequestFactory Requests { get; } = new(options);
 
-    public IdleConnections Idle { get; } = new();
-
     /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
     public CancellationToken Stopping { get; } = stopping;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.ProcessContract;

@@ -15,14 +15,15 @@ public sealed class ArchitectureTests
     private static readonly Assembly Wsgi = typeof(Settings).Assembly;
 
     [Theory]
-    [InlineData("Http", new[] { "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract" })] // bytes and rules, no sockets
-    [InlineData("Transport", new[] { "Http", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
+    [InlineData("Http", new[] { "Transport", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract" })] // bytes and rules, no sockets
+    [InlineData("Transport", new[] { "Http", "Connections", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
+    [InlineData("Connections", new[] { "Workers", "Arbiter", "Hooks", "ProcessContract", "Application" })] // stages and handler selection, no app
     [InlineData("Workers", new[] { "Arbiter", "Hooks" })] // what it shares with the master is in ProcessContract
-    [InlineData("Arbiter", new[] { "Workers", "Hooks" })]
-    [InlineData("ProcessContract", new[] { "Arbiter", "Workers", "Hooks" })]
-    [InlineData("Config", new[] { "Arbiter", "Workers", "Hooks", "ProcessContract" })] // no import loops
-    [InlineData("Application", new[] { "Config", "Http", "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging" })]
-    [InlineData("Interop", new[] { "Config", "Http", "Transport", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging", "Application" })]
+    [InlineData("Arbiter", new[] { "Connections", "Workers", "Hooks" })]
+    [InlineData("ProcessContract", new[] { "Arbiter", "Connections", "Workers", "Hooks" })]
+    [InlineData("Config", new[] { "Arbiter", "Connections", "Workers", "Hooks", "ProcessContract" })] // no import loops
+    [InlineData("Application", new[] { "Config", "Http", "Transport", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging" })]
+    [InlineData("Interop", new[] { "Config", "Http", "Transport", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract", "Logging", "Application" })]
     public void A_part_does_not_reference_the_parts_above_it(string part, string[] forbidden)
     {
         var result = Types.InAssembly(Wsgi)
@@ -31,6 +32,31 @@ public sealed class ArchitectureTests
             .GetResult();
 
         Assert.True(result.IsSuccessful, $"{part} references {string.Join("/", forbidden)}: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void The_http1_parser_knows_nothing_of_the_proxy_protocol()
+    {
+        // The PROXY header is the connection pipeline's (Connections/ProxyProtocolStage), read before TLS and
+        // before any protocol handler; a parser that reads it again would make HTTP/2 and uwsgi miss it.
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Http")
+            .ShouldNot().HaveDependencyOnAny(Root + "Connections.ProxyInfo", Root + "Connections.ProxyHeaderParser")
+            .GetResult();
+        Assert.True(result.IsSuccessful, string.Join(", ", result.FailingTypeNames ?? []));
+        Assert.DoesNotContain(typeof(Unicorn.Wsgi.Http.Http1RequestParser).GetMethods(), m => m.Name.Contains("Proxy", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Workers_leave_proxy_and_tls_to_the_pipeline()
+    {
+        // A worker that read PROXY headers or ran handshakes itself would bypass the stages every protocol
+        // handler relies on (Connections/ConnectionPipeline).
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Workers")
+            .ShouldNot().HaveDependencyOnAny(typeof(Unicorn.Wsgi.Transport.Tls.TlsConnection).FullName!, Root + "Connections.ProxyHeaderParser", Root + "Connections.ProxyProtocolStage", Root + "Connections.TlsStage")
+            .GetResult();
+        Assert.True(result.IsSuccessful, "Workers runs a pipeline stage itself: " + string.Join(", ", result.FailingTypeNames ?? []));
     }
 
     [Fact]
@@ -73,7 +99,7 @@ public sealed class ArchitectureTests
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.
-        string[] parts = ["Application", "Arbiter", "Config", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers"];
+        string[] parts = ["Application", "Arbiter", "Config", "Connections", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers"];
         var namespaces = Wsgi.GetTypes().Select(t => t.Namespace).OfType<string>().ToHashSet();
         Assert.All(parts, p => Assert.Contains(Root + p, namespaces));
         Assert.Contains(Wsgi.GetTypes(), t => t.Namespace == Root + "Interop" && t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static).Any(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl)));

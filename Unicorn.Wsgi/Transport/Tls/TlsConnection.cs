@@ -14,9 +14,14 @@ public sealed class TlsConnection
     {
         Stream = stream;
         Environ = stream.RemoteCertificate is { } peer ? ClientCertificateEnviron(peer) : null;
+        var alpn = stream.NegotiatedApplicationProtocol.Protocol;
+        ApplicationProtocol = alpn.IsEmpty ? null : System.Text.Encoding.ASCII.GetString(alpn.Span);
     }
 
     public SslStream Stream { get; }
+
+    /// <summary>The protocol ALPN agreed on ("http/1.1"), or null when the client offered none we speak.</summary>
+    public string? ApplicationProtocol { get; }
 
     /// <summary>SSL_CLIENT_* keys when the client presented a (verified) certificate, else null.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? Environ { get; }

@@ -53,6 +53,16 @@ public sealed class TlsServer
     }
 
     /// <summary>
+    /// The ALPN protocols to offer, in order of preference: the names of the worker's protocol handlers. Call it
+    /// before the first handshake. Without it, "http/1.1" is offered.
+    /// </summary>
+    public void OfferApplicationProtocols(IReadOnlyList<string> protocols)
+    {
+        ArgumentNullException.ThrowIfNull(protocols);
+        _options.ApplicationProtocols = [.. protocols.Select(p => new SslApplicationProtocol(p))];
+    }
+
+    /// <summary>
     /// The server side of the handshake on <paramref name="transport"/>; null when it fails or takes longer than
     /// <paramref name="timeout"/> (the caller closes the connection, as Gunicorn drops a failed SSL handshake).
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 
 namespace Unicorn.Wsgi.Tests.Http;
@@ -19,6 +20,8 @@ internal sealed record ParsedRequest(
 internal sealed class ConnectionSimulator
 {
     private readonly Http1RequestParser _parser;
+    private readonly ProxyHeaderParser _proxyParser;
+    private readonly System.Net.IPAddress? _peer;
     private readonly HttpParserOptions _options;
     private readonly Func<int> _readSize;
     private readonly SegmentedInput _input = new();
@@ -38,6 +41,8 @@ internal sealed class ConnectionSimulator
         _options = options;
         _parser = new Http1RequestParser(options);
         _parser.StartConnection(ipPeer ? peer : null);
+        _proxyParser = new ProxyHeaderParser(options.ProxyProtocol, options.ProxyAllowIps);
+        _peer = ipPeer ? peer : null;
         _readSize = readSize;
         _phase = options.ProxyProtocol == ProxyProtocolMode.Off ? Phase.Head : Phase.Proxy;
     }
@@ -96,7 +101,7 @@ internal sealed class ConnectionSimulator
         switch (_phase)
         {
             case Phase.Proxy:
-                if (_parser.TryParseProxyHeader(ref reader, out _proxy))
+                if (_proxyParser.TryParse(ref reader, _peer, out _proxy))
                 {
                     _phase = Phase.Head;
                 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Workers;
 

@@ -54,9 +54,14 @@ public sealed class TlsWorkerTests : IDisposable
         s.Set("ciphers", null);
     }
 
-    private static async Task<(string Response, SslApplicationProtocol Alpn)> GetAsync(WorkerHarness h, X509Certificate2? clientCert)
+    private static async Task<(string Response, SslApplicationProtocol Alpn)> GetAsync(WorkerHarness h, X509Certificate2? clientCert, string? beforeHandshake = null)
     {
         using var socket = await h.ConnectAsync();
+        if (beforeHandshake is not null)
+        {
+            await socket.SendAsync(Encoding.Latin1.GetBytes(beforeHandshake));
+        }
+
         await using var ssl = new SslStream(new System.Net.Sockets.NetworkStream(socket, ownsSocket: false));
         await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
@@ -94,6 +99,24 @@ public sealed class TlsWorkerTests : IDisposable
         Assert.Equal("https", request.UrlScheme);
         Assert.Equal("443", request.ServerPort);
         Assert.Null(request.ExtraEnviron);
+    }
+
+    [Fact]
+    public async Task A_proxy_header_comes_in_the_clear_before_the_handshake()
+    {
+        // As HAProxy's send-proxy and nginx's proxy_protocol send it: the PROXY stage runs before TLS.
+        var seen = new List<WsgiRequest>();
+        await using var h = new WorkerHarness((req, resp) => Capture(req, resp, seen), s =>
+        {
+            Configure(s, certReqs: 0);
+            s.Set("proxy_protocol", "v1");
+        });
+        var (response, alpn) = await GetAsync(h, null, "PROXY TCP4 192.0.2.9 198.51.100.1 40009 443\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
+        Assert.Equal(SslApplicationProtocol.Http11, alpn);
+        var request = Assert.Single(seen);
+        Assert.Equal("https", request.UrlScheme);
+        Assert.Equal(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("192.0.2.9"), 40009), request.RemoteEndPoint);
     }
 
     [Fact]

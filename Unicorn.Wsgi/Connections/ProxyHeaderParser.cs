@@ -2,10 +2,18 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Unicorn.Wsgi.Http;
 
-namespace Unicorn.Wsgi.Http;
+namespace Unicorn.Wsgi.Connections;
 
-public sealed partial class Http1RequestParser
+/// <summary>
+/// The PROXY protocol header (v1 text, v2 binary) a load balancer sends before anything else on a
+/// connection, parsed from bytes alone: the connection pipeline reads it before TLS and before any protocol
+/// handler, so every protocol gets the real client. Rules and rejections are Gunicorn's (400
+/// InvalidProxyLine / InvalidProxyHeader, 403 ForbiddenProxyRequest), with the strictness in
+/// docs/security.md. Stateless: one per worker.
+/// </summary>
+public sealed class ProxyHeaderParser(ProxyProtocolMode mode, IpAllowList allowed)
 {
     private static ReadOnlySpan<byte> V2Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
 
@@ -15,17 +23,16 @@ public sealed partial class Http1RequestParser
     private const int MaxV1Line = 107;
 
     /// <summary>
-    /// Reads a PROXY protocol header (v1 text or v2 binary, as <c>proxy_protocol</c> allows) from the start
-    /// of a connection. Call it before the first request only. <c>true</c>: done, with
+    /// Reads a PROXY protocol header (v1 or v2, as <c>proxy_protocol</c> allows) from the start of a connection
+    /// from <paramref name="peer"/> (null: a unix-socket peer, always allowed). <c>true</c>: done, with
     /// <paramref name="info"/> set when a header was there (reader advanced past it) or null when the
     /// connection starts with something else (reader untouched); <c>false</c>: more bytes needed.
     /// Throws InvalidProxyLine / InvalidProxyHeader for a malformed header and ForbiddenProxyRequest when
     /// the peer is not in <c>proxy_allow_ips</c>.
     /// </summary>
-    public bool TryParseProxyHeader(ref SequenceReader<byte> reader, out ProxyInfo? info)
+    public bool TryParse(ref SequenceReader<byte> reader, IPAddress? peer, out ProxyInfo? info)
     {
         info = null;
-        var mode = _options.ProxyProtocol;
         if (mode == ProxyProtocolMode.Off)
         {
             return true;
@@ -46,9 +53,9 @@ public sealed partial class Http1RequestParser
         {
             return false;
         }
-        if (!_proxyAllowed)
+        if (!allowed.Contains(peer))
         {
-            HttpRejection.Throw(RequestRejectionReason.ForbiddenProxyRequest, _peerText);
+            HttpRejection.Throw(RequestRejectionReason.ForbiddenProxyRequest, peer?.ToString() ?? "");
         }
         return maybeV2 ? TryParseV2(ref reader, buffer, out info) : TryParseV1(ref reader, buffer, out info);
     }

@@ -1,21 +1,21 @@
 using System.Buffers;
 using System.Net;
+using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 using static Unicorn.Wsgi.Tests.Http.Harness;
 using R = Unicorn.Wsgi.Http.RequestRejectionReason;
 
-namespace Unicorn.Wsgi.Tests.Http;
+namespace Unicorn.Wsgi.Tests.Connections;
 
-public class ProxyProtocolTests
+public class ProxyHeaderParserTests
 {
     private static readonly byte[] V2Signature = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
 
     private static (bool Done, ProxyInfo? Info, long Consumed) Try(byte[] bytes, ProxyProtocolMode mode, IPAddress? peer = null, string allow = "127.0.0.1,::1")
     {
-        var parser = new Http1RequestParser(new HttpParserOptions { ProxyProtocol = mode, ProxyAllowIps = IpAllowList.Parse(allow) });
-        parser.StartConnection(peer);
+        var parser = new ProxyHeaderParser(mode, IpAllowList.Parse(allow));
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));
-        var done = parser.TryParseProxyHeader(ref reader, out var info);
+        var done = parser.TryParse(ref reader, peer, out var info);
         return (done, info, reader.Consumed);
     }
 

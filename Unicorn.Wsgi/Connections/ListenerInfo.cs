@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Unicorn.Wsgi.Workers;
+namespace Unicorn.Wsgi.Connections;
 
 /// <summary>A listening socket and what requests accepted on it report as SERVER_NAME/PORT.</summary>
 public sealed class ListenerInfo

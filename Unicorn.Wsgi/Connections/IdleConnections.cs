@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Unicorn.Wsgi.Workers;
+namespace Unicorn.Wsgi.Connections;
 
 /// <summary>
 /// The connections of a worker that are waiting for a request. When every connection slot is taken,
@@ -9,20 +9,20 @@ namespace Unicorn.Wsgi.Workers;
 /// </summary>
 internal sealed class IdleConnections
 {
-    private readonly ConcurrentDictionary<HttpConnection, long> _idleSince = new();
+    private readonly ConcurrentDictionary<ConnectionContext, long> _idleSince = new();
 
     public int Count => _idleSince.Count;
 
-    public void Enter(HttpConnection connection) => _idleSince[connection] = Environment.TickCount64;
+    public void Enter(ConnectionContext connection) => _idleSince[connection] = Environment.TickCount64;
 
-    public void Leave(HttpConnection connection) => _idleSince.TryRemove(connection, out _);
+    public void Leave(ConnectionContext connection) => _idleSince.TryRemove(connection, out _);
 
     /// <summary>Closes the connection idle longest; false when none is idle.</summary>
     public bool EvictOldest()
     {
         while (true)
         {
-            HttpConnection? oldest = null;
+            ConnectionContext? oldest = null;
             var since = long.MaxValue;
             foreach (var (connection, t) in _idleSince)
             {

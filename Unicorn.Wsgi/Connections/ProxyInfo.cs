@@ -1,4 +1,4 @@
-namespace Unicorn.Wsgi.Http;
+namespace Unicorn.Wsgi.Connections;
 
 /// <summary>
 /// What a PROXY protocol header said about the real client. <see cref="Protocol"/> is "TCP4", "TCP6",

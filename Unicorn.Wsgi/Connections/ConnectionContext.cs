@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Unicorn.Wsgi.Connections;
+
+/// <summary>
+/// One accepted connection as the pipeline's stages hand it on: PROXY fills <see cref="Proxy"/>, TLS swaps
+/// <see cref="Transport"/> and fills <see cref="TlsEnviron"/> and <see cref="ApplicationProtocol"/>, then a
+/// protocol handler reads <see cref="Input"/> and writes <see cref="Transport"/>. One object per connection,
+/// nothing per request; the pipeline disposes it when the handler is done.
+/// </summary>
+internal sealed class ConnectionContext : IAsyncDisposable
+{
+    private readonly IdleConnections _idle;
+    private readonly CancellationTokenSource _evicted = new();
+    private PipeReader? _input;
+
+    public ConnectionContext(Stream transport, ListenerInfo listener, IPEndPoint? remote, bool forwardedTrusted, IdleConnections idle, Socket? socket = null)
+    {
+        Transport = transport;
+        Listener = listener;
+        RemoteEndPoint = remote;
+        ForwardedTrusted = forwardedTrusted;
+        Socket = socket;
+        _idle = idle;
+    }
+
+    /// <summary>The connection's socket, when there is one (a lingering close needs it).</summary>
+    public Socket? Socket { get; }
+
+    /// <summary>The bytes of the connection: the socket's stream, or the TLS stream after the handshake.</summary>
+    public Stream Transport { get; private set; }
+
+    public ListenerInfo Listener { get; }
+
+    /// <summary>The socket's peer; null for a unix socket.</summary>
+    public IPEndPoint? RemoteEndPoint { get; }
+
+    public EndPoint? LocalEndPoint => Socket?.LocalEndPoint;
+
+    /// <summary>
+    /// Whether the peer may set the scheme and forwarded headers (<c>forwarded_allow_ips</c>), decided once per
+    /// connection on the socket's peer (a unix peer is trusted, as in Gunicorn).
+    /// </summary>
+    public bool ForwardedTrusted { get; }
+
+    /// <summary>What the PROXY protocol header said, when the connection began with one.</summary>
+    public ProxyInfo? Proxy { get; set; }
+
+    /// <summary>Environ keys every request on this connection carries (the TLS client certificate).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? TlsEnviron { get; private set; }
+
+    /// <summary>The ALPN protocol the TLS handshake agreed on ("http/1.1"); null without TLS or ALPN.</summary>
+    public string? ApplicationProtocol { get; private set; }
+
+    /// <summary>
+    /// When a stage has already seen the first bytes of the connection (PROXY), the time
+    /// (<see cref="Environment.TickCount64"/>) by which the first request head must be complete: the
+    /// header and the head share one <c>timeout</c>, as when they were read together. 0: none.
+    /// </summary>
+    public long FirstHeadDeadline { get; set; }
+
+    /// <summary>The bytes of <see cref="Transport"/>, read once into a pipe that stages and handler share.</summary>
+    public PipeReader Input => _input ??= PipeReader.Create(Transport, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
+
+    public string RemoteText => RemoteEndPoint?.Address.ToString() ?? "unix";
+
+    /// <summary>Closes this connection if it is waiting for a request (the worker needs the slot).</summary>
+    public void Evict() => _evicted.Cancel();
+
+    /// <summary>The connection waits for a client's first byte: the worker may evict it when full.</summary>
+    public void BeginIdle() => _idle.Enter(this);
+
+    public void EndIdle() => _idle.Leave(this);
+
+    /// <summary>Reads more bytes; null on timeout, or (<paramref name="evictable"/>) when the worker needs the slot.</summary>
+    public async ValueTask<ReadResult?> ReadAsync(TimeSpan timeout, bool evictable = false)
+    {
+        var input = Input;
+        if (input.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var cts = evictable ? CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token) : new CancellationTokenSource();
+        cts.CancelAfter(timeout);
+        try
+        {
+            return await input.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The transport for a TLS handshake: the raw stream, preceded by whatever a stage already read into
+    /// <see cref="Input"/> past its own bytes (the ClientHello that followed a PROXY header).
+    /// </summary>
+    public Stream TakeTransportForTls()
+    {
+        if (_input is not { } input)
+        {
+            return Transport;
+        }
+
+        _input = null;
+        byte[] pending = [];
+        if (input.TryRead(out var read))
+        {
+            pending = read.Buffer.ToArray();
+            input.AdvanceTo(read.Buffer.End);
+        }
+
+        input.Complete();
+        return pending.Length == 0 ? Transport : new PrefixedStream(pending, Transport);
+    }
+
+    /// <summary>The handshake is done: requests now travel over <paramref name="stream"/>.</summary>
+    public void UseTls(Stream stream, IReadOnlyList<KeyValuePair<string, string>>? environ, string? applicationProtocol)
+    {
+        Transport = stream;
+        TlsEnviron = environ;
+        ApplicationProtocol = applicationProtocol;
+        // The head's time starts after the handshake, which has its own bound.
+        FirstHeadDeadline = 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_input is { } input)
+        {
+            await input.CompleteAsync();
+        }
+
+        await Transport.DisposeAsync();
+        _evicted.Dispose();
+    }
+}

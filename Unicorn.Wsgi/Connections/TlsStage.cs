@@ -1,0 +1,38 @@
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Tls;
+
+namespace Unicorn.Wsgi.Connections;
+
+/// <summary>
+/// The pipeline's TLS stage when <c>certfile</c>/<c>keyfile</c> are set: the handshake runs here, on async I/O
+/// and bounded by <c>timeout</c>, so a slow or silent TLS client holds no Python thread; ALPN offers the
+/// protocols that have handlers.
+/// </summary>
+internal sealed class TlsStage
+{
+    private readonly TlsServer _tls;
+    private readonly TimeSpan _timeout;
+    private readonly IErrorLog _log;
+
+    public TlsStage(TlsServer tls, IReadOnlyList<string> applicationProtocols, TimeSpan timeout, IErrorLog log)
+    {
+        _tls = tls;
+        _timeout = timeout;
+        _log = log;
+        _tls.OfferApplicationProtocols(applicationProtocols);
+    }
+
+    /// <summary>False: the handshake failed or timed out; the connection is closed, as Gunicorn drops it.</summary>
+    public async ValueTask<bool> RunAsync(ConnectionContext connection, CancellationToken stopping)
+    {
+        var tls = await _tls.AuthenticateAsync(connection.TakeTransportForTls(), _timeout, stopping);
+        if (tls is null)
+        {
+            _log.Debug("Error processing SSL request.");
+            return false;
+        }
+
+        connection.UseTls(tls.Stream, tls.Environ, tls.ApplicationProtocol);
+        return true;
+    }
+}
