@@ -11,7 +11,7 @@ namespace Unicorn.Wsgi.Workers;
 /// <summary>
 /// One client connection: reads request heads off the GIL, hands each request to a Python thread, and
 /// loops for keep-alive and pipelining. Transport is a Stream (plain socket or TLS); HTTP rules live in
-/// Http/; the app is reached only through <see cref="AppThreadPool"/>.
+/// Http/; the app is reached only through <see cref="Hosts.IAppHost"/>.
 /// </summary>
 internal sealed partial class HttpConnection
 {
@@ -271,7 +271,7 @@ internal sealed partial class HttpConnection
 
         try
         {
-            await _worker.Threads.RunAsync(request, sink);
+            await _worker.Host.RunAsync(request, sink);
         }
         catch (BadHttpRequestException e) when (sink.HeadersSent)
         {
