@@ -4,8 +4,8 @@ using Unicorn.Wsgi.Logging;
 namespace Unicorn.Wsgi.Workers.Hosts;
 
 /// <summary>
-/// The threaded host, the worker's Python threads: N dedicated OS threads (sync: 1, gthread: --threads), each attached to
-/// the app once for its whole life, so it keeps one Python thread state (threading.local survives
+/// The threaded app host, the worker's Python threads: N dedicated OS threads (sync: 1, gthread:
+/// --threads), each attached to the app once for its whole life, so it keeps one Python thread state (threading.local survives
 /// between requests). Requests never run on thread-pool threads or await continuations.
 /// </summary>
 /// <remarks>
