@@ -21,7 +21,7 @@ public static class WorkerClasses
     };
 
     /// <summary>The names <see cref="Normalise"/> returns for a supported class.</summary>
-    public static IReadOnlyCollection<string> Names { get; } = [Sync, Gthread];
+    public static IReadOnlyCollection<string> Names { get; } = [.. s_spellings.Values.Distinct(StringComparer.Ordinal)];
 
     /// <summary>Every spelling accepted for <c>-k</c>/<c>worker_class</c>.</summary>
     public static IReadOnlyCollection<string> Spellings => s_spellings.Keys;
