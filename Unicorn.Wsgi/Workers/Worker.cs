@@ -10,8 +10,9 @@ namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
 /// One worker: accepts on the inherited listeners, runs connections on .NET async I/O, and runs the app
-/// in its worker class's <see cref="IAppHost"/> (sync: 1 Python thread, gthread: --threads). Process concerns (signals, heartbeat,
-/// hand-over from the master) belong to <c>WorkerProcess</c>; this class runs equally in a test.
+/// in its worker class's <see cref="IAppHost"/> (sync: 1 Python thread, gthread: --threads). Process
+/// concerns (signals, heartbeat, hand-over from the master) belong to <c>WorkerProcess</c>; this class
+/// runs equally in a test.
 /// </summary>
 public sealed class Worker
 {
