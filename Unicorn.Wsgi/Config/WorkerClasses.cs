@@ -1,15 +1,34 @@
 namespace Unicorn.Wsgi.Config;
 
-/// <summary>The worker classes Unicorn implements, under their Gunicorn names and class paths.</summary>
+/// <summary>
+/// The worker classes Unicorn implements, under their Gunicorn names and class paths: the one list of
+/// accepted spellings. Config validation refuses every other name; <c>Workers.Hosts.AppHosts</c> maps
+/// each name here to the host that runs it (Config cannot see Workers, so the names live here).
+/// </summary>
 public static class WorkerClasses
 {
-    /// <summary>"sync" or "gthread" for the names Unicorn implements, otherwise the name as given.</summary>
-    public static string Normalise(string name) => name switch
+    public const string Sync = "sync";
+    public const string Gthread = "gthread";
+
+    private static readonly Dictionary<string, string> s_spellings = new(StringComparer.Ordinal)
     {
-        "sync" or "gunicorn.workers.sync.SyncWorker" or "egg:gunicorn#sync" => "sync",
-        "gthread" or "gunicorn.workers.gthread.ThreadWorker" or "egg:gunicorn#gthread" => "gthread",
-        _ => name,
+        [Sync] = Sync,
+        ["gunicorn.workers.sync.SyncWorker"] = Sync,
+        ["egg:gunicorn#sync"] = Sync,
+        [Gthread] = Gthread,
+        ["gunicorn.workers.gthread.ThreadWorker"] = Gthread,
+        ["egg:gunicorn#gthread"] = Gthread,
     };
 
-    public static bool IsSupported(string name) => Normalise(name) is "sync" or "gthread";
+    /// <summary>The names <see cref="Normalise"/> returns for a supported class.</summary>
+    public static IReadOnlyCollection<string> Names { get; } = [.. s_spellings.Values.Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Every spelling accepted for <c>-k</c>/<c>worker_class</c>.</summary>
+    public static IReadOnlyCollection<string> Spellings => s_spellings.Keys;
+
+    /// <summary>"sync" or "gthread" for the names Unicorn implements, otherwise the name as given.</summary>
+    public static string Normalise(string name) => name is not null && s_spellings.TryGetValue(name, out var normal) ? normal : name!;
+
+    // worker_class = None in a config file arrives as null: refused like any other unknown name.
+    public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);
 }

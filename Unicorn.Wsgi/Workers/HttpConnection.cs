@@ -13,7 +13,7 @@ namespace Unicorn.Wsgi.Workers;
 /// 100-continue, reads or streams bodies, hands each request to a Python thread, and loops for keep-alive
 /// and pipelining until the connection closes (lingering when a body was left unread). It starts once the
 /// connection pipeline (Connections/) has read any PROXY header and done any TLS handshake; HTTP rules live
-/// in Http/; the app is reached only through <see cref="AppThreadPool"/>.
+/// in Http/; the app is reached only through <see cref="Hosts.IAppHost"/>.
 /// </summary>
 internal sealed partial class HttpConnection
 {
@@ -231,7 +231,7 @@ internal sealed partial class HttpConnection
 
         try
         {
-            await _worker.Threads.RunAsync(request, sink);
+            await _worker.Host.RunAsync(request, sink);
         }
         catch (BadHttpRequestException e) when (sink.HeadersSent)
         {

@@ -4,13 +4,15 @@ using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport.Tls;
+using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
 /// One worker: accepts on the inherited listeners, runs connections on .NET async I/O, and runs the app
-/// on its own Python threads (sync: 1, gthread: --threads). Process concerns (signals, heartbeat,
-/// hand-over from the master) belong to <c>WorkerProcess</c>; this class runs equally in a test.
+/// in its worker class's <see cref="IAppHost"/> (sync: 1 Python thread, gthread: --threads). Process
+/// concerns (signals, heartbeat, hand-over from the master) belong to <c>WorkerProcess</c>; this class
+/// runs equally in a test.
 /// </summary>
 public sealed class Worker
 {
@@ -18,7 +20,7 @@ public sealed class Worker
     private readonly IReadOnlyList<ListenerInfo> _listeners;
     private readonly IErrorLog _log;
     private readonly WorkerOptions _options;
-    private readonly AppThreadPool _threads;
+    private readonly IAppHost _host;
     private readonly TlsServer? _tls;
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _closeOwnListeners = new();
@@ -37,6 +39,12 @@ public sealed class Worker
     }
 
     public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IWsgiApplication app, IErrorLog log)
+        : this(settings, listeners, AppHosts.Create(settings, app, log), log)
+    {
+    }
+
+    /// <summary>A worker whose app runs in <paramref name="host"/> (the registry's choice for the settings, or a test's).</summary>
+    internal Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IAppHost host, IErrorLog log)
     {
         _settings = settings;
         // The master checked the same files before binding (TlsServer.FromSettings), so this does not fail
@@ -45,8 +53,7 @@ public sealed class Worker
         _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https") { OwnedByWorker = l.OwnedByWorker })];
         _log = log;
         _options = WorkerOptions.FromSettings(settings);
-        var threads = settings.WorkerClass == "sync" ? 1 : Math.Max(1, settings.Threads);
-        _threads = new AppThreadPool(app, threads, log);
+        _host = host;
         _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
         _maxRequests = MaxRequestsWithJitter(settings);
     }
@@ -65,23 +72,25 @@ public sealed class Worker
 
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
-    public int BusyThreads => _threads.Busy;
+    /// <summary>Requests running in the app (busy Python threads), for the metrics gauges.</summary>
+    public int BusyThreads => _host.Busy;
 
-    public int ThreadCount => _threads.Count;
+    /// <summary>Requests the app host can run at once (Python threads), for the metrics gauges.</summary>
+    public int ThreadCount => _host.Capacity;
 
-    public int QueueDepth => _threads.QueueDepth;
+    public int QueueDepth => _host.Queued;
 
     /// <summary>
     /// False when every Python thread has been stuck in one request for longer than
     /// <paramref name="timeout"/>; the heartbeat stops and the master's timeout applies.
     /// </summary>
-    public bool IsResponsive(TimeSpan timeout) => _threads.IsResponsive(timeout);
+    public bool IsResponsive(TimeSpan timeout) => _host.IsResponsive(timeout);
 
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
-        _threads.Start();
-        var context = new WorkerContext(_options, _threads, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
+        _host.Start();
+        var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var protocols = new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
@@ -95,9 +104,7 @@ public sealed class Worker
         }
 
         await Task.WhenAll(remaining);
-        _threads.CompleteAdding();
-        // Python threads detach on their own threads; a stuck one cannot be waited for forever.
-        await Task.Run(() => _threads.Join(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30)));
+        await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
     }
 
     /// <summary>

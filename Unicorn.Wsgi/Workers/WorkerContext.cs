@@ -1,13 +1,15 @@
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>What every connection of one worker shares.</summary>
-internal sealed class WorkerContext(WorkerOptions options, AppThreadPool threads, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone)
+internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone)
 {
     public WorkerOptions Options { get; } = options;
 
-    public AppThreadPool Threads { get; } = threads;
+    /// <summary>Where each request runs: the worker class's app host.</summary>
+    public IAppHost Host { get; } = host;
 
     public IErrorLog Log { get; } = log;
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using NetArchTest.Rules;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Tests;
 
@@ -19,6 +20,8 @@ public sealed class ArchitectureTests
     [InlineData("Transport", new[] { "Http", "Connections", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
     [InlineData("Connections", new[] { "Workers", "Arbiter", "Hooks", "ProcessContract", "Application" })] // stages and handler selection, no app
     [InlineData("Workers", new[] { "Arbiter", "Hooks" })] // what it shares with the master is in ProcessContract
+    // An app host sees a request and its sink, never bytes or sockets (see also App_hosts_do_not_see_the_worker).
+    [InlineData("Workers.Hosts", new[] { "Http", "Transport", "Connections", "Arbiter", "Hooks", "ProcessContract" })]
     [InlineData("Arbiter", new[] { "Connections", "Workers", "Hooks" })]
     [InlineData("ProcessContract", new[] { "Arbiter", "Connections", "Workers", "Hooks" })]
     [InlineData("Config", new[] { "Arbiter", "Connections", "Workers", "Hooks", "ProcessContract" })] // no import loops
@@ -57,6 +60,42 @@ public sealed class ArchitectureTests
             .ShouldNot().HaveDependencyOnAny(typeof(Unicorn.Wsgi.Transport.Tls.TlsConnection).FullName!, Root + "Connections.ProxyHeaderParser", Root + "Connections.ProxyProtocolStage", Root + "Connections.TlsStage")
             .GetResult();
         Assert.True(result.IsSuccessful, "Workers runs a pipeline stage itself: " + string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
+    public void Only_the_registry_names_a_concrete_app_host()
+    {
+        // The worker and its connections hold an IAppHost; which one runs is AppHosts' choice alone (a host
+        // and its factory may name each other).
+        var concrete = Wsgi.GetTypes()
+            .Where(t => t.IsClass && (typeof(IAppHost).IsAssignableFrom(t) || typeof(IAppHostFactory).IsAssignableFrom(t)))
+            .Select(t => t.FullName!)
+            .ToArray();
+        Assert.NotEmpty(concrete);
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Workers")
+            .And().DoNotImplementInterface(typeof(IAppHost))
+            .And().DoNotImplementInterface(typeof(IAppHostFactory))
+            .And().DoNotHaveName(nameof(AppHosts))
+            .ShouldNot().HaveDependencyOnAny(concrete)
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, "a concrete app host named outside AppHosts: " + string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
+    public void App_hosts_do_not_see_the_worker()
+    {
+        // Not the connection that parsed the request, nor the worker or process around it: a greenlet or
+        // asyncio host then plugs in beside the threaded one without touching the protocol.
+        var worker = Wsgi.GetTypes().Where(t => t.Namespace == Root + "Workers").Select(t => t.FullName!).ToArray();
+        Assert.Contains(Root + "Workers.HttpConnection", worker);
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Workers.Hosts")
+            .ShouldNot().HaveDependencyOnAny(worker)
+            .GetResult();
+
+        Assert.True(result.IsSuccessful, "an app host references Unicorn.Wsgi.Workers: " + string.Join(", ", result.FailingTypeNames ?? []));
     }
 
     [Fact]
@@ -99,7 +138,7 @@ public sealed class ArchitectureTests
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.
-        string[] parts = ["Application", "Arbiter", "Config", "Connections", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers"];
+        string[] parts = ["Application", "Arbiter", "Config", "Connections", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers", "Workers.Hosts"];
         var namespaces = Wsgi.GetTypes().Select(t => t.Namespace).OfType<string>().ToHashSet();
         Assert.All(parts, p => Assert.Contains(Root + p, namespaces));
         Assert.Contains(Wsgi.GetTypes(), t => t.Namespace == Root + "Interop" && t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static).Any(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl)));

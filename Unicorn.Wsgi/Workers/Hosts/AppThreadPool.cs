@@ -1,11 +1,11 @@
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
 
-namespace Unicorn.Wsgi.Workers;
+namespace Unicorn.Wsgi.Workers.Hosts;
 
 /// <summary>
-/// The worker's Python threads: N dedicated OS threads (sync: 1, gthread: --threads), each attached to
-/// the app once for its whole life, so it keeps one Python thread state (threading.local survives
+/// The threaded app host, the worker's Python threads: N dedicated OS threads (sync: 1, gthread:
+/// --threads), each attached to the app once for its whole life, so it keeps one Python thread state (threading.local survives
 /// between requests). Requests never run on thread-pool threads or await continuations.
 /// </summary>
 /// <remarks>
@@ -13,7 +13,7 @@ namespace Unicorn.Wsgi.Workers;
 /// instead of spinning first (as BlockingCollection does): on a busy machine a spinning waiter burns the
 /// very CPU the connection that will feed it needs, which measured at twice the CPU per request.
 /// </remarks>
-internal sealed class AppThreadPool
+internal sealed class AppThreadPool : IAppHost
 {
     private readonly Queue<AppWorkItem> _queue = new();
     private readonly Thread[] _threads;
@@ -40,10 +40,11 @@ internal sealed class AppThreadPool
     /// <summary>Threads that are running a request right now.</summary>
     public int Busy => Volatile.Read(ref _busy);
 
-    public int Count => _threads.Length;
+    /// <summary>The threads: each runs one request at a time.</summary>
+    public int Capacity => _threads.Length;
 
     /// <summary>Requests waiting for a free thread.</summary>
-    public int QueueDepth
+    public int Queued
     {
         get
         {
@@ -80,13 +81,13 @@ internal sealed class AppThreadPool
     }
 
     /// <summary>
-    /// False when a request has held its thread longer than <paramref name="timeout"/> on every thread:
+    /// False when a request has held its thread longer than <paramref name="stuck"/> on every thread:
     /// the worker can then serve nobody, which is what the master's timeout is for.
     /// </summary>
-    public bool IsResponsive(TimeSpan timeout)
+    public bool IsResponsive(TimeSpan stuck)
     {
         var now = Environment.TickCount64;
-        var limit = (long)timeout.TotalMilliseconds;
+        var limit = (long)stuck.TotalMilliseconds;
         foreach (ref var since in _busySince.AsSpan())
         {
             var s = Volatile.Read(ref since);
@@ -99,8 +100,15 @@ internal sealed class AppThreadPool
         return false;
     }
 
-    /// <summary>Lets the threads finish queued work and detach from the app.</summary>
-    public void CompleteAdding()
+    /// <summary>Lets the threads finish queued work and detach from the app, waiting at most <paramref name="timeout"/>.</summary>
+    public Task<bool> StopAsync(TimeSpan timeout)
+    {
+        CompleteAdding();
+        // Python threads detach on their own threads; a stuck one cannot be waited for forever.
+        return Task.Run(() => Join(timeout));
+    }
+
+    private void CompleteAdding()
     {
         lock (_queue)
         {
@@ -109,7 +117,7 @@ internal sealed class AppThreadPool
         }
     }
 
-    public bool Join(TimeSpan timeout)
+    private bool Join(TimeSpan timeout)
     {
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         foreach (var t in _threads)

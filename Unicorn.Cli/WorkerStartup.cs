@@ -1,0 +1,137 @@
+using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.ConfigFile;
+using Unicorn.PythonBridge.Logging;
+using Unicorn.PythonBridge.Reload;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Hooks;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
+using Unicorn.Wsgi.Workers;
+using Unicorn.Wsgi.Workers.Reload;
+
+namespace Unicorn.Cli;
+
+/// <summary>
+/// What the program gives a worker process, as steps in the order <see cref="WorkerProcess"/> calls them:
+/// configure (logs, then the config file's hooks), post_fork, load the app, post_worker_init; while
+/// serving, the signal-driven calls; last, <see cref="Dispose"/> runs Python's exit work. What one step
+/// makes (the Python runtime, the hooks) is a field the later steps read.
+/// </summary>
+internal sealed class WorkerStartup : IDisposable
+{
+    private readonly ForwardingErrorLog _log = new(new StderrErrorLog());
+    private readonly WorkerProcessOptions _options;
+    private LoggingServices? _logging;
+    private PythonRuntime? _runtime;
+    private PythonServerHooks? _serverHooks;
+    private ServerHookBridge? _hookBridge;
+    private WorkerHooks? _hooks;
+    private WorkerInfo? _self;
+
+    public WorkerStartup()
+    {
+        _options = new WorkerProcessOptions
+        {
+            Log = _log,
+            Configure = Configure,
+            Hooks = new WorkerHooks
+            {
+                PostFork = PostFork,
+                PostWorkerInit = w => _hooks?.PostWorkerInit?.Invoke(w),
+                WorkerInt = w => _hooks?.WorkerInt?.Invoke(w),
+                WorkerAbort = w => _hooks?.WorkerAbort?.Invoke(w),
+                WorkerExit = w => _hooks?.WorkerExit?.Invoke(w),
+            },
+            LoadApp = LoadApp,
+            IsAppLoadError = IsAppLoadError,
+            DescribeBootError = DescribeBootError,
+            DumpPythonStacks = DumpPythonStacks,
+            ReopenLogs = ReopenLogs,
+            ModuleSource = ModuleSource,
+        };
+    }
+
+    public int Run() => WorkerProcess.Run(_options);
+
+    // 1. The settings from the master: logs first, then the config file's hooks.
+    private void Configure(Settings settings)
+    {
+        ConfigureLogging(settings);
+        LoadServerHooks(settings);
+    }
+
+    private void ConfigureLogging(Settings settings)
+    {
+        // A Python log config needs Python before anything is logged through it.
+        _logging = LoggingSetup.Create(settings, config => PythonLogging.Configure(StartPython(settings), config));
+        _log.Target = _logging.ErrorLog;
+        if (_logging.WantsRequests)
+        {
+            _options.AccessLog = _logging.OnRequest;
+        }
+
+        if (_logging.Metrics is { } metrics)
+        {
+            _options.SampleLoad = metrics.Sample;
+        }
+    }
+
+    private void LoadServerHooks(Settings settings)
+    {
+        // post_fork runs before the app loads, so Python starts here when the config file has hooks.
+        if (PythonServerHooks.HasHooks(settings))
+        {
+            StartPython(settings);
+            _serverHooks = PythonServerHooks.Load(settings, _log, Directory.GetCurrentDirectory());
+            _hookBridge = ServerHookBridge.ForWorker(_serverHooks, settings);
+            _hooks = _hookBridge.CreateWorkerHooks();
+        }
+    }
+
+    // 2. post_fork, with this worker's pid and age, which the request hooks' server object shows later.
+    private void PostFork(WorkerInfo worker)
+    {
+        _self = worker;
+        _hooks?.PostFork?.Invoke(worker);
+    }
+
+    // 3. The app, inside the request hooks when the config file has any.
+    private IWsgiApplication LoadApp(Settings settings)
+    {
+        var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
+        return HookedApplication.IsNeeded(settings, _serverHooks)
+            ? new HookedApplication(app, _serverHooks, settings.Get<bool>("spew"), () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
+            : app;
+    }
+
+    // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is imported is
+    // a boot error, exit 3.
+    private static bool IsAppLoadError(Exception e) => e is AppLoadException or AppImportException { PythonTraceback: null };
+
+    private static string DescribeBootError(Exception e) => e switch
+    {
+        AppImportException { PythonTraceback: { } tb } => $"{e.Message}\n{tb}",
+        _ => e.Message,
+    };
+
+    // 4. While serving: --reload's module list (once, after the app loads), USR1, ABRT.
+    private IModuleSource ModuleSource() => new PythonModuleSource(_runtime!);
+
+    private void ReopenLogs() => _logging?.Reopen();
+
+    private string DumpPythonStacks() => _runtime?.DumpThreadStacks() ?? "";
+
+    /// <summary>Python's own exit work (atexit, logging.shutdown, flushing) runs on this thread, last.</summary>
+    public void Dispose()
+    {
+        _serverHooks?.Dispose();
+        _logging?.BeforePythonShutdown();
+        _runtime?.Shutdown();
+        _logging?.Dispose();
+    }
+
+    /// <summary>Starts Python on first use; later calls return the same runtime.</summary>
+    private PythonRuntime StartPython(Settings settings) =>
+        _runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), _log, WorkerMain.RuntimeOptions(settings));
+}

@@ -1,0 +1,43 @@
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.Wsgi.Workers.Hosts;
+
+/// <summary>
+/// How a worker class runs the app. The protocol handler hands it each parsed request with its response
+/// sink; the worker starts and stops it and reads its health (heartbeat) and load (metrics). Nothing here
+/// assumes OS threads: the threaded host runs each request on one of N Python threads, a greenlet host
+/// would run them all on one hub thread, an asyncio host on one event loop.
+/// </summary>
+public interface IAppHost
+{
+    /// <summary>Requests that can run at the same time (Python threads for the threaded host), for the metrics gauges.</summary>
+    int Capacity { get; }
+
+    /// <summary>Requests running in the app right now.</summary>
+    int Busy { get; }
+
+    /// <summary>Requests handed over and waiting to start.</summary>
+    int Queued { get; }
+
+    /// <summary>Gets ready to run requests (threads attach to the app, a hub or loop starts). Called once, before the first request.</summary>
+    void Start();
+
+    /// <summary>
+    /// Runs one request; the task completes when the response has been written, and faults only when the
+    /// request could not be run at all (the bridge turns app errors into responses).
+    /// </summary>
+    Task RunAsync(WsgiRequest request, IResponseSink sink);
+
+    /// <summary>
+    /// Takes no more requests, lets those handed over finish and releases the app. False when that did not
+    /// happen within <paramref name="timeout"/>: a request stuck in the app is not waited for.
+    /// </summary>
+    Task<bool> StopAsync(TimeSpan timeout);
+
+    /// <summary>
+    /// False when the host can start no request because what runs them has been held by one request for
+    /// longer than <paramref name="stuck"/> (every thread; the hub; the loop): the heartbeat stops and the
+    /// master's timeout applies.
+    /// </summary>
+    bool IsResponsive(TimeSpan stuck);
+}

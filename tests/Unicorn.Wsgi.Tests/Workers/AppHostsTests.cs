@@ -1,0 +1,66 @@
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Workers.Hosts;
+
+namespace Unicorn.Wsgi.Tests.Workers;
+
+/// <summary>The worker-class registry: every accepted spelling reaches a host, on the threads it had before the registry.</summary>
+public sealed class AppHostsTests
+{
+    private static readonly IErrorLog s_log = new StderrErrorLog(LogLevel.Debug, TextWriter.Null);
+
+    [Fact]
+    public void Every_worker_class_name_has_a_host_and_every_host_a_name()
+    {
+        Assert.Equal(WorkerClasses.Names.Order(StringComparer.Ordinal), AppHosts.Names.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("sync", 1, 1)]
+    [InlineData("sync", 4, 1)] // spelt "sync", one thread whatever --threads says (AppHosts.SyncThreads)
+    [InlineData("gunicorn.workers.sync.SyncWorker", 1, 1)]
+    [InlineData("gunicorn.workers.sync.SyncWorker", 4, 4)]
+    [InlineData("egg:gunicorn#sync", 3, 3)]
+    [InlineData("gthread", 0, 1)]
+    [InlineData("gthread", 1, 1)]
+    [InlineData("gthread", 8, 8)]
+    [InlineData("gunicorn.workers.gthread.ThreadWorker", 4, 4)]
+    [InlineData("egg:gunicorn#gthread", 2, 2)]
+    public void Every_spelling_runs_its_requests_on_the_threads_it_did_before(string workerClass, int threads, int expected)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("threads", threads);
+
+        var host = AppHosts.Create(settings, new FakeApp(FakeApp.Ok), s_log);
+
+        Assert.Equal(expected, host.Capacity);
+        Assert.Equal(expected > 1, AppHosts.For(settings).IsMultithread(settings));
+    }
+
+    [Fact]
+    public void Every_accepted_spelling_has_a_host()
+    {
+        Assert.NotEmpty(WorkerClasses.Spellings);
+        Assert.All(WorkerClasses.Spellings, name =>
+        {
+            var settings = TestSettings.Defaults();
+            settings.Set("worker_class", name);
+            Assert.True(WorkerClasses.IsSupported(name));
+            Assert.NotNull(AppHosts.For(settings));
+        });
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("Sync")]
+    [InlineData("uvicorn.workers.UvicornWorker")]
+    public void A_class_validation_refuses_has_no_host(string workerClass)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+
+        Assert.False(WorkerClasses.IsSupported(workerClass));
+        Assert.Throws<InvalidOperationException>(() => AppHosts.For(settings));
+    }
+}
