@@ -56,7 +56,7 @@ public sealed partial class Arbiter
             List<Listener> fresh;
             try
             {
-                fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), _config.ListenerOptions(), _log);
+                fresh = ListenerBinder.Bind(_config.Addresses, _config.ListenerOptions(), _log);
             }
             catch (ListenerException e)
             {

@@ -148,18 +148,6 @@ public sealed partial class Arbiter : IDisposable
             return "Error: --timeout and --graceful-timeout must not be negative.";
         }
 
-        foreach (var bind in _config.Bind)
-        {
-            try
-            {
-                ListenAddress.Parse(bind);
-            }
-            catch (FormatException e)
-            {
-                return $"Error: invalid --bind '{bind}': {e.Message}";
-            }
-        }
-
         try
         {
             ProcessIdentity.Resolve(_config);
@@ -257,7 +245,7 @@ public sealed partial class Arbiter : IDisposable
             return [.. HandOver.ParseFds(inherited).Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: !_systemd))];
         }
 
-        var addresses = _config.Bind.Select(ListenAddress.Parse).ToList();
+        var addresses = _config.Addresses;
         if (!_config.ReusePort)
         {
             return ListenerBinder.Bind(addresses, options, _log);

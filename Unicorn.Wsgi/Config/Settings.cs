@@ -12,7 +12,14 @@ public sealed partial class Settings
 
     public T Get<T>(string name) => _values.TryGetValue(name, out var v) ? (T)v! : throw new KeyNotFoundException($"unknown setting {name}");
 
-    public void Set(string name, object? value) => _values[name] = value;
+    /// <summary>
+    /// Sets a value as a config file would, through the setting's validator, so what is stored is always the
+    /// typed value (a setting the table does not know is stored as given).
+    /// </summary>
+    public void Set(string name, object? value) =>
+        _values[name] = SettingsTable.ByName.TryGetValue(name, out var setting)
+            ? setting.Validate(value, new ResolveContext(new Dictionary<string, string?>(), Directory.GetCurrentDirectory()))
+            : value;
 
     public bool Contains(string name) => _values.ContainsKey(name);
 
@@ -36,7 +43,11 @@ public sealed partial class Settings
     public string? ConfigFile { get; set; }
 
     // Typed views of the settings the server itself reads.
-    public IReadOnlyList<string> Bind => Get<IReadOnlyList<string>>("bind");
+    /// <summary>The <c>bind</c> addresses, parsed.</summary>
+    public IReadOnlyList<ListenAddress> ListenAddresses => Get<IReadOnlyList<ListenAddress>>("bind");
+
+    /// <summary>The <c>bind</c> addresses as written.</summary>
+    public IReadOnlyList<string> Bind => [.. ListenAddresses.Select(a => a.Text)];
     public int Backlog => Get<int>("backlog");
     public int Workers => Get<int>("workers");
     public string WorkerClass => Get<string>("worker_class");

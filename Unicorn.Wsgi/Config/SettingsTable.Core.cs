@@ -26,6 +26,7 @@ public static partial class SettingsTable
             DefaultEnvironmentVariable = "PORT",
             DefaultDoc = "['127.0.0.1:8000'], or ['0.0.0.0:$PORT'] when PORT is set",
             Validate = Validators.Binds,
+            DomainValue = true,
             Doc = "Where to listen: HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. Repeat the flag to listen on several addresses.",
         },
         IntRow("backlog", SocketSection, ["--backlog"], 2048,

@@ -100,25 +100,28 @@ internal static partial class Validators
         return path.Length > 1 ? path.TrimEnd('/') : path;
     }
 
+    /// <summary>The <c>bind</c> addresses, each parsed into a <see cref="ListenAddress"/>.</summary>
     public static object? Binds(object? value, ResolveContext _)
     {
-        var list = ToStringList(value);
-        foreach (var address in list)
+        if (value is IEnumerable<ListenAddress> parsed)
         {
-            if (BindAddress.Validate(address) is { } problem)
-            {
-                throw new SettingValueException(problem);
-            }
+            return parsed.ToList();
         }
 
-        return list;
+        var addresses = new List<ListenAddress>();
+        foreach (var text in ToStringList(value))
+        {
+            addresses.Add(ListenAddress.TryParse(text, out var address, out var problem) ? address : throw new SettingValueException(problem));
+        }
+
+        return addresses;
     }
 
     /// <summary>One listening address in <c>bind</c>'s syntax, or unset.</summary>
     public static object? Address(object? value, ResolveContext _)
     {
         var s = ToStringOrNull(value);
-        return s is null || BindAddress.Validate(s) is not { } problem ? s : throw new SettingValueException(problem);
+        return s is null || ListenAddress.TryParse(s, out ListenAddress _, out var problem) ? s : throw new SettingValueException(problem);
     }
 
     /// <summary><c>KEY=VALUE</c> entries; Gunicorn finds a missing '=' only when it applies them.</summary>
@@ -165,7 +168,7 @@ internal static partial class Validators
             return s;
         }
 
-        if (BindAddress.Validate(s) is not null)
+        if (!ListenAddress.TryParse(s, out ListenAddress _, out string _))
         {
             throw new SettingValueException("Value must be one of ('host:port', 'unix://PATH')");
         }

@@ -10,7 +10,11 @@ namespace Unicorn.Wsgi.ProcessContract;
 /// </summary>
 public sealed record ProcessSettings
 {
-    public IReadOnlyList<string> Bind { get; init; } = ["127.0.0.1:8000"];
+    /// <summary>The <c>bind</c> addresses, parsed when settings resolved.</summary>
+    public IReadOnlyList<ListenAddress> Addresses { get; init; } = [ListenAddress.Parse("127.0.0.1:8000")];
+
+    /// <summary>The <c>bind</c> addresses as written.</summary>
+    public IReadOnlyList<string> Bind => [.. Addresses.Select(a => a.Text)];
     public int Backlog { get; init; } = 2048;
     public int Workers { get; init; } = 1;
     public string WorkerClass { get; init; } = "sync";
@@ -56,7 +60,7 @@ public sealed record ProcessSettings
         var defaults = new ProcessSettings();
         return new ProcessSettings
         {
-            Bind = List(settings, "bind") ?? defaults.Bind,
+            Addresses = settings.Contains("bind") ? settings.ListenAddresses : defaults.Addresses,
             Backlog = Int(settings, "backlog") ?? defaults.Backlog,
             Workers = Int(settings, "workers") ?? defaults.Workers,
             WorkerClass = Str(settings, "worker_class") ?? defaults.WorkerClass,
