@@ -10,7 +10,14 @@ public sealed partial class Settings
     private readonly Dictionary<string, object?> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SettingSource> _sources = new(StringComparer.Ordinal);
 
-    public T Get<T>(string name) => _values.TryGetValue(name, out var v) ? (T)v! : throw new KeyNotFoundException($"unknown setting {name}");
+    /// <summary>
+    /// The typed value of <paramref name="name"/>. A setting never set (only in a hand-built Settings; resolved ones hold
+    /// every setting) reads as its default.
+    /// </summary>
+    public T Get<T>(string name) =>
+        _values.TryGetValue(name, out var v) ? (T)v!
+        : SettingsTable.ByName.TryGetValue(name, out var setting) ? (T)setting.Validate(setting.Default(ResolveContext.Empty), ResolveContext.Empty)!
+        : throw new KeyNotFoundException($"unknown setting {name}");
 
     /// <summary>
     /// Sets a value as a config file would, through the setting's validator, so what is stored is always the

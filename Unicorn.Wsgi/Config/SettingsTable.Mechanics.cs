@@ -126,6 +126,7 @@ public static partial class SettingsTable
             DefaultEnvironmentVariable = "FORWARDED_ALLOW_IPS",
             DefaultDoc = "'127.0.0.1,::1', or $FORWARDED_ALLOW_IPS when set",
             Validate = Validators.AddressList,
+            DomainValue = true,
             Doc = "Comma-separated addresses or CIDR networks of proxies trusted to set secure_scheme_headers and forwarder_headers; '*' trusts all.",
         },
     ];

@@ -17,6 +17,7 @@ public static partial class SettingsTable
             Const = "auto",
             Default = _ => "off",
             Validate = Validators.ProxyProtocol,
+            DomainValue = true,
             Doc = "Accept a PROXY protocol header (from HAProxy, stunnel...) before each connection's first request: off, v1, v2 or auto; the bare flag means auto.",
         },
         new Setting
@@ -27,6 +28,7 @@ public static partial class SettingsTable
             Flags = ["--proxy-allow-from"],
             Default = _ => "127.0.0.1,::1",
             Validate = Validators.AddressList,
+            DomainValue = true,
             Doc = "Comma-separated addresses or CIDR networks allowed to send PROXY headers; '*' allows any. UNIX socket peers are always allowed.",
         },
         StringRow("protocol", MechanicsSection, ["--protocol"], "STRING", "http",
@@ -40,6 +42,7 @@ public static partial class SettingsTable
             Flags = ["--uwsgi-allow-from"],
             Default = _ => "127.0.0.1,::1",
             Validate = Validators.AddressList,
+            DomainValue = true,
             Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any.",
             Supported = false,
         },

@@ -88,7 +88,7 @@ public sealed class ValidatorTests
     [Fact]
     public void Address_lists_take_ips_networks_and_star()
     {
-        Assert.Equal(new[] { "10.0.0.0/8", "::1", "*" }, Validate("forwarded_allow_ips", "10.0.0.0/8, ::1,*"));
+        Assert.Equal(new[] { "10.0.0.0/8", "::1", "*" }, ((IpAllowList)Validate("forwarded_allow_ips", "10.0.0.0/8, ::1,*")!).Entries);
         Assert.Contains("192.168.1.1/24", Rejects("forwarded_allow_ips", "192.168.1.1/24"), StringComparison.Ordinal);
         Rejects("proxy_allow_ips", "1.2.3");
         Rejects("proxy_allow_ips", "example.com");
@@ -138,11 +138,11 @@ public sealed class ValidatorTests
     [Fact]
     public void Enumerations_are_case_insensitive_and_closed()
     {
-        Assert.Equal("refuse", Validate("header_map", "Refuse"));
+        Assert.Equal(HeaderMapPolicy.Refuse, Validate("header_map", "Refuse"));
         Rejects("header_map", "keep");
-        Assert.Equal("auto", Validate("proxy_protocol", "true"));
-        Assert.Equal("off", Validate("proxy_protocol", false));
-        Assert.Equal("v1", Validate("proxy_protocol", "V1"));
+        Assert.Equal(ProxyProtocolMode.Auto, Validate("proxy_protocol", "true"));
+        Assert.Equal(ProxyProtocolMode.Off, Validate("proxy_protocol", false));
+        Assert.Equal(ProxyProtocolMode.V1, Validate("proxy_protocol", "V1"));
         Rejects("proxy_protocol", "v3");
         Assert.Equal("warning", Validate("loglevel", "warning"));
         Rejects("loglevel", "verbose");
