@@ -26,11 +26,6 @@ public sealed partial class Arbiter
         }
 
         var nextConfig = ProcessSettings.From(next);
-        if (nextConfig.Workers < 1)
-        {
-            _log.Error($"Error reloading the configuration, keeping the current one: --workers must be at least 1 (got {nextConfig.Workers}).");
-            return;
-        }
 
         if (nextConfig.PreloadApp)
         {

@@ -138,16 +138,6 @@ public sealed partial class Arbiter : IDisposable
 
     private string? Validate()
     {
-        if (_config.Workers < 1)
-        {
-            return $"Error: --workers must be at least 1 (got {_config.Workers}).";
-        }
-
-        if (_config.Timeout < 0 || _config.GracefulTimeout < 0)
-        {
-            return "Error: --timeout and --graceful-timeout must not be negative.";
-        }
-
         try
         {
             ProcessIdentity.Resolve(_config);

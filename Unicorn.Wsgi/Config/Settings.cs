@@ -64,6 +64,7 @@ public sealed partial class Settings
     public int MaxRequestsJitter => Get<int>("max_requests_jitter");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
+    public int BootTimeout => Get<int>("boot_timeout");
     public int KeepAlive => Get<int>("keepalive");
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");
@@ -86,13 +87,21 @@ public sealed partial class Settings
     public int User => Get<int>("user");
     public int Group => Get<int>("group");
     public int Umask => Get<int>("umask");
+    public bool InitGroups => Get<bool>("initgroups");
+    public string? WorkerTmpDir => Get<string?>("worker_tmp_dir");
+    public string? WsgiApp => Get<string?>("wsgi_app");
+    public string? CertFile => Get<string?>("certfile");
     public bool ReusePort => Get<bool>("reuse_port");
 
     /// <summary>Whether sendfile may be used: <c>--no-sendfile</c> (or <c>sendfile = False</c>) turns it off; unset means on.</summary>
     public bool Sendfile => Get<bool?>("sendfile") ?? true;
 
     /// <summary><c>proc_name</c>, else <c>default_proc_name</c>.</summary>
-    public string ProcName => Get<string?>("proc_name") ?? Get<string?>("default_proc_name") ?? "gunicorn";
+    public string ProcName => ProcNameSetting ?? DefaultProcName ?? "gunicorn";
+
+    /// <summary><c>proc_name</c> itself (null when unset); <see cref="ProcName"/> applies the fallbacks.</summary>
+    public string? ProcNameSetting => Get<string?>("proc_name");
+    public string? DefaultProcName => Get<string?>("default_proc_name");
 
     public bool IsSsl => Get<string?>("certfile") is not null || Get<string?>("keyfile") is not null;
 
