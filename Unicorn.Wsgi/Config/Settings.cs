@@ -16,7 +16,7 @@ public sealed partial class Settings
     /// </summary>
     public T Get<T>(string name) =>
         _values.TryGetValue(name, out var v) ? (T)v!
-        : SettingsTable.ByName.TryGetValue(name, out var setting) ? (T)setting.Validate(setting.Default(ResolveContext.Empty), ResolveContext.Empty)!
+        : SettingsTable.ByName.TryGetValue(name, out var setting) ? (T)setting.Validate(setting.Default(HandBuilt), HandBuilt)!
         : throw new KeyNotFoundException($"unknown setting {name}");
 
     /// <summary>
@@ -25,8 +25,11 @@ public sealed partial class Settings
     /// </summary>
     public void Set(string name, object? value) =>
         _values[name] = SettingsTable.ByName.TryGetValue(name, out var setting)
-            ? setting.Validate(value, new ResolveContext(new Dictionary<string, string?>(), Directory.GetCurrentDirectory()))
+            ? setting.Validate(value, HandBuilt)
             : value;
+
+    // What a hand-built Settings validates in: no environment, the current directory.
+    private static ResolveContext HandBuilt => new(new Dictionary<string, string?>(), Directory.GetCurrentDirectory());
 
     public bool Contains(string name) => _values.ContainsKey(name);
 
@@ -82,6 +85,23 @@ public sealed partial class Settings
     public string? AppUri => AppModule ?? Get<string?>("wsgi_app");
 
     public bool PreloadApp => Get<bool>("preload_app");
+
+    /// <summary><c>--print-config</c>: print the resolved settings and exit.</summary>
+    public bool PrintConfigAndExit => Get<bool>("print_config");
+
+    /// <summary><c>--check-config</c>: load the app to check it, then exit.</summary>
+    public bool CheckConfigAndExit => Get<bool>("check_config");
+
+    public bool Reload => Get<bool>("reload");
+    public string ReloadEngine => Get<string>("reload_engine");
+    public IReadOnlyList<string> ReloadExtraFiles => Get<IReadOnlyList<string>>("reload_extra_files");
+
+    /// <summary><c>--spew</c>: trace every line Python executes.</summary>
+    public bool Spew => Get<bool>("spew");
+
+    /// <summary>Every hook setting with the reference it holds (the default one when the config file does not define it).</summary>
+    public IEnumerable<(Setting Setting, HookReference Reference)> HookReferences =>
+        SettingsTable.Hooks.Select(h => (h, Get<HookReference>(h.Name)));
     public bool Daemon => Get<bool>("daemon");
     public string? Pidfile => Get<string?>("pidfile");
     public int User => Get<int>("user");
