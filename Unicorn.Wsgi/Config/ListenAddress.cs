@@ -30,11 +30,11 @@ public sealed record ListenAddress(ListenAddressKind Kind, string Host = "", int
     {
         ArgumentNullException.ThrowIfNull(bind);
         problem = Read(bind, out var parsed) ?? "";
-        address = parsed! with { Text = bind };
+        address = parsed with { Text = bind };
         return problem.Length == 0;
     }
 
-    private static string? Read(string address, out ListenAddress? parsed)
+    private static string? Read(string address, out ListenAddress parsed)
     {
         parsed = new ListenAddress(ListenAddressKind.Tcp);
         if (address.StartsWith("unix:", StringComparison.Ordinal))

@@ -52,7 +52,8 @@ public sealed partial class Settings
     /// <summary>The config file that was read (absolute path, or <c>python:MODULE</c>), or null.</summary>
     public string? ConfigFile { get; set; }
 
-    // Typed views of the settings the server itself reads.
+    // Typed views of the settings the server itself reads; code outside Config reads settings only through these.
+
     /// <summary>The <c>bind</c> addresses, parsed.</summary>
     public IReadOnlyList<ListenAddress> ListenAddresses => Get<IReadOnlyList<ListenAddress>>("bind");
 
@@ -102,6 +103,7 @@ public sealed partial class Settings
     /// <summary>Every hook setting with the reference it holds (the default one when the config file does not define it).</summary>
     public IEnumerable<(Setting Setting, HookReference Reference)> HookReferences =>
         SettingsTable.Hooks.Select(h => (h, Get<HookReference>(h.Name)));
+
     public bool Daemon => Get<bool>("daemon");
     public string? Pidfile => Get<string?>("pidfile");
     public int User => Get<int>("user");

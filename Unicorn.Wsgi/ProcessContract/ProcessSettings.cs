@@ -5,8 +5,8 @@ using Unicorn.Wsgi.Transport.Listeners;
 namespace Unicorn.Wsgi.ProcessContract;
 
 /// <summary>
-/// The settings the master and worker hosts read, taken from <see cref="Settings"/> by Gunicorn name in
-/// one place, so a change in how the settings table types a value touches only this file.
+/// The settings the master and worker hosts read, copied from <see cref="Settings"/>' typed properties in
+/// one place (<see cref="From"/>).
 /// </summary>
 public sealed record ProcessSettings
 {
