@@ -30,7 +30,7 @@ internal static class MasterMain
 
         var python = new MasterPython();
         var settings = SettingsResolver.Resolve(commandLine, env, python, workingDirectory);
-        if (settings.Get<bool>("print_config"))
+        if (settings.PrintConfigAndExit)
         {
             Console.Out.Write(PrintConfig.Render(settings));
             return 0;
@@ -48,7 +48,7 @@ internal static class MasterMain
             LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config)));
         var log = logging.ErrorLog;
         python.Log = log;
-        if (settings.Get<bool>("check_config"))
+        if (settings.CheckConfigAndExit)
         {
             return CheckConfig(python, settings);
         }

@@ -28,7 +28,7 @@ public sealed class HookedApplication : IWsgiApplication
 
     /// <summary>Whether wrapping changes anything for these settings and hooks.</summary>
     public static bool IsNeeded(Settings settings, PythonServerHooks? hooks) =>
-        settings?.Get<bool>("spew") == true || hooks is { HasRequestHooks: true };
+        settings?.Spew == true || hooks is { HasRequestHooks: true };
 
     public IWsgiThread AttachThread()
     {

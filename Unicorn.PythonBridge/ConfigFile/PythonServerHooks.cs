@@ -110,11 +110,9 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     }
 
     /// <summary>The process-level hooks the settings define: name to [origin, dotted path].</summary>
-    internal static Dictionary<string, string?[]> HookRefs(Settings settings) => SettingsTable.Hooks
-        .Where(h => h.Supported && h.Name != "ssl_context")
-        .Select(h => (h.Name, Ref: settings.Get<HookReference>(h.Name)))
-        .Where(h => !h.Ref.IsDefault)
-        .ToDictionary(h => h.Name, h => new[] { h.Ref.Origin.ToString(), h.Ref.DottedPath });
+    internal static Dictionary<string, string?[]> HookRefs(Settings settings) => settings.HookReferences
+        .Where(h => h.Setting.Supported && h.Setting.Name != "ssl_context" && !h.Reference.IsDefault)
+        .ToDictionary(h => h.Setting.Name, h => new[] { h.Reference.Origin.ToString(), h.Reference.DottedPath });
 
     internal static object Server(HookServer s) => new { server = new { pid = s.Pid, num_workers = s.NumWorkers } };
 

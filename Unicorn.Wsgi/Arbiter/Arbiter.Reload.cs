@@ -26,11 +26,6 @@ public sealed partial class Arbiter
         }
 
         var nextConfig = ProcessSettings.From(next);
-        if (nextConfig.Workers < 1)
-        {
-            _log.Error($"Error reloading the configuration, keeping the current one: --workers must be at least 1 (got {nextConfig.Workers}).");
-            return;
-        }
 
         if (nextConfig.PreloadApp)
         {
@@ -56,7 +51,7 @@ public sealed partial class Arbiter
             List<Listener> fresh;
             try
             {
-                fresh = ListenerBinder.Bind(_config.Bind.Select(ListenAddress.Parse), _config.ListenerOptions(), _log);
+                fresh = ListenerBinder.Bind(_config.Addresses, _config.ListenerOptions(), _log);
             }
             catch (ListenerException e)
             {

@@ -138,28 +138,6 @@ public sealed partial class Arbiter : IDisposable
 
     private string? Validate()
     {
-        if (_config.Workers < 1)
-        {
-            return $"Error: --workers must be at least 1 (got {_config.Workers}).";
-        }
-
-        if (_config.Timeout < 0 || _config.GracefulTimeout < 0)
-        {
-            return "Error: --timeout and --graceful-timeout must not be negative.";
-        }
-
-        foreach (var bind in _config.Bind)
-        {
-            try
-            {
-                ListenAddress.Parse(bind);
-            }
-            catch (FormatException e)
-            {
-                return $"Error: invalid --bind '{bind}': {e.Message}";
-            }
-        }
-
         try
         {
             ProcessIdentity.Resolve(_config);
@@ -257,7 +235,7 @@ public sealed partial class Arbiter : IDisposable
             return [.. HandOver.ParseFds(inherited).Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: !_systemd))];
         }
 
-        var addresses = _config.Bind.Select(ListenAddress.Parse).ToList();
+        var addresses = _config.Addresses;
         if (!_config.ReusePort)
         {
             return ListenerBinder.Bind(addresses, options, _log);

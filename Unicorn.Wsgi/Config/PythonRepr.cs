@@ -10,9 +10,9 @@ namespace Unicorn.Wsgi.Config;
 internal static class PythonRepr
 {
     /// <summary><c>str(value)</c>: strings bare, everything else as <see cref="Repr"/>.</summary>
-    public static string Str(object? value) => value is string s ? s : Format(value);
+    public static string Str(object? value) => PlainValue.Of(value) is string s ? s : Format(value);
 
-    public static string Format(object? value) => value switch
+    public static string Format(object? value) => PlainValue.Of(value) switch
     {
         null => "None",
         bool b => b ? "True" : "False",
@@ -26,7 +26,7 @@ internal static class PythonRepr
         IEnumerable<string> list => "[" + string.Join(", ", list.Select(s => Quote(s))) + "]",
         IEnumerable<object?> list => "[" + string.Join(", ", list.Select(Format)) + "]",
         PythonObject o => o.Repr,
-        _ => value.ToString() ?? "",
+        var other => other.ToString() ?? "",
     };
 
     /// <summary>

@@ -62,6 +62,11 @@ public sealed record Setting
     public string? DefaultDoc { get; init; }
     /// <summary>Turns a config value (text from argv, or a value from a config file) into the typed value.</summary>
     public required Func<object?, ResolveContext, object?> Validate { get; init; }
+    /// <summary>
+    /// True when the validator returns a domain type rather than the plain form (a list of
+    /// <see cref="ListenAddress"/>, an enum...): a worker rebuilds it from the master's JSON with the validator.
+    /// </summary>
+    public bool DomainValue { get; init; }
     /// <summary>For hooks: the parameters Gunicorn calls it with, e.g. "server, worker".</summary>
     public string? HookParameters { get; init; }
     /// <summary>For hooks: the number of positional arguments Gunicorn calls it with.</summary>

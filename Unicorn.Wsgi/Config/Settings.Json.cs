@@ -53,7 +53,13 @@ public sealed partial class Settings
         {
             var source = sources.TryGetProperty(property.Name, out var s) ? Enum.Parse<SettingSource>(s.GetString()!) : SettingSource.Default;
             var type = SettingsTable.ByName.TryGetValue(property.Name, out var setting) ? setting.Type : (SettingType?)null;
-            settings.Set(property.Name, ReadValue(property.Value, type), source);
+            var value = ReadValue(property.Value, type);
+            if (setting is { DomainValue: true } && value is not null)
+            {
+                value = setting.Validate(value, ResolveContext.Empty);
+            }
+
+            settings.Set(property.Name, value, source);
         }
 
         return settings;
@@ -69,6 +75,7 @@ public sealed partial class Settings
             case long l: w.WriteNumberValue(l); break;
             case double d: w.WriteNumberValue(d); break;
             case string s: w.WriteStringValue(s); break;
+            case IPlainValue or Enum: WriteValue(w, PlainValue.Of(value)); break;
             case HookReference h:
                 w.WriteStartObject();
                 w.WriteString("origin", h.Origin.ToString());

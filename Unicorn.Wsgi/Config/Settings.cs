@@ -10,9 +10,26 @@ public sealed partial class Settings
     private readonly Dictionary<string, object?> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SettingSource> _sources = new(StringComparer.Ordinal);
 
-    public T Get<T>(string name) => _values.TryGetValue(name, out var v) ? (T)v! : throw new KeyNotFoundException($"unknown setting {name}");
+    /// <summary>
+    /// The typed value of <paramref name="name"/>. A setting never set (only in a hand-built Settings; resolved ones hold
+    /// every setting) reads as its default.
+    /// </summary>
+    public T Get<T>(string name) =>
+        _values.TryGetValue(name, out var v) ? (T)v!
+        : SettingsTable.ByName.TryGetValue(name, out var setting) ? (T)setting.Validate(setting.Default(HandBuilt), HandBuilt)!
+        : throw new KeyNotFoundException($"unknown setting {name}");
 
-    public void Set(string name, object? value) => _values[name] = value;
+    /// <summary>
+    /// Sets a value as a config file would, through the setting's validator, so what is stored is always the
+    /// typed value (a setting the table does not know is stored as given).
+    /// </summary>
+    public void Set(string name, object? value) =>
+        _values[name] = SettingsTable.ByName.TryGetValue(name, out var setting)
+            ? setting.Validate(value, HandBuilt)
+            : value;
+
+    // What a hand-built Settings validates in: no environment, the current directory.
+    private static ResolveContext HandBuilt => new(new Dictionary<string, string?>(), Directory.GetCurrentDirectory());
 
     public bool Contains(string name) => _values.ContainsKey(name);
 
@@ -35,8 +52,13 @@ public sealed partial class Settings
     /// <summary>The config file that was read (absolute path, or <c>python:MODULE</c>), or null.</summary>
     public string? ConfigFile { get; set; }
 
-    // Typed views of the settings the server itself reads.
-    public IReadOnlyList<string> Bind => Get<IReadOnlyList<string>>("bind");
+    // Typed views of the settings the server itself reads; code outside Config reads settings only through these.
+
+    /// <summary>The <c>bind</c> addresses, parsed.</summary>
+    public IReadOnlyList<ListenAddress> ListenAddresses => Get<IReadOnlyList<ListenAddress>>("bind");
+
+    /// <summary>The <c>bind</c> addresses as written.</summary>
+    public IReadOnlyList<string> Bind => [.. ListenAddresses.Select(a => a.Text)];
     public int Backlog => Get<int>("backlog");
     public int Workers => Get<int>("workers");
     public string WorkerClass => Get<string>("worker_class");
@@ -46,6 +68,7 @@ public sealed partial class Settings
     public int MaxRequestsJitter => Get<int>("max_requests_jitter");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
+    public int BootTimeout => Get<int>("boot_timeout");
     public int KeepAlive => Get<int>("keepalive");
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");
@@ -63,18 +86,44 @@ public sealed partial class Settings
     public string? AppUri => AppModule ?? Get<string?>("wsgi_app");
 
     public bool PreloadApp => Get<bool>("preload_app");
+
+    /// <summary><c>--print-config</c>: print the resolved settings and exit.</summary>
+    public bool PrintConfigAndExit => Get<bool>("print_config");
+
+    /// <summary><c>--check-config</c>: load the app to check it, then exit.</summary>
+    public bool CheckConfigAndExit => Get<bool>("check_config");
+
+    public bool Reload => Get<bool>("reload");
+    public string ReloadEngine => Get<string>("reload_engine");
+    public IReadOnlyList<string> ReloadExtraFiles => Get<IReadOnlyList<string>>("reload_extra_files");
+
+    /// <summary><c>--spew</c>: trace every line Python executes.</summary>
+    public bool Spew => Get<bool>("spew");
+
+    /// <summary>Every hook setting with the reference it holds (the default one when the config file does not define it).</summary>
+    public IEnumerable<(Setting Setting, HookReference Reference)> HookReferences =>
+        SettingsTable.Hooks.Select(h => (h, Get<HookReference>(h.Name)));
+
     public bool Daemon => Get<bool>("daemon");
     public string? Pidfile => Get<string?>("pidfile");
     public int User => Get<int>("user");
     public int Group => Get<int>("group");
     public int Umask => Get<int>("umask");
+    public bool InitGroups => Get<bool>("initgroups");
+    public string? WorkerTmpDir => Get<string?>("worker_tmp_dir");
+    public string? WsgiApp => Get<string?>("wsgi_app");
+    public string? CertFile => Get<string?>("certfile");
     public bool ReusePort => Get<bool>("reuse_port");
 
     /// <summary>Whether sendfile may be used: <c>--no-sendfile</c> (or <c>sendfile = False</c>) turns it off; unset means on.</summary>
     public bool Sendfile => Get<bool?>("sendfile") ?? true;
 
     /// <summary><c>proc_name</c>, else <c>default_proc_name</c>.</summary>
-    public string ProcName => Get<string?>("proc_name") ?? Get<string?>("default_proc_name") ?? "gunicorn";
+    public string ProcName => ProcNameSetting ?? DefaultProcName ?? "gunicorn";
+
+    /// <summary><c>proc_name</c> itself (null when unset); <see cref="ProcName"/> applies the fallbacks.</summary>
+    public string? ProcNameSetting => Get<string?>("proc_name");
+    public string? DefaultProcName => Get<string?>("default_proc_name");
 
     public bool IsSsl => Get<string?>("certfile") is not null || Get<string?>("keyfile") is not null;
 

@@ -1,14 +1,14 @@
 namespace Unicorn.Wsgi.Config;
 
+// The "Server Hooks" settings, in Gunicorn's order.
 public static partial class SettingsTable
 {
     private const string HooksSection = "Server Hooks";
-    private const string DirtyHooksSection = "Dirty Arbiter Hooks";
 
     /// <summary>The hook settings' names, in table order; each is a callable defined in the config file.</summary>
     public static IEnumerable<Setting> Hooks => All.Where(s => s.Type == SettingType.Hook);
 
-    private static IEnumerable<Setting> HookRows() =>
+    private static IEnumerable<Setting> HooksRows() =>
     [
         HookRow("on_starting", "OnStarting", "server", "Called in the master just before it is initialised."),
         HookRow("on_reload", "OnReload", "server", "Called in the master when it reloads on SIGHUP."),
@@ -31,14 +31,6 @@ public static partial class SettingsTable
         HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
             "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it. " +
             "Unicorn's TLS is .NET SslStream, which a Python ssl.SSLContext cannot drive: with TLS on, defining this hook stops the server at start-up."),
-    ];
-
-    private static IEnumerable<Setting> DirtyHookRows() =>
-    [
-        HookRow("on_dirty_starting", "OnDirtyStarting", "arbiter", "Called when the dirty arbiter starts.", DirtyHooksSection),
-        HookRow("dirty_post_fork", "DirtyPostFork", "arbiter, worker", "Called in a dirty worker just after it has started.", DirtyHooksSection),
-        HookRow("dirty_worker_init", "DirtyWorkerInit", "worker", "Called in a dirty worker after it has loaded its applications.", DirtyHooksSection),
-        HookRow("dirty_worker_exit", "DirtyWorkerExit", "arbiter, worker", "Called when a dirty worker exits.", DirtyHooksSection),
     ];
 
     private static Setting HookRow(string name, string className, string parameters, string doc, string section = HooksSection)

@@ -1,9 +1,9 @@
 namespace Unicorn.Wsgi.Config;
 
+// The "Logging" settings, in Gunicorn's order.
 public static partial class SettingsTable
 {
     private const string LoggingSection = "Logging";
-    private const string NamingSection = "Process Naming";
 
     private static IEnumerable<Setting> LoggingRows() =>
     [
@@ -88,15 +88,5 @@ public static partial class SettingsTable
                 "busy Python threads, queue depth, workers, restarts by cause) at http://HOST:PORT/metrics.",
             UnicornOnly = true,
         },
-        StringRow("proc_name", NamingSection, ["-n", "--name"], "STRING", null,
-            "The name shown by ps and top (default: default_proc_name)."),
-        StringRow("default_proc_name", NamingSection, [], null, "gunicorn",
-            "The process name when proc_name is unset; the command line's APP_MODULE fills it in."),
-        StringRow("pythonpath", MechanicsSection, ["--pythonpath"], "STRING", null,
-            "Comma-separated directories to put first on sys.path, as in '/home/app,/home/lib'."),
-        StringRow("paste", MechanicsSection, ["--paste", "--paster"], "STRING", null,
-            "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name) instead of APP_MODULE. " +
-            "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn#main) supplies settings below the config file, " +
-            "host and port making bind, and its [loggers] configure logging."),
     ];
 }

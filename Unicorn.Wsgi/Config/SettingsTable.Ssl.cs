@@ -1,48 +1,12 @@
 namespace Unicorn.Wsgi.Config;
 
+// The "SSL" settings, in Gunicorn's order.
 public static partial class SettingsTable
 {
     private const string SslSection = "SSL";
 
     private static IEnumerable<Setting> SslRows() =>
     [
-        new Setting
-        {
-            Name = "proxy_protocol",
-            Section = MechanicsSection,
-            Type = SettingType.String,
-            Flags = ["--proxy-protocol"],
-            Meta = "MODE",
-            Action = CliAction.OptionalValue,
-            Const = "auto",
-            Default = _ => "off",
-            Validate = Validators.ProxyProtocol,
-            Doc = "Accept a PROXY protocol header (from HAProxy, stunnel...) before each connection's first request: off, v1, v2 or auto; the bare flag means auto.",
-        },
-        new Setting
-        {
-            Name = "proxy_allow_ips",
-            Section = MechanicsSection,
-            Type = SettingType.StringList,
-            Flags = ["--proxy-allow-from"],
-            Default = _ => "127.0.0.1,::1",
-            Validate = Validators.AddressList,
-            Doc = "Comma-separated addresses or CIDR networks allowed to send PROXY headers; '*' allows any. UNIX socket peers are always allowed.",
-        },
-        StringRow("protocol", MechanicsSection, ["--protocol"], "STRING", "http",
-            "The protocol spoken on the listeners: http, or uwsgi behind nginx's uwsgi_pass.") with
-        { Validate = Validators.OneOf("http", "http", "uwsgi"), Supported = false, UnsupportedHint = "only http is implemented" },
-        new Setting
-        {
-            Name = "uwsgi_allow_ips",
-            Section = MechanicsSection,
-            Type = SettingType.StringList,
-            Flags = ["--uwsgi-allow-from"],
-            Default = _ => "127.0.0.1,::1",
-            Validate = Validators.AddressList,
-            Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any.",
-            Supported = false,
-        },
         StringRow("keyfile", SslSection, ["--keyfile"], "FILE", null, "The TLS private key file."),
         StringRow("certfile", SslSection, ["--certfile"], "FILE", null, "The TLS certificate file; setting it (or keyfile) turns TLS on."),
         new Setting

@@ -31,21 +31,25 @@ internal static partial class Validators
     /// <summary>Comma-separated IP addresses or CIDR networks, or <c>*</c>; host bits must be clear, as Python's strict <c>ip_network</c>.</summary>
     public static object? AddressList(object? value, ResolveContext _)
     {
-        var list = SplitCommas(ToStringOrNull(value));
-        foreach (var entry in list)
+        if (value is IpAllowList parsed)
         {
-            if (entry != "*" && !IpNetwork.IsValid(entry))
-            {
-                throw new SettingValueException($"'{entry}' does not appear to be an IPv4 or IPv6 network");
-            }
+            return parsed;
         }
 
-        return list;
+        try
+        {
+            return IpAllowList.Parse(value is IEnumerable<string> list ? list : SplitCommas(ToStringOrNull(value)));
+        }
+        catch (FormatException e)
+        {
+            throw new SettingValueException(e.Message);
+        }
     }
 
     public static object? Dict(object? value, ResolveContext _) => value switch
     {
         IReadOnlyDictionary<string, object?> d => new Dictionary<string, object?>(d, StringComparer.Ordinal),
+        IEnumerable<KeyValuePair<string, string>> d => d.ToDictionary(p => p.Key, p => (object?)p.Value, StringComparer.Ordinal),
         _ => throw new SettingValueException($"Value is not a dictionary: {Describe(value)}"),
     };
 
@@ -100,25 +104,28 @@ internal static partial class Validators
         return path.Length > 1 ? path.TrimEnd('/') : path;
     }
 
+    /// <summary>The <c>bind</c> addresses, each parsed into a <see cref="ListenAddress"/>.</summary>
     public static object? Binds(object? value, ResolveContext _)
     {
-        var list = ToStringList(value);
-        foreach (var address in list)
+        if (value is IEnumerable<ListenAddress> parsed)
         {
-            if (BindAddress.Validate(address) is { } problem)
-            {
-                throw new SettingValueException(problem);
-            }
+            return parsed.ToList();
         }
 
-        return list;
+        var addresses = new List<ListenAddress>();
+        foreach (var text in ToStringList(value))
+        {
+            addresses.Add(ListenAddress.TryParse(text, out var address, out var problem) ? address : throw new SettingValueException(problem));
+        }
+
+        return addresses;
     }
 
     /// <summary>One listening address in <c>bind</c>'s syntax, or unset.</summary>
     public static object? Address(object? value, ResolveContext _)
     {
         var s = ToStringOrNull(value);
-        return s is null || BindAddress.Validate(s) is not { } problem ? s : throw new SettingValueException(problem);
+        return s is null || ListenAddress.TryParse(s, out ListenAddress _, out var problem) ? s : throw new SettingValueException(problem);
     }
 
     /// <summary><c>KEY=VALUE</c> entries; Gunicorn finds a missing '=' only when it applies them.</summary>
@@ -165,7 +172,7 @@ internal static partial class Validators
             return s;
         }
 
-        if (BindAddress.Validate(s) is not null)
+        if (!ListenAddress.TryParse(s, out ListenAddress _, out string _))
         {
             throw new SettingValueException("Value must be one of ('host:port', 'unix://PATH')");
         }
@@ -194,19 +201,34 @@ internal static partial class Validators
         return choices.Contains(word) ? word : throw new SettingValueException($"must be one of {string.Join(", ", choices)}");
     };
 
+    /// <summary>Gunicorn's validate_proxy_protocol: booleans and off/false/0/none/v1/v2/auto/true/1.</summary>
     public static object? ProxyProtocol(object? value, ResolveContext _) => value switch
     {
-        null => "off",
-        bool b => b ? "auto" : "off",
+        null => ProxyProtocolMode.Off,
+        ProxyProtocolMode m => m,
+        bool b => b ? ProxyProtocolMode.Auto : ProxyProtocolMode.Off,
         string s => s.Trim().ToLowerInvariant() switch
         {
-            "false" or "off" or "0" or "none" => "off",
-            "true" or "auto" or "1" => "auto",
-            "v1" => "v1",
-            "v2" => "v2",
+            "false" or "off" or "0" or "none" => ProxyProtocolMode.Off,
+            "true" or "auto" or "1" => ProxyProtocolMode.Auto,
+            "v1" => ProxyProtocolMode.V1,
+            "v2" => ProxyProtocolMode.V2,
             _ => throw new SettingValueException("proxy_protocol must be: off, v1, v2, or auto"),
         },
         _ => throw new SettingValueException("proxy_protocol must be string or bool"),
+    };
+
+    /// <summary><c>header_map</c>: drop, refuse or dangerous (any case); unset stays unset and reads as drop.</summary>
+    public static object? HeaderMap(object? value, ResolveContext context) => value switch
+    {
+        HeaderMapPolicy p => p,
+        _ => OneOf(null, "drop", "refuse", "dangerous")(value, context) switch
+        {
+            "drop" => HeaderMapPolicy.Drop,
+            "refuse" => HeaderMapPolicy.Refuse,
+            "dangerous" => HeaderMapPolicy.Dangerous,
+            _ => null,
+        },
     };
 
     public static object? Http2Cleartext(object? value, ResolveContext context) => value switch

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 
 namespace Unicorn.Wsgi.Connections;

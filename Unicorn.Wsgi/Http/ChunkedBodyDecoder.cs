@@ -1,4 +1,5 @@
 using System.Buffers;
+using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.Http;
 

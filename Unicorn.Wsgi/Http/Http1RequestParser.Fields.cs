@@ -1,3 +1,5 @@
+using Unicorn.Wsgi.Config;
+
 namespace Unicorn.Wsgi.Http;
 
 public sealed partial class Http1RequestParser

@@ -1,4 +1,3 @@
-using System.Collections;
 using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.Http;
@@ -81,111 +80,38 @@ public sealed class HttpParserOptions
     /// <summary>Most bytes a header section may take before its end is seen (Gunicorn's max_buffer_headers).</summary>
     public long MaxHeaderSectionBytes => (long)EffectiveLimitRequestFields * (EffectiveLimitRequestFieldSize + 2) + 4;
 
-    /// <summary>
-    /// Reads the parser settings by their Gunicorn names. A setting the table does not hold yet keeps its
-    /// default; values may be typed or still strings (as from the command line).
-    /// </summary>
+    /// <summary>The parser's options from the resolved settings, which hold typed, validated values.</summary>
     public static HttpParserOptions FromSettings(Settings s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        var d = Default;
         return new HttpParserOptions
         {
-            LimitRequestLine = Int(s, "limit_request_line", d.LimitRequestLine),
-            LimitRequestFields = Int(s, "limit_request_fields", d.LimitRequestFields),
-            LimitRequestFieldSize = Int(s, "limit_request_field_size", d.LimitRequestFieldSize),
-            PermitObsoleteFolding = Bool(s, "permit_obsolete_folding"),
-            StripHeaderSpaces = Bool(s, "strip_header_spaces"),
-            PermitUnconventionalHttpMethod = Bool(s, "permit_unconventional_http_method"),
-            PermitUnconventionalHttpVersion = Bool(s, "permit_unconventional_http_version"),
-            CasefoldHttpMethod = Bool(s, "casefold_http_method"),
-            HeaderMap = Value(s, "header_map") is { } hm ? ParseHeaderMap(hm) : d.HeaderMap,
-            ProxyProtocol = Value(s, "proxy_protocol") is { } pp ? ParseProxyProtocol(pp) : d.ProxyProtocol,
-            ProxyAllowIps = Value(s, "proxy_allow_ips") is { } pa ? IpAllowList.Parse(List(pa)) : d.ProxyAllowIps,
-            ForwardedAllowIps = Value(s, "forwarded_allow_ips") is { } fa ? IpAllowList.Parse(List(fa)) : d.ForwardedAllowIps,
-            SecureSchemeHeaders = Value(s, "secure_scheme_headers") is { } ss ? Dict(ss) : d.SecureSchemeHeaders,
-            ForwarderHeaders = Value(s, "forwarder_headers") is { } fh ? [.. List(fh).Select(h => h.ToUpperInvariant())] : d.ForwarderHeaders,
+            LimitRequestLine = s.LimitRequestLine,
+            LimitRequestFields = s.LimitRequestFields,
+            LimitRequestFieldSize = s.LimitRequestFieldSize,
+            PermitObsoleteFolding = s.PermitObsoleteFolding,
+            StripHeaderSpaces = s.StripHeaderSpaces,
+            PermitUnconventionalHttpMethod = s.PermitUnconventionalHttpMethod,
+            PermitUnconventionalHttpVersion = s.PermitUnconventionalHttpVersion,
+            CasefoldHttpMethod = s.CasefoldHttpMethod,
+            HeaderMap = s.HeaderMap,
+            ProxyProtocol = s.ProxyProtocol,
+            ProxyAllowIps = s.ProxyAllowIps,
+            ForwardedAllowIps = s.ForwardedAllowIps,
+            SecureSchemeHeaders = IgnoringCase(s.SecureSchemeHeaders),
+            ForwarderHeaders = [.. s.ForwarderHeaders.Select(h => h.ToUpperInvariant())],
         };
     }
 
-    public static HeaderMapPolicy ParseHeaderMap(object value) => value switch
-    {
-        HeaderMapPolicy p => p,
-        string str => str.Trim().ToLowerInvariant() switch
-        {
-            "drop" => HeaderMapPolicy.Drop,
-            "refuse" => HeaderMapPolicy.Refuse,
-            "dangerous" => HeaderMapPolicy.Dangerous,
-            _ => throw new FormatException($"header_map must be one of drop, refuse, dangerous, not '{str}'"),
-        },
-        _ => throw new FormatException($"header_map: unexpected value {value}"),
-    };
-
-    /// <summary>Gunicorn's validate_proxy_protocol: booleans and off/false/0/none/v1/v2/auto/true/1.</summary>
-    public static ProxyProtocolMode ParseProxyProtocol(object? value) => value switch
-    {
-        null => ProxyProtocolMode.Off,
-        ProxyProtocolMode m => m,
-        bool b => b ? ProxyProtocolMode.Auto : ProxyProtocolMode.Off,
-        string str => str.Trim().ToLowerInvariant() switch
-        {
-            "false" or "off" or "0" or "none" => ProxyProtocolMode.Off,
-            "true" or "auto" or "1" => ProxyProtocolMode.Auto,
-            "v1" => ProxyProtocolMode.V1,
-            "v2" => ProxyProtocolMode.V2,
-            _ => throw new FormatException("proxy_protocol must be: off, v1, v2, or auto"),
-        },
-        _ => throw new FormatException($"proxy_protocol: unexpected value {value}"),
-    };
-
-    private static object? Value(Settings s, string name) => s.Contains(name) ? s.Get<object?>(name) : null;
-
-    private static int Int(Settings s, string name, int fallback) => Value(s, name) switch
-    {
-        null => fallback,
-        int i => i,
-        long l => checked((int)l),
-        string str => int.Parse(str, System.Globalization.CultureInfo.InvariantCulture),
-        var v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    private static bool Bool(Settings s, string name) => Value(s, name) switch
-    {
-        null => false,
-        bool b => b,
-        string str => str.Trim().ToLowerInvariant() is "true" or "1" or "yes" or "on",
-        var v => Convert.ToBoolean(v, System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    private static IEnumerable<string> List(object value) => value switch
-    {
-        string str => str.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-        IEnumerable<string> list => list,
-        IEnumerable e => e.Cast<object>().Select(o => Convert.ToString(o, System.Globalization.CultureInfo.InvariantCulture) ?? ""),
-        _ => throw new FormatException($"expected a list, not {value}"),
-    };
-
-    private static Dictionary<string, string> Dict(object value)
+    // Header names compare case-insensitively; of two names differing only in case, the later wins.
+    private static Dictionary<string, string> IgnoringCase(IReadOnlyDictionary<string, string> headers)
     {
         var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        switch (value)
+        foreach (var (name, value) in headers)
         {
-            case IEnumerable<KeyValuePair<string, string>> pairs:
-                foreach (var (k, v) in pairs)
-                {
-                    result[k] = v;
-                }
-                break;
-            case IDictionary dict:
-                foreach (DictionaryEntry e in dict)
-                {
-                    result[Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture)!] =
-                        Convert.ToString(e.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
-                }
-                break;
-            default:
-                throw new FormatException($"secure_scheme_headers: expected a dictionary, not {value}");
+            result[name] = value;
         }
+
         return result;
     }
 }

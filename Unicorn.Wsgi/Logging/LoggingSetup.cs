@@ -22,30 +22,30 @@ public static class LoggingSetup
         ErrorLog? errorLog = null;
         try
         {
-            var levelName = Text(settings, "loglevel") ?? "info";
+            var levelName = settings.LogLevel ?? "info";
             if (!ErrorLogLine.TryParseLevel(levelName, out var level))
             {
                 throw new FormatException($"--log-level: '{levelName}' is not one of debug, info, warning, error, critical");
             }
 
-            if (Text(settings, "statsd_host") is { Length: > 0 } statsdHost)
+            if (settings.StatsdHost is { Length: > 0 } statsdHost)
             {
-                statsd = new StatsdClient(statsdHost, Text(settings, "statsd_prefix") ?? "", Text(settings, "dogstatsd_tags"));
+                statsd = new StatsdClient(statsdHost, settings.StatsdPrefix ?? "", settings.DogstatsdTags);
             }
 
-            var syslogOn = Flag(settings, "syslog");
+            var syslogOn = settings.Syslog;
             var prefix = SyslogPrefix(settings);
             SyslogAddress? syslogAddress = null;
             var facility = 0;
             if (syslogOn)
             {
-                syslogAddress = SyslogAddress.Parse(Text(settings, "syslog_addr") ?? SyslogAddress.Default);
-                facility = SyslogFacility.Parse(Text(settings, "syslog_facility") ?? "user");
+                syslogAddress = SyslogAddress.Parse(settings.SyslogAddr ?? SyslogAddress.Default);
+                facility = SyslogFacility.Parse(settings.SyslogFacility ?? "user");
             }
 
             CheckLoggerClass(settings);
-            var errorFile = LogFile.Open(Text(settings, "errorlog") ?? "-", LogFile.Stderr);
-            if (Flag(settings, "capture_output"))
+            var errorFile = LogFile.Open(settings.ErrorLog ?? "-", LogFile.Stderr);
+            if (settings.CaptureOutput)
             {
                 errorFile.CaptureStandardStreams();
             }
@@ -61,16 +61,16 @@ public static class LoggingSetup
             errorLog = new ErrorLog(errorFile, level,
                 syslogAddress is null ? null : new SyslogClient(syslogAddress, facility), $"gunicorn.{prefix}.error", statsd, pythonLogging);
 
-            var format = Text(settings, "access_log_format") ?? AccessLogFormat.Default;
-            var accessTarget = Text(settings, "accesslog");
-            var accessSyslog = syslogAddress is not null && !Flag(settings, "disable_redirect_access_to_syslog")
+            var format = settings.AccessLogFormat ?? AccessLogFormat.Default;
+            var accessTarget = settings.AccessLog;
+            var accessSyslog = syslogAddress is not null && !settings.DisableRedirectAccessToSyslog
                 ? new SyslogClient(syslogAddress, facility)
                 : null;
             // With Python logging, Python's handler on gunicorn.access writes --access-logfile, as in Gunicorn.
             var accessFile = accessTarget is null || pythonLogging is not null ? null : LogFile.Open(accessTarget, LogFile.Stdout);
             var accessLog = new AccessLog(format, accessFile, accessSyslog, $"gunicorn.{prefix}.access", errorLog, statsd: statsd, python: pythonLogging);
 
-            var metricsBind = Text(settings, "metrics_bind");
+            var metricsBind = settings.MetricsBind;
             if (metricsBind is not null)
             {
                 _ = Metrics.MetricsListener.ParseBind(metricsBind);
@@ -92,21 +92,21 @@ public static class LoggingSetup
     public static PythonLogConfig? PythonConfig(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var level = Text(settings, "loglevel") ?? "info";
-        var errorLog = Text(settings, "errorlog") ?? "-";
-        var accessLog = Text(settings, "accesslog");
-        if (settings.Contains("logconfig_dict") && settings.Get<object?>("logconfig_dict") is System.Collections.IDictionary { Count: > 0 } dict)
+        var level = settings.LogLevel ?? "info";
+        var errorLog = settings.ErrorLog ?? "-";
+        var accessLog = settings.AccessLog;
+        if (settings.LogConfigDict is System.Collections.IDictionary { Count: > 0 } dict)
         {
             return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(dict), level, errorLog, accessLog);
         }
 
-        foreach (var (name, kind) in (ReadOnlySpan<(string, string)>)[("logconfig_json", "json"), ("logconfig", "ini")])
+        foreach (var (path, kind) in (ReadOnlySpan<(string?, string)>)[(settings.LogConfigJson, "json"), (settings.LogConfig, "ini")])
         {
-            if (Text(settings, name) is { Length: > 0 } path)
+            if (path is { Length: > 0 })
             {
                 // Relative to --chdir, as Gunicorn (it chdirs before it sets up logging); master and workers
                 // resolve against the same absolute directory, whatever their current directory is.
-                var full = Path.GetFullPath(path, Text(settings, "chdir") ?? Directory.GetCurrentDirectory());
+                var full = Path.GetFullPath(path, settings.Chdir ?? Directory.GetCurrentDirectory());
                 return File.Exists(full)
                     ? new PythonLogConfig(kind, full, level, errorLog, accessLog)
                     : throw new IOException($"Error: log config '{path}' not found");
@@ -121,9 +121,9 @@ public static class LoggingSetup
     /// would be Python code overriding how every record is written; it is refused, never ignored.</summary>
     private static void CheckLoggerClass(Settings settings)
     {
-        var name = Text(settings, "logger_class") ?? "gunicorn.glogging.Logger";
+        var name = settings.LoggerClass ?? "gunicorn.glogging.Logger";
         if (name is "gunicorn.glogging.Logger" or "simple" or "glogging.Logger"
-            || (name is "gunicorn.instrument.statsd.Statsd" && Text(settings, "statsd_host") is { Length: > 0 }))
+            || (name is "gunicorn.instrument.statsd.Statsd" && settings.StatsdHost is { Length: > 0 }))
         {
             return;
         }
@@ -150,19 +150,12 @@ public static class LoggingSetup
     public static string SyslogPrefix(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var prefix = Text(settings, "syslog_prefix");
+        var prefix = settings.SyslogPrefix;
         if (!string.IsNullOrEmpty(prefix))
         {
             return prefix;
         }
 
-        var procName = Text(settings, "proc_name") ?? Text(settings, "default_proc_name") ?? "gunicorn";
-        return procName.Replace(':', '.');
+        return settings.ProcName.Replace(':', '.');
     }
-
-    private static string? Text(Settings settings, string name) =>
-        settings.Contains(name) ? settings.Get<object?>(name)?.ToString() : null;
-
-    private static bool Flag(Settings settings, string name) =>
-        settings.Contains(name) && settings.Get<object?>(name) is true;
 }

@@ -29,7 +29,7 @@ internal sealed class WorkerOptions
         KeepAlive = TimeSpan.FromSeconds(Math.Max(0, settings.KeepAlive)),
         // Gunicorn bounds a socket read by `timeout`; Unicorn does the same per read, off the GIL.
         ReadTimeout = TimeSpan.FromSeconds(settings.Timeout > 0 ? settings.Timeout : 30),
-        MaxConnections = settings.Contains("worker_connections") ? Math.Max(1, settings.Get<int>("worker_connections")) : 1000,
+        MaxConnections = Math.Max(1, settings.WorkerConnections),
         ScriptName = CgiPath.EnvironmentScriptName,
     };
 }

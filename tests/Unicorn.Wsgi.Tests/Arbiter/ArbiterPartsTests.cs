@@ -108,7 +108,7 @@ public class ArbiterPartsTests
         settings.Set("preload_app", true);
         var back = HandOver.DeserializeSettings(HandOver.SerializeSettings(settings));
         Assert.Equal(3, back.Get<int>("workers"));
-        Assert.Equal(["127.0.0.1:1", "unix:/x"], back.Get<IReadOnlyList<string>>("bind"));
+        Assert.Equal(["127.0.0.1:1", "unix:/x"], back.Bind);
         Assert.Null(back.Get<object?>("pidfile"));
         Assert.True(back.Get<bool>("preload_app"));
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport.Listeners;

@@ -35,7 +35,7 @@ public sealed class ResolverTests : IDisposable
         var s = Resolve(["app:app"], Env(("PORT", "9001"), ("WEB_CONCURRENCY", "5"), ("FORWARDED_ALLOW_IPS", "10.0.0.0/8"), ("SENDFILE", "no")));
         Assert.Equal(["0.0.0.0:9001"], s.Bind);
         Assert.Equal(5, s.Workers);
-        Assert.Equal(["10.0.0.0/8"], s.Get<IReadOnlyList<string>>("forwarded_allow_ips"));
+        Assert.Equal(["10.0.0.0/8"], s.ForwardedAllowIps.Entries);
         Assert.False(s.Sendfile);
         Assert.True(Resolve(["app:app"]).Sendfile);
         Assert.Null(Resolve(["app:app"]).Get<bool?>("sendfile"));

@@ -8,6 +8,8 @@ public sealed class ValidatorTests
 
     private static object? Validate(string name, object? value) => SettingsTable.Get(name).Validate(value, s_context);
 
+    private static IEnumerable<string> Texts(object? addresses) => ((IReadOnlyList<ListenAddress>)addresses!).Select(a => a.Text);
+
     private static string Rejects(string name, object? value) =>
         Assert.Throws<SettingValueException>(() => Validate(name, value)).Message;
 
@@ -57,8 +59,8 @@ public sealed class ValidatorTests
     [Fact]
     public void Lists_accept_a_single_string_or_a_list()
     {
-        Assert.Equal(new[] { "127.0.0.1:1" }, Validate("bind", "127.0.0.1:1"));
-        Assert.Equal(new[] { "a:1", "[::1]:2" }, Validate("bind", new List<object?> { "a:1", "[::1]:2" }));
+        Assert.Equal(new[] { "127.0.0.1:1" }, Texts(Validate("bind", "127.0.0.1:1")));
+        Assert.Equal(new[] { "a:1", "[::1]:2" }, Texts(Validate("bind", new List<object?> { "a:1", "[::1]:2" })));
         Assert.Equal(Array.Empty<string>(), Validate("raw_env", null));
     }
 
@@ -81,12 +83,12 @@ public sealed class ValidatorTests
     [InlineData("fd://3")]
     [InlineData("tcp://example.com:80")]
     [InlineData(":8000")]
-    public void Well_formed_bind_addresses_pass(string address) => Assert.Equal(new[] { address }, Validate("bind", address));
+    public void Well_formed_bind_addresses_pass(string address) => Assert.Equal(new[] { address }, Texts(Validate("bind", address)));
 
     [Fact]
     public void Address_lists_take_ips_networks_and_star()
     {
-        Assert.Equal(new[] { "10.0.0.0/8", "::1", "*" }, Validate("forwarded_allow_ips", "10.0.0.0/8, ::1,*"));
+        Assert.Equal(new[] { "10.0.0.0/8", "::1", "*" }, ((IpAllowList)Validate("forwarded_allow_ips", "10.0.0.0/8, ::1,*")!).Entries);
         Assert.Contains("192.168.1.1/24", Rejects("forwarded_allow_ips", "192.168.1.1/24"), StringComparison.Ordinal);
         Rejects("proxy_allow_ips", "1.2.3");
         Rejects("proxy_allow_ips", "example.com");
@@ -136,11 +138,11 @@ public sealed class ValidatorTests
     [Fact]
     public void Enumerations_are_case_insensitive_and_closed()
     {
-        Assert.Equal("refuse", Validate("header_map", "Refuse"));
+        Assert.Equal(HeaderMapPolicy.Refuse, Validate("header_map", "Refuse"));
         Rejects("header_map", "keep");
-        Assert.Equal("auto", Validate("proxy_protocol", "true"));
-        Assert.Equal("off", Validate("proxy_protocol", false));
-        Assert.Equal("v1", Validate("proxy_protocol", "V1"));
+        Assert.Equal(ProxyProtocolMode.Auto, Validate("proxy_protocol", "true"));
+        Assert.Equal(ProxyProtocolMode.Off, Validate("proxy_protocol", false));
+        Assert.Equal(ProxyProtocolMode.V1, Validate("proxy_protocol", "V1"));
         Rejects("proxy_protocol", "v3");
         Assert.Equal("warning", Validate("loglevel", "warning"));
         Rejects("loglevel", "verbose");

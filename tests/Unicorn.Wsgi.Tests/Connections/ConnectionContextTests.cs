@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 

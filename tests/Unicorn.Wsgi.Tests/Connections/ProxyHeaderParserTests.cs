@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 using static Unicorn.Wsgi.Tests.Http.Harness;

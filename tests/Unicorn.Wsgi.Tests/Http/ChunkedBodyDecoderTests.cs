@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 using static Unicorn.Wsgi.Tests.Http.Harness;
 using R = Unicorn.Wsgi.Http.RequestRejectionReason;

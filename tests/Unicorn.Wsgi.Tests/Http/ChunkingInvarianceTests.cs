@@ -1,5 +1,6 @@
 using System.Text;
 using CsCheck;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 
 namespace Unicorn.Wsgi.Tests.Http;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
 

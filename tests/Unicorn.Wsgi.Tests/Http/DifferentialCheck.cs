@@ -1,4 +1,5 @@
 using System.Text;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 
 namespace Unicorn.Wsgi.Tests.Http;

@@ -1,4 +1,5 @@
 using System.Net;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 using static Unicorn.Wsgi.Tests.Http.Harness;
 using R = Unicorn.Wsgi.Http.RequestRejectionReason;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using CsCheck;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Http;
 using static Unicorn.Wsgi.Tests.Http.Harness;
 

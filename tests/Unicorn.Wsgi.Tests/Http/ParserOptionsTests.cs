@@ -79,13 +79,13 @@ public class ParserOptionsTests
     [InlineData("v1", ProxyProtocolMode.V1)]
     [InlineData(null, ProxyProtocolMode.Off)]
     public void ProxyProtocolValuesAsGunicornValidatesThem(object? value, ProxyProtocolMode mode) =>
-        Assert.Equal(mode, HttpParserOptions.ParseProxyProtocol(value));
+        Assert.Equal(mode, SettingsTable.Get("proxy_protocol").Validate(value, ResolveContext.Empty));
 
     [Fact]
     public void BadValuesAreErrors()
     {
-        Assert.Throws<FormatException>(() => HttpParserOptions.ParseProxyProtocol("v3"));
-        Assert.Throws<FormatException>(() => HttpParserOptions.ParseHeaderMap("ignore"));
+        Assert.Throws<SettingValueException>(() => SettingsTable.Get("proxy_protocol").Validate("v3", ResolveContext.Empty));
+        Assert.Throws<SettingValueException>(() => SettingsTable.Get("header_map").Validate("ignore", ResolveContext.Empty));
         Assert.Throws<FormatException>(() => IpAllowList.Parse("10.0.0.1/33"));
         Assert.Throws<FormatException>(() => IpAllowList.Parse("not-an-ip"));
     }

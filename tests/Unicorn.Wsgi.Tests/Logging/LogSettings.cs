@@ -10,7 +10,8 @@ internal static class LogSettings
         var settings = new Settings();
         foreach (var (name, value) in values)
         {
-            settings.Set(name, value);
+            // Stored as given, not validated: LoggingSetup's own checks must hold for values the table would refuse.
+            settings.Set(name, value, SettingSource.Default);
         }
 
         return settings;

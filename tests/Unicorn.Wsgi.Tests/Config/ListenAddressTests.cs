@@ -1,6 +1,6 @@
-using Unicorn.Wsgi.Transport.Listeners;
+using Unicorn.Wsgi.Config;
 
-namespace Unicorn.Wsgi.Tests.Arbiter;
+namespace Unicorn.Wsgi.Tests.Config;
 
 public class ListenAddressTests
 {

@@ -1,4 +1,4 @@
-namespace Unicorn.Wsgi.Http;
+namespace Unicorn.Wsgi.Config;
 
 /// <summary>Gunicorn's <c>proxy_protocol</c> setting: which PROXY protocol header the first request may carry.</summary>
 public enum ProxyProtocolMode

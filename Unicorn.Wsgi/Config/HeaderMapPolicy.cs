@@ -1,4 +1,4 @@
-namespace Unicorn.Wsgi.Http;
+namespace Unicorn.Wsgi.Config;
 
 /// <summary>
 /// What to do with a header whose name contains '_' (Gunicorn's <c>header_map</c>): such names map to the

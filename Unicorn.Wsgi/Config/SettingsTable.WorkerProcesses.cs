@@ -1,35 +1,12 @@
 namespace Unicorn.Wsgi.Config;
 
+// The "Worker Processes" settings, in Gunicorn's order.
 public static partial class SettingsTable
 {
-    private const string ConfigFileSection = "Config File";
-    private const string SocketSection = "Server Socket";
     private const string WorkerSection = "Worker Processes";
-    private const string SecuritySection = "Security";
 
-    private static IEnumerable<Setting> CoreRows() =>
+    private static IEnumerable<Setting> WorkerProcessesRows() =>
     [
-        StringRow("config", ConfigFileSection, ["-c", "--config"], "CONFIG", "./gunicorn.conf.py",
-            "The config file: PATH, file:PATH or python:MODULE_NAME (a .toml file, or pyproject.toml's [tool.unicorn] table, also works). " +
-            "Without it, ./gunicorn.conf.py is read when present. Only the command line and GUNICORN_CMD_ARGS can set it."),
-        StringRow("wsgi_app", ConfigFileSection, [], "STRING", null,
-            "The application as MODULE:VARIABLE, used when no APP_MODULE is given on the command line."),
-        new Setting
-        {
-            Name = "bind",
-            Section = SocketSection,
-            Type = SettingType.StringList,
-            Flags = ["-b", "--bind"],
-            Meta = "ADDRESS",
-            Action = CliAction.Append,
-            Default = c => c.GetEnvironment("PORT") is { } port ? new[] { $"0.0.0.0:{port}" } : new[] { "127.0.0.1:8000" },
-            DefaultEnvironmentVariable = "PORT",
-            DefaultDoc = "['127.0.0.1:8000'], or ['0.0.0.0:$PORT'] when PORT is set",
-            Validate = Validators.Binds,
-            Doc = "Where to listen: HOST, HOST:PORT, [IPV6]:PORT, unix:PATH or fd://FD. Repeat the flag to listen on several addresses.",
-        },
-        IntRow("backlog", SocketSection, ["--backlog"], 2048,
-            "How many connections may wait to be accepted before the kernel refuses more (listen(2)'s backlog; capped by net.core.somaxconn)."),
         IntRow("workers", WorkerSection, ["-w", "--workers"], 1,
             "How many worker processes serve requests. Two to four per core is a usual start.") with
         {
@@ -70,11 +47,17 @@ public static partial class SettingsTable
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,
             "Seconds an idle keep-alive connection waits for its next request."),
-        IntRow("limit_request_line", SecuritySection, ["--limit-request-line"], 4094,
-            "Longest request line in bytes (0: unlimited; at most 8190); guards against oversized-request attacks."),
-        IntRow("limit_request_fields", SecuritySection, ["--limit-request-fields"], 100,
-            "Most header fields in one request (at most 32768)."),
-        IntRow("limit_request_field_size", SecuritySection, ["--limit-request-field_size"], 8190,
-            "Longest header field in bytes (0: unlimited)."),
+        StringRow("asgi_loop", WorkerSection, ["--asgi-loop"], "STRING", "auto",
+            "ASGI workers' event loop: auto, asyncio or uvloop.") with
+        { Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop"), Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+        StringRow("asgi_lifespan", WorkerSection, ["--asgi-lifespan"], "STRING", "auto",
+            "ASGI lifespan events: auto, on or off.") with
+        { Validate = Validators.OneOf("auto", "auto", "on", "off"), Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+        IntRow("asgi_disconnect_grace_period", WorkerSection, ["--asgi-disconnect-grace-period"], 3,
+            "Seconds an ASGI application gets to finish after its client disconnects.") with
+        { Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+        StringRow("http_parser", WorkerSection, ["--http-parser"], "STRING", "auto",
+            "Gunicorn's choice of HTTP parser: auto, fast or python. Unicorn always uses its own parser.") with
+        { Validate = Validators.OneOf("auto", "auto", "fast", "python"), Supported = false, UnsupportedHint = "Unicorn always parses HTTP in C#" },
     ];
 }
