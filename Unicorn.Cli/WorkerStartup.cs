@@ -101,7 +101,7 @@ internal sealed class WorkerStartup : IDisposable
     {
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
         return HookedApplication.IsNeeded(settings, _serverHooks)
-            ? new HookedApplication(app, _serverHooks, settings.Get<bool>("spew"), () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
+            ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
             : app;
     }
 

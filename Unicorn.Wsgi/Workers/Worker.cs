@@ -281,13 +281,13 @@ public sealed class Worker
 
     private static long MaxRequestsWithJitter(Settings settings)
     {
-        var max = settings.Contains("max_requests") ? settings.Get<int>("max_requests") : 0;
+        var max = settings.MaxRequests;
         if (max <= 0)
         {
             return 0;
         }
 
-        var jitter = settings.Contains("max_requests_jitter") ? settings.Get<int>("max_requests_jitter") : 0;
+        var jitter = settings.MaxRequestsJitter;
         return max + (jitter > 0 ? Random.Shared.Next(0, jitter + 1) : 0);
     }
 

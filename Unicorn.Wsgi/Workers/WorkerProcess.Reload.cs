@@ -14,15 +14,15 @@ public sealed partial class WorkerProcess
     /// <returns>Null, or the exit status when the watcher cannot start (inotify asked for and unusable).</returns>
     private int? StartReloader()
     {
-        if (!_settings.Get<bool>("reload") || _options.ModuleSource is not { } moduleSource)
+        if (!_settings.Reload || _options.ModuleSource is not { } moduleSource)
         {
             return null;
         }
 
         try
         {
-            var extra = new ExtraFiles(_settings.Get<IReadOnlyList<string>>("reload_extra_files"), Directory.GetCurrentDirectory());
-            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.Get<string>("reload_engine")), moduleSource(), extra, _log, _ => Retire(TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))));
+            var extra = new ExtraFiles(_settings.ReloadExtraFiles, Directory.GetCurrentDirectory());
+            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.ReloadEngine), moduleSource(), extra, _log, _ => Retire(TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))));
             _log.Debug($"Reloader watching with {_reloader.Engine.ToString().ToLowerInvariant()}");
             return null;
         }

@@ -143,7 +143,7 @@ public sealed partial class WorkerProcess
             .ToList();
         if (_config.ReusePort)
         {
-            var tcp = _config.Bind.Select(ListenAddress.Parse).Where(a => a.Kind == ListenAddressKind.Tcp);
+            var tcp = _config.Addresses.Where(a => a.Kind == ListenAddressKind.Tcp);
             listeners.AddRange(ListenerBinder.Bind(tcp, _config.ListenerOptions(), _log)
                 .Select(l => new ListenerInfo(l.Socket) { OwnedByWorker = true }));
         }

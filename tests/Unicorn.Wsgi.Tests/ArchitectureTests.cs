@@ -127,13 +127,6 @@ public sealed class ArchitectureTests
         Assert.True(offenders.Count == 0, "P/Invoke outside Unicorn.Wsgi.Interop: " + string.Join(", ", offenders));
     }
 
-    // Settings still read by name in files other helpers changed in the same round (issue #13); the lead converts them
-    // to Settings' typed properties after merging and removes them here.
-    private static readonly string[] s_byNameNotYetConverted =
-    [
-        "Unicorn.Wsgi.Workers.Worker", "Unicorn.Wsgi.Workers.WorkerProcess", "Unicorn.Wsgi.Transport.Tls.TlsSettings",
-    ];
-
     [Fact]
     public void Settings_are_read_by_name_only_inside_Config()
     {
@@ -147,9 +140,7 @@ public sealed class ArchitectureTests
             .Select(m => m.Outer)
             .ToHashSet();
 
-        Assert.True(readers.SetEquals(s_byNameNotYetConverted),
-            "Settings.Get/Contains by name outside Config: " + string.Join(", ", readers.Except(s_byNameNotYetConverted)) +
-            "; converted (remove from the list): " + string.Join(", ", s_byNameNotYetConverted.Except(readers)));
+        Assert.True(readers.Count == 0, "Settings.Get/Contains by name outside Config: " + string.Join(", ", readers));
     }
 
     private static IEnumerable<TypeDefinition> NestedAndSelf(TypeDefinition type) => [type, .. type.NestedTypes.SelectMany(NestedAndSelf)];

@@ -15,19 +15,19 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
 {
     /// <summary>Whether the settings ask for TLS (certfile or keyfile set), before any file is checked.</summary>
     public static bool IsRequested(Settings settings) =>
-        Optional<string>(settings, "certfile") is not null || Optional<string>(settings, "keyfile") is not null;
+        settings.CertFile is not null || settings.KeyFile is not null;
 
     public static TlsSettings? From(Settings settings, string baseDirectory)
     {
-        var certfile = Optional<string>(settings, "certfile");
-        var keyfile = Optional<string>(settings, "keyfile");
+        var certfile = settings.CertFile;
+        var keyfile = settings.KeyFile;
         if (certfile is null && keyfile is null)
         {
             return null;
         }
 
         // Gunicorn calls ssl_context only with TLS on, so a config file may define it for servers without TLS.
-        if (settings.Contains("ssl_context") && settings.Get<object?>("ssl_context") is HookReference { IsDefault: false } hook)
+        if (settings.SslContext is { IsDefault: false } hook)
         {
             throw new ConfigException(
                 $"unicorn: the ssl_context hook ({hook.Display}) cannot be honoured: Unicorn's TLS is .NET SslStream, which a Python ssl.SSLContext cannot drive; use --certfile, --keyfile, --ca-certs, --cert-reqs and --ciphers");
@@ -41,20 +41,16 @@ internal sealed record TlsSettings(string CertFile, string KeyFile, string? CaCe
         var cert = Existing("certfile", certfile, baseDirectory);
         // Like Python's load_cert_chain: without a keyfile the key is read from the certfile.
         var key = keyfile is null ? cert : Existing("keyfile", keyfile, baseDirectory);
-        var ca = Optional<string>(settings, "ca_certs") is { } caFile ? Existing("ca_certs", caFile, baseDirectory) : null;
-        var reqs = (settings.Contains("cert_reqs") ? settings.Get<int>("cert_reqs") : 0) switch
+        var ca = settings.CaCerts is { } caFile ? Existing("ca_certs", caFile, baseDirectory) : null;
+        var reqs = settings.CertReqs switch
         {
             0 => ClientCertificateMode.None,
             1 => ClientCertificateMode.Optional,
             _ => ClientCertificateMode.Required,
         };
-        var ciphers = Optional<string>(settings, "ciphers") is { Length: > 0 } c ? c : null;
+        var ciphers = settings.Ciphers is { Length: > 0 } c ? c : null;
         return new TlsSettings(cert, key, ca, reqs, ciphers);
     }
-
-    // Settings built by tests may hold only the rows they care about.
-    private static T? Optional<T>(Settings settings, string name)
-        where T : class => settings.Contains(name) ? settings.Get<T?>(name) : null;
 
     private static string Existing(string setting, string file, string baseDirectory)
     {
