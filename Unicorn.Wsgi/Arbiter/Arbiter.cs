@@ -206,7 +206,7 @@ public sealed partial class Arbiter : IDisposable
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
-        _log.Info($"Using worker: {_config.WorkerClass}");
+        _log.Info($"Using worker: {_settings.WorkerClassDisplay}");
         if (_options.PythonDescription is { } python)
         {
             _log.Info($"Using Python: {python}");

@@ -128,7 +128,12 @@ public sealed partial class Settings
     public bool IsSsl => Get<string?>("certfile") is not null || Get<string?>("keyfile") is not null;
 
     /// <summary>The worker kind after Gunicorn's rule that sync with more than one thread is gthread.</summary>
-    public string EffectiveWorkerClass => WorkerClasses.Normalise(WorkerClass) is "sync" && Threads > 1 ? "gthread" : WorkerClasses.Normalise(WorkerClass);
+    public string EffectiveWorkerClass => IsThreadedSync ? WorkerClasses.Gthread : WorkerClasses.Normalise(WorkerClass);
+
+    /// <summary>The worker class as Gunicorn's "Using worker:" line names it (its <c>worker_class_str</c>).</summary>
+    public string WorkerClassDisplay => IsThreadedSync ? "threads" : WorkerClass;
+
+    private bool IsThreadedSync => WorkerClasses.Normalise(WorkerClass) == WorkerClasses.Sync && Threads > 1;
 
     /// <summary><c>raw_env</c> as a dictionary (KEY=VALUE, later entries win).</summary>
     public IReadOnlyDictionary<string, string> Env =>

@@ -12,30 +12,25 @@ public static class AppHosts
 {
     private static readonly Dictionary<string, IAppHostFactory> s_hosts = new(StringComparer.Ordinal)
     {
-        [WorkerClasses.Sync] = new AppThreadPoolFactory(SyncThreads),
+        [WorkerClasses.Sync] = new AppThreadPoolFactory(_ => 1),
         [WorkerClasses.Gthread] = new AppThreadPoolFactory(s => Math.Max(1, s.Threads)),
     };
 
     /// <summary>The worker-class names a host is registered for.</summary>
     public static IReadOnlyCollection<string> Names => s_hosts.Keys;
 
-    /// <summary>The host for the settings' worker_class, in any spelling <see cref="WorkerClasses"/> accepts.</summary>
+    /// <summary>
+    /// The host for the settings' worker_class, in any spelling <see cref="WorkerClasses"/> accepts, after
+    /// Gunicorn's rule that sync with more than one thread is gthread (<see cref="Settings.EffectiveWorkerClass"/>).
+    /// </summary>
     public static IAppHostFactory For(Settings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // Settings were validated (SettingsResolver refuses other classes), so a miss is a program error.
-        return s_hosts.TryGetValue(WorkerClasses.Normalise(settings.WorkerClass), out var host)
+        return s_hosts.TryGetValue(settings.EffectiveWorkerClass, out var host)
             ? host
             : throw new InvalidOperationException($"no app host for worker class '{settings.WorkerClass}'");
     }
 
     public static IAppHost Create(Settings settings, IWsgiApplication app, IErrorLog log) => For(settings).Create(settings, app, log);
-
-    /// <summary>
-    /// The sync worker's threads, as before this registry: spelt <c>sync</c> it runs one thread whatever
-    /// <c>--threads</c> says; spelt as a Gunicorn class path it runs <c>--threads</c>, which is Gunicorn's
-    /// rule that sync with more than one thread is gthread (<see cref="Settings.EffectiveWorkerClass"/>).
-    /// </summary>
-    private static int SyncThreads(Settings settings) =>
-        settings.WorkerClass == WorkerClasses.Sync ? 1 : Math.Max(1, settings.Threads);
 }

@@ -19,7 +19,7 @@ public sealed class HostileClientTests
     public async Task A_normal_client_is_served_within_a_second_despite_1000_idle_connections_and_a_slowloris(string workerClass)
     {
         var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--threads", "2");
+        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--threads", workerClass == "sync" ? "1" : "2");
         server.WaitUntilServing(port);
 
         var idle = new List<Socket>();

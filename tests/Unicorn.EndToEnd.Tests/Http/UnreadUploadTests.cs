@@ -23,7 +23,7 @@ public sealed class UnreadUploadTests
     public async Task Every_client_reads_its_response_to_an_upload_the_app_never_read(string workerClass)
     {
         var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--threads", "2");
+        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--threads", workerClass == "sync" ? "1" : "2");
         server.WaitUntilServing(port);
 
         var lost = new List<string>();

@@ -4,7 +4,7 @@ using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Tests.Workers;
 
-/// <summary>The worker-class registry: every accepted spelling reaches a host, on the threads it had before the registry.</summary>
+/// <summary>The worker-class registry: every accepted spelling reaches a host, on the threads Gunicorn gives it.</summary>
 public sealed class AppHostsTests
 {
     private static readonly IErrorLog s_log = new StderrErrorLog(LogLevel.Debug, TextWriter.Null);
@@ -17,7 +17,7 @@ public sealed class AppHostsTests
 
     [Theory]
     [InlineData("sync", 1, 1)]
-    [InlineData("sync", 4, 1)] // spelt "sync", one thread whatever --threads says (AppHosts.SyncThreads)
+    [InlineData("sync", 4, 4)] // Gunicorn: sync with more than one thread is gthread, in every spelling
     [InlineData("gunicorn.workers.sync.SyncWorker", 1, 1)]
     [InlineData("gunicorn.workers.sync.SyncWorker", 4, 4)]
     [InlineData("egg:gunicorn#sync", 3, 3)]
@@ -26,7 +26,7 @@ public sealed class AppHostsTests
     [InlineData("gthread", 8, 8)]
     [InlineData("gunicorn.workers.gthread.ThreadWorker", 4, 4)]
     [InlineData("egg:gunicorn#gthread", 2, 2)]
-    public void Every_spelling_runs_its_requests_on_the_threads_it_did_before(string workerClass, int threads, int expected)
+    public void Every_spelling_runs_its_requests_on_the_threads_Gunicorn_gives_it(string workerClass, int threads, int expected)
     {
         var settings = TestSettings.Defaults();
         settings.Set("worker_class", workerClass);
@@ -36,6 +36,21 @@ public sealed class AppHostsTests
 
         Assert.Equal(expected, host.Capacity);
         Assert.Equal(expected > 1, AppHosts.For(settings).IsMultithread(settings));
+    }
+
+    [Theory]
+    [InlineData("sync", 1, "sync")]
+    [InlineData("sync", 4, "threads")]
+    [InlineData("gunicorn.workers.sync.SyncWorker", 2, "threads")]
+    [InlineData("gunicorn.workers.sync.SyncWorker", 1, "gunicorn.workers.sync.SyncWorker")]
+    [InlineData("gthread", 4, "gthread")]
+    public void The_using_worker_line_names_the_class_as_Gunicorn_does(string workerClass, int threads, string expected)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("threads", threads);
+
+        Assert.Equal(expected, settings.WorkerClassDisplay);
     }
 
     [Fact]
