@@ -132,6 +132,8 @@ public sealed partial class Arbiter : IDisposable
             // Aggressive: also decommit the free gen0 space, which a plain collection keeps mapped (a HUP's
             // garbage otherwise holds ~12 MiB of the master's RSS).
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            // The same for native memory: glibc keeps what the runtime freed in per-thread arenas.
+            Libc.TrimMalloc();
             _lastCollection = Stopwatch.GetTimestamp();
         }
     }
