@@ -20,8 +20,8 @@ public static class CgiPath
 
     /// <summary>
     /// The raw (still percent-encoded) PATH_INFO: <paramref name="path"/> without its <paramref name="scriptName"/>
-    /// prefix. Where the path does not start with it, Gunicorn 26.1 answers 500; Unicorn keeps the whole path
-    /// (docs/differences.md).
+    /// prefix. A path that does not start with it was answered 500 before the app ran (RequestFactory, as
+    /// Gunicorn 26.1), unless the app changed os.environ's SCRIPT_NAME itself: then the whole path.
     /// </summary>
     public static ReadOnlySpan<char> RawPathInfo(ReadOnlySpan<char> path, ReadOnlySpan<char> scriptName)
     {

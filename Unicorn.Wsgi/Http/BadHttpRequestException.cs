@@ -16,7 +16,7 @@ public sealed class BadHttpRequestException : Exception
 
     public RequestRejectionReason Reason { get; }
 
-    /// <summary>400, 403, 417, 431 or 501.</summary>
+    /// <summary>400, 403, 417, 431, 501, or 500 for a path outside SCRIPT_NAME (Gunicorn 26.1's ConfigurationProblem).</summary>
     public int StatusCode => StatusOf(Reason);
 
     /// <summary>The HTTP reason phrase Gunicorn sends with <see cref="StatusCode"/>.</summary>
@@ -51,6 +51,7 @@ public sealed class BadHttpRequestException : Exception
         RequestRejectionReason.UnsupportedTransferCoding => 501,
         RequestRejectionReason.ExpectationFailed => 417,
         RequestRejectionReason.ForbiddenProxyRequest => 403,
+        RequestRejectionReason.PathOutsideScriptName => 500,
         _ => 400,
     };
 
@@ -70,6 +71,7 @@ public sealed class BadHttpRequestException : Exception
             or RequestRejectionReason.HeaderSectionTooLarge => "LimitRequestHeaders",
         RequestRejectionReason.ExpectationFailed => "ExpectationFailed",
         RequestRejectionReason.ConflictingSchemeHeaders => "InvalidSchemeHeaders",
+        RequestRejectionReason.PathOutsideScriptName => "ConfigurationProblem",
         RequestRejectionReason.UnsupportedTransferCoding => "UnsupportedTransferCoding",
         RequestRejectionReason.InvalidChunkSize or RequestRejectionReason.ChunkSizeOverflow => "InvalidChunkSize",
         RequestRejectionReason.InvalidChunkExtension => "InvalidChunkExtension",

@@ -13,7 +13,13 @@ public sealed partial class Http1RequestParser
         {
             if (parser.ApplyPolicy(name, value, head, ref _state))
             {
-                head.Headers.Add(new(KnownStrings.HeaderName(name), KnownStrings.HeaderValue(value)));
+                var header = new KeyValuePair<string, string>(KnownStrings.HeaderName(name), KnownStrings.HeaderValue(value));
+                head.Headers.Add(header);
+                // Gunicorn mounts the app where a kept SCRIPT_NAME header says (nginx: proxy_set_header SCRIPT_NAME /prefix).
+                if (HttpChars.EqualsIgnoreCase(name, "script_name"u8))
+                {
+                    head.ScriptName = header.Value;
+                }
             }
         }
     }

@@ -77,6 +77,9 @@ internal static class HttpRejection
             case RequestRejectionReason.ConflictingSchemeHeaders:
                 message = "Contradictory scheme headers";
                 break;
+            case RequestRejectionReason.PathOutsideScriptName:
+                message = "Configuration problem: " + subject; // the rest is the caller's, which knows the path and SCRIPT_NAME
+                break;
             case RequestRejectionReason.UnsupportedTransferCoding:
                 message = "Unsupported transfer coding: " + r;
                 break;

@@ -69,6 +69,12 @@ public sealed class RequestHead
     /// </summary>
     public string? ForwardedScheme { get; set; }
 
+    /// <summary>
+    /// The value of a <c>SCRIPT_NAME</c> header the field policy kept (a trusted peer's forwarder header, or
+    /// any peer's under header_map = dangerous); the last one wins, as in Gunicorn. Null when none was sent.
+    /// </summary>
+    public string? ScriptName { get; set; }
+
     /// <summary>The request has a body to read (Content-Length above zero, or chunked).</summary>
     public bool HasBody => IsChunked || ContentLength > 0;
 
@@ -97,5 +103,6 @@ public sealed class RequestHead
         KeepAlive = false;
         ExpectContinue = false;
         ForwardedScheme = null;
+        ScriptName = null;
     }
 }

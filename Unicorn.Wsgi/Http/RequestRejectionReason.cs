@@ -33,6 +33,7 @@ public enum RequestRejectionReason
     HeaderSectionTooLarge,
     ExpectationFailed,
     ConflictingSchemeHeaders,
+    PathOutsideScriptName,
 
     // Body framing (InvalidHeader, UnsupportedTransferCoding).
     DuplicateContentLength,

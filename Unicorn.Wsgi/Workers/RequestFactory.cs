@@ -10,6 +10,14 @@ internal sealed class RequestFactory(WorkerOptions options)
 {
     public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy, IReadOnlyList<KeyValuePair<string, string>>? extraEnviron = null)
     {
+        var scriptName = head.ScriptName ?? options.ScriptName;
+        if (scriptName.Length > 0 && !head.Path.StartsWith(scriptName, StringComparison.Ordinal))
+        {
+            // Gunicorn 26.1's ConfigurationProblem: an app mounted at SCRIPT_NAME cannot be given this path.
+            throw HttpRejection.Create(RequestRejectionReason.PathOutsideScriptName,
+                $"Request path {HttpRejection.Repr(head.Path)} does not start with SCRIPT_NAME {HttpRejection.Repr(scriptName)}");
+        }
+
         var headers = head.Headers.ToArray();
         var (serverName, serverPort) = ServerAddress(head, listener);
         var client = proxy is { ClientAddress: { } address, ClientPort: { } port } && IPAddress.TryParse(address, out var ip)
@@ -29,7 +37,7 @@ internal sealed class RequestFactory(WorkerOptions options)
             RemoteEndPoint = client,
             ServerName = serverName,
             ServerPort = serverPort,
-            ScriptName = options.ScriptName,
+            ScriptName = scriptName,
             WantsClose = !head.KeepAlive,
             ExtraEnviron = extraEnviron,
         };

@@ -59,7 +59,7 @@ public class ErrorResponseTests
         {
             var e = HttpRejection.Create(reason, "x");
             Assert.False(string.IsNullOrEmpty(e.GunicornError));
-            Assert.Contains(e.StatusCode, new[] { 400, 403, 417, 431, 501 });
+            Assert.Contains(e.StatusCode, new[] { 400, 403, 417, 431, 500, 501 });
             Assert.False(string.IsNullOrEmpty(e.Message));
         }
     }
