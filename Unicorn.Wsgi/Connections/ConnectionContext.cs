@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Unicorn.Wsgi.Connections;
 
@@ -55,12 +56,9 @@ internal sealed class ConnectionContext : IAsyncDisposable
     /// <summary>The ALPN protocol the TLS handshake agreed on ("http/1.1"); null without TLS or ALPN.</summary>
     public string? ApplicationProtocol { get; private set; }
 
-    /// <summary>
-    /// When a stage has already seen the first bytes of the connection (PROXY), the time
-    /// (<see cref="Environment.TickCount64"/>) by which the first request head must be complete: the
-    /// header and the head share one <c>timeout</c>, as when they were read together. 0: none.
-    /// </summary>
-    public long FirstHeadDeadline { get; set; }
+    // When the frame being read (a PROXY header, a request head) must be complete (Environment.TickCount64);
+    // 0 while waiting for a frame's first byte.
+    private long _frameDeadline;
 
     /// <summary>The bytes of <see cref="Transport"/>, read once into a pipe that stages and handler share.</summary>
     public PipeReader Input => _input ??= PipeReader.Create(Transport, new StreamPipeReaderOptions(bufferSize: 8192, minimumReadSize: 2048, leaveOpen: true));
@@ -74,6 +72,49 @@ internal sealed class ConnectionContext : IAsyncDisposable
     public void BeginIdle() => _idle.Enter(this);
 
     public void EndIdle() => _idle.Leave(this);
+
+    /// <summary>
+    /// Reads more bytes of a frame (a PROXY header, a request head). The wait for its first byte is idle:
+    /// bounded by <paramref name="idleTimeout"/>, and the worker may evict the connection for its slot. From
+    /// that byte on the whole frame must arrive within <paramref name="frameTimeout"/>, so a client trickling
+    /// bytes cannot hold the connection. Null: timed out or evicted.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ReadResult?> ReadFrameAsync(TimeSpan idleTimeout, TimeSpan frameTimeout)
+    {
+        if (_frameDeadline != 0)
+        {
+            var left = _frameDeadline - Environment.TickCount64;
+            return left > 0 ? await ReadAsync(TimeSpan.FromMilliseconds(left)) : null;
+        }
+
+        ReadResult? result;
+        BeginIdle();
+        try
+        {
+            result = await ReadAsync(idleTimeout, evictable: true);
+        }
+        finally
+        {
+            EndIdle();
+        }
+
+        if (result is { } read && !(read.Buffer.IsEmpty && read.IsCompleted))
+        {
+            _frameDeadline = Environment.TickCount64 + (long)frameTimeout.TotalMilliseconds;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The frame is complete; the next read waits for a new one. The PROXY stage does not call it: the
+    /// header and the first request head share one <c>timeout</c>, as when they were read together.
+    /// </summary>
+    public void EndFrame() => _frameDeadline = 0;
+
+    /// <summary>A frame's first byte has arrived and its time is running.</summary>
+    internal bool InFrame => _frameDeadline != 0;
 
     /// <summary>Reads more bytes; null on timeout, or (<paramref name="evictable"/>) when the worker needs the slot.</summary>
     public async ValueTask<ReadResult?> ReadAsync(TimeSpan timeout, bool evictable = false)
@@ -126,7 +167,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
         TlsEnviron = environ;
         ApplicationProtocol = applicationProtocol;
         // The head's time starts after the handshake, which has its own bound.
-        FirstHeadDeadline = 0;
+        EndFrame();
     }
 
     public async ValueTask DisposeAsync()

@@ -8,37 +8,16 @@ namespace Unicorn.Wsgi.Connections;
 /// The pipeline's first stage when <c>proxy_protocol</c> is on: reads the PROXY header, if the connection starts
 /// with one, before TLS and before any protocol. Waiting for the first byte is bounded by <c>timeout</c> and the
 /// connection counts as idle (evictable) meanwhile; once bytes arrive, the header and the first request head
-/// share one <c>timeout</c> (<see cref="ConnectionContext.FirstHeadDeadline"/>).
+/// share one <c>timeout</c> (the frame <see cref="ConnectionContext.ReadFrameAsync"/> reads goes on into the head).
 /// </summary>
 internal sealed class ProxyProtocolStage(ProxyHeaderParser parser, TimeSpan readTimeout)
 {
     /// <summary>False: the connection ended or timed out before anything was said. Bad headers throw.</summary>
     public async ValueTask<bool> RunAsync(ConnectionContext connection)
     {
-        var idle = true;
-        var deadline = 0L;
         while (true)
         {
-            ReadResult? result;
-            if (idle)
-            {
-                connection.BeginIdle();
-                try
-                {
-                    result = await connection.ReadAsync(readTimeout, evictable: true);
-                }
-                finally
-                {
-                    connection.EndIdle();
-                }
-            }
-            else
-            {
-                var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-                result = left > TimeSpan.Zero ? await connection.ReadAsync(left) : null;
-            }
-
-            if (result is not { } read)
+            if (await connection.ReadFrameAsync(readTimeout, readTimeout) is not { } read)
             {
                 return false;
             }
@@ -47,13 +26,6 @@ internal sealed class ProxyProtocolStage(ProxyHeaderParser parser, TimeSpan read
             if (buffer.IsEmpty && read.IsCompleted)
             {
                 return false;
-            }
-
-            if (idle)
-            {
-                idle = false;
-                deadline = Environment.TickCount64 + (long)readTimeout.TotalMilliseconds;
-                connection.FirstHeadDeadline = deadline;
             }
 
             var reader = new SequenceReader<byte>(buffer);

@@ -143,37 +143,11 @@ internal sealed partial class HttpConnection
     private async Task<bool> ReadHeadAsync()
     {
         _head.Reset();
-        var idle = true;
-        var deadline = 0L;
-        if (_firstRequest && _connection.FirstHeadDeadline != 0)
-        {
-            // The PROXY stage saw the connection's first bytes: the head's time is already running.
-            idle = false;
-            deadline = _connection.FirstHeadDeadline;
-        }
-
+        // Before the first request the connection waits timeout for it (a PROXY header already started its clock).
+        var idleTimeout = _firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive;
         while (true)
         {
-            ReadResult? result;
-            if (idle)
-            {
-                _connection.BeginIdle();
-                try
-                {
-                    result = await _connection.ReadAsync(_firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive, evictable: true);
-                }
-                finally
-                {
-                    _connection.EndIdle();
-                }
-            }
-            else
-            {
-                var left = TimeSpan.FromMilliseconds(deadline - Environment.TickCount64);
-                result = left > TimeSpan.Zero ? await _connection.ReadAsync(left) : null;
-            }
-
-            if (result is not { } read)
+            if (await _connection.ReadFrameAsync(idleTimeout, _worker.Options.ReadTimeout) is not { } read)
             {
                 return false;
             }
@@ -184,15 +158,10 @@ internal sealed partial class HttpConnection
                 return false;
             }
 
-            if (idle)
-            {
-                idle = false;
-                deadline = Environment.TickCount64 + (long)_worker.Options.ReadTimeout.TotalMilliseconds;
-            }
-
             if (TryParseHead(buffer, out var consumed))
             {
                 _reader.AdvanceTo(consumed);
+                _connection.EndFrame();
                 return true;
             }
 

@@ -26,7 +26,7 @@ public sealed class ConnectionContextTests : IDisposable
 
         Assert.True(await stage.RunAsync(connection));
         Assert.Equal(new ProxyInfo("TCP4", "192.0.2.1", 1, "192.0.2.2", 2), connection.Proxy);
-        Assert.NotEqual(0, connection.FirstHeadDeadline);
+        Assert.True(connection.InFrame); // the first request head shares the header's timeout
 
         using var reader = new StreamReader(connection.TakeTransportForTls(), Encoding.Latin1);
         var buffer = new char[3];
@@ -54,12 +54,13 @@ public sealed class ConnectionContextTests : IDisposable
     }
 
     [Fact]
-    public void Tls_starts_the_head_timeout_afresh_and_records_alpn()
+    public async Task Tls_starts_the_head_timeout_afresh_and_records_alpn()
     {
-        var connection = Connection("", remote: null);
-        connection.FirstHeadDeadline = 42;
+        await using var connection = Connection("PROXY", remote: null);
+        Assert.NotNull(await connection.ReadFrameAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)));
+        Assert.True(connection.InFrame);
         connection.UseTls(new MemoryStream(), [new("SSL_CLIENT_VERIFY", "SUCCESS")], "http/1.1");
-        Assert.Equal(0, connection.FirstHeadDeadline);
+        Assert.False(connection.InFrame);
         Assert.Equal("http/1.1", connection.ApplicationProtocol);
         Assert.NotNull(connection.TlsEnviron);
     }
