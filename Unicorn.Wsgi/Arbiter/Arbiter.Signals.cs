@@ -4,7 +4,7 @@ namespace Unicorn.Wsgi.Arbiter;
 
 public sealed partial class Arbiter
 {
-    private static readonly int[] MasterSignals =
+    internal static readonly int[] MasterSignals =
     [
         Libc.SIGHUP, Libc.SIGQUIT, Libc.SIGINT, Libc.SIGTERM, Libc.SIGTTIN, Libc.SIGTTOU, Libc.SIGUSR1,
         Libc.SIGUSR2, Libc.SIGWINCH, Libc.SIGCHLD,

@@ -4,11 +4,13 @@ using Unicorn.Wsgi.Interop;
 namespace Unicorn.Wsgi.Arbiter;
 
 /// <summary>
-/// A shell starts background jobs with INT and QUIT ignored, and .NET records a signal's disposition
-/// the first time it sets up signal handling (Console does, early): an ignored INT can then never be
-/// handled. Gunicorn (Python) handles them regardless, so this assembly restores the default before
-/// anything in it runs. An ignored CHLD would let the kernel (or .NET, which then reaps every child)
-/// discard the workers' exit statuses, so it is restored too.
+/// A shell starts background jobs with INT and QUIT ignored, <c>nohup</c> ignores HUP, and .NET records a
+/// signal's disposition the first time it sets up signal handling (Console does, early): an ignored
+/// signal can then never be handled, so <c>nohup unicorn ... &amp;</c> ignored every <c>kill -HUP</c>.
+/// Gunicorn (Python) handles them regardless, so this assembly restores the default of every signal
+/// the master handles before anything in it runs. An ignored CHLD would let the kernel (or .NET, which
+/// then reaps every child) discard the workers' exit statuses. A worker inherits the defaults, as
+/// Gunicorn's workers reset theirs.
 /// </summary>
 internal static class SignalDefaults
 {
@@ -22,7 +24,7 @@ internal static class SignalDefaults
             return;
         }
 
-        foreach (var sig in new[] { Libc.SIGINT, Libc.SIGQUIT, Libc.SIGCHLD })
+        foreach (var sig in Arbiter.MasterSignals)
         {
             if (Libc.IsIgnored(sig))
             {

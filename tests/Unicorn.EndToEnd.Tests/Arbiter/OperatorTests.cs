@@ -204,6 +204,25 @@ public class OperatorTests
     }
 
     [Fact]
+    public void HupAndTheOtherSignalsAreHandledEvenWhenStartedWithThemIgnored()
+    {
+        // nohup ignores HUP; a supervisor may hand down others ignored. Gunicorn (Python) handles them anyway.
+        var port = FreePort();
+        using var server = StartInShell("trap '' HUP TTIN TTOU USR1 USR2 WINCH TERM;", "-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+
+        server.Signal(SIGHUP);
+        server.WaitForLog("Hang up: Master");
+        server.Signal(SIGTTIN);
+        server.WaitForWorkers(2);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Handling signal: term", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
     {
         var port = FreePort();
