@@ -1,5 +1,6 @@
-"""WSGI apps for bench/run. Unicorn and every Gunicorn worker class serve these same callables,
-so a difference in the numbers is the server's, not the app's."""
+"""WSGI apps for bench/run (the framework scenarios' apps are in bench_flask and bench_django). Unicorn
+and every Gunicorn worker class serve these same callables, so a difference in the numbers is the
+server's, not the app's."""
 
 import time
 

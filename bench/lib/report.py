@@ -10,7 +10,16 @@ SCENARIOS = {
     "post64k": "POST of a 64 KiB body; the app reads it and answers its length",
     "get1m": "GET of a 1 MiB response",
     "sleep50": "app sleeps 50 ms per request (`time.sleep`)",
+    "close": "hello world with `Connection: close` on every request: a new connection per request",
+    "nginx": "hello world behind nginx's default `proxy_pass` (HTTP/1.0 upstream, a new upstream connection per "
+             "request); wrk keeps its connections to nginx",
+    "nginx-keepalive": "hello world behind nginx with kept-alive upstream connections (`keepalive 32`, "
+                       "`proxy_http_version 1.1`)",
+    "django": "a Django view rendering a short HTML page from a template, through startproject's default middleware",
+    "flaskjson": "a Flask view answering `jsonify` of a small dict",
 }
+# Scenarios where wrk talks to an nginx in front of each server; its CPU is reported apart from the server's.
+PROXIED = ("nginx", "nginx-keepalive")
 
 
 def read_meta(work):
@@ -48,14 +57,18 @@ def read_runs(work):
     runs = defaultdict(list)  # (scenario, server) -> [run]
     with open(f"{work}/raw.tsv") as f:
         for line in f:
-            scenario, server, rnd, fields, cpu = line.rstrip("\n").split("\t")
+            scenario, server, rnd, fields, cpu, *proxy = line.rstrip("\n").split("\t")
             run = {k: int(v) for k, v in (kv.split("=") for kv in fields.split())}
             run["round"] = int(rnd)
             run["cpu_s"] = float(cpu.split("=")[1])
+            # A proxied run also has proxy_cpu_s=: the nginx tree's CPU seconds, never added to cpu_s.
+            run["proxy_cpu_s"] = float(proxy[0].split("=")[1]) if proxy else None
             seconds = run["duration_us"] / 1e6
             run["rps"] = run["requests"] / seconds if seconds else 0.0
             run["p99_ms"] = run["p99_us"] / 1000
             run["cpu_us_per_req"] = run["cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
+            if run["proxy_cpu_s"] is not None:
+                run["proxy_us_per_req"] = run["proxy_cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
             runs[(scenario, server)].append(run)
     return runs
 
@@ -92,6 +105,7 @@ def summarise(runs):
     return {
         "rps": med("rps"), "p99_ms": med("p99_ms"), "cpu_us_per_req": med("cpu_us_per_req"),
         "errors": sum(r["errors"] for r in runs), "requests": sum(r["requests"] for r in runs),
+        "proxy_us_per_req": med("proxy_us_per_req") if all("proxy_us_per_req" in r for r in runs) else None,
     }
 
 
@@ -128,7 +142,8 @@ def main(work):
     w = out.append
     w(f"# Unicorn vs Gunicorn, {meta['date']}")
     w("")
-    w(f"Unicorn commit `{meta['commit']}`; Python {meta['python']}, Gunicorn {meta['gunicorn']}, gevent {meta['gevent']}.")
+    nginx = f", nginx {meta['nginx']}" if "nginx" in meta else ""
+    w(f"Unicorn commit `{meta['commit']}`; Python {meta['python']}, Gunicorn {meta['gunicorn']}, gevent {meta['gevent']}{nginx}.")
     w(f"Machine: {meta['cpus']}, shared with other work; load average before {meta['load_before']}, "
       f"after {meta.get('load_after', '?')}. {meta['wrk']} runs on the same 2 cores as the servers, so every "
       "server competes with the load generator: absolute numbers are low, ratios are what to read.")
@@ -138,6 +153,10 @@ def main(work):
       "whole tree (master + workers) from /proc/PID/smaps_rollup after warm-up (and, after the slash, after the last "
       "round). Errors are wrk's "
       "connect/read/write/timeout/non-2xx counts summed over all rounds.")
+    if any(scenario in servers for scenario in PROXIED):
+        w("In the nginx scenarios wrk talks to an nginx started with each server (the same config for every server, "
+          "one nginx worker process, no access log); the CPU µs/req column is still the server's tree only, and "
+          "nginx's own CPU µs/req is listed under the table.")
     w("")
 
     summary = []
@@ -184,6 +203,11 @@ def main(work):
             if bests["rps"] and bests["rps"][1]:
                 summary.append((scenario, server, s["rps"] / bests["rps"][1], bests["rps"][0],
                                 s["pss_mib"] / bests["pss_mib"][1] if bests["pss_mib"] else None))
+        proxied = [(server, s) for server, s in rows.items() if s["proxy_us_per_req"] is not None]
+        if proxied:
+            w("- nginx's own CPU µs/req (not in the column above; server + nginx in brackets): " + ", ".join(
+                f"`{server}` {fmt(s['proxy_us_per_req'])} ({fmt(s['cpu_us_per_req'] + s['proxy_us_per_req'])})"
+                for server, s in proxied))
         w("")
 
     if summary:

@@ -22,4 +22,5 @@ urlpatterns = [
     path('admin/', admin.site.urls),
     path('form/', views.form),
     path('upload/', views.upload),
+    path('bench/', views.bench),
 ]

@@ -1,7 +1,8 @@
-"""Views added for Unicorn's end-to-end tests (not part of the startproject template)."""
+"""Views added for Unicorn's end-to-end tests and bench/run (not part of the startproject template)."""
 import hashlib
 
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import csrf_exempt
 
@@ -22,3 +23,11 @@ def upload(request):
         for field, f in request.FILES.items()
     }
     return JsonResponse({"files": files, "note": request.POST.get("note", "")})
+
+
+_BENCH_ITEMS = [{"name": "apple", "price": 0.5}, {"name": "bread", "price": 2.25}, {"name": "cheese", "price": 7}]
+
+
+def bench(request):
+    """bench/run's `django` scenario: a short page rendered from a template through the default middleware."""
+    return render(request, "bench.html", {"title": "Unicorn bench", "items": _BENCH_ITEMS})
