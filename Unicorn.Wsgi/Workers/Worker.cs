@@ -39,6 +39,11 @@ public sealed class Worker
     }
 
     public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IWsgiApplication app, IErrorLog log)
+        : this(settings, listeners, new WsgiOnlyApp(app), log)
+    {
+    }
+
+    public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, ILoadedApp app, IErrorLog log)
         : this(settings, listeners, AppHosts.Create(settings, app, log), log)
     {
     }

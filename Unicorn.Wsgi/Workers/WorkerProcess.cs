@@ -76,7 +76,7 @@ public sealed partial class WorkerProcess
     private int? BootSteps()
     {
         List<ListenerInfo> listeners;
-        IWsgiApplication app;
+        ILoadedApp app;
         try
         {
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");

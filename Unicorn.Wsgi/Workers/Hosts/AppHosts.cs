@@ -32,5 +32,5 @@ public static class AppHosts
             : throw new InvalidOperationException($"no app host for worker class '{settings.WorkerClass}'");
     }
 
-    public static IAppHost Create(Settings settings, IWsgiApplication app, IErrorLog log) => For(settings).Create(settings, app, log);
+    public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) => For(settings).Create(settings, app, log);
 }

@@ -1,3 +1,4 @@
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Workers.Hosts;
@@ -32,7 +33,7 @@ public sealed class AppHostsTests
         settings.Set("worker_class", workerClass);
         settings.Set("threads", threads);
 
-        var host = AppHosts.Create(settings, new FakeApp(FakeApp.Ok), s_log);
+        var host = AppHosts.Create(settings, new WsgiOnlyApp(new FakeApp(FakeApp.Ok)), s_log);
 
         Assert.Equal(expected, host.Capacity);
         Assert.Equal(expected > 1, AppHosts.For(settings).IsMultithread(settings));
