@@ -21,7 +21,7 @@ internal sealed class UwsgiConnection
     private readonly UwsgiPacket _packet = new();
     private readonly RequestHead _head = new();
     private bool _firstRequest = true;
-    private bool _bodyLeftUnread;
+    private bool _unreadInput;
     private byte[]? _rentedBody;
 
     public UwsgiConnection(ConnectionContext connection, WorkerContext worker)
@@ -66,9 +66,10 @@ internal sealed class UwsgiConnection
         finally
         {
             ReturnBody();
-            if (_bodyLeftUnread && _connection.Socket is { } socket)
+            if (_unreadInput && _connection.Socket is { } socket)
             {
-                // A body the app did not read: drain it briefly, so the peer reads the response instead of a reset.
+                // Bytes left unread (a body the app skipped, a refused packet): drain them briefly, so the peer
+                // reads the response instead of a reset.
                 await DrainAsync(socket);
             }
         }
@@ -144,7 +145,7 @@ internal sealed class UwsgiConnection
         }
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
-        _bodyLeftUnread = body is PipeRequestBody { IsComplete: false };
+        _unreadInput = body is PipeRequestBody { IsComplete: false };
         if (!sink.KeepAlive)
         {
             return false;
@@ -206,6 +207,7 @@ internal sealed class UwsgiConnection
         }
 
         _worker.Log.Warning($"Invalid uwsgi request from ip={RemoteText}: {e.Message}");
+        _unreadInput = true;
         try
         {
             await _connection.Transport.WriteAsync(ErrorResponse.Build(e.StatusCode, e.ReasonPhrase, e.Message));
