@@ -5,7 +5,8 @@ import json
 
 def app(environ, start_response):
     """Echoes what the request looked like: environ keys the tests check, and the body."""
-    path = environ["PATH_INFO"]
+    # Routed by the last segment, so the same app answers under nginx's /tcp/ and /unix/ prefixes.
+    path = "/" + environ["PATH_INFO"].rsplit("/", 1)[-1]
     if path == "/hints":
         return hints(environ, start_response)
     if path == "/stream":
@@ -40,6 +41,11 @@ def hints(environ, start_response):
     early_hints([("Link", "</style.css>; rel=preload; as=style")])
     early_hints([(b"Link", b"</app.js>; rel=preload; as=script"), ("X-Hint", "  two  ")])
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
-    # After the head: ignored, as Gunicorn does.
-    early_hints([("Link", "</late.css>; rel=preload")])
-    return [b"final"]
+
+    def body():
+        yield b"fin"
+        # The head went out with the first bytes: ignored, as Gunicorn does.
+        early_hints([("Link", "</late.css>; rel=preload")])
+        yield b"al"
+
+    return body()
