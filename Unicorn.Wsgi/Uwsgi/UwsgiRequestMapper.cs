@@ -34,6 +34,18 @@ public static class UwsgiRequestMapper
     {
         ArgumentNullException.ThrowIfNull(packet);
         var method = packet.Get("REQUEST_METHOD") is { Length: > 0 } m ? m : "GET";
+        var protocol = packet.Get("SERVER_PROTOCOL") is { Length: > 0 } sp ? sp : "HTTP/1.1";
+        // Both reach the access log as they are: a peer cannot write a line of its own into it.
+        if (!IsToken(method))
+        {
+            throw UwsgiProtocolException.Invalid("REQUEST_METHOD is not a token");
+        }
+
+        if (!protocol.StartsWith("HTTP/", StringComparison.Ordinal) || protocol.Length > 16 || protocol.AsSpan(5).ContainsAnyExcept("0123456789."))
+        {
+            throw UwsgiProtocolException.Invalid("SERVER_PROTOCOL is not HTTP/n.n");
+        }
+
         var pathInfo = packet.Get("PATH_INFO") is { Length: > 0 } p ? p : "/";
         var query = packet.Get("QUERY_STRING") ?? "";
         var scriptName = packet.Get("SCRIPT_NAME") is { Length: > 0 } s ? s : defaultScriptName;
@@ -86,11 +98,11 @@ public static class UwsgiRequestMapper
         return new WsgiRequest
         {
             Method = method,
-            RawUri = packet.Get("REQUEST_URI") is { Length: > 0 } uri ? uri : query.Length > 0 ? $"{pathInfo}?{query}" : pathInfo,
+            RawUri = PrintableUri(packet.Get("REQUEST_URI") is { Length: > 0 } uri ? uri : query.Length > 0 ? $"{pathInfo}?{query}" : pathInfo),
             Path = path,
             Query = query,
-            Protocol = packet.Get("SERVER_PROTOCOL") is { Length: > 0 } protocol ? protocol : "HTTP/1.1",
-            VersionMinor = packet.Get("SERVER_PROTOCOL") == "HTTP/1.0" ? 0 : 1,
+            Protocol = protocol,
+            VersionMinor = protocol == "HTTP/1.0" ? 0 : 1,
             Headers = headers,
             Body = body,
             UrlScheme = urlScheme,
@@ -101,6 +113,47 @@ public static class UwsgiRequestMapper
             ExtraEnviron = extra,
             WantsClose = wantsClose,
         };
+    }
+
+    private static bool IsToken(string s)
+    {
+        foreach (var c in s)
+        {
+            if (c <= ' ' || c >= '\x7f' || "\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // RAW_URI goes to the access log: what nginx decoded into PATH_INFO (a space, a %0A) is encoded again,
+    // so the URI is one printable word, as a request line carries it.
+    private static string PrintableUri(string uri)
+    {
+        if (!uri.AsSpan().ContainsAnyExceptInRange('\x21', '\x7e'))
+        {
+            return uri;
+        }
+
+        var sb = new System.Text.StringBuilder(uri.Length + 16);
+        foreach (var c in uri)
+        {
+            if (c is > ' ' and < '\x7f')
+            {
+                sb.Append(c);
+            }
+            else
+            {
+                foreach (var b in System.Text.Encoding.Latin1.GetBytes(c.ToString()))
+                {
+                    sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        return sb.ToString();
     }
 
     // Keys the server sets itself (wsgi.input, gunicorn.socket...) are not the front end's to replace.

@@ -152,6 +152,41 @@ public sealed class UwsgiPacketParserTests
     }
 
     [Fact]
+    public void Random_bytes_are_a_packet_more_bytes_or_a_refusal_never_anything_else()
+    {
+        // What a hostile peer can send: the parser and the mapper end in a packet, "need more" or a
+        // UwsgiProtocolException, whatever the bytes (a fixed seed, so a failure replays).
+        var random = new Random(18);
+        var packet = new UwsgiPacket();
+        for (var i = 0; i < 20000; i++)
+        {
+            var data = new byte[random.Next(0, 300)];
+            random.NextBytes(data);
+            if (data.Length > 0 && random.Next(2) == 0)
+            {
+                data[0] = 0; // get past the modifier check half the time
+            }
+
+            if (data.Length > 3 && random.Next(2) == 0)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(1), (ushort)random.Next(0, data.Length - 3));
+            }
+
+            try
+            {
+                var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(data));
+                if (UwsgiPacketParser.TryParse(ref reader, packet))
+                {
+                    UwsgiRequestMapper.Build(packet, Unicorn.Wsgi.Application.RequestBody.Empty, ("h", "1"), "http", null, "", null);
+                }
+            }
+            catch (UwsgiProtocolException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public void A_thousand_vars_are_accepted()
     {
         var packet = new UwsgiPacket();

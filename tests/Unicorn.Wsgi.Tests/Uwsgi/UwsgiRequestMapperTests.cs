@@ -29,7 +29,7 @@ public sealed class UwsgiRequestMapperTests
         Assert.Equal("POST", r.Method);
         Assert.Equal("/a b/c", r.Path);
         Assert.Equal("x=1&y=%41", r.Query);
-        Assert.Equal("/a b/c?x=1&y=%41", r.RawUri);
+        Assert.Equal("/a%20b/c?x=1&y=%41", r.RawUri);
         Assert.Equal("HTTP/1.1", r.Protocol);
         Assert.Equal("example.org", r.ServerName);
         Assert.Equal("80", r.ServerPort);
@@ -118,6 +118,26 @@ public sealed class UwsgiRequestMapperTests
         Assert.Null(Extra(r, "gunicorn.socket"));
         Assert.Null(Extra(r, "RAW_URI"));
         Assert.Equal("kept", Extra(r, "UWSGI_SCRIPT"));
+    }
+
+    [Theory]
+    [InlineData("REQUEST_METHOD", "GET /x HTTP/1.1\n127.0.0.1 - - forged", "REQUEST_METHOD is not a token")]
+    [InlineData("REQUEST_METHOD", "G\"T", "REQUEST_METHOD is not a token")]
+    [InlineData("SERVER_PROTOCOL", "HTTP/1.1\r\nforged", "SERVER_PROTOCOL is not HTTP/n.n")]
+    [InlineData("SERVER_PROTOCOL", "SPDY/3", "SERVER_PROTOCOL is not HTTP/n.n")]
+    public void What_would_forge_an_access_log_line_is_400(string name, string value, string reason)
+    {
+        var e = Assert.Throws<UwsgiProtocolException>(() => Map(UwsgiPackets.Build([(name, value)])));
+        Assert.Equal(400, e.StatusCode);
+        Assert.Equal("Invalid uWSGI header: " + reason, e.Message);
+    }
+
+    [Fact]
+    public void Raw_uri_is_one_printable_word_even_when_path_info_holds_a_decoded_line_break()
+    {
+        var r = Map(UwsgiPackets.Build([("PATH_INFO", "/a\nb c\u00e9"), ("QUERY_STRING", "q=1")]));
+        Assert.Equal("/a%0Ab%20c%E9?q=1", r.RawUri);
+        Assert.Equal("/a\nb c\u00e9", CgiPath.PercentDecode(r.Path));
     }
 
     [Fact]

@@ -100,6 +100,8 @@ public sealed class UwsgiWorkerTests
         { UwsgiPackets.Build([("PATH_INFO", "/")], modifier1: 5), "HTTP/1.1 501 Not Implemented" },
         { UwsgiPackets.Build([("CONTENT_LENGTH", "1e9")]), "HTTP/1.1 400 Bad Request" },
         { UwsgiPackets.Build(Enumerable.Range(0, 2000).Select(i => ("K" + i, ""))), "HTTP/1.1 400 Bad Request" },
+        { UwsgiPackets.Build([("REQUEST_METHOD", "GET\r\nX")]), "HTTP/1.1 400 Bad Request" },
+        { UwsgiPackets.Request("POST", "/", "", "body", ("SERVER_PROTOCOL", "HTTP/1.1\n")), "HTTP/1.1 400 Bad Request" },
         { "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), "HTTP/1.1 501 Not Implemented" }, // HTTP to a uwsgi port: 'G' is modifier1 71
     };
 
