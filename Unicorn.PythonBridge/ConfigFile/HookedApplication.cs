@@ -117,6 +117,8 @@ public sealed class HookedApplication : IWsgiApplication
 
         public void Flush() => inner.Flush();
 
+        public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers) => inner.SendEarlyHints(headers);
+
         public bool TrySendFile(SafeFileHandle file, long offset, long count)
         {
             var sent = inner.TrySendFile(file, offset, count);

@@ -137,8 +137,9 @@ public static partial class SettingsTable
             Doc = "Comma-separated addresses or CIDR networks allowed to send PROXY headers; '*' allows any. UNIX socket peers are always allowed.",
         },
         StringRow("protocol", MechanicsSection, ["--protocol"], "STRING", "http",
-            "The protocol spoken on the listeners: http, or uwsgi behind nginx's uwsgi_pass.") with
-        { Validate = Validators.OneOf("http", "http", "uwsgi"), Supported = false, UnsupportedHint = "only http is implemented" },
+            "The protocol spoken on the listeners: http, or uwsgi (the uwsgi binary protocol, behind nginx's uwsgi_pass; " +
+            "modifier1 0 only), for every worker class.") with
+        { Validate = Validators.OneOf("http", "http", "uwsgi") },
         new Setting
         {
             Name = "uwsgi_allow_ips",
@@ -148,8 +149,7 @@ public static partial class SettingsTable
             Default = _ => "127.0.0.1,::1",
             Validate = Validators.AddressList,
             DomainValue = true,
-            Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any.",
-            Supported = false,
+            Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any. UNIX socket peers are always allowed.",
         },
         ListRow("raw_paste_global_conf", MechanicsSection, "--paste-global", "CONF",
             "A PasteDeploy global variable as KEY=VALUE (escape '=' in the key as '\\='); repeat for several.") with

@@ -45,6 +45,18 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         _framing = ResponseFraming.Create(status, headers, request, forceClose || stopping.IsCancellationRequested);
     }
 
+    public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        // Gunicorn: never after the final head (it would break the framing), never to an HTTP/1.0 client.
+        if (HeadersSent || request.VersionMajor != 1 || request.VersionMinor < 1)
+        {
+            return;
+        }
+
+        ResponseHeadWriter.WriteEarlyHints(_output, headers);
+        _output.Flush();
+    }
+
     public void Write(ReadOnlySpan<byte> data)
     {
         var framing = EnsureHeaders();

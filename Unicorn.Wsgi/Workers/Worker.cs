@@ -97,7 +97,10 @@ public sealed class Worker
         _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
-        var protocols = new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+        // protocol = uwsgi: every connection speaks uwsgi (nginx's uwsgi_pass), so TLS offers no ALPN name for it.
+        var protocols = _settings.UwsgiProtocol
+            ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
+            : new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
