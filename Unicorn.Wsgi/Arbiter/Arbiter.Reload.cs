@@ -43,6 +43,13 @@ public sealed partial class Arbiter
         var oldConfig = _config;
         _settings = next;
         _config = nextConfig;
+        _reloads++;
+        if (oldConfig.ControlSocket != _config.ControlSocket || oldConfig.ControlSocketMode != _config.ControlSocketMode)
+        {
+            StopControlServer();
+            StartControlServer();
+        }
+
         _procName = _masterPid != 0 ? _config.Name + ".2" : _config.Name;
         _options.ReopenLogs?.Invoke();
 

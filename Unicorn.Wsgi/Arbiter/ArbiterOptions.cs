@@ -46,4 +46,7 @@ public sealed class ArbiterOptions
 
     /// <summary>Arguments of this master (for the USR2 re-exec); default: this process's arguments.</summary>
     public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>The dirty arbiter's pool, for the control socket's dirty commands; null while none runs.</summary>
+    public Control.IDirtyPool? DirtyPool { get; init; }
 }

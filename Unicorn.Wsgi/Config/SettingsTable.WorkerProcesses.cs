@@ -36,6 +36,11 @@ public static partial class SettingsTable
             "Restart a worker after it has served this many requests (0: never); bounds slow leaks in the app."),
         IntRow("max_requests_jitter", WorkerSection, ["--max-requests-jitter"], 0,
             "Add a random 0..N to max_requests per worker so workers do not all restart together."),
+        IntRow("max_worker_rss", WorkerSection, ["--max-worker-rss"], 0,
+            "Replace a worker whose resident memory (RSS) passes this many MiB (0: never), like uWSGI's reload-on-rss and " +
+            "Granian's --workers-max-rss. The master checks every second; the worker keeps serving until its replacement is " +
+            "ready, then finishes its requests and exits, so no request fails.") with
+        { UnicornOnly = true },
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
             "Seconds a serving worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables. " +
             "The clock starts when the worker is ready to serve; booting has its own allowance, boot_timeout."),
