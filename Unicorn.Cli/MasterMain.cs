@@ -124,6 +124,7 @@ internal static class MasterMain
             Log = log,
             Metrics = metrics,
             WorkersChanged = logging.WorkersChanged,
+            WorkerRssRecycled = () => logging.Statsd?.Increment("unicorn.workers.rss_recycled"),
             Hooks = hooks.CreateMasterHooks(),
             ReloadSettings = () =>
             {

@@ -105,6 +105,7 @@ public sealed partial class Arbiter : IDisposable
 
                 ReapWorkers();
                 MurderWorkers();
+                RecycleLargeWorkers();
                 ManageWorkers();
                 CollectGarbage();
             }

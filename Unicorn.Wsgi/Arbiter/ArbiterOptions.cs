@@ -23,6 +23,9 @@ public sealed class ArbiterOptions
     /// <summary>The live worker count changed (statsd's <c>gunicorn.workers</c> gauge).</summary>
     public Action<int>? WorkersChanged { get; init; }
 
+    /// <summary>A worker passed max_worker_rss and is being replaced (statsd's <c>unicorn.workers.rss_recycled</c> counter).</summary>
+    public Action? WorkerRssRecycled { get; init; }
+
     /// <summary>USR1 and HUP: reopen the log files.</summary>
     public Action? ReopenLogs { get; init; }
 
