@@ -127,11 +127,11 @@ public sealed class ControlServer : IDisposable
                 return;
             }
 
-            if (RefusedPeer(client) is { } refusal)
+            // A refused peer still gets its first request read, so the refusal reaches it as that request's reply.
+            var refusal = RefusedPeer(client);
+            if (refusal is not null)
             {
                 _log.Warning("Control socket: " + refusal);
-                await ReplyAsync(stream, ControlProtocol.Error(null, refusal)).ConfigureAwait(false);
-                return;
             }
 
             while (!_stop.IsCancellationRequested)
@@ -139,7 +139,7 @@ public sealed class ControlServer : IDisposable
                 int? length;
                 using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
                 {
-                    idle.CancelAfter(IdleTimeout);
+                    idle.CancelAfter(refusal is null ? IdleTimeout : MessageTimeout);
                     length = await ControlProtocol.ReadLengthAsync(stream, idle.Token).ConfigureAwait(false);
                 }
 
@@ -154,11 +154,22 @@ public sealed class ControlServer : IDisposable
                     using var within = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                     within.CancelAfter(MessageTimeout);
                     var request = await ControlProtocol.ReadPayloadAsync(stream, size, within.Token).ConfigureAwait(false);
+                    if (refusal is not null)
+                    {
+                        await ReplyAsync(stream, ControlProtocol.Error(request["id"], refusal)).ConfigureAwait(false);
+                        return;
+                    }
+
                     reply = await DispatchAsync(request).ConfigureAwait(false);
                 }
                 catch (ControlProtocolException e) when (!e.Fatal)
                 {
-                    reply = ControlProtocol.Error(null, e.Message);
+                    reply = ControlProtocol.Error(null, refusal ?? e.Message);
+                    if (refusal is not null)
+                    {
+                        await ReplyAsync(stream, reply).ConfigureAwait(false);
+                        return;
+                    }
                 }
 
                 await ReplyAsync(stream, reply).ConfigureAwait(false);
@@ -199,7 +210,9 @@ public sealed class ControlServer : IDisposable
 
         try
         {
-            var data = await _execute(words).WaitAsync(CommandTimeout, _stop.Token).ConfigureAwait(false);
+            // No stop token here: a command the loop ran (shutdown itself) still gets its reply; the master
+            // fails the calls it will not run when it stops serving.
+            var data = await _execute(words).WaitAsync(CommandTimeout).ConfigureAwait(false);
             return ControlProtocol.Ok(id, data);
         }
         catch (ControlCommandException e)
