@@ -70,6 +70,10 @@ public sealed partial class Settings
     /// <summary><c>max_worker_rss</c> in MiB (0: off).</summary>
     public int MaxWorkerRss => Get<int>("max_worker_rss");
 
+    /// <summary><c>max_request_time</c> in seconds (0: off) and what it does besides logging (<c>log</c> or <c>recycle</c>).</summary>
+    public int MaxRequestTime => Get<int>("max_request_time");
+    public string MaxRequestTimeAction => Get<string>("max_request_time_action");
+
     /// <summary><c>control_socket</c> as given (a relative path is relative to where the master started).</summary>
     public string ControlSocket => Get<string>("control_socket");
     public int ControlSocketMode => Get<int>("control_socket_mode");

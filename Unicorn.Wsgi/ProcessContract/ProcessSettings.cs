@@ -39,6 +39,12 @@ public sealed record ProcessSettings
     /// <summary><c>max_worker_rss</c> in MiB; 0: off.</summary>
     public int MaxWorkerRss { get; init; }
 
+    /// <summary><c>max_request_time</c> in seconds; 0: off.</summary>
+    public int MaxRequestTime { get; init; }
+
+    /// <summary><c>max_request_time_action</c> is <c>recycle</c>.</summary>
+    public bool RecycleOnMaxRequestTime { get; init; }
+
     /// <summary>The control socket's path, or null with <c>--no-control-socket</c>.</summary>
     public string? ControlSocket { get; init; }
     public int ControlSocketMode { get; init; } = 384;
@@ -90,6 +96,8 @@ public sealed record ProcessSettings
             IsSsl = NullIfEmpty(settings.CertFile) is not null,
             RawEnv = settings.RawEnv,
             MaxWorkerRss = settings.MaxWorkerRss,
+            MaxRequestTime = settings.MaxRequestTime,
+            RecycleOnMaxRequestTime = settings.MaxRequestTimeAction == "recycle",
             ControlSocket = settings.ControlSocketDisable ? null : NullIfEmpty(settings.ControlSocket),
             ControlSocketMode = settings.ControlSocketMode,
         };
