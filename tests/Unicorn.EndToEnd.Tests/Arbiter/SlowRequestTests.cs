@@ -12,7 +12,7 @@ public class SlowRequestTests
     [InlineData("sync", "log")]
     [InlineData("gthread", "log")]
     [InlineData("gthread", "recycle")]
-    public void ASlowRequestIsLoggedWithItsThreadsStack(string workerClass, string action)
+    public async Task ASlowRequestIsLoggedWithItsThreadsStack(string workerClass, string action)
     {
         var port = FreePort();
         using var server = Start("-w", "1", "-k", workerClass, "--threads", workerClass == "sync" ? "1" : "4", "--no-control-socket",
@@ -22,7 +22,7 @@ public class SlowRequestTests
 
         var slow = Task.Run(() => Get(port, "/sleep?s=4", 60));
         server.WaitForLog("Request GET /sleep?s=4 has run ", 1, 60);
-        Assert.Equal((200, "slept"), slow.Result);
+        Assert.Equal((200, "slept"), await slow);
 
         var log = server.Log;
         var at = log.IndexOf("Request GET /sleep?s=4 has run ", StringComparison.Ordinal);
