@@ -129,6 +129,7 @@ public sealed partial class Arbiter
         }
 
         _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
+        _workersSpawned++;
         _options.Metrics?.WorkerStarted(slot, pid);
     }
 
@@ -156,9 +157,16 @@ public sealed partial class Arbiter
     /// <summary>Sends sig; a worker that is already gone is reaped by the next waitpid.</summary>
     private void KillWorker(int pid, int sig)
     {
-        if (Libc.kill(pid, sig) != 0 && Libc.Errno != Libc.ESRCH)
+        if (Libc.kill(pid, sig) != 0)
         {
-            _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            if (Libc.Errno != Libc.ESRCH)
+            {
+                _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            }
+        }
+        else if (sig is Libc.SIGTERM or Libc.SIGKILL)
+        {
+            _workersKilled++; // show stats' workers_killed counts termination signals sent, as Gunicorn does
         }
     }
 

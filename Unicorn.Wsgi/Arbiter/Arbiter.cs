@@ -92,6 +92,7 @@ public sealed partial class Arbiter : IDisposable
         try
         {
             ManageWorkers();
+            StartControlServer();
             while (true)
             {
                 MaybePromoteMaster();
@@ -100,8 +101,11 @@ public sealed partial class Arbiter : IDisposable
                     HandleSignal(sig);
                 }
 
+                RunControlCalls();
+
                 ReapWorkers();
                 MurderWorkers();
+                RecycleLargeWorkers();
                 ManageWorkers();
                 CollectGarbage();
             }
@@ -113,6 +117,7 @@ public sealed partial class Arbiter : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _log.Exception("Unhandled exception in main loop", e.ToString());
+            StopControlServer();
             Stop(graceful: false);
             _pidfile?.Unlink();
             return 255;
@@ -284,6 +289,7 @@ public sealed partial class Arbiter : IDisposable
     /// <summary>Stops workers, logs the shutdown, removes the pidfile, runs on_exit.</summary>
     private int Halt(string? reason, int exitCode, bool graceful)
     {
+        StopControlServer();
         Stop(graceful);
         var level = exitCode == 0 ? LogLevel.Info : LogLevel.Error;
         _log.Log(level, "Shutting down: " + _masterName);
@@ -311,6 +317,7 @@ public sealed partial class Arbiter : IDisposable
 
     public void Dispose()
     {
+        StopControlServer();
         _signals.Dispose();
         foreach (var worker in _workers.Values)
         {

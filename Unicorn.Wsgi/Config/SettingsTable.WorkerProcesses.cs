@@ -36,6 +36,20 @@ public static partial class SettingsTable
             "Restart a worker after it has served this many requests (0: never); bounds slow leaks in the app."),
         IntRow("max_requests_jitter", WorkerSection, ["--max-requests-jitter"], 0,
             "Add a random 0..N to max_requests per worker so workers do not all restart together."),
+        IntRow("max_worker_rss", WorkerSection, ["--max-worker-rss"], 0,
+            "Replace a worker whose resident memory (RSS) passes this many MiB (0: never), like uWSGI's reload-on-rss and " +
+            "Granian's --workers-max-rss. The master checks every second; the worker keeps serving until its replacement is " +
+            "ready, then finishes its requests and exits, so no request fails.") with
+        { UnicornOnly = true },
+        IntRow("max_request_time", WorkerSection, ["--max-request-time"], 0,
+            "Seconds after which a running request is logged, once, with the Python stack of the thread serving it " +
+            "(0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
+        { UnicornOnly = true },
+        StringRow("max_request_time_action", WorkerSection, ["--max-request-time-action"], "STRING", "log",
+            "What a request past max_request_time does besides the log line: 'log' nothing more; 'recycle' replaces the " +
+            "worker gracefully (its replacement boots, it takes no new requests, and the slow request may finish within " +
+            "graceful_timeout).") with
+        { UnicornOnly = true, Validate = Validators.OneOf("log", "log", "recycle") },
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
             "Seconds a serving worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables. " +
             "The clock starts when the worker is ready to serve; booting has its own allowance, boot_timeout."),

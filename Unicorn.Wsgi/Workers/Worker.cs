@@ -91,6 +91,9 @@ public sealed class Worker
     /// </summary>
     public bool IsResponsive(TimeSpan timeout) => _host.IsResponsive(timeout);
 
+    /// <summary>Requests running longer than <paramref name="limit"/> (max_request_time), with their threads.</summary>
+    public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
+
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
