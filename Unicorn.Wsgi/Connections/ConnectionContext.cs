@@ -17,6 +17,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
     private readonly IdleConnections _idle;
     private readonly CancellationTokenSource _evicted = new();
     private PipeReader? _input;
+    private CancellationTokenSource? _readTimeout;
 
     public ConnectionContext(Stream transport, ListenerInfo listener, IPEndPoint? remote, bool forwardedTrusted, IdleConnections idle, Socket? socket = null)
     {
@@ -28,7 +29,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
         _idle = idle;
     }
 
-    /// <summary>The connection's socket, when there is one (a lingering close needs it).</summary>
+    /// <summary>The connection's socket, when there is one (a lingering close needs it); closed on dispose.</summary>
     public Socket? Socket { get; }
 
     /// <summary>The bytes of the connection: the socket's stream, or the TLS stream after the handshake.</summary>
@@ -125,8 +126,11 @@ internal sealed class ConnectionContext : IAsyncDisposable
             return ready;
         }
 
-        using var cts = evictable ? CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token) : new CancellationTokenSource();
+        // One timer source per connection, reset after each read rather than made (with a timer) per read:
+        // a keep-alive connection reads once per request. Eviction reaches it through a registration.
+        var cts = _readTimeout ??= new CancellationTokenSource();
         cts.CancelAfter(timeout);
+        var evict = evictable ? _evicted.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cts) : default;
         try
         {
             return await input.ReadAsync(cts.Token);
@@ -134,6 +138,15 @@ internal sealed class ConnectionContext : IAsyncDisposable
         catch (OperationCanceledException)
         {
             return null;
+        }
+        finally
+        {
+            evict.Dispose();
+            if (!cts.TryReset())
+            {
+                cts.Dispose();
+                _readTimeout = null;
+            }
         }
     }
 
@@ -178,6 +191,8 @@ internal sealed class ConnectionContext : IAsyncDisposable
         }
 
         await Transport.DisposeAsync();
+        Socket?.Dispose();
         _evicted.Dispose();
+        _readTimeout?.Dispose();
     }
 }
