@@ -66,6 +66,7 @@ public sealed partial class Settings
     public int WorkerConnections => Get<int>("worker_connections");
     public int MaxRequests => Get<int>("max_requests");
     public int MaxRequestsJitter => Get<int>("max_requests_jitter");
+    public WorkerHeapLimit WorkerHeapLimit => Get<WorkerHeapLimit>("worker_heap_limit");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
     public int BootTimeout => Get<int>("boot_timeout");
