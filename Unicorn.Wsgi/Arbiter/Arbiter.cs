@@ -23,6 +23,8 @@ public sealed partial class Arbiter : IDisposable
     private readonly SignalQueue _signals = new();
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
+    // Read once: a container's memory limit does not change under a running master.
+    private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
     private long _lastCollection = Stopwatch.GetTimestamp();
     private Settings _settings;
     private ProcessSettings _config;

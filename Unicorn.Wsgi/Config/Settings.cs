@@ -78,6 +78,7 @@ public sealed partial class Settings
     public string ControlSocket => Get<string>("control_socket");
     public int ControlSocketMode => Get<int>("control_socket_mode");
     public bool ControlSocketDisable => Get<bool>("control_socket_disable");
+    public WorkerHeapLimit WorkerHeapLimit => Get<WorkerHeapLimit>("worker_heap_limit");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
     public int BootTimeout => Get<int>("boot_timeout");

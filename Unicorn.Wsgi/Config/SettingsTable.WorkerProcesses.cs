@@ -50,6 +50,12 @@ public static partial class SettingsTable
             "worker gracefully (its replacement boots, it takes no new requests, and the slow request may finish within " +
             "graceful_timeout).") with
         { UnicornOnly = true, Validate = Validators.OneOf("log", "log", "recycle") },
+        StringRow("worker_heap_limit", WorkerSection, ["--worker-heap-limit"], "SIZE", "auto",
+            "How much .NET (managed) heap each worker may hold, so workers stay small under load: auto (a 2 MiB gen0 budget; " +
+            "under a container memory limit also a hard limit of 75% of it divided among the workers, at least 16M), " +
+            "a size such as 64M or 1G per worker, a percentage of the container's (else the machine's) memory per worker, " +
+            "or unlimited (.NET's own defaults). Python's objects are not on this heap. A DOTNET_GC* variable in the environment wins.") with
+        { Validate = Validators.WorkerHeapLimit, DomainValue = true, UnicornOnly = true },
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
             "Seconds a serving worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables. " +
             "The clock starts when the worker is ready to serve; booting has its own allowance, boot_timeout."),
