@@ -1,0 +1,83 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Core;
+
+namespace Unicorn.EndToEnd.Tests.Asgi;
+
+/// <summary>
+/// Protocol misuse answered as Gunicorn's ASGI worker answers it (a 500 when nothing was sent, the error logged),
+/// and the lifespan and loop settings' failure paths.
+/// </summary>
+public sealed class AsgiProtocolTests
+{
+    private const string Close = "Connection: close\r\n";
+
+    [Fact]
+    public void Misuse_is_answered_and_logged_and_the_worker_serves_on()
+    {
+        var port = UnicornServer.FreePort();
+        // The app has no lifespan support: under the default asgi_lifespan = auto it is served without.
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var none = RawHttp.Send(port, $"GET /noresponse HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", none, StringComparison.Ordinal);
+        Assert.Equal("Internal Server Error", RawHttp.Body(none));
+        server.WaitForLog("ASGI application returned without sending a response: GET /noresponse");
+
+        var raised = RawHttp.Send(port, $"GET /raise HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", raised, StringComparison.Ordinal);
+        server.WaitForLog("ValueError: app raised on purpose");
+
+        var early = RawHttp.Send(port, $"GET /body-before-start HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", early, StringComparison.Ordinal);
+        server.WaitForLog("RuntimeError: Response not started");
+
+        // The second start is ignored (the first one stands) and reported once the app returns.
+        var twice = RawHttp.Send(port, $"GET /start-twice HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", twice, StringComparison.Ordinal);
+        Assert.Equal("ok", RawHttp.Body(twice));
+        server.WaitForLog("RuntimeError: Response already started");
+
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+        Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_failed_lifespan_startup_under_asgi_lifespan_on_stops_the_server_with_one_line()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "raw:failing_lifespan", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--asgi-lifespan", "on", "-b", $"127.0.0.1:{port}");
+
+        Assert.NotEqual(0, server.WaitForExit(90));
+        Assert.Contains(server.Lines, l => l.Contains("ASGI lifespan startup failed: database unreachable", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_failed_lifespan_startup_under_auto_serves_without_lifespan()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:failing_lifespan", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
+    }
+
+    [Fact]
+    public void Asking_for_uvloop_runs_it_or_says_in_one_line_that_it_is_not_installed()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--asgi-loop", "uvloop", "-b", $"127.0.0.1:{port}");
+
+        if (Directory.Exists("/usr/lib/python3/dist-packages/uvloop"))
+        {
+            server.WaitUntilResponding(port, "/");
+            Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
+            return;
+        }
+
+        Assert.NotEqual(0, server.WaitForExit(90));
+        Assert.Contains(server.Lines, l => l.Contains("asgi_loop = uvloop, but the uvloop module is not installed", StringComparison.Ordinal));
+    }
+}
