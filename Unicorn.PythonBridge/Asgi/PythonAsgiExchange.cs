@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
@@ -106,8 +107,9 @@ public sealed class PythonAsgiExchange
                     var n = _request.Body.Read(buffer);
                     _loop.Resolve(future, () => ToBytes(buffer.AsSpan(0, n)));
                 }
-                catch (Exception e) when (e is IOException or RequestBodyTimeoutException)
+                catch (Exception e)
                 {
+                    // Gone, timed out or badly framed: for the app the body ends in http.disconnect either way.
                     _loop.Fail(future, e.Message, disconnect: true);
                 }
             });
@@ -245,14 +247,15 @@ public sealed class PythonAsgiExchange
                     write();
                     _loop.Resolve(future, () => null);
                 }
-                catch (IOException e)
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
                 {
                     _gone = true;
                     _loop.Fail(future, e.Message, disconnect: true);
                     _loop.Disconnected(Id);
                 }
-                catch (Exception e) when (e is InvalidOperationException or UnauthorizedAccessException or InvalidResponseException)
+                catch (Exception e)
                 {
+                    // The app's mistake (a missing file for pathsend, say): its send() raises it.
                     _loop.Fail(future, e.Message, disconnect: false);
                 }
             }, TaskScheduler.Default);

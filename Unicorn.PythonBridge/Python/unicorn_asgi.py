@@ -224,7 +224,7 @@ class _Request:
         self.disconnected = False
         self.body_done = False
         self.misuse = None
-        self.head = False
+        self.streamed = False
         self.waiters = []
 
     def scope(self):
@@ -254,7 +254,6 @@ class _Request:
 
     async def serve(self):
         try:
-            self.head = self.ex.Method == "HEAD"
             await self.server.app(self.scope(), self.receive, self.send)
             if self.misuse is not None:
                 raise self.misuse
@@ -279,10 +278,12 @@ class _Request:
         if self.disconnected or self.complete:
             return {"type": "http.disconnect"}
         if not self.body_done:
-            buffered = self.ex.TakeBuffered()
-            if buffered is not None:
-                self.body_done = True
-                return {"type": "http.request", "body": buffered, "more_body": False}
+            if not self.streamed:
+                buffered = self.ex.TakeBuffered()
+                if buffered is not None:
+                    self.body_done = True
+                    return {"type": "http.request", "body": buffered, "more_body": False}
+                self.streamed = True
             future = self.server.loop.create_future()
             self.ex.Read(future)
             try:
