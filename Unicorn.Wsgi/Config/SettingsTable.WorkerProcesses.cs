@@ -24,8 +24,9 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "sync",
             Validate = Validators.Class,
-            Doc = "The worker type: sync (one request at a time) or gthread (a pool of --threads Python threads). " +
-                "Unicorn keeps idle connections in C#, so both keep connections alive.",
+            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads) or asgi " +
+                "(an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the same class, see docs/asgi.md). " +
+                "Unicorn keeps idle connections in C#, so all of them keep connections alive.",
             UnsupportedHint = "use --worker-class gthread with --threads N instead",
         },
         IntRow("threads", WorkerSection, ["--threads"], 1,
