@@ -13,7 +13,7 @@ public sealed class FastApiServerFixture : IDisposable
         Port = UnicornServer.FreePort();
         Server = UnicornServer.Start(
             "main:app", "--chdir", "pyfixtures/asgi", "-k", "uvicorn.workers.UvicornWorker", "--root-path", "/api",
-            "-b", $"127.0.0.1:{Port}");
+            "--access-logfile", "-", "-b", $"127.0.0.1:{Port}");
         Server.WaitUntilResponding(Port, "/");
     }
 

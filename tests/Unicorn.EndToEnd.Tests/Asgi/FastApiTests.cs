@@ -13,6 +13,14 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
     private readonly int _port = fixture.Port;
 
     [Fact]
+    public void Each_request_gets_an_access_log_line_as_under_wsgi()
+    {
+        Json("GET /items/7?q=logged HTTP/1.1\r\nHost: x\r\nUser-Agent: asgi-test\r\n" + Close + "\r\n");
+        fixture.Server.WaitForLog("\"GET /items/7?q=logged HTTP/1.1\" 200 ");
+        Assert.Contains(fixture.Server.Lines, l => l.Contains("/items/7?q=logged", StringComparison.Ordinal) && l.Contains("\"asgi-test\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_tutorial_routes_answer_with_their_json()
     {
         Assert.Equal("{\"message\":\"Hello World\"}", Json("GET / HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
