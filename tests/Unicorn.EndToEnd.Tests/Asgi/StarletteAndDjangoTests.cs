@@ -27,6 +27,27 @@ public sealed class StarletteAndDjangoTests
     }
 
     [Fact]
+    public void Max_requests_recycles_an_asgi_worker_after_its_lifespan_shutdown()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "starlette_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--max-requests", "3", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/state");
+        var first = server.Workers().Single();
+
+        for (var i = 0; i < 3; i++)
+        {
+            UnicornServer.Get(port, "/state");
+        }
+
+        server.WaitForLog("Autorestarting worker after current request.");
+        server.WaitForLog("lifespan: shutdown ran");
+        Assert.True(UnicornServer.Poll(() => server.Workers() is [var w] && w != first, 60), "no replacement worker");
+        server.WaitUntilResponding(port, "/state");
+        Assert.Equal((200, "{\"db\":\"connected\",\"counter\":42}"), UnicornServer.Get(port, "/state"));
+    }
+
+    [Fact]
     public void Djangos_asgi_handler_serves_an_async_view()
     {
         var port = UnicornServer.FreePort();
