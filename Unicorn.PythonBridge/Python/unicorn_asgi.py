@@ -27,10 +27,13 @@ def _status_line(status):
 
 def _latin1(value, what):
     if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("latin-1")
-    if isinstance(value, str):
-        return value
-    raise TypeError("%s must be bytes, not %s" % (what, type(value).__name__))
+        value = bytes(value).decode("latin-1")
+    elif not isinstance(value, str):
+        raise TypeError("%s must be bytes, not %s" % (what, type(value).__name__))
+    if "\0" in value:
+        # NUL separates the pairs on their way to C#; no valid header contains one.
+        raise ValueError("%s contains a NUL byte: %r" % (what, value))
+    return value
 
 
 class Server:

@@ -12,6 +12,10 @@ async def misuse(scope, receive, send):
     if path == "/body-before-start":
         await send({"type": "http.response.body", "body": b"early"})
         return
+    if path == "/nul-header":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
+        await send({"type": "http.response.body", "body": b"never"})
+        return
     if path == "/start-twice":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -32,6 +32,11 @@ public sealed class AsgiProtocolTests
         Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", early, StringComparison.Ordinal);
         server.WaitForLog("RuntimeError: Response not started");
 
+        var nul = RawHttp.Send(port, $"GET /nul-header HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", nul, StringComparison.Ordinal);
+        Assert.DoesNotContain("x-injected", nul, StringComparison.OrdinalIgnoreCase);
+        server.WaitForLog("header value contains a NUL byte");
+
         // The second start is ignored and the first one stands; as in Gunicorn, a misuse raised after the response
         // completed is only a debug line.
         var twice = RawHttp.Send(port, $"GET /start-twice HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
