@@ -104,8 +104,15 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             return Volatile.Read(ref _stopRequested) == 1;
         }
 
-        return Volatile.Read(ref _signalled) == 0
-            || Environment.TickCount64 - Volatile.Read(ref _signalledAt) <= (long)stuck.TotalMilliseconds;
+        if (Volatile.Read(ref _signalled) == 0)
+        {
+            // Nothing waits for the loop: post an empty item, so the next heartbeat learns whether the loop still
+            // turns (an app blocking it in time.sleep, say). One wake-up per beat, and none while work flows.
+            Post(static () => { });
+            return true;
+        }
+
+        return Environment.TickCount64 - Volatile.Read(ref _signalledAt) <= (long)stuck.TotalMilliseconds;
     }
 
     // --- called by Python on the loop thread (GIL held) -------------------------------------------

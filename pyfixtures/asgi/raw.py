@@ -12,6 +12,9 @@ async def misuse(scope, receive, send):
     if path == "/body-before-start":
         await send({"type": "http.response.body", "body": b"early"})
         return
+    if path == "/block":
+        import time
+        time.sleep(120)  # blocks the event loop: the worker stops beating and the master's timeout ends it
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})

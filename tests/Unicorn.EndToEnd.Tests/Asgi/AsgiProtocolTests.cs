@@ -48,6 +48,23 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void An_app_that_blocks_the_event_loop_is_ended_by_the_masters_timeout()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--timeout", "3", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+        var first = server.Workers().Single();
+
+        // Nothing else is sent: the loop must be seen stuck without other requests queueing behind it.
+        using var blocked = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+        blocked.GetStream().Write("GET /block HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+
+        server.WaitForLog($"WORKER TIMEOUT (pid:{first})", seconds: 60);
+        Assert.True(UnicornServer.Poll(() => server.Workers() is [var w] && w != first, 60), "no replacement worker");
+        server.WaitUntilResponding(port, "/");
+    }
+
+    [Fact]
     public void A_failed_lifespan_startup_under_asgi_lifespan_on_stops_the_server_with_one_line()
     {
         var port = UnicornServer.FreePort();
