@@ -100,6 +100,12 @@ internal sealed class WorkerStartup : IDisposable
     private ILoadedApp LoadApp(Settings settings)
     {
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
+        if (settings.EffectiveWorkerClass == WorkerClasses.Asgi && HookedApplication.IsNeeded(settings, _serverHooks))
+        {
+            // Refused rather than ignored: the asgi worker class does not run them yet (docs/asgi.md).
+            throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
+        }
+
         IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
             ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
             : app;

@@ -9,4 +9,8 @@ public interface ILoadedApp
 {
     /// <summary>The app called as WSGI from dedicated app threads.</summary>
     IWsgiApplication Wsgi { get; }
+
+    /// <summary>The app called as ASGI 3 on an event loop (the asgi worker class).</summary>
+    /// <exception cref="NotSupportedException">this app has no ASGI form.</exception>
+    IAsgiApplication Asgi { get; }
 }

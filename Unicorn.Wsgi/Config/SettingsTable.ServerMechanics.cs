@@ -189,7 +189,6 @@ public static partial class SettingsTable
             "Gunicorn 20.1-22 only: process requests carrying both Transfer-Encoding and Content-Length.") with
         { Supported = false, UnsupportedHint = "Unicorn always rejects ambiguous request framing" },
         StringRow("root_path", MechanicsSection, ["--root-path"], "STRING", "",
-            "The mount point of an ASGI application (its scope's root_path).") with
-        { Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only; set SCRIPT_NAME through forwarder_headers" },
+            "The mount point of an ASGI application (its scope's root_path); WSGI workers ignore it, as Gunicorn's do."),
     ];
 }

@@ -24,8 +24,9 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "sync",
             Validate = Validators.Class,
-            Doc = "The worker type: sync (one request at a time) or gthread (a pool of --threads Python threads). " +
-                "Unicorn keeps idle connections in C#, so both keep connections alive.",
+            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads) or asgi " +
+                "(an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the same class, see docs/asgi.md). " +
+                "Unicorn keeps idle connections in C#, so all of them keep connections alive.",
             UnsupportedHint = "use --worker-class gthread with --threads N instead",
         },
         IntRow("threads", WorkerSection, ["--threads"], 1,
@@ -68,14 +69,13 @@ public static partial class SettingsTable
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,
             "Seconds an idle keep-alive connection waits for its next request."),
         StringRow("asgi_loop", WorkerSection, ["--asgi-loop"], "STRING", "auto",
-            "ASGI workers' event loop: auto, asyncio or uvloop.") with
-        { Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop"), Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+            "ASGI workers' event loop: auto (uvloop when installed, else asyncio), asyncio or uvloop (refused at boot when it is not installed).") with
+        { Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop") },
         StringRow("asgi_lifespan", WorkerSection, ["--asgi-lifespan"], "STRING", "auto",
-            "ASGI lifespan events: auto, on or off.") with
-        { Validate = Validators.OneOf("auto", "auto", "on", "off"), Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+            "ASGI lifespan events: auto (run them; an app that fails them is served without), on (a failed startup stops the worker) or off.") with
+        { Validate = Validators.OneOf("auto", "auto", "on", "off") },
         IntRow("asgi_disconnect_grace_period", WorkerSection, ["--asgi-disconnect-grace-period"], 3,
-            "Seconds an ASGI application gets to finish after its client disconnects.") with
-        { Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only" },
+            "Seconds an ASGI application gets to finish after its client disconnects before its task is cancelled."),
         StringRow("http_parser", WorkerSection, ["--http-parser"], "STRING", "auto",
             "Gunicorn's choice of HTTP parser: auto, fast or python. Unicorn always uses its own parser.") with
         { Validate = Validators.OneOf("auto", "auto", "fast", "python"), Supported = false, UnsupportedHint = "Unicorn always parses HTTP in C#" },

@@ -14,6 +14,7 @@ public static class AppHosts
     {
         [WorkerClasses.Sync] = new AppThreadPoolFactory(_ => 1),
         [WorkerClasses.Gthread] = new AppThreadPoolFactory(s => Math.Max(1, s.Threads)),
+        [WorkerClasses.Asgi] = new AsgiHostFactory(),
     };
 
     /// <summary>The worker-class names a host is registered for.</summary>
