@@ -27,7 +27,15 @@ public sealed partial class Arbiter
 
         var nextConfig = ProcessSettings.From(next);
 
-        if (nextConfig.PreloadApp)
+        if (next.ForkWorkers && _options.Zygote is not null)
+        {
+            // The new zygote imports the new app (--preload) before anything else changes.
+            if (!ReloadZygote(next))
+            {
+                return;
+            }
+        }
+        else if (nextConfig.PreloadApp)
         {
             try
             {
@@ -38,6 +46,12 @@ public sealed partial class Arbiter
                 _log.Error("Error reloading the application, keeping the current workers: " + e.Message);
                 return;
             }
+        }
+
+        if (!next.ForkWorkers || _options.Zygote is null)
+        {
+            StopZygote();
+            _forking = false;
         }
 
         var oldConfig = _config;
@@ -66,6 +80,11 @@ public sealed partial class Arbiter
 
             _listeners = fresh;
             _log.Info("Listening at: " + string.Join(',', _listeners));
+            if (_forking)
+            {
+                // Workers inherit their listeners from the zygote: it must hold the new ones.
+                StopZygote();
+            }
         }
 
         RunHook("on_reload", _options.Hooks.OnReload);

@@ -61,12 +61,7 @@ public sealed partial class Arbiter
         var fds = _listeners.Select(l => l.Fd).ToList();
         var heartbeatFd = Math.Max(fds.Count == 0 ? 2 : fds.Max(), heartbeat.Fd) + 1;
 
-        var env = ProcessSpawner.CurrentEnvironment();
-        foreach (var name in MasterOnlyEnvironment)
-        {
-            env.Remove(name);
-        }
-
+        var env = WorkerEnvironmentBase();
         env[HandOver.WorkerMode] = "1";
         env[HandOver.ListenFds] = HandOver.FormatFds(fds);
         env[HandOver.HeartbeatFd] = heartbeatFd.ToString(CultureInfo.InvariantCulture);
@@ -90,6 +85,42 @@ public sealed partial class Arbiter
             env[name] = value;
         }
 
+        var (path, args) = Executable();
+        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
+        int pid;
+        try
+        {
+            pid = ForkWorker(env, heartbeat.Fd) ?? ProcessSpawner.Spawn(new SpawnRequest
+            {
+                Path = path,
+                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
+                Environment = env,
+                Dup2 = [(heartbeat.Fd, heartbeatFd)],
+            });
+        }
+        catch
+        {
+            heartbeat.Dispose();
+            _options.Metrics?.WorkerStarted(slot, null);
+            throw;
+        }
+
+        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
+        _options.Metrics?.WorkerStarted(slot, pid);
+    }
+
+    /// <summary>
+    /// The environment every worker starts from, and the zygote too (its forked workers keep the runtime
+    /// settings): the master's, without what belongs to the master, with the workers' .NET tuning.
+    /// </summary>
+    private Dictionary<string, string> WorkerEnvironmentBase()
+    {
+        var env = ProcessSpawner.CurrentEnvironment();
+        foreach (var name in MasterOnlyEnvironment)
+        {
+            env.Remove(name);
+        }
+
         // A worker's GC would otherwise size gen0 from the CPU cache and grow to tens of MiB under
         // load; most per-request garbage dies young, so a small budget costs no measurable throughput
         // (bench/results/memory.md). The user's own setting wins.
@@ -108,28 +139,7 @@ public sealed partial class Arbiter
             env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         }
 
-        var (path, args) = Executable();
-        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
-        int pid;
-        try
-        {
-            pid = ProcessSpawner.Spawn(new SpawnRequest
-            {
-                Path = path,
-                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
-                Environment = env,
-                Dup2 = [(heartbeat.Fd, heartbeatFd)],
-            });
-        }
-        catch
-        {
-            heartbeat.Dispose();
-            _options.Metrics?.WorkerStarted(slot, null);
-            throw;
-        }
-
-        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
-        _options.Metrics?.WorkerStarted(slot, pid);
+        return env;
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>

@@ -101,6 +101,7 @@ public sealed partial class Arbiter : IDisposable
                 }
 
                 ReapWorkers();
+                CheckZygote();
                 MurderWorkers();
                 ManageWorkers();
                 CollectGarbage();
@@ -184,7 +185,8 @@ public sealed partial class Arbiter : IDisposable
             }
         }
 
-        if (_config.PreloadApp)
+        // With worker_start = fork the zygote imports the app, once, after the listeners exist.
+        if (_config.PreloadApp && !_settings.ForkWorkers)
         {
             _options.PreloadApp?.Invoke(_settings);
         }
@@ -207,6 +209,7 @@ public sealed partial class Arbiter : IDisposable
 
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
+        StartZygote();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_settings.WorkerClassDisplay}");
         if (_options.PythonDescription is { } python)
@@ -293,6 +296,7 @@ public sealed partial class Arbiter : IDisposable
         }
 
         _pidfile?.Unlink();
+        StopZygote();
         RunHook("on_exit", _options.Hooks.OnExit);
         return exitCode;
     }
@@ -307,10 +311,12 @@ public sealed partial class Arbiter : IDisposable
 
         _listeners = [];
         _pidfile?.Unlink();
+        StopZygote();
     }
 
     public void Dispose()
     {
+        StopZygote();
         _signals.Dispose();
         foreach (var worker in _workers.Values)
         {
