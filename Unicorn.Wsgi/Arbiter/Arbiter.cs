@@ -209,13 +209,14 @@ public sealed partial class Arbiter : IDisposable
 
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
-        StartZygote();
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_settings.WorkerClassDisplay}");
         if (_options.PythonDescription is { } python)
         {
             _log.Info($"Using Python: {python}");
         }
+
+        StartZygote();
 
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();

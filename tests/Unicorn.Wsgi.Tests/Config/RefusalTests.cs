@@ -51,6 +51,6 @@ public sealed class RefusalTests
     {
         Assert.Contains(SettingsTable.All, s => !s.Supported);
         Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
-        Assert.Equal(["boot_timeout", "metrics_bind"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["boot_timeout", "metrics_bind", "worker_start"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }
