@@ -102,6 +102,24 @@ public sealed class ZygoteTests : IDisposable
     }
 
     [Fact]
+    public void Reload_forks_a_worker_that_imports_the_changed_module()
+    {
+        File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
+            "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'v1']\n");
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--reload", "--chdir", _dir, "-w", "1", "-b", $"127.0.0.1:{port}", "reloaded_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal("v1", Get(port, "/").Body);
+        File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
+            "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'v2']\n");
+        Assert.True(Poll(() => TryBody(port) == "v2", 60), server.Log);
+        Assert.Contains("Worker reloading:", server.Log, StringComparison.Ordinal);
+        Assert.Equal(1, server.Count("Forking workers from zygote"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void A_preloaded_app_that_started_threads_is_refused_in_one_line()
     {
         var port = FreePort();
@@ -127,6 +145,18 @@ public sealed class ZygoteTests : IDisposable
         Assert.DoesNotContain("Forking workers from zygote", server.Log, StringComparison.Ordinal);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    private static string? TryBody(int port)
+    {
+        try
+        {
+            return Get(port, "/", 5).Body;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The shared libpython of the test's python3: UNICORN_PYTHON naming it leaves no executable to run.</summary>
