@@ -91,6 +91,22 @@ def start_dotnet(config, environment):
     return run(handle)
 
 
+def set_command_line(title):
+    """Rewrites this process's argv in place: what ps and /proc/PID/cmdline show (as a spawned worker's)."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        # After the command name, index 0 is field 3 (state); arg_start and arg_end are fields 48 and 49.
+        start, end = int(fields[45]), int(fields[46])
+    except (OSError, IndexError, ValueError):
+        return
+    size = end - start
+    if size <= 1:
+        return
+    data = title.encode()[:size - 1]
+    ctypes.memmove(start, data + b"\0" * (size - len(data)), size)
+
+
 def become_worker(sock, config, request, fds):
     sock.close()
     heartbeat = fds[0]
@@ -102,6 +118,7 @@ def become_worker(sock, config, request, fds):
     environment["UNICORN_HEARTBEAT_FD"] = str(heartbeat)
     os.environ.clear()
     os.environ.update(environment)
+    set_command_line(request.get("title", "unicorn: worker"))
     for name in WORKER_SIGNALS:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     return start_dotnet(config, environment)

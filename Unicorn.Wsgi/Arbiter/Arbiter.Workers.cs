@@ -90,10 +90,11 @@ public sealed partial class Arbiter
         int pid;
         try
         {
-            pid = ForkWorker(env, heartbeat.Fd) ?? ProcessSpawner.Spawn(new SpawnRequest
+            var title = $"unicorn: worker [{_procName}]";
+            pid = ForkWorker(env, heartbeat.Fd, title) ?? ProcessSpawner.Spawn(new SpawnRequest
             {
                 Path = path,
-                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
+                Argv = [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
                 Environment = env,
                 Dup2 = [(heartbeat.Fd, heartbeatFd)],
             });

@@ -57,7 +57,7 @@ public sealed partial class Arbiter
     /// Forks a worker from the zygote; a zygote that died or stopped answering is replaced once (one
     /// log line), and when that fails too this worker is spawned. Null: spawn this one.
     /// </summary>
-    private int? ForkWorker(Dictionary<string, string> env, int heartbeatFd)
+    private int? ForkWorker(Dictionary<string, string> env, int heartbeatFd, string title)
     {
         if (!_forking)
         {
@@ -73,7 +73,7 @@ public sealed partial class Arbiter
                     ReplaceZygote(_zygote is null ? "is not running" : $"(pid: {_zygote.Pid}) exited ({_zygote.Describe()})");
                 }
 
-                return _zygote!.Fork(env, heartbeatFd);
+                return _zygote!.Fork(env, heartbeatFd, title);
             }
             catch (ZygoteUnavailableException e)
             {

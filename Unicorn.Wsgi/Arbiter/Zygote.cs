@@ -120,10 +120,11 @@ public sealed class Zygote : IDisposable
 
     /// <summary>
     /// Forks one worker with <paramref name="environment"/>; <paramref name="heartbeatFd"/> is sent along
-    /// (its number in the worker is set there). Returns the worker's pid, a child of this process.
+    /// (its number in the worker is set there), and <paramref name="title"/> becomes its command line.
+    /// Returns the worker's pid, a child of this process.
     /// </summary>
     /// <exception cref="ZygoteUnavailableException">the zygote is gone or failed to fork.</exception>
-    public int Fork(IReadOnlyDictionary<string, string> environment, int heartbeatFd)
+    public int Fork(IReadOnlyDictionary<string, string> environment, int heartbeatFd, string title)
     {
         ArgumentNullException.ThrowIfNull(environment);
         var request = new MemoryStream();
@@ -138,6 +139,7 @@ public sealed class Zygote : IDisposable
 
             writer.WriteString(HandOver.ForkedWorker, "1");
             writer.WriteEndObject();
+            writer.WriteString("title", title);
             writer.WriteEndObject();
         }
 
