@@ -9,8 +9,8 @@ public static partial class SettingsTable
     [
         FlagRow("preload_app", MechanicsSection, "--preload",
             "Import the application before starting workers, so an import error stops the server at once. With " +
-            "worker_start = fork the zygote imports it once and workers are forked from it, sharing its memory; with " +
-            "spawn (the default) the master imports it only to check it, and workers import it themselves."),
+            "worker_start = fork (the default) the zygote imports it once and workers are forked from it, sharing its " +
+            "memory; with spawn the master imports it only to check it, and workers import it themselves."),
         new Setting
         {
             Name = "sendfile",
