@@ -121,8 +121,11 @@ internal static class MasterMain
         ServerHookBridge hooks, MasterMetrics? metrics, string workingDirectory)
     {
         var log = logging.ErrorLog;
+        var (zygote, zygoteUnavailable) = ZygoteLocator.Locate(python.Installation);
         return Arbiter.Run(new ArbiterOptions
         {
+            Zygote = zygote,
+            ZygoteUnavailable = zygoteUnavailable,
             Settings = settings,
             Log = log,
             Metrics = metrics,

@@ -64,6 +64,12 @@ public static partial class SettingsTable
             "Seconds a new worker has, from its start, to start .NET and Python and import the app before the master kills it " +
             "(never less than timeout); 0 disables. Only a worker stuck in its import should reach it, even on a busy machine.") with
         { UnicornOnly = true },
+        StringRow("worker_start", WorkerSection, ["--worker-start"], "STRING", "fork",
+            "How the master starts a worker. fork: workers are forked from a zygote, a python3 process that imports " +
+            "the app once with --preload (workers share its memory) and starts .NET in each forked worker; when the " +
+            "zygote cannot start, workers are spawned (one log line says why). spawn: the unicorn program is started " +
+            "again and imports the app itself.") with
+        { Validate = Validators.OneOf("fork", "spawn", "fork"), UnicornOnly = true },
         IntRow("graceful_timeout", WorkerSection, ["--graceful-timeout"], 30,
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,
