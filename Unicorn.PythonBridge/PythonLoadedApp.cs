@@ -13,4 +13,6 @@ public sealed class PythonLoadedApp(PythonWsgiApplication app, IWsgiApplication 
     public PythonWsgiApplication App { get; } = app ?? throw new ArgumentNullException(nameof(app));
 
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
+
+    public IGreenletApplication Greenlets => field ??= new PythonGreenletApplication(App);
 }

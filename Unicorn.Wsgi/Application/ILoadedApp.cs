@@ -9,4 +9,7 @@ public interface ILoadedApp
 {
     /// <summary>The app called as WSGI from dedicated app threads.</summary>
     IWsgiApplication Wsgi { get; }
+
+    /// <summary>The app run as greenlets on one hub thread (gevent, eventlet).</summary>
+    IGreenletApplication Greenlets { get; }
 }

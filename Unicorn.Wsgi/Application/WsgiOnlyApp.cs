@@ -4,4 +4,6 @@ namespace Unicorn.Wsgi.Application;
 public sealed class WsgiOnlyApp(IWsgiApplication wsgi) : ILoadedApp
 {
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
+
+    public IGreenletApplication Greenlets => throw new NotSupportedException("this app runs only on WSGI threads");
 }
