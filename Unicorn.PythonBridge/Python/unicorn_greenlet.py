@@ -17,6 +17,9 @@ _native = None  # set by C# before anything below runs
 
 _ACCEPTED, _WAIT, _GONE = 0, 1, 2
 
+# Bound before patching: eventlet greens os.read, and the hub's own read of the eventfd must not yield.
+_os_read = os.read
+
 _waits = {}           # request id -> the event its greenlet waits on
 _new_event = None     # the library's event type
 _set_event = None
@@ -214,7 +217,7 @@ def run(app, fd, library):
 
 def _read_fd(fd):
     try:
-        os.read(fd, 8)
+        _os_read(fd, 8)
     except BlockingIOError:
         pass
 
@@ -296,5 +299,6 @@ def stacks():
     out = []
     for obj in gc.get_objects():
         if isinstance(obj, greenlet) and obj.gr_frame is not None:
-            out.append("Greenlet %r (most recent call last):\n%s" % (obj, "".join(traceback.format_stack(obj.gr_frame))))
+            name = "%s at 0x%x" % (type(obj).__name__, id(obj))
+            out.append("Greenlet %s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
     return "\n".join(out)
