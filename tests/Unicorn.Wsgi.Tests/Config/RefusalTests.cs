@@ -23,10 +23,8 @@ public sealed class RefusalTests
     }
 
     [Theory]
-    [InlineData("gevent")]
-    [InlineData("eventlet")]
     [InlineData("tornado")]
-    [InlineData("gunicorn.workers.ggevent.GeventWorker")]
+    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
     [InlineData("uvicorn.workers.UvicornWorker")]
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {
@@ -40,6 +38,10 @@ public sealed class RefusalTests
     [InlineData("sync", 4, "gthread")]
     [InlineData("gthread", 1, "gthread")]
     [InlineData("gunicorn.workers.gthread.ThreadWorker", 2, "gthread")]
+    [InlineData("gevent", 4, "gevent")]
+    [InlineData("gevent_pywsgi", 1, "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", 1, "gevent")]
+    [InlineData("egg:gunicorn#eventlet", 1, "eventlet")]
     public void Implemented_worker_classes_resolve(string workerClass, int threads, string effective)
     {
         var s = SettingsResolver.Resolve(["-k", workerClass, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], s_noEnv, null, "/tmp");
