@@ -12,7 +12,7 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// client holds a pool thread, never the hub. Past <see cref="HighWater"/> queued bytes the greenlet is told
 /// to wait; the drain wakes it through the hub's eventfd. Streamed body reads run the same way.
 /// </summary>
-internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSink sink, GreenletHost host) : IGreenletRequest, IThreadPoolWorkItem
+internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSink sink, GreenletExchange.Hub hub) : IGreenletRequest, IThreadPoolWorkItem
 {
     /// <summary>Bytes a greenlet may have queued for a client before it waits for them to drain.</summary>
     internal const int HighWater = 256 * 1024;
@@ -53,7 +53,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
     public Task Completion => _completion.Task;
 
-    private IErrorLog Log => host.Log;
+    private IErrorLog Log => hub.Log;
 
     public void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
@@ -258,7 +258,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
         if (wake)
         {
-            host.Ready(Id);
+            hub.Ready(Id);
         }
     }
 
@@ -284,7 +284,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             AbortQuietly();
         }
 
-        host.Finished();
+        hub.Finished();
         // The connection continues here, on this pool thread, up to its next await.
         if (op.Fault is { } fault)
         {
@@ -348,8 +348,11 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             }
         }
 
-        host.Ready(Id);
+        hub.Ready(Id);
     }
+
+    /// <summary>What an exchange tells its host: a greenlet may stop waiting; a request has ended. Cached once per host.</summary>
+    internal sealed record Hub(Action<long> Ready, Action Finished, IErrorLog Log);
 
     private readonly record struct Op(Kind Kind, byte[]? Buffer, int Length, Exception? Fault = null);
 }

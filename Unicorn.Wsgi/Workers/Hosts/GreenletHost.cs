@@ -20,6 +20,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private readonly ConcurrentQueue<long> _ready = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
+    private readonly GreenletExchange.Hub _exchangeHub;
     private int _wakeFd = -1;
     private int _wakePending;
     private long _nextId;
@@ -35,6 +36,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
         Library = library;
         Capacity = capacity;
         _thread = new Thread(RunHub) { IsBackground = true, Name = "unicorn-hub" };
+        _exchangeHub = new GreenletExchange.Hub(Ready, Finished, log);
     }
 
     public string Library { get; }
@@ -49,8 +51,6 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     public int WakeFd => _wakeFd;
 
     public bool IsStopping => _stopping;
-
-    internal IErrorLog Log => _log;
 
     public void Start()
     {
@@ -67,7 +67,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     public Task RunAsync(WsgiRequest request, IResponseSink sink)
     {
         ObjectDisposedException.ThrowIf(_stopping || _dead, this);
-        var exchange = new GreenletExchange(Interlocked.Increment(ref _nextId), request, sink, this);
+        var exchange = new GreenletExchange(Interlocked.Increment(ref _nextId), request, sink, _exchangeHub);
         Interlocked.Increment(ref _busy);
         _incoming.Enqueue(exchange);
         Wake();
@@ -104,13 +104,13 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     public void Turned() => Volatile.Write(ref _lastTurn, Environment.TickCount64);
 
     /// <summary>The greenlet of request <paramref name="id"/> may stop waiting (its write drained, its read finished).</summary>
-    internal void Ready(long id)
+    private void Ready(long id)
     {
         _ready.Enqueue(id);
         Wake();
     }
 
-    internal void Finished() => Interlocked.Decrement(ref _busy);
+    private void Finished() => Interlocked.Decrement(ref _busy);
 
     private unsafe void Wake()
     {
