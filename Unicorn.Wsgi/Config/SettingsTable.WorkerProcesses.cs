@@ -24,9 +24,11 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "sync",
             Validate = Validators.Class,
-            Doc = "The worker type: sync (one request at a time) or gthread (a pool of --threads Python threads). " +
-                "Unicorn keeps idle connections in C#, so both keep connections alive.",
-            UnsupportedHint = "use --worker-class gthread with --threads N instead",
+            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads), or gevent " +
+                "(also gevent_wsgi, gevent_pywsgi) and eventlet (each request a greenlet on one hub thread, up to " +
+                "worker_connections at once; the library is monkey-patched before the config file's callables and the app are " +
+                "imported). Unicorn keeps idle connections in C#, so every class keeps connections alive.",
+            UnsupportedHint = "use --worker-class gthread with --threads N, or gevent, instead",
         },
         IntRow("threads", WorkerSection, ["--threads"], 1,
             "Python threads per worker; more than 1 with the sync class means gthread."),

@@ -29,7 +29,7 @@ public sealed class RefusalTests
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {
         var e = Refused("-k", workerClass);
-        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", e.Message);
         Assert.Equal(1, e.ExitCode);
     }
 
