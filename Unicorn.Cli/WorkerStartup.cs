@@ -116,7 +116,7 @@ internal sealed class WorkerStartup : IDisposable
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
         if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass) && HookedApplication.IsNeeded(settings, _serverHooks))
         {
-            throw new AppLoadException($"pre_request, post_request and --spew are not supported with worker class {settings.WorkerClass} yet; use gthread for them");
+            throw new InvalidOperationException($"pre_request, post_request and --spew are not supported with worker class {settings.WorkerClass} yet; use gthread for them");
         }
 
         IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
