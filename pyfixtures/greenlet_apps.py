@@ -61,6 +61,11 @@ def app(environ, start_response):
             total += len(data)
             digest.update(data)
         return _text(start_response, "%d %s" % (total, digest.hexdigest()))
+    if path == "/upstream":
+        # One call to a slow local service with urllib, as an app would: cooperative once patched.
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%s/" % query, timeout=60) as response:
+            return _text(start_response, response.read())
     if path == "/block":
         # Never yields: the hub cannot turn, so the heartbeat stops.
         end = time.monotonic() + 120

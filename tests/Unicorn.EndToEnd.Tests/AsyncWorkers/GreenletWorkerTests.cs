@@ -65,6 +65,30 @@ public sealed class GreenletWorkerTests
         }
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task An_app_calling_a_slow_upstream_with_urllib_serves_two_hundred_clients_at_once(string workerClass)
+    {
+        // The upstream answers each request after one second, on its own sockets, outside the server under test.
+        using var upstream = new TcpListener(IPAddress.Loopback, 0);
+        upstream.Start(1024);
+        var upstreamPort = ((IPEndPoint)upstream.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        var serving = ServeSlowlyAsync(upstream, stop.Token);
+        using var server = Start(workerClass, out var port);
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => GetAsync(port, $"/upstream?{upstreamPort}", 120)));
+        clock.Stop();
+        await stop.CancelAsync();
+
+        Assert.All(results, r => Assert.Equal((200, "upstream\n"), r));
+        // One at a time this is 200 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(40), $"took {clock.Elapsed}");
+        await IgnoreFailure(serving);
+    }
+
     [Fact]
     public async Task Worker_connections_caps_the_requests_in_the_app_and_the_rest_wait()
     {
@@ -294,6 +318,38 @@ public sealed class GreenletWorkerTests
         }
 
         return Encoding.Latin1.GetString(response.ToArray());
+    }
+
+    private static async Task ServeSlowlyAsync(TcpListener listener, CancellationToken stop)
+    {
+        var clients = new List<Task>();
+        while (!stop.IsCancellationRequested)
+        {
+            var client = await listener.AcceptSocketAsync(stop);
+            clients.Add(Task.Run(async () =>
+            {
+                using (client)
+                {
+                    var head = new StringBuilder();
+                    var buffer = new byte[4096];
+                    while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        var n = await client.ReceiveAsync(buffer, SocketFlags.None, stop);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        head.Append(Encoding.Latin1.GetString(buffer, 0, n));
+                    }
+
+                    await Task.Delay(1000, stop);
+                    await client.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nupstream\n"u8.ToArray(), stop);
+                }
+            }, stop));
+        }
+
+        await Task.WhenAll(clients);
     }
 
     private static async Task IgnoreFailure(Task task)
