@@ -24,10 +24,12 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "sync",
             Validate = Validators.Class,
-            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads) or asgi " +
-                "(an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the same class, see docs/asgi.md). " +
-                "Unicorn keeps idle connections in C#, so all of them keep connections alive.",
-            UnsupportedHint = "use --worker-class gthread with --threads N instead",
+            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads), gevent " +
+                "(also gevent_wsgi, gevent_pywsgi) and eventlet (each request a greenlet on one hub thread, up to " +
+                "worker_connections at once; the library is monkey-patched before the config file's callables and the app are " +
+                "imported), or asgi (an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the " +
+                "same class, see docs/asgi.md). Unicorn keeps idle connections in C#, so every class keeps connections alive.",
+            UnsupportedHint = "use --worker-class gthread with --threads N, or gevent, instead",
         },
         IntRow("threads", WorkerSection, ["--threads"], 1,
             "Python threads per worker; more than 1 with the sync class means gthread."),

@@ -23,15 +23,13 @@ public sealed class RefusalTests
     }
 
     [Theory]
-    [InlineData("gevent")]
-    [InlineData("eventlet")]
     [InlineData("tornado")]
-    [InlineData("gunicorn.workers.ggevent.GeventWorker")]
+    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
     [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {
         var e = Refused("-k", workerClass);
-        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", e.Message);
         Assert.Equal(1, e.ExitCode);
     }
 
@@ -43,6 +41,10 @@ public sealed class RefusalTests
     [InlineData("asgi", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornWorker", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornH11Worker", 1, "asgi")]
+    [InlineData("gevent", 4, "gevent")]
+    [InlineData("gevent_pywsgi", 1, "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", 1, "gevent")]
+    [InlineData("egg:gunicorn#eventlet", 1, "eventlet")]
     public void Implemented_worker_classes_resolve(string workerClass, int threads, string effective)
     {
         var s = SettingsResolver.Resolve(["-k", workerClass, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], s_noEnv, null, "/tmp");
