@@ -92,7 +92,8 @@ public sealed class Worker
         _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
-        var protocols = new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+        var http2 = _tls is not null && _settings.OffersHttp2 ? CreateHttp2(context) : null;
+        var protocols = http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
@@ -104,8 +105,37 @@ public sealed class Worker
         }
 
         await Task.WhenAll(remaining);
+        if (http2 is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
         await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
     }
+
+    private static ProtocolHandlers Http1Only(IConnectionHandler http1) =>
+        new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+
+    /// <summary>
+    /// ALPN offers http_protocols' order. A client that agrees on no protocol gets HTTP/1.1 when h1 is offered;
+    /// with h2 alone it gets HTTP/2, which an HTTP/1.1 client fails at its first line (Gunicorn's "HTTP/2 only").
+    /// </summary>
+    private ProtocolHandlers Http1AndHttp2(IConnectionHandler http1, IConnectionHandler http2)
+    {
+        var protocols = new ProtocolHandlers(_settings.OffersHttp1 ? http1 : http2);
+        foreach (var protocol in _settings.HttpProtocols)
+        {
+            _ = protocol == "h2"
+                ? protocols.Add(Http2ConnectionHandler.ApplicationProtocol, http2)
+                : protocols.Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+        }
+
+        return protocols;
+    }
+
+    // Its own method, so that a worker without h2 never JIT-compiles a reference to Kestrel and never loads it.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IConnectionHandler CreateHttp2(WorkerContext context) => new Http2ConnectionHandler(context, _settings);
 
     /// <summary>
     /// True when this worker bound sockets of its own (reuse_port): connections queued on them reach no
