@@ -14,7 +14,7 @@ public static partial class SettingsTable
         { Type = SettingType.StringList, Validate = HttpProtocolsImplemented },
         StringRow("http2_cleartext", Http2Section, ["--http2-cleartext"], "STRING", "off",
             "HTTP/2 without TLS: off, prior-knowledge, upgrade or both.") with
-        { Validate = Validators.Http2Cleartext, Supported = false },
+        { Validate = Validators.Http2Cleartext, Supported = false, UnsupportedHint = "h2c is not implemented; HTTP/2 is served over TLS (certfile) by ALPN" },
         IntRow("http2_max_concurrent_streams", Http2Section, ["--http2-max-concurrent-streams"], 100,
             "Most concurrent HTTP/2 streams per connection (at least 1).") with { Validate = Http2Streams },
         IntRow("http2_initial_window_size", Http2Section, ["--http2-initial-window-size"], 65535,

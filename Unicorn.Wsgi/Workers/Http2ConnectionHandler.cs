@@ -39,7 +39,7 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
     public async Task RunAsync(ConnectionContext connection)
     {
         await _started.Value;
-        var transport = new Http2TransportConnection(connection, "h2-" + Interlocked.Increment(ref _connectionIds));
+        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}");
         if (!_queue.TryEnqueue(transport))
         {
             return;

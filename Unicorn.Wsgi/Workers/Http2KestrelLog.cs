@@ -8,7 +8,7 @@ namespace Unicorn.Wsgi.Workers;
 /// <summary>
 /// Kestrel's log, into the worker's error log as one line per event and never a stack trace: a client's
 /// protocol error (a reset flood, a CONTINUATION flood, a window overflow) is the client's affair, logged
-/// once at info when Kestrel answers it with GOAWAY or RST_STREAM; Kestrel's own failures are errors.
+/// once at info when Kestrel ends the connection with GOAWAY; Kestrel's own failures are errors.
 /// </summary>
 internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 {
@@ -52,13 +52,11 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
         LogLevel.Critical => UnicornLevel.Critical,
         LogLevel.Error => UnicornLevel.Error,
         LogLevel.Warning => UnicornLevel.Warning,
-        LogLevel.Information => UnicornLevel.Debug,
         _ when IsClientProtocolError(eventId) => UnicornLevel.Info,
         _ => UnicornLevel.Debug,
     };
 
-    private static bool IsClientProtocolError(EventId eventId) =>
-        eventId.Name is { } name && name.StartsWith("Http2", StringComparison.Ordinal)
-        && (name.Contains("Error", StringComparison.Ordinal) || name.Contains("Flood", StringComparison.Ordinal)
-            || name.Contains("TooMany", StringComparison.Ordinal));
+    // One line per connection Kestrel ends for a protocol error (GOAWAY); the per-stream resets that led to it
+    // (thousands, in a rapid-reset flood) stay at debug.
+    private static bool IsClientProtocolError(EventId eventId) => eventId.Name == "Http2ConnectionError";
 }

@@ -49,7 +49,16 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
             return;
         }
 
-        _body.Writer.Write(data[..n]);
+        try
+        {
+            _body.Writer.Write(data[..n]);
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            // The stream was reset (or the connection lost): Kestrel's writer is completed under the app.
+            throw new IOException("client reset the stream", e);
+        }
+
         _unflushed += n;
         if (_unflushed >= FlushThreshold)
         {

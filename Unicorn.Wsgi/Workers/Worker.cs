@@ -93,6 +93,12 @@ public sealed class Worker
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var http2 = _tls is not null && _settings.OffersHttp2 ? CreateHttp2(context) : null;
+        if (_tls is null && _settings.OffersHttp2)
+        {
+            // As Gunicorn, h2 needs TLS (ALPN); said once rather than ignored silently.
+            _log.Warning("http_protocols offers h2 but no certfile is set: HTTP/2 needs TLS (ALPN h2); serving HTTP/1.1 only");
+        }
+
         var protocols = http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();

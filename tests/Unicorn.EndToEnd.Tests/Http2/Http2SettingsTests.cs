@@ -1,0 +1,50 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
+
+namespace Unicorn.EndToEnd.Tests.Http2;
+
+/// <summary>What http_protocols changes in a worker: ALPN, HTTP/2 only, and no ASP.NET Core without h2.</summary>
+public sealed class Http2SettingsTests : IDisposable
+{
+    private readonly TestCertificates _certs = new();
+
+    [Fact]
+    public void A_worker_without_h2_never_loads_kestrel_and_one_with_h2_does()
+    {
+        var plainPort = UnicornServer.FreePort();
+        using var plain = Http2ServerFixture.Start(_certs, plainPort);
+        var h2Port = UnicornServer.FreePort();
+        using var h2 = Http2ServerFixture.Start(_certs, h2Port, "--http-protocols", "h2,h1");
+        Assert.Equal(0, ExternalTool.Curl("-k", "-o", "/dev/null", $"https://127.0.0.1:{plainPort}/").ExitCode);
+        Assert.Equal(0, ExternalTool.Curl("-k", "--http2", "-o", "/dev/null", $"https://127.0.0.1:{h2Port}/").ExitCode);
+
+        Assert.DoesNotContain("Microsoft.AspNetCore", File.ReadAllText($"/proc/{plain.Workers().Single()}/maps"), StringComparison.Ordinal);
+        Assert.Contains("Microsoft.AspNetCore.Server.Kestrel", File.ReadAllText($"/proc/{h2.Workers().Single()}/maps"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Http2_only_offers_h2_alone_and_an_http_1_1_client_is_refused()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+        [
+            "pyfixtures.http2_app:app", "-b", $"127.0.0.1:{port}", "--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey, "--http-protocols", "h2",
+        ]);
+        Assert.True(UnicornServer.Poll(() => ExternalTool.Run("curl", ["-sk", "--http2", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{port}/"]).Stdout == "200", 90), server.Log);
+
+        var h1 = ExternalTool.Curl("-k", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{port}/");
+        Assert.NotEqual("200", h1.Stdout);
+    }
+
+    [Fact]
+    public void Http_protocols_h3_stops_the_master_with_one_line()
+    {
+        using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", "--http-protocols", "h2,h3"]);
+        Assert.Equal(1, server.WaitForExit(60));
+        UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("unicorn:", StringComparison.Ordinal)), 10);
+        var line = Assert.Single(server.Lines, l => l.StartsWith("unicorn:", StringComparison.Ordinal));
+        Assert.Contains("h3 (HTTP/3) is not implemented", line, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _certs.Dispose();
+}
