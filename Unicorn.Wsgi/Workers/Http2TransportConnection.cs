@@ -22,7 +22,7 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
     {
         _connection = connection;
         ConnectionId = id;
-        Transport = new Http2DuplexPipe(connection.Input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(leaveOpen: true)));
+        Transport = new Http2DuplexPipe(connection.Input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
         Features.Set(connection);
     }
 
