@@ -37,6 +37,21 @@ public sealed class Http2SettingsTests : IDisposable
     }
 
     [Fact]
+    public void Max_requests_counts_streams_and_the_retiring_worker_sends_goaway_so_the_client_moves_on()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "--max-requests", "3");
+        var url = $"https://127.0.0.1:{port}/";
+        // curl sends these on one connection while it lasts, then opens another.
+        string[] args = ["-k", "--http2", .. Enumerable.Range(0, 8).SelectMany(_ => new[] { "-o", "/dev/null", "-w", "%{http_code} %{http_version}\n", url })];
+        var result = ExternalTool.Curl(args);
+        Assert.True(result.ExitCode == 0, result.All + server.Log);
+        Assert.All(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.Equal("200 2", l));
+        server.WaitForLog("Autorestarting worker after current request.", 2, 60);
+        server.WaitForLog("Booting worker with pid", 3, 60);
+    }
+
+    [Fact]
     public void Http_protocols_h3_stops_the_master_with_one_line()
     {
         using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", "--http-protocols", "h2,h3"]);
