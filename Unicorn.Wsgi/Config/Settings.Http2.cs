@@ -12,6 +12,9 @@ public sealed partial class Settings
     /// <summary>Whether HTTP/1.1 is served (ALPN "http/1.1", or no ALPN at all).</summary>
     public bool OffersHttp1 => HttpProtocols.Contains("h1");
 
+    /// <summary><c>http2_cleartext = prior-knowledge</c>: h2c for peers in forwarded_allow_ips.</summary>
+    public bool Http2PriorKnowledge => Get<string>("http2_cleartext") == "prior-knowledge";
+
     public int Http2MaxConcurrentStreams => Get<int>("http2_max_concurrent_streams");
     public int Http2InitialWindowSize => Get<int>("http2_initial_window_size");
     public int Http2MaxFrameSize => Get<int>("http2_max_frame_size");

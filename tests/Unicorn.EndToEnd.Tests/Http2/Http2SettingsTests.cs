@@ -40,15 +40,43 @@ public sealed class Http2SettingsTests : IDisposable
     public void Max_requests_counts_streams_and_the_retiring_worker_sends_goaway_so_the_client_moves_on()
     {
         var port = UnicornServer.FreePort();
-        using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "--max-requests", "3");
+        using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "--max-requests", "4");
         var url = $"https://127.0.0.1:{port}/";
-        // curl sends these on one connection while it lasts, then opens another.
-        string[] args = ["-k", "--http2", .. Enumerable.Range(0, 8).SelectMany(_ => new[] { "-o", "/dev/null", "-w", "%{http_code} %{http_version}\n", url })];
+        // The fixture's probe was request 1; three streams on one connection make 2-4, and the fourth retires
+        // the worker, whose GOAWAY ends the connection once they are answered.
+        string[] args = ["-k", "--http2", .. Enumerable.Range(0, 3).SelectMany(_ => new[] { "-o", "/dev/null", "-w", "%{http_code} %{http_version}\n", url })];
         var result = ExternalTool.Curl(args);
         Assert.True(result.ExitCode == 0, result.All + server.Log);
-        Assert.All(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.Equal("200 2", l));
-        server.WaitForLog("Autorestarting worker after current request.", 2, 60);
-        server.WaitForLog("Booting worker with pid", 3, 60);
+        Assert.Equal(["200 2", "200 2", "200 2"], result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        server.WaitForLog("Autorestarting worker after current request.", 1, 60);
+        server.WaitForLog("Booting worker with pid", 2, 60);
+
+        // The next client reaches the successor.
+        Assert.True(UnicornServer.Poll(() => ExternalTool.Curl("-k", "--http2", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", url).Stdout == "200 2", 60), server.Log);
+    }
+
+    [Fact]
+    public void H2c_prior_knowledge_is_served_to_forwarded_allow_ips_peers_only()
+    {
+        var trustedPort = UnicornServer.FreePort();
+        using var trusted = UnicornServer.Start(["pyfixtures.http2_app:app", "-b", $"127.0.0.1:{trustedPort}", "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge"]);
+        var otherPort = UnicornServer.FreePort();
+        using var other = UnicornServer.Start(["pyfixtures.http2_app:app", "-b", $"127.0.0.1:{otherPort}", "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge", "--forwarded-allow-ips", "10.9.9.9"]);
+        trusted.WaitUntilResponding(trustedPort, "/", 90);
+        other.WaitUntilResponding(otherPort, "/", 90);
+
+        var h2c = ExternalTool.Curl("--http2-prior-knowledge", "-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ");
+        Assert.True(h2c.ExitCode == 0, h2c.All);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/2\n", h2c.Stdout, StringComparison.Ordinal);
+        Assert.Contains("wsgi.url_scheme=http\n", h2c.Stdout, StringComparison.Ordinal);
+        // The same listener still serves HTTP/1.1.
+        var h1 = ExternalTool.Curl("-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ");
+        Assert.Contains("SERVER_PROTOCOL=HTTP/1.1\n", h1.Stdout, StringComparison.Ordinal);
+
+        // A peer outside forwarded_allow_ips sending the preface is an HTTP/1 client with a bad request line.
+        var refused = ExternalTool.Curl("--http2-prior-knowledge", $"http://127.0.0.1:{otherPort}/environ");
+        Assert.DoesNotContain("SERVER_PROTOCOL=HTTP/2", refused.Stdout, StringComparison.Ordinal);
+        other.WaitForLog("Invalid request from ip=127.0.0.1: Invalid HTTP request line: 'PRI * HTTP/2.0'");
     }
 
     [Fact]

@@ -66,11 +66,20 @@ public sealed class Http2SettingsTests
         Assert.Equal(0, s.Http2MaxHeaderListSize);
     }
 
-    [Fact]
-    public void H2c_stays_refused_in_one_line()
+    [Theory]
+    [InlineData("upgrade")]
+    [InlineData("both")]
+    public void H2c_by_upgrade_is_refused_in_one_line(string mode)
     {
         Assert.Equal(
-            "unicorn: setting 'http2_cleartext' (--http2-cleartext) is not supported yet; h2c is not implemented; HTTP/2 is served over TLS (certfile) by ALPN",
-            Refused("--http2-cleartext", "prior-knowledge"));
+            $"unicorn: invalid value for http2_cleartext (--http2-cleartext): '{mode}': {mode}: h2c by HTTP/1.1 Upgrade is not implemented; use prior-knowledge or off",
+            Refused("--http2-cleartext", mode));
+    }
+
+    [Fact]
+    public void H2c_prior_knowledge_is_taken()
+    {
+        Assert.True(Resolve("--http2-cleartext", "prior-knowledge").Http2PriorKnowledge);
+        Assert.False(Resolve().Http2PriorKnowledge);
     }
 }
