@@ -97,12 +97,19 @@ internal sealed class WorkerStartup : IDisposable
     }
 
     // 3. The app, inside the request hooks when the config file has any.
-    private IWsgiApplication LoadApp(Settings settings)
+    private ILoadedApp LoadApp(Settings settings)
     {
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
-        return HookedApplication.IsNeeded(settings, _serverHooks)
+        if (settings.EffectiveWorkerClass == WorkerClasses.Asgi && HookedApplication.IsNeeded(settings, _serverHooks))
+        {
+            // Refused rather than ignored: the asgi worker class does not run them yet (docs/asgi.md).
+            throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
+        }
+
+        IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
             ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
             : app;
+        return new PythonLoadedApp(app, wsgi);
     }
 
     // As Gunicorn: a bad APP_MODULE (AppImportError) is exit 4; user code raising while it is imported is

@@ -24,6 +24,7 @@ internal static unsafe class NativeCallbacks
         Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
         Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
         Add(ns, "headers_sent", (delegate* unmanaged<nint, nint, nint>)&HeadersSent, CPython.METH_NOARGS);
+        Add(ns, "early_hints", (delegate* unmanaged<nint, nint*, nint, nint>)&EarlyHints, CPython.METH_FASTCALL);
         return ns;
     }
 
@@ -111,6 +112,32 @@ internal static unsafe class NativeCallbacks
         {
             var sent = PythonWsgiThread.Current?.HeadersSent ?? false;
             return CPython.NewRef(sent ? CPython.Py_True : CPython.Py_False);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// early_hints(headers): a 103 for the request of this thread; headers is a list of (str, str) tuples.
+    /// Returns None, or the reason a header was refused (the shim raises ValueError with it).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static nint EarlyHints(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                CPython.SetError(CPython.PyExc_TypeError, "early_hints() takes exactly one argument");
+                return 0;
+            }
+
+            // Called outside a request (a thread of the app's own): there is no response to precede.
+            var current = PythonWsgiThread.Current;
+            return current is null ? CPython.NewRef(CPython.Py_None) : current.SendEarlyHints(args[0]);
         }
         catch (Exception e)
         {

@@ -90,6 +90,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         d["wsgi.run_once"] = false.ToPython();
         d["wsgi.input_terminated"] = true.ToPython();
         d["wsgi.file_wrapper"] = BridgeModule.Get("FileWrapper");
+        d["wsgi.early_hints"] = BridgeModule.Get("early_hints");
         d["SERVER_SOFTWARE"] = new PyString(options.ServerSoftware);
         d["SCRIPT_NAME"] = new PyString(DefaultScriptName);
         return CPython.NewRef(Handles.Of(d));

@@ -29,6 +29,17 @@ def mebibyte(environ, start_response):
     return [_MEBIBYTE]
 
 
+_ITEM = b"y" * (16 << 10)
+
+
+def stream(environ, start_response):
+    """1 MiB as 64 items of 16 KiB from a generator, no Content-Length: chunked on HTTP/1.1, and each
+    item must leave before the next (PEP 3333). Measures the streaming write path."""
+    start_response("200 OK", _TEXT)
+    for _ in range(64):
+        yield _ITEM
+
+
 def sleep50(environ, start_response):
     """Waits 50 ms like an app blocked on a database; measures concurrency, not CPU.
     time.sleep releases the GIL, and Gunicorn's gevent worker monkey-patches it."""

@@ -3,7 +3,7 @@
 Loaded once per process as the module ``_unicorn_bridge``. C# calls into it at start-up (app loading,
 interpreter set-up) and on each request for start_response and the wsgi.input / wsgi.file_wrapper
 objects. ``_native`` is a small table of C functions implemented in C#: ``write``, ``headers_sent``,
-``read`` and ``log``.
+``early_hints``, ``read`` and ``log``.
 """
 
 import ast
@@ -51,6 +51,29 @@ class StartResponse:
         if self.status is None:
             raise AssertionError("write() called before start_response()")
         _native.write(self, data)
+
+
+# --- wsgi.early_hints (Gunicorn 25) -----------------------------------------------------------------
+
+def early_hints(headers):
+    """Send a 103 Early Hints response now, before the final one: headers is a list of (name, value).
+
+    Ignored once the response has started and for HTTP/1.0 clients, as in Gunicorn. A header name that is not
+    a token, or a value with CR, LF or another control character, raises ValueError.
+    """
+    pairs = []
+    for name, value in headers:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("early hint headers must be (str, str) pairs, not (%s, %s)"
+                            % (type(name).__name__, type(value).__name__))
+        pairs.append((name, value))
+    refused = _native.early_hints(pairs)
+    if refused is not None:
+        raise ValueError(refused)
 
 
 # --- wsgi.input -----------------------------------------------------------------------------------

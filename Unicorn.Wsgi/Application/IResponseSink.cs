@@ -18,12 +18,35 @@ public interface IResponseSink
     /// <exception cref="InvalidResponseException">status or a header is not valid HTTP (the bridge turns it into a 500).</exception>
     void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers);
 
+    /// <summary>
+    /// Sends a <c>103 Early Hints</c> interim response with <paramref name="headers"/> now, before the final
+    /// response (<c>environ['wsgi.early_hints']</c>, Gunicorn 25). Dropped, as Gunicorn drops it, once
+    /// <see cref="HeadersSent"/> or for a client that cannot take one (HTTP/1.0); a sink that has no interim
+    /// responses (uwsgi) drops it too.
+    /// </summary>
+    /// <exception cref="InvalidResponseException">a header name is not a token or a value holds CR, LF or another control.</exception>
+    /// <exception cref="IOException">the client went away.</exception>
+    void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+    }
+
     /// <summary>Appends body bytes; may buffer. Sends headers first if not yet sent.</summary>
     /// <exception cref="IOException">the client went away.</exception>
     void Write(ReadOnlySpan<byte> data);
 
     /// <summary>Pushes buffered bytes to the client (after each item of a streamed body).</summary>
     void Flush();
+
+    /// <summary>
+    /// <see cref="Write"/> then <see cref="Flush"/>, for one item of a streamed body: a sink may send the item
+    /// straight from <paramref name="data"/> together with what it buffered, in one write and without a copy.
+    /// </summary>
+    /// <exception cref="IOException">the client went away.</exception>
+    void WriteAndFlush(ReadOnlySpan<byte> data)
+    {
+        Write(data);
+        Flush();
+    }
 
     /// <summary>
     /// Sends count bytes of an open file from offset (wsgi.file_wrapper), with sendfile when the

@@ -40,11 +40,22 @@ public sealed partial class Arbiter
             }
         }
 
+        if (!TryReloadLogs(next))
+        {
+            return;
+        }
+
         var oldConfig = _config;
         _settings = next;
         _config = nextConfig;
+        _reloads++;
+        if (oldConfig.ControlSocket != _config.ControlSocket || oldConfig.ControlSocketMode != _config.ControlSocketMode)
+        {
+            StopControlServer();
+            StartControlServer();
+        }
+
         _procName = _masterPid != 0 ? _config.Name + ".2" : _config.Name;
-        _options.ReopenLogs?.Invoke();
 
         if (!oldConfig.Bind.SequenceEqual(_config.Bind) && !_systemd)
         {
@@ -92,6 +103,30 @@ public sealed partial class Arbiter
         }
 
         ManageWorkers();
+    }
+
+    /// <summary>
+    /// The master's own logs follow the reloaded settings. Logs that cannot be built (a bad level, a file that
+    /// cannot open) stop the reload: new workers would fail to boot on them.
+    /// </summary>
+    private bool TryReloadLogs(Settings next)
+    {
+        if (_options.ReloadLogs is not { } reload)
+        {
+            _options.ReopenLogs?.Invoke();
+            return true;
+        }
+
+        try
+        {
+            reload(next);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Error("Error reloading the log configuration, keeping the current one: " + e.Message);
+            return false;
+        }
     }
 
     /// <summary>

@@ -90,10 +90,8 @@ public sealed partial class Arbiter
             env[name] = value;
         }
 
-        // A worker's GC would otherwise size gen0 from the CPU cache and grow to tens of MiB under
-        // load; most per-request garbage dies young, so a small budget costs no measurable throughput
-        // (bench/results/memory.md). The user's own setting wins.
-        env.TryAdd("DOTNET_GCgen0size", "0x200000");
+        // worker_heap_limit: a small gen0 budget and, in a container, a heap limit shared among the workers.
+        WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
 
         // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
         // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
@@ -129,6 +127,7 @@ public sealed partial class Arbiter
         }
 
         _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
+        _workersSpawned++;
         _options.Metrics?.WorkerStarted(slot, pid);
     }
 
@@ -156,9 +155,16 @@ public sealed partial class Arbiter
     /// <summary>Sends sig; a worker that is already gone is reaped by the next waitpid.</summary>
     private void KillWorker(int pid, int sig)
     {
-        if (Libc.kill(pid, sig) != 0 && Libc.Errno != Libc.ESRCH)
+        if (Libc.kill(pid, sig) != 0)
         {
-            _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            if (Libc.Errno != Libc.ESRCH)
+            {
+                _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            }
+        }
+        else if (sig is Libc.SIGTERM or Libc.SIGKILL)
+        {
+            _workersKilled++; // show stats' workers_killed counts termination signals sent, as Gunicorn does
         }
     }
 

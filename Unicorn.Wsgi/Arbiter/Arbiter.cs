@@ -23,6 +23,8 @@ public sealed partial class Arbiter : IDisposable
     private readonly SignalQueue _signals = new();
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
+    // Read once: a container's memory limit does not change under a running master.
+    private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
     private long _lastCollection = Stopwatch.GetTimestamp();
     private Settings _settings;
     private ProcessSettings _config;
@@ -92,6 +94,7 @@ public sealed partial class Arbiter : IDisposable
         try
         {
             ManageWorkers();
+            StartControlServer();
             while (true)
             {
                 MaybePromoteMaster();
@@ -100,8 +103,11 @@ public sealed partial class Arbiter : IDisposable
                     HandleSignal(sig);
                 }
 
+                RunControlCalls();
+
                 ReapWorkers();
                 MurderWorkers();
+                RecycleLargeWorkers();
                 ManageWorkers();
                 CollectGarbage();
             }
@@ -113,6 +119,7 @@ public sealed partial class Arbiter : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _log.Exception("Unhandled exception in main loop", e.ToString());
+            StopControlServer();
             Stop(graceful: false);
             _pidfile?.Unlink();
             return 255;
@@ -284,6 +291,7 @@ public sealed partial class Arbiter : IDisposable
     /// <summary>Stops workers, logs the shutdown, removes the pidfile, runs on_exit.</summary>
     private int Halt(string? reason, int exitCode, bool graceful)
     {
+        StopControlServer();
         Stop(graceful);
         var level = exitCode == 0 ? LogLevel.Info : LogLevel.Error;
         _log.Log(level, "Shutting down: " + _masterName);
@@ -311,6 +319,7 @@ public sealed partial class Arbiter : IDisposable
 
     public void Dispose()
     {
+        StopControlServer();
         _signals.Dispose();
         foreach (var worker in _workers.Values)
         {

@@ -137,8 +137,9 @@ public static partial class SettingsTable
             Doc = "Comma-separated addresses or CIDR networks allowed to send PROXY headers; '*' allows any. UNIX socket peers are always allowed.",
         },
         StringRow("protocol", MechanicsSection, ["--protocol"], "STRING", "http",
-            "The protocol spoken on the listeners: http, or uwsgi behind nginx's uwsgi_pass.") with
-        { Validate = Validators.OneOf("http", "http", "uwsgi"), Supported = false, UnsupportedHint = "only http is implemented" },
+            "The protocol spoken on the listeners: http, or uwsgi (the uwsgi binary protocol, behind nginx's uwsgi_pass; " +
+            "modifier1 0 only), for every worker class.") with
+        { Validate = Validators.OneOf("http", "http", "uwsgi") },
         new Setting
         {
             Name = "uwsgi_allow_ips",
@@ -148,8 +149,7 @@ public static partial class SettingsTable
             Default = _ => "127.0.0.1,::1",
             Validate = Validators.AddressList,
             DomainValue = true,
-            Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any.",
-            Supported = false,
+            Doc = "Comma-separated addresses or networks allowed to speak the uwsgi protocol; '*' allows any. UNIX socket peers are always allowed.",
         },
         ListRow("raw_paste_global_conf", MechanicsSection, "--paste-global", "CONF",
             "A PasteDeploy global variable as KEY=VALUE (escape '=' in the key as '\\='); repeat for several.") with
@@ -189,7 +189,6 @@ public static partial class SettingsTable
             "Gunicorn 20.1-22 only: process requests carrying both Transfer-Encoding and Content-Length.") with
         { Supported = false, UnsupportedHint = "Unicorn always rejects ambiguous request framing" },
         StringRow("root_path", MechanicsSection, ["--root-path"], "STRING", "",
-            "The mount point of an ASGI application (its scope's root_path).") with
-        { Supported = false, UnsupportedHint = "Unicorn serves WSGI applications only; set SCRIPT_NAME through forwarder_headers" },
+            "The mount point of an ASGI application (its scope's root_path); WSGI workers ignore it, as Gunicorn's do."),
     ];
 }

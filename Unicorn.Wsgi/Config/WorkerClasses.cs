@@ -9,6 +9,7 @@ public static class WorkerClasses
 {
     public const string Sync = "sync";
     public const string Gthread = "gthread";
+    public const string Asgi = "asgi";
 
     private static readonly Dictionary<string, string> s_spellings = new(StringComparer.Ordinal)
     {
@@ -18,6 +19,13 @@ public static class WorkerClasses
         [Gthread] = Gthread,
         ["gunicorn.workers.gthread.ThreadWorker"] = Gthread,
         ["egg:gunicorn#gthread"] = Gthread,
+        [Asgi] = Asgi,
+        ["gunicorn.workers.gasgi.ASGIWorker"] = Asgi,
+        ["egg:gunicorn#asgi"] = Asgi,
+        // uvicorn's worker classes are served by the same host, so `-k uvicorn.workers.UvicornWorker` lines keep
+        // working without uvicorn installed (docs/asgi.md).
+        ["uvicorn.workers.UvicornWorker"] = Asgi,
+        ["uvicorn.workers.UvicornH11Worker"] = Asgi,
     };
 
     /// <summary>The names <see cref="Normalise"/> returns for a supported class.</summary>
@@ -26,7 +34,7 @@ public static class WorkerClasses
     /// <summary>Every spelling accepted for <c>-k</c>/<c>worker_class</c>.</summary>
     public static IReadOnlyCollection<string> Spellings => s_spellings.Keys;
 
-    /// <summary>"sync" or "gthread" for the names Unicorn implements, otherwise the name as given.</summary>
+    /// <summary>"sync", "gthread" or "asgi" for the names Unicorn implements, otherwise the name as given.</summary>
     public static string Normalise(string name) => name is not null && s_spellings.TryGetValue(name, out var normal) ? normal : name!;
 
     // worker_class = None in a config file arrives as null: refused like any other unknown name.

@@ -39,6 +39,41 @@ public static class ResponseHeadWriter
         return head.ExpectContinue && head.VersionMinor >= 1 && (head.ContentLength > 0 || head.IsChunked);
     }
 
+    /// <summary>
+    /// Writes a <c>103 Early Hints</c> interim response carrying <paramref name="headers"/> (values trimmed of
+    /// SP/HTAB), after checking all of them as Gunicorn does, so nothing is written for a bad one.
+    /// </summary>
+    /// <exception cref="Application.InvalidResponseException">a name is not a token, or a value holds CR, LF or another control.</exception>
+    public static void WriteEarlyHints(IBufferWriter<byte> output, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(headers);
+        foreach (var (name, value) in headers)
+        {
+            if (name is null || !HttpChars.IsToken(name))
+            {
+                throw new Application.InvalidResponseException($"invalid header name {HttpRejection.Repr(name ?? "None")}");
+            }
+
+            if (value is null || !ResponseFraming.IsFieldValue(value))
+            {
+                // The value is left out: it may hold what the app meant to keep private.
+                throw new Application.InvalidResponseException($"invalid value for header {name}");
+            }
+        }
+
+        Write(output, "HTTP/1.1 103 Early Hints\r\n"u8);
+        foreach (var (name, value) in headers)
+        {
+            WriteLatin1(output, name);
+            Write(output, ": "u8);
+            WriteLatin1(output, value.Trim(' ', '\t'));
+            Write(output, "\r\n"u8);
+        }
+
+        Write(output, "\r\n"u8);
+    }
+
     /// <summary>Writes the status line and header section, ending with the empty line.</summary>
     public static void WriteHead(IBufferWriter<byte> output, ResponseFraming framing, RequestHead request)
     {

@@ -45,6 +45,18 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         _framing = ResponseFraming.Create(status, headers, request, forceClose || stopping.IsCancellationRequested);
     }
 
+    public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        // Gunicorn: never after the final head (it would break the framing), never to an HTTP/1.0 client.
+        if (HeadersSent || request.VersionMajor != 1 || request.VersionMinor < 1)
+        {
+            return;
+        }
+
+        ResponseHeadWriter.WriteEarlyHints(_output, headers);
+        _output.Flush();
+    }
+
     public void Write(ReadOnlySpan<byte> data)
     {
         var framing = EnsureHeaders();
@@ -73,6 +85,26 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     }
 
     public void Flush() => _output.Flush();
+
+    public void WriteAndFlush(ReadOnlySpan<byte> data)
+    {
+        var framing = EnsureHeaders();
+        var n = framing.Admit(data.Length);
+        if (n == 0)
+        {
+            _output.Flush();
+        }
+        else if (framing.Chunked)
+        {
+            // Head (first time), chunk header, the item and its CRLF: one gather write, the item not copied.
+            WriteChunkHeader(n);
+            _output.WriteThrough(data[..n], "\r\n"u8);
+        }
+        else
+        {
+            _output.WriteThrough(data[..n]);
+        }
+    }
 
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {

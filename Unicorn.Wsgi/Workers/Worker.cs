@@ -27,8 +27,9 @@ public sealed class Worker
     private readonly CancellationTokenSource _stopNow = new();
     private readonly SemaphoreSlim _connectionSlots;
     private readonly long _maxRequests;
-    private readonly Lock _connectionsLock = new();
-    private readonly HashSet<Task> _connections = [];
+    // Open connections, plus one while any accept loop runs; whoever takes it to zero completes _drained.
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
     private int _maxRequestsFired;
@@ -39,6 +40,11 @@ public sealed class Worker
     }
 
     public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, IWsgiApplication app, IErrorLog log)
+        : this(settings, listeners, new WsgiOnlyApp(app), log)
+    {
+    }
+
+    public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, ILoadedApp app, IErrorLog log)
         : this(settings, listeners, AppHosts.Create(settings, app, log), log)
     {
     }
@@ -86,21 +92,25 @@ public sealed class Worker
     /// </summary>
     public bool IsResponsive(TimeSpan timeout) => _host.IsResponsive(timeout);
 
+    /// <summary>Requests running longer than <paramref name="limit"/> (max_request_time), with their threads.</summary>
+    public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
+
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
         _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
-        var priorKnowledge = _settings.Http2PriorKnowledge && _settings.OffersHttp2;
-        var http2 = (_tls is not null || priorKnowledge) && _settings.OffersHttp2 ? CreateHttp2(context) : null;
-        if (_tls is null && _settings.OffersHttp2 && !priorKnowledge)
+        var uwsgi = _settings.UwsgiProtocol;
+        var priorKnowledge = !uwsgi && _settings.Http2PriorKnowledge && _settings.OffersHttp2;
+        var http2 = !uwsgi && (_tls is not null || priorKnowledge) && _settings.OffersHttp2 ? CreateHttp2(context) : null;
+        if (!uwsgi && _tls is null && _settings.OffersHttp2 && !priorKnowledge)
         {
             // As Gunicorn, h2 needs TLS (ALPN) or h2c; said once rather than ignored silently.
             _log.Warning("http_protocols offers h2 but no certfile is set: HTTP/2 needs TLS (ALPN h2) or http2_cleartext = prior-knowledge; serving HTTP/1.1 only");
         }
 
-        if (_settings.Http2PriorKnowledge && !_settings.OffersHttp2)
+        if (!uwsgi && _settings.Http2PriorKnowledge && !_settings.OffersHttp2)
         {
             _log.Warning("http2_cleartext = prior-knowledge needs h2 in http_protocols; serving HTTP/1.1 only");
         }
@@ -108,18 +118,19 @@ public sealed class Worker
         // With h2c, connections without ALPN (cleartext ones) begin with a look at their first bytes.
         var noAlpn = priorKnowledge && _settings.OffersHttp1 ? new PriorKnowledgeConnectionHandler(http1, http2!, _options) : null;
 
-        var protocols = http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
+        // protocol = uwsgi: every connection speaks uwsgi (nginx's uwsgi_pass), so TLS offers no ALPN name for it.
+        var protocols = uwsgi
+            ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
+            : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
-
-        Task[] remaining;
-        lock (_connectionsLock)
+        if (Interlocked.Decrement(ref _open) == 0)
         {
-            remaining = [.. _connections];
+            _drained.TrySetResult();
         }
 
-        await Task.WhenAll(remaining);
+        await _drained.Task;
         if (http2 is IAsyncDisposable disposable)
         {
             await disposable.DisposeAsync();
@@ -238,7 +249,7 @@ public sealed class Worker
                 client.NoDelay = true;
             }
 
-            Track(ServeAsync(client, listener, pipeline));
+            Serve(client, listener, pipeline);
         }
     }
 
@@ -261,7 +272,7 @@ public sealed class Worker
                     client.NoDelay = true;
                 }
 
-                Track(ServeAsync(client, listener, pipeline));
+                Serve(client, listener, pipeline);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -273,6 +284,16 @@ public sealed class Worker
         }
     }
 
+    /// <summary>
+    /// Runs a connection on the accepting thread up to its first wait for bytes. Counted rather than kept
+    /// in a set: a connection per request would otherwise pay a lock, a set entry and a continuation.
+    /// </summary>
+    private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
+    {
+        Interlocked.Increment(ref _open);
+        _ = ServeAsync(client, listener, pipeline);
+    }
+
     private async Task ServeAsync(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
         try
@@ -282,27 +303,11 @@ public sealed class Worker
         finally
         {
             _connectionSlots.Release();
-        }
-    }
-
-    private void Track(Task connection)
-    {
-        lock (_connectionsLock)
-        {
-            _connections.Add(connection);
-        }
-
-        connection.ContinueWith(
-            t =>
+            if (Interlocked.Decrement(ref _open) == 0)
             {
-                lock (_connectionsLock)
-                {
-                    _connections.Remove(t);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+                _drained.TrySetResult();
+            }
+        }
     }
 
     private void OnRequestStarting()

@@ -23,6 +23,9 @@ internal sealed class WorkerOptions
 
     public required string ScriptName { get; init; }
 
+    /// <summary><c>uwsgi_allow_ips</c>: peers allowed to speak uwsgi (when <c>protocol = uwsgi</c>).</summary>
+    public IpAllowList UwsgiAllowIps { get; init; } = IpAllowList.Loopback;
+
     public static WorkerOptions FromSettings(Settings settings) => new()
     {
         Parser = HttpParserOptions.FromSettings(settings),
@@ -31,5 +34,6 @@ internal sealed class WorkerOptions
         ReadTimeout = TimeSpan.FromSeconds(settings.Timeout > 0 ? settings.Timeout : 30),
         MaxConnections = Math.Max(1, settings.WorkerConnections),
         ScriptName = CgiPath.EnvironmentScriptName,
+        UwsgiAllowIps = settings.UwsgiAllowIps,
     };
 }

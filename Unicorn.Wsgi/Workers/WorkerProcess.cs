@@ -76,7 +76,7 @@ public sealed partial class WorkerProcess
     private int? BootSteps()
     {
         List<ListenerInfo> listeners;
-        IWsgiApplication app;
+        ILoadedApp app;
         try
         {
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
@@ -177,6 +177,7 @@ public sealed partial class WorkerProcess
             }
 
             _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);
+            WatchSlowRequests(worker);
 
             if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
             {

@@ -12,7 +12,7 @@ public sealed class WorkerProcessOptions
 
     /// <summary>Imports the app (after the worker dropped privileges). An <see cref="AppLoadException"/>
     /// (or anything <see cref="IsAppLoadError"/> accepts) exits with status 4, anything else with 3.</summary>
-    public required Func<Settings, IWsgiApplication> LoadApp { get; init; }
+    public required Func<Settings, ILoadedApp> LoadApp { get; init; }
 
     public Func<Exception, bool> IsAppLoadError { get; init; } = e => e is AppLoadException;
 

@@ -9,6 +9,7 @@ SCENARIOS = {
     "hellolog": "hello world with the access log on: every server writes Gunicorn's default access log format to a file",
     "post64k": "POST of a 64 KiB body; the app reads it and answers its length",
     "get1m": "GET of a 1 MiB response",
+    "stream": "GET of a 1 MiB response streamed as 64 items of 16 KiB (chunked, a flush per item)",
     "sleep50": "app sleeps 50 ms per request (`time.sleep`)",
     "close": "hello world with `Connection: close` on every request: a new connection per request",
     "nginx": "hello world behind nginx's default `proxy_pass` (HTTP/1.0 upstream, a new upstream connection per "

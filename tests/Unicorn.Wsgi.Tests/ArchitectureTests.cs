@@ -25,6 +25,8 @@ public sealed class ArchitectureTests
     [InlineData("Transport", new[] { "Http", "Connections", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
     [InlineData("Connections", new[] { "Workers", "Arbiter", "Hooks", "ProcessContract", "Application" })] // stages and handler selection, no app
     [InlineData("Workers", new[] { "Arbiter", "Hooks" })] // what it shares with the master is in ProcessContract
+    // The uwsgi wire format: bytes in, a request out, like Http/ (Workers/UwsgiConnection joins it to sockets).
+    [InlineData("Uwsgi", new[] { "Http", "Transport", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract", "Config", "Logging", "Interop" })]
     // An app host sees a request and its sink, never bytes or sockets (see also App_hosts_do_not_see_the_worker).
     [InlineData("Workers.Hosts", new[] { "Http", "Transport", "Connections", "Arbiter", "Hooks", "ProcessContract" })]
     [InlineData("Arbiter", new[] { "Connections", "Workers", "Hooks" })]
@@ -40,6 +42,19 @@ public sealed class ArchitectureTests
             .GetResult();
 
         Assert.True(result.IsSuccessful, $"{part} references {string.Join("/", forbidden)}: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    [Fact]
+    public void The_control_socket_reaches_the_master_only_through_its_interface()
+    {
+        // Arbiter/Control runs on the thread pool; the worker table belongs to the arbiter's loop, which runs
+        // each command through IControlTarget. A control type naming the arbiter, its workers or the process
+        // contract could touch that state from the wrong thread.
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Arbiter.Control")
+            .ShouldNot().HaveDependencyOnAny(Root + "Arbiter.Arbiter", Root + "Arbiter.WorkerHandle", Root + "Arbiter.WorkerPlan", Root + "ProcessContract", Root + "Transport")
+            .GetResult();
+        Assert.True(result.IsSuccessful, "Arbiter/Control reaches past IControlTarget: " + string.Join(", ", result.FailingTypeNames ?? []));
     }
 
     [Fact]
@@ -176,7 +191,7 @@ public sealed class ArchitectureTests
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.
-        string[] parts = ["Application", "Arbiter", "Config", "Connections", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Workers", "Workers.Hosts"];
+        string[] parts = ["Application", "Arbiter", "Config", "Connections", "Hooks", "Http", "Interop", "Logging", "ProcessContract", "Transport", "Uwsgi", "Workers", "Workers.Hosts"];
         var namespaces = Wsgi.GetTypes().Select(t => t.Namespace).OfType<string>().ToHashSet();
         Assert.All(parts, p => Assert.Contains(Root + p, namespaces));
         Assert.Contains(Wsgi.GetTypes(), t => t.Namespace == Root + "Interop" && t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static).Any(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl)));

@@ -14,6 +14,7 @@ public static class AppHosts
     {
         [WorkerClasses.Sync] = new AppThreadPoolFactory(_ => 1),
         [WorkerClasses.Gthread] = new AppThreadPoolFactory(s => Math.Max(1, s.Threads)),
+        [WorkerClasses.Asgi] = new AsgiHostFactory(),
     };
 
     /// <summary>The worker-class names a host is registered for.</summary>
@@ -32,5 +33,5 @@ public static class AppHosts
             : throw new InvalidOperationException($"no app host for worker class '{settings.WorkerClass}'");
     }
 
-    public static IAppHost Create(Settings settings, IWsgiApplication app, IErrorLog log) => For(settings).Create(settings, app, log);
+    public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) => For(settings).Create(settings, app, log);
 }

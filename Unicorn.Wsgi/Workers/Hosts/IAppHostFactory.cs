@@ -11,5 +11,6 @@ public interface IAppHostFactory
     /// before the app is loaded, since the bridge builds the constant part of environ then.</summary>
     bool IsMultithread(Settings settings);
 
-    IAppHost Create(Settings settings, IWsgiApplication app, IErrorLog log);
+    /// <summary>The host, running <paramref name="app"/> in the form this worker class takes.</summary>
+    IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log);
 }

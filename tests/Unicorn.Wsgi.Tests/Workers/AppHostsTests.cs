@@ -1,3 +1,4 @@
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Workers.Hosts;
@@ -32,7 +33,7 @@ public sealed class AppHostsTests
         settings.Set("worker_class", workerClass);
         settings.Set("threads", threads);
 
-        var host = AppHosts.Create(settings, new FakeApp(FakeApp.Ok), s_log);
+        var host = AppHosts.Create(settings, new WsgiOnlyApp(new FakeApp(FakeApp.Ok)), s_log);
 
         Assert.Equal(expected, host.Capacity);
         Assert.Equal(expected > 1, AppHosts.For(settings).IsMultithread(settings));
@@ -69,7 +70,7 @@ public sealed class AppHostsTests
     [Theory]
     [InlineData("gevent")]
     [InlineData("Sync")]
-    [InlineData("uvicorn.workers.UvicornWorker")]
+    [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void A_class_validation_refuses_has_no_host(string workerClass)
     {
         var settings = TestSettings.Defaults();
@@ -77,5 +78,59 @@ public sealed class AppHostsTests
 
         Assert.False(WorkerClasses.IsSupported(workerClass));
         Assert.Throws<InvalidOperationException>(() => AppHosts.For(settings));
+    }
+
+    [Theory]
+    [InlineData("asgi")]
+    [InlineData("gunicorn.workers.gasgi.ASGIWorker")]
+    [InlineData("egg:gunicorn#asgi")]
+    [InlineData("uvicorn.workers.UvicornWorker")]
+    [InlineData("uvicorn.workers.UvicornH11Worker")]
+    public void Every_asgi_spelling_starts_the_apps_event_loop_with_the_asgi_settings(string workerClass)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("worker_connections", 77);
+        settings.Set("root_path", "/api");
+        settings.Set("asgi_lifespan", "on");
+        settings.Set("asgi_loop", "asyncio");
+        settings.Set("asgi_disconnect_grace_period", 5);
+        var app = new FakeAsgiApp();
+
+        var host = AppHosts.Create(settings, app, s_log);
+
+        Assert.Equal(77, host.Capacity);
+        Assert.False(AppHosts.For(settings).IsMultithread(settings));
+        Assert.Equal(new AsgiOptions { RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5) }, app.Options);
+    }
+
+    [Fact]
+    public void An_app_without_an_asgi_form_cannot_run_under_asgi()
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", "asgi");
+
+        Assert.Throws<NotSupportedException>(() => AppHosts.Create(settings, new WsgiOnlyApp(new FakeApp(FakeApp.Ok)), s_log));
+    }
+
+    private sealed class FakeAsgiApp : ILoadedApp, IAsgiApplication, IAsgiLoop
+    {
+        public AsgiOptions? Options { get; private set; }
+
+        public IWsgiApplication Wsgi => throw new NotSupportedException();
+
+        public IAsgiApplication Asgi => this;
+
+        public IAsgiLoop Start(AsgiOptions options)
+        {
+            Options = options;
+            return this;
+        }
+
+        public Task RunAsync(WsgiRequest request, IResponseSink sink) => Task.CompletedTask;
+
+        public Task<bool> StopAsync(TimeSpan timeout) => Task.FromResult(true);
+
+        public bool IsResponsive(TimeSpan stuck) => true;
     }
 }
