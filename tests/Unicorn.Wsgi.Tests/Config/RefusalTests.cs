@@ -12,14 +12,14 @@ public sealed class RefusalTests
     [Fact]
     public void Unsupported_setting_is_refused_by_name_and_flag()
     {
-        Assert.StartsWith("unicorn: setting 'http_protocols' (--http-protocols) is not supported yet", Refused("--http-protocols", "h2,h1").Message, StringComparison.Ordinal);
+        Assert.StartsWith("unicorn: setting 'http_parser' (--http-parser) is not supported yet", Refused("--http-parser", "fast").Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void An_unsupported_setting_left_at_its_default_is_accepted()
     {
-        var s = SettingsResolver.Resolve(["--http-protocols", "h1", "--reload-engine", "auto", "app:app"], s_noEnv, null, "/tmp");
-        Assert.Equal(["h1"], s.Get<IReadOnlyList<string>>("http_protocols"));
+        var s = SettingsResolver.Resolve(["--http-parser", "auto", "--reload-engine", "auto", "app:app"], s_noEnv, null, "/tmp");
+        Assert.Equal("auto", s.Get<string>("http_parser"));
     }
 
     [Theory]
