@@ -31,7 +31,7 @@ public sealed partial class Arbiter
 
             _zygote = NewZygote(_settings);
             _forking = true;
-            _log.Info($"Forking workers from zygote (pid: {_zygote.Pid})");
+            _log.Debug($"Forking workers from zygote (pid: {_zygote.Pid})");
         }
         catch (ZygoteUnavailableException e)
         {
@@ -97,7 +97,7 @@ public sealed partial class Arbiter
         _zygote?.Dispose();
         _zygote = null;
         _zygote = NewZygote(_settings);
-        _log.Info($"Forking workers from zygote (pid: {_zygote.Pid})");
+        _log.Debug($"Forking workers from zygote (pid: {_zygote.Pid})");
     }
 
     /// <summary>
@@ -120,7 +120,7 @@ public sealed partial class Arbiter
             _zygote?.Dispose();
             _zygote = fresh;
             _forking = true;
-            _log.Info($"Forking workers from zygote (pid: {_zygote.Pid})");
+            _log.Debug($"Forking workers from zygote (pid: {_zygote.Pid})");
             return true;
         }
         catch (Exception e) when (e is AppLoadException or ArbiterException)

@@ -20,7 +20,7 @@ public sealed class ZygoteTests : IDisposable
         var counter = Path.Combine(_dir, "count");
         var port = FreePort();
         using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
-            "--worker-start", "fork", "--preload", "-w", "3", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "3", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
         server.WaitUntilServing(port);
         server.WaitForLog("Booting worker with pid:", 3);
         var (status, body) = Get(port, "/");
@@ -43,7 +43,7 @@ public sealed class ZygoteTests : IDisposable
         var counter = Path.Combine(_dir, "count");
         var port = FreePort();
         using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
-            "--worker-start", "fork", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+            "--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
         server.WaitUntilServing(port);
         server.WaitForWorkers(2, 60);
         Assert.True(Poll(() => File.ReadAllText(counter) == "xx", 30), File.ReadAllText(counter));
@@ -57,7 +57,7 @@ public sealed class ZygoteTests : IDisposable
     public void Forked_workers_are_reaped_by_the_master_and_a_killed_zygote_is_replaced()
     {
         var port = FreePort();
-        using var server = Start("--worker-start", "fork", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
         server.WaitForWorkers(2, 60);
 
@@ -90,7 +90,7 @@ public sealed class ZygoteTests : IDisposable
         var counter = Path.Combine(_dir, "count");
         var port = FreePort();
         using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
-            "--worker-start", "fork", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
         server.WaitUntilServing(port);
         var before = Get(port, "/").Body.Split(' ')[0];
         server.Signal(SIGHUP);
@@ -107,7 +107,7 @@ public sealed class ZygoteTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
             "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'v1']\n");
         var port = FreePort();
-        using var server = Start("--worker-start", "fork", "--reload", "--chdir", _dir, "-w", "1", "-b", $"127.0.0.1:{port}", "reloaded_app:app");
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "--reload", "--chdir", _dir, "-w", "1", "-b", $"127.0.0.1:{port}", "reloaded_app:app");
         server.WaitUntilServing(port);
         Assert.Equal("v1", Get(port, "/").Body);
         File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
@@ -123,7 +123,7 @@ public sealed class ZygoteTests : IDisposable
     public void A_preloaded_app_that_started_threads_is_refused_in_one_line()
     {
         var port = FreePort();
-        using var server = Start("--worker-start", "fork", "--preload", "-b", $"127.0.0.1:{port}", "pyfixtures.threads_at_import:app");
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "--preload", "-b", $"127.0.0.1:{port}", "pyfixtures.threads_at_import:app");
         Assert.Equal(1, server.WaitForExit(60));
         var line = Assert.Single(server.Lines, l => l.Contains("started threads", StringComparison.Ordinal));
         Assert.Contains("(import-poller)", line, StringComparison.Ordinal);
@@ -137,7 +137,7 @@ public sealed class ZygoteTests : IDisposable
         Assert.True(File.Exists(libpython), libpython);
         var port = FreePort();
         using var server = Start(new Dictionary<string, string> { ["UNICORN_PYTHON"] = libpython },
-            "--worker-start", "fork", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
         var line = Assert.Single(server.Lines, l => l.Contains("Cannot start the zygote", StringComparison.Ordinal));
         Assert.Contains("no Python executable is known", line, StringComparison.Ordinal);
