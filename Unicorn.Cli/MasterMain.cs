@@ -135,6 +135,7 @@ internal static class MasterMain
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
+            DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
         });
     }
 

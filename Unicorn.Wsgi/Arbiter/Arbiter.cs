@@ -101,6 +101,7 @@ public sealed partial class Arbiter : IDisposable
                 }
 
                 ReapWorkers();
+                ManageDirtyArbiter();
                 MurderWorkers();
                 ManageWorkers();
                 CollectGarbage();
@@ -217,6 +218,7 @@ public sealed partial class Arbiter : IDisposable
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
         RunHook("when_ready", _options.Hooks.WhenReady);
+        StartDirtyArbiter();
         SetNumWorkers(_config.Workers);
     }
 
