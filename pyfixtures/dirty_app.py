@@ -5,6 +5,9 @@ import time
 
 from gunicorn.dirty import DirtyApp, DirtyTimeoutError, get_dirty_client, stash
 
+COUNTER = f"{__name__}:Counter"
+HEAVY = f"{__name__}:Heavy"
+
 
 class Counter(DirtyApp):
     """State kept across calls: a counter that lives in the dirty worker."""
@@ -43,15 +46,15 @@ def app(environ, start_response):
     qs = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
     try:
         if path == "/incr":
-            result = client.execute("dirty_app:Counter", "incr", by=int(qs.get("by", 1)))
+            result = client.execute(COUNTER, "incr", by=int(qs.get("by", 1)))
         elif path == "/square":
-            result = client.execute("dirty_app:Counter", "square", int(qs["x"]))
+            result = client.execute(COUNTER, "square", int(qs["x"]))
         elif path == "/sleep":
-            result = client.execute("dirty_app:Counter", "sleep", float(qs["s"]))
+            result = client.execute(COUNTER, "sleep", float(qs["s"]))
         elif path == "/fail":
-            result = client.execute("dirty_app:Counter", "fail")
+            result = client.execute(COUNTER, "fail")
         elif path == "/heavy":
-            result = client.execute("dirty_app:Heavy", "where")
+            result = client.execute(HEAVY, "where")
         elif path == "/stash":
             stash.put("t", qs["k"], qs["v"])
             result = {"got": stash.get("t", qs["k"]), "keys": stash.keys("t"), "missing": stash.get("t", "nope", "dflt")}

@@ -1030,7 +1030,10 @@ def _main():
         cfg["hooks"] = _load_hooks(cfg.get("config"))
         arbiter = DirtyArbiter(cfg, log)
     except Exception as e:  # pylint: disable=broad-except
-        log.error("Dirty arbiter failed to start: %s", e)
+        reason = e.message if isinstance(e, DirtyError) else f"{type(e).__name__}: {e}"
+        if e.__cause__ is not None:
+            reason += f" ({type(e.__cause__).__name__}: {e.__cause__})"
+        log.error("Dirty arbiter failed to start: %s", reason)
         sys.exit(APP_LOAD_ERROR)
     arbiter.run()
     sys.exit(APP_LOAD_ERROR if arbiter.boot_failed else 0)
