@@ -988,7 +988,15 @@ def _load_hooks(config):
         namespace = {"__file__": config, "__name__": "__config__"}
         with open(config, "rb") as f:
             exec(compile(f.read(), config, "exec"), namespace)  # pylint: disable=exec-used
-    return {name: namespace[name] for name in HOOK_NAMES if callable(namespace.get(name))}
+    hooks = {}
+    for name in HOOK_NAMES:
+        hook = namespace.get(name)
+        if isinstance(hook, str) and "." in hook:  # a dotted path, as Gunicorn accepts for hooks
+            module_name, _, attr = hook.rpartition(".")
+            hook = getattr(importlib.import_module(module_name), attr)
+        if callable(hook):
+            hooks[name] = hook
+    return hooks
 
 
 def _make_log(cfg):
