@@ -699,6 +699,10 @@ class DirtyArbiter:
                         reply = {"id": request_id, "type": "response", "result": self._stash.run(message)}
                     elif message.get("type") == "request":
                         reply = self._route(message)
+                    elif message.get("type") == "status":
+                        reply = {"id": request_id, "type": "response", "result": self.status()}
+                    elif message.get("type") == "manage":
+                        reply = {"id": request_id, "type": "response", "result": self.manage(message)}
                     else:
                         raise DirtyProtocolError(f"unknown message type: {message.get('type')!r}")
                 except DirtyError as e:
@@ -751,12 +755,47 @@ class DirtyArbiter:
                 worker.inflight -= 1
                 self._cond.notify_all()
 
+    # -- the master's control socket: `show dirty`, `dirty add|remove` (Gunicorn 26's reply shapes)
+    def status(self):
+        with self._cond:
+            workers = [{"pid": w.pid, "age": w.age, "apps": list(w.app_paths), "booted": w.ready,
+                        "inflight": w.inflight} for w in self.workers.values() if not w.retiring]
+        apps = []
+        for path, count in self.specs:
+            pids = [w["pid"] for w in workers if path in w["apps"]]
+            apps.append({"import_path": path, "worker_count": count, "current_workers": len(pids),
+                         "worker_pids": pids})
+        return {"enabled": True, "pid": self.pid, "target_workers": self.num_workers, "workers": workers,
+                "apps": apps}
+
+    def manage(self, message):
+        op = message.get("op")
+        try:
+            count = max(1, int(message.get("count", 1)))
+        except (TypeError, ValueError):
+            raise DirtyError(f"Invalid count: {message.get('count')!r}") from None
+        if op == "add":
+            self.num_workers += count
+            changed = count
+        elif op == "remove":
+            changed = max(0, min(count, self.num_workers - self.minimum_workers()))
+            self.num_workers -= changed
+        else:
+            raise DirtyError(f"Unknown manage operation: {op}")
+        self.log.info("Worker management: %s %d workers (target: %d)", op, changed, self.num_workers)
+        os.kill(self.pid, signal.SIGCHLD)  # wakes the main loop, which spawns or retires
+        key = "spawned" if op == "add" else "removed"
+        return {"success": True, "operation": op, "requested": count, key: changed,
+                "total_workers": len(self.workers), "target_workers": self.num_workers}
+
     # -- workers
     def manage_workers(self):
         if not self.alive:
             return
         live = [w for w in self.workers.values() if not w.retiring]
         for _ in range(self.num_workers - len(live)):
+            if not self._apps_for_new_worker():
+                break  # every app is limited to N workers and has them: a new worker would be idle
             self.spawn_worker()
         live = [w for w in self.workers.values() if not w.retiring]
         surplus = len(live) - self.num_workers

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
 
@@ -12,8 +13,51 @@ public sealed partial class Arbiter
 
     private DirtyArbiterProcess? _dirty;
 
-    /// <summary>The dirty arbiter's pid, 0 when none runs (the control socket's <c>show dirty</c> seam).</summary>
+    private static readonly TimeSpan DirtyControlTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The dirty arbiter's pid, 0 when none runs.</summary>
     internal int DirtyArbiterPid => _dirty?.Pid ?? 0;
+
+    /// <summary>
+    /// The control socket's <c>show dirty</c>: Gunicorn 26's reply (<c>enabled</c>, <c>pid</c>, <c>workers</c>,
+    /// <c>apps</c>), <c>enabled: false</c> when no dirty arbiter runs. Call from the master's loop thread.
+    /// </summary>
+    internal JsonNode ShowDirty()
+    {
+        if (_dirty is not { Pid: not 0 } dirty)
+        {
+            return new JsonObject { ["enabled"] = false, ["pid"] = null, ["workers"] = new JsonArray(), ["apps"] = new JsonArray() };
+        }
+
+        try
+        {
+            return DirtyArbiterClient.Request(dirty.SocketPath, new JsonObject { ["type"] = "status", ["id"] = 1 }, DirtyControlTimeout)
+                ?? new JsonObject { ["enabled"] = true, ["pid"] = dirty.Pid };
+        }
+        catch (IOException e)
+        {
+            return new JsonObject { ["enabled"] = true, ["pid"] = dirty.Pid, ["error"] = e.Message };
+        }
+    }
+
+    /// <summary>The control socket's <c>dirty add N</c> / <c>dirty remove N</c> (<paramref name="operation"/> "add" or "remove").</summary>
+    internal JsonNode ManageDirty(string operation, int count)
+    {
+        if (_dirty is not { Pid: not 0 } dirty)
+        {
+            return new JsonObject { ["success"] = false, ["error"] = "Dirty arbiter not running" };
+        }
+
+        try
+        {
+            var request = new JsonObject { ["type"] = "manage", ["id"] = 1, ["op"] = operation, ["count"] = Math.Max(1, count) };
+            return DirtyArbiterClient.Request(dirty.SocketPath, request, DirtyControlTimeout) ?? new JsonObject { ["success"] = true };
+        }
+        catch (IOException e)
+        {
+            return new JsonObject { ["success"] = false, ["error"] = e.Message };
+        }
+    }
 
     private void StartDirtyArbiter()
     {

@@ -131,6 +131,75 @@ public sealed partial class DirtyArbiterTests
         Assert.False(Directory.Exists($"/proc/{arbiter}"), "the dirty arbiter must be gone");
     }
 
+    /// <summary>What the master's control socket asks for (show dirty, dirty add|remove), on the dirty socket.</summary>
+    [Fact]
+    public void TheDirtySocketAnswersStatusAndManageAndSurvivesGarbage()
+    {
+        var port = FreePort();
+        using var server = StartPool(port);
+        server.WaitUntilResponding(port, "/square?x=1", seconds: 120);
+        server.WaitForLog("hook: dirty_worker_init", times: 2, seconds: 30);
+        var line = server.Lines.First(l => l.Contains("Spawned dirty arbiter (pid: ", StringComparison.Ordinal));
+        var socketPath = line[(line.IndexOf(" at ", StringComparison.Ordinal) + 4)..].Trim();
+
+        var status = Ask(socketPath, """{"id": 1, "type": "status"}""").GetProperty("result");
+        Assert.True(status.GetProperty("enabled").GetBoolean());
+        Assert.Equal(DirtyArbiterPid(server), status.GetProperty("pid").GetInt32());
+        Assert.Equal(2, status.GetProperty("workers").GetArrayLength());
+        var heavy = status.GetProperty("apps").EnumerateArray().Single(a => a.GetProperty("import_path").GetString() == Heavy);
+        Assert.Equal(1, heavy.GetProperty("worker_count").GetInt32());
+        Assert.Equal(1, heavy.GetProperty("current_workers").GetInt32());
+
+        var added = Ask(socketPath, """{"id": 2, "type": "manage", "op": "add", "count": 2}""").GetProperty("result");
+        Assert.Equal(4, added.GetProperty("target_workers").GetInt32());
+        server.WaitForLog("hook: dirty_worker_init", times: 4, seconds: 30);
+
+        var removed = Ask(socketPath, """{"id": 3, "type": "manage", "op": "remove", "count": 10}""").GetProperty("result");
+        Assert.Equal(3, removed.GetProperty("removed").GetInt32());
+        Assert.Equal(1, removed.GetProperty("target_workers").GetInt32());
+        server.WaitForLog("hook: dirty_worker_exit", times: 3, seconds: 30);
+
+        // A frame announcing 4 GiB and a body that is not JSON each get an error reply; the pool serves on.
+        Assert.Equal("error", AskRaw(socketPath, [0xff, 0xff, 0xff, 0xff]).GetProperty("type").GetString());
+        Assert.Equal("error", AskRaw(socketPath, [0, 0, 0, 3, (byte)'{', (byte)'x', (byte)'}']).GetProperty("type").GetString());
+        Assert.Equal(36, Call(port, "/square?x=6").GetProperty("result").GetInt32());
+        Assert.Equal(JsonValueKind.Number, Call(port, "/heavy").GetProperty("result").ValueKind);
+    }
+
+    private static JsonElement Ask(string socketPath, string json)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes(json);
+        var frame = new byte[4 + body.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
+        body.CopyTo(frame, 4);
+        return AskRaw(socketPath, frame);
+    }
+
+    private static JsonElement AskRaw(string socketPath, byte[] frame)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified)
+        {
+            ReceiveTimeout = 30_000,
+        };
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        socket.Send(frame);
+        var head = new byte[4];
+        ReadExactly(socket, head);
+        var body = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(head)];
+        ReadExactly(socket, body);
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    private static void ReadExactly(System.Net.Sockets.Socket socket, byte[] buffer)
+    {
+        for (var read = 0; read < buffer.Length;)
+        {
+            var n = socket.Receive(buffer, read, buffer.Length - read, System.Net.Sockets.SocketFlags.None);
+            Assert.True(n > 0, "the dirty arbiter closed the connection without a reply");
+            read += n;
+        }
+    }
+
     [Fact]
     public void ABadDirtyAppSpecIsOneLineAndAnUnimportableAppStopsTheMaster()
     {
