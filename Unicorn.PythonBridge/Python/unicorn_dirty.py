@@ -593,6 +593,7 @@ class DirtyArbiter:
                 count = getattr(_app_class(path), "workers", None)
             self.specs.append((path, count))
         self._listener = None
+        self._clients = set()
 
     # -- hooks and helpers
     def _hook(self, name, *args):
@@ -682,33 +683,44 @@ class DirtyArbiter:
 
     # -- routing
     def _serve_client(self, conn):
-        with conn:
-            while True:
-                try:
-                    message = _recv(conn)
-                except DirtyProtocolError as e:
-                    _send_quietly(conn, _error_reply(None, e))
-                    return
-                except OSError:
-                    return
-                if message is None:
-                    return
-                request_id = message.get("id")
-                try:
-                    if message.get("type") == "stash":
-                        reply = {"id": request_id, "type": "response", "result": self._stash.run(message)}
-                    elif message.get("type") == "request":
-                        reply = self._route(message)
-                    elif message.get("type") == "status":
-                        reply = {"id": request_id, "type": "response", "result": self.status()}
-                    elif message.get("type") == "manage":
-                        reply = {"id": request_id, "type": "response", "result": self.manage(message)}
-                    else:
-                        raise DirtyProtocolError(f"unknown message type: {message.get('type')!r}")
-                except DirtyError as e:
-                    reply = _error_reply(request_id, e)
-                if not _send_quietly(conn, reply):
-                    return
+        with self._cond:
+            self._clients.add(conn)
+        try:
+            self._serve_client_messages(conn)
+        finally:
+            with self._cond:
+                self._clients.discard(conn)
+            conn.close()
+
+    def _serve_client_messages(self, conn):
+        while True:
+            try:
+                message = _recv(conn)
+            except DirtyProtocolError as e:
+                _send_quietly(conn, _error_reply(None, e))
+                return
+            except OSError:
+                return
+            if message is None:
+                return
+            request_id = message.get("id")
+            try:
+                if message.get("type") == "stash":
+                    reply = {"id": request_id, "type": "response", "result": self._stash.run(message)}
+                elif message.get("type") == "request":
+                    reply = self._route(message)
+                elif message.get("type") == "status":
+                    reply = {"id": request_id, "type": "response", "result": self.status()}
+                elif message.get("type") == "manage":
+                    reply = {"id": request_id, "type": "response", "result": self.manage(message)}
+                else:
+                    raise DirtyProtocolError(f"unknown message type: {message.get('type')!r}")
+            except DirtyError as e:
+                reply = _error_reply(request_id, e)
+            except Exception as e:  # pylint: disable=broad-except - a bad message never ends the arbiter's thread silently
+                reply = _error_reply(request_id, DirtyProtocolError(f"bad request: {type(e).__name__}: {e}"))
+            if not _send_quietly(conn, reply):
+                return
 
     def _pick(self, app_path, deadline):
         if app_path not in [path for path, _ in self.specs]:
@@ -828,6 +840,9 @@ class DirtyArbiter:
             code = 0
             try:
                 self._listener.close()
+                # A forked copy of a client's socket would keep it open after the arbiter closes it.
+                for client in list(self._clients):
+                    client.close()
                 signal.set_wakeup_fd(-1)
                 worker.pid = os.getpid()
                 _WorkerProcess(self, worker, ready_w).run()

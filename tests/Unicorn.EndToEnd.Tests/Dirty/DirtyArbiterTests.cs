@@ -162,6 +162,8 @@ public sealed partial class DirtyArbiterTests
         // A frame announcing 4 GiB and a body that is not JSON each get an error reply; the pool serves on.
         Assert.Equal("error", AskRaw(socketPath, [0xff, 0xff, 0xff, 0xff]).GetProperty("type").GetString());
         Assert.Equal("error", AskRaw(socketPath, [0, 0, 0, 3, (byte)'{', (byte)'x', (byte)'}']).GetProperty("type").GetString());
+        // A stash key that cannot be a key (a list) is an error reply too, on a connection that stays usable.
+        Assert.Equal("error", Ask(socketPath, """{"id": 4, "type": "stash", "op": "put", "table": "t", "key": [1], "value": 1}""").GetProperty("type").GetString());
         Assert.Equal(36, Call(port, "/square?x=6").GetProperty("result").GetInt32());
         Assert.Equal(JsonValueKind.Number, Call(port, "/heavy").GetProperty("result").ValueKind);
     }
