@@ -914,6 +914,12 @@ class DirtyArbiter:
             time.sleep(0.05)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
+        if os.getppid() != self.ppid:
+            # The master died without cleaning up: its private directory is ours to remove.
+            try:
+                os.rmdir(os.path.dirname(self.socket_path))
+            except OSError:
+                pass
         self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
 
 
