@@ -46,7 +46,8 @@ internal static class MasterMain
         // workers write, even when a config file started Python in the start directory.
         using var logging = InDirectory(settings.Chdir, () =>
             LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config)));
-        var log = logging.ErrorLog;
+        // HUP swaps the logs built from the reloaded settings in behind this one (Gunicorn 26.1 reloads its log config).
+        var log = new ForwardingErrorLog(logging.ErrorLog);
         python.Log = log;
         if (settings.CheckConfigAndExit)
         {
@@ -57,9 +58,11 @@ internal static class MasterMain
         _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
         var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
         var metrics = StartMetrics(logging);
+        using var logs = new MasterLogs(logging, log, next => InDirectory(next.Chdir, () =>
+            LoggingSetup.Create(next, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(next)), config))));
         try
         {
-            return RunArbiter(args, python, settings, logging, hooks, metrics, workingDirectory);
+            return RunArbiter(args, python, settings, logs, hooks, metrics, workingDirectory);
         }
         finally
         {
@@ -114,16 +117,20 @@ internal static class MasterMain
         }
     }
 
-    private static int RunArbiter(string[] args, MasterPython python, Settings settings, LoggingServices logging,
+    private static int RunArbiter(string[] args, MasterPython python, Settings settings, MasterLogs logging,
         ServerHookBridge hooks, MasterMetrics? metrics, string workingDirectory)
     {
         var log = logging.ErrorLog;
+        var (zygote, zygoteUnavailable) = ZygoteLocator.Locate(python.Installation);
         return Arbiter.Run(new ArbiterOptions
         {
+            Zygote = zygote,
+            ZygoteUnavailable = zygoteUnavailable,
             Settings = settings,
             Log = log,
             Metrics = metrics,
             WorkersChanged = logging.WorkersChanged,
+            WorkerRssRecycled = () => logging.Current.Statsd?.Increment("unicorn.workers.rss_recycled"),
             Hooks = hooks.CreateMasterHooks(),
             ReloadSettings = () =>
             {
@@ -132,10 +139,12 @@ internal static class MasterMain
                 return next;
             },
             ReopenLogs = logging.Reopen,
+            ReloadLogs = logging.Reload,
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
             DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
+            DirtyPool = settings.DirtyEnabled ? new DirtyPool() : null,
         });
     }
 

@@ -1,3 +1,4 @@
+using Unicorn.PythonBridge.Asgi;
 using Unicorn.Wsgi.Application;
 
 namespace Unicorn.PythonBridge;
@@ -13,4 +14,7 @@ public sealed class PythonLoadedApp(PythonWsgiApplication app, IWsgiApplication 
     public PythonWsgiApplication App { get; } = app ?? throw new ArgumentNullException(nameof(app));
 
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
+
+    public IAsgiApplication Asgi => field ??= new PythonAsgiApplication(App);
+    public IGreenletApplication Greenlets => field ??= new PythonGreenletApplication(App);
 }

@@ -294,8 +294,7 @@ internal sealed unsafe partial class PythonWsgiThread
         ReleaseGil();
         try
         {
-            _sink!.Write(data);
-            _sink.Flush();
+            _sink!.WriteAndFlush(data);
             return Outcome.Done;
         }
         catch (Exception e) when (e is IOException or InvalidResponseException)

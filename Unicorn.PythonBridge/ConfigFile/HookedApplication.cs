@@ -118,6 +118,11 @@ public sealed class HookedApplication : IWsgiApplication
         public void Flush() => inner.Flush();
 
         public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers) => inner.SendEarlyHints(headers);
+        public void WriteAndFlush(ReadOnlySpan<byte> data)
+        {
+            inner.WriteAndFlush(data);
+            Sent += data.Length;
+        }
 
         public bool TrySendFile(SafeFileHandle file, long offset, long count)
         {

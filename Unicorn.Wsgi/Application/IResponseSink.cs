@@ -38,6 +38,17 @@ public interface IResponseSink
     void Flush();
 
     /// <summary>
+    /// <see cref="Write"/> then <see cref="Flush"/>, for one item of a streamed body: a sink may send the item
+    /// straight from <paramref name="data"/> together with what it buffered, in one write and without a copy.
+    /// </summary>
+    /// <exception cref="IOException">the client went away.</exception>
+    void WriteAndFlush(ReadOnlySpan<byte> data)
+    {
+        Write(data);
+        Flush();
+    }
+
+    /// <summary>
     /// Sends count bytes of an open file from offset (wsgi.file_wrapper), with sendfile when the
     /// transport allows it. Returns false when the sink cannot send files directly; the caller then
     /// falls back to reading blocks and calling <see cref="Write"/>.

@@ -4,4 +4,7 @@ namespace Unicorn.Wsgi.Application;
 public sealed class WsgiOnlyApp(IWsgiApplication wsgi) : ILoadedApp
 {
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
+
+    public IAsgiApplication Asgi => throw new NotSupportedException("this app is served as WSGI only");
+    public IGreenletApplication Greenlets => throw new NotSupportedException("this app runs only on WSGI threads");
 }

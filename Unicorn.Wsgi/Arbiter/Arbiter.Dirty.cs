@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
 
@@ -13,51 +12,8 @@ public sealed partial class Arbiter
 
     private DirtyArbiterProcess? _dirty;
 
-    private static readonly TimeSpan DirtyControlTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>The dirty arbiter's pid, 0 when none runs.</summary>
     internal int DirtyArbiterPid => _dirty?.Pid ?? 0;
-
-    /// <summary>
-    /// The control socket's <c>show dirty</c>: Gunicorn 26's reply (<c>enabled</c>, <c>pid</c>, <c>workers</c>,
-    /// <c>apps</c>), <c>enabled: false</c> when no dirty arbiter runs. Call from the master's loop thread.
-    /// </summary>
-    internal JsonNode ShowDirty()
-    {
-        if (_dirty is not { Pid: not 0 } dirty)
-        {
-            return new JsonObject { ["enabled"] = false, ["pid"] = null, ["workers"] = new JsonArray(), ["apps"] = new JsonArray() };
-        }
-
-        try
-        {
-            return DirtyArbiterClient.Request(dirty.SocketPath, new JsonObject { ["type"] = "status", ["id"] = 1 }, DirtyControlTimeout)
-                ?? new JsonObject { ["enabled"] = true, ["pid"] = dirty.Pid };
-        }
-        catch (IOException e)
-        {
-            return new JsonObject { ["enabled"] = true, ["pid"] = dirty.Pid, ["error"] = e.Message };
-        }
-    }
-
-    /// <summary>The control socket's <c>dirty add N</c> / <c>dirty remove N</c> (<paramref name="operation"/> "add" or "remove").</summary>
-    internal JsonNode ManageDirty(string operation, int count)
-    {
-        if (_dirty is not { Pid: not 0 } dirty)
-        {
-            return new JsonObject { ["success"] = false, ["error"] = "Dirty arbiter not running" };
-        }
-
-        try
-        {
-            var request = new JsonObject { ["type"] = "manage", ["id"] = 1, ["op"] = operation, ["count"] = Math.Max(1, count) };
-            return DirtyArbiterClient.Request(dirty.SocketPath, request, DirtyControlTimeout) ?? new JsonObject { ["success"] = true };
-        }
-        catch (IOException e)
-        {
-            return new JsonObject { ["success"] = false, ["error"] = e.Message };
-        }
-    }
 
     private void StartDirtyArbiter()
     {
@@ -69,6 +25,12 @@ public sealed partial class Arbiter
         var launch = _options.DirtyArbiter ?? throw new ArbiterException("Error: dirty_apps is set but this program cannot start a dirty arbiter");
 
         _dirty = new DirtyArbiterProcess(launch);
+        // The control socket's show dirty / dirty add|remove reach this process through the pool.
+        if (_options.DirtyPool is DirtyPool pool)
+        {
+            pool.Process = _dirty;
+        }
+
         // Inherited by every HTTP worker: the client finds the pool here, as under Gunicorn.
         Environment.SetEnvironmentVariable("GUNICORN_DIRTY_SOCKET", _dirty.SocketPath);
         SpawnDirtyArbiter();

@@ -26,8 +26,20 @@ public sealed partial class Arbiter
         }
 
         var nextConfig = ProcessSettings.From(next);
+        if (!TryReloadLogs(next))
+        {
+            return;
+        }
 
-        if (nextConfig.PreloadApp)
+        if (next.ForkWorkers && _options.Zygote is not null)
+        {
+            // The new zygote imports the new app (--preload) before anything else changes.
+            if (!ReloadZygote(next))
+            {
+                return;
+            }
+        }
+        else if (nextConfig.PreloadApp)
         {
             try
             {
@@ -40,11 +52,23 @@ public sealed partial class Arbiter
             }
         }
 
+        if (!next.ForkWorkers || _options.Zygote is null)
+        {
+            StopZygote();
+            _forking = false;
+        }
+
         var oldConfig = _config;
         _settings = next;
         _config = nextConfig;
+        _reloads++;
+        if (oldConfig.ControlSocket != _config.ControlSocket || oldConfig.ControlSocketMode != _config.ControlSocketMode)
+        {
+            StopControlServer();
+            StartControlServer();
+        }
+
         _procName = _masterPid != 0 ? _config.Name + ".2" : _config.Name;
-        _options.ReopenLogs?.Invoke();
 
         if (!oldConfig.Bind.SequenceEqual(_config.Bind) && !_systemd)
         {
@@ -66,6 +90,11 @@ public sealed partial class Arbiter
 
             _listeners = fresh;
             _log.Info("Listening at: " + string.Join(',', _listeners));
+            if (_forking)
+            {
+                // Workers inherit their listeners from the zygote: it must hold the new ones.
+                StopZygote();
+            }
         }
 
         RunHook("on_reload", _options.Hooks.OnReload);
@@ -92,6 +121,30 @@ public sealed partial class Arbiter
         }
 
         ManageWorkers();
+    }
+
+    /// <summary>
+    /// The master's own logs follow the reloaded settings. Logs that cannot be built (a bad level, a file that
+    /// cannot open) stop the reload: new workers would fail to boot on them.
+    /// </summary>
+    private bool TryReloadLogs(Settings next)
+    {
+        if (_options.ReloadLogs is not { } reload)
+        {
+            _options.ReopenLogs?.Invoke();
+            return true;
+        }
+
+        try
+        {
+            reload(next);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Error("Error reloading the log configuration, keeping the current one: " + e.Message);
+            return false;
+        }
     }
 
     /// <summary>

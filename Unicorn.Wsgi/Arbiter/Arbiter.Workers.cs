@@ -61,12 +61,7 @@ public sealed partial class Arbiter
         var fds = _listeners.Select(l => l.Fd).ToList();
         var heartbeatFd = Math.Max(fds.Count == 0 ? 2 : fds.Max(), heartbeat.Fd) + 1;
 
-        var env = ProcessSpawner.CurrentEnvironment();
-        foreach (var name in MasterOnlyEnvironment)
-        {
-            env.Remove(name);
-        }
-
+        var env = WorkerEnvironmentBase();
         env[HandOver.WorkerMode] = "1";
         env[HandOver.ListenFds] = HandOver.FormatFds(fds);
         env[HandOver.HeartbeatFd] = heartbeatFd.ToString(CultureInfo.InvariantCulture);
@@ -90,10 +85,46 @@ public sealed partial class Arbiter
             env[name] = value;
         }
 
-        // A worker's GC would otherwise size gen0 from the CPU cache and grow to tens of MiB under
-        // load; most per-request garbage dies young, so a small budget costs no measurable throughput
-        // (bench/results/memory.md). The user's own setting wins.
-        env.TryAdd("DOTNET_GCgen0size", "0x200000");
+        // worker_heap_limit: a small gen0 budget and, in a container, a heap limit shared among the workers.
+        WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
+
+        var (path, args) = Executable();
+        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
+        int pid;
+        try
+        {
+            var title = $"unicorn: worker [{_procName}]";
+            pid = ForkWorker(env, heartbeat.Fd, title) ?? ProcessSpawner.Spawn(new SpawnRequest
+            {
+                Path = path,
+                Argv = [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
+                Environment = env,
+                Dup2 = [(heartbeat.Fd, heartbeatFd)],
+            });
+        }
+        catch
+        {
+            heartbeat.Dispose();
+            _options.Metrics?.WorkerStarted(slot, null);
+            throw;
+        }
+
+        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
+        _workersSpawned++;
+        _options.Metrics?.WorkerStarted(slot, pid);
+    }
+
+    /// <summary>
+    /// The environment every worker starts from, and the zygote too (its forked workers keep the runtime
+    /// settings): the master's, without what belongs to the master, with the workers' .NET tuning.
+    /// </summary>
+    private Dictionary<string, string> WorkerEnvironmentBase()
+    {
+        var env = ProcessSpawner.CurrentEnvironment();
+        foreach (var name in MasterOnlyEnvironment)
+        {
+            env.Remove(name);
+        }
 
         // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
         // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
@@ -108,28 +139,7 @@ public sealed partial class Arbiter
             env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         }
 
-        var (path, args) = Executable();
-        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
-        int pid;
-        try
-        {
-            pid = ProcessSpawner.Spawn(new SpawnRequest
-            {
-                Path = path,
-                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
-                Environment = env,
-                Dup2 = [(heartbeat.Fd, heartbeatFd)],
-            });
-        }
-        catch
-        {
-            heartbeat.Dispose();
-            _options.Metrics?.WorkerStarted(slot, null);
-            throw;
-        }
-
-        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
-        _options.Metrics?.WorkerStarted(slot, pid);
+        return env;
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>
@@ -156,9 +166,16 @@ public sealed partial class Arbiter
     /// <summary>Sends sig; a worker that is already gone is reaped by the next waitpid.</summary>
     private void KillWorker(int pid, int sig)
     {
-        if (Libc.kill(pid, sig) != 0 && Libc.Errno != Libc.ESRCH)
+        if (Libc.kill(pid, sig) != 0)
         {
-            _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            if (Libc.Errno != Libc.ESRCH)
+            {
+                _log.Warning($"kill({pid}, {Libc.SignalName(sig)}) failed: {Libc.StrError(Libc.Errno)}");
+            }
+        }
+        else if (sig is Libc.SIGTERM or Libc.SIGKILL)
+        {
+            _workersKilled++; // show stats' workers_killed counts termination signals sent, as Gunicorn does
         }
     }
 

@@ -23,6 +23,8 @@ public sealed partial class Arbiter : IDisposable
     private readonly SignalQueue _signals = new();
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
+    // Read once: a container's memory limit does not change under a running master.
+    private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
     private long _lastCollection = Stopwatch.GetTimestamp();
     private Settings _settings;
     private ProcessSettings _config;
@@ -92,6 +94,7 @@ public sealed partial class Arbiter : IDisposable
         try
         {
             ManageWorkers();
+            StartControlServer();
             while (true)
             {
                 MaybePromoteMaster();
@@ -100,9 +103,13 @@ public sealed partial class Arbiter : IDisposable
                     HandleSignal(sig);
                 }
 
+                RunControlCalls();
+
                 ReapWorkers();
                 ManageDirtyArbiter();
+                CheckZygote();
                 MurderWorkers();
+                RecycleLargeWorkers();
                 ManageWorkers();
                 CollectGarbage();
             }
@@ -114,6 +121,7 @@ public sealed partial class Arbiter : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _log.Exception("Unhandled exception in main loop", e.ToString());
+            StopControlServer();
             Stop(graceful: false);
             _pidfile?.Unlink();
             return 255;
@@ -185,7 +193,8 @@ public sealed partial class Arbiter : IDisposable
             }
         }
 
-        if (_config.PreloadApp)
+        // With worker_start = fork the zygote imports the app, once, after the listeners exist.
+        if (_config.PreloadApp && !_settings.ForkWorkers)
         {
             _options.PreloadApp?.Invoke(_settings);
         }
@@ -214,6 +223,8 @@ public sealed partial class Arbiter : IDisposable
         {
             _log.Info($"Using Python: {python}");
         }
+
+        StartZygote();
 
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
@@ -286,6 +297,7 @@ public sealed partial class Arbiter : IDisposable
     /// <summary>Stops workers, logs the shutdown, removes the pidfile, runs on_exit.</summary>
     private int Halt(string? reason, int exitCode, bool graceful)
     {
+        StopControlServer();
         Stop(graceful);
         var level = exitCode == 0 ? LogLevel.Info : LogLevel.Error;
         _log.Log(level, "Shutting down: " + _masterName);
@@ -295,6 +307,7 @@ public sealed partial class Arbiter : IDisposable
         }
 
         _pidfile?.Unlink();
+        StopZygote();
         RunHook("on_exit", _options.Hooks.OnExit);
         return exitCode;
     }
@@ -309,10 +322,13 @@ public sealed partial class Arbiter : IDisposable
 
         _listeners = [];
         _pidfile?.Unlink();
+        StopZygote();
     }
 
     public void Dispose()
     {
+        StopControlServer();
+        StopZygote();
         _signals.Dispose();
         foreach (var worker in _workers.Values)
         {

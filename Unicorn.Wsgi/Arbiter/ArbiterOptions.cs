@@ -23,6 +23,15 @@ public sealed class ArbiterOptions
     /// <summary>The live worker count changed (statsd's <c>gunicorn.workers</c> gauge).</summary>
     public Action<int>? WorkersChanged { get; init; }
 
+    /// <summary>A worker passed max_worker_rss and is being replaced (statsd's <c>unicorn.workers.rss_recycled</c> counter).</summary>
+    public Action? WorkerRssRecycled { get; init; }
+
+    /// <summary>
+    /// HUP: set the master's logs up again from the reloaded settings (log level, files, log config), as
+    /// Gunicorn 26.1 does; throws with a one-line reason when they are invalid. Without it HUP only reopens.
+    /// </summary>
+    public Action<Settings>? ReloadLogs { get; init; }
+
     /// <summary>USR1 and HUP: reopen the log files.</summary>
     public Action? ReopenLogs { get; init; }
 
@@ -30,6 +39,12 @@ public sealed class ArbiterOptions
     public Action<Settings>? PreloadApp { get; init; }
 
     /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
+    /// <summary>How to start a zygote for <c>worker_start = fork</c>; null when it cannot be (see <see cref="ZygoteUnavailable"/>).</summary>
+    public ZygoteLaunch? Zygote { get; init; }
+
+    /// <summary>Why there is no <see cref="Zygote"/>, for the one line saying workers are spawned instead.</summary>
+    public string? ZygoteUnavailable { get; init; }
+
     public string? PythonInfo { get; init; }
 
     /// <summary>"/usr/bin/python3, Python 3.11.2": logged once at start, so the interpreter that runs the app is never a guess.</summary>
@@ -49,4 +64,7 @@ public sealed class ArbiterOptions
 
     /// <summary>Arguments of this master (for the USR2 re-exec); default: this process's arguments.</summary>
     public IReadOnlyList<string>? Arguments { get; init; }
+
+    /// <summary>The dirty arbiter's pool, for the control socket's dirty commands; null while none runs.</summary>
+    public Control.IDirtyPool? DirtyPool { get; init; }
 }

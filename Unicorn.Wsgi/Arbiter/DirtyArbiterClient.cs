@@ -44,7 +44,10 @@ internal static class DirtyArbiterClient
                 throw new IOException((string?)reply["error"]?["message"] ?? "dirty arbiter error");
             }
 
-            return reply["result"];
+            // Detached, so the caller can put it in a reply of its own.
+            var result = reply["result"];
+            reply.Remove("result");
+            return result;
         }
         catch (SocketException e)
         {

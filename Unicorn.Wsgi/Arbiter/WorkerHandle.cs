@@ -23,6 +23,12 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
     /// <summary>Why the master stopped it (timeout, reload, scale_down, max_requests), for the restart metric.</summary>
     public string? StopCause { get; set; }
 
+    /// <summary>
+    /// Set when the master decided to replace it (max_worker_rss): it keeps serving, seen as retiring, until
+    /// its replacement is ready, then gets a graceful stop.
+    /// </summary>
+    public bool Recycling { get; set; }
+
     /// <summary>Set when SIGABRT was sent for a timeout; the next check sends SIGKILL.</summary>
     public long? AbortedAt { get; set; }
 
@@ -43,7 +49,7 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
             state = WorkerState.Booting;
         }
 
-        return new WorkerSnapshot(Pid, Age, state, StopSentAt is not null);
+        return new WorkerSnapshot(Pid, Age, Recycling && state == WorkerState.Ready ? WorkerState.Retiring : state, StopSentAt is not null);
     }
 
     public void Dispose() => Heartbeat.Dispose();

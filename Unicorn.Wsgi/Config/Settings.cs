@@ -66,9 +66,25 @@ public sealed partial class Settings
     public int WorkerConnections => Get<int>("worker_connections");
     public int MaxRequests => Get<int>("max_requests");
     public int MaxRequestsJitter => Get<int>("max_requests_jitter");
+
+    /// <summary><c>max_worker_rss</c> in MiB (0: off).</summary>
+    public int MaxWorkerRss => Get<int>("max_worker_rss");
+
+    /// <summary><c>max_request_time</c> in seconds (0: off) and what it does besides logging (<c>log</c> or <c>recycle</c>).</summary>
+    public int MaxRequestTime => Get<int>("max_request_time");
+    public string MaxRequestTimeAction => Get<string>("max_request_time_action");
+
+    /// <summary><c>control_socket</c> as given (a relative path is relative to where the master started).</summary>
+    public string ControlSocket => Get<string>("control_socket");
+    public int ControlSocketMode => Get<int>("control_socket_mode");
+    public bool ControlSocketDisable => Get<bool>("control_socket_disable");
+    public WorkerHeapLimit WorkerHeapLimit => Get<WorkerHeapLimit>("worker_heap_limit");
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
     public int BootTimeout => Get<int>("boot_timeout");
+
+    /// <summary><c>worker_start = fork</c>: workers are forked from a Python zygote rather than spawned.</summary>
+    public bool ForkWorkers => Get<string>("worker_start") == "fork";
     public int KeepAlive => Get<int>("keepalive");
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");

@@ -17,15 +17,16 @@ public static partial class SettingsTable
             Default = DefaultControlSocket,
             DefaultDoc = "$XDG_RUNTIME_DIR/gunicorn.ctl, else $HOME/.gunicorn/gunicorn.ctl",
             Validate = Validators.String,
-            Doc = "The UNIX socket of Gunicorn's runtime control interface (gunicornc).",
-            Supported = false,
-            UnsupportedHint = "Unicorn has no control socket; use signals",
+            Doc = "The UNIX socket the master serves its runtime control interface on (unicornctl, or Gunicorn's gunicornc): " +
+                "show workers, stats, config and listeners, add or remove workers, reload, reopen logs, shut down. " +
+                "Its directory is created (mode 0700) when missing. A relative path is relative to where unicorn started.",
         },
         IntRow("control_socket_mode", ControlSection, ["--control-socket-mode"], 384 /* 0o600 */,
-            "File mode of the control socket.") with
-        { CliType = CliValueType.AutoInt, Supported = false },
+            "File mode of the control socket; 0600 lets only its owner (and root) connect, 0660 its group too. " +
+            "The peer's credentials are checked against the same rule.") with
+        { CliType = CliValueType.AutoInt, Validate = Validators.PositiveInt },
         FlagRow("control_socket_disable", ControlSection, "--no-control-socket",
-            "Do not create the control socket (Unicorn never creates one)."),
+            "Do not create the control socket."),
     ];
 
     private static object? DefaultControlSocket(ResolveContext context)

@@ -201,6 +201,16 @@ internal static partial class Validators
         return choices.Contains(word) ? word : throw new SettingValueException($"must be one of {string.Join(", ", choices)}");
     };
 
+    /// <summary><c>worker_heap_limit</c>: auto, unlimited, a size (64M, 1G, bytes) or a percentage (10%).</summary>
+    public static object? WorkerHeapLimit(object? value, ResolveContext _) => value switch
+    {
+        null => Config.WorkerHeapLimit.Auto,
+        WorkerHeapLimit w => w,
+        string s => Config.WorkerHeapLimit.Parse(s),
+        int or long => Config.WorkerHeapLimit.Parse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!),
+        _ => throw new SettingValueException("worker_heap_limit must be a string or an integer"),
+    };
+
     /// <summary>Gunicorn's validate_proxy_protocol: booleans and off/false/0/none/v1/v2/auto/true/1.</summary>
     public static object? ProxyProtocol(object? value, ResolveContext _) => value switch
     {

@@ -17,6 +17,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
     private readonly IdleConnections _idle;
     private readonly CancellationTokenSource _evicted = new();
     private PipeReader? _input;
+    private CancellationTokenSource? _readTimeout;
 
     public ConnectionContext(Stream transport, ListenerInfo listener, IPEndPoint? remote, bool forwardedTrusted, IdleConnections idle, Socket? socket = null)
     {
@@ -28,7 +29,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
         _idle = idle;
     }
 
-    /// <summary>The connection's socket, when there is one (a lingering close needs it).</summary>
+    /// <summary>The connection's socket, when there is one (a lingering close needs it); closed on dispose.</summary>
     public Socket? Socket { get; }
 
     /// <summary>The bytes of the connection: the socket's stream, or the TLS stream after the handshake.</summary>
@@ -68,11 +69,6 @@ internal sealed class ConnectionContext : IAsyncDisposable
     /// <summary>Closes this connection if it is waiting for a request (the worker needs the slot).</summary>
     public void Evict() => _evicted.Cancel();
 
-    /// <summary>The connection waits for a client's first byte: the worker may evict it when full.</summary>
-    public void BeginIdle() => _idle.Enter(this);
-
-    public void EndIdle() => _idle.Leave(this);
-
     /// <summary>
     /// Reads more bytes of a frame (a PROXY header, a request head). The wait for its first byte is idle:
     /// bounded by <paramref name="idleTimeout"/>, and the worker may evict the connection for its slot. From
@@ -88,17 +84,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
             return left > 0 ? await ReadAsync(TimeSpan.FromMilliseconds(left)) : null;
         }
 
-        ReadResult? result;
-        BeginIdle();
-        try
-        {
-            result = await ReadAsync(idleTimeout, evictable: true);
-        }
-        finally
-        {
-            EndIdle();
-        }
-
+        var result = await ReadAsync(idleTimeout, evictable: true);
         if (result is { } read && !(read.Buffer.IsEmpty && read.IsCompleted))
         {
             _frameDeadline = Environment.TickCount64 + (long)frameTimeout.TotalMilliseconds;
@@ -116,7 +102,12 @@ internal sealed class ConnectionContext : IAsyncDisposable
     /// <summary>A frame's first byte has arrived and its time is running.</summary>
     internal bool InFrame => _frameDeadline != 0;
 
-    /// <summary>Reads more bytes; null on timeout, or (<paramref name="evictable"/>) when the worker needs the slot.</summary>
+    /// <summary>
+    /// Reads more bytes; null on timeout, or (<paramref name="evictable"/>: the connection is idle meanwhile)
+    /// when the worker needs the slot. A read the socket completes at once (the bytes were there, as a new
+    /// connection's request usually is) arms no timer and never counts as idle.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadResult?> ReadAsync(TimeSpan timeout, bool evictable = false)
     {
         var input = Input;
@@ -125,15 +116,46 @@ internal sealed class ConnectionContext : IAsyncDisposable
             return ready;
         }
 
-        using var cts = evictable ? CancellationTokenSource.CreateLinkedTokenSource(_evicted.Token) : new CancellationTokenSource();
-        cts.CancelAfter(timeout);
+        // One timer source per connection, reset after each read rather than made (with a timer) per read:
+        // a keep-alive connection reads once per request. Eviction reaches it through a registration.
+        var cts = _readTimeout ??= new CancellationTokenSource();
+        var idle = false;
+        var evict = default(CancellationTokenRegistration);
         try
         {
-            return await input.ReadAsync(cts.Token);
+            var pending = input.ReadAsync(cts.Token);
+            if (pending.IsCompleted)
+            {
+                return pending.Result;
+            }
+
+            cts.CancelAfter(timeout);
+            if (evictable)
+            {
+                idle = true;
+                _idle.Enter(this);
+                evict = _evicted.Token.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cts);
+            }
+
+            return await pending;
         }
         catch (OperationCanceledException)
         {
             return null;
+        }
+        finally
+        {
+            if (idle)
+            {
+                _idle.Leave(this);
+                evict.Dispose();
+            }
+
+            if (!cts.TryReset())
+            {
+                cts.Dispose();
+                _readTimeout = null;
+            }
         }
     }
 
@@ -178,6 +200,8 @@ internal sealed class ConnectionContext : IAsyncDisposable
         }
 
         await Transport.DisposeAsync();
+        Socket?.Dispose();
         _evicted.Dispose();
+        _readTimeout?.Dispose();
     }
 }

@@ -40,7 +40,9 @@ internal sealed class ConnectionPipeline
     public async Task RunAsync(Socket client, ListenerInfo listener, CancellationToken stopNow)
     {
         var remote = client.RemoteEndPoint as IPEndPoint;
-        var connection = new ConnectionContext(new NetworkStream(client, ownsSocket: true), listener, remote, _options.ForwardedAllowIps.Contains(remote?.Address), Idle, client);
+        // The stream does not own the socket: a NetworkStream that does calls shutdown(2) before close(2),
+        // a syscall per connection that close(2) makes redundant (it sends the same FIN).
+        var connection = new ConnectionContext(new NetworkStream(client, ownsSocket: false), listener, remote, _options.ForwardedAllowIps.Contains(remote?.Address), Idle, client);
         try
         {
             using var abort = stopNow.Register(static s => ((Socket)s!).Dispose(), client);

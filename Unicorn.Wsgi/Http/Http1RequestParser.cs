@@ -35,10 +35,11 @@ public sealed partial class Http1RequestParser
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _secureSchemeNames = [.. options.SecureSchemeHeaders.Keys.Select(k => System.Text.Encoding.Latin1.GetBytes(k))];
-        _secureSchemeValues = [.. options.SecureSchemeHeaders.Values.Select(v => System.Text.Encoding.Latin1.GetBytes(v))];
-        _forwarderAny = options.ForwarderHeaders.Contains("*");
-        _forwarderNames = [.. options.ForwarderHeaders.Where(h => h != "*").Select(h => System.Text.Encoding.Latin1.GetBytes(h))];
+        var tables = options.Tables;
+        _secureSchemeNames = tables.SecureSchemeNames;
+        _secureSchemeValues = tables.SecureSchemeValues;
+        _forwarderAny = tables.ForwarderAny;
+        _forwarderNames = tables.ForwarderNames;
     }
 
     /// <summary>A parser for a connection from <paramref name="peer"/>; see <see cref="StartConnection(IPAddress?)"/>.</summary>

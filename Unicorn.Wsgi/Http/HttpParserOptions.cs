@@ -66,6 +66,14 @@ public sealed class HttpParserOptions
     /// <summary><c>forwarder_headers</c>: upper-case names with '_' a trusted proxy may set ("*" for any).</summary>
     public IReadOnlyList<string> ForwarderHeaders { get; init; } = ["SCRIPT_NAME", "PATH_INFO"];
 
+    private HttpParserTables? _tables;
+
+    /// <summary>
+    /// The header names and values above as the bytes the parser compares, made once per options (they are
+    /// immutable) rather than once per connection.
+    /// </summary>
+    internal HttpParserTables Tables => _tables ??= new HttpParserTables(this);
+
     public int EffectiveLimitRequestLine =>
         LimitRequestLine < 0 || LimitRequestLine >= MaxRequestLine ? MaxRequestLine
         : LimitRequestLine == 0 ? UnlimitedRequestLine

@@ -33,23 +33,43 @@ internal static partial class Sys
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     private static unsafe partial nint sendmsg(SafeHandle sockfd, MsgHdr* msg, int flags);
 
+    /// <summary>Sends <paramref name="head"/> then <paramref name="body"/> in one gather write.</summary>
+    /// <exception cref="IOException">the peer went away or the socket failed.</exception>
+    public static void SendAll(SafeHandle socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body) => SendAll(socket, head, body, []);
+
     /// <summary>
-    /// Sends <paramref name="head"/> then <paramref name="body"/> with sendmsg(2), as one gather write:
-    /// one syscall and no separate small segment for a response head in front of a large body.
+    /// Sends <paramref name="head"/>, <paramref name="body"/> and <paramref name="tail"/> with sendmsg(2), as one
+    /// gather write: one syscall, and no separate small segment for a response head in front of a large body
+    /// or a chunk's CRLF behind it. Empty parts are skipped.
     /// </summary>
     /// <exception cref="IOException">the peer went away or the socket failed.</exception>
-    public static unsafe void SendAll(SafeHandle socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
+    public static unsafe void SendAll(SafeHandle socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail)
     {
         fixed (byte* h = head)
         fixed (byte* b = body)
+        fixed (byte* t = tail)
         {
-            var iov = stackalloc IoVec[2];
-            iov[0] = new IoVec { Base = h, Length = head.Length };
-            iov[1] = new IoVec { Base = b, Length = body.Length };
-            var first = 0;
-            while (first < 2)
+            var iov = stackalloc IoVec[3];
+            var count = 0;
+            if (!head.IsEmpty)
             {
-                var msg = new MsgHdr { Iov = iov + first, IovLength = 2 - first };
+                iov[count++] = new IoVec { Base = h, Length = head.Length };
+            }
+
+            if (!body.IsEmpty)
+            {
+                iov[count++] = new IoVec { Base = b, Length = body.Length };
+            }
+
+            if (!tail.IsEmpty)
+            {
+                iov[count++] = new IoVec { Base = t, Length = tail.Length };
+            }
+
+            var first = 0;
+            while (first < count)
+            {
+                var msg = new MsgHdr { Iov = iov + first, IovLength = count - first };
                 var n = sendmsg(socket, &msg, MSG_NOSIGNAL);
                 if (n < 0)
                 {
@@ -68,13 +88,13 @@ internal static partial class Sys
                 }
 
                 // Skip what went out: whole vectors first, then into the one it stopped in.
-                while (first < 2 && n >= iov[first].Length)
+                while (first < count && n >= iov[first].Length)
                 {
                     n -= iov[first].Length;
                     first++;
                 }
 
-                if (first < 2)
+                if (first < count)
                 {
                     iov[first].Base += n;
                     iov[first].Length -= n;

@@ -36,6 +36,19 @@ public sealed record ProcessSettings
     public bool IsSsl { get; init; }
     public IReadOnlyList<string> RawEnv { get; init; } = [];
 
+    /// <summary><c>max_worker_rss</c> in MiB; 0: off.</summary>
+    public int MaxWorkerRss { get; init; }
+
+    /// <summary><c>max_request_time</c> in seconds; 0: off.</summary>
+    public int MaxRequestTime { get; init; }
+
+    /// <summary><c>max_request_time_action</c> is <c>recycle</c>.</summary>
+    public bool RecycleOnMaxRequestTime { get; init; }
+
+    /// <summary>The control socket's path, or null with <c>--no-control-socket</c>.</summary>
+    public string? ControlSocket { get; init; }
+    public int ControlSocketMode { get; init; } = 384;
+
     /// <summary>The name in process titles: proc_name, else the app (default_proc_name), else "unicorn".</summary>
     public string Name => ProcName ?? DefaultProcName ?? "unicorn";
 
@@ -82,6 +95,11 @@ public sealed record ProcessSettings
             ReusePort = settings.ReusePort,
             IsSsl = NullIfEmpty(settings.CertFile) is not null,
             RawEnv = settings.RawEnv,
+            MaxWorkerRss = settings.MaxWorkerRss,
+            MaxRequestTime = settings.MaxRequestTime,
+            RecycleOnMaxRequestTime = settings.MaxRequestTimeAction == "recycle",
+            ControlSocket = settings.ControlSocketDisable ? null : NullIfEmpty(settings.ControlSocket),
+            ControlSocketMode = settings.ControlSocketMode,
         };
     }
 

@@ -8,10 +8,10 @@ namespace Unicorn.Wsgi.Transport;
 /// </summary>
 internal static class SocketSend
 {
-    /// <summary>Sends <paramref name="head"/> then <paramref name="body"/> in one gather write.</summary>
+    /// <summary>Sends <paramref name="head"/>, <paramref name="body"/> and <paramref name="tail"/> (any may be empty) in one gather write.</summary>
     /// <exception cref="IOException">the peer went away or the socket failed.</exception>
-    public static void SendAll(Socket socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body) =>
-        Interop.Sys.SendAll(socket.SafeHandle, head, body);
+    public static void SendAll(Socket socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail = default) =>
+        Interop.Sys.SendAll(socket.SafeHandle, head, body, tail);
 
     /// <summary>Sends all of <paramref name="data"/>, waiting while the socket is full.</summary>
     /// <exception cref="IOException">the peer went away or the socket failed.</exception>

@@ -24,7 +24,7 @@ internal sealed partial class HttpConnection
     private readonly PipeReader _reader;
     private readonly WorkerContext _worker;
     private readonly Http1RequestParser _parser;
-    private readonly RequestHead _head = new();
+    private readonly RequestHead _head;
     private bool _firstRequest = true;
     private bool _bodyLeftUnread;
 
@@ -34,7 +34,7 @@ internal sealed partial class HttpConnection
         _stream = connection.Transport;
         _reader = connection.Input;
         _worker = worker;
-        _parser = new Http1RequestParser(worker.Options.Parser);
+        (_parser, _head) = worker.Parsers.Rent();
         // Whose X-Forwarded-* headers count was decided once for the connection (a unix peer is trusted).
         _parser.StartConnection(connection.ForwardedTrusted);
     }
@@ -88,6 +88,9 @@ internal sealed partial class HttpConnection
             {
                 await LingerAsync(socket);
             }
+
+            // Every request of the connection has completed (the app host's task ends with the app's call).
+            _worker.Parsers.Return(_parser, _head);
         }
     }
 

@@ -38,18 +38,27 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
     }
 
     /// <summary>Writes data straight to the stream after what is buffered: no copy for large bodies.</summary>
-    public void WriteThrough(ReadOnlySpan<byte> data)
+    public void WriteThrough(ReadOnlySpan<byte> data) => WriteThrough(data, []);
+
+    /// <summary>
+    /// Writes what is buffered, <paramref name="data"/> and <paramref name="trailer"/> (a chunk's CRLF) to the
+    /// stream: on a socket in one gather write, with <paramref name="data"/> never copied.
+    /// </summary>
+    public void WriteThrough(ReadOnlySpan<byte> data, ReadOnlySpan<byte> trailer)
     {
-        if (_socket is { } socket && _count > 0)
+        if (_socket is { } socket)
         {
-            // What is buffered (typically the response head) and the body leave in one gather write.
-            Transport.SocketSend.SendAll(socket, _buffer.AsSpan(0, _count), data);
+            Transport.SocketSend.SendAll(socket, _buffer.AsSpan(0, _count), data, trailer);
             _count = 0;
             return;
         }
 
         Flush();
         Send(data);
+        if (!trailer.IsEmpty)
+        {
+            Send(trailer);
+        }
     }
 
     private void Send(ReadOnlySpan<byte> data)

@@ -86,6 +86,26 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public void Flush() => _output.Flush();
 
+    public void WriteAndFlush(ReadOnlySpan<byte> data)
+    {
+        var framing = EnsureHeaders();
+        var n = framing.Admit(data.Length);
+        if (n == 0)
+        {
+            _output.Flush();
+        }
+        else if (framing.Chunked)
+        {
+            // Head (first time), chunk header, the item and its CRLF: one gather write, the item not copied.
+            WriteChunkHeader(n);
+            _output.WriteThrough(data[..n], "\r\n"u8);
+        }
+        else
+        {
+            _output.WriteThrough(data[..n]);
+        }
+    }
+
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {
         if (stream is not NetworkStream network)

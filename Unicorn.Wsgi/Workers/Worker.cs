@@ -27,8 +27,9 @@ public sealed class Worker
     private readonly CancellationTokenSource _stopNow = new();
     private readonly SemaphoreSlim _connectionSlots;
     private readonly long _maxRequests;
-    private readonly Lock _connectionsLock = new();
-    private readonly HashSet<Task> _connections = [];
+    // Open connections, plus one while any accept loop runs; whoever takes it to zero completes _drained.
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
     private int _maxRequestsFired;
@@ -91,6 +92,9 @@ public sealed class Worker
     /// </summary>
     public bool IsResponsive(TimeSpan timeout) => _host.IsResponsive(timeout);
 
+    /// <summary>Requests running longer than <paramref name="limit"/> (max_request_time), with their threads.</summary>
+    public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
+
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
@@ -104,14 +108,12 @@ public sealed class Worker
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
-
-        Task[] remaining;
-        lock (_connectionsLock)
+        if (Interlocked.Decrement(ref _open) == 0)
         {
-            remaining = [.. _connections];
+            _drained.TrySetResult();
         }
 
-        await Task.WhenAll(remaining);
+        await _drained.Task;
         await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
     }
 
@@ -200,7 +202,7 @@ public sealed class Worker
                 client.NoDelay = true;
             }
 
-            Track(ServeAsync(client, listener, pipeline));
+            Serve(client, listener, pipeline);
         }
     }
 
@@ -223,7 +225,7 @@ public sealed class Worker
                     client.NoDelay = true;
                 }
 
-                Track(ServeAsync(client, listener, pipeline));
+                Serve(client, listener, pipeline);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -235,6 +237,16 @@ public sealed class Worker
         }
     }
 
+    /// <summary>
+    /// Runs a connection on the accepting thread up to its first wait for bytes. Counted rather than kept
+    /// in a set: a connection per request would otherwise pay a lock, a set entry and a continuation.
+    /// </summary>
+    private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
+    {
+        Interlocked.Increment(ref _open);
+        _ = ServeAsync(client, listener, pipeline);
+    }
+
     private async Task ServeAsync(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
         try
@@ -244,27 +256,11 @@ public sealed class Worker
         finally
         {
             _connectionSlots.Release();
-        }
-    }
-
-    private void Track(Task connection)
-    {
-        lock (_connectionsLock)
-        {
-            _connections.Add(connection);
-        }
-
-        connection.ContinueWith(
-            t =>
+            if (Interlocked.Decrement(ref _open) == 0)
             {
-                lock (_connectionsLock)
-                {
-                    _connections.Remove(t);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+                _drained.TrySetResult();
+            }
+        }
     }
 
     private void OnRequestStarting()

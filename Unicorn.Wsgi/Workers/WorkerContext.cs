@@ -15,6 +15,9 @@ internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IError
 
     public RequestFactory Requests { get; } = new(options);
 
+    /// <summary>HTTP/1 parsers and request heads, reused from one connection to the next.</summary>
+    public ParserPool Parsers { get; } = new(options.Parser);
+
     /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
     public CancellationToken Stopping { get; } = stopping;
 

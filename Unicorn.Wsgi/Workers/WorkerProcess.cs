@@ -177,6 +177,7 @@ public sealed partial class WorkerProcess
             }
 
             _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);
+            WatchSlowRequests(worker);
 
             if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
             {

@@ -45,6 +45,19 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void The_control_socket_reaches_the_master_only_through_its_interface()
+    {
+        // Arbiter/Control runs on the thread pool; the worker table belongs to the arbiter's loop, which runs
+        // each command through IControlTarget. A control type naming the arbiter, its workers or the process
+        // contract could touch that state from the wrong thread.
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Arbiter.Control")
+            .ShouldNot().HaveDependencyOnAny(Root + "Arbiter.Arbiter", Root + "Arbiter.WorkerHandle", Root + "Arbiter.WorkerPlan", Root + "ProcessContract", Root + "Transport")
+            .GetResult();
+        Assert.True(result.IsSuccessful, "Arbiter/Control reaches past IControlTarget: " + string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
     public void The_http1_parser_knows_nothing_of_the_proxy_protocol()
     {
         // The PROXY header is the connection pipeline's (Connections/ProxyProtocolStage), read before TLS and

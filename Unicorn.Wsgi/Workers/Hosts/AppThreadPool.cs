@@ -18,6 +18,8 @@ internal sealed class AppThreadPool : IAppHost
     private readonly Queue<AppWorkItem> _queue = new();
     private readonly Thread[] _threads;
     private readonly long[] _busySince;
+    private readonly WsgiRequest?[] _current;
+    private readonly nuint[] _threadIds;
     private readonly IWsgiApplication _app;
     private readonly IErrorLog _log;
     private int _busy;
@@ -30,6 +32,8 @@ internal sealed class AppThreadPool : IAppHost
         _log = log;
         _threads = new Thread[threads];
         _busySince = new long[threads];
+        _current = new WsgiRequest?[threads];
+        _threadIds = new nuint[threads];
         for (var i = 0; i < threads; i++)
         {
             var index = i;
@@ -100,6 +104,24 @@ internal sealed class AppThreadPool : IAppHost
         return false;
     }
 
+    public IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit)
+    {
+        var now = Environment.TickCount64;
+        var found = new List<RunningRequest>();
+        for (var i = 0; i < _threads.Length; i++)
+        {
+            var since = Volatile.Read(ref _busySince[i]);
+            var request = Volatile.Read(ref _current[i]);
+            if (since != 0 && request is not null && now - since > limit.TotalMilliseconds
+                && Volatile.Read(ref _busySince[i]) == since)
+            {
+                found.Add(new RunningRequest(request.Method, request.RawUri, TimeSpan.FromMilliseconds(now - since), _threadIds[i], since));
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>Lets the threads finish queued work and detach from the app, waiting at most <paramref name="timeout"/>.</summary>
     public Task<bool> StopAsync(TimeSpan timeout)
     {
@@ -146,10 +168,12 @@ internal sealed class AppThreadPool : IAppHost
             return;
         }
 
+        _threadIds[index] = Interop.Libc.pthread_self();
         using (handler)
         {
             while (Take() is { } item)
             {
+                Volatile.Write(ref _current[index], item.Request);
                 Volatile.Write(ref _busySince[index], Math.Max(1, Environment.TickCount64));
                 Interlocked.Increment(ref _busy);
                 Exception? failure = null;
@@ -167,6 +191,7 @@ internal sealed class AppThreadPool : IAppHost
                 {
                     Interlocked.Decrement(ref _busy);
                     Volatile.Write(ref _busySince[index], 0);
+                    Volatile.Write(ref _current[index], null);
                 }
 
                 // The connection's continuation runs here, outside Python, up to its next await (log the

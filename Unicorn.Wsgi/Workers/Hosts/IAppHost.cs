@@ -40,4 +40,10 @@ public interface IAppHost
     /// master's timeout applies.
     /// </summary>
     bool IsResponsive(TimeSpan stuck);
+
+    /// <summary>
+    /// The requests running longer than <paramref name="limit"/> (max_request_time), with the thread serving
+    /// each, so the worker can log that thread's Python stack. A host that cannot tell reports none.
+    /// </summary>
+    IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit) => [];
 }

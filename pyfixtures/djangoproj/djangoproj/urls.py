@@ -23,4 +23,5 @@ urlpatterns = [
     path('form/', views.form),
     path('upload/', views.upload),
     path('bench/', views.bench),
+    path('async/', views.async_hello),
 ]

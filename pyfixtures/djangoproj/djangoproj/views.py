@@ -31,3 +31,10 @@ _BENCH_ITEMS = [{"name": "apple", "price": 0.5}, {"name": "bread", "price": 2.25
 def bench(request):
     """bench/run's `django` scenario: a short page rendered from a template through the default middleware."""
     return render(request, "bench.html", {"title": "Unicorn bench", "items": _BENCH_ITEMS})
+
+
+async def async_hello(request):
+    """An async view, served by Django's ASGI handler under -k asgi."""
+    import asyncio
+    await asyncio.sleep(0)
+    return HttpResponse("async hello " + request.GET.get("name", ""), content_type="text/plain")

@@ -168,6 +168,50 @@ public sealed partial class DirtyArbiterTests
         Assert.Equal(JsonValueKind.Number, Call(port, "/heavy").GetProperty("result").ValueKind);
     }
 
+    /// <summary>unicornctl's show dirty and dirty add, through the master's control socket.</summary>
+    [Fact]
+    public void UnicornctlShowsAndResizesThePool()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-dirty-ctl-");
+        var control = Path.Combine(dir.FullName, "c.ctl");
+        try
+        {
+            using var server = StartPool(port, "--control-socket", control);
+            server.WaitUntilResponding(port, "/square?x=1", seconds: 120);
+            server.WaitForLog("hook: dirty_worker_init", times: 2, seconds: 30);
+
+            var shown = JsonDocument.Parse(Ctl(control, "show dirty")).RootElement;
+            Assert.True(shown.GetProperty("enabled").GetBoolean());
+            Assert.Equal(DirtyArbiterPid(server), shown.GetProperty("pid").GetInt32());
+            Assert.Equal(2, shown.GetProperty("workers").GetArrayLength());
+
+            var added = JsonDocument.Parse(Ctl(control, "dirty add 1")).RootElement;
+            Assert.Equal(3, added.GetProperty("target_workers").GetInt32());
+            server.WaitForLog("hook: dirty_worker_init", times: 3, seconds: 30);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static string Ctl(string socket, string command)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(RepoRoot, "unicornctl"), "-s", socket, "-j", "-c", command })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), "unicornctl did not exit");
+        Assert.True(process.ExitCode == 0, $"unicornctl {command}: {error.Result}{output.Result}");
+        return output.Result;
+    }
+
     private static JsonElement Ask(string socketPath, string json)
     {
         var body = System.Text.Encoding.UTF8.GetBytes(json);

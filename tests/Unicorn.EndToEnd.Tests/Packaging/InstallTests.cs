@@ -28,9 +28,23 @@ public sealed partial class InstallTests(WheelFixture wheel)
     public void VirtualenvScriptServesWithTheVirtualenvsPython()
     {
         var port = FreePort();
-        using var server = StartProgram(wheel.VenvUnicorn, wheel.Project, WheelFixture.CleanEnvironment(), "whichpython:app", "-b", $"127.0.0.1:{port}");
+        var control = Path.Combine(wheel.Root, $"ctl-{port}.sock");
+        using var server = StartProgram(wheel.VenvUnicorn, wheel.Project, WheelFixture.CleanEnvironment(), "whichpython:app", "-b", $"127.0.0.1:{port}", "--control-socket", control);
         server.WaitUntilServing(port);
         Assert.Equal(wheel.Venv, Get(port, "/").Body);
+
+        // The wheel installs unicornctl beside unicorn.
+        using (var ctl = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Path.Combine(wheel.Venv, "bin", "unicornctl"), ["-s", control, "-c", "show workers"])
+        {
+            RedirectStandardOutput = true,
+        })!)
+        {
+            var output = ctl.StandardOutput.ReadToEnd();
+            Assert.True(ctl.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Equal(0, ctl.ExitCode);
+            Assert.Contains("Total: 1 workers", output, StringComparison.Ordinal);
+        }
+
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
     }

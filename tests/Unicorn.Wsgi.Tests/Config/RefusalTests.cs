@@ -23,15 +23,13 @@ public sealed class RefusalTests
     }
 
     [Theory]
-    [InlineData("gevent")]
-    [InlineData("eventlet")]
     [InlineData("tornado")]
-    [InlineData("gunicorn.workers.ggevent.GeventWorker")]
-    [InlineData("uvicorn.workers.UvicornWorker")]
+    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
+    [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {
         var e = Refused("-k", workerClass);
-        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", e.Message);
         Assert.Equal(1, e.ExitCode);
     }
 
@@ -40,6 +38,13 @@ public sealed class RefusalTests
     [InlineData("sync", 4, "gthread")]
     [InlineData("gthread", 1, "gthread")]
     [InlineData("gunicorn.workers.gthread.ThreadWorker", 2, "gthread")]
+    [InlineData("asgi", 1, "asgi")]
+    [InlineData("uvicorn.workers.UvicornWorker", 1, "asgi")]
+    [InlineData("uvicorn.workers.UvicornH11Worker", 1, "asgi")]
+    [InlineData("gevent", 4, "gevent")]
+    [InlineData("gevent_pywsgi", 1, "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", 1, "gevent")]
+    [InlineData("egg:gunicorn#eventlet", 1, "eventlet")]
     public void Implemented_worker_classes_resolve(string workerClass, int threads, string effective)
     {
         var s = SettingsResolver.Resolve(["-k", workerClass, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], s_noEnv, null, "/tmp");
@@ -51,6 +56,6 @@ public sealed class RefusalTests
     {
         Assert.Contains(SettingsTable.All, s => !s.Supported);
         Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
-        Assert.Equal(["boot_timeout", "metrics_bind"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["boot_timeout", "max_request_time", "max_request_time_action", "max_worker_rss", "metrics_bind", "worker_heap_limit", "worker_start"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }

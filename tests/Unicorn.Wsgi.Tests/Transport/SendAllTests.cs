@@ -23,6 +23,20 @@ public class SendAllTests
         Assert.Equal([.. head, .. body], received);
     }
 
+    [Theory]
+    [InlineData(20, 16 << 10, 2)]
+    [InlineData(0, 4 << 20, 2)]
+    [InlineData(7, 0, 2)]
+    [InlineData(0, 0, 2)]
+    public void A_three_part_gather_write_delivers_head_body_and_tail_in_order(int headLength, int bodyLength, int tailLength)
+    {
+        var head = Pattern(headLength, seed: 5);
+        var body = Pattern(bodyLength, seed: 13);
+        var tail = Pattern(tailLength, seed: 29);
+        var received = Transfer(server => Sys.SendAll(server.SafeHandle, head, body, tail), headLength + bodyLength + tailLength);
+        Assert.Equal([.. head, .. body, .. tail], received);
+    }
+
     [Fact]
     public void A_plain_write_delivers_everything_through_a_full_socket()
     {

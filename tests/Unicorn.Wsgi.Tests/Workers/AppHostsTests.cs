@@ -68,9 +68,34 @@ public sealed class AppHostsTests
     }
 
     [Theory]
-    [InlineData("gevent")]
+    [InlineData("gevent", "gevent")]
+    [InlineData("gevent_wsgi", "gevent")]
+    [InlineData("gevent_pywsgi", "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventPyWSGIWorker", "gevent")]
+    [InlineData("egg:gunicorn#gevent", "gevent")]
+    [InlineData("eventlet", "eventlet")]
+    [InlineData("gunicorn.workers.geventlet.EventletWorker", "eventlet")]
+    [InlineData("egg:gunicorn#eventlet", "eventlet")]
+    public void Every_greenlet_spelling_runs_one_hub_with_worker_connections_requests(string workerClass, string normal)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("threads", 4);
+        settings.Set("worker_connections", 321);
+
+        var host = AppHosts.Create(settings, new GreenletOnlyApp(), s_log);
+
+        Assert.Equal(normal, settings.EffectiveWorkerClass);
+        Assert.True(WorkerClasses.IsGreenlet(workerClass));
+        Assert.Equal(321, host.Capacity);
+        Assert.False(AppHosts.For(settings).IsMultithread(settings)); // Gunicorn's async workers: wsgi.multithread False
+    }
+
+    [Theory]
+    [InlineData("tornado")]
     [InlineData("Sync")]
-    [InlineData("uvicorn.workers.UvicornWorker")]
+    [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void A_class_validation_refuses_has_no_host(string workerClass)
     {
         var settings = TestSettings.Defaults();
@@ -78,5 +103,75 @@ public sealed class AppHostsTests
 
         Assert.False(WorkerClasses.IsSupported(workerClass));
         Assert.Throws<InvalidOperationException>(() => AppHosts.For(settings));
+    }
+
+    [Theory]
+    [InlineData("asgi")]
+    [InlineData("gunicorn.workers.gasgi.ASGIWorker")]
+    [InlineData("egg:gunicorn#asgi")]
+    [InlineData("uvicorn.workers.UvicornWorker")]
+    [InlineData("uvicorn.workers.UvicornH11Worker")]
+    public void Every_asgi_spelling_starts_the_apps_event_loop_with_the_asgi_settings(string workerClass)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("worker_connections", 77);
+        settings.Set("root_path", "/api");
+        settings.Set("asgi_lifespan", "on");
+        settings.Set("asgi_loop", "asyncio");
+        settings.Set("asgi_disconnect_grace_period", 5);
+        var app = new FakeAsgiApp();
+
+        var host = AppHosts.Create(settings, app, s_log);
+
+        Assert.Equal(77, host.Capacity);
+        Assert.False(AppHosts.For(settings).IsMultithread(settings));
+        Assert.Equal(new AsgiOptions { RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5) }, app.Options);
+    }
+
+    [Fact]
+    public void An_app_without_an_asgi_form_cannot_run_under_asgi()
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", "asgi");
+
+        Assert.Throws<NotSupportedException>(() => AppHosts.Create(settings, new WsgiOnlyApp(new FakeApp(FakeApp.Ok)), s_log));
+    }
+
+    private sealed class FakeAsgiApp : ILoadedApp, IAsgiApplication, IAsgiLoop
+    {
+        public AsgiOptions? Options { get; private set; }
+
+        public IWsgiApplication Wsgi => throw new NotSupportedException();
+
+        public IAsgiApplication Asgi => this;
+
+        public IGreenletApplication Greenlets => throw new NotSupportedException();
+
+        public IAsgiLoop Start(AsgiOptions options)
+        {
+            Options = options;
+            return this;
+        }
+
+        public Task RunAsync(WsgiRequest request, IResponseSink sink) => Task.CompletedTask;
+
+        public Task<bool> StopAsync(TimeSpan timeout) => Task.FromResult(true);
+
+        public bool IsResponsive(TimeSpan stuck) => true;
+    }
+
+    private sealed class GreenletOnlyApp : ILoadedApp
+    {
+        public IWsgiApplication Wsgi => throw new NotSupportedException();
+
+        public IGreenletApplication Greenlets { get; } = new UnstartedHub();
+
+        public IAsgiApplication Asgi => throw new NotSupportedException();
+    }
+
+    private sealed class UnstartedHub : IGreenletApplication
+    {
+        public void RunHub(IGreenletHub hub) => throw new NotSupportedException("these tests never start the host");
     }
 }

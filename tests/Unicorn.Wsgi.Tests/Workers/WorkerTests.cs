@@ -123,6 +123,30 @@ public class WorkerTests
         Assert.EndsWith("\r\n\r\nabcdefgh", http10, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Streamed_items_written_and_flushed_at_once_keep_their_framing()
+    {
+        static void Streamed(WsgiRequest req, IResponseSink resp)
+        {
+            var length = req.Path == "/length";
+            resp.SetResponse("200 OK", length ? [new("Content-Length", "10")] : [new("Content-Type", "text/plain")]);
+            resp.WriteAndFlush("abc"u8);
+            resp.WriteAndFlush(""u8); // an empty item is no chunk: it would end the body
+            resp.WriteAndFlush("defgh"u8);
+            resp.WriteAndFlush("ijklmnop"u8); // past Content-Length: only "ij" goes out
+        }
+
+        await using var h = new WorkerHarness(Streamed);
+        var chunked = await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.EndsWith("\r\n\r\n3\r\nabc\r\n5\r\ndefgh\r\n8\r\nijklmnop\r\n0\r\n\r\n", chunked, StringComparison.Ordinal);
+
+        var sized = await h.ExchangeAsync("GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.EndsWith("\r\n\r\nabcdefghij", sized, StringComparison.Ordinal);
+        var head = await h.ExchangeAsync("HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.EndsWith("\r\n\r\n", head, StringComparison.Ordinal);
+        Assert.DoesNotContain("abc", head, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("HEAD", "200 OK")]
     [InlineData("GET", "204 No Content")]

@@ -1,0 +1,301 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.PythonBridge.Asgi;
+
+/// <summary>
+/// One http scope between the loop and the connection. Python reads the request from its properties and calls
+/// its methods holding the GIL; they only copy bytes and queue work. Writes and streamed body reads run off the
+/// loop, one at a time in order, and resolve the Python future the caller awaits (back-pressure without blocking
+/// the loop). Public because Python calls it through pythonnet.
+/// </summary>
+public sealed class PythonAsgiExchange
+{
+    private const int ReadBlock = 64 * 1024;
+
+    private readonly PythonAsgiLoop _loop;
+    private readonly WsgiRequest _request;
+    private readonly IResponseSink _sink;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _gate = new();
+    private Task _writes = Task.CompletedTask;
+    private Task _read = Task.CompletedTask;
+    private bool _responseSet;
+    private bool _ended;
+    private volatile bool _gone;
+
+    internal PythonAsgiExchange(PythonAsgiLoop loop, long id, WsgiRequest request, IResponseSink sink)
+    {
+        _loop = loop;
+        Id = id;
+        _request = request;
+        _sink = sink;
+    }
+
+    internal Task Completion => _completion.Task;
+
+    public long Id { get; }
+
+    public string Method => _request.Method;
+
+    public string Scheme => _request.UrlScheme;
+
+    /// <summary>The path as sent, still percent-encoded (raw_path; Python decodes path from it).</summary>
+    public string Path => _request.Path;
+
+    public string Query => _request.Query;
+
+    public string HttpVersion => _request.VersionMinor == 0 ? "1.0" : "1.1";
+
+    public string ScriptName => _request.ScriptName;
+
+    /// <summary>Header names and values in arrival order, joined by NUL (which no header may contain): one string crossing.</summary>
+    public string Headers
+    {
+        get
+        {
+            var b = new StringBuilder();
+            foreach (var (name, value) in _request.Headers)
+            {
+                if (b.Length > 0)
+                {
+                    b.Append('\0');
+                }
+
+                b.Append(name).Append('\0').Append(value);
+            }
+
+            return b.ToString();
+        }
+    }
+
+    public string? ClientHost => _request.RemoteEndPoint?.Address.ToString();
+
+    public int ClientPort => _request.RemoteEndPoint?.Port ?? 0;
+
+    public string ServerName => _request.ServerName;
+
+    public int ServerPort => int.TryParse(_request.ServerPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
+
+    /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
+    public PyObject? TakeBuffered()
+    {
+        if (!_request.Body.TryGetBuffered(out var body))
+        {
+            return null;
+        }
+
+        // pythonnet released the GIL around this call into .NET; building bytes needs it.
+        using var gil = Py.GIL();
+        return ToBytes(body.Span);
+    }
+
+    /// <summary>Reads the next block of a streamed body off the loop; the future gets bytes, b"" at the end.</summary>
+    public void Read(PyObject future)
+    {
+        lock (_gate)
+        {
+            _read = Task.Run(() =>
+            {
+                var buffer = new byte[ReadBlock];
+                try
+                {
+                    var n = _request.Body.Read(buffer);
+                    _loop.Resolve(future, () => ToBytes(buffer.AsSpan(0, n)));
+                }
+                catch (Exception e)
+                {
+                    // Gone, timed out or badly framed: for the app the body ends in http.disconnect either way.
+                    _loop.Fail(future, e.Message, disconnect: true);
+                }
+            });
+        }
+    }
+
+    /// <summary>http.response.start: checks status and headers now (no I/O); returns why they were refused, or null.</summary>
+    public string? Start(string status, string headers, int count)
+    {
+        var parts = count == 0 ? [] : headers.Split('\0');
+        var list = new List<KeyValuePair<string, string>>(parts.Length / 2);
+        for (var i = 0; i + 1 < parts.Length; i += 2)
+        {
+            list.Add(new(parts[i], parts[i + 1]));
+        }
+
+        try
+        {
+            _sink.SetResponse(status, list);
+            _responseSet = true;
+            return null;
+        }
+        catch (InvalidResponseException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>http.response.body: copies the bytes and writes them off the loop; the future resolves once written.</summary>
+    public void Write(PyObject body, bool more, PyObject future)
+    {
+        byte[] data;
+        using (Py.GIL()) // pythonnet released it around this call into .NET
+        {
+            data = CopyBytes(body);
+        }
+
+        Enqueue(() =>
+        {
+            if (data.Length > 0)
+            {
+                _sink.Write(data);
+            }
+
+            if (more)
+            {
+                _sink.Flush();
+            }
+            else
+            {
+                _sink.Complete();
+                _ended = true;
+            }
+        }, future);
+    }
+
+    /// <summary>http.response.pathsend: the file goes out with sendfile(2) when the transport allows it.</summary>
+    public void SendFile(string path, PyObject future) => Enqueue(() =>
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var length = RandomAccess.GetLength(file);
+        if (!_sink.TrySendFile(file, 0, length))
+        {
+            var buffer = new byte[ReadBlock];
+            long offset = 0;
+            int n;
+            while ((n = RandomAccess.Read(file, buffer, offset)) > 0)
+            {
+                _sink.Write(buffer.AsSpan(0, n));
+                offset += n;
+            }
+        }
+
+        _sink.Complete();
+        _ended = true;
+    }, future);
+
+    /// <summary>The app's task ended: answer 500 if it never responded, cut a response it left unfinished, then release the connection.</summary>
+    public void Finish()
+    {
+        lock (_gate)
+        {
+            var read = _read;
+            _writes = _writes.ContinueWith(async _ =>
+            {
+                // A streamed-body read still running owns the connection's input: wait for it.
+                await read.ConfigureAwait(false);
+                End();
+            }, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private void End()
+    {
+        try
+        {
+            if (!_ended && !_gone)
+            {
+                if (!_responseSet && !_sink.HeadersSent)
+                {
+                    _sink.SetResponse("500 Internal Server Error", [new("Content-Type", "text/plain"), new("Content-Length", "21")]);
+                    _sink.Write("Internal Server Error"u8);
+                    _sink.Complete();
+                }
+                else
+                {
+                    _sink.Abort();
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or InvalidResponseException)
+        {
+            _sink.Abort();
+        }
+        finally
+        {
+            _completion.TrySetResult();
+        }
+    }
+
+    private void Enqueue(Action write, PyObject future)
+    {
+        lock (_gate)
+        {
+            _writes = _writes.ContinueWith(_ =>
+            {
+                if (_gone)
+                {
+                    _loop.Fail(future, "client disconnected", disconnect: true);
+                    return;
+                }
+
+                try
+                {
+                    write();
+                    _loop.Resolve(future, () => null);
+                }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    _gone = true;
+                    _loop.Fail(future, e.Message, disconnect: true);
+                    _loop.Disconnected(Id);
+                }
+                catch (Exception e)
+                {
+                    // The app's mistake (a missing file for pathsend, say): its send() raises it.
+                    _loop.Fail(future, e.Message, disconnect: false);
+                }
+            }, TaskScheduler.Default);
+        }
+    }
+
+    private static unsafe byte[] CopyBytes(PyObject body)
+    {
+        byte* data;
+        nint size;
+        if (CPython.PyBytes_AsStringAndSize(Handles.Of(body), &data, &size) != 0)
+        {
+            CPython.PyErr_Clear();
+            throw new ArgumentException("an ASGI body must be bytes"); // pythonnet raises it in the app as TypeError
+        }
+
+        return new ReadOnlySpan<byte>(data, (int)size).ToArray();
+    }
+
+    private static unsafe PyObject ToBytes(ReadOnlySpan<byte> bytes)
+    {
+        nint o;
+        fixed (byte* p = bytes)
+        {
+            o = CPython.PyBytes_FromStringAndSize(p, bytes.Length);
+        }
+
+        if (o == 0)
+        {
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not allocate a bytes object");
+        }
+
+        try
+        {
+            return Handles.Wrap(o);
+        }
+        finally
+        {
+            CPython.Py_DecRef(o);
+        }
+    }
+}

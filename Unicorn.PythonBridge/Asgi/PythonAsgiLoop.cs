@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.Asgi;
+
+/// <summary>
+/// One worker's event loop: a dedicated thread running <c>_unicorn_asgi.Server.run</c>. Other threads post
+/// work to a queue and wake the loop with one byte on a socket pair it watches (coalesced: one byte until the
+/// loop drains), taking no GIL and never polling; the loop runs the work in <see cref="Drain"/>, which Python
+/// calls holding the GIL. Public because Python calls it through pythonnet.
+/// </summary>
+public sealed class PythonAsgiLoop : IAsgiLoop
+{
+    private static readonly byte[] s_wakeByte = [1];
+
+    private readonly ConcurrentQueue<Action> _work = new();
+    private readonly ManualResetEventSlim _started = new();
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly PythonWsgiApplication _app;
+    private readonly AsgiOptions _options;
+    private Socket? _wake;
+    private PyObject? _server;
+    private string? _startFailure;
+    private int _signalled;
+    private long _signalledAt;
+    private long _nextId;
+    private int _stopRequested;
+
+    private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options)
+    {
+        _app = app;
+        _options = options;
+    }
+
+    internal IErrorLog ErrorLog => _app.Log;
+
+    /// <summary>Starts the loop thread and waits until lifespan startup is done.</summary>
+    /// <exception cref="AsgiStartupException">the loop could not start or startup failed under asgi_lifespan = on.</exception>
+    internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options)
+    {
+        var loop = new PythonAsgiLoop(app, options);
+        var thread = new Thread(loop.Run) { IsBackground = true, Name = "unicorn-asgi-loop" };
+        thread.Start();
+        loop._started.Wait();
+        if (loop._startFailure is { } failure)
+        {
+            throw new AsgiStartupException(failure);
+        }
+
+        return loop;
+    }
+
+    public Task RunAsync(WsgiRequest request, IResponseSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (_exited.Task.IsCompleted)
+        {
+            return Task.FromException(new InvalidOperationException("the ASGI event loop has stopped"));
+        }
+
+        var exchange = new PythonAsgiExchange(this, Interlocked.Increment(ref _nextId), request, sink);
+        Post(() =>
+        {
+            using var py = exchange.ToPython();
+            using (_server!.InvokeMethod("request", py))
+            {
+            }
+        });
+        return exchange.Completion;
+    }
+
+    public async Task<bool> StopAsync(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref _stopRequested, 1) == 0 && !_exited.Task.IsCompleted)
+        {
+            Post(() =>
+            {
+                using (_server!.InvokeMethod("stop"))
+                {
+                }
+            });
+        }
+
+        try
+        {
+            await _exited.Task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public bool IsResponsive(TimeSpan stuck)
+    {
+        if (_exited.Task.IsCompleted)
+        {
+            return Volatile.Read(ref _stopRequested) == 1;
+        }
+
+        if (Volatile.Read(ref _signalled) == 0)
+        {
+            // Nothing waits for the loop: post an empty item, so the next heartbeat learns whether the loop still
+            // turns (an app blocking it in time.sleep, say). One wake-up per beat, and none while work flows.
+            Post(static () => { });
+            return true;
+        }
+
+        return Environment.TickCount64 - Volatile.Read(ref _signalledAt) <= (long)stuck.TotalMilliseconds;
+    }
+
+    // --- called by Python on the loop thread (GIL held) -------------------------------------------
+
+    /// <summary>The write end of the loop's wake-up socket pair; this object owns it from now on.</summary>
+    public void SetWakeFd(long fd) => _wake = new Socket(new SafeSocketHandle((nint)fd, ownsHandle: true));
+
+    /// <summary>Lifespan startup is over: null when the loop serves, else why it does not.</summary>
+    public void Started(string? failure)
+    {
+        _startFailure = failure;
+        _started.Set();
+    }
+
+    /// <summary>Runs the posted work; the loop calls it when woken.</summary>
+    public void Drain()
+    {
+        Volatile.Write(ref _signalled, 0);
+        // pythonnet released the GIL around this call into .NET; the work runs Python, so take it back.
+        using var gil = Py.GIL();
+        while (_work.TryDequeue(out var work))
+        {
+            try
+            {
+                work();
+            }
+            catch (PythonException e)
+            {
+                ErrorLog.Error($"ASGI loop: {e.Format()}");
+            }
+        }
+    }
+
+    /// <summary>A line in the error log at a Python logging level (10 debug ... 50 critical).</summary>
+    public void Log(int level, string message) => ErrorLog.Log((LogLevel)level, message);
+
+    // --- called by exchanges from any thread ----------------------------------------------------
+
+    internal void Post(Action work)
+    {
+        _work.Enqueue(work);
+        if (Interlocked.Exchange(ref _signalled, 1) == 0)
+        {
+            Volatile.Write(ref _signalledAt, Environment.TickCount64);
+            try
+            {
+                _wake?.Send(s_wakeByte);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The loop has exited; nothing is left to wake.
+            }
+        }
+    }
+
+    /// <summary>Completes a Python future on the loop with <paramref name="result"/> (built there, GIL held).</summary>
+    internal void Resolve(PyObject future, Func<PyObject?> result) => Post(() =>
+    {
+        using (future)
+        {
+            using var value = result() ?? PyObject.None;
+            using (_server!.InvokeMethod("resolve", future, value))
+            {
+            }
+        }
+    });
+
+    /// <summary>Fails a Python future with OSError (disconnect) or RuntimeError (<paramref name="disconnect"/> false).</summary>
+    internal void Fail(PyObject future, string message, bool disconnect) => Post(() =>
+    {
+        using (future)
+        {
+            using var text = new PyString(message);
+            using (_server!.InvokeMethod(disconnect ? "fail" : "error", future, text))
+            {
+            }
+        }
+    });
+
+    internal void Disconnected(long id) => Post(() =>
+    {
+        using var pyId = new PyInt(id);
+        using (_server!.InvokeMethod("disconnected", pyId))
+        {
+        }
+    });
+
+    private void Run()
+    {
+        try
+        {
+            using (Py.GIL())
+            {
+                var module = AsgiModule.Get();
+                using var serverType = module.GetAttr("Server");
+                using var app = Handles.Wrap(_app.App);
+                using var self = this.ToPython();
+                _server = serverType.Invoke(
+                    app, self, new PyString(_options.Loop), new PyString(_options.Lifespan), new PyString(_options.RootPath),
+                    new PyFloat(_options.DisconnectGracePeriod.TotalSeconds));
+                using (_server.InvokeMethod("run"))
+                {
+                }
+            }
+        }
+        catch (PythonException e)
+        {
+            _startFailure ??= "ASGI event loop failed: " + e.Message;
+            if (_started.IsSet)
+            {
+                ErrorLog.Error($"ASGI event loop failed: {e.Format()}");
+            }
+        }
+        finally
+        {
+            _started.Set();
+            _wake?.Dispose();
+            _exited.TrySetResult();
+        }
+    }
+}

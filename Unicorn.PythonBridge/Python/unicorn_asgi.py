@@ -1,0 +1,376 @@
+"""The Python half of Unicorn's ASGI worker class.
+
+Loaded once per worker as the module ``_unicorn_asgi``. One thread runs ``Server.run``: the event loop. C#
+(``PythonAsgiLoop``, reached as ``native``) posts work to a queue and wakes the loop by writing a byte to a
+socket pair the loop watches; the loop's reader calls ``native.Drain()``, which runs the posted work here,
+with the GIL already held. Sockets, HTTP framing and writes stay in C#: ``send`` hands bytes to the request's
+``exchange`` and awaits a future C# resolves once they are written (back-pressure).
+"""
+
+import asyncio
+import http
+import socket
+import traceback
+import urllib.parse
+
+ASGI = {"version": "3.0", "spec_version": "2.4"}
+EXTENSIONS = {"http.response.pathsend": {}}
+LIFESPAN_TIMEOUT = 30.0
+
+
+def _status_line(status):
+    try:
+        return "%d %s" % (status, http.HTTPStatus(status).phrase)
+    except ValueError:
+        return "%d Unknown" % status
+
+
+def _latin1(value, what):
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    elif not isinstance(value, str):
+        raise TypeError("%s must be bytes, not %s" % (what, type(value).__name__))
+    if "\0" in value:
+        # NUL separates the pairs on their way to C#; no valid header contains one.
+        raise ValueError("%s contains a NUL byte: %r" % (what, value))
+    return value
+
+
+class Server:
+    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period):
+        self.app = app
+        self.native = native
+        self.loop_name = loop_name
+        self.lifespan_mode = lifespan
+        self.root_path = root_path
+        self.grace_period = grace_period
+        self.state = {}
+        self.requests = {}
+        self.loop = None
+        self.lifespan = None
+        self._wake = None
+
+    # --- the loop thread ------------------------------------------------------------------------
+
+    def run(self):
+        """Runs the loop until stop(); returns an error line when it could not start."""
+        try:
+            loop = self._new_loop()
+        except RuntimeError as e:
+            self.native.Started(str(e))
+            return
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        self._wake, write_end = socket.socketpair()
+        self._wake.setblocking(False)
+        loop.add_reader(self._wake.fileno(), self._on_wake)
+        self.native.SetWakeFd(write_end.detach())
+        try:
+            failure = loop.run_until_complete(self._startup())
+            self.native.Started(failure)
+            if failure is None:
+                loop.run_forever()
+        finally:
+            loop.remove_reader(self._wake.fileno())
+            self._wake.close()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    def _new_loop(self):
+        if self.loop_name in ("auto", "uvloop"):
+            try:
+                import uvloop
+            except ImportError:
+                if self.loop_name == "uvloop":
+                    raise RuntimeError("asgi_loop = uvloop, but the uvloop module is not installed")
+            else:
+                return uvloop.new_event_loop()
+        return asyncio.new_event_loop()
+
+    def _on_wake(self):
+        try:
+            while self._wake.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        self.native.Drain()
+
+    # --- called from C# through Drain -----------------------------------------------------------
+
+    def request(self, exchange):
+        req = _Request(self, exchange)
+        self.requests[exchange.Id] = req
+        req.task = self.loop.create_task(req.serve())
+
+    def resolve(self, future, result):
+        if not future.done():
+            future.set_result(result)
+
+    def fail(self, future, message):
+        if not future.done():
+            future.set_exception(OSError(message))
+
+    def error(self, future, message):
+        if not future.done():
+            future.set_exception(RuntimeError(message))
+
+    def disconnected(self, exchange_id):
+        req = self.requests.get(exchange_id)
+        if req is not None:
+            req.on_disconnect()
+
+    def stop(self):
+        self.loop.create_task(self._stop())
+
+    async def _stop(self):
+        try:
+            if self.lifespan is not None:
+                await self.lifespan.shutdown()
+        finally:
+            self.loop.stop()
+
+    # --- lifespan (Gunicorn's rules: auto tolerates an app without it, on does not) -------------
+
+    async def _startup(self):
+        if self.lifespan_mode == "off":
+            return None
+        lifespan = _Lifespan(self)
+        failure = await lifespan.startup()
+        if failure is None:
+            self.lifespan = lifespan
+            return None
+        if self.lifespan_mode == "on":
+            return "ASGI lifespan startup failed: %s" % failure
+        self.native.Log(10, "ASGI lifespan not supported by app: %s" % failure)
+        return None
+
+    def log_exception(self, message):
+        self.native.Log(40, message + "\n" + traceback.format_exc().rstrip("\n"))
+
+
+class _Lifespan:
+    def __init__(self, server):
+        self.server = server
+        self.queue = asyncio.Queue()
+        self.started = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self.failure = None
+        self.shutdown_failure = None
+        self.task = None
+
+    async def startup(self):
+        scope = {"type": "lifespan", "asgi": dict(ASGI), "state": self.server.state}
+        await self.queue.put({"type": "lifespan.startup"})
+        self.task = asyncio.ensure_future(self._run(scope))
+        try:
+            await asyncio.wait_for(self.started.wait(), LIFESPAN_TIMEOUT)
+        except asyncio.TimeoutError:
+            self.failure = "startup timed out"
+        if self.failure is not None:
+            self.task.cancel()
+        return self.failure
+
+    async def shutdown(self):
+        if self.task.done():
+            return
+        await self.queue.put({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(self.stopped.wait(), LIFESPAN_TIMEOUT)
+        except asyncio.TimeoutError:
+            self.server.native.Log(30, "ASGI lifespan shutdown timed out")
+        if self.shutdown_failure is not None:
+            self.server.native.Log(40, "ASGI lifespan shutdown error: %s" % self.shutdown_failure)
+        if not self.task.done():
+            self.task.cancel()
+
+    async def _run(self, scope):
+        try:
+            await self.server.app(scope, self.queue.get, self._send)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:
+            if not self.started.is_set():
+                self.failure = str(e) or type(e).__name__
+            elif not self.stopped.is_set():
+                self.shutdown_failure = str(e) or type(e).__name__
+        finally:
+            if not self.started.is_set():
+                self.failure = self.failure or "the application returned before startup completed"
+                self.started.set()
+            self.stopped.set()
+
+    async def _send(self, message):
+        kind = message["type"]
+        if kind == "lifespan.startup.complete":
+            self.started.set()
+        elif kind == "lifespan.startup.failed":
+            self.failure = message.get("message", "") or "lifespan.startup.failed"
+            self.started.set()
+        elif kind == "lifespan.shutdown.complete":
+            self.stopped.set()
+        elif kind == "lifespan.shutdown.failed":
+            self.shutdown_failure = message.get("message", "") or "lifespan.shutdown.failed"
+            self.stopped.set()
+
+
+class _Request:
+    """One http scope: receive/send over the C# exchange (PythonAsgiExchange)."""
+
+    def __init__(self, server, exchange):
+        self.server = server
+        self.ex = exchange
+        self.task = None
+        self.started = False
+        self.complete = False
+        self.disconnected = False
+        self.body_done = False
+        self.misuse = None
+        self.streamed = False
+        self.waiters = []
+
+    def scope(self):
+        ex = self.ex
+        raw_path = ex.Path.encode("latin-1")
+        flat = ex.Headers.encode("latin-1").split(b"\0") if ex.Headers else []
+        headers = [(flat[i].lower(), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
+        root_path = self.server.root_path or ex.ScriptName
+        scope = {
+            "type": "http",
+            "asgi": dict(ASGI),
+            "http_version": ex.HttpVersion,
+            "method": ex.Method,
+            "scheme": ex.Scheme,
+            "path": urllib.parse.unquote(ex.Path),
+            "raw_path": raw_path,
+            "query_string": ex.Query.encode("latin-1"),
+            "root_path": root_path,
+            "headers": headers,
+            "client": (ex.ClientHost, ex.ClientPort) if ex.ClientHost is not None else None,
+            "server": (ex.ServerName, ex.ServerPort),
+            "extensions": {k: dict(v) for k, v in EXTENSIONS.items()},
+        }
+        if self.server.lifespan is not None or self.server.state:
+            scope["state"] = self.server.state.copy()
+        return scope
+
+    async def serve(self):
+        try:
+            await self.server.app(self.scope(), self.receive, self.send)
+            if self.misuse is not None:
+                raise self.misuse
+            if not self.started and not self.disconnected:
+                self.server.native.Log(40, "ASGI application returned without sending a response: %s %s"
+                                       % (self.ex.Method, self.ex.Path))
+        except asyncio.CancelledError:
+            self.server.native.Log(10, "Request cancelled (client disconnected)")
+        except Exception:
+            if self.complete or self.disconnected:
+                self.server.native.Log(10, "Exception after response complete (client disconnected)")
+            else:
+                self.server.log_exception("Error in ASGI application")
+        finally:
+            self.server.requests.pop(self.ex.Id, None)
+            self._wake_waiters()
+            self.ex.Finish()
+
+    # --- receive ------------------------------------------------------------------------------
+
+    async def receive(self):
+        if self.disconnected or self.complete:
+            return {"type": "http.disconnect"}
+        if not self.body_done:
+            if not self.streamed:
+                buffered = self.ex.TakeBuffered()
+                if buffered is not None:
+                    self.body_done = True
+                    return {"type": "http.request", "body": buffered, "more_body": False}
+                self.streamed = True
+            future = self.server.loop.create_future()
+            self.ex.Read(future)
+            try:
+                chunk = await future
+            except OSError:
+                self.disconnected = True
+                return {"type": "http.disconnect"}
+            if not chunk:
+                self.body_done = True
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
+        # The body is all read: the next event is the end of the exchange.
+        waiter = self.server.loop.create_future()
+        self.waiters.append(waiter)
+        await waiter
+        return {"type": "http.disconnect"}
+
+    def on_disconnect(self):
+        if self.disconnected:
+            return
+        self.disconnected = True
+        self._wake_waiters()
+        if self.task is not None and not self.task.done():
+            self.server.loop.call_later(self.server.grace_period, self.task.cancel)
+
+    def _wake_waiters(self):
+        waiters, self.waiters = self.waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    # --- send ---------------------------------------------------------------------------------
+
+    async def send(self, message):
+        if self.disconnected:
+            return  # as Gunicorn: the app may finish its clean-up without errors
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                self.misuse = RuntimeError("Response already started")
+                return
+            self.started = True
+            status = message["status"]
+            if not isinstance(status, int):
+                raise TypeError("http.response.start status must be an int")
+            pairs = []
+            for name, value in message.get("headers", ()):
+                pairs.append(_latin1(name, "header name"))
+                pairs.append(_latin1(value, "header value"))
+            error = self.ex.Start(_status_line(status), "\0".join(pairs), len(pairs))
+            if error is not None:
+                raise RuntimeError(error)
+        elif kind == "http.response.body":
+            if not self.started:
+                self.misuse = RuntimeError("Response not started")
+                return
+            if self.complete:
+                self.misuse = RuntimeError("Response already complete")
+                return
+            body = message.get("body", b"")
+            if not isinstance(body, bytes):
+                body = bytes(body)
+            more = bool(message.get("more_body", False))
+            if not more:
+                self.complete = True
+            await self._write(lambda f: self.ex.Write(body, more, f))
+        elif kind == "http.response.pathsend":
+            if not self.started:
+                self.misuse = RuntimeError("Response not started")
+                return
+            if self.complete:
+                self.misuse = RuntimeError("Response already complete")
+                return
+            self.complete = True
+            path = message["path"]
+            await self._write(lambda f: self.ex.SendFile(str(path), f))
+        else:
+            raise RuntimeError("Unexpected ASGI message %r in an http scope" % kind)
+
+    async def _write(self, start):
+        future = self.server.loop.create_future()
+        start(future)
+        try:
+            await future
+        except OSError:
+            self.on_disconnect()
+        if self.complete:
+            self._wake_waiters()

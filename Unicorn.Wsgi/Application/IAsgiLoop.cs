@@ -1,0 +1,17 @@
+namespace Unicorn.Wsgi.Application;
+
+/// <summary>A running ASGI event loop: requests go in from any thread, without taking the GIL on the caller's side.</summary>
+public interface IAsgiLoop
+{
+    /// <summary>
+    /// Runs one request as an http scope; completes once the response is complete (or the app gave up on it),
+    /// faulting only when the request could not be run at all.
+    /// </summary>
+    Task RunAsync(WsgiRequest request, IResponseSink sink);
+
+    /// <summary>Runs lifespan shutdown and stops the loop; false when that did not finish within <paramref name="timeout"/>.</summary>
+    Task<bool> StopAsync(TimeSpan timeout);
+
+    /// <summary>False when work waits for the loop and the loop has not turned for longer than <paramref name="stuck"/>.</summary>
+    bool IsResponsive(TimeSpan stuck);
+}

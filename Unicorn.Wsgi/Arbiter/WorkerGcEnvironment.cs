@@ -1,0 +1,69 @@
+using System.Globalization;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>
+/// The .NET GC variables a worker starts with, from <c>worker_heap_limit</c>. Each worker is its own runtime,
+/// and .NET sizes each one as if it had the machine (or the container) to itself: gen0 from the CPU cache,
+/// a hard limit of 75% of the container's memory. With N workers that is N times too much, so the heap
+/// grows under load and never shrinks back (bench/results/memory.md).
+/// </summary>
+internal static class WorkerGcEnvironment
+{
+    /// <summary>
+    /// A gen0 budget this small costs no measurable throughput: most per-request garbage dies young
+    /// (bench/results/memory.md).
+    /// </summary>
+    public const string Gen0Size = "0x200000";
+
+    /// <summary>Adds the variables to <paramref name="env"/>; any DOTNET_GC* variable already there wins.</summary>
+    public static void Apply(IDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
+    {
+        if (limit.IsUnlimited)
+        {
+            return;
+        }
+
+        env.TryAdd("DOTNET_GCgen0size", Gen0Size);
+        if (env.Keys.Any(k => k.StartsWith("DOTNET_GCHeapHardLimit", StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        if (limit.LimitPercent is { } percent)
+        {
+            env["DOTNET_GCHeapHardLimitPercent"] = "0x" + percent.ToString("x", CultureInfo.InvariantCulture);
+        }
+        else if ((limit.LimitBytes ?? AutoLimit(workers, containerLimit)) is { } bytes)
+        {
+            env["DOTNET_GCHeapHardLimit"] = "0x" + bytes.ToString("x", CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// auto's hard limit: none outside a container limit; inside one, .NET's own 75% shared among the
+    /// workers, never below <see cref="WorkerHeapLimit.MinimumBytes"/>.
+    /// </summary>
+    public static long? AutoLimit(int workers, long? containerLimit) =>
+        containerLimit is { } total ? Math.Max(WorkerHeapLimit.MinimumBytes, total / 4 * 3 / Math.Max(1, workers)) : null;
+
+    /// <summary>The memory limit of this process's cgroup (v2, else v1), or null when there is none.</summary>
+    public static long? ContainerMemoryLimit()
+    {
+        foreach (var path in (string[])["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+        {
+            try
+            {
+                var text = File.ReadAllText(path).Trim();
+                // v1 reports "no limit" as a number near 2^63; v2 as "max".
+                return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 1L << 50 ? n : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,28 @@
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers.Hosts;
+
+/// <summary>
+/// The asgi worker class (also spelt uvicorn.workers.UvicornWorker): one event loop runs every request. The
+/// loop starts, and lifespan startup runs, while the worker boots, so a worker is ready only once startup is done
+/// and a failed startup under asgi_lifespan = on is a boot error.
+/// </summary>
+internal sealed class AsgiHostFactory : IAppHostFactory
+{
+    // ASGI has no wsgi.multithread; the WSGI form the worker also builds runs on no thread.
+    public bool IsMultithread(Settings settings) => false;
+
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log)
+    {
+        var options = new AsgiOptions
+        {
+            Loop = settings.AsgiLoop,
+            Lifespan = settings.AsgiLifespan,
+            RootPath = settings.RootPath,
+            DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
+        };
+        return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
+    }
+}

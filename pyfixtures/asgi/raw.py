@@ -1,0 +1,37 @@
+"""Bare ASGI callables for the protocol edges: apps that misuse send, and lifespan that fails."""
+
+
+async def misuse(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return  # no lifespan support: asgi_lifespan = auto serves without it
+    path = scope["path"]
+    if path == "/noresponse":
+        return
+    if path == "/raise":
+        raise ValueError("app raised on purpose")
+    if path == "/body-before-start":
+        await send({"type": "http.response.body", "body": b"early"})
+        return
+    if path == "/block":
+        import time
+        time.sleep(120)  # blocks the event loop: the worker stops beating and the master's timeout ends it
+    if path == "/nul-header":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
+        await send({"type": "http.response.body", "body": b"never"})
+        return
+    if path == "/start-twice":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def failing_lifespan(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "database unreachable"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})

@@ -1,0 +1,105 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Core;
+
+namespace Unicorn.EndToEnd.Tests.Asgi;
+
+/// <summary>
+/// Protocol misuse answered as Gunicorn's ASGI worker answers it (a 500 when nothing was sent, the error logged),
+/// and the lifespan and loop settings' failure paths.
+/// </summary>
+public sealed class AsgiProtocolTests
+{
+    private const string Close = "Connection: close\r\n";
+
+    [Fact]
+    public void Misuse_is_answered_and_logged_and_the_worker_serves_on()
+    {
+        var port = UnicornServer.FreePort();
+        // The app has no lifespan support: under the default asgi_lifespan = auto it is served without.
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var none = RawHttp.Send(port, $"GET /noresponse HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", none, StringComparison.Ordinal);
+        Assert.Equal("Internal Server Error", RawHttp.Body(none));
+        server.WaitForLog("ASGI application returned without sending a response: GET /noresponse");
+
+        var raised = RawHttp.Send(port, $"GET /raise HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", raised, StringComparison.Ordinal);
+        server.WaitForLog("ValueError: app raised on purpose");
+
+        var early = RawHttp.Send(port, $"GET /body-before-start HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", early, StringComparison.Ordinal);
+        server.WaitForLog("RuntimeError: Response not started");
+
+        var nul = RawHttp.Send(port, $"GET /nul-header HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", nul, StringComparison.Ordinal);
+        Assert.DoesNotContain("x-injected", nul, StringComparison.OrdinalIgnoreCase);
+        server.WaitForLog("header value contains a NUL byte");
+
+        // The second start is ignored and the first one stands; as in Gunicorn, a misuse raised after the response
+        // completed is only a debug line.
+        var twice = RawHttp.Send(port, $"GET /start-twice HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", twice, StringComparison.Ordinal);
+        Assert.Equal("ok", RawHttp.Body(twice));
+
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+        Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_app_that_blocks_the_event_loop_is_ended_by_the_masters_timeout()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--timeout", "3", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+        var first = server.Workers().Single();
+
+        // Nothing else is sent: the loop must be seen stuck without other requests queueing behind it.
+        using var blocked = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+        blocked.GetStream().Write("GET /block HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+
+        server.WaitForLog($"WORKER TIMEOUT (pid:{first})", seconds: 60);
+        Assert.True(UnicornServer.Poll(() => server.Workers() is [var w] && w != first, 60), "no replacement worker");
+        server.WaitUntilResponding(port, "/");
+    }
+
+    [Fact]
+    public void A_failed_lifespan_startup_under_asgi_lifespan_on_stops_the_server_with_one_line()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "raw:failing_lifespan", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--asgi-lifespan", "on", "-b", $"127.0.0.1:{port}");
+
+        Assert.NotEqual(0, server.WaitForExit(90));
+        Assert.Contains(server.Lines, l => l.Contains("ASGI lifespan startup failed: database unreachable", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_failed_lifespan_startup_under_auto_serves_without_lifespan()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:failing_lifespan", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
+    }
+
+    [Fact]
+    public void Asking_for_uvloop_runs_it_or_says_in_one_line_that_it_is_not_installed()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--asgi-loop", "uvloop", "-b", $"127.0.0.1:{port}");
+
+        if (Directory.Exists("/usr/lib/python3/dist-packages/uvloop"))
+        {
+            server.WaitUntilResponding(port, "/");
+            Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
+            return;
+        }
+
+        Assert.NotEqual(0, server.WaitForExit(90));
+        Assert.Contains(server.Lines, l => l.Contains("asgi_loop = uvloop, but the uvloop module is not installed", StringComparison.Ordinal));
+    }
+}

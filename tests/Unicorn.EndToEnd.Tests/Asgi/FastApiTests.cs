@@ -1,0 +1,135 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Core;
+
+namespace Unicorn.EndToEnd.Tests.Asgi;
+
+/// <summary>The asgi worker class under FastAPI: the tutorial's routes, the http scope, body and response streaming, disconnects.</summary>
+public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<FastApiServerFixture>
+{
+    private const string Close = "Connection: close\r\n";
+    private readonly int _port = fixture.Port;
+
+    [Fact]
+    public void Each_request_gets_an_access_log_line_as_under_wsgi()
+    {
+        Json("GET /items/7?q=logged HTTP/1.1\r\nHost: x\r\nUser-Agent: asgi-test\r\n" + Close + "\r\n");
+        fixture.Server.WaitForLog("\"GET /items/7?q=logged HTTP/1.1\" 200 ");
+        Assert.Contains(fixture.Server.Lines, l => l.Contains("/items/7?q=logged", StringComparison.Ordinal) && l.Contains("\"asgi-test\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_tutorial_routes_answer_with_their_json()
+    {
+        Assert.Equal("{\"message\":\"Hello World\"}", Json("GET / HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+        Assert.Equal("{\"item_id\":5,\"q\":\"x\"}", Json("GET /items/5?q=x HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+        const string Item = "{\"name\":\"Foo\",\"price\":35.4,\"tax\":3.2}";
+        var created = Json($"POST /items/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {Item.Length}\r\n{Close}\r\n{Item}");
+        using var doc = JsonDocument.Parse(created);
+        Assert.Equal("Foo", doc.RootElement.GetProperty("name").GetString());
+        Assert.Equal(38.6, doc.RootElement.GetProperty("price_with_tax").GetDouble(), 3);
+
+        var invalid = RawHttp.Send(_port, $"POST /items/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n{Close}\r\n{{}}");
+        Assert.StartsWith("HTTP/1.1 422 ", invalid, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lifespan_startup_ran_before_the_first_request()
+    {
+        Assert.Equal("{\"started\":[\"startup\"]}", Json("GET /started HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+    }
+
+    [Fact]
+    public void The_http_scope_carries_every_key()
+    {
+        using var doc = JsonDocument.Parse(Json("GET /scope?a=b%20c HTTP/1.0\r\nHost: example.org:8080\r\n\r\n"));
+        var scope = doc.RootElement;
+        Assert.Equal("/api", scope.GetProperty("root_path").GetString()); // --root-path
+        Assert.Equal("/scope", scope.GetProperty("path").GetString());
+        Assert.Equal("/scope", scope.GetProperty("raw_path").GetString());
+        Assert.Equal("a=b%20c", scope.GetProperty("query_string").GetString());
+        Assert.Equal("1.0", scope.GetProperty("http_version").GetString());
+        Assert.Equal("http", scope.GetProperty("scheme").GetString());
+        Assert.Equal("127.0.0.1", scope.GetProperty("client")[0].GetString());
+        Assert.True(scope.GetProperty("client")[1].GetInt32() > 0);
+        Assert.Equal("example.org", scope.GetProperty("server")[0].GetString());
+        Assert.Equal(8080, scope.GetProperty("server")[1].GetInt32());
+        Assert.Equal("3.0", scope.GetProperty("asgi").GetProperty("version").GetString());
+        Assert.Contains("http.response.pathsend", scope.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public void A_large_chunked_body_reaches_the_app_as_a_stream_of_http_request_events()
+    {
+        const int Size = 3 * 1024 * 1024;
+        var head = Encoding.ASCII.GetBytes("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + Close + "\r\n");
+        var body = new MemoryStream();
+        body.Write(head);
+        for (var sent = 0; sent < Size; sent += 100_000)
+        {
+            var n = Math.Min(100_000, Size - sent);
+            body.Write(Encoding.ASCII.GetBytes($"{n:x}\r\n"));
+            body.Write(new byte[n]);
+            body.Write("\r\n"u8);
+        }
+
+        body.Write("0\r\n\r\n"u8);
+        var response = Encoding.Latin1.GetString(RawHttp.Send(_port, body.ToArray(), 60));
+        using var doc = JsonDocument.Parse(RawHttp.Body(response));
+        Assert.Equal(Size, doc.RootElement.GetProperty("bytes").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("chunks").GetInt32() > 1, "a body over 1 MiB streams in several events");
+    }
+
+    [Fact]
+    public void A_streaming_response_and_server_sent_events_go_out_chunked()
+    {
+        var stream = RawHttp.Send(_port, "GET /stream?n=20 HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n");
+        Assert.Contains("Transfer-Encoding: chunked", stream, StringComparison.Ordinal);
+        Assert.Equal(string.Concat(Enumerable.Range(0, 20).Select(i => $"line {i}\n")), RawHttp.Body(stream));
+
+        var sse = RawHttp.Send(_port, "GET /sse?n=3 HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n");
+        Assert.Contains("content-type: text/event-stream", sse, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("data: event 0\n\ndata: event 1\n\ndata: event 2\n\n", RawHttp.Body(sse));
+    }
+
+    [Fact]
+    public void A_client_that_leaves_mid_stream_is_seen_as_a_disconnect_and_the_app_stops()
+    {
+        var before = Disconnects();
+        using (var client = new TcpClient("127.0.0.1", _port))
+        {
+            var stream = client.GetStream();
+            stream.Write("GET /forever HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+            var buffer = new byte[65536];
+            var read = 0;
+            while (read < 200_000)
+            {
+                var n = stream.Read(buffer);
+                Assert.True(n > 0);
+                read += n;
+            }
+
+            client.Client.LingerState = new LingerOption(true, 0); // reset: the next write fails at once
+        }
+
+        Assert.True(UnicornServer.Poll(() => Disconnects() > before, 30), "the streaming generator was not closed after the client left");
+        // The worker serves on.
+        Assert.Equal("{\"message\":\"Hello World\"}", Json("GET / HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+    }
+
+    private int Disconnects()
+    {
+        using var doc = JsonDocument.Parse(Json("GET /disconnects HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+        return doc.RootElement.GetProperty("disconnects").GetInt32();
+    }
+
+    private string Json(string request)
+    {
+        var response = RawHttp.Send(_port, request);
+        Assert.StartsWith("HTTP/1.", response, StringComparison.Ordinal);
+        Assert.Contains(" 200 OK\r\n", response[..response.IndexOf("\r\n", StringComparison.Ordinal)] + "\r\n", StringComparison.Ordinal);
+        return RawHttp.Body(response);
+    }
+}

@@ -1,0 +1,39 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.Core;
+
+/// <summary><c>worker_heap_limit</c> reaches the workers' runtime as the GC variables .NET reads at start.</summary>
+public sealed class WorkerHeapLimitTests
+{
+    private static string WorkerGcEnvironment(IDictionary<string, string>? env, params string[] args)
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(env, ["pyfixtures.bridge_apps:gc_env", "-b", $"127.0.0.1:{port}", .. args]);
+        server.WaitUntilServing(port);
+        var (status, body) = UnicornServer.Get(port, "/", 30);
+        Assert.Equal(200, status);
+        return body;
+    }
+
+    [Fact]
+    public void A_size_becomes_the_workers_hard_heap_limit()
+    {
+        var body = WorkerGcEnvironment(null, "--worker-heap-limit", "64M");
+        Assert.Contains("DOTNET_GCHeapHardLimit=0x4000000\n", body, StringComparison.Ordinal);
+        Assert.Contains("DOTNET_GCgen0size=0x200000\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unlimited_leaves_the_runtime_its_own_defaults()
+    {
+        Assert.Equal("", WorkerGcEnvironment(null, "--worker-heap-limit", "unlimited"));
+    }
+
+    [Fact]
+    public void The_users_own_gc_variable_wins()
+    {
+        var body = WorkerGcEnvironment(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x8000000" }, "--worker-heap-limit", "64M");
+        Assert.Contains("DOTNET_GCHeapHardLimit=0x8000000\n", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("0x4000000", body, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Unicorn.PythonBridge.Asgi;
+using Unicorn.PythonBridge.Tests.Support;
+
+namespace Unicorn.PythonBridge.Tests.Asgi;
+
+/// <summary>
+/// unicorn_asgi.py reaches C# through pythonnet by name: every member it uses on <c>native</c> (the loop) and on an
+/// exchange must exist as a public member, since pythonnet binds nothing else, and a rename on one side only would
+/// fail at the first request rather than at build time.
+/// </summary>
+public sealed partial class AsgiPythonSurfaceTests
+{
+    private static readonly string s_source = File.ReadAllText(
+        Path.Combine(PythonFixture.FindRepoRoot(), "Unicorn.PythonBridge", "Python", "unicorn_asgi.py"));
+
+    [Fact]
+    public void Every_loop_member_the_python_half_calls_is_public()
+    {
+        var used = Members(NativeUse(), s_source);
+        Assert.Contains("Drain", used);
+        Assert.All(used, name => Assert.True(IsPublic(typeof(PythonAsgiLoop), name), $"PythonAsgiLoop has no public {name}"));
+    }
+
+    [Fact]
+    public void Every_exchange_member_the_python_half_uses_is_public()
+    {
+        var used = Members(ExchangeUse(), s_source);
+        Assert.Contains("Write", used);
+        Assert.Contains("TakeBuffered", used);
+        Assert.All(used, name => Assert.True(IsPublic(typeof(PythonAsgiExchange), name), $"PythonAsgiExchange has no public {name}"));
+    }
+
+    private static HashSet<string> Members(Regex pattern, string source) =>
+        [.. pattern.Matches(source).Select(m => m.Groups[1].Value)];
+
+    private static bool IsPublic(Type type, string name) =>
+        type.IsPublic && type.GetMember(name, BindingFlags.Public | BindingFlags.Instance).Length > 0;
+
+    // C# members are PascalCase; Python's own attributes on these objects are not.
+    [GeneratedRegex(@"\bnative\.([A-Z]\w*)")]
+    private static partial Regex NativeUse();
+
+    [GeneratedRegex(@"\b(?:ex|exchange)\.([A-Z]\w*)")]
+    private static partial Regex ExchangeUse();
+}

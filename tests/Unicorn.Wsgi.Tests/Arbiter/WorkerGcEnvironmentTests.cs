@@ -1,0 +1,91 @@
+using Unicorn.Wsgi.Arbiter;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.Wsgi.Tests.Arbiter;
+
+/// <summary>What <c>worker_heap_limit</c> puts in a worker's environment.</summary>
+public sealed class WorkerGcEnvironmentTests
+{
+    private static Dictionary<string, string> Apply(string setting, int workers = 2, long? container = null, Dictionary<string, string>? env = null)
+    {
+        env ??= [];
+        WorkerGcEnvironment.Apply(env, WorkerHeapLimit.Parse(setting), workers, container);
+        return env;
+    }
+
+    [Fact]
+    public void Auto_outside_a_container_caps_gen0_only()
+    {
+        Assert.Equal(new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x200000" }, Apply("auto"));
+    }
+
+    [Fact]
+    public void Auto_in_a_container_shares_three_quarters_of_its_limit_among_the_workers()
+    {
+        // 1 GiB, 4 workers: 192 MiB each.
+        Assert.Equal("0xc000000", Apply("auto", workers: 4, container: 1L << 30)["DOTNET_GCHeapHardLimit"]);
+        // Never below 16 MiB, however many workers share it.
+        Assert.Equal("0x1000000", Apply("auto", workers: 64, container: 256L << 20)["DOTNET_GCHeapHardLimit"]);
+    }
+
+    [Fact]
+    public void A_size_or_a_percentage_is_the_hard_limit_per_worker()
+    {
+        Assert.Equal("0x4000000", Apply("64M", container: 1L << 30)["DOTNET_GCHeapHardLimit"]);
+        Assert.Equal("0x40000000", Apply("1g")["DOTNET_GCHeapHardLimit"]);
+        var percent = Apply("10%");
+        Assert.Equal("0xa", percent["DOTNET_GCHeapHardLimitPercent"]);
+        Assert.False(percent.ContainsKey("DOTNET_GCHeapHardLimit"));
+    }
+
+    [Fact]
+    public void Unlimited_adds_nothing()
+    {
+        Assert.Empty(Apply("unlimited", container: 1L << 30));
+    }
+
+    [Fact]
+    public void The_users_own_variables_win()
+    {
+        var env = Apply("64M", env: new() { ["DOTNET_GCgen0size"] = "0x1000000", ["DOTNET_GCHeapHardLimitPercent"] = "0x20" });
+        Assert.Equal("0x1000000", env["DOTNET_GCgen0size"]);
+        Assert.Equal("0x20", env["DOTNET_GCHeapHardLimitPercent"]);
+        Assert.False(env.ContainsKey("DOTNET_GCHeapHardLimit"));
+    }
+
+    [Theory]
+    [InlineData("auto", null)]
+    [InlineData(" Unlimited ", null)]
+    [InlineData("16M", 16L << 20)]
+    [InlineData("65536K", 64L << 20)]
+    [InlineData("134217728", 128L << 20)]
+    public void Parses_the_forms_it_documents(string text, long? bytes)
+    {
+        Assert.Equal(bytes, WorkerHeapLimit.Parse(text).LimitBytes);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("lots")]
+    [InlineData("64MB")]
+    [InlineData("-1")]
+    [InlineData("0%")]
+    [InlineData("101%")]
+    [InlineData("1M")]
+    [InlineData("99999999999G")]
+    public void Refuses_anything_else_with_a_message_naming_the_setting(string text)
+    {
+        var e = Assert.Throws<SettingValueException>(() => WorkerHeapLimit.Parse(text));
+        Assert.Contains("worker_heap_limit", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_flag_resolves_to_the_typed_value_and_travels_to_workers_as_text()
+    {
+        var s = SettingsResolver.Resolve(["--worker-heap-limit", "48M", "app:app"], new Dictionary<string, string?>(), null, Path.GetTempPath());
+        Assert.Equal(48L << 20, s.WorkerHeapLimit.LimitBytes);
+        var back = Settings.FromJson(s.ToJson());
+        Assert.Equal("48M", back.WorkerHeapLimit.Text);
+        Assert.True(SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), null, Path.GetTempPath()).WorkerHeapLimit.IsAuto);
+    }
+}
