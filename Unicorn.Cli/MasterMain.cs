@@ -143,6 +143,8 @@ internal static class MasterMain
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
+            DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
+            DirtyPool = settings.DirtyEnabled ? new DirtyPool() : null,
         });
     }
 

@@ -96,6 +96,8 @@ public sealed unsafe partial class PythonRuntime
                 BridgeModule.Load(native);
             }
 
+            DirtyModule.Install();
+
             try
             {
                 runtime.Prepare(options, env);

@@ -106,6 +106,7 @@ public sealed partial class Arbiter : IDisposable
                 RunControlCalls();
 
                 ReapWorkers();
+                ManageDirtyArbiter();
                 CheckZygote();
                 MurderWorkers();
                 RecycleLargeWorkers();
@@ -228,6 +229,7 @@ public sealed partial class Arbiter : IDisposable
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
         RunHook("when_ready", _options.Hooks.WhenReady);
+        StartDirtyArbiter();
         SetNumWorkers(_config.Workers);
     }
 

@@ -56,6 +56,9 @@ public sealed class ArbiterOptions
     /// <summary>"Starting unicorn {Version}".</summary>
     public string Version { get; init; } = typeof(ArbiterOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    /// <summary>How to start the dirty arbiter when dirty_apps and dirty_workers are set; null: Python cannot run it.</summary>
+    public DirtyArbiterLaunch? DirtyArbiter { get; init; }
+
     /// <summary>The program to start workers and USR2 masters from; default: this executable.</summary>
     public string? ExecutablePath { get; init; }
 
