@@ -62,6 +62,9 @@ public partial class ErrorLogComparisonTests
         // Unicorn's one addition: the interpreter it embeds, right after "Using worker:" (docs/differences.md).
         Assert.Matches(@"^\[TIME\] \[PID\] \[INFO\] Using Python: /\S+, Python N\.N\.N$", unicorn[3]);
         unicorn.RemoveAt(3);
+        // Gunicorn 26.1's control socket line, which the installed Gunicorn 20.1 predates.
+        Assert.Matches(@"^\[TIME\] \[PID\] \[INFO\] Control socket listening at /\S+$", unicorn[3]);
+        unicorn.RemoveAt(3);
         Assert.Equal(gunicorn.Take(4), unicorn.Take(4));
         Assert.Equal(gunicorn.Skip(4).Order(StringComparer.Ordinal), unicorn.Skip(4).Order(StringComparer.Ordinal));
     }
