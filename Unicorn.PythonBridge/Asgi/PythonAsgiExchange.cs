@@ -134,6 +134,8 @@ public sealed class PythonAsgiExchange
                 try
                 {
                     WebSocket = await PythonAsgiWebSocket.AcceptAsync(_loop, _request, subprotocol, list).ConfigureAwait(false);
+                    // The 101 went out on the taken stream; the sink only records it for the access log.
+                    _sink.SetResponse("101 Switching Protocols", []);
                     _ended = true;
                     _loop.Resolve(future, () => null);
                 }

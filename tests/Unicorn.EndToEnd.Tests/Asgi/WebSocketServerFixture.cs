@@ -10,7 +10,7 @@ public sealed class WebSocketServerFixture : IDisposable
         Port = UnicornServer.FreePort();
         Server = UnicornServer.Start(
             "ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--ws-max-size", "1048576", "--ws-ping-interval", "2",
-            "--ws-ping-timeout", "2", "-b", $"127.0.0.1:{Port}");
+            "--ws-ping-timeout", "2", "--access-logfile", "-", "-b", $"127.0.0.1:{Port}");
         Server.WaitUntilResponding(Port, "/");
     }
 

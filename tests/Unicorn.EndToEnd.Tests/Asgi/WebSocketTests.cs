@@ -21,6 +21,7 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         Assert.Contains(lines, l => l.StartsWith("extensions permessage-deflate", StringComparison.Ordinal));
         Assert.Contains("extensions None", lines);
         Assert.Contains("scope ws /echo ['websocket.http.response']", lines);
+        fixture.Server.WaitForLog("\"GET /echo HTTP/1.1\" 101 0 "); // the access log shows the upgrade
     }
 
     [Fact]
@@ -45,6 +46,8 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         var lines = WebSocketClient.Run(_port, "denial");
         Assert.Contains("/reject 403", lines);
         Assert.Contains("/deny 401", lines);
+        fixture.Server.WaitForLog("\"GET /reject HTTP/1.1\" 403 0 ");
+        fixture.Server.WaitForLog("\"GET /deny HTTP/1.1\" 401 6 ");
     }
 
     [Fact]
