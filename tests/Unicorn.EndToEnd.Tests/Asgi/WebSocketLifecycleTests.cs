@@ -39,12 +39,14 @@ public sealed class WebSocketLifecycleTests
         client.WaitForLine("open 1000", 240);
         Thread.Sleep(2000);
         var held = RssKiB(worker) - before;
+        var threads = Directory.GetDirectories($"/proc/{worker}/task").Length;
         client.Continue();
         client.WaitForLine("all answer", 120);
         client.WaitForExit(120);
 
         // Each idle websocket holds a pending .NET receive and the app's await: no thread, a few KiB each.
         Assert.True(held < 100 * 1024, $"1,000 idle websockets grew the worker by {held} KiB");
+        Assert.True(threads < 100, $"1,000 idle websockets ran on {threads} threads");
         Assert.Equal([worker], server.Workers());
     }
 
