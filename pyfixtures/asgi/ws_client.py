@@ -3,6 +3,7 @@
 import asyncio
 import os
 import socket
+import ssl
 import sys
 import time
 
@@ -108,6 +109,14 @@ async def scenario(name):
     elif name == "channels":
         async with websockets.connect(BASE + "/ws/") as ws:
             await ws.send("hi")
+            out(await ws.recv())
+    elif name == "wss":
+        context = ssl.create_default_context(cafile=os.environ["CA"])
+        context.check_hostname = False  # the test certificate names localhost; the chain is still verified
+        async with websockets.connect("wss://127.0.0.1:%d/echo" % PORT, ssl=context) as ws:
+            await ws.send("over tls")
+            out("wss", await ws.recv())
+            await ws.send("scope")
             out(await ws.recv())
     elif name == "going-away":
         async with websockets.connect(BASE + "/echo") as ws:

@@ -1,4 +1,5 @@
 using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
 
 namespace Unicorn.EndToEnd.Tests.Asgi;
 
@@ -48,6 +49,22 @@ public sealed class WebSocketLifecycleTests
         Assert.True(held < 100 * 1024, $"1,000 idle websockets grew the worker by {held} KiB");
         Assert.True(threads < 100, $"1,000 idle websockets ran on {threads} threads");
         Assert.Equal([worker], server.Workers());
+    }
+
+    [Fact]
+    public void A_websocket_over_tls_is_a_wss_scope()
+    {
+        using var certs = new TestCertificates();
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--certfile", certs.ServerCert, "--keyfile", certs.ServerKey,
+            "-b", $"127.0.0.1:{port}");
+        server.WaitForLog("Booting worker", 1, 60);
+
+        using var client = WebSocketClient.Start(port, "wss", new Dictionary<string, string> { ["CA"] = certs.CaCert });
+        client.WaitForExit(120);
+        Assert.Contains("wss over tls", client.Lines);
+        Assert.Contains("scope wss /echo ['websocket.http.response']", client.Lines);
     }
 
     [Fact]
