@@ -116,6 +116,60 @@ public sealed class PythonAsgiWebSocket
         }, future);
     }
 
+    /// <summary>
+    /// The fast path of websocket.send, without a future: 0 when the message is written already (the usual case,
+    /// a small message and a socket that takes it); 1 when it started and the app must await <see cref="WaitSent"/>;
+    /// 2 when others are queued before it and the app must call <see cref="Send"/>.
+    /// </summary>
+    public int SendNow(PyObject data, bool text)
+    {
+        lock (_gate)
+        {
+            if (!_sends.IsCompleted || _socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            {
+                return 2;
+            }
+
+            byte[] bytes;
+            using (Py.GIL()) // pythonnet released it around this call into .NET
+            {
+                bytes = PythonAsgiExchange.CopyBytes(data);
+            }
+
+            var pending = _socket.SendAsync(bytes.AsMemory(), text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return 0;
+            }
+
+            _sends = pending.AsTask();
+            return 1;
+        }
+    }
+
+    /// <summary>Resolves the future once the send <see cref="SendNow"/> started is written, or fails it (OSError).</summary>
+    public void WaitSent(PyObject future)
+    {
+        lock (_gate)
+        {
+            _sends = AwaitSentAsync(_sends, future);
+        }
+    }
+
+    private async Task AwaitSentAsync(Task sending, PyObject future)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
+            _loop.Resolve(future, () => null);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            _socket.Abort();
+            _loop.Fail(future, e.Message, disconnect: true);
+        }
+    }
+
     /// <summary>websocket.close from the app: sends the close frame; the client's answer ends the pending receive.</summary>
     public void Close(int code, string reason, PyObject future) => Chain(() => SendCloseAsync(code, reason), future);
 

@@ -480,9 +480,15 @@ class _WebSocket(_Request):
                 payload, is_text = bytes(data), False
             else:
                 raise TypeError("websocket.send needs 'text' or 'bytes'")
-            future = self.server.loop.create_future()
-            self.ex.WebSocket.Send(payload, is_text, future)
-            await future
+            socket = self.ex.WebSocket
+            state = socket.SendNow(payload, is_text)  # 0: written already, no future needed
+            if state:
+                future = self.server.loop.create_future()
+                if state == 1:
+                    socket.WaitSent(future)
+                else:
+                    socket.Send(payload, is_text, future)
+                await future
         elif kind == "websocket.close":
             code = int(message.get("code", 1000) or 1000)
             reason = message.get("reason") or ""
