@@ -121,8 +121,11 @@ internal static class MasterMain
         ServerHookBridge hooks, MasterMetrics? metrics, string workingDirectory)
     {
         var log = logging.ErrorLog;
+        var (zygote, zygoteUnavailable) = ZygoteLocator.Locate(python.Installation);
         return Arbiter.Run(new ArbiterOptions
         {
+            Zygote = zygote,
+            ZygoteUnavailable = zygoteUnavailable,
             Settings = settings,
             Log = log,
             Metrics = metrics,
@@ -140,6 +143,8 @@ internal static class MasterMain
             PreloadApp = s => LoadApp(python, s),
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
+            DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
+            DirtyPool = settings.DirtyEnabled ? new DirtyPool() : null,
         });
     }
 

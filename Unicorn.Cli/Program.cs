@@ -15,6 +15,19 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        var code = Run(args);
+        if (HostInterpreter.IsRunning)
+        {
+            // A worker forked by the zygote runs inside python3's main(): Python's exit work is done
+            // (WorkerStartup), and returning would hand python3 a thread that no longer holds the GIL.
+            System.Environment.Exit(code);
+        }
+
+        return code;
+    }
+
+    private static int Run(string[] args)
+    {
         try
         {
             return HandOver.IsWorkerProcess ? WorkerMain.Run() : MasterMain.Run(args);

@@ -28,6 +28,7 @@ internal sealed class WorkerStartup : IDisposable
     private ServerHookBridge? _hookBridge;
     private WorkerHooks? _hooks;
     private WorkerInfo? _self;
+    private bool _greenlets;
 
     public WorkerStartup()
     {
@@ -58,6 +59,7 @@ internal sealed class WorkerStartup : IDisposable
     private void Configure(Settings settings)
     {
         ConfigureLogging(settings);
+        PatchForGreenlets(settings);
         LoadServerHooks(settings);
     }
 
@@ -74,6 +76,18 @@ internal sealed class WorkerStartup : IDisposable
         if (_logging.Metrics is { } metrics)
         {
             _options.SampleLoad = metrics.Sample;
+        }
+    }
+
+    // As Gunicorn's gevent and eventlet workers: monkey-patch before the config file's callables and the app
+    // are imported, so what they import at module level is already cooperative.
+    private void PatchForGreenlets(Settings settings)
+    {
+        var workerClass = settings.EffectiveWorkerClass;
+        if (WorkerClasses.IsGreenlet(workerClass))
+        {
+            PythonGreenlets.Patch(StartPython(settings), workerClass);
+            _greenlets = true;
         }
     }
 
@@ -106,6 +120,11 @@ internal sealed class WorkerStartup : IDisposable
             throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
         }
 
+        if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass) && HookedApplication.IsNeeded(settings, _serverHooks))
+        {
+            throw new InvalidOperationException($"pre_request, post_request and --spew are not supported with worker class {settings.WorkerClass} yet; use gthread for them");
+        }
+
         IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
             ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
             : app;
@@ -127,7 +146,18 @@ internal sealed class WorkerStartup : IDisposable
 
     private void ReopenLogs() => _logging?.Reopen();
 
-    private string DumpPythonStacks() => _runtime?.DumpThreadStacks() ?? "";
+    private string DumpPythonStacks()
+    {
+        var threads = _runtime?.DumpThreadStacks() ?? "";
+        if (_runtime is null || !_greenlets)
+        {
+            return threads;
+        }
+
+        // Gunicorn's async workers die on timeout with every greenlet's stack: the suspended ones are not threads.
+        var greenlets = PythonGreenlets.DumpStacks(_runtime, TimeSpan.FromSeconds(2));
+        return greenlets.Length == 0 ? threads : threads + "\n" + greenlets;
+    }
 
     /// <summary>Python's own exit work (atexit, logging.shutdown, flushing) runs on this thread, last.</summary>
     public void Dispose()

@@ -38,7 +38,7 @@ internal static class BridgeModule
         s_module = module;
     }
 
-    private static string ReadResource(string file)
+    internal static string ReadResource(string file)
     {
         var assembly = typeof(BridgeModule).Assembly;
         using var stream = assembly.GetManifestResourceStream("Unicorn.PythonBridge.Python." + file)

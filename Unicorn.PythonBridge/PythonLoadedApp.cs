@@ -16,4 +16,5 @@ public sealed class PythonLoadedApp(PythonWsgiApplication app, IWsgiApplication 
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
 
     public IAsgiApplication Asgi => field ??= new PythonAsgiApplication(App);
+    public IGreenletApplication Greenlets => field ??= new PythonGreenletApplication(App);
 }

@@ -68,8 +68,11 @@ public sealed unsafe partial class PythonRuntime
                 Environment.SetEnvironmentVariable(key, value);
             }
 
-            Runtime.PythonDLL = installation.LibPython;
-            if (installation.Executable is not null)
+            // In a worker forked by the zygote, CPython is the program itself and already runs: loading
+            // libpython again would start a second, separate interpreter, so both bindings use the program's.
+            var hosted = HostInterpreter.IsRunning;
+            Runtime.PythonDLL = hosted ? null : installation.LibPython;
+            if (installation.Executable is not null && !hosted)
             {
                 PythonEngine.ProgramName = installation.Executable;
             }
@@ -77,7 +80,7 @@ public sealed unsafe partial class PythonRuntime
             try
             {
                 PythonEngine.Initialize(setSysArgv: false, initSigs: false);
-                CPython.Load(installation.LibPython);
+                CPython.Load(hosted ? null : installation.LibPython);
             }
             catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException
                 or TypeInitializationException or InvalidOperationException or NotSupportedException or PythonException)
@@ -92,6 +95,8 @@ public sealed unsafe partial class PythonRuntime
             {
                 BridgeModule.Load(native);
             }
+
+            DirtyModule.Install();
 
             try
             {

@@ -46,3 +46,14 @@ def sleep50(environ, start_response):
     time.sleep(0.05)
     start_response("200 OK", _TEXT + [("Content-Length", "6")])
     return [b"slept\n"]
+
+
+def upstream20(environ, start_response):
+    """One call to a local service that answers in 20 ms (bench/lib/upstream20.py, at $BENCH_UPSTREAM),
+    made with urllib as an app would: the greenlet workers' monkey patching makes it cooperative."""
+    import os
+    import urllib.request
+    with urllib.request.urlopen(os.environ["BENCH_UPSTREAM"], timeout=10) as response:
+        body = response.read()
+    start_response("200 OK", _TEXT + [("Content-Length", str(len(body)))])
+    return [body]

@@ -73,15 +73,18 @@ internal static unsafe class CPython
 
     private static bool s_loaded;
 
-    /// <summary>Resolves every pointer from the libpython at <paramref name="libraryPath"/> (idempotent).</summary>
-    public static void Load(string libraryPath)
+    /// <summary>
+    /// Resolves every pointer from the libpython at <paramref name="libraryPath"/>, or from this process's
+    /// own program when it is null (a worker forked by the zygote runs inside python3) (idempotent).
+    /// </summary>
+    public static void Load(string? libraryPath)
     {
         if (s_loaded)
         {
             return;
         }
 
-        var lib = NativeLibrary.Load(libraryPath);
+        var lib = libraryPath is null ? NativeLibrary.GetMainProgramHandle() : NativeLibrary.Load(libraryPath);
         nint F(string name) => NativeLibrary.GetExport(lib, name);
         nint Data(string name) => NativeLibrary.GetExport(lib, name);
         nint Exc(string name) => *(nint*)NativeLibrary.GetExport(lib, name);

@@ -13,4 +13,7 @@ public interface ILoadedApp
     /// <summary>The app called as ASGI 3 on an event loop (the asgi worker class).</summary>
     /// <exception cref="NotSupportedException">this app has no ASGI form.</exception>
     IAsgiApplication Asgi { get; }
+
+    /// <summary>The app run as greenlets on one hub thread (gevent, eventlet).</summary>
+    IGreenletApplication Greenlets { get; }
 }

@@ -6,4 +6,5 @@ public sealed class WsgiOnlyApp(IWsgiApplication wsgi) : ILoadedApp
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
 
     public IAsgiApplication Asgi => throw new NotSupportedException("this app is served as WSGI only");
+    public IGreenletApplication Greenlets => throw new NotSupportedException("this app runs only on WSGI threads");
 }

@@ -26,8 +26,20 @@ public sealed partial class Arbiter
         }
 
         var nextConfig = ProcessSettings.From(next);
+        if (!TryReloadLogs(next))
+        {
+            return;
+        }
 
-        if (nextConfig.PreloadApp)
+        if (next.ForkWorkers && _options.Zygote is not null)
+        {
+            // The new zygote imports the new app (--preload) before anything else changes.
+            if (!ReloadZygote(next))
+            {
+                return;
+            }
+        }
+        else if (nextConfig.PreloadApp)
         {
             try
             {
@@ -40,9 +52,10 @@ public sealed partial class Arbiter
             }
         }
 
-        if (!TryReloadLogs(next))
+        if (!next.ForkWorkers || _options.Zygote is null)
         {
-            return;
+            StopZygote();
+            _forking = false;
         }
 
         var oldConfig = _config;
@@ -77,6 +90,11 @@ public sealed partial class Arbiter
 
             _listeners = fresh;
             _log.Info("Listening at: " + string.Join(',', _listeners));
+            if (_forking)
+            {
+                // Workers inherit their listeners from the zygote: it must hold the new ones.
+                StopZygote();
+            }
         }
 
         RunHook("on_reload", _options.Hooks.OnReload);

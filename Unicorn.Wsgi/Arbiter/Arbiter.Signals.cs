@@ -25,6 +25,7 @@ public sealed partial class Arbiter
             case Libc.SIGHUP:
                 _log.Info("Hang up: " + _masterName);
                 Reload();
+                SignalDirtyArbiter(Libc.SIGHUP);
                 break;
             case Libc.SIGTERM:
                 throw new StopMasterException(graceful: true);
@@ -46,6 +47,7 @@ public sealed partial class Arbiter
             case Libc.SIGUSR1:
                 _options.ReopenLogs?.Invoke();
                 KillWorkers(Libc.SIGUSR1);
+                SignalDirtyArbiter(Libc.SIGUSR1);
                 break;
             case Libc.SIGUSR2:
                 Reexec();
@@ -112,5 +114,8 @@ public sealed partial class Arbiter
             ReapWorkers(halt: false);
             Thread.Sleep(10);
         }
+
+        // After the HTTP workers, whose last requests may still call the dirty apps.
+        StopDirtyArbiter(graceful && !quick);
     }
 }

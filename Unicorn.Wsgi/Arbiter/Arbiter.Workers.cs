@@ -61,12 +61,7 @@ public sealed partial class Arbiter
         var fds = _listeners.Select(l => l.Fd).ToList();
         var heartbeatFd = Math.Max(fds.Count == 0 ? 2 : fds.Max(), heartbeat.Fd) + 1;
 
-        var env = ProcessSpawner.CurrentEnvironment();
-        foreach (var name in MasterOnlyEnvironment)
-        {
-            env.Remove(name);
-        }
-
+        var env = WorkerEnvironmentBase();
         env[HandOver.WorkerMode] = "1";
         env[HandOver.ListenFds] = HandOver.FormatFds(fds);
         env[HandOver.HeartbeatFd] = heartbeatFd.ToString(CultureInfo.InvariantCulture);
@@ -93,28 +88,16 @@ public sealed partial class Arbiter
         // worker_heap_limit: a small gen0 budget and, in a container, a heap limit shared among the workers.
         WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
 
-        // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
-        // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
-        env.TryAdd("DOTNET_TieredPGO", "1");
-
-        // Socket completions run on the epoll thread instead of hopping to the thread pool: a request's
-        // head is parsed and queued for Python where it arrived, which halves the context switches per
-        // request (bench/results/findings.md). Not with TLS: handshakes are CPU-heavy and would hold up
-        // every other connection's I/O.
-        if (!Transport.Tls.TlsSettings.IsRequested(_settings))
-        {
-            env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        }
-
         var (path, args) = Executable();
         RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
         int pid;
         try
         {
-            pid = ProcessSpawner.Spawn(new SpawnRequest
+            var title = $"unicorn: worker [{_procName}]";
+            pid = ForkWorker(env, heartbeat.Fd, title) ?? ProcessSpawner.Spawn(new SpawnRequest
             {
                 Path = path,
-                Argv = [$"unicorn: worker [{_procName}]", .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
+                Argv = [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
                 Environment = env,
                 Dup2 = [(heartbeat.Fd, heartbeatFd)],
             });
@@ -129,6 +112,34 @@ public sealed partial class Arbiter
         _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
         _workersSpawned++;
         _options.Metrics?.WorkerStarted(slot, pid);
+    }
+
+    /// <summary>
+    /// The environment every worker starts from, and the zygote too (its forked workers keep the runtime
+    /// settings): the master's, without what belongs to the master, with the workers' .NET tuning.
+    /// </summary>
+    private Dictionary<string, string> WorkerEnvironmentBase()
+    {
+        var env = ProcessSpawner.CurrentEnvironment();
+        foreach (var name in MasterOnlyEnvironment)
+        {
+            env.Remove(name);
+        }
+
+        // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
+        // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
+        env.TryAdd("DOTNET_TieredPGO", "1");
+
+        // Socket completions run on the epoll thread instead of hopping to the thread pool: a request's
+        // head is parsed and queued for Python where it arrived, which halves the context switches per
+        // request (bench/results/findings.md). Not with TLS: handshakes are CPU-heavy and would hold up
+        // every other connection's I/O.
+        if (!Transport.Tls.TlsSettings.IsRequested(_settings))
+        {
+            env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
+        return env;
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>

@@ -106,6 +106,8 @@ public sealed partial class Arbiter : IDisposable
                 RunControlCalls();
 
                 ReapWorkers();
+                ManageDirtyArbiter();
+                CheckZygote();
                 MurderWorkers();
                 RecycleLargeWorkers();
                 ManageWorkers();
@@ -191,7 +193,8 @@ public sealed partial class Arbiter : IDisposable
             }
         }
 
-        if (_config.PreloadApp)
+        // With worker_start = fork the zygote imports the app, once, after the listeners exist.
+        if (_config.PreloadApp && !_settings.ForkWorkers)
         {
             _options.PreloadApp?.Invoke(_settings);
         }
@@ -221,9 +224,12 @@ public sealed partial class Arbiter : IDisposable
             _log.Info($"Using Python: {python}");
         }
 
+        StartZygote();
+
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
         RunHook("when_ready", _options.Hooks.WhenReady);
+        StartDirtyArbiter();
         SetNumWorkers(_config.Workers);
     }
 
@@ -301,6 +307,7 @@ public sealed partial class Arbiter : IDisposable
         }
 
         _pidfile?.Unlink();
+        StopZygote();
         RunHook("on_exit", _options.Hooks.OnExit);
         return exitCode;
     }
@@ -315,11 +322,13 @@ public sealed partial class Arbiter : IDisposable
 
         _listeners = [];
         _pidfile?.Unlink();
+        StopZygote();
     }
 
     public void Dispose()
     {
         StopControlServer();
+        StopZygote();
         _signals.Dispose();
         foreach (var worker in _workers.Values)
         {

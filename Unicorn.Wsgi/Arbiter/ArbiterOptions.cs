@@ -39,6 +39,12 @@ public sealed class ArbiterOptions
     public Action<Settings>? PreloadApp { get; init; }
 
     /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
+    /// <summary>How to start a zygote for <c>worker_start = fork</c>; null when it cannot be (see <see cref="ZygoteUnavailable"/>).</summary>
+    public ZygoteLaunch? Zygote { get; init; }
+
+    /// <summary>Why there is no <see cref="Zygote"/>, for the one line saying workers are spawned instead.</summary>
+    public string? ZygoteUnavailable { get; init; }
+
     public string? PythonInfo { get; init; }
 
     /// <summary>"/usr/bin/python3, Python 3.11.2": logged once at start, so the interpreter that runs the app is never a guess.</summary>
@@ -49,6 +55,9 @@ public sealed class ArbiterOptions
 
     /// <summary>"Starting unicorn {Version}".</summary>
     public string Version { get; init; } = typeof(ArbiterOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>How to start the dirty arbiter when dirty_apps and dirty_workers are set; null: Python cannot run it.</summary>
+    public DirtyArbiterLaunch? DirtyArbiter { get; init; }
 
     /// <summary>The program to start workers and USR2 masters from; default: this executable.</summary>
     public string? ExecutablePath { get; init; }

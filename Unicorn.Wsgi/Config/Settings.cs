@@ -82,6 +82,9 @@ public sealed partial class Settings
     public int Timeout => Get<int>("timeout");
     public int GracefulTimeout => Get<int>("graceful_timeout");
     public int BootTimeout => Get<int>("boot_timeout");
+
+    /// <summary><c>worker_start = fork</c>: workers are forked from a Python zygote rather than spawned.</summary>
+    public bool ForkWorkers => Get<string>("worker_start") == "fork";
     public int KeepAlive => Get<int>("keepalive");
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");

@@ -244,7 +244,7 @@ public sealed class SettingsResolver
         if (!WorkerClasses.IsSupported(workerClass))
         {
             throw new ConfigException(
-                $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead");
+                $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead");
         }
 
         foreach (var setting in SettingsTable.All.Where(s => !s.Supported))

@@ -1,6 +1,7 @@
 namespace Unicorn.Wsgi.Config;
 
-// The "HTTP/2" settings, in Gunicorn's order.
+// The "HTTP/2" settings, in Gunicorn's order. HTTP/2 is Kestrel's (Workers/Http2*), whose limits are stricter
+// than Gunicorn's validators in two places (a window below 65535, zero streams): those values are refused here.
 public static partial class SettingsTable
 {
     private const string Http2Section = "HTTP/2";
@@ -8,19 +9,53 @@ public static partial class SettingsTable
     private static IEnumerable<Setting> Http2Rows() =>
     [
         StringRow("http_protocols", Http2Section, ["--http-protocols"], "STRING", "h1",
-            "Comma-separated protocols to offer, most preferred first: h1, h2 (h3 reserved).") with
-        { Type = SettingType.StringList, Validate = Validators.HttpProtocols, Supported = false, UnsupportedHint = "only h1 (HTTP/1.1) is implemented" },
+            "Comma-separated protocols to offer, most preferred first: h1 (HTTP/1.1), h2 (HTTP/2 over TLS, chosen by ALPN; "
+            + "h1 stays available on the same listener when listed). h3 is not implemented and refused.") with
+        { Type = SettingType.StringList, Validate = HttpProtocolsImplemented },
         StringRow("http2_cleartext", Http2Section, ["--http2-cleartext"], "STRING", "off",
-            "HTTP/2 without TLS: off, prior-knowledge, upgrade or both.") with
-        { Validate = Validators.Http2Cleartext, Supported = false },
+            "HTTP/2 without TLS (h2c): off, or prior-knowledge: a peer in forwarded_allow_ips that opens a connection "
+            + "with HTTP/2's preface gets HTTP/2 (needs h2 in http_protocols); other peers and other bytes get HTTP/1.1. "
+            + "upgrade and both (h2c by HTTP/1.1 Upgrade) are not implemented and refused.") with
+        { Validate = Http2CleartextImplemented },
         IntRow("http2_max_concurrent_streams", Http2Section, ["--http2-max-concurrent-streams"], 100,
-            "Most concurrent HTTP/2 streams per connection.") with { Supported = false },
+            "Most concurrent HTTP/2 streams per connection (at least 1).") with { Validate = Http2Streams },
         IntRow("http2_initial_window_size", Http2Section, ["--http2-initial-window-size"], 65535,
-            "Initial HTTP/2 flow-control window in bytes.") with { Supported = false },
+            "Initial HTTP/2 flow-control window of each stream in bytes (65535 to 2147483647).") with { Validate = Http2Window },
         IntRow("http2_max_frame_size", Http2Section, ["--http2-max-frame-size"], 16384,
             "Largest HTTP/2 frame payload in bytes (16384 to 16777215).") with
-        { Validate = Validators.Http2FrameSize, Supported = false },
+        { Validate = Validators.Http2FrameSize },
         IntRow("http2_max_header_list_size", Http2Section, ["--http2-max-header-list-size"], 65536,
-            "Largest HTTP/2 header list in bytes.") with { Supported = false },
+            "Largest HTTP/2 header list in bytes after HPACK decoding (0: no limit beyond limit_request_*).") with
+        { Validate = Validators.PositiveInt },
     ];
+
+    // Gunicorn accepts h3 as a placeholder it never serves; Unicorn refuses it rather than accept and ignore it.
+    private static object? HttpProtocolsImplemented(object? value, ResolveContext context)
+    {
+        var protocols = (List<string>)Validators.HttpProtocols(value, context)!;
+        return protocols.Contains("h3")
+            ? throw new SettingValueException("h3 (HTTP/3) is not implemented; use h1 and/or h2")
+            : protocols;
+    }
+
+    // Gunicorn's master branch also defines the HTTP/1.1 Upgrade route; Unicorn serves only prior knowledge.
+    private static object? Http2CleartextImplemented(object? value, ResolveContext context)
+    {
+        var mode = (string)Validators.Http2Cleartext(value, context)!;
+        return mode is "upgrade" or "both"
+            ? throw new SettingValueException($"{mode}: h2c by HTTP/1.1 Upgrade is not implemented; use prior-knowledge or off")
+            : mode;
+    }
+
+    private static object? Http2Streams(object? value, ResolveContext context) =>
+        (int)Validators.PositiveInt(value, context)! is var n and >= 1
+            ? n
+            : throw new SettingValueException("http2_max_concurrent_streams must be at least 1, got 0");
+
+    // RFC 9113 allows a smaller window, but Kestrel's HTTP/2 does not, and a tiny window only slows uploads.
+    private static object? Http2Window(object? value, ResolveContext context)
+    {
+        var n = (int)Validators.PositiveInt(value, context)!;
+        return n >= 65535 ? n : throw new SettingValueException($"http2_initial_window_size must be between 65535 and 2147483647, got {n}");
+    }
 }

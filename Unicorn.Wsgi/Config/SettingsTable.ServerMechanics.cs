@@ -8,8 +8,9 @@ public static partial class SettingsTable
     private static IEnumerable<Setting> ServerMechanicsRows() =>
     [
         FlagRow("preload_app", MechanicsSection, "--preload",
-            "Import the application in the master before starting workers, so an import error stops the server at once. " +
-            "Workers still import it themselves (Unicorn does not fork)."),
+            "Import the application before starting workers, so an import error stops the server at once. With " +
+            "worker_start = fork (the default) the zygote imports it once and workers are forked from it, sharing its " +
+            "memory; with spawn the master imports it only to check it, and workers import it themselves."),
         new Setting
         {
             Name = "sendfile",

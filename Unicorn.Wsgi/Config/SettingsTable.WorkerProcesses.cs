@@ -24,10 +24,12 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "sync",
             Validate = Validators.Class,
-            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads) or asgi " +
-                "(an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the same class, see docs/asgi.md). " +
-                "Unicorn keeps idle connections in C#, so all of them keep connections alive.",
-            UnsupportedHint = "use --worker-class gthread with --threads N instead",
+            Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads), gevent " +
+                "(also gevent_wsgi, gevent_pywsgi) and eventlet (each request a greenlet on one hub thread, up to " +
+                "worker_connections at once; the library is monkey-patched before the config file's callables and the app are " +
+                "imported), or asgi (an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the " +
+                "same class, see docs/asgi.md). Unicorn keeps idle connections in C#, so every class keeps connections alive.",
+            UnsupportedHint = "use --worker-class gthread with --threads N, or gevent, instead",
         },
         IntRow("threads", WorkerSection, ["--threads"], 1,
             "Python threads per worker; more than 1 with the sync class means gthread."),
@@ -64,6 +66,12 @@ public static partial class SettingsTable
             "Seconds a new worker has, from its start, to start .NET and Python and import the app before the master kills it " +
             "(never less than timeout); 0 disables. Only a worker stuck in its import should reach it, even on a busy machine.") with
         { UnicornOnly = true },
+        StringRow("worker_start", WorkerSection, ["--worker-start"], "STRING", "fork",
+            "How the master starts a worker. fork: workers are forked from a zygote, a python3 process that imports " +
+            "the app once with --preload (workers share its memory) and starts .NET in each forked worker; when the " +
+            "zygote cannot start, workers are spawned (one log line says why). spawn: the unicorn program is started " +
+            "again and imports the app itself.") with
+        { Validate = Validators.OneOf("fork", "spawn", "fork"), UnicornOnly = true },
         IntRow("graceful_timeout", WorkerSection, ["--graceful-timeout"], 30,
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,

@@ -10,6 +10,8 @@ public static class WorkerClasses
     public const string Sync = "sync";
     public const string Gthread = "gthread";
     public const string Asgi = "asgi";
+    public const string Gevent = "gevent";
+    public const string Eventlet = "eventlet";
 
     private static readonly Dictionary<string, string> s_spellings = new(StringComparer.Ordinal)
     {
@@ -26,6 +28,19 @@ public static class WorkerClasses
         // working without uvicorn installed (docs/asgi.md).
         ["uvicorn.workers.UvicornWorker"] = Asgi,
         ["uvicorn.workers.UvicornH11Worker"] = Asgi,
+        // gevent_wsgi and gevent_pywsgi are Gunicorn's pywsgi-based variants; here HTTP is the server's own,
+        // so every spelling runs the same greenlet host.
+        [Gevent] = Gevent,
+        ["gunicorn.workers.ggevent.GeventWorker"] = Gevent,
+        ["egg:gunicorn#gevent"] = Gevent,
+        ["gevent_wsgi"] = Gevent,
+        ["gevent_pywsgi"] = Gevent,
+        ["gunicorn.workers.ggevent.GeventPyWSGIWorker"] = Gevent,
+        ["egg:gunicorn#gevent_wsgi"] = Gevent,
+        ["egg:gunicorn#gevent_pywsgi"] = Gevent,
+        [Eventlet] = Eventlet,
+        ["gunicorn.workers.geventlet.EventletWorker"] = Eventlet,
+        ["egg:gunicorn#eventlet"] = Eventlet,
     };
 
     /// <summary>The names <see cref="Normalise"/> returns for a supported class.</summary>
@@ -34,8 +49,11 @@ public static class WorkerClasses
     /// <summary>Every spelling accepted for <c>-k</c>/<c>worker_class</c>.</summary>
     public static IReadOnlyCollection<string> Spellings => s_spellings.Keys;
 
-    /// <summary>"sync", "gthread" or "asgi" for the names Unicorn implements, otherwise the name as given.</summary>
+    /// <summary>The short name ("sync", "gevent"...) for the names Unicorn implements, otherwise the name as given.</summary>
     public static string Normalise(string name) => name is not null && s_spellings.TryGetValue(name, out var normal) ? normal : name!;
+
+    /// <summary>Classes whose requests run as greenlets on one hub thread, with the library monkey-patched first.</summary>
+    public static bool IsGreenlet(string name) => Normalise(name) is Gevent or Eventlet;
 
     // worker_class = None in a config file arrives as null: refused like any other unknown name.
     public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);

@@ -14,18 +14,24 @@ public static class ErrorResponse
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(status, 100);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(status, 999);
+        var body = BuildBody(reason, detail);
+        var head = $"HTTP/1.1 {status} {HeaderText(reason)}\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: {body.Length}\r\n\r\n";
+        var bytes = new byte[head.Length + body.Length];
+        Encoding.Latin1.GetBytes(head, bytes);
+        body.CopyTo(bytes, head.Length);
+        return bytes;
+    }
+
+    /// <summary>The HTML page alone, for a protocol that frames the status and headers itself (HTTP/2).</summary>
+    public static byte[] BuildBody(string reason, string? detail)
+    {
         var safeReason = HtmlText(reason);
         var html = new StringBuilder()
             .Append("<html>\n  <head>\n    <title>").Append(safeReason).Append("</title>\n  </head>\n")
             .Append("  <body>\n    <h1><p>").Append(safeReason).Append("</p></h1>\n    ")
             .Append(HtmlText(detail ?? "")).Append("\n  </body>\n</html>\n")
             .ToString();
-        var body = Encoding.Latin1.GetBytes(html);
-        var head = $"HTTP/1.1 {status} {HeaderText(reason)}\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: {body.Length}\r\n\r\n";
-        var bytes = new byte[head.Length + body.Length];
-        Encoding.Latin1.GetBytes(head, bytes);
-        body.CopyTo(bytes, head.Length);
-        return bytes;
+        return Encoding.Latin1.GetBytes(html);
     }
 
     // One line of printable latin-1, HTML-escaped.

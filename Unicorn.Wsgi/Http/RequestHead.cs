@@ -37,11 +37,12 @@ public sealed class RequestHead
 
     public int VersionMinor { get; set; }
 
-    /// <summary>"HTTP/1.1" or "HTTP/1.0" (SERVER_PROTOCOL), without allocating for the usual two.</summary>
+    /// <summary>"HTTP/1.1", "HTTP/1.0" or "HTTP/2" (SERVER_PROTOCOL), without allocating for the usual three.</summary>
     public string Protocol => (VersionMajor, VersionMinor) switch
     {
         (1, 1) => "HTTP/1.1",
         (1, 0) => "HTTP/1.0",
+        (2, 0) => "HTTP/2",
         _ => $"HTTP/{VersionMajor}.{VersionMinor}",
     };
 

@@ -6,6 +6,7 @@ internal static partial class Libc
 {
     public const int PR_SET_NAME = 15;
     public const int PR_SET_PDEATHSIG = 1;
+    public const int PR_SET_CHILD_SUBREAPER = 36;
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int prctl(int option, nint arg2, nint arg3, nint arg4, nint arg5);

@@ -35,4 +35,83 @@ internal static unsafe partial class Libc
         bytes.CopyTo(new Span<byte>(addr + 2, 108));
         return bind(fd, addr, (uint)(2 + bytes.Length + 1)) == 0 ? 0 : Errno;
     }
+
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+    public const int MSG_NOSIGNAL = 0x4000;
+
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    private static partial int socketpair(int domain, int type, int protocol, int* sv);
+
+    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
+    private static partial nint sendmsg_raw(int fd, MsgHdr* msg, int flags);
+
+    /// <summary>A connected AF_UNIX stream pair, both ends close-on-exec; throws on failure.</summary>
+    public static (int First, int Second) SocketPair()
+    {
+        var sv = stackalloc int[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        {
+            throw new IOException("socketpair: " + StrError(Errno));
+        }
+
+        return (sv[0], sv[1]);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> on a unix stream socket with <paramref name="fd"/> attached as
+    /// SCM_RIGHTS (on the first chunk), then the rest; throws on failure.
+    /// </summary>
+    public static void SendWithFd(int socket, ReadOnlySpan<byte> data, int fd)
+    {
+        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + one int, padded to 8 bytes.
+        var control = stackalloc byte[24];
+        new Span<byte>(control, 24).Clear();
+        *(nuint*)control = 20; // CMSG_LEN(sizeof(int))
+        *(int*)(control + 8) = SOL_SOCKET;
+        *(int*)(control + 12) = SCM_RIGHTS;
+        *(int*)(control + 16) = fd;
+        var first = true;
+        fixed (byte* start = data)
+        {
+            var sent = 0;
+            while (sent < data.Length)
+            {
+                var iov = new IoVec { Base = start + sent, Length = (nuint)(data.Length - sent) };
+                var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = first ? control : null, ControlLen = first ? 24u : 0u };
+                var n = sendmsg_raw(socket, &msg, MSG_NOSIGNAL);
+                if (n < 0)
+                {
+                    if (Errno == EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new IOException("sendmsg: " + StrError(Errno));
+                }
+
+                first = false;
+                sent += (int)n;
+            }
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLen;
+        public IoVec* Iov;
+        public nuint IovLen;
+        public void* Control;
+        public nuint ControlLen;
+        public int Flags;
+    }
 }

@@ -20,6 +20,9 @@ public static class HandOver
     public const string SettingsJson = "UNICORN_SETTINGS";
     public const string PythonInfo = "UNICORN_PYTHON_INFO";
 
+    /// <summary>Set to "1" in a worker forked by the zygote: .NET runs inside the zygote's python3.</summary>
+    public const string ForkedWorker = "UNICORN_FORKED_WORKER";
+
     /// <summary>Set in a daemonised master (after the -D re-exec) so it does not daemonise again.</summary>
     public const string Daemonized = "UNICORN_DAEMONIZED";
 

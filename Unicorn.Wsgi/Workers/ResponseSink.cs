@@ -10,7 +10,7 @@ namespace Unicorn.Wsgi.Workers;
 /// client's back-pressure lands on that thread, which has released the GIL. Validation and framing are
 /// <see cref="ResponseFraming"/>'s (Gunicorn's rules); this class decides when bytes leave.
 /// </summary>
-internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose, CancellationToken stopping = default) : IResponseSink, IDisposable
+internal sealed class ResponseSink(Stream stream, RequestHead request, bool forceClose, CancellationToken stopping = default) : IResponseSink, ICompletedResponse, IDisposable
 {
     // Bodies this large skip the buffer and go to the socket as they are.
     private const int WriteThroughThreshold = 32 * 1024;

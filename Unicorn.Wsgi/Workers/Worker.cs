@@ -101,10 +101,27 @@ public sealed class Worker
         _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
+        var uwsgi = _settings.UwsgiProtocol;
+        var priorKnowledge = !uwsgi && _settings.Http2PriorKnowledge && _settings.OffersHttp2;
+        var http2 = !uwsgi && (_tls is not null || priorKnowledge) && _settings.OffersHttp2 ? CreateHttp2(context) : null;
+        if (!uwsgi && _tls is null && _settings.OffersHttp2 && !priorKnowledge)
+        {
+            // As Gunicorn, h2 needs TLS (ALPN) or h2c; said once rather than ignored silently.
+            _log.Warning("http_protocols offers h2 but no certfile is set: HTTP/2 needs TLS (ALPN h2) or http2_cleartext = prior-knowledge; serving HTTP/1.1 only");
+        }
+
+        if (!uwsgi && _settings.Http2PriorKnowledge && !_settings.OffersHttp2)
+        {
+            _log.Warning("http2_cleartext = prior-knowledge needs h2 in http_protocols; serving HTTP/1.1 only");
+        }
+
+        // With h2c, connections without ALPN (cleartext ones) begin with a look at their first bytes.
+        var noAlpn = priorKnowledge && _settings.OffersHttp1 ? new PriorKnowledgeConnectionHandler(http1, http2!, _options) : null;
+
         // protocol = uwsgi: every connection speaks uwsgi (nginx's uwsgi_pass), so TLS offers no ALPN name for it.
-        var protocols = _settings.UwsgiProtocol
+        var protocols = uwsgi
             ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
-            : new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+            : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
         await Task.WhenAll(accepting);
@@ -114,8 +131,38 @@ public sealed class Worker
         }
 
         await _drained.Task;
+        if (http2 is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
         await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
     }
+
+    private static ProtocolHandlers Http1Only(IConnectionHandler http1) =>
+        new ProtocolHandlers(http1).Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+
+    /// <summary>
+    /// ALPN offers http_protocols' order. A client that agrees on no protocol gets HTTP/1.1 when h1 is offered
+    /// (or, with h2c, whatever its first bytes say: <paramref name="noAlpn"/>); with h2 alone it gets HTTP/2,
+    /// which an HTTP/1.1 client fails at its first line (Gunicorn's "HTTP/2 only").
+    /// </summary>
+    private ProtocolHandlers Http1AndHttp2(IConnectionHandler http1, IConnectionHandler http2, IConnectionHandler? noAlpn)
+    {
+        var protocols = new ProtocolHandlers(_settings.OffersHttp1 ? noAlpn ?? http1 : http2);
+        foreach (var protocol in _settings.HttpProtocols)
+        {
+            _ = protocol == "h2"
+                ? protocols.Add(Http2ConnectionHandler.ApplicationProtocol, http2)
+                : protocols.Add(Http1ConnectionHandler.ApplicationProtocol, http1);
+        }
+
+        return protocols;
+    }
+
+    // Its own method, so that a worker without h2 never JIT-compiles a reference to Kestrel and never loads it.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IConnectionHandler CreateHttp2(WorkerContext context) => new Http2ConnectionHandler(context, _settings);
 
     /// <summary>
     /// True when this worker bound sockets of its own (reuse_port): connections queued on them reach no

@@ -11,6 +11,8 @@ SCENARIOS = {
     "get1m": "GET of a 1 MiB response",
     "stream": "GET of a 1 MiB response streamed as 64 items of 16 KiB (chunked, a flush per item)",
     "sleep50": "app sleeps 50 ms per request (`time.sleep`)",
+    "sleep50c1k": "app sleeps 50 ms per request (`time.sleep`), 1,000 connections: the load greenlet workers are for",
+    "upstream20": "app makes one `urllib` call per request to a local service that answers in 20 ms",
     "close": "hello world with `Connection: close` on every request: a new connection per request",
     "nginx": "hello world behind nginx's default `proxy_pass` (HTTP/1.0 upstream, a new upstream connection per "
              "request); wrk keeps its connections to nginx",

@@ -188,6 +188,17 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void Only_the_http2_handler_references_asp_net_core()
+    {
+        // Kestrel stays behind Workers/Http2*: a worker that does not offer h2 never loads ASP.NET Core, and the
+        // rest of the server never depends on it.
+        var offenders = (Types.InAssembly(Wsgi).ShouldNot().HaveDependencyOnAny("Microsoft.AspNetCore", "Microsoft.Extensions").GetResult().FailingTypeNames ?? [])
+            .ToList();
+        Assert.Contains(Root + "Workers.Http2ConnectionHandler", offenders);
+        Assert.True(offenders.All(n => n.StartsWith(Root + "Workers.Http2", StringComparison.Ordinal)), string.Join(", ", offenders));
+    }
+
+    [Fact]
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.

@@ -15,6 +15,8 @@ public static class AppHosts
         [WorkerClasses.Sync] = new AppThreadPoolFactory(_ => 1),
         [WorkerClasses.Gthread] = new AppThreadPoolFactory(s => Math.Max(1, s.Threads)),
         [WorkerClasses.Asgi] = new AsgiHostFactory(),
+        [WorkerClasses.Gevent] = new GreenletHostFactory(WorkerClasses.Gevent),
+        [WorkerClasses.Eventlet] = new GreenletHostFactory(WorkerClasses.Eventlet),
     };
 
     /// <summary>The worker-class names a host is registered for.</summary>

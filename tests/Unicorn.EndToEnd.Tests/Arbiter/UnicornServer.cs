@@ -175,6 +175,9 @@ public sealed partial class UnicornServer : IDisposable
     public static List<int> WorkersOf(int master) =>
         [.. ChildrenOf(master).Where(pid => TryRead($"/proc/{pid}/comm")?.Trim() == "unicorn: worker")];
 
+    /// <summary>Whether the process is a master's zygote (the python3 running unicorn_zygote.py).</summary>
+    public static bool IsZygote(int pid) => (TryRead($"/proc/{pid}/cmdline") ?? "").Contains("unicorn_zygote", StringComparison.Ordinal);
+
     /// <summary>A process's environment as the kernel shows it (/proc/PID/environ).</summary>
     public static Dictionary<string, string> EnvironmentOf(int pid) =>
         (TryRead($"/proc/{pid}/environ") ?? "")

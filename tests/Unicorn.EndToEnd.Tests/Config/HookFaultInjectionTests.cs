@@ -54,8 +54,9 @@ public sealed class HookFaultInjectionTests : IDisposable
 
         if (hook == "pre_exec")
         {
-            // Only the worker: no new master was started (killed here if one was, so it can't outlive the test).
-            var children = UnicornServer.ChildrenOf(server.Pid);
+            // Only the worker (and the zygote it was forked from): no new master was started (killed here if one
+            // was, so it can't outlive the test).
+            var children = UnicornServer.ChildrenOf(server.Pid).Where(c => !UnicornServer.IsZygote(c)).ToList();
             if (children.Count != 1)
             {
                 children.ForEach(c => UnicornServer.Signal(c, UnicornServer.SIGKILL));

@@ -49,6 +49,15 @@ public sealed partial class InstallTests(WheelFixture wheel)
         Assert.Equal(0, server.WaitForExit());
     }
 
+    /// <summary>The wheel also installs unicorn_dirty, so a DirtyApp can be imported and tested outside the server.</summary>
+    [Fact]
+    public void TheWheelInstallsTheDirtyModuleForUseOutsideTheServer()
+    {
+        var output = WheelFixture.Run(Path.Combine(wheel.Venv, "bin", "python"), wheel.Root, "-c",
+            "import unicorn_dirty as d\nclass A(d.DirtyApp):\n    def double(self, x): return 2 * x\na = A(); a.init(); print(a('double', 21))");
+        Assert.Equal("42", output.Trim());
+    }
+
     [Fact]
     public void SystemdSocketActivationServesTheExampleService()
     {

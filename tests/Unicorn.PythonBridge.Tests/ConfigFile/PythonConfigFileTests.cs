@@ -67,7 +67,7 @@ public sealed class PythonConfigFileTests : IDisposable
     {
         Write("c.py", "class SyncWorker:\n    pass\nworker_class = SyncWorker\n");
         var e = Assert.Throws<ConfigException>(() => Resolve("-c", "c.py", "app:app"));
-        Assert.Equal("unicorn: worker class '__config__.SyncWorker' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal("unicorn: worker class '__config__.SyncWorker' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", e.Message);
     }
 
     [Fact]

@@ -12,26 +12,24 @@ public sealed class RefusalTests
     [Fact]
     public void Unsupported_setting_is_refused_by_name_and_flag()
     {
-        Assert.StartsWith("unicorn: setting 'http_protocols' (--http-protocols) is not supported yet", Refused("--http-protocols", "h2,h1").Message, StringComparison.Ordinal);
+        Assert.StartsWith("unicorn: setting 'http_parser' (--http-parser) is not supported yet", Refused("--http-parser", "fast").Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void An_unsupported_setting_left_at_its_default_is_accepted()
     {
-        var s = SettingsResolver.Resolve(["--http-protocols", "h1", "--reload-engine", "auto", "app:app"], s_noEnv, null, "/tmp");
-        Assert.Equal(["h1"], s.Get<IReadOnlyList<string>>("http_protocols"));
+        var s = SettingsResolver.Resolve(["--http-parser", "auto", "--reload-engine", "auto", "app:app"], s_noEnv, null, "/tmp");
+        Assert.Equal("auto", s.Get<string>("http_parser"));
     }
 
     [Theory]
-    [InlineData("gevent")]
-    [InlineData("eventlet")]
     [InlineData("tornado")]
-    [InlineData("gunicorn.workers.ggevent.GeventWorker")]
+    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
     [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {
         var e = Refused("-k", workerClass);
-        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N instead", e.Message);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", e.Message);
         Assert.Equal(1, e.ExitCode);
     }
 
@@ -43,6 +41,10 @@ public sealed class RefusalTests
     [InlineData("asgi", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornWorker", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornH11Worker", 1, "asgi")]
+    [InlineData("gevent", 4, "gevent")]
+    [InlineData("gevent_pywsgi", 1, "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", 1, "gevent")]
+    [InlineData("egg:gunicorn#eventlet", 1, "eventlet")]
     public void Implemented_worker_classes_resolve(string workerClass, int threads, string effective)
     {
         var s = SettingsResolver.Resolve(["-k", workerClass, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], s_noEnv, null, "/tmp");
@@ -55,6 +57,6 @@ public sealed class RefusalTests
         Assert.Contains(SettingsTable.All, s => !s.Supported);
         Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
         Assert.Equal(["boot_timeout", "max_request_time", "max_request_time_action", "max_worker_rss", "metrics_bind", "worker_heap_limit",
-            "ws_max_size", "ws_ping_interval", "ws_ping_timeout"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
+            "worker_start", "ws_max_size", "ws_ping_interval", "ws_ping_timeout"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }

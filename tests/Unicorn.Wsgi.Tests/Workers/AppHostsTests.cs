@@ -68,7 +68,32 @@ public sealed class AppHostsTests
     }
 
     [Theory]
-    [InlineData("gevent")]
+    [InlineData("gevent", "gevent")]
+    [InlineData("gevent_wsgi", "gevent")]
+    [InlineData("gevent_pywsgi", "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventWorker", "gevent")]
+    [InlineData("gunicorn.workers.ggevent.GeventPyWSGIWorker", "gevent")]
+    [InlineData("egg:gunicorn#gevent", "gevent")]
+    [InlineData("eventlet", "eventlet")]
+    [InlineData("gunicorn.workers.geventlet.EventletWorker", "eventlet")]
+    [InlineData("egg:gunicorn#eventlet", "eventlet")]
+    public void Every_greenlet_spelling_runs_one_hub_with_worker_connections_requests(string workerClass, string normal)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("threads", 4);
+        settings.Set("worker_connections", 321);
+
+        var host = AppHosts.Create(settings, new GreenletOnlyApp(), s_log);
+
+        Assert.Equal(normal, settings.EffectiveWorkerClass);
+        Assert.True(WorkerClasses.IsGreenlet(workerClass));
+        Assert.Equal(321, host.Capacity);
+        Assert.False(AppHosts.For(settings).IsMultithread(settings)); // Gunicorn's async workers: wsgi.multithread False
+    }
+
+    [Theory]
+    [InlineData("tornado")]
     [InlineData("Sync")]
     [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void A_class_validation_refuses_has_no_host(string workerClass)
@@ -128,6 +153,8 @@ public sealed class AppHostsTests
 
         public IAsgiApplication Asgi => this;
 
+        public IGreenletApplication Greenlets => throw new NotSupportedException();
+
         public IAsgiLoop Start(AsgiOptions options)
         {
             Options = options;
@@ -139,5 +166,19 @@ public sealed class AppHostsTests
         public Task<bool> StopAsync(TimeSpan timeout) => Task.FromResult(true);
 
         public bool IsResponsive(TimeSpan stuck) => true;
+    }
+
+    private sealed class GreenletOnlyApp : ILoadedApp
+    {
+        public IWsgiApplication Wsgi => throw new NotSupportedException();
+
+        public IGreenletApplication Greenlets { get; } = new UnstartedHub();
+
+        public IAsgiApplication Asgi => throw new NotSupportedException();
+    }
+
+    private sealed class UnstartedHub : IGreenletApplication
+    {
+        public void RunHub(IGreenletHub hub) => throw new NotSupportedException("these tests never start the host");
     }
 }

@@ -1,0 +1,367 @@
+using System.Runtime.InteropServices;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge;
+
+/// <summary>
+/// The C functions <c>_unicorn_greenlet._native.*</c>, called from the hub thread with the GIL held, by the
+/// hub's loop or by a request's greenlet. Each returns at once and never switches greenlets (greenlet copies C
+/// stacks; .NET frames must not be on a stack it swaps out): "wait" is an answer, and the waiting happens in
+/// Python. Failures become Python exceptions.
+/// </summary>
+internal static unsafe class GreenletCallbacks
+{
+    // One hub per worker process, touched only from its thread while it holds the GIL.
+    private static IGreenletHub? s_hub;
+    private static PythonWsgiThread? s_thread;
+    private static IErrorLog? s_log;
+    private static readonly Dictionary<long, IGreenletRequest> s_requests = [];
+
+    public static void Begin(IGreenletHub hub, PythonWsgiThread thread, IErrorLog log)
+    {
+        s_hub = hub;
+        s_thread = thread;
+        s_log = log;
+    }
+
+    public static void End()
+    {
+        foreach (var request in s_requests.Values)
+        {
+            request.Abort();
+        }
+
+        s_requests.Clear();
+        s_hub = null;
+        s_thread = null;
+    }
+
+    /// <summary>A namespace object holding the functions (GIL held).</summary>
+    public static PyObject CreateNamespace()
+    {
+        using var types = Py.Import("types");
+        var ns = types.InvokeMethod("SimpleNamespace");
+        Add(ns, "wake", (delegate* unmanaged<nint, nint, nint>)&Wake, CPython.METH_NOARGS);
+        Add(ns, "ready", (delegate* unmanaged<nint, nint, nint>)&Ready, CPython.METH_NOARGS);
+        Add(ns, "take", (delegate* unmanaged<nint, nint, nint>)&Take, CPython.METH_NOARGS);
+        Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL);
+        Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
+        Add(ns, "headers_sent", (delegate* unmanaged<nint, nint*, nint, nint>)&HeadersSent, CPython.METH_FASTCALL);
+        Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
+        Add(ns, "abort", (delegate* unmanaged<nint, nint*, nint, nint>)&Abort, CPython.METH_FASTCALL);
+        Add(ns, "fail", (delegate* unmanaged<nint, nint*, nint, nint>)&Fail, CPython.METH_FASTCALL);
+        Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
+        return ns;
+    }
+
+    private static void Add(PyObject ns, string name, void* method, int flags)
+    {
+        var function = NativeFunction.Create(name, method, flags);
+        var attribute = CPython.Intern(name);
+        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
+        CPython.Py_DecRef(attribute);
+        CPython.Py_DecRef(function);
+        if (failed)
+        {
+            throw new InvalidOperationException($"cannot set _native.{name}");
+        }
+    }
+
+    /// <summary>wake(): acknowledges a wake-up and records that the loop turned; True once the worker is stopping.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Wake(nint self, nint unused)
+    {
+        var hub = s_hub;
+        if (hub is null)
+        {
+            return Raise("the hub is not running");
+        }
+
+        hub.ClearWake();
+        hub.Turned();
+        return CPython.NewRef(hub.IsStopping ? CPython.Py_True : CPython.Py_False);
+    }
+
+    /// <summary>ready(): the id of a request whose greenlet may stop waiting, or -1.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Ready(nint self, nint unused)
+    {
+        var hub = s_hub;
+        if (hub is null)
+        {
+            return Raise("the hub is not running");
+        }
+
+        return CPython.PyLong_FromLongLong(hub.TryTakeReady(out var id) ? id : -1);
+    }
+
+    /// <summary>take(): the next request's environ (its id under "unicorn.id"), or None.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Take(nint self, nint unused)
+    {
+        try
+        {
+            var hub = s_hub;
+            if (hub is null || s_thread is null)
+            {
+                return Raise("the hub is not running");
+            }
+
+            while (hub.TryTake(out var request))
+            {
+                var environ = s_thread.BuildGreenletEnviron(request.Request, request.Id);
+                if (environ != 0)
+                {
+                    s_requests[request.Id] = request;
+                    return environ;
+                }
+
+                // environ could not be built (a Python error): that request gets a 500, the others go on.
+                var traceback = s_thread.TakeTraceback();
+                request.Fail($"Error handling request {request.Request.RawUri}", traceback);
+            }
+
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>start(id, status, headers): the status and headers start_response was given.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Start(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 3 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("start() takes three arguments");
+            }
+
+            var status = CPython.ToStringOrNull(args[1]);
+            if (status is null)
+            {
+                return 0;
+            }
+
+            var count = CPython.PyList_Size(args[2]);
+            if (count < 0)
+            {
+                return 0;
+            }
+
+            var headers = new List<KeyValuePair<string, string>>((int)count);
+            for (var i = 0; i < count; i++)
+            {
+                var item = CPython.PyList_GetItem(args[2], i);
+                if (CPython.PyTuple_Size(item) != 2)
+                {
+                    CPython.PyErr_Clear();
+                    return Raise($"invalid response: header {i} is not a (name, value) tuple", CPython.PyExc_TypeError);
+                }
+
+                var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
+                var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
+                if (name is null || value is null)
+                {
+                    CPython.PyErr_Clear();
+                    return Raise($"invalid response: header {i}: name and value must be str", CPython.PyExc_TypeError);
+                }
+
+                headers.Add(new(name, value));
+            }
+
+            request.SetResponse(status, headers);
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (InvalidResponseException e)
+        {
+            return Raise("invalid response: " + e.Message);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>write(id, data): 0 taken, 1 taken but wait for the drain, 2 the client went away.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Write(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 2 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("write() takes two arguments");
+            }
+
+            byte* p;
+            nint n;
+            if (CPython.PyBytes_AsStringAndSize(args[1], &p, &n) != 0)
+            {
+                return 0;
+            }
+
+            var outcome = request.Write(new ReadOnlySpan<byte>(p, checked((int)n)));
+            return CPython.PyLong_FromLongLong((long)outcome);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>read(id, n): up to n bytes of a streamed body (b"" at its end), or None while a read is under way.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Read(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 2 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("read() takes two arguments");
+            }
+
+            var size = CPython.PyLong_AsLongLong(args[1]);
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return 0;
+            }
+
+            var want = (int)Math.Clamp(size, 0, 1 << 20);
+            var bytes = CPython.PyBytes_FromStringAndSize(null, want);
+            if (bytes == 0)
+            {
+                return 0;
+            }
+
+            byte* destination;
+            nint capacity;
+            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
+            int n;
+            try
+            {
+                n = request.TryRead(new Span<byte>(destination, want));
+            }
+            catch (IOException e)
+            {
+                CPython.Py_DecRef(bytes);
+                return Raise(e.Message, CPython.PyExc_OSError);
+            }
+
+            if (n < 0)
+            {
+                CPython.Py_DecRef(bytes);
+                return CPython.NewRef(CPython.Py_None);
+            }
+
+            return n == want || CPython._PyBytes_Resize(&bytes, n) == 0 ? bytes : 0;
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>headers_sent(id): start_response's exc_info rule.</summary>
+    [UnmanagedCallersOnly]
+    private static nint HeadersSent(nint self, nint* args, nint nargs)
+    {
+        if (nargs != 1 || Find(args[0]) is not { } request)
+        {
+            return CPython.PyErr_Occurred() != 0 ? 0 : Raise("headers_sent() takes one argument");
+        }
+
+        return CPython.NewRef(request.HeadersSent ? CPython.Py_True : CPython.Py_False);
+    }
+
+    /// <summary>finish(id): the response ended normally.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Finish(nint self, nint* args, nint nargs) => End(args, nargs, static (r, _) => r.Complete());
+
+    /// <summary>abort(id): the response ended abnormally.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Abort(nint self, nint* args, nint nargs) => End(args, nargs, static (r, _) => r.Abort());
+
+    /// <summary>fail(id, traceback): the app raised; logged, then a 500 or a closed connection.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Fail(nint self, nint* args, nint nargs) =>
+        End(args, nargs, static (r, tb) => r.Fail($"Error handling request {r.Request.RawUri}", tb ?? ""));
+
+    /// <summary>log(level, message): a line in the server's error log.</summary>
+    [UnmanagedCallersOnly]
+    private static nint LogMessage(nint self, nint* args, nint nargs)
+    {
+        if (nargs == 2)
+        {
+            var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
+            var message = CPython.ToStringOrNull(args[1]);
+            if (message is null)
+            {
+                return 0;
+            }
+
+            s_log?.Log(level, message);
+        }
+
+        return CPython.NewRef(CPython.Py_None);
+    }
+
+    private static nint End(nint* args, nint nargs, Action<IGreenletRequest, string?> end)
+    {
+        try
+        {
+            if (nargs < 1 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("expected a request id");
+            }
+
+            string? text = null;
+            if (nargs > 1)
+            {
+                text = CPython.ToStringOrNull(args[1]);
+                if (text is null)
+                {
+                    return 0;
+                }
+            }
+
+            s_requests.Remove(request.Id);
+            end(request, text);
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    private static IGreenletRequest? Find(nint id)
+    {
+        var key = CPython.PyLong_AsLongLong(id);
+        if (CPython.PyErr_Occurred() != 0)
+        {
+            return null;
+        }
+
+        if (s_requests.TryGetValue(key, out var request))
+        {
+            return request;
+        }
+
+        CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: the request has finished");
+        return null;
+    }
+
+    private static nint Raise(string message, nint type = 0)
+    {
+        CPython.SetError(type == 0 ? CPython.PyExc_RuntimeError : type, "unicorn: " + message);
+        return 0;
+    }
+}

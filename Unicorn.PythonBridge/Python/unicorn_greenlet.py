@@ -1,0 +1,304 @@
+"""The hub of Unicorn's greenlet workers (-k gevent, -k eventlet).
+
+Loaded as ``_unicorn_greenlet`` in workers of those classes. ``patch`` monkey-patches before the config
+file's callables and the app are imported. ``run`` is the hub thread's whole life: it watches the server's
+eventfd, starts a greenlet per request and runs the WSGI call there. ``_native`` holds C functions
+implemented in C#; none of them blocks or switches greenlets, so every wait happens here, in Python, on the
+library's own primitives.
+"""
+
+import os
+import sys
+import traceback
+
+from _unicorn_bridge import StreamInput
+
+_native = None  # set by C# before anything below runs
+
+_ACCEPTED, _WAIT, _GONE = 0, 1, 2
+
+# Bound before patching: eventlet greens os.read, and the hub's own read of the eventfd must not yield.
+_os_read = os.read
+
+_waits = {}           # request id -> the event its greenlet waits on
+_new_event = None     # the library's event type
+_set_event = None
+
+
+def patch(library):
+    """Gunicorn's patching, with Gunicorn's message when the library is missing."""
+    if library == "gevent":
+        try:
+            import gevent  # noqa: F401
+        except ImportError:
+            raise RuntimeError("gevent worker requires gevent 1.4 or higher") from None
+        from gevent import monkey
+        monkey.patch_all()
+    else:
+        try:
+            import eventlet
+        except ImportError:
+            raise RuntimeError("eventlet worker requires eventlet 0.24.1 or higher") from None
+        from eventlet import hubs
+        hubs.use_hub()
+        eventlet.monkey_patch()
+
+
+class _ClientGone(Exception):
+    pass
+
+
+def _wait(gid):
+    event = _new_event()
+    _waits[gid] = event
+    event.wait()
+
+
+class GreenInput(StreamInput):
+    """wsgi.input over a body still arriving: a read that has to wait suspends only its greenlet."""
+
+    __slots__ = ()
+
+    def _read(self, n):
+        while True:
+            data = _native.read(self._token, n)
+            if data is not None:
+                return data
+            _wait(self._token)
+
+    def _fill(self, n):
+        if self._eof:
+            return False
+        data = self._read(max(n, self._CHUNK))
+        if not data:
+            self._eof = True
+            return False
+        self._buffer += data
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            parts = [self._buffer]
+            self._buffer = b""
+            while not self._eof:
+                data = self._read(self._CHUNK)
+                if not data:
+                    self._eof = True
+                else:
+                    parts.append(data)
+            return b"".join(parts)
+        return StreamInput.read(self, size)
+
+
+class StartResponse:
+    """start_response for one greenlet's request (PEP 3333)."""
+
+    __slots__ = ("gid", "status", "headers", "applied")
+
+    def __init__(self, gid):
+        self.gid = gid
+        self.status = None
+        self.headers = None
+        self.applied = False
+
+    def __call__(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.status is not None and _native.headers_sent(self.gid):
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called a second time without exc_info")
+        if not isinstance(status, str):
+            raise TypeError("%r is not a string" % (status,))
+        if not isinstance(headers, list):
+            raise TypeError("headers must be a list, not %s" % type(headers).__name__)
+        self.status = status
+        self.headers = headers
+        self.applied = False
+        return self.write
+
+    def apply(self):
+        if not self.applied:
+            if self.status is None:
+                raise RuntimeError("the application returned a body without calling start_response()")
+            _native.start(self.gid, self.status, self.headers)
+            self.applied = True
+
+    def write(self, data):
+        if self.status is None:
+            raise AssertionError("write() called before start_response()")
+        if not isinstance(data, bytes):
+            raise TypeError("%r is not a byte string" % (type(data).__name__,))
+        self.apply()
+        outcome = _native.write(self.gid, data)
+        if outcome == _WAIT:
+            _wait(self.gid)
+        elif outcome == _GONE:
+            raise _ClientGone()
+
+
+def _handle(app, environ):
+    gid = environ.pop("unicorn.id")
+    if type(environ["wsgi.input"]) is StreamInput:
+        environ["wsgi.input"] = GreenInput(gid)
+    start_response = StartResponse(gid)
+    result = None
+    ended = False
+    try:
+        result = app(environ, start_response)
+        if type(result) is list or type(result) is tuple:
+            body = b"".join(result)
+            start_response.apply()
+            if body:
+                start_response.write(body)
+        else:
+            for data in result:
+                if data:
+                    start_response.write(data)
+                elif not isinstance(data, bytes):
+                    raise TypeError("%r is not a byte string" % (type(data).__name__,))
+            start_response.apply()
+        _close(result)
+        result = None
+        ended = True
+        _native.finish(gid)
+    except _ClientGone:
+        ended = True
+        _close(result)
+        _native.abort(gid)
+    except Exception:
+        ended = True
+        tb = traceback.format_exc()
+        _close(result)
+        _native.fail(gid, tb)
+    finally:
+        if not ended:
+            # Killed (GreenletExit) or exiting: the connection must not wait for a response forever.
+            _native.abort(gid)
+
+
+def _close(result):
+    close = getattr(result, "close", None)
+    if close is None or type(result) is list or type(result) is tuple:
+        return
+    try:
+        close()
+    except Exception:
+        _native.log(40, "Error closing the response iterable\n" + traceback.format_exc())
+
+
+def _drain(spawn, app, set_stop):
+    """One wake-up: greenlets whose wait is over, new requests, and whether to stop."""
+    stopping = _native.wake()
+    while True:
+        gid = _native.ready()
+        if gid < 0:
+            break
+        event = _waits.pop(gid, None)
+        if event is not None:
+            _set_event(event)
+    while True:
+        environ = _native.take()
+        if environ is None:
+            break
+        spawn(_handle, app, environ)
+    if stopping:
+        set_stop()
+
+
+def run(app, fd, library):
+    if library == "gevent":
+        _run_gevent(app, fd)
+    else:
+        _run_eventlet(app, fd)
+
+
+def _read_fd(fd):
+    try:
+        _os_read(fd, 8)
+    except BlockingIOError:
+        pass
+
+
+def _run_gevent(app, fd):
+    global _new_event, _set_event
+    import gevent
+    from gevent.event import Event
+
+    _new_event = Event
+    _set_event = Event.set
+    hub = gevent.get_hub()
+    running = set()
+    stop = Event()
+
+    def spawn(function, *args):
+        greenlet = gevent.spawn(function, *args)
+        running.add(greenlet)
+        greenlet.rawlink(running.discard)
+
+    def on_wake():
+        _read_fd(fd)
+        _drain(spawn, app, stop.set)
+
+    watcher = hub.loop.io(fd, 1)
+    watcher.start(on_wake)
+    ticker = hub.loop.timer(1.0, 1.0)
+    ticker.start(on_wake)
+    try:
+        stop.wait()
+        while running:
+            gevent.joinall(list(running))
+    finally:
+        ticker.stop()
+        watcher.stop()
+
+
+def _run_eventlet(app, fd):
+    global _new_event, _set_event
+    import eventlet
+    import eventlet.event
+    from eventlet import greenpool, hubs
+
+    _new_event = eventlet.event.Event
+    _set_event = eventlet.event.Event.send
+    hub = hubs.get_hub()
+    pool = greenpool.GreenPool(sys.maxsize)
+    stop = eventlet.event.Event()
+
+    def set_stop():
+        if not stop.ready():
+            stop.send(None)
+
+    def on_wake(_fileno=None):
+        _read_fd(fd)
+        _drain(pool.spawn_n, app, set_stop)
+
+    def tick():
+        on_wake()
+        timers[0] = hub.schedule_call_global(1.0, tick)
+
+    listener = hub.add(hub.READ, fd, on_wake, lambda *args: None, lambda *args: None)
+    timers = [hub.schedule_call_global(1.0, tick)]
+    try:
+        stop.wait()
+        pool.waitall()
+    finally:
+        timers[0].cancel()
+        hub.remove(listener)
+
+
+def stacks():
+    """Every suspended greenlet's stack (the running ones are in the threads' dump)."""
+    import gc
+    try:
+        from greenlet import greenlet
+    except ImportError:
+        return ""
+    out = []
+    for obj in gc.get_objects():
+        if isinstance(obj, greenlet) and obj.gr_frame is not None:
+            name = "%s at 0x%x" % (type(obj).__name__, id(obj))
+            out.append("Greenlet %s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
+    return "\n".join(out)

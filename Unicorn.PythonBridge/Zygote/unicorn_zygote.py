@@ -1,0 +1,199 @@
+"""Unicorn's zygote: the plain CPython process workers are forked from (worker_start = fork).
+
+The master starts it with the listening sockets inherited and one end of a socketpair. It prepares the
+interpreter (chdir, pythonpath, raw_env), imports the application with --preload (then gc.freeze(), so
+the collector does not dirty the pages workers share), and answers the master's requests: each asks for
+one worker and carries the worker's environment and, as SCM_RIGHTS, its heartbeat file. The worker is
+forked twice, so it is reparented to the master (a child subreaper while it asks), which reaps and
+signals it as its own child; it then starts .NET inside itself through hostfxr and runs the ordinary
+worker, whose pythonnet attaches to this already initialised interpreter.
+
+Messages are one JSON object per line. The zygote writes {"ready": true} or {"error": ..., "kind": ...}
+once, then {"pid": N} or {"error": ...} per request. End of file from the master ends the zygote.
+"""
+
+import ctypes
+import gc
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+
+# The signals a worker handles itself: it must start with their default action, as a spawned one does.
+WORKER_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGTTIN",
+                  "SIGTTOU", "SIGWINCH", "SIGABRT")
+
+
+def send(sock, message):
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def prepare(config):
+    # The script's own directory is not the application's.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    chdir = config.get("chdir") or os.getcwd()
+    os.chdir(chdir)
+    if chdir not in sys.path:
+        sys.path.insert(0, chdir)
+    for path in config.get("pythonpath", []):
+        path = os.path.abspath(path)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def preload(app):
+    """Imports the application's module once, here, so workers inherit it (Gunicorn's --preload)."""
+    module = app.split(":", 1)[0]
+    importlib.import_module(module)
+
+
+def read_request(sock, pending, fds):
+    """One line from the master, with any descriptors that came with it; None at end of file."""
+    while b"\n" not in pending:
+        data, received, _flags, _addr = socket.recv_fds(sock, 1 << 16, 4)
+        fds.extend(received)
+        if not data:
+            return None
+        pending.extend(data)
+    line, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    return json.loads(line)
+
+
+def start_dotnet(config, environment):
+    """Runs the unicorn program's Main inside this process; returns only if .NET cannot start."""
+    fxr = ctypes.CDLL(config["hostfxr"])
+
+    class Parameters(ctypes.Structure):
+        _fields_ = [("size", ctypes.c_size_t), ("host_path", ctypes.c_char_p), ("dotnet_root", ctypes.c_char_p)]
+
+    parameters = Parameters(ctypes.sizeof(Parameters), None, config["dotnet_root"].encode())
+    argv = (ctypes.c_char_p * 1)(config["assembly"].encode())
+    handle = ctypes.c_void_p()
+    initialize = fxr.hostfxr_initialize_for_dotnet_command_line
+    initialize.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+    initialize.restype = ctypes.c_int32
+    rc = initialize(1, argv, ctypes.byref(parameters), ctypes.byref(handle))
+    if rc < 0:
+        sys.stderr.write("unicorn: cannot start .NET in a forked worker from %s (hostfxr error 0x%08x)\n"
+                         % (config["hostfxr"], rc & 0xFFFFFFFF))
+        return 1
+    # PyDLL keeps the GIL during the call: pythonnet finds this thread holding it and adopts it. The
+    # worker ends the process itself, after Python's exit work, so this call does not return.
+    run = ctypes.PyDLL(config["hostfxr"]).hostfxr_run_app
+    run.argtypes = [ctypes.c_void_p]
+    run.restype = ctypes.c_int32
+    return run(handle)
+
+
+def set_command_line(title):
+    """Rewrites this process's argv in place: what ps and /proc/PID/cmdline show (as a spawned worker's)."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        # After the command name, index 0 is field 3 (state); arg_start and arg_end are fields 48 and 49.
+        start, end = int(fields[45]), int(fields[46])
+    except (OSError, IndexError, ValueError):
+        return
+    size = end - start
+    if size <= 1:
+        return
+    data = title.encode()[:size - 1]
+    ctypes.memmove(start, data + b"\0" * (size - len(data)), size)
+
+
+def become_worker(sock, config, request, fds):
+    sock.close()
+    heartbeat = fds[0]
+    for fd in fds[1:]:
+        os.close(fd)
+    os.set_inheritable(heartbeat, True)
+    environment = dict(request["env"])
+    # The descriptor number is this process's: the master's number may be taken here.
+    environment["UNICORN_HEARTBEAT_FD"] = str(heartbeat)
+    os.environ.clear()
+    os.environ.update(environment)
+    set_command_line(request.get("title", "unicorn: worker"))
+    for name in WORKER_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    return start_dotnet(config, environment)
+
+
+def fork_worker(sock, config, request, fds):
+    """Forks a worker; returns its pid. The intermediate child exits at once, orphaning the worker."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        code = 70
+        try:
+            os.close(read_end)
+            worker = os.fork()
+            if worker:
+                os.write(write_end, str(worker).encode())
+                code = 0
+            else:
+                os.close(write_end)
+                code = become_worker(sock, config, request, fds)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        os.waitpid(child, 0)
+        data = os.read(read_end, 32)
+    finally:
+        os.close(read_end)
+    if not data:
+        raise OSError("the forked child exited before it forked the worker")
+    return int(data)
+
+
+def main():
+    config = json.loads(os.environ.pop("UNICORN_ZYGOTE"))
+    sock = socket.socket(fileno=int(config["fd"]))
+    os.set_inheritable(sock.fileno(), False)
+    # The master stops the zygote with SIGTERM; Ctrl-C at a terminal goes to the master, which stops it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        prepare(config)
+        if config.get("preload"):
+            preload(config["app"])
+    except BaseException as e:
+        send(sock, {"error": "%s: %s" % (type(e).__name__, e), "kind": "app", "traceback": traceback.format_exc()})
+        return 1
+    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if threads:
+        send(sock, {"error": "the application started threads while it was imported (%s); a forked worker would "
+                             "not have them. Start them in post_fork, or set worker_start = 'spawn'"
+                             % ", ".join(threads), "kind": "threads"})
+        return 1
+    gc.freeze()
+    send(sock, {"ready": True})
+    pending = bytearray()
+    while True:
+        fds = []
+        try:
+            request = read_request(sock, pending, fds)
+        except ConnectionError:
+            return 0
+        if request is None:
+            return 0
+        try:
+            if not fds:
+                raise OSError("no heartbeat descriptor came with the request")
+            send(sock, {"pid": fork_worker(sock, config, request, fds)})
+        except OSError as e:
+            send(sock, {"error": str(e)})
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

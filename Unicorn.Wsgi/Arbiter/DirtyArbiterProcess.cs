@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
+
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>
+/// The master's handle on the dirty arbiter: a python3 process running Unicorn's dirty module, which forks
+/// the dirty workers, loads <c>dirty_apps</c> in them and serves calls on a Unix socket in a private
+/// directory. The master starts it, forwards HUP/USR1/TERM/QUIT, reaps it (only its own pid) and starts a
+/// new one when it dies; TTIN/TTOU sent to its pid resize the dirty pool, as in Gunicorn.
+/// </summary>
+internal sealed class DirtyArbiterProcess : IDisposable
+{
+    // argv[1] is the module source: it is run as the module unicorn_dirty (registered for tracebacks), then _main().
+    private const string Bootstrap =
+        "import sys,types,linecache;s=sys.argv.pop(1);m=types.ModuleType('unicorn_dirty');m.__file__='unicorn_dirty.py';"
+        + "sys.modules['unicorn_dirty']=m;linecache.cache['unicorn_dirty.py']=(len(s),None,s.splitlines(True),'unicorn_dirty.py');"
+        + "exec(compile(s,'unicorn_dirty.py','exec'),m.__dict__);m._main()";
+
+    private readonly DirtyArbiterLaunch _launch;
+    private readonly string _directory;
+
+    public DirtyArbiterProcess(DirtyArbiterLaunch launch)
+    {
+        _launch = launch;
+        if (launch.PythonExecutable is null)
+        {
+            throw new ArbiterException("Error: dirty_apps needs a Python interpreter to run the dirty arbiter; set UNICORN_PYTHON to python3, not to a libpython");
+        }
+
+        // A private directory (0700): only this user reaches the arbiter's and workers' sockets.
+        _directory = Directory.CreateTempSubdirectory("unicorn-dirty-").FullName;
+        SocketPath = Path.Combine(_directory, "arbiter.sock");
+    }
+
+    /// <summary>Where HTTP workers reach the pool (their GUNICORN_DIRTY_SOCKET).</summary>
+    public string SocketPath { get; }
+
+    /// <summary>The running process, 0 when none.</summary>
+    public int Pid { get; private set; }
+
+    /// <summary>The last process started, kept after it is reaped for the exit's log line.</summary>
+    public int LastPid { get; private set; }
+
+    /// <summary>Starts the dirty arbiter with the current settings; returns its pid.</summary>
+    public int Spawn(Settings settings, ProcessIdentity identity)
+    {
+        var env = ProcessSpawner.CurrentEnvironment();
+        env["UNICORN_DIRTY_CONFIG"] = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["apps"] = settings.DirtyApps,
+            ["workers"] = settings.DirtyWorkers,
+            ["threads"] = settings.DirtyThreads,
+            ["timeout"] = settings.DirtyTimeout,
+            ["graceful_timeout"] = settings.DirtyGracefulTimeout,
+            ["socket"] = SocketPath,
+            ["ppid"] = Environment.ProcessId,
+            ["config"] = settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null,
+            ["pythonpath"] = settings.PythonPath?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            ["errorlog"] = settings.ErrorLog,
+            ["loglevel"] = settings.LogLevel ?? "info",
+        });
+        if (identity.Uid is not null || identity.Gid is not null)
+        {
+            env["UNICORN_DIRTY_IDENTITY"] = $"{identity.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{identity.Gid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        }
+
+        Pid = ProcessSpawner.Spawn(new SpawnRequest
+        {
+            Path = _launch.PythonExecutable!,
+            Argv = [_launch.PythonExecutable!, "-c", Bootstrap, _launch.Source],
+            Environment = env,
+        });
+        LastPid = Pid;
+        return Pid;
+    }
+
+    public void Signal(int sig)
+    {
+        if (Pid != 0)
+        {
+            _ = Libc.kill(Pid, sig);
+        }
+    }
+
+    /// <summary>True once the process has exited (and is reaped); <paramref name="status"/> is its wait status.</summary>
+    public bool TryReap(out int status)
+    {
+        status = 0;
+        if (Pid == 0)
+        {
+            return false;
+        }
+
+        var rc = Libc.waitpid(Pid, out status, Libc.WNOHANG);
+        if (rc == 0 || (rc < 0 && Libc.Errno != Libc.ECHILD))
+        {
+            return false;
+        }
+
+        Pid = 0;
+        return true;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace Unicorn.Wsgi.Arbiter;
+
+/// <summary>
+/// What the master needs to start a zygote (<c>worker_start = fork</c>): the Python interpreter to run,
+/// the script it runs, and what a forked worker loads to start .NET inside itself.
+/// </summary>
+public sealed record ZygoteLaunch
+{
+    /// <summary>The python executable the master located (becomes the workers' program).</summary>
+    public required string Python { get; init; }
+
+    /// <summary><c>unicorn_zygote.py</c>, shipped beside the program.</summary>
+    public required string Script { get; init; }
+
+    /// <summary><c>libhostfxr.so</c> of the runtime this master runs on.</summary>
+    public required string HostFxr { get; init; }
+
+    /// <summary>The .NET installation root (where <c>shared/Microsoft.NETCore.App</c> is).</summary>
+    public required string DotnetRoot { get; init; }
+
+    /// <summary>The program's assembly (<c>unicorn.dll</c>), whose Main a forked worker runs.</summary>
+    public required string Assembly { get; init; }
+}

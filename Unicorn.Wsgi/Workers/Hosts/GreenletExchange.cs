@@ -1,0 +1,358 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers.Hosts;
+
+/// <summary>
+/// One request between its greenlet and the connection. The greenlet's calls return at once: body bytes are
+/// copied into a queue that a thread-pool work item drains into the (blocking) response sink, so a slow
+/// client holds a pool thread, never the hub. Past <see cref="HighWater"/> queued bytes the greenlet is told
+/// to wait; the drain wakes it through the hub's eventfd. Streamed body reads run the same way.
+/// </summary>
+internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSink sink, GreenletExchange.Hub hub) : IGreenletRequest, IThreadPoolWorkItem
+{
+    /// <summary>Bytes a greenlet may have queued for a client before it waits for them to drain.</summary>
+    internal const int HighWater = 256 * 1024;
+
+    private static readonly byte[] s_errorPage = Encoding.ASCII.GetBytes(
+        "<html><head><title>Internal Server Error</title></head>" +
+        "<body><h1>Internal Server Error</h1><p>The server could not complete the request.</p></body></html>\n");
+
+    private readonly Queue<Op> _ops = new();
+    private readonly TaskCompletionSource _completion = new();
+    private bool _pumping;
+    private long _pending;
+    private bool _waiting;
+    private volatile bool _gone;
+    private bool _headersSent;
+    private bool _ended;
+
+    // A streamed body read under way on the thread pool, and its result.
+    private bool _reading;
+    private byte[]? _readBuffer;
+    private int _readOffset;
+    private int _readCount;
+    private Exception? _readFailure;
+
+    private enum Kind
+    {
+        Data,
+        Complete,
+        Fail,
+        Abort,
+    }
+
+    public long Id { get; } = id;
+
+    public WsgiRequest Request { get; } = request;
+
+    public bool HeadersSent => _headersSent;
+
+    public Task Completion => _completion.Task;
+
+    private IErrorLog Log => hub.Log;
+
+    public void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        // Safe on the hub thread: until the first body byte or the end is queued, no drain touches the sink.
+        if (_headersSent)
+        {
+            throw new InvalidOperationException("headers already sent");
+        }
+
+        sink.SetResponse(status, headers);
+    }
+
+    public GreenletWrite Write(ReadOnlySpan<byte> data)
+    {
+        if (_gone)
+        {
+            return GreenletWrite.ClientGone;
+        }
+
+        if (data.IsEmpty)
+        {
+            return GreenletWrite.Accepted;
+        }
+
+        _headersSent = true;
+        var buffer = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(buffer);
+        bool wait;
+        lock (_ops)
+        {
+            _ops.Enqueue(new Op(Kind.Data, buffer, data.Length));
+            _pending += data.Length;
+            wait = _waiting = _pending > HighWater;
+            StartPumpLocked();
+        }
+
+        return wait ? GreenletWrite.Wait : GreenletWrite.Accepted;
+    }
+
+    public int TryRead(Span<byte> destination)
+    {
+        if (Request.Body.TryGetBuffered(out _))
+        {
+            return Request.Body.Read(destination);
+        }
+
+        lock (_ops)
+        {
+            if (_readFailure is { } failure)
+            {
+                throw new IOException(failure.Message, failure);
+            }
+
+            if (_readBuffer is { } buffer)
+            {
+                var n = Math.Min(destination.Length, _readCount - _readOffset);
+                buffer.AsSpan(_readOffset, n).CopyTo(destination);
+                _readOffset += n;
+                if (_readOffset == _readCount)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    _readBuffer = null;
+                }
+
+                return n;
+            }
+
+            if (!_reading && destination.Length > 0)
+            {
+                _reading = true;
+                var want = destination.Length;
+                _ = Task.Run(() => ReadOnPool(want));
+            }
+
+            return destination.Length == 0 ? 0 : -1;
+        }
+    }
+
+    public void Complete() => End(Kind.Complete);
+
+    public void Fail(string message, string traceback)
+    {
+        switch (_readFailure)
+        {
+            case RequestBodyTimeoutException:
+                Log.Info(RequestBodyTimeoutException.LogLine(Request.RemoteEndPoint?.Address.ToString() ?? "unix"));
+                End(Kind.Abort);
+                return;
+            case IOException e:
+                Log.Debug($"Ignored premature client disconnection. {e.Message}");
+                End(Kind.Abort);
+                return;
+            case { } rejection:
+                // Bad chunked framing: the connection answers it as any bad request, as with the threaded host.
+                End(Kind.Abort, rejection);
+                return;
+        }
+
+        if (_gone)
+        {
+            End(Kind.Abort);
+            return;
+        }
+
+        Log.Exception(message, traceback);
+        End(Kind.Fail);
+    }
+
+    public void Abort() => End(Kind.Abort);
+
+    private void End(Kind kind, Exception? fault = null)
+    {
+        lock (_ops)
+        {
+            if (_ended)
+            {
+                return;
+            }
+
+            _ended = true;
+            _headersSent = true;
+            _ops.Enqueue(new Op(kind, null, 0, fault));
+            StartPumpLocked();
+        }
+    }
+
+    private void StartPumpLocked()
+    {
+        if (!_pumping)
+        {
+            _pumping = true;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>The drain: on a pool thread, with the sink's blocking writes.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        while (true)
+        {
+            Op op;
+            bool more;
+            lock (_ops)
+            {
+                if (!_ops.TryDequeue(out op))
+                {
+                    _pumping = false;
+                    return;
+                }
+
+                more = _ops.Count > 0;
+            }
+
+            if (op.Kind == Kind.Data)
+            {
+                SendData(op, flush: !more);
+                continue;
+            }
+
+            Finish(op);
+            return;
+        }
+    }
+
+    private void SendData(Op op, bool flush)
+    {
+        try
+        {
+            if (!_gone)
+            {
+                sink.Write(op.Buffer.AsSpan(0, op.Length));
+                if (flush)
+                {
+                    sink.Flush();
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (e is not IOException)
+            {
+                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+            }
+
+            _gone = true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(op.Buffer!);
+        }
+
+        bool wake;
+        lock (_ops)
+        {
+            _pending -= op.Length;
+            wake = _waiting && (_pending <= HighWater / 2 || _gone);
+            if (wake)
+            {
+                _waiting = false;
+            }
+        }
+
+        if (wake)
+        {
+            hub.Ready(Id);
+        }
+    }
+
+    private void Finish(Op op)
+    {
+        try
+        {
+            switch (op.Kind)
+            {
+                case Kind.Complete when !_gone:
+                    sink.Complete();
+                    break;
+                case Kind.Fail when !_gone && !sink.HeadersSent:
+                    SendErrorPage();
+                    break;
+                default:
+                    sink.Abort();
+                    break;
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidResponseException or InvalidOperationException)
+        {
+            AbortQuietly();
+        }
+
+        hub.Finished();
+        // The connection continues here, on this pool thread, up to its next await.
+        if (op.Fault is { } fault)
+        {
+            _completion.TrySetException(fault);
+        }
+        else
+        {
+            _completion.TrySetResult();
+        }
+    }
+
+    private void SendErrorPage()
+    {
+        sink.SetResponse("500 Internal Server Error",
+        [
+            new("Content-Type", "text/html"),
+            new("Content-Length", s_errorPage.Length.ToString(CultureInfo.InvariantCulture)),
+        ]);
+        sink.Write(s_errorPage);
+        sink.Complete();
+    }
+
+    private void AbortQuietly()
+    {
+        try
+        {
+            sink.Abort();
+        }
+        catch (Exception)
+        {
+            // The connection is being torn down anyway.
+        }
+    }
+
+    private void ReadOnPool(int want)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(want);
+        try
+        {
+            var n = Request.Body.Read(buffer.AsSpan(0, want));
+            lock (_ops)
+            {
+                _readBuffer = buffer;
+                _readOffset = 0;
+                _readCount = n;
+                _reading = false;
+                if (n == 0)
+                {
+                    // The end: an empty result the next TryRead returns as 0.
+                    _readBuffer = buffer;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            lock (_ops)
+            {
+                _readFailure = e;
+                _reading = false;
+            }
+        }
+
+        hub.Ready(Id);
+    }
+
+    /// <summary>What an exchange tells its host: a greenlet may stop waiting; a request has ended. Cached once per host.</summary>
+    internal sealed record Hub(Action<long> Ready, Action Finished, IErrorLog Log);
+
+    private readonly record struct Op(Kind Kind, byte[]? Buffer, int Length, Exception? Fault = null);
+}

@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
+using UnicornConnection = Unicorn.Wsgi.Connections.ConnectionContext;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// What Kestrel runs for each HTTP/2 stream: one stream is one request, as on HTTP/1.1. Its head goes through
+/// the HTTP/1 parser's rules (limit_request_*, header_map, forwarded headers, SCRIPT_NAME) so both protocols
+/// give the app the same environ, then the request runs in the worker's app host, and counts for the access
+/// log, metrics and max_requests like any other.
+/// </summary>
+internal sealed class Http2Application(WorkerContext worker) : IHttpApplication<IFeatureCollection>
+{
+    // The parse is synchronous, so a parser per thread (per trust) serves every stream that thread runs.
+    [ThreadStatic]
+    private static Http1RequestParser?[]? t_parsers;
+
+    public IFeatureCollection CreateContext(IFeatureCollection contextFeatures) => contextFeatures;
+
+    public void DisposeContext(IFeatureCollection context, Exception? exception)
+    {
+    }
+
+    public async Task ProcessRequestAsync(IFeatureCollection features)
+    {
+        var connection = features.Get<UnicornConnection>()!;
+        var startTime = DateTimeOffset.UtcNow;
+        var started = Stopwatch.GetTimestamp();
+        RequestHead head;
+        RequestBody body;
+        WsgiRequest request;
+        try
+        {
+            head = ParseHead(features.Get<IHttpRequestFeature>()!, connection.ForwardedTrusted);
+            body = features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }
+                ? RequestBody.Empty
+                : await Http2RequestBody.ReadAsync(features.Get<IRequestBodyPipeFeature>()!.Reader, head.ContentLength,
+                    WorkerOptions.BufferedBodyLimit, worker.Options.ReadTimeout);
+            request = worker.Requests.Build(head, body, connection.Listener, connection.RemoteEndPoint, connection.Proxy, connection.TlsEnviron);
+        }
+        catch (BadHttpRequestException e)
+        {
+            worker.Log.Warning(ConnectionPipelineLine(connection, e));
+            await RejectAsync(features, e);
+            return;
+        }
+        catch (RequestBodyTimeoutException)
+        {
+            worker.Log.Info(RequestBodyTimeoutException.LogLine(connection.RemoteText));
+            features.Get<IHttpRequestLifetimeFeature>()?.Abort();
+            return;
+        }
+
+        worker.OnRequestStarting(); // may stop the worker (max_requests): its GOAWAY follows this response
+        var sink = new Http2ResponseSink(features, head);
+        await worker.Host.RunAsync(request, sink);
+        worker.OnRequestDone(new CompletedRequest(request, sink, startTime, Stopwatch.GetElapsedTime(started)));
+    }
+
+    /// <summary>The stream's pseudo-headers and fields, as the HTTP/1.1 head they stand for, through the HTTP/1 parser's rules.</summary>
+    private RequestHead ParseHead(IHttpRequestFeature stream, bool forwardedTrusted)
+    {
+        var text = new StringBuilder(256)
+            .Append(stream.Method).Append(' ').Append(stream.RawTarget).Append(" HTTP/1.1\r\n");
+        foreach (var (name, values) in stream.Headers)
+        {
+            if (name.StartsWith(':'))
+            {
+                continue;
+            }
+
+            if (name.Equals("Cookie", StringComparison.OrdinalIgnoreCase) && values.Count > 1)
+            {
+                // RFC 9113 §8.2.3: split cookie fields are joined with "; " for an HTTP/1.1 application.
+                text.Append(name).Append(": ").AppendJoin("; ", (IEnumerable<string?>)values).Append("\r\n");
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                text.Append(name).Append(": ").Append(value).Append("\r\n");
+            }
+        }
+
+        text.Append("\r\n");
+        var bytes = Encoding.Latin1.GetBytes(text.ToString());
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));
+        var head = new RequestHead();
+        var parser = Parser(forwardedTrusted);
+        parser.StartConnection(forwardedTrusted);
+        if (!parser.TryParseHead(ref reader, head))
+        {
+            throw HttpRejection.Create(RequestRejectionReason.UnexpectedEndOfInput, "");
+        }
+
+        head.VersionMajor = 2;
+        head.VersionMinor = 0;
+        head.KeepAlive = true;
+        head.ExpectContinue = false; // Kestrel answers 100-continue when the body is first read
+        return head;
+    }
+
+    private Http1RequestParser Parser(bool forwardedTrusted)
+    {
+        var parsers = t_parsers ??= new Http1RequestParser?[2];
+        var i = forwardedTrusted ? 1 : 0;
+        if (parsers[i] is not { } parser || !ReferenceEquals(parser.Options, worker.Options.Parser))
+        {
+            parser = parsers[i] = new Http1RequestParser(worker.Options.Parser);
+        }
+
+        return parser;
+    }
+
+    private static string ConnectionPipelineLine(UnicornConnection connection, BadHttpRequestException e) =>
+        Connections.ConnectionPipeline.InvalidRequestLine(connection, e);
+
+    /// <summary>Gunicorn's error page for a refused request, on its stream only; the connection's other streams go on.</summary>
+    private static async Task RejectAsync(IFeatureCollection features, BadHttpRequestException e)
+    {
+        if (e.IsEndOfInput)
+        {
+            return;
+        }
+
+        var response = features.Get<IHttpResponseFeature>()!;
+        var body = ErrorResponse.BuildBody(e.ReasonPhrase, e.Detail);
+        response.StatusCode = e.StatusCode;
+        response.Headers.ContentType = "text/html";
+        response.Headers.ContentLength = body.Length;
+        response.Headers.Server = ResponseHeadWriter.ServerName;
+        var output = features.Get<IHttpResponseBodyFeature>()!;
+        await output.Writer.WriteAsync(body);
+        await output.CompleteAsync();
+    }
+}

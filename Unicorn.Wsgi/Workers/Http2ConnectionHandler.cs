@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Connections;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// The HTTP/2 protocol handler: Kestrel's HTTP/2 (HPACK, flow control, stream state and their flood
+/// defences), fed with Unicorn's own connections after their PROXY and TLS stages through Kestrel's transport
+/// abstraction (<see cref="Http2ConnectionQueue"/>). Kestrel never binds a socket nor does TLS; each stream
+/// reaches the worker's app host through <see cref="Http2Application"/>. Built only when http_protocols offers
+/// h2, so a worker without it never loads ASP.NET Core.
+/// </summary>
+internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposable
+{
+    /// <summary>The ALPN name TLS offers for it.</summary>
+    public const string ApplicationProtocol = "h2";
+
+    private readonly WorkerContext _worker;
+    private readonly Http2ConnectionQueue _queue = new();
+    private readonly KestrelServer _server;
+    private readonly Lazy<Task> _started;
+    private long _connectionIds;
+
+    public Http2ConnectionHandler(WorkerContext worker, Settings settings)
+    {
+        _worker = worker;
+        var log = new Http2KestrelLog(worker.Log);
+        var options = KestrelOptions(worker.Options, settings);
+        options.ApplicationServices = new ServiceCollection().AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(log).BuildServiceProvider();
+        _server = new KestrelServer(Options.Create(options), _queue, log);
+        _started = new Lazy<Task>(() => _server.StartAsync(new Http2Application(worker), CancellationToken.None));
+    }
+
+    public async Task RunAsync(ConnectionContext connection)
+    {
+        await _started.Value;
+        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}");
+        if (!_queue.TryEnqueue(transport))
+        {
+            return;
+        }
+
+        // A graceful stop or max_requests: GOAWAY, then the streams in flight finish.
+        using var stopping = _worker.Stopping.Register(static t => ((Http2TransportConnection)t!).RequestClose(), transport);
+        await transport.Finished;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_started.IsValueCreated)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _server.StopAsync(cts.Token);
+        }
+
+        _server.Dispose();
+    }
+
+    /// <summary>Kestrel's limits from the http2_* and limit_request_* settings (docs/http2.md lists the mapping).</summary>
+    internal static KestrelServerOptions KestrelOptions(WorkerOptions worker, Settings settings)
+    {
+        var options = new KestrelServerOptions
+        {
+            AddServerHeader = false,
+            // TLS is Unicorn's, so Kestrel sees a plain transport: let ":scheme https" through.
+            AllowAlternateSchemes = true,
+            // Header bytes are latin-1 both ways, one char per byte, as on HTTP/1.1.
+            RequestHeaderEncodingSelector = static _ => Encoding.Latin1,
+            ResponseHeaderEncodingSelector = static _ => Encoding.Latin1,
+        };
+        var limits = options.Limits;
+        // Gunicorn has no body size limit, and bounds slow clients by timeout per read, not by a data rate.
+        limits.MaxRequestBodySize = null;
+        limits.MinRequestBodyDataRate = null;
+        limits.MinResponseDataRate = null;
+        limits.MaxConcurrentConnections = null;
+        limits.RequestHeadersTimeout = worker.ReadTimeout;
+        // An idle HTTP/2 connection is closed after keepalive, as an idle HTTP/1.1 one; keepalive 0 (no
+        // keep-alive on HTTP/1.1) would close it between two streams, so timeout bounds it then.
+        limits.KeepAliveTimeout = worker.KeepAlive > TimeSpan.Zero ? worker.KeepAlive : worker.ReadTimeout;
+        var parser = worker.Parser;
+        // The HTTP/1 parser's rules give Gunicorn's answers (431, 400) to the limit_request_* it checks per
+        // stream; Kestrel's own limits sit just above them, so they only catch what the parser never sees.
+        limits.MaxRequestHeaderCount = parser.EffectiveLimitRequestFields + 1;
+        var headerList = settings.Http2MaxHeaderListSize > 0 ? settings.Http2MaxHeaderListSize : int.MaxValue;
+        limits.MaxRequestHeadersTotalSize = headerList;
+        var http2 = limits.Http2;
+        http2.MaxStreamsPerConnection = settings.Http2MaxConcurrentStreams;
+        http2.InitialStreamWindowSize = settings.Http2InitialWindowSize;
+        // The connection window holds every stream's: at least as large as one stream's, and Kestrel's default.
+        http2.InitialConnectionWindowSize = Math.Max(settings.Http2InitialWindowSize, http2.InitialConnectionWindowSize);
+        http2.MaxFrameSize = settings.Http2MaxFrameSize;
+        http2.MaxRequestHeaderFieldSize = Math.Min(headerList,
+            Math.Max(http2.MaxRequestHeaderFieldSize, Math.Max(parser.EffectiveLimitRequestFieldSize, parser.EffectiveLimitRequestLine) + 1));
+        options.Listen(new IPEndPoint(IPAddress.Loopback, 0), static l => l.Protocols = HttpProtocols.Http2);
+        return options;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// An HTTP/2 stream's body too large to buffer (or of unknown length past the buffer), read by the app thread
+/// from Kestrel's request pipe with blocking reads, each bounded by the read timeout. Consuming what it reads
+/// is what opens the stream's flow-control window again, so an app that stops reading stops the upload.
+/// </summary>
+internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnlyMemory<byte> prefix, TimeSpan timeout) : RequestBody
+{
+    private ReadOnlyMemory<byte> _prefix = prefix;
+    private bool _done;
+
+    public override long? Length => length;
+
+    public override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
+    {
+        body = default;
+        return false;
+    }
+
+    public override int Read(Span<byte> destination)
+    {
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (!_prefix.IsEmpty)
+        {
+            var n = Math.Min(destination.Length, _prefix.Length);
+            _prefix.Span[..n].CopyTo(destination);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        if (_done)
+        {
+            return 0;
+        }
+
+        var read = ReadBlocking();
+        var buffer = read.Buffer;
+        var count = (int)Math.Min(buffer.Length, destination.Length);
+        buffer.Slice(0, count).CopyTo(destination);
+        reader.AdvanceTo(buffer.GetPosition(count));
+        // Kestrel ends the pipe at END_STREAM and checks the stream's content-length itself.
+        _done = read.IsCompleted && count == buffer.Length;
+        return count;
+    }
+
+    private ReadResult ReadBlocking()
+    {
+        if (reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return reader.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            throw new RequestBodyTimeoutException();
+        }
+        catch (Exception e) when (e is not IOException)
+        {
+            // The stream was reset or the connection lost: the app sees the client gone.
+            throw new IOException("client reset the stream before sending the whole body", e);
+        }
+    }
+
+    /// <summary>
+    /// Reads the body off the app's threads when it fits in <paramref name="limit"/> bytes (as HTTP/1 does up to
+    /// 1 MiB), so a slow uploader holds no Python thread; else returns what it read as the prefix of a streamed body.
+    /// </summary>
+    public static async Task<RequestBody> ReadAsync(PipeReader reader, long? length, int limit, TimeSpan timeout)
+    {
+        if (length > limit)
+        {
+            return new Http2RequestBody(reader, length, ReadOnlyMemory<byte>.Empty, timeout);
+        }
+
+        var collected = new ArrayBufferWriter<byte>((int)(length ?? 4096));
+        while (true)
+        {
+            ReadResult read;
+            using (var cts = new CancellationTokenSource(timeout))
+            {
+                try
+                {
+                    read = await reader.ReadAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new RequestBodyTimeoutException();
+                }
+            }
+
+            foreach (var segment in read.Buffer)
+            {
+                collected.Write(segment.Span);
+            }
+
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                return collected.WrittenCount == 0 ? RequestBody.Empty : new BufferedRequestBody(collected.WrittenMemory);
+            }
+
+            if (collected.WrittenCount > limit)
+            {
+                return new Http2RequestBody(reader, length, collected.WrittenMemory, timeout);
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+"""Apps for the greenlet worker tests (-k gevent, -k eventlet): slow, streaming, uploading, blocking."""
+
+import hashlib
+import socket
+import threading
+import time
+
+# What the app saw at import time: Gunicorn's greenlet workers patch before the app is imported.
+IMPORTED_WITH = "%s %s %s" % (socket.socket.__module__, time.sleep.__module__, threading.Lock.__module__)
+
+_running = 0
+_most = 0
+
+
+def _text(start_response, body, status="200 OK"):
+    body = body.encode() if isinstance(body, str) else body
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def app(environ, start_response):
+    global _running, _most
+    path = environ["PATH_INFO"]
+    query = environ.get("QUERY_STRING", "")
+    if path == "/":
+        return _text(start_response, "hello\n")
+    if path == "/imported":
+        return _text(start_response, IMPORTED_WITH)
+    if path == "/sleep":
+        seconds = float(query or "1")
+        _running += 1
+        _most = max(_most, _running)
+        try:
+            time.sleep(seconds)
+        finally:
+            _running -= 1
+        return _text(start_response, "slept\n")
+    if path == "/most":
+        return _text(start_response, str(_most))
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def chunks():
+            for i in range(20):
+                time.sleep(0.05)
+                yield b"chunk %02d\n" % i
+        return chunks()
+    if path == "/big":
+        # 200 MiB in 64 KiB pieces: a client that never reads must hold only this greenlet.
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        piece = b"x" * 65536
+        return (piece for _ in range(3200))
+    if path == "/upload":
+        digest = hashlib.sha256()
+        total = 0
+        stream = environ["wsgi.input"]
+        while True:
+            data = stream.read(100000)
+            if not data:
+                break
+            total += len(data)
+            digest.update(data)
+        return _text(start_response, "%d %s" % (total, digest.hexdigest()))
+    if path == "/upstream":
+        # One call to a slow local service with urllib, as an app would: cooperative once patched.
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%s/" % query, timeout=60) as response:
+            return _text(start_response, response.read())
+    if path == "/block":
+        # Never yields: the hub cannot turn, so the heartbeat stops.
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            pass
+        return _text(start_response, "unreachable\n")
+    return _text(start_response, "not found\n", "404 Not Found")

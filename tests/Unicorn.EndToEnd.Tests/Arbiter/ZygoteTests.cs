@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Arbiter;
+
+/// <summary>
+/// worker_start = fork: workers forked from a python3 zygote, which imports the app once with --preload
+/// (Gunicorn's fork semantics), stay the master's children, and survive the zygote's own death.
+/// </summary>
+public sealed class ZygoteTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-zygote-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void With_preload_the_import_runs_once_and_workers_see_what_it_made()
+    {
+        var counter = Path.Combine(_dir, "count");
+        var port = FreePort();
+        using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "3", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 3);
+        var (status, body) = Get(port, "/");
+        Assert.Equal(200, status);
+
+        // One import for three workers (spawned workers import once each, four times with the master's check).
+        Assert.Equal("x", File.ReadAllText(counter));
+        var pids = body.Split(' ').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        Assert.NotEqual(pids[0], pids[1]); // imported by the zygote, served by a worker forked from it
+        Assert.Contains(pids[1], server.Workers());
+        Assert.Contains($"Forking workers from zygote (pid: {pids[0]})", server.Log, StringComparison.Ordinal);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void Without_preload_each_forked_worker_imports_the_app()
+    {
+        var counter = Path.Combine(_dir, "count");
+        var port = FreePort();
+        using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
+            "--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2, 60);
+        Assert.True(Poll(() => File.ReadAllText(counter) == "xx", 30), File.ReadAllText(counter));
+        var pids = Get(port, "/").Body.Split(' ');
+        Assert.Equal(pids[0], pids[1]);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void Forked_workers_are_reaped_by_the_master_and_a_killed_zygote_is_replaced()
+    {
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2, 60);
+
+        // A worker is the master's own child: its death and the signal that caused it are seen.
+        var victim = server.Workers()[0];
+        Signal(victim, 9);
+        server.WaitForLog($"Worker (pid:{victim}) was sent SIGKILL!");
+        server.WaitForWorkers(2, 60);
+
+        var zygote = int.Parse(server.Lines.Last(l => l.Contains("Forking workers from zygote", StringComparison.Ordinal))
+            .Split("(pid: ")[1].TrimEnd(')'), CultureInfo.InvariantCulture);
+        Assert.Contains(zygote, ChildrenOf(server.Pid));
+        Signal(zygote, 9);
+        server.WaitForLog($"Zygote (pid: {zygote}) exited (signal SIGKILL); starting a new one");
+        server.WaitForLog("Forking workers from zygote", 2);
+
+        // The new zygote forks the next worker.
+        server.Signal(SIGTTIN);
+        server.WaitForWorkers(3, 60);
+        server.WaitForLog("Booting worker with pid:", 4); // two, the killed one's replacement, TTIN's
+        Assert.Equal(200, Get(port, "/").Status);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.DoesNotContain(zygote, ChildrenOf(server.Pid));
+    }
+
+    [Fact]
+    public void Hup_starts_a_new_zygote_that_imports_the_app_again()
+    {
+        var counter = Path.Combine(_dir, "count");
+        var port = FreePort();
+        using var server = Start(new Dictionary<string, string> { ["PRELOAD_COUNTER"] = counter },
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.preload_counter:app");
+        server.WaitUntilServing(port);
+        var before = Get(port, "/").Body.Split(' ')[0];
+        server.Signal(SIGHUP);
+        server.WaitForLog("Forking workers from zygote", 2);
+        Assert.True(Poll(() => Get(port, "/").Body.Split(' ')[0] != before, 60), server.Log);
+        Assert.Equal("xx", File.ReadAllText(counter));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void Reload_forks_a_worker_that_imports_the_changed_module()
+    {
+        File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
+            "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'v1']\n");
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "--reload", "--chdir", _dir, "-w", "1", "-b", $"127.0.0.1:{port}", "reloaded_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal("v1", Get(port, "/").Body);
+        File.WriteAllText(Path.Combine(_dir, "reloaded_app.py"),
+            "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'v2']\n");
+        Assert.True(Poll(() => TryBody(port) == "v2", 60), server.Log);
+        Assert.Contains("Worker reloading:", server.Log, StringComparison.Ordinal);
+        Assert.Equal(1, server.Count("Forking workers from zygote"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void A_preloaded_app_that_started_threads_is_refused_in_one_line()
+    {
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "--preload", "-b", $"127.0.0.1:{port}", "pyfixtures.threads_at_import:app");
+        Assert.Equal(1, server.WaitForExit(60));
+        var line = Assert.Single(server.Lines, l => l.Contains("started threads", StringComparison.Ordinal));
+        Assert.Contains("(import-poller)", line, StringComparison.Ordinal);
+        Assert.Contains("worker_start = 'spawn'", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_a_python_executable_workers_are_spawned_and_the_log_says_why()
+    {
+        var libpython = LibPython();
+        Assert.True(File.Exists(libpython), libpython);
+        var port = FreePort();
+        using var server = Start(new Dictionary<string, string> { ["UNICORN_PYTHON"] = libpython },
+            "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        var line = Assert.Single(server.Lines, l => l.Contains("Cannot start the zygote", StringComparison.Ordinal));
+        Assert.Contains("no Python executable is known", line, StringComparison.Ordinal);
+        Assert.Contains("spawning workers instead", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Forking workers from zygote", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    private static string? TryBody(int port)
+    {
+        try
+        {
+            return Get(port, "/", 5).Body;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The shared libpython of the test's python3: UNICORN_PYTHON naming it leaves no executable to run.</summary>
+    private static string LibPython()
+    {
+        var python = Environment.GetEnvironmentVariable("UNICORN_PYTHON") ?? "/usr/bin/python3";
+        using var process = Process.Start(new ProcessStartInfo(python,
+            ["-c", "import os, sysconfig; print(os.path.join(sysconfig.get_config_var('LIBDIR'), sysconfig.get_config_var('INSTSONAME')))"])
+        { RedirectStandardOutput = true })!;
+        var path = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        return path;
+    }
+}

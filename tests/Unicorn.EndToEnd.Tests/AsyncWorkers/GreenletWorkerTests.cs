@@ -1,0 +1,411 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.AsyncWorkers;
+
+/// <summary>
+/// -k gevent and -k eventlet with the real libraries (Debian's python3-gevent, python3-eventlet): one worker
+/// runs many requests at once as greenlets, patched as Gunicorn patches, stopped and timed out as Gunicorn's
+/// async workers are, and no client can hold the others up.
+/// </summary>
+public sealed class GreenletWorkerTests
+{
+    private const string App = "pyfixtures.greenlet_apps:app";
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task A_thousand_slow_requests_run_at_once_on_one_worker(string workerClass)
+    {
+        // A few slots above the clients: the start-up probe's connection may not have given its slot back yet, and
+        // at the cap a new client evicts one that has connected but not yet sent its request.
+        using var server = Start(workerClass, out var port, "--worker-connections", "1050");
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 1000).Select(_ => TryGetAsync(port, "/sleep?5", 120)));
+        clock.Stop();
+
+        Assert.True(results.All(r => r.Status == 200), $"{results.Count(r => r.Status != 200)} failed, e.g. {results.FirstOrDefault(r => r.Status != 200).Body}\n{server.Log}");
+        // One at a time this is 5,000 s; at once, 5 s plus the time to connect 1,000 clients on a loaded machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"took {clock.Elapsed}");
+        var most = int.Parse(UnicornServer.Get(port, "/most").Body, CultureInfo.InvariantCulture);
+        Assert.True(most >= 500, $"at most {most} requests were in the app at once\n{server.Log}");
+    }
+
+    [Theory]
+    [InlineData("gevent", "gevent._socket3 gevent.hub gevent.thread")]
+    [InlineData("eventlet", "eventlet.greenio.base eventlet.greenthread eventlet.green.thread")]
+    public void The_app_and_the_config_file_are_imported_after_monkey_patching(string workerClass, string imported)
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-greenlet-");
+        try
+        {
+            // The config's module level runs again in the worker for its callables: patched by then, as in Gunicorn.
+            var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
+            File.WriteAllText(config, """
+                import time
+                SLEEP_AT_IMPORT = time.sleep.__module__
+
+                def post_fork(server, worker):
+                    server.log.info("config imported with sleep from %s" % SLEEP_AT_IMPORT)
+                """);
+            using var server = Start(workerClass, out var port, "-c", config);
+
+            Assert.Equal(imported, UnicornServer.Get(port, "/imported").Body);
+            server.WaitForLog("config imported with sleep from " + imported.Split(' ')[1]);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task An_app_calling_a_slow_upstream_with_urllib_serves_two_hundred_clients_at_once(string workerClass)
+    {
+        // The upstream answers each request after one second, on its own sockets, outside the server under test.
+        using var upstream = new TcpListener(IPAddress.Loopback, 0);
+        upstream.Start(1024);
+        var upstreamPort = ((IPEndPoint)upstream.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        var serving = ServeSlowlyAsync(upstream, stop.Token);
+        using var server = Start(workerClass, out var port);
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => GetAsync(port, $"/upstream?{upstreamPort}", 120)));
+        clock.Stop();
+        await stop.CancelAsync();
+
+        Assert.All(results, r => Assert.Equal((200, "upstream\n"), r));
+        // One at a time this is 200 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(40), $"took {clock.Elapsed}");
+        await IgnoreFailure(serving);
+    }
+
+    [Fact]
+    public async Task Worker_connections_caps_the_requests_in_the_app_and_the_rest_wait()
+    {
+        using var server = Start("gevent", out var port, "--worker-connections", "10");
+
+        // Each client's request is sent before the next connects. At the cap a new client may still shed one whose
+        // request is arriving that very moment (idle connections give way; a race in the connection layer, not the
+        // host's), and a client retries a connection closed without an answer, as HTTP clients do.
+        var pending = new List<Task<(int Status, string Body)>>();
+        for (var i = 0; i < 30; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("GET /sleep?1 HTTP/1.0\r\nHost: localhost\r\n\r\n"));
+            pending.Add(RetryOnceIfShedAsync(ReadResponseAsync(socket, 120), port));
+        }
+
+        var results = await Task.WhenAll(pending);
+
+        Assert.All(results, r => Assert.Equal(200, r.Status));
+        var most = int.Parse(UnicornServer.Get(port, "/most").Body, CultureInfo.InvariantCulture);
+        Assert.InRange(most, 2, 10);
+    }
+
+    [Fact]
+    public async Task A_streaming_generator_reaches_two_hundred_slow_clients_at_once()
+    {
+        using var server = Start("gevent", out var port);
+        var expected = string.Concat(Enumerable.Range(0, 20).Select(i => $"chunk {i:00}\n"));
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => GetAsync(port, "/stream", 120, readDelayMs: 20)));
+        clock.Stop();
+
+        Assert.All(results, r => Assert.Equal((200, expected), r));
+        // Each stream takes 1 s of sleeps; one after another this is 200 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task A_ten_mebibyte_chunked_upload_is_read_through_wsgi_input(string workerClass)
+    {
+        using var server = Start(workerClass, out var port);
+        var body = new byte[10 << 20];
+        new Random(15).NextBytes(body);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.SendAsync(Encoding.ASCII.GetBytes("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"));
+        for (var offset = 0; offset < body.Length; offset += 100_000)
+        {
+            var n = Math.Min(100_000, body.Length - offset);
+            await client.SendAsync(Encoding.ASCII.GetBytes(n.ToString("x", CultureInfo.InvariantCulture) + "\r\n"));
+            await client.SendAsync(body.AsMemory(offset, n));
+            await client.SendAsync("\r\n"u8.ToArray());
+        }
+
+        await client.SendAsync("0\r\n\r\n"u8.ToArray());
+        var response = await ReadAllAsync(client, 60);
+
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        Assert.EndsWith($"{body.Length} {Convert.ToHexStringLower(SHA256.HashData(body))}", response, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Graceful_stop_lets_running_greenlets_finish(string workerClass)
+    {
+        using var server = Start(workerClass, out var port, "--graceful-timeout", "20");
+
+        var slow = Enumerable.Range(0, 20).Select(_ => GetAsync(port, "/sleep?3", 60)).ToArray();
+        await Task.Delay(1000);
+        server.Signal(UnicornServer.SIGTERM);
+
+        Assert.All(await Task.WhenAll(slow), r => Assert.Equal((200, "slept\n"), r));
+        Assert.Equal(0, server.WaitForExit(30));
+    }
+
+    [Fact]
+    public async Task A_greenlet_that_blocks_the_hub_times_the_worker_out_with_every_greenlets_stack()
+    {
+        using var server = Start("gevent", out var port, "--timeout", "3");
+        var waiting = GetAsync(port, "/sleep?60", 90); // a suspended greenlet, whose stack must be in the dump
+        await Task.Delay(500);
+        var blocking = GetAsync(port, "/block", 90);
+
+        server.WaitForLog("WORKER TIMEOUT", seconds: 60);
+        server.WaitForLog("Booting worker", times: 2, seconds: 60);
+
+        var log = server.Log;
+        Assert.Contains("was aborted after a timeout", log, StringComparison.Ordinal);
+        Assert.Contains("greenlet_apps.py\", line", log, StringComparison.Ordinal); // the blocking greenlet, on the hub thread
+        Assert.Contains("in app\n    time.sleep(seconds)", log, StringComparison.Ordinal); // the suspended one
+        await Task.WhenAll(IgnoreFailure(waiting), IgnoreFailure(blocking));
+    }
+
+    [Fact]
+    public async Task A_client_that_never_reads_holds_only_its_own_greenlet()
+    {
+        using var server = Start("gevent", out var port);
+        var worker = server.Workers().Single();
+        var rssBefore = RssMiB(worker);
+
+        // Asks for 200 MiB and never reads: the greenlet must wait once the socket and a bounded queue are full.
+        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await stalled.ConnectAsync(IPAddress.Loopback, port);
+        await stalled.SendAsync(Encoding.ASCII.GetBytes("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+        await Task.Delay(3000);
+
+        var clock = Stopwatch.StartNew();
+        var others = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => GetAsync(port, "/", 30)));
+        Assert.All(others, r => Assert.Equal((200, "hello\n"), r));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        Assert.True(RssMiB(worker) - rssBefore < 64, $"worker grew from {rssBefore} MiB to {RssMiB(worker)} MiB");
+    }
+
+    [Fact]
+    public async Task Two_thousand_idle_connections_cost_no_greenlet_and_others_are_served()
+    {
+        using var server = Start("gevent", out var port, "--worker-connections", "3000", "--keep-alive", "60");
+        var worker = server.Workers().Single();
+        var rssBefore = RssMiB(worker);
+
+        var idle = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 2000; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                idle.Add(s);
+                await s.ConnectAsync(IPAddress.Loopback, port);
+            }
+
+            var others = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => GetAsync(port, "/", 30)));
+            Assert.All(others, r => Assert.Equal((200, "hello\n"), r));
+            Assert.True(RssMiB(worker) - rssBefore < 64, $"worker grew from {rssBefore} MiB to {RssMiB(worker)} MiB");
+        }
+        finally
+        {
+            foreach (var s in idle)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void A_missing_library_is_one_line_naming_it_and_the_worker_fails_to_boot()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-nogevent-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "gevent"));
+            File.WriteAllText(Path.Combine(dir.FullName, "gevent", "__init__.py"), "raise ImportError('No module named gevent')\n");
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start(App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gevent", "--pythonpath", dir.FullName);
+
+            Assert.Equal(3, server.WaitForExit(60));
+            Assert.Contains("gevent worker requires gevent 1.4 or higher", server.Lines);
+            Assert.DoesNotContain(server.Lines, l => l.Contains("   at ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Request_hooks_are_refused_in_one_line_rather_than_skipped()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-greenlet-hooks-");
+        try
+        {
+            var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
+            File.WriteAllText(config, "def pre_request(worker, req):\n    worker.log.info('pre_request ran')\n");
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start(App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gevent", "-c", config);
+
+            Assert.Equal(3, server.WaitForExit(60));
+            Assert.Contains("pre_request, post_request and --spew are not supported with worker class gevent yet; use gthread for them", server.Lines);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    private static UnicornServer Start(string workerClass, out int port, params string[] extra)
+    {
+        port = UnicornServer.FreePort();
+        var server = UnicornServer.Start([App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, .. extra]);
+        server.WaitUntilServing(port, 120);
+        return server;
+    }
+
+    private static async Task<(int Status, string Body)> GetAsync(int port, string path, double timeoutSeconds, int readDelayMs = 0)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"));
+        var text = await ReadAllAsync(socket, timeoutSeconds, readDelayMs);
+        var headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        if (!text.StartsWith("HTTP/1.", StringComparison.Ordinal) || headEnd < 0)
+        {
+            throw new IOException($"no HTTP response: '{text}'");
+        }
+
+        return (int.Parse(text.AsSpan(9, 3), CultureInfo.InvariantCulture), text[(headEnd + 4)..]);
+    }
+
+    private static async Task<(int Status, string Body)> RetryOnceIfShedAsync(Task<(int Status, string Body)> first, int port)
+    {
+        try
+        {
+            return await first;
+        }
+        catch (IOException e) when (e.Message == "no HTTP response: ''")
+        {
+            return await GetAsync(port, "/sleep?1", 120);
+        }
+    }
+
+    private static async Task<(int Status, string Body)> ReadResponseAsync(Socket socket, double timeoutSeconds)
+    {
+        using (socket)
+        {
+            var text = await ReadAllAsync(socket, timeoutSeconds);
+            var headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (!text.StartsWith("HTTP/1.", StringComparison.Ordinal) || headEnd < 0)
+            {
+                throw new IOException($"no HTTP response: '{text}'");
+            }
+
+            return (int.Parse(text.AsSpan(9, 3), CultureInfo.InvariantCulture), text[(headEnd + 4)..]);
+        }
+    }
+
+    private static async Task<(int Status, string Body)> TryGetAsync(int port, string path, double timeoutSeconds)
+    {
+        try
+        {
+            return await GetAsync(port, path, timeoutSeconds);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            return (0, e.Message);
+        }
+    }
+
+    private static async Task<string> ReadAllAsync(Socket socket, double timeoutSeconds, int readDelayMs = 0)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        var response = new MemoryStream();
+        var buffer = new byte[readDelayMs > 0 ? 16 : 65536];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0)
+        {
+            response.Write(buffer, 0, n);
+            if (readDelayMs > 0)
+            {
+                await Task.Delay(readDelayMs, cts.Token);
+            }
+        }
+
+        return Encoding.Latin1.GetString(response.ToArray());
+    }
+
+    private static async Task ServeSlowlyAsync(TcpListener listener, CancellationToken stop)
+    {
+        var clients = new List<Task>();
+        while (!stop.IsCancellationRequested)
+        {
+            var client = await listener.AcceptSocketAsync(stop);
+            clients.Add(Task.Run(async () =>
+            {
+                using (client)
+                {
+                    var head = new StringBuilder();
+                    var buffer = new byte[4096];
+                    while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        var n = await client.ReceiveAsync(buffer, SocketFlags.None, stop);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        head.Append(Encoding.Latin1.GetString(buffer, 0, n));
+                    }
+
+                    await Task.Delay(1000, stop);
+                    await client.SendAsync("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nupstream\n"u8.ToArray(), stop);
+                }
+            }, stop));
+        }
+
+        await Task.WhenAll(clients);
+    }
+
+    private static async Task IgnoreFailure(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            // The worker was killed under it: expected.
+        }
+    }
+
+    private static long RssMiB(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
+}

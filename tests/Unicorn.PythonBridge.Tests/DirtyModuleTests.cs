@@ -1,0 +1,24 @@
+using Unicorn.PythonBridge.Tests.Support;
+
+namespace Unicorn.PythonBridge.Tests;
+
+/// <summary>Every interpreter Unicorn starts has the dirty API as unicorn_dirty and as gunicorn.dirty.</summary>
+[Collection(PythonCollection.Name)]
+public sealed class DirtyModuleTests(PythonFixture python)
+{
+    [Fact]
+    public void Gunicorn_dirty_imports_are_unicorns_module()
+    {
+        Assert.Equal("True", python.Eval("__import__('gunicorn.dirty', fromlist=['DirtyApp']).DirtyApp is __import__('unicorn_dirty').DirtyApp"));
+        Assert.Equal("True", python.Eval("__import__('gunicorn.dirty.stash', fromlist=['put']).put is __import__('unicorn_dirty').stash.put"));
+        Assert.Equal("True", python.Eval("__import__('gunicorn.dirty.errors', fromlist=['x']).DirtyTimeoutError.__mro__[1].__name__ == 'DirtyError'"));
+    }
+
+    [Fact]
+    public void A_dirty_app_dispatches_actions_and_specs_parse_as_gunicorns()
+    {
+        Assert.Equal("42", python.Eval("type('A', (__import__('unicorn_dirty').DirtyApp,), {'double': lambda self, x: 2 * x})()('double', 21)"));
+        Assert.Equal("('m.x:A', 2)", python.Eval("__import__('unicorn_dirty').parse_dirty_app_spec('m.x:A:2')"));
+        Assert.Equal("('m.x:A', None)", python.Eval("__import__('unicorn_dirty').parse_dirty_app_spec('m.x:A')"));
+    }
+}
