@@ -34,7 +34,14 @@ public sealed class PythonAsgiExchange
         Id = id;
         _request = request;
         _sink = sink;
+        IsWebSocket = PythonAsgiWebSocket.IsUpgrade(request);
     }
+
+    /// <summary>A websocket opening handshake: the scope is a websocket scope.</summary>
+    public bool IsWebSocket { get; }
+
+    /// <summary>The websocket once the app accepted it; null before.</summary>
+    public PythonAsgiWebSocket? WebSocket { get; private set; }
 
     internal Task Completion => _completion.Task;
 
@@ -116,16 +123,40 @@ public sealed class PythonAsgiExchange
         }
     }
 
+    /// <summary>websocket.accept: answers 101 and takes the connection over; the future resolves once the 101 is written.</summary>
+    public void Accept(string? subprotocol, string headers, int count, PyObject future)
+    {
+        var list = Pairs(headers, count);
+        lock (_gate)
+        {
+            _writes = _writes.ContinueWith(async _ =>
+            {
+                try
+                {
+                    WebSocket = await PythonAsgiWebSocket.AcceptAsync(_loop, _request, subprotocol, list).ConfigureAwait(false);
+                    // The 101 went out on the taken stream; the sink only records it for the access log.
+                    _sink.SetResponse("101 Switching Protocols", []);
+                    _ended = true;
+                    _loop.Resolve(future, () => null);
+                }
+                catch (InvalidResponseException e)
+                {
+                    // Refused before the connection was taken: the app's send raises, and End answers 500.
+                    _loop.Fail(future, e.Message, disconnect: false);
+                }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    _gone = true;
+                    _loop.Fail(future, e.Message, disconnect: true);
+                }
+            }, TaskScheduler.Default).Unwrap();
+        }
+    }
+
     /// <summary>http.response.start: checks status and headers now (no I/O); returns why they were refused, or null.</summary>
     public string? Start(string status, string headers, int count)
     {
-        var parts = count == 0 ? [] : headers.Split('\0');
-        var list = new List<KeyValuePair<string, string>>(parts.Length / 2);
-        for (var i = 0; i + 1 < parts.Length; i += 2)
-        {
-            list.Add(new(parts[i], parts[i + 1]));
-        }
-
+        var list = Pairs(headers, count);
         try
         {
             _sink.SetResponse(status, list);
@@ -197,6 +228,11 @@ public sealed class PythonAsgiExchange
             {
                 // A streamed-body read still running owns the connection's input: wait for it.
                 await read.ConfigureAwait(false);
+                if (WebSocket is { } socket)
+                {
+                    await socket.FinishAsync().ConfigureAwait(false);
+                }
+
                 End();
             }, TaskScheduler.Default).Unwrap();
         }
@@ -262,7 +298,19 @@ public sealed class PythonAsgiExchange
         }
     }
 
-    private static unsafe byte[] CopyBytes(PyObject body)
+    private static List<KeyValuePair<string, string>> Pairs(string headers, int count)
+    {
+        var parts = count == 0 ? [] : headers.Split('\0');
+        var list = new List<KeyValuePair<string, string>>(parts.Length / 2);
+        for (var i = 0; i + 1 < parts.Length; i += 2)
+        {
+            list.Add(new(parts[i], parts[i + 1]));
+        }
+
+        return list;
+    }
+
+    internal static unsafe byte[] CopyBytes(PyObject body)
     {
         byte* data;
         nint size;
@@ -275,7 +323,7 @@ public sealed class PythonAsgiExchange
         return new ReadOnlySpan<byte>(data, (int)size).ToArray();
     }
 
-    private static unsafe PyObject ToBytes(ReadOnlySpan<byte> bytes)
+    internal static unsafe PyObject ToBytes(ReadOnlySpan<byte> bytes)
     {
         nint o;
         fixed (byte* p = bytes)

@@ -38,6 +38,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
     internal IErrorLog ErrorLog => _app.Log;
 
+    internal AsgiOptions Options => _options;
+
     /// <summary>Starts the loop thread and waits until lifespan startup is done.</summary>
     /// <exception cref="AsgiStartupException">the loop could not start or startup failed under asgi_lifespan = on.</exception>
     internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options)

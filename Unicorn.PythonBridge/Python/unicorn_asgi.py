@@ -15,6 +15,7 @@ import urllib.parse
 
 ASGI = {"version": "3.0", "spec_version": "2.4"}
 EXTENSIONS = {"http.response.pathsend": {}}
+WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
 
 
@@ -100,7 +101,7 @@ class Server:
     # --- called from C# through Drain -----------------------------------------------------------
 
     def request(self, exchange):
-        req = _Request(self, exchange)
+        req = (_WebSocket if exchange.IsWebSocket else _Request)(self, exchange)
         self.requests[exchange.Id] = req
         req.task = self.loop.create_task(req.serve())
 
@@ -213,6 +214,14 @@ class _Lifespan:
         elif kind == "lifespan.shutdown.failed":
             self.shutdown_failure = message.get("message", "") or "lifespan.shutdown.failed"
             self.stopped.set()
+
+
+def _flat_headers(headers):
+    pairs = []
+    for name, value in headers:
+        pairs.append(_latin1(name, "header name"))
+        pairs.append(_latin1(value, "header value"))
+    return pairs
 
 
 class _Request:
@@ -331,10 +340,7 @@ class _Request:
             status = message["status"]
             if not isinstance(status, int):
                 raise TypeError("http.response.start status must be an int")
-            pairs = []
-            for name, value in message.get("headers", ()):
-                pairs.append(_latin1(name, "header name"))
-                pairs.append(_latin1(value, "header value"))
+            pairs = _flat_headers(message.get("headers", ()))
             error = self.ex.Start(_status_line(status), "\0".join(pairs), len(pairs))
             if error is not None:
                 raise RuntimeError(error)
@@ -374,3 +380,120 @@ class _Request:
             self.on_disconnect()
         if self.complete:
             self._wake_waiters()
+
+
+class _WebSocket(_Request):
+    """One websocket scope: the handshake over the C# exchange, then messages over its PythonAsgiWebSocket."""
+
+    def __init__(self, server, exchange):
+        super().__init__(server, exchange)
+        self.connect_sent = False
+        self.accepted = False
+        self.denied = False
+        self.close_code = None
+
+    def scope(self):
+        scope = super().scope()
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if self.ex.Scheme == "https" else "ws"
+        del scope["method"]
+        protocols = [v.decode("latin-1") for k, v in scope["headers"] if k == b"sec-websocket-protocol"]
+        scope["subprotocols"] = [p.strip() for v in protocols for p in v.split(",") if p.strip()]
+        scope["extensions"] = {k: dict(v) for k, v in WS_EXTENSIONS.items()}
+        return scope
+
+    async def serve(self):
+        try:
+            await self.server.app(self.scope(), self.receive, self.send)
+            if not self.accepted and not self.started and not self.disconnected:
+                self.server.native.Log(40, "ASGI application returned without accepting or denying the websocket: %s"
+                                       % self.ex.Path)
+        except asyncio.CancelledError:
+            self.server.native.Log(10, "Websocket task cancelled")
+        except Exception:
+            if self.close_code is not None or self.disconnected:
+                self.server.native.Log(10, "Exception after the websocket closed")
+            else:
+                self.server.log_exception("Error in ASGI application")
+        finally:
+            self.server.requests.pop(self.ex.Id, None)
+            self.ex.Finish()
+
+    async def receive(self):
+        if not self.connect_sent:
+            self.connect_sent = True
+            return {"type": "websocket.connect"}
+        if self.close_code is not None or self.disconnected:
+            return {"type": "websocket.disconnect", "code": self.close_code or 1006}
+        if not self.accepted:
+            raise RuntimeError("websocket receive() before websocket.accept")
+        future = self.server.loop.create_future()
+        self.ex.WebSocket.Receive(future)
+        kind, value = await future
+        if kind == "text":
+            return {"type": "websocket.receive", "text": value.decode("utf-8")}
+        if kind == "bytes":
+            return {"type": "websocket.receive", "bytes": value}
+        self.close_code = value
+        return {"type": "websocket.disconnect", "code": value}
+
+    async def send(self, message):
+        kind = message["type"]
+        if not self.accepted and not self.started:
+            if self.disconnected:
+                raise OSError("client disconnected")
+            if kind == "websocket.accept":
+                pairs = _flat_headers(message.get("headers", ()))
+                subprotocol = message.get("subprotocol")
+                future = self.server.loop.create_future()
+                self.ex.Accept(subprotocol, "\0".join(pairs), len(pairs), future)
+                try:
+                    await future
+                except OSError:
+                    self.on_disconnect()
+                    raise
+                self.accepted = True
+            elif kind == "websocket.close":
+                # Closed before the handshake completed: refused with 403, as uvicorn does.
+                self.denied = True
+                self.started = True
+                self.ex.Start("403 Forbidden", "content-length\0" + "0", 2)
+                await self._write(lambda f: self.ex.Write(b"", False, f))
+            elif kind == "websocket.http.response.start":
+                await super().send(dict(message, type="http.response.start"))
+            else:
+                raise RuntimeError("Expected websocket.accept, websocket.close or websocket.http.response.start, got %r"
+                                   % kind)
+            return
+        if self.started:
+            if kind == "websocket.http.response.body" and not self.denied:
+                await super().send(dict(message, type="http.response.body"))
+                return
+            raise RuntimeError("Unexpected ASGI message %r after the websocket was denied" % kind)
+        if self.close_code is not None:
+            raise OSError("websocket closed (%d)" % self.close_code)
+        if kind == "websocket.send":
+            text, data = message.get("text"), message.get("bytes")
+            if text is not None:
+                payload, is_text = text.encode("utf-8"), True
+            elif data is not None:
+                payload, is_text = bytes(data), False
+            else:
+                raise TypeError("websocket.send needs 'text' or 'bytes'")
+            socket = self.ex.WebSocket
+            state = socket.SendNow(payload, is_text)  # 0: written already, no future needed
+            if state:
+                future = self.server.loop.create_future()
+                if state == 1:
+                    socket.WaitSent(future)
+                else:
+                    socket.Send(payload, is_text, future)
+                await future
+        elif kind == "websocket.close":
+            code = int(message.get("code", 1000) or 1000)
+            reason = message.get("reason") or ""
+            future = self.server.loop.create_future()
+            self.ex.WebSocket.Close(code, reason, future)
+            await future
+        else:
+            raise RuntimeError("Unexpected ASGI message %r in a websocket scope" % kind)

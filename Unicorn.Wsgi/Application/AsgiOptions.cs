@@ -12,4 +12,13 @@ public sealed record AsgiOptions
     public string RootPath { get; init; } = "";
 
     public TimeSpan DisconnectGracePeriod { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>ws_max_size: the largest websocket message, in bytes.</summary>
+    public int WsMaxSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>ws_ping_interval; zero sends no pings.</summary>
+    public TimeSpan WsPingInterval { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>ws_ping_timeout; zero waits for no pong.</summary>
+    public TimeSpan WsPingTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }

@@ -8,6 +8,9 @@ namespace Unicorn.Wsgi.Application;
 /// </summary>
 public sealed class WsgiRequest
 {
+    /// <summary>Set by an HTTP/1 connection: lets an ASGI host take the connection over after a websocket accept.</summary>
+    public IConnectionUpgrade? Upgrade { get; set; }
+
     public required string Method { get; init; }
 
     /// <summary>The request-target exactly as sent (RAW_URI).</summary>

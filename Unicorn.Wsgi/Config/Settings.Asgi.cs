@@ -13,4 +13,10 @@ public sealed partial class Settings
 
     /// <summary><c>root_path</c>: the ASGI scope's root_path; unset is empty.</summary>
     public string RootPath => Get<string?>("root_path") ?? "";
+
+    public int WsMaxSize => Get<int>("ws_max_size");
+
+    public int WsPingInterval => Get<int>("ws_ping_interval");
+
+    public int WsPingTimeout => Get<int>("ws_ping_timeout");
 }

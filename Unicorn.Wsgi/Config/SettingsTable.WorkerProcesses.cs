@@ -84,6 +84,17 @@ public static partial class SettingsTable
         { Validate = Validators.OneOf("auto", "auto", "on", "off") },
         IntRow("asgi_disconnect_grace_period", WorkerSection, ["--asgi-disconnect-grace-period"], 3,
             "Seconds an ASGI application gets to finish after its client disconnects before its task is cancelled."),
+        IntRow("ws_max_size", WorkerSection, ["--ws-max-size"], 16 * 1024 * 1024,
+            "ASGI websockets: the largest message in bytes (uvicorn's name and default); a bigger one, whole or in " +
+            "fragments, closes the websocket with 1009 Message Too Big.") with
+        { UnicornOnly = true, Validate = Validators.WorkerCount }, // at least 1
+        IntRow("ws_ping_interval", WorkerSection, ["--ws-ping-interval"], 20,
+            "ASGI websockets: seconds between the pings the server sends (uvicorn's name and default); 0 sends none.") with
+        { UnicornOnly = true },
+        IntRow("ws_ping_timeout", WorkerSection, ["--ws-ping-timeout"], 20,
+            "ASGI websockets: seconds a ping may wait for its pong before the connection is dropped (uvicorn's name and " +
+            "default); 0 waits for none.") with
+        { UnicornOnly = true },
         StringRow("http_parser", WorkerSection, ["--http-parser"], "STRING", "auto",
             "Gunicorn's choice of HTTP parser: auto, fast or python. Unicorn always uses its own parser.") with
         { Validate = Validators.OneOf("auto", "auto", "fast", "python"), Supported = false, UnsupportedHint = "Unicorn always parses HTTP in C#" },

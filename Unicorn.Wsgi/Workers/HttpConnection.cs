@@ -197,6 +197,7 @@ internal sealed partial class HttpConnection
 
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _connection.Listener, _connection.RemoteEndPoint, _connection.Proxy, _connection.TlsEnviron);
+        request.Upgrade = this;
         _worker.OnRequestStarting(); // may stop the worker (max_requests): then this response closes the connection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
@@ -218,7 +219,7 @@ internal sealed partial class HttpConnection
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
         _bodyLeftUnread = body is PipeRequestBody { IsComplete: false };
-        if (!sink.KeepAlive)
+        if (!sink.KeepAlive || _upgraded)
         {
             return false;
         }

@@ -20,6 +20,11 @@ SCENARIOS = {
                        "`proxy_http_version 1.1`)",
     "django": "a Django view rendering a short HTML page from a template, through startproject's default middleware",
     "flaskjson": "a Flask view answering `jsonify` of a small dict",
+    "asgi-hello": "ASGI hello world (raw ASGI app, 14-byte response)",
+    "asgi-json": "ASGI app answering a small JSON document serialised per request",
+    "asgi-stream": "ASGI 1 MiB response sent as 64 `http.response.body` events of 16 KiB (chunked)",
+    "asgi-ws": "websocket echo: 32-byte text messages, one in flight per connection; req/s is messages/s "
+               "(load from a python3-websockets client, not wrk)",
 }
 # Scenarios where wrk talks to an nginx in front of each server; its CPU is reported apart from the server's.
 PROXIED = ("nginx", "nginx-keepalive")
@@ -85,8 +90,8 @@ def flags(cmd):
         if w.endswith("unicorn") and not w.endswith("gunicorn"):
             words = words[i + 1:]
             break
-        if w == "gunicorn":
-            name, words = "gunicorn", words[i + 1:]
+        if w in ("gunicorn", "hypercorn"):
+            name, words = w, words[i + 1:]
             break
     kept, skip = [], False
     for w in words:
@@ -146,7 +151,8 @@ def main(work):
     w(f"# Unicorn vs Gunicorn, {meta['date']}")
     w("")
     nginx = f", nginx {meta['nginx']}" if "nginx" in meta else ""
-    w(f"Unicorn commit `{meta['commit']}`; Python {meta['python']}, Gunicorn {meta['gunicorn']}, gevent {meta['gevent']}{nginx}.")
+    asgi = f"; ASGI: {meta['asgi']}" if "asgi" in meta else ""
+    w(f"Unicorn commit `{meta['commit']}`; Python {meta['python']}, Gunicorn {meta['gunicorn']}, gevent {meta['gevent']}{nginx}{asgi}.")
     w(f"Machine: {meta['cpus']}, shared with other work; load average before {meta['load_before']}, "
       f"after {meta.get('load_after', '?')}. {meta['wrk']} runs on the same 2 cores as the servers, so every "
       "server competes with the load generator: absolute numbers are low, ratios are what to read.")

@@ -6,6 +6,7 @@ using MethodReference = Mono.Cecil.MethodReference;
 using ModuleDefinition = Mono.Cecil.ModuleDefinition;
 using TypeDefinition = Mono.Cecil.TypeDefinition;
 using NetArchTest.Rules;
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Workers.Hosts;
 
@@ -116,6 +117,16 @@ public sealed class ArchitectureTests
             .GetResult();
 
         Assert.True(result.IsSuccessful, "an app host references Unicorn.Wsgi.Workers: " + string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
+    public void An_upgraded_connection_is_handed_over_as_a_stream()
+    {
+        // The HTTP/1 connection hands its stream over (IConnectionUpgrade) and knows nothing of websockets: framing is
+        // .NET's System.Net.WebSockets, used by the host that accepted the upgrade (the ASGI bridge), never hand-written here.
+        var result = Types.InAssembly(Wsgi).ShouldNot().HaveDependencyOn("System.Net.WebSockets").GetResult();
+        Assert.True(result.IsSuccessful, "websocket framing inside Unicorn.Wsgi: " + string.Join(", ", result.FailingTypeNames ?? []));
+        Assert.Contains(typeof(IConnectionUpgrade), Wsgi.GetType(Root + "Workers.HttpConnection")!.GetInterfaces());
     }
 
     [Fact]

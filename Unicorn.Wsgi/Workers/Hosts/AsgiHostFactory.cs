@@ -22,6 +22,9 @@ internal sealed class AsgiHostFactory : IAppHostFactory
             Lifespan = settings.AsgiLifespan,
             RootPath = settings.RootPath,
             DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
+            WsMaxSize = settings.WsMaxSize,
+            WsPingInterval = TimeSpan.FromSeconds(settings.WsPingInterval),
+            WsPingTimeout = TimeSpan.FromSeconds(settings.WsPingTimeout),
         };
         return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
     }

@@ -120,13 +120,20 @@ public sealed class AppHostsTests
         settings.Set("asgi_lifespan", "on");
         settings.Set("asgi_loop", "asyncio");
         settings.Set("asgi_disconnect_grace_period", 5);
+        settings.Set("ws_max_size", 4096);
+        settings.Set("ws_ping_interval", 7);
+        settings.Set("ws_ping_timeout", 0);
         var app = new FakeAsgiApp();
 
         var host = AppHosts.Create(settings, app, s_log);
 
         Assert.Equal(77, host.Capacity);
         Assert.False(AppHosts.For(settings).IsMultithread(settings));
-        Assert.Equal(new AsgiOptions { RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5) }, app.Options);
+        Assert.Equal(new AsgiOptions
+        {
+            RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5),
+            WsMaxSize = 4096, WsPingInterval = TimeSpan.FromSeconds(7), WsPingTimeout = TimeSpan.Zero,
+        }, app.Options);
     }
 
     [Fact]

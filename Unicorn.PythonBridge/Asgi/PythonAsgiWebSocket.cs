@@ -1,0 +1,446 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Python.Runtime;
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.PythonBridge.Asgi;
+
+/// <summary>
+/// The websocket half of a websocket scope, after the app's accept: the 101 response, then RFC 6455 framing by
+/// .NET's in-box <see cref="WebSocket"/> over the stream the HTTP/1 connection handed over. Receives and sends run
+/// as async I/O (no thread while idle) and resolve the Python future the app awaits. Public because Python calls
+/// it through pythonnet.
+/// </summary>
+public sealed class PythonAsgiWebSocket
+{
+    private const int ReceiveBlock = 4096;
+    private static readonly TimeSpan CloseHandshakeTime = TimeSpan.FromSeconds(5);
+
+    private readonly PythonAsgiLoop _loop;
+    private readonly WebSocket _socket;
+    private readonly CancellationTokenRegistration _stopping;
+    private readonly object _gate = new();
+    private Task _sends = Task.CompletedTask;
+    private int _closeSent;
+
+    private PythonAsgiWebSocket(PythonAsgiLoop loop, WebSocket socket, CancellationToken stopping)
+    {
+        _loop = loop;
+        _socket = socket;
+        // A graceful stop closes every websocket with 1001 Going Away; the app sees it as websocket.disconnect.
+        _stopping = stopping.Register(() => Close(1001, ""));
+    }
+
+    /// <summary>Writes the 101 response and starts framing; the handshake was checked by <see cref="IsUpgrade"/>.</summary>
+    internal static async Task<PythonAsgiWebSocket> AcceptAsync(
+        PythonAsgiLoop loop, WsgiRequest request, string? subprotocol, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var upgrade = request.Upgrade ?? throw new InvalidOperationException("the connection cannot be upgraded");
+        var key = Header(request, "Sec-WebSocket-Key") ?? "";
+        var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        var head = new StringBuilder("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+        head.Append("Sec-WebSocket-Accept: ").Append(accept).Append("\r\n");
+        if (subprotocol is not null)
+        {
+            CheckHeader("Sec-WebSocket-Protocol", subprotocol);
+            head.Append("Sec-WebSocket-Protocol: ").Append(subprotocol).Append("\r\n");
+        }
+
+        var deflate = NegotiateDeflate(Header(request, "Sec-WebSocket-Extensions"), out var extension);
+        if (extension is not null)
+        {
+            head.Append("Sec-WebSocket-Extensions: ").Append(extension).Append("\r\n");
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            CheckHeader(name, value);
+            head.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+
+        head.Append("\r\n");
+        var stream = upgrade.TakeStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(head.ToString())).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
+        var options = loop.Options;
+        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+        {
+            IsServer = true,
+            SubProtocol = subprotocol,
+            KeepAliveInterval = options.WsPingInterval,
+            // A ping unanswered this long aborts the connection (no timeout: pings are sent but never awaited).
+            KeepAliveTimeout = options.WsPingInterval > TimeSpan.Zero && options.WsPingTimeout > TimeSpan.Zero
+                ? options.WsPingTimeout : Timeout.InfiniteTimeSpan,
+            DangerousDeflateOptions = deflate,
+        });
+        return new PythonAsgiWebSocket(loop, socket, upgrade.Stopping);
+    }
+
+    /// <summary>A valid RFC 6455 opening handshake on a connection that can be handed over.</summary>
+    internal static bool IsUpgrade(WsgiRequest request) =>
+        request.Upgrade is not null
+        && request.Method == "GET"
+        && request.VersionMinor == 1
+        && HasToken(Header(request, "Upgrade"), "websocket")
+        && HasToken(Header(request, "Connection"), "upgrade")
+        && Header(request, "Sec-WebSocket-Version") == "13"
+        && Header(request, "Sec-WebSocket-Key") is { Length: > 0 };
+
+    /// <summary>
+    /// Receives one whole message (fragments reassembled up to ws_max_size). The future gets ("text", bytes),
+    /// ("bytes", bytes) or ("close", code): a close from the client, 1009 for a message too big, 1006 when the
+    /// connection broke.
+    /// </summary>
+    public void Receive(PyObject future) => _ = ReceiveAsync(future);
+
+    /// <summary>Sends one message; the future resolves once it is written, or fails (OSError) once the websocket is closed.</summary>
+    public void Send(PyObject data, bool text, PyObject future)
+    {
+        byte[] bytes;
+        using (Py.GIL()) // pythonnet released it around this call into .NET
+        {
+            bytes = PythonAsgiExchange.CopyBytes(data);
+        }
+
+        Chain(async () =>
+        {
+            if (_socket.State != WebSocketState.Open && _socket.State != WebSocketState.CloseReceived)
+            {
+                throw new IOException("the websocket is closed");
+            }
+
+            await _socket.SendAsync(bytes, text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None)
+                .ConfigureAwait(false);
+        }, future);
+    }
+
+    /// <summary>
+    /// The fast path of websocket.send, without a future: 0 when the message is written already (the usual case,
+    /// a small message and a socket that takes it); 1 when it started and the app must await <see cref="WaitSent"/>;
+    /// 2 when others are queued before it and the app must call <see cref="Send"/>.
+    /// </summary>
+    public int SendNow(PyObject data, bool text)
+    {
+        lock (_gate)
+        {
+            if (!_sends.IsCompleted || _socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            {
+                return 2;
+            }
+
+            byte[] bytes;
+            using (Py.GIL()) // pythonnet released it around this call into .NET
+            {
+                bytes = PythonAsgiExchange.CopyBytes(data);
+            }
+
+            var pending = _socket.SendAsync(bytes.AsMemory(), text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return 0;
+            }
+
+            _sends = pending.AsTask();
+            return 1;
+        }
+    }
+
+    /// <summary>Resolves the future once the send <see cref="SendNow"/> started is written, or fails it (OSError).</summary>
+    public void WaitSent(PyObject future)
+    {
+        lock (_gate)
+        {
+            _sends = AwaitSentAsync(_sends, future);
+        }
+    }
+
+    private async Task AwaitSentAsync(Task sending, PyObject future)
+    {
+        try
+        {
+            await sending.ConfigureAwait(false);
+            _loop.Resolve(future, () => null);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            _socket.Abort();
+            _loop.Fail(future, e.Message, disconnect: true);
+        }
+    }
+
+    /// <summary>websocket.close from the app: sends the close frame; the client's answer ends the pending receive.</summary>
+    public void Close(int code, string reason, PyObject future) => Chain(() => SendCloseAsync(code, reason), future);
+
+    /// <summary>The app's task ended: finish the closing handshake (bounded), then release the connection.</summary>
+    internal async Task FinishAsync()
+    {
+        try
+        {
+            Close(1000, "");
+            Task sends;
+            lock (_gate)
+            {
+                sends = _sends;
+            }
+
+            await sends.ConfigureAwait(false);
+            if (_socket.State == WebSocketState.CloseSent)
+            {
+                // Wait briefly for the client's close frame, so the TCP close is clean.
+                using var cts = new CancellationTokenSource(CloseHandshakeTime);
+                var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+                try
+                {
+                    while ((await _socket.ReceiveAsync(buffer.AsMemory(), cts.Token).ConfigureAwait(false)).MessageType != WebSocketMessageType.Close)
+                    {
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Gone or silent: the connection is closed anyway.
+        }
+        finally
+        {
+            await _stopping.DisposeAsync().ConfigureAwait(false);
+            _socket.Abort();
+            _socket.Dispose();
+        }
+    }
+
+    private void Close(int code, string reason) => Chain(() => SendCloseAsync(code, reason), null);
+
+    private async Task SendCloseAsync(int code, string reason)
+    {
+        if (Interlocked.Exchange(ref _closeSent, 1) == 1
+            || _socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason.Length == 0 ? null : reason, CancellationToken.None)
+            .ConfigureAwait(false);
+    }
+
+    private void Chain(Func<Task> send, PyObject? future)
+    {
+        lock (_gate)
+        {
+            _sends = _sends.ContinueWith(async _ =>
+            {
+                try
+                {
+                    await send().ConfigureAwait(false);
+                    if (future is not null)
+                    {
+                        _loop.Resolve(future, () => null);
+                    }
+                }
+                catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+                {
+                    _socket.Abort();
+                    if (future is not null)
+                    {
+                        _loop.Fail(future, e.Message, disconnect: true);
+                    }
+                }
+                catch (Exception e) when (e is ArgumentException)
+                {
+                    // A close code or reason the protocol does not allow: the app's mistake, raised in its send().
+                    if (future is not null)
+                    {
+                        _loop.Fail(future, e.Message, disconnect: false);
+                    }
+                }
+            }, TaskScheduler.Default).Unwrap();
+        }
+    }
+
+    private async Task ReceiveAsync(PyObject future)
+    {
+        var max = _loop.Options.WsMaxSize;
+        var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+        ArrayBufferWriter<byte>? message = null;
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    var code = (int?)_socket.CloseStatus ?? 1005;
+                    // Answer the client's close with its own code (RFC 6455 5.5.1).
+                    Chain(() => SendCloseAsync(code == 1005 ? 1000 : code, ""), null);
+                    ResolveClose(future, code);
+                    return;
+                }
+
+                var length = (message?.WrittenCount ?? 0) + result.Count;
+                if (length > max)
+                {
+                    // RFC 6455 7.4.1: 1009, the message is too big to process.
+                    Chain(() => SendCloseAsync(1009, ""), null);
+                    ResolveClose(future, 1009);
+                    return;
+                }
+
+                if (result.EndOfMessage && message is null)
+                {
+                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
+                    var (single, count) = (block, result.Count);
+                    block = null; // the loop returns it to the pool once Python has its copy
+                    _loop.Resolve(future, () =>
+                    {
+                        try
+                        {
+                            return Message(kind, single.AsSpan(0, count));
+                        }
+                        finally
+                        {
+                            ArrayPool<byte>.Shared.Return(single);
+                        }
+                    });
+                    return;
+                }
+
+                message ??= new ArrayBufferWriter<byte>(Math.Min(max, 64 * 1024));
+                message.Write(block.AsSpan(0, result.Count));
+                if (result.EndOfMessage)
+                {
+                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
+                    var whole = message;
+                    _loop.Resolve(future, () => Message(kind, whole.WrittenSpan));
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Broken, reset, invalid framing or a ping unanswered: 1006, the connection closed abnormally.
+            _socket.Abort();
+            ResolveClose(future, 1006);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A second receive() while one is waiting: the app's mistake, raised in it.
+            _loop.Fail(future, e.Message, disconnect: false);
+        }
+        finally
+        {
+            if (block is not null)
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+    }
+
+    private PyObject Message(string kind, ReadOnlySpan<byte> payload)
+    {
+        using var k = new PyString(kind);
+        using var data = PythonAsgiExchange.ToBytes(payload);
+        return new PyTuple([k, data]);
+    }
+
+    private void ResolveClose(PyObject future, int code) => _loop.Resolve(future, () =>
+    {
+        using var k = new PyString("close");
+        using var c = new PyInt(code);
+        return new PyTuple([k, c]);
+    });
+
+    private static string? Header(WsgiRequest request, string name)
+    {
+        foreach (var (n, v) in request.Headers)
+        {
+            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return v.Trim();
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasToken(string? value, string token) =>
+        value is not null && value.Split(',').Any(t => t.Trim().Equals(token, StringComparison.OrdinalIgnoreCase));
+
+    private static void CheckHeader(string name, string value)
+    {
+        if (name.Length == 0 || name.Any(c => c <= ' ' || c == ':' || c > '~') || value.Any(c => c is '\r' or '\n' or '\0'))
+        {
+            throw new InvalidResponseException($"invalid websocket.accept header: {name}");
+        }
+    }
+
+    /// <summary>
+    /// permessage-deflate (RFC 7692) when the client offers it: the first offer .NET can honour is taken, and the
+    /// response header states the parameters both sides then use.
+    /// </summary>
+    private static WebSocketDeflateOptions? NegotiateDeflate(string? offers, out string? response)
+    {
+        response = null;
+        if (offers is null)
+        {
+            return null;
+        }
+
+        foreach (var offer in offers.Split(','))
+        {
+            var parts = offer.Split(';', StringSplitOptions.TrimEntries);
+            if (!parts[0].Equals("permessage-deflate", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var options = new WebSocketDeflateOptions();
+            var answer = new StringBuilder("permessage-deflate");
+            var usable = true;
+            foreach (var p in parts.Skip(1))
+            {
+                var eq = p.IndexOf('=');
+                var name = (eq < 0 ? p : p[..eq]).Trim().ToLowerInvariant();
+                var value = eq < 0 ? null : p[(eq + 1)..].Trim().Trim('"');
+                var bits = value is not null && int.TryParse(value, out var b) && b is >= 9 and <= 15 ? b : (int?)null;
+                switch (name)
+                {
+                    case "server_no_context_takeover" when value is null:
+                        options.ServerContextTakeover = false;
+                        answer.Append("; server_no_context_takeover");
+                        break;
+                    case "client_no_context_takeover" when value is null:
+                        options.ClientContextTakeover = false;
+                        answer.Append("; client_no_context_takeover");
+                        break;
+                    case "server_max_window_bits" when bits is not null:
+                        options.ServerMaxWindowBits = bits.Value;
+                        answer.Append("; server_max_window_bits=").Append(bits.Value);
+                        break;
+                    case "client_max_window_bits" when value is null:
+                        break; // the client may limit its window; it keeps the default 15
+                    case "client_max_window_bits" when bits is not null:
+                        options.ClientMaxWindowBits = bits.Value;
+                        answer.Append("; client_max_window_bits=").Append(bits.Value);
+                        break;
+                    default:
+                        usable = false;
+                        break;
+                }
+            }
+
+            if (usable)
+            {
+                response = answer.ToString();
+                return options;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,91 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
+
+namespace Unicorn.EndToEnd.Tests.Asgi;
+
+/// <summary>Websockets across a worker's life: frameworks' routes, 1,000 idle websockets, 1001 Going Away on a graceful stop.</summary>
+public sealed class WebSocketLifecycleTests
+{
+    [Fact]
+    public void Starlette_endpoint_fastapi_route_and_channels_consumer_echo()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("ws_frameworks:app", "--chdir", "pyfixtures/asgi", "-k", "uvicorn.workers.UvicornWorker", "-b", $"127.0.0.1:{port}");
+        var channelsPort = UnicornServer.FreePort();
+        using var channels = UnicornServer.Start("ws_frameworks:channels_app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{channelsPort}");
+        server.WaitUntilResponding(port, "/");
+        channels.WaitUntilResponding(channelsPort, "/");
+
+        var lines = WebSocketClient.Run(port, "frameworks");
+        Assert.Contains("fastapi bob: hi", lines);
+        Assert.Contains("starlette: hi", lines);
+        server.WaitForLog("fastapi disconnect 1000");
+        server.WaitForLog("starlette disconnect 1000");
+
+        Assert.Contains("channels: hi", WebSocketClient.Run(channelsPort, "channels"));
+        channels.WaitForLog("channels disconnect 1000");
+    }
+
+    [Fact]
+    public void A_thousand_idle_websockets_keep_the_worker_small_and_all_stay_served()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--worker-connections", "1100", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+        var worker = server.Workers().Single();
+        var before = RssKiB(worker);
+
+        using var client = WebSocketClient.Start(port, "idle", new Dictionary<string, string> { ["COUNT"] = "1000" });
+        client.WaitForLine("open 1000", 240);
+        Thread.Sleep(2000);
+        var held = RssKiB(worker) - before;
+        var threads = Directory.GetDirectories($"/proc/{worker}/task").Length;
+        client.Continue();
+        client.WaitForLine("all answer", 120);
+        client.WaitForExit(120);
+
+        // Each idle websocket holds a pending .NET receive and the app's await: no thread, a few KiB each.
+        Assert.True(held < 100 * 1024, $"1,000 idle websockets grew the worker by {held} KiB");
+        Assert.True(threads < 100, $"1,000 idle websockets ran on {threads} threads");
+        Assert.Equal([worker], server.Workers());
+    }
+
+    [Fact]
+    public void A_websocket_over_tls_is_a_wss_scope()
+    {
+        using var certs = new TestCertificates();
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--certfile", certs.ServerCert, "--keyfile", certs.ServerKey,
+            "-b", $"127.0.0.1:{port}");
+        server.WaitForLog("Booting worker", 1, 60);
+
+        using var client = WebSocketClient.Start(port, "wss", new Dictionary<string, string> { ["CA"] = certs.CaCert });
+        client.WaitForExit(120);
+        Assert.Contains("wss over tls", client.Lines);
+        Assert.Contains("scope wss /echo ['websocket.http.response']", client.Lines);
+    }
+
+    [Fact]
+    public void A_graceful_stop_closes_open_websockets_with_1001_going_away()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--graceful-timeout", "20", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        using var client = WebSocketClient.Start(port, "going-away");
+        client.WaitForLine("connected");
+        server.Signal(UnicornServer.SIGTERM);
+        client.WaitForLine("going away 1001 ", 30);
+        client.WaitForExit(30);
+        server.WaitForLog("client closed 1001");
+        Assert.Equal(0, server.WaitForExit(30));
+    }
+
+    private static long RssKiB(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

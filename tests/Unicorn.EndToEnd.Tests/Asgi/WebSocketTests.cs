@@ -1,0 +1,91 @@
+using System.Globalization;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.Asgi;
+
+/// <summary>
+/// Websockets under -k asgi with python3-websockets as the client: echo, subprotocols, close codes both ways, the
+/// denial extension, and hostile clients (oversized and fragmented messages, a client that never reads, a ping flood).
+/// </summary>
+public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixture<WebSocketServerFixture>
+{
+    private readonly int _port = fixture.Port;
+
+    [Fact]
+    public void Text_and_binary_messages_echo_with_and_without_permessage_deflate()
+    {
+        var lines = WebSocketClient.Run(_port, "echo");
+        Assert.Equal(2, lines.Count(l => l == "text hello"));
+        Assert.Equal(2, lines.Count(l => l == "bytes 00ff62696e"));
+        // The client offers permessage-deflate by default; the second connection offers nothing.
+        Assert.Contains(lines, l => l.StartsWith("extensions permessage-deflate", StringComparison.Ordinal));
+        Assert.Contains("extensions None", lines);
+        Assert.Contains("scope ws /echo ['websocket.http.response']", lines);
+        fixture.Server.WaitForLog("\"GET /echo HTTP/1.1\" 101 0 "); // the access log shows the upgrade
+    }
+
+    [Fact]
+    public void The_app_picks_a_subprotocol_and_adds_headers_to_the_101()
+    {
+        Assert.Contains("subprotocol superchat chat,superchat", WebSocketClient.Run(_port, "subprotocol"));
+    }
+
+    [Fact]
+    public void Close_codes_travel_both_ways()
+    {
+        Assert.Contains("closed by client 4321", WebSocketClient.Run(_port, "client-close"));
+        fixture.Server.WaitForLog("client closed 4321");
+
+        Assert.Contains("server closed 4000 bye", WebSocketClient.Run(_port, "server-close"));
+        fixture.Server.WaitForLog("after server close: websocket.disconnect 4000");
+    }
+
+    [Fact]
+    public void A_close_before_accept_is_403_and_the_denial_extension_sends_the_apps_response()
+    {
+        var lines = WebSocketClient.Run(_port, "denial");
+        Assert.Contains("/reject 403", lines);
+        Assert.Contains("/deny 401", lines);
+        fixture.Server.WaitForLog("\"GET /reject HTTP/1.1\" 403 0 ");
+        fixture.Server.WaitForLog("\"GET /deny HTTP/1.1\" 401 6 ");
+    }
+
+    [Fact]
+    public void A_message_over_ws_max_size_closes_with_1009()
+    {
+        Assert.Contains("too big 1009 ", WebSocketClient.Run(_port, "too-big"));
+        fixture.Server.WaitForLog("client closed 1009");
+    }
+
+    [Fact]
+    public void Fragments_are_reassembled_up_to_ws_max_size_and_no_further()
+    {
+        var lines = WebSocketClient.Run(_port, "fragments");
+        Assert.Contains("fragments len 983043", lines);
+        Assert.Contains("fragments over 1009 ", lines);
+    }
+
+    [Fact]
+    public void A_ping_flood_is_answered_and_the_websocket_keeps_working()
+    {
+        var lines = WebSocketClient.Run(_port, "ping-flood");
+        Assert.Contains("pongs 20000", lines);
+        Assert.Contains("echo after flood", lines);
+    }
+
+    [Fact]
+    public void A_client_that_never_reads_holds_back_only_its_own_sender_and_is_dropped_by_the_ping_timeout()
+    {
+        var before = fixture.Server.Count("flood ended after");
+        var lines = WebSocketClient.Run(_port, "no-read");
+        Assert.Contains("handshake HTTP/1.1 101", lines);
+        Assert.Contains("text hello", lines); // another websocket was served meanwhile
+        Assert.Contains("stalled", lines);
+
+        // send() held the app back once the socket buffers were full, and the unanswered ping (2 s + 2 s) ended it.
+        fixture.Server.WaitForLog("flood ended after", before + 1, 60);
+        var sent = fixture.Server.Lines.Where(l => l.StartsWith("flood ended after ", StringComparison.Ordinal))
+            .Select(l => int.Parse(l["flood ended after ".Length..], CultureInfo.InvariantCulture)).Last();
+        Assert.InRange(sent, 1, 400); // 64 KiB each: what the kernel's buffers hold, not an unbounded queue
+    }
+}
