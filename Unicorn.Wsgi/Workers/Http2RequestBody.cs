@@ -9,70 +9,31 @@ namespace Unicorn.Wsgi.Workers;
 /// from Kestrel's request pipe with blocking reads, each bounded by the read timeout. Consuming what it reads
 /// is what opens the stream's flow-control window again, so an app that stops reading stops the upload.
 /// </summary>
-internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnlyMemory<byte> prefix, TimeSpan timeout) : RequestBody
+internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnlyMemory<byte> prefix, TimeSpan timeout)
+    : StreamedRequestBody(reader, prefix, timeout)
 {
-    private ReadOnlyMemory<byte> _prefix = prefix;
-    private bool _done;
-
     public override long? Length => length;
 
-    public override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
+    protected override int ReadFromPipe(Span<byte> destination)
     {
-        body = default;
-        return false;
-    }
-
-    public override int Read(Span<byte> destination)
-    {
-        if (destination.IsEmpty)
-        {
-            return 0;
-        }
-
-        if (!_prefix.IsEmpty)
-        {
-            var n = Math.Min(destination.Length, _prefix.Length);
-            _prefix.Span[..n].CopyTo(destination);
-            _prefix = _prefix[n..];
-            return n;
-        }
-
-        if (_done)
-        {
-            return 0;
-        }
-
-        var read = ReadBlocking();
-        var buffer = read.Buffer;
-        var count = (int)Math.Min(buffer.Length, destination.Length);
-        buffer.Slice(0, count).CopyTo(destination);
-        reader.AdvanceTo(buffer.GetPosition(count));
-        // Kestrel ends the pipe at END_STREAM and checks the stream's content-length itself.
-        _done = read.IsCompleted && count == buffer.Length;
-        return count;
-    }
-
-    private ReadResult ReadBlocking()
-    {
-        if (reader.TryRead(out var ready))
-        {
-            return ready;
-        }
-
-        using var cts = new CancellationTokenSource(timeout);
+        ReadResult read;
         try
         {
-            return reader.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            throw new RequestBodyTimeoutException();
+            read = ReadBlocking();
         }
         catch (Exception e) when (e is not IOException)
         {
             // The stream was reset or the connection lost: the app sees the client gone.
             throw new IOException("client reset the stream before sending the whole body", e);
         }
+
+        var buffer = read.Buffer;
+        var count = (int)Math.Min(buffer.Length, destination.Length);
+        buffer.Slice(0, count).CopyTo(destination);
+        Reader.AdvanceTo(buffer.GetPosition(count));
+        // Kestrel ends the pipe at END_STREAM and checks the stream's content-length itself.
+        Done = read.IsCompleted && count == buffer.Length;
+        return count;
     }
 
     /// <summary>

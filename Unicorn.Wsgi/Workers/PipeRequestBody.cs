@@ -6,46 +6,18 @@ using Unicorn.Wsgi.Http;
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
-/// A body too large to buffer, read by the app thread straight from the connection's pipe with blocking
-/// reads (the bridge has released the GIL). Each wait is bounded by the read timeout.
+/// An HTTP/1 body too large to buffer, read by the app thread straight from the connection's pipe: its
+/// Content-Length counted down, or its chunked framing decoded as it is read.
 /// </summary>
-internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBodyDecoder? decoder, ReadOnlyMemory<byte> prefix, TimeSpan timeout) : RequestBody
+internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBodyDecoder? decoder, ReadOnlyMemory<byte> prefix, TimeSpan timeout)
+    : StreamedRequestBody(reader, prefix, timeout)
 {
     private long _remaining = length ?? 0;
-    private ReadOnlyMemory<byte> _prefix = prefix;
-    private bool _done;
 
     public override long? Length => length;
 
-    /// <summary>Whether the whole body has been read (nothing of it is left on the connection).</summary>
-    public bool IsComplete => _done && _prefix.IsEmpty;
-
-    public override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
+    protected override int ReadFromPipe(Span<byte> destination)
     {
-        body = default;
-        return false;
-    }
-
-    public override int Read(Span<byte> destination)
-    {
-        if (destination.IsEmpty)
-        {
-            return 0;
-        }
-
-        if (!_prefix.IsEmpty)
-        {
-            var n = Math.Min(destination.Length, _prefix.Length);
-            _prefix.Span[..n].CopyTo(destination);
-            _prefix = _prefix[n..];
-            return n;
-        }
-
-        if (_done)
-        {
-            return 0;
-        }
-
         while (true)
         {
             var read = ReadBlocking();
@@ -56,18 +28,18 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
                 if (n > 0)
                 {
                     buffer.Slice(0, n).CopyTo(destination);
-                    reader.AdvanceTo(buffer.GetPosition(n));
+                    Reader.AdvanceTo(buffer.GetPosition(n));
                     _remaining -= n;
-                    _done = _remaining == 0;
+                    Done = _remaining == 0;
                     return n;
                 }
             }
             else
             {
                 var (written, consumed) = HttpConnection.Decode(decoder, buffer, destination);
-                reader.AdvanceTo(consumed, written == 0 && !decoder.IsComplete ? buffer.End : consumed);
-                _done = decoder.IsComplete;
-                if (written > 0 || _done)
+                Reader.AdvanceTo(consumed, written == 0 && !decoder.IsComplete ? buffer.End : consumed);
+                Done = decoder.IsComplete;
+                if (written > 0 || Done)
                 {
                     return written;
                 }
@@ -80,7 +52,7 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
 
             if (decoder is null)
             {
-                reader.AdvanceTo(buffer.Start, buffer.End);
+                Reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
     }
@@ -92,23 +64,5 @@ internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBo
         // Dropping megabytes to save one connection is not worth it: close instead, as Gunicorn does
         // when a body is left over.
         return Task.FromResult(IsComplete);
-    }
-
-    private ReadResult ReadBlocking()
-    {
-        if (reader.TryRead(out var ready))
-        {
-            return ready;
-        }
-
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            return reader.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            throw new RequestBodyTimeoutException();
-        }
     }
 }

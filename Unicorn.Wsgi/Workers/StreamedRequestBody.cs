@@ -1,0 +1,67 @@
+using System.IO.Pipelines;
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// A body too large to buffer, read by the app thread from a pipe with blocking reads (the bridge has
+/// released the GIL), each wait bounded by the read timeout. What was read before the app started (the
+/// prefix) comes first; each protocol says how the pipe's bytes become body bytes.
+/// </summary>
+internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<byte> prefix, TimeSpan timeout) : RequestBody
+{
+    private ReadOnlyMemory<byte> _prefix = prefix;
+
+    protected PipeReader Reader => reader;
+
+    /// <summary>Whether the pipe holds no more of the body.</summary>
+    protected bool Done { get; set; }
+
+    /// <summary>Whether the whole body has been read (nothing of it is left in the pipe).</summary>
+    public bool IsComplete => Done && _prefix.IsEmpty;
+
+    public sealed override bool TryGetBuffered(out ReadOnlyMemory<byte> body)
+    {
+        body = default;
+        return false;
+    }
+
+    public sealed override int Read(Span<byte> destination)
+    {
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (!_prefix.IsEmpty)
+        {
+            var n = Math.Min(destination.Length, _prefix.Length);
+            _prefix.Span[..n].CopyTo(destination);
+            _prefix = _prefix[n..];
+            return n;
+        }
+
+        return Done ? 0 : ReadFromPipe(destination);
+    }
+
+    /// <summary>Copies the next body bytes from the pipe (at least one, or 0 at the end), setting <see cref="Done"/>.</summary>
+    protected abstract int ReadFromPipe(Span<byte> destination);
+
+    protected ReadResult ReadBlocking()
+    {
+        if (reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return reader.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            throw new RequestBodyTimeoutException();
+        }
+    }
+}
