@@ -158,11 +158,8 @@ def main():
     config = json.loads(os.environ.pop("UNICORN_ZYGOTE"))
     sock = socket.socket(fileno=int(config["fd"]))
     os.set_inheritable(sock.fileno(), False)
-    # The master stops the zygote by closing the channel (EOF below). Signals sent to the whole process group
-    # (Ctrl-C or Ctrl-\ at a terminal, systemd's stop, timeout(1)) are the master's to act on: a zygote they
-    # killed would only be replaced while the master shuts down. Forked workers reset them (WORKER_SIGNALS).
-    for name in ("SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP"):
-        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    # The master stops the zygote with SIGTERM; Ctrl-C at a terminal goes to the master, which stops it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         prepare(config)
         if config.get("preload"):

@@ -201,8 +201,7 @@ public sealed class Zygote : IDisposable
             return;
         }
 
-        // Closing the channel is the zygote's signal to exit (it ignores the group's signals); one stuck
-        // importing the app is killed after a second.
+        _ = Libc.kill(Pid, Libc.SIGTERM);
         for (var i = 0; i < 100 && !HasExited(); i++)
         {
             Thread.Sleep(10);

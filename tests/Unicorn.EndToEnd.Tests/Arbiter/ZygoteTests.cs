@@ -85,27 +85,6 @@ public sealed class ZygoteTests : IDisposable
     }
 
     [Fact]
-    public void A_stop_signal_sent_to_the_whole_group_leaves_the_zygote_to_the_master()
-    {
-        // systemd's stop, timeout(1) and Ctrl-C signal every process of the group, the zygote too.
-        var port = FreePort();
-        using var server = Start("--worker-start", "fork", "--log-level", "debug", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
-        server.WaitUntilServing(port);
-        server.WaitForLog("Forking workers from zygote");
-        var zygote = int.Parse(server.Lines.Last(l => l.Contains("Forking workers from zygote", StringComparison.Ordinal))
-            .Split("(pid: ")[1].TrimEnd(')'), CultureInfo.InvariantCulture);
-
-        Signal(zygote, SIGTERM);
-        Thread.Sleep(500);
-        Assert.Equal(200, Get(port, "/").Status);
-        server.Signal(SIGTERM);
-
-        Assert.Equal(0, server.WaitForExit(60));
-        Assert.DoesNotContain("starting a new one", server.Log, StringComparison.Ordinal);
-        Assert.False(Directory.Exists($"/proc/{zygote}"), "the zygote outlived its master");
-    }
-
-    [Fact]
     public void Hup_starts_a_new_zygote_that_imports_the_app_again()
     {
         var counter = Path.Combine(_dir, "count");
