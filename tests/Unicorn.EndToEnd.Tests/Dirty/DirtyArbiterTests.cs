@@ -45,6 +45,8 @@ public sealed partial class DirtyArbiterTests
         var port = FreePort();
         using var server = StartPool(port);
         server.WaitUntilResponding(port, "/square?x=7", seconds: 120);
+        // The pool serves as soon as one dirty worker is up; the counts below need both.
+        server.WaitForLog("hook: dirty_worker_init", times: 2, seconds: 60);
 
         Assert.Equal(49, Call(port, "/square?x=7").GetProperty("result").GetInt32());
         // State kept across calls: one request at a time goes to the same (least busy, oldest) dirty worker.
