@@ -21,7 +21,8 @@ public sealed partial class InstallTests(WheelFixture wheel)
         var (status, body) = Get(port, "/");
         Assert.Equal(200, status);
         Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
-        Assert.Contains("Booting worker with pid:", server.Log, StringComparison.Ordinal);
+        // The log is read from a pipe on another thread: wait for the line rather than race the reader.
+        server.WaitForLog("Booting worker with pid:", seconds: 30);
     }
 
     [Fact]
