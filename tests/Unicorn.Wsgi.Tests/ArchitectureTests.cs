@@ -176,6 +176,37 @@ public sealed class ArchitectureTests
         && m.DeclaringType.FullName == typeof(Settings).FullName && (m is GenericInstanceMethod g ? g.ElementMethod.Name : m.Name) is "Get" or "Contains";
 
     [Fact]
+    public void BaseApplication_reaches_the_server_only_through_its_command_line()
+    {
+        // packaging/python's BaseApplication.run() execs the program with -c python:unicorn_server.app.config, a
+        // config module that reads its own environment variable: the server knows nothing of it, and must not
+        // grow a second way in for it.
+        using var module = ModuleDefinition.ReadModule(Wsgi.Location);
+        var naming = module.Types
+            .SelectMany(t => NestedAndSelf(t).SelectMany(n => n.Methods).Where(m => m.HasBody).Select(m => (Outer: t.FullName, m.Body)))
+            .Where(m => m.Body.Instructions.Any(i => i.OpCode == OpCodes.Ldstr && i.Operand is string text
+                && (text.Contains("UNICORN_BASE_APPLICATION", StringComparison.Ordinal) || text.Contains("unicorn_server", StringComparison.Ordinal))))
+            .Select(m => m.Outer)
+            .ToHashSet();
+
+        Assert.True(naming.Count == 0, "the server names BaseApplication's package or variable: " + string.Join(", ", naming));
+        Assert.True(File.Exists(Path.Combine(RepoRoot(), "packaging", "python", "unicorn_server", "app", "config.py")), "the check no longer sees packaging/python");
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Unicorn.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("no Unicorn.sln above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
     public void Only_the_command_line_model_references_System_CommandLine()
     {
         // The command line's library stays behind one type: CommandLine's callers see ParsedArguments, never its API.
