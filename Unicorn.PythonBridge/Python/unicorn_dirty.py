@@ -741,6 +741,17 @@ class DirtyWorker:
         self.ready_fd = None
 
 
+def _app_specs(apps):
+    """(import path, worker limit or None) for each dirty_apps entry; imports each app's module."""
+    specs = []
+    for spec in apps:
+        path, count = parse_dirty_app_spec(spec)
+        if count is None:
+            count = getattr(_app_class(path), "workers", None)
+        specs.append((path, count))
+    return specs
+
+
 class DirtyArbiter:
     def __init__(self, cfg, log):
         self.cfg = cfg
@@ -759,12 +770,7 @@ class DirtyArbiter:
         self._cond = threading.Condition()
         self._stash = _Stash()
         self._signals = []
-        self.specs = []
-        for spec in cfg["apps"]:
-            path, count = parse_dirty_app_spec(spec)
-            if count is None:
-                count = getattr(_app_class(path), "workers", None)
-            self.specs.append((path, count))
+        self.specs = _app_specs(cfg["apps"])
         self._listener = None
         self._clients = set()
 
@@ -824,6 +830,7 @@ class DirtyArbiter:
                 self.num_workers -= 1
                 self.log.info("SIGTTOU: Decreasing dirty workers to %s", self.num_workers)
         elif sig == signal.SIGHUP:
+            self._reload_settings()
             self.log.info("Reloading dirty workers")
             for worker in self.workers.values():
                 self._retire(worker)
@@ -833,6 +840,50 @@ class DirtyArbiter:
             self.alive = False
             return sig != signal.SIGTERM
         return False
+
+    def _reload_settings(self):
+        """HUP: the master left the reloaded settings next to the socket. The new dirty_apps, dirty_workers,
+        dirty_threads, dirty_timeout, dirty_graceful_timeout, hooks and log settings apply to the workers
+        that replace the current ones; the stash is kept. Settings that cannot load leave the current ones."""
+        path = os.path.join(os.path.dirname(self.socket_path), "reload.json")
+        try:
+            with open(path, "rb") as f:
+                new = json.loads(f.read().decode("utf-8"))
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as e:
+            self.log.error("Error reading the reloaded dirty settings, keeping the current ones: %s", e)
+            return
+        for path_entry in reversed(new.get("pythonpath") or []):
+            if path_entry not in sys.path:
+                sys.path.insert(0, path_entry)
+        try:
+            specs = _app_specs(new["apps"])
+            hooks = _load_hooks(new.get("config"), new.get("hook_paths"))
+        except Exception as e:  # pylint: disable=broad-except - an app or hook that cannot load is the operator's to fix
+            reason = e.message if isinstance(e, DirtyError) else f"{type(e).__name__}: {e}"
+            if e.__cause__ is not None:
+                reason += f" ({type(e.__cause__).__name__}: {e.__cause__})"
+            self.log.error("Error reloading the dirty apps, keeping the current ones: %s", reason)
+            return
+        for key in ("socket", "ppid"):
+            new[key] = self.cfg[key]
+        new["hooks"] = hooks
+        changed = sorted(k for k in ("apps", "workers", "threads", "timeout", "graceful_timeout")
+                         if new.get(k) != self.cfg.get(k))
+        with self._cond:
+            self.cfg = new
+            self.specs = specs
+            self.hooks = hooks
+            self.num_workers = max(new["workers"], self.minimum_workers())
+            self.threads = max(1, new["threads"])
+            self.timeout = new["timeout"] or None
+            self._cond.notify_all()
+        self.log.setLevel((new.get("loglevel") or "info").upper())
+        _reopen_log(self.log, new)
+        if changed:
+            self.log.info("Dirty arbiter settings reloaded: %s", ", ".join(f"dirty_{k}" for k in changed))
 
     def _listen(self):
         if os.path.exists(self.socket_path):
@@ -1274,19 +1325,19 @@ def _kill(pid, sig):
 HOOK_NAMES = ("on_dirty_starting", "dirty_post_fork", "dirty_worker_init", "dirty_worker_exit")
 
 
-def _load_hooks(config):
-    """The four dirty hooks from the config file (a path or python:module), as Gunicorn reads it."""
-    if not config:
-        return {}
-    if config.startswith("python:"):
+def _load_hooks(config, paths=None):
+    """The four dirty hooks from the Python config file (a path or python:module), as Gunicorn reads it,
+    or from the dotted paths a TOML config gives (``paths``: name to ``module.attr``)."""
+    namespace = {}
+    if config and config.startswith("python:"):
         namespace = vars(importlib.import_module(config[len("python:"):]))
-    else:
+    elif config:
         namespace = {"__file__": config, "__name__": "__config__"}
         with open(config, "rb") as f:
             exec(compile(f.read(), config, "exec"), namespace)  # pylint: disable=exec-used
     hooks = {}
     for name in HOOK_NAMES:
-        hook = namespace.get(name)
+        hook = namespace.get(name) or (paths or {}).get(name)
         if isinstance(hook, str) and "." in hook:  # a dotted path, as Gunicorn accepts for hooks
             module_name, _, attr = hook.rpartition(".")
             hook = getattr(importlib.import_module(module_name), attr)
@@ -1331,7 +1382,7 @@ def _main():
         if uid:
             os.setuid(int(uid))
     try:
-        cfg["hooks"] = _load_hooks(cfg.get("config"))
+        cfg["hooks"] = _load_hooks(cfg.get("config"), cfg.get("hook_paths"))
         arbiter = DirtyArbiter(cfg, log)
     except Exception as e:  # pylint: disable=broad-except
         reason = e.message if isinstance(e, DirtyError) else f"{type(e).__name__}: {e}"
