@@ -2,8 +2,9 @@
 import asyncio
 import json
 import os
+import time
 
-from gunicorn.dirty import DirtyApp, DirtyAppError, get_dirty_client
+from gunicorn.dirty import DirtyApp, DirtyAppError, DirtyTimeoutError, get_dirty_client
 
 STREAMER = f"{__name__}:Streamer"
 
@@ -44,6 +45,11 @@ class Streamer(DirtyApp):
             with open(closed_mark, "w") as f:
                 f.write("closed")
 
+    def stalls(self, seconds):
+        yield "first"
+        time.sleep(seconds)
+        yield "second"
+
     def plain(self):
         return "not a generator"
 
@@ -72,6 +78,14 @@ def app(environ, start_response):
             result = {"chunks": chunks}
         except DirtyAppError as e:
             result = {"chunks": chunks, "error": type(e).__name__, "message": e.message}
+    elif path == "/stalls":
+        chunks = []
+        try:
+            for chunk in client.stream(STREAMER, "stalls", float(qs["s"])):
+                chunks.append(chunk)
+            result = {"chunks": chunks}
+        except DirtyTimeoutError as e:
+            result = {"chunks": chunks, "error": type(e).__name__}
     elif path == "/first":
         stream = client.stream(STREAMER, "endless", qs["mark"])
         result = [next(stream), next(stream)]

@@ -19,7 +19,7 @@ public sealed class DirtyStreamingTests
 
     private static UnicornServer StartPool(int port) =>
         Start(["-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gthread", "--threads", "4", "--no-control-socket",
-            "--dirty-app", Streamer, "--dirty-workers", "1", "--dirty-threads", "4", App]);
+            "--dirty-app", Streamer, "--dirty-workers", "1", "--dirty-threads", "4", "--dirty-timeout", "3", App]);
 
     private static JsonElement Call(int port, string path)
     {
@@ -52,6 +52,14 @@ public sealed class DirtyStreamingTests
         Assert.Equal("failed mid-stream", broken.GetProperty("message").GetString());
         server.WaitForLog("Error executing pyfixtures.dirty_stream_app:Streamer.broken: failed mid-stream", seconds: 30);
         Assert.Equal("token0\n", Get(port, "/tokens?n=1", timeoutSeconds: 60).Body);
+
+        // dirty_timeout bounds the wait for each chunk: the caller has the first, then DirtyTimeoutError, and
+        // the stuck dirty worker is replaced.
+        var stalled = Call(port, "/stalls?s=30");
+        Assert.Equal(["first"], stalled.GetProperty("chunks").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal("DirtyTimeoutError", stalled.GetProperty("error").GetString());
+        server.WaitForLog("timed out running pyfixtures.dirty_stream_app:Streamer.stalls after 3s", seconds: 30);
+        Assert.True(Poll(() => Get(port, "/tokens?n=2", timeoutSeconds: 60).Body == "token0\ntoken1\n", 60), server.Log);
     }
 
     [Fact]
