@@ -835,7 +835,10 @@ class DirtyArbiter:
             for worker in self.workers.values():
                 self._retire(worker)
         elif sig == signal.SIGUSR1:
-            _reopen_log(self.log, self.cfg)
+            try:
+                _reopen_log(self.log, self.cfg)
+            except OSError as e:
+                self.log.error("Error reopening the log file, keeping the current one: %s", e)
         elif sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             self.alive = False
             return sig != signal.SIGTERM
@@ -880,8 +883,11 @@ class DirtyArbiter:
             self.threads = max(1, new["threads"])
             self.timeout = new["timeout"] or None
             self._cond.notify_all()
-        self.log.setLevel((new.get("loglevel") or "info").upper())
-        _reopen_log(self.log, new)
+        try:
+            _reopen_log(self.log, new)
+            self.log.setLevel((new.get("loglevel") or "info").upper())
+        except (OSError, ValueError) as e:
+            self.log.error("Error reloading the dirty arbiter's log settings, keeping the current ones: %s", e)
         if changed:
             self.log.info("Dirty arbiter settings reloaded: %s", ", ".join(f"dirty_{k}" for k in changed))
 
@@ -1355,11 +1361,12 @@ def _make_log(cfg):
 
 
 def _reopen_log(log, cfg):
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
+    # The new handler first: a file that cannot be opened raises here and leaves the current one.
     path = cfg.get("errorlog") or "-"
     handler = logging.StreamHandler(sys.stderr) if path == "-" else logging.FileHandler(path)
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
     handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
                                            "%Y-%m-%d %H:%M:%S %z"))
     log.addHandler(handler)
