@@ -58,13 +58,18 @@ public sealed class ReloadTests : IDisposable
                 return [GREETING]
             """);
         var port = FreePort();
-        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-extra-file", "conf/*.txt", "reloadapp:app");
+        var metricsPort = FreePort();
+        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-extra-file", "conf/*.txt",
+            "--metrics-bind", $"127.0.0.1:{metricsPort}", "reloadapp:app");
         server.WaitUntilServing(port);
         Assert.Equal("hello", Get(port, "/").Body);
 
         File.WriteAllText(Path.Combine(_dir, "conf", "greeting.txt"), "hello again");
         WaitForBody(server, port, "hello again");
         server.WaitForLog($"Worker reloading: {Path.Combine(_dir, "conf", "greeting.txt")} modified");
+        // The replaced worker is counted as a code reload, not as a max_requests retirement.
+        Assert.True(Poll(() => Get(metricsPort, "/metrics").Body.Contains("unicorn_worker_restarts_total{cause=\"code_reload\"} 1", StringComparison.Ordinal), 60),
+            Get(metricsPort, "/metrics").Body);
     }
 
     [Fact]
