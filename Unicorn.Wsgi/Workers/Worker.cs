@@ -98,7 +98,6 @@ public sealed class Worker
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
-        _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
@@ -123,7 +122,20 @@ public sealed class Worker
             ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
-        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
+        // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
+        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
+        if (_host.AcceptWhenIdle(acceptor))
+        {
+            acceptor.Start();
+        }
+        else
+        {
+            acceptor.Dispose();
+            acceptor = null;
+        }
+
+        _host.Start();
+        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline, acceptor)).ToArray();
         await Task.WhenAll(accepting);
         if (Interlocked.Decrement(ref _open) == 0)
         {
@@ -136,7 +148,12 @@ public sealed class Worker
             await disposable.DisposeAsync();
         }
 
-        await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
+        var stopped = await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
+        if (stopped)
+        {
+            // A thread still stuck in the app could yet wake the acceptor: its eventfd stays open then.
+            acceptor?.Dispose();
+        }
     }
 
     private static ProtocolHandlers Http1Only(IConnectionHandler http1) =>
@@ -193,9 +210,9 @@ public sealed class Worker
         _stopNow.Cancel();
     }
 
-    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline)
+    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
-        await AcceptUntilStoppedAsync(listener, pipeline);
+        await (acceptor is null ? AcceptUntilStoppedAsync(listener, pipeline) : acceptor.Completion);
         if (!listener.OwnedByWorker)
         {
             return;
@@ -244,12 +261,25 @@ public sealed class Worker
                 return;
             }
 
-            if (!listener.IsUnix)
-            {
-                client.NoDelay = true;
-            }
-
+            PrepareAccepted(client, listener);
             Serve(client, listener, pipeline);
+        }
+    }
+
+    /// <summary>
+    /// An accepted socket's options: no Nagle delay on TCP, and blocking writes (a socket accepted from a
+    /// non-blocking listener inherits its mode; the response sink's writes must wait for a slow client).
+    /// </summary>
+    internal static void PrepareAccepted(Socket client, ListenerInfo listener)
+    {
+        if (!client.Blocking)
+        {
+            client.Blocking = true;
+        }
+
+        if (!listener.IsUnix)
+        {
+            client.NoDelay = true;
         }
     }
 
@@ -267,10 +297,7 @@ public sealed class Worker
             while (listener.Socket.Poll(0, SelectMode.SelectRead) && _connectionSlots.Wait(0))
             {
                 var client = listener.Socket.Accept();
-                if (!listener.IsUnix)
-                {
-                    client.NoDelay = true;
-                }
+                PrepareAccepted(client, listener);
 
                 Serve(client, listener, pipeline);
             }
