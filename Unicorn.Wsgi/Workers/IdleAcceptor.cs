@@ -211,7 +211,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             }
 
             _next = k + 1;
-            Worker.PrepareAccepted(client, listener);
             _serve(client, listener);
             return true;
         }

@@ -33,6 +33,7 @@ public sealed class Worker
     private long _requestCount;
     private long _requestsStarted;
     private int _maxRequestsFired;
+    private bool _noDelayInherited;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
         : this(settings, listeners.Select(s => new ListenerInfo(s)).ToList(), app, log)
@@ -122,6 +123,7 @@ public sealed class Worker
             ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
+        _noDelayInherited = SetNoDelayOnListeners();
         // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
         var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
         if (_host.AcceptWhenIdle(acceptor))
@@ -261,26 +263,30 @@ public sealed class Worker
                 return;
             }
 
-            PrepareAccepted(client, listener);
             Serve(client, listener, pipeline);
         }
     }
 
     /// <summary>
-    /// An accepted socket's options: no Nagle delay on TCP, and blocking writes (a socket accepted from a
-    /// non-blocking listener inherits its mode; the response sink's writes must wait for a slow client).
+    /// TCP_NODELAY on each TCP listener, which Linux copies to every socket accepted from it: one setsockopt(2)
+    /// per listener instead of one per connection. False when a listener refused it (then set per connection).
     /// </summary>
-    internal static void PrepareAccepted(Socket client, ListenerInfo listener)
+    private bool SetNoDelayOnListeners()
     {
-        if (!client.Blocking)
+        var all = true;
+        foreach (var listener in _listeners.Where(l => !l.IsUnix))
         {
-            client.Blocking = true;
+            try
+            {
+                listener.Socket.NoDelay = true;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                all = false;
+            }
         }
 
-        if (!listener.IsUnix)
-        {
-            client.NoDelay = true;
-        }
+        return all;
     }
 
     /// <summary>
@@ -297,7 +303,6 @@ public sealed class Worker
             while (listener.Socket.Poll(0, SelectMode.SelectRead) && _connectionSlots.Wait(0))
             {
                 var client = listener.Socket.Accept();
-                PrepareAccepted(client, listener);
 
                 Serve(client, listener, pipeline);
             }
@@ -317,6 +322,18 @@ public sealed class Worker
     /// </summary>
     private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
+        // A socket accepted from a non-blocking listener (the sync worker's) inherits the mode; the response
+        // sink's writes must wait for a slow client.
+        if (!client.Blocking)
+        {
+            client.Blocking = true;
+        }
+
+        if (!_noDelayInherited && !listener.IsUnix)
+        {
+            client.NoDelay = true;
+        }
+
         Interlocked.Increment(ref _open);
         _ = ServeAsync(client, listener, pipeline);
     }
