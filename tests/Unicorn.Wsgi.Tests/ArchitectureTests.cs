@@ -122,6 +122,19 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void An_app_host_accepts_only_through_the_idle_acceptor()
+    {
+        // The sync worker's thread accepts when idle, but the host only calls IIdleAcceptor: listeners, poll(2)
+        // and connection slots stay in Workers/IdleAcceptor, and no host touches a socket.
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Workers.Hosts")
+            .ShouldNot().HaveDependencyOn("System.Net.Sockets")
+            .GetResult();
+        Assert.True(result.IsSuccessful, "an app host uses sockets: " + string.Join(", ", result.FailingTypeNames ?? []));
+        Assert.Contains(typeof(IIdleAcceptor), Wsgi.GetType(Root + "Workers.IdleAcceptor")!.GetInterfaces());
+    }
+
+    [Fact]
     public void An_upgraded_connection_is_handed_over_as_a_stream()
     {
         // The HTTP/1 connection hands its stream over (IConnectionUpgrade) and knows nothing of websockets: framing is
