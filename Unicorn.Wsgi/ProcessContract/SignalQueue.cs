@@ -63,7 +63,21 @@ public sealed class SignalQueue : IDisposable
         });
     }
 
-    public void Enqueue(int sig) => _queue.Add(sig);
+    /// <summary>
+    /// Queues sig. A signal or a wake-up can still arrive after <see cref="Dispose"/> (a child's SIGCHLD as the
+    /// master exits, a handler the runtime had already dispatched): it is dropped, never thrown on a runtime thread.
+    /// </summary>
+    public void Enqueue(int sig)
+    {
+        try
+        {
+            _queue.Add(sig);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop is gone: nobody is left to handle it.
+        }
+    }
 
     /// <summary>Runs handler on the runtime's signal thread when sig arrives, until disposed (for when no loop reads the queue).</summary>
     public static IDisposable Handle(int sig, Action handler) =>

@@ -35,6 +35,17 @@ public class ArbiterPartsTests
     }
 
     [Fact]
+    public void ASignalQueuedAfterDisposeIsDroppedNotThrown()
+    {
+        // A child's SIGCHLD or a control-socket wake-up can land after the master's loop has ended; a throw there
+        // is an unhandled exception on a runtime thread, and the master dies of SIGABRT as it exits.
+        var queue = new SignalQueue();
+        queue.Dispose();
+        queue.Enqueue(Libc.SIGCHLD);
+        queue.Enqueue(SignalQueue.Wakeup);
+    }
+
+    [Fact]
     public void SignalQueueReceivesRealSignals()
     {
         using var queue = new SignalQueue();
