@@ -120,13 +120,18 @@ internal sealed class WorkerStartup : IDisposable
             throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
         }
 
-        if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass) && HookedApplication.IsNeeded(settings, _serverHooks))
+        HookWorker Self() => _hookBridge?.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0))
+            ?? new HookWorker(Environment.ProcessId, 0, true, Environment.ProcessId);
+
+        if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass))
         {
-            throw new InvalidOperationException($"pre_request, post_request and --spew are not supported with worker class {settings.WorkerClass} yet; use gthread for them");
+            // As Gunicorn's async workers: the hooks run in the request's greenlet, spew on the hub's thread.
+            var hooks = GreenletRequestHooks.IsNeeded(settings, _serverHooks) ? new GreenletRequestHooks(_serverHooks, settings.Spew, Self) : null;
+            return new PythonLoadedApp(app, app) { GreenletHooks = hooks };
         }
 
         IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
-            ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
+            ? new HookedApplication(app, _serverHooks, settings.Spew, Self)
             : app;
         return new PythonLoadedApp(app, wsgi);
     }

@@ -7,6 +7,7 @@ implemented in C#; none of them blocks or switches greenlets, so every wait happ
 library's own primitives.
 """
 
+import json
 import os
 import sys
 import traceback
@@ -23,6 +24,13 @@ _os_read = os.read
 _waits = {}           # request id -> the event its greenlet waits on
 _new_event = None     # the library's event type
 _set_event = None
+
+# The config file's request hooks (its _UnicornHooks object), run in each request's greenlet as Gunicorn's async
+# workers run them; None without pre_request/post_request.
+_hooks = None
+_pre_request = False
+_post_request = False
+_HOOK_ERROR = b"Internal Server Error"
 
 
 def patch(library):
@@ -42,6 +50,25 @@ def patch(library):
         from eventlet import hubs
         hubs.use_hub()
         eventlet.monkey_patch()
+
+
+def use_hooks(hooks, pre_request, post_request):
+    global _hooks, _pre_request, _post_request
+    _hooks, _pre_request, _post_request = hooks, pre_request, post_request
+
+
+def _call_hook(name, req, resp=None, environ=None):
+    """Runs one request hook here, in the greenlet (it may yield); False when it raised, which is logged."""
+    failure = None
+    try:
+        _hooks.call_request(name, _native.hook_worker(), req, resp, environ)
+    except Exception:
+        failure = traceback.format_exc()
+    for level, text, tb in json.loads(_hooks.drain()):
+        _native.log(level, text, tb)
+    if failure is not None:
+        _native.log(40, "Exception in %s hook" % name, failure)
+    return failure is None
 
 
 class _ClientGone(Exception):
@@ -93,13 +120,15 @@ class GreenInput(StreamInput):
 class StartResponse:
     """start_response for one greenlet's request (PEP 3333)."""
 
-    __slots__ = ("gid", "status", "headers", "applied")
+    __slots__ = ("gid", "status", "headers", "applied", "sent", "failed")
 
     def __init__(self, gid):
         self.gid = gid
         self.status = None
         self.headers = None
         self.applied = False
+        self.sent = 0
+        self.failed = False
 
     def __call__(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -132,6 +161,7 @@ class StartResponse:
         if not isinstance(data, bytes):
             raise TypeError("%r is not a byte string" % (type(data).__name__,))
         self.apply()
+        self.sent += len(data)
         outcome = _native.write(self.gid, data)
         if outcome == _WAIT:
             _wait(self.gid)
@@ -141,6 +171,32 @@ class StartResponse:
 
 def _handle(app, environ):
     gid = environ.pop("unicorn.id")
+    if _hooks is None:
+        _serve(app, environ, gid)
+        return
+    req = _native.hook_request(gid)
+    if _pre_request and not _call_hook("pre_request", req):
+        # As the threaded host: a pre_request that raised is a 500, and the app does not run.
+        try:
+            _native.start(gid, "500 Internal Server Error",
+                          [("Content-Type", "text/plain"), ("Content-Length", str(len(_HOOK_ERROR)))])
+            _native.write(gid, _HOOK_ERROR)
+            _native.finish(gid)
+        except Exception:
+            _native.abort(gid)
+        return
+    start_response = _serve(app, environ, gid)
+    if _post_request:
+        failed = start_response.status is None or start_response.failed
+        resp = json.dumps({
+            "status": "500 Internal Server Error" if failed and not start_response.applied else start_response.status,
+            "headers": [] if failed and not start_response.applied else [list(h) for h in start_response.headers],
+            "sent": start_response.sent,
+        })
+        _call_hook("post_request", req, resp, environ)
+
+
+def _serve(app, environ, gid):
     if type(environ["wsgi.input"]) is StreamInput:
         environ["wsgi.input"] = GreenInput(gid)
     start_response = StartResponse(gid)
@@ -170,13 +226,16 @@ def _handle(app, environ):
         _native.abort(gid)
     except Exception:
         ended = True
+        start_response.failed = True
         tb = traceback.format_exc()
         _close(result)
         _native.fail(gid, tb)
     finally:
         if not ended:
             # Killed (GreenletExit) or exiting: the connection must not wait for a response forever.
+            start_response.failed = True
             _native.abort(gid)
+    return start_response
 
 
 def _close(result):
