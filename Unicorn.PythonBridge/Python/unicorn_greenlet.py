@@ -32,6 +32,9 @@ _pre_request = False
 _post_request = False
 _HOOK_ERROR = b"Internal Server Error"
 
+# request id -> the greenlet serving it, so a stack dump can say which request a greenlet serves (max_request_time).
+_serving = {}
+
 
 def patch(library):
     """Gunicorn's patching, with Gunicorn's message when the library is missing."""
@@ -171,6 +174,15 @@ class StartResponse:
 
 def _handle(app, environ):
     gid = environ.pop("unicorn.id")
+    from greenlet import getcurrent
+    _serving[gid] = getcurrent()
+    try:
+        _handle_hooked(app, environ, gid)
+    finally:
+        del _serving[gid]
+
+
+def _handle_hooked(app, environ, gid):
     if _hooks is None:
         _serve(app, environ, gid)
         return
@@ -349,15 +361,20 @@ def _run_eventlet(app, fd):
 
 
 def stacks():
-    """Every suspended greenlet's stack (the running ones are in the threads' dump)."""
+    """Every suspended greenlet's stack (the running ones are in the threads' dump), a request's labelled with its id."""
     import gc
     try:
         from greenlet import greenlet
     except ImportError:
         return ""
+    requests = {id(g): gid for gid, g in list(_serving.items())}
     out = []
     for obj in gc.get_objects():
         if isinstance(obj, greenlet) and obj.gr_frame is not None:
-            name = "%s at 0x%x" % (type(obj).__name__, id(obj))
-            out.append("Greenlet %s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
+            gid = requests.get(id(obj))
+            if gid is not None:
+                name = "Greenlet of request %d (%s at 0x%x)" % (gid, type(obj).__name__, id(obj))
+            else:
+                name = "Greenlet %s at 0x%x" % (type(obj).__name__, id(obj))
+            out.append("%s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
     return "\n".join(out)

@@ -284,7 +284,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             AbortQuietly();
         }
 
-        hub.Finished();
+        hub.Finished(Id);
         // The connection continues here, on this pool thread, up to its next await.
         if (op.Fault is { } fault)
         {
@@ -352,7 +352,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     }
 
     /// <summary>What an exchange tells its host: a greenlet may stop waiting; a request has ended. Cached once per host.</summary>
-    internal sealed record Hub(Action<long> Ready, Action Finished, IErrorLog Log);
+    internal sealed record Hub(Action<long> Ready, Action<long> Finished, IErrorLog Log);
 
     private readonly record struct Op(Kind Kind, byte[]? Buffer, int Length, Exception? Fault = null);
 }
