@@ -120,6 +120,18 @@ internal sealed class WorkerStartup : IDisposable
             throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
         }
 
+        if (settings.EffectiveWorkerClass == WorkerClasses.Tornado)
+        {
+            // Gunicorn's tornado worker never calls them; refused rather than silently skipped (docs/differences.md).
+            if (HookedApplication.IsNeeded(settings, _serverHooks))
+            {
+                throw new AppLoadException("pre_request, post_request and spew are not supported with the tornado worker class (Gunicorn's tornado worker does not run them either)");
+            }
+
+            // The host runs the app as tornado serves it: an Application directly, WSGI through WSGIContainer.
+            return new PythonLoadedApp(PythonTornado.Adapt(app, WorkerMain.AppOptions(settings)), app);
+        }
+
         HookWorker Self() => _hookBridge?.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0))
             ?? new HookWorker(Environment.ProcessId, 0, true, Environment.ProcessId);
 

@@ -101,8 +101,17 @@ public sealed class GreenletHookTests
     private static UnicornServer Start(string workerClass, out int port, params string[] extra)
     {
         port = UnicornServer.FreePort();
-        var server = UnicornServer.Start([App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, .. extra]);
-        server.WaitUntilServing(port, 120);
+        var server = UnicornServer.Start([App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--no-control-socket", .. extra]);
+        try
+        {
+            server.WaitUntilServing(port, 120);
+        }
+        catch
+        {
+            server.Dispose(); // the caller's using never sees it
+            throw;
+        }
+
         return server;
     }
 

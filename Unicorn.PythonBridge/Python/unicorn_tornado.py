@@ -1,0 +1,149 @@
+"""-k tornado: Gunicorn's TornadoWorker semantics on Unicorn's event-loop host.
+
+Loaded as ``_unicorn_tornado`` in tornado workers. ``adapt`` turns the app into an ASGI 3 callable that the
+asgi worker class's loop runs (one thread, one asyncio loop, which tornado's IOLoop wraps). As in Gunicorn's
+worker, a ``tornado.web.Application`` (or a ``WSGIContainer``) is served directly, and any other app is taken
+as WSGI and served through ``tornado.wsgi.WSGIContainer``, so it runs on the IOLoop's thread, one request at a
+time. Each parsed request (C# keeps sockets and HTTP) becomes a ``tornado.httputil.HTTPServerRequest`` whose
+connection turns tornado's write_headers/write/finish into ASGI sends, in order, with back-pressure.
+"""
+
+import asyncio
+
+# Tornado's HTTPServer refuses bodies over max_body_size (100 MB by default); a request body is read whole
+# before the handler runs, so the same bound keeps a client from growing the worker without limit.
+MAX_BODY_SIZE = 100 * 1024 * 1024
+
+
+def adapt(app):
+    try:
+        import tornado  # noqa: F401
+    except ImportError:
+        raise RuntimeError("You need tornado installed to use this worker.") from None
+    import tornado.web
+    from tornado.wsgi import WSGIContainer
+
+    if not isinstance(app, (tornado.web.Application, WSGIContainer)):
+        app = WSGIContainer(app)
+    return _TornadoAsgi(app)
+
+
+class _Context:
+    __slots__ = ("remote_ip", "protocol", "address")
+
+    def __init__(self, scope):
+        client = scope.get("client")
+        self.address = client
+        self.remote_ip = client[0] if client else None
+        self.protocol = scope.get("scheme", "http")
+
+
+class _Connection:
+    """tornado.httputil.HTTPConnection for one request: every call queues a send, done in order by the ASGI call."""
+
+    def __init__(self, scope):
+        self.context = _Context(scope)
+        self.queue = asyncio.Queue()
+        self._close_callback = None
+        self.finished = False
+
+    def set_close_callback(self, callback):
+        self._close_callback = callback
+
+    def on_client_gone(self):
+        callback, self._close_callback = self._close_callback, None
+        if callback is not None:
+            callback()
+
+    def _post(self, message):
+        future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((message, future))
+        return future
+
+    def write_headers(self, start_line, headers, chunk=None):
+        pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()]
+        future = self._post({"type": "http.response.start", "status": start_line.code, "headers": pairs})
+        if chunk:
+            future = self.write(chunk)
+        return future
+
+    def write(self, chunk):
+        return self._post({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+
+    def finish(self):
+        self.finished = True
+        self._post({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class _TornadoAsgi:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            # Tornado apps have no lifespan: answer it so asgi_lifespan = on does not fail for want of one.
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            raise RuntimeError("the tornado worker class serves HTTP only, not %s" % scope["type"])
+        await self._http(scope, receive, send)
+
+    async def _http(self, scope, receive, send):
+        from tornado import httputil
+
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > MAX_BODY_SIZE:
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": b"Request body too large\n"})
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+
+        headers = httputil.HTTPHeaders()
+        for name, value in scope["headers"]:
+            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        uri = scope["raw_path"].decode("latin-1")
+        if scope["query_string"]:
+            uri += "?" + scope["query_string"].decode("latin-1")
+        connection = _Connection(scope)
+        request = httputil.HTTPServerRequest(
+            method=scope["method"], uri=uri, version="HTTP/" + scope["http_version"], headers=headers,
+            body=b"".join(chunks), connection=connection)
+        request._parse_body()
+
+        # WSGIContainer runs the WSGI app here, synchronously, as on Gunicorn's IOLoop; an Application starts
+        # its handler as a task on this loop. Either way, what it writes arrives on the connection's queue.
+        self.app(request)
+        while True:
+            message, future = await connection.queue.get()
+            try:
+                await send(message)
+            except OSError as e:
+                connection.on_client_gone()
+                if not future.done():
+                    future.set_exception(_stream_closed(e))
+                return
+            if not future.done():
+                future.set_result(None)
+            if message["type"] == "http.response.body" and not message["more_body"]:
+                return
+
+
+def _stream_closed(cause):
+    from tornado.iostream import StreamClosedError
+
+    return StreamClosedError(real_error=cause)

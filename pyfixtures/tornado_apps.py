@@ -1,0 +1,42 @@
+"""Apps for -k tornado: the "Hello, world" Application from tornado's documentation, and a coroutine handler."""
+
+import asyncio
+
+import tornado.web
+
+
+class MainHandler(tornado.web.RequestHandler):
+    def get(self):
+        self.write("Hello, world")
+
+
+class SleepHandler(tornado.web.RequestHandler):
+    # Many of these wait at once on the one IOLoop, as under Gunicorn's tornado worker.
+    async def get(self):
+        await asyncio.sleep(float(self.get_argument("s", "1")))
+        self.write("slept %s" % self.request.remote_ip)
+
+
+class EchoHandler(tornado.web.RequestHandler):
+    def post(self):
+        self.set_header("Content-Type", "application/octet-stream")
+        self.write("%s %d " % (self.get_body_argument("name", "-"), len(self.request.body)))
+
+
+class StreamHandler(tornado.web.RequestHandler):
+    async def get(self):
+        for i in range(5):
+            self.write("part %d\n" % i)
+            await self.flush()
+
+
+def make_app():
+    return tornado.web.Application([
+        (r"/", MainHandler),
+        (r"/sleep", SleepHandler),
+        (r"/echo", EchoHandler),
+        (r"/stream", StreamHandler),
+    ])
+
+
+app = make_app()
