@@ -54,6 +54,7 @@ internal static unsafe class GreenletCallbacks
         Add(ns, "take", (delegate* unmanaged<nint, nint, nint>)&Take, CPython.METH_NOARGS);
         Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL);
         Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        Add(ns, "sendfile", (delegate* unmanaged<nint, nint*, nint, nint>)&SendFile, CPython.METH_FASTCALL);
         Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
         Add(ns, "headers_sent", (delegate* unmanaged<nint, nint*, nint, nint>)&HeadersSent, CPython.METH_FASTCALL);
         Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
@@ -216,6 +217,34 @@ internal static unsafe class GreenletCallbacks
             }
 
             var outcome = request.Write(new ReadOnlySpan<byte>(p, checked((int)n)));
+            return CPython.PyLong_FromLongLong((long)outcome);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>sendfile(id, fd, offset, count): as write(), for a file; the server owns fd (a dup) from here on.</summary>
+    [UnmanagedCallersOnly]
+    private static nint SendFile(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 4 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("sendfile() takes four arguments");
+            }
+
+            var fd = CPython.PyLong_AsLongLong(args[1]);
+            var offset = CPython.PyLong_AsLongLong(args[2]);
+            var count = CPython.PyLong_AsLongLong(args[3]);
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return 0;
+            }
+
+            var outcome = request.SendFile(new Microsoft.Win32.SafeHandles.SafeFileHandle((nint)fd, ownsHandle: true), offset, count);
             return CPython.PyLong_FromLongLong((long)outcome);
         }
         catch (Exception e)

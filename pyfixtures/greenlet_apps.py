@@ -72,4 +72,17 @@ def app(environ, start_response):
         while time.monotonic() < end:
             pass
         return _text(start_response, "unreachable\n")
+    if path == "/file":
+        # wsgi.file_wrapper over a regular file (sendfile) or, with ?bytesio, over a file-like object (iterated).
+        import io
+        import os
+        import urllib.parse
+        name = urllib.parse.unquote(query.split("&")[0])
+        if query.endswith("&bytesio"):
+            with open(name, "rb") as f:
+                filelike, size = io.BytesIO(f.read()), os.path.getsize(name)
+        else:
+            filelike, size = open(name, "rb"), os.path.getsize(name)
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
+        return environ["wsgi.file_wrapper"](filelike)
     return _text(start_response, "not found\n", "404 Not Found")

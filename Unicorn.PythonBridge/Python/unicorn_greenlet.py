@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 
-from _unicorn_bridge import StreamInput
+from _unicorn_bridge import FileWrapper, StreamInput, file_span
 
 _native = None  # set by C# before anything below runs
 
@@ -158,6 +158,26 @@ class StartResponse:
             _native.start(self.gid, self.status, self.headers)
             self.applied = True
 
+    def sendfile(self, span):
+        """A wsgi.file_wrapper over a regular file: the server sends it with sendfile(2), from a dup of its descriptor."""
+        fd, offset, count = span
+        self.apply()
+        for name, value in self.headers:
+            if name.lower() == "content-length":
+                try:
+                    count = min(count, int(value))
+                except ValueError:
+                    pass
+                break
+        if count <= 0:
+            return
+        self.sent += count
+        outcome = _native.sendfile(self.gid, os.dup(fd), offset, count)
+        if outcome == _WAIT:
+            _wait(self.gid)
+        elif outcome == _GONE:
+            raise _ClientGone()
+
     def write(self, data):
         if self.status is None:
             raise AssertionError("write() called before start_response()")
@@ -216,7 +236,10 @@ def _serve(app, environ, gid):
     ended = False
     try:
         result = app(environ, start_response)
-        if type(result) is list or type(result) is tuple:
+        span = file_span(result) if type(result) is FileWrapper else None
+        if span is not None:
+            start_response.sendfile(span)
+        elif type(result) is list or type(result) is tuple:
             body = b"".join(result)
             start_response.apply()
             if body:
