@@ -72,6 +72,11 @@ def app(environ, start_response):
         while time.monotonic() < end:
             pass
         return _text(start_response, "unreachable\n")
+    if path == "/objects":
+        # Python objects alive after a full collection: flat across waves of requests unless something leaks.
+        import gc
+        gc.collect()
+        return _text(start_response, str(len(gc.get_objects())))
     if path == "/file":
         # wsgi.file_wrapper over a regular file (sendfile) or, with ?bytesio, over a file-like object (iterated).
         import io
