@@ -66,6 +66,20 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task Graceful_stop_lets_running_handlers_finish()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+
+        var running = Enumerable.Range(0, 10).Select(_ => client.GetStringAsync("/sleep?s=3")).ToArray();
+        await Task.Delay(1000); // all ten are awaiting their sleep on the IOLoop
+        server.Signal(UnicornServer.SIGTERM);
+
+        Assert.All(await Task.WhenAll(running), b => Assert.Equal("slept 127.0.0.1", b));
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void Request_hooks_are_refused_in_one_line_as_the_tornado_worker_never_runs_them()
     {
         var dir = Directory.CreateTempSubdirectory("unicorn-tornado-hooks-");
