@@ -40,3 +40,11 @@ def make_app():
 
 
 app = make_app()
+
+
+def wsgi_app(environ, start_response):
+    """A plain WSGI app: -k tornado serves it through WSGIContainer."""
+    if environ["PATH_INFO"] == "/boom":
+        raise ValueError("wsgi boom")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok ", environ["wsgi.url_scheme"].encode(), b" ", environ["REMOTE_ADDR"].encode()]

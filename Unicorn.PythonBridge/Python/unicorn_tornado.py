@@ -127,7 +127,19 @@ class _TornadoAsgi:
 
         # WSGIContainer runs the WSGI app here, synchronously, as on Gunicorn's IOLoop; an Application starts
         # its handler as a task on this loop. Either way, what it writes arrives on the connection's queue.
-        self.app(request)
+        try:
+            self.app(request)
+        except Exception:
+            # What a WSGI app raises inside WSGIContainer: logged as tornado logs a handler's uncaught exception
+            # (Application handlers catch their own and answer 500), then a 500 if nothing was sent yet.
+            from tornado.log import app_log
+
+            app_log.error("Uncaught exception %s %s (%s)", request.method, request.uri, request.remote_ip, exc_info=True)
+            if connection.queue.empty():
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"21")]})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
+                return
         while True:
             message, future = await connection.queue.get()
             try:

@@ -66,6 +66,19 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_wsgi_app_that_raises_is_a_logged_500_and_the_worker_goes_on()
+    {
+        using var server = Start("pyfixtures.tornado_apps:wsgi_app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        using var failed = await client.GetAsync("/boom");
+        Assert.Equal(500, (int)failed.StatusCode);
+        server.WaitForLog("Uncaught exception GET /boom (127.0.0.1)");
+        Assert.Contains(server.Lines, l => l.Contains("ValueError: wsgi boom", StringComparison.Ordinal));
+        Assert.Equal("ok http 127.0.0.1", await client.GetStringAsync("/"));
+    }
+
+    [Fact]
     public async Task Graceful_stop_lets_running_handlers_finish()
     {
         using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
