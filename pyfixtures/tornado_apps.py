@@ -1,6 +1,7 @@
 """Apps for -k tornado: the "Hello, world" Application from tornado's documentation, and a coroutine handler."""
 
 import asyncio
+import hashlib
 
 import tornado.web
 
@@ -30,12 +31,30 @@ class StreamHandler(tornado.web.RequestHandler):
             await self.flush()
 
 
+@tornado.web.stream_request_body
+class UploadHandler(tornado.web.RequestHandler):
+    # The body arrives in pieces as the client sends it, not whole.
+    def prepare(self):
+        self.pieces = 0
+        self.total = 0
+        self.digest = hashlib.sha256()
+
+    def data_received(self, chunk):
+        self.pieces += 1
+        self.total += len(chunk)
+        self.digest.update(chunk)
+
+    def put(self):
+        self.write("%d %d %s" % (self.pieces, self.total, self.digest.hexdigest()))
+
+
 def make_app():
     return tornado.web.Application([
         (r"/", MainHandler),
         (r"/sleep", SleepHandler),
         (r"/echo", EchoHandler),
         (r"/stream", StreamHandler),
+        (r"/upload", UploadHandler),
     ])
 
 

@@ -46,6 +46,15 @@ class _Connection:
         self.queue = asyncio.Queue()
         self._close_callback = None
         self.finished = False
+        self.max_body_size = MAX_BODY_SIZE
+
+    def set_max_body_size(self, max_body_size):
+        # A @stream_request_body handler may raise the limit in prepare(), as with tornado's own connection.
+        self.max_body_size = max_body_size
+
+    def set_body_timeout(self, timeout):
+        # Body reads are bounded by the server's timeout setting, in C#.
+        pass
 
     def set_close_callback(self, callback):
         self._close_callback = callback
@@ -77,7 +86,10 @@ class _Connection:
 
 class _TornadoAsgi:
     def __init__(self, app):
+        import tornado.web
+
         self.app = app
+        self.routed = isinstance(app, tornado.web.Application)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -96,37 +108,70 @@ class _TornadoAsgi:
     async def _http(self, scope, receive, send):
         from tornado import httputil
 
-        chunks = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > MAX_BODY_SIZE:
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
-                await send({"type": "http.response.body", "body": b"Request body too large\n"})
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-
         headers = httputil.HTTPHeaders()
         for name, value in scope["headers"]:
             headers.add(name.decode("latin-1"), value.decode("latin-1"))
         uri = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             uri += "?" + scope["query_string"].decode("latin-1")
+        start_line = httputil.RequestStartLine(scope["method"], uri, "HTTP/" + scope["http_version"])
         connection = _Connection(scope)
-        request = httputil.HTTPServerRequest(
-            method=scope["method"], uri=uri, version="HTTP/" + scope["http_version"], headers=headers,
-            body=b"".join(chunks), connection=connection)
-        request._parse_body()
+        if self.routed:
+            served = await self._route(receive, send, connection, start_line, headers)
+        else:
+            served = await self._call(receive, send, connection, start_line, headers)
+        if served:
+            await self._respond(send, connection)
 
-        # WSGIContainer runs the WSGI app here, synchronously, as on Gunicorn's IOLoop; an Application starts
-        # its handler as a task on this loop. Either way, what it writes arrives on the connection's queue.
+    async def _route(self, receive, send, connection, start_line, headers):
+        """An Application, fed as tornado's HTTP server feeds it: headers, body chunks as they arrive, finish.
+
+        So @stream_request_body handlers get the body in chunks, with the flow control data_received asks for.
+        """
+        delegate = self.app.start_request(None, connection)
+        await _maybe(delegate.headers_received(start_line, headers))
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                delegate.on_connection_close()
+                return False
+            body = message.get("body", b"")
+            if body:
+                size += len(body)
+                if size > connection.max_body_size:
+                    delegate.on_connection_close()
+                    if connection.queue.empty():
+                        await _too_large(send)
+                    return False
+                await _maybe(delegate.data_received(body))
+            if not message.get("more_body", False):
+                break
+        delegate.finish()
+        return True
+
+    async def _call(self, receive, send, connection, start_line, headers):
+        """A WSGIContainer: the whole body first, then the WSGI call, synchronously on the loop (as Gunicorn's)."""
+        from tornado import httputil
+
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            body = message.get("body", b"")
+            size += len(body)
+            if size > connection.max_body_size:
+                await _too_large(send)
+                return False
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+
+        request = httputil.HTTPServerRequest(start_line=start_line, headers=headers, body=b"".join(chunks),
+                                             connection=connection)
+        request._parse_body()
         try:
             self.app(request)
         except Exception:
@@ -139,7 +184,11 @@ class _TornadoAsgi:
                 await send({"type": "http.response.start", "status": 500,
                             "headers": [(b"content-type", b"text/plain"), (b"content-length", b"21")]})
                 await send({"type": "http.response.body", "body": b"Internal Server Error"})
-                return
+                return False
+        return True
+
+    async def _respond(self, send, connection):
+        """What the handler wrote, in order; each write's future resolves once the server has taken it."""
         while True:
             message, future = await connection.queue.get()
             try:
@@ -153,6 +202,17 @@ class _TornadoAsgi:
                 future.set_result(None)
             if message["type"] == "http.response.body" and not message["more_body"]:
                 return
+
+
+async def _maybe(result):
+    if result is not None:
+        await result
+
+
+async def _too_large(send):
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": b"Request body too large\n"})
 
 
 def _stream_closed(cause):

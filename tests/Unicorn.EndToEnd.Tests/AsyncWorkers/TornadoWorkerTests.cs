@@ -36,6 +36,24 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_stream_request_body_handler_gets_the_upload_in_pieces()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        var body = new byte[5 * 1024 * 1024];
+        new Random(11).NextBytes(body);
+
+        using var content = new ByteArrayContent(body);
+        using var response = await client.PutAsync("/upload", content);
+        var parts = (await response.Content.ReadAsStringAsync()).Split(' ');
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.True(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) > 1, "the body came in one piece: " + parts[0]);
+        Assert.Equal(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), parts[1]);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), parts[2]);
+    }
+
+    [Fact]
     public async Task Coroutine_handlers_wait_together_on_one_ioloop()
     {
         using var server = Start("pyfixtures.tornado_apps:app", "gunicorn.workers.gtornado.TornadoWorker", out var port);
