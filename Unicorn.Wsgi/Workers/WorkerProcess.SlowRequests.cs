@@ -12,8 +12,7 @@ public sealed partial class WorkerProcess
     /// <summary>
     /// max_request_time (Gunicorn #1801, #3136): a request past the limit is logged once with the Python stack
     /// of the thread (or greenlet) serving it, in every worker class whose host can tell (sync, gthread, gevent,
-    /// eventlet), while the
-    /// worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
+    /// eventlet), while the worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
     /// max_requests (counted as cause max_request_time). Checked at each heartbeat.
     /// </summary>
     private void WatchSlowRequests(Worker worker)
