@@ -120,13 +120,30 @@ internal sealed class WorkerStartup : IDisposable
             throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
         }
 
-        if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass) && HookedApplication.IsNeeded(settings, _serverHooks))
+        if (settings.EffectiveWorkerClass == WorkerClasses.Tornado)
         {
-            throw new InvalidOperationException($"pre_request, post_request and --spew are not supported with worker class {settings.WorkerClass} yet; use gthread for them");
+            // Gunicorn's tornado worker never calls them; refused rather than silently skipped (docs/differences.md).
+            if (HookedApplication.IsNeeded(settings, _serverHooks))
+            {
+                throw new AppLoadException("pre_request, post_request and spew are not supported with the tornado worker class (Gunicorn's tornado worker does not run them either)");
+            }
+
+            // The host runs the app as tornado serves it: an Application directly, WSGI through WSGIContainer.
+            return new PythonLoadedApp(PythonTornado.Adapt(app, WorkerMain.AppOptions(settings)), app);
+        }
+
+        HookWorker Self() => _hookBridge?.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0))
+            ?? new HookWorker(Environment.ProcessId, 0, true, Environment.ProcessId);
+
+        if (WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass))
+        {
+            // As Gunicorn's async workers: the hooks run in the request's greenlet, spew on the hub's thread.
+            var hooks = GreenletRequestHooks.IsNeeded(settings, _serverHooks) ? new GreenletRequestHooks(_serverHooks, settings.Spew, Self) : null;
+            return new PythonLoadedApp(app, app) { GreenletHooks = hooks };
         }
 
         IWsgiApplication wsgi = HookedApplication.IsNeeded(settings, _serverHooks)
-            ? new HookedApplication(app, _serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
+            ? new HookedApplication(app, _serverHooks, settings.Spew, Self)
             : app;
         return new PythonLoadedApp(app, wsgi);
     }

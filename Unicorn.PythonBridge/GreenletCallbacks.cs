@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Python.Runtime;
+using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -18,13 +20,15 @@ internal static unsafe class GreenletCallbacks
     private static IGreenletHub? s_hub;
     private static PythonWsgiThread? s_thread;
     private static IErrorLog? s_log;
+    private static GreenletRequestHooks? s_hooks;
     private static readonly Dictionary<long, IGreenletRequest> s_requests = [];
 
-    public static void Begin(IGreenletHub hub, PythonWsgiThread thread, IErrorLog log)
+    public static void Begin(IGreenletHub hub, PythonWsgiThread thread, IErrorLog log, GreenletRequestHooks? hooks)
     {
         s_hub = hub;
         s_thread = thread;
         s_log = log;
+        s_hooks = hooks;
     }
 
     public static void End()
@@ -37,6 +41,7 @@ internal static unsafe class GreenletCallbacks
         s_requests.Clear();
         s_hub = null;
         s_thread = null;
+        s_hooks = null;
     }
 
     /// <summary>A namespace object holding the functions (GIL held).</summary>
@@ -49,12 +54,15 @@ internal static unsafe class GreenletCallbacks
         Add(ns, "take", (delegate* unmanaged<nint, nint, nint>)&Take, CPython.METH_NOARGS);
         Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL);
         Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        Add(ns, "sendfile", (delegate* unmanaged<nint, nint*, nint, nint>)&SendFile, CPython.METH_FASTCALL);
         Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
         Add(ns, "headers_sent", (delegate* unmanaged<nint, nint*, nint, nint>)&HeadersSent, CPython.METH_FASTCALL);
         Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
         Add(ns, "abort", (delegate* unmanaged<nint, nint*, nint, nint>)&Abort, CPython.METH_FASTCALL);
         Add(ns, "fail", (delegate* unmanaged<nint, nint*, nint, nint>)&Fail, CPython.METH_FASTCALL);
         Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
+        Add(ns, "hook_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRequest, CPython.METH_FASTCALL);
+        Add(ns, "hook_worker", (delegate* unmanaged<nint, nint, nint>)&HookWorkerSnapshot, CPython.METH_NOARGS);
         return ns;
     }
 
@@ -217,6 +225,34 @@ internal static unsafe class GreenletCallbacks
         }
     }
 
+    /// <summary>sendfile(id, fd, offset, count): as write(), for a file; the server owns fd (a dup) from here on.</summary>
+    [UnmanagedCallersOnly]
+    private static nint SendFile(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 4 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("sendfile() takes four arguments");
+            }
+
+            var fd = CPython.PyLong_AsLongLong(args[1]);
+            var offset = CPython.PyLong_AsLongLong(args[2]);
+            var count = CPython.PyLong_AsLongLong(args[3]);
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return 0;
+            }
+
+            var outcome = request.SendFile(new Microsoft.Win32.SafeHandles.SafeFileHandle((nint)fd, ownsHandle: true), offset, count);
+            return CPython.PyLong_FromLongLong((long)outcome);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
     /// <summary>read(id, n): up to n bytes of a streamed body (b"" at its end), or None while a read is under way.</summary>
     [UnmanagedCallersOnly]
     private static nint Read(nint self, nint* args, nint nargs)
@@ -294,11 +330,11 @@ internal static unsafe class GreenletCallbacks
     private static nint Fail(nint self, nint* args, nint nargs) =>
         End(args, nargs, static (r, tb) => r.Fail($"Error handling request {r.Request.RawUri}", tb ?? ""));
 
-    /// <summary>log(level, message): a line in the server's error log.</summary>
+    /// <summary>log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.</summary>
     [UnmanagedCallersOnly]
     private static nint LogMessage(nint self, nint* args, nint nargs)
     {
-        if (nargs == 2)
+        if (nargs is 2 or 3)
         {
             var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
             var message = CPython.ToStringOrNull(args[1]);
@@ -307,10 +343,53 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            s_log?.Log(level, message);
+            var traceback = nargs == 3 && args[2] != CPython.Py_None ? CPython.ToStringOrNull(args[2]) : null;
+            if (traceback is not null)
+            {
+                s_log?.Exception(message, traceback);
+            }
+            else
+            {
+                s_log?.Log(level, message);
+            }
         }
 
         return CPython.NewRef(CPython.Py_None);
+    }
+
+    /// <summary>hook_request(id): the request's snapshot as the config file's call_request takes it (JSON, ASCII).</summary>
+    [UnmanagedCallersOnly]
+    private static nint HookRequest(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1 || Find(args[0]) is not { } request)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("hook_request() takes a request id");
+            }
+
+            return CPython.FromLatin1Chars(JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request.Request)));
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>hook_worker(): the worker's snapshot (pid, age...) as the request hooks' worker object shows it (JSON).</summary>
+    [UnmanagedCallersOnly]
+    private static nint HookWorkerSnapshot(nint self, nint unused)
+    {
+        try
+        {
+            return s_hooks is null
+                ? Raise("no request hooks")
+                : CPython.FromLatin1Chars(JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(s_hooks.Worker())));
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
     }
 
     private static nint End(nint* args, nint nargs, Action<IGreenletRequest, string?> end)

@@ -16,5 +16,8 @@ public sealed class PythonLoadedApp(PythonWsgiApplication app, IWsgiApplication 
     public IWsgiApplication Wsgi { get; } = wsgi ?? throw new ArgumentNullException(nameof(wsgi));
 
     public IAsgiApplication Asgi => field ??= new PythonAsgiApplication(App);
-    public IGreenletApplication Greenlets => field ??= new PythonGreenletApplication(App);
+    /// <summary>The request hooks and --spew for the greenlet form; null when the config asks for neither.</summary>
+    public GreenletRequestHooks? GreenletHooks { get; init; }
+
+    public IGreenletApplication Greenlets => field ??= new PythonGreenletApplication(App, GreenletHooks);
 }

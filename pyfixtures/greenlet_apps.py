@@ -72,4 +72,22 @@ def app(environ, start_response):
         while time.monotonic() < end:
             pass
         return _text(start_response, "unreachable\n")
+    if path == "/objects":
+        # Python objects alive after a full collection: flat across waves of requests unless something leaks.
+        import gc
+        gc.collect()
+        return _text(start_response, str(len(gc.get_objects())))
+    if path == "/file":
+        # wsgi.file_wrapper over a regular file (sendfile) or, with ?bytesio, over a file-like object (iterated).
+        import io
+        import os
+        import urllib.parse
+        name = urllib.parse.unquote(query.split("&")[0])
+        if query.endswith("&bytesio"):
+            with open(name, "rb") as f:
+                filelike, size = io.BytesIO(f.read()), os.path.getsize(name)
+        else:
+            filelike, size = open(name, "rb"), os.path.getsize(name)
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
+        return environ["wsgi.file_wrapper"](filelike)
     return _text(start_response, "not found\n", "404 Not Found")

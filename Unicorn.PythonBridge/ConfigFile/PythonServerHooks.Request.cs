@@ -26,6 +26,9 @@ public sealed unsafe partial class PythonServerHooks
 
     public bool HasPostRequest => _defined.Contains("post_request");
 
+    /// <summary>The hooks' Python object, for the greenlet hub, which calls <c>call_request</c> from a greenlet.</summary>
+    internal PyObject? PythonObject => _hooks;
+
     /// <summary>
     /// Runs <c>post_request(worker, req, environ, resp)</c> (or its 2- and 3-argument forms).
     /// <paramref name="environ"/> is the request's environ dict as a new reference, released here (holding the

@@ -17,6 +17,15 @@ import threading
 _unicorn_spew_words = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _unicorn_spew_repr(value):
+    # A half-built object (traced inside its __init__, gevent's Hub for one) may fail its own repr: tracing must not
+    # raise into the traced code.
+    try:
+        return repr(value)
+    except Exception as e:
+        return "<repr failed: %s>" % type(e).__name__
+
+
 def _unicorn_spew_trace(frame, event, arg):
     if event != "line":
         return _unicorn_spew_trace
@@ -32,9 +41,9 @@ def _unicorn_spew_trace(frame, event, arg):
     details = []
     for word in dict.fromkeys(_unicorn_spew_words.findall(source)):
         if word in frame.f_globals:
-            details.append("%s=%r" % (word, frame.f_globals[word]))
+            details.append("%s=%s" % (word, _unicorn_spew_repr(frame.f_globals[word])))
         if word in frame.f_locals:
-            details.append("%s=%r" % (word, frame.f_locals[word]))
+            details.append("%s=%s" % (word, _unicorn_spew_repr(frame.f_locals[word])))
     if details:
         print("\t%s" % " ".join(details))
     return _unicorn_spew_trace

@@ -7,11 +7,12 @@ implemented in C#; none of them blocks or switches greenlets, so every wait happ
 library's own primitives.
 """
 
+import json
 import os
 import sys
 import traceback
 
-from _unicorn_bridge import StreamInput
+from _unicorn_bridge import FileWrapper, StreamInput, file_span
 
 _native = None  # set by C# before anything below runs
 
@@ -23,6 +24,16 @@ _os_read = os.read
 _waits = {}           # request id -> the event its greenlet waits on
 _new_event = None     # the library's event type
 _set_event = None
+
+# The config file's request hooks (its _UnicornHooks object), run in each request's greenlet as Gunicorn's async
+# workers run them; None without pre_request/post_request.
+_hooks = None
+_pre_request = False
+_post_request = False
+_HOOK_ERROR = b"Internal Server Error"
+
+# request id -> the greenlet serving it, so a stack dump can say which request a greenlet serves (max_request_time).
+_serving = {}
 
 
 def patch(library):
@@ -42,6 +53,25 @@ def patch(library):
         from eventlet import hubs
         hubs.use_hub()
         eventlet.monkey_patch()
+
+
+def use_hooks(hooks, pre_request, post_request):
+    global _hooks, _pre_request, _post_request
+    _hooks, _pre_request, _post_request = hooks, pre_request, post_request
+
+
+def _call_hook(name, req, resp=None, environ=None):
+    """Runs one request hook here, in the greenlet (it may yield); False when it raised, which is logged."""
+    failure = None
+    try:
+        _hooks.call_request(name, _native.hook_worker(), req, resp, environ)
+    except Exception:
+        failure = traceback.format_exc()
+    for level, text, tb in json.loads(_hooks.drain()):
+        _native.log(level, text, tb)
+    if failure is not None:
+        _native.log(40, "Exception in %s hook" % name, failure)
+    return failure is None
 
 
 class _ClientGone(Exception):
@@ -93,13 +123,15 @@ class GreenInput(StreamInput):
 class StartResponse:
     """start_response for one greenlet's request (PEP 3333)."""
 
-    __slots__ = ("gid", "status", "headers", "applied")
+    __slots__ = ("gid", "status", "headers", "applied", "sent", "failed")
 
     def __init__(self, gid):
         self.gid = gid
         self.status = None
         self.headers = None
         self.applied = False
+        self.sent = 0
+        self.failed = False
 
     def __call__(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -126,12 +158,33 @@ class StartResponse:
             _native.start(self.gid, self.status, self.headers)
             self.applied = True
 
+    def sendfile(self, span):
+        """A wsgi.file_wrapper over a regular file: the server sends it with sendfile(2), from a dup of its descriptor."""
+        fd, offset, count = span
+        self.apply()
+        for name, value in self.headers:
+            if name.lower() == "content-length":
+                try:
+                    count = min(count, int(value))
+                except ValueError:
+                    pass
+                break
+        if count <= 0:
+            return
+        self.sent += count
+        outcome = _native.sendfile(self.gid, os.dup(fd), offset, count)
+        if outcome == _WAIT:
+            _wait(self.gid)
+        elif outcome == _GONE:
+            raise _ClientGone()
+
     def write(self, data):
         if self.status is None:
             raise AssertionError("write() called before start_response()")
         if not isinstance(data, bytes):
             raise TypeError("%r is not a byte string" % (type(data).__name__,))
         self.apply()
+        self.sent += len(data)
         outcome = _native.write(self.gid, data)
         if outcome == _WAIT:
             _wait(self.gid)
@@ -141,6 +194,41 @@ class StartResponse:
 
 def _handle(app, environ):
     gid = environ.pop("unicorn.id")
+    from greenlet import getcurrent
+    _serving[gid] = getcurrent()
+    try:
+        _handle_hooked(app, environ, gid)
+    finally:
+        del _serving[gid]
+
+
+def _handle_hooked(app, environ, gid):
+    if _hooks is None:
+        _serve(app, environ, gid)
+        return
+    req = _native.hook_request(gid)
+    if _pre_request and not _call_hook("pre_request", req):
+        # As the threaded host: a pre_request that raised is a 500, and the app does not run.
+        try:
+            _native.start(gid, "500 Internal Server Error",
+                          [("Content-Type", "text/plain"), ("Content-Length", str(len(_HOOK_ERROR)))])
+            _native.write(gid, _HOOK_ERROR)
+            _native.finish(gid)
+        except Exception:
+            _native.abort(gid)
+        return
+    start_response = _serve(app, environ, gid)
+    if _post_request:
+        failed = start_response.status is None or start_response.failed
+        resp = json.dumps({
+            "status": "500 Internal Server Error" if failed and not start_response.applied else start_response.status,
+            "headers": [] if failed and not start_response.applied else [list(h) for h in start_response.headers],
+            "sent": start_response.sent,
+        })
+        _call_hook("post_request", req, resp, environ)
+
+
+def _serve(app, environ, gid):
     if type(environ["wsgi.input"]) is StreamInput:
         environ["wsgi.input"] = GreenInput(gid)
     start_response = StartResponse(gid)
@@ -148,7 +236,10 @@ def _handle(app, environ):
     ended = False
     try:
         result = app(environ, start_response)
-        if type(result) is list or type(result) is tuple:
+        span = file_span(result) if type(result) is FileWrapper else None
+        if span is not None:
+            start_response.sendfile(span)
+        elif type(result) is list or type(result) is tuple:
             body = b"".join(result)
             start_response.apply()
             if body:
@@ -170,13 +261,16 @@ def _handle(app, environ):
         _native.abort(gid)
     except Exception:
         ended = True
+        start_response.failed = True
         tb = traceback.format_exc()
         _close(result)
         _native.fail(gid, tb)
     finally:
         if not ended:
             # Killed (GreenletExit) or exiting: the connection must not wait for a response forever.
+            start_response.failed = True
             _native.abort(gid)
+    return start_response
 
 
 def _close(result):
@@ -290,15 +384,20 @@ def _run_eventlet(app, fd):
 
 
 def stacks():
-    """Every suspended greenlet's stack (the running ones are in the threads' dump)."""
+    """Every suspended greenlet's stack (the running ones are in the threads' dump), a request's labelled with its id."""
     import gc
     try:
         from greenlet import greenlet
     except ImportError:
         return ""
+    requests = {id(g): gid for gid, g in list(_serving.items())}
     out = []
     for obj in gc.get_objects():
         if isinstance(obj, greenlet) and obj.gr_frame is not None:
-            name = "%s at 0x%x" % (type(obj).__name__, id(obj))
-            out.append("Greenlet %s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
+            gid = requests.get(id(obj))
+            if gid is not None:
+                name = "Greenlet of request %d (%s at 0x%x)" % (gid, type(obj).__name__, id(obj))
+            else:
+                name = "Greenlet %s at 0x%x" % (type(obj).__name__, id(obj))
+            out.append("%s (most recent call last):\n%s" % (name, "".join(traceback.format_stack(obj.gr_frame))))
     return "\n".join(out)

@@ -24,6 +24,12 @@ public interface IGreenletRequest
     GreenletWrite Write(ReadOnlySpan<byte> data);
 
     /// <summary>
+    /// Queues <paramref name="count"/> bytes of <paramref name="file"/> from <paramref name="offset"/> for the client,
+    /// sent with sendfile(2) where the connection allows (wsgi.file_wrapper); the request owns and closes the handle.
+    /// </summary>
+    GreenletWrite SendFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count);
+
+    /// <summary>
     /// Up to <paramref name="destination"/>.Length bytes of a streamed body: the count (0 at its end), or -1
     /// when a read is under way (wait for <see cref="Id"/>, then call again).
     /// </summary>

@@ -27,7 +27,8 @@ public static partial class SettingsTable
             Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads), gevent " +
                 "(also gevent_wsgi, gevent_pywsgi) and eventlet (each request a greenlet on one hub thread, up to " +
                 "worker_connections at once; the library is monkey-patched before the config file's callables and the app are " +
-                "imported), or asgi (an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the " +
+                "imported), tornado (a tornado.web.Application, or a WSGI app through tornado's WSGIContainer, on one IOLoop), " +
+                "or asgi (an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the " +
                 "same class, see docs/asgi.md). Unicorn keeps idle connections in C#, so every class keeps connections alive.",
             UnsupportedHint = "use --worker-class gthread with --threads N, or gevent, instead",
         },
@@ -45,7 +46,7 @@ public static partial class SettingsTable
             "ready, then finishes its requests and exits, so no request fails.") with
         { UnicornOnly = true },
         IntRow("max_request_time", WorkerSection, ["--max-request-time"], 0,
-            "Seconds after which a running request is logged, once, with the Python stack of the thread serving it " +
+            "Seconds after which a running request is logged, once, with the Python stack of the thread (or greenlet) serving it " +
             "(0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
         { UnicornOnly = true },
         StringRow("max_request_time_action", WorkerSection, ["--max-request-time-action"], "STRING", "log",

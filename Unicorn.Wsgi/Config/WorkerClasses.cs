@@ -12,6 +12,7 @@ public static class WorkerClasses
     public const string Asgi = "asgi";
     public const string Gevent = "gevent";
     public const string Eventlet = "eventlet";
+    public const string Tornado = "tornado";
 
     private static readonly Dictionary<string, string> s_spellings = new(StringComparer.Ordinal)
     {
@@ -41,6 +42,9 @@ public static class WorkerClasses
         [Eventlet] = Eventlet,
         ["gunicorn.workers.geventlet.EventletWorker"] = Eventlet,
         ["egg:gunicorn#eventlet"] = Eventlet,
+        [Tornado] = Tornado,
+        ["gunicorn.workers.gtornado.TornadoWorker"] = Tornado,
+        ["egg:gunicorn#tornado"] = Tornado,
     };
 
     /// <summary>The names <see cref="Normalise"/> returns for a supported class.</summary>

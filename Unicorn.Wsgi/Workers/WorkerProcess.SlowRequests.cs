@@ -7,12 +7,12 @@ namespace Unicorn.Wsgi.Workers;
 
 public sealed partial class WorkerProcess
 {
-    private readonly HashSet<(nuint Thread, long StartedAt)> _reportedSlow = [];
+    private readonly HashSet<(nuint Thread, long Greenlet, long StartedAt)> _reportedSlow = [];
 
     /// <summary>
     /// max_request_time (Gunicorn #1801, #3136): a request past the limit is logged once with the Python stack
-    /// of the thread serving it, in every worker class whose host can tell (sync and gthread today), while the
-    /// worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
+    /// of the thread (or greenlet) serving it, in every worker class whose host can tell (sync, gthread, gevent,
+    /// eventlet), while the worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
     /// max_requests (counted as cause max_request_time). Checked at each heartbeat.
     /// </summary>
     private void WatchSlowRequests(Worker worker)
@@ -23,10 +23,10 @@ public sealed partial class WorkerProcess
         }
 
         var slow = worker.RunningLongerThan(TimeSpan.FromSeconds(_config.MaxRequestTime));
-        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt)));
+        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.Greenlet, r.StartedAt)));
         foreach (var request in slow)
         {
-            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt)))
+            if (!_reportedSlow.Add((request.ThreadId, request.Greenlet, request.StartedAt)))
             {
                 continue;
             }
@@ -44,13 +44,35 @@ public sealed partial class WorkerProcess
             var seconds = request.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
             _log.Log(LogLevel.Warning,
                 $"Request {request.Method} {request.Uri} has run {seconds} s, over max_request_time ({_config.MaxRequestTime} s) " +
-                $"(pid:{_info.Pid}); the stack of the thread serving it:\n" + ThreadStack(stacks, request.ThreadId));
+                $"(pid:{_info.Pid}); the stack of the {(request.Greenlet != 0 ? "greenlet" : "thread")} serving it:\n" + RequestStack(stacks, request));
             if (_config.RecycleOnMaxRequestTime && !_retiring)
             {
                 _log.Info($"Recycling worker (pid:{_info.Pid}) after a request past max_request_time");
                 StopAcceptingAndRetire(RetireCause.MaxRequestTime);
             }
         }
+    }
+
+    /// <summary>
+    /// The serving greenlet's block ("Greenlet of request N ...") when it is suspended, else its thread's: a greenlet
+    /// that is running (holding the hub) shows in the hub thread's stack.
+    /// </summary>
+    internal static string RequestStack(string dump, RunningRequest request)
+    {
+        if (request.Greenlet != 0)
+        {
+            var label = "Greenlet of request " + request.Greenlet.ToString(CultureInfo.InvariantCulture) + " ";
+            foreach (var block in dump.Replace("\r", "", StringComparison.Ordinal).Split("\n\n"))
+            {
+                var trimmed = block.Trim('\n');
+                if (trimmed.StartsWith(label, StringComparison.Ordinal))
+                {
+                    return trimmed;
+                }
+            }
+        }
+
+        return ThreadStack(dump, request.ThreadId);
     }
 
     /// <summary>One thread's block of a faulthandler dump ("Thread 0x... (most recent call first):" and its frames).</summary>

@@ -121,6 +121,20 @@ public sealed class ArchitectureTests
         Assert.True(result.IsSuccessful, "an app host references Unicorn.Wsgi.Workers: " + string.Join(", ", result.FailingTypeNames ?? []));
     }
 
+    [Theory]
+    [InlineData("unicorn_greenlet.py", new[] { "gevent.pywsgi", "gevent.server", "StreamServer", "eventlet.wsgi", "eventlet.listen", ".accept(" })]
+    [InlineData("unicorn_tornado.py", new[] { "tornado.httpserver", "tornado.tcpserver", "HTTPServer(", "bind_sockets", "add_socket", "HTTP1ServerConnection" })]
+    public void The_async_workers_python_halves_run_no_server_of_their_own(string file, string[] servers)
+    {
+        // gevent, eventlet and tornado bring HTTP servers; Unicorn keeps sockets, TLS and parsing in C# and hands these
+        // modules parsed requests only (docs/architecture.md, "Adding a worker class").
+        var source = File.ReadAllText(Path.Combine(Config.RepositoryPaths.Root, "Unicorn.PythonBridge", "Python", file));
+        foreach (var server in servers)
+        {
+            Assert.DoesNotContain(server, source, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void An_app_host_accepts_only_through_the_idle_acceptor()
     {

@@ -17,6 +17,7 @@ public static class AppHosts
         [WorkerClasses.Asgi] = new AsgiHostFactory(),
         [WorkerClasses.Gevent] = new GreenletHostFactory(WorkerClasses.Gevent),
         [WorkerClasses.Eventlet] = new GreenletHostFactory(WorkerClasses.Eventlet),
+        [WorkerClasses.Tornado] = new TornadoHostFactory(),
     };
 
     /// <summary>The worker-class names a host is registered for.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
 
@@ -40,6 +41,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     private enum Kind
     {
         Data,
+        File,
         Complete,
         Fail,
         Abort,
@@ -86,6 +88,29 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             _ops.Enqueue(new Op(Kind.Data, buffer, data.Length));
             _pending += data.Length;
+            wait = _waiting = _pending > HighWater;
+            StartPumpLocked();
+        }
+
+        return wait ? GreenletWrite.Wait : GreenletWrite.Accepted;
+    }
+
+    public GreenletWrite SendFile(SafeFileHandle file, long offset, long count)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (_gone || count <= 0)
+        {
+            file.Dispose();
+            return _gone ? GreenletWrite.ClientGone : GreenletWrite.Accepted;
+        }
+
+        _headersSent = true;
+        bool wait;
+        lock (_ops)
+        {
+            // Counted as queued bytes: a large file makes its greenlet wait until most of it has gone.
+            _ops.Enqueue(new Op(Kind.File, null, 0, File: file, Offset: offset, Count: count));
+            _pending += count;
             wait = _waiting = _pending > HighWater;
             StartPumpLocked();
         }
@@ -213,6 +238,12 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
                 continue;
             }
 
+            if (op.Kind == Kind.File)
+            {
+                SendFileOp(op);
+                continue;
+            }
+
             Finish(op);
             return;
         }
@@ -245,10 +276,69 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             ArrayPool<byte>.Shared.Return(op.Buffer!);
         }
 
+        Drained(op.Length);
+    }
+
+    // sendfile(2) through the sink, as the threaded host sends a file; a connection that cannot (TLS) gets pread blocks.
+    private void SendFileOp(Op op)
+    {
+        var file = op.File!;
+        try
+        {
+            if (!_gone && !sink.TrySendFile(file, op.Offset, op.Count))
+            {
+                CopyFile(file, op.Offset, op.Count);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (e is not IOException)
+            {
+                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+            }
+
+            _gone = true;
+        }
+        finally
+        {
+            file.Dispose();
+        }
+
+        Drained(op.Count);
+    }
+
+    private void CopyFile(SafeFileHandle file, long offset, long count)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (count > 0 && !_gone)
+            {
+                var n = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, count)), offset);
+                if (n == 0)
+                {
+                    break; // the file shrank
+                }
+
+                sink.Write(buffer.AsSpan(0, n));
+                offset += n;
+                count -= n;
+            }
+
+            sink.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Drained(long bytes)
+    {
         bool wake;
         lock (_ops)
         {
-            _pending -= op.Length;
+            _pending -= bytes;
             wake = _waiting && (_pending <= HighWater / 2 || _gone);
             if (wake)
             {
@@ -284,7 +374,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             AbortQuietly();
         }
 
-        hub.Finished();
+        hub.Finished(Id);
         // The connection continues here, on this pool thread, up to its next await.
         if (op.Fault is { } fault)
         {
@@ -352,7 +442,8 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     }
 
     /// <summary>What an exchange tells its host: a greenlet may stop waiting; a request has ended. Cached once per host.</summary>
-    internal sealed record Hub(Action<long> Ready, Action Finished, IErrorLog Log);
+    internal sealed record Hub(Action<long> Ready, Action<long> Finished, IErrorLog Log);
 
-    private readonly record struct Op(Kind Kind, byte[]? Buffer, int Length, Exception? Fault = null);
+    private readonly record struct Op(Kind Kind, byte[]? Buffer, int Length, Exception? Fault = null,
+        SafeFileHandle? File = null, long Offset = 0, long Count = 0);
 }

@@ -18,6 +18,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private readonly IErrorLog _log;
     private readonly ConcurrentQueue<GreenletExchange> _incoming = new();
     private readonly ConcurrentQueue<long> _ready = new();
+    private readonly ConcurrentDictionary<long, (WsgiRequest Request, long StartedAt)> _running = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
     private readonly GreenletExchange.Hub _exchangeHub;
@@ -25,6 +26,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private int _wakePending;
     private long _nextId;
     private long _lastTurn;
+    private nuint _hubThreadId;
     private int _busy;
     private volatile bool _stopping;
     private volatile bool _dead;
@@ -69,6 +71,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
         ObjectDisposedException.ThrowIf(_stopping || _dead, this);
         var exchange = new GreenletExchange(Interlocked.Increment(ref _nextId), request, sink, _exchangeHub);
         Interlocked.Increment(ref _busy);
+        _running[exchange.Id] = (request, Environment.TickCount64);
         _incoming.Enqueue(exchange);
         Wake();
         return exchange.Completion;
@@ -84,6 +87,26 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     /// <summary>The hub's loop turned within <paramref name="stuck"/>: a greenlet that never yields stops it, and so the heartbeat.</summary>
     public bool IsResponsive(TimeSpan stuck) =>
         !_dead && Environment.TickCount64 - Volatile.Read(ref _lastTurn) <= (long)stuck.TotalMilliseconds;
+
+    /// <summary>
+    /// max_request_time: the requests whose greenlet has run longer than <paramref name="limit"/>. Each names its
+    /// greenlet (the greenlet dump labels it with the request's id) and the hub's thread, whose stack is the
+    /// greenlet's while that greenlet is the one running.
+    /// </summary>
+    public IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit)
+    {
+        var now = Environment.TickCount64;
+        var found = new List<RunningRequest>();
+        foreach (var (id, (request, since)) in _running)
+        {
+            if (now - since > limit.TotalMilliseconds)
+            {
+                found.Add(new RunningRequest(request.Method, request.RawUri, TimeSpan.FromMilliseconds(now - since), _hubThreadId, since) { Greenlet = id });
+            }
+        }
+
+        return found;
+    }
 
     public void ClearWake() => Interlocked.Exchange(ref _wakePending, 0);
 
@@ -110,7 +133,11 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
         Wake();
     }
 
-    private void Finished() => Interlocked.Decrement(ref _busy);
+    private void Finished(long id)
+    {
+        _running.TryRemove(id, out _);
+        Interlocked.Decrement(ref _busy);
+    }
 
     private unsafe void Wake()
     {
@@ -132,6 +159,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
 
     private void RunHub()
     {
+        _hubThreadId = Libc.pthread_self();
         try
         {
             _app.RunHub(this);

@@ -259,26 +259,6 @@ public sealed class GreenletWorkerTests
         }
     }
 
-    [Fact]
-    public void Request_hooks_are_refused_in_one_line_rather_than_skipped()
-    {
-        var dir = Directory.CreateTempSubdirectory("unicorn-greenlet-hooks-");
-        try
-        {
-            var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
-            File.WriteAllText(config, "def pre_request(worker, req):\n    worker.log.info('pre_request ran')\n");
-            var port = UnicornServer.FreePort();
-            using var server = UnicornServer.Start(App, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gevent", "-c", config);
-
-            Assert.Equal(3, server.WaitForExit(60));
-            Assert.Contains("pre_request, post_request and --spew are not supported with worker class gevent yet; use gthread for them", server.Lines);
-        }
-        finally
-        {
-            dir.Delete(true);
-        }
-    }
-
     private static UnicornServer Start(string workerClass, out int port, params string[] extra)
     {
         port = UnicornServer.FreePort();

@@ -23,8 +23,8 @@ public sealed class RefusalTests
     }
 
     [Theory]
-    [InlineData("tornado")]
-    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
+    [InlineData("gaiohttp")]
+    [InlineData("gunicorn.workers.gaiohttp.AiohttpWorker")]
     [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void Other_worker_classes_are_refused_suggesting_gthread(string workerClass)
     {

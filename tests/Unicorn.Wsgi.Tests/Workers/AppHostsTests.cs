@@ -93,7 +93,7 @@ public sealed class AppHostsTests
     }
 
     [Theory]
-    [InlineData("tornado")]
+    [InlineData("gaiohttp")]
     [InlineData("Sync")]
     [InlineData("uvicorn.workers.UvicornWebWorker")]
     public void A_class_validation_refuses_has_no_host(string workerClass)
@@ -134,6 +134,26 @@ public sealed class AppHostsTests
             RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5),
             WsMaxSize = 4096, WsPingInterval = TimeSpan.FromSeconds(7), WsPingTimeout = TimeSpan.Zero,
         }, app.Options);
+    }
+
+    [Theory]
+    [InlineData("tornado")]
+    [InlineData("gunicorn.workers.gtornado.TornadoWorker")]
+    [InlineData("egg:gunicorn#tornado")]
+    public void Every_tornado_spelling_runs_the_apps_tornado_form_on_a_plain_asyncio_loop(string workerClass)
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", workerClass);
+        settings.Set("worker_connections", 55);
+        settings.Set("asgi_loop", "uvloop"); // an asgi setting: tornado's IOLoop runs on asyncio's own loop regardless
+        var app = new FakeAsgiApp();
+
+        var host = AppHosts.Create(settings, app, s_log);
+
+        Assert.Equal(WorkerClasses.Tornado, settings.EffectiveWorkerClass);
+        Assert.Equal(55, host.Capacity);
+        Assert.False(AppHosts.For(settings).IsMultithread(settings));
+        Assert.Equal("asyncio", app.Options!.Loop);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class GreenletExchangeTests
     {
         var sink = new GatedSink();
         var ready = new BlockingCollection<long>();
-        var exchange = new GreenletExchange(7, Request(), sink, new GreenletExchange.Hub(ready.Add, () => { }, s_log));
+        var exchange = new GreenletExchange(7, Request(), sink, new GreenletExchange.Hub(ready.Add, _ => { }, s_log));
         exchange.SetResponse("200 OK", []);
 
         // The sink is blocked (a client not reading): the greenlet's calls still return at once.
@@ -52,7 +52,7 @@ public sealed class GreenletExchangeTests
         var sink = new GatedSink { Fails = true };
         var ready = new BlockingCollection<long>();
         var finished = 0;
-        var exchange = new GreenletExchange(3, Request(), sink, new GreenletExchange.Hub(ready.Add, () => finished++, s_log));
+        var exchange = new GreenletExchange(3, Request(), sink, new GreenletExchange.Hub(ready.Add, _ => finished++, s_log));
         exchange.SetResponse("200 OK", []);
 
         Assert.Equal(GreenletWrite.Wait, exchange.Write(new byte[GreenletExchange.HighWater + 1]));
@@ -72,7 +72,7 @@ public sealed class GreenletExchangeTests
     {
         var sink = new GatedSink();
         sink.Open();
-        var exchange = new GreenletExchange(1, Request(), sink, new GreenletExchange.Hub(_ => { }, () => { }, s_log));
+        var exchange = new GreenletExchange(1, Request(), sink, new GreenletExchange.Hub(_ => { }, _ => { }, s_log));
 
         exchange.Fail("Error handling request /", "Traceback: boom");
         await exchange.Completion.WaitAsync(TimeSpan.FromSeconds(10));

@@ -1,0 +1,31 @@
+using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.Wsgi.Workers.Hosts;
+
+/// <summary>
+/// The tornado worker class: the asgi host's one event loop, running plain asyncio (which tornado's IOLoop wraps),
+/// serving the app in the form the bridge adapted for tornado (its <see cref="ILoadedApp.Asgi"/>): a
+/// tornado.web.Application directly, any other app through tornado's WSGIContainer, as Gunicorn's TornadoWorker does.
+/// </summary>
+internal sealed class TornadoHostFactory : IAppHostFactory
+{
+    // WSGIContainer says wsgi.multithread False itself; nothing runs on a second thread.
+    public bool IsMultithread(Settings settings) => false;
+
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log)
+    {
+        var options = new AsgiOptions
+        {
+            Loop = "asyncio",
+            Lifespan = "auto",
+            RootPath = settings.RootPath,
+            DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
+            WsMaxSize = settings.WsMaxSize,
+            WsPingInterval = TimeSpan.FromSeconds(settings.WsPingInterval),
+            WsPingTimeout = TimeSpan.FromSeconds(settings.WsPingTimeout),
+        };
+        return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
+    }
+}

@@ -1,0 +1,69 @@
+"""Apps for -k tornado: the "Hello, world" Application from tornado's documentation, and a coroutine handler."""
+
+import asyncio
+import hashlib
+
+import tornado.web
+
+
+class MainHandler(tornado.web.RequestHandler):
+    def get(self):
+        self.write("Hello, world")
+
+
+class SleepHandler(tornado.web.RequestHandler):
+    # Many of these wait at once on the one IOLoop, as under Gunicorn's tornado worker.
+    async def get(self):
+        await asyncio.sleep(float(self.get_argument("s", "1")))
+        self.write("slept %s" % self.request.remote_ip)
+
+
+class EchoHandler(tornado.web.RequestHandler):
+    def post(self):
+        self.set_header("Content-Type", "application/octet-stream")
+        self.write("%s %d " % (self.get_body_argument("name", "-"), len(self.request.body)))
+
+
+class StreamHandler(tornado.web.RequestHandler):
+    async def get(self):
+        for i in range(5):
+            self.write("part %d\n" % i)
+            await self.flush()
+
+
+@tornado.web.stream_request_body
+class UploadHandler(tornado.web.RequestHandler):
+    # The body arrives in pieces as the client sends it, not whole.
+    def prepare(self):
+        self.pieces = 0
+        self.total = 0
+        self.digest = hashlib.sha256()
+
+    def data_received(self, chunk):
+        self.pieces += 1
+        self.total += len(chunk)
+        self.digest.update(chunk)
+
+    def put(self):
+        self.write("%d %d %s" % (self.pieces, self.total, self.digest.hexdigest()))
+
+
+def make_app():
+    return tornado.web.Application([
+        (r"/", MainHandler),
+        (r"/sleep", SleepHandler),
+        (r"/echo", EchoHandler),
+        (r"/stream", StreamHandler),
+        (r"/upload", UploadHandler),
+    ])
+
+
+app = make_app()
+
+
+def wsgi_app(environ, start_response):
+    """A plain WSGI app: -k tornado serves it through WSGIContainer."""
+    if environ["PATH_INFO"] == "/boom":
+        raise ValueError("wsgi boom")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok ", environ["wsgi.url_scheme"].encode(), b" ", environ["REMOTE_ADDR"].encode()]

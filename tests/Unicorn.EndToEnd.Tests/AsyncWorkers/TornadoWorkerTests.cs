@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Text;
+using Unicorn.EndToEnd.Tests.Arbiter;
+
+namespace Unicorn.EndToEnd.Tests.AsyncWorkers;
+
+/// <summary>
+/// -k tornado with Debian's python3-tornado, as Gunicorn's TornadoWorker: a tornado.web.Application (the "Hello, world"
+/// of tornado's documentation) is served directly, with its coroutine handlers sharing one IOLoop; any other app is
+/// WSGI, served through tornado's WSGIContainer (a Flask app here).
+/// </summary>
+public sealed class TornadoWorkerTests
+{
+    [Fact]
+    public async Task The_hello_world_application_from_tornados_docs_is_served()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        Assert.Equal("Hello, world", await client.GetStringAsync("/"));
+
+        using var missing = await client.GetAsync("/nothere");
+        Assert.Equal(404, (int)missing.StatusCode);
+        Assert.Contains("404: Not Found", await missing.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The body reaches the handler parsed (a form field) and whole.
+        using var form = new FormUrlEncodedContent([new("name", "bob"), new("pad", new string('x', 100_000))]);
+        using var echoed = await client.PostAsync("/echo", form);
+        Assert.Equal("bob 100013 ", await echoed.Content.ReadAsStringAsync()); // name=bob&pad=x...
+
+        // flush() between writes streams the response in parts.
+        using var streamed = await client.GetAsync("/stream");
+        Assert.True(streamed.Headers.TransferEncodingChunked);
+        Assert.Equal("part 0\npart 1\npart 2\npart 3\npart 4\n", await streamed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_stream_request_body_handler_gets_the_upload_in_pieces()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        var body = new byte[5 * 1024 * 1024];
+        new Random(11).NextBytes(body);
+
+        using var content = new ByteArrayContent(body);
+        using var response = await client.PutAsync("/upload", content);
+        var parts = (await response.Content.ReadAsStringAsync()).Split(' ');
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.True(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) > 1, "the body came in one piece: " + parts[0]);
+        Assert.Equal(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), parts[1]);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), parts[2]);
+    }
+
+    [Fact]
+    public async Task Coroutine_handlers_wait_together_on_one_ioloop()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "gunicorn.workers.gtornado.TornadoWorker", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(120) };
+
+        // A hundred handlers each awaiting asyncio.sleep(2): 200 s one after another, about 2 s together.
+        var clock = Stopwatch.StartNew();
+        var bodies = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => client.GetStringAsync("/sleep?s=2")));
+        clock.Stop();
+
+        Assert.All(bodies, b => Assert.Equal("slept 127.0.0.1", b));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_wsgi_app_is_served_through_WSGIContainer()
+    {
+        using var server = Start("pyfixtures.flask_app:app", "tornado", out var port, "/hello/probe");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        Assert.Equal("Hello ann from x", await client.GetStringAsync("/hello/ann?via=x"));
+        var body = new string('b', 300_000);
+        using var content = new StringContent(body, Encoding.ASCII);
+        using var echoed = await client.PostAsync("/echo", content);
+        Assert.Equal(body, await echoed.Content.ReadAsStringAsync());
+        using var missing = await client.GetAsync("/nothere");
+        Assert.Equal(404, (int)missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_wsgi_app_that_raises_is_a_logged_500_and_the_worker_goes_on()
+    {
+        using var server = Start("pyfixtures.tornado_apps:wsgi_app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        using var failed = await client.GetAsync("/boom");
+        Assert.Equal(500, (int)failed.StatusCode);
+        server.WaitForLog("Uncaught exception GET /boom (127.0.0.1)");
+        Assert.Contains(server.Lines, l => l.Contains("ValueError: wsgi boom", StringComparison.Ordinal));
+        Assert.Equal("ok http 127.0.0.1", await client.GetStringAsync("/"));
+    }
+
+    [Fact]
+    public async Task Graceful_stop_lets_running_handlers_finish()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+
+        var running = Enumerable.Range(0, 10).Select(_ => client.GetStringAsync("/sleep?s=3")).ToArray();
+        await Task.Delay(1000); // all ten are awaiting their sleep on the IOLoop
+        server.Signal(UnicornServer.SIGTERM);
+
+        Assert.All(await Task.WhenAll(running), b => Assert.Equal("slept 127.0.0.1", b));
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void Request_hooks_are_refused_in_one_line_as_the_tornado_worker_never_runs_them()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-tornado-hooks-");
+        try
+        {
+            var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
+            File.WriteAllText(config, "def pre_request(worker, req):\n    worker.log.info('pre_request ran')\n");
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start("pyfixtures.tornado_apps:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "tornado",
+                "--no-control-socket", "-c", config);
+
+            Assert.NotEqual(0, server.WaitForExit(90));
+            Assert.Contains(server.Lines, l => l.Contains("pre_request, post_request and spew are not supported with the tornado worker class", StringComparison.Ordinal));
+            Assert.DoesNotContain(server.Lines, l => l.Contains("   at ", StringComparison.Ordinal)); // no .NET stack trace
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Without_tornado_the_worker_fails_to_boot_with_gunicorns_line()
+    {
+        // A tornado package that cannot be imported, first on sys.path: as if python3-tornado were not installed.
+        var dir = Directory.CreateTempSubdirectory("unicorn-no-tornado-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir.FullName, "tornado"));
+            File.WriteAllText(Path.Combine(dir.FullName, "tornado", "__init__.py"), "raise ImportError(\"No module named 'tornado'\")\n");
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start("pyfixtures.flask_app:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "tornado",
+                "--no-control-socket", "--pythonpath", dir.FullName);
+
+            Assert.NotEqual(0, server.WaitForExit(90));
+            Assert.Contains(server.Lines, l => l.Contains("You need tornado installed to use this worker.", StringComparison.Ordinal));
+            Assert.DoesNotContain(server.Lines, l => l.Contains("   at ", StringComparison.Ordinal)); // no .NET stack trace
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    private static UnicornServer Start(string app, string workerClass, out int port, string probe = "/")
+    {
+        port = UnicornServer.FreePort();
+        var server = UnicornServer.Start(app, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--no-control-socket");
+        try
+        {
+            server.WaitUntilResponding(port, probe, 120);
+        }
+        catch
+        {
+            server.Dispose(); // the caller's using never sees it
+            throw;
+        }
+
+        return server;
+    }
+}
