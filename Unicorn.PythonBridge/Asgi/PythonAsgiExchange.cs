@@ -47,6 +47,11 @@ public sealed class PythonAsgiExchange
 
     public long Id { get; }
 
+    /// <summary>Environment.TickCount64 when the request was handed to the loop (max_request_time counts from it).</summary>
+    internal long StartedAt { get; } = Environment.TickCount64;
+
+    internal string Uri => _request.RawUri;
+
     public string Method => _request.Method;
 
     public string Scheme => _request.UrlScheme;
@@ -262,6 +267,7 @@ public sealed class PythonAsgiExchange
         }
         finally
         {
+            _loop.Ended(Id);
             _completion.TrySetResult();
         }
     }

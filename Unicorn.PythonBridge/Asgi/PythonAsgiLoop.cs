@@ -17,7 +17,10 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 {
     private static readonly byte[] s_wakeByte = [1];
 
+    private static readonly TimeSpan StackGilWait = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentQueue<Action> _work = new();
+    private readonly ConcurrentDictionary<long, PythonAsgiExchange> _live = new();
     private readonly ManualResetEventSlim _started = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PythonWsgiApplication _app;
@@ -66,6 +69,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         }
 
         var exchange = new PythonAsgiExchange(this, Interlocked.Increment(ref _nextId), request, sink);
+        _live[exchange.Id] = exchange;
         Post(() =>
         {
             using var py = exchange.ToPython();
@@ -74,6 +78,51 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             }
         });
         return exchange.Completion;
+    }
+
+    public IReadOnlyList<AsgiRunningTask> RunningLongerThan(TimeSpan limit)
+    {
+        var now = Environment.TickCount64;
+        var found = new List<AsgiRunningTask>();
+        foreach (var exchange in _live.Values)
+        {
+            // An accepted websocket lives as long as its client wants: it is not a slow request.
+            if (exchange.WebSocket is null && now - exchange.StartedAt > limit.TotalMilliseconds)
+            {
+                var id = exchange.Id;
+                found.Add(new AsgiRunningTask(id, exchange.Method, exchange.Uri, exchange.StartedAt, () => TaskStack(id)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// The Python stack of request <paramref name="id"/>'s task, read on a thread of its own that waits at most two
+    /// seconds for the GIL (an app holding it in C code must not stall the heartbeat).
+    /// </summary>
+    private string TaskStack(long id)
+    {
+        var text = "(the task has finished)";
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                using (Py.GIL())
+                {
+                    using var pyId = new PyInt(id);
+                    using var stack = _server!.InvokeMethod("stack", pyId);
+                    text = stack.IsNone() ? text : stack.As<string>();
+                }
+            }
+            catch (PythonException e)
+            {
+                text = "(the task's stack is unavailable: " + e.Message + ")";
+            }
+        })
+        { IsBackground = true, Name = "unicorn-asgi-stack" };
+        reader.Start();
+        return reader.Join(StackGilWait) ? text : "(the task's stack is unavailable: the GIL was not released in time)";
     }
 
     public async Task<bool> StopAsync(TimeSpan timeout)
@@ -193,6 +242,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             }
         }
     });
+
+    /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
     {

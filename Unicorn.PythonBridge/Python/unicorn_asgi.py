@@ -10,6 +10,8 @@ with the GIL already held. Sockets, HTTP framing and writes stay in C#: ``send``
 import asyncio
 import http
 import socket
+import sys
+import threading
 import traceback
 import urllib.parse
 
@@ -49,6 +51,7 @@ class Server:
         self.requests = {}
         self.loop = None
         self.lifespan = None
+        self.thread_id = None
         self._wake = None
 
     # --- the loop thread ------------------------------------------------------------------------
@@ -61,6 +64,7 @@ class Server:
             self.native.Started(str(e))
             return
         self.loop = loop
+        self.thread_id = threading.get_ident()
         asyncio.set_event_loop(loop)
         self._wake, write_end = socket.socketpair()
         self._wake.setblocking(False)
@@ -124,6 +128,33 @@ class Server:
 
     def stop(self):
         self.loop.create_task(self._stop())
+
+    # --- called from C# on another thread (max_request_time), GIL held ----------------------------
+
+    def stack(self, exchange_id):
+        """A request task's stack in faulthandler's layout, or None when it has finished.
+
+        A suspended task's frames are its chain of awaited coroutines; a task holding the loop right now (a
+        blocking call in an async view) shows the loop thread's frames instead, which run through it.
+        """
+        req = self.requests.get(exchange_id)
+        task = req.task if req is not None else None
+        if task is None or task.done():
+            return None
+        if asyncio.current_task(self.loop) is task:
+            frame = sys._current_frames().get(self.thread_id)
+            frames = []
+            while frame is not None:
+                frames.append((frame, frame.f_lineno))
+                frame = frame.f_back
+            header = "Task %s, running on the loop thread (most recent call first):" % task.get_name()
+        else:
+            frames = [(f, f.f_lineno) for f in reversed(_awaited_frames(task.get_coro()))]
+            header = "Task %s, suspended (most recent call first):" % task.get_name()
+        lines = [header]
+        for frame, line in frames:
+            lines.append('  File "%s", line %s in %s' % (frame.f_code.co_filename, line, frame.f_code.co_name))
+        return "\n".join(lines)
 
     async def _stop(self):
         try:
@@ -214,6 +245,32 @@ class _Lifespan:
         elif kind == "lifespan.shutdown.failed":
             self.shutdown_failure = message.get("message", "") or "lifespan.shutdown.failed"
             self.stopped.set()
+
+
+def _awaited_frames(coro):
+    """The frames of a suspended coroutine and of what it awaits, outermost first."""
+    frames = []
+    seen = 0
+    while coro is not None and seen < 1000:
+        seen += 1
+        if isinstance(coro, asyncio.Task):
+            coro = coro.get_coro()
+            continue
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            frame = getattr(coro, "gi_frame", None)
+        if frame is None:
+            frame = getattr(coro, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        nxt = getattr(coro, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(coro, "gi_yieldfrom", None)
+        if nxt is None:
+            nxt = getattr(coro, "ag_await", None)
+        coro = nxt
+    return frames
 
 
 def _flat_headers(headers):

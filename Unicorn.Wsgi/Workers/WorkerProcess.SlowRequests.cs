@@ -6,11 +6,12 @@ namespace Unicorn.Wsgi.Workers;
 
 public sealed partial class WorkerProcess
 {
-    private readonly HashSet<(nuint Thread, long StartedAt)> _reportedSlow = [];
+    private readonly HashSet<(nuint Thread, long StartedAt, long Id)> _reportedSlow = [];
 
     /// <summary>
     /// max_request_time (Gunicorn #1801, #3136): a request past the limit is logged once with the Python stack
-    /// of the thread serving it, in every worker class whose host can tell (sync and gthread today), while the
+    /// of the thread serving it (the coroutine stack of its task under asgi), in every worker class whose host can
+    /// tell (sync, gthread and asgi today), while the
     /// worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
     /// max_requests. Checked at each heartbeat.
     /// </summary>
@@ -22,33 +23,35 @@ public sealed partial class WorkerProcess
         }
 
         var slow = worker.RunningLongerThan(TimeSpan.FromSeconds(_config.MaxRequestTime));
-        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt)));
+        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt, r.Id)));
         foreach (var request in slow)
         {
-            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt)))
+            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt, request.Id)))
             {
                 continue;
-            }
-
-            var stacks = "";
-            try
-            {
-                stacks = _options.DumpPythonStacks?.Invoke() ?? "";
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                stacks = "(could not read the Python stacks: " + e.Message + ")";
             }
 
             var seconds = request.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
             _log.Log(LogLevel.Warning,
                 $"Request {request.Method} {request.Uri} has run {seconds} s, over max_request_time ({_config.MaxRequestTime} s) " +
-                $"(pid:{_info.Pid}); the stack of the thread serving it:\n" + ThreadStack(stacks, request.ThreadId));
+                $"(pid:{_info.Pid}); the stack of the {request.ServedBy} serving it:\n" + StackOf(request));
             if (_config.RecycleOnMaxRequestTime && !_retiring)
             {
                 _log.Info($"Recycling worker (pid:{_info.Pid}) after a request past max_request_time");
                 OnMaxRequestsReached();
             }
+        }
+    }
+
+    private string StackOf(RunningRequest request)
+    {
+        try
+        {
+            return request.Stack is { } read ? read() : ThreadStack(_options.DumpPythonStacks?.Invoke() ?? "", request.ThreadId);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return "(could not read the Python stacks: " + e.Message + ")";
         }
     }
 

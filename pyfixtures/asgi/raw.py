@@ -15,6 +15,11 @@ async def misuse(scope, receive, send):
     if path == "/block":
         import time
         time.sleep(120)  # blocks the event loop: the worker stops beating and the master's timeout ends it
+    if path == "/sleep":
+        await _slow_part(float(scope["query_string"] or b"3"))
+    if path == "/block-for":
+        import time
+        time.sleep(float(scope["query_string"] or b"3"))  # holds the loop, but less than the master's timeout
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})
@@ -26,6 +31,11 @@ async def misuse(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _slow_part(seconds):
+    import asyncio
+    await asyncio.sleep(seconds)  # a suspended task: max_request_time shows this await chain
 
 
 async def failing_lifespan(scope, receive, send):
