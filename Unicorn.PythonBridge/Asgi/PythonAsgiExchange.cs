@@ -25,6 +25,9 @@ public sealed class PythonAsgiExchange
     private Task _writes = Task.CompletedTask;
     private Task _read = Task.CompletedTask;
     private bool _responseSet;
+    private int _status = 500;
+    private IReadOnlyList<KeyValuePair<string, string>> _headers = [];
+    private long _sent;
     private bool _ended;
     private volatile bool _gone;
 
@@ -49,8 +52,6 @@ public sealed class PythonAsgiExchange
 
     /// <summary>Environment.TickCount64 when the request was handed to the loop (max_request_time counts from it).</summary>
     internal long StartedAt { get; } = Environment.TickCount64;
-
-    internal string Uri => _request.RawUri;
 
     public string Method => _request.Method;
 
@@ -166,6 +167,8 @@ public sealed class PythonAsgiExchange
         {
             _sink.SetResponse(status, list);
             _responseSet = true;
+            _status = int.TryParse(status.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 500;
+            _headers = list;
             return null;
         }
         catch (InvalidResponseException e)
@@ -182,6 +185,8 @@ public sealed class PythonAsgiExchange
         {
             data = CopyBytes(body);
         }
+
+        _sent += data.Length;
 
         Enqueue(() =>
         {
@@ -203,7 +208,21 @@ public sealed class PythonAsgiExchange
     }
 
     /// <summary>http.response.pathsend: the file goes out with sendfile(2) when the transport allows it.</summary>
-    public void SendFile(string path, PyObject future) => Enqueue(() =>
+    public void SendFile(string path, PyObject future)
+    {
+        try
+        {
+            _sent += new FileInfo(path).Length; // for post_request's resp.sent, which may run before the write
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // The write below fails the same way and tells the app.
+        }
+
+        SendFileLater(path, future);
+    }
+
+    private void SendFileLater(string path, PyObject future) => Enqueue(() =>
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
@@ -222,6 +241,15 @@ public sealed class PythonAsgiExchange
         _sink.Complete();
         _ended = true;
     }, future);
+
+    /// <summary>The raw request URI, for post_request's environ (RAW_URI).</summary>
+    public string RawUri => _request.RawUri;
+
+    /// <summary>pre_request, before the app runs; false when it raised (logged), and the request is answered 500.</summary>
+    public bool PreRequest() => _loop.Hooks?.PreRequest(_request) ?? true;
+
+    /// <summary>post_request, once the app's task has ended, with what the app sent (500 when it sent no start).</summary>
+    public void PostRequest(PyObject environ) => _loop.Hooks?.PostRequest(_request, _status, _headers, _sent, environ);
 
     /// <summary>The app's task ended: answer 500 if it never responded, cut a response it left unfinished, then release the connection.</summary>
     public void Finish()

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Python.Runtime;
+using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -33,11 +34,15 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private long _nextId;
     private int _stopRequested;
 
-    private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options)
+    private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
         _app = app;
         _options = options;
+        Hooks = hooks;
     }
+
+    /// <summary>The config file's pre_request, post_request and spew; null when it has none.</summary>
+    internal AsgiRequestHooks? Hooks { get; }
 
     internal IErrorLog ErrorLog => _app.Log;
 
@@ -45,9 +50,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
     /// <summary>Starts the loop thread and waits until lifespan startup is done.</summary>
     /// <exception cref="AsgiStartupException">the loop could not start or startup failed under asgi_lifespan = on.</exception>
-    internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options)
+    internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
-        var loop = new PythonAsgiLoop(app, options);
+        var loop = new PythonAsgiLoop(app, options, hooks);
         var thread = new Thread(loop.Run) { IsBackground = true, Name = "unicorn-asgi-loop" };
         thread.Start();
         loop._started.Wait();
@@ -90,7 +95,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             if (exchange.WebSocket is null && now - exchange.StartedAt > limit.TotalMilliseconds)
             {
                 var id = exchange.Id;
-                found.Add(new AsgiRunningTask(id, exchange.Method, exchange.Uri, exchange.StartedAt, () => TaskStack(id)));
+                found.Add(new AsgiRunningTask(id, exchange.Method, exchange.RawUri, exchange.StartedAt, () => TaskStack(id)));
             }
         }
 
@@ -260,13 +265,20 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         {
             using (Py.GIL())
             {
+                if (Hooks?.Spew == true)
+                {
+                    // As Gunicorn, whose ASGI worker runs its loop on the thread spew traces.
+                    Spew.InstallOnCurrentThread();
+                }
+
                 var module = AsgiModule.Get();
                 using var serverType = module.GetAttr("Server");
                 using var app = Handles.Wrap(_app.App);
                 using var self = this.ToPython();
                 _server = serverType.Invoke(
                     app, self, new PyString(_options.Loop), new PyString(_options.Lifespan), new PyString(_options.RootPath),
-                    new PyFloat(_options.DisconnectGracePeriod.TotalSeconds));
+                    new PyFloat(_options.DisconnectGracePeriod.TotalSeconds),
+                    (Hooks?.HasPreRequest ?? false).ToPython(), (Hooks?.HasPostRequest ?? false).ToPython());
                 using (_server.InvokeMethod("run"))
                 {
                 }

@@ -17,6 +17,14 @@ import threading
 _unicorn_spew_words = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _unicorn_spew_repr(value):
+    # A half-built object (an import lock in its __init__, say) may fail its own repr: the trace must not raise.
+    try:
+        return repr(value)
+    except Exception:
+        return "<%s object; repr failed>" % type(value).__name__
+
+
 def _unicorn_spew_trace(frame, event, arg):
     if event != "line":
         return _unicorn_spew_trace
@@ -32,9 +40,9 @@ def _unicorn_spew_trace(frame, event, arg):
     details = []
     for word in dict.fromkeys(_unicorn_spew_words.findall(source)):
         if word in frame.f_globals:
-            details.append("%s=%r" % (word, frame.f_globals[word]))
+            details.append("%s=%s" % (word, _unicorn_spew_repr(frame.f_globals[word])))
         if word in frame.f_locals:
-            details.append("%s=%r" % (word, frame.f_locals[word]))
+            details.append("%s=%s" % (word, _unicorn_spew_repr(frame.f_locals[word])))
     if details:
         print("\t%s" % " ".join(details))
     return _unicorn_spew_trace

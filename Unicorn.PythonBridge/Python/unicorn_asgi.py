@@ -40,13 +40,15 @@ def _latin1(value, what):
 
 
 class Server:
-    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period):
+    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period, pre_request=False, post_request=False):
         self.app = app
         self.native = native
         self.loop_name = loop_name
         self.lifespan_mode = lifespan
         self.root_path = root_path
         self.grace_period = grace_period
+        self.pre_request = pre_request
+        self.post_request = post_request
         self.state = {}
         self.requests = {}
         self.loop = None
@@ -323,6 +325,10 @@ class _Request:
 
     async def serve(self):
         try:
+            # As Gunicorn's ASGI worker: pre_request on the loop before the app; one that raises (logged by C#) is
+            # answered 500 when the exchange finishes.
+            if self.server.pre_request and not self.ex.PreRequest():
+                return
             await self.server.app(self.scope(), self.receive, self.send)
             if self.misuse is not None:
                 raise self.misuse
@@ -339,7 +345,28 @@ class _Request:
         finally:
             self.server.requests.pop(self.ex.Id, None)
             self._wake_waiters()
+            if self.server.post_request:
+                try:
+                    self.ex.PostRequest(self._hook_environ())
+                except Exception:
+                    self.server.log_exception("Exception in post_request hook")
             self.ex.Finish()
+
+    def _hook_environ(self):
+        """The small environ Gunicorn's ASGI worker gives post_request: the request line, client and headers."""
+        ex = self.ex
+        environ = {
+            "REQUEST_METHOD": ex.Method,
+            "RAW_URI": ex.RawUri,
+            "PATH_INFO": urllib.parse.unquote(ex.Path),
+            "QUERY_STRING": ex.Query,
+            "SERVER_PROTOCOL": "HTTP/" + ex.HttpVersion,
+            "REMOTE_ADDR": ex.ClientHost if ex.ClientHost is not None else "-",
+        }
+        flat = ex.Headers.split("\0") if ex.Headers else []
+        for i in range(0, len(flat) - 1, 2):
+            environ["HTTP_" + flat[i].upper().replace("-", "_")] = flat[i + 1]
+        return environ
 
     # --- receive ------------------------------------------------------------------------------
 
