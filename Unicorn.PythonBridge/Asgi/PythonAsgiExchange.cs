@@ -177,6 +177,13 @@ public sealed class PythonAsgiExchange
         }
     }
 
+    /// <summary>http.response.informational (103 Early Hints): written in order with the response, off the loop.</summary>
+    public void EarlyHints(string headers, int count, PyObject future)
+    {
+        var list = Pairs(headers, count);
+        Enqueue(() => _sink.SendEarlyHints(list), future);
+    }
+
     /// <summary>http.response.body: copies the bytes and writes them off the loop; the future resolves once written.</summary>
     public void Write(PyObject body, bool more, PyObject future)
     {

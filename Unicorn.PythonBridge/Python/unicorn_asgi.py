@@ -416,7 +416,17 @@ class _Request:
         if self.disconnected:
             return  # as Gunicorn: the app may finish its clean-up without errors
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind == "http.response.informational":
+            # As Gunicorn's ASGI worker: an interim response before the final one (103 Early Hints), dropped
+            # once the response has started or for an HTTP/1.0 client.
+            if message.get("status") != 103:
+                raise RuntimeError("http.response.informational: only status 103 (Early Hints) is supported, not %r"
+                                   % (message.get("status"),))
+            if self.started:
+                return
+            pairs = _flat_headers(message.get("headers", ()))
+            await self._write(lambda f: self.ex.EarlyHints("\0".join(pairs), len(pairs), f))
+        elif kind == "http.response.start":
             if self.started:
                 self.misuse = RuntimeError("Response already started")
                 return

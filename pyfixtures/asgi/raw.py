@@ -20,6 +20,14 @@ async def misuse(scope, receive, send):
     if path == "/block-for":
         import time
         time.sleep(float(scope["query_string"] or b"3"))  # holds the loop, but less than the master's timeout
+    if path == "/early-hints":
+        status = int(scope["query_string"] or b"103")
+        await send({"type": "http.response.informational", "status": status,
+                    "headers": [(b"link", b"</style.css>; rel=preload; as=style")]})
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        await send({"type": "http.response.informational", "status": 103, "headers": [(b"link", b"</late.js>")]})
+        return
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})
