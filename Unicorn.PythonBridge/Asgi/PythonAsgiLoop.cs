@@ -186,18 +186,36 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     /// <summary>Runs the posted work; the loop calls it when woken.</summary>
     public void Drain()
     {
-        Volatile.Write(ref _signalled, 0);
         // pythonnet released the GIL around this call into .NET; the work runs Python, so take it back.
         using var gil = Py.GIL();
-        while (_work.TryDequeue(out var work))
+        for (var round = 0; ; round++)
         {
-            try
+            while (_work.TryDequeue(out var work))
             {
-                work();
+                try
+                {
+                    work();
+                }
+                catch (PythonException e)
+                {
+                    ErrorLog.Error($"ASGI loop: {e.Format()}");
+                }
             }
-            catch (PythonException e)
+
+            // Work posted while this ran (completions from other threads) joins this turn without a wake-up byte.
+            // Clearing the flag and then finding the queue empty is the end; whoever posts after that wakes the loop.
+            // A few rounds at most: the tasks these resolved run only once the loop gets back control.
+            Volatile.Write(ref _signalled, 0);
+            if (_work.IsEmpty || Interlocked.Exchange(ref _signalled, 1) == 1)
             {
-                ErrorLog.Error($"ASGI loop: {e.Format()}");
+                return;
+            }
+
+            Volatile.Write(ref _signalledAt, Environment.TickCount64);
+            if (round == 3)
+            {
+                Wake();
+                return;
             }
         }
     }
@@ -213,14 +231,19 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         if (Interlocked.Exchange(ref _signalled, 1) == 0)
         {
             Volatile.Write(ref _signalledAt, Environment.TickCount64);
-            try
-            {
-                _wake?.Send(s_wakeByte);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // The loop has exited; nothing is left to wake.
-            }
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake?.Send(s_wakeByte);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The loop has exited; nothing is left to wake.
         }
     }
 

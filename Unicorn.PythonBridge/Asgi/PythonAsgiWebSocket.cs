@@ -89,11 +89,44 @@ public sealed class PythonAsgiWebSocket
         && Header(request, "Sec-WebSocket-Key") is { Length: > 0 };
 
     /// <summary>
-    /// Receives one whole message (fragments reassembled up to ws_max_size). The future gets ("text", bytes),
-    /// ("bytes", bytes) or ("close", code): a close from the client, 1009 for a message too big, 1006 when the
-    /// connection broke.
+    /// Receives one whole message (fragments reassembled up to ws_max_size) as ("text", bytes), ("bytes", bytes) or
+    /// ("close", code): a close from the client, 1009 for a message too big, 1006 when the connection broke.
+    /// The fast path: a single-frame message already read from the socket is returned at once, with no loop wake-up
+    /// and no future; otherwise None is returned and <paramref name="future"/> gets the message later.
     /// </summary>
-    public void Receive(PyObject future) => _ = ReceiveAsync(future);
+    public PyObject? Receive(PyObject future)
+    {
+        var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+        ValueTask<ValueWebSocketReceiveResult> first;
+        try
+        {
+            first = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Broken, or a second receive() while one waits: the slow path reports it the usual way.
+            first = ValueTask.FromException<ValueWebSocketReceiveResult>(e);
+        }
+
+        if (first.IsCompletedSuccessfully && first.Result is { EndOfMessage: true } result
+            && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
+        {
+            try
+            {
+                using (Py.GIL()) // pythonnet released it around this call into .NET
+                {
+                    return Message(result.MessageType == WebSocketMessageType.Text ? "text" : "bytes", block.AsSpan(0, result.Count));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+
+        _ = ReceiveAsync(future, block, first);
+        return null;
+    }
 
     /// <summary>Sends one message; the future resolves once it is written, or fails (OSError) once the websocket is closed.</summary>
     public void Send(PyObject data, bool text, PyObject future)
@@ -263,16 +296,18 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private async Task ReceiveAsync(PyObject future)
+    private async Task ReceiveAsync(PyObject future, byte[] rented, ValueTask<ValueWebSocketReceiveResult> first)
     {
         var max = _loop.Options.WsMaxSize;
-        var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+        byte[]? block = rented;
         ArrayBufferWriter<byte>? message = null;
+        var pending = first;
         try
         {
             while (true)
             {
-                var result = await _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                var result = await pending.ConfigureAwait(false);
+                pending = default;
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     var code = (int?)_socket.CloseStatus ?? 1005;
@@ -319,6 +354,8 @@ public sealed class PythonAsgiWebSocket
                     _loop.Resolve(future, () => Message(kind, whole.WrittenSpan));
                     return;
                 }
+
+                pending = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)

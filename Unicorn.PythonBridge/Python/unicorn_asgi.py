@@ -482,6 +482,7 @@ class _WebSocket(_Request):
     def __init__(self, server, exchange):
         super().__init__(server, exchange)
         self.connect_sent = False
+        self.socket = None
         self.accepted = False
         self.denied = False
         self.close_code = None
@@ -522,8 +523,9 @@ class _WebSocket(_Request):
         if not self.accepted:
             raise RuntimeError("websocket receive() before websocket.accept")
         future = self.server.loop.create_future()
-        self.ex.WebSocket.Receive(future)
-        kind, value = await future
+        # A message C# could read at once comes back here, with no loop wake-up; else the future gets it.
+        ready = self.socket.Receive(future)
+        kind, value = ready if ready is not None else await future
         if kind == "text":
             return {"type": "websocket.receive", "text": value.decode("utf-8")}
         if kind == "bytes":
@@ -547,6 +549,7 @@ class _WebSocket(_Request):
                     self.on_disconnect()
                     raise
                 self.accepted = True
+                self.socket = self.ex.WebSocket  # one wrapper for the websocket's life, not one per message
             elif kind == "websocket.close":
                 # Closed before the handshake completed: refused with 403, as uvicorn does.
                 self.denied = True
@@ -574,7 +577,7 @@ class _WebSocket(_Request):
                 payload, is_text = bytes(data), False
             else:
                 raise TypeError("websocket.send needs 'text' or 'bytes'")
-            socket = self.ex.WebSocket
+            socket = self.socket
             state = socket.SendNow(payload, is_text)  # 0: written already, no future needed
             if state:
                 future = self.server.loop.create_future()
@@ -587,7 +590,7 @@ class _WebSocket(_Request):
             code = int(message.get("code", 1000) or 1000)
             reason = message.get("reason") or ""
             future = self.server.loop.create_future()
-            self.ex.WebSocket.Close(code, reason, future)
+            self.socket.Close(code, reason, future)
             await future
         else:
             raise RuntimeError("Unexpected ASGI message %r in a websocket scope" % kind)
