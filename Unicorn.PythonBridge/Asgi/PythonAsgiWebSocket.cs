@@ -94,7 +94,7 @@ public sealed class PythonAsgiWebSocket
     /// The fast path: a single-frame message already read from the socket is returned at once, with no loop wake-up
     /// and no future; otherwise None is returned and <paramref name="future"/> gets the message later.
     /// </summary>
-    public PyObject? Receive(PyObject future)
+    public object? Receive(PyObject future)
     {
         var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
         ValueTask<ValueWebSocketReceiveResult> first;
@@ -113,9 +113,15 @@ public sealed class PythonAsgiWebSocket
         {
             try
             {
+                if (result.MessageType == WebSocketMessageType.Text)
+                {
+                    // pythonnet turns the string into str; .NET has already refused invalid UTF-8 (1007).
+                    return Encoding.UTF8.GetString(block, 0, result.Count);
+                }
+
                 using (Py.GIL()) // pythonnet released it around this call into .NET
                 {
-                    return Message(result.MessageType == WebSocketMessageType.Text ? "text" : "bytes", block.AsSpan(0, result.Count));
+                    return PythonAsgiExchange.ToBytes(block.AsSpan(0, result.Count));
                 }
             }
             finally
@@ -328,20 +334,9 @@ public sealed class PythonAsgiWebSocket
 
                 if (result.EndOfMessage && message is null)
                 {
-                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
-                    var (single, count) = (block, result.Count);
+                    var single = block;
                     block = null; // the loop returns it to the pool once Python has its copy
-                    _loop.Resolve(future, () =>
-                    {
-                        try
-                        {
-                            return Message(kind, single.AsSpan(0, count));
-                        }
-                        finally
-                        {
-                            ArrayPool<byte>.Shared.Return(single);
-                        }
-                    });
+                    _loop.Received(future, Kind(result), single.AsMemory(0, result.Count), 0, () => ArrayPool<byte>.Shared.Return(single));
                     return;
                 }
 
@@ -349,9 +344,7 @@ public sealed class PythonAsgiWebSocket
                 message.Write(block.AsSpan(0, result.Count));
                 if (result.EndOfMessage)
                 {
-                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
-                    var whole = message;
-                    _loop.Resolve(future, () => Message(kind, whole.WrittenSpan));
+                    _loop.Received(future, Kind(result), message.WrittenMemory, 0);
                     return;
                 }
 
@@ -378,19 +371,9 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private PyObject Message(string kind, ReadOnlySpan<byte> payload)
-    {
-        using var k = new PyString(kind);
-        using var data = PythonAsgiExchange.ToBytes(payload);
-        return new PyTuple([k, data]);
-    }
+    private static int Kind(ValueWebSocketReceiveResult result) => result.MessageType == WebSocketMessageType.Text ? 0 : 1;
 
-    private void ResolveClose(PyObject future, int code) => _loop.Resolve(future, () =>
-    {
-        using var k = new PyString("close");
-        using var c = new PyInt(code);
-        return new PyTuple([k, c]);
-    });
+    private void ResolveClose(PyObject future, int code) => _loop.Received(future, 2, default, code);
 
     private static string? Header(WsgiRequest request, string name)
     {

@@ -19,6 +19,7 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 EXTENSIONS = {"http.response.pathsend": {}}
 WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
+_WS_KINDS = ("text", "bytes", "close")
 
 
 def _status_line(status):
@@ -114,6 +115,11 @@ class Server:
     def resolve(self, future, result):
         if not future.done():
             future.set_result(result)
+
+    def received(self, future, kind, value):
+        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text, 1 bytes, 2 close (value: the code).
+        if not future.done():
+            future.set_result((_WS_KINDS[kind], value))
 
     def fail(self, future, message):
         if not future.done():
@@ -525,7 +531,12 @@ class _WebSocket(_Request):
         future = self.server.loop.create_future()
         # A message C# could read at once comes back here, with no loop wake-up; else the future gets it.
         ready = self.socket.Receive(future)
-        kind, value = ready if ready is not None else await future
+        if ready is not None:
+            # str for a text message (decoded by .NET, which checked its UTF-8), bytes for a binary one.
+            if isinstance(ready, str):
+                return {"type": "websocket.receive", "text": ready}
+            return {"type": "websocket.receive", "bytes": ready}
+        kind, value = await future
         if kind == "text":
             return {"type": "websocket.receive", "text": value.decode("utf-8")}
         if kind == "bytes":
