@@ -41,6 +41,14 @@ async def scenario(name):
         async with websockets.connect(BASE + "/echo") as ws:
             await ws.send("scope")
             out(await ws.recv())
+    elif name == "hold":
+        # One websocket open for a few seconds (longer than the test's max_request_time), still echoing.
+        async with websockets.connect(BASE + "/echo") as ws:
+            await ws.send("before")
+            out("held", await ws.recv())
+            await asyncio.sleep(3.5)
+            await ws.send("after")
+            out("held", await ws.recv())
     elif name == "pipelined":
         # Many messages sent before any echo is read: most are already buffered when the app asks for them (the
         # receive fast path), some are not; all must come back whole and in order, text as text and bytes as bytes.

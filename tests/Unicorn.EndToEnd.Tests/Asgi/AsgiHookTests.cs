@@ -51,6 +51,24 @@ public sealed class AsgiHookTests
     }
 
     [Fact]
+    public void A_websocket_runs_no_request_hooks_and_is_no_slow_request()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-w", "1",
+            "-c", "pyfixtures/asgi/hooks_conf.py", "--max-request-time", "1", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+        server.WaitForLog("post_request GET / -> 200");
+
+        var lines = WebSocketClient.Run(port, "hold");
+        Assert.Equal(["held before", "held after"], lines);
+
+        // Open 3.5 s under max_request_time = 1: not reported; and no hook ran for it, as in Gunicorn's ASGI worker.
+        Thread.Sleep(1500); // a heartbeat or more after it closed
+        Assert.Equal(0, server.Count("has run "));
+        Assert.DoesNotContain(server.Lines, l => l.Contains("_request GET /echo", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Spew_traces_the_event_loop_thread()
     {
         var port = UnicornServer.FreePort();
