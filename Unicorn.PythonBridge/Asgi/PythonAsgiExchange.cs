@@ -17,6 +17,9 @@ public sealed class PythonAsgiExchange
 {
     private const int ReadBlock = 64 * 1024;
 
+    // A body write the client takes nothing of for this long fails, as the blocking path's 30 s poll does.
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
+
     private readonly PythonAsgiLoop _loop;
     private readonly WsgiRequest _request;
     private readonly IResponseSink _sink;
@@ -195,22 +198,11 @@ public sealed class PythonAsgiExchange
 
         _sent += data.Length;
 
-        Enqueue(() =>
+        // Async I/O: a client that stops reading holds no thread while its socket is full.
+        EnqueueAsync(async () =>
         {
-            if (data.Length > 0)
-            {
-                _sink.Write(data);
-            }
-
-            if (more)
-            {
-                _sink.Flush();
-            }
-            else
-            {
-                _sink.Complete();
-                _ended = true;
-            }
+            await _sink.WriteAsync(data, complete: !more, WriteTimeout).ConfigureAwait(false);
+            _ended |= !more;
         }, future);
     }
 
@@ -307,11 +299,17 @@ public sealed class PythonAsgiExchange
         }
     }
 
-    private void Enqueue(Action write, PyObject future)
+    private void Enqueue(Action write, PyObject future) => EnqueueAsync(() =>
+    {
+        write();
+        return ValueTask.CompletedTask;
+    }, future);
+
+    private void EnqueueAsync(Func<ValueTask> write, PyObject future)
     {
         lock (_gate)
         {
-            _writes = _writes.ContinueWith(_ =>
+            _writes = _writes.ContinueWith(async _ =>
             {
                 if (_gone)
                 {
@@ -321,7 +319,7 @@ public sealed class PythonAsgiExchange
 
                 try
                 {
-                    write();
+                    await write().ConfigureAwait(false);
                     _loop.Resolve(future, () => null);
                 }
                 catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
@@ -335,7 +333,7 @@ public sealed class PythonAsgiExchange
                     // The app's mistake (a missing file for pathsend, say): its send() raises it.
                     _loop.Fail(future, e.Message, disconnect: false);
                 }
-            }, TaskScheduler.Default);
+            }, TaskScheduler.Default).Unwrap();
         }
     }
 

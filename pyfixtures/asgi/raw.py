@@ -28,6 +28,14 @@ async def misuse(scope, receive, send):
         await send({"type": "http.response.body", "body": b"ok"})
         await send({"type": "http.response.informational", "status": 103, "headers": [(b"link", b"</late.js>")]})
         return
+    if path == "/big":
+        # 32 MiB streamed in 256 KiB bodies: far more than a client's socket buffers hold.
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
+        chunk = b"z" * (256 * 1024)
+        for _ in range(127):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": chunk})
+        return
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})
