@@ -187,6 +187,77 @@ public sealed class PythonAsgiExchange
         Enqueue(() => _sink.SendEarlyHints(list), future);
     }
 
+    /// <summary>
+    /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
+    /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await
+    /// <see cref="WaitWritten"/>; 2 when writes are queued before it and the app must call <see cref="Write"/>.
+    /// </summary>
+    public int WriteNow(PyObject body, bool more)
+    {
+        lock (_gate)
+        {
+            if (!_writes.IsCompleted || _gone)
+            {
+                return 2;
+            }
+
+            byte[] data;
+            using (Py.GIL()) // pythonnet released it around this call into .NET
+            {
+                data = CopyBytes(body);
+            }
+
+            _sent += data.Length;
+            ValueTask pending;
+            try
+            {
+                pending = _sink.WriteAsync(data, complete: !more, WriteTimeout);
+            }
+            catch (Exception e)
+            {
+                pending = ValueTask.FromException(e);
+            }
+
+            if (pending.IsCompletedSuccessfully)
+            {
+                _ended |= !more;
+                return 0;
+            }
+
+            _writes = pending.AsTask();
+            _ended |= !more; // a failed write marks the exchange gone, which End checks first
+            return 1;
+        }
+    }
+
+    /// <summary>Resolves the future once the write <see cref="WriteNow"/> started is done, or fails it (OSError on a disconnect).</summary>
+    public void WaitWritten(PyObject future)
+    {
+        lock (_gate)
+        {
+            _writes = _writes.ContinueWith(written =>
+            {
+                if (written.IsCompletedSuccessfully)
+                {
+                    _loop.Resolve(future, () => null);
+                    return;
+                }
+
+                var e = written.Exception?.InnerException;
+                if (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    _gone = true;
+                    _loop.Fail(future, e.Message, disconnect: true);
+                    _loop.Disconnected(Id);
+                }
+                else
+                {
+                    _loop.Fail(future, e?.Message ?? "the write failed", disconnect: false);
+                }
+            }, TaskScheduler.Default);
+        }
+    }
+
     /// <summary>http.response.body: copies the bytes and writes them off the loop; the future resolves once written.</summary>
     public void Write(PyObject body, bool more, PyObject future)
     {

@@ -457,7 +457,11 @@ class _Request:
             more = bool(message.get("more_body", False))
             if not more:
                 self.complete = True
-            await self._write(lambda f: self.ex.Write(body, more, f))
+            state = self.ex.WriteNow(body, more)  # 0: written already, no future needed
+            if state:
+                await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
+            elif self.complete:
+                self._wake_waiters()
         elif kind == "http.response.pathsend":
             if not self.started:
                 self.misuse = RuntimeError("Response not started")
