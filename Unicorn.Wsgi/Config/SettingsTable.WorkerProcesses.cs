@@ -46,7 +46,7 @@ public static partial class SettingsTable
         { UnicornOnly = true },
         IntRow("max_request_time", WorkerSection, ["--max-request-time"], 0,
             "Seconds after which a running request is logged, once, with the Python stack of the thread serving it " +
-            "(0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
+            "(of its asyncio task under -k asgi; websockets are not counted) (0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
         { UnicornOnly = true },
         StringRow("max_request_time_action", WorkerSection, ["--max-request-time-action"], "STRING", "log",
             "What a request past max_request_time does besides the log line: 'log' nothing more; 'recycle' replaces the " +
