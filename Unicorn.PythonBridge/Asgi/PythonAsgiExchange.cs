@@ -196,7 +196,8 @@ public sealed class PythonAsgiExchange
     {
         lock (_gate)
         {
-            if (!_writes.IsCompleted || _gone)
+            // A sink whose WriteAsync would block (HTTP/2's) is written off the loop, as before.
+            if (!_sink.HasAsyncWrites || !_writes.IsCompleted || _gone)
             {
                 return 2;
             }

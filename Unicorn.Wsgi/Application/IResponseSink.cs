@@ -41,6 +41,7 @@ public interface IResponseSink
     /// default runs the blocking calls, for a sink without an async path.
     /// </summary>
     /// <exception cref="IOException">the client went away or took nothing for <paramref name="timeout"/>.</exception>
+    /// <remarks>See <see cref="HasAsyncWrites"/>: only then may a caller that must not block (an event loop) call it.</remarks>
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
     {
         if (!data.IsEmpty)
@@ -59,6 +60,9 @@ public interface IResponseSink
 
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>True when <see cref="WriteAsync"/> never blocks the caller (it does not fall back to the blocking calls).</summary>
+    bool HasAsyncWrites => false;
 
     /// <summary>Pushes buffered bytes to the client (after each item of a streamed body).</summary>
     void Flush();

@@ -87,6 +87,8 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public void Flush() => _output.Flush();
 
+    public bool HasAsyncWrites => true;
+
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
     {
         var framing = EnsureHeaders();

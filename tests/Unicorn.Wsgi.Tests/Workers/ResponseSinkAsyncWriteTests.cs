@@ -27,6 +27,7 @@ public sealed class ResponseSinkAsyncWriteTests
         Assert.EndsWith("\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", text, StringComparison.Ordinal);
         Assert.True(sink.KeepAlive);
         Assert.Equal(11, sink.BodyBytesSent);
+        Assert.True(sink.HasAsyncWrites); // so the ASGI loop may write from its own thread
     }
 
     [Fact]
