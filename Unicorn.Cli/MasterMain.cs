@@ -144,7 +144,8 @@ internal static class MasterMain
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
             DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
-            DirtyPool = settings.DirtyEnabled ? new DirtyPool() : null,
+            // Always there: a HUP may turn the pool on; the control socket sees it only while it runs.
+            DirtyPool = new DirtyPool(),
         });
     }
 

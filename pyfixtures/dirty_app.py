@@ -41,10 +41,10 @@ class Heavy(DirtyApp):
 
 
 def app(environ, start_response):
-    client = get_dirty_client(timeout=60)
     path = environ["PATH_INFO"]
     qs = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
     try:
+        client = get_dirty_client(timeout=60)
         if path == "/incr":
             result = client.execute(COUNTER, "incr", by=int(qs.get("by", 1)))
         elif path == "/square":
@@ -58,6 +58,8 @@ def app(environ, start_response):
         elif path == "/stash":
             stash.put("t", qs["k"], qs["v"])
             result = {"got": stash.get("t", qs["k"]), "keys": stash.keys("t"), "missing": stash.get("t", "nope", "dflt")}
+        elif path == "/stash-get":
+            result = stash.get("t", qs["k"], None)
         else:
             result = None
         body, status = json.dumps({"result": result}), "200 OK"

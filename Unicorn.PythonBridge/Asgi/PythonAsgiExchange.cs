@@ -65,7 +65,13 @@ public sealed class PythonAsgiExchange
 
     public string Query => _request.Query;
 
-    public string HttpVersion => _request.VersionMinor == 0 ? "1.0" : "1.1";
+    /// <summary>ASGI's spelling of the protocol: "1.0", "1.1" or "2".</summary>
+    public string HttpVersion => _request.Protocol switch
+    {
+        "HTTP/2" => "2",
+        "HTTP/1.0" => "1.0",
+        _ => "1.1",
+    };
 
     public string ScriptName => _request.ScriptName;
 

@@ -5,11 +5,16 @@ One module holds both halves. HTTP workers import it (as ``unicorn_dirty`` and, 
 ``python3`` running ``_main()`` from this source: the dirty arbiter, which forks the dirty workers, routes
 each call to a worker that loaded the app, and keeps the stash.
 
-Wire format between all of them: a 4-byte big-endian length, then a UTF-8 JSON object.
+Wire format between all of them: a 4-byte big-endian length, then a UTF-8 JSON object (bytes travel as
+``{"__unicorn_bytes__": BASE64}``). A call whose action returns a generator (or an async generator) is
+answered by ``chunk`` messages, then ``end`` (or ``error``), as Gunicorn 26's streaming results.
 """
+import asyncio
+import base64
 import fnmatch
 import importlib
 import importlib.util
+import inspect
 import itertools
 import json
 import logging
@@ -114,9 +119,32 @@ _ERRORS = {c.__name__: c for c in (
 
 # ---------------------------------------------------------------- wire format
 
+_BYTES_KEY = "__unicorn_bytes__"
+
+
+def _encode_default(value):
+    # Gunicorn's binary protocol carries bytes; JSON carries them as base64.
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {_BYTES_KEY: base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _decode_hook(obj):
+    if len(obj) == 1 and _BYTES_KEY in obj and isinstance(obj[_BYTES_KEY], str):
+        return base64.b64decode(obj[_BYTES_KEY])
+    return obj
+
+
+def _dumps(message):
+    """The frame for one message; raises TypeError/ValueError when a value cannot be sent."""
+    data = json.dumps(message, default=_encode_default).encode("utf-8")
+    if len(data) > MAX_MESSAGE:
+        raise ValueError(f"message of {len(data)} bytes exceeds {MAX_MESSAGE}")
+    return struct.pack(">I", len(data)) + data
+
+
 def _send(sock, message):
-    data = json.dumps(message).encode("utf-8")
-    sock.sendall(struct.pack(">I", len(data)) + data)
+    sock.sendall(_dumps(message))
 
 
 def _recv_exact(sock, size):
@@ -142,7 +170,7 @@ def _recv(sock):
     if body is None:
         return None
     try:
-        message = json.loads(body.decode("utf-8"))
+        message = json.loads(body.decode("utf-8"), object_hook=_decode_hook)
     except ValueError as e:
         raise DirtyProtocolError(f"malformed message: {e}") from None
     if not isinstance(message, dict):
@@ -312,9 +340,22 @@ class DirtyClient:
     def connect(self):
         self._conn.connect()
 
+    @property
+    def timeout(self):
+        return self._conn.timeout
+
     def execute(self, app_path, action, *args, **kwargs):
         return self._conn.call({"type": "request", "app_path": app_path, "action": action,
                                 "args": list(args), "kwargs": kwargs})
+
+    def stream(self, app_path, action, *args, **kwargs):
+        """Iterates the chunks an action that returns a generator yields:
+        ``for chunk in client.stream("module:Class", "generate", prompt): ...``"""
+        return DirtyStreamIterator(self, app_path, action, args, kwargs)
+
+    def stream_async(self, app_path, action, *args, **kwargs):
+        """``async for chunk in client.stream_async(...)``: the same stream for async apps."""
+        return DirtyAsyncStreamIterator(self, app_path, action, args, kwargs)
 
     async def connect_async(self):
         import asyncio
@@ -344,6 +385,138 @@ class DirtyClient:
 
     async def __aexit__(self, *exc):
         self.close()
+
+
+class DirtyStreamIterator:
+    """The chunks of one streamed call. It has a connection of its own, so the client stays usable while
+    it runs; it reads one chunk at a time, so a slow reader holds the dirty worker's generator back
+    (back-pressure) instead of buffering. Closing it early (``break``, ``close()``) closes the
+    connection, and the generator in the dirty worker is closed too. As Gunicorn's: the whole stream
+    may take the client's ``timeout``, and each chunk at most ``idle_timeout`` (30 s or less)."""
+
+    DEFAULT_IDLE_TIMEOUT = 30.0
+
+    def __init__(self, client, app_path, action, args, kwargs, idle_timeout=None):
+        self._conn = None
+        self._exhausted = False
+        self.client = client
+        self.app_path = app_path
+        self.action = action
+        self.args = args
+        self.kwargs = kwargs
+        timeout = client.timeout
+        self._idle_timeout = idle_timeout if idle_timeout is not None else (
+            min(self.DEFAULT_IDLE_TIMEOUT, timeout) if timeout else self.DEFAULT_IDLE_TIMEOUT)
+        self._deadline = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._exhausted:
+            raise StopIteration
+        if self._conn is None:
+            self._start()
+        return self._read()
+
+    def _start(self):
+        timeout = self.client.timeout
+        self._conn = _Connection(self.client.socket_path, timeout)
+        self._deadline = time.monotonic() + timeout if timeout else None
+        try:
+            self._conn.connect()
+            _send(self._conn._sock, {"type": "request", "id": 1, "app_path": self.app_path,  # pylint: disable=protected-access
+                                     "action": self.action, "args": list(self.args), "kwargs": self.kwargs})
+        except OSError as e:
+            self._finish()
+            raise DirtyConnectionError(f"Dirty arbiter connection failed: {e}", self.client.socket_path) from None
+        except BaseException:
+            self._finish()
+            raise
+
+    def _read(self):
+        wait = self._idle_timeout
+        if self._deadline is not None:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                self._finish()
+                raise DirtyTimeoutError("Stream exceeded total timeout", self.client.timeout)
+            wait = min(wait, remaining)
+        sock = self._conn._sock  # pylint: disable=protected-access
+        try:
+            sock.settimeout(wait)
+            message = _recv(sock)
+        except socket.timeout:
+            self._finish()
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                raise DirtyTimeoutError("Stream exceeded total timeout", self.client.timeout) from None
+            raise DirtyTimeoutError(f"Timeout waiting for next chunk (idle {wait:.1f}s)", self._idle_timeout) from None
+        except (OSError, DirtyProtocolError) as e:
+            self._finish()
+            raise DirtyConnectionError(f"Dirty arbiter connection failed: {e}", self.client.socket_path) from None
+        if message is None:
+            self._finish()
+            raise DirtyConnectionError("The dirty arbiter closed the connection", self.client.socket_path)
+        kind = message.get("type")
+        if kind == "chunk":
+            return message.get("data")
+        self._finish()
+        if kind == "end":
+            raise StopIteration
+        if kind == "error":
+            raise DirtyError.from_dict(message.get("error") or {})
+        if kind == "response":
+            # The action returned a value, not a generator: that value is the only chunk.
+            return message.get("result")
+        raise DirtyError(f"Unknown message type: {kind}")
+
+    def _finish(self):
+        self._exhausted = True
+        if self._conn is not None:
+            self._conn.close()
+
+    def close(self):
+        """Stops the stream: the dirty worker's generator is closed."""
+        self._finish()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self._finish()
+
+
+class DirtyAsyncStreamIterator:
+    """``async for`` over a streamed call: the sync iterator's reads run in the loop's executor."""
+
+    def __init__(self, client, app_path, action, args, kwargs, idle_timeout=None):
+        self._stream = DirtyStreamIterator(client, app_path, action, args, kwargs, idle_timeout)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        done = object()
+
+        def step():
+            try:
+                return next(self._stream)
+            except StopIteration:
+                return done
+
+        chunk = await asyncio.get_running_loop().run_in_executor(None, step)
+        if chunk is done:
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self):
+        self._stream.close()
+
+    def close(self):
+        self._stream.close()
 
 
 def get_dirty_client(timeout=30.0):
@@ -568,6 +741,17 @@ class DirtyWorker:
         self.ready_fd = None
 
 
+def _app_specs(apps):
+    """(import path, worker limit or None) for each dirty_apps entry; imports each app's module."""
+    specs = []
+    for spec in apps:
+        path, count = parse_dirty_app_spec(spec)
+        if count is None:
+            count = getattr(_app_class(path), "workers", None)
+        specs.append((path, count))
+    return specs
+
+
 class DirtyArbiter:
     def __init__(self, cfg, log):
         self.cfg = cfg
@@ -586,12 +770,7 @@ class DirtyArbiter:
         self._cond = threading.Condition()
         self._stash = _Stash()
         self._signals = []
-        self.specs = []
-        for spec in cfg["apps"]:
-            path, count = parse_dirty_app_spec(spec)
-            if count is None:
-                count = getattr(_app_class(path), "workers", None)
-            self.specs.append((path, count))
+        self.specs = _app_specs(cfg["apps"])
         self._listener = None
         self._clients = set()
 
@@ -651,15 +830,66 @@ class DirtyArbiter:
                 self.num_workers -= 1
                 self.log.info("SIGTTOU: Decreasing dirty workers to %s", self.num_workers)
         elif sig == signal.SIGHUP:
+            self._reload_settings()
             self.log.info("Reloading dirty workers")
             for worker in self.workers.values():
                 self._retire(worker)
         elif sig == signal.SIGUSR1:
-            _reopen_log(self.log, self.cfg)
+            try:
+                _reopen_log(self.log, self.cfg)
+            except OSError as e:
+                self.log.error("Error reopening the log file, keeping the current one: %s", e)
         elif sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             self.alive = False
             return sig != signal.SIGTERM
         return False
+
+    def _reload_settings(self):
+        """HUP: the master left the reloaded settings next to the socket. The new dirty_apps, dirty_workers,
+        dirty_threads, dirty_timeout, dirty_graceful_timeout, hooks and log settings apply to the workers
+        that replace the current ones; the stash is kept. Settings that cannot load leave the current ones."""
+        path = os.path.join(os.path.dirname(self.socket_path), "reload.json")
+        try:
+            with open(path, "rb") as f:
+                new = json.loads(f.read().decode("utf-8"))
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as e:
+            self.log.error("Error reading the reloaded dirty settings, keeping the current ones: %s", e)
+            return
+        for path_entry in reversed(new.get("pythonpath") or []):
+            if path_entry not in sys.path:
+                sys.path.insert(0, path_entry)
+        try:
+            specs = _app_specs(new["apps"])
+            hooks = _load_hooks(new.get("config"), new.get("hook_paths"))
+        except Exception as e:  # pylint: disable=broad-except - an app or hook that cannot load is the operator's to fix
+            reason = e.message if isinstance(e, DirtyError) else f"{type(e).__name__}: {e}"
+            if e.__cause__ is not None:
+                reason += f" ({type(e.__cause__).__name__}: {e.__cause__})"
+            self.log.error("Error reloading the dirty apps, keeping the current ones: %s", reason)
+            return
+        for key in ("socket", "ppid"):
+            new[key] = self.cfg[key]
+        new["hooks"] = hooks
+        changed = sorted(k for k in ("apps", "workers", "threads", "timeout", "graceful_timeout")
+                         if new.get(k) != self.cfg.get(k))
+        with self._cond:
+            self.cfg = new
+            self.specs = specs
+            self.hooks = hooks
+            self.num_workers = max(new["workers"], self.minimum_workers())
+            self.threads = max(1, new["threads"])
+            self.timeout = new["timeout"] or None
+            self._cond.notify_all()
+        try:
+            _reopen_log(self.log, new)
+            self.log.setLevel((new.get("loglevel") or "info").upper())
+        except (OSError, ValueError) as e:
+            self.log.error("Error reloading the dirty arbiter's log settings, keeping the current ones: %s", e)
+        if changed:
+            self.log.info("Dirty arbiter settings reloaded: %s", ", ".join(f"dirty_{k}" for k in changed))
 
     def _listen(self):
         if os.path.exists(self.socket_path):
@@ -708,7 +938,9 @@ class DirtyArbiter:
                 if message.get("type") == "stash":
                     reply = {"id": request_id, "type": "response", "result": self._stash.run(message)}
                 elif message.get("type") == "request":
-                    reply = self._route(message)
+                    reply = self._route(message, conn)
+                    if reply is None:
+                        return  # the caller went away during a stream
                 elif message.get("type") == "status":
                     reply = {"id": request_id, "type": "response", "result": self.status()}
                 elif message.get("type") == "manage":
@@ -738,7 +970,9 @@ class DirtyArbiter:
                     raise DirtyNoWorkersAvailableError(app_path)
                 self._cond.wait(remaining)
 
-    def _route(self, message):
+    def _route(self, message, client):
+        """Runs one call on a dirty worker; returns the reply for the caller. The chunks of a streamed result
+        are passed to the caller one at a time as they come (None: the caller went away mid-stream)."""
         app_path, action = message.get("app_path"), message.get("action")
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         worker = self._pick(app_path, deadline)
@@ -750,6 +984,14 @@ class DirtyArbiter:
                     sock.connect(worker.socket_path)
                     _send(sock, message)
                     reply = _recv(sock)
+                    while reply is not None and reply.get("type") == "chunk":
+                        # A stream: dirty_timeout bounds each chunk's wait, as in Gunicorn. While the caller
+                        # reads slowly, the send below blocks and the worker's generator waits on its socket.
+                        reply["id"] = message.get("id")
+                        if not _send_quietly(client, reply):
+                            return None
+                        sock.settimeout(self.timeout)
+                        reply = _recv(sock)
                 except socket.timeout:
                     self.log.warning("Dirty worker (pid:%s) timed out running %s.%s after %ss: killing it",
                                      worker.pid, app_path, action, self.cfg["timeout"])
@@ -993,7 +1235,7 @@ class _WorkerProcess:
             with conn:
                 message = _recv(conn)
                 if message is not None:
-                    _send(conn, self._execute(message))
+                    self._respond(conn, message)
         except (OSError, DirtyProtocolError):
             pass
         finally:
@@ -1001,21 +1243,72 @@ class _WorkerProcess:
                 self._busy -= 1
                 self._idle.notify_all()
 
-    def _execute(self, message):
+    def _respond(self, conn, message):
         request_id = message.get("id")
         app_path, action = message.get("app_path"), message.get("action")
         app = self.worker.apps.get(app_path)
         if app is None:
-            return _error_reply(request_id, DirtyAppNotFoundError(app_path))
+            _send(conn, _error_reply(request_id, DirtyAppNotFoundError(app_path)))
+            return
+        streamed = False
         try:
             result = app(action, *(message.get("args") or []), **(message.get("kwargs") or {}))
-            reply = {"id": request_id, "type": "response", "result": result}
-            json.dumps(reply)
-            return reply
+            streamed = inspect.isgenerator(result) or inspect.isasyncgen(result)
+            if not streamed:
+                frame = _dumps({"id": request_id, "type": "response", "result": result})
         except Exception as e:  # pylint: disable=broad-except
-            tb = traceback.format_exc()
-            self.log.error("Error executing %s.%s: %s\n%s", app_path, action, e, tb)
-            return _error_reply(request_id, DirtyAppError(str(e), app_path=app_path, action=action, traceback=tb))
+            frame = _dumps(self._app_error(request_id, app_path, action, e))
+        if streamed:
+            self._stream(conn, request_id, app_path, action, result)
+        else:
+            conn.sendall(frame)
+
+    def _app_error(self, request_id, app_path, action, error):
+        tb = traceback.format_exc()
+        self.log.error("Error executing %s.%s: %s\n%s", app_path, action, error, tb)
+        return _error_reply(request_id, DirtyAppError(str(error), app_path=app_path, action=action, traceback=tb))
+
+    def _stream(self, conn, request_id, app_path, action, gen):
+        """One ``chunk`` message per item, then ``end``; an exception in the generator ends the stream with
+        ``error``. Each send blocks while the arbiter has not taken the previous chunks (back-pressure); a
+        send that fails (the caller went away) closes the generator."""
+        loop = None
+        if inspect.isasyncgen(gen):
+            loop = asyncio.new_event_loop()
+            done = object()
+
+            async def step():
+                try:
+                    return await gen.__anext__()
+                except StopAsyncIteration:
+                    return done
+
+            items = iter(lambda: loop.run_until_complete(step()), done)
+        else:
+            items = gen
+        try:
+            while True:
+                try:
+                    frame = _dumps({"id": request_id, "type": "chunk", "data": next(items)})
+                except StopIteration:
+                    reply = {"id": request_id, "type": "end"}
+                    break
+                except Exception as e:  # pylint: disable=broad-except - the app's (or a chunk's) error goes to the caller
+                    reply = self._app_error(request_id, app_path, action, e)
+                    break
+                conn.sendall(frame)  # an OSError here: the caller went away, the generator is closed below
+            conn.sendall(_dumps(reply))
+        finally:
+            try:
+                if loop is not None:
+                    loop.run_until_complete(gen.aclose())
+                else:
+                    gen.close()
+            except Exception:  # pylint: disable=broad-except
+                self.log.exception("Error closing the stream of %s.%s", app_path, action)
+            finally:
+                if loop is not None:
+                    loop.close()
 
 
 def _send_quietly(conn, message):
@@ -1038,19 +1331,19 @@ def _kill(pid, sig):
 HOOK_NAMES = ("on_dirty_starting", "dirty_post_fork", "dirty_worker_init", "dirty_worker_exit")
 
 
-def _load_hooks(config):
-    """The four dirty hooks from the config file (a path or python:module), as Gunicorn reads it."""
-    if not config:
-        return {}
-    if config.startswith("python:"):
+def _load_hooks(config, paths=None):
+    """The four dirty hooks from the Python config file (a path or python:module), as Gunicorn reads it,
+    or from the dotted paths a TOML config gives (``paths``: name to ``module.attr``)."""
+    namespace = {}
+    if config and config.startswith("python:"):
         namespace = vars(importlib.import_module(config[len("python:"):]))
-    else:
+    elif config:
         namespace = {"__file__": config, "__name__": "__config__"}
         with open(config, "rb") as f:
             exec(compile(f.read(), config, "exec"), namespace)  # pylint: disable=exec-used
     hooks = {}
     for name in HOOK_NAMES:
-        hook = namespace.get(name)
+        hook = namespace.get(name) or (paths or {}).get(name)
         if isinstance(hook, str) and "." in hook:  # a dotted path, as Gunicorn accepts for hooks
             module_name, _, attr = hook.rpartition(".")
             hook = getattr(importlib.import_module(module_name), attr)
@@ -1068,11 +1361,12 @@ def _make_log(cfg):
 
 
 def _reopen_log(log, cfg):
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
+    # The new handler first: a file that cannot be opened raises here and leaves the current one.
     path = cfg.get("errorlog") or "-"
     handler = logging.StreamHandler(sys.stderr) if path == "-" else logging.FileHandler(path)
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
     handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
                                            "%Y-%m-%d %H:%M:%S %z"))
     log.addHandler(handler)
@@ -1095,7 +1389,7 @@ def _main():
         if uid:
             os.setuid(int(uid))
     try:
-        cfg["hooks"] = _load_hooks(cfg.get("config"))
+        cfg["hooks"] = _load_hooks(cfg.get("config"), cfg.get("hook_paths"))
         arbiter = DirtyArbiter(cfg, log)
     except Exception as e:  # pylint: disable=broad-except
         reason = e.message if isinstance(e, DirtyError) else f"{type(e).__name__}: {e}"

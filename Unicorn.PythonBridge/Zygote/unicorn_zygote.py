@@ -27,6 +27,15 @@ import traceback
 WORKER_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGTTIN",
                   "SIGTTOU", "SIGWINCH", "SIGABRT")
 
+# What a stop sent to the whole process group delivers (Ctrl-C or Ctrl-\ at a terminal, systemd's stop,
+# timeout(1)). They are the master's to act on: a zygote they killed would only be replaced while the
+# master shuts down. The master ends the zygote by closing its channel (end of file in main).
+GROUP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP)
+
+
+def ignore(_signum, _frame):
+    pass
+
 
 def send(sock, message):
     sock.sendall(json.dumps(message).encode() + b"\n")
@@ -121,13 +130,26 @@ def become_worker(sock, config, request, fds):
     set_command_line(request.get("title", "unicorn: worker"))
     for name in WORKER_SIGNALS:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # One the master sent since the fork waited, blocked (fork_worker); it now acts as on a spawned worker.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, GROUP_SIGNALS)
     return start_dotnet(config, environment)
 
 
 def fork_worker(sock, config, request, fds):
     """Forks a worker; returns its pid. The intermediate child exits at once, orphaning the worker."""
     read_end, write_end = os.pipe()
-    child = os.fork()
+    # Blocked across the fork: one the master sends the new worker before become_worker resets the
+    # handlers waits for it there, and is not dropped by ignore().
+    signal.pthread_sigmask(signal.SIG_BLOCK, GROUP_SIGNALS)
+    try:
+        child = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, GROUP_SIGNALS)
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    if child != 0:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, GROUP_SIGNALS)
     if child == 0:
         code = 70
         try:
@@ -158,15 +180,24 @@ def main():
     config = json.loads(os.environ.pop("UNICORN_ZYGOTE"))
     sock = socket.socket(fileno=int(config["fd"]))
     os.set_inheritable(sock.fileno(), False)
-    # The master stops the zygote with SIGTERM; Ctrl-C at a terminal goes to the master, which stops it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Caught and dropped rather than SIG_IGN, which programs the app runs would inherit through exec.
+    for sig in GROUP_SIGNALS:
+        signal.signal(sig, ignore)
     try:
-        prepare(config)
-        if config.get("preload"):
-            preload(config["app"])
-    except BaseException as e:
-        send(sock, {"error": "%s: %s" % (type(e).__name__, e), "kind": "app", "traceback": traceback.format_exc()})
-        return 1
+        try:
+            prepare(config)
+            if config.get("preload"):
+                preload(config["app"])
+        except BaseException as e:
+            send(sock, {"error": "%s: %s" % (type(e).__name__, e), "kind": "app", "traceback": traceback.format_exc()})
+            return 1
+        return serve(sock, config)
+    except ConnectionError:
+        # The master went away (closed its end, or was killed): nothing is left to serve.
+        return 0
+
+
+def serve(sock, config):
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if threads:
         send(sock, {"error": "the application started threads while it was imported (%s); a forked worker would "
@@ -178,16 +209,15 @@ def main():
     pending = bytearray()
     while True:
         fds = []
-        try:
-            request = read_request(sock, pending, fds)
-        except ConnectionError:
-            return 0
+        request = read_request(sock, pending, fds)
         if request is None:
             return 0
         try:
             if not fds:
                 raise OSError("no heartbeat descriptor came with the request")
             send(sock, {"pid": fork_worker(sock, config, request, fds)})
+        except ConnectionError:
+            raise
         except OSError as e:
             send(sock, {"error": str(e)})
         finally:

@@ -84,7 +84,7 @@ public sealed partial class Arbiter : IControlTarget
         }
     }
 
-    IDirtyPool? IControlTarget.Dirty => _options.DirtyPool;
+    IDirtyPool? IControlTarget.Dirty => RunningDirtyPool;
 
     void IControlTarget.Raise(int signal) => _signals.Enqueue(signal);
 
@@ -97,13 +97,13 @@ public sealed partial class Arbiter : IControlTarget
     JsonObject IControlTarget.ShowAll()
     {
         var workers = WorkerRows("web", includeAborted: false);
-        var dirtyWorkers = _options.DirtyPool?.Workers() ?? [];
+        var dirtyWorkers = RunningDirtyPool?.Workers() ?? [];
         return new JsonObject
         {
             ["arbiter"] = new JsonObject { ["pid"] = Environment.ProcessId, ["type"] = "arbiter", ["role"] = "master" },
             ["web_workers"] = workers,
             ["web_worker_count"] = workers.Count,
-            ["dirty_arbiter"] = _options.DirtyPool is { } pool
+            ["dirty_arbiter"] = RunningDirtyPool is { } pool
                 ? new JsonObject { ["pid"] = pool.Pid, ["type"] = "dirty_arbiter", ["role"] = "dirty master" }
                 : null,
             ["dirty_workers"] = dirtyWorkers,
@@ -131,7 +131,7 @@ public sealed partial class Arbiter : IControlTarget
         ["workers_spawned"] = _workersSpawned,
         ["workers_killed"] = _workersKilled,
         ["reloads"] = _reloads,
-        ["dirty_arbiter_pid"] = _options.DirtyPool?.Pid,
+        ["dirty_arbiter_pid"] = RunningDirtyPool?.Pid,
     };
 
     JsonObject IControlTarget.ShowListeners()

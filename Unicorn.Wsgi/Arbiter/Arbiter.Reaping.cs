@@ -50,7 +50,7 @@ public sealed partial class Arbiter
     private static string ExitCause(WorkerHandle worker, WorkerExit exit, bool retiring) =>
         exit.Halt is not null ? "boot_error"
         : worker.StopCause is { } cause ? cause
-        : retiring && exit.ExitCode == 0 ? "max_requests"
+        : retiring && exit.ExitCode == 0 ? worker.RetireCauseName()
         : "crash";
 
     /// <summary>

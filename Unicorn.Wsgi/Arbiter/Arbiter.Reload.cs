@@ -9,10 +9,20 @@ namespace Unicorn.Wsgi.Arbiter;
 public sealed partial class Arbiter
 {
     /// <summary>
-    /// HUP: re-read the configuration, reopen logs, rebind if the addresses changed, then start a full
-    /// set of new workers; the old ones are stopped gracefully as the new ones become ready.
+    /// HUP: re-read the configuration, reopen logs, rebind if the addresses changed, apply the dirty_*
+    /// settings, then start a full set of new workers; the old ones are stopped gracefully as the new ones
+    /// become ready. When the configuration cannot be reloaded the dirty arbiter still gets the HUP (it
+    /// replaces its workers), as in Gunicorn.
     /// </summary>
     private void Reload()
+    {
+        if (!ReloadConfiguration())
+        {
+            SignalDirtyArbiter(Libc.SIGHUP);
+        }
+    }
+
+    private bool ReloadConfiguration()
     {
         Settings next;
         try
@@ -22,13 +32,13 @@ public sealed partial class Arbiter
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _log.Error("Error reloading the configuration, keeping the current one: " + e.Message);
-            return;
+            return false;
         }
 
         var nextConfig = ProcessSettings.From(next);
         if (!TryReloadLogs(next))
         {
-            return;
+            return false;
         }
 
         if (next.ForkWorkers && _options.Zygote is not null)
@@ -36,7 +46,7 @@ public sealed partial class Arbiter
             // The new zygote imports the new app (--preload) before anything else changes.
             if (!ReloadZygote(next))
             {
-                return;
+                return false;
             }
         }
         else if (nextConfig.PreloadApp)
@@ -48,7 +58,7 @@ public sealed partial class Arbiter
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _log.Error("Error reloading the application, keeping the current workers: " + e.Message);
-                return;
+                return false;
             }
         }
 
@@ -113,6 +123,9 @@ public sealed partial class Arbiter
         SetNumWorkers(_config.Workers);
         _generation++;
 
+        // Before the new workers start: they inherit the pool's socket (or its absence).
+        ReloadDirtyArbiter();
+
         // The workers running now are replaced: mark them retiring-by-reload by stopping them only
         // once the new set is ready (WorkerPlan counts them as surplus, oldest first).
         for (var i = 0; i < _config.Workers; i++)
@@ -121,6 +134,7 @@ public sealed partial class Arbiter
         }
 
         ManageWorkers();
+        return true;
     }
 
     /// <summary>

@@ -25,7 +25,6 @@ public sealed partial class Arbiter
             case Libc.SIGHUP:
                 _log.Info("Hang up: " + _masterName);
                 Reload();
-                SignalDirtyArbiter(Libc.SIGHUP);
                 break;
             case Libc.SIGTERM:
                 throw new StopMasterException(graceful: true);

@@ -18,7 +18,7 @@ public sealed partial class Arbiter
         foreach (var pid in stop)
         {
             var retiring = snapshots.Any(s => s.Pid == pid && s.State == WorkerState.Retiring);
-            _workers[pid].StopCause ??= retiring ? "max_requests" : _workers[pid].Generation < _generation ? "reload" : "scale_down";
+            _workers[pid].StopCause ??= retiring ? _workers[pid].RetireCauseName() : _workers[pid].Generation < _generation ? "reload" : "scale_down";
         }
 
         StopWorkers(stop, Libc.SIGTERM);

@@ -8,8 +8,8 @@ namespace Unicorn.Wsgi.Arbiter;
 /// <summary>
 /// The master's handle on the dirty arbiter: a python3 process running Unicorn's dirty module, which forks
 /// the dirty workers, loads <c>dirty_apps</c> in them and serves calls on a Unix socket in a private
-/// directory. The master starts it, forwards HUP/USR1/TERM/QUIT, reaps it (only its own pid) and starts a
-/// new one when it dies; TTIN/TTOU sent to its pid resize the dirty pool, as in Gunicorn.
+/// directory. The master starts it, forwards HUP (with the reloaded settings)/USR1/TERM/QUIT, reaps it (only
+/// its own pid) and starts a new one when it dies; TTIN/TTOU sent to its pid resize the dirty pool, as in Gunicorn.
 /// </summary>
 internal sealed class DirtyArbiterProcess : IDisposable
 {
@@ -18,6 +18,8 @@ internal sealed class DirtyArbiterProcess : IDisposable
         "import sys,types,linecache;s=sys.argv.pop(1);m=types.ModuleType('unicorn_dirty');m.__file__='unicorn_dirty.py';"
         + "sys.modules['unicorn_dirty']=m;linecache.cache['unicorn_dirty.py']=(len(s),None,s.splitlines(True),'unicorn_dirty.py');"
         + "exec(compile(s,'unicorn_dirty.py','exec'),m.__dict__);m._main()";
+
+    private static readonly string[] DirtyHooks = ["on_dirty_starting", "dirty_post_fork", "dirty_worker_init", "dirty_worker_exit"];
 
     private readonly DirtyArbiterLaunch _launch;
     private readonly string _directory;
@@ -47,21 +49,9 @@ internal sealed class DirtyArbiterProcess : IDisposable
     /// <summary>Starts the dirty arbiter with the current settings; returns its pid.</summary>
     public int Spawn(Settings settings, ProcessIdentity identity)
     {
+        File.Delete(ReloadPath);
         var env = ProcessSpawner.CurrentEnvironment();
-        env["UNICORN_DIRTY_CONFIG"] = JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["apps"] = settings.DirtyApps,
-            ["workers"] = settings.DirtyWorkers,
-            ["threads"] = settings.DirtyThreads,
-            ["timeout"] = settings.DirtyTimeout,
-            ["graceful_timeout"] = settings.DirtyGracefulTimeout,
-            ["socket"] = SocketPath,
-            ["ppid"] = Environment.ProcessId,
-            ["config"] = settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null,
-            ["pythonpath"] = settings.PythonPath?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
-            ["errorlog"] = settings.ErrorLog,
-            ["loglevel"] = settings.LogLevel ?? "info",
-        });
+        env["UNICORN_DIRTY_CONFIG"] = ConfigJson(settings);
         if (identity.Uid is not null || identity.Gid is not null)
         {
             env["UNICORN_DIRTY_IDENTITY"] = $"{identity.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{identity.Gid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
@@ -76,6 +66,39 @@ internal sealed class DirtyArbiterProcess : IDisposable
         LastPid = Pid;
         return Pid;
     }
+
+    /// <summary>
+    /// HUP: the reloaded settings, for the running dirty arbiter to apply (it reads this file on the HUP the
+    /// master sends next, then removes it). Written whole and renamed, so it never reads half a file.
+    /// </summary>
+    public void WriteReload(Settings settings)
+    {
+        var temporary = ReloadPath + ".tmp";
+        File.WriteAllText(temporary, ConfigJson(settings));
+        File.Move(temporary, ReloadPath, overwrite: true);
+    }
+
+    private string ReloadPath => Path.Combine(_directory, "reload.json");
+
+    private string ConfigJson(Settings settings) =>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["apps"] = settings.DirtyApps,
+            ["workers"] = settings.DirtyWorkers,
+            ["threads"] = settings.DirtyThreads,
+            ["timeout"] = settings.DirtyTimeout,
+            ["graceful_timeout"] = settings.DirtyGracefulTimeout,
+            ["socket"] = SocketPath,
+            ["ppid"] = Environment.ProcessId,
+            ["config"] = settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null,
+            // Hooks given as dotted paths (the only form a TOML config has): the dirty arbiter imports them.
+            ["hook_paths"] = settings.HookReferences
+                .Where(h => DirtyHooks.Contains(h.Setting.Name) && h.Reference.DottedPath is not null)
+                .ToDictionary(h => h.Setting.Name, h => h.Reference.DottedPath),
+            ["pythonpath"] = settings.PythonPath?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            ["errorlog"] = settings.ErrorLog,
+            ["loglevel"] = settings.LogLevel ?? "info",
+        });
 
     public void Signal(int sig)
     {

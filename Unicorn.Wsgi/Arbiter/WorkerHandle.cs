@@ -20,7 +20,7 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
     /// <summary>Its slot in the metrics file (-1: none).</summary>
     public int MetricsSlot { get; } = metricsSlot;
 
-    /// <summary>Why the master stopped it (timeout, reload, scale_down, max_requests), for the restart metric.</summary>
+    /// <summary>Why the master stopped it (timeout, reload, scale_down, max_requests...), for the restart metric.</summary>
     public string? StopCause { get; set; }
 
     /// <summary>
@@ -50,6 +50,27 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
         }
 
         return new WorkerSnapshot(Pid, Age, Recycling && state == WorkerState.Ready ? WorkerState.Retiring : state, StopSentAt is not null);
+    }
+
+    /// <summary>The restart metric's cause for a worker that asked to be replaced.</summary>
+    public string RetireCauseName()
+    {
+        RetireCause cause;
+        try
+        {
+            cause = Heartbeat.ReadCause();
+        }
+        catch (IOException)
+        {
+            cause = RetireCause.MaxRequests;
+        }
+
+        return cause switch
+        {
+            RetireCause.MaxRequestTime => "max_request_time",
+            RetireCause.CodeReload => "code_reload",
+            _ => "max_requests",
+        };
     }
 
     public void Dispose() => Heartbeat.Dispose();

@@ -19,14 +19,16 @@ public sealed class Zygote : IDisposable
 {
     private static readonly TimeSpan ForkTimeout = TimeSpan.FromSeconds(30);
     private readonly Socket _channel;
+    private readonly IErrorLog _log;
     private readonly byte[] _buffer = new byte[4096];
     private readonly List<byte> _pending = [];
     private int _exitStatus = -1;
 
-    private Zygote(int pid, Socket channel)
+    private Zygote(int pid, Socket channel, IErrorLog log)
     {
         Pid = pid;
         _channel = channel;
+        _log = log;
     }
 
     public int Pid { get; }
@@ -87,7 +89,7 @@ public sealed class Zygote : IDisposable
             _ = Libc.close(theirs);
         }
 
-        var zygote = new Zygote(pid, new Socket(new SafeSocketHandle(mine, ownsHandle: true)));
+        var zygote = new Zygote(pid, new Socket(new SafeSocketHandle(mine, ownsHandle: true)), log);
         try
         {
             using var answer = zygote.Receive(readyTimeout);
@@ -192,16 +194,14 @@ public sealed class Zygote : IDisposable
         return exit.Signal is { } sig ? "signal " + Libc.SignalName(sig) : "exit code " + (exit.ExitCode ?? 0).ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Closes the channel (the zygote exits at end of file), then makes sure it is gone and reaped.</summary>
+    /// <summary>
+    /// Closes the channel, the zygote's signal to exit (it ignores the process group's stop signals), then
+    /// makes sure it is gone and reaped. One still importing the app reads no end of file: it is killed
+    /// after a second, and the log says so.
+    /// </summary>
     public void Dispose()
     {
         _channel.Dispose();
-        if (HasExited())
-        {
-            return;
-        }
-
-        _ = Libc.kill(Pid, Libc.SIGTERM);
         for (var i = 0; i < 100 && !HasExited(); i++)
         {
             Thread.Sleep(10);
@@ -209,6 +209,7 @@ public sealed class Zygote : IDisposable
 
         if (!HasExited())
         {
+            _log.Warning($"Zygote (pid: {Pid}) did not exit when its channel closed; killing it");
             _ = Libc.kill(Pid, Libc.SIGKILL);
             _ = Libc.waitpid(Pid, out _exitStatus, 0);
         }

@@ -41,6 +41,9 @@ internal static partial class Libc
     public static unsafe partial nint write(int fd, byte* buf, nuint count);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static unsafe partial nint read(int fd, byte* buf, nuint count);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int fchown(int fd, uint owner, uint group);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

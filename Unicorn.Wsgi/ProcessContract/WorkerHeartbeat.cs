@@ -7,11 +7,11 @@ namespace Unicorn.Wsgi.ProcessContract;
 /// <summary>
 /// The channel a worker proves it is alive on: an unlinked file in <c>--worker-tmp-dir</c> shared by
 /// master and worker (Gunicorn touches the mtime of such a file). It holds the worker's last beat on the
-/// monotonic clock both processes share, and its state (booting, ready, retiring after max_requests).
+/// monotonic clock both processes share, its state (booting, ready, retiring) and why it retires.
 /// </summary>
 public sealed class WorkerHeartbeat : IDisposable
 {
-    private const int Size = 9;
+    private const int Size = 10;
     private readonly SafeFileHandle _handle;
     private readonly byte[] _buffer = new byte[Size];
 
@@ -36,12 +36,16 @@ public sealed class WorkerHeartbeat : IDisposable
 
     public static long Now => Stopwatch.GetTimestamp();
 
+    /// <summary>Worker side: why it retires, written with every beat (set before the first Retiring beat).</summary>
+    public RetireCause Cause { get; set; }
+
     public void Beat(WorkerState state)
     {
         lock (_buffer)
         {
             BinaryPrimitives.WriteInt64LittleEndian(_buffer, Now);
             _buffer[8] = (byte)state;
+            _buffer[9] = (byte)Cause;
             RandomAccess.Write(_handle, _buffer, 0);
         }
     }
@@ -52,6 +56,13 @@ public sealed class WorkerHeartbeat : IDisposable
         Span<byte> buffer = stackalloc byte[Size];
         var n = RandomAccess.Read(_handle, buffer, 0);
         return n < Size ? (0, WorkerState.Booting) : (BinaryPrimitives.ReadInt64LittleEndian(buffer), (WorkerState)buffer[8]);
+    }
+
+    /// <summary>Master side: why a retiring worker asked to be replaced.</summary>
+    public RetireCause ReadCause()
+    {
+        Span<byte> buffer = stackalloc byte[Size];
+        return RandomAccess.Read(_handle, buffer, 0) < Size ? RetireCause.MaxRequests : (RetireCause)buffer[9];
     }
 
     public TimeSpan SinceLastBeat => Stopwatch.GetElapsedTime(Read().LastBeat);

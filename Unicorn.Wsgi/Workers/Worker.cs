@@ -33,6 +33,7 @@ public sealed class Worker
     private long _requestCount;
     private long _requestsStarted;
     private int _maxRequestsFired;
+    private bool _noDelayInherited;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
         : this(settings, listeners.Select(s => new ListenerInfo(s)).ToList(), app, log)
@@ -98,7 +99,6 @@ public sealed class Worker
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public async Task RunAsync()
     {
-        _host.Start();
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
@@ -123,7 +123,21 @@ public sealed class Worker
             ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
-        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline)).ToArray();
+        _noDelayInherited = SetNoDelayOnListeners();
+        // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
+        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
+        if (_host.AcceptWhenIdle(acceptor))
+        {
+            acceptor.Start();
+        }
+        else
+        {
+            acceptor.Dispose();
+            acceptor = null;
+        }
+
+        _host.Start();
+        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline, acceptor)).ToArray();
         await Task.WhenAll(accepting);
         if (Interlocked.Decrement(ref _open) == 0)
         {
@@ -136,7 +150,12 @@ public sealed class Worker
             await disposable.DisposeAsync();
         }
 
-        await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
+        var stopped = await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
+        if (stopped)
+        {
+            // A thread still stuck in the app could yet wake the acceptor: its eventfd stays open then.
+            acceptor?.Dispose();
+        }
     }
 
     private static ProtocolHandlers Http1Only(IConnectionHandler http1) =>
@@ -193,9 +212,9 @@ public sealed class Worker
         _stopNow.Cancel();
     }
 
-    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline)
+    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
-        await AcceptUntilStoppedAsync(listener, pipeline);
+        await (acceptor is null ? AcceptUntilStoppedAsync(listener, pipeline) : acceptor.Completion);
         if (!listener.OwnedByWorker)
         {
             return;
@@ -244,13 +263,30 @@ public sealed class Worker
                 return;
             }
 
-            if (!listener.IsUnix)
-            {
-                client.NoDelay = true;
-            }
-
             Serve(client, listener, pipeline);
         }
+    }
+
+    /// <summary>
+    /// TCP_NODELAY on each TCP listener, which Linux copies to every socket accepted from it: one setsockopt(2)
+    /// per listener instead of one per connection. False when a listener refused it (then set per connection).
+    /// </summary>
+    private bool SetNoDelayOnListeners()
+    {
+        var all = true;
+        foreach (var listener in _listeners.Where(l => !l.IsUnix))
+        {
+            try
+            {
+                listener.Socket.NoDelay = true;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                all = false;
+            }
+        }
+
+        return all;
     }
 
     /// <summary>
@@ -267,10 +303,6 @@ public sealed class Worker
             while (listener.Socket.Poll(0, SelectMode.SelectRead) && _connectionSlots.Wait(0))
             {
                 var client = listener.Socket.Accept();
-                if (!listener.IsUnix)
-                {
-                    client.NoDelay = true;
-                }
 
                 Serve(client, listener, pipeline);
             }
@@ -290,6 +322,18 @@ public sealed class Worker
     /// </summary>
     private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
+        // A socket accepted from a non-blocking listener (the sync worker's) inherits the mode; the response
+        // sink's writes must wait for a slow client.
+        if (!client.Blocking)
+        {
+            client.Blocking = true;
+        }
+
+        if (!_noDelayInherited && !listener.IsUnix)
+        {
+            client.NoDelay = true;
+        }
+
         Interlocked.Increment(ref _open);
         _ = ServeAsync(client, listener, pipeline);
     }

@@ -22,7 +22,7 @@ public sealed partial class WorkerProcess
         try
         {
             var extra = new ExtraFiles(_settings.ReloadExtraFiles, Directory.GetCurrentDirectory());
-            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.ReloadEngine), moduleSource(), extra, _log, _ => Retire(TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))));
+            _reloader = Reloader.Start(Reloader.ParseEngine(_settings.ReloadEngine), moduleSource(), extra, _log, _ => Retire(TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5)), RetireCause.CodeReload));
             _log.Debug($"Reloader watching with {_reloader.Engine.ToString().ToLowerInvariant()}");
             return null;
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
@@ -13,7 +14,7 @@ public sealed partial class WorkerProcess
     /// of the thread serving it (the coroutine stack of its task under asgi), in every worker class whose host can
     /// tell (sync, gthread and asgi today), while the
     /// worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
-    /// max_requests. Checked at each heartbeat.
+    /// max_requests (counted as cause max_request_time). Checked at each heartbeat.
     /// </summary>
     private void WatchSlowRequests(Worker worker)
     {
@@ -38,7 +39,7 @@ public sealed partial class WorkerProcess
             if (_config.RecycleOnMaxRequestTime && !_retiring)
             {
                 _log.Info($"Recycling worker (pid:{_info.Pid}) after a request past max_request_time");
-                OnMaxRequestsReached();
+                StopAcceptingAndRetire(RetireCause.MaxRequestTime);
             }
         }
     }

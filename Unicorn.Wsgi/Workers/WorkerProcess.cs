@@ -277,21 +277,24 @@ public sealed partial class WorkerProcess
     /// would otherwise be reset) until the master stops it once the replacement listens, or until a boot
     /// allowance has passed.
     /// </summary>
-    private void OnMaxRequestsReached()
+    private void OnMaxRequestsReached() => StopAcceptingAndRetire(RetireCause.MaxRequests);
+
+    /// <summary>As after max_requests; <paramref name="cause"/> is what the master's restart metric counts.</summary>
+    private void StopAcceptingAndRetire(RetireCause cause)
     {
         var worker = _worker!;
         worker.BeginRetire();
         var wait = worker.OwnsListeners
             ? WorkerTimeouts.BootAllowance(_config.Timeout, _config.BootTimeout) ?? TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))
             : TimeSpan.Zero;
-        Retire(wait);
+        Retire(wait, cause);
     }
 
     /// <summary>
     /// Asks the master for a replacement; this worker goes on (serving, for --reload) until told to stop
     /// or until <paramref name="wait"/> has passed.
     /// </summary>
-    private void Retire(TimeSpan wait)
+    private void Retire(TimeSpan wait, RetireCause cause)
     {
         if (_retiring)
         {
@@ -299,6 +302,7 @@ public sealed partial class WorkerProcess
         }
 
         _retiring = true;
+        _heartbeat.Cause = cause;
         _heartbeat.Beat(WorkerState.Retiring);
         Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency));
         _ = Libc.kill(_masterPid, Libc.SIGCHLD);

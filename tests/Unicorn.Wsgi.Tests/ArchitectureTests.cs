@@ -50,10 +50,12 @@ public sealed class ArchitectureTests
     {
         // Arbiter/Control runs on the thread pool; the worker table belongs to the arbiter's loop, which runs
         // each command through IControlTarget. A control type naming the arbiter, its workers or the process
-        // contract could touch that state from the wrong thread.
+        // contract could touch that state from the wrong thread. The dirty pool is reached through IDirtyPool
+        // too: which dirty arbiter runs (a HUP may start, replace or stop it) is the master's to say.
         var result = Types.InAssembly(Wsgi)
             .That().ResideInNamespace(Root + "Arbiter.Control")
-            .ShouldNot().HaveDependencyOnAny(Root + "Arbiter.Arbiter", Root + "Arbiter.WorkerHandle", Root + "Arbiter.WorkerPlan", Root + "ProcessContract", Root + "Transport")
+            .ShouldNot().HaveDependencyOnAny(Root + "Arbiter.Arbiter", Root + "Arbiter.WorkerHandle", Root + "Arbiter.WorkerPlan", Root + "ProcessContract", Root + "Transport",
+                Root + "Arbiter.DirtyPool", Root + "Arbiter.DirtyArbiterProcess", Root + "Arbiter.DirtyArbiterClient")
             .GetResult();
         Assert.True(result.IsSuccessful, "Arbiter/Control reaches past IControlTarget: " + string.Join(", ", result.FailingTypeNames ?? []));
     }
@@ -120,6 +122,19 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void An_app_host_accepts_only_through_the_idle_acceptor()
+    {
+        // The sync worker's thread accepts when idle, but the host only calls IIdleAcceptor: listeners, poll(2)
+        // and connection slots stay in Workers/IdleAcceptor, and no host touches a socket.
+        var result = Types.InAssembly(Wsgi)
+            .That().ResideInNamespace(Root + "Workers.Hosts")
+            .ShouldNot().HaveDependencyOn("System.Net.Sockets")
+            .GetResult();
+        Assert.True(result.IsSuccessful, "an app host uses sockets: " + string.Join(", ", result.FailingTypeNames ?? []));
+        Assert.Contains(typeof(IIdleAcceptor), Wsgi.GetType(Root + "Workers.IdleAcceptor")!.GetInterfaces());
+    }
+
+    [Fact]
     public void An_upgraded_connection_is_handed_over_as_a_stream()
     {
         // The HTTP/1 connection hands its stream over (IConnectionUpgrade) and knows nothing of websockets: framing is
@@ -174,6 +189,37 @@ public sealed class ArchitectureTests
     private static bool IsReadByName(Instruction i) =>
         i.OpCode.FlowControl == FlowControl.Call && i.Operand is MethodReference m
         && m.DeclaringType.FullName == typeof(Settings).FullName && (m is GenericInstanceMethod g ? g.ElementMethod.Name : m.Name) is "Get" or "Contains";
+
+    [Fact]
+    public void BaseApplication_reaches_the_server_only_through_its_command_line()
+    {
+        // packaging/python's BaseApplication.run() execs the program with -c python:unicorn_server.app.config, a
+        // config module that reads its own environment variable: the server knows nothing of it, and must not
+        // grow a second way in for it.
+        using var module = ModuleDefinition.ReadModule(Wsgi.Location);
+        var naming = module.Types
+            .SelectMany(t => NestedAndSelf(t).SelectMany(n => n.Methods).Where(m => m.HasBody).Select(m => (Outer: t.FullName, m.Body)))
+            .Where(m => m.Body.Instructions.Any(i => i.OpCode == OpCodes.Ldstr && i.Operand is string text
+                && (text.Contains("UNICORN_BASE_APPLICATION", StringComparison.Ordinal) || text.Contains("unicorn_server", StringComparison.Ordinal))))
+            .Select(m => m.Outer)
+            .ToHashSet();
+
+        Assert.True(naming.Count == 0, "the server names BaseApplication's package or variable: " + string.Join(", ", naming));
+        Assert.True(File.Exists(Path.Combine(RepoRoot(), "packaging", "python", "unicorn_server", "app", "config.py")), "the check no longer sees packaging/python");
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Unicorn.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("no Unicorn.sln above " + AppContext.BaseDirectory);
+    }
 
     [Fact]
     public void Only_the_command_line_model_references_System_CommandLine()

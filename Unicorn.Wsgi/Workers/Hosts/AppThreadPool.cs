@@ -12,6 +12,9 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// The hand-off is a plain queue under a monitor. Idle threads sleep in <see cref="Monitor.Wait(object)"/>
 /// instead of spinning first (as BlockingCollection does): on a busy machine a spinning waiter burns the
 /// very CPU the connection that will feed it needs, which measured at twice the CPU per request.
+/// With one thread (sync) and an <see cref="IIdleAcceptor"/>, the idle thread accepts connections itself and
+/// runs a request its own connection hands over inline: a connection per request then costs no hand-over
+/// between the thread its bytes arrive on and the Python thread.
 /// </remarks>
 internal sealed class AppThreadPool : IAppHost
 {
@@ -25,6 +28,14 @@ internal sealed class AppThreadPool : IAppHost
     private int _busy;
     private int _idle;
     private bool _addingCompleted;
+    private IIdleAcceptor? _acceptor;
+    // The thread is in the acceptor (waiting, or running a connection it accepted): work queued wakes it there.
+    private bool _accepting;
+    private IWsgiThread? _acceptingHandler;
+
+    // Set on the thread while its acceptor runs: RunAsync called there runs the request inline.
+    [ThreadStatic]
+    private static AppThreadPool? t_accepting;
 
     public AppThreadPool(IWsgiApplication app, int threads, IErrorLog log)
     {
@@ -59,6 +70,18 @@ internal sealed class AppThreadPool : IAppHost
         }
     }
 
+    /// <summary>Only the one-thread host (sync) accepts itself: gthread accepts up to worker_connections, as Gunicorn's.</summary>
+    public bool AcceptWhenIdle(IIdleAcceptor acceptor)
+    {
+        if (_threads.Length != 1)
+        {
+            return false;
+        }
+
+        _acceptor = acceptor;
+        return true;
+    }
+
     public void Start()
     {
         foreach (var t in _threads)
@@ -70,7 +93,15 @@ internal sealed class AppThreadPool : IAppHost
     /// <summary>Runs the request on a Python thread; completes when the response has been written.</summary>
     public Task RunAsync(WsgiRequest request, IResponseSink sink)
     {
+        if (t_accepting == this && _acceptingHandler is { } handler)
+        {
+            // The idle thread's own connection: run it here rather than queue it for this very thread.
+            var failure = Invoke(0, handler, request, sink);
+            return failure is null ? Task.CompletedTask : Task.FromException(failure);
+        }
+
         var item = new AppWorkItem(request, sink);
+        IIdleAcceptor? wake = null;
         lock (_queue)
         {
             ObjectDisposedException.ThrowIf(_addingCompleted, this);
@@ -79,8 +110,13 @@ internal sealed class AppThreadPool : IAppHost
             {
                 Monitor.Pulse(_queue);
             }
+            else if (_accepting)
+            {
+                wake = _acceptor;
+            }
         }
 
+        wake?.Wake();
         return item.Completion.Task;
     }
 
@@ -132,11 +168,15 @@ internal sealed class AppThreadPool : IAppHost
 
     private void CompleteAdding()
     {
+        IIdleAcceptor? wake;
         lock (_queue)
         {
             _addingCompleted = true;
             Monitor.PulseAll(_queue);
+            wake = _accepting ? _acceptor : null;
         }
+
+        wake?.Wake();
     }
 
     private bool Join(TimeSpan timeout)
@@ -171,28 +211,9 @@ internal sealed class AppThreadPool : IAppHost
         _threadIds[index] = Interop.Libc.pthread_self();
         using (handler)
         {
-            while (Take() is { } item)
+            while (Take(handler) is { } item)
             {
-                Volatile.Write(ref _current[index], item.Request);
-                Volatile.Write(ref _busySince[index], Math.Max(1, Environment.TickCount64));
-                Interlocked.Increment(ref _busy);
-                Exception? failure = null;
-                try
-                {
-                    handler.Invoke(item.Request, item.Sink);
-                }
-                catch (Exception e)
-                {
-                    // The bridge turns app errors into responses; reaching here is a server bug or a
-                    // broken connection. The connection decides what to do with it.
-                    failure = e;
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _busy);
-                    Volatile.Write(ref _busySince[index], 0);
-                    Volatile.Write(ref _current[index], null);
-                }
+                var failure = Invoke(index, handler, item.Request, item.Sink);
 
                 // The connection's continuation runs here, outside Python, up to its next await (log the
                 // request, start reading the next one): one thread hop fewer per request.
@@ -208,12 +229,41 @@ internal sealed class AppThreadPool : IAppHost
         }
     }
 
-    /// <summary>The next request, waiting for one; null once adding is complete and the queue is empty.</summary>
-    private AppWorkItem? Take()
+    /// <summary>Runs one request on thread <paramref name="index"/>; the failure, if it could not be run.</summary>
+    private Exception? Invoke(int index, IWsgiThread handler, WsgiRequest request, IResponseSink sink)
     {
-        lock (_queue)
+        Volatile.Write(ref _current[index], request);
+        Volatile.Write(ref _busySince[index], Math.Max(1, Environment.TickCount64));
+        Interlocked.Increment(ref _busy);
+        try
         {
-            while (true)
+            handler.Invoke(request, sink);
+            return null;
+        }
+        catch (Exception e)
+        {
+            // The bridge turns app errors into responses; reaching here is a server bug or a
+            // broken connection. The connection decides what to do with it.
+            return e;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _busy);
+            Volatile.Write(ref _busySince[index], 0);
+            Volatile.Write(ref _current[index], null);
+        }
+    }
+
+    /// <summary>
+    /// The next request, waiting for one (in the acceptor, when there is one); null once adding is complete
+    /// and the queue is empty.
+    /// </summary>
+    private AppWorkItem? Take(IWsgiThread handler)
+    {
+        while (true)
+        {
+            IIdleAcceptor acceptor;
+            lock (_queue)
             {
                 if (_queue.TryDequeue(out var item))
                 {
@@ -225,9 +275,42 @@ internal sealed class AppThreadPool : IAppHost
                     return null;
                 }
 
-                _idle++;
-                Monitor.Wait(_queue);
-                _idle--;
+                if (_acceptor is null)
+                {
+                    _idle++;
+                    Monitor.Wait(_queue);
+                    _idle--;
+                    continue;
+                }
+
+                acceptor = _acceptor;
+                _accepting = true;
+            }
+
+            var more = false;
+            _acceptingHandler = handler;
+            t_accepting = this;
+            try
+            {
+                more = acceptor.WaitOrServe();
+            }
+            catch (Exception e)
+            {
+                // The acceptor handles its connections' failures; this is a server bug. Accept no more here
+                // rather than lose the thread: the queue still serves the connections already open.
+                _log.Error($"Accepting on the app thread failed: {e}");
+            }
+            finally
+            {
+                t_accepting = null;
+                lock (_queue)
+                {
+                    _accepting = false;
+                    if (!more)
+                    {
+                        _acceptor = null;
+                    }
+                }
             }
         }
     }

@@ -46,4 +46,11 @@ public interface IAppHost
     /// each, so the worker can log that thread's Python stack. A host that cannot tell reports none.
     /// </summary>
     IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit) => [];
+
+    /// <summary>
+    /// Asks the host to accept connections itself on its idle thread, and to run a request inline when that
+    /// thread's accepted connection hands it one (<see cref="IIdleAcceptor"/>). Called before <see cref="Start"/>;
+    /// false (the default) leaves accepting to the worker's async accept loops.
+    /// </summary>
+    bool AcceptWhenIdle(IIdleAcceptor acceptor) => false;
 }

@@ -16,8 +16,10 @@ public class MemoryRecyclingTests
     {
         var port = FreePort();
         var metricsPort = FreePort();
+        using var statsd = new StatsdListener();
         using var server = Start(["-w", "1", "-k", workerClass, "--threads", workerClass == "sync" ? "1" : "2",
             "--max-worker-rss", "200", "--metrics-bind", $"127.0.0.1:{metricsPort}", "--no-control-socket",
+            "--statsd-host", $"127.0.0.1:{statsd.Port}", "--statsd-prefix", "shop",
             "-b", $"127.0.0.1:{port}", .. reusePort ? new[] { "--reuse-port" } : [], "pyfixtures.leak_app:app"]);
         server.WaitUntilServing(port);
         var first = server.Workers().Single();
@@ -39,6 +41,9 @@ public class MemoryRecyclingTests
         Assert.True(mib > 200, line);
         Assert.True(Poll(() => Get(metricsPort, "/metrics").Body.Contains("unicorn_worker_restarts_total{cause=\"max_worker_rss\"}", StringComparison.Ordinal), 30),
             Get(metricsPort, "/metrics").Body);
+        // statsd: the master's counter, with the prefix, once per replacement.
+        Assert.True(Poll(() => statsd.Received.Any(l => l.StartsWith("shop.unicorn.workers.rss_recycled:1|c", StringComparison.Ordinal)), 30),
+            "statsd packets: " + string.Join(" ", statsd.Received));
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
     }

@@ -15,8 +15,10 @@ public class SlowRequestTests
     public async Task ASlowRequestIsLoggedWithItsThreadsStack(string workerClass, string action)
     {
         var port = FreePort();
+        var metricsPort = FreePort();
         using var server = Start("-w", "1", "-k", workerClass, "--threads", workerClass == "sync" ? "1" : "4", "--no-control-socket",
-            "--max-request-time", "1", "--max-request-time-action", action, "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+            "--max-request-time", "1", "--max-request-time-action", action, "--metrics-bind", $"127.0.0.1:{metricsPort}",
+            "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
         var before = Get(port, "/pid").Body;
 
@@ -43,6 +45,10 @@ public class SlowRequestTests
         {
             server.WaitForLog($"Recycling worker (pid:{before}) after a request past max_request_time");
             Assert.True(Poll(() => TryGet(port, "/") == 200 && Get(port, "/pid").Body != before, 120), server.Log);
+            // Counted under its own cause, not as a max_requests retirement.
+            Assert.True(Poll(() => Get(metricsPort, "/metrics").Body.Contains("unicorn_worker_restarts_total{cause=\"max_request_time\"} 1", StringComparison.Ordinal), 30),
+                Get(metricsPort, "/metrics").Body);
+            Assert.DoesNotContain("cause=\"max_requests\"", Get(metricsPort, "/metrics").Body, StringComparison.Ordinal);
         }
 
         server.Signal(SIGTERM);

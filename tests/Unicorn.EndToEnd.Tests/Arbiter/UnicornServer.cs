@@ -154,6 +154,12 @@ public sealed partial class UnicornServer : IDisposable
         // inherits them) keeps open. The last lines are in once stderr closes, normally at once.
         _stderrClosed.Task.Wait(TimeSpan.FromSeconds(2));
         _process.WaitForExit(1000);
+        // An abort or a segfault is never what a test expects, and its cause is only in the log.
+        if (_process.ExitCode is 128 + 6 or 128 + 11)
+        {
+            throw new InvalidOperationException($"unicorn died of signal {_process.ExitCode - 128}; log:\n{Log}");
+        }
+
         return _process.ExitCode;
     }
 

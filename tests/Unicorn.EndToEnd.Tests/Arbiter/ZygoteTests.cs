@@ -60,6 +60,8 @@ public sealed class ZygoteTests : IDisposable
         using var server = Start("--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
         server.WaitForWorkers(2, 60);
+        // Both booted: one killed before its boot line would leave the count below one short.
+        server.WaitForLog("Booting worker with pid:", 2, 60);
 
         // A worker is the master's own child: its death and the signal that caused it are seen.
         var victim = server.Workers()[0];
@@ -67,8 +69,7 @@ public sealed class ZygoteTests : IDisposable
         server.WaitForLog($"Worker (pid:{victim}) was sent SIGKILL!");
         server.WaitForWorkers(2, 60);
 
-        var zygote = int.Parse(server.Lines.Last(l => l.Contains("Forking workers from zygote", StringComparison.Ordinal))
-            .Split("(pid: ")[1].TrimEnd(')'), CultureInfo.InvariantCulture);
+        var zygote = ZygotePid(server);
         Assert.Contains(zygote, ChildrenOf(server.Pid));
         Signal(zygote, 9);
         server.WaitForLog($"Zygote (pid: {zygote}) exited (signal SIGKILL); starting a new one");
@@ -77,11 +78,61 @@ public sealed class ZygoteTests : IDisposable
         // The new zygote forks the next worker.
         server.Signal(SIGTTIN);
         server.WaitForWorkers(3, 60);
-        server.WaitForLog("Booting worker with pid:", 4); // two, the killed one's replacement, TTIN's
+        server.WaitForLog("Booting worker with pid:", 4, 60); // two, the killed one's replacement, TTIN's
         Assert.Equal(200, Get(port, "/").Status);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
         Assert.DoesNotContain(zygote, ChildrenOf(server.Pid));
+    }
+
+    [Fact]
+    public void A_stop_signal_sent_to_the_whole_group_leaves_the_zygote_to_the_master()
+    {
+        // systemd's stop, timeout(1) and Ctrl-C signal every process of the group, the zygote too. The
+        // server leads its own group here, so the test host is not in it.
+        var port = FreePort();
+        using var server = StartViaPython(OwnGroup, null, "--worker-start", "fork", "--log-level", "debug", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 2, 60);
+        var zygote = ZygotePid(server);
+
+        // The zygote shrugs off the other group-wide signals too (Ctrl-\, a terminal's hangup).
+        foreach (var sig in new[] { SIGINT, SIGQUIT, SIGHUP })
+        {
+            Signal(zygote, sig);
+        }
+
+        Thread.Sleep(500);
+        Assert.True(Directory.Exists($"/proc/{zygote}"), "a group signal killed the zygote");
+        Assert.Equal(200, Get(port, "/").Status);
+        Signal(-server.Pid, SIGTERM);
+
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(1, server.Count("Handling signal: term"));
+        Assert.DoesNotContain("starting a new one", server.Log, StringComparison.Ordinal);
+        // It left on the end of file of its channel, not killed after the grace second.
+        Assert.DoesNotContain("did not exit when its channel closed", server.Log, StringComparison.Ordinal);
+        Assert.False(Directory.Exists($"/proc/{zygote}"), "the zygote outlived its master");
+    }
+
+    [Fact]
+    public void A_killed_master_leaves_no_zygote_or_worker_behind()
+    {
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "2", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 2, 60);
+        var zygote = ZygotePid(server);
+        var workers = server.Workers();
+        Assert.Equal(2, workers.Count);
+
+        server.Signal(SIGKILL);
+        server.WaitForExit(60);
+
+        // The zygote reads end of file on its channel; workers see their parent change.
+        int[] left = [zygote, .. workers];
+        Assert.True(Poll(() => left.All(pid => !IsRunning(pid)), 60),
+            "still running: " + string.Join(' ', left.Where(IsRunning)));
     }
 
     [Fact]
@@ -97,8 +148,10 @@ public sealed class ZygoteTests : IDisposable
         server.WaitForLog("Forking workers from zygote", 2);
         Assert.True(Poll(() => Get(port, "/").Body.Split(' ')[0] != before, 60), server.Log);
         Assert.Equal("xx", File.ReadAllText(counter));
+        Assert.False(IsRunning(int.Parse(before, CultureInfo.InvariantCulture)), "the old zygote outlived the HUP");
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
+        Assert.DoesNotContain("did not exit when its channel closed", server.Log, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -145,6 +198,30 @@ public sealed class ZygoteTests : IDisposable
         Assert.DoesNotContain("Forking workers from zygote", server.Log, StringComparison.Ordinal);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    /// <summary>Execs the server as the leader of a new process group (and session), keeping the pid.</summary>
+    private const string OwnGroup = "import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])";
+
+    private static int ZygotePid(UnicornServer server)
+    {
+        server.WaitForLog("Forking workers from zygote");
+        return int.Parse(server.Lines.Last(l => l.Contains("Forking workers from zygote", StringComparison.Ordinal))
+            .Split("(pid: ")[1].TrimEnd(')'), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Alive and not a zombie (an orphan's zombie waits for whoever reaps orphans here).</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static string? TryBody(int port)

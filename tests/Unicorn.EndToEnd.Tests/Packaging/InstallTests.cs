@@ -21,7 +21,8 @@ public sealed partial class InstallTests(WheelFixture wheel)
         var (status, body) = Get(port, "/");
         Assert.Equal(200, status);
         Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
-        Assert.Contains("Booting worker with pid:", server.Log, StringComparison.Ordinal);
+        // The log is read from a pipe on another thread: wait for the line rather than race the reader.
+        server.WaitForLog("Booting worker with pid:", seconds: 30);
     }
 
     [Fact]
@@ -47,6 +48,24 @@ public sealed partial class InstallTests(WheelFixture wheel)
 
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
+    }
+
+    /// <summary>
+    /// Gunicorn's Custom Application example, its import changed to unicorn_server.app.base, run by the
+    /// virtualenv's python: run() finds the wheel's own binary and becomes the master.
+    /// </summary>
+    [Fact]
+    public void TheVirtualenvsPythonRunsGunicornsCustomApplicationExample()
+    {
+        var script = Path.Combine(wheel.Root, "standalone_app.py");
+        File.WriteAllText(script, BaseApplicationTests.Standalone);
+        var port = FreePort();
+        using var server = StartProgram(Path.Combine(wheel.Venv, "bin", "python"), wheel.Root, WheelFixture.CleanEnvironment(), script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "Works fine"), Get(port, "/"));
+        Assert.Contains($"[{server.Pid}] [INFO] Starting unicorn", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
     }
 
     /// <summary>The wheel also installs unicorn_dirty, so a DirtyApp can be imported and tested outside the server.</summary>

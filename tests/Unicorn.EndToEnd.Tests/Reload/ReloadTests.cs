@@ -28,7 +28,7 @@ public sealed class ReloadTests : IDisposable
         WaitForBody(server, port, "second, longer version");
         server.WaitForLog($"Worker reloading: {Path.Combine(_dir, "reloadapp.py")} modified");
 
-        File.WriteAllText(Path.Combine(_dir, "reloadapp.py"), "def app(environ, start_response:\n    pass\n");
+        Save("def app(environ, start_response:\n    pass\n");
         server.WaitForLog("has a syntax error");
         Assert.Contains("SyntaxError", server.Log, StringComparison.Ordinal);
         // Give a wrongful restart time to happen: the old code must still answer.
@@ -58,13 +58,18 @@ public sealed class ReloadTests : IDisposable
                 return [GREETING]
             """);
         var port = FreePort();
-        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-extra-file", "conf/*.txt", "reloadapp:app");
+        var metricsPort = FreePort();
+        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-extra-file", "conf/*.txt",
+            "--metrics-bind", $"127.0.0.1:{metricsPort}", "reloadapp:app");
         server.WaitUntilServing(port);
         Assert.Equal("hello", Get(port, "/").Body);
 
         File.WriteAllText(Path.Combine(_dir, "conf", "greeting.txt"), "hello again");
         WaitForBody(server, port, "hello again");
         server.WaitForLog($"Worker reloading: {Path.Combine(_dir, "conf", "greeting.txt")} modified");
+        // The replaced worker is counted as a code reload, not as a max_requests retirement.
+        Assert.True(Poll(() => Get(metricsPort, "/metrics").Body.Contains("unicorn_worker_restarts_total{cause=\"code_reload\"} 1", StringComparison.Ordinal), 60),
+            Get(metricsPort, "/metrics").Body);
     }
 
     [Fact]
@@ -78,11 +83,22 @@ public sealed class ReloadTests : IDisposable
 
     private void WriteApp(string text) =>
         // Each version differs in length: Python trusts a cached .pyc whose source has the same size and mtime second.
-        File.WriteAllText(Path.Combine(_dir, "reloadapp.py"), $$"""
+        Save($$"""
             def app(environ, start_response):
                 start_response("200 OK", [("Content-Type", "text/plain")])
                 return [b"{{text}}"]
             """);
+
+    /// <summary>
+    /// Saves as editors do, by renaming a written file over the module: an in-place write on a loaded machine
+    /// can be seen empty between truncate and write, and an empty module compiles.
+    /// </summary>
+    private void Save(string source)
+    {
+        var temp = Path.Combine(_dir, "reloadapp.py.tmp");
+        File.WriteAllText(temp, source);
+        File.Move(temp, Path.Combine(_dir, "reloadapp.py"), overwrite: true);
+    }
 
     private static void WaitForBody(UnicornServer server, int port, string body)
     {

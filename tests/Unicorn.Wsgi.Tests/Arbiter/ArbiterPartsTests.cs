@@ -95,7 +95,12 @@ public class ArbiterPartsTests
         var before = master.SinceLastBeat;
         worker.Beat(WorkerState.Retiring);
         Assert.Equal(WorkerState.Retiring, master.Read().State);
+        Assert.Equal(RetireCause.MaxRequests, master.ReadCause());
         Assert.True(master.SinceLastBeat < before);
+        worker.Cause = RetireCause.MaxRequestTime;
+        worker.Beat(WorkerState.Retiring);
+        Assert.Equal(RetireCause.MaxRequestTime, master.ReadCause());
+        Assert.Equal(WorkerState.Retiring, master.Read().State);
     }
 
     [Fact]

@@ -1,0 +1,255 @@
+using System.Net.Sockets;
+using Unicorn.Wsgi.Connections;
+using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Workers.Hosts;
+
+namespace Unicorn.Wsgi.Workers;
+
+/// <summary>
+/// The sync worker's accept loop, run by its Python thread whenever that thread is idle (Gunicorn's sync
+/// worker accepts only when free, too): poll(2) on the listeners and an eventfd the host writes when a
+/// keep-alive connection queues a request, then accept one connection and run it on this thread up to its
+/// first wait for bytes. A connection per request is then read, run in the app, answered and closed on one
+/// thread, without the hand-over from the epoll thread to the Python thread.
+/// </summary>
+internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
+{
+    private const int Outside = 0;
+    private const int Inside = 1;
+    private const int Stopped = 2;
+
+    // When every connection slot is taken, how often to look for a freed one (eviction frees them asynchronously).
+    private const int FullRetryMs = 10;
+
+    private readonly IReadOnlyList<ListenerInfo> _listeners;
+    private readonly bool[] _closed;
+    private readonly SemaphoreSlim _slots;
+    private readonly IdleConnections _idle;
+    private readonly Action<Socket, ListenerInfo> _serve;
+    private readonly IErrorLog _log;
+    private readonly CancellationToken _stop;
+    private readonly CancellationTokenRegistration _onStop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _wakeFd;
+    private int _open;
+    private int _state;
+    private int _wakePending;
+    private int _next;
+
+    public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop)
+    {
+        _listeners = listeners;
+        _closed = new bool[listeners.Count];
+        _open = listeners.Count;
+        _slots = slots;
+        _idle = idle;
+        _serve = serve;
+        _log = log;
+        _stop = stop;
+        _wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        if (_wakeFd < 0)
+        {
+            throw new IOException($"eventfd: {Libc.StrError(Libc.Errno)}");
+        }
+
+        _onStop = stop.Register(static s => ((IdleAcceptor)s!).OnStop(), this);
+    }
+
+    /// <summary>
+    /// Completes once accepting has stopped and the thread is out of poll(2) (or never entered it), so the
+    /// worker may then drain and close the listeners.
+    /// </summary>
+    public Task Completion => _stopped.Task;
+
+    /// <summary>Called once the host has agreed to accept on its idle thread, before it starts.</summary>
+    public void Start()
+    {
+        foreach (var listener in _listeners)
+        {
+            // accept(2) answers EAGAIN instead of blocking when another worker took the connection first.
+            listener.Socket.Blocking = false;
+        }
+    }
+
+    public bool WaitOrServe()
+    {
+        if (Interlocked.CompareExchange(ref _state, Inside, Outside) != Outside)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                WaitAndServeOne();
+            }
+        }
+        catch (Exception e)
+        {
+            _log.Error($"Error accepting a connection: {e}");
+        }
+        finally
+        {
+            if (_stop.IsCancellationRequested || _open == 0)
+            {
+                Volatile.Write(ref _state, Stopped);
+                _stopped.TrySetResult();
+            }
+            else
+            {
+                Volatile.Write(ref _state, Outside);
+            }
+        }
+
+        return Volatile.Read(ref _state) != Stopped;
+    }
+
+    public unsafe void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            ulong one = 1;
+            _ = Libc.write(_wakeFd, (byte*)&one, sizeof(ulong));
+        }
+    }
+
+    public void Dispose()
+    {
+        _onStop.Dispose();
+        _ = Libc.close(_wakeFd);
+    }
+
+    private void OnStop()
+    {
+        if (Interlocked.CompareExchange(ref _state, Stopped, Outside) == Outside)
+        {
+            _stopped.TrySetResult();
+        }
+        else
+        {
+            Wake();
+        }
+    }
+
+    private unsafe void WaitAndServeOne()
+    {
+        var haveSlot = _slots.Wait(0);
+        if (!haveSlot)
+        {
+            // Full: make room by closing the connection idle longest, and look again shortly.
+            _idle.EvictOldest();
+        }
+
+        var fds = stackalloc Libc.PollFd[1 + _listeners.Count];
+        fds[0] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+        var count = 1;
+        var polled = stackalloc int[_listeners.Count];
+        for (var i = 0; haveSlot && i < _listeners.Count; i++)
+        {
+            if (!_closed[i] && TryGetFd(i, out var fd))
+            {
+                polled[count - 1] = i;
+                fds[count++] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            }
+        }
+
+        if (haveSlot && count == 1)
+        {
+            // Every listener is gone: nothing to wait for.
+            _slots.Release();
+            return;
+        }
+
+        var ready = Libc.poll(fds, (nuint)count, haveSlot ? -1 : FullRetryMs);
+        if (ready > 0 && fds[0].Revents != 0)
+        {
+            ClearWake();
+        }
+
+        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1)))
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Accepts from one ready listener (taking turns) and runs the connection; false when none was accepted.</summary>
+    private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count)
+    {
+        for (var n = 0; n < count && !_stop.IsCancellationRequested; n++)
+        {
+            var k = (_next + n) % count;
+            var revents = fds[k].Revents;
+            if (revents == 0)
+            {
+                continue;
+            }
+
+            var index = polled[k];
+            var listener = _listeners[index];
+            if ((revents & Libc.POLLNVAL) != 0)
+            {
+                MarkClosed(index);
+                continue;
+            }
+
+            Socket client;
+            try
+            {
+                client = listener.Socket.Accept();
+            }
+            catch (SocketException)
+            {
+                // Taken by another worker first (EAGAIN), or reset before it was accepted.
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                MarkClosed(index);
+                continue;
+            }
+
+            _next = k + 1;
+            _serve(client, listener);
+            return true;
+        }
+
+        return false;
+    }
+
+    private bool TryGetFd(int index, out int fd)
+    {
+        try
+        {
+            fd = (int)_listeners[index].Socket.Handle;
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            MarkClosed(index);
+            fd = -1;
+            return false;
+        }
+    }
+
+    private void MarkClosed(int index)
+    {
+        if (!_closed[index])
+        {
+            _closed[index] = true;
+            _open--;
+        }
+    }
+
+    /// <summary>
+    /// Resets the eventfd, then lets the next <see cref="Wake"/> write again: in this order a wake that comes
+    /// in between is either skipped (its work was queued before the host looks at the queue) or left readable.
+    /// </summary>
+    private unsafe void ClearWake()
+    {
+        ulong value;
+        _ = Libc.read(_wakeFd, (byte*)&value, sizeof(ulong));
+        Interlocked.Exchange(ref _wakePending, 0);
+    }
+}

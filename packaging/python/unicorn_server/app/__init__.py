@@ -1,0 +1,1 @@
+"""Gunicorn's embedding API (gunicorn.app.base) for Unicorn: see unicorn_server.app.base."""

@@ -1,0 +1,265 @@
+"""Gunicorn's "Custom Application" API (gunicorn.app.base.BaseApplication) for Unicorn.
+
+A subclass sets settings in load_config() with self.cfg.set(name, value), returns the WSGI app from load(),
+and calls run(). Unicorn's master is a separate program, so run() hands it what the subclass chose and
+execs it (the calling process becomes the master, pid kept, as Gunicorn's does): plain values travel as
+JSON, and the app and any callable setting (hooks, a worker class) by where they are defined, module:name,
+which the master and its workers import (unicorn_server.app.config reads them back). A value that is
+neither plain nor defined at module level is refused in one line.
+"""
+import ast
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+# The environment variable that carries the settings to unicorn_server.app.config.
+SETTINGS_ENV = "UNICORN_BASE_APPLICATION"
+CONFIG_MODULE = "unicorn_server.app.config"
+
+
+def _refuse(message):
+    sys.stderr.write("unicorn: %s\n" % message)
+    sys.stderr.flush()
+    sys.exit(1)
+
+
+def server_program():
+    """The unicorn program: the wheel's own binary, else `unicorn` on PATH (a source checkout's script)."""
+    from unicorn_server import BINARY
+
+    if os.access(BINARY, os.X_OK):
+        return BINARY
+    found = shutil.which("unicorn")
+    if found is None:
+        _refuse("cannot find the unicorn program (neither %s nor `unicorn` on PATH)" % BINARY)
+    return found
+
+
+# What a unicorn master hands its workers: a program run from inside one must not read them as its own.
+HAND_OVER = ("UNICORN_WORKER", "UNICORN_LISTEN_FDS", "UNICORN_HEARTBEAT_FD", "UNICORN_MASTER_PID",
+             "UNICORN_WORKER_AGE", "UNICORN_SETTINGS", "UNICORN_PYTHON_INFO", "UNICORN_FORKED_WORKER",
+             "UNICORN_DAEMONIZED", "UNICORN_SYSTEMD_FDS", SETTINGS_ENV)
+
+
+def _server_environment():
+    env = {key: value for key, value in os.environ.items() if key not in HAND_OVER}
+    env.setdefault("UNICORN_PYTHON", sys.executable)
+    # Gunicorn's BaseApplication reads no command line and no GUNICORN_CMD_ARGS: only what load_config set.
+    env.pop("GUNICORN_CMD_ARGS", None)
+    return env
+
+
+class Setting:
+    """One setting: its name and value (the default until set)."""
+
+    def __init__(self, name, default):
+        self.name = name
+        self.value = default
+
+    def get(self):
+        return self.value
+
+    def set(self, value):
+        self.value = value
+
+
+class Config:
+    """self.cfg: every setting the unicorn program knows, and the ones load_config() set."""
+
+    def __init__(self, usage=None, prog=None):
+        self.usage = usage
+        self.prog = prog or os.path.basename(sys.argv[0])
+        self._settings = None
+        self.explicit = {}
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            self._settings = self._read_defaults()
+        return self._settings
+
+    def set(self, name, value):
+        name = name.lower()
+        if name not in self.settings:
+            raise AttributeError("No configuration setting for: %s" % name)
+        self.settings[name].set(value)
+        self.explicit[name] = value
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self.settings:
+            raise AttributeError("No configuration setting for: %s" % name)
+        return self.settings[name].get()
+
+    def defaults(self):
+        """Every setting's default as JSON can carry it (run() hands them on, see _read_defaults)."""
+        plain = {}
+        for name, setting in self.settings.items():
+            value = setting.value if name not in self.explicit else None
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                value = repr(value)
+            plain[name] = value
+        return plain
+
+    @staticmethod
+    def _read_defaults():
+        """Asks the unicorn program for its settings and defaults (--print-config), so the two cannot drift.
+        Inside the master and workers run() started (a module that builds the application object at import),
+        the list run() handed on is read instead of starting the program again."""
+        handed = os.environ.get(SETTINGS_ENV)
+        if handed is not None:
+            return {name: Setting(name, value) for name, value in json.loads(handed)["defaults"].items()}
+        program = server_program()
+        result = subprocess.run([program, "-c", "/dev/null", "--print-config", "unicorn_server:main"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_server_environment())
+        if result.returncode != 0:
+            _refuse("%s --print-config failed: %s" % (program, (result.stderr.strip().splitlines() or ["no output"])[-1]))
+        settings = {}
+        for line in result.stdout.splitlines():
+            name, sep, raw = line.partition("=")
+            if not sep:
+                continue
+            name, raw = name.strip(), raw.strip()
+            try:
+                value = ast.literal_eval(raw)
+            except (ValueError, SyntaxError):
+                value = raw
+            settings[name] = Setting(name, value)
+        return settings
+
+
+class BaseApplication:
+    """Subclass it: load_config() sets self.cfg, load() returns the WSGI app; then call run()."""
+
+    def __init__(self, usage=None, prog=None):
+        self.usage = usage
+        self.cfg = None
+        self.callable = None
+        self.prog = prog
+        self.logger = None
+        self.do_load_config()
+
+    def do_load_config(self):
+        try:
+            self.load_default_config()
+            self.load_config()
+        except Exception as e:  # Gunicorn's wording: the error, then exit 1
+            print("\nError: %s" % str(e), file=sys.stderr)
+            sys.stderr.flush()
+            sys.exit(1)
+
+    def load_default_config(self):
+        self.cfg = Config(self.usage, prog=self.prog)
+
+    def init(self, parser, opts, args):
+        raise NotImplementedError
+
+    def load(self):
+        raise NotImplementedError
+
+    def load_config(self):
+        raise NotImplementedError
+
+    def reload(self):
+        self.do_load_config()
+
+    def wsgi(self):
+        if self.callable is None:
+            self.callable = self.load()
+        return self.callable
+
+    def run(self):
+        """Execs the unicorn master with the settings load_config() set, serving the app load() returned."""
+        if SETTINGS_ENV in os.environ:
+            # Inside the master or a worker, importing the script: the server reports this in one line.
+            caller = sys._getframe(1).f_globals.get("__file__") or "the script"
+            raise RuntimeError("%s calls %s.run() when imported; Unicorn's master and workers import it, so call "
+                               "run() under `if __name__ == '__main__':`" % (caller, type(self).__name__))
+        paths = []
+        target = locate(self.wsgi(), "the app %s.load() returned" % type(self).__name__, paths)
+        values, references = {}, {}
+        for name, value in self.cfg.explicit.items():
+            if callable(value):
+                references[name] = locate(value, "the value of cfg.set(%r)" % name, paths)
+                continue
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                _refuse("cfg.set(%r, %r): Unicorn hands settings to its master as plain values (str, number, bool, "
+                        "None, list, dict) or module-level callables; this is neither" % (name, value))
+            values[name] = value
+        env = _server_environment()
+        env[SETTINGS_ENV] = json.dumps({"path": paths, "values": values, "references": references,
+                                        "defaults": self.cfg.defaults()})
+        program = server_program()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(program, [program, "-c", "python:" + CONFIG_MODULE, target], env)
+
+
+def locate(obj, what, paths):
+    """module:name where obj is defined at module level (the importable name of __main__); records the
+    directory that import needs in paths. Refuses, in one line, an object no module holds."""
+    module_name = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(module_name, str) and isinstance(qualname, str) and "<" not in qualname:
+        module = sys.modules.get(module_name)
+        if module is not None and _lookup(module, qualname) is obj:
+            return "%s:%s" % (_importable(module, paths), qualname)
+    # An instance (a Flask or Django app object): the module-level name bound to it, the script's first.
+    modules = [sys.modules.get("__main__")] + [m for n, m in list(sys.modules.items()) if n != "__main__"]
+    for module in modules:
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for name, value in list(namespace.items()):
+            if value is obj and not name.startswith("__"):
+                return "%s:%s" % (_importable(module, paths), name)
+    _refuse("%s (%r) is not bound to a name at module level; Unicorn's master and workers import it, so "
+            "assign it to a module-level name (e.g. app = create_app()) and return that" % (what, obj))
+
+
+def _lookup(module, qualname):
+    obj = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _importable(module, paths):
+    """The name other interpreters import module by, adding the directory it is found in to paths."""
+    name = module.__name__
+    file = getattr(module, "__file__", None)
+    if name == "__main__":
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.name and spec.name != "__main__":
+            name = spec.name  # python -m package.module: found from the current directory
+            _add(paths, os.getcwd())
+            return name[:-len(".__main__")] if name.endswith(".__main__") else name
+        if not file:
+            _refuse("the application is defined in an interactive session; Unicorn's workers import it, so "
+                    "define it in a file")
+        name = os.path.splitext(os.path.basename(file))[0]
+        if not name.isidentifier():
+            _refuse("%s cannot be imported by Unicorn's workers: its name is not a Python module name" % file)
+        _add(paths, os.path.dirname(os.path.abspath(file)))
+        return name
+    if file:
+        root = os.path.dirname(os.path.abspath(file))
+        if os.path.basename(file).startswith("__init__."):
+            root = os.path.dirname(root)
+        for _ in range(name.count(".")):
+            root = os.path.dirname(root)
+        _add(paths, root)
+    return name
+
+
+def _add(paths, path):
+    if path not in paths:
+        paths.append(path)

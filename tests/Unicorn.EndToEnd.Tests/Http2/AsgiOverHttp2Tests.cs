@@ -1,0 +1,29 @@
+using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.Tls;
+
+namespace Unicorn.EndToEnd.Tests.Http2;
+
+/// <summary>The ASGI worker behind HTTP/2: each stream is an http scope whose http_version is "2".</summary>
+public sealed class AsgiOverHttp2Tests
+{
+    [Fact]
+    public void FastApiSeesHttpVersion2OverH2cAnd11OverHttp1()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start([
+            "-k", "asgi", "pyfixtures.asgi.main:app", "-b", $"127.0.0.1:{port}",
+            "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge",
+        ]);
+        server.WaitUntilServing(port);
+
+        var h2 = ExternalTool.Curl("--http2-prior-knowledge", "-w", "\nversion=%{http_version}", $"http://127.0.0.1:{port}/scope");
+        Assert.True(h2.ExitCode == 0, h2.All);
+        Assert.Contains("\"http_version\":\"2\"", h2.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("version=2", h2.Stdout, StringComparison.Ordinal);
+
+        var h1 = ExternalTool.Curl("--http1.1", $"http://127.0.0.1:{port}/scope");
+        Assert.Contains("\"http_version\":\"1.1\"", h1.Stdout, StringComparison.Ordinal);
+        var h10 = ExternalTool.Curl("--http1.0", $"http://127.0.0.1:{port}/scope");
+        Assert.Contains("\"http_version\":\"1.0\"", h10.Stdout, StringComparison.Ordinal);
+    }
+}

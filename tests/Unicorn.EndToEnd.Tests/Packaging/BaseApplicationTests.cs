@@ -1,0 +1,207 @@
+using System.Globalization;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Packaging;
+
+/// <summary>
+/// Gunicorn's "Custom Application" (a BaseApplication subclass that sets settings in load_config, returns
+/// the app from load and calls run()) with only the import changed, run by a plain python3 from the source
+/// checkout (packaging/python on PYTHONPATH, the repo's ./unicorn on PATH).
+/// </summary>
+public sealed class BaseApplicationTests : IDisposable
+{
+    /// <summary>Gunicorn's documented example, the import changed; the bind comes from argv for the test's port.</summary>
+    public const string Standalone = """
+        import multiprocessing
+        import sys
+
+        from unicorn_server.app.base import BaseApplication
+
+
+        def number_of_workers():
+            return (multiprocessing.cpu_count() * 2) + 1
+
+
+        def handler_app(environ, start_response):
+            start_response('200 OK', [('Content-Type', 'text/plain')])
+            return [b'Works fine']
+
+
+        class StandaloneApplication(BaseApplication):
+
+            def __init__(self, app, options=None):
+                self.options = options or {}
+                self.application = app
+                super().__init__()
+
+            def load_config(self):
+                config = {key: value for key, value in self.options.items()
+                          if key in self.cfg.settings and value is not None}
+                for key, value in config.items():
+                    self.cfg.set(key.lower(), value)
+
+            def load(self):
+                return self.application
+
+
+        if __name__ == '__main__':
+            options = {
+                'bind': sys.argv[1],
+                'workers': number_of_workers(),
+            }
+            StandaloneApplication(handler_app, options).run()
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-baseapp-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_documented_example_serves_with_only_the_import_changed()
+    {
+        var script = Write("standalone_app.py", Standalone);
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "Works fine"), Get(port, "/"));
+
+        // run() execs the master: the script's process is the master, with number_of_workers() workers.
+        server.WaitForLog($"[{server.Pid}] [INFO] Starting unicorn");
+        var workers = int.Parse(WheelFixture.Run("/usr/bin/python3", _dir, "-c", "import multiprocessing; print(multiprocessing.cpu_count() * 2 + 1)").Trim(), CultureInfo.InvariantCulture);
+        server.WaitForWorkers(workers, 120);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void A_hook_and_an_app_object_set_through_cfg_set_are_used()
+    {
+        var forks = Path.Combine(_dir, "forks");
+        var script = Write("hooked_app.py", $$"""
+            import os
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            class Greeter:
+                def __call__(self, environ, start_response):
+                    start_response('200 OK', [('Content-Type', 'text/plain')])
+                    return [os.environ.get('GREETING', 'unset').encode()]
+
+
+            application = Greeter()
+
+
+            def post_fork(server, worker):
+                with open({{Py(forks)}}, 'a') as f:
+                    f.write('%d\n' % worker.pid)
+
+
+            class HookedApplication(BaseApplication):
+                def load_config(self):
+                    self.cfg.set('bind', sys.argv[1])
+                    self.cfg.set('workers', 2)
+                    self.cfg.set('post_fork', post_fork)
+                    self.cfg.set('raw_env', ['GREETING=hello from cfg.set'])
+
+                def load(self):
+                    return application
+
+
+            if __name__ == '__main__':
+                HookedApplication().run()
+            """);
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2, 120);
+        Assert.Equal((200, "hello from cfg.set"), Get(port, "/"));
+        Assert.True(Poll(() => File.Exists(forks) && File.ReadAllLines(forks).Length == 2, 60), server.Log);
+        Assert.Equal(server.Workers().Order(), File.ReadAllLines(forks).Select(l => int.Parse(l, CultureInfo.InvariantCulture)).Order());
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void An_app_no_module_holds_is_refused_in_one_line()
+    {
+        var script = Write("factory_app.py", """
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            def create_app():
+                def app(environ, start_response):
+                    start_response('200 OK', [])
+                    return [b'']
+                return app
+
+
+            class FactoryApplication(BaseApplication):
+                def load_config(self):
+                    self.cfg.set('bind', sys.argv[1])
+
+                def load(self):
+                    return create_app()
+
+
+            if __name__ == '__main__':
+                FactoryApplication().run()
+            """);
+        using var server = Run(script, $"127.0.0.1:{FreePort()}");
+        Assert.Equal(1, server.WaitForExit(60));
+        var line = Assert.Single(server.Lines);
+        Assert.StartsWith("unicorn: the app FactoryApplication.load() returned", line, StringComparison.Ordinal);
+        Assert.Contains("not bound to a name at module level", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_setting_fails_as_in_gunicorn()
+    {
+        var script = Write("typo_app.py", Standalone.Replace("'workers': number_of_workers(),", "'workers': 1,", StringComparison.Ordinal)
+            .Replace("self.cfg.set(key.lower(), value)", "self.cfg.set(key.lower(), value)\n        self.cfg.set('wrokers', 2)", StringComparison.Ordinal));
+        using var server = Run(script, $"127.0.0.1:{FreePort()}");
+        Assert.Equal(1, server.WaitForExit(60));
+        Assert.Contains("Error: No configuration setting for: wrokers", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_script_that_calls_run_when_imported_is_told_to_guard_it()
+    {
+        // A worker imports the module: its argv is not the script's, so the bind is written in.
+        var port = FreePort();
+        var script = Write("unguarded_app.py", Standalone.Replace("if __name__ == '__main__':", "if True:", StringComparison.Ordinal)
+            .Replace("'workers': number_of_workers(),", "'workers': 1,", StringComparison.Ordinal)
+            .Replace("sys.argv[1]", $"'127.0.0.1:{port}'", StringComparison.Ordinal));
+        using var server = Run(script);
+        // The worker's import fails with the reason (and the master stops: the worker failed to boot),
+        // rather than starting a second server from inside the first.
+        Assert.NotEqual(0, server.WaitForExit(60));
+        var line = server.Lines.First(l => l.Contains("when imported", StringComparison.Ordinal));
+        Assert.Equal($"RuntimeError: {script} calls StandaloneApplication.run() when imported; Unicorn's master and workers "
+            + "import it, so call run() under `if __name__ == '__main__':`", line);
+        Assert.Equal(1, server.Count("Starting unicorn"));
+    }
+
+    private string Write(string name, string source)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, source);
+        return path;
+    }
+
+    private UnicornServer Run(string script, params string[] args) =>
+        StartProgram("/usr/bin/python3", _dir, new Dictionary<string, string?>
+        {
+            ["PATH"] = RepoRoot + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["PYTHONPATH"] = Path.Combine(RepoRoot, "packaging", "python"),
+            ["UNICORN_PYTHON"] = "/usr/bin/python3",
+            ["GUNICORN_CMD_ARGS"] = null,
+            ["WEB_CONCURRENCY"] = null,
+        }, [script, .. args]);
+
+    private static string Py(string text) => "'" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Unicorn.Wsgi.Workers;
+
+namespace Unicorn.Wsgi.Tests.Workers;
+
+/// <summary>
+/// The sync worker's Python thread accepts connections itself when idle (Workers/IdleAcceptor): a busy worker
+/// leaves new connections in the listen queue (for its idle peers), and a connection whose request is already
+/// there runs on the thread that accepted it.
+/// </summary>
+public sealed class IdleAcceptTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_busy_sync_worker_accepts_nothing_then_runs_the_waiting_request_on_the_accepting_thread()
+    {
+        using var gate = new ManualResetEventSlim();
+        var ranInAcceptor = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        await using var h = new WorkerHarness((request, response) =>
+        {
+            ranInAcceptor[request.RawUri] = new StackTrace().GetFrames().Any(f => f.GetMethod()?.DeclaringType == typeof(IdleAcceptor));
+            if (request.RawUri == "/slow")
+            {
+                gate.Wait(Wait);
+            }
+
+            FakeApp.Ok(request, response);
+        }, Sync);
+
+        using var slow = await h.ConnectAsync();
+        await slow.SendAsync("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        await WaitUntil(() => h.Worker.BusyThreads == 1);
+
+        // The one Python thread is in /slow: the next connection's complete request waits in the listen queue,
+        // where another worker sharing the socket could take it, rather than being read and queued here.
+        using var next = await h.ConnectAsync();
+        await next.SendAsync("GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        await Task.Delay(300);
+        Assert.Equal(0, h.Worker.QueueDepth);
+        Assert.False(ranInAcceptor.ContainsKey("/next"));
+
+        gate.Set();
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(slow, Wait), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(next, Wait), StringComparison.Ordinal);
+        // Its bytes were there when the freed thread accepted it: read, run and answered on that thread.
+        Assert.True(ranInAcceptor["/next"]);
+    }
+
+    [Fact]
+    public async Task Keep_alive_requests_queued_by_the_epoll_thread_wake_the_accepting_thread_every_time()
+    {
+        // Requests on open connections reach the idle thread through its eventfd while it waits in poll(2);
+        // a lost wake-up would leave one waiting until the next connection arrives, and this test time out.
+        await using var h = new WorkerHarness(FakeApp.Ok, Sync);
+        const int Clients = 3;
+        const int Requests = 200;
+        var keepAlive = Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            using var s = await h.ConnectAsync();
+            for (var i = 0; i < Requests; i++)
+            {
+                await s.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                var got = await WorkerHarness.ReadResponsesAsync(s, 1);
+                Assert.Single(got);
+                Assert.StartsWith("HTTP/1.1 200 OK\r\n", got[0], StringComparison.Ordinal);
+            }
+        });
+        var perRequest = Task.Run(async () =>
+        {
+            for (var i = 0; i < Requests; i++)
+            {
+                Assert.StartsWith("HTTP/1.1 200 OK\r\n", await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), StringComparison.Ordinal);
+            }
+        });
+
+        await Task.WhenAll(keepAlive.Append(perRequest)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal((Clients + 1) * Requests, h.Worker.RequestCount);
+    }
+
+    [Fact]
+    public async Task A_gthread_worker_still_accepts_while_its_threads_are_busy()
+    {
+        // gthread accepts up to worker_connections, as Gunicorn's: a connection waits for a thread, not for accept.
+        using var gate = new ManualResetEventSlim();
+        await using var h = new WorkerHarness(
+            (request, response) =>
+            {
+                gate.Wait(Wait);
+                FakeApp.Ok(request, response);
+            },
+            s => s.Set("threads", 2));
+
+        var sockets = new List<Socket>();
+        for (var i = 0; i < 3; i++)
+        {
+            var s = await h.ConnectAsync();
+            await s.SendAsync(Encoding.Latin1.GetBytes("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            sockets.Add(s);
+        }
+
+        await WaitUntil(() => h.Worker.BusyThreads == 2 && h.Worker.QueueDepth == 1);
+        gate.Set();
+        foreach (var s in sockets)
+        {
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(s, Wait), StringComparison.Ordinal);
+            s.Dispose();
+        }
+    }
+
+    private static void Sync(Wsgi.Config.Settings s)
+    {
+        s.Set("worker_class", "sync");
+        s.Set("threads", 1);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < Wait, "condition not met in time");
+            await Task.Delay(10);
+        }
+    }
+}
