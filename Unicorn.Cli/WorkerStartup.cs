@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge;
+using Unicorn.PythonBridge.Asgi;
 using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Reload;
@@ -114,10 +115,13 @@ internal sealed class WorkerStartup : IDisposable
     private ILoadedApp LoadApp(Settings settings)
     {
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
-        if (settings.EffectiveWorkerClass == WorkerClasses.Asgi && HookedApplication.IsNeeded(settings, _serverHooks))
+        if (settings.EffectiveWorkerClass == WorkerClasses.Asgi)
         {
-            // Refused rather than ignored: the asgi worker class does not run them yet (docs/asgi.md).
-            throw new AppLoadException("pre_request, post_request and spew are not supported with the asgi worker class yet");
+            // The event loop runs the request hooks and spew itself; the WSGI form runs on no thread.
+            var asgiHooks = HookedApplication.IsNeeded(settings, _serverHooks)
+                ? new AsgiRequestHooks(_serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
+                : null;
+            return new PythonLoadedApp(app, app, asgiHooks);
         }
 
         if (settings.EffectiveWorkerClass == WorkerClasses.Tornado)

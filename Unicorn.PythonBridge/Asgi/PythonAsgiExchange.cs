@@ -17,6 +17,9 @@ public sealed class PythonAsgiExchange
 {
     private const int ReadBlock = 64 * 1024;
 
+    // A body write the client takes nothing of for this long fails, as the blocking path's 30 s poll does.
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
+
     private readonly PythonAsgiLoop _loop;
     private readonly WsgiRequest _request;
     private readonly IResponseSink _sink;
@@ -25,6 +28,9 @@ public sealed class PythonAsgiExchange
     private Task _writes = Task.CompletedTask;
     private Task _read = Task.CompletedTask;
     private bool _responseSet;
+    private int _status = 500;
+    private IReadOnlyList<KeyValuePair<string, string>> _headers = [];
+    private long _sent;
     private bool _ended;
     private volatile bool _gone;
 
@@ -46,6 +52,9 @@ public sealed class PythonAsgiExchange
     internal Task Completion => _completion.Task;
 
     public long Id { get; }
+
+    /// <summary>Environment.TickCount64 when the request was handed to the loop (max_request_time counts from it).</summary>
+    internal long StartedAt { get; } = Environment.TickCount64;
 
     public string Method => _request.Method;
 
@@ -167,11 +176,92 @@ public sealed class PythonAsgiExchange
         {
             _sink.SetResponse(status, list);
             _responseSet = true;
+            _status = int.TryParse(status.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 500;
+            _headers = list;
             return null;
         }
         catch (InvalidResponseException e)
         {
             return e.Message;
+        }
+    }
+
+    /// <summary>http.response.informational (103 Early Hints): written in order with the response, off the loop.</summary>
+    public void EarlyHints(string headers, int count, PyObject future)
+    {
+        var list = Pairs(headers, count);
+        Enqueue(() => _sink.SendEarlyHints(list), future);
+    }
+
+    /// <summary>
+    /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
+    /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await
+    /// <see cref="WaitWritten"/>; 2 when writes are queued before it and the app must call <see cref="Write"/>.
+    /// </summary>
+    public int WriteNow(PyObject body, bool more)
+    {
+        lock (_gate)
+        {
+            // A sink whose WriteAsync would block (HTTP/2's) is written off the loop, as before.
+            if (!_sink.HasAsyncWrites || !_writes.IsCompleted || _gone)
+            {
+                return 2;
+            }
+
+            byte[] data;
+            using (Py.GIL()) // pythonnet released it around this call into .NET
+            {
+                data = CopyBytes(body);
+            }
+
+            _sent += data.Length;
+            ValueTask pending;
+            try
+            {
+                pending = _sink.WriteAsync(data, complete: !more, WriteTimeout);
+            }
+            catch (Exception e)
+            {
+                pending = ValueTask.FromException(e);
+            }
+
+            if (pending.IsCompletedSuccessfully)
+            {
+                _ended |= !more;
+                return 0;
+            }
+
+            _writes = pending.AsTask();
+            _ended |= !more; // a failed write marks the exchange gone, which End checks first
+            return 1;
+        }
+    }
+
+    /// <summary>Resolves the future once the write <see cref="WriteNow"/> started is done, or fails it (OSError on a disconnect).</summary>
+    public void WaitWritten(PyObject future)
+    {
+        lock (_gate)
+        {
+            _writes = _writes.ContinueWith(written =>
+            {
+                if (written.IsCompletedSuccessfully)
+                {
+                    _loop.Resolve(future, () => null);
+                    return;
+                }
+
+                var e = written.Exception?.InnerException;
+                if (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    _gone = true;
+                    _loop.Fail(future, e.Message, disconnect: true);
+                    _loop.Disconnected(Id);
+                }
+                else
+                {
+                    _loop.Fail(future, e?.Message ?? "the write failed", disconnect: false);
+                }
+            }, TaskScheduler.Default);
         }
     }
 
@@ -184,27 +274,32 @@ public sealed class PythonAsgiExchange
             data = CopyBytes(body);
         }
 
-        Enqueue(() =>
-        {
-            if (data.Length > 0)
-            {
-                _sink.Write(data);
-            }
+        _sent += data.Length;
 
-            if (more)
-            {
-                _sink.Flush();
-            }
-            else
-            {
-                _sink.Complete();
-                _ended = true;
-            }
+        // Async I/O: a client that stops reading holds no thread while its socket is full.
+        EnqueueAsync(async () =>
+        {
+            await _sink.WriteAsync(data, complete: !more, WriteTimeout).ConfigureAwait(false);
+            _ended |= !more;
         }, future);
     }
 
     /// <summary>http.response.pathsend: the file goes out with sendfile(2) when the transport allows it.</summary>
-    public void SendFile(string path, PyObject future) => Enqueue(() =>
+    public void SendFile(string path, PyObject future)
+    {
+        try
+        {
+            _sent += new FileInfo(path).Length; // for post_request's resp.sent, which may run before the write
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // The write below fails the same way and tells the app.
+        }
+
+        SendFileLater(path, future);
+    }
+
+    private void SendFileLater(string path, PyObject future) => Enqueue(() =>
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
@@ -223,6 +318,15 @@ public sealed class PythonAsgiExchange
         _sink.Complete();
         _ended = true;
     }, future);
+
+    /// <summary>The raw request URI, for post_request's environ (RAW_URI).</summary>
+    public string RawUri => _request.RawUri;
+
+    /// <summary>pre_request, before the app runs; false when it raised (logged), and the request is answered 500.</summary>
+    public bool PreRequest() => _loop.Hooks?.PreRequest(_request) ?? true;
+
+    /// <summary>post_request, once the app's task has ended, with what the app sent (500 when it sent no start).</summary>
+    public void PostRequest(PyObject environ) => _loop.Hooks?.PostRequest(_request, _status, _headers, _sent, environ);
 
     /// <summary>The app's task ended: answer 500 if it never responded, cut a response it left unfinished, then release the connection.</summary>
     public void Finish()
@@ -268,15 +372,22 @@ public sealed class PythonAsgiExchange
         }
         finally
         {
+            _loop.Ended(Id);
             _completion.TrySetResult();
         }
     }
 
-    private void Enqueue(Action write, PyObject future)
+    private void Enqueue(Action write, PyObject future) => EnqueueAsync(() =>
+    {
+        write();
+        return ValueTask.CompletedTask;
+    }, future);
+
+    private void EnqueueAsync(Func<ValueTask> write, PyObject future)
     {
         lock (_gate)
         {
-            _writes = _writes.ContinueWith(_ =>
+            _writes = _writes.ContinueWith(async _ =>
             {
                 if (_gone)
                 {
@@ -286,7 +397,7 @@ public sealed class PythonAsgiExchange
 
                 try
                 {
-                    write();
+                    await write().ConfigureAwait(false);
                     _loop.Resolve(future, () => null);
                 }
                 catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
@@ -300,7 +411,7 @@ public sealed class PythonAsgiExchange
                     // The app's mistake (a missing file for pathsend, say): its send() raises it.
                     _loop.Fail(future, e.Message, disconnect: false);
                 }
-            }, TaskScheduler.Default);
+            }, TaskScheduler.Default).Unwrap();
         }
     }
 

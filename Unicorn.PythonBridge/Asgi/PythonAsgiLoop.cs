@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Python.Runtime;
+using Unicorn.PythonBridge.ConfigFile;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -17,24 +18,32 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 {
     private static readonly byte[] s_wakeByte = [1];
 
+    private static readonly TimeSpan StackGilWait = TimeSpan.FromSeconds(2);
+
     private readonly ConcurrentQueue<Action> _work = new();
+    private readonly ConcurrentDictionary<long, PythonAsgiExchange> _live = new();
     private readonly ManualResetEventSlim _started = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PythonWsgiApplication _app;
     private readonly AsgiOptions _options;
     private Socket? _wake;
     private PyObject? _server;
+    private nint _received; // _server.received, a new reference: the websocket receive completion, called via the C API
     private string? _startFailure;
     private int _signalled;
     private long _signalledAt;
     private long _nextId;
     private int _stopRequested;
 
-    private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options)
+    private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
         _app = app;
         _options = options;
+        Hooks = hooks;
     }
+
+    /// <summary>The config file's pre_request, post_request and spew; null when it has none.</summary>
+    internal AsgiRequestHooks? Hooks { get; }
 
     internal IErrorLog ErrorLog => _app.Log;
 
@@ -42,9 +51,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
     /// <summary>Starts the loop thread and waits until lifespan startup is done.</summary>
     /// <exception cref="AsgiStartupException">the loop could not start or startup failed under asgi_lifespan = on.</exception>
-    internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options)
+    internal static PythonAsgiLoop Start(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
-        var loop = new PythonAsgiLoop(app, options);
+        var loop = new PythonAsgiLoop(app, options, hooks);
         var thread = new Thread(loop.Run) { IsBackground = true, Name = "unicorn-asgi-loop" };
         thread.Start();
         loop._started.Wait();
@@ -66,6 +75,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         }
 
         var exchange = new PythonAsgiExchange(this, Interlocked.Increment(ref _nextId), request, sink);
+        _live[exchange.Id] = exchange;
         Post(() =>
         {
             using var py = exchange.ToPython();
@@ -74,6 +84,51 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             }
         });
         return exchange.Completion;
+    }
+
+    public IReadOnlyList<AsgiRunningTask> RunningLongerThan(TimeSpan limit)
+    {
+        var now = Environment.TickCount64;
+        var found = new List<AsgiRunningTask>();
+        foreach (var exchange in _live.Values)
+        {
+            // An accepted websocket lives as long as its client wants: it is not a slow request.
+            if (exchange.WebSocket is null && now - exchange.StartedAt > limit.TotalMilliseconds)
+            {
+                var id = exchange.Id;
+                found.Add(new AsgiRunningTask(id, exchange.Method, exchange.RawUri, exchange.StartedAt, () => TaskStack(id)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// The Python stack of request <paramref name="id"/>'s task, read on a thread of its own that waits at most two
+    /// seconds for the GIL (an app holding it in C code must not stall the heartbeat).
+    /// </summary>
+    private string TaskStack(long id)
+    {
+        var text = "(the task has finished)";
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                using (Py.GIL())
+                {
+                    using var pyId = new PyInt(id);
+                    using var stack = _server!.InvokeMethod("stack", pyId);
+                    text = stack.IsNone() ? text : stack.As<string>();
+                }
+            }
+            catch (PythonException e)
+            {
+                text = "(the task's stack is unavailable: " + e.Message + ")";
+            }
+        })
+        { IsBackground = true, Name = "unicorn-asgi-stack" };
+        reader.Start();
+        return reader.Join(StackGilWait) ? text : "(the task's stack is unavailable: the GIL was not released in time)";
     }
 
     public async Task<bool> StopAsync(TimeSpan timeout)
@@ -132,18 +187,36 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     /// <summary>Runs the posted work; the loop calls it when woken.</summary>
     public void Drain()
     {
-        Volatile.Write(ref _signalled, 0);
         // pythonnet released the GIL around this call into .NET; the work runs Python, so take it back.
         using var gil = Py.GIL();
-        while (_work.TryDequeue(out var work))
+        for (var round = 0; ; round++)
         {
-            try
+            while (_work.TryDequeue(out var work))
             {
-                work();
+                try
+                {
+                    work();
+                }
+                catch (PythonException e)
+                {
+                    ErrorLog.Error($"ASGI loop: {e.Format()}");
+                }
             }
-            catch (PythonException e)
+
+            // Work posted while this ran (completions from other threads) joins this turn without a wake-up byte.
+            // Clearing the flag and then finding the queue empty is the end; whoever posts after that wakes the loop.
+            // A few rounds at most: the tasks these resolved run only once the loop gets back control.
+            Volatile.Write(ref _signalled, 0);
+            if (_work.IsEmpty || Interlocked.Exchange(ref _signalled, 1) == 1)
             {
-                ErrorLog.Error($"ASGI loop: {e.Format()}");
+                return;
+            }
+
+            Volatile.Write(ref _signalledAt, Environment.TickCount64);
+            if (round == 3)
+            {
+                Wake();
+                return;
             }
         }
     }
@@ -159,14 +232,19 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         if (Interlocked.Exchange(ref _signalled, 1) == 0)
         {
             Volatile.Write(ref _signalledAt, Environment.TickCount64);
-            try
-            {
-                _wake?.Send(s_wakeByte);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // The loop has exited; nothing is left to wake.
-            }
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake?.Send(s_wakeByte);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The loop has exited; nothing is left to wake.
         }
     }
 
@@ -182,6 +260,63 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         }
     });
 
+    /// <summary>
+    /// Completes a websocket receive future with (kind, value): kind 0 text or 1 bytes with <paramref name="payload"/>'s
+    /// bytes, 2 a close with <paramref name="code"/>. Built and called through the C API on the loop: per message, no
+    /// pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
+    /// </summary>
+    internal void Received(PyObject future, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
+        Post(() => CompleteReceive(future, kind, payload, code, release));
+
+    private unsafe void CompleteReceive(PyObject future, int kind, ReadOnlyMemory<byte> payload, int code, Action? release)
+    {
+        using (future)
+        {
+            nint value;
+            try
+            {
+                if (kind == 2)
+                {
+                    value = CPython.PyLong_FromLongLong(code);
+                }
+                else
+                {
+                    fixed (byte* p = payload.Span)
+                    {
+                        value = CPython.PyBytes_FromStringAndSize(p, payload.Length);
+                    }
+                }
+            }
+            finally
+            {
+                release?.Invoke();
+            }
+
+            var kindObject = CPython.PyLong_FromLongLong(kind);
+            if (value == 0 || kindObject == 0)
+            {
+                CPython.XDecRef(value);
+                CPython.XDecRef(kindObject);
+                CPython.PyErr_Clear();
+                throw new OutOfMemoryException("could not build a websocket message");
+            }
+
+            var args = stackalloc nint[3] { Handles.Of(future), kindObject, value };
+            var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
+            CPython.Py_DecRef(kindObject);
+            CPython.Py_DecRef(value);
+            if (result == 0)
+            {
+                // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
+                CPython.PyErr_Clear();
+                ErrorLog.Error("ASGI loop: could not complete a websocket receive");
+                return;
+            }
+
+            CPython.Py_DecRef(result);
+        }
+    }
+
     /// <summary>Fails a Python future with OSError (disconnect) or RuntimeError (<paramref name="disconnect"/> false).</summary>
     internal void Fail(PyObject future, string message, bool disconnect) => Post(() =>
     {
@@ -193,6 +328,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             }
         }
     });
+
+    /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
     {
@@ -208,13 +346,25 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         {
             using (Py.GIL())
             {
+                if (Hooks?.Spew == true)
+                {
+                    // As Gunicorn, whose ASGI worker runs its loop on the thread spew traces.
+                    Spew.InstallOnCurrentThread();
+                }
+
                 var module = AsgiModule.Get();
                 using var serverType = module.GetAttr("Server");
                 using var app = Handles.Wrap(_app.App);
                 using var self = this.ToPython();
                 _server = serverType.Invoke(
                     app, self, new PyString(_options.Loop), new PyString(_options.Lifespan), new PyString(_options.RootPath),
-                    new PyFloat(_options.DisconnectGracePeriod.TotalSeconds));
+                    new PyFloat(_options.DisconnectGracePeriod.TotalSeconds),
+                    (Hooks?.HasPreRequest ?? false).ToPython(), (Hooks?.HasPostRequest ?? false).ToPython());
+                using (var received = _server.GetAttr("received"))
+                {
+                    _received = CPython.NewRef(Handles.Of(received));
+                }
+
                 using (_server.InvokeMethod("run"))
                 {
                 }

@@ -89,11 +89,50 @@ public sealed class PythonAsgiWebSocket
         && Header(request, "Sec-WebSocket-Key") is { Length: > 0 };
 
     /// <summary>
-    /// Receives one whole message (fragments reassembled up to ws_max_size). The future gets ("text", bytes),
-    /// ("bytes", bytes) or ("close", code): a close from the client, 1009 for a message too big, 1006 when the
-    /// connection broke.
+    /// Receives one whole message (fragments reassembled up to ws_max_size) as ("text", bytes), ("bytes", bytes) or
+    /// ("close", code): a close from the client, 1009 for a message too big, 1006 when the connection broke.
+    /// The fast path: a single-frame message already read from the socket is returned at once, with no loop wake-up
+    /// and no future; otherwise None is returned and <paramref name="future"/> gets the message later.
     /// </summary>
-    public void Receive(PyObject future) => _ = ReceiveAsync(future);
+    public object? Receive(PyObject future)
+    {
+        var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+        ValueTask<ValueWebSocketReceiveResult> first;
+        try
+        {
+            first = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Broken, or a second receive() while one waits: the slow path reports it the usual way.
+            first = ValueTask.FromException<ValueWebSocketReceiveResult>(e);
+        }
+
+        if (first.IsCompletedSuccessfully && first.Result is { EndOfMessage: true } result
+            && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
+        {
+            try
+            {
+                if (result.MessageType == WebSocketMessageType.Text)
+                {
+                    // pythonnet turns the string into str; .NET has already refused invalid UTF-8 (1007).
+                    return Encoding.UTF8.GetString(block, 0, result.Count);
+                }
+
+                using (Py.GIL()) // pythonnet released it around this call into .NET
+                {
+                    return PythonAsgiExchange.ToBytes(block.AsSpan(0, result.Count));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+
+        _ = ReceiveAsync(future, block, first);
+        return null;
+    }
 
     /// <summary>Sends one message; the future resolves once it is written, or fails (OSError) once the websocket is closed.</summary>
     public void Send(PyObject data, bool text, PyObject future)
@@ -263,16 +302,18 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private async Task ReceiveAsync(PyObject future)
+    private async Task ReceiveAsync(PyObject future, byte[] rented, ValueTask<ValueWebSocketReceiveResult> first)
     {
         var max = _loop.Options.WsMaxSize;
-        var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+        byte[]? block = rented;
         ArrayBufferWriter<byte>? message = null;
+        var pending = first;
         try
         {
             while (true)
             {
-                var result = await _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                var result = await pending.ConfigureAwait(false);
+                pending = default;
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     var code = (int?)_socket.CloseStatus ?? 1005;
@@ -293,20 +334,9 @@ public sealed class PythonAsgiWebSocket
 
                 if (result.EndOfMessage && message is null)
                 {
-                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
-                    var (single, count) = (block, result.Count);
+                    var single = block;
                     block = null; // the loop returns it to the pool once Python has its copy
-                    _loop.Resolve(future, () =>
-                    {
-                        try
-                        {
-                            return Message(kind, single.AsSpan(0, count));
-                        }
-                        finally
-                        {
-                            ArrayPool<byte>.Shared.Return(single);
-                        }
-                    });
+                    _loop.Received(future, Kind(result), single.AsMemory(0, result.Count), 0, () => ArrayPool<byte>.Shared.Return(single));
                     return;
                 }
 
@@ -314,11 +344,11 @@ public sealed class PythonAsgiWebSocket
                 message.Write(block.AsSpan(0, result.Count));
                 if (result.EndOfMessage)
                 {
-                    var kind = result.MessageType == WebSocketMessageType.Text ? "text" : "bytes";
-                    var whole = message;
-                    _loop.Resolve(future, () => Message(kind, whole.WrittenSpan));
+                    _loop.Received(future, Kind(result), message.WrittenMemory, 0);
                     return;
                 }
+
+                pending = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
             }
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -341,19 +371,9 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private PyObject Message(string kind, ReadOnlySpan<byte> payload)
-    {
-        using var k = new PyString(kind);
-        using var data = PythonAsgiExchange.ToBytes(payload);
-        return new PyTuple([k, data]);
-    }
+    private static int Kind(ValueWebSocketReceiveResult result) => result.MessageType == WebSocketMessageType.Text ? 0 : 1;
 
-    private void ResolveClose(PyObject future, int code) => _loop.Resolve(future, () =>
-    {
-        using var k = new PyString("close");
-        using var c = new PyInt(code);
-        return new PyTuple([k, c]);
-    });
+    private void ResolveClose(PyObject future, int code) => _loop.Received(future, 2, default, code);
 
     private static string? Header(WsgiRequest request, string name)
     {

@@ -153,7 +153,8 @@ class _UnicornRequest:
 class _UnicornResponse:
     def __init__(self, d):
         self.status = d["status"]
-        self.status_code = int(d["status"].split(None, 1)[0])
+        # Gunicorn's WSGI resp.status is "200 OK"; its ASGI worker's is the int the app sent.
+        self.status_code = self.status if isinstance(self.status, int) else int(self.status.split(None, 1)[0])
         self.headers = [tuple(h) for h in d["headers"]]
         self.sent = d["sent"]
         self.response_length = d["sent"]

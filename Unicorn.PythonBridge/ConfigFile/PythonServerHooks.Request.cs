@@ -49,6 +49,31 @@ public sealed unsafe partial class PythonServerHooks
         CallRequestHook("post_request", worker, request, response, environ);
     }
 
+    /// <summary>
+    /// post_request under -k asgi: resp.status is the int the app sent, as in Gunicorn's ASGI worker, and environ the
+    /// small dict the loop built (the wrapper's reference stays the caller's).
+    /// </summary>
+    internal void PostAsgiRequest(HookWorker worker, WsgiRequest request, int status,
+        IReadOnlyList<KeyValuePair<string, string>> headers, long sent, PyObject environ)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(headers);
+        ArgumentNullException.ThrowIfNull(environ);
+        if (_hooks is null || !HasPostRequest)
+        {
+            return;
+        }
+
+        var response = new { status, headers = headers.Select(h => new[] { h.Key, h.Value }), sent };
+        var reference = Handles.Of(environ);
+        using (Py.GIL())
+        {
+            CPython.Py_IncRef(reference); // CallRequestHook releases one reference
+        }
+
+        CallRequestHook("post_request", worker, request, response, reference);
+    }
+
     internal static object RequestSnapshot(WsgiRequest r) => new
     {
         method = r.Method,

@@ -10,6 +10,8 @@ with the GIL already held. Sockets, HTTP framing and writes stay in C#: ``send``
 import asyncio
 import http
 import socket
+import sys
+import threading
 import traceback
 import urllib.parse
 
@@ -17,6 +19,7 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 EXTENSIONS = {"http.response.pathsend": {}}
 WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
+_WS_KINDS = ("text", "bytes", "close")
 
 
 def _status_line(status):
@@ -38,17 +41,20 @@ def _latin1(value, what):
 
 
 class Server:
-    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period):
+    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period, pre_request=False, post_request=False):
         self.app = app
         self.native = native
         self.loop_name = loop_name
         self.lifespan_mode = lifespan
         self.root_path = root_path
         self.grace_period = grace_period
+        self.pre_request = pre_request
+        self.post_request = post_request
         self.state = {}
         self.requests = {}
         self.loop = None
         self.lifespan = None
+        self.thread_id = None
         self._wake = None
 
     # --- the loop thread ------------------------------------------------------------------------
@@ -61,6 +67,7 @@ class Server:
             self.native.Started(str(e))
             return
         self.loop = loop
+        self.thread_id = threading.get_ident()
         asyncio.set_event_loop(loop)
         self._wake, write_end = socket.socketpair()
         self._wake.setblocking(False)
@@ -109,6 +116,11 @@ class Server:
         if not future.done():
             future.set_result(result)
 
+    def received(self, future, kind, value):
+        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text, 1 bytes, 2 close (value: the code).
+        if not future.done():
+            future.set_result((_WS_KINDS[kind], value))
+
     def fail(self, future, message):
         if not future.done():
             future.set_exception(OSError(message))
@@ -124,6 +136,33 @@ class Server:
 
     def stop(self):
         self.loop.create_task(self._stop())
+
+    # --- called from C# on another thread (max_request_time), GIL held ----------------------------
+
+    def stack(self, exchange_id):
+        """A request task's stack in faulthandler's layout, or None when it has finished.
+
+        A suspended task's frames are its chain of awaited coroutines; a task holding the loop right now (a
+        blocking call in an async view) shows the loop thread's frames instead, which run through it.
+        """
+        req = self.requests.get(exchange_id)
+        task = req.task if req is not None else None
+        if task is None or task.done():
+            return None
+        if asyncio.current_task(self.loop) is task:
+            frame = sys._current_frames().get(self.thread_id)
+            frames = []
+            while frame is not None:
+                frames.append((frame, frame.f_lineno))
+                frame = frame.f_back
+            header = "Task %s, running on the loop thread (most recent call first):" % task.get_name()
+        else:
+            frames = [(f, f.f_lineno) for f in reversed(_awaited_frames(task.get_coro()))]
+            header = "Task %s, suspended (most recent call first):" % task.get_name()
+        lines = [header]
+        for frame, line in frames:
+            lines.append('  File "%s", line %s in %s' % (frame.f_code.co_filename, line, frame.f_code.co_name))
+        return "\n".join(lines)
 
     async def _stop(self):
         try:
@@ -216,6 +255,32 @@ class _Lifespan:
             self.stopped.set()
 
 
+def _awaited_frames(coro):
+    """The frames of a suspended coroutine and of what it awaits, outermost first."""
+    frames = []
+    seen = 0
+    while coro is not None and seen < 1000:
+        seen += 1
+        if isinstance(coro, asyncio.Task):
+            coro = coro.get_coro()
+            continue
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            frame = getattr(coro, "gi_frame", None)
+        if frame is None:
+            frame = getattr(coro, "ag_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        nxt = getattr(coro, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(coro, "gi_yieldfrom", None)
+        if nxt is None:
+            nxt = getattr(coro, "ag_await", None)
+        coro = nxt
+    return frames
+
+
 def _flat_headers(headers):
     pairs = []
     for name, value in headers:
@@ -266,6 +331,10 @@ class _Request:
 
     async def serve(self):
         try:
+            # As Gunicorn's ASGI worker: pre_request on the loop before the app; one that raises (logged by C#) is
+            # answered 500 when the exchange finishes.
+            if self.server.pre_request and not self.ex.PreRequest():
+                return
             await self.server.app(self.scope(), self.receive, self.send)
             if self.misuse is not None:
                 raise self.misuse
@@ -282,7 +351,28 @@ class _Request:
         finally:
             self.server.requests.pop(self.ex.Id, None)
             self._wake_waiters()
+            if self.server.post_request:
+                try:
+                    self.ex.PostRequest(self._hook_environ())
+                except Exception:
+                    self.server.log_exception("Exception in post_request hook")
             self.ex.Finish()
+
+    def _hook_environ(self):
+        """The small environ Gunicorn's ASGI worker gives post_request: the request line, client and headers."""
+        ex = self.ex
+        environ = {
+            "REQUEST_METHOD": ex.Method,
+            "RAW_URI": ex.RawUri,
+            "PATH_INFO": urllib.parse.unquote(ex.Path),
+            "QUERY_STRING": ex.Query,
+            "SERVER_PROTOCOL": "HTTP/" + ex.HttpVersion,
+            "REMOTE_ADDR": ex.ClientHost if ex.ClientHost is not None else "-",
+        }
+        flat = ex.Headers.split("\0") if ex.Headers else []
+        for i in range(0, len(flat) - 1, 2):
+            environ["HTTP_" + flat[i].upper().replace("-", "_")] = flat[i + 1]
+        return environ
 
     # --- receive ------------------------------------------------------------------------------
 
@@ -332,7 +422,17 @@ class _Request:
         if self.disconnected:
             return  # as Gunicorn: the app may finish its clean-up without errors
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind == "http.response.informational":
+            # As Gunicorn's ASGI worker: an interim response before the final one (103 Early Hints), dropped
+            # once the response has started or for an HTTP/1.0 client.
+            if message.get("status") != 103:
+                raise RuntimeError("http.response.informational: only status 103 (Early Hints) is supported, not %r"
+                                   % (message.get("status"),))
+            if self.started:
+                return
+            pairs = _flat_headers(message.get("headers", ()))
+            await self._write(lambda f: self.ex.EarlyHints("\0".join(pairs), len(pairs), f))
+        elif kind == "http.response.start":
             if self.started:
                 self.misuse = RuntimeError("Response already started")
                 return
@@ -357,7 +457,11 @@ class _Request:
             more = bool(message.get("more_body", False))
             if not more:
                 self.complete = True
-            await self._write(lambda f: self.ex.Write(body, more, f))
+            state = self.ex.WriteNow(body, more)  # 0: written already, no future needed
+            if state:
+                await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
+            elif self.complete:
+                self._wake_waiters()
         elif kind == "http.response.pathsend":
             if not self.started:
                 self.misuse = RuntimeError("Response not started")
@@ -388,6 +492,7 @@ class _WebSocket(_Request):
     def __init__(self, server, exchange):
         super().__init__(server, exchange)
         self.connect_sent = False
+        self.socket = None
         self.accepted = False
         self.denied = False
         self.close_code = None
@@ -428,7 +533,13 @@ class _WebSocket(_Request):
         if not self.accepted:
             raise RuntimeError("websocket receive() before websocket.accept")
         future = self.server.loop.create_future()
-        self.ex.WebSocket.Receive(future)
+        # A message C# could read at once comes back here, with no loop wake-up; else the future gets it.
+        ready = self.socket.Receive(future)
+        if ready is not None:
+            # str for a text message (decoded by .NET, which checked its UTF-8), bytes for a binary one.
+            if isinstance(ready, str):
+                return {"type": "websocket.receive", "text": ready}
+            return {"type": "websocket.receive", "bytes": ready}
         kind, value = await future
         if kind == "text":
             return {"type": "websocket.receive", "text": value.decode("utf-8")}
@@ -453,6 +564,7 @@ class _WebSocket(_Request):
                     self.on_disconnect()
                     raise
                 self.accepted = True
+                self.socket = self.ex.WebSocket  # one wrapper for the websocket's life, not one per message
             elif kind == "websocket.close":
                 # Closed before the handshake completed: refused with 403, as uvicorn does.
                 self.denied = True
@@ -480,7 +592,7 @@ class _WebSocket(_Request):
                 payload, is_text = bytes(data), False
             else:
                 raise TypeError("websocket.send needs 'text' or 'bytes'")
-            socket = self.ex.WebSocket
+            socket = self.socket
             state = socket.SendNow(payload, is_text)  # 0: written already, no future needed
             if state:
                 future = self.server.loop.create_future()
@@ -493,7 +605,7 @@ class _WebSocket(_Request):
             code = int(message.get("code", 1000) or 1000)
             reason = message.get("reason") or ""
             future = self.server.loop.create_future()
-            self.ex.WebSocket.Close(code, reason, future)
+            self.socket.Close(code, reason, future)
             await future
         else:
             raise RuntimeError("Unexpected ASGI message %r in a websocket scope" % kind)

@@ -14,4 +14,10 @@ public interface IAsgiLoop
 
     /// <summary>False when work waits for the loop and the loop has not turned for longer than <paramref name="stuck"/>.</summary>
     bool IsResponsive(TimeSpan stuck);
+
+    /// <summary>
+    /// The http scopes whose app task has run longer than <paramref name="limit"/> (max_request_time); accepted
+    /// websockets are not requests in this sense and are left out.
+    /// </summary>
+    IReadOnlyList<AsgiRunningTask> RunningLongerThan(TimeSpan limit);
 }

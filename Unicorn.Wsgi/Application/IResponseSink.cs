@@ -34,6 +34,36 @@ public interface IResponseSink
     /// <exception cref="IOException">the client went away.</exception>
     void Write(ReadOnlySpan<byte> data);
 
+    /// <summary>
+    /// Writes body bytes and, when <paramref name="complete"/>, ends the response, without holding a thread while
+    /// the client is slow: the bytes go out on async I/O (the ASGI host's path). A write not done within
+    /// <paramref name="timeout"/> fails with <see cref="IOException"/> and what was left unsent is dropped. The
+    /// default runs the blocking calls, for a sink without an async path.
+    /// </summary>
+    /// <exception cref="IOException">the client went away or took nothing for <paramref name="timeout"/>.</exception>
+    /// <remarks>See <see cref="HasAsyncWrites"/>: only then may a caller that must not block (an event loop) call it.</remarks>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
+    {
+        if (!data.IsEmpty)
+        {
+            Write(data.Span);
+        }
+
+        if (complete)
+        {
+            Complete();
+        }
+        else
+        {
+            Flush();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>True when <see cref="WriteAsync"/> never blocks the caller (it does not fall back to the blocking calls).</summary>
+    bool HasAsyncWrites => false;
+
     /// <summary>Pushes buffered bytes to the client (after each item of a streamed body).</summary>
     void Flush();
 

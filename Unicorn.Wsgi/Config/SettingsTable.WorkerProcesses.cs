@@ -46,8 +46,8 @@ public static partial class SettingsTable
             "ready, then finishes its requests and exits, so no request fails.") with
         { UnicornOnly = true },
         IntRow("max_request_time", WorkerSection, ["--max-request-time"], 0,
-            "Seconds after which a running request is logged, once, with the Python stack of the thread (or greenlet) serving it " +
-            "(0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
+            "Seconds after which a running request is logged, once, with the Python stack of the thread, greenlet or asyncio task " +
+            "serving it (websockets are not counted) (0: never). Unlike timeout, it does not stop the worker: max_request_time_action says what else happens.") with
         { UnicornOnly = true },
         StringRow("max_request_time_action", WorkerSection, ["--max-request-time-action"], "STRING", "log",
             "What a request past max_request_time does besides the log line: 'log' nothing more; 'recycle' replaces the " +

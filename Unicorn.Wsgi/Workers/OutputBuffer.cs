@@ -37,6 +37,22 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
         }
     }
 
+    /// <summary>
+    /// Writes what is buffered on async I/O: no thread waits while the client is slow. The buffer counts as sent
+    /// once the write starts, so bytes a failed or cancelled write left behind are dropped, never sent twice.
+    /// </summary>
+    public async ValueTask FlushAsync(CancellationToken cancel)
+    {
+        if (_count == 0)
+        {
+            return;
+        }
+
+        var n = _count;
+        _count = 0;
+        await stream.WriteAsync(_buffer.AsMemory(0, n), cancel).ConfigureAwait(false);
+    }
+
     /// <summary>Writes data straight to the stream after what is buffered: no copy for large bodies.</summary>
     public void WriteThrough(ReadOnlySpan<byte> data) => WriteThrough(data, []);
 

@@ -17,6 +17,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     private readonly OutputBuffer _output = new(stream);
     private ResponseFraming? _framing;
+    private CancellationTokenSource? _writeTimer;
     private bool _aborted;
 
     public bool HeadersSent { get; private set; }
@@ -85,6 +86,43 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     }
 
     public void Flush() => _output.Flush();
+
+    public bool HasAsyncWrites => true;
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
+    {
+        var framing = EnsureHeaders();
+        if (!data.IsEmpty)
+        {
+            ResponseHeadWriter.WriteBody(_output, framing, data.Span);
+        }
+
+        if (complete)
+        {
+            ResponseHeadWriter.WriteEnd(_output, framing);
+        }
+
+        // One timer per response, re-armed per write: a client that takes nothing for this long is given up on.
+        _writeTimer ??= new CancellationTokenSource();
+        _writeTimer.CancelAfter(timeout);
+        try
+        {
+            await _output.FlushAsync(_writeTimer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _aborted = true;
+            throw new IOException($"the client took no response bytes for {timeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            if (!_writeTimer.TryReset())
+            {
+                _writeTimer.Dispose();
+                _writeTimer = null;
+            }
+        }
+    }
 
     public void WriteAndFlush(ReadOnlySpan<byte> data)
     {
@@ -159,7 +197,11 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         }
     }
 
-    public void Dispose() => _output.Dispose();
+    public void Dispose()
+    {
+        _writeTimer?.Dispose();
+        _output.Dispose();
+    }
 
     private ResponseFraming EnsureHeaders()
     {

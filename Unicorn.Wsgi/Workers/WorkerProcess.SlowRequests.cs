@@ -7,12 +7,13 @@ namespace Unicorn.Wsgi.Workers;
 
 public sealed partial class WorkerProcess
 {
-    private readonly HashSet<(nuint Thread, long Greenlet, long StartedAt)> _reportedSlow = [];
+    private readonly HashSet<(nuint Thread, long StartedAt, long Id, long Greenlet)> _reportedSlow = [];
 
     /// <summary>
     /// max_request_time (Gunicorn #1801, #3136): a request past the limit is logged once with the Python stack
-    /// of the thread (or greenlet) serving it, in every worker class whose host can tell (sync, gthread, gevent,
-    /// eventlet), while the worker goes on serving; with max_request_time_action = recycle the worker is then replaced as after
+    /// of the thread, greenlet or asyncio task serving it, in every worker class whose host can tell (sync, gthread,
+    /// gevent, eventlet, asgi), while the worker goes on serving; with max_request_time_action = recycle the worker
+    /// is then replaced as after
     /// max_requests (counted as cause max_request_time). Checked at each heartbeat.
     /// </summary>
     private void WatchSlowRequests(Worker worker)
@@ -23,33 +24,36 @@ public sealed partial class WorkerProcess
         }
 
         var slow = worker.RunningLongerThan(TimeSpan.FromSeconds(_config.MaxRequestTime));
-        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.Greenlet, r.StartedAt)));
+        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt, r.Id, r.Greenlet)));
         foreach (var request in slow)
         {
-            if (!_reportedSlow.Add((request.ThreadId, request.Greenlet, request.StartedAt)))
+            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt, request.Id, request.Greenlet)))
             {
                 continue;
-            }
-
-            var stacks = "";
-            try
-            {
-                stacks = _options.DumpPythonStacks?.Invoke() ?? "";
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                stacks = "(could not read the Python stacks: " + e.Message + ")";
             }
 
             var seconds = request.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
             _log.Log(LogLevel.Warning,
                 $"Request {request.Method} {request.Uri} has run {seconds} s, over max_request_time ({_config.MaxRequestTime} s) " +
-                $"(pid:{_info.Pid}); the stack of the {(request.Greenlet != 0 ? "greenlet" : "thread")} serving it:\n" + RequestStack(stacks, request));
+                $"(pid:{_info.Pid}); the stack of the {(request.Greenlet != 0 ? "greenlet" : request.ServedBy)} serving it:\n" + StackOf(request));
             if (_config.RecycleOnMaxRequestTime && !_retiring)
             {
                 _log.Info($"Recycling worker (pid:{_info.Pid}) after a request past max_request_time");
                 StopAcceptingAndRetire(RetireCause.MaxRequestTime);
             }
+        }
+    }
+
+    /// <summary>The stack of what serves the request: its task's own reader, else its greenlet's or thread's block of a dump.</summary>
+    private string StackOf(RunningRequest request)
+    {
+        try
+        {
+            return request.Stack is { } read ? read() : RequestStack(_options.DumpPythonStacks?.Invoke() ?? "", request);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return "(could not read the Python stacks: " + e.Message + ")";
         }
     }
 

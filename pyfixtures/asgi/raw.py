@@ -15,6 +15,27 @@ async def misuse(scope, receive, send):
     if path == "/block":
         import time
         time.sleep(120)  # blocks the event loop: the worker stops beating and the master's timeout ends it
+    if path == "/sleep":
+        await _slow_part(float(scope["query_string"] or b"3"))
+    if path == "/block-for":
+        import time
+        time.sleep(float(scope["query_string"] or b"3"))  # holds the loop, but less than the master's timeout
+    if path == "/early-hints":
+        status = int(scope["query_string"] or b"103")
+        await send({"type": "http.response.informational", "status": status,
+                    "headers": [(b"link", b"</style.css>; rel=preload; as=style")]})
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        await send({"type": "http.response.informational", "status": 103, "headers": [(b"link", b"</late.js>")]})
+        return
+    if path == "/big":
+        # 32 MiB streamed in 256 KiB bodies: far more than a client's socket buffers hold.
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
+        chunk = b"z" * (256 * 1024)
+        for _ in range(127):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": chunk})
+        return
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})
@@ -26,6 +47,11 @@ async def misuse(scope, receive, send):
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _slow_part(seconds):
+    import asyncio
+    await asyncio.sleep(seconds)  # a suspended task: max_request_time shows this await chain
 
 
 async def failing_lifespan(scope, receive, send):

@@ -41,6 +41,24 @@ async def scenario(name):
         async with websockets.connect(BASE + "/echo") as ws:
             await ws.send("scope")
             out(await ws.recv())
+    elif name == "hold":
+        # One websocket open for a few seconds (longer than the test's max_request_time), still echoing.
+        async with websockets.connect(BASE + "/echo") as ws:
+            await ws.send("before")
+            out("held", await ws.recv())
+            await asyncio.sleep(3.5)
+            await ws.send("after")
+            out("held", await ws.recv())
+    elif name == "pipelined":
+        # Many messages sent before any echo is read: most are already buffered when the app asks for them (the
+        # receive fast path), some are not; all must come back whole and in order, text as text and bytes as bytes.
+        async with websockets.connect(BASE + "/echo", compression=None) as ws:
+            sent = [("m%d" % i) if i % 2 else (b"b%d" % i + bytes(i % 7)) for i in range(300)]
+            for m in sent:
+                await ws.send(m)
+            got = [await ws.recv() for _ in sent]
+            out("pipelined", len(got), "in order" if got == sent else "MISMATCH %r" % [
+                (a, b) for a, b in zip(sent, got) if a != b][:3])
     elif name == "subprotocol":
         async with websockets.connect(BASE + "/subprotocol", subprotocols=["chat", "superchat"]) as ws:
             out("subprotocol", ws.subprotocol, ws.response_headers.get("x-offered"))

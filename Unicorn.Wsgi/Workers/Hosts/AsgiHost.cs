@@ -38,4 +38,16 @@ internal sealed class AsgiHost(IAsgiLoop loop, int capacity) : IAppHost
     public Task<bool> StopAsync(TimeSpan timeout) => loop.StopAsync(timeout);
 
     public bool IsResponsive(TimeSpan stuck) => loop.IsResponsive(stuck);
+
+    // Every task runs on the loop's one thread, so a thread dump cannot tell them apart: each brings its own stack.
+    public IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit)
+    {
+        var now = Environment.TickCount64;
+        return [.. loop.RunningLongerThan(limit).Select(t => new RunningRequest(t.Method, t.Uri, TimeSpan.FromMilliseconds(now - t.StartedAt), 0, t.StartedAt)
+        {
+            Id = t.Id,
+            ServedBy = "task",
+            Stack = t.Stack,
+        })];
+    }
 }

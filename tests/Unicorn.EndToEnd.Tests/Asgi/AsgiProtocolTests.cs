@@ -48,6 +48,70 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void Early_hints_go_out_as_a_103_before_the_response_as_in_Gunicorn()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        // One 103 before the head; the one sent after the response started is dropped.
+        var hinted = RawHttp.Send(port, $"GET /early-hints HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\nHTTP/1.1 200 OK\r\n", hinted,
+            StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("ok", RawHttp.Body(hinted[hinted.IndexOf("HTTP/1.1 200", StringComparison.Ordinal)..]));
+        Assert.DoesNotContain("late.js", hinted, StringComparison.Ordinal);
+
+        // An HTTP/1.0 client cannot take an interim response: it gets the final one only.
+        var old = RawHttp.Send(port, "GET /early-hints HTTP/1.0\r\nHost: x\r\n\r\n");
+        Assert.StartsWith("HTTP/1.0 200 OK\r\n", old, StringComparison.Ordinal);
+
+        // Another 1xx is the app's mistake: its send raises, and nothing having been sent, it is answered 500.
+        var other = RawHttp.Send(port, $"GET /early-hints?102 HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", other, StringComparison.Ordinal);
+        server.WaitForLog("only status 103 (Early Hints) is supported, not 102");
+    }
+
+    [Fact]
+    public void Clients_that_never_read_hold_no_thread_and_others_are_served_at_once()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-w", "1", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+        var worker = server.Workers().Single();
+        var before = Threads(worker);
+
+        // 30 clients ask for 32 MiB each and read nothing: their writes wait on async I/O, not on pool threads
+        // (with blocking writes the pool starved and the requests below timed out).
+        var stalled = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                var client = new System.Net.Sockets.TcpClient { ReceiveBufferSize = 4096 };
+                client.Connect("127.0.0.1", port);
+                client.GetStream().Write("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+                stalled.Add(client);
+            }
+
+            Thread.Sleep(6000);
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal((200, "ok"), UnicornServer.Get(port, "/", 10));
+            }
+
+            Assert.True(Threads(worker) < before + 8, $"threads {before} -> {Threads(worker)}");
+        }
+        finally
+        {
+            stalled.ForEach(c => c.Dispose());
+        }
+    }
+
+    private static int Threads(int pid) =>
+        int.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal))[8..].Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public void An_app_that_blocks_the_event_loop_is_ended_by_the_masters_timeout()
     {
         var port = UnicornServer.FreePort();

@@ -25,6 +25,12 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void Messages_sent_ahead_of_the_echoes_come_back_whole_and_in_order()
+    {
+        Assert.Contains("pipelined 300 in order", WebSocketClient.Run(_port, "pipelined"));
+    }
+
+    [Fact]
     public void The_app_picks_a_subprotocol_and_adds_headers_to_the_101()
     {
         Assert.Contains("subprotocol superchat chat,superchat", WebSocketClient.Run(_port, "subprotocol"));

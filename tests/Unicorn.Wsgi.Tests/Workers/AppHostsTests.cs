@@ -165,9 +165,41 @@ public sealed class AppHostsTests
         Assert.Throws<NotSupportedException>(() => AppHosts.Create(settings, new WsgiOnlyApp(new FakeApp(FakeApp.Ok)), s_log));
     }
 
+    [Fact]
+    public void The_asgi_host_reports_each_slow_task_with_its_own_stack()
+    {
+        var settings = TestSettings.Defaults();
+        settings.Set("worker_class", "asgi");
+        var app = new FakeAsgiApp();
+        var started = Environment.TickCount64 - 5000;
+        app.Running.Add(new AsgiRunningTask(7, "GET", "/slow?x=1", started, () => "Task Task-7, suspended"));
+        app.Running.Add(new AsgiRunningTask(8, "POST", "/other", started, () => "Task Task-8, suspended"));
+        var host = AppHosts.Create(settings, app, s_log);
+
+        var slow = host.RunningLongerThan(TimeSpan.FromSeconds(1));
+
+        // Two tasks on one thread, started in the same millisecond, are still two requests.
+        Assert.Equal([7L, 8L], slow.Select(r => r.Id));
+        Assert.Equal(TimeSpan.FromSeconds(1), app.AskedLimit);
+        var first = slow[0];
+        Assert.Equal(("GET", "/slow?x=1", started, "task"), (first.Method, first.Uri, first.StartedAt, first.ServedBy));
+        Assert.True(first.Elapsed >= TimeSpan.FromSeconds(5));
+        Assert.Equal("Task Task-7, suspended", first.Stack!());
+    }
+
     private sealed class FakeAsgiApp : ILoadedApp, IAsgiApplication, IAsgiLoop
     {
         public AsgiOptions? Options { get; private set; }
+
+        public List<AsgiRunningTask> Running { get; } = [];
+
+        public TimeSpan? AskedLimit { get; private set; }
+
+        public IReadOnlyList<AsgiRunningTask> RunningLongerThan(TimeSpan limit)
+        {
+            AskedLimit = limit;
+            return Running;
+        }
 
         public IWsgiApplication Wsgi => throw new NotSupportedException();
 
