@@ -121,7 +121,7 @@ internal sealed class WorkerStartup : IDisposable
             var asgiHooks = HookedApplication.IsNeeded(settings, _serverHooks)
                 ? new AsgiRequestHooks(_serverHooks, settings.Spew, () => _hookBridge!.Snapshot(_self ?? new WorkerInfo(Environment.ProcessId, 0)))
                 : null;
-            return new PythonLoadedApp(app, app, asgiHooks);
+            return new PythonLoadedApp(app, app) { AsgiHooks = asgiHooks };
         }
 
         if (settings.EffectiveWorkerClass == WorkerClasses.Tornado)
