@@ -182,6 +182,16 @@ internal sealed class ConnectionContext : IAsyncDisposable
         return pending.Length == 0 ? Transport : new PrefixedStream(pending, Transport);
     }
 
+    /// <summary>
+    /// Puts <paramref name="bytes"/> in front of what is left to read (h2c by Upgrade: the upgrade request as
+    /// HTTP/2 frames); <see cref="Input"/> then reads them first, then the connection as before.
+    /// </summary>
+    public void PrependInput(byte[] bytes)
+    {
+        Transport = new PrefixedStream(bytes, TakeTransportForTls());
+        EndFrame();
+    }
+
     /// <summary>The handshake is done: requests now travel over <paramref name="stream"/>.</summary>
     public void UseTls(Stream stream, IReadOnlyList<KeyValuePair<string, string>>? environ, string? applicationProtocol)
     {
