@@ -131,6 +131,22 @@ public sealed class Http2SettingsTests : IDisposable
     }
 
     [Fact]
+    public void Idle_http2_connections_are_evicted_with_goaway_when_worker_connections_are_all_taken()
+    {
+        var port = UnicornServer.FreePort();
+        // keepalive 30 s: without eviction the third client would wait that long for a slot.
+        using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "2", "--worker-connections", "2", "--keep-alive", "30");
+        var script = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
+        var result = ExternalTool.Run("/usr/bin/python3", [script, port.ToString(CultureInfo.InvariantCulture), "idle_eviction", "2"], timeoutSeconds: 120);
+        Assert.True(result.ExitCode == 0, result.All);
+        // Both idle connections are told to go (graceful GOAWAY) as new clients need their slots, and the new
+        // client is served at once rather than after keepalive.
+        Assert.Contains("evicted=GOAWAY NO_ERROR,GOAWAY NO_ERROR normal=200 ", result.Stdout, StringComparison.Ordinal);
+        var seconds = double.Parse(result.Stdout.Split("seconds=")[1], CultureInfo.InvariantCulture);
+        Assert.True(seconds < 10, result.Stdout);
+    }
+
+    [Fact]
     public void Http_protocols_h3_stops_the_master_with_one_line()
     {
         using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", "--http-protocols", "h2,h3"]);
