@@ -20,7 +20,8 @@ def app(environ, start_response):
     if path == "/environ":
         # Connection is hop-by-hop: it must not reach an HTTP/2 client (RFC 9113 section 8.2.2).
         start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "keep-alive"), ("X-App", "yes")])
-        keys = ("SERVER_PROTOCOL", "wsgi.url_scheme", "HTTP_HOST", "HTTP_COOKIE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING")
+        keys = ("SERVER_PROTOCOL", "wsgi.url_scheme", "HTTP_HOST", "HTTP_COOKIE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
+                "HTTP_X_PROBE", "HTTP_UPGRADE", "HTTP_HTTP2_SETTINGS")
         return [("\n".join("%s=%s" % (k, environ.get(k)) for k in keys) + "\n").encode("latin-1")]
     if path == "/slow":
         time.sleep(0.2)

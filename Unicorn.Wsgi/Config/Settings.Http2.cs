@@ -12,8 +12,14 @@ public sealed partial class Settings
     /// <summary>Whether HTTP/1.1 is served (ALPN "http/1.1", or no ALPN at all).</summary>
     public bool OffersHttp1 => HttpProtocols.Contains("h1");
 
-    /// <summary><c>http2_cleartext = prior-knowledge</c>: h2c for peers in forwarded_allow_ips.</summary>
-    public bool Http2PriorKnowledge => Get<string>("http2_cleartext") == "prior-knowledge";
+    /// <summary><c>http2_cleartext = prior-knowledge | both</c>: h2c with prior knowledge for peers in forwarded_allow_ips.</summary>
+    public bool Http2PriorKnowledge => Get<string>("http2_cleartext") is "prior-knowledge" or "both";
+
+    /// <summary><c>http2_cleartext = upgrade | both</c>: h2c by HTTP/1.1 Upgrade for peers in forwarded_allow_ips.</summary>
+    public bool Http2CleartextUpgrade => Get<string>("http2_cleartext") is "upgrade" or "both";
+
+    /// <summary>Any h2c mode is on.</summary>
+    public bool Http2Cleartext => Get<string>("http2_cleartext") != "off";
 
     public int Http2MaxConcurrentStreams => Get<int>("http2_max_concurrent_streams");
     public int Http2InitialWindowSize => Get<int>("http2_initial_window_size");

@@ -13,10 +13,11 @@ public static partial class SettingsTable
             + "h1 stays available on the same listener when listed). h3 is not implemented and refused.") with
         { Type = SettingType.StringList, Validate = HttpProtocolsImplemented },
         StringRow("http2_cleartext", Http2Section, ["--http2-cleartext"], "STRING", "off",
-            "HTTP/2 without TLS (h2c): off, or prior-knowledge: a peer in forwarded_allow_ips that opens a connection "
-            + "with HTTP/2's preface gets HTTP/2 (needs h2 in http_protocols); other peers and other bytes get HTTP/1.1. "
-            + "upgrade and both (h2c by HTTP/1.1 Upgrade) are not implemented and refused.") with
-        { Validate = Http2CleartextImplemented },
+            "HTTP/2 without TLS (h2c), only for peers in forwarded_allow_ips and with h2 in http_protocols: off; "
+            + "prior-knowledge: a connection that opens with HTTP/2's preface gets HTTP/2; upgrade: an HTTP/1.1 request "
+            + "without a body carrying Upgrade: h2c and HTTP2-Settings is answered 101 and then on stream 1 of HTTP/2 "
+            + "(needs h1 too); both: either. Other peers and other bytes get HTTP/1.1.") with
+        { Validate = Validators.Http2Cleartext },
         IntRow("http2_max_concurrent_streams", Http2Section, ["--http2-max-concurrent-streams"], 100,
             "Most concurrent HTTP/2 streams per connection (at least 1).") with { Validate = Http2Streams },
         IntRow("http2_initial_window_size", Http2Section, ["--http2-initial-window-size"], 65535,
@@ -36,15 +37,6 @@ public static partial class SettingsTable
         return protocols.Contains("h3")
             ? throw new SettingValueException("h3 (HTTP/3) is not implemented; use h1 and/or h2")
             : protocols;
-    }
-
-    // Gunicorn's master branch also defines the HTTP/1.1 Upgrade route; Unicorn serves only prior knowledge.
-    private static object? Http2CleartextImplemented(object? value, ResolveContext context)
-    {
-        var mode = (string)Validators.Http2Cleartext(value, context)!;
-        return mode is "upgrade" or "both"
-            ? throw new SettingValueException($"{mode}: h2c by HTTP/1.1 Upgrade is not implemented; use prior-knowledge or off")
-            : mode;
     }
 
     private static object? Http2Streams(object? value, ResolveContext context) =>

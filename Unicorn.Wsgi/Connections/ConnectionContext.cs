@@ -69,6 +69,25 @@ internal sealed class ConnectionContext : IAsyncDisposable
     /// <summary>Closes this connection if it is waiting for a request (the worker needs the slot).</summary>
     public void Evict() => _evicted.Cancel();
 
+    /// <summary>Cancelled when the worker closes this connection for its slot (see <see cref="MarkIdle"/>).</summary>
+    public CancellationToken Evicted => _evicted.Token;
+
+    /// <summary>
+    /// Counts the connection as idle, or no longer, for a handler that reads on its own rather than through
+    /// <see cref="ReadAsync"/> (HTTP/2 between streams): an idle one may be evicted when the worker is full.
+    /// </summary>
+    public void MarkIdle(bool idle)
+    {
+        if (idle)
+        {
+            _idle.Enter(this);
+        }
+        else
+        {
+            _idle.Leave(this);
+        }
+    }
+
     /// <summary>
     /// Reads more bytes of a frame (a PROXY header, a request head). The wait for its first byte is idle:
     /// bounded by <paramref name="idleTimeout"/>, and the worker may evict the connection for its slot. From
@@ -180,6 +199,16 @@ internal sealed class ConnectionContext : IAsyncDisposable
 
         input.Complete();
         return pending.Length == 0 ? Transport : new PrefixedStream(pending, Transport);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="bytes"/> in front of what is left to read (h2c by Upgrade: the upgrade request as
+    /// HTTP/2 frames); <see cref="Input"/> then reads them first, then the connection as before.
+    /// </summary>
+    public void PrependInput(byte[] bytes)
+    {
+        Transport = new PrefixedStream(bytes, TakeTransportForTls());
+        EndFrame();
     }
 
     /// <summary>The handshake is done: requests now travel over <paramref name="stream"/>.</summary>

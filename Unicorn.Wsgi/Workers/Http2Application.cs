@@ -29,6 +29,21 @@ internal sealed class Http2Application(WorkerContext worker) : IHttpApplication<
 
     public async Task ProcessRequestAsync(IFeatureCollection features)
     {
+        // While a stream runs its connection is not idle: the worker evicts only connections with none open.
+        var transport = features.Get<Http2TransportConnection>();
+        transport?.StreamStarted();
+        try
+        {
+            await ProcessStreamAsync(features);
+        }
+        finally
+        {
+            transport?.StreamEnded();
+        }
+    }
+
+    private async Task ProcessStreamAsync(IFeatureCollection features)
+    {
         var connection = features.Get<UnicornConnection>()!;
         var startTime = DateTimeOffset.UtcNow;
         var started = Stopwatch.GetTimestamp();

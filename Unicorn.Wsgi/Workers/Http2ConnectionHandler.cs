@@ -39,15 +39,25 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
     public async Task RunAsync(ConnectionContext connection)
     {
         await _started.Value;
-        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}");
+        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}", _worker.Log);
         if (!_queue.TryEnqueue(transport))
         {
             return;
         }
 
-        // A graceful stop or max_requests: GOAWAY, then the streams in flight finish.
+        // A graceful stop or max_requests: GOAWAY, then the streams in flight finish. So too when the worker is
+        // full and this connection has been idle (no stream open) longest, as an idle HTTP/1.1 connection is closed.
         using var stopping = _worker.Stopping.Register(static t => ((Http2TransportConnection)t!).RequestClose(), transport);
-        await transport.Finished;
+        using var evicted = connection.Evicted.Register(static t => ((Http2TransportConnection)t!).RequestClose(), transport);
+        transport.StreamEnded(); // handed over: idle until a stream reaches the app
+        try
+        {
+            await transport.Finished;
+        }
+        finally
+        {
+            transport.Finish();
+        }
     }
 
     public async ValueTask DisposeAsync()

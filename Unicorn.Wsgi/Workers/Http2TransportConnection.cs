@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Unicorn.Wsgi.Logging;
 using UnicornConnection = Unicorn.Wsgi.Connections.ConnectionContext;
 
 namespace Unicorn.Wsgi.Workers;
@@ -15,15 +16,23 @@ namespace Unicorn.Wsgi.Workers;
 internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connections.ConnectionContext
 {
     private readonly UnicornConnection _connection;
+    private readonly IErrorLog _log;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    // Streams in the app, plus one until the handler has handed the connection over (its first StreamEnded).
+    private int _streams = 1;
+    private bool _finished;
 
-    public Http2TransportConnection(UnicornConnection connection, string id)
+    public Http2TransportConnection(UnicornConnection connection, string id, IErrorLog log)
     {
         _connection = connection;
+        _log = log;
         ConnectionId = id;
-        Transport = new Http2DuplexPipe(connection.Input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
+        var input = new Http2FloodGuard(connection.Input, OnFlood);
+        Transport = new Http2DuplexPipe(input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
         Features.Set(connection);
+        Features.Set(this);
     }
 
     public override string ConnectionId { get; set; }
@@ -55,8 +64,49 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
     /// <summary>Completes when Kestrel is done with the connection (it disposes it).</summary>
     public Task Finished => _disposed.Task;
 
+    /// <summary>A stream of this connection reached the app: the connection is busy.</summary>
+    public void StreamStarted()
+    {
+        lock (_gate)
+        {
+            if (_streams++ == 0 && !_finished)
+            {
+                _connection.MarkIdle(false);
+            }
+        }
+    }
+
+    /// <summary>A stream is done: with none left the connection is idle, and the worker may evict it for its slot.</summary>
+    public void StreamEnded()
+    {
+        lock (_gate)
+        {
+            if (--_streams == 0 && !_finished)
+            {
+                _connection.MarkIdle(true);
+            }
+        }
+    }
+
+    /// <summary>Kestrel is done with the connection: it leaves the idle set for good.</summary>
+    public void Finish()
+    {
+        lock (_gate)
+        {
+            _finished = true;
+            _connection.MarkIdle(false);
+        }
+    }
+
     /// <summary>Asks Kestrel to end the connection gracefully (GOAWAY, then close once its streams finish).</summary>
     public void RequestClose() => Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+
+    // Kestrel sees the input end; the socket closes too, so answers queued for a client that stopped reading go nowhere.
+    private void OnFlood(string kind)
+    {
+        _log.Info($"HTTP/2: Connection id \"{ConnectionId}\": {kind} flood (over {Http2FloodGuard.Limit} frames in a second without a request); connection closed");
+        Abort(new ConnectionAbortedException(kind + " flood"));
+    }
 
     public override void Abort(ConnectionAbortedException abortReason)
     {

@@ -57,6 +57,13 @@ internal sealed partial class HttpConnection
                     return;
                 }
 
+                // h2c by Upgrade, for a peer trusted with forwarded headers: the connection becomes HTTP/2.
+                if (_worker.Http2Upgrade is { } h2c && _connection.ForwardedTrusted && Http2CleartextUpgrade.IsRequested(_head))
+                {
+                    await h2c.RunAsync(_connection, _head);
+                    return;
+                }
+
                 if (!await ServeRequestAsync())
                 {
                     return;

@@ -103,16 +103,30 @@ public sealed class Worker
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
         var priorKnowledge = !uwsgi && _settings.Http2PriorKnowledge && _settings.OffersHttp2;
-        var http2 = !uwsgi && (_tls is not null || priorKnowledge) && _settings.OffersHttp2 ? CreateHttp2(context) : null;
-        if (!uwsgi && _tls is null && _settings.OffersHttp2 && !priorKnowledge)
+        // h2c by Upgrade is for cleartext listeners (RFC 7540 §3.2): with certfile, ALPN chooses HTTP/2.
+        var upgrade = !uwsgi && _tls is null && _settings.Http2CleartextUpgrade && _settings.OffersHttp2 && _settings.OffersHttp1;
+        var http2 = !uwsgi && (_tls is not null || priorKnowledge || upgrade) && _settings.OffersHttp2 ? CreateHttp2(context) : null;
+        if (!uwsgi && _tls is null && _settings.OffersHttp2 && !priorKnowledge && !upgrade)
         {
             // As Gunicorn, h2 needs TLS (ALPN) or h2c; said once rather than ignored silently.
-            _log.Warning("http_protocols offers h2 but no certfile is set: HTTP/2 needs TLS (ALPN h2) or http2_cleartext = prior-knowledge; serving HTTP/1.1 only");
+            _log.Warning("http_protocols offers h2 but no certfile is set: HTTP/2 needs TLS (ALPN h2) or http2_cleartext; serving HTTP/1.1 only");
         }
 
-        if (!uwsgi && _settings.Http2PriorKnowledge && !_settings.OffersHttp2)
+        if (!uwsgi && _settings.Http2Cleartext && !_settings.OffersHttp2)
         {
-            _log.Warning("http2_cleartext = prior-knowledge needs h2 in http_protocols; serving HTTP/1.1 only");
+            _log.Warning("http2_cleartext needs h2 in http_protocols; serving HTTP/1.1 only");
+        }
+
+        if (!uwsgi && _settings.Http2CleartextUpgrade && _settings.OffersHttp2 && !upgrade)
+        {
+            _log.Warning(_tls is not null
+                ? "http2_cleartext = upgrade applies to cleartext listeners; with certfile, TLS clients choose HTTP/2 by ALPN"
+                : "http2_cleartext = upgrade needs h1 in http_protocols (the Upgrade request is HTTP/1.1)");
+        }
+
+        if (upgrade)
+        {
+            context.Http2Upgrade = new Http2CleartextUpgrade(http2!, _options.ReadTimeout);
         }
 
         // With h2c, connections without ALPN (cleartext ones) begin with a look at their first bytes.

@@ -18,6 +18,9 @@ internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IError
     /// <summary>HTTP/1 parsers and request heads, reused from one connection to the next.</summary>
     public ParserPool Parsers { get; } = new(options.Parser);
 
+    /// <summary>h2c by HTTP/1.1 Upgrade (http2_cleartext = upgrade or both, cleartext listeners); null when off.</summary>
+    public Http2CleartextUpgrade? Http2Upgrade { get; set; }
+
     /// <summary>Cancelled when the worker stops taking requests (graceful or not).</summary>
     public CancellationToken Stopping { get; } = stopping;
 

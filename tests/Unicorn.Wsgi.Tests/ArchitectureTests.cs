@@ -256,6 +256,8 @@ public sealed class ArchitectureTests
             .ToList();
         Assert.Contains(Root + "Workers.Http2ConnectionHandler", offenders);
         Assert.True(offenders.All(n => n.StartsWith(Root + "Workers.Http2", StringComparison.Ordinal)), string.Join(", ", offenders));
+        // The HTTP/1 connection reaches the h2c Upgrade route, so that route must not pull Kestrel in itself.
+        Assert.DoesNotContain(offenders, n => n.StartsWith(Root + "Workers.Http2CleartextUpgrade", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Unicorn.EndToEnd.Tests.Arbiter;
 using Unicorn.EndToEnd.Tests.Tls;
 
@@ -6,6 +7,8 @@ namespace Unicorn.EndToEnd.Tests.Http2;
 /// <summary>What http_protocols changes in a worker: ALPN, HTTP/2 only, and no ASP.NET Core without h2.</summary>
 public sealed class Http2SettingsTests : IDisposable
 {
+    private static readonly string UpgradeScript = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2c_upgrade.py");
+
     private readonly TestCertificates _certs = new();
 
     [Fact]
@@ -77,6 +80,70 @@ public sealed class Http2SettingsTests : IDisposable
         var refused = ExternalTool.Curl("--http2-prior-knowledge", $"http://127.0.0.1:{otherPort}/environ");
         Assert.DoesNotContain("SERVER_PROTOCOL=HTTP/2", refused.Stdout, StringComparison.Ordinal);
         other.WaitForLog("Invalid request from ip=127.0.0.1: Invalid HTTP request line: 'PRI * HTTP/2.0'");
+    }
+
+    [Fact]
+    public void H2c_by_upgrade_answers_101_and_the_request_on_stream_1_for_trusted_peers_only()
+    {
+        var trustedPort = UnicornServer.FreePort();
+        using var trusted = UnicornServer.Start(["pyfixtures.http2_app:app", "-b", $"127.0.0.1:{trustedPort}", "--http-protocols", "h2,h1", "--http2-cleartext", "both", "-k", "gthread", "--threads", "4", "--access-logfile", "-"]);
+        var otherPort = UnicornServer.FreePort();
+        using var other = UnicornServer.Start(["pyfixtures.http2_app:app", "-b", $"127.0.0.1:{otherPort}", "--http-protocols", "h2,h1", "--http2-cleartext", "upgrade", "--forwarded-allow-ips", "10.9.9.9"]);
+        trusted.WaitUntilResponding(trustedPort, "/", 90);
+        other.WaitUntilResponding(otherPort, "/", 90);
+
+        // curl --http2 on an http:// URL asks for h2c by Upgrade: 101, then the answer comes over HTTP/2.
+        var upgraded = ExternalTool.Curl("--http2", "-v", "-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ?u=1");
+        Assert.True(upgraded.ExitCode == 0, upgraded.All);
+        Assert.Contains("101 Switching Protocols", upgraded.Stderr, StringComparison.Ordinal);
+        Assert.Contains("version=2", upgraded.Stdout, StringComparison.Ordinal);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/2\n", upgraded.Stdout, StringComparison.Ordinal);
+        Assert.Contains("QUERY_STRING=u=1\n", upgraded.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"HTTP_HOST=127.0.0.1:{trustedPort}\n", upgraded.Stdout, StringComparison.Ordinal);
+        // The upgrade's own fields are the HTTP/1.1 hop's: the app does not see them on the HTTP/2 stream.
+        Assert.Contains("HTTP_UPGRADE=None\n", upgraded.Stdout, StringComparison.Ordinal);
+        Assert.Contains("HTTP_HTTP2_SETTINGS=None\n", upgraded.Stdout, StringComparison.Ordinal);
+        trusted.WaitForLog("\"GET /environ?u=1 HTTP/2\" 200");
+
+        // python3-h2 as the client: stream 1 is the upgrade request with its fields, then stream 3 on the same connection.
+        var h2 = ExternalTool.Run("/usr/bin/python3", [UpgradeScript, trustedPort.ToString(CultureInfo.InvariantCulture), "/environ"], timeoutSeconds: 60);
+        Assert.True(h2.ExitCode == 0, h2.All);
+        var streams = h2.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, streams.Length);
+        Assert.StartsWith("stream=1 status=200 ", streams[0], StringComparison.Ordinal);
+        Assert.Contains("HTTP_X_PROBE=one", streams[0], StringComparison.Ordinal);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/2", streams[0], StringComparison.Ordinal);
+        Assert.StartsWith("stream=3 status=200 ", streams[1], StringComparison.Ordinal);
+
+        // A request with a body keeps HTTP/1.1 (the RFC lets the server ignore Upgrade), and is answered whole.
+        var post = ExternalTool.Curl("--http2", "--data-binary", "hello h2c", "-w", " version=%{http_version}", $"http://127.0.0.1:{trustedPort}/echo");
+        Assert.Equal("hello h2c version=1.1", post.Stdout);
+        // both: prior knowledge works on the same listener.
+        var prior = ExternalTool.Curl("--http2-prior-knowledge", "-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/");
+        Assert.Equal("Hello, World!\nversion=2", prior.Stdout);
+
+        // A peer outside forwarded_allow_ips keeps HTTP/1.1: the Upgrade header is ignored.
+        var refused = ExternalTool.Curl("--http2", "-w", "version=%{http_version}", $"http://127.0.0.1:{otherPort}/environ");
+        Assert.True(refused.ExitCode == 0, refused.All);
+        Assert.Contains("SERVER_PROTOCOL=HTTP/1.1\n", refused.Stdout, StringComparison.Ordinal);
+        Assert.Contains("version=1.1", refused.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", trusted.Log + other.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Idle_http2_connections_are_evicted_with_goaway_when_worker_connections_are_all_taken()
+    {
+        var port = UnicornServer.FreePort();
+        // keepalive 30 s: without eviction the third client would wait that long for a slot.
+        using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "2", "--worker-connections", "2", "--keep-alive", "30");
+        var script = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
+        var result = ExternalTool.Run("/usr/bin/python3", [script, port.ToString(CultureInfo.InvariantCulture), "idle_eviction", "2"], timeoutSeconds: 120);
+        Assert.True(result.ExitCode == 0, result.All);
+        // Both idle connections are told to go (graceful GOAWAY) as new clients need their slots, and the new
+        // client is served at once rather than after keepalive.
+        Assert.Contains("evicted=GOAWAY NO_ERROR,GOAWAY NO_ERROR normal=200 ", result.Stdout, StringComparison.Ordinal);
+        var seconds = double.Parse(result.Stdout.Split("seconds=")[1], CultureInfo.InvariantCulture);
+        Assert.True(seconds < 10, result.Stdout);
     }
 
     [Fact]

@@ -2,6 +2,7 @@
 
 usage: h2_hostile.py PORT CASE...   (TLS with ALPN h2 on 127.0.0.1)
        h2_hostile.py PORT streamed PATH   (prints when each DATA frame of PATH's response arrived)
+       h2_hostile.py PORT idle_eviction N   (N idle connections held, then one more: what the idle ones get)
 For each case prints one line: "CASE answer=<what the server sent> normal=<status of a normal request made
 right after, on a new connection> seconds=<how long that normal request took>".
 """
@@ -142,14 +143,24 @@ def window_overflow(sock):
 
 
 def data_beyond_window(sock):
+    # A declared body over 1 MiB is streamed to the app, and /stream never reads it: the stream's window is never
+    # reopened, so the second 64 kB overflows it however fast or slow the server runs (with /echo the server's
+    # reads could reopen it in time, and the case raced).
     enc = hpack.Encoder()
-    send_all(sock, frame(HEADERS, END_HEADERS, 1, request_block(enc, "/echo", "POST")))
+    send_all(sock, frame(HEADERS, END_HEADERS, 1, request_block(enc, "/stream", "POST", [("content-length", "10000000")])))
     chunk = frame(DATA, 0, 1, b"x" * 16384)
     send_all(sock, chunk * 8)  # 128 kB against a 64 kB stream window
 
 
-CASES = {f.__name__: f for f in (rapid_reset, continuation_flood, settings_flood, ping_flood, oversized_headers,
-                                 window_overflow, data_beyond_window)}
+def empty_data_flood(sock):
+    # /echo waits for the body: the stream stays open, and each empty frame is read and costs the server work.
+    enc = hpack.Encoder()
+    send_all(sock, frame(HEADERS, END_HEADERS, 1, request_block(enc, "/echo", "POST")))
+    send_all(sock, frame(DATA, 0, 1) * 100000)
+
+
+CASES = {f.__name__: f for f in (rapid_reset, continuation_flood, settings_flood, ping_flood, empty_data_flood,
+                                 oversized_headers, window_overflow, data_beyond_window)}
 
 
 def streamed(port, path):
@@ -168,10 +179,27 @@ def streamed(port, path):
     print(" ".join("%.3f" % (t - times[0]) for t in times), flush=True)
 
 
+def idle_eviction(port, held_count):
+    """Holds held_count idle connections (one request answered on each), then makes a normal request on a new
+    one; prints what each held connection was sent afterwards, and the normal request's status and time."""
+    held = []
+    for _ in range(held_count):
+        sock = connect(port)
+        sock.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(hpack.Encoder())))
+        read_frames(sock, lambda kind, flags, stream, payload: "done" if stream == 1 and flags & END_STREAM else None)
+        held.append(sock)
+    status, seconds = normal(port)
+    answers = [read_frames(sock, answer, seconds=10) for sock in held]
+    print("evicted=%s normal=%s seconds=%.3f" % (",".join(answers), status, seconds), flush=True)
+
+
 def main():
     port = int(sys.argv[1])
     if sys.argv[2] == "streamed":
         streamed(port, sys.argv[3])
+        return
+    if sys.argv[2] == "idle_eviction":
+        idle_eviction(port, int(sys.argv[3]))
         return
     for name in sys.argv[2:]:
         sock = connect(port)

@@ -67,13 +67,22 @@ public sealed class Http2SettingsTests
     }
 
     [Theory]
-    [InlineData("upgrade")]
-    [InlineData("both")]
-    public void H2c_by_upgrade_is_refused_in_one_line(string mode)
+    [InlineData("off", false, false)]
+    [InlineData("prior-knowledge", true, false)]
+    [InlineData("upgrade", false, true)]
+    [InlineData("both", true, true)]
+    public void H2c_modes_turn_on_prior_knowledge_and_upgrade(string mode, bool priorKnowledge, bool upgrade)
     {
-        Assert.Equal(
-            $"unicorn: invalid value for http2_cleartext (--http2-cleartext): '{mode}': {mode}: h2c by HTTP/1.1 Upgrade is not implemented; use prior-knowledge or off",
-            Refused("--http2-cleartext", mode));
+        var s = Resolve("--http2-cleartext", mode);
+        Assert.Equal(priorKnowledge, s.Http2PriorKnowledge);
+        Assert.Equal(upgrade, s.Http2CleartextUpgrade);
+        Assert.Equal(mode != "off", s.Http2Cleartext);
+    }
+
+    [Fact]
+    public void An_unknown_h2c_mode_is_refused_in_one_line()
+    {
+        Assert.StartsWith("unicorn: invalid value for http2_cleartext (--http2-cleartext): 'sometimes'", Refused("--http2-cleartext", "sometimes"), StringComparison.Ordinal);
     }
 
     [Fact]
