@@ -15,6 +15,9 @@ public sealed class Reloader : IDisposable
 
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long a module emptied by a save must stay empty before it counts as the new version.</summary>
+    private static readonly TimeSpan EmptyGrace = TimeSpan.FromSeconds(2);
+
     private readonly IModuleSource _modules;
     private readonly ExtraFiles _extraFiles;
     private readonly IErrorLog _log;
@@ -163,6 +166,9 @@ public sealed class Reloader : IDisposable
         }
     }
 
+    private static bool IsFreshlyEmptied(string file, DateTime mtime) =>
+        new FileInfo(file).Length == 0 && DateTime.UtcNow - mtime < EmptyGrace;
+
     /// <summary>
     /// Whether every changed Python file compiles. A new syntax error is logged once per version of the
     /// file; the worker keeps serving, and the file is checked again when it changes.
@@ -173,6 +179,14 @@ public sealed class Reloader : IDisposable
         foreach (var file in _pending.Where(f => f.EndsWith(".py", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             var mtime = File.GetLastWriteTimeUtc(file);
+            if (IsFreshlyEmptied(file, mtime))
+            {
+                // An in-place save truncates before it writes, and an empty module compiles: a worker importing it
+                // would fail to find the app. Judged again once it is written, or has stayed empty a while.
+                ok = false;
+                continue;
+            }
+
             if (!_compiled.TryGetValue(file, out var known) || known.Mtime != mtime)
             {
                 var error = _modules.CompileError(file);

@@ -71,6 +71,24 @@ public sealed class ReloaderTests : IDisposable
     [Theory]
     [InlineData(ReloadEngine.Poll)]
     [InlineData(ReloadEngine.Inotify)]
+    public void AModuleCaughtEmptyMidSaveIsNoReasonToReloadUntilWritten(ReloadEngine engine)
+    {
+        var app = Module("app.py", "x = 1\n");
+        _modules.Files = [app];
+        using var reloader = Start(engine);
+        Thread.Sleep(200);
+
+        // An in-place save on a loaded machine: truncated, then written well after the watcher's settle time.
+        File.WriteAllText(app, "");
+        Assert.False(WaitForChange(1.2), "an emptied module must not restart the worker at once");
+        File.WriteAllText(app, "x = 22\n");
+        Assert.True(WaitForChange(5), "the written module is a change");
+        Assert.Equal([app], _changes);
+    }
+
+    [Theory]
+    [InlineData(ReloadEngine.Poll)]
+    [InlineData(ReloadEngine.Inotify)]
     public void ASyntaxErrorHoldsTheReloadUntilFixed(ReloadEngine engine)
     {
         var app = Module("app.py", "x = 1\n");
