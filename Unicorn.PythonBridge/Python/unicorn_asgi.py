@@ -100,9 +100,11 @@ class Server:
         return asyncio.new_event_loop()
 
     def _on_wake(self):
+        # One recv: C# writes one byte until the loop drains, so this empties the pair without the second recv
+        # (and its BlockingIOError) a read-until-empty loop costs on every wake-up; a byte left over only wakes
+        # the loop once more.
         try:
-            while self._wake.recv(4096):
-                pass
+            self._wake.recv(4096)
         except (BlockingIOError, InterruptedError):
             pass
         self.fast.drain()
