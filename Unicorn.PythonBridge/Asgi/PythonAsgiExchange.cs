@@ -148,7 +148,7 @@ public sealed class PythonAsgiExchange
             {
                 try
                 {
-                    WebSocket = await PythonAsgiWebSocket.AcceptAsync(_loop, _request, subprotocol, list).ConfigureAwait(false);
+                    WebSocket = await PythonAsgiWebSocket.AcceptAsync(_loop, Id, _request, subprotocol, list).ConfigureAwait(false);
                     // The 101 went out on the taken stream; the sink only records it for the access log.
                     _sink.SetResponse("101 Switching Protocols", []);
                     _ended = true;

@@ -11,8 +11,8 @@ namespace Unicorn.PythonBridge.Asgi;
 /// <summary>
 /// One worker's event loop: a dedicated thread running <c>_unicorn_asgi.Server.run</c>. Other threads post
 /// work to a queue and wake the loop with one byte on a socket pair it watches (coalesced: one byte until the
-/// loop drains), taking no GIL and never polling; the loop runs the work in <see cref="Drain"/>, which Python
-/// calls holding the GIL. Public because Python calls it through pythonnet.
+/// loop drains), taking no GIL and never polling; the loop runs the work in <see cref="DrainHeld"/>, which Python
+/// calls holding the GIL (through <see cref="AsgiNativeCallbacks"/>). Public because Python calls the rest through pythonnet.
 /// </summary>
 public sealed class PythonAsgiLoop : IAsgiLoop
 {
@@ -28,7 +28,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private readonly AsgiOptions _options;
     private Socket? _wake;
     private PyObject? _server;
-    private nint _received; // _server.received, a new reference: the websocket receive completion, called via the C API
+    private nint _received; // _server.ws_received, a new reference: the websocket receive completion, called via the C API
+    private long _nativeKey;
     private string? _startFailure;
     private int _signalled;
     private long _signalledAt;
@@ -184,11 +185,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         _started.Set();
     }
 
-    /// <summary>Runs the posted work; the loop calls it when woken.</summary>
-    public void Drain()
+    /// <summary>Runs the posted work; the loop calls it when woken, holding the GIL (a C function, not pythonnet).</summary>
+    internal void DrainHeld()
     {
-        // pythonnet released the GIL around this call into .NET; the work runs Python, so take it back.
-        using var gil = Py.GIL();
         for (var round = 0; ; round++)
         {
             while (_work.TryDequeue(out var work))
@@ -261,60 +260,73 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     });
 
     /// <summary>
-    /// Completes a websocket receive future with (kind, value): kind 0 text or 1 bytes with <paramref name="payload"/>'s
-    /// bytes, 2 a close with <paramref name="code"/>. Built and called through the C API on the loop: per message, no
-    /// pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
+    /// Completes websocket <paramref name="id"/>'s waiting receive with (kind, value): kind 0 text (str) or 1 bytes with
+    /// <paramref name="payload"/>, 2 a close with <paramref name="code"/>. Built and called through the C API on the
+    /// loop: per message, no pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
     /// </summary>
-    internal void Received(PyObject future, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
-        Post(() => CompleteReceive(future, kind, payload, code, release));
+    internal void Received(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
+        Post(() => CompleteReceive(id, kind, payload, code, release));
 
-    private unsafe void CompleteReceive(PyObject future, int kind, ReadOnlyMemory<byte> payload, int code, Action? release)
+    /// <summary>Fails websocket <paramref name="id"/>'s waiting receive with RuntimeError (the app's misuse).</summary>
+    internal void ReceiveFailed(long id, string message) => Post(() =>
     {
-        using (future)
+        using var pyId = new PyInt(id);
+        using var text = new PyString(message);
+        using (_server!.InvokeMethod("ws_error", pyId, text))
         {
-            nint value;
-            try
-            {
-                if (kind == 2)
-                {
-                    value = CPython.PyLong_FromLongLong(code);
-                }
-                else
-                {
-                    fixed (byte* p = payload.Span)
-                    {
-                        value = CPython.PyBytes_FromStringAndSize(p, payload.Length);
-                    }
-                }
-            }
-            finally
-            {
-                release?.Invoke();
-            }
-
-            var kindObject = CPython.PyLong_FromLongLong(kind);
-            if (value == 0 || kindObject == 0)
-            {
-                CPython.XDecRef(value);
-                CPython.XDecRef(kindObject);
-                CPython.PyErr_Clear();
-                throw new OutOfMemoryException("could not build a websocket message");
-            }
-
-            var args = stackalloc nint[3] { Handles.Of(future), kindObject, value };
-            var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
-            CPython.Py_DecRef(kindObject);
-            CPython.Py_DecRef(value);
-            if (result == 0)
-            {
-                // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
-                CPython.PyErr_Clear();
-                ErrorLog.Error("ASGI loop: could not complete a websocket receive");
-                return;
-            }
-
-            CPython.Py_DecRef(result);
         }
+    });
+
+    private unsafe void CompleteReceive(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release)
+    {
+        nint value;
+        try
+        {
+            if (kind == 2)
+            {
+                value = CPython.PyLong_FromLongLong(code);
+            }
+            else
+            {
+                fixed (byte* p = payload.Span)
+                {
+                    // .NET has already refused invalid UTF-8 in a text message (1007).
+                    value = kind == 0
+                        ? CPython.PyUnicode_DecodeUTF8(p, payload.Length, null)
+                        : CPython.PyBytes_FromStringAndSize(p, payload.Length);
+                }
+            }
+        }
+        finally
+        {
+            release?.Invoke();
+        }
+
+        var kindObject = CPython.PyLong_FromLongLong(kind);
+        var idObject = CPython.PyLong_FromLongLong(id);
+        if (value == 0 || kindObject == 0 || idObject == 0)
+        {
+            CPython.XDecRef(value);
+            CPython.XDecRef(kindObject);
+            CPython.XDecRef(idObject);
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not build a websocket message");
+        }
+
+        var args = stackalloc nint[3] { idObject, kindObject, value };
+        var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
+        CPython.Py_DecRef(idObject);
+        CPython.Py_DecRef(kindObject);
+        CPython.Py_DecRef(value);
+        if (result == 0)
+        {
+            // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
+            CPython.PyErr_Clear();
+            ErrorLog.Error("ASGI loop: could not complete a websocket receive");
+            return;
+        }
+
+        CPython.Py_DecRef(result);
     }
 
     /// <summary>Fails a Python future with OSError (disconnect) or RuntimeError (<paramref name="disconnect"/> false).</summary>
@@ -328,6 +340,9 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             }
         }
     });
+
+    /// <summary>The accepted websocket of exchange <paramref name="id"/>, or null once it has ended.</summary>
+    internal PythonAsgiWebSocket? WebSocket(long id) => _live.TryGetValue(id, out var exchange) ? exchange.WebSocket : null;
 
     /// <summary>The exchange has ended: it no longer counts as running.</summary>
     internal void Ended(long id) => _live.TryRemove(id, out _);
@@ -360,9 +375,14 @@ public sealed class PythonAsgiLoop : IAsgiLoop
                     app, self, new PyString(_options.Loop), new PyString(_options.Lifespan), new PyString(_options.RootPath),
                     new PyFloat(_options.DisconnectGracePeriod.TotalSeconds),
                     (Hooks?.HasPreRequest ?? false).ToPython(), (Hooks?.HasPostRequest ?? false).ToPython());
-                using (var received = _server.GetAttr("received"))
+                using (var received = _server.GetAttr("ws_received"))
                 {
                     _received = CPython.NewRef(Handles.Of(received));
+                }
+
+                using (var fast = AsgiNativeCallbacks.CreateNamespace(this, out _nativeKey))
+                {
+                    _server.SetAttr("fast", fast);
                 }
 
                 using (_server.InvokeMethod("run"))
@@ -380,6 +400,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         }
         finally
         {
+            AsgiNativeCallbacks.Forget(_nativeKey);
             _started.Set();
             _wake?.Dispose();
             _exited.TrySetResult();

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Python.Runtime;
+using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 
 namespace Unicorn.PythonBridge.Asgi;
@@ -19,15 +20,17 @@ public sealed class PythonAsgiWebSocket
     private static readonly TimeSpan CloseHandshakeTime = TimeSpan.FromSeconds(5);
 
     private readonly PythonAsgiLoop _loop;
+    private readonly long _id;
     private readonly WebSocket _socket;
     private readonly CancellationTokenRegistration _stopping;
     private readonly object _gate = new();
     private Task _sends = Task.CompletedTask;
     private int _closeSent;
 
-    private PythonAsgiWebSocket(PythonAsgiLoop loop, WebSocket socket, CancellationToken stopping)
+    private PythonAsgiWebSocket(PythonAsgiLoop loop, long id, WebSocket socket, CancellationToken stopping)
     {
         _loop = loop;
+        _id = id;
         _socket = socket;
         // A graceful stop closes every websocket with 1001 Going Away; the app sees it as websocket.disconnect.
         _stopping = stopping.Register(() => Close(1001, ""));
@@ -35,7 +38,7 @@ public sealed class PythonAsgiWebSocket
 
     /// <summary>Writes the 101 response and starts framing; the handshake was checked by <see cref="IsUpgrade"/>.</summary>
     internal static async Task<PythonAsgiWebSocket> AcceptAsync(
-        PythonAsgiLoop loop, WsgiRequest request, string? subprotocol, IReadOnlyList<KeyValuePair<string, string>> headers)
+        PythonAsgiLoop loop, long id, WsgiRequest request, string? subprotocol, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
         var upgrade = request.Upgrade ?? throw new InvalidOperationException("the connection cannot be upgraded");
         var key = Header(request, "Sec-WebSocket-Key") ?? "";
@@ -75,7 +78,7 @@ public sealed class PythonAsgiWebSocket
                 ? options.WsPingTimeout : Timeout.InfiniteTimeSpan,
             DangerousDeflateOptions = deflate,
         });
-        return new PythonAsgiWebSocket(loop, socket, upgrade.Stopping);
+        return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping);
     }
 
     /// <summary>A valid RFC 6455 opening handshake on a connection that can be handed over.</summary>
@@ -89,12 +92,13 @@ public sealed class PythonAsgiWebSocket
         && Header(request, "Sec-WebSocket-Key") is { Length: > 0 };
 
     /// <summary>
-    /// Receives one whole message (fragments reassembled up to ws_max_size) as ("text", bytes), ("bytes", bytes) or
+    /// Receives one whole message (fragments reassembled up to ws_max_size) as ("text", str), ("bytes", bytes) or
     /// ("close", code): a close from the client, 1009 for a message too big, 1006 when the connection broke.
-    /// The fast path: a single-frame message already read from the socket is returned at once, with no loop wake-up
-    /// and no future; otherwise None is returned and <paramref name="future"/> gets the message later.
+    /// Called from Python's <c>ws_receive</c> with the GIL held; returns a new reference. The fast path: a single-frame
+    /// message already read from the socket is returned at once (str or bytes), with no loop wake-up and no future;
+    /// otherwise None, and the message reaches <c>Server.ws_received</c> later.
     /// </summary>
-    public object? Receive(PyObject future)
+    internal unsafe nint ReceiveNow()
     {
         var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
         ValueTask<ValueWebSocketReceiveResult> first;
@@ -113,15 +117,12 @@ public sealed class PythonAsgiWebSocket
         {
             try
             {
-                if (result.MessageType == WebSocketMessageType.Text)
+                fixed (byte* p = block)
                 {
-                    // pythonnet turns the string into str; .NET has already refused invalid UTF-8 (1007).
-                    return Encoding.UTF8.GetString(block, 0, result.Count);
-                }
-
-                using (Py.GIL()) // pythonnet released it around this call into .NET
-                {
-                    return PythonAsgiExchange.ToBytes(block.AsSpan(0, result.Count));
+                    // .NET has already refused invalid UTF-8 in a text message (1007).
+                    return result.MessageType == WebSocketMessageType.Text
+                        ? CPython.PyUnicode_DecodeUTF8(p, result.Count, null)
+                        : CPython.PyBytes_FromStringAndSize(p, result.Count);
                 }
             }
             finally
@@ -130,8 +131,8 @@ public sealed class PythonAsgiWebSocket
             }
         }
 
-        _ = ReceiveAsync(future, block, first);
-        return null;
+        _ = ReceiveAsync(block, first);
+        return CPython.NewRef(CPython.Py_None);
     }
 
     /// <summary>Sends one message; the future resolves once it is written, or fails (OSError) once the websocket is closed.</summary>
@@ -156,11 +157,11 @@ public sealed class PythonAsgiWebSocket
     }
 
     /// <summary>
-    /// The fast path of websocket.send, without a future: 0 when the message is written already (the usual case,
-    /// a small message and a socket that takes it); 1 when it started and the app must await <see cref="WaitSent"/>;
-    /// 2 when others are queued before it and the app must call <see cref="Send"/>.
+    /// The fast path of websocket.send (Python's <c>ws_send</c>, GIL held), without a future: 0 when the message is
+    /// written already (the usual case, a small message and a socket that takes it); 1 when it started and the app
+    /// must await <see cref="WaitSent"/>; 2 when others are queued before it and the app must call <see cref="Send"/>.
     /// </summary>
-    public int SendNow(PyObject data, bool text)
+    internal int SendNow(ReadOnlySpan<byte> payload, bool text)
     {
         lock (_gate)
         {
@@ -169,13 +170,8 @@ public sealed class PythonAsgiWebSocket
                 return 2;
             }
 
-            byte[] bytes;
-            using (Py.GIL()) // pythonnet released it around this call into .NET
-            {
-                bytes = PythonAsgiExchange.CopyBytes(data);
-            }
-
-            var pending = _socket.SendAsync(bytes.AsMemory(), text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None);
+            // A copy: .NET may write it after this returns, and Python owns the bytes.
+            var pending = _socket.SendAsync(payload.ToArray().AsMemory(), text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, true, CancellationToken.None);
             if (pending.IsCompletedSuccessfully)
             {
                 return 0;
@@ -302,7 +298,7 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private async Task ReceiveAsync(PyObject future, byte[] rented, ValueTask<ValueWebSocketReceiveResult> first)
+    private async Task ReceiveAsync(byte[] rented, ValueTask<ValueWebSocketReceiveResult> first)
     {
         var max = _loop.Options.WsMaxSize;
         byte[]? block = rented;
@@ -319,7 +315,7 @@ public sealed class PythonAsgiWebSocket
                     var code = (int?)_socket.CloseStatus ?? 1005;
                     // Answer the client's close with its own code (RFC 6455 5.5.1).
                     Chain(() => SendCloseAsync(code == 1005 ? 1000 : code, ""), null);
-                    ResolveClose(future, code);
+                    ResolveClose(code);
                     return;
                 }
 
@@ -328,7 +324,7 @@ public sealed class PythonAsgiWebSocket
                 {
                     // RFC 6455 7.4.1: 1009, the message is too big to process.
                     Chain(() => SendCloseAsync(1009, ""), null);
-                    ResolveClose(future, 1009);
+                    ResolveClose(1009);
                     return;
                 }
 
@@ -336,7 +332,7 @@ public sealed class PythonAsgiWebSocket
                 {
                     var single = block;
                     block = null; // the loop returns it to the pool once Python has its copy
-                    _loop.Received(future, Kind(result), single.AsMemory(0, result.Count), 0, () => ArrayPool<byte>.Shared.Return(single));
+                    _loop.Received(_id, Kind(result), single.AsMemory(0, result.Count), 0, () => ArrayPool<byte>.Shared.Return(single));
                     return;
                 }
 
@@ -344,7 +340,7 @@ public sealed class PythonAsgiWebSocket
                 message.Write(block.AsSpan(0, result.Count));
                 if (result.EndOfMessage)
                 {
-                    _loop.Received(future, Kind(result), message.WrittenMemory, 0);
+                    _loop.Received(_id, Kind(result), message.WrittenMemory, 0);
                     return;
                 }
 
@@ -355,12 +351,12 @@ public sealed class PythonAsgiWebSocket
         {
             // Broken, reset, invalid framing or a ping unanswered: 1006, the connection closed abnormally.
             _socket.Abort();
-            ResolveClose(future, 1006);
+            ResolveClose(1006);
         }
         catch (InvalidOperationException e)
         {
             // A second receive() while one is waiting: the app's mistake, raised in it.
-            _loop.Fail(future, e.Message, disconnect: false);
+            _loop.ReceiveFailed(_id, e.Message);
         }
         finally
         {
@@ -373,7 +369,7 @@ public sealed class PythonAsgiWebSocket
 
     private static int Kind(ValueWebSocketReceiveResult result) => result.MessageType == WebSocketMessageType.Text ? 0 : 1;
 
-    private void ResolveClose(PyObject future, int code) => _loop.Received(future, 2, default, code);
+    private void ResolveClose(int code) => _loop.Received(_id, 2, default, code);
 
     private static string? Header(WsgiRequest request, string name)
     {

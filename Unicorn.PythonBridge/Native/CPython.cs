@@ -30,6 +30,7 @@ internal static unsafe class CPython
     public static delegate* unmanaged<byte*, nint> PyUnicode_InternFromString;
     public static delegate* unmanaged<nint, nint*, byte*> PyUnicode_AsUTF8AndSize;
     public static delegate* unmanaged<nint, nint, nint> PyUnicode_Concat;
+    public static delegate* unmanaged<byte*, nint, byte*, nint> PyUnicode_DecodeUTF8;
 
     public static delegate* unmanaged<byte*, nint, nint> PyBytes_FromStringAndSize;
     public static delegate* unmanaged<nint, byte**, nint*, int> PyBytes_AsStringAndSize;
@@ -102,6 +103,7 @@ internal static unsafe class CPython
         PyUnicode_InternFromString = (delegate* unmanaged<byte*, nint>)F("PyUnicode_InternFromString");
         PyUnicode_AsUTF8AndSize = (delegate* unmanaged<nint, nint*, byte*>)F("PyUnicode_AsUTF8AndSize");
         PyUnicode_Concat = (delegate* unmanaged<nint, nint, nint>)F("PyUnicode_Concat");
+        PyUnicode_DecodeUTF8 = (delegate* unmanaged<byte*, nint, byte*, nint>)F("PyUnicode_DecodeUTF8");
         PyBytes_FromStringAndSize = (delegate* unmanaged<byte*, nint, nint>)F("PyBytes_FromStringAndSize");
         PyBytes_AsStringAndSize = (delegate* unmanaged<nint, byte**, nint*, int>)F("PyBytes_AsStringAndSize");
         _PyBytes_Resize = (delegate* unmanaged<nint*, nint, int>)F("_PyBytes_Resize");

@@ -19,13 +19,16 @@ internal static unsafe class NativeFunction
     }
 
     /// <summary>A new reference to a builtin function; its PyMethodDef lives for the process, as CPython requires.</summary>
-    public static nint Create(string name, void* method, int flags)
+    public static nint Create(string name, void* method, int flags) => Create(name, method, flags, 0);
+
+    /// <summary>As <see cref="Create(string, void*, int)"/>, with <paramref name="self"/> (borrowed) as the C function's first argument.</summary>
+    public static nint Create(string name, void* method, int flags, nint self)
     {
         var def = (PyMethodDef*)NativeMemory.AllocZeroed((nuint)sizeof(PyMethodDef));
         def->Name = (byte*)Marshal.StringToCoTaskMemUTF8(name);
         def->Method = method;
         def->Flags = flags;
-        var function = CPython.PyCFunction_NewEx((nint)def, 0, 0);
+        var function = CPython.PyCFunction_NewEx((nint)def, self, 0);
         return function != 0 ? function : throw new InvalidOperationException($"PyCFunction_NewEx failed for {name}");
     }
 }

@@ -2,8 +2,9 @@
 
 Loaded once per worker as the module ``_unicorn_asgi``. One thread runs ``Server.run``: the event loop. C#
 (``PythonAsgiLoop``, reached as ``native``) posts work to a queue and wakes the loop by writing a byte to a
-socket pair the loop watches; the loop's reader calls ``native.Drain()``, which runs the posted work here,
-with the GIL already held. Sockets, HTTP framing and writes stay in C#: ``send`` hands bytes to the request's
+socket pair the loop watches; the loop's reader calls ``fast.drain()``, which runs the posted work here,
+with the GIL already held. ``fast`` holds C functions (``AsgiNativeCallbacks``) for what runs per message:
+they keep the GIL, unlike a pythonnet call on ``native``. Sockets, HTTP framing and writes stay in C#: ``send`` hands bytes to the request's
 ``exchange`` and awaits a future C# resolves once they are written (back-pressure).
 """
 
@@ -56,6 +57,7 @@ class Server:
         self.lifespan = None
         self.thread_id = None
         self._wake = None
+        self.fast = None  # set by C# before run()
 
     # --- the loop thread ------------------------------------------------------------------------
 
@@ -98,12 +100,14 @@ class Server:
         return asyncio.new_event_loop()
 
     def _on_wake(self):
+        # One recv: C# writes one byte until the loop drains, so this empties the pair without the second recv
+        # (and its BlockingIOError) a read-until-empty loop costs on every wake-up; a byte left over only wakes
+        # the loop once more.
         try:
-            while self._wake.recv(4096):
-                pass
+            self._wake.recv(4096)
         except (BlockingIOError, InterruptedError):
             pass
-        self.native.Drain()
+        self.fast.drain()
 
     # --- called from C# through Drain -----------------------------------------------------------
 
@@ -116,10 +120,20 @@ class Server:
         if not future.done():
             future.set_result(result)
 
-    def received(self, future, kind, value):
-        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text, 1 bytes, 2 close (value: the code).
-        if not future.done():
-            future.set_result((_WS_KINDS[kind], value))
+    def ws_received(self, exchange_id, kind, value):
+        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text (str), 1 bytes, 2 close (value: the code).
+        req = self.requests.get(exchange_id)
+        if req is not None:
+            future, req.waiter = req.waiter, None
+            if future is not None and not future.done():
+                future.set_result((_WS_KINDS[kind], value))
+
+    def ws_error(self, exchange_id, message):
+        req = self.requests.get(exchange_id)
+        if req is not None:
+            future, req.waiter = req.waiter, None
+            if future is not None and not future.done():
+                future.set_exception(RuntimeError(message))
 
     def fail(self, future, message):
         if not future.done():
@@ -496,6 +510,10 @@ class _WebSocket(_Request):
         self.accepted = False
         self.denied = False
         self.close_code = None
+        self.waiter = None  # the future a receive() C# could not answer at once waits on
+        self.id = exchange.Id  # read once: each pythonnet property read costs a crossing
+        self.fast_receive = server.fast.ws_receive
+        self.fast_send = server.fast.ws_send
 
     def scope(self):
         scope = super().scope()
@@ -532,17 +550,20 @@ class _WebSocket(_Request):
             return {"type": "websocket.disconnect", "code": self.close_code or 1006}
         if not self.accepted:
             raise RuntimeError("websocket receive() before websocket.accept")
-        future = self.server.loop.create_future()
-        # A message C# could read at once comes back here, with no loop wake-up; else the future gets it.
-        ready = self.socket.Receive(future)
+        # A message C# could read at once comes back here, with no loop wake-up; else Server.ws_received
+        # resolves self.waiter (only on this thread, so it cannot come before the waiter exists).
+        if self.waiter is not None:
+            raise RuntimeError("websocket receive() called while another receive() is waiting")
+        ready = self.fast_receive(self.id)
         if ready is not None:
-            # str for a text message (decoded by .NET, which checked its UTF-8), bytes for a binary one.
-            if isinstance(ready, str):
+            # str for a text message (UTF-8 checked by .NET), bytes for a binary one.
+            if ready.__class__ is str:
                 return {"type": "websocket.receive", "text": ready}
             return {"type": "websocket.receive", "bytes": ready}
-        kind, value = await future
+        self.waiter = self.server.loop.create_future()
+        kind, value = await self.waiter
         if kind == "text":
-            return {"type": "websocket.receive", "text": value.decode("utf-8")}
+            return {"type": "websocket.receive", "text": value}
         if kind == "bytes":
             return {"type": "websocket.receive", "bytes": value}
         self.close_code = value
@@ -587,19 +608,20 @@ class _WebSocket(_Request):
         if kind == "websocket.send":
             text, data = message.get("text"), message.get("bytes")
             if text is not None:
-                payload, is_text = text.encode("utf-8"), True
+                if text.__class__ is not str:
+                    raise TypeError("websocket.send 'text' must be str, not %s" % type(text).__name__)
+                payload, is_text = text, True
             elif data is not None:
-                payload, is_text = bytes(data), False
+                payload, is_text = (data if data.__class__ is bytes else bytes(data)), False
             else:
                 raise TypeError("websocket.send needs 'text' or 'bytes'")
-            socket = self.socket
-            state = socket.SendNow(payload, is_text)  # 0: written already, no future needed
+            state = self.fast_send(self.id, payload, is_text)  # 0: written already, no future needed
             if state:
                 future = self.server.loop.create_future()
                 if state == 1:
-                    socket.WaitSent(future)
+                    self.socket.WaitSent(future)
                 else:
-                    socket.Send(payload, is_text, future)
+                    self.socket.Send(payload.encode("utf-8") if is_text else payload, is_text, future)
                 await future
         elif kind == "websocket.close":
             code = int(message.get("code", 1000) or 1000)

@@ -136,6 +136,21 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void The_asgi_loops_per_message_calls_into_dotnet_are_c_functions()
+    {
+        // A pythonnet method call releases and retakes the GIL and converts its arguments; the loop's wake-up and each
+        // websocket message go through Server.fast (Unicorn.PythonBridge/Asgi/AsgiNativeCallbacks) instead.
+        var source = File.ReadAllText(Path.Combine(Config.RepositoryPaths.Root, "Unicorn.PythonBridge", "Python", "unicorn_asgi.py"));
+        Assert.Contains("self.fast.drain()", source, StringComparison.Ordinal);
+        Assert.Contains("server.fast.ws_receive", source, StringComparison.Ordinal);
+        Assert.Contains("server.fast.ws_send", source, StringComparison.Ordinal);
+        foreach (var crossing in new[] { ".Drain(", ".Receive(", ".SendNow(" })
+        {
+            Assert.DoesNotContain(crossing, source, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void An_app_host_accepts_only_through_the_idle_acceptor()
     {
         // The sync worker's thread accepts when idle, but the host only calls IIdleAcceptor: listeners, poll(2)

@@ -19,7 +19,7 @@ public sealed partial class AsgiPythonSurfaceTests
     public void Every_loop_member_the_python_half_calls_is_public()
     {
         var used = Members(NativeUse(), s_source);
-        Assert.Contains("Drain", used);
+        Assert.Contains("Log", used);
         Assert.All(used, name => Assert.True(IsPublic(typeof(PythonAsgiLoop), name), $"PythonAsgiLoop has no public {name}"));
     }
 
@@ -30,6 +30,26 @@ public sealed partial class AsgiPythonSurfaceTests
         Assert.Contains("Write", used);
         Assert.Contains("TakeBuffered", used);
         Assert.All(used, name => Assert.True(IsPublic(typeof(PythonAsgiExchange), name), $"PythonAsgiExchange has no public {name}"));
+    }
+
+    [Fact]
+    public void Every_websocket_member_the_python_half_uses_is_public()
+    {
+        var used = Members(SocketUse(), s_source);
+        Assert.Contains("WaitSent", used);
+        Assert.All(used, name => Assert.True(IsPublic(typeof(PythonAsgiWebSocket), name), $"PythonAsgiWebSocket has no public {name}"));
+    }
+
+    [Fact]
+    public void Every_c_function_the_python_half_calls_is_registered()
+    {
+        // Server.fast holds AsgiNativeCallbacks' PyCFunctions, registered by name: a name used but never added fails
+        // only when a message arrives.
+        var registered = Members(Registered(), File.ReadAllText(
+            Path.Combine(PythonFixture.FindRepoRoot(), "Unicorn.PythonBridge", "Asgi", "AsgiNativeCallbacks.cs")));
+        var used = Members(FastUse(), s_source);
+        Assert.Equal(["drain", "ws_receive", "ws_send"], used.Order());
+        Assert.Subset(registered, used);
     }
 
     private static HashSet<string> Members(Regex pattern, string source) =>
@@ -44,4 +64,13 @@ public sealed partial class AsgiPythonSurfaceTests
 
     [GeneratedRegex(@"\b(?:ex|exchange)\.([A-Z]\w*)")]
     private static partial Regex ExchangeUse();
+
+    [GeneratedRegex(@"\bsocket\.([A-Z]\w*)")]
+    private static partial Regex SocketUse();
+
+    [GeneratedRegex(@"\bfast\.([a-z_]+)")]
+    private static partial Regex FastUse();
+
+    [GeneratedRegex(@"Add\(ns, ""(\w+)""")]
+    private static partial Regex Registered();
 }

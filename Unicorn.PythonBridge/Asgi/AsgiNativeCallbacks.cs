@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+
+namespace Unicorn.PythonBridge.Asgi;
+
+/// <summary>
+/// The per-message C functions of the ASGI loop (<c>Server.fast</c>): the loop's drain and websocket
+/// receive/send. A PyCFunction keeps the GIL and costs what a C extension call costs; a pythonnet method call
+/// releases and retakes the GIL and converts its arguments, which made up most of a websocket echo's cost.
+/// Each function's self is the loop's key in <see cref="s_loops"/>, so several loops (tests) can coexist.
+/// </summary>
+internal static unsafe class AsgiNativeCallbacks
+{
+    private static readonly ConcurrentDictionary<long, PythonAsgiLoop> s_loops = new();
+    private static long s_nextKey;
+
+    /// <summary>A namespace holding the functions bound to <paramref name="loop"/> (GIL held).</summary>
+    public static PyObject CreateNamespace(PythonAsgiLoop loop, out long key)
+    {
+        key = Interlocked.Increment(ref s_nextKey);
+        s_loops[key] = loop;
+        using var types = Py.Import("types");
+        var ns = types.InvokeMethod("SimpleNamespace");
+        var self = CPython.PyLong_FromLongLong(key);
+        try
+        {
+            Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
+            Add(ns, "ws_receive", (delegate* unmanaged<nint, nint*, nint, nint>)&WsReceive, CPython.METH_FASTCALL, self);
+            Add(ns, "ws_send", (delegate* unmanaged<nint, nint*, nint, nint>)&WsSend, CPython.METH_FASTCALL, self);
+        }
+        finally
+        {
+            CPython.Py_DecRef(self);
+        }
+
+        return ns;
+    }
+
+    /// <summary>The loop has exited: its functions raise from now on.</summary>
+    public static void Forget(long key) => s_loops.TryRemove(key, out _);
+
+    private static void Add(PyObject ns, string name, void* method, int flags, nint self)
+    {
+        var function = NativeFunction.Create(name, method, flags, self);
+        var attribute = CPython.Intern(name);
+        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
+        CPython.Py_DecRef(attribute);
+        CPython.Py_DecRef(function);
+        if (failed)
+        {
+            throw new InvalidOperationException($"cannot set Server.fast.{name}");
+        }
+    }
+
+    /// <summary>drain(): runs the work other threads posted to the loop.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Drain(nint self, nint unused)
+    {
+        try
+        {
+            if (Loop(self) is not { } loop)
+            {
+                return 0;
+            }
+
+            loop.DrainHeld();
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>
+    /// ws_receive(id): the next message of websocket <c>id</c> when .NET has it already (str for text, bytes for
+    /// binary); else None, and the message arrives later through <c>Server.ws_received</c>.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static nint WsReceive(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("ws_receive() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            return Socket(self, args[0]) is { } socket ? socket.ReceiveNow() : 0;
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>
+    /// ws_send(id, data, is_text): data is str (sent as UTF-8) or bytes. 0 written already; 1 started, await
+    /// <c>WaitSent</c>; 2 others are queued first, use <c>Send</c>.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static nint WsSend(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 3)
+            {
+                return Raise("ws_send() takes three arguments", CPython.PyExc_TypeError);
+            }
+
+            if (Socket(self, args[0]) is not { } socket)
+            {
+                return 0;
+            }
+
+            byte* p;
+            nint n;
+            if (args[1] != 0 && CPython.PyBytes_AsStringAndSize(args[1], &p, &n) == 0)
+            {
+                // bytes
+            }
+            else
+            {
+                CPython.PyErr_Clear();
+                p = CPython.PyUnicode_AsUTF8AndSize(args[1], &n);
+                if (p == null)
+                {
+                    CPython.PyErr_Clear();
+                    return Raise("websocket.send: 'text' must be str and 'bytes' bytes", CPython.PyExc_TypeError);
+                }
+            }
+
+            var text = args[2] == CPython.Py_True;
+            return CPython.PyLong_FromLongLong(socket.SendNow(new ReadOnlySpan<byte>(p, checked((int)n)), text));
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    private static PythonAsgiLoop? Loop(nint self)
+    {
+        if (s_loops.TryGetValue(CPython.PyLong_AsLongLong(self), out var loop))
+        {
+            return loop;
+        }
+
+        Raise("the ASGI loop has stopped", CPython.PyExc_RuntimeError);
+        return null;
+    }
+
+    private static PythonAsgiWebSocket? Socket(nint self, nint id)
+    {
+        if (Loop(self) is not { } loop)
+        {
+            return null;
+        }
+
+        var key = CPython.PyLong_AsLongLong(id);
+        if (CPython.PyErr_Occurred() != 0)
+        {
+            return null;
+        }
+
+        if (loop.WebSocket(key) is { } socket)
+        {
+            return socket;
+        }
+
+        Raise("the websocket is closed", CPython.PyExc_OSError);
+        return null;
+    }
+
+    private static nint Raise(string message, nint type)
+    {
+        CPython.SetError(type, message);
+        return 0;
+    }
+}
