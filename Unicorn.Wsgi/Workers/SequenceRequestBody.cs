@@ -4,7 +4,7 @@ using Unicorn.Wsgi.Application;
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
-/// An HTTP/1 body read completely before the app ran and left where it arrived, in the connection's
+/// An HTTP/1 or uwsgi body read completely before the app ran and left where it arrived, in the connection's
 /// receive buffers: the bridge copies it once, from there into the Python bytes object, instead of first
 /// into an array of its own. Valid until the connection advances past it, after the app is done.
 /// </summary>
