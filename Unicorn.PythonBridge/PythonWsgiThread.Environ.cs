@@ -143,7 +143,7 @@ internal sealed unsafe partial class PythonWsgiThread
     private bool SetInput(nint env, RequestBody body)
     {
         nint input;
-        var isBuffered = body.TryGetBuffered(out var buffered);
+        var isBuffered = body.TryGetBufferedSequence(out var buffered);
         if (isBuffered && buffered.IsEmpty)
         {
             return CPython.PyDict_SetItem(env, _keys.Input, _app.EmptyInput) == 0;
@@ -151,16 +151,18 @@ internal sealed unsafe partial class PythonWsgiThread
 
         if (isBuffered)
         {
-            nint bytes;
-            fixed (byte* p = buffered.Span)
-            {
-                bytes = CPython.PyBytes_FromStringAndSize(p, buffered.Length);
-            }
-
+            // One copy: from wherever the body lies (the connection's receive buffers) into a new bytes
+            // object, which BytesIO then shares rather than copies.
+            var bytes = CPython.PyBytes_FromStringAndSize(null, checked((nint)buffered.Length));
             if (bytes == 0)
             {
                 return false;
             }
+
+            byte* destination;
+            nint capacity;
+            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
+            buffered.CopyTo(new Span<byte>(destination, (int)capacity));
 
             var args = stackalloc nint[1] { bytes };
             input = CPython.PyObject_Vectorcall(_app.BufferedInput, args, 1, 0);

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Unicorn.Wsgi.Application;
 
 /// <summary>
@@ -16,6 +18,17 @@ public abstract class RequestBody
     /// copy without any per-read call back into C#.
     /// </summary>
     public abstract bool TryGetBuffered(out ReadOnlyMemory<byte> body);
+
+    /// <summary>
+    /// As <see cref="TryGetBuffered"/>, but the bytes may lie in several buffers (an HTTP/1 body left in the
+    /// connection's receive buffers): the bridge copies each straight into the Python bytes object.
+    /// </summary>
+    public virtual bool TryGetBufferedSequence(out ReadOnlySequence<byte> body)
+    {
+        var buffered = TryGetBuffered(out var memory);
+        body = buffered ? new ReadOnlySequence<byte>(memory) : default;
+        return buffered;
+    }
 
     /// <summary>Reads up to destination.Length bytes; 0 means end of body. Blocks until data arrives.</summary>
     /// <exception cref="IOException">the client went away or sent malformed body framing.</exception>

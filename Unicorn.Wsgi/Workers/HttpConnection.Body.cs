@@ -7,14 +7,18 @@ namespace Unicorn.Wsgi.Workers;
 
 internal sealed partial class HttpConnection
 {
-    private byte[]? _rentedBody;
+    // A body the app reads from the receive buffers, and where the reader resumes once the app is done.
+    private SequenceRequestBody? _heldBody;
+    private SequencePosition _heldBodyEnd;
 
+    /// <summary>The app is done with the body (or has its own copy of it): the reader may move past it.</summary>
     private void ReturnBody()
     {
-        if (_rentedBody is { } rented)
+        if (_heldBody is { } held)
         {
-            _rentedBody = null;
-            ArrayPool<byte>.Shared.Return(rented);
+            _heldBody = null;
+            held.Release();
+            _reader.AdvanceTo(_heldBodyEnd);
         }
     }
 
@@ -45,13 +49,12 @@ internal sealed partial class HttpConnection
             var buffer = read.Buffer;
             if (buffer.Length >= size)
             {
-                // Pooled: a body per request would otherwise be fresh gen0 garbage. Returned once the
-                // app is done with the request (the bridge copies it into Python before that).
-                var body = ArrayPool<byte>.Shared.Rent((int)size);
-                buffer.Slice(0, size).CopyTo(body);
-                _reader.AdvanceTo(buffer.GetPosition(size));
-                _rentedBody = body;
-                return new BufferedRequestBody(body.AsMemory(0, (int)size));
+                // Left in the receive buffers until the app is done (ReturnBody): the bridge copies it
+                // from there into the Python bytes object, its only copy in user space. Nothing reads
+                // this connection while its app runs, except an upgrade, which releases it first.
+                _heldBodyEnd = buffer.GetPosition(size);
+                _heldBody = new SequenceRequestBody(buffer.Slice(0, _heldBodyEnd));
+                return _heldBody;
             }
 
             if (read.IsCompleted)

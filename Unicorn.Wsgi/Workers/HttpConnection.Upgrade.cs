@@ -12,6 +12,8 @@ internal sealed partial class HttpConnection : IConnectionUpgrade
     Stream IConnectionUpgrade.TakeStream()
     {
         _upgraded = true;
+        // The bridge has its own copy of a body by now; what follows it is the upgraded protocol's.
+        ReturnBody();
         return _connection.TakeTransportForTls();
     }
 }

@@ -22,7 +22,9 @@ internal sealed class UwsgiConnection
     private readonly RequestHead _head = new();
     private bool _firstRequest = true;
     private bool _unreadInput;
-    private byte[]? _rentedBody;
+    // A body the app reads from the receive buffers, and where the reader resumes once the app is done.
+    private SequenceRequestBody? _heldBody;
+    private SequencePosition _heldBodyEnd;
 
     public UwsgiConnection(ConnectionContext connection, WorkerContext worker)
     {
@@ -174,11 +176,11 @@ internal sealed class UwsgiConnection
             var buffer = read.Buffer;
             if (buffer.Length >= size)
             {
-                var body = ArrayPool<byte>.Shared.Rent((int)size);
-                buffer.Slice(0, size).CopyTo(body);
-                reader.AdvanceTo(buffer.GetPosition(size));
-                _rentedBody = body;
-                return new BufferedRequestBody(body.AsMemory(0, (int)size));
+                // Left in the receive buffers until the app is done (ReturnBody), as HttpConnection does:
+                // the bridge copies it from there into Python, its one copy in user space.
+                _heldBodyEnd = buffer.GetPosition(size);
+                _heldBody = new SequenceRequestBody(buffer.Slice(0, _heldBodyEnd));
+                return _heldBody;
             }
 
             if (read.IsCompleted)
@@ -190,12 +192,14 @@ internal sealed class UwsgiConnection
         }
     }
 
+    /// <summary>The app is done with the body: the reader may move past it.</summary>
     private void ReturnBody()
     {
-        if (_rentedBody is { } rented)
+        if (_heldBody is { } held)
         {
-            _rentedBody = null;
-            ArrayPool<byte>.Shared.Return(rented);
+            _heldBody = null;
+            held.Release();
+            _connection.Input.AdvanceTo(_heldBodyEnd);
         }
     }
 

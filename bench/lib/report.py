@@ -85,6 +85,8 @@ def flags(cmd):
     """`/path/unicorn -w 2 -k sync -b 127.0.0.1:1234 pyfixtures.x:app --access-logfile /tmp/a.log`
     -> `unicorn -w 2 -k sync --access-logfile FILE`."""
     words = cmd.split()
+    if words and words[0].endswith("/nginx"):
+        return "nginx (peer, see bench/README.md)"
     name = "unicorn"
     for i, w in enumerate(words):
         if w.endswith("unicorn") and not w.endswith("gunicorn"):
@@ -212,6 +214,12 @@ def main(work):
             if bests["rps"] and bests["rps"][1]:
                 summary.append((scenario, server, s["rps"] / bests["rps"][1], bests["rps"][0],
                                 s["pss_mib"] / bests["pss_mib"][1] if bests["pss_mib"] else None))
+        peer = rows.get("nginx-peer")
+        if peer and peer["rps"] and peer["cpu_us_per_req"]:
+            ratios = [f"`{server}` req/s **{s['rps'] / peer['rps']:.2f}×**, CPU/req {s['cpu_us_per_req'] / peer['cpu_us_per_req']:.2f}×"
+                      for server, s in rows.items() if server.startswith("unicorn")]
+            if ratios:
+                w("- Unicorn / nginx serving the same bytes itself (nginx-peer): " + ", ".join(ratios))
         proxied = [(server, s) for server, s in rows.items() if s["proxy_us_per_req"] is not None]
         if proxied:
             w("- nginx's own CPU µs/req (not in the column above; server + nginx in brackets): " + ", ".join(

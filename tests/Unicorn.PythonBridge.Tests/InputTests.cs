@@ -35,6 +35,16 @@ public sealed class InputTests(PythonFixture python)
 
     [Theory]
     [MemberData(nameof(Modes))]
+    public void Buffered_body_in_several_buffers_reads(string mode, string expected)
+    {
+        // Cut across line ends and with an empty buffer, as receive buffers fall.
+        var bytes = System.Text.Encoding.ASCII.GetBytes(Text);
+        var body = new SegmentedBufferedBody(bytes[..5], bytes[5..11], [], bytes[11..12], bytes[12..]);
+        Assert.Equal(expected, Echo(mode, body));
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
     public void Streamed_body_reads(string mode, string expected)
     {
         // Pieces cut across line ends, as a chunked upload arrives.

@@ -84,6 +84,23 @@ public sealed class UwsgiWorkerTests
     }
 
     [Fact]
+    public async Task A_buffered_body_over_many_receive_buffers_reaches_the_app_whole()
+    {
+        // Left in the connection's 8 KiB receive buffers while the app runs (SequenceRequestBody).
+        var body = string.Concat(Enumerable.Range(0, 100_000).Select(i => (char)('a' + ((i * 7) + (i / 8192)) % 26)));
+        string? seen = null;
+        await using var worker = Uwsgi((request, response) =>
+        {
+            seen = FakeApp.ReadBody(request.Body);
+            response.SetResponse("200 OK", [new("Content-Length", "2")]);
+            response.Write("ok"u8);
+        });
+        var answer = await ExchangeAsync(worker, UwsgiPackets.Request("POST", "/upload", "", body));
+        Assert.EndsWith("\r\n\r\nok", answer, StringComparison.Ordinal);
+        Assert.Equal(body, seen);
+    }
+
+    [Fact]
     public async Task A_peer_outside_uwsgi_allow_ips_is_refused_with_403()
     {
         var called = false;
