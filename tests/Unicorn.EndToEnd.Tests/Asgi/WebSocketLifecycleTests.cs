@@ -1,4 +1,5 @@
 using Unicorn.EndToEnd.Tests.Arbiter;
+using Unicorn.EndToEnd.Tests.AsyncWorkers;
 using Unicorn.EndToEnd.Tests.Tls;
 
 namespace Unicorn.EndToEnd.Tests.Asgi;
@@ -31,7 +32,7 @@ public sealed class WebSocketLifecycleTests
     {
         const int Count = 10_000;
         // Both ends hold 10,000 sockets; the server and the client inherit this process's limit.
-        OpenFileLimit.EnsureAtLeast(Count + 2_000);
+        FileLimit.EnsureAtLeast(Count + 2_000);
         var port = UnicornServer.FreePort();
         using var server = UnicornServer.Start(
             "ws_app:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--worker-connections", $"{Count + 100}", "-b", $"127.0.0.1:{port}");
