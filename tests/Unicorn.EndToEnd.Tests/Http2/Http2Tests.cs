@@ -79,6 +79,26 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void Trailers_from_gunicorn_http2_send_trailers_follow_the_body_over_h2_only()
+    {
+        var result = ExternalTool.Curl("-k", "--http2", "-v", fixture.Url("/trailers"));
+        Assert.True(result.ExitCode == 0, result.All);
+        // Added before and while the body streams, and sent after it (curl -v shows trailers after the blank
+        // line that ends the head); a field that may not be a trailer raises ValueError in the app.
+        Assert.Equal("part one\npart two\nrefused: Content-Length may not be sent as a trailer\n", result.Stdout);
+        var received = result.Stderr.Split('\n').Where(l => l.StartsWith("< ", StringComparison.Ordinal)).Select(l => l.TrimEnd('\r')).ToList();
+        var endOfHead = received.IndexOf("< ");
+        Assert.True(endOfHead > 0, result.Stderr);
+        Assert.Equal(["< grpc-status: 0", "< x-checksum: abc123"], received.Skip(endOfHead + 1).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("< x-checksum", received.Take(endOfHead));
+
+        // Over HTTP/1.1 the key is absent, as in Gunicorn.
+        var h1 = ExternalTool.Curl("-k", "--http1.1", fixture.Url("/trailers"));
+        Assert.Equal("no trailers\n", h1.Stdout);
+        Assert.DoesNotContain("   at ", fixture.Server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Hundred_concurrent_streams_on_one_connection_all_succeed()
     {
         var result = ExternalTool.Run("h2load", ["-n", "300", "-c", "1", "-m", "100", fixture.Url("/slow")], timeoutSeconds: 120);
