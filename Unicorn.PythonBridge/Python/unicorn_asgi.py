@@ -299,7 +299,7 @@ class _Request:
         self.started = False
         self.complete = False
         self.trailers = False  # http.response.start said trailers follow (HTTP/2): the final body holds the stream open
-        self.body_done = False
+        self.last_body_sent = False  # with trailers pending
         self.disconnected = False
         self.body_done = False
         self.misuse = None
@@ -453,7 +453,7 @@ class _Request:
             if not self.started:
                 self.misuse = RuntimeError("Response not started")
                 return
-            if self.complete or self.body_done:
+            if self.complete or self.last_body_sent:
                 self.misuse = RuntimeError("Response already complete")
                 return
             body = message.get("body", b"")
@@ -461,7 +461,7 @@ class _Request:
                 body = bytes(body)
             more = bool(message.get("more_body", False))
             if not more and self.trailers:
-                self.body_done = True
+                self.last_body_sent = True
                 more = True  # the trailers end the stream
             elif not more:
                 self.complete = True
@@ -481,7 +481,7 @@ class _Request:
             path = message["path"]
             await self._write(lambda f: self.ex.SendFile(str(path), f))
         elif kind == "http.response.trailers":
-            if not self.trailers or not self.body_done or self.complete:
+            if not self.trailers or not self.last_body_sent or self.complete:
                 self.misuse = RuntimeError("http.response.trailers needs \"trailers\": True in http.response.start "
                                            "(HTTP/2 only) and follows the last http.response.body")
                 self.server.native.Log(30, "ASGI application sent trailers the response cannot carry: %s %s: %s"
