@@ -31,6 +31,8 @@ internal sealed class EnvironKeys
     public readonly nint Https = CPython.Intern("https");
     public readonly nint Http11 = CPython.Intern("HTTP/1.1");
     public readonly nint Http10 = CPython.Intern("HTTP/1.0");
+    public readonly nint Http2 = CPython.Intern("HTTP/2");
+    public readonly nint Http2SendTrailers = CPython.Intern("gunicorn.http2.send_trailers");
 
     private readonly Dictionary<string, nint> _methods = new(StringComparer.Ordinal);
 

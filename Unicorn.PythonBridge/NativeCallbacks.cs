@@ -25,6 +25,7 @@ internal static unsafe class NativeCallbacks
         Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
         Add(ns, "headers_sent", (delegate* unmanaged<nint, nint, nint>)&HeadersSent, CPython.METH_NOARGS);
         Add(ns, "early_hints", (delegate* unmanaged<nint, nint*, nint, nint>)&EarlyHints, CPython.METH_FASTCALL);
+        Add(ns, "send_trailers", (delegate* unmanaged<nint, nint*, nint, nint>)&SendTrailers, CPython.METH_FASTCALL);
         return ns;
     }
 
@@ -138,6 +139,33 @@ internal static unsafe class NativeCallbacks
             // Called outside a request (a thread of the app's own): there is no response to precede.
             var current = PythonWsgiThread.Current;
             return current is null ? CPython.NewRef(CPython.Py_None) : current.SendEarlyHints(args[0]);
+        }
+        catch (Exception e)
+        {
+            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// send_trailers(trailers): response trailers for the HTTP/2 request of this thread; a list of (str, str) tuples.
+    /// Returns None, or the reason they were refused (the shim raises ValueError with it).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    private static nint SendTrailers(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                CPython.SetError(CPython.PyExc_TypeError, "send_trailers() takes exactly one argument");
+                return 0;
+            }
+
+            var current = PythonWsgiThread.Current;
+            return current is null
+                ? CPython.FromLatin1Chars("send_trailers() called outside the request it belongs to")
+                : current.AddTrailers(args[0]);
         }
         catch (Exception e)
         {

@@ -31,6 +31,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
             FileWrapperType = Take("FileWrapper");
             FileSpan = Take("file_span");
             FormatException = Take("format_exception");
+            SendTrailers = Take("send_trailers");
             BaseEnviron = BuildBaseEnviron(options);
         });
     }
@@ -55,6 +56,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     internal nint FileWrapperType { get; private set; }
     internal nint FileSpan { get; private set; }
     internal nint FormatException { get; private set; }
+    internal nint SendTrailers { get; private set; }
 
     /// <summary>SCRIPT_NAME from the process environment (Gunicorn's default), used when the request has none.</summary>
     internal string DefaultScriptName { get; private set; } = "";

@@ -97,6 +97,8 @@ internal sealed unsafe partial class PythonWsgiThread
     {
         "HTTP/1.1" => SetBorrowed(env, _keys.ServerProtocol, _keys.Http11),
         "HTTP/1.0" => SetBorrowed(env, _keys.ServerProtocol, _keys.Http10),
+        // Trailers are an HTTP/2 response's only (Gunicorn 26 offers them there alone).
+        "HTTP/2" => SetBorrowed(env, _keys.ServerProtocol, _keys.Http2) && SetBorrowed(env, _keys.Http2SendTrailers, _app.SendTrailers),
         _ => SetNew(env, _keys.ServerProtocol, request.Protocol),
     };
 

@@ -1,4 +1,4 @@
-"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, hello world."""
+"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, trailers, hello world."""
 import time
 
 
@@ -23,6 +23,25 @@ def app(environ, start_response):
         keys = ("SERVER_PROTOCOL", "wsgi.url_scheme", "HTTP_HOST", "HTTP_COOKIE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
                 "HTTP_X_PROBE", "HTTP_UPGRADE", "HTTP_HTTP2_SETTINGS")
         return [("\n".join("%s=%s" % (k, environ.get(k)) for k in keys) + "\n").encode("latin-1")]
+    if path == "/trailers":
+        # gunicorn.http2.send_trailers is offered on HTTP/2 only; trailers follow the body, so they may be
+        # added while it streams. A refused trailer raises ValueError, reported in the body.
+        send_trailers = environ.get("gunicorn.http2.send_trailers")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Trailer", "x-checksum, grpc-status")])
+        if send_trailers is None:
+            return [b"no trailers\n"]
+
+        def body():
+            yield b"part one\n"
+            send_trailers([("X-Checksum", "abc123")])
+            yield b"part two\n"
+            send_trailers([("grpc-status", "0")])
+            try:
+                send_trailers([("Content-Length", "5")])
+            except ValueError as e:
+                yield ("refused: %s\n" % e).encode("latin-1")
+
+        return body()
     if path == "/slow":
         time.sleep(0.2)
     body = b"Hello, World!\n"

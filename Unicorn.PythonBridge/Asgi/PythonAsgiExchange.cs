@@ -193,6 +193,13 @@ public sealed class PythonAsgiExchange
         Enqueue(() => _sink.SendEarlyHints(list), future);
     }
 
+    /// <summary>http.response.trailers (HTTP/2 only): recorded in order with the writes, sent when the response completes.</summary>
+    public void Trailers(string headers, int count, PyObject future)
+    {
+        var list = Pairs(headers, count);
+        Enqueue(() => _sink.AddTrailers(list), future);
+    }
+
     /// <summary>
     /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
     /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await

@@ -312,6 +312,8 @@ class _Request:
         self.task = None
         self.started = False
         self.complete = False
+        self.trailers = False  # http.response.start said trailers follow (HTTP/2): the final body holds the stream open
+        self.last_body_sent = False  # with trailers pending
         self.disconnected = False
         self.body_done = False
         self.misuse = None
@@ -339,6 +341,8 @@ class _Request:
             "server": (ex.ServerName, ex.ServerPort),
             "extensions": {k: dict(v) for k, v in EXTENSIONS.items()},
         }
+        if ex.HttpVersion == "2":
+            scope["extensions"]["http.response.trailers"] = {}  # as Gunicorn 26: over HTTP/2 only
         if self.server.lifespan is not None or self.server.state:
             scope["state"] = self.server.state.copy()
         return scope
@@ -454,6 +458,7 @@ class _Request:
             status = message["status"]
             if not isinstance(status, int):
                 raise TypeError("http.response.start status must be an int")
+            self.trailers = bool(message.get("trailers", False)) and self.ex.HttpVersion == "2"
             pairs = _flat_headers(message.get("headers", ()))
             error = self.ex.Start(_status_line(status), "\0".join(pairs), len(pairs))
             if error is not None:
@@ -462,14 +467,17 @@ class _Request:
             if not self.started:
                 self.misuse = RuntimeError("Response not started")
                 return
-            if self.complete:
+            if self.complete or self.last_body_sent:
                 self.misuse = RuntimeError("Response already complete")
                 return
             body = message.get("body", b"")
             if not isinstance(body, bytes):
                 body = bytes(body)
             more = bool(message.get("more_body", False))
-            if not more:
+            if not more and self.trailers:
+                self.last_body_sent = True
+                more = True  # the trailers end the stream
+            elif not more:
                 self.complete = True
             state = self.ex.WriteNow(body, more)  # 0: written already, no future needed
             if state:
@@ -486,6 +494,18 @@ class _Request:
             self.complete = True
             path = message["path"]
             await self._write(lambda f: self.ex.SendFile(str(path), f))
+        elif kind == "http.response.trailers":
+            if not self.trailers or not self.last_body_sent or self.complete:
+                self.misuse = RuntimeError("http.response.trailers needs \"trailers\": True in http.response.start "
+                                           "(HTTP/2 only) and follows the last http.response.body")
+                self.server.native.Log(30, "ASGI application sent trailers the response cannot carry: %s %s: %s"
+                                       % (self.ex.Method, self.ex.Path, self.misuse))
+                return
+            pairs = _flat_headers(message.get("headers", ()))
+            await self._write(lambda f: self.ex.Trailers("\0".join(pairs), len(pairs), f))
+            if not message.get("more_trailers", False):
+                self.complete = True
+                await self._write(lambda f: self.ex.Write(b"", False, f))
         else:
             raise RuntimeError("Unexpected ASGI message %r in an http scope" % kind)
 

@@ -76,6 +76,29 @@ def early_hints(headers):
         raise ValueError(refused)
 
 
+# --- gunicorn.http2.send_trailers (Gunicorn 26, HTTP/2 requests only) -------------------------------
+
+def send_trailers(trailers):
+    """Queue response trailers, sent after the body: trailers is a list of (name, value).
+
+    A name that is not a token, a value with CR, LF or another control, a field that may not be a trailer
+    (Content-Length, Transfer-Encoding, Host, ...) or a call after the response ended raises ValueError.
+    """
+    pairs = []
+    for name, value in trailers:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("trailers must be (str, str) pairs, not (%s, %s)"
+                            % (type(name).__name__, type(value).__name__))
+        pairs.append((name, value))
+    refused = _native.send_trailers(pairs)
+    if refused is not None:
+        raise ValueError(refused)
+
+
 # --- wsgi.input -----------------------------------------------------------------------------------
 
 class StreamInput:

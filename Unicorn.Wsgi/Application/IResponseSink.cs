@@ -30,6 +30,15 @@ public interface IResponseSink
     {
     }
 
+    /// <summary>
+    /// Adds response trailers, sent after the last body bytes (<c>environ['gunicorn.http2.send_trailers']</c>,
+    /// Gunicorn 26, offered on HTTP/2 requests only). Only an HTTP/2 sink has them; any other refuses.
+    /// </summary>
+    /// <exception cref="InvalidResponseException">a name is not a token, a value holds a control, the field may not be a
+    /// trailer, or the response has ended or cannot carry trailers.</exception>
+    void AddTrailers(IReadOnlyList<KeyValuePair<string, string>> trailers) =>
+        throw new InvalidResponseException("response trailers are sent over HTTP/2 only");
+
     /// <summary>Appends body bytes; may buffer. Sends headers first if not yet sent.</summary>
     /// <exception cref="IOException">the client went away.</exception>
     void Write(ReadOnlySpan<byte> data);

@@ -12,6 +12,8 @@ namespace Unicorn.Wsgi.Workers;
 /// </summary>
 internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 {
+    private static readonly EventId ClientProtocolError = new(0, "Http2ConnectionError");
+
     public void AddProvider(ILoggerProvider provider)
     {
     }
@@ -21,7 +23,9 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug && log.IsEnabled(Map(logLevel, default));
+    // Kestrel asks before each event without saying which, and logs a client's protocol errors at its debug level,
+    // which Unicorn raises to info: so debug is enabled whenever info is, and Log drops the rest.
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug && log.IsEnabled(Map(logLevel, ClientProtocolError));
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
@@ -32,10 +36,19 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
             return;
         }
 
-        var message = formatter(state, exception);
-        if (exception is not null)
+        string message;
+        if (IsClientProtocolError(eventId) && exception is not null && ConnectionId(state) is { } connection)
         {
-            message += $" ({exception.GetType().Name}: {exception.Message})";
+            // The exception's message is the whole reason, with the error code sent in the GOAWAY.
+            message = $"Connection id \"{connection}\": {exception.Message}";
+        }
+        else
+        {
+            message = formatter(state, exception);
+            if (exception is not null)
+            {
+                message += $" ({exception.GetType().Name}: {exception.Message})";
+            }
         }
 
         log.Log(level, "HTTP/2: " + message);
@@ -56,7 +69,10 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
         _ => UnicornLevel.Debug,
     };
 
+    private static object? ConnectionId<TState>(TState state) =>
+        state is IReadOnlyList<KeyValuePair<string, object?>> fields ? fields.FirstOrDefault(static f => f.Key == "ConnectionId").Value : null;
+
     // One line per connection Kestrel ends for a protocol error (GOAWAY); the per-stream resets that led to it
     // (thousands, in a rapid-reset flood) stay at debug.
-    private static bool IsClientProtocolError(EventId eventId) => eventId.Name == "Http2ConnectionError";
+    private static bool IsClientProtocolError(EventId eventId) => eventId.Name == ClientProtocolError.Name;
 }

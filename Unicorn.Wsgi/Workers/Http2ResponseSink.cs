@@ -20,8 +20,20 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
     private readonly IHttpResponseFeature _response = features.Get<IHttpResponseFeature>()!;
     private readonly IHttpResponseBodyFeature _body = features.Get<IHttpResponseBodyFeature>()!;
+    private static readonly SearchValues<char> TrailerValueForbidden = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(c => c != '\t').Select(c => (char)c), (char)0x7f]);
+
+    private static readonly HashSet<string> NotTrailers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Content-Length",
+        "Content-Type", "Content-Encoding", "Content-Range", "Trailer", "Host", "Cache-Control", "Expect",
+        "Set-Cookie", "Authorization", "WWW-Authenticate", "Proxy-Authenticate", "Age", "Date", "Location",
+        "Retry-After", "Vary", "Warning", "Max-Forwards", "Range", "Server",
+    };
+
     private ResponseFraming? _framing;
     private long _unflushed;
+    private bool _completed;
 
     public bool HeadersSent { get; private set; }
 
@@ -39,6 +51,41 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
 
         _framing = ResponseFraming.Create(status, headers, request);
+    }
+
+    public void AddTrailers(IReadOnlyList<KeyValuePair<string, string>> trailers)
+    {
+        if (_completed)
+        {
+            throw new InvalidResponseException("trailers sent after the response ended");
+        }
+
+        var feature = features.Get<IHttpResponseTrailersFeature>()
+            ?? throw new InvalidResponseException("this stream cannot carry trailers");
+        foreach (var (name, value) in trailers)
+        {
+            if (!HttpChars.IsToken(name))
+            {
+                throw new InvalidResponseException($"invalid trailer name '{name}'");
+            }
+
+            if (value.AsSpan().ContainsAny(TrailerValueForbidden))
+            {
+                throw new InvalidResponseException($"invalid trailer value for {name}");
+            }
+
+            // Framing, routing and connection fields may not be trailers (RFC 9110 §6.5.1, RFC 9113 §8.2.2).
+            if (NotTrailers.Contains(name))
+            {
+                throw new InvalidResponseException($"{name} may not be sent as a trailer");
+            }
+        }
+
+        // Kestrel sends them in a HEADERS frame ending the stream, after the last DATA frame (Complete).
+        foreach (var (name, value) in trailers)
+        {
+            feature.Trailers.Append(name.ToLowerInvariant(), value);
+        }
     }
 
     public void Write(ReadOnlySpan<byte> data)
@@ -84,6 +131,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     public void Complete()
     {
         EnsureHeaders();
+        _completed = true;
         Wait(_body.CompleteAsync());
     }
 

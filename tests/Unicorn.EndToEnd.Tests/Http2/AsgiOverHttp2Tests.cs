@@ -26,4 +26,28 @@ public sealed class AsgiOverHttp2Tests
         var h10 = ExternalTool.Curl("--http1.0", $"http://127.0.0.1:{port}/scope");
         Assert.Contains("\"http_version\":\"1.0\"", h10.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Trailers_are_offered_over_h2_and_follow_the_body()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start([
+            "-k", "asgi", "pyfixtures.asgi_trailers:app", "-b", $"127.0.0.1:{port}",
+            "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge",
+        ]);
+        server.WaitUntilServing(port);
+
+        var h2 = ExternalTool.Curl("--http2-prior-knowledge", "-v", $"http://127.0.0.1:{port}/");
+        Assert.True(h2.ExitCode == 0, h2.All);
+        Assert.Equal("part one\noffered\n", h2.Stdout);
+        // curl -v shows trailers after the blank line that ends the head.
+        var received = h2.Stderr.Split('\n').Where(l => l.StartsWith("< ", StringComparison.Ordinal)).Select(l => l.TrimEnd('\r')).ToList();
+        var endOfHead = received.IndexOf("< ");
+        Assert.True(endOfHead > 0, h2.Stderr);
+        Assert.Equal(["< x-checksum: abc123"], received.Skip(endOfHead + 1));
+
+        var h1 = ExternalTool.Curl("--http1.1", $"http://127.0.0.1:{port}/");
+        Assert.Equal("part one\nnot offered\n", h1.Stdout);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
 }

@@ -4,7 +4,8 @@ usage: h2_hostile.py PORT CASE...   (TLS with ALPN h2 on 127.0.0.1)
        h2_hostile.py PORT streamed PATH   (prints when each DATA frame of PATH's response arrived)
        h2_hostile.py PORT idle_eviction N   (N idle connections held, then one more: what the idle ones get)
 For each case prints one line: "CASE answer=<what the server sent> normal=<status of a normal request made
-right after, on a new connection> seconds=<how long that normal request took>".
+right after, on a new connection> seconds=<how long that normal request took>", where ended is the GOAWAY
+that ended the connection, "closed" or "timeout" (ended equals answer when the first answer ended it).
 """
 import socket
 import ssl
@@ -204,10 +205,21 @@ def main():
     for name in sys.argv[2:]:
         sock = connect(port)
         CASES[name](sock)
-        result = read_frames(sock, answer, seconds=10)
+        first = []
+
+        def until_goaway(kind, flags, stream, payload):
+            # The first answer, then on to the GOAWAY that ends the connection (a rapid reset's streams are
+            # refused one by one before the connection is ended).
+            said = answer(kind, flags, stream, payload)
+            if said and not first:
+                first.append(said)
+            return said if kind == GOAWAY or (said and not said.startswith("RST_STREAM")) else None
+
+        ended = read_frames(sock, until_goaway, seconds=10)
+        result = first[0] if first else ended
         sock.close()
         status, seconds = normal(port)
-        print("%s answer=%s normal=%s seconds=%.3f" % (name, result, status, seconds), flush=True)
+        print("%s answer=%s ended=%s normal=%s seconds=%.3f" % (name, result, ended, status, seconds), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
+
+namespace Unicorn.PythonBridge;
+
+internal sealed unsafe partial class PythonWsgiThread
+{
+    /// <summary>
+    /// environ['gunicorn.http2.send_trailers'] for the HTTP/2 request being served: hands the (str, str) pairs the
+    /// shim checked to the sink, which sends them after the body. New reference: None, or the reason they were
+    /// refused; 0 with a Python error set.
+    /// </summary>
+    internal nint AddTrailers(nint list)
+    {
+        if (_sink is null)
+        {
+            return CPython.FromLatin1Chars("no response is being served on this thread");
+        }
+
+        var count = CPython.PyList_Size(list);
+        if (count < 0)
+        {
+            return 0;
+        }
+
+        var trailers = new List<KeyValuePair<string, string>>((int)count);
+        for (var i = 0; i < count; i++)
+        {
+            var item = CPython.PyList_GetItem(list, i);
+            var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
+            var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
+            if (name is null || value is null)
+            {
+                return 0;
+            }
+
+            trailers.Add(new(name, value));
+        }
+
+        try
+        {
+            _sink.AddTrailers(trailers); // only recorded: nothing is written until the response completes
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (InvalidResponseException e)
+        {
+            return CPython.FromLatin1Chars(e.Message);
+        }
+    }
+}
