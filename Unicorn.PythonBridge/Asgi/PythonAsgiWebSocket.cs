@@ -112,6 +112,14 @@ public sealed class PythonAsgiWebSocket
             first = ValueTask.FromException<ValueWebSocketReceiveResult>(e);
         }
 
+        if (first.IsCompletedSuccessfully)
+        {
+            // A ValueTask may be consumed once: the slow path below gets the result, not the task again (awaiting a
+            // completed websocket receive twice throws, and a client's close frame came back as a RuntimeError).
+            var done = first.Result;
+            first = new ValueTask<ValueWebSocketReceiveResult>(done);
+        }
+
         if (first.IsCompletedSuccessfully && first.Result is { EndOfMessage: true } result
             && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
         {

@@ -66,6 +66,12 @@ async def scenario(name):
         async with websockets.connect(BASE + "/echo") as ws:
             await ws.close(4321, "done")
             out("closed by client", ws.close_code)
+    elif name == "send-then-close":
+        # The close frame follows the message at once: the app's next receive() finds it already read.
+        async with websockets.connect(BASE + "/echo") as ws:
+            await ws.send("last words")
+            await ws.close(4322, "done")
+            out("closed by client", ws.close_code)
     elif name == "server-close":
         async with websockets.connect(BASE + "/serverclose") as ws:
             out("server closed", *await closed_code(ws))
