@@ -32,7 +32,7 @@ public class InheritedSocketTests
         var port = FreePort();
         using var server = StartViaPython(Launcher, null, port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-w", "2", "-b", "fd://{fd}", App);
         server.WaitUntilServing(port);
-        Assert.Contains($"Listening at: http://127.0.0.1:{port}", server.Log, StringComparison.Ordinal);
+        server.WaitForLog($"Listening at: http://127.0.0.1:{port}");
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
     }
@@ -44,7 +44,7 @@ public class InheritedSocketTests
         var env = new Dictionary<string, string> { ["AS_SYSTEMD"] = "1" };
         using var server = StartViaPython(Launcher, env, port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-w", "2", App);
         server.WaitUntilServing(port);
-        Assert.Contains($"Listening at: http://127.0.0.1:{port}", server.Log, StringComparison.Ordinal);
+        server.WaitForLog($"Listening at: http://127.0.0.1:{port}");
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
     }

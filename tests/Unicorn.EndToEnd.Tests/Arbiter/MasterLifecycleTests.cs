@@ -22,7 +22,7 @@ public class MasterLifecycleTests
         Assert.Equal((200, "ok"), Get(new UnixDomainSocketEndPoint(sock), "/"));
         Assert.Equal((200, "ok"), Get(a, "/"));
         Assert.Equal((200, "ok"), Get(b, "/"));
-        Assert.Contains($"Listening at: unix:{sock},http://127.0.0.1:{a},http://127.0.0.1:{b}", server.Log, StringComparison.Ordinal);
+        server.WaitForLog($"Listening at: unix:{sock},http://127.0.0.1:{a},http://127.0.0.1:{b}");
 
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());

@@ -181,6 +181,8 @@ public sealed class GreenletWorkerTests
         server.WaitForLog("WORKER TIMEOUT", seconds: 60);
         server.WaitForLog("Booting worker", times: 2, seconds: 60);
 
+        // The dump is written as the worker dies; the log reader may trail it.
+        Assert.True(UnicornServer.Poll(() => server.Log.Contains("in app\n    time.sleep(seconds)", StringComparison.Ordinal), 30), server.Log);
         var log = server.Log;
         Assert.Contains("was aborted after a timeout", log, StringComparison.Ordinal);
         Assert.Contains("greenlet_apps.py\", line", log, StringComparison.Ordinal); // the blocking greenlet, on the hub thread

@@ -258,6 +258,6 @@ public sealed partial class DirtyArbiterTests
 
         using var missing = Start("-b", $"127.0.0.1:{FreePort()}", "--dirty-app", "pyfixtures.no_such_module:App", "--dirty-workers", "1", App);
         Assert.Equal(4, missing.WaitForExit(90));
-        Assert.Contains(missing.Lines, l => l.Contains("Dirty app failed to load.", StringComparison.Ordinal));
+        missing.WaitForLog("Dirty app failed to load.", seconds: 10); // the log reader may trail the exit
     }
 }
