@@ -271,11 +271,31 @@ public sealed partial class UnicornServer : IDisposable
         }
     }
 
+    private static int _lastPort = Random.Shared.Next(0, 12_000);
+
+    /// <summary>
+    /// A port nothing listens on, below the kernel's ephemeral range (32768+): a port 0 bind returns an ephemeral
+    /// one, which a parallel test's outgoing connection could take before the server binds it ("Connection in use").
+    /// Each port is handed out once per run.
+    /// </summary>
     public static int FreePort()
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        for (var i = 0; i < 12_000; i++)
+        {
+            var port = 20_000 + (Interlocked.Increment(ref _lastPort) % 12_000);
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: the next one.
+            }
+        }
+
+        throw new InvalidOperationException("no free loopback port between 20000 and 32000");
     }
 
     /// <summary>One HTTP/1.0 GET on a new connection; returns (status, body) or throws on failure.</summary>
