@@ -17,24 +17,9 @@ internal sealed unsafe partial class PythonWsgiThread
             return CPython.NewRef(CPython.Py_None);
         }
 
-        var count = CPython.PyList_Size(list);
-        if (count < 0)
+        if (HeaderPairs(list) is not { } headers)
         {
             return 0;
-        }
-
-        var headers = new List<KeyValuePair<string, string>>((int)count);
-        for (var i = 0; i < count; i++)
-        {
-            var item = CPython.PyList_GetItem(list, i);
-            var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
-            var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
-            if (name is null || value is null)
-            {
-                return 0;
-            }
-
-            headers.Add(new(name, value));
         }
 
         string? refused = null;
@@ -63,5 +48,31 @@ internal sealed unsafe partial class PythonWsgiThread
         }
 
         return refused is null ? CPython.NewRef(CPython.Py_None) : CPython.FromLatin1Chars(refused);
+    }
+
+    /// <summary>A list of (str, str) pairs the shim checked, as .NET pairs; null with a Python error set.</summary>
+    private static List<KeyValuePair<string, string>>? HeaderPairs(nint list)
+    {
+        var count = CPython.PyList_Size(list);
+        if (count < 0)
+        {
+            return null;
+        }
+
+        var pairs = new List<KeyValuePair<string, string>>((int)count);
+        for (var i = 0; i < count; i++)
+        {
+            var item = CPython.PyList_GetItem(list, i);
+            var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
+            var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
+            if (name is null || value is null)
+            {
+                return null;
+            }
+
+            pairs.Add(new(name, value));
+        }
+
+        return pairs;
     }
 }

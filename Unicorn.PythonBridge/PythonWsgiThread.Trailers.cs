@@ -17,24 +17,9 @@ internal sealed unsafe partial class PythonWsgiThread
             return CPython.FromLatin1Chars("no response is being served on this thread");
         }
 
-        var count = CPython.PyList_Size(list);
-        if (count < 0)
+        if (HeaderPairs(list) is not { } trailers)
         {
             return 0;
-        }
-
-        var trailers = new List<KeyValuePair<string, string>>((int)count);
-        for (var i = 0; i < count; i++)
-        {
-            var item = CPython.PyList_GetItem(list, i);
-            var name = CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 0));
-            var value = name is null ? null : CPython.ToStringOrNull(CPython.PyTuple_GetItem(item, 1));
-            if (name is null || value is null)
-            {
-                return 0;
-            }
-
-            trailers.Add(new(name, value));
         }
 
         try
