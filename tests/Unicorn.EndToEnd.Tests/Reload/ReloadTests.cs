@@ -38,6 +38,7 @@ public sealed class ReloadTests : IDisposable
 
         WriteApp("third version, fixed");
         WaitForBody(server, port, "third version, fixed");
+        server.WaitForLog("Worker reloading:", times: 2); // the log reader may trail the new worker's answer
         Assert.Equal(2, server.Count("Worker reloading:"));
     }
 
