@@ -17,6 +17,9 @@ namespace Unicorn.Wsgi.Workers;
 public sealed class Worker
 {
     private readonly Settings _settings;
+    // When every connection slot is taken and no connection has idled long enough to be shed, how often to look again.
+    private static readonly TimeSpan FullRetry = TimeSpan.FromMilliseconds(50);
+
     private readonly IReadOnlyList<ListenerInfo> _listeners;
     private readonly IErrorLog _log;
     private readonly WorkerOptions _options;
@@ -254,11 +257,20 @@ public sealed class Worker
             Socket client;
             try
             {
-                if (!_connectionSlots.Wait(0))
+                // Full: make room by closing the connection idle longest; while none has idled long enough to be
+                // shed, look again as they age (a slot freed meanwhile ends the wait).
+                while (!_connectionSlots.Wait(0))
                 {
-                    // Full: make room by closing the connection idle longest, if any.
-                    pipeline.Idle.EvictOldest();
-                    await _connectionSlots.WaitAsync(token);
+                    if (pipeline.Idle.EvictOldest())
+                    {
+                        await _connectionSlots.WaitAsync(token);
+                        break;
+                    }
+
+                    if (await _connectionSlots.WaitAsync(FullRetry, token))
+                    {
+                        break;
+                    }
                 }
 
                 client = await listener.Socket.AcceptAsync(token);
