@@ -15,6 +15,9 @@ namespace Unicorn.Wsgi.ProcessContract;
 public sealed class SignalQueue : IDisposable
 {
     private readonly BlockingCollection<int> _queue = new(new ConcurrentQueue<int>());
+    // Registrations of queues closed for exit, rooted so that no finalizer unregisters them before the process ends.
+    private static readonly List<PosixSignalRegistration> HeldUntilExit = [];
+
     private readonly List<PosixSignalRegistration> _registrations = [];
 
     /// <summary>Wake-up that is not a signal (e.g. a worker asking to be replaced).</summary>
@@ -106,6 +109,23 @@ public sealed class SignalQueue : IDisposable
 
     /// <summary>Takes one queued signal without waiting.</summary>
     public bool TryTake(out int sig) => _queue.TryTake(out sig);
+
+    /// <summary>
+    /// Ends the queue for a process that is about to exit, keeping its handlers until the process is gone. The
+    /// runtime dispatches a signal on its own thread some time after it arrived: disposed first, the registration
+    /// would be missing by then, and .NET would carry out the default action (a worker that exited cleanly would
+    /// die of the master's QUIT, and the master log "was sent SIGQUIT!"). Late signals are dropped instead.
+    /// </summary>
+    public void CloseForExit()
+    {
+        lock (HeldUntilExit)
+        {
+            HeldUntilExit.AddRange(_registrations);
+        }
+
+        _registrations.Clear();
+        _queue.Dispose();
+    }
 
     public void Dispose()
     {

@@ -329,7 +329,8 @@ public sealed partial class WorkerProcess
             _log.Warning("Exception during worker exit:\n" + e);
         }
 
-        _signals.Dispose();
+        // Ctrl-C reaches the whole process group: the master's QUIT may come after the terminal's INT.
+        _signals.CloseForExit();
     }
 
     private static int EnvInt(string name) =>
