@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -106,14 +107,16 @@ public sealed class PythonAsgiExchange
     /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
     public PyObject? TakeBuffered()
     {
-        if (!_request.Body.TryGetBuffered(out var body))
+        // As the WSGI bridge: one copy, from wherever the body lies (the connection's receive buffers, perhaps several)
+        // into the bytes object, never first into an array of its own.
+        if (!_request.Body.TryGetBufferedSequence(out var body))
         {
             return null;
         }
 
         // pythonnet released the GIL around this call into .NET; building bytes needs it.
         using var gil = Py.GIL();
-        return ToBytes(body.Span);
+        return ToBytes(body);
     }
 
     /// <summary>Reads the next block of a streamed body off the loop; the future gets bytes, b"" at the end.</summary>
@@ -455,6 +458,31 @@ public sealed class PythonAsgiExchange
             o = CPython.PyBytes_FromStringAndSize(p, bytes.Length);
         }
 
+        return Wrap(o);
+    }
+
+    /// <summary>A bytes object of <paramref name="bytes"/>, filled segment by segment: the one copy there is.</summary>
+    internal static unsafe PyObject ToBytes(in ReadOnlySequence<byte> bytes)
+    {
+        if (bytes.IsSingleSegment)
+        {
+            return ToBytes(bytes.FirstSpan);
+        }
+
+        var o = CPython.PyBytes_FromStringAndSize(null, checked((nint)bytes.Length));
+        if (o != 0)
+        {
+            byte* destination;
+            nint capacity;
+            CPython.PyBytes_AsStringAndSize(o, &destination, &capacity);
+            bytes.CopyTo(new Span<byte>(destination, checked((int)capacity)));
+        }
+
+        return Wrap(o);
+    }
+
+    private static unsafe PyObject Wrap(nint o)
+    {
         if (o == 0)
         {
             CPython.PyErr_Clear();

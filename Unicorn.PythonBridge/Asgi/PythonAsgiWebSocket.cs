@@ -96,30 +96,34 @@ public sealed class PythonAsgiWebSocket
     /// ("close", code): a close from the client, 1009 for a message too big, 1006 when the connection broke.
     /// Called from Python's <c>ws_receive</c> with the GIL held; returns a new reference. The fast path: a single-frame
     /// message already read from the socket is returned at once (str or bytes), with no loop wake-up and no future;
-    /// otherwise None, and the message reaches <c>Server.ws_received</c> later.
+    /// otherwise None, and the message reaches <c>Server.ws_received</c> later. The wait for a message's first frame
+    /// is a zero-byte receive: an idle websocket holds no receive block, one is rented once a frame has begun.
     /// </summary>
     internal unsafe nint ReceiveNow()
     {
+        var header = Start(Memory<byte>.Empty);
+        if (!header.IsCompletedSuccessfully)
+        {
+            _ = ReceiveAsync(header, null);
+            return CPython.NewRef(CPython.Py_None);
+        }
+
+        if (header.Result is { EndOfMessage: true, Count: 0 } empty && empty.MessageType != WebSocketMessageType.Close)
+        {
+            // An empty message, complete in its header.
+            return empty.MessageType == WebSocketMessageType.Text
+                ? CPython.PyUnicode_DecodeUTF8(null, 0, null)
+                : CPython.PyBytes_FromStringAndSize(null, 0);
+        }
+
+        if (header.Result.MessageType == WebSocketMessageType.Close)
+        {
+            _ = ReceiveAsync(header, null);
+            return CPython.NewRef(CPython.Py_None);
+        }
+
         var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
-        ValueTask<ValueWebSocketReceiveResult> first;
-        try
-        {
-            first = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
-        }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            // Broken, or a second receive() while one waits: the slow path reports it the usual way.
-            first = ValueTask.FromException<ValueWebSocketReceiveResult>(e);
-        }
-
-        if (first.IsCompletedSuccessfully)
-        {
-            // A ValueTask may be consumed once: the slow path below gets the result, not the task again (awaiting a
-            // completed websocket receive twice throws, and a client's close frame came back as a RuntimeError).
-            var done = first.Result;
-            first = new ValueTask<ValueWebSocketReceiveResult>(done);
-        }
-
+        var first = Start(block);
         if (first.IsCompletedSuccessfully && first.Result is { EndOfMessage: true } result
             && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
         {
@@ -139,8 +143,27 @@ public sealed class PythonAsgiWebSocket
             }
         }
 
-        _ = ReceiveAsync(block, first);
+        _ = ReceiveAsync(first, block);
         return CPython.NewRef(CPython.Py_None);
+    }
+
+    /// <summary>
+    /// Starts a receive into <paramref name="into"/>; its failure (broken, or a second receive() while one waits) comes
+    /// back in the task, for the slow path to report the usual way. A completed task is consumed here and rewrapped:
+    /// a ValueTask may be consumed once (awaiting a completed websocket receive twice throws, and a client's close
+    /// frame came back as a RuntimeError).
+    /// </summary>
+    private ValueTask<ValueWebSocketReceiveResult> Start(Memory<byte> into)
+    {
+        try
+        {
+            var pending = _socket.ReceiveAsync(into, CancellationToken.None);
+            return pending.IsCompletedSuccessfully ? new ValueTask<ValueWebSocketReceiveResult>(pending.Result) : pending;
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return ValueTask.FromException<ValueWebSocketReceiveResult>(e);
+        }
     }
 
     /// <summary>Sends one message; the future resolves once it is written, or fails (OSError) once the websocket is closed.</summary>
@@ -306,10 +329,14 @@ public sealed class PythonAsgiWebSocket
         }
     }
 
-    private async Task ReceiveAsync(byte[] rented, ValueTask<ValueWebSocketReceiveResult> first)
+    /// <summary>
+    /// The slow path: awaits <paramref name="first"/> and the rest of the message. A null <paramref name="rented"/>
+    /// means <paramref name="first"/> is the zero-byte wait for a frame; the block is rented once one has begun.
+    /// </summary>
+    private async Task ReceiveAsync(ValueTask<ValueWebSocketReceiveResult> first, byte[]? rented)
     {
         var max = _loop.Options.WsMaxSize;
-        byte[]? block = rented;
+        var block = rented;
         ArrayBufferWriter<byte>? message = null;
         var pending = first;
         try
@@ -334,6 +361,20 @@ public sealed class PythonAsgiWebSocket
                     Chain(() => SendCloseAsync(1009, ""), null);
                     ResolveClose(1009);
                     return;
+                }
+
+                if (block is null)
+                {
+                    if (result.EndOfMessage)
+                    {
+                        // An empty message, complete in its header.
+                        _loop.Received(_id, Kind(result), ReadOnlyMemory<byte>.Empty, 0);
+                        return;
+                    }
+
+                    block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
+                    pending = _socket.ReceiveAsync(block.AsMemory(), CancellationToken.None);
+                    continue;
                 }
 
                 if (result.EndOfMessage && message is null)

@@ -5,10 +5,13 @@ namespace Unicorn.Wsgi.Workers;
 /// <summary>A pooled buffer that collects a response's bytes until they are flushed to the stream.</summary>
 internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDisposable
 {
+    private const int InitialSize = 16 * 1024;
+
     // Plain sockets are written with send(2) from the calling thread; TLS goes through its stream.
     private readonly System.Net.Sockets.Socket? _socket = (stream as System.Net.Sockets.NetworkStream)?.Socket;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+    // Rented on first use: a websocket's response never writes through its sink, and would hold 16 KiB while open.
+    private byte[] _buffer = [];
     private int _count;
 
     public int Count => _count;
@@ -106,9 +109,13 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(InitialSize, _buffer.Length * 2)));
         _buffer.AsSpan(0, _count).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
+
         _buffer = bigger;
     }
 }

@@ -24,7 +24,7 @@ SCENARIOS = {
     "asgi-json": "ASGI app answering a small JSON document serialised per request",
     "asgi-stream": "ASGI 1 MiB response sent as 64 `http.response.body` events of 16 KiB (chunked)",
     "asgi-ws": "websocket echo: 32-byte text messages, one in flight per connection; req/s is messages/s "
-               "(load from a python3-websockets client, not wrk)",
+               "(load from bench/wsload, a .NET websocket client, not wrk)",
 }
 # Scenarios where wrk talks to an nginx in front of each server; its CPU is reported apart from the server's.
 PROXIED = ("nginx", "nginx-keepalive")
@@ -132,7 +132,7 @@ def ab_rows(servers, runs):
     """(scenario, worker class, req/s, CPU/req, p99 ratios) of unicorn-X over base-X, where both ran."""
     rows = []
     for scenario in SCENARIOS:
-        for kind in ("sync", "gthread"):
+        for kind in ("sync", "gthread", "asgi"):
             a, b = runs.get((scenario, f"unicorn-{kind}")), runs.get((scenario, f"base-{kind}"))
             if not a or not b or scenario not in servers:
                 continue

@@ -2,6 +2,7 @@
 plus a few routes the ASGI tests read. Served as `unicorn -k uvicorn.workers.UvicornWorker main:app`."""
 
 import asyncio
+import hashlib
 
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
@@ -67,6 +68,17 @@ async def upload(request: Request):
         total += len(chunk)
         chunks += 1
     return {"bytes": total, "chunks": chunks}
+
+
+@app.post("/digest")
+async def digest(request: Request):
+    """The body's SHA-256 and how many http.request events brought it (one for a body read before the app ran)."""
+    body = b""
+    events = 0
+    async for chunk in request.stream():
+        body += chunk
+        events += 1 if chunk else 0
+    return {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest(), "events": events}
 
 
 @app.get("/stream")

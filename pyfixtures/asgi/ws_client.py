@@ -31,6 +31,10 @@ async def echo(path="/echo", **kw):
         out("text", await ws.recv())
         await ws.send(b"\x00\xffbin")
         out("bytes", (await ws.recv()).hex())
+        # Empty messages: complete in their frame header, with no payload to read.
+        await ws.send("")
+        await ws.send(b"")
+        out("empty", repr(await ws.recv()), repr(await ws.recv()))
         out("extensions", ws.response_headers.get("sec-websocket-extensions"))
 
 

@@ -82,6 +82,21 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
         Assert.True(doc.RootElement.GetProperty("chunks").GetInt32() > 1, "a body over 1 MiB streams in several events");
     }
 
+    [Theory]
+    [InlineData(1000)] // within one receive buffer of the connection
+    [InlineData(300_000)] // across many: copied once, segment by segment, into the bytes object
+    public void A_buffered_post_body_reaches_the_app_byte_exact_in_one_event(int size)
+    {
+        var payload = new byte[size];
+        new Random(size).NextBytes(payload);
+        var head = Encoding.ASCII.GetBytes($"POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n{Close}\r\n");
+        var response = Encoding.Latin1.GetString(RawHttp.Send(_port, [.. head, .. payload], 60));
+        using var doc = JsonDocument.Parse(RawHttp.Body(response));
+        Assert.Equal(size, doc.RootElement.GetProperty("bytes").GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload)), doc.RootElement.GetProperty("sha256").GetString());
+        Assert.Equal(1, doc.RootElement.GetProperty("events").GetInt32());
+    }
+
     [Fact]
     public void A_streaming_response_and_server_sent_events_go_out_chunked()
     {

@@ -17,6 +17,7 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         var lines = WebSocketClient.Run(_port, "echo");
         Assert.Equal(2, lines.Count(l => l == "text hello"));
         Assert.Equal(2, lines.Count(l => l == "bytes 00ff62696e"));
+        Assert.Equal(2, lines.Count(l => l == "empty '' b''"));
         // The client offers permessage-deflate by default; the second connection offers nothing.
         Assert.Contains(lines, l => l.StartsWith("extensions permessage-deflate", StringComparison.Ordinal));
         Assert.Contains("extensions None", lines);
