@@ -64,7 +64,8 @@ public sealed class AsgiHookTests
 
         // Open 3.5 s under max_request_time = 1: not reported; and no hook ran for it, as in Gunicorn's ASGI worker.
         Thread.Sleep(1500); // a heartbeat or more after it closed
-        Assert.Equal(0, server.Count("has run "));
+        // Only the websocket's line is looked for: the first plain request may itself run over 1 s on a loaded machine.
+        Assert.DoesNotContain(server.Lines, l => l.Contains("has run ", StringComparison.Ordinal) && !l.Contains("Request GET / has run", StringComparison.Ordinal));
         Assert.DoesNotContain(server.Lines, l => l.Contains("_request GET /echo", StringComparison.Ordinal));
     }
 
