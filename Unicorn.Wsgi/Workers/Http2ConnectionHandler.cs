@@ -33,7 +33,8 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         var options = KestrelOptions(worker.Options, settings);
         options.ApplicationServices = new ServiceCollection().AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(log).BuildServiceProvider();
         _server = new KestrelServer(Options.Create(options), _queue, log);
-        _started = new Lazy<Task>(() => _server.StartAsync(new Http2Application(worker), CancellationToken.None));
+        var earlyHints = Http2EarlyHints.Detect(worker.Log);
+        _started = new Lazy<Task>(() => _server.StartAsync(new Http2Application(worker, earlyHints), CancellationToken.None));
     }
 
     public async Task RunAsync(ConnectionContext connection)
