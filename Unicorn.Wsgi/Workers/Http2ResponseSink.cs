@@ -109,7 +109,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
         try
         {
-            _body.Writer.Write(data[..n]);
+            CopyToPipe(_body.Writer, data[..n]);
         }
         catch (Exception e) when (e is not IOException)
         {
@@ -169,6 +169,23 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
 
         return framing;
+    }
+
+    /// <summary>
+    /// Copies into the stream's pipe in the blocks its pool hands out (<see cref="Http2MemoryPool"/>).
+    /// <c>PipeWriter.Write</c> asks the pipe for a span as large as what remains (GetSpan(sizeHint)), and past the
+    /// pool's 4 KiB blocks the pipe rents that size from the shared ArrayPool instead: a 1 MiB array per 1 MiB body.
+    /// </summary>
+    private static void CopyToPipe(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var span = writer.GetSpan();
+            var n = Math.Min(span.Length, data.Length);
+            data[..n].CopyTo(span);
+            writer.Advance(n);
+            data = data[n..];
+        }
     }
 
     private static T Wait<T>(Task<T> task)
