@@ -45,6 +45,12 @@ def app(environ, start_response):
                 yield ("refused: %s\n" % e).encode("latin-1")
 
         return body()
+    if path == "/hints-late":
+        # The client may have reset this stream while the app slept: the hint then goes nowhere, quietly.
+        time.sleep(0.5)
+        environ["wsgi.early_hints"]([("Link", "</late-%s.css>; rel=preload" % environ.get("QUERY_STRING"))])
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"late"]
     if path == "/hints":
         # Two 103s (the second with a field HTTP/2 may not carry, dropped), the response, and a hint after the
         # head went out with the first bytes, ignored as on HTTP/1.1. The query names this stream's hints.

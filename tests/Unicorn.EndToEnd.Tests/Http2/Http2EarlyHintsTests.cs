@@ -74,6 +74,22 @@ public sealed class Http2EarlyHintsTests(Http2ServerFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void A_hint_for_a_stream_the_client_reset_is_dropped_and_the_connection_goes_on()
+    {
+        // Both apps sleep, then send a hint; the client cancelled the first stream before that.
+        var streams = Streams("tls", fixture.Port, "!/hints-late?reset", "/hints-late?kept");
+
+        Assert.False(streams.ContainsKey("goaway"));
+        Assert.Empty(streams["!/hints-late?reset"]);
+        var kept = streams["/hints-late?kept"];
+        Assert.Equal("103 link=</late-kept.css>; rel=preload", Describe(kept[0]));
+        Assert.StartsWith("200 ", Describe(kept[1]), StringComparison.Ordinal);
+        Assert.Equal(["data", "4", Sha256("late"u8)], Strings(kept[2]));
+        Assert.DoesNotContain("   at ", fixture.Server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error handling request /hints-late", fixture.Server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Asgi_informational_103_arrives_before_the_200_over_h2c()
     {
         var port = UnicornServer.FreePort();

@@ -2,6 +2,8 @@
 connection and prints, per stream, what arrived on it in order, as JSON:
   {"<path>": [["103", [[name, value], ...]], ["200", [[name, value], ...]], ["data", n, sha256], ["end"]], ...}
 A stream reset shows as ["reset", code]; a connection ended by GOAWAY as "goaway" in the top-level list.
+A PATH starting with "!" is reset by the client (CANCEL) right after its HEADERS; what arrives for it after that
+is listed as for any stream.
 
 usage: h2_hints.py tls|h2c PORT PATH...   (127.0.0.1; TLS with ALPN h2, or cleartext with prior knowledge)
 """
@@ -32,15 +34,19 @@ def main():
     # A window large enough that a 1 MiB body never waits on this client's WINDOW_UPDATEs.
     conn.increment_flow_control_window(16 * 1024 * 1024)
     streams = {}
+    reset = set()
     for path in paths:
         sid = conn.get_next_available_stream_id()
         conn.send_headers(sid, [(":method", "GET"), (":scheme", "https" if mode == "tls" else "http"),
-                                (":authority", "localhost"), (":path", path)], end_stream=True)
+                                (":authority", "localhost"), (":path", path.lstrip("!"))], end_stream=True)
         conn.increment_flow_control_window(8 * 1024 * 1024, stream_id=sid)
         streams[sid] = {"path": path, "events": [], "body": hashlib.sha256(), "length": 0}
+        if path.startswith("!"):
+            conn.reset_stream(sid, error_code=8)
+            reset.add(sid)
     sock.sendall(conn.data_to_send())
 
-    open_streams = set(streams)
+    open_streams = set(streams) - reset
     deadline = time.monotonic() + 60
     goaway = False
     while open_streams and time.monotonic() < deadline and not goaway:
@@ -50,6 +56,8 @@ def main():
         for event in conn.receive_data(data):
             sid = getattr(event, "stream_id", None)
             stream = streams.get(sid)
+            if stream is None and sid:
+                continue
             if isinstance(event, h2.events.InformationalResponseReceived):
                 stream["events"].append([dict(event.headers)[":status"], [list(h) for h in event.headers if h[0] != ":status"]])
             elif isinstance(event, h2.events.ResponseReceived):
