@@ -1,5 +1,8 @@
-"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, trailers, hello world."""
+"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, trailers, early hints, hello world."""
 import time
+
+# 1 MiB that is not one byte repeated, so a misplaced or lost frame changes its digest.
+MEBIBYTE = bytes(range(256)) * 4096
 
 
 def app(environ, start_response):
@@ -40,6 +43,34 @@ def app(environ, start_response):
                 send_trailers([("Content-Length", "5")])
             except ValueError as e:
                 yield ("refused: %s\n" % e).encode("latin-1")
+
+        return body()
+    if path == "/hints-late":
+        # The client may have reset this stream while the app slept: the hint then goes nowhere, quietly.
+        time.sleep(0.5)
+        environ["wsgi.early_hints"]([("Link", "</late-%s.css>; rel=preload" % environ.get("QUERY_STRING"))])
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"late"]
+    if path == "/hints":
+        # Two 103s (the second with a field HTTP/2 may not carry, dropped), the response, and a hint after the
+        # head went out with the first bytes, ignored as on HTTP/1.1. The query names this stream's hints.
+        tag = environ.get("QUERY_STRING") or "0"
+        early_hints = environ["wsgi.early_hints"]
+        early_hints([("Link", "</style-%s.css>; rel=preload; as=style" % tag)])
+        early_hints([("Link", "</app-%s.js>; rel=preload; as=script" % tag), ("X-Hint", "  two  "), ("Connection", "close")])
+        big = tag == "big"
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(MEBIBYTE) if big else 5 + len(tag)))])
+
+        def body():
+            if big:
+                yield MEBIBYTE[:1000]
+                early_hints([("Link", "</late.css>; rel=preload")])
+                yield MEBIBYTE[1000:]
+                return
+            yield b"fin"
+            early_hints([("Link", "</late.css>; rel=preload")])
+            yield ("al" + tag).encode()
 
         return body()
     if path == "/slow":

@@ -419,7 +419,11 @@ def setup_fork_safety(executable):
     def configure(multiprocessing):
         if executable:
             multiprocessing.set_executable(executable)
-        multiprocessing.set_start_method("forkserver", force=True)
+        try:
+            multiprocessing.set_start_method("forkserver", force=True)
+        except ValueError:
+            # forkserver passes fds with socket.sendmsg, which eventlet's green socket lacks: spawn is fork-free too.
+            multiprocessing.set_start_method("spawn", force=True)
 
     if "multiprocessing" in sys.modules:
         configure(sys.modules["multiprocessing"])

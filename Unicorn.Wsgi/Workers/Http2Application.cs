@@ -14,8 +14,9 @@ namespace Unicorn.Wsgi.Workers;
 /// the HTTP/1 parser's rules (limit_request_*, header_map, forwarded headers, SCRIPT_NAME) so both protocols
 /// give the app the same environ, then the request runs in the worker's app host, and counts for the access
 /// log, metrics and max_requests like any other.
+/// Early hints reach the client through <paramref name="earlyHints"/> when this Kestrel has a route for them.
 /// </summary>
-internal sealed class Http2Application(WorkerContext worker) : IHttpApplication<IFeatureCollection>
+internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? earlyHints = null) : IHttpApplication<IFeatureCollection>
 {
     // The parse is synchronous, so a parser per thread (per trust) serves every stream that thread runs.
     [ThreadStatic]
@@ -73,7 +74,7 @@ internal sealed class Http2Application(WorkerContext worker) : IHttpApplication<
         }
 
         worker.OnRequestStarting(); // may stop the worker (max_requests): its GOAWAY follows this response
-        var sink = new Http2ResponseSink(features, head);
+        var sink = new Http2ResponseSink(features, head, earlyHints);
         await worker.Host.RunAsync(request, sink);
         worker.OnRequestDone(new CompletedRequest(request, sink, startTime, Stopwatch.GetElapsedTime(started)));
     }

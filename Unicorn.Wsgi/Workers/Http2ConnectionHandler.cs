@@ -22,6 +22,7 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
 
     private readonly WorkerContext _worker;
     private readonly Http2ConnectionQueue _queue = new();
+    private readonly Http2MemoryPool _memory = new();
     private readonly KestrelServer _server;
     private readonly Lazy<Task> _started;
     private long _connectionIds;
@@ -33,13 +34,14 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         var options = KestrelOptions(worker.Options, settings);
         options.ApplicationServices = new ServiceCollection().AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(log).BuildServiceProvider();
         _server = new KestrelServer(Options.Create(options), _queue, log);
-        _started = new Lazy<Task>(() => _server.StartAsync(new Http2Application(worker), CancellationToken.None));
+        var earlyHints = Http2EarlyHints.Detect(worker.Log);
+        _started = new Lazy<Task>(() => _server.StartAsync(new Http2Application(worker, earlyHints), CancellationToken.None));
     }
 
     public async Task RunAsync(ConnectionContext connection)
     {
         await _started.Value;
-        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}", _worker.Log);
+        var transport = new Http2TransportConnection(connection, $"{Interlocked.Increment(ref _connectionIds)} from ip={connection.RemoteText}", _worker.Log, _memory);
         if (!_queue.TryEnqueue(transport))
         {
             return;
@@ -69,6 +71,7 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         }
 
         _server.Dispose();
+        _memory.Dispose();
     }
 
     /// <summary>Kestrel's limits from the http2_* and limit_request_* settings (docs/http2.md lists the mapping).</summary>

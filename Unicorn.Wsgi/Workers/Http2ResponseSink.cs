@@ -11,9 +11,11 @@ namespace Unicorn.Wsgi.Workers;
 /// Writes one HTTP/2 response from the app thread into Kestrel's stream, with blocking flushes: Kestrel's flow
 /// control (the client's window) is the back-pressure, landing on the app thread that released the GIL. The
 /// app's status and headers pass Gunicorn's checks (<see cref="ResponseFraming"/>); connection-specific fields
-/// never reach the wire (RFC 9113 §8.2.2), and Kestrel frames the body in DATA frames.
+/// never reach the wire (RFC 9113 §8.2.2), and Kestrel frames the body in DATA frames. Early hints go through
+/// <paramref name="earlyHints"/> (null: this Kestrel has no route for them, and they are dropped).
 /// </summary>
-internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead request) : IResponseSink, ICompletedResponse
+internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead request, Http2EarlyHints? earlyHints = null)
+    : IResponseSink, ICompletedResponse
 {
     // Small writes are gathered; a streamed body is pushed at each Flush (each item the app yields).
     private const int FlushThreshold = 32 * 1024;
@@ -51,6 +53,15 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
 
         _framing = ResponseFraming.Create(status, headers, request);
+    }
+
+    public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        // As on HTTP/1.1: never after the final head has gone (with the first body bytes or Complete).
+        if (!HeadersSent)
+        {
+            earlyHints?.Send(features, headers);
+        }
     }
 
     public void AddTrailers(IReadOnlyList<KeyValuePair<string, string>> trailers)
@@ -98,7 +109,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
         try
         {
-            _body.Writer.Write(data[..n]);
+            CopyToPipe(_body.Writer, data[..n]);
         }
         catch (Exception e) when (e is not IOException)
         {
@@ -158,6 +169,23 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
 
         return framing;
+    }
+
+    /// <summary>
+    /// Copies into the stream's pipe in the blocks its pool hands out (<see cref="Http2MemoryPool"/>).
+    /// <c>PipeWriter.Write</c> asks the pipe for a span as large as what remains (GetSpan(sizeHint)), and past the
+    /// pool's 4 KiB blocks the pipe rents that size from the shared ArrayPool instead: a 1 MiB array per 1 MiB body.
+    /// </summary>
+    private static void CopyToPipe(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var span = writer.GetSpan();
+            var n = Math.Min(span.Length, data.Length);
+            data[..n].CopyTo(span);
+            writer.Advance(n);
+            data = data[n..];
+        }
     }
 
     private static T Wait<T>(Task<T> task)

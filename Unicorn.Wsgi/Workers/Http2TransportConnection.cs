@@ -24,7 +24,7 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
     private int _streams = 1;
     private bool _finished;
 
-    public Http2TransportConnection(UnicornConnection connection, string id, IErrorLog log)
+    public Http2TransportConnection(UnicornConnection connection, string id, IErrorLog log, Http2MemoryPool? memory = null)
     {
         _connection = connection;
         _log = log;
@@ -33,6 +33,10 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
         Transport = new Http2DuplexPipe(input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
         Features.Set(connection);
         Features.Set(this);
+        if (memory is not null)
+        {
+            Features.Set<IMemoryPoolFeature>(memory);
+        }
     }
 
     public override string ConnectionId { get; set; }

@@ -276,6 +276,22 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void Only_Http2EarlyHints_names_kestrels_internals()
+    {
+        // Kestrel's internal types are no API: one class reaches them (for 103 over HTTP/2), detects them once and
+        // does without them when a Kestrel lacks them; nothing else may grow a dependency on them.
+        using var module = ModuleDefinition.ReadModule(Wsgi.Location);
+        var naming = module.Types
+            .SelectMany(t => NestedAndSelf(t).SelectMany(n => n.Methods).Where(m => m.HasBody).Select(m => (Outer: t.FullName, m.Body)))
+            .Where(m => m.Body.Instructions.Any(i => i.OpCode == OpCodes.Ldstr && i.Operand is string text
+                && text.StartsWith("Microsoft.AspNetCore.Server.Kestrel.Core.Internal", StringComparison.Ordinal)))
+            .Select(m => m.Outer)
+            .ToHashSet();
+
+        Assert.Equal([Root + "Workers.Http2EarlyHints"], naming);
+    }
+
+    [Fact]
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.
