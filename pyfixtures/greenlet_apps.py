@@ -1,15 +1,21 @@
 """Apps for the greenlet worker tests (-k gevent, -k eventlet): slow, streaming, uploading, blocking."""
 
+import contextvars
 import hashlib
 import socket
 import threading
 import time
+import weakref
 
 # What the app saw at import time: Gunicorn's greenlet workers patch before the app is imported.
 IMPORTED_WITH = "%s %s %s" % (socket.socket.__module__, time.sleep.__module__, threading.Lock.__module__)
 
 _running = 0
 _most = 0
+
+# /context: what an earlier request set here must not leak into a later one, even on a reused greenlet.
+_REQUEST_VAR = contextvars.ContextVar("request_var", default="unset")
+_served_by = weakref.WeakKeyDictionary()  # greenlet -> requests it served (a dead greenlet's entry goes with it)
 
 
 def _text(start_response, body, status="200 OK"):
@@ -35,6 +41,13 @@ def app(environ, start_response):
         finally:
             _running -= 1
         return _text(start_response, "slept\n")
+    if path == "/context":
+        from greenlet import getcurrent
+        seen = _REQUEST_VAR.get()
+        _REQUEST_VAR.set("set by an earlier request")
+        me = getcurrent()
+        _served_by[me] = _served_by.get(me, 0) + 1
+        return _text(start_response, "%s %d" % (seen, _served_by[me]))
     if path == "/most":
         return _text(start_response, str(_most))
     if path == "/stream":

@@ -188,6 +188,28 @@ public sealed class GreenletWorkerTests
         await Task.WhenAll(IgnoreFailure(waiting), IgnoreFailure(blocking));
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task A_finished_requests_greenlet_serves_the_next_in_a_fresh_context(string workerClass)
+    {
+        using var server = Start(workerClass, out var port);
+
+        // One request at a time: each is handed the greenlet the previous one finished in (no new greenlet,
+        // no new frame stack per request), yet never sees a context variable an earlier request set.
+        var seen = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (status, body) = await GetAsync(port, "/context", 30);
+            Assert.Equal(200, status);
+            seen.Add(body);
+        }
+
+        Assert.All(seen, body => Assert.StartsWith("unset ", body, StringComparison.Ordinal));
+        // The body's number is how many requests its greenlet has served.
+        Assert.Contains(seen, body => body.Split(' ')[1] != "1");
+    }
+
     [Fact]
     public async Task A_client_that_never_reads_holds_only_its_own_greenlet()
     {
