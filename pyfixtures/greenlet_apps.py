@@ -17,6 +17,23 @@ _most = 0
 _REQUEST_VAR = contextvars.ContextVar("request_var", default="unset")
 _served_by = weakref.WeakKeyDictionary()  # greenlet -> requests it served (a dead greenlet's entry goes with it)
 
+# /local: greenlet-local state an earlier request set must be gone in a later one, even on a reused greenlet.
+# threading.local is the library's local once patched; the library's own local class is asked for directly too.
+if threading.local.__module__.startswith("gevent"):
+    from gevent.local import local as _LibraryLocal
+else:
+    from eventlet.corolocal import local as _LibraryLocal
+
+
+class _Defaulted(threading.local):
+    def __init__(self):
+        self.value = "unset"  # run again for each greenlet that first touches it
+
+
+_thread_local = threading.local()
+_library_local = _LibraryLocal()
+_defaulted = _Defaulted()
+
 
 def _text(start_response, body, status="200 OK"):
     body = body.encode() if isinstance(body, str) else body
@@ -48,6 +65,17 @@ def app(environ, start_response):
         me = getcurrent()
         _served_by[me] = _served_by.get(me, 0) + 1
         return _text(start_response, "%s %d" % (seen, _served_by[me]))
+    if path == "/local":
+        from greenlet import getcurrent
+        me = getcurrent()
+        thread = threading.current_thread()
+        seen = [getattr(_thread_local, "value", "unset"), getattr(_library_local, "value", "unset"),
+                _defaulted.value, getattr(thread, "app_value", "unset"), getattr(me, "app_value", "unset")]
+        _thread_local.value = _library_local.value = _defaulted.value = thread.app_value = "leaked"
+        if query == "attr":
+            me.app_value = "leaked"
+        _served_by[me] = _served_by.get(me, 0) + 1
+        return _text(start_response, "%s %d %d" % (" ".join(seen), id(me), _served_by[me]))
     if path == "/most":
         return _text(start_response, str(_most))
     if path == "/stream":
