@@ -154,6 +154,56 @@ public sealed class GreenletWorkerTests
     }
 
     [Theory]
+    [InlineData(512 << 10, false)] // Content-Length under 1 MiB: read before the app runs, left in the receive buffers
+    [InlineData(3 << 20, false)]   // over 1 MiB: streamed to the greenlet as it arrives
+    [InlineData(3 << 20, true)]    // chunked, each chunk's size line split across two sends
+    public async Task An_upload_reaches_a_gevent_app_byte_exact_however_it_arrives(int size, bool chunked)
+    {
+        using var server = Start("gevent", out var port);
+        var body = new byte[size];
+        new Random(size).NextBytes(body);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var framing = chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {size}";
+        await client.SendAsync(Encoding.ASCII.GetBytes($"POST /upload HTTP/1.1\r\nHost: x\r\n{framing}\r\nConnection: close\r\n\r\n"));
+        // Uneven pieces with pauses, so the greenlet's reads find part of the body, none of it, or a split size line.
+        var piece = 0;
+        for (var offset = 0; offset < size; offset += 65_521, piece++)
+        {
+            var n = Math.Min(65_521, size - offset);
+            if (chunked)
+            {
+                var line = n.ToString("x", CultureInfo.InvariantCulture) + "\r\n";
+                await client.SendAsync(Encoding.ASCII.GetBytes(line[..2]));
+                await Task.Delay(5);
+                await client.SendAsync(Encoding.ASCII.GetBytes(line[2..]));
+            }
+
+            await client.SendAsync(body.AsMemory(offset, n));
+            if (chunked)
+            {
+                await client.SendAsync("\r\n"u8.ToArray());
+            }
+
+            if (piece % 8 == 0)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        if (chunked)
+        {
+            await client.SendAsync("0\r\n\r\n"u8.ToArray());
+        }
+
+        var response = await ReadAllAsync(client, 60);
+
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        Assert.EndsWith($"{size} {Convert.ToHexStringLower(SHA256.HashData(body))}", response, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("gevent")]
     [InlineData("eventlet")]
     public async Task Graceful_stop_lets_running_greenlets_finish(string workerClass)
