@@ -18,6 +18,7 @@ from _unicorn_bridge import FileWrapper, StreamInput, file_span
 _native = None  # set by C# before anything below runs
 
 _ACCEPTED, _WAIT, _GONE = 0, 1, 2
+_RESPOND_MAX = 65536  # a list body up to this goes in one respond() call (well under the exchange's wait mark)
 
 # Bound before patching: eventlet greens os.read, and the hub's own read of the eventfd must not yield.
 _os_read = os.read
@@ -242,6 +243,14 @@ def _serve(app, environ, gid):
             start_response.sendfile(span)
         elif type(result) is list or type(result) is tuple:
             body = b"".join(result)
+            if start_response.status is not None and not start_response.applied and len(body) <= _RESPOND_MAX:
+                # The whole response in one call: head, body and end.
+                if _native.respond(gid, start_response.status, start_response.headers, body) == _GONE:
+                    raise _ClientGone()
+                start_response.applied = True
+                start_response.sent = len(body)
+                ended = True
+                return start_response
             start_response.apply()
             if body:
                 start_response.write(body)
