@@ -74,6 +74,8 @@ def app(environ, start_response):
         _thread_local.value = _library_local.value = _defaulted.value = thread.app_value = "leaked"
         if query == "attr":
             me.app_value = "leaked"
+        elif query == "link":
+            me.link(lambda _greenlet: None)  # expects the greenlet's end, so it must not serve another request
         _served_by[me] = _served_by.get(me, 0) + 1
         return _text(start_response, "%s %d %d" % (" ".join(seen), id(me), _served_by[me]))
     if path == "/most":

@@ -269,7 +269,7 @@ public sealed class GreenletWorkerTests
         // whose __init__ sets a default, an attribute on threading.current_thread() and, with ?attr, one on
         // getcurrent(). The body ends with id(getcurrent()) and how many requests that greenlet has served.
         var bodies = new List<string[]>();
-        foreach (var path in new[] { "/local", "/local", "/local", "/local?attr", "/local", "/local", "/local" })
+        foreach (var path in new[] { "/local", "/local", "/local", "/local?attr", "/local", "/local", "/local?link", "/local", "/local" })
         {
             var (status, body) = await GetAsync(port, path, 30);
             Assert.Equal(200, status);
@@ -281,10 +281,12 @@ public sealed class GreenletWorkerTests
         if (workerClass == "gevent")
         {
             // The same greenlet (same id, a count above one) served later requests; a greenlet the app set an
-            // attribute on is not reused, so the request after /local?attr runs on a greenlet new to the app.
+            // attribute on or linked to is not reused, so the request after /local?attr or /local?link runs on
+            // a greenlet new to the app.
             Assert.NotEmpty(reused);
             Assert.All(reused, fields => Assert.Contains(bodies, earlier => earlier[5] == fields[5] && earlier[6] == "1"));
             Assert.Equal("1", bodies[4][6]);
+            Assert.Equal("1", bodies[7][6]);
         }
         else
         {
