@@ -1,15 +1,38 @@
 """Apps for the greenlet worker tests (-k gevent, -k eventlet): slow, streaming, uploading, blocking."""
 
+import contextvars
 import hashlib
 import socket
 import threading
 import time
+import weakref
 
 # What the app saw at import time: Gunicorn's greenlet workers patch before the app is imported.
 IMPORTED_WITH = "%s %s %s" % (socket.socket.__module__, time.sleep.__module__, threading.Lock.__module__)
 
 _running = 0
 _most = 0
+
+# /context: what an earlier request set here must not leak into a later one, even on a reused greenlet.
+_REQUEST_VAR = contextvars.ContextVar("request_var", default="unset")
+_served_by = weakref.WeakKeyDictionary()  # greenlet -> requests it served (a dead greenlet's entry goes with it)
+
+# /local: greenlet-local state an earlier request set must be gone in a later one, even on a reused greenlet.
+# threading.local is the library's local once patched; the library's own local class is asked for directly too.
+if threading.local.__module__.startswith("gevent"):
+    from gevent.local import local as _LibraryLocal
+else:
+    from eventlet.corolocal import local as _LibraryLocal
+
+
+class _Defaulted(threading.local):
+    def __init__(self):
+        self.value = "unset"  # run again for each greenlet that first touches it
+
+
+_thread_local = threading.local()
+_library_local = _LibraryLocal()
+_defaulted = _Defaulted()
 
 
 def _text(start_response, body, status="200 OK"):
@@ -35,6 +58,26 @@ def app(environ, start_response):
         finally:
             _running -= 1
         return _text(start_response, "slept\n")
+    if path == "/context":
+        from greenlet import getcurrent
+        seen = _REQUEST_VAR.get()
+        _REQUEST_VAR.set("set by an earlier request")
+        me = getcurrent()
+        _served_by[me] = _served_by.get(me, 0) + 1
+        return _text(start_response, "%s %d" % (seen, _served_by[me]))
+    if path == "/local":
+        from greenlet import getcurrent
+        me = getcurrent()
+        thread = threading.current_thread()
+        seen = [getattr(_thread_local, "value", "unset"), getattr(_library_local, "value", "unset"),
+                _defaulted.value, getattr(thread, "app_value", "unset"), getattr(me, "app_value", "unset")]
+        _thread_local.value = _library_local.value = _defaulted.value = thread.app_value = "leaked"
+        if query == "attr":
+            me.app_value = "leaked"
+        elif query == "link":
+            me.link(lambda _greenlet: None)  # expects the greenlet's end, so it must not serve another request
+        _served_by[me] = _served_by.get(me, 0) + 1
+        return _text(start_response, "%s %d %d" % (" ".join(seen), id(me), _served_by[me]))
     if path == "/most":
         return _text(start_response, str(_most))
     if path == "/stream":

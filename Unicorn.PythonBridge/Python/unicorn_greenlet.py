@@ -7,6 +7,7 @@ implemented in C#; none of them blocks or switches greenlets, so every wait happ
 library's own primitives.
 """
 
+import gc
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from _unicorn_bridge import FileWrapper, StreamInput, file_span
 _native = None  # set by C# before anything below runs
 
 _ACCEPTED, _WAIT, _GONE = 0, 1, 2
+_RESPOND_MAX = 65536  # a list body up to this goes in one respond() call (well under the exchange's wait mark)
 
 # Bound before patching: eventlet greens os.read, and the hub's own read of the eventfd must not yield.
 _os_read = os.read
@@ -241,6 +243,14 @@ def _serve(app, environ, gid):
             start_response.sendfile(span)
         elif type(result) is list or type(result) is tuple:
             body = b"".join(result)
+            if start_response.status is not None and not start_response.applied and len(body) <= _RESPOND_MAX:
+                # The whole response in one call: head, body and end.
+                if _native.respond(gid, start_response.status, start_response.headers, body) == _GONE:
+                    raise _ClientGone()
+                start_response.applied = True
+                start_response.sent = len(body)
+                ended = True
+                return start_response
             start_response.apply()
             if body:
                 start_response.write(body)
@@ -283,8 +293,88 @@ def _close(result):
         _native.log(40, "Error closing the response iterable\n" + traceback.format_exc())
 
 
+# Greenlets that finished a request and wait for the next one. A new greenlet per request costs CPython 3.11 a
+# fresh 16 KiB frame stack (an mmap and munmap, and its pages faulted in) plus the library's spawn; one reused
+# costs a switch. A reused greenlet must look new to the app: before it parks, _renew drops what the finished
+# request left on it (greenlet-local values, attributes, its threading.current_thread() stand-in) and the next
+# request starts in a fresh contextvars context; a greenlet whose leftovers cannot all be dropped is not parked
+# and ends as it would without reuse. Only gevent reuses: eventlet's corolocal keeps each greenlet's values in
+# the local objects themselves, out of reach of the server.
+_IDLE_MAX = 256
+_idle = []
+_park = None       # the library's hub.switch: suspends the calling greenlet until something switches to it
+_reuse = False     # set by _run_gevent
+_stopping = False
+_live = set()      # gevent's greenlets serving or parked, which graceful stop joins (a set, not a link: see _renew)
+
+_LOCAL_KEY = "_gevent_local_localimpl_"  # gevent.local keys its per-greenlet state in greenlet.__dict__ by this
+_thread_active = None      # threading._active: gevent registers a greenlet's current_thread() stand-in there
+_thread_cleanup = None     # gevent.threading._cleanup, the link that unregisters it when the greenlet ends
+_greenlet_ident = None     # gevent.thread.get_ident
+
+
+def _renew(me, fresh):
+    """Drops what a finished request left on its greenlet; False when something stays (then it is not reused)."""
+    state = me.__dict__
+    if state != fresh:
+        for key in [key for key in state if key.startswith(_LOCAL_KEY)]:
+            # The value is a weakref to the local's implementation whose callback (run if the local goes away)
+            # holds the greenlet-death link that drops this greenlet's values from the local; run it now, as
+            # the greenlet's end would, so the next access makes a fresh dict (and runs a subclass's __init__).
+            callback = getattr(state.pop(key), "__callback__", None)
+            if callback is None:
+                return False
+            drop = [ref for ref in gc.get_referents(callback) if type(ref).__name__ == "_greenlet_deleted"]
+            if len(drop) != 1:
+                return False
+            drop[0](None)
+            me.unlink(drop[0])
+        if state != fresh:
+            return False  # the app set attributes on getcurrent(): let this greenlet end
+    if _thread_active.pop(_greenlet_ident(me), None) is not None:
+        me.unlink(_thread_cleanup)
+    # Anything else linked to this greenlet's end (the app's link()) expects it to end now.
+    return not me.has_links()
+
+
+def _serve_many(app, environ):
+    from contextvars import Context
+    from greenlet import getcurrent
+    me = getcurrent()
+    fresh = dict(me.__dict__)
+    try:
+        while environ is not None:
+            _handle(app, environ)
+            environ = None
+            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh):
+                return
+            _idle.append(me)
+            try:
+                environ = _park()
+            finally:
+                if environ is None and me in _idle:
+                    _idle.remove(me)  # killed while parked
+            me.gr_context = Context()
+    finally:
+        _live.discard(me)
+
+
+def _dispatch(spawn, app, environ):
+    if _idle:
+        # On the hub (a loop callback): switching runs the request until its greenlet first waits.
+        _idle.pop().switch(environ)
+    else:
+        spawn(_serve_many, app, environ)
+
+
+def _release_idle():
+    while _idle:
+        _idle.pop().switch(None)
+
+
 def _drain(spawn, app, set_stop):
     """One wake-up: greenlets whose wait is over, new requests, and whether to stop."""
+    global _stopping
     stopping = _native.wake()
     while True:
         gid = _native.ready()
@@ -297,8 +387,10 @@ def _drain(spawn, app, set_stop):
         environ = _native.take()
         if environ is None:
             break
-        spawn(_handle, app, environ)
+        _dispatch(spawn, app, environ)
     if stopping:
+        _stopping = True
+        _release_idle()
         set_stop()
 
 
@@ -317,20 +409,25 @@ def _read_fd(fd):
 
 
 def _run_gevent(app, fd):
-    global _new_event, _set_event
+    global _new_event, _set_event, _park, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
+    import threading
     import gevent
+    import gevent.thread
+    import gevent.threading
     from gevent.event import Event
 
     _new_event = Event
     _set_event = Event.set
     hub = gevent.get_hub()
-    running = set()
+    _park = hub.switch
+    _thread_active = threading._active
+    _thread_cleanup = gevent.threading._cleanup
+    _greenlet_ident = gevent.thread.get_ident
+    _reuse = True
     stop = Event()
 
     def spawn(function, *args):
-        greenlet = gevent.spawn(function, *args)
-        running.add(greenlet)
-        greenlet.rawlink(running.discard)
+        _live.add(gevent.spawn(function, *args))
 
     def on_wake():
         _read_fd(fd)
@@ -342,8 +439,8 @@ def _run_gevent(app, fd):
     ticker.start(on_wake)
     try:
         stop.wait()
-        while running:
-            gevent.joinall(list(running))
+        while _live:
+            gevent.joinall(list(_live))
     finally:
         ticker.stop()
         watcher.stop()
@@ -367,7 +464,9 @@ def _run_eventlet(app, fd):
 
     def on_wake(_fileno=None):
         _read_fd(fd)
-        _drain(pool.spawn_n, app, set_stop)
+        # spawn, not spawn_n: a GreenThread gets its own threading.current_thread(), a raw greenlet shares the
+        # OS thread's with every other request (Gunicorn's eventlet worker spawns GreenThreads too).
+        _drain(pool.spawn, app, set_stop)
 
     def tick():
         on_wake()

@@ -30,8 +30,8 @@ public interface IGreenletRequest
     GreenletWrite SendFile(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long count);
 
     /// <summary>
-    /// Up to <paramref name="destination"/>.Length bytes of a streamed body: the count (0 at its end), or -1
-    /// when a read is under way (wait for <see cref="Id"/>, then call again).
+    /// Up to <paramref name="destination"/>.Length bytes of a streamed body, copied straight into it: the count
+    /// (0 at its end), or -1 when none has arrived yet (wait for <see cref="Id"/>, then call again).
     /// </summary>
     /// <exception cref="IOException">the client went away, was too slow or sent bad framing.</exception>
     int TryRead(Span<byte> destination);

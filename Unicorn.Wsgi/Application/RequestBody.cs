@@ -33,6 +33,18 @@ public abstract class RequestBody
     /// <summary>Reads up to destination.Length bytes; 0 means end of body. Blocks until data arrives.</summary>
     /// <exception cref="IOException">the client went away or sent malformed body framing.</exception>
     public abstract int Read(Span<byte> destination);
+
+    /// <summary>
+    /// As <see cref="Read"/>, but never waits: -1 when no body bytes have arrived yet (then
+    /// <see cref="WaitForData"/>, off the caller's thread). For a greenlet hub, which must not block.
+    /// </summary>
+    public virtual int TryReadNow(Span<byte> destination) => Read(destination);
+
+    /// <summary>Blocks, bounded by the read timeout, until <see cref="TryReadNow"/> has something new to return.</summary>
+    /// <exception cref="IOException">the client went away, or sent nothing within the read timeout.</exception>
+    public virtual void WaitForData()
+    {
+    }
 }
 
 /// <summary>A body that was read completely before the app was called.</summary>

@@ -12,6 +12,13 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
 
+    // Set while TryReadNow runs: a read that would wait throws BodyWouldBlockException instead.
+    private bool _noWait;
+
+    // WaitForData saw the pipe end. A stream reader's TryRead returns nothing once it has nothing buffered, even
+    // at the end, so the next read must ask ReadAsync, which answers at once, rather than wait again forever.
+    private bool _pipeEnded;
+
     protected PipeReader Reader => reader;
 
     /// <summary>Whether the pipe holds no more of the body.</summary>
@@ -44,6 +51,31 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
         return Done ? 0 : ReadFromPipe(destination);
     }
 
+    public sealed override int TryReadNow(Span<byte> destination)
+    {
+        _noWait = true;
+        try
+        {
+            return Read(destination);
+        }
+        catch (BodyWouldBlockException)
+        {
+            return -1;
+        }
+        finally
+        {
+            _noWait = false;
+        }
+    }
+
+    public sealed override void WaitForData()
+    {
+        // Leaves what arrived unconsumed and unexamined, so the next TryReadNow's TryRead returns it at once.
+        var read = ReadBlocking();
+        _pipeEnded |= read.IsCompleted;
+        reader.AdvanceTo(read.Buffer.Start);
+    }
+
     /// <summary>Copies the next body bytes from the pipe (at least one, or 0 at the end), setting <see cref="Done"/>.</summary>
     protected abstract int ReadFromPipe(Span<byte> destination);
 
@@ -52,6 +84,11 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
         if (reader.TryRead(out var ready))
         {
             return ready;
+        }
+
+        if (_noWait && !_pipeEnded)
+        {
+            throw BodyWouldBlockException.Instance;
         }
 
         using var cts = new CancellationTokenSource(timeout);

@@ -132,7 +132,7 @@ def ab_rows(servers, runs):
     """(scenario, worker class, req/s, CPU/req, p99 ratios) of unicorn-X over base-X, where both ran."""
     rows = []
     for scenario in SCENARIOS:
-        for kind in ("sync", "gthread", "asgi"):
+        for kind in ("sync", "gthread", "asgi", "gevent"):
             a, b = runs.get((scenario, f"unicorn-{kind}")), runs.get((scenario, f"base-{kind}"))
             if not a or not b or scenario not in servers:
                 continue

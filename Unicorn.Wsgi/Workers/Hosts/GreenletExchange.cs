@@ -31,11 +31,8 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     private bool _headersSent;
     private bool _ended;
 
-    // A streamed body read under way on the thread pool, and its result.
+    // A wait for more of a streamed body under way on the thread pool, and how it failed.
     private bool _reading;
-    private byte[]? _readBuffer;
-    private int _readOffset;
-    private int _readCount;
     private Exception? _readFailure;
 
     private enum Kind
@@ -118,13 +115,12 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         return wait ? GreenletWrite.Wait : GreenletWrite.Accepted;
     }
 
+    /// <summary>
+    /// Body bytes straight into <paramref name="destination"/> (the Python bytes object: their one copy), 0 at the
+    /// end, or -1 when none have arrived yet: a thread-pool wait for them then wakes the greenlet.
+    /// </summary>
     public int TryRead(Span<byte> destination)
     {
-        if (Request.Body.TryGetBuffered(out _))
-        {
-            return Request.Body.Read(destination);
-        }
-
         lock (_ops)
         {
             if (_readFailure is { } failure)
@@ -132,28 +128,19 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
                 throw new IOException(failure.Message, failure);
             }
 
-            if (_readBuffer is { } buffer)
+            if (_reading)
             {
-                var n = Math.Min(destination.Length, _readCount - _readOffset);
-                buffer.AsSpan(_readOffset, n).CopyTo(destination);
-                _readOffset += n;
-                if (_readOffset == _readCount)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    _readBuffer = null;
-                }
-
-                return n;
+                return -1;
             }
 
-            if (!_reading && destination.Length > 0)
+            var n = Request.Body.TryReadNow(destination);
+            if (n < 0)
             {
                 _reading = true;
-                var want = destination.Length;
-                _ = Task.Run(() => ReadOnPool(want));
+                _ = Task.Run(WaitOnPool);
             }
 
-            return destination.Length == 0 ? 0 : -1;
+            return n;
         }
     }
 
@@ -409,28 +396,18 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
     }
 
-    private void ReadOnPool(int want)
+    private void WaitOnPool()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(want);
         try
         {
-            var n = Request.Body.Read(buffer.AsSpan(0, want));
+            Request.Body.WaitForData();
             lock (_ops)
             {
-                _readBuffer = buffer;
-                _readOffset = 0;
-                _readCount = n;
                 _reading = false;
-                if (n == 0)
-                {
-                    // The end: an empty result the next TryRead returns as 0.
-                    _readBuffer = buffer;
-                }
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             lock (_ops)
             {
                 _readFailure = e;

@@ -37,7 +37,7 @@ public sealed class GreenletSlowRequestTests
         Assert.Matches(@"^Greenlet of request \d+ \(\w+ at 0x[0-9a-f]+\) \(most recent call last\):$", lines[1]);
         // Its frames down to the app's sleep, before any other block.
         var block = string.Join('\n', lines.Skip(1).TakeWhile(l => l.Length > 0));
-        Assert.Contains("greenlet_apps.py\", line 34, in app", block, StringComparison.Ordinal);
+        Assert.Matches(@"greenlet_apps\.py"", line \d+, in app", block);
         Assert.Contains("time.sleep(seconds)", block, StringComparison.Ordinal);
         Assert.Equal(1, server.Count("has run "));
 

@@ -154,6 +154,56 @@ public sealed class GreenletWorkerTests
     }
 
     [Theory]
+    [InlineData(512 << 10, false)] // Content-Length under 1 MiB: read before the app runs, left in the receive buffers
+    [InlineData(3 << 20, false)]   // over 1 MiB: streamed to the greenlet as it arrives
+    [InlineData(3 << 20, true)]    // chunked, each chunk's size line split across two sends
+    public async Task An_upload_reaches_a_gevent_app_byte_exact_however_it_arrives(int size, bool chunked)
+    {
+        using var server = Start("gevent", out var port);
+        var body = new byte[size];
+        new Random(size).NextBytes(body);
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var framing = chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {size}";
+        await client.SendAsync(Encoding.ASCII.GetBytes($"POST /upload HTTP/1.1\r\nHost: x\r\n{framing}\r\nConnection: close\r\n\r\n"));
+        // Uneven pieces with pauses, so the greenlet's reads find part of the body, none of it, or a split size line.
+        var piece = 0;
+        for (var offset = 0; offset < size; offset += 65_521, piece++)
+        {
+            var n = Math.Min(65_521, size - offset);
+            if (chunked)
+            {
+                var line = n.ToString("x", CultureInfo.InvariantCulture) + "\r\n";
+                await client.SendAsync(Encoding.ASCII.GetBytes(line[..2]));
+                await Task.Delay(5);
+                await client.SendAsync(Encoding.ASCII.GetBytes(line[2..]));
+            }
+
+            await client.SendAsync(body.AsMemory(offset, n));
+            if (chunked)
+            {
+                await client.SendAsync("\r\n"u8.ToArray());
+            }
+
+            if (piece % 8 == 0)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        if (chunked)
+        {
+            await client.SendAsync("0\r\n\r\n"u8.ToArray());
+        }
+
+        var response = await ReadAllAsync(client, 60);
+
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        Assert.EndsWith($"{size} {Convert.ToHexStringLower(SHA256.HashData(body))}", response, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("gevent")]
     [InlineData("eventlet")]
     public async Task Graceful_stop_lets_running_greenlets_finish(string workerClass)
@@ -186,6 +236,63 @@ public sealed class GreenletWorkerTests
         Assert.Contains("greenlet_apps.py\", line", log, StringComparison.Ordinal); // the blocking greenlet, on the hub thread
         Assert.Contains("in app\n    time.sleep(seconds)", log, StringComparison.Ordinal); // the suspended one
         await Task.WhenAll(IgnoreFailure(waiting), IgnoreFailure(blocking));
+    }
+
+    [Fact]
+    public async Task A_finished_requests_greenlet_serves_the_next_in_a_fresh_context()
+    {
+        using var server = Start("gevent", out var port);
+
+        // One request at a time: each is handed the greenlet the previous one finished in (no new greenlet,
+        // no new frame stack per request), yet never sees a context variable an earlier request set.
+        var seen = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (status, body) = await GetAsync(port, "/context", 30);
+            Assert.Equal(200, status);
+            seen.Add(body);
+        }
+
+        Assert.All(seen, body => Assert.StartsWith("unset ", body, StringComparison.Ordinal));
+        // The body's number is how many requests its greenlet has served.
+        Assert.Contains(seen, body => body.Split(' ')[1] != "1");
+    }
+
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Greenlet_local_values_a_request_set_are_gone_in_the_next_request_on_the_same_greenlet(string workerClass)
+    {
+        using var server = Start(workerClass, out var port);
+
+        // Each request reads, then sets: threading.local (patched), the library's own local, a local subclass
+        // whose __init__ sets a default, an attribute on threading.current_thread() and, with ?attr, one on
+        // getcurrent(). The body ends with id(getcurrent()) and how many requests that greenlet has served.
+        var bodies = new List<string[]>();
+        foreach (var path in new[] { "/local", "/local", "/local", "/local?attr", "/local", "/local", "/local?link", "/local", "/local" })
+        {
+            var (status, body) = await GetAsync(port, path, 30);
+            Assert.Equal(200, status);
+            bodies.Add(body.Split(' '));
+        }
+
+        Assert.All(bodies, fields => Assert.Equal(["unset", "unset", "unset", "unset", "unset"], fields[..5]));
+        var reused = bodies.Where(fields => fields[6] != "1").ToList();
+        if (workerClass == "gevent")
+        {
+            // The same greenlet (same id, a count above one) served later requests; a greenlet the app set an
+            // attribute on or linked to is not reused, so the request after /local?attr or /local?link runs on
+            // a greenlet new to the app.
+            Assert.NotEmpty(reused);
+            Assert.All(reused, fields => Assert.Contains(bodies, earlier => earlier[5] == fields[5] && earlier[6] == "1"));
+            Assert.Equal("1", bodies[4][6]);
+            Assert.Equal("1", bodies[7][6]);
+        }
+        else
+        {
+            // eventlet's locals live in the local objects, out of the server's reach: no greenlet serves twice.
+            Assert.Empty(reused);
+        }
     }
 
     [Fact]
