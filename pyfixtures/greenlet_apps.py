@@ -78,6 +78,11 @@ def app(environ, start_response):
             me.link(lambda _greenlet: None)  # expects the greenlet's end, so it must not serve another request
         _served_by[me] = _served_by.get(me, 0) + 1
         return _text(start_response, "%s %d %d" % (" ".join(seen), id(me), _served_by[me]))
+    if path == "/timeout-left-running":
+        # An app bug Gunicorn forgives: a timeout started and never cancelled fires into a greenlet that has ended.
+        import gevent
+        gevent.Timeout.start_new(float(query or "1"))
+        return _text(start_response, "started\n")
     if path == "/most":
         return _text(start_response, str(_most))
     if path == "/stream":

@@ -342,11 +342,15 @@ def _serve_many(app, environ):
     from greenlet import getcurrent
     me = getcurrent()
     fresh = dict(me.__dict__)
+    # References to this greenlet with no request running. More after _renew means something still holds it (a
+    # gevent.Timeout the request started and never cancelled, whose timer would throw into the next request; a
+    # structure of the app's): then it is not reused, and ends as it would without reuse.
+    alone = sys.getrefcount(me)
     try:
         while environ is not None:
             _handle(app, environ)
             environ = None
-            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh):
+            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh) or sys.getrefcount(me) > alone:
                 return
             _idle.append(me)
             try:

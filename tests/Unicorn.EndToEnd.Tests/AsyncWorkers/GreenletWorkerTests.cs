@@ -296,6 +296,18 @@ public sealed class GreenletWorkerTests
     }
 
     [Fact]
+    public async Task A_timeout_a_request_left_running_never_fires_in_a_later_request()
+    {
+        using var server = Start("gevent", out var port);
+
+        // The timer still holds the first request's greenlet, so it is not reused: the sleep that follows runs on
+        // another greenlet, past the moment the timeout fires, and is answered.
+        Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?1", 30));
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?2", 30));
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?0.1", 30));
+    }
+
+    [Fact]
     public async Task A_client_that_never_reads_holds_only_its_own_greenlet()
     {
         using var server = Start("gevent", out var port);
