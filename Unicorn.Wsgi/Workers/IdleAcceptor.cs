@@ -173,19 +173,23 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         }
 
         var ready = Libc.poll(fds, (nuint)count, haveSlot ? -1 : FullRetryMs);
-        if (ready > 0 && fds[0].Revents != 0)
+        var queued = ready > 0 && fds[0].Revents != 0;
+        if (queued)
         {
             ClearWake();
         }
 
-        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1)))
+        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1, queued)))
         {
             _slots.Release();
         }
     }
 
-    /// <summary>Accepts from one ready listener (taking turns) and runs the connection; false when none was accepted.</summary>
-    private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count)
+    /// <summary>
+    /// Accepts from one ready listener (taking turns) and runs the connection; false when none was accepted.
+    /// <paramref name="queued"/>: an open connection's request is waiting for this thread too.
+    /// </summary>
+    private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count, bool queued)
     {
         for (var n = 0; n < count && !_stop.IsCancellationRequested; n++)
         {
@@ -221,7 +225,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             }
 
             _next = k + 1;
-            WaitForFirstBytes(client);
+            WaitForFirstBytes(client, queued);
             _serve(client, listener);
             return true;
         }
@@ -229,8 +233,14 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         return false;
     }
 
-    private void WaitForFirstBytes(Socket client)
+    private void WaitForFirstBytes(Socket client, bool queued)
     {
+        if (queued || Volatile.Read(ref _wakePending) != 0)
+        {
+            // A request queued on an open connection is waiting for this thread: it does not wait for more.
+            return;
+        }
+
         try
         {
             // poll(2) returns at once when the request is already there (wrk's, usually).

@@ -142,6 +142,19 @@ public sealed class IdleAcceptTests
     }
 
     [Fact]
+    public async Task The_accepting_thread_does_not_wait_for_a_new_connection_while_a_queued_request_waits_for_it()
+    {
+        await using var a = new StandaloneAcceptor(TimeSpan.FromSeconds(60), held: true);
+        // A keep-alive connection's request was queued (the wake) and a new, silent connection came in: the
+        // thread finds both in one poll, and hands the new connection on at once to run the queued request.
+        a.Acceptor.Wake();
+        using var silent = await a.ConnectAsync();
+        a.Go();
+        await WaitUntil(() => !a.Served.IsEmpty);
+        Assert.Equal(0, a.Served.Single());
+    }
+
+    [Fact]
     public async Task A_request_sent_after_the_wait_is_still_answered()
     {
         // The silent connection was handed on after the short wait; its request, when it comes, takes the

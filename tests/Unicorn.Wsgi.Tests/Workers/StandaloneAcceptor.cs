@@ -18,17 +18,25 @@ internal sealed class StandaloneAcceptor : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly IdleAcceptor _acceptor;
     private readonly Thread _thread;
+    private readonly ManualResetEventSlim _go = new();
     private volatile bool _started;
 
-    public StandaloneAcceptor(TimeSpan firstBytesWait)
+    /// <param name="held">The thread starts accepting only at <see cref="Go"/>.</param>
+    public StandaloneAcceptor(TimeSpan firstBytesWait, bool held = false)
     {
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(16);
         _acceptor = new IdleAcceptor([new ListenerInfo(_listener)], _slots, new IdleConnections(), OnServe, new StderrErrorLog(LogLevel.Debug, TextWriter.Null), _stop.Token, firstBytesWait);
         _acceptor.Start();
+        if (!held)
+        {
+            _go.Set();
+        }
+
         _thread = new Thread(() =>
         {
+            _go.Wait();
             do
             {
                 _started = true;
@@ -44,6 +52,10 @@ internal sealed class StandaloneAcceptor : IAsyncDisposable
     /// <summary>The thread has begun accepting.</summary>
     public bool Started => _started;
 
+    public IdleAcceptor Acceptor => _acceptor;
+
+    public void Go() => _go.Set();
+
     public async Task<Socket> ConnectAsync()
     {
         var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -54,12 +66,14 @@ internal sealed class StandaloneAcceptor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        _go.Set();
         await _acceptor.Completion.WaitAsync(TimeSpan.FromSeconds(20));
         _thread.Join(TimeSpan.FromSeconds(20));
         _acceptor.Dispose();
         _listener.Dispose();
         _stop.Dispose();
         _slots.Dispose();
+        _go.Dispose();
     }
 
     private void OnServe(Socket client, ListenerInfo listener)
