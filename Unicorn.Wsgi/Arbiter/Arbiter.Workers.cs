@@ -126,9 +126,9 @@ public sealed partial class Arbiter
             env.Remove(name);
         }
 
-        // Profile-guided tiering pays off on a worker's hot request path; the master runs without it
-        // (Unicorn.Cli.csproj), and a DOTNET_ variable overrides that file. The user's own setting wins.
-        env.TryAdd("DOTNET_TieredPGO", "1");
+        // Workers tier without profile guidance, as the master does (Unicorn.Cli.csproj): its instrumented
+        // code and profile data cost each worker 5-8 MiB under load for no CPU per request that a run could
+        // see (bench/results/findings.md). A user's DOTNET_TieredPGO=1 still turns it on.
 
         // Socket completions run on the epoll thread instead of hopping to the thread pool: a request's
         // head is parsed and queued for Python where it arrived, which halves the context switches per

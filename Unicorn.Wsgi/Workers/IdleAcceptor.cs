@@ -22,6 +22,14 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     // When every connection slot is taken, how often to look for a freed one (eviction frees them asynchronously).
     private const int FullRetryMs = 10;
 
+    /// <summary>
+    /// How long the idle thread waits for a new connection's first bytes before handing it to the epoll thread.
+    /// A proxy (nginx's default proxy_pass) connects, then writes once its connect completes: the request comes
+    /// tens of microseconds after the accept, and waiting for it here serves it on this thread, without the hop
+    /// from the epoll thread. Short, so a client that connects and sends nothing holds this thread no longer.
+    /// </summary>
+    public static readonly TimeSpan DefaultFirstBytesWait = TimeSpan.FromMilliseconds(1);
+
     private readonly IReadOnlyList<ListenerInfo> _listeners;
     private readonly bool[] _closed;
     private readonly SemaphoreSlim _slots;
@@ -32,12 +40,13 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private readonly CancellationTokenRegistration _onStop;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _wakeFd;
+    private readonly int _firstBytesWaitUs;
     private int _open;
     private int _state;
     private int _wakePending;
     private int _next;
 
-    public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop)
+    public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop, TimeSpan? firstBytesWait = null)
     {
         _listeners = listeners;
         _closed = new bool[listeners.Count];
@@ -47,6 +56,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         _serve = serve;
         _log = log;
         _stop = stop;
+        _firstBytesWaitUs = (int)(firstBytesWait ?? DefaultFirstBytesWait).TotalMicroseconds;
         _wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (_wakeFd < 0)
         {
@@ -163,19 +173,23 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         }
 
         var ready = Libc.poll(fds, (nuint)count, haveSlot ? -1 : FullRetryMs);
-        if (ready > 0 && fds[0].Revents != 0)
+        var queued = ready > 0 && fds[0].Revents != 0;
+        if (queued)
         {
             ClearWake();
         }
 
-        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1)))
+        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1, queued)))
         {
             _slots.Release();
         }
     }
 
-    /// <summary>Accepts from one ready listener (taking turns) and runs the connection; false when none was accepted.</summary>
-    private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count)
+    /// <summary>
+    /// Accepts from one ready listener (taking turns) and runs the connection; false when none was accepted.
+    /// <paramref name="queued"/>: an open connection's request is waiting for this thread too.
+    /// </summary>
+    private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count, bool queued)
     {
         for (var n = 0; n < count && !_stop.IsCancellationRequested; n++)
         {
@@ -211,11 +225,31 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             }
 
             _next = k + 1;
+            WaitForFirstBytes(client, queued);
             _serve(client, listener);
             return true;
         }
 
         return false;
+    }
+
+    private void WaitForFirstBytes(Socket client, bool queued)
+    {
+        if (queued || Volatile.Read(ref _wakePending) != 0)
+        {
+            // A request queued on an open connection is waiting for this thread: it does not wait for more.
+            return;
+        }
+
+        try
+        {
+            // poll(2) returns at once when the request is already there (wrk's, usually).
+            _ = client.Poll(_firstBytesWaitUs, SelectMode.SelectRead);
+        }
+        catch (SocketException)
+        {
+            // The connection's first read reports it.
+        }
     }
 
     private bool TryGetFd(int index, out int fd)

@@ -110,6 +110,70 @@ public sealed class IdleAcceptTests
         }
     }
 
+    [Fact]
+    public async Task The_accepting_thread_waits_for_a_request_that_follows_the_accept()
+    {
+        // nginx's proxy_pass connects, then writes: the acceptor holds the new connection until its bytes come,
+        // so the connection is served on the accepting thread rather than handed to the epoll thread.
+        await using var a = new StandaloneAcceptor(TimeSpan.FromSeconds(10));
+        using var client = await a.ConnectAsync();
+        await WaitUntil(() => a.Started);
+        await Task.Delay(200);
+        Assert.Empty(a.Served);
+
+        var request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray();
+        await client.SendAsync(request);
+        await WaitUntil(() => !a.Served.IsEmpty);
+        Assert.Equal(request.Length, a.Served.Single());
+    }
+
+    [Fact]
+    public async Task A_connection_that_sends_nothing_holds_the_accepting_thread_only_for_the_short_wait()
+    {
+        await using var a = new StandaloneAcceptor(IdleAcceptor.DefaultFirstBytesWait);
+        using var silent = await a.ConnectAsync();
+        await WaitUntil(() => a.Served.Count == 1);
+        Assert.Equal(0, a.Served.Single());
+
+        // The thread is free again: the next connection, whose request is there, is accepted and served.
+        using var next = await a.ConnectAsync();
+        await next.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        await WaitUntil(() => a.Served.Count == 2);
+    }
+
+    [Fact]
+    public async Task The_accepting_thread_does_not_wait_for_a_new_connection_while_a_queued_request_waits_for_it()
+    {
+        await using var a = new StandaloneAcceptor(TimeSpan.FromSeconds(60), held: true);
+        // A keep-alive connection's request was queued (the wake) and a new, silent connection came in: the
+        // thread finds both in one poll, and hands the new connection on at once to run the queued request.
+        a.Acceptor.Wake();
+        using var silent = await a.ConnectAsync();
+        a.Go();
+        await WaitUntil(() => !a.Served.IsEmpty);
+        Assert.Equal(0, a.Served.Single());
+    }
+
+    [Fact]
+    public async Task A_request_sent_after_the_wait_is_still_answered()
+    {
+        // The silent connection was handed on after the short wait; its request, when it comes, takes the
+        // ordinary path (the epoll thread reads it and queues it for the Python thread).
+        var ranInAcceptor = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        await using var h = new WorkerHarness((request, response) =>
+        {
+            ranInAcceptor[request.RawUri] = new StackTrace().GetFrames().Any(f => f.GetMethod()?.DeclaringType == typeof(IdleAcceptor));
+            FakeApp.Ok(request, response);
+        }, Sync);
+
+        using var late = await h.ConnectAsync();
+        await Task.Delay(300);
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await h.ExchangeAsync("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Wait), StringComparison.Ordinal);
+        await late.SendAsync("GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(late, Wait), StringComparison.Ordinal);
+        Assert.False(ranInAcceptor["/late"]);
+    }
+
     private static void Sync(Wsgi.Config.Settings s)
     {
         s.Set("worker_class", "sync");
