@@ -163,12 +163,14 @@ internal sealed class WorkerStartup : IDisposable
         _ => e.Message,
     };
 
-    // A parked spare: the request path of both assemblies, from the accept loop to the Python call.
+    // A parked spare: the request path of both assemblies, from the accept loop to the Python call. Not the
+    // HTTP/2 types: compiling them loads Kestrel, which a worker without h2 never maps.
     private static int WarmUp() => JitWarmUp.Prepare(
         [typeof(Worker).Assembly, typeof(PythonRuntime).Assembly],
-        t => t.Namespace is "Unicorn.Wsgi.Http" or "Unicorn.Wsgi.Application" or "Unicorn.Wsgi.Connections" or "Unicorn.Wsgi.Workers"
-            or "Unicorn.Wsgi.Workers.Hosts" or "Unicorn.PythonBridge.Native"
-            || (t.Namespace == "Unicorn.PythonBridge" && t.Name.StartsWith("PythonWsgi", StringComparison.Ordinal)));
+        t => (t.Namespace is "Unicorn.Wsgi.Http" or "Unicorn.Wsgi.Application" or "Unicorn.Wsgi.Connections" or "Unicorn.Wsgi.Workers"
+                or "Unicorn.Wsgi.Workers.Hosts" or "Unicorn.PythonBridge.Native"
+                || (t.Namespace == "Unicorn.PythonBridge" && t.Name.StartsWith("PythonWsgi", StringComparison.Ordinal)))
+            && !t.Name.StartsWith("Http2", StringComparison.Ordinal) && !t.Name.StartsWith("PriorKnowledge", StringComparison.Ordinal));
 
     // 4. While serving: --reload's module list (once, after the app loads), USR1, ABRT.
     private IModuleSource ModuleSource() => new PythonModuleSource(_runtime!);

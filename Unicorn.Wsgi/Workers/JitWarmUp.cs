@@ -13,7 +13,10 @@ public static class JitWarmUp
     private const BindingFlags Declared = BindingFlags.DeclaredOnly | BindingFlags.Public | BindingFlags.NonPublic |
         BindingFlags.Instance | BindingFlags.Static;
 
-    /// <summary>Prepares every concrete method and constructor of the types <paramref name="include"/> selects; returns how many.</summary>
+    /// <summary>
+    /// Prepares every concrete method and constructor of the top-level types <paramref name="include"/> selects,
+    /// and of the types nested in them; returns how many.
+    /// </summary>
     public static int Prepare(IEnumerable<Assembly> assemblies, Func<Type, bool> include)
     {
         ArgumentNullException.ThrowIfNull(assemblies);
@@ -44,9 +47,9 @@ public static class JitWarmUp
         return prepared;
     }
 
-    // Compiler-generated nested types (async state machines, closures) go with the type they belong to.
+    // Nested types (async state machines, closures) go with the top-level type they belong to.
     private static bool Selected(Type type, Func<Type, bool> include) =>
-        include(type) || (type.DeclaringType is { } outer && Selected(outer, include));
+        type.DeclaringType is { } outer ? Selected(outer, include) : include(type);
 
     private static Type[] Types(Assembly assembly)
     {
