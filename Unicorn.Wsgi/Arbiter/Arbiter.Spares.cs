@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
 
@@ -102,11 +103,23 @@ public sealed partial class Arbiter
         _sparesFailed = false;
     }
 
-    /// <summary>Collects exited spares; one that failed to boot stops the refilling until the next reload.</summary>
+    /// <summary>
+    /// Collects exited spares; one that failed to boot stops the refilling until the next reload. A spare
+    /// still booting past the boot allowance (an import that hangs) is killed, and replaced like a dead one.
+    /// </summary>
     private void ReapSpares()
     {
+        var allowance = WorkerTimeouts.BootAllowance(_config.Timeout, _config.BootTimeout);
         foreach (var spare in _spares.Values.ToList())
         {
+            if (allowance is { } limit && spare.StopSentAt is null && Stopwatch.GetElapsedTime(spare.SpawnedAt) > limit
+                && spare.Snapshot().State == WorkerState.Booting)
+            {
+                _log.Warning($"Spare worker (pid: {spare.Pid}) still booting after {limit.TotalSeconds:0} s (boot_timeout); killing it");
+                spare.StopSentAt = WorkerHeartbeat.Now;
+                KillWorker(spare.Pid, Libc.SIGKILL);
+            }
+
             var rc = Libc.waitpid(spare.Pid, out var status, Libc.WNOHANG);
             if (rc == 0 || (rc < 0 && Libc.Errno != Libc.ECHILD))
             {

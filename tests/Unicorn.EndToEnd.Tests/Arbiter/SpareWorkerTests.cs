@@ -117,6 +117,26 @@ public sealed partial class SpareWorkerTests : IDisposable
         Assert.True(Poll(() => !Directory.Exists($"/proc/{second}"), 10), "a spare outlived its master");
     }
 
+    [Fact]
+    public void A_spare_stuck_in_its_boot_is_killed_after_the_boot_allowance_and_replaced()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-t", "2", "--boot-timeout", "3",
+            "-b", $"127.0.0.1:{port}", "pyfixtures.spare_hang:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("still booting after 3 s (boot_timeout); killing it", 1, 90);
+        server.WaitForLog("Booting spare worker", 2, 60);
+        Assert.Equal(0, server.Count("parked"));
+        // Never promoted: TTIN boots a worker of its own, which serves.
+        server.Signal(SIGTTIN);
+        server.WaitForLog("Booting worker with pid:", 3, 90);
+        Assert.Equal(0, server.Count("Promoted spare worker"));
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Theory]
     [InlineData("--reload", "reload (--reload)")]
     [InlineData("--reuse-port", "reuse_port (--reuse-port)")]
