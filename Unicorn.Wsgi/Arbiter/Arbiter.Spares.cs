@@ -17,6 +17,12 @@ public sealed partial class Arbiter
     /// </summary>
     private bool _sparesFailed;
 
+    /// <summary>When the last spare was promoted (Stopwatch timestamp; 0: never).</summary>
+    private long _promotedAt;
+
+    /// <summary>How long a promoted spare has the CPU to itself before its replacement starts booting.</summary>
+    private static readonly TimeSpan RefillDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Promotes a parked spare of the current generation: its heartbeat is set back to booting (the
     /// worker marks itself ready on SIGUSR2) and its boot allowance starts now. False: none is parked.
@@ -51,6 +57,7 @@ public sealed partial class Arbiter
             }
 
             _workers[spare.Pid] = spare;
+            _promotedAt = WorkerHeartbeat.Now;
             _log.Debug($"Promoted spare worker (pid: {spare.Pid})");
             return true;
         }
@@ -59,8 +66,8 @@ public sealed partial class Arbiter
     }
 
     /// <summary>
-    /// Starts spares up to worker_spares, only while no worker is booting: a spare's boot is background
-    /// work and must not slow the boot of a worker that is about to serve.
+    /// Starts spares up to worker_spares, only while no worker is booting and not in the second after a
+    /// promotion: a spare's boot is background work and must not slow a worker that is about to serve.
     /// </summary>
     private void RefillSpares()
     {
@@ -71,7 +78,8 @@ public sealed partial class Arbiter
             return;
         }
 
-        if (_workers.Values.Any(w => w.StopSentAt is null && w.Snapshot().State == WorkerState.Booting))
+        if ((_promotedAt != 0 && Stopwatch.GetElapsedTime(_promotedAt) < RefillDelay)
+            || _workers.Values.Any(w => w.StopSentAt is null && w.Snapshot().State == WorkerState.Booting))
         {
             return;
         }
