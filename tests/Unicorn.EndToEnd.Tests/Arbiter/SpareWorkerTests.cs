@@ -96,6 +96,32 @@ public sealed partial class SpareWorkerTests : IDisposable
     }
 
     [Fact]
+    public void A_worker_retired_by_max_requests_is_replaced_by_a_spare()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "--max-requests", "10",
+            "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var first = PidAnswering(port);
+        var spare = Parked(server)[0];
+
+        // The eleventh request goes to the promoted spare, not to a worker still booting.
+        var pids = new List<int?>();
+        for (var i = 0; i < 14; i++)
+        {
+            pids.Add(TryPid(port));
+        }
+
+        server.WaitForLog($"Promoted spare worker (pid: {spare})", 1, 60);
+        Assert.Contains(spare, pids);
+        Assert.DoesNotContain(pids, p => p is { } pid && pid != first && pid != spare);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void A_killed_spare_is_replaced_and_serving_goes_on()
     {
         var port = FreePort();
