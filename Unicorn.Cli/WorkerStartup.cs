@@ -51,6 +51,7 @@ internal sealed class WorkerStartup : IDisposable
             DumpPythonStacks = DumpPythonStacks,
             ReopenLogs = ReopenLogs,
             ModuleSource = ModuleSource,
+            WarmUp = WarmUp,
         };
     }
 
@@ -161,6 +162,15 @@ internal sealed class WorkerStartup : IDisposable
         AppImportException { PythonTraceback: { } tb } => $"{e.Message}\n{tb}",
         _ => e.Message,
     };
+
+    // A parked spare: the request path of both assemblies, from the accept loop to the Python call. Not the
+    // HTTP/2 types: compiling them loads Kestrel, which a worker without h2 never maps.
+    private static int WarmUp() => JitWarmUp.Prepare(
+        [typeof(Worker).Assembly, typeof(PythonRuntime).Assembly],
+        t => (t.Namespace is "Unicorn.Wsgi.Http" or "Unicorn.Wsgi.Application" or "Unicorn.Wsgi.Connections" or "Unicorn.Wsgi.Workers"
+                or "Unicorn.Wsgi.Workers.Hosts" or "Unicorn.PythonBridge.Native"
+                || (t.Namespace == "Unicorn.PythonBridge" && t.Name.StartsWith("PythonWsgi", StringComparison.Ordinal)))
+            && !t.Name.StartsWith("Http2", StringComparison.Ordinal) && !t.Name.StartsWith("PriorKnowledge", StringComparison.Ordinal));
 
     // 4. While serving: --reload's module list (once, after the app loads), USR1, ABRT.
     private IModuleSource ModuleSource() => new PythonModuleSource(_runtime!);

@@ -20,6 +20,8 @@ public sealed partial class Arbiter
             _reexecPid = 0;
         }
 
+        ReapSpares();
+
         foreach (var worker in _workers.Values.ToList())
         {
             var rc = Libc.waitpid(worker.Pid, out var status, Libc.WNOHANG);

@@ -121,6 +121,7 @@ public sealed partial class Arbiter
 
         SetProcTitle();
         SetNumWorkers(_config.Workers);
+        DiscardSpares();
         _generation++;
 
         // Before the new workers start: they inherit the pool's socket (or its absence).

@@ -1,4 +1,5 @@
 using Unicorn.Wsgi.Interop;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Arbiter;
 
@@ -89,10 +90,15 @@ public sealed partial class Arbiter
             worker.StopCause ??= "shutdown";
         }
 
+        foreach (var spare in _spares.Values)
+        {
+            spare.StopSentAt ??= WorkerHeartbeat.Now; // and signalled with the workers
+        }
+
         KillWorkers(sig);
         var deadline = Environment.TickCount64 + (_config.GracefulTimeout * 1000L);
         var quick = !graceful;
-        while (_workers.Count > 0 && Environment.TickCount64 < deadline)
+        while (_workers.Count + _spares.Count > 0 && Environment.TickCount64 < deadline)
         {
             if (!quick && _signals.TryTake(out var pending) && pending is Libc.SIGINT or Libc.SIGQUIT)
             {
@@ -108,7 +114,7 @@ public sealed partial class Arbiter
 
         KillWorkers(Libc.SIGKILL);
         var reapDeadline = Environment.TickCount64 + 1000;
-        while (_workers.Count > 0 && Environment.TickCount64 < reapDeadline)
+        while (_workers.Count + _spares.Count > 0 && Environment.TickCount64 < reapDeadline)
         {
             ReapWorkers(halt: false);
             Thread.Sleep(10);

@@ -24,6 +24,11 @@ public sealed partial class Arbiter
         StopWorkers(stop, Libc.SIGTERM);
         for (var i = 0; i < spawn; i++)
         {
+            if (PromoteSpare())
+            {
+                continue;
+            }
+
             try
             {
                 SpawnWorker();
@@ -37,6 +42,7 @@ public sealed partial class Arbiter
         }
 
         ReportWorkerCount();
+        RefillSpares();
     }
 
     /// <summary>Gunicorn logs "N workers" (with the <c>gunicorn.workers</c> gauge) when the live count changes.</summary>
@@ -56,6 +62,13 @@ public sealed partial class Arbiter
 
     private void SpawnWorker()
     {
+        var worker = StartWorker(spare: false);
+        _workers[worker.Pid] = worker;
+    }
+
+    /// <summary>Starts a worker process (forked from the zygote, else spawned); a spare parks once booted.</summary>
+    private WorkerHandle StartWorker(bool spare)
+    {
         var age = ++_workerAge;
         var heartbeat = WorkerHeartbeat.Create(_config.WorkerTmpDir);
         var fds = _listeners.Select(l => l.Fd).ToList();
@@ -68,6 +81,11 @@ public sealed partial class Arbiter
         env[HandOver.MasterPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         env[HandOver.WorkerAge] = age.ToString(CultureInfo.InvariantCulture);
         env[HandOver.SettingsJson] = _options.SerializeSettings(_settings);
+        if (spare)
+        {
+            env[HandOver.Spare] = "1";
+        }
+
         if (_options.PythonInfo is { } info)
         {
             env[HandOver.PythonInfo] = info;
@@ -109,9 +127,9 @@ public sealed partial class Arbiter
             throw;
         }
 
-        _workers[pid] = new WorkerHandle(pid, age, heartbeat, _generation, slot);
         _workersSpawned++;
         _options.Metrics?.WorkerStarted(slot, pid);
+        return new WorkerHandle(pid, age, heartbeat, _generation, slot);
     }
 
     /// <summary>
@@ -155,9 +173,10 @@ public sealed partial class Arbiter
         return (path, args);
     }
 
+    /// <summary>Sends sig to every worker, spares included (they stop, reopen logs and die with the workers).</summary>
     private void KillWorkers(int sig)
     {
-        foreach (var pid in _workers.Keys.ToList())
+        foreach (var pid in _workers.Keys.Concat(_spares.Keys).ToList())
         {
             KillWorker(pid, sig);
         }

@@ -330,7 +330,7 @@ public sealed partial class Arbiter : IDisposable
         StopControlServer();
         StopZygote();
         _signals.Dispose();
-        foreach (var worker in _workers.Values)
+        foreach (var worker in _workers.Values.Concat(_spares.Values))
         {
             worker.Dispose();
         }

@@ -11,8 +11,8 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
 
     public WorkerHeartbeat Heartbeat { get; } = heartbeat;
 
-    /// <summary>When the master spawned it (Stopwatch timestamp): its boot allowance counts from here.</summary>
-    public long SpawnedAt { get; } = WorkerHeartbeat.Now;
+    /// <summary>When the master spawned it, or promoted it from spare (Stopwatch timestamp): its boot allowance counts from here.</summary>
+    public long SpawnedAt { get; set; } = WorkerHeartbeat.Now;
 
     /// <summary>How many HUP reloads the master had done when it spawned this worker.</summary>
     public int Generation { get; } = generation;

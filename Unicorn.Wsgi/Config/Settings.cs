@@ -85,6 +85,9 @@ public sealed partial class Settings
 
     /// <summary><c>worker_start = fork</c>: workers are forked from a Python zygote rather than spawned.</summary>
     public bool ForkWorkers => Get<string>("worker_start") == "fork";
+
+    /// <summary>How many booted, parked workers the master keeps to promote when it needs a worker.</summary>
+    public int WorkerSpares => Get<int>("worker_spares");
     public int KeepAlive => Get<int>("keepalive");
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");

@@ -247,6 +247,14 @@ public sealed class SettingsResolver
                 $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead");
         }
 
+        // A parked spare would serve code imported before a change (reload), or own a reuse_port socket the
+        // kernel hands connections to while it accepts none.
+        if (_settings.WorkerSpares > 0 && (_settings.Reload || _settings.ReusePort))
+        {
+            var other = _settings.Reload ? "reload (--reload)" : "reuse_port (--reuse-port)";
+            throw new ConfigException($"unicorn: setting 'worker_spares' (--worker-spares) cannot be used with {other}; set worker_spares = 0");
+        }
+
         foreach (var setting in SettingsTable.All.Where(s => !s.Supported))
         {
             var value = _settings.Get<object?>(setting.Name);

@@ -73,6 +73,13 @@ public static partial class SettingsTable
             "zygote cannot start, workers are spawned (one log line says why). spawn: the unicorn program is started " +
             "again and imports the app itself.") with
         { Validate = Validators.OneOf("fork", "spawn", "fork"), UnicornOnly = true },
+        IntRow("worker_spares", WorkerSection, ["--worker-spares"], 0,
+            "Workers kept booted but parked (not accepting) beside the serving ones: .NET started, the config file's hooks " +
+            "and post_fork run, the app imported. A new worker (TTIN, a dead, timed-out or retired worker) promotes one at " +
+            "once instead of waiting for a boot, and a replacement spare boots in the background once no worker is booting. " +
+            "HUP discards them, so none serves older config or code (USR2's new master boots its own). Each costs a worker's " +
+            "memory. Not with reload or reuse_port.") with
+        { UnicornOnly = true },
         IntRow("graceful_timeout", WorkerSection, ["--graceful-timeout"], 30,
             "Seconds workers get to finish their requests after a graceful stop or restart before they are killed."),
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,

@@ -23,6 +23,11 @@ public static class HandOver
     /// <summary>Set to "1" in a worker forked by the zygote: .NET runs inside the zygote's python3.</summary>
     public const string ForkedWorker = "UNICORN_FORKED_WORKER";
 
+    /// <summary>
+    /// Set to "1" in a spare (worker_spares): it boots, then parks until the master promotes it with SIGUSR2.
+    /// </summary>
+    public const string Spare = "UNICORN_WORKER_SPARE";
+
     /// <summary>Set in a daemonised master (after the -D re-exec) so it does not daemonise again.</summary>
     public const string Daemonized = "UNICORN_DAEMONIZED";
 

@@ -7,7 +7,7 @@ namespace Unicorn.Wsgi.ProcessContract;
 /// <summary>
 /// The channel a worker proves it is alive on: an unlinked file in <c>--worker-tmp-dir</c> shared by
 /// master and worker (Gunicorn touches the mtime of such a file). It holds the worker's last beat on the
-/// monotonic clock both processes share, its state (booting, ready, retiring) and why it retires.
+/// monotonic clock both processes share, its state (booting, ready, retiring, parked spare) and why it retires.
 /// </summary>
 public sealed class WorkerHeartbeat : IDisposable
 {

@@ -6,4 +6,7 @@ public enum WorkerState : byte
     Booting = 0,
     Ready = 1,
     Retiring = 2,
+
+    /// <summary>Booted and parked (worker_spares): serves nothing until the master promotes it.</summary>
+    Spare = 3,
 }

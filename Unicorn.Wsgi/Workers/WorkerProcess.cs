@@ -128,8 +128,49 @@ public sealed partial class WorkerProcess
             return ExitCodes.WorkerBootError;
         }
 
+        if (Environment.GetEnvironmentVariable(HandOver.Spare) == "1" && !Park())
+        {
+            return 0;
+        }
+
         _heartbeat.Beat(WorkerState.Ready);
         return null;
+    }
+
+    /// <summary>
+    /// worker_spares: booted, this spare waits without accepting until the master promotes it (SIGUSR2).
+    /// False: told to stop, or the master is gone, before that.
+    /// </summary>
+    private bool Park()
+    {
+        // Registered before the Spare beat: the master promotes only a spare whose heartbeat says so.
+        _signals.Register([Libc.SIGUSR2]);
+        var started = Stopwatch.GetTimestamp();
+        var prepared = _options.WarmUp?.Invoke() ?? 0;
+        _heartbeat.Beat(WorkerState.Spare);
+        _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
+        while (true)
+        {
+            foreach (var sig in _signals.Wait(TimeSpan.FromSeconds(1)))
+            {
+                switch (sig)
+                {
+                    case Libc.SIGUSR2:
+                        _log.Debug($"Spare worker (pid: {_info.Pid}) promoted");
+                        return true;
+                    case Libc.SIGTERM or Libc.SIGINT or Libc.SIGQUIT:
+                        return false;
+                    default:
+                        HandleSignal(sig);
+                        break;
+                }
+            }
+
+            if (Libc.getppid() != _masterPid)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>

@@ -42,6 +42,9 @@ public sealed class WorkerProcessOptions
     /// <summary>--reload: the loaded modules' files and a compile check, from Python (called once, after the app loads).</summary>
     public Func<Reload.IModuleSource>? ModuleSource { get; init; }
 
+    /// <summary>worker_spares: compiles the request path while the spare is parked (<see cref="JitWarmUp"/>); returns the method count.</summary>
+    public Func<int>? WarmUp { get; init; }
+
     public WorkerHooks Hooks { get; init; } = new();
 }
 

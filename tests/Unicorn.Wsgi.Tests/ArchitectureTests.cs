@@ -292,6 +292,18 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
+    public void The_spares_warm_up_is_told_what_to_compile()
+    {
+        // worker_spares: which parts a parked spare compiles is the program's choice (WorkerStartup), so a
+        // new part on the request path is added there, not by making the warm-up reach into Unicorn.Wsgi.
+        var result = Types.InAssembly(Wsgi)
+            .That().HaveName(nameof(Unicorn.Wsgi.Workers.JitWarmUp))
+            .ShouldNot().HaveDependencyOnAny([.. Wsgi.GetTypes().Where(t => t.Name != nameof(Unicorn.Wsgi.Workers.JitWarmUp) && t.DeclaringType is null).Select(t => t.FullName!)])
+            .GetResult();
+        Assert.True(result.IsSuccessful, "JitWarmUp names a part of Unicorn.Wsgi: " + string.Join(", ", result.FailingTypeNames ?? []));
+    }
+
+    [Fact]
     public void The_checks_see_the_parts_they_guard()
     {
         // A renamed namespace would make every rule above pass vacuously.

@@ -57,6 +57,6 @@ public sealed class RefusalTests
         Assert.Contains(SettingsTable.All, s => !s.Supported);
         Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
         Assert.Equal(["boot_timeout", "max_request_time", "max_request_time_action", "max_worker_rss", "metrics_bind", "worker_heap_limit",
-            "worker_start", "ws_max_size", "ws_ping_interval", "ws_ping_timeout"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
+            "worker_spares", "worker_start", "ws_max_size", "ws_ping_interval", "ws_ping_timeout"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }

@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Arbiter;
+
+/// <summary>
+/// worker_spares: booted workers parked without accepting, promoted when the master needs a worker (TTIN here),
+/// discarded on HUP so none serves old settings, and replaced when one dies.
+/// </summary>
+public sealed partial class SpareWorkerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-spares-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [GeneratedRegex(@"Spare worker \(pid: (\d+)\) parked")]
+    private static partial Regex ParkedLine();
+
+    private static List<int> Parked(UnicornServer server) =>
+        [.. server.Lines.Select(l => ParkedLine().Match(l)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+
+    private static int PidAnswering(int port) => int.Parse(Get(port, "/pid").Body, CultureInfo.InvariantCulture);
+
+    private static int? TryPid(int port)
+    {
+        try
+        {
+            return PidAnswering(port);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
+    public void A_parked_spare_accepts_nothing_and_TTIN_promotes_it()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var spare = Parked(server)[0];
+        var worker = PidAnswering(port);
+        Assert.NotEqual(worker, spare);
+        Assert.Contains(spare, server.Workers()); // a child of the master, alive
+
+        // It holds the listener but never accepts on it: every request goes to the serving worker.
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.Equal(worker, PidAnswering(port));
+        }
+
+        server.Signal(SIGTTIN);
+        server.WaitForLog($"Promoted spare worker (pid: {spare})", 1, 60);
+        Assert.True(Poll(() => TryPid(port) == spare, 60), "the promoted spare never answered");
+        // A new spare boots in the background once the promoted one serves.
+        server.WaitForLog("parked", 2, 120);
+        Assert.DoesNotContain(spare, Parked(server).Skip(1));
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void HUP_discards_spares_and_the_promoted_worker_has_the_new_config()
+    {
+        var config = Path.Combine(_dir, "conf.py");
+        File.WriteAllText(config, "raw_env = ['SPARE_MARK=one']\n");
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-c", config, "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var old = Parked(server)[0];
+
+        File.WriteAllText(config, "raw_env = ['SPARE_MARK=two']\n");
+        server.Signal(SIGHUP);
+        server.WaitForLog($"Spare worker (pid: {old}) exited", 1, 60);
+        server.WaitForLog("parked", 2, 120);
+        var fresh = Parked(server)[1];
+        Assert.NotEqual(old, fresh);
+
+        server.Signal(SIGTTIN);
+        server.WaitForLog($"Promoted spare worker (pid: {fresh})", 1, 60);
+        Assert.True(Poll(() => TryPid(port) == fresh, 60), "the promoted spare never answered");
+        // The old spare was never promoted, and what serves saw the reloaded config file.
+        Assert.Equal(0, server.Count($"Promoted spare worker (pid: {old})"));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("two", Get(port, "/env?name=SPARE_MARK").Body);
+        }
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void A_worker_retired_by_max_requests_is_replaced_by_a_spare()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "--max-requests", "10",
+            "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var first = PidAnswering(port);
+        var spare = Parked(server)[0];
+
+        // The eleventh request goes to the promoted spare, not to a worker still booting.
+        var pids = new List<int?>();
+        for (var i = 0; i < 14; i++)
+        {
+            pids.Add(TryPid(port));
+        }
+
+        server.WaitForLog($"Promoted spare worker (pid: {spare})", 1, 60);
+        Assert.Contains(spare, pids);
+        Assert.DoesNotContain(pids, p => p is { } pid && pid != first && pid != spare);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void A_killed_spare_is_replaced_and_serving_goes_on()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var spare = Parked(server)[0];
+        var worker = PidAnswering(port);
+
+        Signal(spare, SIGKILL);
+        server.WaitForLog($"Worker (pid:{spare}) was sent SIGKILL!", 1, 60);
+        server.WaitForLog("parked", 2, 120);
+        Assert.Equal(worker, PidAnswering(port));
+        Assert.DoesNotContain("Shutting down", server.Log, StringComparison.Ordinal);
+
+        var second = Parked(server)[1];
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.True(Poll(() => !Directory.Exists($"/proc/{second}"), 10), "a spare outlived its master");
+    }
+
+    [Fact]
+    public void A_spare_stuck_in_its_boot_is_killed_after_the_boot_allowance_and_replaced()
+    {
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-t", "2", "--boot-timeout", "3",
+            "-b", $"127.0.0.1:{port}", "pyfixtures.spare_hang:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("still booting after 3 s (boot_timeout); killing it", 1, 90);
+        server.WaitForLog("Booting spare worker", 2, 60);
+        Assert.Equal(0, server.Count("parked"));
+        // Never promoted: TTIN boots a worker of its own, which serves.
+        server.Signal(SIGTTIN);
+        server.WaitForLog("Booting worker with pid:", 3, 90);
+        Assert.Equal(0, server.Count("Promoted spare worker"));
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Theory]
+    [InlineData("--reload", "reload (--reload)")]
+    [InlineData("--reuse-port", "reuse_port (--reuse-port)")]
+    public void Spares_are_refused_where_a_parked_worker_would_be_wrong(string flag, string named)
+    {
+        var port = FreePort();
+        using var server = Start("--worker-spares", "1", flag, "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        Assert.NotEqual(0, server.WaitForExit(60));
+        var line = Assert.Single(server.Lines, l => l.Contains("worker_spares", StringComparison.Ordinal));
+        Assert.Contains(named, line, StringComparison.Ordinal);
+    }
+}
