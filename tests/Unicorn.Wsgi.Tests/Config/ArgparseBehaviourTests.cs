@@ -71,8 +71,8 @@ public sealed class ArgparseBehaviourTests
         Assert.StartsWith("usage: unicorn [OPTIONS] [APP_MODULE]\n\noptions:\n", CommandLine.Parse(argv, s_noEnv).Output, StringComparison.Ordinal);
 
     [Theory]
-    [InlineData("ambiguous option: --work could match --workers, --worker-class, --worker-connections, --worker-heap-limit, --worker-start, --worker-tmp-dir", "--work", "4")]
-    [InlineData("ambiguous option: --work could match --workers, --worker-class, --worker-connections, --worker-heap-limit, --worker-start, --worker-tmp-dir", "-h", "--work")] // found before -h acts
+    [InlineData("ambiguous option: --work could match --workers, --worker-class, --worker-connections, --worker-heap-limit, --worker-start, --worker-spares, --worker-tmp-dir", "--work", "4")]
+    [InlineData("ambiguous option: --work could match --workers, --worker-class, --worker-connections, --worker-heap-limit, --worker-start, --worker-spares, --worker-tmp-dir", "-h", "--work")] // found before -h acts
     [InlineData("unrecognized arguments: --no-such-flag", "--no-such-flag", "app:app")]
     [InlineData("unrecognized arguments: --bind:127.0.0.1:1", "--bind:127.0.0.1:1")] // '=' separates a value, ':' does not
     [InlineData("argument -b/--bind: expected one argument", "--bind", "--preload")]
