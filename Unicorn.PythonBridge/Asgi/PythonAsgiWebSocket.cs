@@ -101,6 +101,8 @@ public sealed class PythonAsgiWebSocket
     /// </summary>
     internal unsafe nint ReceiveNow()
     {
+        // A pending receive may complete between two looks at its task, and reading Result consumes it (the
+        // socket reuses the source): each task's state is read once, and a result read here goes on as a new task.
         var header = Start(Memory<byte>.Empty);
         if (!header.IsCompletedSuccessfully)
         {
@@ -108,39 +110,45 @@ public sealed class PythonAsgiWebSocket
             return CPython.NewRef(CPython.Py_None);
         }
 
-        if (header.Result is { EndOfMessage: true, Count: 0 } empty && empty.MessageType != WebSocketMessageType.Close)
+        var head = header.Result;
+        if (head.MessageType == WebSocketMessageType.Close)
+        {
+            _ = ReceiveAsync(new ValueTask<ValueWebSocketReceiveResult>(head), null);
+            return CPython.NewRef(CPython.Py_None);
+        }
+
+        if (head is { EndOfMessage: true, Count: 0 })
         {
             // An empty message, complete in its header.
-            return empty.MessageType == WebSocketMessageType.Text
+            return head.MessageType == WebSocketMessageType.Text
                 ? CPython.PyUnicode_DecodeUTF8(null, 0, null)
                 : CPython.PyBytes_FromStringAndSize(null, 0);
         }
 
-        if (header.Result.MessageType == WebSocketMessageType.Close)
-        {
-            _ = ReceiveAsync(header, null);
-            return CPython.NewRef(CPython.Py_None);
-        }
-
         var block = ArrayPool<byte>.Shared.Rent(ReceiveBlock);
         var first = Start(block);
-        if (first.IsCompletedSuccessfully && first.Result is { EndOfMessage: true } result
-            && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
+        if (first.IsCompletedSuccessfully)
         {
-            try
+            var result = first.Result;
+            if (result is { EndOfMessage: true } && result.MessageType != WebSocketMessageType.Close && result.Count <= _loop.Options.WsMaxSize)
             {
-                fixed (byte* p = block)
+                try
                 {
-                    // .NET has already refused invalid UTF-8 in a text message (1007).
-                    return result.MessageType == WebSocketMessageType.Text
-                        ? CPython.PyUnicode_DecodeUTF8(p, result.Count, null)
-                        : CPython.PyBytes_FromStringAndSize(p, result.Count);
+                    fixed (byte* p = block)
+                    {
+                        // .NET has already refused invalid UTF-8 in a text message (1007).
+                        return result.MessageType == WebSocketMessageType.Text
+                            ? CPython.PyUnicode_DecodeUTF8(p, result.Count, null)
+                            : CPython.PyBytes_FromStringAndSize(p, result.Count);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(block);
                 }
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(block);
-            }
+
+            first = new ValueTask<ValueWebSocketReceiveResult>(result);
         }
 
         _ = ReceiveAsync(first, block);
@@ -149,9 +157,9 @@ public sealed class PythonAsgiWebSocket
 
     /// <summary>
     /// Starts a receive into <paramref name="into"/>; its failure (broken, or a second receive() while one waits) comes
-    /// back in the task, for the slow path to report the usual way. A completed task is consumed here and rewrapped:
-    /// a ValueTask may be consumed once (awaiting a completed websocket receive twice throws, and a client's close
-    /// frame came back as a RuntimeError).
+    /// back in the task, for the slow path to report the usual way. A task completed at once is consumed here and
+    /// rewrapped: a ValueTask may be consumed once (awaiting a completed websocket receive twice throws, and a
+    /// client's close frame came back as a RuntimeError).
     /// </summary>
     private ValueTask<ValueWebSocketReceiveResult> Start(Memory<byte> into)
     {
