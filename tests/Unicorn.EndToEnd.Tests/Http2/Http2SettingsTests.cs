@@ -139,9 +139,10 @@ public sealed class Http2SettingsTests : IDisposable
         var script = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
         var result = ExternalTool.Run("/usr/bin/python3", [script, port.ToString(CultureInfo.InvariantCulture), "idle_eviction", "2"], timeoutSeconds: 120);
         Assert.True(result.ExitCode == 0, result.All);
-        // Both idle connections are told to go (graceful GOAWAY) as new clients need their slots, and the new
-        // client is served at once rather than after keepalive.
-        Assert.Contains("evicted=GOAWAY NO_ERROR,GOAWAY NO_ERROR normal=200 ", result.Stdout, StringComparison.Ordinal);
+        // The connection idle longest is told to go (graceful GOAWAY) as the new client needs its slot, and the new
+        // client is served at once rather than after keepalive. The other gives way too if a slot is still wanted
+        // once it has idled 250 ms; by then one may have freed.
+        Assert.Matches(@"evicted=GOAWAY NO_ERROR,(GOAWAY NO_ERROR|timeout) normal=200 ", result.Stdout);
         var seconds = double.Parse(result.Stdout.Split("seconds=")[1], CultureInfo.InvariantCulture);
         Assert.True(seconds < 10, result.Stdout);
     }
