@@ -194,11 +194,10 @@ internal static unsafe class GreenletCallbacks
             }
 
             request.SetResponse(status, headers);
-            var outcome = request.Write(new ReadOnlySpan<byte>(p, checked((int)n)));
+            var outcome = request.Respond(new ReadOnlySpan<byte>(p, checked((int)n)));
             if (outcome != GreenletWrite.ClientGone)
             {
                 s_requests.Remove(request.Id);
-                request.Complete();
             }
 
             return CPython.PyLong_FromLongLong((long)outcome);
