@@ -173,7 +173,8 @@ internal static unsafe class GreenletCallbacks
 
     /// <summary>
     /// respond(id, status, headers, body): start, write and finish in one call, for a small list body (the
-    /// common case): one crossing instead of three, and the body and the end reach the drain together.
+    /// common case): one crossing instead of three; the exchange sends it from the hub when the socket takes it all
+    /// at once, otherwise the body and the end reach the drain together.
     /// 0 done; 2 the client went away (the request is still open: abort it).
     /// </summary>
     [UnmanagedCallersOnly]
