@@ -173,7 +173,8 @@ internal static unsafe class GreenletCallbacks
 
     /// <summary>
     /// respond(id, status, headers, body): start, write and finish in one call, for a small list body (the
-    /// common case): one crossing instead of three, and the body and the end reach the drain together.
+    /// common case): one crossing instead of three; the exchange sends it from the hub when the socket takes it all
+    /// at once, otherwise the body and the end reach the drain together.
     /// 0 done; 2 the client went away (the request is still open: abort it).
     /// </summary>
     [UnmanagedCallersOnly]
@@ -194,11 +195,10 @@ internal static unsafe class GreenletCallbacks
             }
 
             request.SetResponse(status, headers);
-            var outcome = request.Write(new ReadOnlySpan<byte>(p, checked((int)n)));
+            var outcome = request.Respond(new ReadOnlySpan<byte>(p, checked((int)n)));
             if (outcome != GreenletWrite.ClientGone)
             {
                 s_requests.Remove(request.Id);
-                request.Complete();
             }
 
             return CPython.PyLong_FromLongLong((long)outcome);

@@ -36,6 +36,13 @@ public interface IGreenletRequest
     /// <exception cref="IOException">the client went away, was too slow or sent bad framing.</exception>
     int TryRead(Span<byte> destination);
 
+    /// <summary>
+    /// Writes <paramref name="body"/> and ends the response: the whole of a small response in one call. When the
+    /// socket takes all of it at once it is written on the calling thread and the request finishes there (the
+    /// connection goes on to its next request from this call); otherwise the rest drains as a <see cref="Write"/> would.
+    /// </summary>
+    GreenletWrite Respond(ReadOnlySpan<byte> body);
+
     /// <summary>Ends the response normally.</summary>
     void Complete();
 

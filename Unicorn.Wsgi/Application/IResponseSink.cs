@@ -73,6 +73,14 @@ public interface IResponseSink
     /// <summary>True when <see cref="WriteAsync"/> never blocks the caller (it does not fall back to the blocking calls).</summary>
     bool HasAsyncWrites => false;
 
+    /// <summary>
+    /// Frames <paramref name="body"/> as the whole response (head, body, end) and sends it with one non-blocking
+    /// write, for a caller that must never block (the greenlet hub). Whatever the socket did not take stays
+    /// buffered for <see cref="Flush"/>. The default has no such path and writes nothing.
+    /// </summary>
+    /// <exception cref="IOException">the client went away.</exception>
+    ImmediateResponse TryCompleteNow(ReadOnlySpan<byte> body) => ImmediateResponse.Unsupported;
+
     /// <summary>Pushes buffered bytes to the client (after each item of a streamed body).</summary>
     void Flush();
 

@@ -5,6 +5,7 @@ namespace Unicorn.Wsgi.Interop;
 internal static partial class Sys
 {
     private const int MSG_NOSIGNAL = 0x4000;
+    private const int MSG_DONTWAIT = 0x40;
 
     // ssize_t send(int sockfd, const void *buf, size_t len, int flags);  <sys/socket.h>
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
@@ -99,6 +100,38 @@ internal static partial class Sys
                     iov[first].Base += n;
                     iov[first].Length -= n;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One send(2) that never waits (MSG_DONTWAIT): the bytes the socket took, 0 when it is full.
+    /// </summary>
+    /// <exception cref="IOException">the peer went away or the socket failed.</exception>
+    public static unsafe int SendNow(SafeHandle socket, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* start = data)
+        {
+            while (true)
+            {
+                var n = send(socket, start, data.Length, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == 4)
+                {
+                    continue; // EINTR
+                }
+
+                if (errno == 11)
+                {
+                    return 0; // EAGAIN: full
+                }
+
+                throw new IOException($"send failed (errno {errno})");
             }
         }
     }

@@ -16,4 +16,8 @@ internal static class SocketSend
     /// <summary>Sends all of <paramref name="data"/>, waiting while the socket is full.</summary>
     /// <exception cref="IOException">the peer went away or the socket failed.</exception>
     public static void SendAll(Socket socket, ReadOnlySpan<byte> data) => Interop.Sys.SendAll(socket.SafeHandle, data);
+
+    /// <summary>One send that never waits: the bytes the socket took (0 when full).</summary>
+    /// <exception cref="IOException">the peer went away or the socket failed.</exception>
+    public static int SendNow(Socket socket, ReadOnlySpan<byte> data) => Interop.Sys.SendNow(socket.SafeHandle, data);
 }

@@ -16,6 +16,9 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
 
     public int Count => _count;
 
+    /// <summary>True on a plain socket, which <see cref="TrySendNow"/> writes without waiting.</summary>
+    public bool IsSocket => _socket is not null;
+
     public void Advance(int count) => _count += count;
 
     public Memory<byte> GetMemory(int sizeHint = 0)
@@ -38,6 +41,30 @@ internal sealed class OutputBuffer(Stream stream) : IBufferWriter<byte>, IDispos
             Send(_buffer.AsSpan(0, _count));
             _count = 0;
         }
+    }
+
+    /// <summary>
+    /// On a plain socket, sends what is buffered with one write that never waits. True when all of it went;
+    /// otherwise what the socket did not take stays buffered for <see cref="Flush"/>.
+    /// </summary>
+    /// <exception cref="IOException">the peer went away.</exception>
+    public bool TrySendNow()
+    {
+        if (_count == 0)
+        {
+            return true;
+        }
+
+        var sent = Transport.SocketSend.SendNow(_socket ?? throw new InvalidOperationException("not a socket"), _buffer.AsSpan(0, _count));
+        if (sent == _count)
+        {
+            _count = 0;
+            return true;
+        }
+
+        _buffer.AsSpan(sent, _count - sent).CopyTo(_buffer);
+        _count -= sent;
+        return false;
     }
 
     /// <summary>

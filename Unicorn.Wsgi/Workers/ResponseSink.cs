@@ -178,6 +178,19 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         return true;
     }
 
+    public ImmediateResponse TryCompleteNow(ReadOnlySpan<byte> body)
+    {
+        if (!_output.IsSocket)
+        {
+            return ImmediateResponse.Unsupported;
+        }
+
+        var framing = EnsureHeaders();
+        ResponseHeadWriter.WriteBody(_output, framing, body);
+        ResponseHeadWriter.WriteEnd(_output, framing);
+        return _output.TrySendNow() ? ImmediateResponse.Sent : ImmediateResponse.Buffered;
+    }
+
     public void Complete()
     {
         var framing = EnsureHeaders();

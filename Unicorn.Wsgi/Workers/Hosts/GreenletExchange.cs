@@ -40,6 +40,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         Data,
         File,
         Complete,
+        Rest,
         Fail,
         Abort,
     }
@@ -141,6 +142,58 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             }
 
             return n;
+        }
+    }
+
+    public GreenletWrite Respond(ReadOnlySpan<byte> body)
+    {
+        if (_gone)
+        {
+            return GreenletWrite.ClientGone;
+        }
+
+        ImmediateResponse sent;
+        try
+        {
+            sent = sink.TryCompleteNow(body);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (e is not IOException)
+            {
+                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+            }
+
+            _gone = true;
+            return GreenletWrite.ClientGone;
+        }
+
+        switch (sent)
+        {
+            case ImmediateResponse.Sent:
+                // All of it went without waiting: finish here, no drain and so no thread-pool hand-off.
+                lock (_ops)
+                {
+                    _ended = true;
+                    _headersSent = true;
+                }
+
+                hub.Finished(Id);
+                _completion.TrySetResult();
+                return GreenletWrite.Accepted;
+            case ImmediateResponse.Buffered:
+                // The socket is full: the drain sends the rest with the sink's blocking writes, off the hub.
+                _headersSent = true;
+                End(Kind.Rest);
+                return GreenletWrite.Accepted;
+            default:
+                var outcome = Write(body);
+                if (outcome != GreenletWrite.ClientGone)
+                {
+                    Complete();
+                }
+
+                return outcome;
         }
     }
 
@@ -347,6 +400,9 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             {
                 case Kind.Complete when !_gone:
                     sink.Complete();
+                    break;
+                case Kind.Rest when !_gone:
+                    sink.Flush(); // the end is already framed: what the socket did not take at once
                     break;
                 case Kind.Fail when !_gone && !sink.HeadersSent:
                     SendErrorPage();
