@@ -6,8 +6,8 @@ using Unicorn.PythonBridge.Native;
 namespace Unicorn.PythonBridge.Asgi;
 
 /// <summary>
-/// The per-message C functions of the ASGI loop (<c>Server.fast</c>): the loop's drain and websocket
-/// receive/send. A PyCFunction keeps the GIL and costs what a C extension call costs; a pythonnet method call
+/// The per-message C functions of the ASGI loop (<c>Server.fast</c>): the loop's drain, an http scope's
+/// request fields and websocket receive/send. A PyCFunction keeps the GIL and costs what a C extension call costs; a pythonnet method call
 /// releases and retakes the GIL and converts its arguments, which made up most of a websocket echo's cost.
 /// Each function's self is the loop's key in <see cref="s_loops"/>, so several loops (tests) can coexist.
 /// </summary>
@@ -27,6 +27,7 @@ internal static unsafe class AsgiNativeCallbacks
         try
         {
             Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
+            Add(ns, "http_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpRequest, CPython.METH_FASTCALL, self);
             Add(ns, "ws_receive", (delegate* unmanaged<nint, nint*, nint, nint>)&WsReceive, CPython.METH_FASTCALL, self);
             Add(ns, "ws_send", (delegate* unmanaged<nint, nint*, nint, nint>)&WsSend, CPython.METH_FASTCALL, self);
         }
@@ -67,6 +68,36 @@ internal static unsafe class AsgiNativeCallbacks
 
             loop.DrainHeld();
             return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>http_request(id): the request fields of exchange <c>id</c> as one tuple (<see cref="PythonAsgiExchange.RequestTuple"/>).</summary>
+    [UnmanagedCallersOnly]
+    private static nint HttpRequest(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("http_request() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            if (Loop(self) is not { } loop)
+            {
+                return 0;
+            }
+
+            var id = CPython.PyLong_AsLongLong(args[0]);
+            if (CPython.PyErr_Occurred() != 0)
+            {
+                return 0;
+            }
+
+            return loop.Exchange(id) is { } exchange ? exchange.RequestTuple() : Raise("the request has ended", CPython.PyExc_OSError);
         }
         catch (Exception e)
         {

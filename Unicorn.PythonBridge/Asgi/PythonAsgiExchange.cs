@@ -104,6 +104,43 @@ public sealed class PythonAsgiExchange
 
     public int ServerPort => int.TryParse(_request.ServerPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
 
+    /// <summary>
+    /// What the scope needs, as one tuple built with the GIL held (<c>fast.http_request</c>): method, scheme,
+    /// http_version, path, query, script_name, headers, client host (None without one), client port, server name,
+    /// server port. One C call instead of a pythonnet property read per field. New reference, or 0 with an error set.
+    /// </summary>
+    internal unsafe nint RequestTuple()
+    {
+        var host = ClientHost;
+        var tuple = CPython.PyTuple_New(11);
+        if (tuple == 0)
+        {
+            return 0;
+        }
+
+        var ok = Set(tuple, 0, CPython.FromLatin1Chars(Method))
+            && Set(tuple, 1, CPython.FromLatin1Chars(Scheme))
+            && Set(tuple, 2, CPython.FromLatin1Chars(HttpVersion))
+            && Set(tuple, 3, CPython.FromLatin1Chars(Path))
+            && Set(tuple, 4, CPython.FromLatin1Chars(Query))
+            && Set(tuple, 5, CPython.FromLatin1Chars(ScriptName))
+            && Set(tuple, 6, CPython.FromLatin1Chars(Headers))
+            && Set(tuple, 7, host is null ? CPython.NewRef(CPython.Py_None) : CPython.FromLatin1Chars(host))
+            && Set(tuple, 8, CPython.PyLong_FromLongLong(ClientPort))
+            && Set(tuple, 9, CPython.FromLatin1Chars(ServerName))
+            && Set(tuple, 10, CPython.PyLong_FromLongLong(ServerPort));
+        if (!ok)
+        {
+            CPython.Py_DecRef(tuple);
+            return 0;
+        }
+
+        return tuple;
+    }
+
+    // PyTuple_SetItem steals the item; a null item (allocation failed, error set) fails the whole tuple.
+    private static unsafe bool Set(nint tuple, int index, nint item) => item != 0 && CPython.PyTuple_SetItem(tuple, index, item) == 0;
+
     /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
     public PyObject? TakeBuffered()
     {

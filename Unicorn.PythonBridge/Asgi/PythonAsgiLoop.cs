@@ -345,6 +345,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     internal PythonAsgiWebSocket? WebSocket(long id) => _live.TryGetValue(id, out var exchange) ? exchange.WebSocket : null;
 
     /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    internal PythonAsgiExchange? Exchange(long id) => _live.TryGetValue(id, out var exchange) ? exchange : null;
+
     internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
