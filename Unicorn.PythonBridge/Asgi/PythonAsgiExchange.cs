@@ -244,8 +244,9 @@ public sealed class PythonAsgiExchange
     /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
     /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await
     /// <see cref="WaitWritten"/>; 2 when writes are queued before it and the app must call <see cref="Write"/>.
+    /// Called as <c>fast.write</c>, a C function, so the GIL stays held; <paramref name="body"/> is borrowed.
     /// </summary>
-    public int WriteNow(PyObject body, bool more)
+    internal int WriteNow(nint body, bool more)
     {
         lock (_gate)
         {
@@ -255,12 +256,7 @@ public sealed class PythonAsgiExchange
                 return 2;
             }
 
-            byte[] data;
-            using (Py.GIL()) // pythonnet released it around this call into .NET
-            {
-                data = CopyBytes(body);
-            }
-
+            var data = CopyBytes(body);
             _sent += data.Length;
             ValueTask pending;
             try
@@ -474,11 +470,13 @@ public sealed class PythonAsgiExchange
         return list;
     }
 
-    internal static unsafe byte[] CopyBytes(PyObject body)
+    internal static byte[] CopyBytes(PyObject body) => CopyBytes(Handles.Of(body));
+
+    private static unsafe byte[] CopyBytes(nint body)
     {
         byte* data;
         nint size;
-        if (CPython.PyBytes_AsStringAndSize(Handles.Of(body), &data, &size) != 0)
+        if (CPython.PyBytes_AsStringAndSize(body, &data, &size) != 0)
         {
             CPython.PyErr_Clear();
             throw new ArgumentException("an ASGI body must be bytes"); // pythonnet raises it in the app as TypeError

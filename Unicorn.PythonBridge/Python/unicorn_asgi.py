@@ -23,11 +23,19 @@ LIFESPAN_TIMEOUT = 30.0
 _WS_KINDS = ("text", "bytes", "close")
 
 
+_STATUS_LINES = {}
+
+
 def _status_line(status):
-    try:
-        return "%d %s" % (status, http.HTTPStatus(status).phrase)
-    except ValueError:
-        return "%d Unknown" % status
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            line = "%d %s" % (status, http.HTTPStatus(status).phrase)
+        except ValueError:
+            line = "%d Unknown" % status
+        if len(_STATUS_LINES) < 1000:  # the app picks the ints: keep the cache bounded
+            _STATUS_LINES[status] = line
+    return line
 
 
 def _latin1(value, what):
@@ -377,7 +385,7 @@ class _Request:
                     self.ex.PostRequest(self._hook_environ())
                 except Exception:
                     self.server.log_exception("Exception in post_request hook")
-            self.ex.Finish()
+            self.server.fast.finish(self.id)
 
     def _hook_environ(self):
         """The small environ Gunicorn's ASGI worker gives post_request: the request line, client and headers."""
@@ -463,7 +471,7 @@ class _Request:
                 raise TypeError("http.response.start status must be an int")
             self.trailers = bool(message.get("trailers", False)) and self.http_version == "2"
             pairs = _flat_headers(message.get("headers", ()))
-            error = self.ex.Start(_status_line(status), "\0".join(pairs), len(pairs))
+            error = self.server.fast.start(self.id, _status_line(status), "\0".join(pairs), len(pairs))
             if error is not None:
                 raise RuntimeError(error)
         elif kind == "http.response.body":
@@ -482,7 +490,7 @@ class _Request:
                 more = True  # the trailers end the stream
             elif not more:
                 self.complete = True
-            state = self.ex.WriteNow(body, more)  # 0: written already, no future needed
+            state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
             if state:
                 await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
             elif self.complete:
