@@ -119,9 +119,9 @@ class Server:
 
     # --- called from C# through Drain -----------------------------------------------------------
 
-    def request(self, exchange):
-        req = (_WebSocket if exchange.IsWebSocket else _Request)(self, exchange)
-        self.requests[req.id] = req
+    def request(self, exchange, exchange_id, websocket):
+        req = (_WebSocket if websocket else _Request)(self, exchange, exchange_id)
+        self.requests[exchange_id] = req
         req.task = self.loop.create_task(req.serve())
 
     def resolve(self, future, result):
@@ -314,7 +314,7 @@ def _flat_headers(headers):
 class _Request:
     """One http scope: receive/send over the C# exchange (PythonAsgiExchange)."""
 
-    def __init__(self, server, exchange):
+    def __init__(self, server, exchange, exchange_id):
         self.server = server
         self.ex = exchange
         self.task = None
@@ -327,7 +327,7 @@ class _Request:
         self.misuse = None
         self.streamed = False
         self.waiters = []
-        self.id = exchange.Id  # read once: each pythonnet property read costs a crossing
+        self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
         self.http_version = None  # set by scope()
 
     def scope(self):
@@ -534,8 +534,8 @@ class _Request:
 class _WebSocket(_Request):
     """One websocket scope: the handshake over the C# exchange, then messages over its PythonAsgiWebSocket."""
 
-    def __init__(self, server, exchange):
-        super().__init__(server, exchange)
+    def __init__(self, server, exchange, exchange_id):
+        super().__init__(server, exchange, exchange_id)
         self.connect_sent = False
         self.socket = None
         self.accepted = False
