@@ -6,8 +6,8 @@ using Unicorn.PythonBridge.Native;
 namespace Unicorn.PythonBridge.Asgi;
 
 /// <summary>
-/// The per-message C functions of the ASGI loop (<c>Server.fast</c>): the loop's drain and websocket
-/// receive/send. A PyCFunction keeps the GIL and costs what a C extension call costs; a pythonnet method call
+/// The per-message C functions of the ASGI loop (<c>Server.fast</c>): the loop's drain, an http
+/// exchange's request fields, start, body write and finish, and websocket receive/send. A PyCFunction keeps the GIL and costs what a C extension call costs; a pythonnet method call
 /// releases and retakes the GIL and converts its arguments, which made up most of a websocket echo's cost.
 /// Each function's self is the loop's key in <see cref="s_loops"/>, so several loops (tests) can coexist.
 /// </summary>
@@ -27,6 +27,10 @@ internal static unsafe class AsgiNativeCallbacks
         try
         {
             Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
+            Add(ns, "http_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpRequest, CPython.METH_FASTCALL, self);
+            Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL, self);
+            Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL, self);
+            Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL, self);
             Add(ns, "ws_receive", (delegate* unmanaged<nint, nint*, nint, nint>)&WsReceive, CPython.METH_FASTCALL, self);
             Add(ns, "ws_send", (delegate* unmanaged<nint, nint*, nint, nint>)&WsSend, CPython.METH_FASTCALL, self);
         }
@@ -66,6 +70,113 @@ internal static unsafe class AsgiNativeCallbacks
             }
 
             loop.DrainHeld();
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>http_request(id): the request fields of exchange <c>id</c> as one tuple (<see cref="PythonAsgiExchange.RequestTuple"/>).</summary>
+    [UnmanagedCallersOnly]
+    private static nint HttpRequest(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("http_request() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            return Exchange(self, args[0]) is { } exchange ? exchange.RequestTuple() : 0;
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>start(id, status_line, headers, count): <see cref="PythonAsgiExchange.Start"/>; None, or why it was refused.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Start(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 4)
+            {
+                return Raise("start() takes four arguments", CPython.PyExc_TypeError);
+            }
+
+            if (Exchange(self, args[0]) is not { } exchange)
+            {
+                return 0;
+            }
+
+            var status = CPython.ToStringOrNull(args[1]);
+            var headers = CPython.ToStringOrNull(args[2]);
+            var count = CPython.PyLong_AsLongLong(args[3]);
+            if (status is null || headers is null || CPython.PyErr_Occurred() != 0)
+            {
+                CPython.PyErr_Clear();
+                return Raise("start() takes (int, str, str, int)", CPython.PyExc_TypeError);
+            }
+
+            return exchange.Start(status, headers, (int)count) is { } error
+                ? CPython.FromLatin1Chars(error)
+                : CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>write(id, body, more): <see cref="PythonAsgiExchange.WriteNow"/>: 0 written, 1 await, 2 queue.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Write(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 3)
+            {
+                return Raise("write() takes three arguments", CPython.PyExc_TypeError);
+            }
+
+            if (Exchange(self, args[0]) is not { } exchange)
+            {
+                return 0;
+            }
+
+            return CPython.PyLong_FromLongLong(exchange.WriteNow(args[1], args[2] == CPython.Py_True));
+        }
+        catch (ArgumentException e)
+        {
+            return Raise(e.Message, CPython.PyExc_TypeError);
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>finish(id): <see cref="PythonAsgiExchange.Finish"/>, the app's task has ended.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Finish(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("finish() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            if (Exchange(self, args[0]) is not { } exchange)
+            {
+                return 0;
+            }
+
+            exchange.Finish();
             return CPython.NewRef(CPython.Py_None);
         }
         catch (Exception e)
@@ -149,6 +260,28 @@ internal static unsafe class AsgiNativeCallbacks
         }
 
         Raise("the ASGI loop has stopped", CPython.PyExc_RuntimeError);
+        return null;
+    }
+
+    private static PythonAsgiExchange? Exchange(nint self, nint id)
+    {
+        if (Loop(self) is not { } loop)
+        {
+            return null;
+        }
+
+        var key = CPython.PyLong_AsLongLong(id);
+        if (CPython.PyErr_Occurred() != 0)
+        {
+            return null;
+        }
+
+        if (loop.Exchange(key) is { } exchange)
+        {
+            return exchange;
+        }
+
+        Raise("the request has ended", CPython.PyExc_OSError);
         return null;
     }
 

@@ -104,6 +104,43 @@ public sealed class PythonAsgiExchange
 
     public int ServerPort => int.TryParse(_request.ServerPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
 
+    /// <summary>
+    /// What the scope needs, as one tuple built with the GIL held (<c>fast.http_request</c>): method, scheme,
+    /// http_version, path, query, script_name, headers, client host (None without one), client port, server name,
+    /// server port. One C call instead of a pythonnet property read per field. New reference, or 0 with an error set.
+    /// </summary>
+    internal unsafe nint RequestTuple()
+    {
+        var host = ClientHost;
+        var tuple = CPython.PyTuple_New(11);
+        if (tuple == 0)
+        {
+            return 0;
+        }
+
+        var ok = Set(tuple, 0, CPython.FromLatin1Chars(Method))
+            && Set(tuple, 1, CPython.FromLatin1Chars(Scheme))
+            && Set(tuple, 2, CPython.FromLatin1Chars(HttpVersion))
+            && Set(tuple, 3, CPython.FromLatin1Chars(Path))
+            && Set(tuple, 4, CPython.FromLatin1Chars(Query))
+            && Set(tuple, 5, CPython.FromLatin1Chars(ScriptName))
+            && Set(tuple, 6, CPython.FromLatin1Chars(Headers))
+            && Set(tuple, 7, host is null ? CPython.NewRef(CPython.Py_None) : CPython.FromLatin1Chars(host))
+            && Set(tuple, 8, CPython.PyLong_FromLongLong(ClientPort))
+            && Set(tuple, 9, CPython.FromLatin1Chars(ServerName))
+            && Set(tuple, 10, CPython.PyLong_FromLongLong(ServerPort));
+        if (!ok)
+        {
+            CPython.Py_DecRef(tuple);
+            return 0;
+        }
+
+        return tuple;
+    }
+
+    // PyTuple_SetItem steals the item; a null item (allocation failed, error set) fails the whole tuple.
+    private static unsafe bool Set(nint tuple, int index, nint item) => item != 0 && CPython.PyTuple_SetItem(tuple, index, item) == 0;
+
     /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
     public PyObject? TakeBuffered()
     {
@@ -207,8 +244,9 @@ public sealed class PythonAsgiExchange
     /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
     /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await
     /// <see cref="WaitWritten"/>; 2 when writes are queued before it and the app must call <see cref="Write"/>.
+    /// Called as <c>fast.write</c>, a C function, so the GIL stays held; <paramref name="body"/> is borrowed.
     /// </summary>
-    public int WriteNow(PyObject body, bool more)
+    internal int WriteNow(nint body, bool more)
     {
         lock (_gate)
         {
@@ -218,12 +256,7 @@ public sealed class PythonAsgiExchange
                 return 2;
             }
 
-            byte[] data;
-            using (Py.GIL()) // pythonnet released it around this call into .NET
-            {
-                data = CopyBytes(body);
-            }
-
+            var data = CopyBytes(body);
             _sent += data.Length;
             ValueTask pending;
             try
@@ -437,11 +470,13 @@ public sealed class PythonAsgiExchange
         return list;
     }
 
-    internal static unsafe byte[] CopyBytes(PyObject body)
+    internal static byte[] CopyBytes(PyObject body) => CopyBytes(Handles.Of(body));
+
+    private static unsafe byte[] CopyBytes(nint body)
     {
         byte* data;
         nint size;
-        if (CPython.PyBytes_AsStringAndSize(Handles.Of(body), &data, &size) != 0)
+        if (CPython.PyBytes_AsStringAndSize(body, &data, &size) != 0)
         {
             CPython.PyErr_Clear();
             throw new ArgumentException("an ASGI body must be bytes"); // pythonnet raises it in the app as TypeError

@@ -29,6 +29,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private Socket? _wake;
     private PyObject? _server;
     private nint _received; // _server.ws_received, a new reference: the websocket receive completion, called via the C API
+    private nint _request; // _server.request, a new reference: a new exchange, called via the C API
     private long _nativeKey;
     private string? _startFailure;
     private int _signalled;
@@ -77,13 +78,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
         var exchange = new PythonAsgiExchange(this, Interlocked.Increment(ref _nextId), request, sink);
         _live[exchange.Id] = exchange;
-        Post(() =>
-        {
-            using var py = exchange.ToPython();
-            using (_server!.InvokeMethod("request", py))
-            {
-            }
-        });
+        Post(() => Dispatch(exchange));
         return exchange.Completion;
     }
 
@@ -329,6 +324,35 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         CPython.Py_DecRef(result);
     }
 
+    /// <summary>
+    /// Hands a new exchange to <c>Server.request(exchange, id, websocket)</c> through the C API: the id and the kind go
+    /// with it, so Python reads neither back through pythonnet.
+    /// </summary>
+    private unsafe void Dispatch(PythonAsgiExchange exchange)
+    {
+        using var py = exchange.ToPython();
+        var id = CPython.PyLong_FromLongLong(exchange.Id);
+        if (id == 0)
+        {
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not build a request id");
+        }
+
+        var args = stackalloc nint[3] { Handles.Of(py), id, exchange.IsWebSocket ? CPython.Py_True : CPython.Py_False };
+        var result = CPython.PyObject_Vectorcall(_request, args, 3, 0);
+        CPython.Py_DecRef(id);
+        if (result == 0)
+        {
+            // request() only creates the task; failing means the loop is going down. The exchange ends with a 500.
+            CPython.PyErr_Clear();
+            ErrorLog.Error("ASGI loop: could not start a request");
+            exchange.Finish();
+            return;
+        }
+
+        CPython.Py_DecRef(result);
+    }
+
     /// <summary>Fails a Python future with OSError (disconnect) or RuntimeError (<paramref name="disconnect"/> false).</summary>
     internal void Fail(PyObject future, string message, bool disconnect) => Post(() =>
     {
@@ -345,6 +369,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     internal PythonAsgiWebSocket? WebSocket(long id) => _live.TryGetValue(id, out var exchange) ? exchange.WebSocket : null;
 
     /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    internal PythonAsgiExchange? Exchange(long id) => _live.TryGetValue(id, out var exchange) ? exchange : null;
+
     internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
@@ -378,6 +404,11 @@ public sealed class PythonAsgiLoop : IAsgiLoop
                 using (var received = _server.GetAttr("ws_received"))
                 {
                     _received = CPython.NewRef(Handles.Of(received));
+                }
+
+                using (var request = _server.GetAttr("request"))
+                {
+                    _request = CPython.NewRef(Handles.Of(request));
                 }
 
                 using (var fast = AsgiNativeCallbacks.CreateNamespace(this, out _nativeKey))

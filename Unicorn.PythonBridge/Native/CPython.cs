@@ -50,6 +50,8 @@ internal static unsafe class CPython
     public static delegate* unmanaged<nint, nint, nint> PyList_GetItem;
     public static delegate* unmanaged<nint, nint> PyTuple_Size;
     public static delegate* unmanaged<nint, nint, nint> PyTuple_GetItem;
+    public static delegate* unmanaged<nint, nint> PyTuple_New;
+    public static delegate* unmanaged<nint, nint, nint, int> PyTuple_SetItem;
 
     public static delegate* unmanaged<nint> PyErr_Occurred;
     public static delegate* unmanaged<nint*, nint*, nint*, void> PyErr_Fetch;
@@ -119,6 +121,8 @@ internal static unsafe class CPython
         PyList_GetItem = (delegate* unmanaged<nint, nint, nint>)F("PyList_GetItem");
         PyTuple_Size = (delegate* unmanaged<nint, nint>)F("PyTuple_Size");
         PyTuple_GetItem = (delegate* unmanaged<nint, nint, nint>)F("PyTuple_GetItem");
+        PyTuple_New = (delegate* unmanaged<nint, nint>)F("PyTuple_New");
+        PyTuple_SetItem = (delegate* unmanaged<nint, nint, nint, int>)F("PyTuple_SetItem");
         PyErr_Occurred = (delegate* unmanaged<nint>)F("PyErr_Occurred");
         PyErr_Fetch = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_Fetch");
         PyErr_NormalizeException = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_NormalizeException");

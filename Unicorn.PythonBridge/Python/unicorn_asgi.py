@@ -23,11 +23,19 @@ LIFESPAN_TIMEOUT = 30.0
 _WS_KINDS = ("text", "bytes", "close")
 
 
+_STATUS_LINES = {}
+
+
 def _status_line(status):
-    try:
-        return "%d %s" % (status, http.HTTPStatus(status).phrase)
-    except ValueError:
-        return "%d Unknown" % status
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            line = "%d %s" % (status, http.HTTPStatus(status).phrase)
+        except ValueError:
+            line = "%d Unknown" % status
+        if len(_STATUS_LINES) < 1000:  # the app picks the ints: keep the cache bounded
+            _STATUS_LINES[status] = line
+    return line
 
 
 def _latin1(value, what):
@@ -111,9 +119,9 @@ class Server:
 
     # --- called from C# through Drain -----------------------------------------------------------
 
-    def request(self, exchange):
-        req = (_WebSocket if exchange.IsWebSocket else _Request)(self, exchange)
-        self.requests[exchange.Id] = req
+    def request(self, exchange, exchange_id, websocket):
+        req = (_WebSocket if websocket else _Request)(self, exchange, exchange_id)
+        self.requests[exchange_id] = req
         req.task = self.loop.create_task(req.serve())
 
     def resolve(self, future, result):
@@ -306,7 +314,7 @@ def _flat_headers(headers):
 class _Request:
     """One http scope: receive/send over the C# exchange (PythonAsgiExchange)."""
 
-    def __init__(self, server, exchange):
+    def __init__(self, server, exchange, exchange_id):
         self.server = server
         self.ex = exchange
         self.task = None
@@ -319,29 +327,32 @@ class _Request:
         self.misuse = None
         self.streamed = False
         self.waiters = []
+        self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
+        self.http_version = None  # set by scope()
 
     def scope(self):
-        ex = self.ex
-        raw_path = ex.Path.encode("latin-1")
-        flat = ex.Headers.encode("latin-1").split(b"\0") if ex.Headers else []
+        # One C call for every request field (fast.http_request), not a pythonnet property read per field.
+        (method, scheme, version, path, query, script_name, flat, client_host, client_port, server_name,
+         server_port) = self.server.fast.http_request(self.id)
+        self.http_version = version
+        flat = flat.encode("latin-1").split(b"\0") if flat else []
         headers = [(flat[i].lower(), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
-        root_path = self.server.root_path or ex.ScriptName
         scope = {
             "type": "http",
             "asgi": dict(ASGI),
-            "http_version": ex.HttpVersion,
-            "method": ex.Method,
-            "scheme": ex.Scheme,
-            "path": urllib.parse.unquote(ex.Path),
-            "raw_path": raw_path,
-            "query_string": ex.Query.encode("latin-1"),
-            "root_path": root_path,
+            "http_version": version,
+            "method": method,
+            "scheme": scheme,
+            "path": urllib.parse.unquote(path) if "%" in path else path,
+            "raw_path": path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": self.server.root_path or script_name,
             "headers": headers,
-            "client": (ex.ClientHost, ex.ClientPort) if ex.ClientHost is not None else None,
-            "server": (ex.ServerName, ex.ServerPort),
+            "client": (client_host, client_port) if client_host is not None else None,
+            "server": (server_name, server_port),
             "extensions": {k: dict(v) for k, v in EXTENSIONS.items()},
         }
-        if ex.HttpVersion == "2":
+        if version == "2":
             scope["extensions"]["http.response.trailers"] = {}  # as Gunicorn 26: over HTTP/2 only
         if self.server.lifespan is not None or self.server.state:
             scope["state"] = self.server.state.copy()
@@ -367,14 +378,14 @@ class _Request:
             else:
                 self.server.log_exception("Error in ASGI application")
         finally:
-            self.server.requests.pop(self.ex.Id, None)
+            self.server.requests.pop(self.id, None)
             self._wake_waiters()
             if self.server.post_request:
                 try:
                     self.ex.PostRequest(self._hook_environ())
                 except Exception:
                     self.server.log_exception("Exception in post_request hook")
-            self.ex.Finish()
+            self.server.fast.finish(self.id)
 
     def _hook_environ(self):
         """The small environ Gunicorn's ASGI worker gives post_request: the request line, client and headers."""
@@ -458,9 +469,9 @@ class _Request:
             status = message["status"]
             if not isinstance(status, int):
                 raise TypeError("http.response.start status must be an int")
-            self.trailers = bool(message.get("trailers", False)) and self.ex.HttpVersion == "2"
+            self.trailers = bool(message.get("trailers", False)) and self.http_version == "2"
             pairs = _flat_headers(message.get("headers", ()))
-            error = self.ex.Start(_status_line(status), "\0".join(pairs), len(pairs))
+            error = self.server.fast.start(self.id, _status_line(status), "\0".join(pairs), len(pairs))
             if error is not None:
                 raise RuntimeError(error)
         elif kind == "http.response.body":
@@ -479,7 +490,7 @@ class _Request:
                 more = True  # the trailers end the stream
             elif not more:
                 self.complete = True
-            state = self.ex.WriteNow(body, more)  # 0: written already, no future needed
+            state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
             if state:
                 await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
             elif self.complete:
@@ -523,22 +534,21 @@ class _Request:
 class _WebSocket(_Request):
     """One websocket scope: the handshake over the C# exchange, then messages over its PythonAsgiWebSocket."""
 
-    def __init__(self, server, exchange):
-        super().__init__(server, exchange)
+    def __init__(self, server, exchange, exchange_id):
+        super().__init__(server, exchange, exchange_id)
         self.connect_sent = False
         self.socket = None
         self.accepted = False
         self.denied = False
         self.close_code = None
         self.waiter = None  # the future a receive() C# could not answer at once waits on
-        self.id = exchange.Id  # read once: each pythonnet property read costs a crossing
         self.fast_receive = server.fast.ws_receive
         self.fast_send = server.fast.ws_send
 
     def scope(self):
         scope = super().scope()
         scope["type"] = "websocket"
-        scope["scheme"] = "wss" if self.ex.Scheme == "https" else "ws"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
         del scope["method"]
         protocols = [v.decode("latin-1") for k, v in scope["headers"] if k == b"sec-websocket-protocol"]
         scope["subprotocols"] = [p.strip() for v in protocols for p in v.split(",") if p.strip()]
@@ -559,7 +569,7 @@ class _WebSocket(_Request):
             else:
                 self.server.log_exception("Error in ASGI application")
         finally:
-            self.server.requests.pop(self.ex.Id, None)
+            self.server.requests.pop(self.id, None)
             self.ex.Finish()
 
     async def receive(self):

@@ -40,6 +40,10 @@ async def misuse(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})
         await send({"type": "http.response.body", "body": b"never"})
         return
+    if path == "/bad-header-name":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"bad name", b"1")]})
+        await send({"type": "http.response.body", "body": b"never"})
+        return
     if path == "/start-twice":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.start", "status": 200, "headers": []})

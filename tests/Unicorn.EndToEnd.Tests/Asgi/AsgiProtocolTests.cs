@@ -37,6 +37,11 @@ public sealed class AsgiProtocolTests
         Assert.DoesNotContain("x-injected", nul, StringComparison.OrdinalIgnoreCase);
         server.WaitForLog("header value contains a NUL byte");
 
+        // Refused by the C# sink (fast.start returns why): the app's send raises it and nothing was sent, so 500.
+        var badName = RawHttp.Send(port, $"GET /bad-header-name HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", badName, StringComparison.Ordinal);
+        server.WaitForLog("RuntimeError: invalid header name");
+
         // The second start is ignored and the first one stands; as in Gunicorn, a misuse raised after the response
         // completed is only a debug line.
         var twice = RawHttp.Send(port, $"GET /start-twice HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
