@@ -196,6 +196,7 @@ public sealed class ZygoteTests : IDisposable
         using var server = Start(new Dictionary<string, string> { ["UNICORN_PYTHON"] = libpython },
             "--worker-start", "fork", "--log-level", "debug", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
+        server.WaitForLog("Cannot start the zygote"); // the log reader may trail the first response
         var line = Assert.Single(server.Lines, l => l.Contains("Cannot start the zygote", StringComparison.Ordinal));
         Assert.Contains("no Python executable is known", line, StringComparison.Ordinal);
         Assert.Contains("spawning workers instead", line, StringComparison.Ordinal);
