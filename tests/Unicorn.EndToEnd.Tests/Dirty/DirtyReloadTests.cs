@@ -51,6 +51,7 @@ public sealed partial class DirtyReloadTests : IDisposable
         var config = WriteConfig(1, Counter);
         using var server = Start("-c", config, "-b", $"127.0.0.1:{port}", "-w", "1", "--no-control-socket", App);
         server.WaitUntilResponding(port, "/square?x=2", seconds: 120);
+        Assert.True(Poll(() => ArbiterPids(server).Count > 0, 30), server.Log); // the log reader may trail the response
         var arbiter = ArbiterPids(server).Single();
         Assert.Equal(200, Call(port, "/stash?k=user&v=alice").Status);
         var (status, heavy) = Call(port, "/heavy");
