@@ -34,15 +34,30 @@ public sealed partial class SpareWorkerTests : IDisposable
         }
     }
 
+    /// <summary>One worker serving and one spare parked beside it.</summary>
+    private static UnicornServer StartWithOneSpare(out int port, out int spare, out int worker)
+    {
+        port = FreePort();
+        var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        try
+        {
+            server.WaitUntilServing(port);
+            server.WaitForLog("parked", 1, 120);
+            spare = Parked(server)[0];
+            worker = PidAnswering(port);
+            return server;
+        }
+        catch
+        {
+            server.Dispose(); // the caller's using never saw it
+            throw;
+        }
+    }
+
     [Fact]
     public void A_parked_spare_accepts_nothing_and_TTIN_promotes_it()
     {
-        var port = FreePort();
-        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
-        server.WaitUntilServing(port);
-        server.WaitForLog("parked", 1, 120);
-        var spare = Parked(server)[0];
-        var worker = PidAnswering(port);
+        using var server = StartWithOneSpare(out var port, out var spare, out var worker);
         Assert.NotEqual(worker, spare);
         Assert.Contains(spare, server.Workers()); // a child of the master, alive
 
@@ -124,12 +139,7 @@ public sealed partial class SpareWorkerTests : IDisposable
     [Fact]
     public void A_killed_spare_is_replaced_and_serving_goes_on()
     {
-        var port = FreePort();
-        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
-        server.WaitUntilServing(port);
-        server.WaitForLog("parked", 1, 120);
-        var spare = Parked(server)[0];
-        var worker = PidAnswering(port);
+        using var server = StartWithOneSpare(out var port, out var spare, out var worker);
 
         Signal(spare, SIGKILL);
         server.WaitForLog($"Worker (pid:{spare}) was sent SIGKILL!", 1, 60);

@@ -81,7 +81,8 @@ public sealed class GreenletExchangeTests
         Assert.True(sink.Completed);
     }
 
-    private static WsgiRequest Request() => new()
+    /// <summary>A plain GET / request, for exchanges that need one.</summary>
+    internal static WsgiRequest Request() => new()
     {
         Method = "GET",
         RawUri = "/",

@@ -26,7 +26,7 @@ public sealed class GreenletImmediateResponseTests
         using var stream = new NetworkStream(server, ownsSocket: true);
         using var sink = new ResponseSink(stream, Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false);
         var finishedOn = -1;
-        var exchange = new GreenletExchange(5, Request(), sink,
+        var exchange = new GreenletExchange(5, GreenletExchangeTests.Request(), sink,
             new GreenletExchange.Hub(_ => { }, _ => finishedOn = Environment.CurrentManagedThreadId, s_log));
 
         exchange.SetResponse("200 OK", [new("Content-Length", "5")]);
@@ -51,7 +51,7 @@ public sealed class GreenletImmediateResponseTests
         using var stream = new NetworkStream(server, ownsSocket: true);
         using var sink = new ResponseSink(stream, Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false);
         var finishedOn = -1;
-        var exchange = new GreenletExchange(6, Request(), sink,
+        var exchange = new GreenletExchange(6, GreenletExchangeTests.Request(), sink,
             new GreenletExchange.Hub(_ => { }, _ => finishedOn = Environment.CurrentManagedThreadId, s_log));
         var body = new byte[64 * 1024];
         for (var i = 0; i < body.Length; i++)
@@ -115,18 +115,4 @@ public sealed class GreenletImmediateResponseTests
 
         return received.ToArray();
     }
-
-    private static WsgiRequest Request() => new()
-    {
-        Method = "GET",
-        RawUri = "/",
-        Path = "/",
-        Query = "",
-        Protocol = "HTTP/1.1",
-        VersionMinor = 1,
-        Headers = [],
-        Body = RequestBody.Empty,
-        ServerName = "localhost",
-        ServerPort = "80",
-    };
 }
