@@ -41,6 +41,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _wakeFd;
     private readonly int _firstBytesWaitUs;
+    private bool _lastWaitTimedOut; // only the accepting thread reads and writes it
     private int _open;
     private int _state;
     private int _wakePending;
@@ -243,8 +244,11 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
 
         try
         {
-            // poll(2) returns at once when the request is already there (wrk's, usually).
-            _ = client.Poll(_firstBytesWaitUs, SelectMode.SelectRead);
+            // poll(2) returns at once when the request is already there (wrk's, usually). After a wait that timed
+            // out, only look: a run of connections that send nothing (a flood of idle ones) then costs this
+            // thread one wait, not one each, until a connection again brings its bytes.
+            var arrived = client.Poll(_lastWaitTimedOut ? 0 : _firstBytesWaitUs, SelectMode.SelectRead);
+            _lastWaitTimedOut = !arrived;
         }
         catch (SocketException)
         {

@@ -142,6 +142,22 @@ public sealed class IdleAcceptTests
     }
 
     [Fact]
+    public async Task After_a_wait_that_timed_out_the_next_silent_connection_costs_the_thread_no_wait()
+    {
+        // A flood of connections that send nothing must not cost the thread a wait each (1,000 of them at the
+        // default wait were a second of a sync worker's time): after one wait times out, the next only looks.
+        await using var a = new StandaloneAcceptor(TimeSpan.FromSeconds(2));
+        using var first = await a.ConnectAsync();
+        await WaitUntil(() => a.Served.Count == 1);
+
+        var clock = Stopwatch.StartNew();
+        using var second = await a.ConnectAsync();
+        await WaitUntil(() => a.Served.Count == 2);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"the second silent connection held the thread {clock.Elapsed}");
+        Assert.All(a.Served, n => Assert.Equal(0, n));
+    }
+
+    [Fact]
     public async Task The_accepting_thread_does_not_wait_for_a_new_connection_while_a_queued_request_waits_for_it()
     {
         await using var a = new StandaloneAcceptor(TimeSpan.FromSeconds(60), held: true);
