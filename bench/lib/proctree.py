@@ -3,9 +3,14 @@
   proctree.py cpu PID   -> CPU seconds: utime+stime (+ reaped children's cutime+cstime) summed over the tree
   proctree.py mem PID   -> "PSS_KIB RSS_KIB PROCESSES" summed from /proc/N/smaps_rollup over the tree
   proctree.py pids PID  -> the tree's pids, one a line (for cleanup)
+  proctree.py run FILE CMD...  -> runs CMD (its output passed through, its exit status returned) and writes
+                        the CPU seconds CMD and its descendants used (utime+stime) to FILE: the load
+                        generator's own cost, which shares the cores with the server
 """
 
 import os
+import resource
+import subprocess
 import sys
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -66,7 +71,17 @@ def memory(root):
     return pss, rss, count
 
 
+def run(out, cmd):
+    code = subprocess.call(cmd)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out, "w") as f:
+        f.write(f"{usage.ru_utime + usage.ru_stime:.2f}\n")
+    return code
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[1] == "run":
+        sys.exit(run(argv[2], argv[3:]))
     if len(argv) != 3 or argv[1] not in ("cpu", "mem", "pids"):
         sys.exit(__doc__)
     what, root = argv[1], int(argv[2])

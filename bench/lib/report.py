@@ -65,16 +65,21 @@ def read_runs(work):
     runs = defaultdict(list)  # (scenario, server) -> [run]
     with open(f"{work}/raw.tsv") as f:
         for line in f:
-            scenario, server, rnd, fields, cpu, *proxy = line.rstrip("\n").split("\t")
+            scenario, server, rnd, fields, cpu, *extra = line.rstrip("\n").split("\t")
             run = {k: int(v) for k, v in (kv.split("=") for kv in fields.split())}
             run["round"] = int(rnd)
             run["cpu_s"] = float(cpu.split("=")[1])
+            columns = dict(kv.split("=", 1) for kv in extra)
             # A proxied run also has proxy_cpu_s=: the nginx tree's CPU seconds, never added to cpu_s.
-            run["proxy_cpu_s"] = float(proxy[0].split("=")[1]) if proxy else None
+            run["proxy_cpu_s"] = float(columns["proxy_cpu_s"]) if "proxy_cpu_s" in columns else None
+            # client_cpu_s=: the load generator's own CPU seconds (older raw.tsv files have none).
+            run["client_cpu_s"] = float(columns["client_cpu_s"]) if "client_cpu_s" in columns else None
             seconds = run["duration_us"] / 1e6
             run["rps"] = run["requests"] / seconds if seconds else 0.0
             run["p99_ms"] = run["p99_us"] / 1000
             run["cpu_us_per_req"] = run["cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
+            if run["client_cpu_s"] is not None:
+                run["client_us_per_req"] = run["client_cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
             if run["proxy_cpu_s"] is not None:
                 run["proxy_us_per_req"] = run["proxy_cpu_s"] * 1e6 / run["requests"] if run["requests"] else float("inf")
             runs[(scenario, server)].append(run)
@@ -116,6 +121,7 @@ def summarise(runs):
         "rps": med("rps"), "p99_ms": med("p99_ms"), "cpu_us_per_req": med("cpu_us_per_req"),
         "errors": sum(r["errors"] for r in runs), "requests": sum(r["requests"] for r in runs),
         "proxy_us_per_req": med("proxy_us_per_req") if all("proxy_us_per_req" in r for r in runs) else None,
+        "client_us_per_req": med("client_us_per_req") if all("client_us_per_req" in r for r in runs) else None,
     }
 
 
@@ -160,7 +166,9 @@ def main(work):
       "server competes with the load generator: absolute numbers are low, ratios are what to read.")
     w(f"Each server: {meta['warmup']} s warm-up, then {meta['rounds']} round(s) of {meta['duration']} s, servers alternating "
       "within each round; the table shows the median round. CPU µs/req is utime+stime of the server's whole process "
-      "tree during the run divided by the requests served (steadier than req/s on a shared machine). PSS is the "
+      "tree during the run divided by the requests served (steadier than req/s on a shared machine); under each table, "
+      "the load generator's own CPU µs/req (wrk's utime+stime), which shares the cores: server + client CPU per "
+      "request bounds req/s at the cores' CPU seconds divided by it. PSS is the "
       "whole tree (master + workers) from /proc/PID/smaps_rollup after warm-up (and, after the slash, after the last "
       "round). Errors are wrk's "
       "connect/read/write/timeout/non-2xx counts summed over all rounds.")
@@ -220,6 +228,11 @@ def main(work):
                       for server, s in rows.items() if server.startswith("unicorn")]
             if ratios:
                 w("- Unicorn / nginx serving the same bytes itself (nginx-peer): " + ", ".join(ratios))
+        clients = [(server, s) for server, s in rows.items() if s.get("client_us_per_req") is not None]
+        if clients:
+            w("- the load generator's own CPU µs/req on the same cores (server + client in brackets): " + ", ".join(
+                f"`{server}` {fmt(s['client_us_per_req'])} ({fmt(s['cpu_us_per_req'] + s['client_us_per_req'])})"
+                for server, s in clients))
         proxied = [(server, s) for server, s in rows.items() if s["proxy_us_per_req"] is not None]
         if proxied:
             w("- nginx's own CPU µs/req (not in the column above; server + nginx in brackets): " + ", ".join(
