@@ -9,12 +9,12 @@ Wire format between all of them: a 4-byte big-endian length, then a UTF-8 JSON o
 ``{"__unicorn_bytes__": BASE64}``). A call whose action returns a generator (or an async generator) is
 answered by ``chunk`` messages, then ``end`` (or ``error``), as Gunicorn 26's streaming results.
 """
-import asyncio
+# asyncio and inspect (with ssl, subprocess, ast and more behind them) are imported where they are used:
+# every HTTP worker imports this module, and most never stream from an async dirty app.
 import base64
 import fnmatch
 import importlib
 import importlib.util
-import inspect
 import itertools
 import json
 import logging
@@ -507,6 +507,7 @@ class DirtyAsyncStreamIterator:
             except StopIteration:
                 return done
 
+        import asyncio
         chunk = await asyncio.get_running_loop().run_in_executor(None, step)
         if chunk is done:
             raise StopAsyncIteration
@@ -1253,6 +1254,7 @@ class _WorkerProcess:
         streamed = False
         try:
             result = app(action, *(message.get("args") or []), **(message.get("kwargs") or {}))
+            import inspect
             streamed = inspect.isgenerator(result) or inspect.isasyncgen(result)
             if not streamed:
                 frame = _dumps({"id": request_id, "type": "response", "result": result})
@@ -1272,6 +1274,8 @@ class _WorkerProcess:
         """One ``chunk`` message per item, then ``end``; an exception in the generator ends the stream with
         ``error``. Each send blocks while the arbiter has not taken the previous chunks (back-pressure); a
         send that fails (the caller went away) closes the generator."""
+        import asyncio
+        import inspect
         loop = None
         if inspect.isasyncgen(gen):
             loop = asyncio.new_event_loop()

@@ -27,6 +27,21 @@ import traceback
 WORKER_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGTTIN",
                   "SIGTTOU", "SIGWINCH", "SIGABRT")
 
+# Standard-library modules every worker imports after the fork (the bridge, the dirty client and pythonnet's
+# own Python need them). Imported here, before gc.freeze(), their objects sit in pages the workers share
+# rather than in each worker's own (bench/results/2026-12-05-mem8.md). Gunicorn's master has them imported
+# before it forks too. Nothing here is one a greenlet worker's monkey patching must come before (ssl,
+# asyncio, subprocess, queue): those stay for the worker to import.
+SHARED_MODULES = ("ast", "atexit", "base64", "bz2", "fnmatch", "importlib.abc", "importlib.resources", "importlib.util", "io",
+                  "ipaddress", "itertools", "logging", "lzma", "pathlib", "random", "select", "shutil", "stat",
+                  "string", "struct", "tempfile", "time", "types", "typing", "urllib.parse", "weakref", "zlib")
+
+# glibc's M_ARENA_MAX: at most this many malloc arenas in a forked worker, whose .NET threads would each
+# create one of their own (up to 8 per core); the CPython side allocates under the GIL anyway. Kept when
+# the user set MALLOC_ARENA_MAX, which glibc has already read.
+M_ARENA_MAX = -8
+WORKER_MALLOC_ARENAS = 2
+
 # What a stop sent to the whole process group delivers (Ctrl-C or Ctrl-\ at a terminal, systemd's stop,
 # timeout(1)). They are the master's to act on: a zygote they killed would only be replaced while the
 # master shuts down. The master ends the zygote by closing its channel (end of file in main).
@@ -59,6 +74,20 @@ def preload(app):
     """Imports the application's module once, here, so workers inherit it (Gunicorn's --preload)."""
     module = app.split(":", 1)[0]
     importlib.import_module(module)
+
+
+def share_with_workers():
+    """What forked workers inherit ready-made (see SHARED_MODULES and M_ARENA_MAX)."""
+    for name in SHARED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a trimmed Python: the worker will say so if it needs the module
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        try:
+            ctypes.CDLL(None).mallopt(M_ARENA_MAX, WORKER_MALLOC_ARENAS)
+        except (OSError, AttributeError):
+            pass  # not glibc
 
 
 def read_request(sock, pending, fds):
@@ -204,6 +233,7 @@ def serve(sock, config):
                              "not have them. Start them in post_fork, or set worker_start = 'spawn'"
                              % ", ".join(threads), "kind": "threads"})
         return 1
+    share_with_workers()
     gc.freeze()
     send(sock, {"ready": True})
     pending = bytearray()

@@ -54,6 +54,28 @@ public sealed class ZygoteTests : IDisposable
     }
 
     [Fact]
+    public void A_forked_worker_inherits_the_standard_library_it_needs_and_a_capped_malloc()
+    {
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}",
+            "pyfixtures.imports_after_fork:app");
+        server.WaitUntilServing(port);
+
+        // What a worker imports after the fork is private to it: only pythonnet's modules and Unicorn's own
+        // (which the worker's runtime registers) should be left, not asyncio, ssl and the standard library.
+        var imported = Get(port, "/").Body.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ours = new[] { "clr", "CLR", "_unicorn_bridge", "unicorn_dirty", "gunicorn.dirty" };
+        var others = imported.Where(m => !ours.Any(o => m == o || m.StartsWith(o + ".", StringComparison.Ordinal))).ToArray();
+        Assert.True(others.Length == 0, "imported after the fork: " + string.Join(' ', others));
+
+        // Without the zygote's cap each of the runtime's threads takes an arena (15 seen on 2 cores).
+        var arenas = int.Parse(Get(port, "/arenas").Body, CultureInfo.InvariantCulture);
+        Assert.InRange(arenas, 1, 2);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void Forked_workers_are_reaped_by_the_master_and_a_killed_zygote_is_replaced()
     {
         var port = FreePort();
