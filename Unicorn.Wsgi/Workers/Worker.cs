@@ -146,6 +146,7 @@ public sealed class Worker
         if (_host.AcceptWhenIdle(acceptor))
         {
             acceptor.Start();
+            pipeline.ReadyWaiter = acceptor;
         }
         else
         {
