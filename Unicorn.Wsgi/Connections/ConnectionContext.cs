@@ -16,15 +16,11 @@ internal sealed class ConnectionContext : IAsyncDisposable
 {
     private readonly IdleConnections _idle;
     private readonly CancellationTokenSource _evicted = new();
-    private readonly IReadyWaiter? _waiter;
     private PipeReader? _input;
     private CancellationTokenSource? _readTimeout;
-    private ParkedRead? _parked;
-    private bool _hadBytes;
 
-    public ConnectionContext(Stream transport, ListenerInfo listener, IPEndPoint? remote, bool forwardedTrusted, IdleConnections idle, Socket? socket = null, IReadyWaiter? waiter = null)
+    public ConnectionContext(Stream transport, ListenerInfo listener, IPEndPoint? remote, bool forwardedTrusted, IdleConnections idle, Socket? socket = null)
     {
-        _waiter = waiter;
         Transport = transport;
         Listener = listener;
         RemoteEndPoint = remote;
@@ -71,11 +67,7 @@ internal sealed class ConnectionContext : IAsyncDisposable
     public string RemoteText => RemoteEndPoint?.Address.ToString() ?? "unix";
 
     /// <summary>Closes this connection if it is waiting for a request (the worker needs the slot).</summary>
-    public void Evict()
-    {
-        _evicted.Cancel();
-        _parked?.TryComplete(ParkOutcome.Evicted);
-    }
+    public void Evict() => _evicted.Cancel();
 
     /// <summary>Cancelled when the worker closes this connection for its slot (see <see cref="MarkIdle"/>).</summary>
     public CancellationToken Evicted => _evicted.Token;
@@ -115,7 +107,6 @@ internal sealed class ConnectionContext : IAsyncDisposable
         if (result is { } read && !(read.Buffer.IsEmpty && read.IsCompleted))
         {
             _frameDeadline = Environment.TickCount64 + (long)frameTimeout.TotalMilliseconds;
-            _hadBytes = true;
         }
 
         return result;
@@ -142,42 +133,6 @@ internal sealed class ConnectionContext : IAsyncDisposable
         if (input.TryRead(out var ready))
         {
             return ready;
-        }
-
-        if (evictable && _hadBytes && _waiter is { } waiter && Socket is { } socket)
-        {
-            // The sync worker's Python thread waits for a keep-alive connection's next request itself: it then
-            // reads and runs it where it is, instead of the socket engine's thread reading it and handing it
-            // over (a wake-up of each thread). Not for the first: a new connection's bytes are usually there.
-            var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-            var parked = _parked ??= new ParkedRead();
-            if (waiter.TryPark(parked, socket, deadline, out var wait))
-            {
-                _idle.Enter(this);
-                if (_evicted.IsCancellationRequested)
-                {
-                    parked.TryComplete(ParkOutcome.Evicted);
-                }
-
-                ParkOutcome outcome;
-                try
-                {
-                    outcome = await wait;
-                }
-                finally
-                {
-                    _idle.Leave(this);
-                }
-
-                var left = deadline - Environment.TickCount64;
-                if (outcome is ParkOutcome.TimedOut or ParkOutcome.Evicted || (outcome == ParkOutcome.Released && left <= 0))
-                {
-                    return null;
-                }
-
-                // Readable: the read below completes at once. Released: it waits as any other read, for the rest of the time.
-                timeout = TimeSpan.FromMilliseconds(Math.Max(left, 1));
-            }
         }
 
         // One timer source per connection, reset after each read rather than made (with a timer) per read:

@@ -36,16 +36,13 @@ internal sealed class ConnectionPipeline
     /// <summary>The worker's connections waiting for a request, for eviction when every slot is taken.</summary>
     public IdleConnections Idle { get; } = new();
 
-    /// <summary>The thread that waits for keep-alive connections' next bytes itself (the sync worker's), if any.</summary>
-    public IReadyWaiter? ReadyWaiter { get; set; }
-
     /// <summary>Runs one accepted connection to its end; <paramref name="stopNow"/> closes it at once.</summary>
     public async Task RunAsync(Socket client, ListenerInfo listener, CancellationToken stopNow)
     {
         var remote = client.RemoteEndPoint as IPEndPoint;
         // The stream does not own the socket: a NetworkStream that does calls shutdown(2) before close(2),
         // a syscall per connection that close(2) makes redundant (it sends the same FIN).
-        var connection = new ConnectionContext(new NetworkStream(client, ownsSocket: false), listener, remote, _options.ForwardedAllowIps.Contains(remote?.Address), Idle, client, ReadyWaiter);
+        var connection = new ConnectionContext(new NetworkStream(client, ownsSocket: false), listener, remote, _options.ForwardedAllowIps.Contains(remote?.Address), Idle, client);
         try
         {
             using var abort = stopNow.Register(static s => ((Socket)s!).Dispose(), client);

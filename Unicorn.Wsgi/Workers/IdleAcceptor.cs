@@ -11,11 +11,9 @@ namespace Unicorn.Wsgi.Workers;
 /// worker accepts only when free, too): poll(2) on the listeners and an eventfd the host writes when a
 /// keep-alive connection queues a request, then accept one connection and run it on this thread up to its
 /// first wait for bytes. A connection per request is then read, run in the app, answered and closed on one
-/// thread, without the hand-over from the epoll thread to the Python thread. The same loop waits for its
-/// keep-alive connections' next requests (<see cref="IReadyWaiter"/>: an epoll set of their sockets, one-shot,
-/// polled beside the listeners), so those too are read and run here rather than handed over.
+/// thread, without the hand-over from the epoll thread to the Python thread.
 /// </summary>
-internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
+internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
 {
     private const int Outside = 0;
     private const int Inside = 1;
@@ -23,9 +21,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
 
     // When every connection slot is taken, how often to look for a freed one (eviction frees them asynchronously).
     private const int FullRetryMs = 10;
-
-    // Ready parked connections taken per epoll_wait; more wait for the next turn of the loop.
-    private const int MaxEvents = 64;
 
     /// <summary>
     /// How long the idle thread waits for a new connection's first bytes before handing it to the epoll thread.
@@ -46,13 +41,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _wakeFd;
     private readonly int _firstBytesWaitUs;
-    private readonly int _epollFd;
-
-    // Keep-alive connections waiting for their next request, by descriptor; only the accepting thread uses them.
-    private readonly Dictionary<int, ParkedRead> _parked = [];
-    private readonly List<(ParkedRead Read, ParkOutcome Outcome)> _due = [];
-    private long _nextDeadline = long.MaxValue;
-    private int _owner; // the managed id of the thread that accepts, once it has
     private bool _lastWaitTimedOut; // only the accepting thread reads and writes it
     private int _open;
     private int _state;
@@ -76,14 +64,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
             throw new IOException($"eventfd: {Libc.StrError(Libc.Errno)}");
         }
 
-        _epollFd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
-        if (_epollFd < 0)
-        {
-            var errno = Libc.Errno;
-            _ = Libc.close(_wakeFd);
-            throw new IOException($"epoll_create1: {Libc.StrError(errno)}");
-        }
-
         _onStop = stop.Register(static s => ((IdleAcceptor)s!).OnStop(), this);
     }
 
@@ -105,10 +85,8 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
 
     public bool WaitOrServe()
     {
-        _owner = Environment.CurrentManagedThreadId;
         if (Interlocked.CompareExchange(ref _state, Inside, Outside) != Outside)
         {
-            ReleaseParked(); // stopped while this thread was away: its connections wait as any others now
             return false;
         }
 
@@ -128,7 +106,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
             if (_stop.IsCancellationRequested || _open == 0)
             {
                 Volatile.Write(ref _state, Stopped);
-                ReleaseParked();
                 _stopped.TrySetResult();
             }
             else
@@ -149,156 +126,10 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
         }
     }
 
-    /// <summary>Parks a keep-alive connection's wait for bytes in this loop; only on the accepting thread.</summary>
-    public bool TryPark(ParkedRead parked, Socket socket, long deadline, out ValueTask<ParkOutcome> wait)
-    {
-        wait = default;
-        if (Environment.CurrentManagedThreadId != _owner || Volatile.Read(ref _state) == Stopped)
-        {
-            return false;
-        }
-
-        int fd;
-        try
-        {
-            fd = (int)socket.Handle;
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
-        }
-
-        wait = parked.Start(fd, deadline);
-        if (!Arm(parked))
-        {
-            // Not waited for here: the connection reads as usual.
-            parked.TryComplete(ParkOutcome.Released);
-            return true;
-        }
-
-        _parked[fd] = parked;
-        _nextDeadline = Math.Min(_nextDeadline, deadline);
-        return true;
-    }
-
     public void Dispose()
     {
         _onStop.Dispose();
         _ = Libc.close(_wakeFd);
-        _ = Libc.close(_epollFd);
-    }
-
-    /// <summary>Adds the socket to the epoll set, or re-arms it there (one-shot: one event per wait).</summary>
-    private bool Arm(ParkedRead parked)
-    {
-        const uint events = Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLONESHOT;
-        var op = parked.Registered ? Libc.EPOLL_CTL_MOD : Libc.EPOLL_CTL_ADD;
-        if (Libc.epoll_ctl(_epollFd, op, parked.Fd, events, (ulong)parked.Fd) != 0)
-        {
-            // The descriptor's number was reused (a closed socket leaves the set by itself), or is still there.
-            op = Libc.Errno switch
-            {
-                Libc.EEXIST => Libc.EPOLL_CTL_MOD,
-                Libc.ENOENT => Libc.EPOLL_CTL_ADD,
-                _ => 0,
-            };
-            if (op == 0 || Libc.epoll_ctl(_epollFd, op, parked.Fd, events, (ulong)parked.Fd) != 0)
-            {
-                return false;
-            }
-        }
-
-        parked.Registered = true;
-        return true;
-    }
-
-    /// <summary>The poll timeout the nearest parked deadline allows (ms), dropping waits already ended elsewhere (evicted).</summary>
-    private int ParkedTimeout()
-    {
-        var next = long.MaxValue;
-        foreach (var (fd, parked) in _parked)
-        {
-            if (parked.IsCompleted)
-            {
-                _due.Add((parked, ParkOutcome.TimedOut)); // completing it again does nothing
-            }
-            else
-            {
-                next = Math.Min(next, parked.Deadline);
-            }
-        }
-
-        foreach (var (parked, _) in _due)
-        {
-            _ = _parked.Remove(parked.Fd);
-        }
-
-        _due.Clear();
-        _nextDeadline = next;
-        return next == long.MaxValue ? -1 : (int)Math.Clamp(next - Environment.TickCount64, 0, int.MaxValue);
-    }
-
-    /// <summary>Ends the waits of parked connections that became readable or ran out of time; each then runs here.</summary>
-    private unsafe void CompleteDue(bool readable)
-    {
-        if (readable)
-        {
-            var events = stackalloc byte[MaxEvents * Libc.EpollEventSize];
-            var n = Libc.epoll_wait(_epollFd, events, MaxEvents, 0);
-            for (var i = 0; i < n; i++)
-            {
-                if (_parked.Remove((int)Libc.EpollEventData(events, i), out var parked))
-                {
-                    _due.Add((parked, ParkOutcome.Readable));
-                }
-            }
-        }
-
-        var now = Environment.TickCount64;
-        if (now >= _nextDeadline)
-        {
-            foreach (var (fd, parked) in _parked)
-            {
-                if (parked.Deadline <= now || parked.IsCompleted)
-                {
-                    _due.Add((parked, ParkOutcome.TimedOut));
-                }
-            }
-
-            for (var i = 0; i < _due.Count; i++)
-            {
-                if (_due[i].Outcome == ParkOutcome.TimedOut)
-                {
-                    _ = _parked.Remove(_due[i].Read.Fd);
-                }
-            }
-        }
-
-        // Out of the table first: each continuation serves its request here and may park again (which touches
-        // the table, never this list).
-        for (var i = 0; i < _due.Count; i++)
-        {
-            _due[i].Read.TryComplete(_due[i].Outcome);
-        }
-
-        _due.Clear();
-    }
-
-    /// <summary>Hands every parked connection back to the socket engine's waits (accepting has stopped).</summary>
-    private void ReleaseParked()
-    {
-        if (_parked.Count == 0 || Environment.CurrentManagedThreadId != _owner)
-        {
-            return;
-        }
-
-        var parked = _parked.Values.ToArray();
-        _parked.Clear();
-        _nextDeadline = long.MaxValue;
-        foreach (var p in parked)
-        {
-            p.TryComplete(ParkOutcome.Released);
-        }
     }
 
     private void OnStop()
@@ -322,49 +153,34 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IReadyWaiter, IDisposable
             _idle.EvictOldest();
         }
 
-        // The eventfd, the parked connections' epoll set, then the listeners.
-        const int first = 2;
-        var fds = stackalloc Libc.PollFd[first + _listeners.Count];
+        var fds = stackalloc Libc.PollFd[1 + _listeners.Count];
         fds[0] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = _epollFd, Events = Libc.POLLIN };
-        var count = first;
+        var count = 1;
         var polled = stackalloc int[_listeners.Count];
         for (var i = 0; haveSlot && i < _listeners.Count; i++)
         {
             if (!_closed[i] && TryGetFd(i, out var fd))
             {
-                polled[count - first] = i;
+                polled[count - 1] = i;
                 fds[count++] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
             }
         }
 
-        if (haveSlot && count == first)
+        if (haveSlot && count == 1)
         {
             // Every listener is gone: nothing to wait for.
             _slots.Release();
             return;
         }
 
-        var timeout = haveSlot ? -1 : FullRetryMs;
-        if (_parked.Count > 0)
-        {
-            var parkedTimeout = ParkedTimeout();
-            timeout = timeout < 0 ? parkedTimeout : parkedTimeout < 0 ? timeout : Math.Min(timeout, parkedTimeout);
-        }
-
-        var ready = Libc.poll(fds, (nuint)count, timeout);
+        var ready = Libc.poll(fds, (nuint)count, haveSlot ? -1 : FullRetryMs);
         var queued = ready > 0 && fds[0].Revents != 0;
         if (queued)
         {
             ClearWake();
         }
 
-        if (_parked.Count > 0)
-        {
-            CompleteDue(ready > 0 && fds[1].Revents != 0);
-        }
-
-        if (haveSlot && (ready <= 0 || !AcceptOne(fds + first, polled, count - first, queued)))
+        if (haveSlot && (ready <= 0 || !AcceptOne(fds + 1, polled, count - 1, queued)))
         {
             _slots.Release();
         }

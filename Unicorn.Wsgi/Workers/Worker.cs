@@ -146,7 +146,6 @@ public sealed class Worker
         if (_host.AcceptWhenIdle(acceptor))
         {
             acceptor.Start();
-            pipeline.ReadyWaiter = acceptor;
         }
         else
         {

@@ -170,19 +170,6 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
-    public void A_connection_waits_on_the_python_thread_only_through_the_ready_waiter()
-    {
-        // A keep-alive connection of the sync worker parks its wait for bytes with the accepting thread, but the
-        // connection stages know only Connections/IReadyWaiter: the epoll set and its thread stay in IdleAcceptor.
-        var result = Types.InAssembly(Wsgi)
-            .That().ResideInNamespace(Root + "Connections")
-            .ShouldNot().HaveDependencyOnAny(Root + "Workers.IdleAcceptor", Root + "Interop.Libc")
-            .GetResult();
-        Assert.True(result.IsSuccessful, "a connection stage reaches past IReadyWaiter: " + string.Join(", ", result.FailingTypeNames ?? []));
-        Assert.Contains(Wsgi.GetType(Root + "Connections.IReadyWaiter")!, Wsgi.GetType(Root + "Workers.IdleAcceptor")!.GetInterfaces());
-    }
-
-    [Fact]
     public void An_upgraded_connection_is_handed_over_as_a_stream()
     {
         // The HTTP/1 connection hands its stream over (IConnectionUpgrade) and knows nothing of websockets: framing is

@@ -50,23 +50,22 @@ public sealed class IdleAcceptTests
     }
 
     [Fact]
-    public async Task Requests_queued_by_the_epoll_thread_wake_the_accepting_thread_every_time()
+    public async Task Keep_alive_requests_queued_by_the_epoll_thread_wake_the_accepting_thread_every_time()
     {
-        // A request that comes after the accept's short wait is read by the epoll thread and reaches the idle
-        // thread through its eventfd while it waits in poll(2); a lost wake-up would leave one waiting until
-        // the next connection arrives, and this test time out. (Keep-alive requests no longer take this path:
-        // the thread waits for them itself, KeepAliveParkTests.)
+        // Requests on open connections reach the idle thread through its eventfd while it waits in poll(2);
+        // a lost wake-up would leave one waiting until the next connection arrives, and this test time out.
         await using var h = new WorkerHarness(FakeApp.Ok, Sync);
         const int Clients = 3;
-        const int Requests = 150;
-        var late = Enumerable.Range(0, Clients).Select(async _ =>
+        const int Requests = 200;
+        var keepAlive = Enumerable.Range(0, Clients).Select(async _ =>
         {
+            using var s = await h.ConnectAsync();
             for (var i = 0; i < Requests; i++)
             {
-                using var s = await h.ConnectAsync();
-                await Task.Delay(5);
-                await s.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
-                Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(s, Wait), StringComparison.Ordinal);
+                await s.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                var got = await WorkerHarness.ReadResponsesAsync(s, 1);
+                Assert.Single(got);
+                Assert.StartsWith("HTTP/1.1 200 OK\r\n", got[0], StringComparison.Ordinal);
             }
         });
         var perRequest = Task.Run(async () =>
@@ -77,7 +76,7 @@ public sealed class IdleAcceptTests
             }
         });
 
-        await Task.WhenAll(late.Append(perRequest)).WaitAsync(TimeSpan.FromSeconds(90));
+        await Task.WhenAll(keepAlive.Append(perRequest)).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal((Clients + 1) * Requests, h.Worker.RequestCount);
     }
 
