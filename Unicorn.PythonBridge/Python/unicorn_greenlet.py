@@ -303,6 +303,7 @@ def _close(result):
 _IDLE_MAX = 256
 _idle = []
 _park = None       # the library's hub.switch: suspends the calling greenlet until something switches to it
+_settle = None     # the loop's run_callback: the hub calls the function given on its next turn
 _reuse = False     # set by _run_gevent
 _stopping = False
 _live = set()      # gevent's greenlets serving or parked, which graceful stop joins (a set, not a link: see _renew)
@@ -350,8 +351,15 @@ def _serve_many(app, environ):
         while environ is not None:
             _handle(app, environ)
             environ = None
-            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh) or sys.getrefcount(me) > alone:
+            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh):
                 return
+            if sys.getrefcount(me) > alone:
+                # Often only the hub frame that last switched here (gevent's Waiter.switch, after a sleep or a socket
+                # wait) still holding this greenlet's switch: let the hub unwind it, then count again.
+                _settle(me.switch)
+                _park()
+                if _stopping or len(_idle) >= _IDLE_MAX or sys.getrefcount(me) > alone:
+                    return
             _idle.append(me)
             try:
                 environ = _park()
@@ -413,7 +421,7 @@ def _read_fd(fd):
 
 
 def _run_gevent(app, fd):
-    global _new_event, _set_event, _park, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
+    global _new_event, _set_event, _park, _settle, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
     import threading
     import gevent
     import gevent.thread
@@ -424,6 +432,7 @@ def _run_gevent(app, fd):
     _set_event = Event.set
     hub = gevent.get_hub()
     _park = hub.switch
+    _settle = hub.loop.run_callback
     _thread_active = threading._active
     _thread_cleanup = gevent.threading._cleanup
     _greenlet_ident = gevent.thread.get_ident

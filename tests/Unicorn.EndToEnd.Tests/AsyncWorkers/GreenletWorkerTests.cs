@@ -258,6 +258,26 @@ public sealed class GreenletWorkerTests
         Assert.Contains(seen, body => body.Split(' ')[1] != "1");
     }
 
+    [Fact]
+    public async Task A_greenlet_whose_request_waited_serves_the_next_request()
+    {
+        using var server = Start("gevent", out var port);
+
+        // Each request sleeps first, so the hub's timer resumed its greenlet and, at the request's end, the hub's
+        // frame that did so still holds the greenlet: it must serve the next request anyway (not end, and cost a
+        // new greenlet and frame stack per request), in a fresh context.
+        var seen = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (status, body) = await GetAsync(port, "/context?0.01", 30);
+            Assert.Equal(200, status);
+            seen.Add(body);
+        }
+
+        Assert.All(seen, body => Assert.StartsWith("unset ", body, StringComparison.Ordinal));
+        Assert.Contains(seen, body => body.Split(' ')[1] != "1");
+    }
+
     [Theory]
     [InlineData("gevent")]
     [InlineData("eventlet")]
