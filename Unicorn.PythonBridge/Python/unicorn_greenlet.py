@@ -194,20 +194,20 @@ class StartResponse:
             raise _ClientGone()
 
 
-def _handle(app, environ):
+def _handle(app, environ, me):
+    """Serves one request on greenlet ``me``; the loop that calls it is the hot path, so nothing here is imported per call."""
     gid = environ.pop("unicorn.id")
-    from greenlet import getcurrent
-    _serving[gid] = getcurrent()
+    _serving[gid] = me
     try:
-        _handle_hooked(app, environ, gid)
+        if _hooks is None:
+            _serve(app, environ, gid)
+        else:
+            _handle_hooked(app, environ, gid)
     finally:
         del _serving[gid]
 
 
 def _handle_hooked(app, environ, gid):
-    if _hooks is None:
-        _serve(app, environ, gid)
-        return
     req = _native.hook_request(gid)
     if _pre_request and not _call_hook("pre_request", req):
         # As the threaded host: a pre_request that raised is a 500, and the app does not run.
@@ -314,7 +314,7 @@ _thread_cleanup = None     # gevent.threading._cleanup, the link that unregister
 _greenlet_ident = None     # gevent.thread.get_ident
 
 
-def _renew(me, fresh):
+def _renew(me, fresh, ident):
     """Drops what a finished request left on its greenlet; False when something stays (then it is not reused)."""
     state = me.__dict__
     if state != fresh:
@@ -332,7 +332,7 @@ def _renew(me, fresh):
             me.unlink(drop[0])
         if state != fresh:
             return False  # the app set attributes on getcurrent(): let this greenlet end
-    if _thread_active.pop(_greenlet_ident(me), None) is not None:
+    if _thread_active.pop(ident, None) is not None:
         me.unlink(_thread_cleanup)
     # Anything else linked to this greenlet's end (the app's link()) expects it to end now.
     return not me.has_links()
@@ -343,15 +343,16 @@ def _serve_many(app, environ):
     from greenlet import getcurrent
     me = getcurrent()
     fresh = dict(me.__dict__)
+    ident = _greenlet_ident(me) if _reuse else None
     # References to this greenlet with no request running. More after _renew means something still holds it (a
     # gevent.Timeout the request started and never cancelled, whose timer would throw into the next request; a
     # structure of the app's): then it is not reused, and ends as it would without reuse.
     alone = sys.getrefcount(me)
     try:
         while environ is not None:
-            _handle(app, environ)
+            _handle(app, environ, me)
             environ = None
-            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh):
+            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh, ident):
                 return
             if sys.getrefcount(me) > alone:
                 # Often only the hub frame that last switched here (gevent's Waiter.switch, after a sleep or a socket
@@ -369,14 +370,6 @@ def _serve_many(app, environ):
             me.gr_context = Context()
     finally:
         _live.discard(me)
-
-
-def _dispatch(spawn, app, environ):
-    if _idle:
-        # On the hub (a loop callback): switching runs the request until its greenlet first waits.
-        _idle.pop().switch(environ)
-    else:
-        spawn(_serve_many, app, environ)
 
 
 def _release_idle():
@@ -399,7 +392,11 @@ def _drain(spawn, app, set_stop):
         environ = _native.take()
         if environ is None:
             break
-        _dispatch(spawn, app, environ)
+        if _idle:
+            # On the hub (a loop callback): switching runs the request until its greenlet first waits.
+            _idle.pop().switch(environ)
+        else:
+            spawn(_serve_many, app, environ)
     if stopping:
         _stopping = True
         _release_idle()
