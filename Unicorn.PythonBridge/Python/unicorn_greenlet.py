@@ -300,8 +300,13 @@ def _close(result):
 # request starts in a fresh contextvars context; a greenlet whose leftovers cannot all be dropped is not parked
 # and ends as it would without reuse. Only gevent reuses: eventlet's corolocal keeps each greenlet's values in
 # the local objects themselves, out of reach of the server.
-_IDLE_MAX = 256
+# Up to _IDLE_MAX park, so a worker with hundreds of requests in flight (sleep50 at 500 connections: a timer batch
+# ends hundreds at once, before the hub takes the requests that follow) reuses them all; once a second the ticker
+# ends the ones beyond _IDLE_KEEP that no request needed in that second, so a burst's greenlets do not stay forever.
+_IDLE_MAX = 1024
+_IDLE_KEEP = 256
 _idle = []
+_idle_low = 0      # the fewest greenlets parked at once since the last trim
 _park = None       # the library's hub.switch: suspends the calling greenlet until something switches to it
 _settle = None     # the loop's run_callback: the hub calls the function given on its next turn
 _reuse = False     # set by _run_gevent
@@ -377,9 +382,21 @@ def _release_idle():
         _idle.pop().switch(None)
 
 
+def _trim_idle():
+    """Ends the parked greenlets beyond _IDLE_KEEP that stayed parked for the whole last second (the oldest first)."""
+    global _idle_low
+    surplus = min(_idle_low, len(_idle) - _IDLE_KEEP)
+    if surplus > 0:
+        spare = _idle[:surplus]
+        del _idle[:surplus]
+        for parked in spare:
+            parked.switch(None)
+    _idle_low = len(_idle)
+
+
 def _drain(spawn, app, set_stop):
     """One wake-up: greenlets whose wait is over, new requests, and whether to stop."""
-    global _stopping
+    global _stopping, _idle_low
     stopping = _native.wake()
     while True:
         gid = _native.ready()
@@ -394,7 +411,10 @@ def _drain(spawn, app, set_stop):
             break
         if _idle:
             # On the hub (a loop callback): switching runs the request until its greenlet first waits.
-            _idle.pop().switch(environ)
+            parked = _idle.pop()
+            if len(_idle) < _idle_low:
+                _idle_low = len(_idle)
+            parked.switch(environ)
         else:
             spawn(_serve_many, app, environ)
     if stopping:
@@ -443,10 +463,14 @@ def _run_gevent(app, fd):
         _read_fd(fd)
         _drain(spawn, app, stop.set)
 
+    def on_tick():
+        _trim_idle()
+        on_wake()
+
     watcher = hub.loop.io(fd, 1)
     watcher.start(on_wake)
     ticker = hub.loop.timer(1.0, 1.0)
-    ticker.start(on_wake)
+    ticker.start(on_tick)
     try:
         stop.wait()
         while _live:

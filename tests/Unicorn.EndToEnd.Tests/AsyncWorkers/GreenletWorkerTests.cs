@@ -278,6 +278,30 @@ public sealed class GreenletWorkerTests
         Assert.Contains(seen, body => body.Split(' ')[1] != "1");
     }
 
+    [Fact]
+    public async Task Hundreds_of_greenlets_that_finished_together_all_serve_the_next_wave()
+    {
+        using var server = Start("gevent", out var port);
+
+        // 400 requests sleep together, so their timers end them in one batch, before the hub takes any request that
+        // follows: every one of their greenlets parks (not only the first 256), and the next wave runs on them.
+        const int Wave = 400;
+        var first = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        var second = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+
+        Assert.All(first.Concat(second), r => Assert.Equal(200, r.Status));
+        Assert.All(first.Concat(second), r => Assert.StartsWith("unset ", r.Body, StringComparison.Ordinal));
+        var fresh = second.Count(r => r.Body.Split(' ')[1] == "1");
+        Assert.True(fresh < Wave / 4, $"{fresh} of the second wave's {Wave} requests ran on a new greenlet");
+
+        // Parked a few seconds with nothing to serve, all but 256 end (a burst's greenlets are not kept forever).
+        await Task.Delay(4000);
+        var third = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        Assert.All(third, r => Assert.Equal(200, r.Status));
+        var renewed = third.Count(r => r.Body.Split(' ')[1] == "1");
+        Assert.True(renewed >= Wave - 256, $"only {renewed} of the third wave's {Wave} requests ran on a new greenlet");
+    }
+
     [Theory]
     [InlineData("gevent")]
     [InlineData("eventlet")]
