@@ -309,6 +309,7 @@ _idle = []
 _idle_low = 0      # the fewest greenlets parked at once since the last trim
 _park = None       # the library's hub.switch: suspends the calling greenlet until something switches to it
 _settle = None     # the loop's run_callback: the hub calls the function given on its next turn
+_spawn = None      # starts a request greenlet (gevent)
 _reuse = False     # set by _run_gevent
 _stopping = False
 _live = set()      # gevent's greenlets serving or parked, which graceful stop joins (a set, not a link: see _renew)
@@ -353,25 +354,43 @@ def _serve_many(app, environ):
     # gevent.Timeout the request started and never cancelled, whose timer would throw into the next request; a
     # structure of the app's): then it is not reused, and ends as it would without reuse.
     alone = sys.getrefcount(me)
+    # Its count when _drain hands it the next request, learnt after a park known clean (0 until then). A greenlet
+    # that parks with a count above `alone` (often only the hub frame that last switched here, gevent's
+    # Waiter.switch after a sleep or a socket wait, still holding its switch) is checked against it then, when that
+    # frame is gone; before one is learnt, it lets the hub turn once and counts again before parking.
+    resumed = 0
     try:
         while environ is not None:
             _handle(app, environ, me)
             environ = None
             if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh, ident):
                 return
-            if sys.getrefcount(me) > alone:
-                # Often only the hub frame that last switched here (gevent's Waiter.switch, after a sleep or a socket
-                # wait) still holding this greenlet's switch: let the hub unwind it, then count again.
+            unsure = sys.getrefcount(me) > alone
+            if unsure and not resumed:
                 _settle(me.switch)
                 _park()
                 if _stopping or len(_idle) >= _IDLE_MAX or sys.getrefcount(me) > alone:
                     return
+                unsure = False
             _idle.append(me)
             try:
                 environ = _park()
+            except BaseException:
+                if unsure:
+                    return  # the holder was a timeout that fired here: end as without reuse, quietly
+                raise
             finally:
                 if environ is None and me in _idle:
                     _idle.remove(me)  # killed while parked
+            if environ is not None:
+                count = sys.getrefcount(me)
+                if not unsure:
+                    resumed = count
+                elif count > resumed:
+                    # Still held with the hub's frames gone (a gevent.Timeout the request started and never cancelled,
+                    # a structure of the app's): the request goes to a new greenlet, and this one ends.
+                    _spawn(_serve_many, app, environ)
+                    return
             me.gr_context = Context()
     finally:
         _live.discard(me)
@@ -438,7 +457,7 @@ def _read_fd(fd):
 
 
 def _run_gevent(app, fd):
-    global _new_event, _set_event, _park, _settle, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
+    global _new_event, _set_event, _park, _settle, _spawn, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
     import threading
     import gevent
     import gevent.thread
@@ -458,6 +477,8 @@ def _run_gevent(app, fd):
 
     def spawn(function, *args):
         _live.add(gevent.spawn(function, *args))
+
+    _spawn = spawn
 
     def on_wake():
         _read_fd(fd)

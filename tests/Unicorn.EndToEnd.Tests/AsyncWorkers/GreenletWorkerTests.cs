@@ -352,6 +352,25 @@ public sealed class GreenletWorkerTests
     }
 
     [Fact]
+    public async Task A_timeout_left_running_on_a_greenlet_that_served_before_never_fires_in_a_later_request()
+    {
+        using var server = Start("gevent", out var port);
+
+        // Two plain requests first, so the greenlet has parked and been handed a request before: the one that leaves
+        // a timeout running is then checked when the next request reaches it, not when it parks.
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?0.5", 30));
+        await Task.Delay(1500); // it fires while its greenlet is parked: that greenlet ends, quietly
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?1", 30));
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?2", 30)); // runs past the moment it fires
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?0.1", 30));
+        Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_client_that_never_reads_holds_only_its_own_greenlet()
     {
         using var server = Start("gevent", out var port);
