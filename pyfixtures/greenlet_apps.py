@@ -60,6 +60,8 @@ def app(environ, start_response):
         return _text(start_response, "slept\n")
     if path == "/context":
         from greenlet import getcurrent
+        if query:
+            time.sleep(float(query))  # a request that waited: the hub resumed its greenlet from a timer
         seen = _REQUEST_VAR.get()
         _REQUEST_VAR.set("set by an earlier request")
         me = getcurrent()

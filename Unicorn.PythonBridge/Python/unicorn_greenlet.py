@@ -194,20 +194,20 @@ class StartResponse:
             raise _ClientGone()
 
 
-def _handle(app, environ):
+def _handle(app, environ, me):
+    """Serves one request on greenlet ``me``; the loop that calls it is the hot path, so nothing here is imported per call."""
     gid = environ.pop("unicorn.id")
-    from greenlet import getcurrent
-    _serving[gid] = getcurrent()
+    _serving[gid] = me
     try:
-        _handle_hooked(app, environ, gid)
+        if _hooks is None:
+            _serve(app, environ, gid)
+        else:
+            _handle_hooked(app, environ, gid)
     finally:
         del _serving[gid]
 
 
 def _handle_hooked(app, environ, gid):
-    if _hooks is None:
-        _serve(app, environ, gid)
-        return
     req = _native.hook_request(gid)
     if _pre_request and not _call_hook("pre_request", req):
         # As the threaded host: a pre_request that raised is a 500, and the app does not run.
@@ -300,9 +300,16 @@ def _close(result):
 # request starts in a fresh contextvars context; a greenlet whose leftovers cannot all be dropped is not parked
 # and ends as it would without reuse. Only gevent reuses: eventlet's corolocal keeps each greenlet's values in
 # the local objects themselves, out of reach of the server.
-_IDLE_MAX = 256
+# Up to _IDLE_MAX park, so a worker with hundreds of requests in flight (sleep50 at 500 connections: a timer batch
+# ends hundreds at once, before the hub takes the requests that follow) reuses them all; once a second the ticker
+# ends the ones beyond _IDLE_KEEP that no request needed in that second, so a burst's greenlets do not stay forever.
+_IDLE_MAX = 1024
+_IDLE_KEEP = 256
 _idle = []
+_idle_low = 0      # the fewest greenlets parked at once since the last trim
 _park = None       # the library's hub.switch: suspends the calling greenlet until something switches to it
+_settle = None     # the loop's run_callback: the hub calls the function given on its next turn
+_spawn = None      # starts a request greenlet (gevent)
 _reuse = False     # set by _run_gevent
 _stopping = False
 _live = set()      # gevent's greenlets serving or parked, which graceful stop joins (a set, not a link: see _renew)
@@ -313,7 +320,7 @@ _thread_cleanup = None     # gevent.threading._cleanup, the link that unregister
 _greenlet_ident = None     # gevent.thread.get_ident
 
 
-def _renew(me, fresh):
+def _renew(me, fresh, ident):
     """Drops what a finished request left on its greenlet; False when something stays (then it is not reused)."""
     state = me.__dict__
     if state != fresh:
@@ -331,7 +338,7 @@ def _renew(me, fresh):
             me.unlink(drop[0])
         if state != fresh:
             return False  # the app set attributes on getcurrent(): let this greenlet end
-    if _thread_active.pop(_greenlet_ident(me), None) is not None:
+    if _thread_active.pop(ident, None) is not None:
         me.unlink(_thread_cleanup)
     # Anything else linked to this greenlet's end (the app's link()) expects it to end now.
     return not me.has_links()
@@ -342,33 +349,51 @@ def _serve_many(app, environ):
     from greenlet import getcurrent
     me = getcurrent()
     fresh = dict(me.__dict__)
+    ident = _greenlet_ident(me) if _reuse else None
     # References to this greenlet with no request running. More after _renew means something still holds it (a
     # gevent.Timeout the request started and never cancelled, whose timer would throw into the next request; a
     # structure of the app's): then it is not reused, and ends as it would without reuse.
     alone = sys.getrefcount(me)
+    # Its count when _drain hands it the next request, learnt after a park known clean (0 until then). A greenlet
+    # that parks with a count above `alone` (often only the hub frame that last switched here, gevent's
+    # Waiter.switch after a sleep or a socket wait, still holding its switch) is checked against it then, when that
+    # frame is gone; before one is learnt, it lets the hub turn once and counts again before parking.
+    resumed = 0
     try:
         while environ is not None:
-            _handle(app, environ)
+            _handle(app, environ, me)
             environ = None
-            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh) or sys.getrefcount(me) > alone:
+            if not _reuse or _stopping or len(_idle) >= _IDLE_MAX or not _renew(me, fresh, ident):
                 return
+            unsure = sys.getrefcount(me) > alone
+            if unsure and not resumed:
+                _settle(me.switch)
+                _park()
+                if _stopping or len(_idle) >= _IDLE_MAX or sys.getrefcount(me) > alone:
+                    return
+                unsure = False
             _idle.append(me)
             try:
                 environ = _park()
+            except BaseException:
+                if unsure:
+                    return  # the holder was a timeout that fired here: end as without reuse, quietly
+                raise
             finally:
                 if environ is None and me in _idle:
                     _idle.remove(me)  # killed while parked
+            if environ is not None:
+                count = sys.getrefcount(me)
+                if not unsure:
+                    resumed = count
+                elif count > resumed:
+                    # Still held with the hub's frames gone (a gevent.Timeout the request started and never cancelled,
+                    # a structure of the app's): the request goes to a new greenlet, and this one ends.
+                    _spawn(_serve_many, app, environ)
+                    return
             me.gr_context = Context()
     finally:
         _live.discard(me)
-
-
-def _dispatch(spawn, app, environ):
-    if _idle:
-        # On the hub (a loop callback): switching runs the request until its greenlet first waits.
-        _idle.pop().switch(environ)
-    else:
-        spawn(_serve_many, app, environ)
 
 
 def _release_idle():
@@ -376,9 +401,21 @@ def _release_idle():
         _idle.pop().switch(None)
 
 
+def _trim_idle():
+    """Ends the parked greenlets beyond _IDLE_KEEP that stayed parked for the whole last second (the oldest first)."""
+    global _idle_low
+    surplus = min(_idle_low, len(_idle) - _IDLE_KEEP)
+    if surplus > 0:
+        spare = _idle[:surplus]
+        del _idle[:surplus]
+        for parked in spare:
+            parked.switch(None)
+    _idle_low = len(_idle)
+
+
 def _drain(spawn, app, set_stop):
     """One wake-up: greenlets whose wait is over, new requests, and whether to stop."""
-    global _stopping
+    global _stopping, _idle_low
     stopping = _native.wake()
     while True:
         gid = _native.ready()
@@ -391,7 +428,14 @@ def _drain(spawn, app, set_stop):
         environ = _native.take()
         if environ is None:
             break
-        _dispatch(spawn, app, environ)
+        if _idle:
+            # On the hub (a loop callback): switching runs the request until its greenlet first waits.
+            parked = _idle.pop()
+            if len(_idle) < _idle_low:
+                _idle_low = len(_idle)
+            parked.switch(environ)
+        else:
+            spawn(_serve_many, app, environ)
     if stopping:
         _stopping = True
         _release_idle()
@@ -413,7 +457,7 @@ def _read_fd(fd):
 
 
 def _run_gevent(app, fd):
-    global _new_event, _set_event, _park, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
+    global _new_event, _set_event, _park, _settle, _spawn, _reuse, _thread_active, _thread_cleanup, _greenlet_ident
     import threading
     import gevent
     import gevent.thread
@@ -424,6 +468,7 @@ def _run_gevent(app, fd):
     _set_event = Event.set
     hub = gevent.get_hub()
     _park = hub.switch
+    _settle = hub.loop.run_callback
     _thread_active = threading._active
     _thread_cleanup = gevent.threading._cleanup
     _greenlet_ident = gevent.thread.get_ident
@@ -433,14 +478,20 @@ def _run_gevent(app, fd):
     def spawn(function, *args):
         _live.add(gevent.spawn(function, *args))
 
+    _spawn = spawn
+
     def on_wake():
         _read_fd(fd)
         _drain(spawn, app, stop.set)
 
+    def on_tick():
+        _trim_idle()
+        on_wake()
+
     watcher = hub.loop.io(fd, 1)
     watcher.start(on_wake)
     ticker = hub.loop.timer(1.0, 1.0)
-    ticker.start(on_wake)
+    ticker.start(on_tick)
     try:
         stop.wait()
         while _live:

@@ -258,6 +258,50 @@ public sealed class GreenletWorkerTests
         Assert.Contains(seen, body => body.Split(' ')[1] != "1");
     }
 
+    [Fact]
+    public async Task A_greenlet_whose_request_waited_serves_the_next_request()
+    {
+        using var server = Start("gevent", out var port);
+
+        // Each request sleeps first, so the hub's timer resumed its greenlet and, at the request's end, the hub's
+        // frame that did so still holds the greenlet: it must serve the next request anyway (not end, and cost a
+        // new greenlet and frame stack per request), in a fresh context.
+        var seen = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (status, body) = await GetAsync(port, "/context?0.01", 30);
+            Assert.Equal(200, status);
+            seen.Add(body);
+        }
+
+        Assert.All(seen, body => Assert.StartsWith("unset ", body, StringComparison.Ordinal));
+        Assert.Contains(seen, body => body.Split(' ')[1] != "1");
+    }
+
+    [Fact]
+    public async Task Hundreds_of_greenlets_that_finished_together_all_serve_the_next_wave()
+    {
+        using var server = Start("gevent", out var port);
+
+        // 400 requests sleep together, so their timers end them in one batch, before the hub takes any request that
+        // follows: every one of their greenlets parks (not only the first 256), and the next wave runs on them.
+        const int Wave = 400;
+        var first = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        var second = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+
+        Assert.All(first.Concat(second), r => Assert.Equal(200, r.Status));
+        Assert.All(first.Concat(second), r => Assert.StartsWith("unset ", r.Body, StringComparison.Ordinal));
+        var fresh = second.Count(r => r.Body.Split(' ')[1] == "1");
+        Assert.True(fresh < Wave / 4, $"{fresh} of the second wave's {Wave} requests ran on a new greenlet");
+
+        // Parked a few seconds with nothing to serve, all but 256 end (a burst's greenlets are not kept forever).
+        await Task.Delay(4000);
+        var third = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        Assert.All(third, r => Assert.Equal(200, r.Status));
+        var renewed = third.Count(r => r.Body.Split(' ')[1] == "1");
+        Assert.True(renewed >= Wave - 256, $"only {renewed} of the third wave's {Wave} requests ran on a new greenlet");
+    }
+
     [Theory]
     [InlineData("gevent")]
     [InlineData("eventlet")]
@@ -305,6 +349,25 @@ public sealed class GreenletWorkerTests
         Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?1", 30));
         Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?2", 30));
         Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?0.1", 30));
+    }
+
+    [Fact]
+    public async Task A_timeout_left_running_on_a_greenlet_that_served_before_never_fires_in_a_later_request()
+    {
+        using var server = Start("gevent", out var port);
+
+        // Two plain requests first, so the greenlet has parked and been handed a request before: the one that leaves
+        // a timeout running is then checked when the next request reaches it, not when it parks.
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?0.5", 30));
+        await Task.Delay(1500); // it fires while its greenlet is parked: that greenlet ends, quietly
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "hello\n"), await GetAsync(port, "/", 30));
+        Assert.Equal((200, "started\n"), await GetAsync(port, "/timeout-left-running?1", 30));
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?2", 30)); // runs past the moment it fires
+        Assert.Equal((200, "slept\n"), await GetAsync(port, "/sleep?0.1", 30));
+        Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 
     [Fact]
