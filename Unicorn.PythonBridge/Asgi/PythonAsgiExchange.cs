@@ -104,42 +104,11 @@ public sealed class PythonAsgiExchange
 
     public int ServerPort => int.TryParse(_request.ServerPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
 
-    /// <summary>
-    /// What the scope needs, as one tuple built with the GIL held (<c>fast.http_request</c>): method, scheme,
-    /// http_version, path, query, script_name, headers, client host (None without one), client port, server name,
-    /// server port. One C call instead of a pythonnet property read per field. New reference, or 0 with an error set.
-    /// </summary>
-    internal unsafe nint RequestTuple()
-    {
-        var host = ClientHost;
-        var tuple = CPython.PyTuple_New(11);
-        if (tuple == 0)
-        {
-            return 0;
-        }
+    /// <summary>The request, for the scope <see cref="AsgiHttpScope"/> builds.</summary>
+    internal WsgiRequest Request => _request;
 
-        var ok = Set(tuple, 0, CPython.FromLatin1Chars(Method))
-            && Set(tuple, 1, CPython.FromLatin1Chars(Scheme))
-            && Set(tuple, 2, CPython.FromLatin1Chars(HttpVersion))
-            && Set(tuple, 3, CPython.FromLatin1Chars(Path))
-            && Set(tuple, 4, CPython.FromLatin1Chars(Query))
-            && Set(tuple, 5, CPython.FromLatin1Chars(ScriptName))
-            && Set(tuple, 6, CPython.FromLatin1Chars(Headers))
-            && Set(tuple, 7, host is null ? CPython.NewRef(CPython.Py_None) : CPython.FromLatin1Chars(host))
-            && Set(tuple, 8, CPython.PyLong_FromLongLong(ClientPort))
-            && Set(tuple, 9, CPython.FromLatin1Chars(ServerName))
-            && Set(tuple, 10, CPython.PyLong_FromLongLong(ServerPort));
-        if (!ok)
-        {
-            CPython.Py_DecRef(tuple);
-            return 0;
-        }
-
-        return tuple;
-    }
-
-    // PyTuple_SetItem steals the item; a null item (allocation failed, error set) fails the whole tuple.
-    private static unsafe bool Set(nint tuple, int index, nint item) => item != 0 && CPython.PyTuple_SetItem(tuple, index, item) == 0;
+    /// <summary>The root_path setting; empty when unset (the scope takes SCRIPT_NAME then).</summary>
+    internal string RootPath => _loop.Options.RootPath;
 
     /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
     public PyObject? TakeBuffered()
@@ -209,9 +178,11 @@ public sealed class PythonAsgiExchange
     }
 
     /// <summary>http.response.start: checks status and headers now (no I/O); returns why they were refused, or null.</summary>
-    public string? Start(string status, string headers, int count)
+    public string? Start(string status, string headers, int count) => Start(status, Pairs(headers, count));
+
+    /// <summary>As <see cref="Start(string, string, int)"/>, with headers <c>fast.start</c> read from the app's list.</summary>
+    internal string? Start(string status, List<KeyValuePair<string, string>> list)
     {
-        var list = Pairs(headers, count);
         try
         {
             _sink.SetResponse(status, list);
@@ -376,6 +347,14 @@ public sealed class PythonAsgiExchange
     {
         lock (_gate)
         {
+            // The usual end: the response went out whole (or the client left) and nothing is in flight. Ending here,
+            // on the loop, saves a thread-pool hop per request; the connection's own continuation still runs off it.
+            if (_writes.IsCompleted && _read.IsCompleted && WebSocket is null && (_ended || _gone))
+            {
+                End();
+                return;
+            }
+
             var read = _read;
             _writes = _writes.ContinueWith(async _ =>
             {

@@ -325,12 +325,12 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     }
 
     /// <summary>
-    /// Hands a new exchange to <c>Server.request(exchange, id, websocket)</c> through the C API: the id and the kind go
-    /// with it, so Python reads neither back through pythonnet.
+    /// Hands a new exchange to <c>Server.request(id, websocket)</c> through the C API. Python gets the id, not a
+    /// pythonnet wrapper of the exchange: it fetches one (<see cref="Lookup"/>) only on the paths that call the
+    /// exchange's methods, and a plain request never does.
     /// </summary>
     private unsafe void Dispatch(PythonAsgiExchange exchange)
     {
-        using var py = exchange.ToPython();
         var id = CPython.PyLong_FromLongLong(exchange.Id);
         if (id == 0)
         {
@@ -338,8 +338,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             throw new OutOfMemoryException("could not build a request id");
         }
 
-        var args = stackalloc nint[3] { Handles.Of(py), id, exchange.IsWebSocket ? CPython.Py_True : CPython.Py_False };
-        var result = CPython.PyObject_Vectorcall(_request, args, 3, 0);
+        var args = stackalloc nint[2] { id, exchange.IsWebSocket ? CPython.Py_True : CPython.Py_False };
+        var result = CPython.PyObject_Vectorcall(_request, args, 2, 0);
         CPython.Py_DecRef(id);
         if (result == 0)
         {
@@ -368,9 +368,13 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     /// <summary>The accepted websocket of exchange <paramref name="id"/>, or null once it has ended.</summary>
     internal PythonAsgiWebSocket? WebSocket(long id) => _live.TryGetValue(id, out var exchange) ? exchange.WebSocket : null;
 
-    /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    /// <summary>The live exchange <paramref name="id"/>, or null once it has ended.</summary>
     internal PythonAsgiExchange? Exchange(long id) => _live.TryGetValue(id, out var exchange) ? exchange : null;
 
+    /// <summary>Exchange <paramref name="id"/> for Python's <c>_Request.ex</c>, fetched on the paths that call its methods.</summary>
+    public PythonAsgiExchange? Lookup(long id) => Exchange(id);
+
+    /// <summary>The exchange has ended: it no longer counts as running.</summary>
     internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
@@ -411,6 +415,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
                     _request = CPython.NewRef(Handles.Of(request));
                 }
 
+                AsgiHttpScope.Initialize();
                 using (var fast = AsgiNativeCallbacks.CreateNamespace(this, out _nativeKey))
                 {
                     _server.SetAttr("fast", fast);

@@ -48,7 +48,7 @@ public sealed partial class AsgiPythonSurfaceTests
         var registered = Members(Registered(), File.ReadAllText(
             Path.Combine(PythonFixture.FindRepoRoot(), "Unicorn.PythonBridge", "Asgi", "AsgiNativeCallbacks.cs")));
         var used = Members(FastUse(), s_source);
-        Assert.Equal(["drain", "finish", "http_request", "start", "write", "ws_receive", "ws_send"], used.Order());
+        Assert.Equal(["drain", "finish", "http_scope", "start", "write", "ws_receive", "ws_send"], used.Order());
         Assert.Subset(registered, used);
     }
 
