@@ -347,11 +347,12 @@ public sealed class PythonAsgiExchange
     {
         lock (_gate)
         {
-            // The usual end: the response went out whole (or the client left) and nothing is in flight. Ending here,
-            // on the loop, saves a thread-pool hop per request; the connection's own continuation still runs off it.
+            // The usual end: the response went out whole (or the client left) and nothing is in flight. It needs no
+            // continuation of its own: the loop hands it to one thread-pool item that ends every exchange the loop
+            // finished meanwhile (one wake-up for a batch, not one per request).
             if (_writes.IsCompleted && _read.IsCompleted && WebSocket is null && (_ended || _gone))
             {
-                End();
+                _loop.EndSoon(this);
                 return;
             }
 
@@ -369,6 +370,9 @@ public sealed class PythonAsgiExchange
             }, TaskScheduler.Default).Unwrap();
         }
     }
+
+    /// <summary>Ends an exchange <see cref="Finish"/> found complete (<see cref="PythonAsgiLoop.EndSoon"/>), off the loop.</summary>
+    internal void EndFinished() => End();
 
     private void End()
     {

@@ -20,7 +20,10 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
     private static readonly TimeSpan StackGilWait = TimeSpan.FromSeconds(2);
 
+    private static readonly Action<PythonAsgiLoop> s_endBatch = static loop => loop.EndBatch();
+
     private readonly ConcurrentQueue<Action> _work = new();
+    private readonly ConcurrentQueue<PythonAsgiExchange> _ending = new();
     private readonly ConcurrentDictionary<long, PythonAsgiExchange> _live = new();
     private readonly ManualResetEventSlim _started = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +39,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private long _signalledAt;
     private long _nextId;
     private int _stopRequested;
+    private int _endScheduled;
 
     private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
@@ -210,6 +214,37 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             if (round == 3)
             {
                 Wake();
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends a finished exchange off the loop: queued, and the first one queued while no batch is pending starts one
+    /// thread-pool item that ends them all (as <see cref="Post"/> coalesces wake-ups the other way).
+    /// </summary>
+    internal void EndSoon(PythonAsgiExchange exchange)
+    {
+        _ending.Enqueue(exchange);
+        if (Interlocked.Exchange(ref _endScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_endBatch, this, preferLocal: false);
+        }
+    }
+
+    private void EndBatch()
+    {
+        while (true)
+        {
+            while (_ending.TryDequeue(out var exchange))
+            {
+                exchange.EndFinished();
+            }
+
+            // Clearing the flag and then finding the queue empty is the end; whoever queues after that starts a batch.
+            Volatile.Write(ref _endScheduled, 0);
+            if (_ending.IsEmpty || Interlocked.Exchange(ref _endScheduled, 1) == 1)
+            {
                 return;
             }
         }

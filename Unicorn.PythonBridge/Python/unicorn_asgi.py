@@ -375,7 +375,8 @@ class _Request:
                 self.server.log_exception("Error in ASGI application")
         finally:
             self.server.requests.pop(self.id, None)
-            self._wake_waiters()
+            if self.waiters:
+                self._wake_waiters()
             if self.server.post_request:
                 try:
                     self.ex.PostRequest(self._hook_environ())
@@ -494,7 +495,7 @@ class _Request:
             state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
             if state:
                 await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
-            elif self.complete:
+            elif self.complete and self.waiters:
                 self._wake_waiters()
         elif kind == "http.response.pathsend":
             if not self.started:
