@@ -28,6 +28,7 @@ internal static unsafe class AsgiNativeCallbacks
         {
             Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
             Add(ns, "http_scope", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpScope, CPython.METH_FASTCALL, self);
+            Add(ns, "body", (delegate* unmanaged<nint, nint*, nint, nint>)&Body, CPython.METH_FASTCALL, self);
             Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL, self);
             Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL, self);
             Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL, self);
@@ -90,6 +91,25 @@ internal static unsafe class AsgiNativeCallbacks
             }
 
             return Exchange(self, args[0]) is { } exchange ? AsgiHttpScope.Build(exchange, exchange.RootPath) : 0;
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>body(id): <see cref="PythonAsgiExchange.BufferedBody"/>, the whole body as bytes, or None when it streams.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Body(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("body() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            return Exchange(self, args[0]) is { } exchange ? exchange.BufferedBody() : 0;
         }
         catch (Exception e)
         {

@@ -110,19 +110,15 @@ public sealed class PythonAsgiExchange
     /// <summary>The root_path setting; empty when unset (the scope takes SCRIPT_NAME then).</summary>
     internal string RootPath => _loop.Options.RootPath;
 
-    /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
-    public PyObject? TakeBuffered()
+    /// <summary>
+    /// The whole body as bytes when it was read before the app ran, else None: it streams (<see cref="Read"/>).
+    /// Called as <c>fast.body</c> with the GIL held; a new reference, or 0 with an error set.
+    /// </summary>
+    internal nint BufferedBody()
     {
         // As the WSGI bridge: one copy, from wherever the body lies (the connection's receive buffers, perhaps several)
         // into the bytes object, never first into an array of its own.
-        if (!_request.Body.TryGetBufferedSequence(out var body))
-        {
-            return null;
-        }
-
-        // pythonnet released the GIL around this call into .NET; building bytes needs it.
-        using var gil = Py.GIL();
-        return ToBytes(body);
+        return _request.Body.TryGetBufferedSequence(out var body) ? NewBytes(body) : CPython.NewRef(CPython.Py_None);
     }
 
     /// <summary>Reads the next block of a streamed body off the loop; the future gets bytes, b"" at the end.</summary>
@@ -479,12 +475,18 @@ public sealed class PythonAsgiExchange
         return Wrap(o);
     }
 
-    /// <summary>A bytes object of <paramref name="bytes"/>, filled segment by segment: the one copy there is.</summary>
-    internal static unsafe PyObject ToBytes(in ReadOnlySequence<byte> bytes)
+    /// <summary>
+    /// A bytes object of <paramref name="bytes"/>, filled segment by segment (the one copy there is): a new reference,
+    /// or 0 with an error set.
+    /// </summary>
+    private static unsafe nint NewBytes(in ReadOnlySequence<byte> bytes)
     {
         if (bytes.IsSingleSegment)
         {
-            return ToBytes(bytes.FirstSpan);
+            fixed (byte* p = bytes.FirstSpan)
+            {
+                return CPython.PyBytes_FromStringAndSize(p, bytes.FirstSpan.Length);
+            }
         }
 
         var o = CPython.PyBytes_FromStringAndSize(null, checked((nint)bytes.Length));
@@ -496,7 +498,7 @@ public sealed class PythonAsgiExchange
             bytes.CopyTo(new Span<byte>(destination, checked((int)capacity)));
         }
 
-        return Wrap(o);
+        return o;
     }
 
     private static unsafe PyObject Wrap(nint o)

@@ -407,7 +407,7 @@ class _Request:
             return {"type": "http.disconnect"}
         if not self.body_done:
             if not self.streamed:
-                buffered = self.ex.TakeBuffered()
+                buffered = self.server.fast.body(self.id)  # a C call: no pythonnet wrapper of the exchange
                 if buffered is not None:
                     self.body_done = True
                     return {"type": "http.request", "body": buffered, "more_body": False}
