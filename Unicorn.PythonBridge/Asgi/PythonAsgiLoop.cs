@@ -238,7 +238,16 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         {
             while (_ending.TryDequeue(out var exchange))
             {
-                exchange.EndFinished();
+                try
+                {
+                    exchange.EndFinished();
+                }
+                catch (Exception e)
+                {
+                    // One exchange failing to end must not strand the rest of the batch, nor the flag, which would
+                    // leave every later exchange unended; nor take the process down from a pool thread.
+                    ErrorLog.Error($"ASGI: could not end request {exchange.Id}: {e.Message}");
+                }
             }
 
             // Clearing the flag and then finding the queue empty is the end; whoever queues after that starts a batch.
