@@ -27,7 +27,8 @@ internal static unsafe class AsgiNativeCallbacks
         try
         {
             Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
-            Add(ns, "http_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpRequest, CPython.METH_FASTCALL, self);
+            Add(ns, "http_scope", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpScope, CPython.METH_FASTCALL, self);
+            Add(ns, "body", (delegate* unmanaged<nint, nint*, nint, nint>)&Body, CPython.METH_FASTCALL, self);
             Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL, self);
             Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL, self);
             Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL, self);
@@ -78,18 +79,18 @@ internal static unsafe class AsgiNativeCallbacks
         }
     }
 
-    /// <summary>http_request(id): the request fields of exchange <c>id</c> as one tuple (<see cref="PythonAsgiExchange.RequestTuple"/>).</summary>
+    /// <summary>http_scope(id): exchange <c>id</c>'s http scope dict, all but <c>state</c> (<see cref="AsgiHttpScope"/>).</summary>
     [UnmanagedCallersOnly]
-    private static nint HttpRequest(nint self, nint* args, nint nargs)
+    private static nint HttpScope(nint self, nint* args, nint nargs)
     {
         try
         {
             if (nargs != 1)
             {
-                return Raise("http_request() takes one argument", CPython.PyExc_TypeError);
+                return Raise("http_scope() takes one argument", CPython.PyExc_TypeError);
             }
 
-            return Exchange(self, args[0]) is { } exchange ? exchange.RequestTuple() : 0;
+            return Exchange(self, args[0]) is { } exchange ? AsgiHttpScope.Build(exchange, exchange.RootPath) : 0;
         }
         catch (Exception e)
         {
@@ -97,15 +98,38 @@ internal static unsafe class AsgiNativeCallbacks
         }
     }
 
-    /// <summary>start(id, status_line, headers, count): <see cref="PythonAsgiExchange.Start"/>; None, or why it was refused.</summary>
+    /// <summary>body(id): <see cref="PythonAsgiExchange.BufferedBody"/>, the whole body as bytes, or None when it streams.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Body(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return Raise("body() takes one argument", CPython.PyExc_TypeError);
+            }
+
+            return Exchange(self, args[0]) is { } exchange ? exchange.BufferedBody() : 0;
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message, CPython.PyExc_RuntimeError);
+        }
+    }
+
+    /// <summary>
+    /// start(id, status_line, headers): <see cref="PythonAsgiExchange.Start(string, List{KeyValuePair{string, string}})"/>
+    /// with the app's headers read here: None, or why they were refused; NotImplemented when the headers are not a
+    /// list or tuple of 2-item lists or tuples of bytes or str without NUL, and Python checks them itself (its errors).
+    /// </summary>
     [UnmanagedCallersOnly]
     private static nint Start(nint self, nint* args, nint nargs)
     {
         try
         {
-            if (nargs != 4)
+            if (nargs != 3)
             {
-                return Raise("start() takes four arguments", CPython.PyExc_TypeError);
+                return Raise("start() takes three arguments", CPython.PyExc_TypeError);
             }
 
             if (Exchange(self, args[0]) is not { } exchange)
@@ -114,15 +138,18 @@ internal static unsafe class AsgiNativeCallbacks
             }
 
             var status = CPython.ToStringOrNull(args[1]);
-            var headers = CPython.ToStringOrNull(args[2]);
-            var count = CPython.PyLong_AsLongLong(args[3]);
-            if (status is null || headers is null || CPython.PyErr_Occurred() != 0)
+            if (status is null)
             {
                 CPython.PyErr_Clear();
-                return Raise("start() takes (int, str, str, int)", CPython.PyExc_TypeError);
+                return Raise("start() takes (int, str, list)", CPython.PyExc_TypeError);
             }
 
-            return exchange.Start(status, headers, (int)count) is { } error
+            if (ResponseHeaders(args[2]) is not { } headers)
+            {
+                return CPython.NewRef(CPython.Py_NotImplemented);
+            }
+
+            return exchange.Start(status, headers) is { } error
                 ? CPython.FromLatin1Chars(error)
                 : CPython.NewRef(CPython.Py_None);
         }
@@ -130,6 +157,79 @@ internal static unsafe class AsgiNativeCallbacks
         {
             return Raise(e.Message, CPython.PyExc_RuntimeError);
         }
+    }
+
+    /// <summary>The app's response headers as pairs; null (no error set) for anything but the plain shapes.</summary>
+    private static List<KeyValuePair<string, string>>? ResponseHeaders(nint headers)
+    {
+        var type = CPython.TypeOf(headers);
+        var isList = type == CPython.PyList_Type;
+        if (!isList && type != CPython.PyTuple_Type)
+        {
+            return null;
+        }
+
+        var count = isList ? CPython.PyList_Size(headers) : CPython.PyTuple_Size(headers);
+        var list = new List<KeyValuePair<string, string>>((int)count);
+        for (nint i = 0; i < count; i++)
+        {
+            var item = isList ? CPython.PyList_GetItem(headers, i) : CPython.PyTuple_GetItem(headers, i); // borrowed
+            var itemType = CPython.TypeOf(item);
+            nint name, value;
+            if (itemType == CPython.PyTuple_Type && CPython.PyTuple_Size(item) == 2)
+            {
+                name = CPython.PyTuple_GetItem(item, 0);
+                value = CPython.PyTuple_GetItem(item, 1);
+            }
+            else if (itemType == CPython.PyList_Type && CPython.PyList_Size(item) == 2)
+            {
+                name = CPython.PyList_GetItem(item, 0);
+                value = CPython.PyList_GetItem(item, 1);
+            }
+            else
+            {
+                return null;
+            }
+
+            if (HeaderText(name) is not { } n || HeaderText(value) is not { } v)
+            {
+                return null;
+            }
+
+            list.Add(new(n, v));
+        }
+
+        return list;
+    }
+
+    /// <summary>bytes as latin-1 or str as itself, as Python's <c>_latin1</c>; null for other types or a NUL.</summary>
+    private static string? HeaderText(nint o)
+    {
+        byte* p;
+        nint n;
+        string text;
+        var type = CPython.TypeOf(o);
+        if (type == CPython.PyBytes_Type)
+        {
+            CPython.PyBytes_AsStringAndSize(o, &p, &n);
+            text = System.Text.Encoding.Latin1.GetString(p, checked((int)n));
+        }
+        else if (type == CPython.PyUnicode_Type)
+        {
+            if (CPython.ToStringOrNull(o) is not { } s)
+            {
+                CPython.PyErr_Clear(); // lone surrogates: Python's path reports them
+                return null;
+            }
+
+            text = s;
+        }
+        else
+        {
+            return null;
+        }
+
+        return text.Contains('\0') ? null : text;
     }
 
     /// <summary>write(id, body, more): <see cref="PythonAsgiExchange.WriteNow"/>: 0 written, 1 await, 2 queue.</summary>

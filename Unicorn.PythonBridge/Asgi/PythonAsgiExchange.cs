@@ -104,56 +104,21 @@ public sealed class PythonAsgiExchange
 
     public int ServerPort => int.TryParse(_request.ServerPort, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
 
+    /// <summary>The request, for the scope <see cref="AsgiHttpScope"/> builds.</summary>
+    internal WsgiRequest Request => _request;
+
+    /// <summary>The root_path setting; empty when unset (the scope takes SCRIPT_NAME then).</summary>
+    internal string RootPath => _loop.Options.RootPath;
+
     /// <summary>
-    /// What the scope needs, as one tuple built with the GIL held (<c>fast.http_request</c>): method, scheme,
-    /// http_version, path, query, script_name, headers, client host (None without one), client port, server name,
-    /// server port. One C call instead of a pythonnet property read per field. New reference, or 0 with an error set.
+    /// The whole body as bytes when it was read before the app ran, else None: it streams (<see cref="Read"/>).
+    /// Called as <c>fast.body</c> with the GIL held; a new reference, or 0 with an error set.
     /// </summary>
-    internal unsafe nint RequestTuple()
-    {
-        var host = ClientHost;
-        var tuple = CPython.PyTuple_New(11);
-        if (tuple == 0)
-        {
-            return 0;
-        }
-
-        var ok = Set(tuple, 0, CPython.FromLatin1Chars(Method))
-            && Set(tuple, 1, CPython.FromLatin1Chars(Scheme))
-            && Set(tuple, 2, CPython.FromLatin1Chars(HttpVersion))
-            && Set(tuple, 3, CPython.FromLatin1Chars(Path))
-            && Set(tuple, 4, CPython.FromLatin1Chars(Query))
-            && Set(tuple, 5, CPython.FromLatin1Chars(ScriptName))
-            && Set(tuple, 6, CPython.FromLatin1Chars(Headers))
-            && Set(tuple, 7, host is null ? CPython.NewRef(CPython.Py_None) : CPython.FromLatin1Chars(host))
-            && Set(tuple, 8, CPython.PyLong_FromLongLong(ClientPort))
-            && Set(tuple, 9, CPython.FromLatin1Chars(ServerName))
-            && Set(tuple, 10, CPython.PyLong_FromLongLong(ServerPort));
-        if (!ok)
-        {
-            CPython.Py_DecRef(tuple);
-            return 0;
-        }
-
-        return tuple;
-    }
-
-    // PyTuple_SetItem steals the item; a null item (allocation failed, error set) fails the whole tuple.
-    private static unsafe bool Set(nint tuple, int index, nint item) => item != 0 && CPython.PyTuple_SetItem(tuple, index, item) == 0;
-
-    /// <summary>The whole body as bytes when it was read before the app ran; None when it streams (use <see cref="Read"/>).</summary>
-    public PyObject? TakeBuffered()
+    internal nint BufferedBody()
     {
         // As the WSGI bridge: one copy, from wherever the body lies (the connection's receive buffers, perhaps several)
         // into the bytes object, never first into an array of its own.
-        if (!_request.Body.TryGetBufferedSequence(out var body))
-        {
-            return null;
-        }
-
-        // pythonnet released the GIL around this call into .NET; building bytes needs it.
-        using var gil = Py.GIL();
-        return ToBytes(body);
+        return _request.Body.TryGetBufferedSequence(out var body) ? NewBytes(body) : CPython.NewRef(CPython.Py_None);
     }
 
     /// <summary>Reads the next block of a streamed body off the loop; the future gets bytes, b"" at the end.</summary>
@@ -209,9 +174,11 @@ public sealed class PythonAsgiExchange
     }
 
     /// <summary>http.response.start: checks status and headers now (no I/O); returns why they were refused, or null.</summary>
-    public string? Start(string status, string headers, int count)
+    public string? Start(string status, string headers, int count) => Start(status, Pairs(headers, count));
+
+    /// <summary>As <see cref="Start(string, string, int)"/>, with headers <c>fast.start</c> read from the app's list.</summary>
+    internal string? Start(string status, List<KeyValuePair<string, string>> list)
     {
-        var list = Pairs(headers, count);
         try
         {
             _sink.SetResponse(status, list);
@@ -376,6 +343,15 @@ public sealed class PythonAsgiExchange
     {
         lock (_gate)
         {
+            // The usual end: the response went out whole (or the client left) and nothing is in flight. It needs no
+            // continuation of its own: the loop hands it to one thread-pool item that ends every exchange the loop
+            // finished meanwhile (one wake-up for a batch, not one per request).
+            if (_writes.IsCompleted && _read.IsCompleted && WebSocket is null && (_ended || _gone))
+            {
+                _loop.EndSoon(this);
+                return;
+            }
+
             var read = _read;
             _writes = _writes.ContinueWith(async _ =>
             {
@@ -390,6 +366,9 @@ public sealed class PythonAsgiExchange
             }, TaskScheduler.Default).Unwrap();
         }
     }
+
+    /// <summary>Ends an exchange <see cref="Finish"/> found complete (<see cref="PythonAsgiLoop.EndSoon"/>), off the loop.</summary>
+    internal void EndFinished() => End();
 
     private void End()
     {
@@ -496,12 +475,18 @@ public sealed class PythonAsgiExchange
         return Wrap(o);
     }
 
-    /// <summary>A bytes object of <paramref name="bytes"/>, filled segment by segment: the one copy there is.</summary>
-    internal static unsafe PyObject ToBytes(in ReadOnlySequence<byte> bytes)
+    /// <summary>
+    /// A bytes object of <paramref name="bytes"/>, filled segment by segment (the one copy there is): a new reference,
+    /// or 0 with an error set.
+    /// </summary>
+    private static unsafe nint NewBytes(in ReadOnlySequence<byte> bytes)
     {
         if (bytes.IsSingleSegment)
         {
-            return ToBytes(bytes.FirstSpan);
+            fixed (byte* p = bytes.FirstSpan)
+            {
+                return CPython.PyBytes_FromStringAndSize(p, bytes.FirstSpan.Length);
+            }
         }
 
         var o = CPython.PyBytes_FromStringAndSize(null, checked((nint)bytes.Length));
@@ -513,7 +498,7 @@ public sealed class PythonAsgiExchange
             bytes.CopyTo(new Span<byte>(destination, checked((int)capacity)));
         }
 
-        return Wrap(o);
+        return o;
     }
 
     private static unsafe PyObject Wrap(nint o)

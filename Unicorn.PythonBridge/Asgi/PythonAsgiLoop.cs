@@ -20,7 +20,10 @@ public sealed class PythonAsgiLoop : IAsgiLoop
 
     private static readonly TimeSpan StackGilWait = TimeSpan.FromSeconds(2);
 
+    private static readonly Action<PythonAsgiLoop> s_endBatch = static loop => loop.EndBatch();
+
     private readonly ConcurrentQueue<Action> _work = new();
+    private readonly ConcurrentQueue<PythonAsgiExchange> _ending = new();
     private readonly ConcurrentDictionary<long, PythonAsgiExchange> _live = new();
     private readonly ManualResetEventSlim _started = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,6 +39,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private long _signalledAt;
     private long _nextId;
     private int _stopRequested;
+    private int _endScheduled;
 
     private PythonAsgiLoop(PythonWsgiApplication app, AsgiOptions options, AsgiRequestHooks? hooks)
     {
@@ -215,6 +219,46 @@ public sealed class PythonAsgiLoop : IAsgiLoop
         }
     }
 
+    /// <summary>
+    /// Ends a finished exchange off the loop: queued, and the first one queued while no batch is pending starts one
+    /// thread-pool item that ends them all (as <see cref="Post"/> coalesces wake-ups the other way).
+    /// </summary>
+    internal void EndSoon(PythonAsgiExchange exchange)
+    {
+        _ending.Enqueue(exchange);
+        if (Interlocked.Exchange(ref _endScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_endBatch, this, preferLocal: false);
+        }
+    }
+
+    private void EndBatch()
+    {
+        while (true)
+        {
+            while (_ending.TryDequeue(out var exchange))
+            {
+                try
+                {
+                    exchange.EndFinished();
+                }
+                catch (Exception e)
+                {
+                    // One exchange failing to end must not strand the rest of the batch, nor the flag, which would
+                    // leave every later exchange unended; nor take the process down from a pool thread.
+                    ErrorLog.Error($"ASGI: could not end request {exchange.Id}: {e.Message}");
+                }
+            }
+
+            // Clearing the flag and then finding the queue empty is the end; whoever queues after that starts a batch.
+            Volatile.Write(ref _endScheduled, 0);
+            if (_ending.IsEmpty || Interlocked.Exchange(ref _endScheduled, 1) == 1)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>A line in the error log at a Python logging level (10 debug ... 50 critical).</summary>
     public void Log(int level, string message) => ErrorLog.Log((LogLevel)level, message);
 
@@ -325,12 +369,12 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     }
 
     /// <summary>
-    /// Hands a new exchange to <c>Server.request(exchange, id, websocket)</c> through the C API: the id and the kind go
-    /// with it, so Python reads neither back through pythonnet.
+    /// Hands a new exchange to <c>Server.request(id, websocket)</c> through the C API. Python gets the id, not a
+    /// pythonnet wrapper of the exchange: it fetches one (<see cref="Lookup"/>) only on the paths that call the
+    /// exchange's methods, and a plain request never does.
     /// </summary>
     private unsafe void Dispatch(PythonAsgiExchange exchange)
     {
-        using var py = exchange.ToPython();
         var id = CPython.PyLong_FromLongLong(exchange.Id);
         if (id == 0)
         {
@@ -338,8 +382,8 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             throw new OutOfMemoryException("could not build a request id");
         }
 
-        var args = stackalloc nint[3] { Handles.Of(py), id, exchange.IsWebSocket ? CPython.Py_True : CPython.Py_False };
-        var result = CPython.PyObject_Vectorcall(_request, args, 3, 0);
+        var args = stackalloc nint[2] { id, exchange.IsWebSocket ? CPython.Py_True : CPython.Py_False };
+        var result = CPython.PyObject_Vectorcall(_request, args, 2, 0);
         CPython.Py_DecRef(id);
         if (result == 0)
         {
@@ -368,9 +412,13 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     /// <summary>The accepted websocket of exchange <paramref name="id"/>, or null once it has ended.</summary>
     internal PythonAsgiWebSocket? WebSocket(long id) => _live.TryGetValue(id, out var exchange) ? exchange.WebSocket : null;
 
-    /// <summary>The exchange has ended: it no longer counts as running.</summary>
+    /// <summary>The live exchange <paramref name="id"/>, or null once it has ended.</summary>
     internal PythonAsgiExchange? Exchange(long id) => _live.TryGetValue(id, out var exchange) ? exchange : null;
 
+    /// <summary>Exchange <paramref name="id"/> for Python's <c>_Request.ex</c>, fetched on the paths that call its methods.</summary>
+    public PythonAsgiExchange? Lookup(long id) => Exchange(id);
+
+    /// <summary>The exchange has ended: it no longer counts as running.</summary>
     internal void Ended(long id) => _live.TryRemove(id, out _);
 
     internal void Disconnected(long id) => Post(() =>
@@ -411,6 +459,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
                     _request = CPython.NewRef(Handles.Of(request));
                 }
 
+                AsgiHttpScope.Initialize();
                 using (var fast = AsgiNativeCallbacks.CreateNamespace(this, out _nativeKey))
                 {
                     _server.SetAttr("fast", fast);

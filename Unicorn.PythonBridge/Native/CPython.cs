@@ -22,6 +22,7 @@ internal static unsafe class CPython
     public static delegate* unmanaged<int> PyGILState_Ensure;
     public static delegate* unmanaged<int, void> PyGILState_Release;
 
+    public static delegate* unmanaged<nint> PyDict_New;
     public static delegate* unmanaged<nint, nint> PyDict_Copy;
     public static delegate* unmanaged<nint, nint, nint, int> PyDict_SetItem;
     public static delegate* unmanaged<nint, nint, nint> PyDict_GetItemWithError;
@@ -46,6 +47,8 @@ internal static unsafe class CPython
     public static delegate* unmanaged<nint, nint> PyObject_GetIter;
     public static delegate* unmanaged<nint, nint> PyIter_Next;
 
+    public static delegate* unmanaged<nint, nint> PyList_New;
+    public static delegate* unmanaged<nint, nint, nint, int> PyList_SetItem;
     public static delegate* unmanaged<nint, nint> PyList_Size;
     public static delegate* unmanaged<nint, nint, nint> PyList_GetItem;
     public static delegate* unmanaged<nint, nint> PyTuple_Size;
@@ -66,6 +69,7 @@ internal static unsafe class CPython
     public static nint Py_None;
     public static nint Py_True;
     public static nint Py_False;
+    public static nint Py_NotImplemented;
     public static nint PyList_Type;
     public static nint PyTuple_Type;
     public static nint PyBytes_Type;
@@ -98,6 +102,7 @@ internal static unsafe class CPython
         PyEval_RestoreThread = (delegate* unmanaged<nint, void>)F("PyEval_RestoreThread");
         PyGILState_Ensure = (delegate* unmanaged<int>)F("PyGILState_Ensure");
         PyGILState_Release = (delegate* unmanaged<int, void>)F("PyGILState_Release");
+        PyDict_New = (delegate* unmanaged<nint>)F("PyDict_New");
         PyDict_Copy = (delegate* unmanaged<nint, nint>)F("PyDict_Copy");
         PyDict_SetItem = (delegate* unmanaged<nint, nint, nint, int>)F("PyDict_SetItem");
         PyDict_GetItemWithError = (delegate* unmanaged<nint, nint, nint>)F("PyDict_GetItemWithError");
@@ -117,6 +122,8 @@ internal static unsafe class CPython
         PyObject_SetAttr = (delegate* unmanaged<nint, nint, nint, int>)F("PyObject_SetAttr");
         PyObject_GetIter = (delegate* unmanaged<nint, nint>)F("PyObject_GetIter");
         PyIter_Next = (delegate* unmanaged<nint, nint>)F("PyIter_Next");
+        PyList_New = (delegate* unmanaged<nint, nint>)F("PyList_New");
+        PyList_SetItem = (delegate* unmanaged<nint, nint, nint, int>)F("PyList_SetItem");
         PyList_Size = (delegate* unmanaged<nint, nint>)F("PyList_Size");
         PyList_GetItem = (delegate* unmanaged<nint, nint, nint>)F("PyList_GetItem");
         PyTuple_Size = (delegate* unmanaged<nint, nint>)F("PyTuple_Size");
@@ -134,6 +141,7 @@ internal static unsafe class CPython
         Py_None = Data("_Py_NoneStruct");
         Py_True = Data("_Py_TrueStruct");
         Py_False = Data("_Py_FalseStruct");
+        Py_NotImplemented = Data("_Py_NotImplementedStruct");
         PyList_Type = Data("PyList_Type");
         PyTuple_Type = Data("PyTuple_Type");
         PyBytes_Type = Data("PyBytes_Type");

@@ -17,7 +17,6 @@ import traceback
 import urllib.parse
 
 ASGI = {"version": "3.0", "spec_version": "2.4"}
-EXTENSIONS = {"http.response.pathsend": {}}
 WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
 _WS_KINDS = ("text", "bytes", "close")
@@ -119,8 +118,8 @@ class Server:
 
     # --- called from C# through Drain -----------------------------------------------------------
 
-    def request(self, exchange, exchange_id, websocket):
-        req = (_WebSocket if websocket else _Request)(self, exchange, exchange_id)
+    def request(self, exchange_id, websocket):
+        req = (_WebSocket if websocket else _Request)(self, exchange_id)
         self.requests[exchange_id] = req
         req.task = self.loop.create_task(req.serve())
 
@@ -303,6 +302,11 @@ def _awaited_frames(coro):
     return frames
 
 
+def _checked_headers(headers):
+    """The app's headers as (str, str) pairs, raising what _latin1 raises: for shapes fast.start leaves to Python."""
+    return [(_latin1(name, "header name"), _latin1(value, "header value")) for name, value in headers]
+
+
 def _flat_headers(headers):
     pairs = []
     for name, value in headers:
@@ -314,9 +318,9 @@ def _flat_headers(headers):
 class _Request:
     """One http scope: receive/send over the C# exchange (PythonAsgiExchange)."""
 
-    def __init__(self, server, exchange, exchange_id):
+    def __init__(self, server, exchange_id):
         self.server = server
-        self.ex = exchange
+        self._ex = None
         self.task = None
         self.started = False
         self.complete = False
@@ -330,30 +334,22 @@ class _Request:
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
         self.http_version = None  # set by scope()
 
+    @property
+    def ex(self):
+        # The C# exchange (PythonAsgiExchange), wrapped by pythonnet only when a path calls its methods (a body
+        # read, hooks, pathsend, a websocket): a plain request goes through fast.* with its id alone.
+        ex = self._ex
+        if ex is None:
+            ex = self._ex = self.server.native.Lookup(self.id)
+            if ex is None:
+                raise OSError("the request has ended")
+        return ex
+
     def scope(self):
-        # One C call for every request field (fast.http_request), not a pythonnet property read per field.
-        (method, scheme, version, path, query, script_name, flat, client_host, client_port, server_name,
-         server_port) = self.server.fast.http_request(self.id)
-        self.http_version = version
-        flat = flat.encode("latin-1").split(b"\0") if flat else []
-        headers = [(flat[i].lower(), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
-        scope = {
-            "type": "http",
-            "asgi": dict(ASGI),
-            "http_version": version,
-            "method": method,
-            "scheme": scheme,
-            "path": urllib.parse.unquote(path) if "%" in path else path,
-            "raw_path": path.encode("latin-1"),
-            "query_string": query.encode("latin-1"),
-            "root_path": self.server.root_path or script_name,
-            "headers": headers,
-            "client": (client_host, client_port) if client_host is not None else None,
-            "server": (server_name, server_port),
-            "extensions": {k: dict(v) for k, v in EXTENSIONS.items()},
-        }
-        if version == "2":
-            scope["extensions"]["http.response.trailers"] = {}  # as Gunicorn 26: over HTTP/2 only
+        # One C call builds the dict (fast.http_scope: every key but state, the http.response.pathsend extension,
+        # headers as (lowercased bytes, bytes) pairs), not a pythonnet property read per field.
+        scope = self.server.fast.http_scope(self.id)
+        self.http_version = scope["http_version"]
         if self.server.lifespan is not None or self.server.state:
             scope["state"] = self.server.state.copy()
         return scope
@@ -379,7 +375,8 @@ class _Request:
                 self.server.log_exception("Error in ASGI application")
         finally:
             self.server.requests.pop(self.id, None)
-            self._wake_waiters()
+            if self.waiters:
+                self._wake_waiters()
             if self.server.post_request:
                 try:
                     self.ex.PostRequest(self._hook_environ())
@@ -410,7 +407,7 @@ class _Request:
             return {"type": "http.disconnect"}
         if not self.body_done:
             if not self.streamed:
-                buffered = self.ex.TakeBuffered()
+                buffered = self.server.fast.body(self.id)  # a C call: no pythonnet wrapper of the exchange
                 if buffered is not None:
                     self.body_done = True
                     return {"type": "http.request", "body": buffered, "more_body": False}
@@ -470,8 +467,13 @@ class _Request:
             if not isinstance(status, int):
                 raise TypeError("http.response.start status must be an int")
             self.trailers = bool(message.get("trailers", False)) and self.http_version == "2"
-            pairs = _flat_headers(message.get("headers", ()))
-            error = self.server.fast.start(self.id, _status_line(status), "\0".join(pairs), len(pairs))
+            line = _STATUS_LINES.get(status) or _status_line(status)
+            headers = message.get("headers", ())
+            error = self.server.fast.start(self.id, line, headers)  # C# reads a list of pairs itself
+            if error is NotImplemented:
+                error = self.server.fast.start(self.id, line, _checked_headers(headers))
+                if error is NotImplemented:
+                    raise TypeError("http.response.start headers must be latin-1 bytes or str pairs")
             if error is not None:
                 raise RuntimeError(error)
         elif kind == "http.response.body":
@@ -493,7 +495,7 @@ class _Request:
             state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
             if state:
                 await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
-            elif self.complete:
+            elif self.complete and self.waiters:
                 self._wake_waiters()
         elif kind == "http.response.pathsend":
             if not self.started:
@@ -534,8 +536,8 @@ class _Request:
 class _WebSocket(_Request):
     """One websocket scope: the handshake over the C# exchange, then messages over its PythonAsgiWebSocket."""
 
-    def __init__(self, server, exchange, exchange_id):
-        super().__init__(server, exchange, exchange_id)
+    def __init__(self, server, exchange_id):
+        super().__init__(server, exchange_id)
         self.connect_sent = False
         self.socket = None
         self.accepted = False

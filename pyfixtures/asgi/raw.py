@@ -44,6 +44,30 @@ async def misuse(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"bad name", b"1")]})
         await send({"type": "http.response.body", "body": b"never"})
         return
+    if path.startswith("/echo-scope"):
+        import json
+        body = json.dumps({"path": path, "raw_path": scope["raw_path"].decode("latin-1"),
+                           "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]],
+                           "types": sorted({type(x).__name__ for pair in scope["headers"] for x in pair}),
+                           "extensions": sorted(scope["extensions"]), "type": scope["type"]}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    if path == "/header-shapes":
+        # Shapes fast.start leaves to Python's checks: a generator of pairs, list pairs, bytearray and str items.
+        pairs = ((n, v) for n, v in [(b"x-gen", bytearray(b"1")), (b"content-length", b"2")])
+        await send({"type": "http.response.start", "status": 200, "headers": pairs})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    if path == "/header-list-pairs":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": ([b"x-list", "str-value"], ["content-length", b"2"])})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    if path == "/header-not-bytes":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", 7)]})
+        await send({"type": "http.response.body", "body": b"never"})
+        return
     if path == "/start-twice":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -140,17 +140,18 @@ public sealed class ArchitectureTests
     {
         // A pythonnet method call releases and retakes the GIL and converts its arguments; the loop's wake-up and each
         // websocket message go through Server.fast (Unicorn.PythonBridge/Asgi/AsgiNativeCallbacks) instead, and so
-        // do an http request's scope fields, start, body write and finish.
+        // do an http request's scope (a dict built in C#), start, body write and finish; the request is dispatched by id,
+        // with no pythonnet wrapper of its exchange.
         var source = File.ReadAllText(Path.Combine(Config.RepositoryPaths.Root, "Unicorn.PythonBridge", "Python", "unicorn_asgi.py"));
         Assert.Contains("self.fast.drain()", source, StringComparison.Ordinal);
         Assert.Contains("server.fast.ws_receive", source, StringComparison.Ordinal);
         Assert.Contains("server.fast.ws_send", source, StringComparison.Ordinal);
-        foreach (var call in new[] { "server.fast.http_request(", "server.fast.start(", "server.fast.write(", "server.fast.finish(" })
+        foreach (var call in new[] { "server.fast.http_scope(", "server.fast.start(", "server.fast.write(", "server.fast.finish(" })
         {
             Assert.Contains(call, source, StringComparison.Ordinal);
         }
 
-        foreach (var crossing in new[] { ".Drain(", ".Receive(", ".SendNow(", ".WriteNow(", "exchange.Id", "exchange.IsWebSocket" })
+        foreach (var crossing in new[] { ".Drain(", ".Receive(", ".SendNow(", ".WriteNow(", "exchange.Id", "exchange.IsWebSocket", "def request(self, exchange," })
         {
             Assert.DoesNotContain(crossing, source, StringComparison.Ordinal);
         }

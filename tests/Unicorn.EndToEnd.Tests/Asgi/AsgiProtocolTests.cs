@@ -53,6 +53,52 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void The_scope_decodes_the_path_as_urllib_and_gives_header_names_lowercased_as_bytes()
+    {
+        // The scope dict is built in C# (fast.http_scope); a path with escapes still goes through urllib.parse.unquote.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var response = RawHttp.Send(port, $"GET /echo-scope/a%20b/%C3%A9%ZZ HTTP/1.1\r\nHost: x\r\nX-Mixed-Case: Keep Value\r\n{Close}\r\n");
+        using var doc = System.Text.Json.JsonDocument.Parse(RawHttp.Body(response));
+        var scope = doc.RootElement;
+        Assert.Equal("/echo-scope/a b/\u00e9%ZZ", scope.GetProperty("path").GetString());
+        Assert.Equal("/echo-scope/a%20b/%C3%A9%ZZ", scope.GetProperty("raw_path").GetString());
+        Assert.Equal("http", scope.GetProperty("type").GetString());
+        var headers = scope.GetProperty("headers").EnumerateArray().Select(h => (h[0].GetString(), h[1].GetString())).ToList();
+        Assert.Contains(("x-mixed-case", "Keep Value"), headers);
+        Assert.Contains(("host", "x"), headers);
+        Assert.Equal(["bytes"], scope.GetProperty("types").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(["http.response.pathsend"], scope.GetProperty("extensions").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
+    public void Response_headers_of_every_shape_the_app_may_send_are_read_or_refused_as_python_would()
+    {
+        // fast.start reads a list or tuple of 2-item tuples or lists of bytes or str in C#; any other shape goes
+        // through Python's checks, with their errors.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var shapes = RawHttp.Send(port, $"GET /header-shapes HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", shapes, StringComparison.Ordinal);
+        Assert.Contains("\r\nx-gen: 1\r\n", shapes, StringComparison.Ordinal);
+        Assert.Equal("ok", RawHttp.Body(shapes));
+
+        var lists = RawHttp.Send(port, $"GET /header-list-pairs HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", lists, StringComparison.Ordinal);
+        Assert.Contains("\r\nx-list: str-value\r\n", lists, StringComparison.Ordinal);
+        Assert.Equal("ok", RawHttp.Body(lists));
+
+        var notBytes = RawHttp.Send(port, $"GET /header-not-bytes HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", notBytes, StringComparison.Ordinal);
+        server.WaitForLog("TypeError: header value must be bytes, not int");
+        Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Early_hints_go_out_as_a_103_before_the_response_as_in_Gunicorn()
     {
         var port = UnicornServer.FreePort();
