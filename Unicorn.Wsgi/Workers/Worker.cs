@@ -32,6 +32,9 @@ public sealed class Worker
     private readonly long _maxRequests;
     // Open connections, plus one while any accept loop runs; whoever takes it to zero completes _drained.
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // A promoted spare's debug trace (TraceFirstRequest): each runs once, as the first request starts and ends.
+    private Action? _firstRequestStarting;
+    private Action? _firstRequestDone;
     private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
@@ -380,8 +383,20 @@ public sealed class Worker
         }
     }
 
+    /// <summary>Calls <paramref name="starting"/> as the next request starts and <paramref name="done"/> once it is answered, once each.</summary>
+    internal void TraceFirstRequest(Action starting, Action done)
+    {
+        _firstRequestDone = done;
+        _firstRequestStarting = starting;
+    }
+
     private void OnRequestStarting()
     {
+        if (_firstRequestStarting is not null)
+        {
+            Interlocked.Exchange(ref _firstRequestStarting, null)?.Invoke();
+        }
+
         if (_maxRequests > 0 && Interlocked.Increment(ref _requestsStarted) >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
         {
             _log.Info("Autorestarting worker after current request.");
@@ -392,6 +407,11 @@ public sealed class Worker
     private void OnRequestDone(CompletedRequest request)
     {
         Interlocked.Increment(ref _requestCount);
+        if (_firstRequestDone is not null)
+        {
+            Interlocked.Exchange(ref _firstRequestDone, null)?.Invoke();
+        }
+
         RequestCompleted?.Invoke(request);
         if (AccessLog is { } log)
         {

@@ -27,6 +27,11 @@ public sealed partial class WorkerProcess
     private Settings _settings = new();
     private ProcessSettings _config = new();
     private Worker? _worker;
+    // worker_spares: SIGUSR2's handler (kept for the process's life: a late USR2 must not end it), and the
+    // promotion's moments for the debug line after the first response.
+    private IDisposable? _promotion;
+    private long _promotionSignalled;
+    private long _promotionTaken;
     private long? _gracefulDeadline;
     private long _retireDeadline;
     private volatile bool _retiring;
@@ -144,7 +149,11 @@ public sealed partial class WorkerProcess
     private bool Park()
     {
         // Registered before the Spare beat: the master promotes only a spare whose heartbeat says so.
-        _signals.Register([Libc.SIGUSR2]);
+        _promotion = SignalQueue.Handle(Libc.SIGUSR2, () =>
+        {
+            Volatile.Write(ref _promotionSignalled, Stopwatch.GetTimestamp());
+            _signals.Enqueue(Libc.SIGUSR2);
+        });
         var started = Stopwatch.GetTimestamp();
         var prepared = _options.WarmUp?.Invoke() ?? 0;
         _heartbeat.Beat(WorkerState.Spare);
@@ -156,6 +165,7 @@ public sealed partial class WorkerProcess
                 switch (sig)
                 {
                     case Libc.SIGUSR2:
+                        _promotionTaken = Stopwatch.GetTimestamp();
                         _log.Debug($"Spare worker (pid: {_info.Pid}) promoted");
                         return true;
                     case Libc.SIGTERM or Libc.SIGINT or Libc.SIGQUIT:
@@ -200,6 +210,7 @@ public sealed partial class WorkerProcess
     private int Serve()
     {
         var worker = _worker!;
+        TracePromotion(worker);
         var run = worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
         // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
@@ -248,6 +259,23 @@ public sealed partial class WorkerProcess
         }
 
         return 0;
+    }
+
+    /// <summary>A promoted spare, logging at debug: one line after its first response, with when each step happened.</summary>
+    private void TracePromotion(Worker worker)
+    {
+        if (_promotionTaken == 0 || !_log.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        var serving = Stopwatch.GetTimestamp();
+        long starting = 0;
+        worker.TraceFirstRequest(
+            () => starting = Stopwatch.GetTimestamp(),
+            () => _log.Debug($"Spare worker (pid: {_info.Pid}) first response: USR2 handled {PromotionTrace.At(Volatile.Read(ref _promotionSignalled))}, " +
+                $"main thread {PromotionTrace.At(_promotionTaken)}, serving {PromotionTrace.At(serving)}, " +
+                $"request started {PromotionTrace.At(starting)}, answered {PromotionTrace.At(Stopwatch.GetTimestamp())}"));
     }
 
     private void HandleSignal(int sig)
