@@ -14,7 +14,7 @@ namespace Unicorn.Wsgi.Workers;
 /// concerns (signals, heartbeat, hand-over from the master) belong to <c>WorkerProcess</c>; this class
 /// runs equally in a test.
 /// </summary>
-public sealed class Worker
+public sealed partial class Worker
 {
     private readonly Settings _settings;
     // When every connection slot is taken and no connection has idled long enough to be shed, how often to look again.
@@ -35,6 +35,9 @@ public sealed class Worker
     // A promoted spare's debug trace (TraceFirstRequest): each runs once, as the first request starts and ends.
     private Action? _firstRequestStarting;
     private Action? _firstRequestDone;
+    // Closed while a spare is parked (StartParked): everything is running but nothing accepts until Open.
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile IdleAcceptor? _idleAcceptor;
     private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
@@ -103,8 +106,35 @@ public sealed class Worker
     public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
 
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
-    public async Task RunAsync()
+    public Task RunAsync()
     {
+        Open();
+        return RunGatedAsync();
+    }
+
+    /// <summary>
+    /// worker_spares: builds the pipeline and starts the app host's threads and accept loops now, but accepts
+    /// nothing until <see cref="Open"/>, so a promoted spare's first connection crosses no thread start, no
+    /// set-up and no first-call JIT of this path. The task is <see cref="RunAsync"/>'s.
+    /// </summary>
+    public Task StartParked() => RunGatedAsync();
+
+    /// <summary>
+    /// Lets a worker started by <see cref="StartParked"/> accept: safe on any thread (a signal handler's),
+    /// and more than once. The sync host's idle thread is woken through its acceptor's eventfd.
+    /// </summary>
+    public void Open()
+    {
+        if (_gate.TrySetResult())
+        {
+            _idleAcceptor?.Open();
+        }
+    }
+
+    private async Task RunGatedAsync()
+    {
+        // Stopped while parked: the loops waiting at the gate go on to see the stop.
+        using var stopOpens = _stopAccepting.Token.Register(static s => ((Worker)s!).Open(), this);
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
@@ -148,7 +178,13 @@ public sealed class Worker
         var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
         if (_host.AcceptWhenIdle(acceptor))
         {
-            acceptor.Start();
+            acceptor.Start(held: !_gate.Task.IsCompleted);
+            _idleAcceptor = acceptor;
+            if (_gate.Task.IsCompleted)
+            {
+                // Opened between the check and the store: the acceptor must not stay held.
+                acceptor.Open();
+            }
         }
         else
         {
@@ -234,7 +270,16 @@ public sealed class Worker
 
     private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
-        await (acceptor is null ? AcceptUntilStoppedAsync(listener, pipeline) : acceptor.Completion);
+        if (acceptor is null)
+        {
+            await _gate.Task;
+            await AcceptUntilStoppedAsync(listener, pipeline);
+        }
+        else
+        {
+            await acceptor.Completion;
+        }
+
         if (!listener.OwnedByWorker)
         {
             return;
