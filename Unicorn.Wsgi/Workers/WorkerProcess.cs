@@ -168,6 +168,15 @@ public sealed partial class WorkerProcess
         var started = Stopwatch.GetTimestamp();
         var prepared = _options.WarmUp?.Invoke() ?? 0;
         var answered = ServeSyntheticRequests();
+        if (answered > 0)
+        {
+            // Tiered compilation counts calls only once no method has been compiled for 100 ms: a second round,
+            // after that, is counted, and its hot methods are recompiled optimised before the spare parks.
+            WaitForJitQuiet();
+            answered += ServeSyntheticRequests();
+            WaitForJitQuiet();
+        }
+
         _heartbeat.Beat(WorkerState.Spare);
         _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled, {answered} synthetic requests answered, in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         while (true)
@@ -219,6 +228,24 @@ public sealed partial class WorkerProcess
 
     // 3 requests each: past the 30 calls after which tiered compilation recompiles a method optimised.
     private const int SyntheticConnections = 16;
+
+    /// <summary>Waits (at most 3 s) until the JIT has compiled nothing for 250 ms, background recompiles included.</summary>
+    private static void WaitForJitQuiet()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var quietSince = started;
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(3) && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromMilliseconds(250))
+        {
+            Thread.Sleep(50);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
+    }
 
     /// <summary>A spare told to go before promotion: its worker (host thread, loops) stops having served nothing.</summary>
     private bool Unpark()
