@@ -29,14 +29,20 @@ public sealed partial class Worker
     /// </summary>
     internal static int WarmUp(Settings settings, ILoadedApp app, IErrorLog log, int connections)
     {
-        ArgumentNullException.ThrowIfNull(settings);
-        if (settings.UwsgiProtocol || !settings.OffersHttp1 || !AppHosts.RunsWsgiThreads(settings))
+        if (!CanWarmUp(settings))
         {
             return 0;
         }
 
         var worker = new Worker(settings, [], AppHosts.Create(settings, app, log), log);
         return worker.ServeSynthetic(connections);
+    }
+
+    /// <summary>Whether <see cref="WarmUp"/> serves anything for these settings (HTTP/1.1 on a thread-pool host).</summary>
+    internal static bool CanWarmUp(Settings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return !settings.UwsgiProtocol && settings.OffersHttp1 && AppHosts.RunsWsgiThreads(settings);
     }
 
     private int ServeSynthetic(int connections)

@@ -210,7 +210,7 @@ public sealed partial class WorkerProcess
     /// </summary>
     private int ServeSyntheticRequests()
     {
-        if (_options.WarmUpApp is not { } warmUpApp)
+        if (_options.WarmUpApp is not { } warmUpApp || !Worker.CanWarmUp(_settings))
         {
             return 0;
         }
