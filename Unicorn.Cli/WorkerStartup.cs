@@ -52,6 +52,7 @@ internal sealed class WorkerStartup : IDisposable
             ReopenLogs = ReopenLogs,
             ModuleSource = ModuleSource,
             WarmUp = WarmUp,
+            WarmUpApp = s => new WsgiOnlyApp(PythonWsgiApplication.WarmUp(StartPython(s), WorkerMain.AppOptions(s), _log)),
         };
     }
 

@@ -44,6 +44,17 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         return new PythonWsgiApplication(runtime, app, options, log);
     }
 
+    /// <summary>
+    /// worker_spares: the bridge's own WSGI app (<c>warm_up_app</c>: 200, "ok"), which a parked spare's synthetic
+    /// requests reach instead of the user's app.
+    /// </summary>
+    public static PythonWsgiApplication WarmUp(PythonRuntime runtime, WsgiAppOptions options, IErrorLog log)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        using var app = runtime.RunWithGil(() => BridgeModule.Get("warm_up_app"));
+        return new PythonWsgiApplication(runtime, app, options, log);
+    }
+
     internal PythonRuntime Runtime { get; }
     internal IErrorLog Log { get; }
     internal nint App { get; private set; }

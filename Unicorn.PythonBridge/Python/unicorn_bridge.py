@@ -467,3 +467,10 @@ def shutdown():
                     stream.flush()
                 except Exception:
                     pass
+
+
+def warm_up_app(environ, start_response):
+    """worker_spares: the app a parked spare's synthetic requests reach (never the user's), so that the
+    request path is compiled before the spare is promoted."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]

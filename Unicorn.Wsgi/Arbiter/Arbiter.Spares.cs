@@ -20,6 +20,9 @@ public sealed partial class Arbiter
     /// <summary>When the last spare was promoted (Stopwatch timestamp; 0: never).</summary>
     private long _promotedAt;
 
+    /// <summary>When the loop last took its signals (Stopwatch timestamp), for the promotion's debug line.</summary>
+    private long _signalsTakenAt;
+
     /// <summary>How long a promoted spare has the CPU to itself before its replacement starts booting.</summary>
     private static readonly TimeSpan RefillDelay = TimeSpan.FromSeconds(1);
 
@@ -58,7 +61,7 @@ public sealed partial class Arbiter
 
             _workers[spare.Pid] = spare;
             _promotedAt = WorkerHeartbeat.Now;
-            _log.Debug($"Promoted spare worker (pid: {spare.Pid})");
+            _log.Debug($"Promoted spare worker (pid: {spare.Pid}): signal taken {PromotionTrace.At(_signalsTakenAt)}, USR2 sent {PromotionTrace.At(spare.SpawnedAt)}");
             return true;
         }
 

@@ -98,7 +98,9 @@ public sealed partial class Arbiter : IDisposable
             while (true)
             {
                 MaybePromoteMaster();
-                foreach (var sig in _signals.Wait(LoopInterval))
+                var signals = _signals.Wait(LoopInterval);
+                _signalsTakenAt = Stopwatch.GetTimestamp();
+                foreach (var sig in signals)
                 {
                     HandleSignal(sig);
                 }

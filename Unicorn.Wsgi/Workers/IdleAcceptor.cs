@@ -46,6 +46,8 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private int _state;
     private int _wakePending;
     private int _next;
+    // Held (a parked spare): the thread waits on the eventfd alone, taking no connection, until Open.
+    private volatile bool _held;
 
     public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop, TimeSpan? firstBytesWait = null)
     {
@@ -73,9 +75,13 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     /// </summary>
     public Task Completion => _stopped.Task;
 
-    /// <summary>Called once the host has agreed to accept on its idle thread, before it starts.</summary>
-    public void Start()
+    /// <summary>
+    /// Called once the host has agreed to accept on its idle thread, before it starts. <paramref name="held"/>:
+    /// the thread waits without accepting until <see cref="Open"/>.
+    /// </summary>
+    public void Start(bool held = false)
     {
+        _held = held;
         foreach (var listener in _listeners)
         {
             // accept(2) answers EAGAIN instead of blocking when another worker took the connection first.
@@ -117,6 +123,16 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         return Volatile.Read(ref _state) != Stopped;
     }
 
+    /// <summary>Ends the hold: the waiting thread wakes and polls the listeners.</summary>
+    public void Open()
+    {
+        if (_held)
+        {
+            _held = false;
+            Wake();
+        }
+    }
+
     public unsafe void Wake()
     {
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
@@ -146,6 +162,18 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
 
     private unsafe void WaitAndServeOne()
     {
+        if (_held)
+        {
+            // Woken by Open, a stop, or work queued (none while held): WaitOrServe's caller comes back.
+            var wake = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+            if (Libc.poll(&wake, 1, -1) > 0)
+            {
+                ClearWake();
+            }
+
+            return;
+        }
+
         var haveSlot = _slots.Wait(0);
         if (!haveSlot)
         {

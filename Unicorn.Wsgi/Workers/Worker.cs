@@ -14,7 +14,7 @@ namespace Unicorn.Wsgi.Workers;
 /// concerns (signals, heartbeat, hand-over from the master) belong to <c>WorkerProcess</c>; this class
 /// runs equally in a test.
 /// </summary>
-public sealed class Worker
+public sealed partial class Worker
 {
     private readonly Settings _settings;
     // When every connection slot is taken and no connection has idled long enough to be shed, how often to look again.
@@ -32,6 +32,12 @@ public sealed class Worker
     private readonly long _maxRequests;
     // Open connections, plus one while any accept loop runs; whoever takes it to zero completes _drained.
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // A promoted spare's debug trace (TraceFirstRequest): each runs once, as the first request starts and ends.
+    private Action? _firstRequestStarting;
+    private Action? _firstRequestDone;
+    // Closed while a spare is parked (StartParked): everything is running but nothing accepts until Open.
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile IdleAcceptor? _idleAcceptor;
     private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
@@ -100,8 +106,35 @@ public sealed class Worker
     public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
 
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
-    public async Task RunAsync()
+    public Task RunAsync()
     {
+        Open();
+        return RunGatedAsync();
+    }
+
+    /// <summary>
+    /// worker_spares: builds the pipeline and starts the app host's threads and accept loops now, but accepts
+    /// nothing until <see cref="Open"/>, so a promoted spare's first connection crosses no thread start, no
+    /// set-up and no first-call JIT of this path. The task is <see cref="RunAsync"/>'s.
+    /// </summary>
+    public Task StartParked() => RunGatedAsync();
+
+    /// <summary>
+    /// Lets a worker started by <see cref="StartParked"/> accept: safe on any thread (a signal handler's),
+    /// and more than once. The sync host's idle thread is woken through its acceptor's eventfd.
+    /// </summary>
+    public void Open()
+    {
+        if (_gate.TrySetResult())
+        {
+            _idleAcceptor?.Open();
+        }
+    }
+
+    private async Task RunGatedAsync()
+    {
+        // Stopped while parked: the loops waiting at the gate go on to see the stop.
+        using var stopOpens = _stopAccepting.Token.Register(static s => ((Worker)s!).Open(), this);
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
@@ -145,7 +178,13 @@ public sealed class Worker
         var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
         if (_host.AcceptWhenIdle(acceptor))
         {
-            acceptor.Start();
+            acceptor.Start(held: !_gate.Task.IsCompleted);
+            _idleAcceptor = acceptor;
+            if (_gate.Task.IsCompleted)
+            {
+                // Opened between the check and the store: the acceptor must not stay held.
+                acceptor.Open();
+            }
         }
         else
         {
@@ -231,7 +270,16 @@ public sealed class Worker
 
     private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
-        await (acceptor is null ? AcceptUntilStoppedAsync(listener, pipeline) : acceptor.Completion);
+        if (acceptor is null)
+        {
+            await _gate.Task;
+            await AcceptUntilStoppedAsync(listener, pipeline);
+        }
+        else
+        {
+            await acceptor.Completion;
+        }
+
         if (!listener.OwnedByWorker)
         {
             return;
@@ -380,8 +428,20 @@ public sealed class Worker
         }
     }
 
+    /// <summary>Calls <paramref name="starting"/> as the next request starts and <paramref name="done"/> once it is answered, once each.</summary>
+    internal void TraceFirstRequest(Action starting, Action done)
+    {
+        _firstRequestDone = done;
+        _firstRequestStarting = starting;
+    }
+
     private void OnRequestStarting()
     {
+        if (_firstRequestStarting is not null)
+        {
+            Interlocked.Exchange(ref _firstRequestStarting, null)?.Invoke();
+        }
+
         if (_maxRequests > 0 && Interlocked.Increment(ref _requestsStarted) >= _maxRequests && Interlocked.Exchange(ref _maxRequestsFired, 1) == 0)
         {
             _log.Info("Autorestarting worker after current request.");
@@ -392,6 +452,11 @@ public sealed class Worker
     private void OnRequestDone(CompletedRequest request)
     {
         Interlocked.Increment(ref _requestCount);
+        if (_firstRequestDone is not null)
+        {
+            Interlocked.Exchange(ref _firstRequestDone, null)?.Invoke();
+        }
+
         RequestCompleted?.Invoke(request);
         if (AccessLog is { } log)
         {

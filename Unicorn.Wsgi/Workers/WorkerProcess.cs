@@ -27,6 +27,16 @@ public sealed partial class WorkerProcess
     private Settings _settings = new();
     private ProcessSettings _config = new();
     private Worker? _worker;
+    // worker_spares: the worker started while parked, its gate opened by SIGUSR2's handler (never unregistered:
+    // a late USR2 must not take the default action, which ends the process), and the promotion's moments for
+    // the debug line after the first response.
+    private Task? _parkedRun;
+    private IDisposable? _promotion;
+    private long _promotionSignalled;
+    private long _promotionTaken;
+    private long _promotionServing;
+    private long _firstRequestStarted;
+    private long _firstRequestAnswered;
     private long? _gracefulDeadline;
     private long _retireDeadline;
     private volatile bool _retiring;
@@ -143,12 +153,32 @@ public sealed partial class WorkerProcess
     /// </summary>
     private bool Park()
     {
+        var worker = _worker!;
+        TracePromotion(worker);
+        // Everything up to accepting runs now: the host's thread waits at the gate, and promotion opens it
+        // straight from the signal handler, without waiting for this thread.
+        _parkedRun = worker.StartParked();
         // Registered before the Spare beat: the master promotes only a spare whose heartbeat says so.
-        _signals.Register([Libc.SIGUSR2]);
+        _promotion = SignalQueue.Handle(Libc.SIGUSR2, () =>
+        {
+            Volatile.Write(ref _promotionSignalled, Stopwatch.GetTimestamp());
+            worker.Open();
+            _signals.Enqueue(Libc.SIGUSR2);
+        });
         var started = Stopwatch.GetTimestamp();
         var prepared = _options.WarmUp?.Invoke() ?? 0;
+        var answered = ServeSyntheticRequests();
+        if (answered > 0)
+        {
+            // Tiered compilation counts calls only once no method has been compiled for 100 ms: a second round,
+            // after that, is counted, and its hot methods are recompiled optimised before the spare parks.
+            WaitForJitQuiet();
+            answered += ServeSyntheticRequests();
+            WaitForJitQuiet();
+        }
+
         _heartbeat.Beat(WorkerState.Spare);
-        _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
+        _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled, {answered} synthetic requests answered, in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         while (true)
         {
             foreach (var sig in _signals.Wait(TimeSpan.FromSeconds(1)))
@@ -156,10 +186,11 @@ public sealed partial class WorkerProcess
                 switch (sig)
                 {
                     case Libc.SIGUSR2:
+                        _promotionTaken = Stopwatch.GetTimestamp();
                         _log.Debug($"Spare worker (pid: {_info.Pid}) promoted");
                         return true;
                     case Libc.SIGTERM or Libc.SIGINT or Libc.SIGQUIT:
-                        return false;
+                        return Unpark();
                     default:
                         HandleSignal(sig);
                         break;
@@ -168,9 +199,68 @@ public sealed partial class WorkerProcess
 
             if (Libc.getppid() != _masterPid)
             {
-                return false;
+                return Unpark();
             }
         }
+    }
+
+    /// <summary>
+    /// The request path run for real while parked, against the bridge's own app: what a first request would
+    /// compile is compiled now. Optional: a failure is logged and the spare parks without it.
+    /// </summary>
+    private int ServeSyntheticRequests()
+    {
+        if (_options.WarmUpApp is not { } warmUpApp || !Worker.CanWarmUp(_settings))
+        {
+            return 0;
+        }
+
+        try
+        {
+            return Worker.WarmUp(_settings, warmUpApp(_settings), _log, SyntheticConnections);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Warning($"Spare worker (pid: {_info.Pid}) could not serve its warm-up requests: {e.Message}");
+            return 0;
+        }
+    }
+
+    // 3 requests each: past the 30 calls after which tiered compilation recompiles a method optimised.
+    private const int SyntheticConnections = 16;
+
+    /// <summary>Waits (at most 3 s) until the JIT has compiled nothing for 250 ms, background recompiles included.</summary>
+    private static void WaitForJitQuiet()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var quietSince = started;
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(3) && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromMilliseconds(250))
+        {
+            Thread.Sleep(50);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != compiled)
+            {
+                compiled = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    /// <summary>A spare told to go before promotion: its worker (host thread, loops) stops having served nothing.</summary>
+    private bool Unpark()
+    {
+        _worker!.StopNow();
+        try
+        {
+            _ = _parkedRun!.Wait(TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException e)
+        {
+            _log.Warning($"Spare worker (pid: {_info.Pid}) failed while parked: {e.InnerException}");
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -200,7 +290,8 @@ public sealed partial class WorkerProcess
     private int Serve()
     {
         var worker = _worker!;
-        var run = worker.RunAsync();
+        _promotionServing = _promotionTaken == 0 ? 0 : Stopwatch.GetTimestamp();
+        var run = _parkedRun ?? worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
         // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
         // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
@@ -218,6 +309,7 @@ public sealed partial class WorkerProcess
             }
 
             _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);
+            LogPromotionTrace();
             WatchSlowRequests(worker);
 
             if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
@@ -248,6 +340,36 @@ public sealed partial class WorkerProcess
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// A spare, logging at debug: its worker notes when its first request starts and is answered (set before
+    /// the gate can open), for one line after promotion with when each step happened.
+    /// </summary>
+    private void TracePromotion(Worker worker)
+    {
+        if (!_log.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        worker.TraceFirstRequest(
+            () => Volatile.Write(ref _firstRequestStarted, Stopwatch.GetTimestamp()),
+            () => Volatile.Write(ref _firstRequestAnswered, Stopwatch.GetTimestamp()));
+    }
+
+    /// <summary>From the serve loop, not the request's thread: the line must not delay the response it times.</summary>
+    private void LogPromotionTrace()
+    {
+        if (_promotionServing == 0 || Volatile.Read(ref _firstRequestAnswered) == 0)
+        {
+            return;
+        }
+
+        _log.Debug($"Spare worker (pid: {_info.Pid}) first response: USR2 handled {PromotionTrace.At(Volatile.Read(ref _promotionSignalled))}, " +
+            $"main thread {PromotionTrace.At(_promotionTaken)}, serving {PromotionTrace.At(_promotionServing)}, " +
+            $"request started {PromotionTrace.At(Volatile.Read(ref _firstRequestStarted))}, answered {PromotionTrace.At(Volatile.Read(ref _firstRequestAnswered))}");
+        _promotionServing = 0;
     }
 
     private void HandleSignal(int sig)

@@ -45,6 +45,12 @@ public sealed class WorkerProcessOptions
     /// <summary>worker_spares: compiles the request path while the spare is parked (<see cref="JitWarmUp"/>); returns the method count.</summary>
     public Func<int>? WarmUp { get; init; }
 
+    /// <summary>
+    /// worker_spares: the app a parked spare's synthetic requests reach (<see cref="Worker.WarmUp"/>), built
+    /// in-process and never the user's; null: no synthetic requests.
+    /// </summary>
+    public Func<Settings, ILoadedApp>? WarmUpApp { get; init; }
+
     public WorkerHooks Hooks { get; init; } = new();
 }
 

@@ -36,5 +36,8 @@ public static class AppHosts
             : throw new InvalidOperationException($"no app host for worker class '{settings.WorkerClass}'");
     }
 
+    /// <summary>True when the worker class runs WSGI requests on a pool of Python threads (sync, gthread).</summary>
+    internal static bool RunsWsgiThreads(Settings settings) => For(settings) is AppThreadPoolFactory;
+
     public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) => For(settings).Create(settings, app, log);
 }

@@ -79,6 +79,44 @@ public sealed partial class SpareWorkerTests : IDisposable
     }
 
     [Fact]
+    public void A_parked_spares_warm_up_requests_never_reach_the_users_app()
+    {
+        // The app notes every call with its pid and path.
+        File.WriteAllText(Path.Combine(_dir, "noting_app.py"), """
+            import os
+
+            def app(environ, start_response):
+                with open(os.path.join(os.path.dirname(__file__), "calls"), "a") as f:
+                    f.write("%d %s\n" % (os.getpid(), environ["PATH_INFO"]))
+                body = str(os.getpid()).encode()
+                start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+                return [body]
+            """);
+        var calls = Path.Combine(_dir, "calls");
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "--pythonpath", _dir,
+            "-b", $"127.0.0.1:{port}", "noting_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("parked", 1, 120);
+        var spare = Parked(server)[0];
+        // It served its synthetic requests (to the bridge's own app) before parking.
+        Assert.Matches(@"parked \(\d+ methods compiled, [1-9]\d* synthetic requests answered", server.Lines.Single(l => ParkedLine().IsMatch(l)));
+
+        server.Signal(SIGTTIN);
+        server.WaitForLog($"Promoted spare worker (pid: {spare})", 1, 60);
+        Assert.True(Poll(() => TryPid(port) == spare, 60), "the promoted spare never answered");
+
+        // The user's app saw the test's requests only: none from the warm-up, none from the spare before promotion.
+        var lines = File.ReadAllLines(calls);
+        Assert.All(lines, l => Assert.Matches(@"^\d+ /(pid)?$", l));
+        Assert.Contains($"{spare} /pid", lines);
+        Assert.DoesNotContain(lines, l => l.StartsWith($"{spare} /", StringComparison.Ordinal) && l != $"{spare} /pid");
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void HUP_discards_spares_and_the_promoted_worker_has_the_new_config()
     {
         var config = Path.Combine(_dir, "conf.py");
