@@ -18,7 +18,7 @@ public class GracefulStopListenerTests
     [Fact]
     public async Task Connections_queued_on_the_workers_own_socket_are_served_before_it_closes()
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var clients = await QueueRequestsAsync(socket, 3);
         var worker = NewWorker(new ListenerInfo(socket) { OwnedByWorker = true });
 
@@ -43,7 +43,7 @@ public class GracefulStopListenerTests
     [Fact]
     public async Task Connections_queued_on_a_shared_socket_are_left_to_the_other_workers()
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var clients = await QueueRequestsAsync(socket, 2);
         var worker = NewWorker(new ListenerInfo(socket));
 
@@ -61,14 +61,6 @@ public class GracefulStopListenerTests
         {
             client.Dispose();
         }
-    }
-
-    private static Socket Listen()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Listen(128);
-        return socket;
     }
 
     /// <summary>Clients whose handshake is done and whose request is sent, none accepted yet.</summary>

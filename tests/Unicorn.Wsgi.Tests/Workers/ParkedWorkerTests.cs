@@ -19,7 +19,7 @@ public class ParkedWorkerTests
     [InlineData("gthread", 4)]
     public async Task A_parked_worker_accepts_nothing_until_opened(string workerClass, int threads)
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var worker = NewWorker(socket, workerClass, threads);
         var run = worker.StartParked();
 
@@ -42,7 +42,7 @@ public class ParkedWorkerTests
     [InlineData("gthread", 4)]
     public async Task A_worker_stopped_while_parked_ends_and_leaves_its_queue_to_others(string workerClass, int threads)
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var worker = NewWorker(socket, workerClass, threads);
         var run = worker.StartParked();
         using var client = await SendAsync(socket);
@@ -63,14 +63,6 @@ public class ParkedWorkerTests
         settings.Set("worker_class", workerClass);
         settings.Set("threads", threads);
         return new Worker(settings, [new ListenerInfo(socket)], new FakeApp(FakeApp.Ok), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
-    }
-
-    private static Socket Listen()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Listen(128);
-        return socket;
     }
 
     private static async Task<Socket> SendAsync(Socket listener)

@@ -17,7 +17,7 @@ public class RetireTests
     [Fact]
     public async Task The_last_request_closes_its_connection_and_the_worker_stops_accepting()
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var settings = TestSettings.Defaults();
         settings.Set("max_requests", 2);
         var worker = new Worker(settings, [new ListenerInfo(socket)], new FakeApp(FakeApp.Ok), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
@@ -42,7 +42,7 @@ public class RetireTests
     [Fact]
     public async Task A_retired_workers_own_socket_holds_its_queue_until_the_stop_then_serves_it()
     {
-        using var socket = Listen();
+        using var socket = WorkerHarness.Listen();
         var settings = TestSettings.Defaults();
         settings.Set("max_requests", 1);
         var worker = new Worker(settings, [new ListenerInfo(socket) { OwnedByWorker = true }], new FakeApp(FakeApp.Ok), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
@@ -64,14 +64,6 @@ public class RetireTests
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", served, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", served, StringComparison.Ordinal);
         Assert.ThrowsAny<ObjectDisposedException>(() => socket.Poll(0, SelectMode.SelectRead));
-    }
-
-    private static Socket Listen()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        socket.Listen(128);
-        return socket;
     }
 
     private static async Task<Socket> ConnectAsync(Socket listener)

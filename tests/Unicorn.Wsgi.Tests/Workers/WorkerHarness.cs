@@ -18,9 +18,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     {
         var settings = TestSettings.Defaults();
         configure?.Invoke(settings);
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(128);
+        _listener = Listen();
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         Log = new StringWriter();
         Worker = new Worker(settings, [_listener], new FakeApp(handler), new StderrErrorLog(LogLevel.Debug, TextWriter.Synchronized(Log)));
@@ -28,6 +26,15 @@ internal sealed class WorkerHarness : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>A listening TCP socket on a free loopback port.</summary>
+    public static Socket Listen()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen(128);
+        return socket;
+    }
 
     public Worker Worker { get; }
 
