@@ -65,13 +65,17 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
 
     private bool TryReadPrefix(Span<byte> buffer, out int n)
     {
-        n = Math.Min(buffer.Length, prefix.Length - _offset);
-        if (n <= 0 || buffer.IsEmpty)
+        var left = prefix.Length - _offset;
+        if (left <= 0)
         {
             n = 0;
             return false;
         }
 
+        // A zero-byte read is a wait for data (SslStream's handshake reads that way): with prefix bytes left it
+        // completes at once. Passed on to the socket it would wait for bytes the client sends only after the
+        // server's answer to the ClientHello held here, until the handshake timed out.
+        n = Math.Min(buffer.Length, left);
         prefix.AsSpan(_offset, n).CopyTo(buffer);
         _offset += n;
         return true;
