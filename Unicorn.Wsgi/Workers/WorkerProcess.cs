@@ -311,6 +311,7 @@ public sealed partial class WorkerProcess
             _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);
             LogPromotionTrace();
             WatchSlowRequests(worker);
+            ReturnIdleMemory(worker);
 
             if (_gracefulDeadline is null && Libc.getppid() != _masterPid)
             {

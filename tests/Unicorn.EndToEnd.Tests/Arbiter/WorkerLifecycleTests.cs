@@ -60,6 +60,25 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public void AQuietWorkerReturnsItsFreeMemoryOncePerQuietSpell()
+    {
+        const string Settled = "returned its free memory";
+        var port = FreePort();
+        using var server = Start("-w", "1", "--log-level", "debug", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog(Settled, 1, seconds: 30);
+
+        // Quiet on: nothing more to return, so nothing more is done.
+        Thread.Sleep(TimeSpan.FromSeconds(7));
+        Assert.Equal(1, server.Count(Settled));
+
+        Assert.Equal(200, Get(port, "/").Status);
+        server.WaitForLog(Settled, 2, seconds: 30);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void NeitherWorkersNorTheMasterTierWithProfileGuidance()
     {
         // The runtimeconfig turns TieredPGO off (the master's instrumented code grew for hours, one reload path
