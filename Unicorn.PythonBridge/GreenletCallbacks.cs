@@ -313,16 +313,13 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            var want = (int)Math.Clamp(size, 0, 1 << 20);
-            var bytes = CPython.PyBytes_FromStringAndSize(null, want);
+            var want = (int)Math.Clamp(size, 0, PythonWsgiThread.MaxReadSize);
+            var bytes = CPython.NewBytes(want, out var destination);
             if (bytes == 0)
             {
                 return 0;
             }
 
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
             int n;
             try
             {
@@ -340,7 +337,7 @@ internal static unsafe class GreenletCallbacks
                 return CPython.NewRef(CPython.Py_None);
             }
 
-            return n == want || CPython._PyBytes_Resize(&bytes, n) == 0 ? bytes : 0;
+            return CPython.CutBytes(bytes, n, want);
         }
         catch (Exception e)
         {
