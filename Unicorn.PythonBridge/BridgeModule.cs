@@ -18,24 +18,38 @@ internal static class BridgeModule
     public static PyObject Get(string attribute) => Module.GetAttr(attribute);
 
     /// <summary>Executes the embedded source into a fresh module registered in sys.modules (GIL held).</summary>
-    public static void Load(PyObject native)
+    public static void Load(PyObject native) => s_module = LoadEmbedded(Name, "unicorn_bridge.py", native);
+
+    /// <summary>
+    /// Executes the embedded <c>Python/<paramref name="file"/></c> into a fresh module named <paramref name="name"/>,
+    /// sets its <c>_native</c> (which its source declares as None) when given, and registers it in sys.modules (GIL
+    /// held): how the bridge, asgi, greenlet and tornado halves are loaded.
+    /// </summary>
+    internal static PyObject LoadEmbedded(string name, string file, PyObject? native = null)
     {
-        var source = ReadResource("unicorn_bridge.py");
+        var source = ReadResource(file);
         using var builtins = Py.Import("builtins");
         using var types = Py.Import("types");
         using var sys = Py.Import("sys");
-        using var name = new PyString(Name);
-        var module = types.InvokeMethod("ModuleType", name);
+        using var moduleName = new PyString(name);
+        using var sourceText = new PyString(source);
+        using var fileName = new PyString(file);
+        using var mode = new PyString("exec");
+        var module = types.InvokeMethod("ModuleType", moduleName);
         using var dict = module.GetAttr("__dict__");
-        using var code = builtins.InvokeMethod("compile", new PyString(source), new PyString("unicorn_bridge.py"), new PyString("exec"));
+        using var code = builtins.InvokeMethod("compile", sourceText, fileName, mode);
         using (builtins.InvokeMethod("exec", code, dict))
         {
         }
 
-        module.SetAttr("_native", native);
+        if (native is not null)
+        {
+            module.SetAttr("_native", native);
+        }
+
         using var modules = sys.GetAttr("modules");
-        modules.SetItem(Name, module);
-        s_module = module;
+        modules.SetItem(name, module);
+        return module;
     }
 
     internal static string ReadResource(string file)

@@ -47,37 +47,23 @@ internal static unsafe class GreenletCallbacks
     /// <summary>A namespace object holding the functions (GIL held).</summary>
     public static PyObject CreateNamespace()
     {
-        using var types = Py.Import("types");
-        var ns = types.InvokeMethod("SimpleNamespace");
-        Add(ns, "wake", (delegate* unmanaged<nint, nint, nint>)&Wake, CPython.METH_NOARGS);
-        Add(ns, "ready", (delegate* unmanaged<nint, nint, nint>)&Ready, CPython.METH_NOARGS);
-        Add(ns, "take", (delegate* unmanaged<nint, nint, nint>)&Take, CPython.METH_NOARGS);
-        Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL);
-        Add(ns, "respond", (delegate* unmanaged<nint, nint*, nint, nint>)&Respond, CPython.METH_FASTCALL);
-        Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
-        Add(ns, "sendfile", (delegate* unmanaged<nint, nint*, nint, nint>)&SendFile, CPython.METH_FASTCALL);
-        Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
-        Add(ns, "headers_sent", (delegate* unmanaged<nint, nint*, nint, nint>)&HeadersSent, CPython.METH_FASTCALL);
-        Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
-        Add(ns, "abort", (delegate* unmanaged<nint, nint*, nint, nint>)&Abort, CPython.METH_FASTCALL);
-        Add(ns, "fail", (delegate* unmanaged<nint, nint*, nint, nint>)&Fail, CPython.METH_FASTCALL);
-        Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
-        Add(ns, "hook_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRequest, CPython.METH_FASTCALL);
-        Add(ns, "hook_worker", (delegate* unmanaged<nint, nint, nint>)&HookWorkerSnapshot, CPython.METH_NOARGS);
+        var ns = NativeFunction.NewNamespace();
+        NativeFunction.Add(ns, "wake", (delegate* unmanaged<nint, nint, nint>)&Wake, CPython.METH_NOARGS);
+        NativeFunction.Add(ns, "ready", (delegate* unmanaged<nint, nint, nint>)&Ready, CPython.METH_NOARGS);
+        NativeFunction.Add(ns, "take", (delegate* unmanaged<nint, nint, nint>)&Take, CPython.METH_NOARGS);
+        NativeFunction.Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "respond", (delegate* unmanaged<nint, nint*, nint, nint>)&Respond, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "sendfile", (delegate* unmanaged<nint, nint*, nint, nint>)&SendFile, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "headers_sent", (delegate* unmanaged<nint, nint*, nint, nint>)&HeadersSent, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "abort", (delegate* unmanaged<nint, nint*, nint, nint>)&Abort, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "fail", (delegate* unmanaged<nint, nint*, nint, nint>)&Fail, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "hook_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRequest, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "hook_worker", (delegate* unmanaged<nint, nint, nint>)&HookWorkerSnapshot, CPython.METH_NOARGS);
         return ns;
-    }
-
-    private static void Add(PyObject ns, string name, void* method, int flags)
-    {
-        var function = NativeFunction.Create(name, method, flags);
-        var attribute = CPython.Intern(name);
-        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
-        CPython.Py_DecRef(attribute);
-        CPython.Py_DecRef(function);
-        if (failed)
-        {
-            throw new InvalidOperationException($"cannot set _native.{name}");
-        }
     }
 
     /// <summary>wake(): acknowledges a wake-up and records that the loop turned; True once the worker is stopping.</summary>
@@ -327,16 +313,13 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            var want = (int)Math.Clamp(size, 0, 1 << 20);
-            var bytes = CPython.PyBytes_FromStringAndSize(null, want);
+            var want = (int)Math.Clamp(size, 0, PythonWsgiThread.MaxReadSize);
+            var bytes = CPython.NewBytes(want, out var destination);
             if (bytes == 0)
             {
                 return 0;
             }
 
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
             int n;
             try
             {
@@ -354,7 +337,7 @@ internal static unsafe class GreenletCallbacks
                 return CPython.NewRef(CPython.Py_None);
             }
 
-            return n == want || CPython._PyBytes_Resize(&bytes, n) == 0 ? bytes : 0;
+            return CPython.CutBytes(bytes, n, want);
         }
         catch (Exception e)
         {
@@ -389,30 +372,7 @@ internal static unsafe class GreenletCallbacks
 
     /// <summary>log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.</summary>
     [UnmanagedCallersOnly]
-    private static nint LogMessage(nint self, nint* args, nint nargs)
-    {
-        if (nargs is 2 or 3)
-        {
-            var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
-            var message = CPython.ToStringOrNull(args[1]);
-            if (message is null)
-            {
-                return 0;
-            }
-
-            var traceback = nargs == 3 && args[2] != CPython.Py_None ? CPython.ToStringOrNull(args[2]) : null;
-            if (traceback is not null)
-            {
-                s_log?.Exception(message, traceback);
-            }
-            else
-            {
-                s_log?.Log(level, message);
-            }
-        }
-
-        return CPython.NewRef(CPython.Py_None);
-    }
+    private static nint LogMessage(nint self, nint* args, nint nargs) => NativeCallbacks.WriteLog(s_log, args, nargs);
 
     /// <summary>hook_request(id): the request's snapshot as the config file's call_request takes it (JSON, ASCII).</summary>
     [UnmanagedCallersOnly]
@@ -495,9 +455,5 @@ internal static unsafe class GreenletCallbacks
         return null;
     }
 
-    private static nint Raise(string message, nint type = 0)
-    {
-        CPython.SetError(type == 0 ? CPython.PyExc_RuntimeError : type, "unicorn: " + message);
-        return 0;
-    }
+    private static nint Raise(string message, nint type = 0) => NativeFunction.Raise("unicorn: " + message, type);
 }

@@ -17,21 +17,7 @@ internal static class GreenletModule
 
     private static PyObject Load()
     {
-        var source = BridgeModule.ReadResource("unicorn_greenlet.py");
-        using var builtins = Py.Import("builtins");
-        using var types = Py.Import("types");
-        using var sys = Py.Import("sys");
-        var module = types.InvokeMethod("ModuleType", new PyString(Name));
-        using var dict = module.GetAttr("__dict__");
-        using var code = builtins.InvokeMethod("compile", new PyString(source), new PyString("unicorn_greenlet.py"), new PyString("exec"));
-        using (builtins.InvokeMethod("exec", code, dict))
-        {
-        }
-
         using var native = GreenletCallbacks.CreateNamespace();
-        module.SetAttr("_native", native);
-        using var modules = sys.GetAttr("modules");
-        modules.SetItem(Name, module);
-        return module;
+        return BridgeModule.LoadEmbedded(Name, "unicorn_greenlet.py", native);
     }
 }

@@ -18,28 +18,14 @@ internal static unsafe class NativeCallbacks
     /// <summary>A namespace object holding the functions (GIL held).</summary>
     public static PyObject CreateNamespace()
     {
-        using var types = Py.Import("types");
-        var ns = types.InvokeMethod("SimpleNamespace");
-        Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
-        Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
-        Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
-        Add(ns, "headers_sent", (delegate* unmanaged<nint, nint, nint>)&HeadersSent, CPython.METH_NOARGS);
-        Add(ns, "early_hints", (delegate* unmanaged<nint, nint*, nint, nint>)&EarlyHints, CPython.METH_FASTCALL);
-        Add(ns, "send_trailers", (delegate* unmanaged<nint, nint*, nint, nint>)&SendTrailers, CPython.METH_FASTCALL);
+        var ns = NativeFunction.NewNamespace();
+        NativeFunction.Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "read", (delegate* unmanaged<nint, nint*, nint, nint>)&Read, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "headers_sent", (delegate* unmanaged<nint, nint, nint>)&HeadersSent, CPython.METH_NOARGS);
+        NativeFunction.Add(ns, "early_hints", (delegate* unmanaged<nint, nint*, nint, nint>)&EarlyHints, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "send_trailers", (delegate* unmanaged<nint, nint*, nint, nint>)&SendTrailers, CPython.METH_FASTCALL);
         return ns;
-    }
-
-    private static void Add(PyObject ns, string name, void* method, int flags)
-    {
-        var function = NativeFunction.Create(name, method, flags);
-        var attribute = CPython.Intern(name);
-        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
-        CPython.Py_DecRef(attribute);
-        CPython.Py_DecRef(function);
-        if (failed)
-        {
-            throw new InvalidOperationException($"cannot set _native.{name}");
-        }
     }
 
     /// <summary>write(start_response, data): the callable start_response returned.</summary>
@@ -50,23 +36,20 @@ internal static unsafe class NativeCallbacks
         {
             if (nargs != 2)
             {
-                CPython.SetError(CPython.PyExc_TypeError, "write() takes exactly one argument");
-                return 0;
+                return NativeFunction.Raise("write() takes exactly one argument", CPython.PyExc_TypeError);
             }
 
             var current = PythonWsgiThread.Current;
             if (current is null)
             {
-                CPython.SetError(CPython.PyExc_RuntimeError, "write() called outside the thread of its request");
-                return 0;
+                return NativeFunction.Raise("write() called outside the thread of its request");
             }
 
             return current.WriteFromApp(args[0], args[1]) ? CPython.NewRef(CPython.Py_None) : 0;
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 
@@ -78,8 +61,7 @@ internal static unsafe class NativeCallbacks
         {
             if (nargs != 2)
             {
-                CPython.SetError(CPython.PyExc_TypeError, "read() takes two arguments");
-                return 0;
+                return NativeFunction.Raise("read() takes two arguments", CPython.PyExc_TypeError);
             }
 
             var token = CPython.PyLong_AsLongLong(args[0]);
@@ -92,16 +74,14 @@ internal static unsafe class NativeCallbacks
             var current = PythonWsgiThread.Current;
             if (current is null)
             {
-                CPython.SetError(CPython.PyExc_RuntimeError, "wsgi.input read outside the thread of its request");
-                return 0;
+                return NativeFunction.Raise("wsgi.input read outside the thread of its request");
             }
 
             return current.ReadBody(token, size);
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 
@@ -116,8 +96,7 @@ internal static unsafe class NativeCallbacks
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 
@@ -132,8 +111,7 @@ internal static unsafe class NativeCallbacks
         {
             if (nargs != 1)
             {
-                CPython.SetError(CPython.PyExc_TypeError, "early_hints() takes exactly one argument");
-                return 0;
+                return NativeFunction.Raise("early_hints() takes exactly one argument", CPython.PyExc_TypeError);
             }
 
             // Called outside a request (a thread of the app's own): there is no response to precede.
@@ -142,8 +120,7 @@ internal static unsafe class NativeCallbacks
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 
@@ -158,8 +135,7 @@ internal static unsafe class NativeCallbacks
         {
             if (nargs != 1)
             {
-                CPython.SetError(CPython.PyExc_TypeError, "send_trailers() takes exactly one argument");
-                return 0;
+                return NativeFunction.Raise("send_trailers() takes exactly one argument", CPython.PyExc_TypeError);
             }
 
             var current = PythonWsgiThread.Current;
@@ -169,18 +145,23 @@ internal static unsafe class NativeCallbacks
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 
     /// <summary>log(level, message): a line in the server's error log.</summary>
     [UnmanagedCallersOnly]
-    private static nint LogMessage(nint self, nint* args, nint nargs)
+    private static nint LogMessage(nint self, nint* args, nint nargs) => WriteLog(Log, args, nargs);
+
+    /// <summary>
+    /// log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.
+    /// The bridge's and the greenlet hub's <c>_native.log</c>.
+    /// </summary>
+    internal static nint WriteLog(IErrorLog? log, nint* args, nint nargs)
     {
         try
         {
-            if (nargs == 2)
+            if (nargs is 2 or 3)
             {
                 var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
                 var message = CPython.ToStringOrNull(args[1]);
@@ -189,15 +170,22 @@ internal static unsafe class NativeCallbacks
                     return 0;
                 }
 
-                Log?.Log(level, message);
+                var traceback = nargs == 3 && args[2] != CPython.Py_None ? CPython.ToStringOrNull(args[2]) : null;
+                if (traceback is not null)
+                {
+                    log?.Exception(message, traceback);
+                }
+                else
+                {
+                    log?.Log(level, message);
+                }
             }
 
             return CPython.NewRef(CPython.Py_None);
         }
         catch (Exception e)
         {
-            CPython.SetError(CPython.PyExc_RuntimeError, "unicorn: " + e.Message);
-            return 0;
+            return NativeFunction.Raise(e);
         }
     }
 }

@@ -39,21 +39,5 @@ public static class PythonTornado
         }
     }
 
-    private static PyObject Load()
-    {
-        using var sys = Py.Import("sys");
-        using var modules = sys.GetAttr("modules");
-        var source = BridgeModule.ReadResource("unicorn_tornado.py");
-        using var builtins = Py.Import("builtins");
-        using var types = Py.Import("types");
-        var module = types.InvokeMethod("ModuleType", new PyString(ModuleName));
-        using var dict = module.GetAttr("__dict__");
-        using var code = builtins.InvokeMethod("compile", new PyString(source), new PyString("unicorn_tornado.py"), new PyString("exec"));
-        using (builtins.InvokeMethod("exec", code, dict))
-        {
-        }
-
-        modules.SetItem(ModuleName, module);
-        return module;
-    }
+    private static PyObject Load() => BridgeModule.LoadEmbedded(ModuleName, "unicorn_tornado.py");
 }

@@ -6,7 +6,7 @@ namespace Unicorn.PythonBridge;
 internal sealed unsafe partial class PythonWsgiThread
 {
     /// <summary>The most one wsgi.input read takes from the body at once.</summary>
-    private const int MaxReadSize = 1 << 20;
+    internal const int MaxReadSize = 1 << 20;
 
     /// <summary>Up to size bytes of a streamed body as a new bytes object (b"" at the end), read with the GIL released.</summary>
     public nint ReadBody(long token, long size)
@@ -19,15 +19,12 @@ internal sealed unsafe partial class PythonWsgiThread
 
         // Read straight into a new bytes object: no other Python code can see it yet, so the GIL is not needed.
         var want = (int)Math.Clamp(size, 0, MaxReadSize);
-        var bytes = CPython.PyBytes_FromStringAndSize(null, want);
+        var bytes = CPython.NewBytes(want, out var destination);
         if (bytes == 0)
         {
             return 0;
         }
 
-        byte* destination;
-        nint capacity;
-        CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
         int n;
         string? error = null;
         ReleaseGil();
@@ -54,7 +51,6 @@ internal sealed unsafe partial class PythonWsgiThread
             return 0;
         }
 
-        // On failure _PyBytes_Resize frees the object, sets it to NULL and raises.
-        return n == want || CPython._PyBytes_Resize(&bytes, n) == 0 ? bytes : 0;
+        return CPython.CutBytes(bytes, n, want);
     }
 }

@@ -21,19 +21,18 @@ internal static unsafe class AsgiNativeCallbacks
     {
         key = Interlocked.Increment(ref s_nextKey);
         s_loops[key] = loop;
-        using var types = Py.Import("types");
-        var ns = types.InvokeMethod("SimpleNamespace");
+        var ns = NativeFunction.NewNamespace();
         var self = CPython.PyLong_FromLongLong(key);
         try
         {
-            Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
-            Add(ns, "http_scope", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpScope, CPython.METH_FASTCALL, self);
-            Add(ns, "body", (delegate* unmanaged<nint, nint*, nint, nint>)&Body, CPython.METH_FASTCALL, self);
-            Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL, self);
-            Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL, self);
-            Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL, self);
-            Add(ns, "ws_receive", (delegate* unmanaged<nint, nint*, nint, nint>)&WsReceive, CPython.METH_FASTCALL, self);
-            Add(ns, "ws_send", (delegate* unmanaged<nint, nint*, nint, nint>)&WsSend, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "drain", (delegate* unmanaged<nint, nint, nint>)&Drain, CPython.METH_NOARGS, self);
+            NativeFunction.Add(ns, "http_scope", (delegate* unmanaged<nint, nint*, nint, nint>)&HttpScope, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "body", (delegate* unmanaged<nint, nint*, nint, nint>)&Body, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "start", (delegate* unmanaged<nint, nint*, nint, nint>)&Start, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "write", (delegate* unmanaged<nint, nint*, nint, nint>)&Write, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "ws_receive", (delegate* unmanaged<nint, nint*, nint, nint>)&WsReceive, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "ws_send", (delegate* unmanaged<nint, nint*, nint, nint>)&WsSend, CPython.METH_FASTCALL, self);
         }
         finally
         {
@@ -45,19 +44,6 @@ internal static unsafe class AsgiNativeCallbacks
 
     /// <summary>The loop has exited: its functions raise from now on.</summary>
     public static void Forget(long key) => s_loops.TryRemove(key, out _);
-
-    private static void Add(PyObject ns, string name, void* method, int flags, nint self)
-    {
-        var function = NativeFunction.Create(name, method, flags, self);
-        var attribute = CPython.Intern(name);
-        var failed = CPython.PyObject_SetAttr(Handles.Of(ns), attribute, function) != 0;
-        CPython.Py_DecRef(attribute);
-        CPython.Py_DecRef(function);
-        if (failed)
-        {
-            throw new InvalidOperationException($"cannot set Server.fast.{name}");
-        }
-    }
 
     /// <summary>drain(): runs the work other threads posted to the loop.</summary>
     [UnmanagedCallersOnly]
@@ -75,7 +61,7 @@ internal static unsafe class AsgiNativeCallbacks
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -87,14 +73,14 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 1)
             {
-                return Raise("http_scope() takes one argument", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("http_scope() takes one argument", CPython.PyExc_TypeError);
             }
 
             return Exchange(self, args[0]) is { } exchange ? AsgiHttpScope.Build(exchange, exchange.RootPath) : 0;
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -106,14 +92,14 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 1)
             {
-                return Raise("body() takes one argument", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("body() takes one argument", CPython.PyExc_TypeError);
             }
 
             return Exchange(self, args[0]) is { } exchange ? exchange.BufferedBody() : 0;
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -129,7 +115,7 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 3)
             {
-                return Raise("start() takes three arguments", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("start() takes three arguments", CPython.PyExc_TypeError);
             }
 
             if (Exchange(self, args[0]) is not { } exchange)
@@ -141,7 +127,7 @@ internal static unsafe class AsgiNativeCallbacks
             if (status is null)
             {
                 CPython.PyErr_Clear();
-                return Raise("start() takes (int, str, list)", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("start() takes (int, str, list)", CPython.PyExc_TypeError);
             }
 
             if (ResponseHeaders(args[2]) is not { } headers)
@@ -155,7 +141,7 @@ internal static unsafe class AsgiNativeCallbacks
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -240,7 +226,7 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 3)
             {
-                return Raise("write() takes three arguments", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("write() takes three arguments", CPython.PyExc_TypeError);
             }
 
             if (Exchange(self, args[0]) is not { } exchange)
@@ -252,11 +238,11 @@ internal static unsafe class AsgiNativeCallbacks
         }
         catch (ArgumentException e)
         {
-            return Raise(e.Message, CPython.PyExc_TypeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_TypeError);
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -268,7 +254,7 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 1)
             {
-                return Raise("finish() takes one argument", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("finish() takes one argument", CPython.PyExc_TypeError);
             }
 
             if (Exchange(self, args[0]) is not { } exchange)
@@ -281,7 +267,7 @@ internal static unsafe class AsgiNativeCallbacks
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -296,14 +282,14 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 1)
             {
-                return Raise("ws_receive() takes one argument", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("ws_receive() takes one argument", CPython.PyExc_TypeError);
             }
 
             return Socket(self, args[0]) is { } socket ? socket.ReceiveNow() : 0;
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -318,7 +304,7 @@ internal static unsafe class AsgiNativeCallbacks
         {
             if (nargs != 3)
             {
-                return Raise("ws_send() takes three arguments", CPython.PyExc_TypeError);
+                return NativeFunction.Raise("ws_send() takes three arguments", CPython.PyExc_TypeError);
             }
 
             if (Socket(self, args[0]) is not { } socket)
@@ -339,7 +325,7 @@ internal static unsafe class AsgiNativeCallbacks
                 if (p == null)
                 {
                     CPython.PyErr_Clear();
-                    return Raise("websocket.send: 'text' must be str and 'bytes' bytes", CPython.PyExc_TypeError);
+                    return NativeFunction.Raise("websocket.send: 'text' must be str and 'bytes' bytes", CPython.PyExc_TypeError);
                 }
             }
 
@@ -348,7 +334,7 @@ internal static unsafe class AsgiNativeCallbacks
         }
         catch (Exception e)
         {
-            return Raise(e.Message, CPython.PyExc_RuntimeError);
+            return NativeFunction.Raise(e.Message, CPython.PyExc_RuntimeError);
         }
     }
 
@@ -359,7 +345,7 @@ internal static unsafe class AsgiNativeCallbacks
             return loop;
         }
 
-        Raise("the ASGI loop has stopped", CPython.PyExc_RuntimeError);
+        NativeFunction.Raise("the ASGI loop has stopped", CPython.PyExc_RuntimeError);
         return null;
     }
 
@@ -381,7 +367,7 @@ internal static unsafe class AsgiNativeCallbacks
             return exchange;
         }
 
-        Raise("the request has ended", CPython.PyExc_OSError);
+        NativeFunction.Raise("the request has ended", CPython.PyExc_OSError);
         return null;
     }
 
@@ -403,13 +389,7 @@ internal static unsafe class AsgiNativeCallbacks
             return socket;
         }
 
-        Raise("the websocket is closed", CPython.PyExc_OSError);
+        NativeFunction.Raise("the websocket is closed", CPython.PyExc_OSError);
         return null;
-    }
-
-    private static nint Raise(string message, nint type)
-    {
-        CPython.SetError(type, message);
-        return 0;
     }
 }

@@ -164,6 +164,31 @@ internal static unsafe class CPython
         }
     }
 
+    /// <summary>
+    /// A new bytes object of <paramref name="length"/> bytes for C# to fill (no other Python code can see it yet,
+    /// so the GIL need not be held while it is written), and its buffer; 0 with a Python error set.
+    /// </summary>
+    public static nint NewBytes(int length, out byte* buffer)
+    {
+        byte* data = null;
+        nint capacity;
+        var bytes = PyBytes_FromStringAndSize(null, length);
+        if (bytes != 0)
+        {
+            PyBytes_AsStringAndSize(bytes, &data, &capacity);
+        }
+
+        buffer = data;
+        return bytes;
+    }
+
+    /// <summary>
+    /// <paramref name="bytes"/> (from <see cref="NewBytes"/>, <paramref name="allocated"/> long) cut to the
+    /// <paramref name="length"/> bytes written; 0 with a Python error set (the object freed) if it cannot be cut.
+    /// </summary>
+    public static nint CutBytes(nint bytes, int length, int allocated) =>
+        length == allocated || _PyBytes_Resize(&bytes, length) == 0 ? bytes : 0;
+
     /// <summary>An interned str, for dictionary keys and attribute names that live for the process.</summary>
     public static nint Intern(string ascii)
     {

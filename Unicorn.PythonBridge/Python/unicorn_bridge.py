@@ -113,10 +113,14 @@ class StreamInput:
         self._buffer = b""
         self._eof = False
 
+    def _read(self, n):
+        # The one call for more of the body; the greenlet worker's GreenInput waits in its own way here.
+        return _native.read(self._token, n)
+
     def _fill(self, n):
         if self._eof:
             return False
-        data = _native.read(self._token, max(n, self._CHUNK))
+        data = self._read(max(n, self._CHUNK))
         if not data:
             self._eof = True
             return False
@@ -128,7 +132,7 @@ class StreamInput:
             parts = [self._buffer]
             self._buffer = b""
             while not self._eof:
-                data = _native.read(self._token, self._CHUNK)
+                data = self._read(self._CHUNK)
                 if not data:
                     self._eof = True
                 else:

@@ -98,29 +98,6 @@ class GreenInput(StreamInput):
                 return data
             _wait(self._token)
 
-    def _fill(self, n):
-        if self._eof:
-            return False
-        data = self._read(max(n, self._CHUNK))
-        if not data:
-            self._eof = True
-            return False
-        self._buffer += data
-        return True
-
-    def read(self, size=-1):
-        if size is None or size < 0:
-            parts = [self._buffer]
-            self._buffer = b""
-            while not self._eof:
-                data = self._read(self._CHUNK)
-                if not data:
-                    self._eof = True
-                else:
-                    parts.append(data)
-            return b"".join(parts)
-        return StreamInput.read(self, size)
-
 
 class StartResponse:
     """start_response for one greenlet's request (PEP 3333)."""

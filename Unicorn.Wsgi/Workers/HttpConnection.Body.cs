@@ -7,64 +7,12 @@ namespace Unicorn.Wsgi.Workers;
 
 internal sealed partial class HttpConnection
 {
-    // A body the app reads from the receive buffers, and where the reader resumes once the app is done.
-    private SequenceRequestBody? _heldBody;
-    private SequencePosition _heldBodyEnd;
-
-    /// <summary>The app is done with the body (or has its own copy of it): the reader may move past it.</summary>
-    private void ReturnBody()
-    {
-        if (_heldBody is { } held)
-        {
-            _heldBody = null;
-            held.Release();
-            _reader.AdvanceTo(_heldBodyEnd);
-        }
-    }
-
     /// <summary>
     /// Reads the body before the app runs when it is small enough, so a slow uploader costs no Python
     /// thread; a larger body streams to the app from where this stopped.
     /// </summary>
-    private async Task<RequestBody> ReadBodyAsync()
-    {
-        if (_head.IsChunked)
-        {
-            return await ReadChunkedAsync();
-        }
-
-        if (_head.ContentLength is not { } size || size <= 0)
-        {
-            return RequestBody.Empty;
-        }
-
-        if (size > WorkerOptions.BufferedBodyLimit)
-        {
-            return new PipeRequestBody(_reader, size, null, ReadOnlyMemory<byte>.Empty, _worker.Options.ReadTimeout);
-        }
-
-        while (true)
-        {
-            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
-            var buffer = read.Buffer;
-            if (buffer.Length >= size)
-            {
-                // Left in the receive buffers until the app is done (ReturnBody): the bridge copies it
-                // from there into the Python bytes object, its only copy in user space. Nothing reads
-                // this connection while its app runs, except an upgrade, which releases it first.
-                _heldBodyEnd = buffer.GetPosition(size);
-                _heldBody = new SequenceRequestBody(buffer.Slice(0, _heldBodyEnd));
-                return _heldBody;
-            }
-
-            if (read.IsCompleted)
-            {
-                throw new IOException("client closed the connection before sending the whole body");
-            }
-
-            _reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
+    private Task<RequestBody> ReadBodyAsync() =>
+        _head.IsChunked ? ReadChunkedAsync() : ReadSizedBodyAsync(_head.ContentLength ?? 0);
 
     private async Task<RequestBody> ReadChunkedAsync()
     {

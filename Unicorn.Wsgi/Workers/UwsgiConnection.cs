@@ -13,113 +13,44 @@ namespace Unicorn.Wsgi.Workers;
 /// by Content-Length or by closing the connection (nginx decodes no chunked coding from a uwsgi upstream, and
 /// takes a first status line as the final one, so no 103 goes out). nginx sends one request per connection;
 /// a peer that keeps the connection after a length-framed response may send another packet within keepalive.
+/// The loop, the held body and the lingering close are <see cref="RequestConnection"/>'s, shared with HTTP/1.
 /// </summary>
-internal sealed class UwsgiConnection
+internal sealed class UwsgiConnection : RequestConnection
 {
-    private readonly ConnectionContext _connection;
-    private readonly WorkerContext _worker;
     private readonly UwsgiPacket _packet = new();
     private readonly RequestHead _head = new();
-    private bool _firstRequest = true;
-    private bool _unreadInput;
-    // A body the app reads from the receive buffers, and where the reader resumes once the app is done.
-    private SequenceRequestBody? _heldBody;
-    private SequencePosition _heldBodyEnd;
 
     public UwsgiConnection(ConnectionContext connection, WorkerContext worker)
+        : base(connection, worker)
     {
-        _connection = connection;
-        _worker = worker;
     }
 
-    private string RemoteText => _connection.RemoteText;
-
-    public async Task RunAsync()
+    protected override void Admit()
     {
-        try
+        if (!_worker.Options.UwsgiAllowIps.Contains(_connection.RemoteEndPoint?.Address))
         {
-            if (!_worker.Options.UwsgiAllowIps.Contains(_connection.RemoteEndPoint?.Address))
-            {
-                // Gunicorn's ForbiddenUWSGIRequest, checked before anything is read.
-                throw new UwsgiProtocolException(403, $"uWSGI request from '{RemoteText}' not allowed");
-            }
-
-            while (await ReadPacketAsync() && await ServeRequestAsync())
-            {
-                _firstRequest = false;
-            }
-        }
-        catch (UwsgiProtocolException e)
-        {
-            await RejectAsync(e);
-        }
-        catch (RequestBodyTimeoutException)
-        {
-            _worker.Log.Info(RequestBodyTimeoutException.LogLine(RemoteText));
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The peer went away or a timeout fired: nothing to answer.
-        }
-        catch (Exception e)
-        {
-            _worker.Log.Error($"Error handling request from {RemoteText}: {e}");
-        }
-        finally
-        {
-            ReturnBody();
-            if (_unreadInput && _connection.Socket is { } socket)
-            {
-                // Bytes left unread (a body the app skipped, a refused packet): drain them briefly, so the peer
-                // reads the response instead of a reset.
-                await DrainAsync(socket);
-            }
+            // Gunicorn's ForbiddenUWSGIRequest, checked before anything is read.
+            throw new UwsgiProtocolException(403, $"uWSGI request from '{RemoteText}' not allowed");
         }
     }
 
-    /// <summary>
-    /// Reads until one packet has been parsed. False: the connection is done. The wait for a packet's first
-    /// byte is bounded by timeout (first packet) or keepalive; the rest of the packet must follow within timeout.
-    /// </summary>
-    private async Task<bool> ReadPacketAsync()
+    protected override bool TryParseFrame(ReadOnlySequence<byte> buffer, out SequencePosition consumed)
     {
-        var reader = _connection.Input;
-        var idleTimeout = _firstRequest ? _worker.Options.ReadTimeout : _worker.Options.KeepAlive;
-        while (true)
-        {
-            if (await _connection.ReadFrameAsync(idleTimeout, _worker.Options.ReadTimeout) is not { } read)
-            {
-                return false;
-            }
-
-            var buffer = read.Buffer;
-            if (buffer.IsEmpty && read.IsCompleted)
-            {
-                return false;
-            }
-
-            var sequence = new SequenceReader<byte>(buffer);
-            if (UwsgiPacketParser.TryParse(ref sequence, _packet))
-            {
-                reader.AdvanceTo(sequence.Position);
-                _connection.EndFrame();
-                return true;
-            }
-
-            if (read.IsCompleted)
-            {
-                throw UwsgiPacketParser.Truncated(buffer.Length);
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
-        }
+        var sequence = new SequenceReader<byte>(buffer);
+        var done = UwsgiPacketParser.TryParse(ref sequence, _packet);
+        consumed = sequence.Position;
+        return done;
     }
 
-    private async Task<bool> ServeRequestAsync()
+    protected override Exception Truncated(long length) => UwsgiPacketParser.Truncated(length);
+
+    protected override bool IsRejection(Exception e) => e is UwsgiProtocolException;
+
+    protected override async Task<bool> ServeRequestAsync()
     {
         var startTime = DateTimeOffset.UtcNow;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var body = await ReadBodyAsync(_packet.ContentLength);
+        var body = await ReadSizedBodyAsync(_packet.ContentLength);
         var listener = _connection.Listener;
         var peer = _connection.Proxy is { ClientAddress: { } address, ClientPort: { } port } && System.Net.IPAddress.TryParse(address, out var ip)
             ? new System.Net.IPEndPoint(ip, port)
@@ -147,7 +78,7 @@ internal sealed class UwsgiConnection
         }
 
         _worker.OnRequestDone(new CompletedRequest(request, sink, startTime, System.Diagnostics.Stopwatch.GetElapsedTime(started)));
-        _unreadInput = body is PipeRequestBody { IsComplete: false };
+        InputLeftUnread = body is PipeRequestBody { IsComplete: false };
         if (!sink.KeepAlive)
         {
             return false;
@@ -156,89 +87,22 @@ internal sealed class UwsgiConnection
         return body is not PipeRequestBody streamed || await streamed.DrainAsync(_worker.Options.ReadTimeout);
     }
 
-    /// <summary>A body up to <see cref="WorkerOptions.BufferedBodyLimit"/> is read before the app runs; a larger one streams.</summary>
-    private async Task<RequestBody> ReadBodyAsync(long size)
+    protected override async Task RejectAsync(Exception rejection)
     {
-        if (size <= 0)
-        {
-            return RequestBody.Empty;
-        }
-
-        var reader = _connection.Input;
-        if (size > WorkerOptions.BufferedBodyLimit)
-        {
-            return new PipeRequestBody(reader, size, null, ReadOnlyMemory<byte>.Empty, _worker.Options.ReadTimeout);
-        }
-
-        while (true)
-        {
-            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
-            var buffer = read.Buffer;
-            if (buffer.Length >= size)
-            {
-                // Left in the receive buffers until the app is done (ReturnBody), as HttpConnection does:
-                // the bridge copies it from there into Python, its one copy in user space.
-                _heldBodyEnd = buffer.GetPosition(size);
-                _heldBody = new SequenceRequestBody(buffer.Slice(0, _heldBodyEnd));
-                return _heldBody;
-            }
-
-            if (read.IsCompleted)
-            {
-                throw new IOException("peer closed the connection before sending the whole body");
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
-
-    /// <summary>The app is done with the body: the reader may move past it.</summary>
-    private void ReturnBody()
-    {
-        if (_heldBody is { } held)
-        {
-            _heldBody = null;
-            held.Release();
-            _connection.Input.AdvanceTo(_heldBodyEnd);
-        }
-    }
-
-    private async Task RejectAsync(UwsgiProtocolException e)
-    {
+        var e = (UwsgiProtocolException)rejection;
         if (e.IsEndOfInput)
         {
             return;
         }
 
         _worker.Log.Warning($"Invalid uwsgi request from ip={RemoteText}: {e.Message}");
-        _unreadInput = true;
+        InputLeftUnread = true;
         try
         {
             await _connection.Transport.WriteAsync(ErrorResponse.Build(e.StatusCode, e.ReasonPhrase, e.Message));
         }
         catch (IOException)
         {
-        }
-    }
-
-    private static async Task DrainAsync(System.Net.Sockets.Socket socket)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(65536);
-        try
-        {
-            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-            using var cts = new CancellationTokenSource(HttpConnection.LingerTime);
-            while (await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, cts.Token) > 0)
-            {
-            }
-        }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // Gone or out of time: close.
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

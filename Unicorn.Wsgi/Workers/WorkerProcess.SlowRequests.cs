@@ -7,7 +7,7 @@ namespace Unicorn.Wsgi.Workers;
 
 public sealed partial class WorkerProcess
 {
-    private readonly HashSet<(nuint Thread, long StartedAt, long Id, long Greenlet)> _reportedSlow = [];
+    private readonly HashSet<(nuint Thread, long StartedAt, long Id)> _reportedSlow = [];
 
     /// <summary>
     /// max_request_time (Gunicorn #1801, #3136): a request past the limit is logged once with the Python stack
@@ -24,10 +24,10 @@ public sealed partial class WorkerProcess
         }
 
         var slow = worker.RunningLongerThan(TimeSpan.FromSeconds(_config.MaxRequestTime));
-        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt, r.Id, r.Greenlet)));
+        _reportedSlow.IntersectWith(slow.Select(r => (r.ThreadId, r.StartedAt, r.Id)));
         foreach (var request in slow)
         {
-            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt, request.Id, request.Greenlet)))
+            if (!_reportedSlow.Add((request.ThreadId, request.StartedAt, request.Id)))
             {
                 continue;
             }
@@ -35,7 +35,7 @@ public sealed partial class WorkerProcess
             var seconds = request.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
             _log.Log(LogLevel.Warning,
                 $"Request {request.Method} {request.Uri} has run {seconds} s, over max_request_time ({_config.MaxRequestTime} s) " +
-                $"(pid:{_info.Pid}); the stack of the {(request.Greenlet != 0 ? "greenlet" : request.ServedBy)} serving it:\n" + StackOf(request));
+                $"(pid:{_info.Pid}); the stack of the {request.ServedBy} serving it:\n" + StackOf(request));
             if (_config.RecycleOnMaxRequestTime && !_retiring)
             {
                 _log.Info($"Recycling worker (pid:{_info.Pid}) after a request past max_request_time");
@@ -63,9 +63,9 @@ public sealed partial class WorkerProcess
     /// </summary>
     internal static string RequestStack(string dump, RunningRequest request)
     {
-        if (request.Greenlet != 0)
+        if (request.ServedBy == RunningRequest.Greenlet)
         {
-            var label = "Greenlet of request " + request.Greenlet.ToString(CultureInfo.InvariantCulture) + " ";
+            var label = "Greenlet of request " + request.Id.ToString(CultureInfo.InvariantCulture) + " ";
             foreach (var block in dump.Replace("\r", "", StringComparison.Ordinal).Split("\n\n"))
             {
                 var trimmed = block.Trim('\n');

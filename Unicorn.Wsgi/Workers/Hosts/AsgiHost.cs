@@ -46,7 +46,7 @@ internal sealed class AsgiHost(IAsgiLoop loop, int capacity) : IAppHost
         return [.. loop.RunningLongerThan(limit).Select(t => new RunningRequest(t.Method, t.Uri, TimeSpan.FromMilliseconds(now - t.StartedAt), 0, t.StartedAt)
         {
             Id = t.Id,
-            ServedBy = "task",
+            ServedBy = RunningRequest.Task,
             Stack = t.Stack,
         })];
     }

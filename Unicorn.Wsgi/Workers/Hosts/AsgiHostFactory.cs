@@ -14,12 +14,19 @@ internal sealed class AsgiHostFactory : IAppHostFactory
     // ASGI has no wsgi.multithread; the WSGI form the worker also builds runs on no thread.
     public bool IsMultithread(Settings settings) => false;
 
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log)
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) =>
+        Start(settings, app, settings.AsgiLoop, settings.AsgiLifespan);
+
+    /// <summary>
+    /// Starts the loop for <paramref name="app"/>'s ASGI form: the one place the asgi settings become the loop's
+    /// options, shared with the tornado worker class, which fixes the loop and lifespan itself.
+    /// </summary>
+    internal static AsgiHost Start(Settings settings, ILoadedApp app, string loop, string lifespan)
     {
         var options = new AsgiOptions
         {
-            Loop = settings.AsgiLoop,
-            Lifespan = settings.AsgiLifespan,
+            Loop = loop,
+            Lifespan = lifespan,
             RootPath = settings.RootPath,
             DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
             WsMaxSize = settings.WsMaxSize,

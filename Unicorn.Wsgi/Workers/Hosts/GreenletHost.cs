@@ -101,7 +101,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
         {
             if (now - since > limit.TotalMilliseconds)
             {
-                found.Add(new RunningRequest(request.Method, request.RawUri, TimeSpan.FromMilliseconds(now - since), _hubThreadId, since) { Greenlet = id });
+                found.Add(new RunningRequest(request.Method, request.RawUri, TimeSpan.FromMilliseconds(now - since), _hubThreadId, since) { Id = id, ServedBy = RunningRequest.Greenlet });
             }
         }
 

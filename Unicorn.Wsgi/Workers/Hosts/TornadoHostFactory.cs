@@ -14,18 +14,7 @@ internal sealed class TornadoHostFactory : IAppHostFactory
     // WSGIContainer says wsgi.multithread False itself; nothing runs on a second thread.
     public bool IsMultithread(Settings settings) => false;
 
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log)
-    {
-        var options = new AsgiOptions
-        {
-            Loop = "asyncio",
-            Lifespan = "auto",
-            RootPath = settings.RootPath,
-            DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
-            WsMaxSize = settings.WsMaxSize,
-            WsPingInterval = TimeSpan.FromSeconds(settings.WsPingInterval),
-            WsPingTimeout = TimeSpan.FromSeconds(settings.WsPingTimeout),
-        };
-        return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
-    }
+    // Plain asyncio (tornado's IOLoop wraps it) and lifespan "auto": asgi_loop and asgi_lifespan are the asgi class's.
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) =>
+        AsgiHostFactory.Start(settings, app, "asyncio", "auto");
 }
