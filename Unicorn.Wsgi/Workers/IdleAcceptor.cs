@@ -13,7 +13,7 @@ namespace Unicorn.Wsgi.Workers;
 /// first wait for bytes. A connection per request is then read, run in the app, answered and closed on one
 /// thread, without the hand-over from the epoll thread to the Python thread.
 /// </summary>
-internal sealed class IdleAcceptor : IWorkerAcceptor
+internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
 {
     private const int Outside = 0;
     private const int Inside = 1;
@@ -89,7 +89,7 @@ internal sealed class IdleAcceptor : IWorkerAcceptor
         }
     }
 
-    public bool WaitOrServe(int thread)
+    public bool WaitOrServe()
     {
         if (Interlocked.CompareExchange(ref _state, Inside, Outside) != Outside)
         {
@@ -270,7 +270,18 @@ internal sealed class IdleAcceptor : IWorkerAcceptor
             return;
         }
 
-        FirstBytes.Wait(client, _firstBytesWaitUs, ref _lastWaitTimedOut);
+        try
+        {
+            // poll(2) returns at once when the request is already there (wrk's, usually). After a wait that timed
+            // out, only look: a run of connections that send nothing (a flood of idle ones) then costs this
+            // thread one wait, not one each, until a connection again brings its bytes.
+            var arrived = client.Poll(_lastWaitTimedOut ? 0 : _firstBytesWaitUs, SelectMode.SelectRead);
+            _lastWaitTimedOut = !arrived;
+        }
+        catch (SocketException)
+        {
+            // The connection's first read reports it.
+        }
     }
 
     private bool TryGetFd(int index, out int fd)

@@ -37,7 +37,7 @@ public sealed partial class Worker
     private Action? _firstRequestDone;
     // Closed while a spare is parked (StartParked): everything is running but nothing accepts until Open.
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile IWorkerAcceptor? _idleAcceptor;
+    private volatile IdleAcceptor? _idleAcceptor;
     private int _open = 1;
     private long _requestCount;
     private long _requestsStarted;
@@ -174,14 +174,9 @@ public sealed partial class Worker
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         _noDelayInherited = SetNoDelayOnListeners();
-        // The threaded host's idle Python threads accept themselves (sync: IdleAcceptor's poll(2) on its one
-        // thread; gthread: ThreadedAcceptor's epoll sets, one thread woken per connection); other hosts leave it
-        // to the async loops.
-        void ServeHere(Socket client, ListenerInfo listener) => Serve(client, listener, pipeline);
-        var acceptor = (IWorkerAcceptor?)_host.AcceptWhenIdle(threads => threads == 1
-            ? new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, ServeHere, _log, _stopAccepting.Token)
-            : new ThreadedAcceptor(threads, _listeners, _connectionSlots, pipeline.Idle, ServeHere, _log, _stopAccepting.Token));
-        if (acceptor is not null)
+        // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
+        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
+        if (_host.AcceptWhenIdle(acceptor))
         {
             acceptor.Start(held: !_gate.Task.IsCompleted);
             _idleAcceptor = acceptor;
@@ -190,6 +185,11 @@ public sealed partial class Worker
                 // Opened between the check and the store: the acceptor must not stay held.
                 acceptor.Open();
             }
+        }
+        else
+        {
+            acceptor.Dispose();
+            acceptor = null;
         }
 
         _host.Start();
@@ -268,7 +268,7 @@ public sealed partial class Worker
         _stopNow.Cancel();
     }
 
-    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IWorkerAcceptor? acceptor)
+    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
         if (acceptor is null)
         {
@@ -396,7 +396,7 @@ public sealed partial class Worker
     /// </summary>
     private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
-        // A socket accepted from a non-blocking listener (the sync and gthread workers') inherits the mode; the response
+        // A socket accepted from a non-blocking listener (the sync worker's) inherits the mode; the response
         // sink's writes must wait for a slow client.
         if (!client.Blocking)
         {

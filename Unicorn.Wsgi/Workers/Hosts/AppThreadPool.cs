@@ -12,9 +12,9 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// The hand-off is a plain queue under a monitor. Idle threads sleep in <see cref="Monitor.Wait(object)"/>
 /// instead of spinning first (as BlockingCollection does): on a busy machine a spinning waiter burns the
 /// very CPU the connection that will feed it needs, which measured at twice the CPU per request.
-/// With an <see cref="IIdleAcceptor"/>, idle threads accept connections themselves (sync: its one thread; gthread:
-/// each idle thread, one woken per connection) and run a request their own connection hands over inline: a
-/// connection per request then costs no hand-over between the thread its bytes arrive on and the Python thread.
+/// With one thread (sync) and an <see cref="IIdleAcceptor"/>, the idle thread accepts connections itself and
+/// runs a request its own connection hands over inline: a connection per request then costs no hand-over
+/// between the thread its bytes arrive on and the Python thread.
 /// </remarks>
 internal sealed class AppThreadPool : IAppHost
 {
@@ -29,16 +29,13 @@ internal sealed class AppThreadPool : IAppHost
     private int _idle;
     private bool _addingCompleted;
     private IIdleAcceptor? _acceptor;
-    // Threads in the acceptor (waiting, or running a connection they accepted): work queued wakes one there.
-    private int _accepting;
+    // The thread is in the acceptor (waiting, or running a connection it accepted): work queued wakes it there.
+    private bool _accepting;
+    private IWsgiThread? _acceptingHandler;
 
-    // Set on a thread while its acceptor runs: RunAsync called there runs the request inline, on that thread's handler.
+    // Set on the thread while its acceptor runs: RunAsync called there runs the request inline.
     [ThreadStatic]
     private static AppThreadPool? t_accepting;
-    [ThreadStatic]
-    private static IWsgiThread? t_handler;
-    [ThreadStatic]
-    private static int t_index;
 
     public AppThreadPool(IWsgiApplication app, int threads, IErrorLog log)
     {
@@ -73,11 +70,17 @@ internal sealed class AppThreadPool : IAppHost
         }
     }
 
-    /// <summary>
-    /// Idle threads accept: sync's one thread only when it is free, as Gunicorn's; gthread's acceptor also accepts
-    /// while every thread is busy (up to worker_connections, as Gunicorn's), queueing those requests.
-    /// </summary>
-    public IIdleAcceptor? AcceptWhenIdle(Func<int, IIdleAcceptor> acceptorFor) => _acceptor = acceptorFor(_threads.Length);
+    /// <summary>Only the one-thread host (sync) accepts itself: gthread accepts up to worker_connections, as Gunicorn's.</summary>
+    public bool AcceptWhenIdle(IIdleAcceptor acceptor)
+    {
+        if (_threads.Length != 1)
+        {
+            return false;
+        }
+
+        _acceptor = acceptor;
+        return true;
+    }
 
     public void Start()
     {
@@ -90,10 +93,10 @@ internal sealed class AppThreadPool : IAppHost
     /// <summary>Runs the request on a Python thread; completes when the response has been written.</summary>
     public Task RunAsync(WsgiRequest request, IResponseSink sink)
     {
-        if (t_accepting == this && t_handler is { } handler)
+        if (t_accepting == this && _acceptingHandler is { } handler)
         {
             // The idle thread's own connection: run it here rather than queue it for this very thread.
-            var failure = Invoke(t_index, handler, request, sink);
+            var failure = Invoke(0, handler, request, sink);
             return failure is null ? Task.CompletedTask : Task.FromException(failure);
         }
 
@@ -107,7 +110,7 @@ internal sealed class AppThreadPool : IAppHost
             {
                 Monitor.Pulse(_queue);
             }
-            else if (_accepting > 0)
+            else if (_accepting)
             {
                 wake = _acceptor;
             }
@@ -166,20 +169,14 @@ internal sealed class AppThreadPool : IAppHost
     private void CompleteAdding()
     {
         IIdleAcceptor? wake;
-        int accepting;
         lock (_queue)
         {
             _addingCompleted = true;
             Monitor.PulseAll(_queue);
-            wake = _acceptor;
-            accepting = _accepting;
+            wake = _accepting ? _acceptor : null;
         }
 
-        // One wake-up per thread in the acceptor: each wakes one.
-        for (var i = 0; i < accepting; i++)
-        {
-            wake?.Wake();
-        }
+        wake?.Wake();
     }
 
     private bool Join(TimeSpan timeout)
@@ -214,7 +211,7 @@ internal sealed class AppThreadPool : IAppHost
         _threadIds[index] = Interop.Libc.pthread_self();
         using (handler)
         {
-            while (Take(index, handler) is { } item)
+            while (Take(handler) is { } item)
             {
                 var failure = Invoke(index, handler, item.Request, item.Sink);
 
@@ -261,7 +258,7 @@ internal sealed class AppThreadPool : IAppHost
     /// The next request, waiting for one (in the acceptor, when there is one); null once adding is complete
     /// and the queue is empty.
     /// </summary>
-    private AppWorkItem? Take(int index, IWsgiThread handler)
+    private AppWorkItem? Take(IWsgiThread handler)
     {
         while (true)
         {
@@ -287,16 +284,15 @@ internal sealed class AppThreadPool : IAppHost
                 }
 
                 acceptor = _acceptor;
-                _accepting++;
+                _accepting = true;
             }
 
             var more = false;
-            t_handler = handler;
-            t_index = index;
+            _acceptingHandler = handler;
             t_accepting = this;
             try
             {
-                more = acceptor.WaitOrServe(index);
+                more = acceptor.WaitOrServe();
             }
             catch (Exception e)
             {
@@ -309,7 +305,7 @@ internal sealed class AppThreadPool : IAppHost
                 t_accepting = null;
                 lock (_queue)
                 {
-                    _accepting--;
+                    _accepting = false;
                     if (!more)
                     {
                         _acceptor = null;

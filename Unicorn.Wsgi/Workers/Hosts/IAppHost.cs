@@ -48,10 +48,9 @@ public interface IAppHost
     IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit) => [];
 
     /// <summary>
-    /// Asks the host to accept connections itself on its idle threads, and to run a request inline when such a
-    /// thread's accepted connection hands it one (<see cref="IIdleAcceptor"/>). <paramref name="acceptorFor"/> makes
-    /// the acceptor for the number of threads that will run it. Called before <see cref="Start"/>; null (the default)
-    /// leaves accepting to the worker's async accept loops.
+    /// Asks the host to accept connections itself on its idle thread, and to run a request inline when that
+    /// thread's accepted connection hands it one (<see cref="IIdleAcceptor"/>). Called before <see cref="Start"/>;
+    /// false (the default) leaves accepting to the worker's async accept loops.
     /// </summary>
-    IIdleAcceptor? AcceptWhenIdle(Func<int, IIdleAcceptor> acceptorFor) => null;
+    bool AcceptWhenIdle(IIdleAcceptor acceptor) => false;
 }

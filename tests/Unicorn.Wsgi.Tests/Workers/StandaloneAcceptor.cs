@@ -41,7 +41,7 @@ internal sealed class StandaloneAcceptor : IAsyncDisposable
             {
                 _started = true;
             }
-            while (_acceptor.WaitOrServe(0));
+            while (_acceptor.WaitOrServe());
         }) { IsBackground = true };
         _thread.Start();
     }
