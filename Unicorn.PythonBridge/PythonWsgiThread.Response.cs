@@ -6,6 +6,9 @@ namespace Unicorn.PythonBridge;
 
 internal sealed unsafe partial class PythonWsgiThread
 {
+    // The largest one-item body sent in one non-blocking write with the GIL held (TrySendNow); it is copied once.
+    private const int ImmediateLimit = 16 * 1024;
+
     /// <summary>How sending a response ended.</summary>
     private enum Outcome
     {
@@ -197,6 +200,11 @@ internal sealed unsafe partial class PythonWsgiThread
                 return ready;
             }
 
+            if (count == 1 && lengths[0] <= ImmediateLimit && TrySendNow(new ReadOnlySpan<byte>((byte*)data[0], (int)lengths[0])) is { } now)
+            {
+                return now;
+            }
+
             ReleaseGil();
             try
             {
@@ -226,6 +234,51 @@ internal sealed unsafe partial class PythonWsgiThread
             {
                 CPython.Py_DecRef(items[i]);
             }
+        }
+    }
+
+    /// <summary>
+    /// A small one-item body as the whole response in one non-blocking send, keeping the GIL: when the socket takes
+    /// it all (nearly always), the request gives up and retakes the GIL once instead of twice, and on gthread each
+    /// hand-over of the GIL between its threads is a futex wake and a context switch. Null when the sink has no
+    /// such path; what a full socket did not take is flushed with the GIL released.
+    /// </summary>
+    private Outcome? TrySendNow(ReadOnlySpan<byte> body)
+    {
+        ImmediateResponse sent;
+        try
+        {
+            sent = _sink!.TryCompleteNow(body);
+        }
+        catch (Exception e) when (e is IOException or InvalidResponseException)
+        {
+            return SinkFailed(e);
+        }
+
+        if (sent == ImmediateResponse.Unsupported)
+        {
+            return null;
+        }
+
+        if (sent == ImmediateResponse.Sent)
+        {
+            return Outcome.Done;
+        }
+
+        ReleaseGil();
+        try
+        {
+            // Framed and ended already: only the rest of the bytes is left to send.
+            _sink!.Flush();
+            return Outcome.Done;
+        }
+        catch (Exception e) when (e is IOException or InvalidResponseException)
+        {
+            return SinkFailed(e);
+        }
+        finally
+        {
+            AcquireGil();
         }
     }
 

@@ -110,6 +110,16 @@ class Closing:
 CLOSED = []
 
 
+def one_item(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [b"hello"]
+
+
+def big_item(environ, start_response):
+    start_response("200 OK", TEXT)
+    return [b"x" * 20000]
+
+
 def closing_ok(environ, start_response):
     start_response("200 OK", TEXT)
     return Closing([b"a", b"b", b"c"])

@@ -1,4 +1,5 @@
 using Unicorn.PythonBridge.Tests.Support;
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.PythonBridge.Tests;
@@ -41,6 +42,44 @@ public sealed class ResponseTests(PythonFixture python)
         var sink = thread.Invoke(AppThread.Request(), new FakeSink { GilProbe = Gil.IsHeld });
         Assert.NotEmpty(sink.GilHeldDuringWrite);
         Assert.All(sink.GilHeldDuringWrite, Assert.False);
+    }
+
+    [Fact]
+    public void A_small_one_item_body_goes_out_whole_in_one_immediate_send_with_the_GIL_held()
+    {
+        // Giving the GIL up and back around a send that does not wait is two GIL hand-overs per request between
+        // gthread's threads (futex wakes and context switches) for nothing.
+        using var thread = new AppThread(python.Load("bridge_apps:one_item"));
+        var sink = thread.Invoke(AppThread.Request(), new FakeSink { GilProbe = Gil.IsHeld, Immediate = ImmediateResponse.Sent });
+        Assert.Equal("hello", sink.BodyText);
+        Assert.Equal(1, sink.ImmediateCalls);
+        Assert.Equal([true], sink.GilHeldDuringImmediate);
+        Assert.Equal(0, sink.Writes);
+        Assert.Equal(0, sink.Flushes);
+    }
+
+    [Fact]
+    public void What_a_full_socket_did_not_take_is_flushed_with_the_GIL_released()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:one_item"));
+        var sink = thread.Invoke(AppThread.Request(), new FakeSink { GilProbe = Gil.IsHeld, Immediate = ImmediateResponse.Buffered });
+        Assert.Equal("hello", sink.BodyText);
+        Assert.Equal(1, sink.ImmediateCalls);
+        Assert.Equal([false], sink.GilHeldDuringFlush);
+        Assert.Equal(0, sink.Writes);
+    }
+
+    [Theory]
+    [InlineData("bridge_apps:big_item")]
+    [InlineData("bridge_apps:closing_ok")]
+    public void A_large_or_many_item_body_takes_the_blocking_writes_without_the_GIL(string app)
+    {
+        using var thread = new AppThread(python.Load(app));
+        var sink = thread.Invoke(AppThread.Request(), new FakeSink { GilProbe = Gil.IsHeld, Immediate = ImmediateResponse.Sent });
+        Assert.Equal(0, sink.ImmediateCalls);
+        Assert.NotEmpty(sink.GilHeldDuringWrite);
+        Assert.All(sink.GilHeldDuringWrite, Assert.False);
+        Assert.True(sink.Completed);
     }
 
     [Fact]

@@ -40,6 +40,16 @@ public sealed class FakeSink : IResponseSink
 
     public Func<bool>? GilProbe { get; init; }
 
+    /// <summary>What TryCompleteNow answers (null: Unsupported, as a sink without a non-blocking path).</summary>
+    public ImmediateResponse? Immediate { get; init; }
+
+    public int ImmediateCalls { get; private set; }
+
+    /// <summary>Whether the GIL was held in TryCompleteNow, then in each Flush.</summary>
+    public List<bool> GilHeldDuringImmediate { get; } = [];
+
+    public List<bool> GilHeldDuringFlush { get; } = [];
+
     public byte[] Body => _body.ToArray();
 
     public string BodyText => System.Text.Encoding.Latin1.GetString(Body);
@@ -97,7 +107,38 @@ public sealed class FakeSink : IResponseSink
         _body.Write(data);
     }
 
-    public void Flush() => Flushes++;
+    public void Flush()
+    {
+        Flushes++;
+        if (GilProbe is not null)
+        {
+            GilHeldDuringFlush.Add(GilProbe());
+        }
+    }
+
+    public ImmediateResponse TryCompleteNow(ReadOnlySpan<byte> body)
+    {
+        if (Immediate is not { } answer)
+        {
+            return ImmediateResponse.Unsupported;
+        }
+
+        ImmediateCalls++;
+        if (GilProbe is not null)
+        {
+            GilHeldDuringImmediate.Add(GilProbe());
+        }
+
+        if (Status is null)
+        {
+            throw new InvalidOperationException("TryCompleteNow before SetResponse");
+        }
+
+        HeadersSent = true;
+        _body.Write(body);
+        Completed = true;
+        return answer;
+    }
 
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {
