@@ -43,10 +43,11 @@ internal sealed class RequestFactory(WorkerOptions options)
         };
     }
 
-    // Gunicorn: the Host header (with or without a port) wins, else the address the client connected to.
+    // Gunicorn: a TCP listener's own address (what it is bound to, whatever Host says); on a unix socket,
+    // which has no host or port, the Host header (port 80/443 when it names none), else the socket's path.
     private static (string Name, string Port) ServerAddress(RequestHead head, ListenerInfo listener)
     {
-        var host = head.GetHeader("Host");
+        var host = listener.IsUnix ? head.GetHeader("Host") : null;
 
         if (string.IsNullOrEmpty(host))
         {
