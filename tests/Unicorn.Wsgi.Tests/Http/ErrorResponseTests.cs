@@ -21,6 +21,12 @@ public class ErrorResponseTests
     }
 
     [Fact]
+    public void The_500_page_an_app_exception_gets_is_the_same_template_with_no_detail()
+    {
+        Assert.Equal(ErrorResponse.BuildBody("Internal Server Error", null), Unicorn.Wsgi.Application.InternalErrorPage.Body.ToArray());
+    }
+
+    [Fact]
     public void ClientBytesAreNeverReflectedAsMarkupOrHeaders()
     {
         var e = Rejects("GET /<script>alert(1)</script> HTTP/1.1\u0007\r\n\r\n", R.InvalidHttpVersion);
