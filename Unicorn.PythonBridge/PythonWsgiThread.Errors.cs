@@ -1,4 +1,3 @@
-using System.Text;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Http;
@@ -7,9 +6,6 @@ namespace Unicorn.PythonBridge;
 
 internal sealed unsafe partial class PythonWsgiThread
 {
-    private static readonly byte[] s_errorPage = Encoding.ASCII.GetBytes(
-        "<html><head><title>Internal Server Error</title></head>" +
-        "<body><h1>Internal Server Error</h1><p>The server could not complete the request.</p></body></html>\n");
 
     /// <summary>
     /// The app raised (or broke PEP 3333): the traceback goes to the error log; the client gets a 500
@@ -91,12 +87,12 @@ internal sealed unsafe partial class PythonWsgiThread
             sink.SetResponse("500 Internal Server Error",
             [
                 new("Content-Type", "text/html"),
-                new("Content-Length", s_errorPage.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new("Content-Length", InternalErrorPage.Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ]);
             ReleaseGil();
             try
             {
-                sink.Write(s_errorPage);
+                sink.Write(InternalErrorPage.Body);
                 sink.Complete();
             }
             finally

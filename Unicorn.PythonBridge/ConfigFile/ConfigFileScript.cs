@@ -88,8 +88,11 @@ def _unicorn_read_config(kind, target, workdir, names_json):
         module = _unicorn_exec_config(kind, target, workdir)
     except BaseException as exc:
         where, line = _unicorn_where(exc, filename)
+        if kind == "module" and isinstance(exc, ModuleNotFoundError) and exc.name \
+                and (target + ".").startswith(exc.name + "."):
+            where, line = None, None  # -c python:MOD names no module to import: no file, and importlib's frames are noise
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
-        return json.dumps({"error": text, "file": where or target, "line": line})
+        return json.dumps({"error": text, "file": where or (target if kind == "file" else None), "line": line})
     if kind == "module":
         filename = getattr(module, "__file__", None)
     found = [[k, _unicorn_describe(v)] for k, v in vars(module).items() if k in names]

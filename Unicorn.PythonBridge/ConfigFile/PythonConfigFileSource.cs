@@ -45,7 +45,8 @@ public sealed class PythonConfigFileSource : IConfigFileSource
         {
             var file = root.GetProperty("file").GetString() ?? location.Display;
             var line = root.GetProperty("line").ValueKind == JsonValueKind.Number ? $", line {root.GetProperty("line").GetInt32()}" : "";
-            throw new ConfigException($"unicorn: failed to read config file {file}{line}: {error.GetString()}");
+            var what = file == location.Display && location.Kind == ConfigLocationKind.PythonModule ? "module" : "file";
+            throw new ConfigException($"unicorn: failed to read config {what} {file}{line}: {error.GetString()}");
         }
 
         return root.GetProperty("values").EnumerateArray()

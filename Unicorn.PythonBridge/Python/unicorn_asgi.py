@@ -368,10 +368,13 @@ class _Request:
                                        % (self.ex.Method, self.ex.Path))
         except asyncio.CancelledError:
             self.server.native.Log(10, "Request cancelled (client disconnected)")
-        except Exception:
-            if self.complete or self.disconnected:
+        except Exception as e:
+            if self.disconnected or (self.complete and e is self.misuse):
                 self.server.native.Log(10, "Exception after response complete (client disconnected)")
             else:
+                # Also once the response is complete: Starlette's ServerErrorMiddleware sends its 500 and then
+                # re-raises, so this is where every FastAPI error surfaces. uvicorn logs it; Gunicorn 26.1's ASGI
+                # worker drops it to debug, which leaves such errors in no log.
                 self.server.log_exception("Error in ASGI application")
         finally:
             self.server.requests.pop(self.id, None)

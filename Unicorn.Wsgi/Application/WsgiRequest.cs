@@ -39,7 +39,7 @@ public sealed class WsgiRequest
     /// <summary>The remote peer; null for a unix-socket peer.</summary>
     public IPEndPoint? RemoteEndPoint { get; init; }
 
-    /// <summary>SERVER_NAME / SERVER_PORT: the Host header, else the listener's address.</summary>
+    /// <summary>SERVER_NAME / SERVER_PORT: the TCP listener's address; on a unix socket the Host header, else its path.</summary>
     public required string ServerName { get; init; }
 
     public required string ServerPort { get; init; }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 
 namespace Unicorn.Wsgi.Http;
@@ -34,8 +33,27 @@ public static class ErrorResponse
         return Encoding.Latin1.GetBytes(html);
     }
 
-    // One line of printable latin-1, HTML-escaped.
-    private static string HtmlText(string s) => WebUtility.HtmlEncode(Printable(s));
+    // One line of printable latin-1, HTML-escaped as Python's html.escape does it (Gunicorn's page, byte for
+    // byte): & < > " and ' only, the quote as &#x27;. WebUtility.HtmlEncode wrote &#39; and escaped 0xA0-0xFF.
+    private static string HtmlText(string s)
+    {
+        var printable = Printable(s);
+        var sb = new StringBuilder(printable.Length + 16);
+        foreach (var c in printable)
+        {
+            _ = c switch
+            {
+                '&' => sb.Append("&amp;"),
+                '<' => sb.Append("&lt;"),
+                '>' => sb.Append("&gt;"),
+                '"' => sb.Append("&quot;"),
+                '\'' => sb.Append("&#x27;"),
+                _ => sb.Append(c),
+            };
+        }
+
+        return sb.ToString();
+    }
 
     private static string HeaderText(string s) => Printable(s);
 

@@ -94,7 +94,9 @@ public sealed partial class Http1RequestParser
             {
                 if (buffer.Length > limit + 2)
                 {
-                    HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({buffer.Length - 2} > {limit})");
+                    // Gunicorn's figure: the line's length when its CRLF has arrived, else the bytes read so far.
+                    var end = IndexOf(buffer, "\r\n"u8, window.Length - 1);
+                    HttpRejection.Throw(RequestRejectionReason.RequestLineTooLong, $"({(end >= 0 ? end : buffer.Length)} > {limit})");
                 }
                 _lineScanned = window.Length;
                 _examined = buffer.Length;

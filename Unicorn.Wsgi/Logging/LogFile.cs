@@ -19,10 +19,13 @@ public sealed class LogFile : IDisposable
     private int _fd;
     private bool _capturing;
 
-    private LogFile(string? path, int fd)
+    private readonly (uint Uid, uint Gid)? _owner;
+
+    private LogFile(string? path, int fd, (uint Uid, uint Gid)? owner = null)
     {
         Path = path;
         _fd = fd;
+        _owner = owner;
     }
 
     /// <summary>The file's path, or null for a standard stream.</summary>
@@ -34,8 +37,11 @@ public sealed class LogFile : IDisposable
 
     /// <summary>Opens <paramref name="target"/> ("-" means <paramref name="dash"/>). Throws
     /// <see cref="IOException"/> naming the file when it cannot be opened for writing.</summary>
-    public static LogFile Open(string target, Func<LogFile> dash) =>
-        target == "-" ? dash() : new LogFile(target, OpenAppend(target));
+    /// <param name="owner">The workers' user and group (<c>--user</c>/<c>--group</c>) when they differ from this
+    /// process's: the file is given to them each time it is opened, so that a worker can reopen it on USR1 (Gunicorn
+    /// chowns it when it opens it; here a file the master creates again after logrotate is theirs too).</param>
+    public static LogFile Open(string target, Func<LogFile> dash, (uint Uid, uint Gid)? owner = null) =>
+        target == "-" ? dash() : new LogFile(target, OpenAppend(target, owner), owner);
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
@@ -67,7 +73,7 @@ public sealed class LogFile : IDisposable
             return;
         }
 
-        var fresh = OpenAppend(Path);
+        var fresh = OpenAppend(Path, _owner);
         int old;
         lock (_lock)
         {
@@ -119,7 +125,7 @@ public sealed class LogFile : IDisposable
         }
     }
 
-    private static int OpenAppend(string path)
+    private static int OpenAppend(string path, (uint Uid, uint Gid)? owner)
     {
         var fd = Libc.open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_APPEND | Libc.O_CLOEXEC, Convert.ToInt32("644", 8));
         if (fd < 0)
@@ -128,7 +134,21 @@ public sealed class LogFile : IDisposable
             throw new IOException($"Error: '{path}' isn't writable [{Marshal.GetPInvokeErrorMessage(errno)}]");
         }
 
+        if (owner is { } o && !IsDevice(path))
+        {
+            _ = Libc.fchown(fd, o.Uid, o.Gid); // Not root, or a file system without owners: the open file still works.
+        }
+
         return fd;
+    }
+
+    // /dev/null, /dev/stdout and ttys are shared by the whole system: never given away (Gunicorn's chown would).
+    private static bool IsDevice(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var target = File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
+        return full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal)
+            || target.StartsWith("/dev/", StringComparison.Ordinal) || target.StartsWith("/proc/", StringComparison.Ordinal);
     }
 
     private static unsafe void WriteAll(int fd, ReadOnlySpan<byte> bytes)

@@ -55,12 +55,29 @@ public sealed class LoggingServices : IDisposable
         AccessLog.Log(entry);
     }
 
-    /// <summary>USR1: reopen the error and access log files at their paths.</summary>
+    /// <summary>USR1: reopen the error and access log files at their paths. A file that cannot be opened (its
+    /// directory gone, a worker's user without the right to it) is one error line, and its old descriptor stays
+    /// in use: a logrotate mistake must not take the process down.</summary>
     public void Reopen()
     {
-        ((IErrorLog)ErrorLog).Reopen();
-        AccessLog.Reopen();
-        Python?.Reopen();
+        TryReopen(((IErrorLog)ErrorLog).Reopen);
+        TryReopen(AccessLog.Reopen);
+        if (Python is not null)
+        {
+            TryReopen(Python.Reopen);
+        }
+    }
+
+    private void TryReopen(Action reopen)
+    {
+        try
+        {
+            reopen();
+        }
+        catch (IOException e)
+        {
+            ErrorLog.Log(LogLevel.Error, $"Cannot reopen the log on USR1, writing to the file opened before: {e.Message}");
+        }
     }
 
     /// <summary>Call before Python shuts down: writes the queued access lines through Python, then stops

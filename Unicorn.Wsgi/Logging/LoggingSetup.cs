@@ -44,7 +44,8 @@ public static class LoggingSetup
             }
 
             CheckLoggerClass(settings);
-            var errorFile = LogFile.Open(settings.ErrorLog ?? "-", LogFile.Stderr);
+            var owner = WorkerOwner(settings);
+            var errorFile = LogFile.Open(settings.ErrorLog ?? "-", LogFile.Stderr, owner);
             if (settings.CaptureOutput)
             {
                 errorFile.CaptureStandardStreams();
@@ -67,7 +68,7 @@ public static class LoggingSetup
                 ? new SyslogClient(syslogAddress, facility)
                 : null;
             // With Python logging, Python's handler on gunicorn.access writes --access-logfile, as in Gunicorn.
-            var accessFile = accessTarget is null || pythonLogging is not null ? null : LogFile.Open(accessTarget, LogFile.Stdout);
+            var accessFile = accessTarget is null || pythonLogging is not null ? null : LogFile.Open(accessTarget, LogFile.Stdout, owner);
             var accessLog = new AccessLog(format, accessFile, accessSyslog, $"gunicorn.{prefix}.access", errorLog, statsd: statsd, python: pythonLogging);
 
             var metricsBind = settings.MetricsBind;
@@ -84,6 +85,14 @@ public static class LoggingSetup
             statsd?.Dispose();
             throw new LoggingSetupException(e.Message, e);
         }
+    }
+
+    /// <summary>The workers' uid and gid when <c>--user</c>/<c>--group</c> make them differ from this process's.</summary>
+    private static (uint Uid, uint Gid)? WorkerOwner(Settings settings)
+    {
+        var uid = unchecked((uint)settings.User);
+        var gid = unchecked((uint)settings.Group);
+        return uid == Interop.Libc.geteuid() && gid == Interop.Libc.getegid() ? null : (uid, gid);
     }
 
     /// <summary>The Python log configuration the settings give, with Gunicorn's precedence: <c>logconfig_dict</c>,

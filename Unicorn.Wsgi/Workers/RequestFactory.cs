@@ -39,14 +39,35 @@ internal sealed class RequestFactory(WorkerOptions options)
             ServerPort = serverPort,
             ScriptName = scriptName,
             WantsClose = !head.KeepAlive,
-            ExtraEnviron = extraEnviron,
+            ExtraEnviron = proxy is null ? extraEnviron : WithProxy(extraEnviron, proxy),
         };
     }
 
-    // Gunicorn: the Host header (with or without a port) wins, else the address the client connected to.
+    // Gunicorn 26.1's proxy_environ: what the PROXY header said, beside the REMOTE_ADDR/PORT taken from it. A v2
+    // LOCAL or UNSPEC header names no addresses, so only its protocol is added (Gunicorn sets None there).
+    private static List<KeyValuePair<string, string>> WithProxy(IReadOnlyList<KeyValuePair<string, string>>? extra, ProxyInfo proxy)
+    {
+        var environ = new List<KeyValuePair<string, string>>((extra?.Count ?? 0) + 3);
+        if (extra is not null)
+        {
+            environ.AddRange(extra);
+        }
+
+        environ.Add(new("PROXY_PROTOCOL", proxy.Protocol));
+        if (proxy is { ProxyAddress: { } address, ProxyPort: { } port })
+        {
+            environ.Add(new("PROXY_ADDR", address));
+            environ.Add(new("PROXY_PORT", port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        return environ;
+    }
+
+    // Gunicorn: a TCP listener's own address (what it is bound to, whatever Host says); on a unix socket,
+    // which has no host or port, the Host header (port 80/443 when it names none), else the socket's path.
     private static (string Name, string Port) ServerAddress(RequestHead head, ListenerInfo listener)
     {
-        var host = head.GetHeader("Host");
+        var host = listener.IsUnix ? head.GetHeader("Host") : null;
 
         if (string.IsNullOrEmpty(host))
         {

@@ -9,6 +9,11 @@ async def misuse(scope, receive, send):
         return
     if path == "/raise":
         raise ValueError("app raised on purpose")
+    if path == "/raise-after-500":
+        # As Starlette's ServerErrorMiddleware: the 500 is sent in full, then the app's exception re-raised.
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"21")]})
+        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+        raise ValueError("raised after its 500 was sent")
     if path == "/body-before-start":
         await send({"type": "http.response.body", "body": b"early"})
         return

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -18,9 +17,6 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     /// <summary>Bytes a greenlet may have queued for a client before it waits for them to drain.</summary>
     internal const int HighWater = 256 * 1024;
 
-    private static readonly byte[] s_errorPage = Encoding.ASCII.GetBytes(
-        "<html><head><title>Internal Server Error</title></head>" +
-        "<body><h1>Internal Server Error</h1><p>The server could not complete the request.</p></body></html>\n");
 
     private readonly Queue<Op> _ops = new();
     private readonly TaskCompletionSource _completion = new();
@@ -434,9 +430,9 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         sink.SetResponse("500 Internal Server Error",
         [
             new("Content-Type", "text/html"),
-            new("Content-Length", s_errorPage.Length.ToString(CultureInfo.InvariantCulture)),
+            new("Content-Length", InternalErrorPage.Body.Length.ToString(CultureInfo.InvariantCulture)),
         ]);
-        sink.Write(s_errorPage);
+        sink.Write(InternalErrorPage.Body);
         sink.Complete();
     }
 

@@ -169,6 +169,57 @@ public class OperatorTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void UnderUserAndGroupTheLogFilesAreTheWorkersSoUsr1ReopensThemAfterRotation()
+    {
+        // logrotate's postrotate USR1 with -u/-g: the workers (not root) reopen the files, so as in Gunicorn the
+        // master gives them the files; without that every worker died of an unhandled exception on USR1.
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-usr1-user-");
+        File.SetUnixFileMode(dir.FullName, (UnixFileMode)0x1ED /* 0755: the workers reach their files */);
+        var log = Path.Combine(dir.FullName, "error.log");
+        var access = Path.Combine(dir.FullName, "access.log");
+        using var server = Start("-u", "nobody", "-g", "nogroup", "-w", "1", "--error-logfile", log, "--access-logfile", access,
+            "-b", $"127.0.0.1:{port}", App);
+        if (geteuid() != 0)
+        {
+            Assert.Equal(3, server.WaitForExit(60)); // the worker cannot switch user: a boot error, as above
+            return;
+        }
+
+        server.WaitUntilServing(port);
+        Assert.Equal("65534:65534", Owner(log));
+        Assert.Equal("65534:65534", Owner(access));
+        var worker = Assert.Single(server.Workers());
+
+        File.Move(log, log + ".1");
+        File.Move(access, access + ".1");
+        server.Signal(SIGUSR1);
+        Assert.True(Poll(() => File.Exists(log) && File.Exists(access), 20), "USR1 must recreate both logs");
+        Assert.True(Poll(() => TryGet(port, "/after-rotation") == 200, 20));
+        Assert.True(Poll(() => File.ReadAllText(access).Contains("/after-rotation", StringComparison.Ordinal), 20),
+            "the worker must write to the reopened access log\n" + File.ReadAllText(log) + File.ReadAllText(log + ".1"));
+        Assert.Equal([worker], server.Workers());
+        Assert.Equal("65534:65534", Owner(access));
+        Assert.DoesNotContain("Unhandled exception", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cannot reopen", File.ReadAllText(log), StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        dir.Delete(recursive: true);
+    }
+
+    private static string Owner(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u:%g", path])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var owner = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return owner;
+    }
+
+    [Fact]
     public void Usr1ReopensTheErrorLogAfterRotation()
     {
         var port = FreePort();

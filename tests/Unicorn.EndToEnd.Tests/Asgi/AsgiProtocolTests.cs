@@ -42,11 +42,20 @@ public sealed class AsgiProtocolTests
         Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", badName, StringComparison.Ordinal);
         server.WaitForLog("RuntimeError: invalid header name");
 
+        // An app's exception after its response completed (Starlette's ServerErrorMiddleware sends the 500, then
+        // re-raises) is logged with its traceback, as uvicorn logs it (Gunicorn 26.1: a debug line, no traceback).
+        var after = RawHttp.Send(port, $"GET /raise-after-500 HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", after, StringComparison.Ordinal);
+        server.WaitForLog("ValueError: raised after its 500 was sent");
+        Assert.Contains(server.Lines, l => l.Contains("[ERROR] Error in ASGI application", StringComparison.Ordinal));
+
         // The second start is ignored and the first one stands; as in Gunicorn, a misuse raised after the response
         // completed is only a debug line.
         var twice = RawHttp.Send(port, $"GET /start-twice HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", twice, StringComparison.Ordinal);
         Assert.Equal("ok", RawHttp.Body(twice));
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Response already started", StringComparison.Ordinal));
 
         Assert.Equal(200, UnicornServer.Get(port, "/").Status);
         Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));

@@ -109,6 +109,20 @@ public sealed class PythonConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void A_python_module_config_that_does_not_exist_is_named_not_importlibs_frames()
+    {
+        Write("confpkg2/__init__.py", "");
+        var e = Assert.Throws<ConfigException>(() => Resolve("-c", "python:confpkg2.nosuch", "app:app"));
+        Assert.Equal("unicorn: failed to read config module python:confpkg2.nosuch: ModuleNotFoundError: No module named 'confpkg2.nosuch'", e.Message);
+        Assert.Equal(1, e.ExitCode);
+
+        // A module that exists but imports a missing one still points at its own line.
+        var path = Write("confpkg2/bad.py", "workers = 2\nimport not_installed_anywhere\n");
+        e = Assert.Throws<ConfigException>(() => Resolve("-c", "python:confpkg2.bad", "app:app"));
+        Assert.Equal($"unicorn: failed to read config file {path}, line 2: ModuleNotFoundError: No module named 'not_installed_anywhere'", e.Message);
+    }
+
+    [Fact]
     public void File_without_py_extension_is_still_python()
     {
         Write("server.conf", "workers = 6\n");

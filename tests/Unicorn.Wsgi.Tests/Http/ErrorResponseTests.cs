@@ -17,7 +17,13 @@ public class ErrorResponseTests
         Assert.StartsWith("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\n", head, StringComparison.Ordinal);
         Assert.Contains($"Content-Length: {Encoding.Latin1.GetByteCount(body)}", head, StringComparison.Ordinal);
         Assert.Contains("<title>Bad Request</title>", body, StringComparison.Ordinal);
-        Assert.Contains("Invalid Method &#39;x&#39;", body, StringComparison.Ordinal);
+        Assert.Contains("Invalid Method &#x27;x&#x27;", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_500_page_an_app_exception_gets_is_the_same_template_with_no_detail()
+    {
+        Assert.Equal(ErrorResponse.BuildBody("Internal Server Error", null), Unicorn.Wsgi.Application.InternalErrorPage.Body.ToArray());
     }
 
     [Fact]
@@ -31,6 +37,9 @@ public class ErrorResponseTests
         var resp = Encoding.Latin1.GetString(ErrorResponse.Build(400, "Bad\r\nX: y", "a\r\n<b>"));
         Assert.StartsWith("HTTP/1.1 400 BadX: y\r\nConnection: close", resp, StringComparison.Ordinal);
         Assert.Contains("a&lt;b&gt;", resp, StringComparison.Ordinal);
+        // Python's html.escape, as Gunicorn's page: latin-1 letters stay as they are.
+        var page = Encoding.Latin1.GetString(ErrorResponse.BuildBody("Bad Request", "Invalid header 'caf\u00e9' & \"x\""));
+        Assert.Contains("Invalid header &#x27;caf\u00e9&#x27; &amp; &quot;x&quot;", page, StringComparison.Ordinal);
     }
 
     [Theory]

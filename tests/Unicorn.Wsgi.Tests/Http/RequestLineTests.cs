@@ -205,6 +205,9 @@ public class RequestLineTests
         var e = Rejects("GET /" + new string('a', 7) + " HTTP/1.1\r\n\r\n", R.RequestLineTooLong, o);
         Assert.Equal(400, e.StatusCode);
         Assert.Equal("LimitRequestLine", e.GunicornError);
+        // Gunicorn's message names the line's length when the whole line has arrived (the CRLF past the window).
+        var far = Rejects("GET /" + new string('a', 40) + " HTTP/1.1\r\nHost: a\r\n\r\n", R.RequestLineTooLong, o);
+        Assert.EndsWith("(54 > 20)", far.Message, StringComparison.Ordinal);
     }
 
     [Fact]

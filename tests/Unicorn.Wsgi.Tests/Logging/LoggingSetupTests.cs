@@ -9,6 +9,25 @@ namespace Unicorn.Wsgi.Tests.Logging;
 public class LoggingSetupTests
 {
     [Fact]
+    public void A_log_that_cannot_be_reopened_on_usr1_is_one_error_line_and_the_old_file_stays_in_use()
+    {
+        using var dir = new TempDir();
+        var rotated = dir.File("rotated");
+        Directory.CreateDirectory(rotated);
+        var settings = LogSettings.With(("errorlog", Path.Combine(rotated, "error.log")), ("accesslog", Path.Combine(rotated, "access.log")));
+        using (var logs = LoggingSetup.Create(settings))
+        {
+            Directory.Move(rotated, dir.File("gone")); // the directory renamed away: the paths cannot be opened again
+            logs.Reopen();
+            ((IErrorLog)logs.ErrorLog).Info("still logging");
+        }
+
+        var lines = File.ReadAllLines(Path.Combine(dir.File("gone"), "error.log"));
+        Assert.Equal(2, lines.Count(l => l.Contains("[ERROR] Cannot reopen the log on USR1, writing to the file opened before: Error: '", StringComparison.Ordinal)));
+        Assert.EndsWith("[INFO] still logging", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Files_level_format_and_statsd_come_from_settings()
     {
         using var dir = new TempDir();

@@ -42,7 +42,7 @@ public class ScriptNameTests
         await using var h = new WorkerHarness((req, resp) => { Interlocked.Increment(ref called); Echo(req, resp); });
         var response = await h.ExchangeAsync("GET /other HTTP/1.1\r\nHost: x\r\nSCRIPT_NAME: /app\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 500 ", response, StringComparison.Ordinal);
-        Assert.True(response.Contains("Configuration problem: Request path &#39;/other&#39; does not start with SCRIPT_NAME &#39;/app&#39;", StringComparison.Ordinal), response);
+        Assert.True(response.Contains("Configuration problem: Request path &#x27;/other&#x27; does not start with SCRIPT_NAME &#x27;/app&#x27;", StringComparison.Ordinal), response);
         Assert.Equal(0, called);
         Assert.Contains("Invalid request from ip=127.0.0.1: Configuration problem: Request path '/other' does not start with SCRIPT_NAME '/app'", h.Log.ToString(), StringComparison.Ordinal);
 

@@ -97,7 +97,7 @@ public sealed class TlsWorkerTests : IDisposable
         Assert.Equal(SslApplicationProtocol.Http11, alpn);
         var request = Assert.Single(seen);
         Assert.Equal("https", request.UrlScheme);
-        Assert.Equal("443", request.ServerPort);
+        Assert.Equal(h.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), request.ServerPort); // the listener's, as Gunicorn
         Assert.Null(request.ExtraEnviron);
     }
 
