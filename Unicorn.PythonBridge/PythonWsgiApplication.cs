@@ -20,6 +20,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         ArgumentNullException.ThrowIfNull(options);
         Runtime = runtime;
         Log = log ?? throw new ArgumentNullException(nameof(log));
+        SendsHoldingGil = !options.Multithread;
         runtime.RunWithGil(() =>
         {
             App = CPython.NewRef(Handles.Of(app));
@@ -54,6 +55,13 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         using var app = runtime.RunWithGil(() => BridgeModule.Get("warm_up_app"));
         return new PythonWsgiApplication(runtime, app, options, log);
     }
+
+    /// <summary>
+    /// A small one-item body is sent with the GIL held (one GIL hand-over per request instead of two): only where no
+    /// other Python thread of the app waits for the GIL meanwhile. With gthread's threads it cost keep-alive
+    /// throughput (hello 0.97x, bench/results/findings.md).
+    /// </summary>
+    internal bool SendsHoldingGil { get; }
 
     internal PythonRuntime Runtime { get; }
     internal IErrorLog Log { get; }

@@ -200,7 +200,7 @@ internal sealed unsafe partial class PythonWsgiThread
                 return ready;
             }
 
-            if (count == 1 && lengths[0] <= ImmediateLimit && TrySendNow(new ReadOnlySpan<byte>((byte*)data[0], (int)lengths[0])) is { } now)
+            if (count == 1 && lengths[0] <= ImmediateLimit && _app.SendsHoldingGil && TrySendNow(new ReadOnlySpan<byte>((byte*)data[0], (int)lengths[0])) is { } now)
             {
                 return now;
             }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Interop;
@@ -49,10 +48,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private int _next;
     // Held (a parked spare): the thread waits on the eventfd alone, taking no connection, until Open.
     private volatile bool _held;
-    // When the thread last stopped waiting on the listeners (Stopwatch ticks); 0 while it waits there.
-    private long _leftListenersAt = Stopwatch.GetTimestamp();
-    // Called once, the next time the thread stops waiting on the listeners (BusyAcceptor's wake-up).
-    private Action? _onLeave;
 
     public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop, TimeSpan? firstBytesWait = null)
     {
@@ -126,32 +121,6 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         }
 
         return Volatile.Read(ref _state) != Stopped;
-    }
-
-    /// <summary>
-    /// When the accepting thread last stopped waiting on the listeners (<see cref="Stopwatch"/> ticks), or 0 while
-    /// it waits there: how long new connections may have waited for it.
-    /// </summary>
-    public long LeftListenersAt => Volatile.Read(ref _leftListenersAt);
-
-    /// <summary>True while held (a parked spare): nothing is to be accepted.</summary>
-    public bool IsHeld => _held;
-
-    /// <summary>
-    /// Calls <paramref name="wake"/> once, the next time the thread stops waiting on the listeners. False when it is
-    /// not waiting there now (the caller then looks again instead of sleeping).
-    /// </summary>
-    public bool CallOnLeave(Action wake)
-    {
-        // Full fences on both sides (Interlocked): either this sees the thread still waiting, or the thread sees the wake.
-        Interlocked.Exchange(ref _onLeave, wake);
-        if (LeftListenersAt == 0)
-        {
-            return true;
-        }
-
-        Interlocked.Exchange(ref _onLeave, null);
-        return false;
     }
 
     /// <summary>Ends the hold: the waiting thread wakes and polls the listeners.</summary>
@@ -232,21 +201,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             return;
         }
 
-        if (haveSlot)
-        {
-            Volatile.Write(ref _leftListenersAt, 0);
-        }
-
         var ready = Libc.poll(fds, (nuint)count, haveSlot ? -1 : FullRetryMs);
-        if (haveSlot)
-        {
-            Interlocked.Exchange(ref _leftListenersAt, Stopwatch.GetTimestamp());
-            if (Volatile.Read(ref _onLeave) is not null)
-            {
-                Interlocked.Exchange(ref _onLeave, null)?.Invoke();
-            }
-        }
-
         var queued = ready > 0 && fds[0].Revents != 0;
         if (queued)
         {

@@ -174,11 +174,8 @@ public sealed partial class Worker
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         _noDelayInherited = SetNoDelayOnListeners();
-        // The threaded host's idle Python thread accepts itself (one at a time); other hosts leave it to the async
-        // loops. gthread's worker also accepts while its threads are busy, on a thread of its own.
-        void ServeHere(Socket client, ListenerInfo listener) => Serve(client, listener, pipeline);
-        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, ServeHere, _log, _stopAccepting.Token);
-        BusyAcceptor? busy = null;
+        // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
+        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
         if (_host.AcceptWhenIdle(acceptor))
         {
             acceptor.Start(held: !_gate.Task.IsCompleted);
@@ -188,12 +185,6 @@ public sealed partial class Worker
                 // Opened between the check and the store: the acceptor must not stay held.
                 acceptor.Open();
             }
-
-            if (_host.Capacity > 1)
-            {
-                busy = new BusyAcceptor(acceptor, _listeners, _connectionSlots, pipeline.Idle, ServeHere, _log, _stopAccepting.Token);
-                busy.Start();
-            }
         }
         else
         {
@@ -202,7 +193,7 @@ public sealed partial class Worker
         }
 
         _host.Start();
-        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline, acceptor, busy)).ToArray();
+        var accepting = _listeners.Select(l => AcceptLoopAsync(l, pipeline, acceptor)).ToArray();
         await Task.WhenAll(accepting);
         if (Interlocked.Decrement(ref _open) == 0)
         {
@@ -277,7 +268,7 @@ public sealed partial class Worker
         _stopNow.Cancel();
     }
 
-    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor, BusyAcceptor? busy)
+    private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
     {
         if (acceptor is null)
         {
@@ -287,10 +278,6 @@ public sealed partial class Worker
         else
         {
             await acceptor.Completion;
-            if (busy is not null)
-            {
-                await busy.Completion;
-            }
         }
 
         if (!listener.OwnedByWorker)
@@ -409,7 +396,7 @@ public sealed partial class Worker
     /// </summary>
     private void Serve(Socket client, ListenerInfo listener, ConnectionPipeline pipeline)
     {
-        // A socket accepted from a non-blocking listener (the sync and gthread workers') inherits the mode; the response
+        // A socket accepted from a non-blocking listener (the sync worker's) inherits the mode; the response
         // sink's writes must wait for a slow client.
         if (!client.Blocking)
         {

@@ -12,9 +12,9 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// The hand-off is a plain queue under a monitor. Idle threads sleep in <see cref="Monitor.Wait(object)"/>
 /// instead of spinning first (as BlockingCollection does): on a busy machine a spinning waiter burns the
 /// very CPU the connection that will feed it needs, which measured at twice the CPU per request.
-/// With an <see cref="IIdleAcceptor"/>, one idle thread at a time accepts connections itself and runs a request its
-/// own connection hands over inline: a connection per request then costs no hand-over between the thread its
-/// bytes arrive on and the Python thread. The other idle threads (gthread's) sleep until a request is queued.
+/// With one thread (sync) and an <see cref="IIdleAcceptor"/>, the idle thread accepts connections itself and
+/// runs a request its own connection hands over inline: a connection per request then costs no hand-over
+/// between the thread its bytes arrive on and the Python thread.
 /// </remarks>
 internal sealed class AppThreadPool : IAppHost
 {
@@ -32,7 +32,6 @@ internal sealed class AppThreadPool : IAppHost
     // The thread is in the acceptor (waiting, or running a connection it accepted): work queued wakes it there.
     private bool _accepting;
     private IWsgiThread? _acceptingHandler;
-    private int _acceptingIndex;
 
     // Set on the thread while its acceptor runs: RunAsync called there runs the request inline.
     [ThreadStatic]
@@ -71,12 +70,14 @@ internal sealed class AppThreadPool : IAppHost
         }
     }
 
-    /// <summary>
-    /// One idle thread at a time accepts: on sync, only when its one thread is free, as Gunicorn's; gthread's worker
-    /// also accepts while every thread is busy (<c>Workers/BusyAcceptor</c>), as Gunicorn's.
-    /// </summary>
+    /// <summary>Only the one-thread host (sync) accepts itself: gthread accepts up to worker_connections, as Gunicorn's.</summary>
     public bool AcceptWhenIdle(IIdleAcceptor acceptor)
     {
+        if (_threads.Length != 1)
+        {
+            return false;
+        }
+
         _acceptor = acceptor;
         return true;
     }
@@ -95,7 +96,7 @@ internal sealed class AppThreadPool : IAppHost
         if (t_accepting == this && _acceptingHandler is { } handler)
         {
             // The idle thread's own connection: run it here rather than queue it for this very thread.
-            var failure = Invoke(_acceptingIndex, handler, request, sink);
+            var failure = Invoke(0, handler, request, sink);
             return failure is null ? Task.CompletedTask : Task.FromException(failure);
         }
 
@@ -210,7 +211,7 @@ internal sealed class AppThreadPool : IAppHost
         _threadIds[index] = Interop.Libc.pthread_self();
         using (handler)
         {
-            while (Take(index, handler) is { } item)
+            while (Take(handler) is { } item)
             {
                 var failure = Invoke(index, handler, item.Request, item.Sink);
 
@@ -257,7 +258,7 @@ internal sealed class AppThreadPool : IAppHost
     /// The next request, waiting for one (in the acceptor, when there is one); null once adding is complete
     /// and the queue is empty.
     /// </summary>
-    private AppWorkItem? Take(int index, IWsgiThread handler)
+    private AppWorkItem? Take(IWsgiThread handler)
     {
         while (true)
         {
@@ -274,9 +275,8 @@ internal sealed class AppThreadPool : IAppHost
                     return null;
                 }
 
-                if (_acceptor is null || _accepting)
+                if (_acceptor is null)
                 {
-                    // No acceptor, or another thread is in it: wait for a queued request.
                     _idle++;
                     Monitor.Wait(_queue);
                     _idle--;
@@ -289,7 +289,6 @@ internal sealed class AppThreadPool : IAppHost
 
             var more = false;
             _acceptingHandler = handler;
-            _acceptingIndex = index;
             t_accepting = this;
             try
             {

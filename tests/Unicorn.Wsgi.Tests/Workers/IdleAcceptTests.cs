@@ -8,8 +8,7 @@ namespace Unicorn.Wsgi.Tests.Workers;
 /// <summary>
 /// The sync worker's Python thread accepts connections itself when idle (Workers/IdleAcceptor): a busy worker
 /// leaves new connections in the listen queue (for its idle peers), and a connection whose request is already
-/// there runs on the thread that accepted it. gthread's idle threads do the same one at a time, and its worker
-/// still accepts while they are busy (Workers/BusyAcceptor).
+/// there runs on the thread that accepted it.
 /// </summary>
 public sealed class IdleAcceptTests
 {
@@ -109,57 +108,6 @@ public sealed class IdleAcceptTests
             Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(s, Wait), StringComparison.Ordinal);
             s.Dispose();
         }
-    }
-
-    [Fact]
-    public async Task A_gthread_worker_runs_a_connection_per_request_on_the_Python_thread_that_accepted_it()
-    {
-        // One idle Python thread at a time accepts, as the sync worker's: a request already there when it accepts is
-        // read, run, answered and closed on that thread, with no hand-over from the epoll thread.
-        var ranInAcceptor = new System.Collections.Concurrent.ConcurrentBag<bool>();
-        await using var h = new WorkerHarness((request, response) =>
-        {
-            ranInAcceptor.Add(new StackTrace().GetFrames().Any(f => f.GetMethod()?.DeclaringType == typeof(IdleAcceptor)));
-            FakeApp.Ok(request, response);
-        }, s => s.Set("threads", 4));
-
-        for (var i = 0; i < 20; i++)
-        {
-            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Wait), StringComparison.Ordinal);
-        }
-
-        // The client sends right after connecting; the accepting thread waits up to 1 ms for the bytes, which a
-        // loaded test machine may miss now and then (those take the epoll thread's path).
-        Assert.True(ranInAcceptor.Count(x => x) >= 10, $"{ranInAcceptor.Count(x => x)} of 20 ran on the accepting thread");
-    }
-
-    [Fact]
-    public async Task A_slow_request_on_the_accepting_gthread_thread_does_not_hold_up_new_connections()
-    {
-        // The accepting thread is inside a slow request: after a millisecond the busy acceptor takes the waiting
-        // connection and another Python thread serves it while the slow one still runs.
-        using var gate = new ManualResetEventSlim();
-        await using var h = new WorkerHarness((request, response) =>
-        {
-            if (request.RawUri == "/slow")
-            {
-                gate.Wait(Wait);
-            }
-
-            FakeApp.Ok(request, response);
-        }, s => s.Set("threads", 2));
-
-        using var slow = await h.ConnectAsync();
-        await slow.SendAsync("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
-        await WaitUntil(() => h.Worker.BusyThreads == 1);
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await h.ExchangeAsync("GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Wait), StringComparison.Ordinal);
-        }
-
-        Assert.Equal(1, h.Worker.BusyThreads);
-        gate.Set();
-        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(slow, Wait), StringComparison.Ordinal);
     }
 
     [Fact]
