@@ -23,10 +23,20 @@ public sealed partial class WorkerProcess
             return;
         }
 
+        var paused = ReturnFreeMemory();
+        _log.Debug($"Worker (pid: {_info.Pid}) quiet for {IdleSettleAfter.TotalSeconds:0} s: returned its free memory " +
+            $"(collection paused {paused.TotalMilliseconds:0.0} ms)");
+    }
+
+    /// <summary>
+    /// One compacting collection that also decommits the GC's free space, then malloc_trim; how long the collection
+    /// paused the process. For a worker gone quiet, and for a spare before it parks (its warm-up is garbage then).
+    /// </summary>
+    private static TimeSpan ReturnFreeMemory()
+    {
         var paused = GC.GetTotalPauseDuration();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Libc.TrimMalloc();
-        _log.Debug($"Worker (pid: {_info.Pid}) quiet for {IdleSettleAfter.TotalSeconds:0} s: returned its free memory " +
-            $"(collection paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0.0} ms)");
+        return GC.GetTotalPauseDuration() - paused;
     }
 }

@@ -177,6 +177,8 @@ public sealed partial class WorkerProcess
             WaitForJitQuiet();
         }
 
+        var collection = ReturnFreeMemory();
+        _log.Debug($"Spare worker (pid: {_info.Pid}) returned its free memory before it waits (collection paused {collection.TotalMilliseconds:0.0} ms)");
         _heartbeat.Beat(WorkerState.Spare);
         _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled, {answered} synthetic requests answered, in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         while (true)

@@ -101,6 +101,8 @@ public sealed partial class SpareWorkerTests : IDisposable
         var spare = Parked(server)[0];
         // It served its synthetic requests (to the bridge's own app) before parking.
         Assert.Matches(@"parked \(\d+ methods compiled, [1-9]\d* synthetic requests answered", server.Lines.Single(l => ParkedLine().IsMatch(l)));
+        // Its warm-up's garbage is given back before it waits.
+        Assert.Contains(server.Lines, l => l.Contains($"Spare worker (pid: {spare}) returned its free memory before it waits", StringComparison.Ordinal));
 
         server.Signal(SIGTTIN);
         server.WaitForLog($"Promoted spare worker (pid: {spare})", 1, 60);
