@@ -239,9 +239,9 @@ internal sealed unsafe partial class PythonWsgiThread
 
     /// <summary>
     /// A small one-item body as the whole response in one non-blocking send, keeping the GIL: when the socket takes
-    /// it all (nearly always), the request gives up and retakes the GIL once instead of twice, and on gthread each
-    /// hand-over of the GIL between its threads is a futex wake and a context switch. Null when the sink has no
-    /// such path; what a full socket did not take is flushed with the GIL released.
+    /// it all (nearly always), the request gives up and retakes the GIL once instead of twice. Only where no other
+    /// Python thread of the app waits for the GIL meanwhile (<see cref="PythonWsgiApplication.SendsHoldingGil"/>).
+    /// Null when the sink has no such path; what a full socket did not take is flushed with the GIL released.
     /// </summary>
     private Outcome? TrySendNow(ReadOnlySpan<byte> body)
     {
