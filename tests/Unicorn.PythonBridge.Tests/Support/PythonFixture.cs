@@ -26,7 +26,12 @@ public sealed class PythonFixture
             Env = ["UNICORN_TEST_ENV=from-env-flag"],
             Argv = ["unicorn", "tests"],
         });
+        // Read now: a later test's code (asyncio, multiprocessing) may set SIGINT's Python handler itself.
+        SigintAtStart = Eval("repr(__import__('_signal').getsignal(2))");
     }
+
+    /// <summary>What Python reported as its SIGINT handler right after it started.</summary>
+    public string SigintAtStart { get; }
 
     public string RepoRoot { get; }
 
