@@ -265,21 +265,8 @@ internal sealed unsafe partial class PythonWsgiThread
             return Outcome.Done;
         }
 
-        ReleaseGil();
-        try
-        {
-            // Framed and ended already: only the rest of the bytes is left to send.
-            _sink!.Flush();
-            return Outcome.Done;
-        }
-        catch (Exception e) when (e is IOException or InvalidResponseException)
-        {
-            return SinkFailed(e);
-        }
-        finally
-        {
-            AcquireGil();
-        }
+        // Framed and ended already: only the rest of the bytes is left to send.
+        return FinishWithoutGil(complete: false);
     }
 
     /// <summary>Any other iterable: one item at a time, the GIL released around each write and flush.</summary>
@@ -360,12 +347,23 @@ internal sealed unsafe partial class PythonWsgiThread
         }
     }
 
-    private Outcome Complete()
+    private Outcome Complete() => FinishWithoutGil(complete: true);
+
+    /// <summary>The response's last write with the GIL released: complete it, or flush what an ended one has left.</summary>
+    private Outcome FinishWithoutGil(bool complete)
     {
         ReleaseGil();
         try
         {
-            _sink!.Complete();
+            if (complete)
+            {
+                _sink!.Complete();
+            }
+            else
+            {
+                _sink!.Flush();
+            }
+
             return Outcome.Done;
         }
         catch (Exception e) when (e is IOException or InvalidResponseException)
