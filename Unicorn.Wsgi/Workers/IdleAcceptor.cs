@@ -30,6 +30,9 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     /// </summary>
     public static readonly TimeSpan DefaultFirstBytesWait = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>How many waiting connections one look between queued requests accepts at most.</summary>
+    private const int WaitingBatch = 16;
+
     private readonly IReadOnlyList<ListenerInfo> _listeners;
     private readonly bool[] _closed;
     private readonly SemaphoreSlim _slots;
@@ -89,7 +92,12 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         }
     }
 
-    public bool WaitOrServe()
+    public bool WaitOrServe() => Enter(WaitAndServeOne);
+
+    public bool AcceptWaiting() => Enter(AcceptWithoutWaiting);
+
+    /// <summary>Runs <paramref name="accept"/> unless accepting has stopped; false once it has.</summary>
+    private bool Enter(Action accept)
     {
         if (Interlocked.CompareExchange(ref _state, Inside, Outside) != Outside)
         {
@@ -100,7 +108,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         {
             if (!_stop.IsCancellationRequested)
             {
-                WaitAndServeOne();
+                accept();
             }
         }
         catch (Exception e)
@@ -183,16 +191,8 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
 
         var fds = stackalloc Libc.PollFd[1 + _listeners.Count];
         fds[0] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
-        var count = 1;
         var polled = stackalloc int[_listeners.Count];
-        for (var i = 0; haveSlot && i < _listeners.Count; i++)
-        {
-            if (!_closed[i] && TryGetFd(i, out var fd))
-            {
-                polled[count - 1] = i;
-                fds[count++] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
-            }
-        }
+        var count = 1 + (haveSlot ? AddListeners(fds + 1, polled) : 0);
 
         if (haveSlot && count == 1)
         {
@@ -212,6 +212,51 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         {
             _slots.Release();
         }
+    }
+
+    /// <summary>
+    /// Between queued requests: accepts the connections already waiting in the listen queues, at most
+    /// <see cref="WaitingBatch"/>, and runs each up to its first request, which queues behind the others.
+    /// </summary>
+    private unsafe void AcceptWithoutWaiting()
+    {
+        if (_held)
+        {
+            return;
+        }
+
+        var fds = stackalloc Libc.PollFd[_listeners.Count];
+        var polled = stackalloc int[_listeners.Count];
+        var count = AddListeners(fds, polled);
+        for (var accepted = 0; accepted < WaitingBatch && count > 0 && Libc.poll(fds, (nuint)count, 0) > 0; accepted++)
+        {
+            if (!_slots.Wait(0))
+            {
+                return;
+            }
+
+            if (!AcceptOne(fds, polled, count, queued: true))
+            {
+                _slots.Release();
+                return;
+            }
+        }
+    }
+
+    /// <summary>Puts the open listeners in <paramref name="fds"/>, their indexes in <paramref name="polled"/>; how many.</summary>
+    private unsafe int AddListeners(Libc.PollFd* fds, int* polled)
+    {
+        var count = 0;
+        for (var i = 0; i < _listeners.Count; i++)
+        {
+            if (!_closed[i] && TryGetFd(i, out var fd))
+            {
+                polled[count] = i;
+                fds[count++] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
+            }
+        }
+
+        return count;
     }
 
     /// <summary>

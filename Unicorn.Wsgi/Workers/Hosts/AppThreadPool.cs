@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
 
@@ -32,6 +33,17 @@ internal sealed class AppThreadPool : IAppHost
     // The thread is in the acceptor (waiting, or running a connection it accepted): work queued wakes it there.
     private bool _accepting;
     private IWsgiThread? _acceptingHandler;
+
+    // How long queued requests may keep the sync thread from the listen queue before it looks there between them.
+    // Not at every request: a connection accepted between requests is not served where its bytes arrive, which
+    // costs a connection per request a thread hop (when the queue empties, the thread accepts anyway).
+    private static readonly long LookAfter = Stopwatch.Frequency * 5 / 1000;
+
+    // When the sync thread last looked at the listen queue; whether, and since when, it runs requests of the
+    // connection it accepted (only that thread uses them).
+    private long _lastAccepting;
+    private bool _ranInline;
+    private long _inlineSince;
 
     // Set on the thread while its acceptor runs: RunAsync called there runs the request inline.
     [ThreadStatic]
@@ -93,7 +105,7 @@ internal sealed class AppThreadPool : IAppHost
     /// <summary>Runs the request on a Python thread; completes when the response has been written.</summary>
     public Task RunAsync(WsgiRequest request, IResponseSink sink)
     {
-        if (t_accepting == this && _acceptingHandler is { } handler)
+        if (t_accepting == this && _acceptingHandler is { } handler && MayRunInline())
         {
             // The idle thread's own connection: run it here rather than queue it for this very thread.
             var failure = Invoke(0, handler, request, sink);
@@ -110,14 +122,43 @@ internal sealed class AppThreadPool : IAppHost
             {
                 Monitor.Pulse(_queue);
             }
-            else if (_accepting)
+            else if (_accepting && t_accepting != this)
             {
+                // (The accepting thread queues its own connection's request only on its way back to the queue.)
                 wake = _acceptor;
             }
         }
 
         wake?.Wake();
         return item.Completion.Task;
+    }
+
+    /// <summary>
+    /// On the accepting thread: its connection's first request runs there; the next ones only while no other
+    /// connection's request waits and for <see cref="LookAfter"/> at most. A client that has its next request
+    /// there as soon as it has the answer (wrk, a busy load balancer, pipelining) would otherwise keep the thread
+    /// to itself, and the worker's other connections, open or in the listen queue, would wait (p99 of hundreds of
+    /// ms with one worker under load). Queued instead, its next request takes its turn.
+    /// </summary>
+    private bool MayRunInline()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (!_ranInline)
+        {
+            _ranInline = true;
+            _inlineSince = now;
+            return true;
+        }
+
+        if (now - _inlineSince >= LookAfter)
+        {
+            return false;
+        }
+
+        lock (_queue)
+        {
+            return _queue.Count == 0;
+        }
     }
 
     /// <summary>
@@ -263,14 +304,16 @@ internal sealed class AppThreadPool : IAppHost
         while (true)
         {
             IIdleAcceptor acceptor;
+            bool busy;
             lock (_queue)
             {
-                if (_queue.TryDequeue(out var item))
+                busy = _queue.Count > 0;
+                if (busy && (_acceptor is null || Stopwatch.GetTimestamp() - _lastAccepting < LookAfter))
                 {
-                    return item;
+                    return _queue.Dequeue();
                 }
 
-                if (_addingCompleted)
+                if (!busy && _addingCompleted)
                 {
                     return null;
                 }
@@ -284,10 +327,29 @@ internal sealed class AppThreadPool : IAppHost
                 }
 
                 acceptor = _acceptor;
-                _accepting = true;
+                _accepting = !busy;
+            }
+
+            if (busy)
+            {
+                // Open connections have kept the thread busy for a while, and new ones may be waiting in the listen
+                // queue, where (with --reuse-port, or every peer as busy) nobody else takes them: accept them now,
+                // and their requests take their turn behind the queued ones.
+                var accepting = acceptor.AcceptWaiting();
+                _lastAccepting = Stopwatch.GetTimestamp();
+                if (!accepting)
+                {
+                    lock (_queue)
+                    {
+                        _acceptor = null;
+                    }
+                }
+
+                continue;
             }
 
             var more = false;
+            _ranInline = false;
             _acceptingHandler = handler;
             t_accepting = this;
             try
@@ -303,6 +365,8 @@ internal sealed class AppThreadPool : IAppHost
             finally
             {
                 t_accepting = null;
+                // The listen queue was last looked at when the accepted connection began to run here.
+                _lastAccepting = _ranInline ? _inlineSince : Stopwatch.GetTimestamp();
                 lock (_queue)
                 {
                     _accepting = false;

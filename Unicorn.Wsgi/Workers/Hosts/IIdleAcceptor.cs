@@ -13,6 +13,14 @@ public interface IIdleAcceptor
     /// </summary>
     bool WaitOrServe();
 
+    /// <summary>
+    /// Without blocking, accepts the connections waiting in the listen queues (a few at most) and runs each up to
+    /// its first request, which the host queues behind the ones it has. The host calls it between queued requests
+    /// now and then: while its open connections keep it busy, new ones would otherwise wait until they fall
+    /// silent. False once accepting has stopped for good.
+    /// </summary>
+    bool AcceptWaiting();
+
     /// <summary>Makes a <see cref="WaitOrServe"/> in progress (or the next one) return soon: work was queued.</summary>
     void Wake();
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Wsgi.Tests.Workers;
@@ -188,6 +189,63 @@ public sealed class IdleAcceptTests
         await late.SendAsync("GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(late, Wait), StringComparison.Ordinal);
         Assert.False(ranInAcceptor["/late"]);
+    }
+
+    [Fact]
+    public async Task A_pipelining_client_does_not_keep_the_accepting_thread_from_a_new_connection()
+    {
+        // The accepting thread runs its connection's requests itself while they are there: 2,000 pipelined
+        // requests of a millisecond each kept a connection that came after them in the listen queue for 2 s.
+        const int Pipelined = 2000;
+        await using var h = new WorkerHarness(SlowUnderSlash, Sync);
+        using var greedy = await h.ConnectAsync();
+        await greedy.SendAsync(Encoding.Latin1.GetBytes(string.Concat(Enumerable.Repeat("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", Pipelined))));
+        var drained = WorkerHarness.ReadUntilClosedAsync(greedy, Wait);
+        await WaitUntil(() => h.Worker.RequestCount >= 10);
+
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Wait), StringComparison.Ordinal);
+        var servedBefore = h.Worker.RequestCount;
+        Assert.True(servedBefore < Pipelined / 2, $"the new connection was answered after {servedBefore} pipelined requests");
+        greedy.Shutdown(SocketShutdown.Both);
+        await drained;
+    }
+
+    [Fact]
+    public async Task Busy_keep_alive_connections_do_not_keep_a_new_connection_in_the_listen_queue()
+    {
+        // Eight clients that send their next request as soon as they have the answer keep requests queued at all
+        // times, so the thread never went back to accepting: a new connection waited until they all stopped.
+        using var stop = new CancellationTokenSource();
+        await using var h = new WorkerHarness(SlowUnderSlash, Sync);
+        var busy = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            using var s = await h.ConnectAsync();
+            while (!stop.IsCancellationRequested)
+            {
+                await s.SendAsync("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                Assert.Single(await WorkerHarness.ReadResponsesAsync(s, 1));
+            }
+        })).ToArray();
+        await WaitUntil(() => h.Worker.RequestCount >= 100);
+
+        var before = h.Worker.RequestCount;
+        var answer = await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Wait);
+        var servedMeanwhile = h.Worker.RequestCount - before;
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", answer, StringComparison.Ordinal);
+        // Its turn comes after the requests queued when it is accepted, a few milliseconds' worth (thousands before).
+        Assert.True(servedMeanwhile < 100, $"the new connection was answered after {servedMeanwhile} other requests");
+        stop.Cancel();
+        await Task.WhenAll(busy);
+    }
+
+    private static void SlowUnderSlash(WsgiRequest request, IResponseSink response)
+    {
+        if (request.RawUri == "/slow")
+        {
+            Thread.Sleep(1);
+        }
+
+        FakeApp.Ok(request, response);
     }
 
     private static void Sync(Wsgi.Config.Settings s)
