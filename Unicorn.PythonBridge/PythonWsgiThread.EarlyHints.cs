@@ -26,7 +26,11 @@ internal sealed unsafe partial class PythonWsgiThread
         ReleaseGil();
         try
         {
-            _sink.SendEarlyHints(headers);
+            // A generator may send hints while the hold timer could be sending its previous items.
+            lock (_holdLock)
+            {
+                _sink.SendEarlyHints(headers);
+            }
         }
         catch (InvalidResponseException e)
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Logging;
@@ -269,7 +270,10 @@ internal sealed unsafe partial class PythonWsgiThread
         return FinishWithoutGil(complete: false);
     }
 
-    /// <summary>Any other iterable: one item at a time, the GIL released around each write and flush.</summary>
+    /// <summary>
+    /// Any other iterable: one item at a time, the GIL released around each write; items the app yields back to
+    /// back may leave together (PythonWsgiThread.Holding).
+    /// </summary>
     private Outcome SendIterable(nint result)
     {
         var iterator = CPython.PyObject_GetIter(result);
@@ -280,9 +284,18 @@ internal sealed unsafe partial class PythonWsgiThread
 
         try
         {
-            while (true)
+            for (var first = true; ; first = false)
             {
+                var started = Stopwatch.GetTimestamp();
                 var item = CPython.PyIter_Next(iterator);
+                var quick = Quick(started);
+                var held = StopHolding();
+                if (held != Outcome.Done)
+                {
+                    CPython.XDecRef(item);
+                    return held;
+                }
+
                 if (item == 0)
                 {
                     if (CPython.PyErr_Occurred() != 0)
@@ -293,7 +306,7 @@ internal sealed unsafe partial class PythonWsgiThread
                     break;
                 }
 
-                var outcome = SendItem(item);
+                var outcome = SendItem(item, mayHold: quick && !first);
                 CPython.Py_DecRef(item);
                 if (outcome != Outcome.Done)
                 {
@@ -310,7 +323,7 @@ internal sealed unsafe partial class PythonWsgiThread
         }
     }
 
-    private Outcome SendItem(nint item)
+    private Outcome SendItem(nint item, bool mayHold)
     {
         byte* p;
         nint n;
@@ -325,26 +338,7 @@ internal sealed unsafe partial class PythonWsgiThread
             return ready;
         }
 
-        return n == 0 ? Outcome.Done : WriteAndFlush(new ReadOnlySpan<byte>(p, checked((int)n)));
-    }
-
-    /// <summary>Writes and flushes with the GIL released; the caller keeps the bytes alive.</summary>
-    private Outcome WriteAndFlush(ReadOnlySpan<byte> data)
-    {
-        ReleaseGil();
-        try
-        {
-            _sink!.WriteAndFlush(data);
-            return Outcome.Done;
-        }
-        catch (Exception e) when (e is IOException or InvalidResponseException)
-        {
-            return SinkFailed(e);
-        }
-        finally
-        {
-            AcquireGil();
-        }
+        return n == 0 ? Outcome.Done : WriteItem(new ReadOnlySpan<byte>(p, checked((int)n)), mayHold);
     }
 
     private Outcome Complete() => FinishWithoutGil(complete: true);

@@ -127,7 +127,7 @@ internal sealed unsafe partial class PythonWsgiThread
         if (outcome == Outcome.Done)
         {
             // The caller's reference keeps data alive while the GIL is released.
-            outcome = WriteAndFlush(new ReadOnlySpan<byte>(p, checked((int)n)));
+            outcome = WriteItem(new ReadOnlySpan<byte>(p, checked((int)n)), mayHold: false);
         }
 
         switch (outcome)

@@ -22,6 +22,7 @@ internal sealed unsafe partial class PythonWsgiThread
             return 0;
         }
 
+        EnterHoldLock(); // a generator may add them while the hold timer sends its previous items
         try
         {
             _sink.AddTrailers(trailers); // only recorded: nothing is written until the response completes
@@ -30,6 +31,10 @@ internal sealed unsafe partial class PythonWsgiThread
         catch (InvalidResponseException e)
         {
             return CPython.FromLatin1Chars(e.Message);
+        }
+        finally
+        {
+            _holdLock.Exit();
         }
     }
 }

@@ -104,6 +104,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
         finally
         {
+            EndHolding();
             CPython.XDecRef(_startResponse);
             _startResponse = 0;
             _sink = null;
@@ -133,6 +134,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
 
         _disposed = true;
+        _holdTimer?.Dispose();
         if (_app.Runtime.IsShutDown)
         {
             return; // the GIL belongs to the exiting thread now

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 TEXT = [("Content-Type", "text/plain")]
 
@@ -80,6 +81,40 @@ def generator(environ, start_response):
     start_response("200 OK", TEXT)
     for i in range(3):
         yield b"chunk%d " % i
+
+
+HELD = {}
+
+
+def held_then_slow(environ, start_response):
+    """Two items back to back, then a pause before the last: the server may hold the second only until the
+    pause has lasted a moment (PEP 3333: transmission continues while the app produces the next block)."""
+    start_response("200 OK", TEXT)
+    yield b"first "
+    yield b"second "
+    time.sleep(0.3)
+    HELD["resumed"] = time.monotonic()
+    yield b"third"
+
+
+def held_then_gone(environ, start_response):
+    """As held_then_slow, recording close() in CLOSED: the client goes away while the second item is held."""
+    start_response("200 OK", TEXT)
+    try:
+        yield b"first "
+        yield b"second "
+        time.sleep(0.2)
+        yield b"third"
+    finally:
+        CLOSED.append(True)
+
+
+def slow_items(environ, start_response):
+    """Each item takes the app a few milliseconds to produce (a feed, a query per item): each leaves at once."""
+    start_response("200 OK", TEXT)
+    for i in range(3):
+        time.sleep(0.005)
+        yield b"slow%d " % i
 
 
 def lazy_start(environ, start_response):

@@ -26,13 +26,44 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
-    public void Generator_items_are_written_and_flushed_one_by_one()
+    public void Generator_items_yielded_back_to_back_leave_together_after_the_first()
     {
+        // The first item leaves at once with the head; the next ones, produced at once, go with the response's end.
         var sink = Run("bridge_apps:generator");
         Assert.Equal("chunk0 chunk1 chunk2 ", sink.BodyText);
         Assert.Equal(3, sink.Writes);
-        Assert.Equal(3, sink.Flushes);
+        Assert.Equal(1, sink.Flushes);
         Assert.True(sink.Completed);
+    }
+
+    [Fact]
+    public void Items_the_app_is_slow_to_produce_each_leave_at_once()
+    {
+        var sink = Run("bridge_apps:slow_items");
+        Assert.Equal("slow0 slow1 slow2 ", sink.BodyText);
+        Assert.Equal(3, sink.Flushes);
+    }
+
+    [Fact]
+    public void A_held_item_leaves_while_the_app_is_still_producing_the_next()
+    {
+        // PEP 3333: a server may hold a block only if transmission continues while the app produces the next.
+        var sink = Run("bridge_apps:held_then_slow");
+        Assert.Equal("first second third", sink.BodyText);
+        var resumed = double.Parse(python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.HELD['resumed']"), System.Globalization.CultureInfo.InvariantCulture);
+        var second = sink.FlushLog.First(f => f.Length >= "first second ".Length);
+        Assert.True((double)second.Ticks / System.Diagnostics.Stopwatch.Frequency < resumed, "the second item waited for the third");
+    }
+
+    [Fact]
+    public void A_client_gone_while_an_item_was_held_ends_the_response_and_closes_the_iterable()
+    {
+        var before = ClosedCount();
+        var sink = Run("bridge_apps:held_then_gone", new FakeSink { FailOnFlush = 2 });
+        Assert.True(sink.Aborted);
+        Assert.False(sink.Completed);
+        Assert.Equal(2, sink.Flushes); // the head and first item, then the held one, which failed
+        Assert.Equal(before + 1, ClosedCount());
     }
 
     [Fact]

@@ -107,9 +107,21 @@ public sealed class FakeSink : IResponseSink
         _body.Write(data);
     }
 
+    /// <summary>Each flush: when (Stopwatch ticks, CLOCK_MONOTONIC as Python's time.monotonic) and the body's length then.</summary>
+    public List<(long Ticks, int Length)> FlushLog { get; } = [];
+
+    /// <summary>Throw IOException on this flush (1-based), as a socket does when the client is gone.</summary>
+    public int FailOnFlush { get; init; }
+
     public void Flush()
     {
         Flushes++;
+        FlushLog.Add((System.Diagnostics.Stopwatch.GetTimestamp(), (int)_body.Length));
+        if (FailOnFlush > 0 && Flushes >= FailOnFlush)
+        {
+            throw new IOException("Connection reset by peer");
+        }
+
         if (GilProbe is not null)
         {
             GilHeldDuringFlush.Add(GilProbe());
