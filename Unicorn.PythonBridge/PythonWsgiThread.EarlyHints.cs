@@ -26,7 +26,7 @@ internal sealed unsafe partial class PythonWsgiThread
         ReleaseGil();
         try
         {
-            // A generator may send hints while the hold timer could be sending its previous items.
+            // A generator may send hints while the hold sender could be sending its previous items.
             lock (_holdLock)
             {
                 _sink.SendEarlyHints(headers);

@@ -22,7 +22,7 @@ internal sealed unsafe partial class PythonWsgiThread
             return 0;
         }
 
-        EnterHoldLock(); // a generator may add them while the hold timer sends its previous items
+        EnterHoldLock(); // a generator may add them while the hold sender sends its previous items
         try
         {
             _sink.AddTrailers(trailers); // only recorded: nothing is written until the response completes

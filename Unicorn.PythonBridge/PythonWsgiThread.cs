@@ -134,7 +134,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
 
         _disposed = true;
-        _holdTimer?.Dispose();
+        _holdArmed.Set(); // the hold sender, if any, sees _disposed and ends
         if (_app.Runtime.IsShutDown)
         {
             return; // the GIL belongs to the exiting thread now

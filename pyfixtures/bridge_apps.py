@@ -86,6 +86,13 @@ def generator(environ, start_response):
 HELD = {}
 
 
+def many_items(environ, start_response):
+    """Fifty small items yielded back to back."""
+    start_response("200 OK", TEXT)
+    for i in range(50):
+        yield b"%02d " % i
+
+
 def held_then_slow(environ, start_response):
     """Two items back to back, then a pause before the last: the server may hold the second only until the
     pause has lasted a moment (PEP 3333: transmission continues while the app produces the next block)."""
