@@ -336,6 +336,12 @@ public sealed partial class Worker
             {
                 return;
             }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted || token.IsCancellationRequested)
+            {
+                // The listener was closed under a pending accept (ECANCELED), as a stop does: nothing more to accept.
+                _connectionSlots.Release();
+                return;
+            }
 
             Serve(client, listener, pipeline);
         }

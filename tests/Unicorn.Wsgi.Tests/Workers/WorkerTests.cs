@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Workers;
 
 namespace Unicorn.Wsgi.Tests.Workers;
 
@@ -18,6 +20,32 @@ public class WorkerTests
         var body = Encoding.Latin1.GetBytes(FakeApp.ReadBody(request.Body));
         response.SetResponse("200 OK", [new("Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         response.Write(body);
+    }
+
+    [Fact]
+    public async Task A_listener_closed_under_a_pending_accept_ends_its_accept_loop_quietly()
+    {
+        // A stop that closes the socket before the accept loop saw its cancellation: accept(2) fails with
+        // ECANCELED, which used to fault the worker's run (a flaky test shutdown, and a stack trace in the log).
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        listener.Listen(16);
+        var port = ((System.Net.IPEndPoint)listener.LocalEndPoint!).Port;
+        var settings = TestSettings.Defaults();
+        settings.Set("threads", 2);
+        var worker = new Worker(settings, [listener], new FakeApp(Hello), new StderrErrorLog(LogLevel.Debug, TextWriter.Null));
+        var run = worker.RunAsync();
+        using (var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await s.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            await s.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await WorkerHarness.ReadUntilClosedAsync(s, TimeSpan.FromSeconds(10)), StringComparison.Ordinal);
+        }
+
+        listener.Dispose();
+        await Task.Delay(100);
+        worker.StopNow();
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Fact]
