@@ -92,12 +92,15 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         }
     }
 
-    public bool WaitOrServe() => Enter(WaitAndServeOne);
+    public bool WaitOrServe() => Enter(wait: true);
 
-    public bool AcceptWaiting() => Enter(AcceptWithoutWaiting);
+    public bool AcceptWaiting() => Enter(wait: false);
 
-    /// <summary>Runs <paramref name="accept"/> unless accepting has stopped; false once it has.</summary>
-    private bool Enter(Action accept)
+    /// <summary>
+    /// Waits for and serves one connection (<paramref name="wait"/>), or accepts those already waiting, unless
+    /// accepting has stopped; false once it has. (A bool, not a delegate: this runs once per accepted connection.)
+    /// </summary>
+    private bool Enter(bool wait)
     {
         if (Interlocked.CompareExchange(ref _state, Inside, Outside) != Outside)
         {
@@ -108,7 +111,14 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         {
             if (!_stop.IsCancellationRequested)
             {
-                accept();
+                if (wait)
+                {
+                    WaitAndServeOne();
+                }
+                else
+                {
+                    AcceptWithoutWaiting();
+                }
             }
         }
         catch (Exception e)
