@@ -70,16 +70,23 @@ def read_frames(sock, until, seconds=10):
     return "timeout"
 
 
-def answer(kind, flags, stream, payload):
-    if kind == GOAWAY:
-        return "GOAWAY " + ERRORS.get(int.from_bytes(payload[4:8], "big"), "?")
-    if kind == RST_STREAM:
-        return "RST_STREAM " + ERRORS.get(int.from_bytes(payload[:4], "big"), "?")
-    if kind == HEADERS and stream:
-        status = dict(hpack.Decoder().decode(payload)).get(":status")
-        if status and status != "200":
-            return "status " + status
-    return None
+def answerer():
+    """What the server said in a frame, for one connection: its header blocks share one HPACK dynamic table, so
+    a response's headers may refer to an entry an earlier response on the connection added."""
+    decoder = hpack.Decoder()
+
+    def answer(kind, flags, stream, payload):
+        if kind == GOAWAY:
+            return "GOAWAY " + ERRORS.get(int.from_bytes(payload[4:8], "big"), "?")
+        if kind == RST_STREAM:
+            return "RST_STREAM " + ERRORS.get(int.from_bytes(payload[:4], "big"), "?")
+        if kind == HEADERS and stream:
+            status = dict(decoder.decode(payload)).get(":status")
+            if status and status != "200":
+                return "status " + status
+        return None
+
+    return answer
 
 
 def normal(port):
@@ -186,11 +193,17 @@ def idle_eviction(port, held_count):
     held = []
     for _ in range(held_count):
         sock = connect(port)
+        answer = answerer()
         sock.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(hpack.Encoder())))
-        read_frames(sock, lambda kind, flags, stream, payload: "done" if stream == 1 and flags & END_STREAM else None)
-        held.append(sock)
+
+        def answered(kind, flags, stream, payload, answer=answer):
+            answer(kind, flags, stream, payload)  # the response's headers enter this connection's table
+            return "done" if stream == 1 and flags & END_STREAM else None
+
+        read_frames(sock, answered)
+        held.append((sock, answer))
     status, seconds = normal(port)
-    answers = [read_frames(sock, answer, seconds=10) for sock in held]
+    answers = [read_frames(sock, answer, seconds=10) for sock, answer in held]
     print("evicted=%s normal=%s seconds=%.3f" % (",".join(answers), status, seconds), flush=True)
 
 
@@ -206,6 +219,7 @@ def main():
         sock = connect(port)
         CASES[name](sock)
         first = []
+        answer = answerer()
 
         def until_goaway(kind, flags, stream, payload):
             # The first answer, then on to the GOAWAY that ends the connection (a rapid reset's streams are
