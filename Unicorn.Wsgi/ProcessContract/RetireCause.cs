@@ -6,4 +6,5 @@ public enum RetireCause : byte
     MaxRequests = 0,
     MaxRequestTime = 1,
     CodeReload = 2,
+    Http2Abandoned = 3,
 }

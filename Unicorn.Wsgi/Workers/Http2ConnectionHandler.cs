@@ -26,6 +26,13 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
     private readonly KestrelServer _server;
     private readonly Lazy<Task> _started;
     private long _connectionIds;
+    private int _abandoned;
+
+    /// <summary>How long Kestrel may hold a connection it aborted, with no stream in the app, before Unicorn lets it go.</summary>
+    internal static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>Connections left to Kestrel after which the worker is replaced (about 10 MiB held by then).</summary>
+    internal const int AbandonedLimit = 32;
 
     public Http2ConnectionHandler(WorkerContext worker, Settings settings)
     {
@@ -54,7 +61,10 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         transport.StreamEnded(); // handed over: idle until a stream reaches the app
         try
         {
-            await transport.Finished;
+            if (!await transport.ReleasedAsync(AbandonAfter))
+            {
+                Abandoned(transport);
+            }
         }
         finally
         {
@@ -62,11 +72,28 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         }
     }
 
+    /// <summary>
+    /// The connection's socket and slot are let go; what Kestrel holds of it (up to a few hundred KiB) stays until the
+    /// worker exits, so after <see cref="AbandonedLimit"/> of them the worker is replaced, as after max_requests.
+    /// </summary>
+    internal void Abandoned(Http2TransportConnection transport)
+    {
+        var count = Interlocked.Increment(ref _abandoned);
+        _worker.Log.Info($"HTTP/2: Connection id \"{transport.ConnectionId}\": still held by Kestrel {AbandonAfter.TotalSeconds:0} s after it aborted the connection, with no stream running; left to it ({count} so far)");
+        if (count == AbandonedLimit)
+        {
+            _worker.Log.Warning($"Autorestarting worker: Kestrel kept {count} aborted HTTP/2 connections, and their memory");
+            _worker.Retire(ProcessContract.RetireCause.Http2Abandoned);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_started.IsValueCreated)
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            // Every connection has ended on Unicorn's side by now: any Kestrel still holds is one it will never let
+            // go of, and waiting for it would only delay the worker's exit.
+            using var cts = new CancellationTokenSource(Volatile.Read(ref _abandoned) > 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(5));
             await _server.StopAsync(cts.Token);
         }
 

@@ -19,6 +19,7 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
     private readonly IErrorLog _log;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     // Streams in the app, plus one until the handler has handed the connection over (its first StreamEnded).
     private int _streams = 1;
@@ -67,6 +68,34 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
 
     /// <summary>Completes when Kestrel is done with the connection (it disposes it).</summary>
     public Task Finished => _disposed.Task;
+
+    /// <summary>
+    /// Completes with true when Kestrel is done with the connection, or with false when Kestrel aborted it and then,
+    /// with none of its streams left in the app, still held it after <paramref name="grace"/>. Kestrel's HTTP/2
+    /// connection may wait forever after an abort for streams it counts as running though none is
+    /// (dotnet/aspnetcore#51307; about one rapid-reset flood in twenty gets it so): the socket is closed by then, and
+    /// waiting on would keep the connection's slot, and a graceful stop, for good.
+    /// </summary>
+    public async Task<bool> ReleasedAsync(TimeSpan grace)
+    {
+        if (await Task.WhenAny(_disposed.Task, _aborted.Task) == _disposed.Task)
+        {
+            return true;
+        }
+
+        while (await Task.WhenAny(_disposed.Task, Task.Delay(grace)) != _disposed.Task)
+        {
+            lock (_gate)
+            {
+                if (_streams == 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>A stream of this connection reached the app: the connection is busy.</summary>
     public void StreamStarted()
@@ -122,6 +151,7 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
         finally
         {
             CancelClosed();
+            _aborted.TrySetResult();
         }
     }
 

@@ -124,6 +124,7 @@ public sealed partial class WorkerProcess
         {
             _worker = new Worker(_settings, listeners, app, _log);
             _worker.MaxRequestsReached += OnMaxRequestsReached;
+            _worker.RetireRequested += StopAcceptingAndRetire;
             _worker.AccessLog = _options.AccessLog;
             if (StartReloader() is { } reloadFailure)
             {
