@@ -69,7 +69,6 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
         {
             RetireCause.MaxRequestTime => "max_request_time",
             RetireCause.CodeReload => "code_reload",
-            RetireCause.Http2Abandoned => "http2_abandoned",
             _ => "max_requests",
         };
     }

@@ -6,5 +6,4 @@ public enum RetireCause : byte
     MaxRequests = 0,
     MaxRequestTime = 1,
     CodeReload = 2,
-    Http2Abandoned = 3,
 }

@@ -31,9 +31,6 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
     /// <summary>How long Kestrel may hold a connection it aborted, with no stream in the app, before Unicorn lets it go.</summary>
     internal static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(2);
 
-    /// <summary>Connections left to Kestrel after which the worker is replaced (about 10 MiB held by then).</summary>
-    internal const int AbandonedLimit = 32;
-
     public Http2ConnectionHandler(WorkerContext worker, Settings settings)
     {
         _worker = worker;
@@ -73,18 +70,13 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
     }
 
     /// <summary>
-    /// The connection's socket and slot are let go; what Kestrel holds of it (up to a few hundred KiB) stays until the
-    /// worker exits, so after <see cref="AbandonedLimit"/> of them the worker is replaced, as after max_requests.
+    /// The connection's socket and slot are let go. Nothing roots what Kestrel keeps of it but the weak reference of
+    /// Kestrel's connection manager, so the GC reclaims it (Kestrel then logs "application never completed").
     /// </summary>
-    internal void Abandoned(Http2TransportConnection transport)
+    private void Abandoned(Http2TransportConnection transport)
     {
         var count = Interlocked.Increment(ref _abandoned);
         _worker.Log.Info($"HTTP/2: Connection id \"{transport.ConnectionId}\": still held by Kestrel {AbandonAfter.TotalSeconds:0} s after it aborted the connection, with no stream running; left to it ({count} so far)");
-        if (count == AbandonedLimit)
-        {
-            _worker.Log.Warning($"Autorestarting worker: Kestrel kept {count} aborted HTTP/2 connections, and their memory");
-            _worker.Retire(ProcessContract.RetireCause.Http2Abandoned);
-        }
     }
 
     public async ValueTask DisposeAsync()

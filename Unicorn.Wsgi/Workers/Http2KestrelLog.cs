@@ -13,6 +13,7 @@ namespace Unicorn.Wsgi.Workers;
 internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 {
     private static readonly EventId ClientProtocolError = new(0, "Http2ConnectionError");
+    private const string ApplicationNeverCompleted = "ApplicationNeverCompleted";
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -62,6 +63,9 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
     // a rejected HTTP/1 request at warning only when it answers with an error page.
     private static UnicornLevel Map(LogLevel level, EventId eventId) => level switch
     {
+        // A connection Kestrel aborted and never released, which the HTTP/2 handler let go of and logged at info
+        // (Http2ConnectionHandler.Abandoned), is collected, and Kestrel's connection manager then says so at critical.
+        _ when eventId.Name == ApplicationNeverCompleted => UnicornLevel.Debug,
         LogLevel.Critical => UnicornLevel.Critical,
         LogLevel.Error => UnicornLevel.Error,
         LogLevel.Warning => UnicornLevel.Warning,

@@ -42,7 +42,6 @@ public sealed partial class Worker
     private long _requestCount;
     private long _requestsStarted;
     private int _maxRequestsFired;
-    private int _retireFired;
     private bool _noDelayInherited;
 
     public Worker(Settings settings, IReadOnlyList<Socket> listeners, IWsgiApplication app, IErrorLog log)
@@ -80,12 +79,6 @@ public sealed partial class Worker
     /// response already says Connection: close if a handler stops the worker accepting (<see cref="BeginRetire"/>).
     /// </summary>
     public event Action? MaxRequestsReached;
-
-    /// <summary>
-    /// Fired once when a part of the worker asks for it to be replaced for a <see cref="ProcessContract.RetireCause"/> other than
-    /// max_requests (HTTP/2 connections Kestrel never released); handled as <see cref="MaxRequestsReached"/>.
-    /// </summary>
-    public event Action<ProcessContract.RetireCause>? RetireRequested;
 
     /// <summary>Fired after every request, off the Python thread (access log, metrics).</summary>
     internal event Action<CompletedRequest>? RequestCompleted;
@@ -142,7 +135,7 @@ public sealed partial class Worker
     {
         // Stopped while parked: the loops waiting at the gate go on to see the stop.
         using var stopOpens = _stopAccepting.Token.Register(static s => ((Worker)s!).Open(), this);
-        var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone, OnRetire);
+        var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
         var priorKnowledge = !uwsgi && _settings.Http2PriorKnowledge && _settings.OffersHttp2;
@@ -459,14 +452,6 @@ public sealed partial class Worker
         {
             _log.Info("Autorestarting worker after current request.");
             MaxRequestsReached?.Invoke();
-        }
-    }
-
-    private void OnRetire(ProcessContract.RetireCause cause)
-    {
-        if (Interlocked.Exchange(ref _retireFired, 1) == 0)
-        {
-            RetireRequested?.Invoke(cause);
         }
     }
 

@@ -1,12 +1,10 @@
 using Unicorn.Wsgi.Logging;
-using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>What every connection of one worker shares.</summary>
-internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone,
-    Action<RetireCause>? retire = null)
+internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone)
 {
     public WorkerOptions Options { get; } = options;
 
@@ -30,7 +28,4 @@ internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IError
     public void OnRequestStarting() => onRequestStarting();
 
     public void OnRequestDone(CompletedRequest request) => onRequestDone(request);
-
-    /// <summary>Asks for this worker to be replaced gracefully, as max_requests does, for <paramref name="cause"/>.</summary>
-    public void Retire(RetireCause cause) => retire?.Invoke(cause);
 }

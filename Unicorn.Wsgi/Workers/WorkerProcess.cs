@@ -124,7 +124,6 @@ public sealed partial class WorkerProcess
         {
             _worker = new Worker(_settings, listeners, app, _log);
             _worker.MaxRequestsReached += OnMaxRequestsReached;
-            _worker.RetireRequested += StopAcceptingAndRetire;
             _worker.AccessLog = _options.AccessLog;
             if (StartReloader() is { } reloadFailure)
             {

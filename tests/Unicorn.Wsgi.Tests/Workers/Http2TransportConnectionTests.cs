@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
-using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Logging;
-using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers;
 using ConnectionContext = Unicorn.Wsgi.Connections.ConnectionContext;
 
@@ -80,30 +78,18 @@ public sealed class Http2TransportConnectionTests : IDisposable
     }
 
     [Fact]
-    public async Task The_worker_asks_to_be_replaced_once_kestrel_has_kept_the_limit_of_connections()
+    public void Kestrel_saying_it_collected_an_abandoned_connection_is_debug_and_its_other_critical_events_stay_critical()
     {
-        var settings = new Settings();
-        settings.Set("http_protocols", "h2,h1");
         var log = new ListLog();
-        var retired = new List<RetireCause>();
-        var context = new WorkerContext(WorkerOptions.FromSettings(settings), new OneLoopHost(new FakeApp((_, _) => throw new InvalidOperationException("no request expected")), 1), log, CancellationToken.None, () => { }, _ => { }, retired.Add);
-        await using var handler = new Http2ConnectionHandler(context, settings);
-        for (var i = 1; i < Http2ConnectionHandler.AbandonedLimit; i++)
-        {
-            handler.Abandoned(Connection());
-        }
-
-        Assert.Empty(retired);
-        handler.Abandoned(Connection());
-        handler.Abandoned(Connection());
-        Assert.Equal([RetireCause.Http2Abandoned], retired);
-        Assert.Equal(Http2ConnectionHandler.AbandonedLimit + 1, log.Lines.Count(l => l.Contains("still held by Kestrel", StringComparison.Ordinal)));
-        Assert.Single(log.Lines, l => l.StartsWith("Autorestarting worker: Kestrel kept 32 aborted HTTP/2 connections", StringComparison.Ordinal));
+        var kestrel = new Http2KestrelLog(log).CreateLogger("Microsoft.AspNetCore.Server.Kestrel");
+        kestrel.Log(Microsoft.Extensions.Logging.LogLevel.Critical, new Microsoft.Extensions.Logging.EventId(23, "ApplicationNeverCompleted"), "x", null, (_, _) => "Connection id \"7\" application never completed.");
+        kestrel.Log(Microsoft.Extensions.Logging.LogLevel.Critical, new Microsoft.Extensions.Logging.EventId(1, "Other"), "x", null, (_, _) => "something else");
+        Assert.Equal([(LogLevel.Debug, "HTTP/2: Connection id \"7\" application never completed."), (LogLevel.Critical, "HTTP/2: something else")], log.Lines);
     }
 
     private sealed class ListLog : IErrorLog
     {
-        public List<string> Lines { get; } = [];
+        public List<(LogLevel Level, string Message)> Lines { get; } = [];
 
         public bool IsEnabled(LogLevel level) => true;
 
@@ -111,7 +97,7 @@ public sealed class Http2TransportConnectionTests : IDisposable
         {
             lock (Lines)
             {
-                Lines.Add(message);
+                Lines.Add((level, message));
             }
         }
     }
