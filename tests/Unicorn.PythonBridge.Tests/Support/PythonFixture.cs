@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Python.Runtime;
 using Unicorn.Wsgi.Logging;
@@ -11,6 +12,18 @@ public sealed class PythonFixture
     // import (it does when the handler is still SIG_DFL) would depend on whether something in the test
     // host had started .NET's signal handling yet. Not cancelled, so Ctrl-C still ends the test run.
     private static readonly PosixSignalRegistration s_sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, static _ => { });
+
+    /// <summary>
+    /// A test host started as a shell's background job (CI) has SIGINT ignored; .NET records each signal's
+    /// disposition when it first sets up signal handling (a test's <c>Process.Start</c> does) and never handles one
+    /// ignored then. Unicorn.Wsgi restores the defaults when it loads (<c>SignalDefaults</c>), so it loads with this
+    /// assembly, before any test: loaded after .NET's set-up, it left SIGINT at SIG_DFL, unhandled by .NET, for Python
+    /// to take (the pitfall test failed in one background run in three). A worker loads it first too.
+    /// </summary>
+#pragma warning disable CA2255 // process-wide signal state must be fixed before the runtime reads it
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void RestoreSignalDefaultsFirst() => RuntimeHelpers.RunModuleConstructor(typeof(IErrorLog).Module.ModuleHandle);
 
     public PythonFixture()
     {
