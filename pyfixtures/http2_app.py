@@ -1,4 +1,4 @@
-"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, trailers, early hints, hello world."""
+"""The HTTP/2 tests' app: echo, a streamed response, the environ keys HTTP/2 changes, trailers, early hints, a large body, hello world."""
 import time
 
 # 1 MiB that is not one byte repeated, so a misplaced or lost frame changes its digest.
@@ -73,6 +73,10 @@ def app(environ, start_response):
             yield ("al" + tag).encode()
 
         return body()
+    if path == "/large":
+        # 64 MiB: more than any socket buffer, so a client that does not read stops the write.
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(64 << 20))])
+        return [MEBIBYTE] * 64
     if path == "/slow":
         time.sleep(0.2)
     body = b"Hello, World!\n"

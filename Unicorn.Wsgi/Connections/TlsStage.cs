@@ -1,4 +1,5 @@
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport;
 using Unicorn.Wsgi.Transport.Tls;
 
 namespace Unicorn.Wsgi.Connections;
@@ -33,6 +34,13 @@ internal sealed class TlsStage
         }
 
         connection.UseTls(tls.Stream, tls.Environ, tls.ApplicationProtocol);
+        // An app thread writes a response through SslStream's blocking Write: bounded as a plain socket's send is
+        // (asynchronous writes, HTTP/2's and the ASGI host's, are bounded by their callers).
+        if (connection.Socket is { } socket)
+        {
+            socket.SendTimeout = (int)SocketSend.StalledClientTimeout.TotalMilliseconds;
+        }
+
         return true;
     }
 }

@@ -22,11 +22,14 @@ internal static partial class Sys
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int poll(ref PollFd fds, nuint nfds, int timeout);
 
-    /// <summary>Waits (up to 30 s, as a stuck client must not hold the thread forever) until the socket can take more.</summary>
+    /// <summary>How long a send may wait for a client that takes no bytes before it fails: a stuck client must not hold the thread forever.</summary>
+    public const int StalledSendMilliseconds = 30_000;
+
+    /// <summary>Waits (up to <see cref="StalledSendMilliseconds"/>) until the socket can take more.</summary>
     private static bool WaitWritable(SafeHandle socket)
     {
         var fd = new PollFd { Fd = (int)socket.DangerousGetHandle(), Events = PollOut };
-        return poll(ref fd, 1, 30_000) > 0;
+        return poll(ref fd, 1, StalledSendMilliseconds) > 0;
     }
 
     /// <summary>sendfile(2), retried on EINTR/EAGAIN; -1 on other errors.</summary>

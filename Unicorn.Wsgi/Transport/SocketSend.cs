@@ -8,6 +8,13 @@ namespace Unicorn.Wsgi.Transport;
 /// </summary>
 internal static class SocketSend
 {
+    /// <summary>
+    /// How long a response write waits for a client that takes no bytes before it fails and the connection is
+    /// given up on, on every transport (plain sockets here, TLS by SO_SNDTIMEO, HTTP/2 streams by their sink): a
+    /// client that stops reading must not hold an app thread for good.
+    /// </summary>
+    public static readonly TimeSpan StalledClientTimeout = TimeSpan.FromMilliseconds(Interop.Sys.StalledSendMilliseconds);
+
     /// <summary>Sends <paramref name="head"/>, <paramref name="body"/> and <paramref name="tail"/> (any may be empty) in one gather write.</summary>
     /// <exception cref="IOException">the peer went away or the socket failed.</exception>
     public static void SendAll(Socket socket, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body, ReadOnlySpan<byte> tail = default) =>

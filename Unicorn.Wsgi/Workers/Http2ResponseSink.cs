@@ -129,7 +129,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         EnsureHeaders();
         _unflushed = 0;
         var flush = _body.Writer.FlushAsync();
-        var result = flush.IsCompletedSuccessfully ? flush.Result : Wait(flush.AsTask());
+        var result = flush.IsCompletedSuccessfully ? flush.Result : Wait(flush.AsTask()).Result;
         if (result.IsCanceled || result.IsCompleted)
         {
             throw new IOException("client reset the stream");
@@ -188,27 +188,30 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
     }
 
-    private static T Wait<T>(Task<T> task)
+    /// <summary>
+    /// Waits for Kestrel to take the bytes, which it does as the client's flow-control window allows. A client that
+    /// keeps its window shut would hold the app thread for good: after <see cref="Transport.SocketSend.StalledClientTimeout"/>
+    /// the stream is reset and the write fails, as a plain socket's send gives up on a client that takes nothing.
+    /// </summary>
+    private T Wait<T>(T task)
+        where T : Task
     {
+        bool done;
         try
         {
-            return task.GetAwaiter().GetResult();
+            done = task.Wait(Transport.SocketSend.StalledClientTimeout);
         }
-        catch (Exception e) when (e is not IOException)
+        catch (AggregateException e)
         {
-            throw new IOException("client reset the stream", e);
+            throw e.InnerException as IOException ?? new IOException("client reset the stream", e.InnerException);
         }
-    }
 
-    private static void Wait(Task task)
-    {
-        try
+        if (!done)
         {
-            task.GetAwaiter().GetResult();
+            Abort();
+            throw new IOException($"the client took no response bytes for {Transport.SocketSend.StalledClientTimeout.TotalSeconds:0} s");
         }
-        catch (Exception e) when (e is not IOException)
-        {
-            throw new IOException("client reset the stream", e);
-        }
+
+        return task;
     }
 }

@@ -1,6 +1,10 @@
 """Hostile HTTP/2 clients, frame by frame (python3-hpack for header blocks, everything else raw).
 
 usage: h2_hostile.py PORT CASE...   (TLS with ALPN h2 on 127.0.0.1)
+       h2_hostile.py PORT stalled_readers T...   (an HTTP/2 stream with its window shut and an HTTP/1.1-over-TLS
+                                                 client that reads nothing, both asking for /large; then a normal
+                                                 HTTP/1.1 request at each T seconds: "t=<s> normal=<status>",
+                                                 then what the HTTP/2 stream got)
        h2_hostile.py PORT streamed PATH   (prints when each DATA frame of PATH's response arrived)
        h2_hostile.py PORT idle_eviction N   (N idle connections held, then one more: what the idle ones get)
 For each case prints one line: "CASE answer=<what the server sent> normal=<status of a normal request made
@@ -207,8 +211,44 @@ def idle_eviction(port, held_count):
     print("evicted=%s normal=%s seconds=%.3f" % (",".join(answers), status, seconds), flush=True)
 
 
+def stalled_readers(port, times):
+    """Two clients that take no response bytes hold their requests; prints what normal requests get meanwhile."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    http1 = ctx.wrap_socket(raw, server_hostname="localhost")
+    http1.sendall(b"GET /large HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    http2 = connect(port)
+    http2.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)))  # SETTINGS_INITIAL_WINDOW_SIZE 0: send nothing
+    http2.sendall(frame(HEADERS, END_STREAM | END_HEADERS, 1, request_block(hpack.Encoder(), "/large")))
+    start = time.monotonic()
+    for t in times:
+        time.sleep(max(0.0, start + t - time.monotonic()))
+        print("t=%.0f normal=%s" % (time.monotonic() - start, http1_status(port)), flush=True)
+    print("http2 stream then got: %s" % read_frames(http2, answerer(), seconds=2), flush=True)
+    http1.close()
+
+
+def http1_status(port):
+    """The status of GET / over HTTP/1.1 and TLS, or "timeout" when none came within 3 seconds."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=3), server_hostname="localhost") as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).split(b" ")[1].decode()
+    except (OSError, IndexError):
+        return "timeout"
+
+
 def main():
     port = int(sys.argv[1])
+    if sys.argv[2] == "stalled_readers":
+        stalled_readers(port, [float(t) for t in sys.argv[3:]])
+        return
     if sys.argv[2] == "streamed":
         streamed(port, sys.argv[3])
         return
