@@ -129,7 +129,46 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         EnsureHeaders();
         _unflushed = 0;
         var flush = _body.Writer.FlushAsync();
-        var result = flush.IsCompletedSuccessfully ? flush.Result : Wait(flush.AsTask()).Result;
+        var result = flush.IsCompletedSuccessfully ? flush.Result : Bounded(flush.AsTask(), Transport.SocketSend.StalledClientTimeout).GetAwaiter().GetResult();
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            throw new IOException("client reset the stream");
+        }
+    }
+
+    public bool HasAsyncWrites => true;
+
+    /// <summary>
+    /// The ASGI host's path: the bytes go into Kestrel's pipe and the flush (the stream's flow-control window) is
+    /// awaited without holding a thread; before, each wait blocked a thread-pool thread, the very threads Kestrel
+    /// needs to read the WINDOW_UPDATE frames that end those waits. A flush not done within
+    /// <paramref name="timeout"/> resets the stream.
+    /// </summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
+    {
+        var n = EnsureHeaders().Admit(data.Length);
+        if (n > 0)
+        {
+            try
+            {
+                CopyToPipe(_body.Writer, data.Span[..n]);
+            }
+            catch (Exception e) when (e is not IOException)
+            {
+                throw new IOException("client reset the stream", e);
+            }
+        }
+
+        _unflushed = 0;
+        if (complete)
+        {
+            _completed = true;
+            await Bounded(_body.CompleteAsync(), timeout).ConfigureAwait(false);
+            return;
+        }
+
+        var flush = _body.Writer.FlushAsync();
+        var result = flush.IsCompletedSuccessfully ? flush.Result : await Bounded(flush.AsTask(), timeout).ConfigureAwait(false);
         if (result.IsCanceled || result.IsCompleted)
         {
             throw new IOException("client reset the stream");
@@ -143,7 +182,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     {
         EnsureHeaders();
         _completed = true;
-        Wait(_body.CompleteAsync());
+        Bounded(_body.CompleteAsync(), Transport.SocketSend.StalledClientTimeout).GetAwaiter().GetResult();
     }
 
     public void Abort() => features.Get<IHttpRequestLifetimeFeature>()?.Abort();
@@ -190,28 +229,30 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
     /// <summary>
     /// Waits for Kestrel to take the bytes, which it does as the client's flow-control window allows. A client that
-    /// keeps its window shut would hold the app thread for good: after <see cref="Transport.SocketSend.StalledClientTimeout"/>
-    /// the stream is reset and the write fails, as a plain socket's send gives up on a client that takes nothing.
+    /// keeps its window shut would hold the write for good: after <paramref name="timeout"/> (for the app thread's
+    /// writes, <see cref="Transport.SocketSend.StalledClientTimeout"/>) the stream is reset and the write fails, as a
+    /// plain socket's send gives up on a client that takes nothing.
     /// </summary>
-    private T Wait<T>(T task)
-        where T : Task
+    private async Task Bounded(Task task, TimeSpan timeout)
     {
-        bool done;
         try
         {
-            done = task.Wait(Transport.SocketSend.StalledClientTimeout);
+            await task.WaitAsync(timeout).ConfigureAwait(false);
         }
-        catch (AggregateException e)
-        {
-            throw e.InnerException as IOException ?? new IOException("client reset the stream", e.InnerException);
-        }
-
-        if (!done)
+        catch (TimeoutException)
         {
             Abort();
-            throw new IOException($"the client took no response bytes for {Transport.SocketSend.StalledClientTimeout.TotalSeconds:0} s");
+            throw new IOException($"the client took no response bytes for {timeout.TotalSeconds:0} s");
         }
+        catch (Exception e) when (e is not IOException)
+        {
+            throw new IOException("client reset the stream", e);
+        }
+    }
 
-        return task;
+    private async Task<T> Bounded<T>(Task<T> task, TimeSpan timeout)
+    {
+        await Bounded((Task)task, timeout).ConfigureAwait(false);
+        return task.Result;
     }
 }
