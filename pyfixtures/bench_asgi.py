@@ -61,3 +61,18 @@ async def _echo(receive, send):
             await send({"type": "websocket.send", "text": message["text"]})
         else:
             await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+async def upload(scope, receive, send):
+    """Reads the whole request body as it streams in and answers its length (bench/http2 asgiupload)."""
+    if scope["type"] == "lifespan":
+        return await _lifespan(receive, send)
+    total = 0
+    while True:
+        message = await receive()
+        total += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    body = str(total).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": _TEXT})
+    await send({"type": "http.response.body", "body": body})

@@ -121,17 +121,20 @@ public sealed class PythonAsgiExchange
         return _request.Body.TryGetBufferedSequence(out var body) ? NewBytes(body) : CPython.NewRef(CPython.Py_None);
     }
 
-    /// <summary>Reads the next block of a streamed body off the loop; the future gets bytes, b"" at the end.</summary>
+    /// <summary>
+    /// Reads the next block of a streamed body off the loop, waiting for the client on async I/O rather than on a
+    /// pool thread; the future gets bytes, b"" at the end.
+    /// </summary>
     public void Read(PyObject future)
     {
         lock (_gate)
         {
-            _read = Task.Run(() =>
+            _read = Task.Run(async () =>
             {
                 var buffer = new byte[ReadBlock];
                 try
                 {
-                    var n = _request.Body.Read(buffer);
+                    var n = await _request.Body.ReadAsync(buffer).ConfigureAwait(false);
                     _loop.Resolve(future, () => ToBytes(buffer.AsSpan(0, n)));
                 }
                 catch (Exception e)

@@ -35,6 +35,14 @@ public abstract class RequestBody
     public abstract int Read(Span<byte> destination);
 
     /// <summary>
+    /// As <see cref="Read"/>, but the wait for the client's bytes is on async I/O and holds no thread (the ASGI
+    /// host's path: over HTTP/2 those bytes reach the pipe only as Kestrel's thread-pool work reads them, so
+    /// pool threads blocked on the pipe starve it). The default runs <see cref="Read"/>.
+    /// </summary>
+    /// <exception cref="IOException">the client went away or sent malformed body framing.</exception>
+    public virtual ValueTask<int> ReadAsync(Memory<byte> destination) => ValueTask.FromResult(Read(destination.Span));
+
+    /// <summary>
     /// As <see cref="Read"/>, but never waits: -1 when no body bytes have arrived yet (then
     /// <see cref="WaitForData"/>, off the caller's thread). For a greenlet hub, which must not block.
     /// </summary>

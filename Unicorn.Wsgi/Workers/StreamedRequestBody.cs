@@ -68,6 +68,31 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
         }
     }
 
+    public sealed override async ValueTask<int> ReadAsync(Memory<byte> destination)
+    {
+        if (!destination.IsEmpty && _prefix.IsEmpty && !Done)
+        {
+            // Wait for the pipe here, then leave what arrived unconsumed and unexamined: Read takes it at once.
+            if (!reader.TryRead(out var read))
+            {
+                using var cts = new CancellationTokenSource(timeout);
+                try
+                {
+                    read = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new RequestBodyTimeoutException();
+                }
+            }
+
+            _pipeEnded |= read.IsCompleted;
+            reader.AdvanceTo(read.Buffer.Start);
+        }
+
+        return Read(destination.Span);
+    }
+
     public sealed override void WaitForData()
     {
         // Leaves what arrived unconsumed and unexamined, so the next TryReadNow's TryRead returns it at once.

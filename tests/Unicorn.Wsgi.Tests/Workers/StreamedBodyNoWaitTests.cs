@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
+using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Workers;
 
@@ -7,7 +8,8 @@ namespace Unicorn.Wsgi.Tests.Workers;
 
 /// <summary>
 /// A greenlet hub reads a streamed body with TryReadNow, which must never wait, and waits off the hub with
-/// WaitForData. Over a stream reader, as a connection's (it only returns what it has already read).
+/// WaitForData; the ASGI host waits with ReadAsync, on async I/O. Over a stream reader, as a connection's (it only
+/// returns what it has already read).
 /// </summary>
 public class StreamedBodyNoWaitTests
 {
@@ -76,5 +78,29 @@ public class StreamedBodyNoWaitTests
         Assert.Equal(-1, body.TryReadNow(buffer));
         await Task.Run(body.WaitForData).WaitAsync(Timeout);
         Assert.Throws<IOException>(() => body.TryReadNow(buffer));
+    }
+
+    [Fact]
+    public async Task ReadAsync_waits_for_the_client_without_a_thread_and_returns_what_came_then_the_end()
+    {
+        var (client, body) = Open(null, chunked: true);
+        var buffer = new byte[64];
+
+        var pending = body.ReadAsync(buffer);
+        await Task.Delay(200);
+        Assert.False(pending.IsCompleted); // pending on the pipe: the ASGI host's pool thread is back meanwhile
+        await SendAsync(client, "5\r\nhel");
+        await SendAsync(client, "lo\r\n0\r\n\r\n");
+        var n = await pending.AsTask().WaitAsync(Timeout);
+        Assert.Equal("hello", Encoding.ASCII.GetString(buffer, 0, n));
+        Assert.Equal(0, await body.ReadAsync(buffer).AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task ReadAsync_of_a_client_that_sends_nothing_fails_after_the_read_timeout()
+    {
+        var wire = new Pipe();
+        var body = new PipeRequestBody(PipeReader.Create(wire.Reader.AsStream()), 10, null, ReadOnlyMemory<byte>.Empty, TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAsync<RequestBodyTimeoutException>(async () => await body.ReadAsync(new byte[16]).AsTask().WaitAsync(Timeout));
     }
 }
