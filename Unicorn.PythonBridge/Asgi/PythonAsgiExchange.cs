@@ -312,7 +312,9 @@ public sealed class PythonAsgiExchange
         SendFileLater(path, future);
     }
 
-    private void SendFileLater(string path, PyObject future) => Enqueue(() =>
+    // Where sendfile(2) cannot go (TLS, HTTP/2), the file goes in blocks through WriteAsync, which waits for a slow
+    // client (or an HTTP/2 stream's window) on async I/O rather than on the pool thread.
+    private void SendFileLater(string path, PyObject future) => EnqueueAsync(async () =>
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var length = RandomAccess.GetLength(file);
@@ -323,12 +325,12 @@ public sealed class PythonAsgiExchange
             int n;
             while ((n = RandomAccess.Read(file, buffer, offset)) > 0)
             {
-                _sink.Write(buffer.AsSpan(0, n));
+                await _sink.WriteAsync(buffer.AsMemory(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
                 offset += n;
             }
         }
 
-        _sink.Complete();
+        await _sink.WriteAsync(ReadOnlyMemory<byte>.Empty, complete: true, WriteTimeout).ConfigureAwait(false);
         _ended = true;
     }, future);
 

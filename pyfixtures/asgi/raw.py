@@ -1,4 +1,5 @@
 """Bare ASGI callables for the protocol edges: apps that misuse send, and lifespan that fails."""
+import os
 
 
 async def misuse(scope, receive, send):
@@ -40,6 +41,13 @@ async def misuse(scope, receive, send):
         for _ in range(127):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": chunk})
+        return
+    if path == "/pathsend":
+        # The file named by the query string, by http.response.pathsend.
+        name = scope["query_string"].decode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(os.path.getsize(name)).encode())]})
+        await send({"type": "http.response.pathsend", "path": name})
         return
     if path == "/nul-header":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\0x-injected\0yes")]})

@@ -28,6 +28,39 @@ public sealed class AsgiOverHttp2Tests
     }
 
     [Fact]
+    public void Pathsend_sends_the_whole_file_over_h2_where_sendfile_cannot_go_and_over_http_1_1()
+    {
+        var dir = Directory.CreateTempSubdirectory("pathsend");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "file.bin");
+            var bytes = new byte[5_000_000];
+            new Random(11).NextBytes(bytes);
+            File.WriteAllBytes(file, bytes);
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start([
+                "raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}",
+                "--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge",
+            ]);
+            server.WaitUntilServing(port);
+
+            // HTTP/2 frames the file in blocks written on async I/O; HTTP/1.1 on a plain socket uses sendfile(2).
+            foreach (var (flag, version) in new[] { ("--http2-prior-knowledge", "2"), ("--http1.1", "1.1") })
+            {
+                var output = Path.Combine(dir.FullName, "got-" + version);
+                var result = ExternalTool.Curl(flag, "-o", output, "-w", "%{http_version} %{http_code}", $"http://127.0.0.1:{port}/pathsend?{file}");
+                Assert.True(result.ExitCode == 0, result.All);
+                Assert.Equal($"{version} 200", result.Stdout);
+                Assert.Equal(bytes, File.ReadAllBytes(output));
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Trailers_are_offered_over_h2_and_follow_the_body()
     {
         var port = UnicornServer.FreePort();
