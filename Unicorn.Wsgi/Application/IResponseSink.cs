@@ -74,6 +74,14 @@ public interface IResponseSink
     bool HasAsyncWrites => false;
 
     /// <summary>
+    /// True when a blocking write waits for work that itself runs on the thread pool (HTTP/2: Kestrel reads the
+    /// client's WINDOW_UPDATE frames there), so a caller on a pool thread must await <see cref="WriteAsync"/>
+    /// rather than block: enough blocked callers starve the pool of the threads that would release them.
+    /// A socket's blocking send waits on the kernel only.
+    /// </summary>
+    bool BlockingWritesNeedThePool => false;
+
+    /// <summary>
     /// Frames <paramref name="body"/> as the whole response (head, body, end) and sends it with one non-blocking
     /// write, for a caller that must never block (the greenlet hub). Whatever the socket did not take stays
     /// buffered for <see cref="Flush"/>. The default has no such path and writes nothing.

@@ -53,6 +53,14 @@ public abstract class RequestBody
     public virtual void WaitForData()
     {
     }
+
+    /// <summary>As <see cref="WaitForData"/>, waiting on async I/O rather than a thread (see <see cref="ReadAsync"/>).</summary>
+    /// <exception cref="IOException">the client went away, or sent nothing within the read timeout.</exception>
+    public virtual ValueTask WaitForDataAsync()
+    {
+        WaitForData();
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>A body that was read completely before the app was called.</summary>

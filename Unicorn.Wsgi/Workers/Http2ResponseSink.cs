@@ -138,6 +138,8 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
     public bool HasAsyncWrites => true;
 
+    public bool BlockingWritesNeedThePool => true;
+
     /// <summary>
     /// The ASGI host's path: the bytes go into Kestrel's pipe and the flush (the stream's flow-control window) is
     /// awaited without holding a thread; before, each wait blocked a thread-pool thread, the very threads Kestrel

@@ -72,25 +72,30 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
     {
         if (!destination.IsEmpty && _prefix.IsEmpty && !Done)
         {
-            // Wait for the pipe here, then leave what arrived unconsumed and unexamined: Read takes it at once.
-            if (!reader.TryRead(out var read))
-            {
-                using var cts = new CancellationTokenSource(timeout);
-                try
-                {
-                    read = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    throw new RequestBodyTimeoutException();
-                }
-            }
-
-            _pipeEnded |= read.IsCompleted;
-            reader.AdvanceTo(read.Buffer.Start);
+            await WaitForDataAsync().ConfigureAwait(false);
         }
 
         return Read(destination.Span);
+    }
+
+    public sealed override async ValueTask WaitForDataAsync()
+    {
+        // Waits for the pipe here, then leaves what arrived unconsumed and unexamined: Read takes it at once.
+        if (!reader.TryRead(out var read))
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                read = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new RequestBodyTimeoutException();
+            }
+        }
+
+        _pipeEnded |= read.IsCompleted;
+        reader.AdvanceTo(read.Buffer.Start);
     }
 
     public sealed override void WaitForData()

@@ -8,14 +8,19 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 
 /// <summary>
 /// One request between its greenlet and the connection. The greenlet's calls return at once: body bytes are
-/// copied into a queue that a thread-pool work item drains into the (blocking) response sink, so a slow
-/// client holds a pool thread, never the hub. Past <see cref="HighWater"/> queued bytes the greenlet is told
-/// to wait; the drain wakes it through the hub's eventfd. Streamed body reads run the same way.
+/// copied into a queue that a thread-pool work item drains into the response sink, so a slow client holds a pool
+/// thread (a socket's blocking send), never the hub; over HTTP/2 the drain awaits the stream's window instead
+/// (<see cref="IResponseSink.BlockingWritesNeedThePool"/>: pool threads blocked on the windows starved Kestrel of
+/// the threads that read the WINDOW_UPDATEs). Past <see cref="HighWater"/> queued bytes the greenlet is told to wait; the drain wakes it
+/// through the hub's eventfd. Streamed body reads run the same way.
 /// </summary>
 internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSink sink, GreenletExchange.Hub hub) : IGreenletRequest, IThreadPoolWorkItem
 {
     /// <summary>Bytes a greenlet may have queued for a client before it waits for them to drain.</summary>
     internal const int HighWater = 256 * 1024;
+
+    // A client that takes nothing of a write for this long is given up on, as on the threaded hosts' sockets.
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
 
 
     private readonly Queue<Op> _ops = new();
@@ -134,7 +139,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             if (n < 0)
             {
                 _reading = true;
-                _ = Task.Run(WaitOnPool);
+                _ = WaitForBodyAsync();
             }
 
             return n;
@@ -250,8 +255,10 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
     }
 
-    /// <summary>The drain: on a pool thread, with the sink's blocking writes.</summary>
-    void IThreadPoolWorkItem.Execute()
+    /// <summary>The drain, started on a pool thread.</summary>
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    private async Task DrainAsync()
     {
         while (true)
         {
@@ -270,26 +277,30 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
             if (op.Kind == Kind.Data)
             {
-                SendData(op, flush: !more);
+                await SendDataAsync(op, flush: !more).ConfigureAwait(false);
                 continue;
             }
 
             if (op.Kind == Kind.File)
             {
-                SendFileOp(op);
+                await SendFileOpAsync(op).ConfigureAwait(false);
                 continue;
             }
 
-            Finish(op);
+            await FinishAsync(op).ConfigureAwait(false);
             return;
         }
     }
 
-    private void SendData(Op op, bool flush)
+    private async Task SendDataAsync(Op op, bool flush)
     {
         try
         {
-            if (!_gone)
+            if (!_gone && sink.BlockingWritesNeedThePool)
+            {
+                await sink.WriteAsync(op.Buffer.AsMemory(0, op.Length), complete: false, WriteTimeout).ConfigureAwait(false);
+            }
+            else if (!_gone)
             {
                 sink.Write(op.Buffer.AsSpan(0, op.Length));
                 if (flush)
@@ -315,15 +326,15 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         Drained(op.Length);
     }
 
-    // sendfile(2) through the sink, as the threaded host sends a file; a connection that cannot (TLS) gets pread blocks.
-    private void SendFileOp(Op op)
+    // sendfile(2) through the sink, as the threaded host sends a file; a connection that cannot (TLS, HTTP/2) gets pread blocks.
+    private async Task SendFileOpAsync(Op op)
     {
         var file = op.File!;
         try
         {
             if (!_gone && !sink.TrySendFile(file, op.Offset, op.Count))
             {
-                CopyFile(file, op.Offset, op.Count);
+                await CopyFileAsync(file, op.Offset, op.Count).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -343,7 +354,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         Drained(op.Count);
     }
 
-    private void CopyFile(SafeFileHandle file, long offset, long count)
+    private async Task CopyFileAsync(SafeFileHandle file, long offset, long count)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -356,12 +367,23 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
                     break; // the file shrank
                 }
 
-                sink.Write(buffer.AsSpan(0, n));
+                if (sink.BlockingWritesNeedThePool)
+                {
+                    await sink.WriteAsync(buffer.AsMemory(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
+                }
+                else
+                {
+                    sink.Write(buffer.AsSpan(0, n));
+                }
+
                 offset += n;
                 count -= n;
             }
 
-            sink.Flush();
+            if (!sink.BlockingWritesNeedThePool)
+            {
+                sink.Flush();
+            }
         }
         finally
         {
@@ -388,12 +410,15 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
     }
 
-    private void Finish(Op op)
+    private async Task FinishAsync(Op op)
     {
         try
         {
             switch (op.Kind)
             {
+                case Kind.Complete when !_gone && sink.BlockingWritesNeedThePool:
+                    await sink.WriteAsync(ReadOnlyMemory<byte>.Empty, complete: true, WriteTimeout).ConfigureAwait(false);
+                    break;
                 case Kind.Complete when !_gone:
                     sink.Complete();
                     break;
@@ -448,11 +473,13 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
     }
 
-    private void WaitOnPool()
+    // On async I/O: over HTTP/2 the body's bytes reach the pipe only as Kestrel's pool work reads them.
+    private async Task WaitForBodyAsync()
     {
+        await Task.Yield(); // off the hub's thread before anything can wait
         try
         {
-            Request.Body.WaitForData();
+            await Request.Body.WaitForDataAsync().ConfigureAwait(false);
             lock (_ops)
             {
                 _reading = false;
