@@ -11,8 +11,8 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// copied into a queue that a thread-pool work item drains into the response sink, so a slow client holds a pool
 /// thread (a socket's blocking send), never the hub; over HTTP/2 the drain awaits the stream's window instead
 /// (<see cref="IResponseSink.BlockingWritesNeedThePool"/>: pool threads blocked on the windows starved Kestrel of
-/// the threads that read the WINDOW_UPDATEs). Past <see cref="HighWater"/> queued bytes the greenlet is told to wait; the drain wakes it
-/// through the hub's eventfd. Streamed body reads run the same way.
+/// the threads that read the WINDOW_UPDATEs). Past <see cref="HighWater"/> queued bytes the greenlet is told to
+/// wait; the drain wakes it through the hub's eventfd. Streamed body reads wait on async I/O.
 /// </summary>
 internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSink sink, GreenletExchange.Hub hub) : IGreenletRequest, IThreadPoolWorkItem
 {
@@ -21,7 +21,6 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
     // A client that takes nothing of a write for this long is given up on, as on the threaded hosts' sockets.
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
-
 
     private readonly Queue<Op> _ops = new();
     private readonly TaskCompletionSource _completion = new();
