@@ -66,9 +66,6 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Completes when Kestrel is done with the connection (it disposes it).</summary>
-    public Task Finished => _disposed.Task;
-
     /// <summary>
     /// Completes with true when Kestrel is done with the connection, or with false when Kestrel aborted it and then,
     /// with none of its streams left in the app, still held it after <paramref name="grace"/>. Kestrel's HTTP/2
