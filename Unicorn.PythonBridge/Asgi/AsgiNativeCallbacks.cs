@@ -294,8 +294,8 @@ internal static unsafe class AsgiNativeCallbacks
     }
 
     /// <summary>
-    /// ws_send(id, data, is_text): data is str (sent as UTF-8) or bytes. 0 written already; 1 started, await
-    /// <c>WaitSent</c>; 2 others are queued first, use <c>Send</c>.
+    /// ws_send(id, data, is_text): data is str (sent as UTF-8) or bytes. 0 written already; 1 started, await the
+    /// request's write future (<c>Server.written</c> settles it); 2 others are queued first, use <c>Send</c>.
     /// </summary>
     [UnmanagedCallersOnly]
     private static nint WsSend(nint self, nint* args, nint nargs)

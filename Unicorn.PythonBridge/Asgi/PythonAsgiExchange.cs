@@ -212,8 +212,9 @@ public sealed class PythonAsgiExchange
 
     /// <summary>
     /// The fast path of http.response.body, without a future: 0 when the bytes are written already (the usual case,
-    /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await
-    /// <see cref="WaitWritten"/>; 2 when writes are queued before it and the app must call <see cref="Write"/>.
+    /// a socket with room: no thread hop and no loop wake-up); 1 when the write started and the app must await the
+    /// request's write future, which <see cref="PythonAsgiLoop.Written"/> settles; 2 when writes are queued before it and
+    /// the app must call <see cref="Write"/>.
     /// Called as <c>fast.write</c>, a C function, so the GIL stays held; <paramref name="body"/> is borrowed.
     /// </summary>
     internal int WriteNow(nint body, bool more)
@@ -226,7 +227,8 @@ public sealed class PythonAsgiExchange
                 return 2;
             }
 
-            var data = CopyBytes(body);
+            // The sink copies the bytes before WriteAsync returns, so they are read in place, under the GIL.
+            var data = BytesOf(body);
             _sent += data.Length;
             ValueTask pending;
             try
@@ -244,37 +246,34 @@ public sealed class PythonAsgiExchange
                 return 0;
             }
 
-            _writes = pending.AsTask();
+            // The app awaits the request's write future, which AfterWrite settles (by id, through the C API).
+            _writes = pending.AsTask().ContinueWith(
+                static (written, self) => ((PythonAsgiExchange)self!).AfterWrite(written), this,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             _ended |= !more; // a failed write marks the exchange gone, which End checks first
             return 1;
         }
     }
 
-    /// <summary>Resolves the future once the write <see cref="WriteNow"/> started is done, or fails it (OSError on a disconnect).</summary>
-    public void WaitWritten(PyObject future)
+    /// <summary>Ends the app's wait for the write <see cref="WriteNow"/> started: OSError when the client went away.</summary>
+    private void AfterWrite(Task written)
     {
-        lock (_gate)
+        if (written.IsCompletedSuccessfully)
         {
-            _writes = _writes.ContinueWith(written =>
-            {
-                if (written.IsCompletedSuccessfully)
-                {
-                    _loop.Resolve(future, () => null);
-                    return;
-                }
+            _loop.Written(Id, WriteOutcome.Done);
+            return;
+        }
 
-                var e = written.Exception?.InnerException;
-                if (e is IOException or SocketException or ObjectDisposedException)
-                {
-                    _gone = true;
-                    _loop.Fail(future, e.Message, disconnect: true);
-                    _loop.Disconnected(Id);
-                }
-                else
-                {
-                    _loop.Fail(future, e?.Message ?? "the write failed", disconnect: false);
-                }
-            }, TaskScheduler.Default);
+        var e = written.Exception?.InnerException;
+        if (e is IOException or SocketException or ObjectDisposedException)
+        {
+            _gone = true;
+            _loop.Written(Id, WriteOutcome.Gone, e.Message);
+            _loop.Disconnected(Id);
+        }
+        else
+        {
+            _loop.Written(Id, WriteOutcome.Failed, e?.Message ?? "the write failed");
         }
     }
 
@@ -325,12 +324,12 @@ public sealed class PythonAsgiExchange
             int n;
             while ((n = RandomAccess.Read(file, buffer, offset)) > 0)
             {
-                await _sink.WriteAsync(buffer.AsMemory(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
+                await _sink.WriteAsync(buffer.AsSpan(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
                 offset += n;
             }
         }
 
-        await _sink.WriteAsync(ReadOnlyMemory<byte>.Empty, complete: true, WriteTimeout).ConfigureAwait(false);
+        await _sink.WriteAsync([], complete: true, WriteTimeout).ConfigureAwait(false);
         _ended = true;
     }, future);
 
@@ -456,7 +455,10 @@ public sealed class PythonAsgiExchange
 
     internal static byte[] CopyBytes(PyObject body) => CopyBytes(Handles.Of(body));
 
-    private static unsafe byte[] CopyBytes(nint body)
+    private static byte[] CopyBytes(nint body) => BytesOf(body).ToArray();
+
+    /// <summary>The bytes object's own buffer: valid while the caller holds the GIL and a reference to it.</summary>
+    private static unsafe ReadOnlySpan<byte> BytesOf(nint body)
     {
         byte* data;
         nint size;
@@ -466,7 +468,7 @@ public sealed class PythonAsgiExchange
             throw new ArgumentException("an ASGI body must be bytes"); // pythonnet raises it in the app as TypeError
         }
 
-        return new ReadOnlySpan<byte>(data, (int)size).ToArray();
+        return new ReadOnlySpan<byte>(data, (int)size);
     }
 
     internal static unsafe PyObject ToBytes(ReadOnlySpan<byte> bytes)

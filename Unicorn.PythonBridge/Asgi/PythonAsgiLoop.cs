@@ -33,6 +33,7 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     private PyObject? _server;
     private nint _received; // _server.ws_received, a new reference: the websocket receive completion, called via the C API
     private nint _request; // _server.request, a new reference: a new exchange, called via the C API
+    private nint _written; // _server.written, a new reference: a started write's or send's completion, called via the C API
     private long _nativeKey;
     private string? _startFailure;
     private int _signalled;
@@ -306,6 +307,59 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     internal void Received(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
         Post(() => CompleteReceive(id, kind, payload, code, release));
 
+    /// <summary>
+    /// Ends exchange <paramref name="id"/>'s wait for a write that started but did not finish at once (an
+    /// http.response.body or a websocket.send): <see cref="WriteOutcome.Done"/> resolves it, <see cref="WriteOutcome.Gone"/>
+    /// raises OSError in the app and <see cref="WriteOutcome.Failed"/> RuntimeError, with <paramref name="message"/>.
+    /// Called through the C API on the loop: a streamed response over HTTP/2 waits on most of its writes, and a
+    /// pythonnet call per wait cost more than the write.
+    /// </summary>
+    internal void Written(long id, WriteOutcome outcome, string? message = null) =>
+        Post(() => CompleteWritten(id, outcome, message));
+
+    private unsafe void CompleteWritten(long id, WriteOutcome outcome, string? message)
+    {
+        var idObject = CPython.PyLong_FromLongLong(id);
+        var outcomeObject = CPython.PyLong_FromLongLong((long)outcome);
+        nint text;
+        if (message is null)
+        {
+            text = CPython.NewRef(CPython.Py_None);
+        }
+        else
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(message);
+            fixed (byte* p = utf8)
+            {
+                text = CPython.PyUnicode_DecodeUTF8(p, utf8.Length, null);
+            }
+        }
+
+        if (idObject == 0 || outcomeObject == 0 || text == 0)
+        {
+            CPython.XDecRef(idObject);
+            CPython.XDecRef(outcomeObject);
+            CPython.XDecRef(text);
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not build a write's completion");
+        }
+
+        var args = stackalloc nint[3] { idObject, outcomeObject, text };
+        var result = CPython.PyObject_Vectorcall(_written, args, 3, 0);
+        CPython.Py_DecRef(idObject);
+        CPython.Py_DecRef(outcomeObject);
+        CPython.Py_DecRef(text);
+        if (result == 0)
+        {
+            // written() only settles a future; failing means the loop is going down.
+            CPython.PyErr_Clear();
+            ErrorLog.Error("ASGI loop: could not complete a write");
+            return;
+        }
+
+        CPython.Py_DecRef(result);
+    }
+
     /// <summary>Fails websocket <paramref name="id"/>'s waiting receive with RuntimeError (the app's misuse).</summary>
     internal void ReceiveFailed(long id, string message) => Post(() =>
     {
@@ -459,6 +513,11 @@ public sealed class PythonAsgiLoop : IAsgiLoop
                     _request = CPython.NewRef(Handles.Of(request));
                 }
 
+                using (var written = _server.GetAttr("written"))
+                {
+                    _written = CPython.NewRef(Handles.Of(written));
+                }
+
                 AsgiHttpScope.Initialize();
                 using (var fast = AsgiNativeCallbacks.CreateNamespace(this, out _nativeKey))
                 {
@@ -486,4 +545,17 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             _exited.TrySetResult();
         }
     }
+}
+
+/// <summary>How a started write ended, as <c>Server.written</c> reads it: 0, 1 or 2.</summary>
+internal enum WriteOutcome
+{
+    /// <summary>The bytes were taken.</summary>
+    Done = 0,
+
+    /// <summary>The client went away: OSError in the app.</summary>
+    Gone = 1,
+
+    /// <summary>Anything else: RuntimeError in the app.</summary>
+    Failed = 2,
 }

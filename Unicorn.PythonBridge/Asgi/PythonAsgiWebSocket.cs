@@ -198,7 +198,8 @@ public sealed class PythonAsgiWebSocket
     /// <summary>
     /// The fast path of websocket.send (Python's <c>ws_send</c>, GIL held), without a future: 0 when the message is
     /// written already (the usual case, a small message and a socket that takes it); 1 when it started and the app
-    /// must await <see cref="WaitSent"/>; 2 when others are queued before it and the app must call <see cref="Send"/>.
+    /// must await the request's write future, which <see cref="PythonAsgiLoop.Written"/> settles; 2 when others are
+    /// queued before it and the app must call <see cref="Send"/>.
     /// </summary>
     internal int SendNow(ReadOnlySpan<byte> payload, bool text)
     {
@@ -216,31 +217,32 @@ public sealed class PythonAsgiWebSocket
                 return 0;
             }
 
-            _sends = pending.AsTask();
+            // The app awaits the request's write future, which AfterSend settles (by id, through the C API).
+            _sends = pending.AsTask().ContinueWith(
+                static (sent, self) => ((PythonAsgiWebSocket)self!).AfterSend(sent), this,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return 1;
         }
     }
 
-    /// <summary>Resolves the future once the send <see cref="SendNow"/> started is written, or fails it (OSError).</summary>
-    public void WaitSent(PyObject future)
+    /// <summary>Ends the app's wait for the send <see cref="SendNow"/> started: OSError once the websocket is gone.</summary>
+    private void AfterSend(Task sent)
     {
-        lock (_gate)
+        if (sent.IsCompletedSuccessfully)
         {
-            _sends = AwaitSentAsync(_sends, future);
+            _loop.Written(_id, WriteOutcome.Done);
+            return;
         }
-    }
 
-    private async Task AwaitSentAsync(Task sending, PyObject future)
-    {
-        try
-        {
-            await sending.ConfigureAwait(false);
-            _loop.Resolve(future, () => null);
-        }
-        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        var e = sent.Exception?.InnerException;
+        if (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException || sent.IsCanceled)
         {
             _socket.Abort();
-            _loop.Fail(future, e.Message, disconnect: true);
+            _loop.Written(_id, WriteOutcome.Gone, e?.Message ?? "the websocket is closed");
+        }
+        else
+        {
+            _loop.Written(_id, WriteOutcome.Failed, e?.Message ?? "the send failed");
         }
     }
 

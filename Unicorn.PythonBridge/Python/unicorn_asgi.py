@@ -135,6 +135,18 @@ class Server:
             if future is not None and not future.done():
                 future.set_result((_WS_KINDS[kind], value))
 
+    def written(self, exchange_id, outcome, message):
+        # A write fast.write or ws_send started has ended (PythonAsgiLoop.Written): 0 done, 1 the client is gone
+        # (OSError), 2 failed (RuntimeError).
+        req = self.requests.get(exchange_id)
+        if req is not None:
+            future, req.writing = req.writing, None
+            if future is not None and not future.done():
+                if outcome == 0:
+                    future.set_result(None)
+                else:
+                    future.set_exception((OSError if outcome == 1 else RuntimeError)(message))
+
     def ws_error(self, exchange_id, message):
         req = self.requests.get(exchange_id)
         if req is not None:
@@ -331,6 +343,7 @@ class _Request:
         self.misuse = None
         self.streamed = False
         self.waiters = []
+        self.writing = None  # the future a write fast.write or ws_send started waits on; Server.written settles it
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
         self.http_version = None  # set by scope()
 
@@ -496,8 +509,11 @@ class _Request:
             elif not more:
                 self.complete = True
             state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
-            if state:
-                await self._write(lambda f: self.ex.WaitWritten(f) if state == 1 else self.ex.Write(body, more, f))
+            if state == 1:  # started: C# calls Server.written once it is done
+                self.writing = self.server.loop.create_future()
+                await self._settled(self.writing)
+            elif state:
+                await self._write(lambda f: self.ex.Write(body, more, f))
             elif self.complete and self.waiters:
                 self._wake_waiters()
         elif kind == "http.response.pathsend":
@@ -528,6 +544,9 @@ class _Request:
     async def _write(self, start):
         future = self.server.loop.create_future()
         start(future)
+        await self._settled(future)
+
+    async def _settled(self, future):
         try:
             await future
         except OSError:
@@ -651,12 +670,12 @@ class _WebSocket(_Request):
             else:
                 raise TypeError("websocket.send needs 'text' or 'bytes'")
             state = self.fast_send(self.id, payload, is_text)  # 0: written already, no future needed
-            if state:
+            if state == 1:  # started: C# calls Server.written once it is sent
+                self.writing = self.server.loop.create_future()
+                await self.writing
+            elif state:
                 future = self.server.loop.create_future()
-                if state == 1:
-                    self.socket.WaitSent(future)
-                else:
-                    self.socket.Send(payload.encode("utf-8") if is_text else payload, is_text, future)
+                self.socket.Send(payload.encode("utf-8") if is_text else payload, is_text, future)
                 await future
         elif kind == "websocket.close":
             code = int(message.get("code", 1000) or 1000)

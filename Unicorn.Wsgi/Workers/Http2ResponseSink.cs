@@ -146,14 +146,14 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     /// needs to read the WINDOW_UPDATE frames that end those waits. A flush not done within
     /// <paramref name="timeout"/> resets the stream.
     /// </summary>
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
+    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete, TimeSpan timeout)
     {
         var n = EnsureHeaders().Admit(data.Length);
         if (n > 0)
         {
             try
             {
-                CopyToPipe(_body.Writer, data.Span[..n]);
+                CopyToPipe(_body.Writer, data[..n]);
             }
             catch (Exception e) when (e is not IOException)
             {
@@ -165,10 +165,14 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         if (complete)
         {
             _completed = true;
-            await Bounded(_body.CompleteAsync(), timeout).ConfigureAwait(false);
-            return;
+            return new ValueTask(Bounded(_body.CompleteAsync(), timeout));
         }
 
+        return FlushAsync(timeout);
+    }
+
+    private async ValueTask FlushAsync(TimeSpan timeout)
+    {
         var flush = _body.Writer.FlushAsync();
         var result = flush.IsCompletedSuccessfully ? flush.Result : await Bounded(flush.AsTask(), timeout).ConfigureAwait(false);
         if (result.IsCanceled || result.IsCompleted)

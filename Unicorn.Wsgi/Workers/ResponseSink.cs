@@ -89,12 +89,12 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public bool HasAsyncWrites => true;
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, bool complete, TimeSpan timeout)
+    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete, TimeSpan timeout)
     {
         var framing = EnsureHeaders();
         if (!data.IsEmpty)
         {
-            ResponseHeadWriter.WriteBody(_output, framing, data.Span);
+            ResponseHeadWriter.WriteBody(_output, framing, data);
         }
 
         if (complete)
@@ -102,6 +102,11 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
             ResponseHeadWriter.WriteEnd(_output, framing);
         }
 
+        return FlushAsync(timeout);
+    }
+
+    private async ValueTask FlushAsync(TimeSpan timeout)
+    {
         // One timer per response, re-armed per write: a client that takes nothing for this long is given up on.
         _writeTimer ??= new CancellationTokenSource();
         _writeTimer.CancelAfter(timeout);

@@ -297,7 +297,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             if (!_gone && sink.BlockingWritesNeedThePool)
             {
-                await sink.WriteAsync(op.Buffer.AsMemory(0, op.Length), complete: false, WriteTimeout).ConfigureAwait(false);
+                await sink.WriteAsync(op.Buffer.AsSpan(0, op.Length), complete: false, WriteTimeout).ConfigureAwait(false);
             }
             else if (!_gone)
             {
@@ -368,7 +368,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
                 if (sink.BlockingWritesNeedThePool)
                 {
-                    await sink.WriteAsync(buffer.AsMemory(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
+                    await sink.WriteAsync(buffer.AsSpan(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
                 }
                 else
                 {
@@ -416,7 +416,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             switch (op.Kind)
             {
                 case Kind.Complete when !_gone && sink.BlockingWritesNeedThePool:
-                    await sink.WriteAsync(ReadOnlyMemory<byte>.Empty, complete: true, WriteTimeout).ConfigureAwait(false);
+                    await sink.WriteAsync([], complete: true, WriteTimeout).ConfigureAwait(false);
                     break;
                 case Kind.Complete when !_gone:
                     sink.Complete();

@@ -18,7 +18,7 @@ public sealed class ResponseSinkAsyncWriteTests
         sink.SetResponse("200 OK", [new("Content-Type", "text/plain")]);
 
         await sink.WriteAsync("hello"u8.ToArray(), complete: false, TimeSpan.FromSeconds(5));
-        await sink.WriteAsync(ReadOnlyMemory<byte>.Empty, complete: false, TimeSpan.FromSeconds(5));
+        await sink.WriteAsync([], complete: false, TimeSpan.FromSeconds(5));
         await sink.WriteAsync(" world"u8.ToArray(), complete: true, TimeSpan.FromSeconds(5));
 
         var text = Encoding.Latin1.GetString(output.ToArray());
@@ -41,6 +41,50 @@ public sealed class ResponseSinkAsyncWriteTests
         Assert.Contains("took no response bytes", failed.Message, StringComparison.Ordinal);
         Assert.False(sink.KeepAlive);
         sink.Abort(); // what the host does next: nothing is left to send twice, so it returns at once
+    }
+
+    [Fact]
+    public async Task The_bytes_are_copied_before_the_call_returns_so_the_caller_may_reuse_its_buffer_while_the_write_waits()
+    {
+        // The ASGI host hands the sink the app's bytes object in place, valid only while it holds the GIL.
+        var peer = new GatedStream();
+        using var sink = new ResponseSink(peer, Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false);
+        sink.SetResponse("200 OK", [new("Content-Length", "65536")]);
+        var buffer = Enumerable.Repeat((byte)'a', 65536).ToArray();
+
+        var pending = sink.WriteAsync(buffer, complete: true, TimeSpan.FromSeconds(5));
+        Assert.False(pending.IsCompleted);
+        buffer.AsSpan().Fill((byte)'b');
+        peer.Open.SetResult();
+        await pending;
+
+        var sent = peer.Received.ToArray();
+        var body = sent.AsSpan(sent.AsSpan().IndexOf("\r\n\r\n"u8) + 4);
+        Assert.Equal(65536, body.Length);
+        Assert.Equal(-1, body.IndexOfAnyExcept((byte)'a'));
+    }
+
+    /// <summary>A peer that takes bytes only once <see cref="Open"/> is set.</summary>
+    private sealed class GatedStream : Stream
+    {
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public MemoryStream Received { get; } = new();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => throw new InvalidOperationException("a blocking write on the async path");
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("a blocking write on the async path");
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Open.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Received.Write(buffer.Span);
+        }
     }
 
     /// <summary>A peer whose window stays shut: every write waits until it is cancelled.</summary>
