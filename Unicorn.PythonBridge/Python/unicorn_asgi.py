@@ -600,10 +600,16 @@ class _WebSocket(_Request):
         if not self.connect_sent:
             self.connect_sent = True
             return {"type": "websocket.connect"}
+        if not self.accepted and not self.started and not self.disconnected:
+            # Received before the app answered the handshake (Quart reads in a task of its own from the start):
+            # wait for its answer, as uvicorn and Gunicorn do.
+            waiter = self.server.loop.create_future()
+            self.waiters.append(waiter)
+            await waiter
         if self.close_code is not None or self.disconnected:
             return {"type": "websocket.disconnect", "code": self.close_code or 1006}
-        if not self.accepted:
-            raise RuntimeError("websocket receive() before websocket.accept")
+        if not self.accepted:  # denied: no websocket was opened
+            return {"type": "websocket.disconnect", "code": 1006}
         # A message C# could read at once comes back here, with no loop wake-up; else Server.ws_received
         # resolves self.waiter (only on this thread, so it cannot come before the waiter exists).
         if self.waiter is not None:
@@ -640,14 +646,17 @@ class _WebSocket(_Request):
                     raise
                 self.accepted = True
                 self.socket = self.ex.WebSocket  # one wrapper for the websocket's life, not one per message
+                self._wake_waiters()  # a receive() waiting for the handshake
             elif kind == "websocket.close":
                 # Closed before the handshake completed: refused with 403, as uvicorn does.
                 self.denied = True
                 self.started = True
                 self.ex.Start("403 Forbidden", "content-length\0" + "0", 2)
                 await self._write(lambda f: self.ex.Write(b"", False, f))
+                self._wake_waiters()
             elif kind == "websocket.http.response.start":
                 await super().send(dict(message, type="http.response.start"))
+                self._wake_waiters()
             else:
                 raise RuntimeError("Expected websocket.accept, websocket.close or websocket.http.response.start, got %r"
                                    % kind)

@@ -145,6 +145,17 @@ async def scenario(name):
         async with websockets.connect(BASE + "/starlette") as ws:
             await ws.send("hi")
             out(await ws.recv())
+    elif name == "quart":
+        for i in range(3):
+            async with websockets.connect(BASE + "/ws") as ws:
+                for text in ("hi", "again"):
+                    await ws.send(text)
+                    out(await ws.recv())
+        try:
+            async with websockets.connect(BASE + "/refused"):
+                out("refused opened")
+        except websockets.exceptions.InvalidStatusCode as e:
+            out("refused status", e.status_code)
     elif name == "channels":
         async with websockets.connect(BASE + "/ws/") as ws:
             await ws.send("hi")

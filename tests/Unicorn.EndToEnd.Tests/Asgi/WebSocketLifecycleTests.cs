@@ -28,6 +28,23 @@ public sealed class WebSocketLifecycleTests
     }
 
     [Fact]
+    public void A_quart_websocket_that_receives_before_the_handshake_is_answered_waits_for_it_and_echoes()
+    {
+        // Quart reads the client's messages in a task of its own from the start, before its handler accepts; a
+        // receive() then waits for the handshake, as under uvicorn, where it used to fail the app.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("ws_quart:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var lines = WebSocketClient.Run(port, "quart");
+
+        Assert.Equal(3, lines.Count(l => l == "quart: hi"));
+        Assert.Equal(3, lines.Count(l => l == "quart: again"));
+        Assert.Contains("refused status 403", lines);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Error in ASGI application", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Ten_thousand_idle_websockets_keep_the_worker_small_and_a_newcomer_is_served_at_once()
     {
         const int Count = 10_000;
