@@ -14,7 +14,7 @@ namespace Unicorn.PythonBridge.Asgi;
 /// loop drains), taking no GIL and never polling; the loop runs the work in <see cref="DrainHeld"/>, which Python
 /// calls holding the GIL (through <see cref="AsgiNativeCallbacks"/>). Public because Python calls the rest through pythonnet.
 /// </summary>
-public sealed class PythonAsgiLoop : IAsgiLoop
+public sealed partial class PythonAsgiLoop : IAsgiLoop
 {
     private static readonly byte[] s_wakeByte = [1];
 
@@ -300,129 +300,6 @@ public sealed class PythonAsgiLoop : IAsgiLoop
     });
 
     /// <summary>
-    /// Completes websocket <paramref name="id"/>'s waiting receive with (kind, value): kind 0 text (str) or 1 bytes with
-    /// <paramref name="payload"/>, 2 a close with <paramref name="code"/>. Built and called through the C API on the
-    /// loop: per message, no pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
-    /// </summary>
-    internal void Received(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
-        Post(() => CompleteReceive(id, kind, payload, code, release));
-
-    /// <summary>
-    /// Ends exchange <paramref name="id"/>'s wait for a write that started but did not finish at once (an
-    /// http.response.body or a websocket.send): <see cref="WriteOutcome.Done"/> resolves it, <see cref="WriteOutcome.Gone"/>
-    /// raises OSError in the app and <see cref="WriteOutcome.Failed"/> RuntimeError, with <paramref name="message"/>.
-    /// Called through the C API on the loop: a streamed response over HTTP/2 waits on most of its writes, and a
-    /// pythonnet call per wait cost more than the write.
-    /// </summary>
-    internal void Written(long id, WriteOutcome outcome, string? message = null) =>
-        Post(() => CompleteWritten(id, outcome, message));
-
-    private unsafe void CompleteWritten(long id, WriteOutcome outcome, string? message)
-    {
-        var idObject = CPython.PyLong_FromLongLong(id);
-        var outcomeObject = CPython.PyLong_FromLongLong((long)outcome);
-        nint text;
-        if (message is null)
-        {
-            text = CPython.NewRef(CPython.Py_None);
-        }
-        else
-        {
-            var utf8 = System.Text.Encoding.UTF8.GetBytes(message);
-            fixed (byte* p = utf8)
-            {
-                text = CPython.PyUnicode_DecodeUTF8(p, utf8.Length, null);
-            }
-        }
-
-        if (idObject == 0 || outcomeObject == 0 || text == 0)
-        {
-            CPython.XDecRef(idObject);
-            CPython.XDecRef(outcomeObject);
-            CPython.XDecRef(text);
-            CPython.PyErr_Clear();
-            throw new OutOfMemoryException("could not build a write's completion");
-        }
-
-        var args = stackalloc nint[3] { idObject, outcomeObject, text };
-        var result = CPython.PyObject_Vectorcall(_written, args, 3, 0);
-        CPython.Py_DecRef(idObject);
-        CPython.Py_DecRef(outcomeObject);
-        CPython.Py_DecRef(text);
-        if (result == 0)
-        {
-            // written() only settles a future; failing means the loop is going down.
-            CPython.PyErr_Clear();
-            ErrorLog.Error("ASGI loop: could not complete a write");
-            return;
-        }
-
-        CPython.Py_DecRef(result);
-    }
-
-    /// <summary>Fails websocket <paramref name="id"/>'s waiting receive with RuntimeError (the app's misuse).</summary>
-    internal void ReceiveFailed(long id, string message) => Post(() =>
-    {
-        using var pyId = new PyInt(id);
-        using var text = new PyString(message);
-        using (_server!.InvokeMethod("ws_error", pyId, text))
-        {
-        }
-    });
-
-    private unsafe void CompleteReceive(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release)
-    {
-        nint value;
-        try
-        {
-            if (kind == 2)
-            {
-                value = CPython.PyLong_FromLongLong(code);
-            }
-            else
-            {
-                fixed (byte* p = payload.Span)
-                {
-                    // .NET has already refused invalid UTF-8 in a text message (1007).
-                    value = kind == 0
-                        ? CPython.PyUnicode_DecodeUTF8(p, payload.Length, null)
-                        : CPython.PyBytes_FromStringAndSize(p, payload.Length);
-                }
-            }
-        }
-        finally
-        {
-            release?.Invoke();
-        }
-
-        var kindObject = CPython.PyLong_FromLongLong(kind);
-        var idObject = CPython.PyLong_FromLongLong(id);
-        if (value == 0 || kindObject == 0 || idObject == 0)
-        {
-            CPython.XDecRef(value);
-            CPython.XDecRef(kindObject);
-            CPython.XDecRef(idObject);
-            CPython.PyErr_Clear();
-            throw new OutOfMemoryException("could not build a websocket message");
-        }
-
-        var args = stackalloc nint[3] { idObject, kindObject, value };
-        var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
-        CPython.Py_DecRef(idObject);
-        CPython.Py_DecRef(kindObject);
-        CPython.Py_DecRef(value);
-        if (result == 0)
-        {
-            // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
-            CPython.PyErr_Clear();
-            ErrorLog.Error("ASGI loop: could not complete a websocket receive");
-            return;
-        }
-
-        CPython.Py_DecRef(result);
-    }
-
-    /// <summary>
     /// Hands a new exchange to <c>Server.request(id, websocket)</c> through the C API. Python gets the id, not a
     /// pythonnet wrapper of the exchange: it fetches one (<see cref="Lookup"/>) only on the paths that call the
     /// exchange's methods, and a plain request never does.
@@ -545,17 +422,4 @@ public sealed class PythonAsgiLoop : IAsgiLoop
             _exited.TrySetResult();
         }
     }
-}
-
-/// <summary>How a started write ended, as <c>Server.written</c> reads it: 0, 1 or 2.</summary>
-internal enum WriteOutcome
-{
-    /// <summary>The bytes were taken.</summary>
-    Done = 0,
-
-    /// <summary>The client went away: OSError in the app.</summary>
-    Gone = 1,
-
-    /// <summary>Anything else: RuntimeError in the app.</summary>
-    Failed = 2,
 }

@@ -1,0 +1,136 @@
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Logging;
+
+namespace Unicorn.PythonBridge.Asgi;
+
+/// <summary>
+/// What completes on the loop for an exchange once .NET has it: a websocket message received, a started write or send
+/// done, a receive refused. Each is posted from the thread that saw it and runs on the loop as one C-API call into
+/// <c>Server</c> by exchange id, with no pythonnet wrapper per message.
+/// </summary>
+public sealed partial class PythonAsgiLoop
+{
+    /// <summary>
+    /// Completes websocket <paramref name="id"/>'s waiting receive with (kind, value): kind 0 text (str) or 1 bytes with
+    /// <paramref name="payload"/>, 2 a close with <paramref name="code"/>. Built and called through the C API on the
+    /// loop: per message, no pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
+    /// </summary>
+    internal void Received(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
+        Post(() => CompleteReceive(id, kind, payload, code, release));
+
+    /// <summary>
+    /// Ends exchange <paramref name="id"/>'s wait for a write that started but did not finish at once (an
+    /// http.response.body or a websocket.send): <see cref="WriteOutcome.Done"/> resolves it, <see cref="WriteOutcome.Gone"/>
+    /// raises OSError in the app and <see cref="WriteOutcome.Failed"/> RuntimeError, with <paramref name="message"/>.
+    /// Called through the C API on the loop: a streamed response over HTTP/2 waits on most of its writes, and a
+    /// pythonnet call per wait cost more than the write.
+    /// </summary>
+    internal void Written(long id, WriteOutcome outcome, string? message = null) =>
+        Post(() => CompleteWritten(id, outcome, message));
+
+    private unsafe void CompleteWritten(long id, WriteOutcome outcome, string? message)
+    {
+        var idObject = CPython.PyLong_FromLongLong(id);
+        var outcomeObject = CPython.PyLong_FromLongLong((long)outcome);
+        nint text;
+        if (message is null)
+        {
+            text = CPython.NewRef(CPython.Py_None);
+        }
+        else
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(message);
+            fixed (byte* p = utf8)
+            {
+                text = CPython.PyUnicode_DecodeUTF8(p, utf8.Length, null);
+            }
+        }
+
+        if (idObject == 0 || outcomeObject == 0 || text == 0)
+        {
+            CPython.XDecRef(idObject);
+            CPython.XDecRef(outcomeObject);
+            CPython.XDecRef(text);
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not build a write's completion");
+        }
+
+        var args = stackalloc nint[3] { idObject, outcomeObject, text };
+        var result = CPython.PyObject_Vectorcall(_written, args, 3, 0);
+        CPython.Py_DecRef(idObject);
+        CPython.Py_DecRef(outcomeObject);
+        CPython.Py_DecRef(text);
+        if (result == 0)
+        {
+            // written() only settles a future; failing means the loop is going down.
+            CPython.PyErr_Clear();
+            ErrorLog.Error("ASGI loop: could not complete a write");
+            return;
+        }
+
+        CPython.Py_DecRef(result);
+    }
+
+    /// <summary>Fails websocket <paramref name="id"/>'s waiting receive with RuntimeError (the app's misuse).</summary>
+    internal void ReceiveFailed(long id, string message) => Post(() =>
+    {
+        using var pyId = new PyInt(id);
+        using var text = new PyString(message);
+        using (_server!.InvokeMethod("ws_error", pyId, text))
+        {
+        }
+    });
+
+    private unsafe void CompleteReceive(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release)
+    {
+        nint value;
+        try
+        {
+            if (kind == 2)
+            {
+                value = CPython.PyLong_FromLongLong(code);
+            }
+            else
+            {
+                fixed (byte* p = payload.Span)
+                {
+                    // .NET has already refused invalid UTF-8 in a text message (1007).
+                    value = kind == 0
+                        ? CPython.PyUnicode_DecodeUTF8(p, payload.Length, null)
+                        : CPython.PyBytes_FromStringAndSize(p, payload.Length);
+                }
+            }
+        }
+        finally
+        {
+            release?.Invoke();
+        }
+
+        var kindObject = CPython.PyLong_FromLongLong(kind);
+        var idObject = CPython.PyLong_FromLongLong(id);
+        if (value == 0 || kindObject == 0 || idObject == 0)
+        {
+            CPython.XDecRef(value);
+            CPython.XDecRef(kindObject);
+            CPython.XDecRef(idObject);
+            CPython.PyErr_Clear();
+            throw new OutOfMemoryException("could not build a websocket message");
+        }
+
+        var args = stackalloc nint[3] { idObject, kindObject, value };
+        var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
+        CPython.Py_DecRef(idObject);
+        CPython.Py_DecRef(kindObject);
+        CPython.Py_DecRef(value);
+        if (result == 0)
+        {
+            // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
+            CPython.PyErr_Clear();
+            ErrorLog.Error("ASGI loop: could not complete a websocket receive");
+            return;
+        }
+
+        CPython.Py_DecRef(result);
+    }
+}
