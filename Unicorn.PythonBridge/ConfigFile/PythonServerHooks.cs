@@ -193,9 +193,5 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     }
 
     // cfg.<setting> sees the resolved values; hooks appear by name, as Gunicorn shows a callable.
-    internal static string SettingsJson(Settings settings)
-    {
-        using var doc = JsonDocument.Parse(settings.ToJson());
-        return doc.RootElement.GetProperty("values").GetRawText();
-    }
+    internal static string SettingsJson(Settings settings) => settings.ValuesJson();
 }

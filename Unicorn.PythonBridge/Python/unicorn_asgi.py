@@ -101,7 +101,8 @@ class Server:
                 import uvloop
             except ImportError:
                 if self.loop_name == "uvloop":
-                    raise RuntimeError("asgi_loop = uvloop, but the uvloop module is not installed")
+                    # Gunicorn 26.1's words and behaviour: its own example configs ask for uvloop.
+                    self.native.Log(30, "uvloop not available, falling back to asyncio")
             else:
                 return uvloop.new_event_loop()
         return asyncio.new_event_loop()

@@ -753,25 +753,42 @@ def _app_specs(apps):
     return specs
 
 
+class _Settings:
+    """Gunicorn's Config as a dirty hook reads it (arbiter.cfg, worker.cfg): cfg.<setting> is its resolved value."""
+
+    def __init__(self, values):
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name):
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError("No configuration setting for: %s" % name) from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Invalid access!")
+
+
 class DirtyArbiter:
-    def __init__(self, cfg, log):
-        self.cfg = cfg
+    def __init__(self, conf, log):
+        self.conf = conf  # what the master passed (UNICORN_DIRTY_CONFIG); cfg is the hooks' view of its settings
+        self.cfg = _Settings(conf.get("settings") or {})
         self.log = log
         self.pid = os.getpid()
-        self.ppid = cfg["ppid"]
-        self.socket_path = cfg["socket"]
-        self.num_workers = cfg["workers"]
-        self.threads = max(1, cfg["threads"])
-        self.timeout = cfg["timeout"] or None
+        self.ppid = conf["ppid"]
+        self.socket_path = conf["socket"]
+        self.num_workers = conf["workers"]
+        self.threads = max(1, conf["threads"])
+        self.timeout = conf["timeout"] or None
         self.workers = {}
         self.alive = True
         self.boot_failed = False
-        self.hooks = cfg["hooks"]
+        self.hooks = conf["hooks"]
         self._ages = itertools.count(1)
         self._cond = threading.Condition()
         self._stash = _Stash()
         self._signals = []
-        self.specs = _app_specs(cfg["apps"])
+        self.specs = _app_specs(conf["apps"])
         self._listener = None
         self._clients = set()
 
@@ -837,7 +854,7 @@ class DirtyArbiter:
                 self._retire(worker)
         elif sig == signal.SIGUSR1:
             try:
-                _reopen_log(self.log, self.cfg)
+                _reopen_log(self.log, self.conf)
             except OSError as e:
                 self.log.error("Error reopening the log file, keeping the current one: %s", e)
         elif sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
@@ -872,12 +889,13 @@ class DirtyArbiter:
             self.log.error("Error reloading the dirty apps, keeping the current ones: %s", reason)
             return
         for key in ("socket", "ppid"):
-            new[key] = self.cfg[key]
+            new[key] = self.conf[key]
         new["hooks"] = hooks
         changed = sorted(k for k in ("apps", "workers", "threads", "timeout", "graceful_timeout")
-                         if new.get(k) != self.cfg.get(k))
+                         if new.get(k) != self.conf.get(k))
         with self._cond:
-            self.cfg = new
+            self.conf = new
+            self.cfg = _Settings(new.get("settings") or {})
             self.specs = specs
             self.hooks = hooks
             self.num_workers = max(new["workers"], self.minimum_workers())
@@ -995,9 +1013,9 @@ class DirtyArbiter:
                         reply = _recv(sock)
                 except socket.timeout:
                     self.log.warning("Dirty worker (pid:%s) timed out running %s.%s after %ss: killing it",
-                                     worker.pid, app_path, action, self.cfg["timeout"])
+                                     worker.pid, app_path, action, self.conf["timeout"])
                     _kill(worker.pid, signal.SIGKILL)
-                    raise DirtyTimeoutError(f"Execution of {app_path}.{action} timed out", self.cfg["timeout"]) \
+                    raise DirtyTimeoutError(f"Execution of {app_path}.{action} timed out", self.conf["timeout"]) \
                         from None
                 except (OSError, DirtyProtocolError) as e:
                     raise DirtyWorkerError(f"Dirty worker failed: {e}", worker.pid) from None
@@ -1145,7 +1163,7 @@ class DirtyArbiter:
         self._listener.close()
         for worker in list(self.workers.values()):
             _kill(worker.pid, signal.SIGQUIT if quick else signal.SIGTERM)
-        limit = time.monotonic() + (2 if quick else self.cfg["graceful_timeout"])
+        limit = time.monotonic() + (2 if quick else self.conf["graceful_timeout"])
         while self.workers and time.monotonic() < limit:
             self.reap()
             time.sleep(0.05)

@@ -98,7 +98,15 @@ internal sealed class DirtyArbiterProcess : IDisposable
             ["pythonpath"] = settings.PythonPath?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
             ["errorlog"] = settings.ErrorLog,
             ["loglevel"] = settings.LogLevel ?? "info",
+            // Every setting's resolved value, for the hooks' arbiter.cfg and worker.cfg (Gunicorn's Config).
+            ["settings"] = SettingValues(settings),
         });
+
+    private static JsonElement SettingValues(Settings settings)
+    {
+        using var document = JsonDocument.Parse(settings.ValuesJson());
+        return document.RootElement.Clone();
+    }
 
     public void Signal(int sig)
     {

@@ -17,14 +17,8 @@ public sealed partial class Settings
             w.WriteString("app_module", AppModule);
             w.WriteString("config_file", ConfigFile);
             w.WriteString("paste_uri", PasteUri);
-            w.WriteStartObject("values");
-            foreach (var (name, value) in _values)
-            {
-                w.WritePropertyName(name);
-                WriteValue(w, value);
-            }
-
-            w.WriteEndObject();
+            w.WritePropertyName("values");
+            WriteValues(w);
             w.WriteStartObject("sources");
             foreach (var (name, source) in _sources)
             {
@@ -36,6 +30,30 @@ public sealed partial class Settings
         }
 
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>Only the resolved values, by setting name: what a hook's <c>cfg.&lt;setting&gt;</c> reads.</summary>
+    public string ValuesJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            WriteValues(w);
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private void WriteValues(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        foreach (var (name, value) in _values)
+        {
+            w.WritePropertyName(name);
+            WriteValue(w, value);
+        }
+
+        w.WriteEndObject();
     }
 
     public static Settings FromJson(string json)

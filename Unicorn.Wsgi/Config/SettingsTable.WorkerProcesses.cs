@@ -85,7 +85,7 @@ public static partial class SettingsTable
         IntRow("keepalive", WorkerSection, ["--keep-alive"], 2,
             "Seconds an idle keep-alive connection waits for its next request."),
         StringRow("asgi_loop", WorkerSection, ["--asgi-loop"], "STRING", "auto",
-            "ASGI workers' event loop: auto (uvloop when installed, else asyncio), asyncio or uvloop (refused at boot when it is not installed).") with
+            "ASGI workers' event loop: auto (uvloop when installed, else asyncio), asyncio or uvloop (where it is not installed: a warning and asyncio, as Gunicorn 26.1).") with
         { Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop") },
         StringRow("asgi_lifespan", WorkerSection, ["--asgi-lifespan"], "STRING", "auto",
             "ASGI lifespan events: auto (run them; an app that fails them is served without), on (a failed startup stops the worker) or off.") with

@@ -211,19 +211,18 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
-    public void Asking_for_uvloop_runs_it_or_says_in_one_line_that_it_is_not_installed()
+    public void Asking_for_uvloop_runs_it_or_warns_in_one_line_and_serves_on_asyncio_as_gunicorn_does()
     {
+        // Gunicorn 26.1's own example configs set asgi_loop = "uvloop"; where it is not installed Gunicorn warns and
+        // serves on asyncio's loop, and a copied config must not stop the server.
         var port = UnicornServer.FreePort();
         using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--asgi-loop", "uvloop", "-b", $"127.0.0.1:{port}");
 
-        if (Directory.Exists("/usr/lib/python3/dist-packages/uvloop"))
+        server.WaitUntilResponding(port, "/");
+        Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
+        if (!Directory.Exists("/usr/lib/python3/dist-packages/uvloop"))
         {
-            server.WaitUntilResponding(port, "/");
-            Assert.Equal((200, "ok"), UnicornServer.Get(port, "/"));
-            return;
+            server.WaitForLog("[WARNING] uvloop not available, falling back to asyncio");
         }
-
-        Assert.NotEqual(0, server.WaitForExit(90));
-        Assert.Contains(server.Lines, l => l.Contains("asgi_loop = uvloop, but the uvloop module is not installed", StringComparison.Ordinal));
     }
 }

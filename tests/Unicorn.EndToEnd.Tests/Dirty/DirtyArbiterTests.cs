@@ -73,6 +73,10 @@ public sealed partial class DirtyArbiterTests
         Assert.Equal(1, server.Count("hook: on_dirty_starting"));
         Assert.Equal(2, server.Count("hook: dirty_post_fork"));
         Assert.Equal(2, server.Count("hook: dirty_worker_init"));
+
+        // The hooks read the settings as Gunicorn's Config: arbiter.cfg.dirty_apps, worker.cfg.dirty_timeout.
+        Assert.Equal(1, server.Count($"apps ['{Counter}', '{Heavy}:1'], workers 2)"));
+        Assert.Equal(2, server.Count(", timeout 300)"));
     }
 
     [Fact]
