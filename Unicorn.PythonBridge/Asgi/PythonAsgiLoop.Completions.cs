@@ -47,29 +47,7 @@ public sealed partial class PythonAsgiLoop
             }
         }
 
-        if (idObject == 0 || outcomeObject == 0 || text == 0)
-        {
-            CPython.XDecRef(idObject);
-            CPython.XDecRef(outcomeObject);
-            CPython.XDecRef(text);
-            CPython.PyErr_Clear();
-            throw new OutOfMemoryException("could not build a write's completion");
-        }
-
-        var args = stackalloc nint[3] { idObject, outcomeObject, text };
-        var result = CPython.PyObject_Vectorcall(_written, args, 3, 0);
-        CPython.Py_DecRef(idObject);
-        CPython.Py_DecRef(outcomeObject);
-        CPython.Py_DecRef(text);
-        if (result == 0)
-        {
-            // written() only settles a future; failing means the loop is going down.
-            CPython.PyErr_Clear();
-            ErrorLog.Error("ASGI loop: could not complete a write");
-            return;
-        }
-
-        CPython.Py_DecRef(result);
+        CallServer(_written, idObject, outcomeObject, text, "a write");
     }
 
     /// <summary>Fails websocket <paramref name="id"/>'s waiting receive with RuntimeError (the app's misuse).</summary>
@@ -107,27 +85,33 @@ public sealed partial class PythonAsgiLoop
             release?.Invoke();
         }
 
-        var kindObject = CPython.PyLong_FromLongLong(kind);
-        var idObject = CPython.PyLong_FromLongLong(id);
-        if (value == 0 || kindObject == 0 || idObject == 0)
+        CallServer(_received, CPython.PyLong_FromLongLong(id), CPython.PyLong_FromLongLong(kind), value, "a websocket receive");
+    }
+
+    /// <summary>
+    /// Calls a <c>Server</c> method (a new reference held for the loop's life) with three new references, which it
+    /// releases. The method only settles a future, so its failing means the loop is going down: logged, once per call.
+    /// </summary>
+    private unsafe void CallServer(nint method, nint a, nint b, nint c, string what)
+    {
+        if (a == 0 || b == 0 || c == 0)
         {
-            CPython.XDecRef(value);
-            CPython.XDecRef(kindObject);
-            CPython.XDecRef(idObject);
+            CPython.XDecRef(a);
+            CPython.XDecRef(b);
+            CPython.XDecRef(c);
             CPython.PyErr_Clear();
-            throw new OutOfMemoryException("could not build a websocket message");
+            throw new OutOfMemoryException($"could not build the completion of {what}");
         }
 
-        var args = stackalloc nint[3] { idObject, kindObject, value };
-        var result = CPython.PyObject_Vectorcall(_received, args, 3, 0);
-        CPython.Py_DecRef(idObject);
-        CPython.Py_DecRef(kindObject);
-        CPython.Py_DecRef(value);
+        var args = stackalloc nint[3] { a, b, c };
+        var result = CPython.PyObject_Vectorcall(method, args, 3, 0);
+        CPython.Py_DecRef(a);
+        CPython.Py_DecRef(b);
+        CPython.Py_DecRef(c);
         if (result == 0)
         {
-            // received() only sets a future's result; failing means the loop is going down. Say so, once per call.
             CPython.PyErr_Clear();
-            ErrorLog.Error("ASGI loop: could not complete a websocket receive");
+            ErrorLog.Error($"ASGI loop: could not complete {what}");
             return;
         }
 

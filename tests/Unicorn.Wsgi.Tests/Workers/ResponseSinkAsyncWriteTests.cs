@@ -65,20 +65,10 @@ public sealed class ResponseSinkAsyncWriteTests
     }
 
     /// <summary>A peer that takes bytes only once <see cref="Open"/> is set.</summary>
-    private sealed class GatedStream : Stream
+    private sealed class GatedStream : AsyncWritesOnlyStream
     {
         public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public MemoryStream Received { get; } = new();
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => throw new InvalidOperationException("a blocking write on the async path");
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("a blocking write on the async path");
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -88,7 +78,14 @@ public sealed class ResponseSinkAsyncWriteTests
     }
 
     /// <summary>A peer whose window stays shut: every write waits until it is cancelled.</summary>
-    private sealed class StalledStream : Stream
+    private sealed class StalledStream : AsyncWritesOnlyStream
+    {
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A write-only peer on which a blocking call fails the test: the async path must not make one.</summary>
+    private abstract class AsyncWritesOnlyStream : Stream
     {
         public override bool CanRead => false;
         public override bool CanSeek => false;
@@ -100,8 +97,5 @@ public sealed class ResponseSinkAsyncWriteTests
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("a blocking write on the async path");
-
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
     }
 }
