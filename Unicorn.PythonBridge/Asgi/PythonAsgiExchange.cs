@@ -5,6 +5,7 @@ using System.Text;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
 
 namespace Unicorn.PythonBridge.Asgi;
 
@@ -96,9 +97,31 @@ public sealed class PythonAsgiExchange
         }
     }
 
-    public string? ClientHost => _request.RemoteEndPoint?.Address.ToString();
+    public string? ClientHost => ForwardedClient() ?? _request.RemoteEndPoint?.Address.ToString();
 
-    public int ClientPort => _request.RemoteEndPoint?.Port ?? 0;
+    /// <summary>0 for a client named by X-Forwarded-For, as uvicorn: the forwarder does not say its port.</summary>
+    public int ClientPort => ForwardedClient() is null ? _request.RemoteEndPoint?.Port ?? 0 : 0;
+
+    // Under uvicorn's worker class, a trusted forwarder's X-Forwarded-For names the client (the last such header, as
+    // uvicorn's dict of the headers keeps).
+    private string? ForwardedClient()
+    {
+        if (_loop.Options.ForwardedClient is not { } trusted || !trusted.Contains(_request.RemoteEndPoint?.Address))
+        {
+            return null;
+        }
+
+        string? header = null;
+        foreach (var (name, value) in _request.Headers)
+        {
+            if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+            {
+                header = value;
+            }
+        }
+
+        return ForwardedFor.Client(header, trusted);
+    }
 
     public string ServerName => _request.ServerName;
 

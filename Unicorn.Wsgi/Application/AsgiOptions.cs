@@ -21,4 +21,10 @@ public sealed record AsgiOptions
 
     /// <summary>ws_ping_timeout; zero waits for no pong.</summary>
     public TimeSpan WsPingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// The forwarders whose <c>X-Forwarded-For</c> names the scope's client, as uvicorn's worker class does (its
+    /// proxy headers, with <c>forwarded_allow_ips</c>); null for Gunicorn's asgi worker, whose client is the socket's peer.
+    /// </summary>
+    public Config.IpAllowList? ForwardedClient { get; init; }
 }

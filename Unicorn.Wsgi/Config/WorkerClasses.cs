@@ -59,6 +59,9 @@ public static class WorkerClasses
     /// <summary>Classes whose requests run as greenlets on one hub thread, with the library monkey-patched first.</summary>
     public static bool IsGreenlet(string name) => Normalise(name) is Gevent or Eventlet;
 
+    /// <summary>Spelt as one of uvicorn's worker classes: the same host, with uvicorn's reading of forwarded clients.</summary>
+    public static bool IsUvicorn(string name) => name is not null && name.StartsWith("uvicorn.workers.", StringComparison.Ordinal) && IsSupported(name);
+
     // worker_class = None in a config file arrives as null: refused like any other unknown name.
     public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);
 }

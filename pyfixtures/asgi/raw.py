@@ -62,7 +62,8 @@ async def misuse(scope, receive, send):
         body = json.dumps({"path": path, "raw_path": scope["raw_path"].decode("latin-1"),
                            "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]],
                            "types": sorted({type(x).__name__ for pair in scope["headers"] for x in pair}),
-                           "extensions": sorted(scope["extensions"]), "type": scope["type"]}).encode()
+                           "extensions": sorted(scope["extensions"]), "type": scope["type"],
+                           "client": list(scope["client"])}).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})
         return

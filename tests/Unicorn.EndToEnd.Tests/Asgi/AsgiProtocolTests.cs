@@ -69,7 +69,7 @@ public sealed class AsgiProtocolTests
         using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
         server.WaitUntilResponding(port, "/");
 
-        var response = RawHttp.Send(port, $"GET /echo-scope/a%20b/%C3%A9%ZZ HTTP/1.1\r\nHost: x\r\nX-Mixed-Case: Keep Value\r\n{Close}\r\n");
+        var response = RawHttp.Send(port, $"GET /echo-scope/a%20b/%C3%A9%ZZ HTTP/1.1\r\nHost: x\r\nX-Mixed-Case: Keep Value\r\nX-Forwarded-For: 203.0.113.7\r\n{Close}\r\n");
         using var doc = System.Text.Json.JsonDocument.Parse(RawHttp.Body(response));
         var scope = doc.RootElement;
         Assert.Equal("/echo-scope/a b/\u00e9%ZZ", scope.GetProperty("path").GetString());
@@ -80,6 +80,10 @@ public sealed class AsgiProtocolTests
         Assert.Contains(("host", "x"), headers);
         Assert.Equal(["bytes"], scope.GetProperty("types").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(["http.response.pathsend"], scope.GetProperty("extensions").EnumerateArray().Select(t => t.GetString()));
+        // Gunicorn 26.1's asgi worker: the client is the socket's peer, whatever X-Forwarded-For says (uvicorn's worker
+        // class reads it: FastApiTests).
+        Assert.Equal("127.0.0.1", scope.GetProperty("client")[0].GetString());
+        Assert.NotEqual(0, scope.GetProperty("client")[1].GetInt32());
     }
 
     [Fact]

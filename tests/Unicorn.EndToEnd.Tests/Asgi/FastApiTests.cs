@@ -61,6 +61,16 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public void Under_uvicorns_worker_class_a_trusted_proxys_x_forwarded_for_names_the_client_as_uvicorn_does()
+    {
+        // The fixture runs -k uvicorn.workers.UvicornWorker with the default forwarded_allow_ips (127.0.0.1, ::1).
+        using var doc = JsonDocument.Parse(Json("GET /scope HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.1, 203.0.113.7, 127.0.0.1\r\n" + Close + "\r\n"));
+        var client = doc.RootElement.GetProperty("client");
+        Assert.Equal("203.0.113.7", client[0].GetString());
+        Assert.Equal(0, client[1].GetInt32());
+    }
+
+    [Fact]
     public void A_large_chunked_body_reaches_the_app_as_a_stream_of_http_request_events()
     {
         const int Size = 3 * 1024 * 1024;

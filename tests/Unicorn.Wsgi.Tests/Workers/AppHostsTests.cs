@@ -133,7 +133,9 @@ public sealed class AppHostsTests
         {
             RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5),
             WsMaxSize = 4096, WsPingInterval = TimeSpan.FromSeconds(7), WsPingTimeout = TimeSpan.Zero,
-        }, app.Options);
+        }, app.Options! with { ForwardedClient = null });
+        // uvicorn's spellings read X-Forwarded-For from forwarded_allow_ips for the client, as uvicorn does.
+        Assert.Equal(workerClass.StartsWith("uvicorn.", StringComparison.Ordinal) ? ["127.0.0.1", "::1"] : null, app.Options.ForwardedClient?.Entries);
     }
 
     [Theory]
