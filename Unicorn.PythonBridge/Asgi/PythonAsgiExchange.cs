@@ -5,7 +5,6 @@ using System.Text;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
-using Unicorn.Wsgi.Http;
 
 namespace Unicorn.PythonBridge.Asgi;
 
@@ -106,7 +105,7 @@ public sealed class PythonAsgiExchange
     // uvicorn's dict of the headers keeps).
     private string? ForwardedClient()
     {
-        if (_loop.Options.ForwardedClient is not { } trusted || !trusted.Contains(_request.RemoteEndPoint?.Address))
+        if (_loop.Options.ForwardedClient is not { } read)
         {
             return null;
         }
@@ -120,7 +119,7 @@ public sealed class PythonAsgiExchange
             }
         }
 
-        return ForwardedFor.Client(header, trusted);
+        return read(_request.RemoteEndPoint?.Address, header);
     }
 
     public string ServerName => _request.ServerName;

@@ -23,8 +23,9 @@ public sealed record AsgiOptions
     public TimeSpan WsPingTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
-    /// The forwarders whose <c>X-Forwarded-For</c> names the scope's client, as uvicorn's worker class does (its
-    /// proxy headers, with <c>forwarded_allow_ips</c>); null for Gunicorn's asgi worker, whose client is the socket's peer.
+    /// The scope's client from the socket's peer and its <c>X-Forwarded-For</c> (null when they name none), as
+    /// uvicorn's worker class reads them (its proxy headers, with <c>forwarded_allow_ips</c>); null for Gunicorn's
+    /// asgi worker, whose client is the socket's peer.
     /// </summary>
-    public Config.IpAllowList? ForwardedClient { get; init; }
+    public Func<System.Net.IPAddress?, string?, string?>? ForwardedClient { get; init; }
 }

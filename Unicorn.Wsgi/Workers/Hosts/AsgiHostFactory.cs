@@ -32,7 +32,7 @@ internal sealed class AsgiHostFactory : IAppHostFactory
             WsMaxSize = settings.WsMaxSize,
             WsPingInterval = TimeSpan.FromSeconds(settings.WsPingInterval),
             WsPingTimeout = TimeSpan.FromSeconds(settings.WsPingTimeout),
-            ForwardedClient = WorkerClasses.IsUvicorn(settings.WorkerClass) ? settings.ForwardedAllowIps : null,
+            ForwardedClient = WorkerClasses.IsUvicorn(settings.WorkerClass) ? ForwardedFor.Reader(settings.ForwardedAllowIps) : null,
         };
         return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
     }

@@ -135,7 +135,10 @@ public sealed class AppHostsTests
             WsMaxSize = 4096, WsPingInterval = TimeSpan.FromSeconds(7), WsPingTimeout = TimeSpan.Zero,
         }, app.Options! with { ForwardedClient = null });
         // uvicorn's spellings read X-Forwarded-For from forwarded_allow_ips for the client, as uvicorn does.
-        Assert.Equal(workerClass.StartsWith("uvicorn.", StringComparison.Ordinal) ? ["127.0.0.1", "::1"] : null, app.Options.ForwardedClient?.Entries);
+        var uvicorn = workerClass.StartsWith("uvicorn.", StringComparison.Ordinal);
+        Assert.Equal(uvicorn, app.Options.ForwardedClient is not null);
+        Assert.Equal(uvicorn ? "203.0.113.7" : null, app.Options.ForwardedClient?.Invoke(System.Net.IPAddress.Loopback, "203.0.113.7, 127.0.0.1"));
+        Assert.Null(app.Options.ForwardedClient?.Invoke(System.Net.IPAddress.Parse("192.0.2.1"), "203.0.113.7"));
     }
 
     [Theory]

@@ -1,7 +1,6 @@
 using Unicorn.Wsgi.Config;
-using Unicorn.Wsgi.Http;
 
-namespace Unicorn.Wsgi.Tests.Http;
+namespace Unicorn.Wsgi.Tests.Config;
 
 /// <summary>uvicorn's reading of X-Forwarded-For for the ASGI client under its worker class (uvicorn's ProxyHeadersMiddleware).</summary>
 public sealed class ForwardedForTests
