@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Unicorn.EndToEnd.Tests.Arbiter;
 using Unicorn.EndToEnd.Tests.Tls;
 
@@ -12,8 +11,6 @@ namespace Unicorn.EndToEnd.Tests.Http2;
 /// </summary>
 public sealed class Http2AbortedConnectionTests : IDisposable
 {
-    private static readonly string HostileScript = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
-
     private readonly TestCertificates _certs = new();
 
     public void Dispose() => _certs.Dispose();
@@ -26,7 +23,7 @@ public sealed class Http2AbortedConnectionTests : IDisposable
         using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "4",
             "--worker-connections", "1", "--graceful-timeout", "30");
         var attacks = Enumerable.Repeat("rapid_reset", 40).ToArray();
-        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, port.ToString(CultureInfo.InvariantCulture), .. attacks], timeoutSeconds: 600);
+        var result = Http2ServerFixture.Hostile(port, 600, attacks);
         Assert.True(result.ExitCode == 0, result.All);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(40, lines.Length);

@@ -21,6 +21,17 @@ public sealed class Http2ServerFixture : IDisposable
 
     public string Url(string path) => $"https://127.0.0.1:{Port}{path}";
 
+    /// <summary>
+    /// Runs h2_hostile.py (HTTP/2 clients written with python3-h2: floods, stalled readers, streamed reads) against
+    /// <paramref name="port"/>: its first argument names the scenario, the rest are the scenario's.
+    /// </summary>
+    internal static ExternalTool.Result Hostile(int port, double timeoutSeconds, params string[] scenario) =>
+        ExternalTool.Run(
+            "/usr/bin/python3",
+            [Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py"),
+             port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. scenario],
+            timeoutSeconds: timeoutSeconds);
+
     /// <summary>Starts pyfixtures.http2_app over TLS and waits until it answers.</summary>
     public static UnicornServer Start(TestCertificates certs, int port, params string[] extra)
     {

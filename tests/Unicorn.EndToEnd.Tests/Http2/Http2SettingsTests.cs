@@ -136,8 +136,7 @@ public sealed class Http2SettingsTests : IDisposable
         var port = UnicornServer.FreePort();
         // keepalive 30 s: without eviction the third client would wait that long for a slot.
         using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "2", "--worker-connections", "2", "--keep-alive", "30");
-        var script = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
-        var result = ExternalTool.Run("/usr/bin/python3", [script, port.ToString(CultureInfo.InvariantCulture), "idle_eviction", "2"], timeoutSeconds: 120);
+        var result = Http2ServerFixture.Hostile(port, 120, "idle_eviction", "2");
         Assert.True(result.ExitCode == 0, result.All);
         // The connection idle longest is told to go (graceful GOAWAY) as the new client needs its slot, and the new
         // client is served at once rather than after keepalive. The other gives way too if a slot is still wanted

@@ -12,8 +12,6 @@ namespace Unicorn.EndToEnd.Tests.Http2;
 /// </summary>
 public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixture<Http2ServerFixture>
 {
-    private static readonly string HostileScript = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
-
     [Fact]
     public void Curl_negotiates_h2_by_alpn_and_the_app_sees_http_2()
     {
@@ -70,7 +68,7 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     [Fact]
     public void A_streamed_response_arrives_in_pieces_as_the_app_yields_them()
     {
-        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, fixture.Port.ToString(CultureInfo.InvariantCulture), "streamed", "/stream"], timeoutSeconds: 60);
+        var result = Http2ServerFixture.Hostile(fixture.Port, 60, "streamed", "/stream");
         Assert.True(result.ExitCode == 0, result.All);
         var arrivals = result.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
         // Three pieces 0.5 s apart: the first is not held back until the last.
@@ -180,7 +178,7 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     private Match Attack(string attack)
     {
         var workers = fixture.Server.Workers();
-        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, fixture.Port.ToString(CultureInfo.InvariantCulture), attack], timeoutSeconds: 120);
+        var result = Http2ServerFixture.Hostile(fixture.Port, 120, attack);
         Assert.True(result.ExitCode == 0, result.All);
         var match = OutcomeLine().Match(result.Stdout);
         Assert.True(match.Success, result.All);

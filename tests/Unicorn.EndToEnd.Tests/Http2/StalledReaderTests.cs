@@ -1,4 +1,3 @@
-using System.Globalization;
 using Unicorn.EndToEnd.Tests.Arbiter;
 using Unicorn.EndToEnd.Tests.Tls;
 
@@ -12,8 +11,6 @@ namespace Unicorn.EndToEnd.Tests.Http2;
 /// </summary>
 public sealed class StalledReaderTests : IDisposable
 {
-    private static readonly string HostileScript = Path.Combine(UnicornServer.RepoRoot, "tests", "Unicorn.EndToEnd.Tests", "Http2", "h2_hostile.py");
-
     private readonly TestCertificates _certs = new();
 
     public void Dispose() => _certs.Dispose();
@@ -25,7 +22,7 @@ public sealed class StalledReaderTests : IDisposable
         // timeout 120: the master's worker timeout must not be what frees the threads.
         using var server = Http2ServerFixture.Start(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "2", "--timeout", "120",
             "--access-logfile", "-");
-        var result = ExternalTool.Run("/usr/bin/python3", [HostileScript, port.ToString(CultureInfo.InvariantCulture), "stalled_readers", "5", "36"], timeoutSeconds: 120);
+        var result = Http2ServerFixture.Hostile(port, 120, "stalled_readers", "5", "36");
         Assert.True(result.ExitCode == 0, result.All);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         // Both threads are held while the two clients stall, and given back once they have taken nothing for 30 s.
