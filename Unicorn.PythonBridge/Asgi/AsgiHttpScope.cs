@@ -88,7 +88,7 @@ internal static unsafe class AsgiHttpScope
             var other => CPython.FromLatin1Chars(other),
         };
         var path = request.Path;
-        var host = exchange.ClientHost;
+        var (host, port) = exchange.Client();
         var ok = Put(scope, s_type, CPython.NewRef(s_http))
             && Put(scope, s_asgi, CPython.PyDict_Copy(s_asgiTemplate))
             && Put(scope, s_httpVersion, CPython.NewRef(version))
@@ -99,7 +99,7 @@ internal static unsafe class AsgiHttpScope
             && Put(scope, s_queryString, Latin1Bytes(request.Query, lower: false))
             && Put(scope, s_rootPath, CPython.FromLatin1Chars(rootPath.Length > 0 ? rootPath : request.ScriptName))
             && Put(scope, s_headers, Headers(request.Headers))
-            && Put(scope, s_client, host is null ? CPython.NewRef(CPython.Py_None) : Pair(CPython.FromLatin1Chars(host), exchange.ClientPort))
+            && Put(scope, s_client, host is null ? CPython.NewRef(CPython.Py_None) : Pair(CPython.FromLatin1Chars(host), port))
             && Put(scope, s_server, Pair(CPython.FromLatin1Chars(request.ServerName), exchange.ServerPort))
             && Put(scope, s_extensions, Extensions(version == s_v2));
         if (!ok)

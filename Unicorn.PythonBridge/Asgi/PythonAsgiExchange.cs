@@ -96,30 +96,35 @@ public sealed class PythonAsgiExchange
         }
     }
 
-    public string? ClientHost => ForwardedClient() ?? _request.RemoteEndPoint?.Address.ToString();
+    /// <summary>The socket's peer address: REMOTE_ADDR of the environ the hooks see, as Gunicorn's.</summary>
+    public string? ClientHost => _request.RemoteEndPoint?.Address.ToString();
 
-    /// <summary>0 for a client named by X-Forwarded-For, as uvicorn: the forwarder does not say its port.</summary>
-    public int ClientPort => ForwardedClient() is null ? _request.RemoteEndPoint?.Port ?? 0 : 0;
-
-    // Under uvicorn's worker class, a trusted forwarder's X-Forwarded-For names the client (the last such header, as
-    // uvicorn's dict of the headers keeps).
-    private string? ForwardedClient()
+    /// <summary>
+    /// The scope's client: the socket's peer, or under uvicorn's worker class the host a trusted forwarder's
+    /// X-Forwarded-For names (the last such header, as uvicorn's dict of the headers keeps), with port 0 as uvicorn
+    /// gives it. Read once per request, when the scope is built.
+    /// </summary>
+    internal (string? Host, int Port) Client()
     {
-        if (_loop.Options.ForwardedClient is not { } read)
+        var peer = _request.RemoteEndPoint;
+        if (_loop.Options.ForwardedClient is { } read)
         {
-            return null;
-        }
-
-        string? header = null;
-        foreach (var (name, value) in _request.Headers)
-        {
-            if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+            string? header = null;
+            foreach (var (name, value) in _request.Headers)
             {
-                header = value;
+                if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+                {
+                    header = value;
+                }
+            }
+
+            if (read(peer?.Address, header) is { } forwarded)
+            {
+                return (forwarded, 0);
             }
         }
 
-        return read(_request.RemoteEndPoint?.Address, header);
+        return (peer?.Address.ToString(), peer?.Port ?? 0);
     }
 
     public string ServerName => _request.ServerName;
