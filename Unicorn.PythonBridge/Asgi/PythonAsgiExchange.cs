@@ -18,9 +18,6 @@ public sealed class PythonAsgiExchange
 {
     private const int ReadBlock = 64 * 1024;
 
-    // A body write the client takes nothing of for this long fails, as the blocking path's 30 s poll does.
-    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
-
     private readonly PythonAsgiLoop _loop;
     private readonly WsgiRequest _request;
     private readonly IResponseSink _sink;
@@ -260,7 +257,7 @@ public sealed class PythonAsgiExchange
             ValueTask pending;
             try
             {
-                pending = _sink.WriteAsync(data, complete: !more, WriteTimeout);
+                pending = _sink.WriteAsync(data, complete: !more);
             }
             catch (Exception e)
             {
@@ -318,7 +315,7 @@ public sealed class PythonAsgiExchange
         // Async I/O: a client that stops reading holds no thread while its socket is full.
         EnqueueAsync(async () =>
         {
-            await _sink.WriteAsync(data, complete: !more, WriteTimeout).ConfigureAwait(false);
+            await _sink.WriteAsync(data, complete: !more).ConfigureAwait(false);
             _ended |= !more;
         }, future);
     }
@@ -351,12 +348,12 @@ public sealed class PythonAsgiExchange
             int n;
             while ((n = RandomAccess.Read(file, buffer, offset)) > 0)
             {
-                await _sink.WriteAsync(buffer.AsSpan(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
+                await _sink.WriteAsync(buffer.AsSpan(0, n), complete: false).ConfigureAwait(false);
                 offset += n;
             }
         }
 
-        await _sink.WriteAsync([], complete: true, WriteTimeout).ConfigureAwait(false);
+        await _sink.WriteAsync([], complete: true).ConfigureAwait(false);
         _ended = true;
     }, future);
 

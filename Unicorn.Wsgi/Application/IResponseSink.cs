@@ -47,14 +47,15 @@ public interface IResponseSink
     /// Writes body bytes and, when <paramref name="complete"/>, ends the response, without holding a thread while
     /// the client is slow: the bytes go out on async I/O (the ASGI host's path). They are copied into the sink's
     /// buffers before the call returns, so <paramref name="data"/> may point into memory the caller owns only for
-    /// the call (an app's bytes object, read in place under the GIL). A write not done within
-    /// <paramref name="timeout"/> fails with <see cref="IOException"/> and what was left unsent is dropped. The
-    /// default runs the blocking calls, for a sink without an async path.
+    /// the call (an app's bytes object, read in place under the GIL). A client that takes nothing for as long as
+    /// the blocking writes wait for one (the transport's stalled-client bound) fails the write with
+    /// <see cref="IOException"/>, and what was left unsent is dropped. The default runs the blocking calls, for a
+    /// sink without an async path.
     /// </summary>
-    /// <exception cref="IOException">the client went away or took nothing for <paramref name="timeout"/> (thrown,
-    /// or the returned task's).</exception>
+    /// <exception cref="IOException">the client went away or took nothing for the stalled-client bound (thrown, or
+    /// the returned task's).</exception>
     /// <remarks>See <see cref="HasAsyncWrites"/>: only then may a caller that must not block (an event loop) call it.</remarks>
-    ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete, TimeSpan timeout)
+    ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete)
     {
         if (!data.IsEmpty)
         {

@@ -37,6 +37,9 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     private long _unflushed;
     private bool _completed;
 
+    /// <summary>How long a write waits for a client that keeps its window shut (tests shorten it).</summary>
+    internal TimeSpan StalledClientTimeout { get; init; } = Transport.SocketSend.StalledClientTimeout;
+
     public bool HeadersSent { get; private set; }
 
     public string Status => _framing?.Status ?? "";
@@ -129,7 +132,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         EnsureHeaders();
         _unflushed = 0;
         var flush = _body.Writer.FlushAsync();
-        var result = flush.IsCompletedSuccessfully ? flush.Result : Bounded(flush.AsTask(), Transport.SocketSend.StalledClientTimeout).GetAwaiter().GetResult();
+        var result = flush.IsCompletedSuccessfully ? flush.Result : Bounded(flush.AsTask()).GetAwaiter().GetResult();
         if (result.IsCanceled || result.IsCompleted)
         {
             throw new IOException("client reset the stream");
@@ -144,9 +147,9 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     /// The ASGI host's path: the bytes go into Kestrel's pipe and the flush (the stream's flow-control window) is
     /// awaited without holding a thread; before, each wait blocked a thread-pool thread, the very threads Kestrel
     /// needs to read the WINDOW_UPDATE frames that end those waits. A flush not done within
-    /// <paramref name="timeout"/> resets the stream.
+    /// <see cref="StalledClientTimeout"/> resets the stream.
     /// </summary>
-    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete, TimeSpan timeout)
+    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete)
     {
         var n = EnsureHeaders().Admit(data.Length);
         if (n > 0)
@@ -165,16 +168,16 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         if (complete)
         {
             _completed = true;
-            return new ValueTask(Bounded(_body.CompleteAsync(), timeout));
+            return new ValueTask(Bounded(_body.CompleteAsync()));
         }
 
-        return FlushAsync(timeout);
+        return FlushAsync();
     }
 
-    private async ValueTask FlushAsync(TimeSpan timeout)
+    private async ValueTask FlushAsync()
     {
         var flush = _body.Writer.FlushAsync();
-        var result = flush.IsCompletedSuccessfully ? flush.Result : await Bounded(flush.AsTask(), timeout).ConfigureAwait(false);
+        var result = flush.IsCompletedSuccessfully ? flush.Result : await Bounded(flush.AsTask()).ConfigureAwait(false);
         if (result.IsCanceled || result.IsCompleted)
         {
             throw new IOException("client reset the stream");
@@ -188,7 +191,7 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     {
         EnsureHeaders();
         _completed = true;
-        Bounded(_body.CompleteAsync(), Transport.SocketSend.StalledClientTimeout).GetAwaiter().GetResult();
+        Bounded(_body.CompleteAsync()).GetAwaiter().GetResult();
     }
 
     public void Abort() => features.Get<IHttpRequestLifetimeFeature>()?.Abort();
@@ -235,20 +238,19 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
     /// <summary>
     /// Waits for Kestrel to take the bytes, which it does as the client's flow-control window allows. A client that
-    /// keeps its window shut would hold the write for good: after <paramref name="timeout"/> (for the app thread's
-    /// writes, <see cref="Transport.SocketSend.StalledClientTimeout"/>) the stream is reset and the write fails, as a
-    /// plain socket's send gives up on a client that takes nothing.
+    /// keeps its window shut would hold the write for good: after <see cref="StalledClientTimeout"/> the stream is
+    /// reset and the write fails, as a plain socket's send gives up on a client that takes nothing.
     /// </summary>
-    private async Task Bounded(Task task, TimeSpan timeout)
+    private async Task Bounded(Task task)
     {
         try
         {
-            await task.WaitAsync(timeout).ConfigureAwait(false);
+            await task.WaitAsync(StalledClientTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             Abort();
-            throw new IOException($"the client took no response bytes for {timeout.TotalSeconds:0} s");
+            throw new IOException($"the client took no response bytes for {StalledClientTimeout.TotalSeconds:0} s");
         }
         catch (Exception e) when (e is not IOException)
         {
@@ -256,9 +258,9 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         }
     }
 
-    private async Task<T> Bounded<T>(Task<T> task, TimeSpan timeout)
+    private async Task<T> Bounded<T>(Task<T> task)
     {
-        await Bounded((Task)task, timeout).ConfigureAwait(false);
+        await Bounded((Task)task).ConfigureAwait(false);
         return task.Result;
     }
 }

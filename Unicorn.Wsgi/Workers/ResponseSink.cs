@@ -20,6 +20,9 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     private CancellationTokenSource? _writeTimer;
     private bool _aborted;
 
+    /// <summary>How long an async write waits for a client that takes nothing (tests shorten it).</summary>
+    internal TimeSpan StalledClientTimeout { get; init; } = Transport.SocketSend.StalledClientTimeout;
+
     public bool HeadersSent { get; private set; }
 
     /// <summary>Whether the connection may carry another request once this response is done.</summary>
@@ -89,7 +92,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public bool HasAsyncWrites => true;
 
-    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete, TimeSpan timeout)
+    public ValueTask WriteAsync(ReadOnlySpan<byte> data, bool complete)
     {
         var framing = EnsureHeaders();
         if (!data.IsEmpty)
@@ -102,14 +105,14 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
             ResponseHeadWriter.WriteEnd(_output, framing);
         }
 
-        return FlushAsync(timeout);
+        return FlushAsync();
     }
 
-    private async ValueTask FlushAsync(TimeSpan timeout)
+    private async ValueTask FlushAsync()
     {
         // One timer per response, re-armed per write: a client that takes nothing for this long is given up on.
         _writeTimer ??= new CancellationTokenSource();
-        _writeTimer.CancelAfter(timeout);
+        _writeTimer.CancelAfter(StalledClientTimeout);
         try
         {
             await _output.FlushAsync(_writeTimer.Token).ConfigureAwait(false);
@@ -117,7 +120,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         catch (OperationCanceledException)
         {
             _aborted = true;
-            throw new IOException($"the client took no response bytes for {timeout.TotalSeconds:0} s");
+            throw new IOException($"the client took no response bytes for {StalledClientTimeout.TotalSeconds:0} s");
         }
         finally
         {

@@ -19,9 +19,6 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     /// <summary>Bytes a greenlet may have queued for a client before it waits for them to drain.</summary>
     internal const int HighWater = 256 * 1024;
 
-    // A client that takes nothing of a write for this long is given up on, as on the threaded hosts' sockets.
-    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(30);
-
     private readonly Queue<Op> _ops = new();
     private readonly TaskCompletionSource _completion = new();
     private bool _pumping;
@@ -297,7 +294,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             if (!_gone && sink.BlockingWritesNeedThePool)
             {
-                await sink.WriteAsync(op.Buffer.AsSpan(0, op.Length), complete: false, WriteTimeout).ConfigureAwait(false);
+                await sink.WriteAsync(op.Buffer.AsSpan(0, op.Length), complete: false).ConfigureAwait(false);
             }
             else if (!_gone)
             {
@@ -368,7 +365,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
 
                 if (sink.BlockingWritesNeedThePool)
                 {
-                    await sink.WriteAsync(buffer.AsSpan(0, n), complete: false, WriteTimeout).ConfigureAwait(false);
+                    await sink.WriteAsync(buffer.AsSpan(0, n), complete: false).ConfigureAwait(false);
                 }
                 else
                 {
@@ -416,7 +413,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             switch (op.Kind)
             {
                 case Kind.Complete when !_gone && sink.BlockingWritesNeedThePool:
-                    await sink.WriteAsync([], complete: true, WriteTimeout).ConfigureAwait(false);
+                    await sink.WriteAsync([], complete: true).ConfigureAwait(false);
                     break;
                 case Kind.Complete when !_gone:
                     sink.Complete();

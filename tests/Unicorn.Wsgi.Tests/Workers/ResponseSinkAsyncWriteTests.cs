@@ -17,9 +17,9 @@ public sealed class ResponseSinkAsyncWriteTests
         using var sink = new ResponseSink(output, Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false);
         sink.SetResponse("200 OK", [new("Content-Type", "text/plain")]);
 
-        await sink.WriteAsync("hello"u8.ToArray(), complete: false, TimeSpan.FromSeconds(5));
-        await sink.WriteAsync([], complete: false, TimeSpan.FromSeconds(5));
-        await sink.WriteAsync(" world"u8.ToArray(), complete: true, TimeSpan.FromSeconds(5));
+        await sink.WriteAsync("hello"u8.ToArray(), complete: false);
+        await sink.WriteAsync([], complete: false);
+        await sink.WriteAsync(" world"u8.ToArray(), complete: true);
 
         var text = Encoding.Latin1.GetString(output.ToArray());
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", text, StringComparison.Ordinal);
@@ -33,10 +33,13 @@ public sealed class ResponseSinkAsyncWriteTests
     [Fact]
     public async Task A_client_that_takes_nothing_fails_the_write_after_the_timeout_and_ends_the_connection()
     {
-        using var sink = new ResponseSink(new StalledStream(), Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false);
+        using var sink = new ResponseSink(new StalledStream(), Harness.Head("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), forceClose: false)
+        {
+            StalledClientTimeout = TimeSpan.FromMilliseconds(200),
+        };
         sink.SetResponse("200 OK", [new("Content-Length", "4")]);
 
-        var failed = await Assert.ThrowsAsync<IOException>(() => sink.WriteAsync("data"u8.ToArray(), complete: true, TimeSpan.FromMilliseconds(200)).AsTask());
+        var failed = await Assert.ThrowsAsync<IOException>(() => sink.WriteAsync("data"u8.ToArray(), complete: true).AsTask());
 
         Assert.Contains("took no response bytes", failed.Message, StringComparison.Ordinal);
         Assert.False(sink.KeepAlive);
@@ -52,7 +55,7 @@ public sealed class ResponseSinkAsyncWriteTests
         sink.SetResponse("200 OK", [new("Content-Length", "65536")]);
         var buffer = Enumerable.Repeat((byte)'a', 65536).ToArray();
 
-        var pending = sink.WriteAsync(buffer, complete: true, TimeSpan.FromSeconds(5));
+        var pending = sink.WriteAsync(buffer, complete: true);
         Assert.False(pending.IsCompleted);
         buffer.AsSpan().Fill((byte)'b');
         peer.Open.SetResult();
