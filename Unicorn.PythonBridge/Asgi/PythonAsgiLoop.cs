@@ -379,7 +379,8 @@ public sealed partial class PythonAsgiLoop : IAsgiLoop
                 _server = serverType.Invoke(
                     app, self, new PyString(_options.Loop), new PyString(_options.Lifespan), new PyString(_options.RootPath),
                     new PyFloat(_options.DisconnectGracePeriod.TotalSeconds),
-                    (Hooks?.HasPreRequest ?? false).ToPython(), (Hooks?.HasPostRequest ?? false).ToPython());
+                    (Hooks?.HasPreRequest ?? false).ToPython(), (Hooks?.HasPostRequest ?? false).ToPython(),
+                    _options.ReportedStartupFailureStops.ToPython());
                 using (var received = _server.GetAttr("ws_received"))
                 {
                     _received = CPython.NewRef(Handles.Of(received));

@@ -49,11 +49,13 @@ def _latin1(value, what):
 
 
 class Server:
-    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period, pre_request=False, post_request=False):
+    def __init__(self, app, native, loop_name, lifespan, root_path, grace_period, pre_request=False, post_request=False,
+                 reported_failure_stops=False):
         self.app = app
         self.native = native
         self.loop_name = loop_name
         self.lifespan_mode = lifespan
+        self.reported_failure_stops = reported_failure_stops
         self.root_path = root_path
         self.grace_period = grace_period
         self.pre_request = pre_request
@@ -205,7 +207,8 @@ class Server:
         finally:
             self.loop.stop()
 
-    # --- lifespan (Gunicorn's rules: auto tolerates an app without it, on does not) -------------
+    # --- lifespan (Gunicorn's rules: auto tolerates an app without it, on does not; under uvicorn's
+    # worker class an app's own lifespan.startup.failed stops the worker, as uvicorn's auto does) ----
 
     async def _startup(self):
         if self.lifespan_mode == "off":
@@ -215,7 +218,7 @@ class Server:
         if failure is None:
             self.lifespan = lifespan
             return None
-        if self.lifespan_mode == "on":
+        if self.lifespan_mode == "on" or (lifespan.reported and self.reported_failure_stops):
             return "ASGI lifespan startup failed: %s" % failure
         self.native.Log(10, "ASGI lifespan not supported by app: %s" % failure)
         return None
@@ -231,6 +234,7 @@ class _Lifespan:
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
         self.failure = None
+        self.reported = False  # the app sent lifespan.startup.failed (rather than raising)
         self.shutdown_failure = None
         self.task = None
 
@@ -281,6 +285,7 @@ class _Lifespan:
             self.started.set()
         elif kind == "lifespan.startup.failed":
             self.failure = message.get("message", "") or "lifespan.startup.failed"
+            self.reported = True
             self.started.set()
         elif kind == "lifespan.shutdown.complete":
             self.stopped.set()

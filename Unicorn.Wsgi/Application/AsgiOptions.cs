@@ -9,6 +9,13 @@ public sealed record AsgiOptions
     /// <summary>auto, on or off.</summary>
     public string Lifespan { get; init; } = "auto";
 
+    /// <summary>
+    /// True under uvicorn's worker class: an app that reports <c>lifespan.startup.failed</c> stops the worker under
+    /// <c>auto</c> too, as uvicorn does; Gunicorn's asgi worker serves it without lifespan. An app that raises instead
+    /// is taken for one without lifespan support under both.
+    /// </summary>
+    public bool ReportedStartupFailureStops { get; init; }
+
     public string RootPath { get; init; } = "";
 
     public TimeSpan DisconnectGracePeriod { get; init; } = TimeSpan.FromSeconds(3);

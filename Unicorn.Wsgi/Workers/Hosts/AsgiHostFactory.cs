@@ -23,16 +23,18 @@ internal sealed class AsgiHostFactory : IAppHostFactory
     /// </summary>
     internal static AsgiHost Start(Settings settings, ILoadedApp app, string loop, string lifespan)
     {
+        var uvicorn = WorkerClasses.IsUvicorn(settings.WorkerClass);
         var options = new AsgiOptions
         {
             Loop = loop,
             Lifespan = lifespan,
+            ReportedStartupFailureStops = uvicorn,
             RootPath = settings.RootPath,
             DisconnectGracePeriod = TimeSpan.FromSeconds(Math.Max(0, settings.AsgiDisconnectGracePeriod)),
             WsMaxSize = settings.WsMaxSize,
             WsPingInterval = TimeSpan.FromSeconds(settings.WsPingInterval),
             WsPingTimeout = TimeSpan.FromSeconds(settings.WsPingTimeout),
-            ForwardedClient = WorkerClasses.IsUvicorn(settings.WorkerClass) ? ForwardedFor.Reader(settings.ForwardedAllowIps) : null,
+            ForwardedClient = uvicorn ? ForwardedFor.Reader(settings.ForwardedAllowIps) : null,
         };
         return new AsgiHost(app.Asgi.Start(options), Math.Max(1, settings.WorkerConnections));
     }

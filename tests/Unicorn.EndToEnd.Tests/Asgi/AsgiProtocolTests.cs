@@ -215,6 +215,31 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void Under_uvicorns_worker_class_a_reported_startup_failure_stops_the_server_as_uvicorn_does()
+    {
+        // A FastAPI app whose startup handler raises reports lifespan.startup.failed (Starlette catches it); uvicorn's
+        // worker exits with "Application startup failed", and so the master stops, rather than serve an app whose
+        // start-up did not happen.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "raw:failing_lifespan", "--chdir", "pyfixtures/asgi", "-k", "uvicorn.workers.UvicornWorker", "-b", $"127.0.0.1:{port}");
+
+        Assert.NotEqual(0, server.WaitForExit(90));
+        Assert.Contains(server.Lines, l => l.Contains("ASGI lifespan startup failed: database unreachable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Under_uvicorns_worker_class_an_app_without_lifespan_is_still_served()
+    {
+        // uvicorn's auto: an app that raises on the lifespan scope "appears unsupported" and is served.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "uvicorn.workers.UvicornWorker", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+    }
+
+    [Fact]
     public void Asking_for_uvloop_runs_it_or_warns_in_one_line_and_serves_on_asyncio_as_gunicorn_does()
     {
         // Gunicorn 26.1's own example configs set asgi_loop = "uvloop"; where it is not installed Gunicorn warns and

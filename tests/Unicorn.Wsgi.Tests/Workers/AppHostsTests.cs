@@ -133,9 +133,11 @@ public sealed class AppHostsTests
         {
             RootPath = "/api", Lifespan = "on", Loop = "asyncio", DisconnectGracePeriod = TimeSpan.FromSeconds(5),
             WsMaxSize = 4096, WsPingInterval = TimeSpan.FromSeconds(7), WsPingTimeout = TimeSpan.Zero,
-        }, app.Options! with { ForwardedClient = null });
-        // uvicorn's spellings read X-Forwarded-For from forwarded_allow_ips for the client, as uvicorn does.
+        }, app.Options! with { ForwardedClient = null, ReportedStartupFailureStops = false });
+        // uvicorn's spellings read X-Forwarded-For from forwarded_allow_ips for the client, and stop on the app's own
+        // lifespan.startup.failed, as uvicorn does.
         var uvicorn = workerClass.StartsWith("uvicorn.", StringComparison.Ordinal);
+        Assert.Equal(uvicorn, app.Options.ReportedStartupFailureStops);
         Assert.Equal(uvicorn, app.Options.ForwardedClient is not null);
         Assert.Equal(uvicorn ? "203.0.113.7" : null, app.Options.ForwardedClient?.Invoke(System.Net.IPAddress.Loopback, "203.0.113.7, 127.0.0.1"));
         Assert.Null(app.Options.ForwardedClient?.Invoke(System.Net.IPAddress.Parse("192.0.2.1"), "203.0.113.7"));
