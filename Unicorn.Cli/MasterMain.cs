@@ -226,5 +226,11 @@ internal static class MasterMain
             Start();
             return new PythonConfigFileSource().Execute(location, settingNames, workingDirectory);
         }
+
+        public UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath)
+        {
+            Start();
+            return new PythonConfigFileSource().ReadWorkerClass(path, searchPath);
+        }
     }
 }

@@ -37,6 +37,50 @@ public sealed class PythonConfigFileSource : IConfigFileSource
         return Interpret(json, location);
     }
 
+    public UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(searchPath);
+        if (!PythonEngine.IsInitialized)
+        {
+            throw new InvalidOperationException("the Python interpreter must be initialised before a worker class is read");
+        }
+
+        string json;
+        using (Py.GIL())
+        {
+            using var scope = Py.CreateScope("unicorn_worker_class_reader");
+            scope.Exec(WorkerClassScript.Source);
+            using var read = scope.Get(WorkerClassScript.FunctionName);
+            using var pathArg = new PyString(path);
+            using var dirsArg = new PyString(JsonSerializer.Serialize(searchPath));
+            using var result = read.Invoke(pathArg, dirsArg);
+            json = result.As<string>();
+        }
+
+        return InterpretWorkerClass(json, path);
+    }
+
+    internal static UvicornWorkerSubclass? InterpretWorkerClass(string json, string path)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        if (root.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (root.TryGetProperty("error", out var error))
+        {
+            throw new ConfigException($"unicorn: worker class '{path}' (-k/--worker-class): {error.GetString()}");
+        }
+
+        var kwargs = root.GetProperty("kwargs").EnumerateArray()
+            .Select(pair => new KeyValuePair<string, object?>(pair[0].GetString()!, ToValue(pair[1])))
+            .ToList();
+        return new UvicornWorkerSubclass(root.GetProperty("base").GetString()!, kwargs);
+    }
+
     internal static IReadOnlyList<KeyValuePair<string, object?>> Interpret(string json, ConfigLocation location)
     {
         using var doc = JsonDocument.Parse(json);

@@ -14,4 +14,15 @@ public interface IConfigFileSource
     /// A file that raises becomes a <see cref="ConfigException"/> naming the file, the line and the exception.
     /// </summary>
     IReadOnlyList<KeyValuePair<string, object?>> Execute(ConfigLocation location, IReadOnlySet<string> settingNames, string workingDirectory);
+
+    /// <summary>
+    /// Reads a worker class Unicorn does not name itself: a subclass of uvicorn's worker whose only change is its
+    /// <c>CONFIG_KWARGS</c>, found on <paramref name="searchPath"/> and Python's own path and read from its source.
+    /// Null when <paramref name="path"/> names no such class.
+    /// </summary>
+    /// <exception cref="ConfigException">the class subclasses uvicorn's worker in a way Unicorn cannot run.</exception>
+    UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath) => null;
 }
+
+/// <summary>A uvicorn worker subclass: the uvicorn class it extends and its <c>CONFIG_KWARGS</c>, as config values.</summary>
+public sealed record UvicornWorkerSubclass(string BaseClass, IReadOnlyList<KeyValuePair<string, object?>> ConfigKwargs);

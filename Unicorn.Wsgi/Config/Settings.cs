@@ -150,7 +150,13 @@ public sealed partial class Settings
     public string EffectiveWorkerClass => IsThreadedSync ? WorkerClasses.Gthread : WorkerClasses.Normalise(WorkerClass);
 
     /// <summary>The worker class as Gunicorn's "Using worker:" line names it (its <c>worker_class_str</c>).</summary>
-    public string WorkerClassDisplay => IsThreadedSync ? "threads" : WorkerClass;
+    public string WorkerClassDisplay => WorkerSubclass ?? (IsThreadedSync ? "threads" : WorkerClass);
+
+    /// <summary>
+    /// The uvicorn worker subclass named by <c>worker_class</c>, which the resolver turned into its uvicorn base class
+    /// and settings (<see cref="UvicornConfigKwargs"/>); null otherwise.
+    /// </summary>
+    public string? WorkerSubclass { get; internal set; }
 
     private bool IsThreadedSync => WorkerClasses.Normalise(WorkerClass) == WorkerClasses.Sync && Threads > 1;
 

@@ -80,8 +80,37 @@ public sealed class SettingsResolver
             throw new ConfigException("unicorn: error: No application module specified.");
         }
 
+        ResolveUvicornSubclass(python);
         RefuseUnsupported();
         return _settings;
+    }
+
+    /// <summary>
+    /// uvicorn documents subclassing its worker to pass it settings (<c>CONFIG_KWARGS</c>); such a class runs as the
+    /// uvicorn class it extends, with those settings applied over the others, as uvicorn's worker applies them.
+    /// </summary>
+    private void ResolveUvicornSubclass(IConfigFileSource? python)
+    {
+        var name = _settings.WorkerClass;
+        if (python is null || name is null || WorkerClasses.IsSupported(name) || !name.Contains('.', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        string[] searchPath = [_settings.Chdir ?? _context.WorkingDirectory, .. _settings.PythonPathEntries];
+        if (python.ReadWorkerClass(name, searchPath) is not { } subclass)
+        {
+            return;
+        }
+
+        var where = $"in {name}.CONFIG_KWARGS";
+        foreach (var (setting, value) in UvicornConfigKwargs.ToSettings(name, subclass.ConfigKwargs))
+        {
+            Apply(SettingsTable.Get(setting), value, SettingSource.ConfigFile, where);
+        }
+
+        Apply(SettingsTable.Get("worker_class"), subclass.BaseClass, SettingSource.ConfigFile, where);
+        _settings.WorkerSubclass = name;
     }
 
     private void ApplyArguments(ParsedArguments arguments, SettingSource source, string where)

@@ -229,6 +229,18 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void A_uvicorn_worker_subclass_runs_with_its_config_kwargs()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("main:app", "--chdir", "pyfixtures/asgi", "-k", "uvicorn_workers.Configured", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/started");
+
+        Assert.Equal((200, "{\"started\":[]}"), UnicornServer.Get(port, "/started")); // lifespan "off"
+        Assert.Contains("\"root_path\":\"/sub\"", UnicornServer.Get(port, "/scope").Body, StringComparison.Ordinal);
+        server.WaitForLog("Using worker: uvicorn_workers.Configured");
+    }
+
+    [Fact]
     public void Under_uvicorns_worker_class_an_app_without_lifespan_is_still_served()
     {
         // uvicorn's auto: an app that raises on the lifespan scope "appears unsupported" and is served.

@@ -36,4 +36,19 @@ internal sealed class ConfigScriptRunner : IConfigFileSource
         Assert.True(process.ExitCode == 0, stderr.Result);
         return PythonConfigFileSource.Interpret(stdout.Result.Trim(), location);
     }
+
+    public UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath)
+    {
+        var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(WorkerClassScript.Source + "\nimport sys\nprint(" + WorkerClassScript.FunctionName + "(*sys.argv[1:]))\n");
+        info.ArgumentList.Add(path);
+        info.ArgumentList.Add(JsonSerializer.Serialize(searchPath));
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(30_000), "python did not finish");
+        Assert.True(process.ExitCode == 0, stderr.Result);
+        return PythonConfigFileSource.InterpretWorkerClass(stdout.Result.Trim(), path);
+    }
 }

@@ -1,0 +1,98 @@
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.PythonBridge.Tests.ConfigFile;
+
+/// <summary>
+/// uvicorn's documented way to configure its Gunicorn worker, a subclass setting CONFIG_KWARGS, read from the module's
+/// source (neither uvicorn nor Gunicorn is imported) and turned into the settings that do the same.
+/// </summary>
+public sealed class UvicornSubclassTests : IDisposable
+{
+    private static readonly Dictionary<string, string?> s_noEnv = [];
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-uvsub-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private Settings Resolve(params string[] argv) => SettingsResolver.Resolve(argv, s_noEnv, new ConfigScriptRunner(), _dir);
+
+    private void Workers(string source) => File.WriteAllText(Path.Combine(_dir, "workers.py"), "from uvicorn.workers import UvicornWorker\n\n" + source);
+
+    [Fact]
+    public void The_subclass_from_uvicorns_docs_runs_as_uvicorns_worker_with_its_settings()
+    {
+        Workers("""
+            class MyUvicornWorker(UvicornWorker):
+                CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "off"}
+            """);
+
+        var s = Resolve("-k", "workers.MyUvicornWorker", "main:app");
+
+        Assert.Equal("uvicorn.workers.UvicornWorker", s.WorkerClass);
+        Assert.Equal(WorkerClasses.Asgi, s.EffectiveWorkerClass);
+        Assert.Equal("workers.MyUvicornWorker", s.WorkerClassDisplay);
+        Assert.Equal("asyncio", s.AsgiLoop);
+        Assert.Equal("off", s.AsgiLifespan);
+    }
+
+    [Fact]
+    public void Its_settings_win_over_the_command_lines_as_uvicorns_worker_applies_them_last()
+    {
+        Workers("""
+            class Tuned(UvicornWorker):
+                "Behind nginx, under /api."
+                CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "root_path": "/api", "timeout_keep_alive": 15,
+                                 "limit_max_requests": 500, "ws_max_size": 4096, "access_log": False}
+            """);
+
+        var s = Resolve("-k", "workers.Tuned", "--keep-alive", "2", "--access-logfile", "-", "main:app");
+
+        Assert.Equal("/api", s.RootPath);
+        Assert.Equal(15, s.Get<int>("keepalive"));
+        Assert.Equal(500, s.MaxRequests);
+        Assert.Equal(4096, s.WsMaxSize);
+        Assert.Null(s.Get<string?>("accesslog"));
+    }
+
+    [Fact]
+    public void Proxy_headers_off_trusts_no_forwarder()
+    {
+        Workers("""
+            class Direct(UvicornWorker):
+                CONFIG_KWARGS = dict(proxy_headers=False)
+            """);
+
+        var s = Resolve("-k", "workers.Direct", "--forwarded-allow-ips", "*", "main:app");
+
+        Assert.Empty(s.ForwardedAllowIps.Entries);
+        Assert.False(s.ForwardedAllowIps.AllowsAll);
+    }
+
+    [Theory]
+    [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\"server_header\": False}\n", "CONFIG_KWARGS['server_header'] has no equivalent in Unicorn")]
+    [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\"http\": \"h2\"}\n", "CONFIG_KWARGS['http'] takes one of auto, h11, httptools")]
+    [InlineData("class W(UvicornWorker):\n    def init_process(self):\n        pass\n", "defines init_process; Unicorn runs a uvicorn worker subclass that sets only CONFIG_KWARGS")]
+    [InlineData("KW = {}\nclass W(UvicornWorker):\n    CONFIG_KWARGS = KW\n", "CONFIG_KWARGS is not a literal dict")]
+    public void What_it_cannot_run_is_refused_in_one_line_naming_the_class(string source, string why)
+    {
+        Workers(source);
+
+        var e = Assert.Throws<ConfigException>(() => Resolve("-k", "workers.W", "main:app"));
+
+        Assert.StartsWith("unicorn: worker class 'workers.W' (-k/--worker-class): ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("workers.NotThere")]
+    [InlineData("workers.Plain")]
+    [InlineData("nosuchmodule.Worker")]
+    public void Any_other_class_is_still_refused_as_unsupported(string name)
+    {
+        Workers("class Plain:\n    CONFIG_KWARGS = {}\n");
+
+        var e = Assert.Throws<ConfigException>(() => Resolve("-k", name, "main:app"));
+
+        Assert.Contains($"worker class '{name}' (-k/--worker-class) is not supported", e.Message, StringComparison.Ordinal);
+    }
+}
