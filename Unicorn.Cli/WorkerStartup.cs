@@ -25,6 +25,7 @@ internal sealed class WorkerStartup : IDisposable
     private readonly WorkerProcessOptions _options;
     private LoggingServices? _logging;
     private PythonRuntime? _runtime;
+    private bool _errorLoggerRouted;
     private PythonServerHooks? _serverHooks;
     private ServerHookBridge? _hookBridge;
     private WorkerHooks? _hooks;
@@ -200,7 +201,20 @@ internal sealed class WorkerStartup : IDisposable
         _logging?.Dispose();
     }
 
-    /// <summary>Starts Python on first use; later calls return the same runtime.</summary>
-    private PythonRuntime StartPython(Settings settings) =>
-        _runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), _log, WorkerMain.RuntimeOptions(settings));
+    /// <summary>
+    /// Starts Python on first use; later calls return the same runtime. Once the logs are set up without a Python
+    /// log config, the <c>gunicorn.error</c> logger writes to this worker's error log before any hook or app code
+    /// runs (apps copy its handlers at import).
+    /// </summary>
+    private PythonRuntime StartPython(Settings settings)
+    {
+        var runtime = _runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), _log, WorkerMain.RuntimeOptions(settings));
+        if (!_errorLoggerRouted && _logging is { Python: null })
+        {
+            _errorLoggerRouted = true;
+            ErrorLogFunction.RouteGunicornErrorLogger(runtime, _log, settings.LogLevel ?? "info");
+        }
+
+        return runtime;
+    }
 }

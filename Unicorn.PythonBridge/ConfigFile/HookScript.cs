@@ -2,8 +2,8 @@ namespace Unicorn.PythonBridge.ConfigFile;
 
 /// <summary>
 /// The Python half of the server hooks: Gunicorn-shaped <c>server</c>, <c>worker</c>, <c>cfg</c> and <c>log</c> objects
-/// built from C# snapshots, and the call itself. Log calls made by a hook are collected and handed back to C# after
-/// the call, so no Python code calls into .NET (such callbacks run without the GIL).
+/// built from C# snapshots, and the call itself. Their <c>log</c> writes to the error log when it is called, through a
+/// native function (<c>Logging.ErrorLogFunction</c>), from the hook or from any thread it started.
 /// Runs in the same scope as <see cref="ConfigFileScript"/>.
 /// </summary>
 internal static class HookScript
@@ -12,8 +12,8 @@ internal static class HookScript
 class _UnicornLog:
     _NAMES = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 
-    def __init__(self, sink):
-        self._sink = sink
+    def __init__(self, write):
+        self._write = write
 
     def _emit(self, level, msg, args, with_traceback=False):
         try:
@@ -23,7 +23,7 @@ class _UnicornLog:
         tb = None
         if with_traceback and sys.exc_info()[0] is not None:
             tb = traceback.format_exc()
-        self._sink.append((level, text, tb))
+        self._write(level, text, tb)
 
     def debug(self, msg, *args, **kwargs):
         self._emit(10, msg, args)
@@ -161,9 +161,8 @@ class _UnicornResponse:
 
 
 class _UnicornHooks:
-    def __init__(self, settings_json, kind, target, workdir, refs_json):
-        self.records = []
-        self.log = _UnicornLog(self.records)
+    def __init__(self, settings_json, kind, target, workdir, refs_json, write):
+        self.log = _UnicornLog(write)
         self.cfg = _UnicornConfig(json.loads(settings_json))
         module = _unicorn_config_module(kind, target, workdir) if target else None
         self.hooks = {}
@@ -196,10 +195,5 @@ class _UnicornHooks:
         args = [worker, req, environ, _UnicornResponse(json.loads(resp_json))]
         arity = _unicorn_arity(fn)
         fn(*args[:arity] if arity in (2, 3) else args)
-
-    def drain(self):
-        taken = list(self.records)
-        del self.records[:]
-        return json.dumps(taken)
 """;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Python.Runtime;
+using Unicorn.PythonBridge.Logging;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 
@@ -53,7 +54,9 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             using var refsArg = new PyString(JsonSerializer.Serialize(refs));
             try
             {
-                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg);
+                using var logs = ErrorLogFunction.CreateNamespace(log);
+                using var write = logs.GetAttr("log");
+                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write);
             }
             catch (PythonException e)
             {
@@ -137,12 +140,11 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
         });
     }
 
-    // Calls into Python under the GIL (re-entrant on an app thread that holds it), then writes what the hook logged.
+    // Calls into Python under the GIL (re-entrant on an app thread that holds it).
     private void Run(string name, Action<PyObject> call)
     {
         string? failure = null;
         var reason = "";
-        string records;
         using (Py.GIL())
         {
             try
@@ -154,41 +156,12 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
                 failure = e.Format();
                 reason = $": {e.Type.Name}: {e.Message.Split('\n')[0]}";
             }
-
-            using var drained = _hooks!.InvokeMethod("drain");
-            records = drained.As<string>();
         }
 
-        WriteRecords(records);
         if (failure is not null)
         {
             _log.Exception($"Exception in {name} hook", failure);
             throw new HookFailedException($"the {name} hook raised{reason}") { Hook = name };
-        }
-    }
-
-    private void WriteRecords(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        foreach (var record in doc.RootElement.EnumerateArray())
-        {
-            var level = record[0].GetInt32() switch
-            {
-                >= 50 => LogLevel.Critical,
-                >= 40 => LogLevel.Error,
-                >= 30 => LogLevel.Warning,
-                >= 20 => LogLevel.Info,
-                _ => LogLevel.Debug,
-            };
-            var text = record[1].GetString() ?? "";
-            if (record[2].ValueKind == JsonValueKind.String)
-            {
-                _log.Exception(text, record[2].GetString()!);
-            }
-            else if (_log.IsEnabled(level))
-            {
-                _log.Log(level, text);
-            }
         }
     }
 

@@ -16,6 +16,7 @@ import ctypes
 import gc
 import importlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -68,6 +69,43 @@ def prepare(config):
         path = os.path.abspath(path)
         if path not in sys.path:
             sys.path.insert(0, path)
+
+
+class ErrorLogHandler(logging.Handler):
+    """gunicorn.error's handler, which Gunicorn's logger has before the app is imported (apps copy it at import:
+    Flask's recipe). Here it writes Gunicorn's error-log lines to stderr; a forked worker points unicorn_write at
+    its own error log (Logging/ErrorLogFunction.cs), and the app's copy follows."""
+
+    def __init__(self):
+        super().__init__()
+        self.unicorn_write = None
+        self.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
+                                            "%Y-%m-%d %H:%M:%S %z"))
+
+    def emit(self, record):
+        if self.unicorn_write is None:
+            try:
+                sys.stderr.write(self.format(record) + "\n")
+                sys.stderr.flush()
+            except Exception:
+                self.handleError(record)
+            return
+        try:
+            text = record.getMessage()
+            if record.stack_info:
+                text += "\n" + record.stack_info
+            trace = logging.Formatter().formatException(record.exc_info) if record.exc_info else None
+            self.unicorn_write(record.levelno, text.encode("utf-8", "backslashreplace").decode("utf-8"),
+                               trace and trace.encode("utf-8", "backslashreplace").decode("utf-8"))
+        except Exception:
+            self.handleError(record)
+
+
+def route_error_logger(level):
+    logger = logging.getLogger("gunicorn.error")
+    logger.addHandler(ErrorLogHandler())
+    logger.setLevel(getattr(logging, level.upper(), logging.INFO))
+    logger.propagate = False
 
 
 def preload(app):
@@ -215,6 +253,8 @@ def main():
     try:
         try:
             prepare(config)
+            if config.get("loglevel"):
+                route_error_logger(config["loglevel"])
             if config.get("preload"):
                 preload(config["app"])
         except BaseException as e:

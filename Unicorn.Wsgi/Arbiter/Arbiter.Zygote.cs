@@ -48,7 +48,8 @@ public sealed partial class Arbiter
         var app = new ZygoteApp(
             Environment.CurrentDirectory,
             settings.PythonPathEntries,
-            settings.PreloadApp && settings.PasteUri is null ? settings.AppUri : null);
+            settings.PreloadApp && settings.PasteUri is null ? settings.AppUri : null,
+            Logging.LoggingSetup.PythonConfig(settings) is null ? settings.LogLevel ?? "info" : null);
         var timeout = TimeSpan.FromSeconds(settings.BootTimeout);
         return Zygote.Start(_options.Zygote!, app, [.. _listeners.Select(l => l.Fd)], WorkerEnvironmentBase(), timeout, _log);
     }

@@ -235,6 +235,7 @@ public sealed class Zygote : IDisposable
             writer.WriteEndArray();
             writer.WriteBoolean("preload", app.Preload is not null);
             writer.WriteString("app", app.Preload);
+            writer.WriteString("loglevel", app.ErrorLogLevel);
             writer.WriteEndObject();
         }
 

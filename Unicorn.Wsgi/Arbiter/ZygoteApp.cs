@@ -4,4 +4,7 @@ namespace Unicorn.Wsgi.Arbiter;
 /// <param name="Directory">The directory workers run in (<c>--chdir</c>, else the master's).</param>
 /// <param name="PythonPath">The <c>--pythonpath</c> entries.</param>
 /// <param name="Preload">The APP_MODULE to import once in the zygote (<c>--preload</c>); null imports nothing.</param>
-public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload);
+/// <param name="ErrorLogLevel">The <c>gunicorn.error</c> logger's level when the workers' error log is Unicorn's own (no
+/// Python log config): the zygote gives the logger a handler before the app is imported, as Gunicorn's logger has one,
+/// and each worker points it at its error log. Null leaves the logger to the user's log config.</param>
+public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null);

@@ -154,7 +154,7 @@ public sealed class HookScriptTests : IDisposable
         var script = """
             for name, resp in (("pre_request", None), ("post_request", json.loads(sys.argv[9]))):
                 hooks.call_request(name, sys.argv[7], sys.argv[8], json.dumps(resp), None)
-            print(hooks.drain())
+            print(drain())
             """;
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
             JsonSerializer.Serialize(worker), JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)), JsonSerializer.Serialize(response));
@@ -170,7 +170,7 @@ public sealed class HookScriptTests : IDisposable
                 status = "ok"
             except Exception as e:
                 status = "raised " + type(e).__name__
-            print(json.dumps([name, status, json.loads(hooks.drain())]))
+            print(json.dumps([name, status, json.loads(drain())]))
         """;
 
     private async Task<string> RunHooks(Settings settings, Dictionary<string, string?[]> refs, object[][] calls, string body = CallEach, params string[] extra)
@@ -179,7 +179,15 @@ public sealed class HookScriptTests : IDisposable
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(ConfigFileScript.Source + "\n" + HookScript.Source + """
 
-            hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+            records = []
+
+            def drain():
+                taken = json.dumps(records)
+                del records[:]
+                return taken
+
+            hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5],
+                                  lambda level, text, tb: records.append((level, text, tb)))
 
             """ + body);
         var location = settings.ConfigFile is { } f && !f.EndsWith(".toml", StringComparison.Ordinal) ? ConfigLocation.Parse(f, _dir) : null;
