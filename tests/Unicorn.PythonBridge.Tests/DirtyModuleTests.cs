@@ -21,4 +21,19 @@ public sealed class DirtyModuleTests(PythonFixture python)
         Assert.Equal("('m.x:A', 2)", python.Eval("__import__('unicorn_dirty').parse_dirty_app_spec('m.x:A:2')"));
         Assert.Equal("('m.x:A', None)", python.Eval("__import__('unicorn_dirty').parse_dirty_app_spec('m.x:A')"));
     }
+
+    [Fact]
+    public void Stash_delete_keys_and_clear_of_a_missing_table_are_gunicorns_empty_answers()
+    {
+        // Gunicorn 26.1's arbiter answers False, [] and True here; examples/dirty_example's SessionApp.clear_all
+        // clears "sessions" before anything was put in it and got a 500 from Unicorn.
+        const string Run = "__import__('unicorn_dirty')._Stash().run";
+        Assert.Equal("False", python.Eval(Run + "({'op': 'delete', 'table': 'none', 'key': 'k'})"));
+        Assert.Equal("[]", python.Eval(Run + "({'op': 'keys', 'table': 'none'})"));
+        Assert.Equal("None", python.Eval(Run + "({'op': 'clear', 'table': 'none'})"));
+        // info still raises for a missing table, as Gunicorn's does.
+        Assert.Equal("StashTableNotFoundError", python.Eval(
+            "(lambda g: (exec(\"try:\\n  __import__('unicorn_dirty')._Stash().run({'op': 'info', 'table': 'none'})\\n"
+            + "except Exception as e:\\n  r = type(e).__name__\", g), g['r'])[1])({})"));
+    }
 }
