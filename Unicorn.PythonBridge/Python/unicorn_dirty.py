@@ -58,23 +58,41 @@ class DirtyError(Exception):
         error.message = data.get("message", "Unknown error")
         error.details = data.get("details") or {}
         Exception.__init__(error, error.message)
+        error._set_attributes()
         return error
+
+    def _set_attributes(self):
+        """The attributes Gunicorn's subclasses carry (e.app_path, e.timeout, e.table_name...), from details,
+        so an error that crossed the socket reads as one raised here."""
+        for attribute, key in self._ATTRIBUTES:
+            setattr(self, attribute, self.details.get(key))
+
+    _ATTRIBUTES = ()
 
 
 class DirtyTimeoutError(DirtyError):
     def __init__(self, message="Operation timed out", timeout=None):
         super().__init__(message, {"timeout": timeout} if timeout is not None else None)
+        self._set_attributes()
+
+    _ATTRIBUTES = (("timeout", "timeout"),)
 
 
 class DirtyConnectionError(DirtyError):
     def __init__(self, message, socket_path=None):
         super().__init__(message, {"socket_path": socket_path} if socket_path else None)
+        self._set_attributes()
+
+    _ATTRIBUTES = (("socket_path", "socket_path"),)
 
 
 class DirtyWorkerError(DirtyError):
     def __init__(self, message, worker_id=None, traceback=None):
         details = {k: v for k, v in (("worker_id", worker_id), ("traceback", traceback)) if v is not None}
         super().__init__(message, details)
+        self._set_attributes()
+
+    _ATTRIBUTES = (("worker_id", "worker_id"), ("traceback", "traceback"))
 
 
 class DirtyAppError(DirtyError):
@@ -82,6 +100,9 @@ class DirtyAppError(DirtyError):
         details = {k: v for k, v in (("app_path", app_path), ("action", action), ("traceback", traceback))
                    if v is not None}
         super().__init__(message, details)
+        self._set_attributes()
+
+    _ATTRIBUTES = (("app_path", "app_path"), ("action", "action"), ("traceback", "traceback"))
 
 
 class DirtyAppNotFoundError(DirtyAppError):
@@ -92,6 +113,9 @@ class DirtyAppNotFoundError(DirtyAppError):
 class DirtyNoWorkersAvailableError(DirtyError):
     def __init__(self, app_path, message=None):
         super().__init__(message or f"No dirty workers available for app: {app_path}", {"app_path": app_path})
+        self._set_attributes()
+
+    _ATTRIBUTES = (("app_path", "app_path"),)
 
 
 class DirtyProtocolError(DirtyError):
@@ -105,11 +129,17 @@ class StashError(DirtyError):
 class StashTableNotFoundError(StashError):
     def __init__(self, table_name):
         super().__init__(f"Stash table not found: {table_name}", {"table": table_name})
+        self._set_attributes()
+
+    _ATTRIBUTES = (("table_name", "table"),)
 
 
 class StashKeyNotFoundError(StashError):
     def __init__(self, table_name, key):
         super().__init__(f"Key not found in stash table {table_name}: {key}", {"table": table_name, "key": key})
+        self._set_attributes()
+
+    _ATTRIBUTES = (("table_name", "table"), ("key", "key"))
 
 
 _ERRORS = {c.__name__: c for c in (

@@ -36,4 +36,22 @@ public sealed class DirtyModuleTests(PythonFixture python)
             "(lambda g: (exec(\"try:\\n  __import__('unicorn_dirty')._Stash().run({'op': 'info', 'table': 'none'})\\n"
             + "except Exception as e:\\n  r = type(e).__name__\", g), g['r'])[1])({})"));
     }
+
+    [Fact]
+    public void Errors_carry_gunicorns_attributes_raised_here_and_after_crossing_the_socket()
+    {
+        // Gunicorn's dirty.md catches DirtyNoWorkersAvailableError and returns e.app_path, and its stash section
+        // prints e.table_name: the attributes its error classes set, also on errors rebuilt by from_dict.
+        const string D = "__import__('unicorn_dirty')";
+        Assert.Equal("('m:A', 'm:A')", python.Eval(
+            $"(lambda e: (e.app_path, {D}.DirtyError.from_dict(e.to_dict()).app_path))({D}.DirtyNoWorkersAvailableError('m:A'))"));
+        Assert.Equal("('m:A', 'act', 'TB', True)", python.Eval(
+            $"(lambda e: (e.app_path, e.action, e.traceback, type(e) is {D}.DirtyAppError))({D}.DirtyError.from_dict({D}.DirtyAppError('boom', 'm:A', 'act', 'TB').to_dict()))"));
+        Assert.Equal("(5, 5)", python.Eval(
+            $"(lambda e: (e.timeout, {D}.DirtyError.from_dict(e.to_dict()).timeout))({D}.DirtyTimeoutError('slow', 5))"));
+        Assert.Equal("('t', 't', 'k')", python.Eval(
+            $"({D}.DirtyError.from_dict({D}.StashTableNotFoundError('t').to_dict()).table_name,) + (lambda e: (e.table_name, e.key))({D}.DirtyError.from_dict({D}.StashKeyNotFoundError('t', 'k').to_dict()))"));
+        Assert.Equal("(None, 7)", python.Eval(
+            $"(lambda e: (e.traceback, e.worker_id))({D}.DirtyError.from_dict({D}.DirtyWorkerError('gone', 7).to_dict()))"));
+    }
 }
