@@ -22,6 +22,7 @@ public sealed class ControlServer : IDisposable
     private const int SolSocket = 1;
     private const int SoPeercred = 17;
     private const int MaxClients = 16;
+    private const int MaxSocketPath = 107; // sun_path: 108 bytes with the NUL
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
@@ -73,12 +74,25 @@ public sealed class ControlServer : IDisposable
             File.Delete(path);
         }
 
+        // Bound beside the path and renamed onto it: .NET deletes the file a socket was bound to when the socket is
+        // disposed, which at exit would remove the path another master has taken since (Dispose keeps it). A path
+        // too long for the suffix is bound as it is.
+        var bindPath = $"{path}.{Environment.ProcessId}";
+        if (System.Text.Encoding.UTF8.GetByteCount(bindPath) > MaxSocketPath)
+        {
+            bindPath = path;
+        }
+
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            File.SetUnixFileMode(path, (UnixFileMode)(mode & 0x1FF));
+            socket.Bind(new UnixDomainSocketEndPoint(bindPath));
+            File.SetUnixFileMode(bindPath, (UnixFileMode)(mode & 0x1FF));
             socket.Listen(MaxClients);
+            if (bindPath != path)
+            {
+                File.Move(bindPath, path, overwrite: true);
+            }
         }
         catch
         {

@@ -196,6 +196,26 @@ public sealed class ControlSocketTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AMasterThatStopsLeavesTheSocketAnotherMasterTookOnTheSamePath()
+    {
+        // Two masters with the default path (one user's ~/.gunicorn/gunicorn.ctl): the second replaces the first's
+        // socket, and the first's exit must not remove the second's (.NET unlinks the path a socket was bound to).
+        int first = FreePort(), second = FreePort();
+        using var older = Start("-w", "1", "-b", $"127.0.0.1:{first}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        older.WaitForLog("Control socket listening at " + SocketPath);
+        using var newer = Start("-w", "1", "-b", $"127.0.0.1:{second}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        newer.WaitForLog("Control socket listening at " + SocketPath);
+        older.Signal(SIGTERM);
+        Assert.Equal(0, older.WaitForExit(60));
+
+        Assert.Equal(newer.Pid, (int)Json(Unicornctl("-c", "show stats", "-j"))["pid"]!);
+        Assert.Equal([SocketPath], Directory.GetFiles(Path.GetDirectoryName(SocketPath)!)); // no file left beside it
+        newer.Signal(SIGTERM);
+        Assert.Equal(0, newer.WaitForExit(60));
+        Assert.False(File.Exists(SocketPath));
+    }
+
     private Socket Connect()
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 30000 };
