@@ -65,9 +65,10 @@ public sealed class PythonAsgiWebSocket
 
         head.Append("\r\n");
         var stream = upgrade.TakeStream();
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(head.ToString())).ConfigureAwait(false);
-        await stream.FlushAsync().ConfigureAwait(false);
         var options = loop.Options;
+        // Made before the 101 goes out (it writes nothing until used): once the client has the 101 it may send on
+        // other connections, and the app's accept() must not resume after their messages because this set-up (JIT
+        // on a fresh worker) ran in between.
         var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
@@ -78,6 +79,8 @@ public sealed class PythonAsgiWebSocket
                 ? options.WsPingTimeout : Timeout.InfiniteTimeSpan,
             DangerousDeflateOptions = deflate,
         });
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(head.ToString())).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
         return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping);
     }
 

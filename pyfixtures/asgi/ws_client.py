@@ -156,6 +156,15 @@ async def scenario(name):
                 out("refused opened")
         except websockets.exceptions.InvalidStatusCode as e:
             out("refused status", e.status_code)
+    elif name == "chat":
+        # The second client's connect() has returned (it has the 101), so a message sent after it must reach it.
+        async with websockets.connect(BASE + "/chat/1") as a, websockets.connect(BASE + "/chat/2") as b:
+            await a.send("hi")
+            out("a got", await asyncio.wait_for(a.recv(), 5))
+            try:
+                out("b got", await asyncio.wait_for(b.recv(), 5))
+            except asyncio.TimeoutError:
+                out("b got nothing")
     elif name == "channels":
         async with websockets.connect(BASE + "/ws/") as ws:
             await ws.send("hi")

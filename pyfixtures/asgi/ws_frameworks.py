@@ -26,6 +26,38 @@ async def fastapi_echo(websocket: WebSocket, name: str):
         print("fastapi disconnect %d" % e.code, flush=True)
 
 
+class ConnectionManager:
+    """FastAPI's tutorial chat: a websocket joins the broadcast list once its accept() returns."""
+
+    def __init__(self):
+        self.active_connections = []
+
+    async def connect(self, websocket: WebSocket):
+        await websocket.accept()
+        self.active_connections.append(websocket)
+
+    def disconnect(self, websocket: WebSocket):
+        self.active_connections.remove(websocket)
+
+    async def broadcast(self, message: str):
+        for connection in self.active_connections:
+            await connection.send_text(message)
+
+
+manager = ConnectionManager()
+
+
+@app.websocket("/chat/{client_id}")
+async def chat(websocket: WebSocket, client_id: int):
+    await manager.connect(websocket)
+    try:
+        while True:
+            data = await websocket.receive_text()
+            await manager.broadcast("Client #%d says: %s" % (client_id, data))
+    except WebSocketDisconnect:
+        manager.disconnect(websocket)
+
+
 class StarletteEcho(WebSocketEndpoint):
     encoding = "text"
 
