@@ -44,6 +44,15 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             try
             {
                 scope.Exec(PythonLoggingScript.Source);
+                if (config.ConfigFile is { } file && config.Source.Contains("\"__config__.", StringComparison.Ordinal))
+                {
+                    // A class the dictionary names from the config file ("()": JsonFormatter) resolves by import of
+                    // __config__: a worker has not run the file yet (its hooks load later), the master has.
+                    scope.Exec(ConfigFile.ConfigFileScript.Source);
+                    using var load = scope.Get("_unicorn_config_module");
+                    using var __ = load.Invoke(new PyString("file"), new PyString(file), new PyString(Directory.GetCurrentDirectory()));
+                }
+
                 using var setup = scope.Get("_unicorn_log_setup");
                 using var accessLog = config.AccessLog is null ? PyObject.None : new PyString(config.AccessLog);
                 using var _ = setup.Invoke(new PyString(config.Kind), new PyString(config.Source), new PyString(config.LogLevel),

@@ -94,6 +94,7 @@ public sealed partial class Settings
             case double d: w.WriteNumberValue(d); break;
             case string s: w.WriteStringValue(s); break;
             case IPlainValue or Enum: WriteValue(w, PlainValue.Of(value)); break;
+            case PythonClass c: w.WriteStringValue(c.FullName); break; // by its dotted name, as Python resolves it (logconfig_dict's "()")
             case HookReference h:
                 w.WriteStartObject();
                 w.WriteString("origin", h.Origin.ToString());

@@ -32,4 +32,6 @@ public interface IPythonLogging
 /// <param name="LogLevel">--log-level, the level of <c>gunicorn.error</c> unless the configuration sets one.</param>
 /// <param name="ErrorLog">--error-logfile: Gunicorn's own handler on <c>gunicorn.error</c> ("-" is stderr).</param>
 /// <param name="AccessLog">--access-logfile: Gunicorn's own handler on <c>gunicorn.access</c> (null: none).</param>
-public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog);
+/// <param name="ConfigFile">For "dict": the Python config file, loaded as <c>__config__</c> before the dictionary is
+/// applied when it names a class defined there (null: none).</param>
+public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog, string? ConfigFile = null);

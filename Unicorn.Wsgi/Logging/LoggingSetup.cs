@@ -106,7 +106,9 @@ public static class LoggingSetup
         var accessLog = settings.AccessLog;
         if (settings.LogConfigDict is System.Collections.IDictionary { Count: > 0 } dict)
         {
-            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(dict), level, errorLog, accessLog);
+            var pythonFile = settings.ConfigFile is { } file && !file.StartsWith("python:", StringComparison.Ordinal)
+                && !file.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? file : null;
+            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(ForDictConfig(dict)), level, errorLog, accessLog, pythonFile);
         }
 
         foreach (var (path, kind) in (ReadOnlySpan<(string?, string)>)[(settings.LogConfigJson, "json"), (settings.LogConfig, "ini")])
@@ -124,6 +126,17 @@ public static class LoggingSetup
 
         return null;
     }
+
+    // A class in logconfig_dict ("()": JsonFormatter, "class": logging.StreamHandler) goes to Python as its dotted
+    // name, which dictConfig resolves by import ("__config__.JsonFormatter" is the config file, run under that name
+    // in every process, as Gunicorn runs it); serialised as a record it reached dictConfig as a dict it refused.
+    private static object? ForDictConfig(object? value) => value switch
+    {
+        PythonClass c => c.FullName,
+        System.Collections.IDictionary d => d.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => ForDictConfig(d[k]), StringComparer.Ordinal),
+        System.Collections.IList l => l.Cast<object?>().Select(ForDictConfig).ToList(),
+        _ => value,
+    };
 
     /// <summary>Gunicorn's loggers Unicorn implements: the default one (also spelled 'simple' or
     /// 'glogging.Logger') and the statsd one, which it becomes anyway with --statsd-host. Any other class

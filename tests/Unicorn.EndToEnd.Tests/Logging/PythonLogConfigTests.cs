@@ -134,6 +134,41 @@ public sealed class PythonLogConfigTests : IDisposable
     }
 
     [Fact]
+    public void Logconfig_dict_with_a_formatter_class_defined_in_the_config_file_formats_master_and_worker_records()
+    {
+        // Gunicorn's Docker guide: a JsonFormatter class in gunicorn.conf.py, given to dictConfig as "()". It stopped
+        // the master (the class reached dictConfig as a serialised record), then failed every worker's boot.
+        var errorLog = Path.Combine(_dir, "error.log");
+        var config = Path.Combine(_dir, "conf.py");
+        File.WriteAllText(config, $$$"""
+            import json
+
+            class JsonFormatter:
+                def format(self, record):
+                    return json.dumps({"level": record.levelname, "message": record.getMessage()})
+
+            logconfig_dict = {
+                "version": 1,
+                "formatters": {"json": {"()": JsonFormatter}},
+                "handlers": {
+                    "error_console": {"class": "logging.FileHandler", "formatter": "json", "filename": {{{PyString(errorLog)}}}},
+                    "console": {"class": "logging.FileHandler", "formatter": "json", "filename": {{{PyString(errorLog)}}}},
+                },
+                "root": {"handlers": [], "level": "WARNING"},
+            }
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "-c", config, "pyfixtures.metrics_app:app");
+        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, "/?status=404") == 404, 60) && !server.HasExited,
+            "server did not answer:\n" + server.Log);
+        server.Signal(UnicornServer.SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        var lines = File.ReadAllText(errorLog);
+        Assert.Contains("""{"level": "INFO", "message": "Starting unicorn""", lines, StringComparison.Ordinal); // the master
+        Assert.Matches("""\{"level": "INFO", "message": "Booting worker with pid: \d+"\}""", lines); // a worker
+    }
+
+    [Fact]
     public void Log_config_json_with_a_custom_python_handler_gets_records_and_access_atoms()
     {
         var records = Path.Combine(_dir, "records.txt");
