@@ -154,6 +154,36 @@ public sealed class GreenletWorkerTests
     }
 
     [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Bad_chunked_framing_met_by_a_streamed_read_is_the_clients_400_not_an_app_error(string workerClass)
+    {
+        // Two MiB of good chunks (so the body streams to the greenlet), then a chunk size that is not hex: the read
+        // that meets it, let propagate by the app, is a 400 with one warning, as under gthread; it was an
+        // "Error handling request" traceback and a 500 (the read raised RuntimeError, not OSError).
+        using var server = Start(workerClass, out var port);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var request = new MemoryStream();
+        request.Write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"u8);
+        for (var i = 0; i < 32; i++)
+        {
+            request.Write("10000\r\n"u8);
+            request.Write(new byte[0x10000]);
+            request.Write("\r\n"u8);
+        }
+
+        request.Write("zz\r\nabc\r\n0\r\n\r\n"u8);
+        await client.SendAsync(request.ToArray());
+        var response = await ReadAllAsync(client, 30);
+
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", response, StringComparison.Ordinal);
+        server.WaitForLog("Invalid request from ip=127.0.0.1: Invalid chunk size: 'zz'");
+        Assert.Equal(200, (await TryGetAsync(port, "/sleep?0", 30)).Status);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Error handling request", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData(512 << 10, false)] // Content-Length under 1 MiB: read before the app runs, left in the receive buffers
     [InlineData(3 << 20, false)]   // over 1 MiB: streamed to the greenlet as it arrives
     [InlineData(3 << 20, true)]    // chunked, each chunk's size line split across two sends
