@@ -5,6 +5,7 @@ using System.Text;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Http;
 
 namespace Unicorn.PythonBridge.Asgi;
 
@@ -31,6 +32,7 @@ public sealed class PythonAsgiExchange
     private long _sent;
     private bool _ended;
     private volatile bool _gone;
+    private volatile Exception? _readFailure;
 
     internal PythonAsgiExchange(PythonAsgiLoop loop, long id, WsgiRequest request, IResponseSink sink)
     {
@@ -163,7 +165,13 @@ public sealed class PythonAsgiExchange
                 }
                 catch (Exception e)
                 {
-                    // Gone, timed out or badly framed: for the app the body ends in http.disconnect either way.
+                    // Gone, timed out or badly framed: for the app the body ends in http.disconnect either way. Kept for
+                    // End, which answers it as the connection would (a 400, a timeout's line), not as the app's 500.
+                    if (e is IOException or BadHttpRequestException)
+                    {
+                        _readFailure = e;
+                    }
+
                     _loop.Fail(future, e.Message, disconnect: true);
                 }
             });
@@ -400,9 +408,29 @@ public sealed class PythonAsgiExchange
 
     private void End()
     {
+        Exception? fault = null;
         try
         {
-            if (!_ended && !_gone)
+            if (!_ended && !_gone && _readFailure is { } failure)
+            {
+                // The body could not be read (the app saw http.disconnect): as the WSGI hosts, bad chunked framing is
+                // the connection's 400 (or a warning once a response began), a timeout its one line, a client gone
+                // nothing. Never the 500 of an app that did not respond.
+                _sink.Abort();
+                switch (failure)
+                {
+                    case RequestBodyTimeoutException:
+                        _loop.ErrorLog.Info(RequestBodyTimeoutException.LogLine(_request.RemoteEndPoint?.Address.ToString() ?? "unix"));
+                        break;
+                    case IOException:
+                        _loop.ErrorLog.Debug($"Ignored premature client disconnection. {failure.Message}");
+                        break;
+                    default:
+                        fault = failure;
+                        break;
+                }
+            }
+            else if (!_ended && !_gone)
             {
                 if (!_responseSet && !_sink.HeadersSent)
                 {
@@ -423,7 +451,14 @@ public sealed class PythonAsgiExchange
         finally
         {
             _loop.Ended(Id);
-            _completion.TrySetResult();
+            if (fault is not null)
+            {
+                _completion.TrySetException(fault);
+            }
+            else
+            {
+                _completion.TrySetResult();
+            }
         }
     }
 

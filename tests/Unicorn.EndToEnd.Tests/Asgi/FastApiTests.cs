@@ -92,6 +92,27 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
         Assert.True(doc.RootElement.GetProperty("chunks").GetInt32() > 1, "a body over 1 MiB streams in several events");
     }
 
+    [Fact]
+    public void Bad_chunked_framing_in_a_streamed_body_is_a_400_with_one_warning_not_a_500()
+    {
+        // Past 1 MiB the body streams; a chunk size that is not hex ends it in http.disconnect for the app, and the
+        // client gets Gunicorn's 400 (Gunicorn's ASGI worker: 400 too), where it got a bare 500 with no log line.
+        var request = new MemoryStream();
+        request.Write(Encoding.ASCII.GetBytes("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        for (var i = 0; i < 32; i++)
+        {
+            request.Write("10000\r\n"u8);
+            request.Write(new byte[0x10000]);
+            request.Write("\r\n"u8);
+        }
+
+        request.Write("zz\r\nabc\r\n0\r\n\r\n"u8);
+        var response = Encoding.Latin1.GetString(RawHttp.Send(_port, request.ToArray(), 30));
+
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", response, StringComparison.Ordinal);
+        fixture.Server.WaitForLog("Invalid request from ip=127.0.0.1: Invalid chunk size: 'zz'");
+    }
+
     [Theory]
     [InlineData(1000)] // within one receive buffer of the connection
     [InlineData(300_000)] // across many: copied once, segment by segment, into the bytes object
