@@ -118,7 +118,10 @@ internal sealed class Http2ConnectionHandler : IConnectionHandler, IAsyncDisposa
         var parser = worker.Parser;
         // The HTTP/1 parser's rules give Gunicorn's answers (431, 400) to the limit_request_* it checks per
         // stream; Kestrel's own limits sit just above them, so they only catch what the parser never sees.
-        limits.MaxRequestHeaderCount = parser.EffectiveLimitRequestFields + 1;
+        // Kestrel counts the pseudo-headers too (:method, :scheme, :authority, :path, and :protocol for an extended
+        // CONNECT), which the parser never sees: without room for them a stream with limit_request_fields fields (as
+        // HTTP/1.1 takes) got Kestrel's bare 431, and twice as many a GOAWAY for the whole connection.
+        limits.MaxRequestHeaderCount = parser.EffectiveLimitRequestFields + 5 + 1;
         var headerList = settings.Http2MaxHeaderListSize > 0 ? settings.Http2MaxHeaderListSize : int.MaxValue;
         limits.MaxRequestHeadersTotalSize = headerList;
         var http2 = limits.Http2;

@@ -126,6 +126,24 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
         fixture.Server.WaitForLog("Invalid request from ip=127.0.0.1");
     }
 
+    [Fact]
+    public void Limit_request_fields_counts_a_streams_fields_as_http_1_1_does_not_its_pseudo_headers()
+    {
+        // curl adds Host (:authority), User-Agent and Accept: 97 more make the 100 fields limit_request_fields allows,
+        // which HTTP/1.1 takes; Kestrel's own count, which includes the pseudo-headers, answered a bare 431 to them.
+        string[] fields(int n) => Enumerable.Range(0, n).SelectMany(i => new[] { "-H", $"x-f{i}: v" }).ToArray();
+        var allowed = ExternalTool.Curl(["-k", "--http2", "-o", "/dev/null", "-w", "%{http_code}", .. fields(97), fixture.Url("/")]);
+        Assert.True(allowed.ExitCode == 0, allowed.All);
+        Assert.Equal("200", allowed.Stdout);
+
+        // One more is over the limit: Gunicorn's 431 page, from the parser, with its log line.
+        var refused = ExternalTool.Curl(["-k", "--http2", "-w", "%{http_code}", .. fields(98), fixture.Url("/")]);
+        Assert.True(refused.ExitCode == 0, refused.All);
+        Assert.EndsWith("431", refused.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Request Header Fields Too Large", refused.Stdout, StringComparison.Ordinal);
+        fixture.Server.WaitForLog("Invalid request from ip=127.0.0.1: limit request headers fields");
+    }
+
     [Theory]
     // Kestrel refuses the streams past its bound with RST_STREAM ENHANCE_YOUR_CALM, then ends the connection: its
     // log names ENHANCE_YOUR_CALM, its GOAWAY says ENHANCE_YOUR_CALM or INTERNAL_ERROR (by timing, as does the
