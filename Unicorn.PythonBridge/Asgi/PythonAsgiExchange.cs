@@ -26,6 +26,12 @@ public sealed class PythonAsgiExchange
     private readonly object _gate = new();
     private Task _writes = Task.CompletedTask;
     private Task _read = Task.CompletedTask;
+
+    // A body read begun while filling one http.request event that had to wait for the client: the next event starts
+    // with its bytes, which it writes into _carriedBuffer from _carriedOffset. Only the read chain touches these.
+    private Task<int>? _carried;
+    private byte[]? _carriedBuffer;
+    private int _carriedOffset;
     private bool _responseSet;
     private int _status = 500;
     private IReadOnlyList<KeyValuePair<string, string>> _headers = [];
@@ -157,11 +163,14 @@ public sealed class PythonAsgiExchange
         {
             _read = Task.Run(async () =>
             {
-                var buffer = new byte[ReadBlock];
                 try
                 {
-                    var n = await _request.Body.ReadAsync(buffer).ConfigureAwait(false);
-                    _loop.Resolve(future, () => ToBytes(buffer.AsSpan(0, n)));
+                    var (buffer, start) = (_carriedBuffer ?? new byte[ReadBlock], _carriedOffset);
+                    var read = _carried ?? _request.Body.ReadAsync(buffer.AsMemory(start)).AsTask();
+                    (_carried, _carriedBuffer, _carriedOffset) = (null, null, 0);
+                    var end = start + await read.ConfigureAwait(false);
+                    end = TakeWhatIsThere(buffer, start, end);
+                    _loop.Resolve(future, () => ToBytes(buffer.AsSpan(start, end - start)));
                 }
                 catch (Exception e)
                 {
@@ -176,6 +185,34 @@ public sealed class PythonAsgiExchange
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Adds to one event what more of the body is already here (a read that completes at once): the connection's
+    /// reads are 8 KiB, and an event per read made a 10 MB upload 1,262 events (uvicorn's: 39, one per socket read).
+    /// A read that has to wait is carried to the next event, so nothing that arrived waits for what has not.
+    /// </summary>
+    private int TakeWhatIsThere(byte[] buffer, int start, int end)
+    {
+        while (end > start && end < buffer.Length)
+        {
+            var more = _request.Body.ReadAsync(buffer.AsMemory(end));
+            if (!more.IsCompletedSuccessfully)
+            {
+                // Waiting, or failed: the next event answers it (its bytes, or http.disconnect).
+                (_carried, _carriedBuffer, _carriedOffset) = (more.AsTask(), buffer, end);
+                break;
+            }
+
+            if (more.Result == 0)
+            {
+                break; // the body ended: the next read answers b"" at once
+            }
+
+            end += more.Result;
+        }
+
+        return end;
     }
 
     /// <summary>websocket.accept: answers 101 and takes the connection over; the future resolves once the 101 is written.</summary>
@@ -382,7 +419,7 @@ public sealed class PythonAsgiExchange
             // The usual end: the response went out whole (or the client left) and nothing is in flight. It needs no
             // continuation of its own: the loop hands it to one thread-pool item that ends every exchange the loop
             // finished meanwhile (one wake-up for a batch, not one per request).
-            if (_writes.IsCompleted && _read.IsCompleted && WebSocket is null && (_ended || _gone))
+            if (_writes.IsCompleted && _read.IsCompleted && (_carried?.IsCompleted ?? true) && WebSocket is null && (_ended || _gone))
             {
                 _loop.EndSoon(this);
                 return;
@@ -391,8 +428,14 @@ public sealed class PythonAsgiExchange
             var read = _read;
             _writes = _writes.ContinueWith(async _ =>
             {
-                // A streamed-body read still running owns the connection's input: wait for it.
+                // A streamed-body read still running owns the connection's input: wait for it, and for one it carried
+                // (whose failure, if any, the app never asked for).
                 await read.ConfigureAwait(false);
+                if (_carried is { } carried)
+                {
+                    await carried.ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                }
+
                 if (WebSocket is { } socket)
                 {
                     await socket.FinishAsync().ConfigureAwait(false);
