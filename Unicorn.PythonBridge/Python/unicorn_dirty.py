@@ -820,6 +820,7 @@ class DirtyArbiter:
         self.hooks = conf["hooks"]
         self._ages = itertools.count(1)
         self._cond = threading.Condition()
+        self._turns = {}  # app path -> calls routed, for taking turns among equally busy workers
         self._stash = _Stash()
         self._signals = []
         self.specs = _app_specs(conf["apps"])
@@ -1009,13 +1010,20 @@ class DirtyArbiter:
 
     def _pick(self, app_path, deadline):
         if app_path not in [path for path, _ in self.specs]:
-            raise DirtyAppNotFoundError(app_path)
+            # Gunicorn's arbiter answers an app no worker loads as it answers one whose workers are all down.
+            raise DirtyNoWorkersAvailableError(app_path)
         with self._cond:
             while True:
                 free = [w for w in self.workers.values()
                         if w.ready and not w.retiring and app_path in w.app_paths and w.inflight < self.threads]
                 if free:
-                    worker = min(free, key=lambda w: (w.inflight, w.age))
+                    # The least busy, taking turns among equals (Gunicorn's round-robin), so a worker's own state
+                    # (a warmed cache, a loaded model) is not the oldest worker's alone.
+                    least = min(w.inflight for w in free)
+                    equals = sorted((w for w in free if w.inflight == least), key=lambda w: w.age)
+                    turn = self._turns.get(app_path, 0)
+                    self._turns[app_path] = turn + 1
+                    worker = equals[turn % len(equals)]
                     worker.inflight += 1
                     return worker
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -1092,8 +1100,11 @@ class DirtyArbiter:
         self.log.info("Worker management: %s %d workers (target: %d)", op, changed, self.num_workers)
         os.kill(self.pid, signal.SIGCHLD)  # wakes the main loop, which spawns or retires
         key = "spawned" if op == "add" else "removed"
+        # The main loop spawns or retires after this reply: count the workers as they will be, as Gunicorn's
+        # reply (sent once its spawns are done) does.
+        total = max(0, len(self.workers) + (changed if op == "add" else -changed))
         return {"success": True, "operation": op, "requested": count, key: changed,
-                "total_workers": len(self.workers), "target_workers": self.num_workers}
+                "total_workers": total, "target_workers": self.num_workers}
 
     # -- workers
     def manage_workers(self):

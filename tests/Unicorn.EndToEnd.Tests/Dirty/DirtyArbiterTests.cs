@@ -49,11 +49,15 @@ public sealed partial class DirtyArbiterTests
         server.WaitForLog("hook: dirty_worker_init", times: 2, seconds: 60);
 
         Assert.Equal(49, Call(port, "/square?x=7").GetProperty("result").GetInt32());
-        // State kept across calls: one request at a time goes to the same (least busy, oldest) dirty worker.
-        var first = Call(port, "/incr?by=2").GetProperty("result");
-        var second = Call(port, "/incr?by=3").GetProperty("result");
-        Assert.Equal(first.GetProperty("pid").GetInt32(), second.GetProperty("pid").GetInt32());
-        Assert.Equal(first.GetProperty("count").GetInt32() + 3, second.GetProperty("count").GetInt32());
+        // Calls one at a time take turns between the idle workers (Gunicorn's round-robin), each keeping its own state.
+        var calls = Enumerable.Range(0, 4).Select(_ => Call(port, "/incr?by=1").GetProperty("result"))
+            .Select(r => (Pid: r.GetProperty("pid").GetInt32(), Count: r.GetProperty("count").GetInt32())).ToList();
+        Assert.Equal(2, calls.Select(c => c.Pid).Distinct().Count());
+        foreach (var mine in calls.GroupBy(c => c.Pid))
+        {
+            var counts = mine.Select(c => c.Count).ToList();
+            Assert.Equal(Enumerable.Range(counts[0], counts.Count), counts);
+        }
 
         // Heavy:1 is loaded in exactly one of the two dirty workers.
         Assert.Equal(1, server.Count($"apps {Counter},{Heavy}"));

@@ -56,7 +56,7 @@ public sealed partial class DirtyReloadTests : IDisposable
         Assert.Equal(200, Call(port, "/stash?k=user&v=alice").Status);
         var (status, heavy) = Call(port, "/heavy");
         Assert.Equal(500, status);
-        Assert.Equal("DirtyAppNotFoundError", heavy.GetProperty("type").GetString());
+        Assert.Equal("DirtyNoWorkersAvailableError", heavy.GetProperty("type").GetString()); // as Gunicorn's arbiter and dirty.md
 
         // Two workers, and Heavy limited to one of them: the same dirty arbiter takes them, its stash kept.
         WriteConfig(2, Counter, Heavy + ":1");
