@@ -1479,5 +1479,8 @@ def install_gunicorn_alias(module):
         package = types.ModuleType("gunicorn")
         package.__path__ = []
         package.dirty = module
+        # The Gunicorn release whose behaviour Unicorn follows, for code that reads it (examples/test.py prints it).
+        package.version_info = (26, 1, 0)
+        package.__version__ = "26.1.0"
         modules["gunicorn"] = package
 

@@ -15,6 +15,37 @@ public sealed class DirtyModuleTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Without_gunicorn_installed_a_stand_in_package_holds_dirty_and_gunicorns_version()
+    {
+        // python3 -S leaves out dist-packages, where Debian's Gunicorn lives: as an environment with Unicorn alone.
+        const string Script = """
+            import sys, types
+            m = types.ModuleType("unicorn_dirty"); sys.modules["unicorn_dirty"] = m
+            exec(compile(sys.stdin.read(), "unicorn_dirty.py", "exec"), m.__dict__)
+            m.install_gunicorn_alias(m)
+            import gunicorn, gunicorn.dirty
+            from gunicorn import __version__
+            print(__version__, gunicorn.version_info, gunicorn.dirty is m)
+            """;
+        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        info.ArgumentList.Add("-S");
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(Script);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Write(DirtyModule.Source);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        Assert.True(process.ExitCode == 0, await errors);
+        Assert.Equal("26.1.0 (26, 1, 0) True", (await output).Trim());
+    }
+
+    [Fact]
     public void A_dirty_app_dispatches_actions_and_specs_parse_as_gunicorns()
     {
         Assert.Equal("42", python.Eval("type('A', (__import__('unicorn_dirty').DirtyApp,), {'double': lambda self, x: 2 * x})()('double', 21)"));
