@@ -69,8 +69,6 @@ def _call_hook(name, req, resp=None, environ=None):
         _hooks.call_request(name, _native.hook_worker(), req, resp, environ)
     except Exception:
         failure = traceback.format_exc()
-    for level, text, tb in json.loads(_hooks.drain()):
-        _native.log(level, text, tb)
     if failure is not None:
         _native.log(40, "Exception in %s hook" % name, failure)
     return failure is None
