@@ -202,6 +202,11 @@ class Server:
 
     async def _stop(self):
         try:
+            # Requests whose response is complete but whose app runs on (background tasks) finish first, as under
+            # uvicorn; the worker's graceful timeout bounds the wait (C# stops waiting for this loop then).
+            running = [r.task for r in self.requests.values() if r.task is not None and not r.task.done()]
+            if running:
+                await asyncio.wait(running)
             if self.lifespan is not None:
                 await self.lifespan.shutdown()
         finally:
@@ -350,6 +355,7 @@ class _Request:
         self.streamed = False
         self.waiters = []
         self.writing = None  # the future a write fast.write or ws_send started waits on; Server.written settles it
+        self.released = False  # the connection was handed back once the response was complete (_release)
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
         self.http_version = None  # set by scope()
 
@@ -404,7 +410,18 @@ class _Request:
                     self.ex.PostRequest(self._hook_environ())
                 except Exception:
                     self.server.log_exception("Exception in post_request hook")
-            self.server.fast.finish(self.id)
+            if not self.released:
+                self.server.fast.finish(self.id)
+
+    def _release(self):
+        """The response is complete: hand the connection back for its next request now, while the app's task runs
+        on (FastAPI's BackgroundTasks, a dependency's clean-up after yield), as uvicorn does; the next request on a
+        keep-alive connection waited for them. Not with post_request, which Gunicorn runs once the app returned and
+        which reads the exchange."""
+        if self.released or self.server.post_request:
+            return
+        self.released = True
+        self.server.fast.finish(self.id)
 
     def _hook_environ(self):
         """The small environ Gunicorn's ASGI worker gives post_request: the request line, client and headers."""
@@ -522,6 +539,8 @@ class _Request:
                 await self._write(lambda f: self.ex.Write(body, more, f))
             elif self.complete and self.waiters:
                 self._wake_waiters()
+            if self.complete and not self.disconnected:
+                self._release()
         elif kind == "http.response.pathsend":
             if not self.started:
                 self.misuse = RuntimeError("Response not started")
@@ -532,6 +551,8 @@ class _Request:
             self.complete = True
             path = message["path"]
             await self._write(lambda f: self.ex.SendFile(str(path), f))
+            if not self.disconnected:
+                self._release()
         elif kind == "http.response.trailers":
             if not self.trailers or not self.last_body_sent or self.complete:
                 self.misuse = RuntimeError("http.response.trailers needs \"trailers\": True in http.response.start "
@@ -544,6 +565,8 @@ class _Request:
             if not message.get("more_trailers", False):
                 self.complete = True
                 await self._write(lambda f: self.ex.Write(b"", False, f))
+                if not self.disconnected:
+                    self._release()
         else:
             raise RuntimeError("Unexpected ASGI message %r in an http scope" % kind)
 

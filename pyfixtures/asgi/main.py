@@ -4,7 +4,7 @@ plus a few routes the ASGI tests read. Served as `unicorn -k uvicorn.workers.Uvi
 import asyncio
 import hashlib
 
-from fastapi import FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -42,6 +42,26 @@ async def create_item(item: Item):
     if item.tax:
         item_dict.update({"price_with_tax": item.price + item.tax})
     return item_dict
+
+
+notified = []
+
+
+async def write_notification(email: str):
+    # FastAPI's "Background Tasks" tutorial, with the slow part made explicit.
+    await asyncio.sleep(1.5)
+    notified.append(email)
+
+
+@app.post("/send-notification/{email}")
+async def send_notification(email: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(write_notification, email)
+    return {"message": "Notification sent in the background"}
+
+
+@app.get("/notified")
+async def read_notified():
+    return {"notified": notified}
 
 
 @app.get("/started")

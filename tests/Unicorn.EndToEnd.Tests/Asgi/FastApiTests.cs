@@ -36,6 +36,44 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
     }
 
     [Fact]
+    public void The_next_request_on_a_keep_alive_connection_does_not_wait_for_background_tasks()
+    {
+        // FastAPI's BackgroundTasks run after the response, inside the app's call: the connection is handed back once
+        // the response is complete, as uvicorn does, so a client's next request is not held for the task's 1.5 s.
+        using var client = new System.Net.Sockets.TcpClient("127.0.0.1", _port);
+        var stream = client.GetStream();
+        stream.ReadTimeout = 10_000;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        stream.Write(Encoding.ASCII.GetBytes("POST /send-notification/a@example.com HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+        Assert.Contains("Notification sent", ReadResponse(stream), StringComparison.Ordinal);
+        stream.Write(Encoding.ASCII.GetBytes("GET /notified HTTP/1.1\r\nHost: x\r\n\r\n"));
+        var next = ReadResponse(stream);
+        clock.Stop();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.2), $"the next request waited {clock.Elapsed}");
+        Assert.DoesNotContain("a@example.com", next, StringComparison.Ordinal); // the task still runs
+        Assert.True(UnicornServer.Poll(() => UnicornServer.Get(_port, "/notified").Body.Contains("a@example.com", StringComparison.Ordinal), 10));
+    }
+
+    // One response off a keep-alive connection: its head, then Content-Length bytes of body.
+    private static string ReadResponse(System.Net.Sockets.NetworkStream stream)
+    {
+        var bytes = new List<byte>();
+        while (!Encoding.Latin1.GetString(bytes.ToArray()).Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var b = stream.ReadByte();
+            Assert.NotEqual(-1, b);
+            bytes.Add((byte)b);
+        }
+
+        var head = Encoding.Latin1.GetString(bytes.ToArray());
+        var length = int.Parse(System.Text.RegularExpressions.Regex.Match(head, @"(?i)content-length: (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var body = new byte[length];
+        stream.ReadExactly(body);
+        return head + Encoding.Latin1.GetString(body);
+    }
+
+    [Fact]
     public void Lifespan_startup_ran_before_the_first_request()
     {
         Assert.Equal("{\"started\":[\"startup\"]}", Json("GET /started HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
