@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Application;
-using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Workers.Hosts;
@@ -137,10 +136,11 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             {
                 n = Request.Body.TryReadNow(destination);
             }
-            catch (Exception e) when (e is IOException or BadHttpRequestException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // Bad chunked framing or a client gone, met without waiting: kept for Fail as a failure met by the
-                // wait is, so an app that lets it propagate is the client's 400 or a debug line, not a logged 500.
+                // wait is (below), so an app that lets it propagate is the client's 400 or a debug line, not a
+                // logged 500.
                 _readFailure = e;
                 throw new IOException(e.Message, e);
             }
