@@ -39,11 +39,12 @@ public sealed class WorkerHeartbeat : IDisposable
     /// <summary>Worker side: why it retires, written with every beat (set before the first Retiring beat).</summary>
     public RetireCause Cause { get; set; }
 
-    public void Beat(WorkerState state)
+    /// <summary>Writes a beat, dated now or at <paramref name="at"/> (a <see cref="Now"/> timestamp in the past).</summary>
+    public void Beat(WorkerState state, long? at = null)
     {
         lock (_buffer)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(_buffer, Now);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer, at ?? Now);
             _buffer[8] = (byte)state;
             _buffer[9] = (byte)Cause;
             RandomAccess.Write(_handle, _buffer, 0);

@@ -102,6 +102,9 @@ public sealed partial class Worker
     /// </summary>
     public bool IsResponsive(TimeSpan timeout) => _host.IsResponsive(timeout);
 
+    /// <inheritdoc cref="IAppHost.AllBusySince"/>
+    public long? AllBusySince() => _host.AllBusySince();
+
     /// <summary>Requests running longer than <paramref name="limit"/> (max_request_time), with their threads.</summary>
     public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
 

@@ -295,8 +295,9 @@ public sealed partial class WorkerProcess
         _promotionServing = _promotionTaken == 0 ? 0 : Stopwatch.GetTimestamp();
         var run = _parkedRun ?? worker.RunAsync();
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
-        // The beat stops once a request has been stuck for `stuck` (at most 1 s), so the master's
-        // `timeout` of silence ends it about `timeout` after it began, as Gunicorn's sync worker does.
+        // A thread host's beat is dated when its last free thread took its request, so the master's `timeout`
+        // ends a stuck sync worker `timeout` after that request began, as Gunicorn's. Other hosts stop beating once
+        // what runs their requests has been held for `stuck` (at most 1 s): up to that much later.
         var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
         while (!run.IsCompleted)
         {
@@ -305,9 +306,15 @@ public sealed partial class WorkerProcess
                 HandleSignal(sig);
             }
 
-            if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
+            var state = _retiring ? WorkerState.Retiring : WorkerState.Ready;
+            if (_config.Timeout > 0 && worker.AllBusySince() is { } busy)
             {
-                _heartbeat.Beat(_retiring ? WorkerState.Retiring : WorkerState.Ready);
+                var busyFor = Math.Max(0, Environment.TickCount64 - busy);
+                _heartbeat.Beat(state, WorkerHeartbeat.Now - (busyFor * Stopwatch.Frequency / 1000));
+            }
+            else if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
+            {
+                _heartbeat.Beat(state);
             }
 
             _options.SampleLoad?.Invoke(worker.ThreadCount, worker.BusyThreads, worker.QueueDepth);

@@ -181,6 +181,23 @@ internal sealed class AppThreadPool : IAppHost
         return false;
     }
 
+    public long? AllBusySince()
+    {
+        long latest = 0;
+        foreach (ref var since in _busySince.AsSpan())
+        {
+            var s = Volatile.Read(ref since);
+            if (s == 0)
+            {
+                return null;
+            }
+
+            latest = Math.Max(latest, s);
+        }
+
+        return latest;
+    }
+
     public IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit)
     {
         var now = Environment.TickCount64;

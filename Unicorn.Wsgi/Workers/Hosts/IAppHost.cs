@@ -42,6 +42,14 @@ public interface IAppHost
     bool IsResponsive(TimeSpan stuck);
 
     /// <summary>
+    /// For a host whose threads each run one request (sync, gthread): null while a thread is free, else when the
+    /// last free one took its request (<see cref="Environment.TickCount64"/>). The heartbeat then carries that time,
+    /// so the master's timeout runs from when the worker stopped being able to serve, as Gunicorn's sync worker's
+    /// heartbeat does. Hosts that cannot tell answer null and are judged by <see cref="IsResponsive"/>.
+    /// </summary>
+    long? AllBusySince() => null;
+
+    /// <summary>
     /// The requests running longer than <paramref name="limit"/> (max_request_time), with the thread serving
     /// each, so the worker can log that thread's Python stack. A host that cannot tell reports none.
     /// </summary>

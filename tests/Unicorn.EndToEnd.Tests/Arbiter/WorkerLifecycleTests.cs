@@ -124,7 +124,12 @@ public class WorkerLifecycleTests
         server.WaitForWorkers(1);
         var stuck = int.Parse(Get(port, "/pid").Body);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.ThrowsAny<Exception>(() => Get(port, "/sleep?s=30", timeoutSeconds: 20));
+        clock.Stop();
+        // Timed from the request's start (the heartbeat is dated when the thread took it), as Gunicorn's: never
+        // before the timeout, and not a beat interval or more after it (a loaded machine may add some).
+        Assert.InRange(clock.Elapsed.TotalSeconds, 2.0, 5.0);
 
         server.WaitForLog($"WORKER TIMEOUT (pid:{stuck})");
         // The worker logs the Python stack of the stuck request: the app's frame, inside time.sleep.
