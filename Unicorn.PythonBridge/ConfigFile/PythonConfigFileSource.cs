@@ -14,26 +14,9 @@ public sealed class PythonConfigFileSource : IConfigFileSource
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(settingNames);
-        if (!PythonEngine.IsInitialized)
-        {
-            throw new InvalidOperationException("the Python interpreter must be initialised before a config file is read");
-        }
-
         var kind = location.Kind == ConfigLocationKind.PythonModule ? "module" : "file";
-        string json;
-        using (Py.GIL())
-        {
-            using var scope = Py.CreateScope("unicorn_config_reader");
-            scope.Exec(ConfigFileScript.Source);
-            using var read = scope.Get(ConfigFileScript.FunctionName);
-            using var kindArg = new PyString(kind);
-            using var targetArg = new PyString(location.Target);
-            using var workdirArg = new PyString(workingDirectory);
-            using var namesArg = new PyString(JsonSerializer.Serialize(settingNames.ToArray()));
-            using var result = read.Invoke(kindArg, targetArg, workdirArg, namesArg);
-            json = result.As<string>();
-        }
-
+        var json = RunScript("a config file", ConfigFileScript.Source, ConfigFileScript.FunctionName,
+            kind, location.Target, workingDirectory, JsonSerializer.Serialize(settingNames.ToArray()));
         return Interpret(json, location);
     }
 
@@ -41,24 +24,37 @@ public sealed class PythonConfigFileSource : IConfigFileSource
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(searchPath);
+        var json = RunScript("a worker class", WorkerClassScript.Source, WorkerClassScript.FunctionName, path, JsonSerializer.Serialize(searchPath));
+        return InterpretWorkerClass(json, path);
+    }
+
+    // Runs one of the scripts' functions with string arguments in a scope of its own; its answer is JSON.
+    private static string RunScript(string what, string source, string function, params string[] args)
+    {
         if (!PythonEngine.IsInitialized)
         {
-            throw new InvalidOperationException("the Python interpreter must be initialised before a worker class is read");
+            throw new InvalidOperationException($"the Python interpreter must be initialised before {what} is read");
         }
 
-        string json;
         using (Py.GIL())
         {
-            using var scope = Py.CreateScope("unicorn_worker_class_reader");
-            scope.Exec(WorkerClassScript.Source);
-            using var read = scope.Get(WorkerClassScript.FunctionName);
-            using var pathArg = new PyString(path);
-            using var dirsArg = new PyString(JsonSerializer.Serialize(searchPath));
-            using var result = read.Invoke(pathArg, dirsArg);
-            json = result.As<string>();
+            using var scope = Py.CreateScope("unicorn_" + function);
+            scope.Exec(source);
+            using var read = scope.Get(function);
+            var arguments = args.Select(a => (PyObject)new PyString(a)).ToArray();
+            try
+            {
+                using var result = read.Invoke(arguments);
+                return result.As<string>();
+            }
+            finally
+            {
+                foreach (var argument in arguments)
+                {
+                    argument.Dispose();
+                }
+            }
         }
-
-        return InterpretWorkerClass(json, path);
     }
 
     internal static UvicornWorkerSubclass? InterpretWorkerClass(string json, string path)

@@ -15,40 +15,38 @@ internal sealed class ConfigScriptRunner : IConfigFileSource
         ? p
         : "/usr/bin/python3";
 
-    public IReadOnlyList<KeyValuePair<string, object?>> Execute(ConfigLocation location, IReadOnlySet<string> settingNames, string workingDirectory)
-    {
-        var info = new ProcessStartInfo(Python)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory,
-        };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(ConfigFileScript.Source + "\nimport sys\nprint(" + ConfigFileScript.FunctionName + "(*sys.argv[1:]))\n");
-        info.ArgumentList.Add(location.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
-        info.ArgumentList.Add(location.Target);
-        info.ArgumentList.Add(workingDirectory);
-        info.ArgumentList.Add(JsonSerializer.Serialize(settingNames.ToArray()));
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(30_000), "python did not finish");
-        Assert.True(process.ExitCode == 0, stderr.Result);
-        return PythonConfigFileSource.Interpret(stdout.Result.Trim(), location);
-    }
+    public IReadOnlyList<KeyValuePair<string, object?>> Execute(ConfigLocation location, IReadOnlySet<string> settingNames, string workingDirectory) =>
+        PythonConfigFileSource.Interpret(
+            Run(ConfigFileScript.Source, ConfigFileScript.FunctionName, workingDirectory,
+                location.Kind == ConfigLocationKind.PythonModule ? "module" : "file", location.Target, workingDirectory,
+                JsonSerializer.Serialize(settingNames.ToArray())),
+            location);
 
-    public UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath)
+    public UvicornWorkerSubclass? ReadWorkerClass(string path, IReadOnlyList<string> searchPath) =>
+        PythonConfigFileSource.InterpretWorkerClass(
+            Run(WorkerClassScript.Source, WorkerClassScript.FunctionName, null, path, JsonSerializer.Serialize(searchPath)), path);
+
+    // Runs one script function with string arguments in a fresh /usr/bin/python3; its JSON answer.
+    private static string Run(string source, string function, string? workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(WorkerClassScript.Source + "\nimport sys\nprint(" + WorkerClassScript.FunctionName + "(*sys.argv[1:]))\n");
-        info.ArgumentList.Add(path);
-        info.ArgumentList.Add(JsonSerializer.Serialize(searchPath));
+        info.ArgumentList.Add(source + "\nimport sys\nprint(" + function + "(*sys.argv[1:]))\n");
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         Assert.True(process.WaitForExit(30_000), "python did not finish");
         Assert.True(process.ExitCode == 0, stderr.Result);
-        return PythonConfigFileSource.InterpretWorkerClass(stdout.Result.Trim(), path);
+        return stdout.Result.Trim();
     }
 }
