@@ -82,6 +82,13 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
     /// <summary>The stream's pseudo-headers and fields, as the HTTP/1.1 head they stand for, through the HTTP/1 parser's rules.</summary>
     private RequestHead ParseHead(IHttpRequestFeature stream, bool forwardedTrusted)
     {
+        // A :path with a space or a control would break the request line built below, and the parser would name its
+        // tail ("Invalid HTTP Version: 'b HTTP/1.1'"): refuse the target itself, as an HTTP/1.1 request line's.
+        if (stream.RawTarget.AsSpan().IndexOfAnyInRange('\0', ' ') >= 0 || stream.RawTarget.Contains('\x7f', StringComparison.Ordinal))
+        {
+            throw HttpRejection.Create(RequestRejectionReason.InvalidRequestTarget, stream.Method + " " + stream.RawTarget);
+        }
+
         var text = new StringBuilder(256)
             .Append(stream.Method).Append(' ').Append(stream.RawTarget).Append(" HTTP/1.1\r\n");
         foreach (var (name, values) in stream.Headers)

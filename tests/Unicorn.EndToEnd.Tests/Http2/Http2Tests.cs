@@ -127,6 +127,15 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void A_path_holding_a_space_is_refused_as_a_request_target_not_by_its_tail()
+    {
+        var refused = ExternalTool.Curl(["-k", "--http2", "-w", "%{http_code}", "--request-target", "/a b", fixture.Url("/")]);
+        Assert.True(refused.ExitCode == 0, refused.All);
+        Assert.EndsWith("400", refused.Stdout, StringComparison.Ordinal);
+        fixture.Server.WaitForLog("Invalid HTTP request line: 'GET /a b'");
+    }
+
+    [Fact]
     public void Limit_request_fields_counts_a_streams_fields_as_http_1_1_does_not_its_pseudo_headers()
     {
         // curl adds Host (:authority), User-Agent and Accept: 97 more make the 100 fields limit_request_fields allows,
