@@ -57,6 +57,12 @@ internal static class MasterMain
         // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
         _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
         var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
+        if (logging.Python is null && PythonRuntime.IsInitialized)
+        {
+            // As in a worker: the hooks (and threads they start) may log through gunicorn.error, as under Gunicorn.
+            ErrorLogFunction.RouteGunicornErrorLogger(PythonRuntime.Current, log, settings.LogLevel ?? "info");
+        }
+
         var metrics = StartMetrics(logging);
         using var logs = new MasterLogs(logging, log, next => InDirectory(next.Chdir, () =>
             LoggingSetup.Create(next, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(next)), config))));

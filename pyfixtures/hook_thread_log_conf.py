@@ -1,10 +1,13 @@
 # A hook that starts a thread which logs through server.log and worker.log after the hook has returned
 # (Gunicorn's examples/when_ready.conf.py does this).
+import logging
 import threading
 import time
 
 
 def when_ready(server):
+    logging.getLogger("gunicorn.error").info("master thread tick through gunicorn.error")
+
     def tick():
         for i in range(3):
             server.log.info("master thread tick %d", i)
