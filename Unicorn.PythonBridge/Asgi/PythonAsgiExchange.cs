@@ -215,18 +215,21 @@ public sealed class PythonAsgiExchange
         return end;
     }
 
-    /// <summary>websocket.accept: answers 101 and takes the connection over; the future resolves once the 101 is written.</summary>
+    /// <summary>
+    /// websocket.accept: answers 101 and takes the connection over; the future resolves as the 101 starts out, the
+    /// websocket's sends queued behind it (<see cref="PythonAsgiWebSocket.Accept"/>).
+    /// </summary>
     public void Accept(string? subprotocol, string headers, int count, PyObject future)
     {
         var list = Pairs(headers, count);
         lock (_gate)
         {
-            _writes = _writes.ContinueWith(async _ =>
+            _writes = _writes.ContinueWith(_ =>
             {
                 try
                 {
-                    WebSocket = await PythonAsgiWebSocket.AcceptAsync(_loop, Id, _request, subprotocol, list).ConfigureAwait(false);
-                    // The 101 went out on the taken stream; the sink only records it for the access log.
+                    WebSocket = PythonAsgiWebSocket.Accept(_loop, Id, _request, subprotocol, list);
+                    // The 101 goes out on the taken stream; the sink only records it for the access log.
                     _sink.SetResponse("101 Switching Protocols", []);
                     _ended = true;
                     _loop.Resolve(future, () => null);
@@ -241,7 +244,7 @@ public sealed class PythonAsgiExchange
                     _gone = true;
                     _loop.Fail(future, e.Message, disconnect: true);
                 }
-            }, TaskScheduler.Default).Unwrap();
+            }, TaskScheduler.Default);
         }
     }
 

@@ -27,17 +27,24 @@ public sealed class PythonAsgiWebSocket
     private Task _sends = Task.CompletedTask;
     private int _closeSent;
 
-    private PythonAsgiWebSocket(PythonAsgiLoop loop, long id, WebSocket socket, CancellationToken stopping)
+    private PythonAsgiWebSocket(PythonAsgiLoop loop, long id, WebSocket socket, CancellationToken stopping, Task handshake)
     {
         _loop = loop;
         _id = id;
         _socket = socket;
+        _sends = handshake; // every send and close goes out after the 101
         // A graceful stop closes every websocket with 1001 Going Away; the app sees it as websocket.disconnect.
         _stopping = stopping.Register(() => Close(1001, ""));
     }
 
-    /// <summary>Writes the 101 response and starts framing; the handshake was checked by <see cref="IsUpgrade"/>.</summary>
-    internal static async Task<PythonAsgiWebSocket> AcceptAsync(
+    /// <summary>
+    /// Starts writing the 101 response and returns the websocket at once, its sends queued behind the 101; the
+    /// handshake was checked by <see cref="IsUpgrade"/>. So the app's accept() resumes before anything the client
+    /// does once it has the 101 can reach the loop: in a chat, a message another client sends then is broadcast to
+    /// this one too.
+    /// </summary>
+    /// <exception cref="InvalidResponseException">the app's subprotocol or headers are not valid HTTP (nothing was written).</exception>
+    internal static PythonAsgiWebSocket Accept(
         PythonAsgiLoop loop, long id, WsgiRequest request, string? subprotocol, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
         var upgrade = request.Upgrade ?? throw new InvalidOperationException("the connection cannot be upgraded");
@@ -66,9 +73,6 @@ public sealed class PythonAsgiWebSocket
         head.Append("\r\n");
         var stream = upgrade.TakeStream();
         var options = loop.Options;
-        // Made before the 101 goes out (it writes nothing until used): once the client has the 101 it may send on
-        // other connections, and the app's accept() must not resume after their messages because this set-up (JIT
-        // on a fresh worker) ran in between.
         var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
@@ -79,9 +83,14 @@ public sealed class PythonAsgiWebSocket
                 ? options.WsPingTimeout : Timeout.InfiniteTimeSpan,
             DangerousDeflateOptions = deflate,
         });
-        await stream.WriteAsync(Encoding.Latin1.GetBytes(head.ToString())).ConfigureAwait(false);
+        return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping, WriteHandshakeAsync(stream, Encoding.Latin1.GetBytes(head.ToString())));
+    }
+
+    // A failure here fails the sends queued behind it, which is how the app learns the client is gone.
+    private static async Task WriteHandshakeAsync(Stream stream, byte[] head)
+    {
+        await stream.WriteAsync(head).ConfigureAwait(false);
         await stream.FlushAsync().ConfigureAwait(false);
-        return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping);
     }
 
     /// <summary>A valid RFC 6455 opening handshake on a connection that can be handed over.</summary>
