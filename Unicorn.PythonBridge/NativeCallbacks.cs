@@ -154,31 +154,38 @@ internal static unsafe class NativeCallbacks
     private static nint LogMessage(nint self, nint* args, nint nargs) => WriteLog(Log, args, nargs);
 
     /// <summary>
-    /// log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.
-    /// The bridge's and the greenlet hub's <c>_native.log</c>.
+    /// log(level, message[, traceback]): a line in the server's error log at Python's numeric level, an error's
+    /// traceback as Exception logs it. The bridge's and the greenlet hub's <c>_native.log</c>, and the hooks' and the
+    /// <c>gunicorn.error</c> logger's (<see cref="Logging.ErrorLogFunction"/>).
     /// </summary>
     internal static nint WriteLog(IErrorLog? log, nint* args, nint nargs)
     {
         try
         {
-            if (nargs is 2 or 3)
+            if (nargs is not (2 or 3))
             {
-                var level = (LogLevel)CPython.PyLong_AsLongLong(args[0]);
-                var message = CPython.ToStringOrNull(args[1]);
-                if (message is null)
-                {
-                    return 0;
-                }
+                return NativeFunction.Raise("log() takes a level, a message and an optional traceback", CPython.PyExc_TypeError);
+            }
 
-                var traceback = nargs == 3 && args[2] != CPython.Py_None ? CPython.ToStringOrNull(args[2]) : null;
-                if (traceback is not null)
-                {
-                    log?.Exception(message, traceback);
-                }
-                else
-                {
-                    log?.Log(level, message);
-                }
+            var level = ToLevel(CPython.PyLong_AsLongLong(args[0]));
+            var message = CPython.ToStringOrNull(args[1]);
+            var traceback = nargs == 3 && args[2] != CPython.Py_None ? CPython.ToStringOrNull(args[2]) : "";
+            if (message is null || traceback is null)
+            {
+                return 0; // not a str: the TypeError is set
+            }
+
+            if (traceback.Length == 0)
+            {
+                log?.Log(level, message);
+            }
+            else if (level == LogLevel.Error)
+            {
+                log?.Exception(message, traceback); // counted as one, as Gunicorn's statsd logger does
+            }
+            else
+            {
+                log?.Log(level, message + "\n" + traceback.TrimEnd('\n'));
             }
 
             return CPython.NewRef(CPython.Py_None);
@@ -188,4 +195,14 @@ internal static unsafe class NativeCallbacks
             return NativeFunction.Raise(e);
         }
     }
+
+    /// <summary>Python's numeric level, rounded down to the level Unicorn logs at (a level-25 record is not a warning).</summary>
+    internal static LogLevel ToLevel(long level) => level switch
+    {
+        >= 50 => LogLevel.Critical,
+        >= 40 => LogLevel.Error,
+        >= 30 => LogLevel.Warning,
+        >= 20 => LogLevel.Info,
+        _ => LogLevel.Debug,
+    };
 }

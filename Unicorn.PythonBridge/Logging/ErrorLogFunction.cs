@@ -53,63 +53,10 @@ public static unsafe class ErrorLogFunction
         using var _ = route.Invoke(function, level);
     });
 
-    /// <summary>Python's numeric level, rounded down to the level Unicorn logs at (a level-25 record is not a warning).</summary>
-    internal static LogLevel ToLevel(long level) => level switch
-    {
-        >= 50 => LogLevel.Critical,
-        >= 40 => LogLevel.Error,
-        >= 30 => LogLevel.Warning,
-        >= 20 => LogLevel.Info,
-        _ => LogLevel.Debug,
-    };
-
-    /// <summary>log(level, text, traceback or None).</summary>
+    /// <summary>log(level, text, traceback or None), as the bridge's own <c>_native.log</c>.</summary>
     [UnmanagedCallersOnly]
-    private static nint Log(nint self, nint* args, nint nargs)
-    {
-        try
-        {
-            if (nargs != 3)
-            {
-                return NativeFunction.Raise("log() takes three arguments", CPython.PyExc_TypeError);
-            }
-
-            if (!s_logs.TryGetValue(CPython.PyLong_AsLongLong(self), out var log))
-            {
-                return CPython.NewRef(CPython.Py_None);
-            }
-
-            var level = ToLevel(CPython.PyLong_AsLongLong(args[0]));
-            if (log.IsEnabled(level))
-            {
-                var text = CPython.ToStringOrNull(args[1]);
-                var traceback = args[2] == CPython.Py_None ? "" : CPython.ToStringOrNull(args[2]);
-                if (text is null || traceback is null)
-                {
-                    return 0; // not a str: the TypeError is set
-                }
-
-                if (traceback.Length == 0)
-                {
-                    log.Log(level, text);
-                }
-                else if (level == LogLevel.Error)
-                {
-                    log.Exception(text, traceback); // log.exception(): counted as one, as Gunicorn's statsd logger does
-                }
-                else
-                {
-                    log.Log(level, text + "\n" + traceback.TrimEnd('\n'));
-                }
-            }
-
-            return CPython.NewRef(CPython.Py_None);
-        }
-        catch (Exception e)
-        {
-            return NativeFunction.Raise(e);
-        }
-    }
+    private static nint Log(nint self, nint* args, nint nargs) =>
+        NativeCallbacks.WriteLog(s_logs.GetValueOrDefault(CPython.PyLong_AsLongLong(self)), args, nargs);
 
     private const string Source = """
 import logging
