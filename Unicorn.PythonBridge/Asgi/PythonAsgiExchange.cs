@@ -216,8 +216,8 @@ public sealed class PythonAsgiExchange
     }
 
     /// <summary>
-    /// websocket.accept: answers 101 and takes the connection over; the future resolves as the 101 starts out, the
-    /// websocket's sends queued behind it (<see cref="PythonAsgiWebSocket.Accept"/>).
+    /// websocket.accept: answers 101 and takes the connection over; the future's resolution is queued before the 101
+    /// starts out, the websocket's sends queued behind it (<see cref="PythonAsgiWebSocket.Accept"/>).
     /// </summary>
     public void Accept(string? subprotocol, string headers, int count, PyObject future)
     {
@@ -228,11 +228,14 @@ public sealed class PythonAsgiExchange
             {
                 try
                 {
-                    WebSocket = PythonAsgiWebSocket.Accept(_loop, Id, _request, subprotocol, list);
+                    var websocket = PythonAsgiWebSocket.Accept(_loop, Id, _request, subprotocol, list);
+                    WebSocket = websocket;
                     // The 101 goes out on the taken stream; the sink only records it for the access log.
                     _sink.SetResponse("101 Switching Protocols", []);
                     _ended = true;
+                    // Queued on the loop before the 101 is written, so ahead of whatever the client then makes happen.
                     _loop.Resolve(future, () => null);
+                    websocket.WriteHandshake();
                 }
                 catch (InvalidResponseException e)
                 {

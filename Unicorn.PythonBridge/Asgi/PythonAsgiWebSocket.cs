@@ -24,24 +24,27 @@ public sealed class PythonAsgiWebSocket
     private readonly WebSocket _socket;
     private readonly CancellationTokenRegistration _stopping;
     private readonly object _gate = new();
-    private Task _sends = Task.CompletedTask;
+    private readonly Task<Task> _handshake;
+    private Task _sends;
     private int _closeSent;
 
-    private PythonAsgiWebSocket(PythonAsgiLoop loop, long id, WebSocket socket, CancellationToken stopping, Task handshake)
+    private PythonAsgiWebSocket(PythonAsgiLoop loop, long id, WebSocket socket, CancellationToken stopping, Stream stream, byte[] head)
     {
         _loop = loop;
         _id = id;
         _socket = socket;
-        _sends = handshake; // every send and close goes out after the 101
+        // Written by WriteHandshake; every send and close, even one the app makes before that, goes out after the 101.
+        _handshake = new Task<Task>(() => WriteHandshakeAsync(stream, head));
+        _sends = _handshake.Unwrap();
         // A graceful stop closes every websocket with 1001 Going Away; the app sees it as websocket.disconnect.
         _stopping = stopping.Register(() => Close(1001, ""));
     }
 
     /// <summary>
-    /// Starts writing the 101 response and returns the websocket at once, its sends queued behind the 101; the
-    /// handshake was checked by <see cref="IsUpgrade"/>. So the app's accept() resumes before anything the client
-    /// does once it has the 101 can reach the loop: in a chat, a message another client sends then is broadcast to
-    /// this one too.
+    /// Takes the connection over for a websocket whose 101 response <see cref="WriteHandshake"/> writes; the handshake
+    /// was checked by <see cref="IsUpgrade"/>. The caller resumes the app's accept() in between, so it is on the
+    /// loop's queue before anything the client does once it has the 101: in a chat, a message another client sends
+    /// then is broadcast to this one too.
     /// </summary>
     /// <exception cref="InvalidResponseException">the app's subprotocol or headers are not valid HTTP (nothing was written).</exception>
     internal static PythonAsgiWebSocket Accept(
@@ -83,8 +86,11 @@ public sealed class PythonAsgiWebSocket
                 ? options.WsPingTimeout : Timeout.InfiniteTimeSpan,
             DangerousDeflateOptions = deflate,
         });
-        return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping, WriteHandshakeAsync(stream, Encoding.Latin1.GetBytes(head.ToString())));
+        return new PythonAsgiWebSocket(loop, id, socket, upgrade.Stopping, stream, Encoding.Latin1.GetBytes(head.ToString()));
     }
+
+    /// <summary>Starts writing the 101 response on this thread; the sends queued behind it follow.</summary>
+    internal void WriteHandshake() => _handshake.RunSynchronously();
 
     // A failure here fails the sends queued behind it, which is how the app learns the client is gone.
     private static async Task WriteHandshakeAsync(Stream stream, byte[] head)
