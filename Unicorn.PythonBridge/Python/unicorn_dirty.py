@@ -1151,6 +1151,7 @@ class DirtyArbiter:
                     client.close()
                 signal.set_wakeup_fd(-1)
                 worker.pid = os.getpid()
+                _set_title(f"unicorn: dirty-worker [{self.conf.get('proc_name')}]")
                 _WorkerProcess(self, worker, ready_w).run()
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else 1
@@ -1439,9 +1440,27 @@ def _reopen_log(log, cfg):
     log.addHandler(handler)
 
 
+def _set_title(title):
+    """Rewrites this process's argv in place, as Gunicorn's setproctitle titles (and the zygote's for an HTTP
+    worker): ps shows the title, not the interpreter's bootstrap line."""
+    try:
+        import ctypes
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        # After the command name, index 0 is field 3 (state); arg_start and arg_end are fields 48 and 49.
+        start, end = int(fields[45]), int(fields[46])
+    except (ImportError, OSError, IndexError, ValueError):
+        return
+    size = end - start
+    if size > 1:
+        data = title.encode()[:size - 1]
+        ctypes.memmove(start, data + b"\0" * (size - len(data)), size)
+
+
 def _main():
     """Entry of the dirty arbiter process: settings come as JSON in UNICORN_DIRTY_CONFIG."""
     cfg = json.loads(os.environ.pop("UNICORN_DIRTY_CONFIG"))
+    _set_title("unicorn: dirty-arbiter")
     install_gunicorn_alias(sys.modules[__name__])
     log = _make_log(cfg)
     for path in reversed(cfg.get("pythonpath") or []):

@@ -47,7 +47,7 @@ public sealed partial class Arbiter
     {
         try
         {
-            var pid = _dirty!.Spawn(_settings, ProcessIdentity.Resolve(_config));
+            var pid = _dirty!.Spawn(_settings, ProcessIdentity.Resolve(_config), _procName);
             _log.Info($"Spawned dirty arbiter (pid: {pid}) at {_dirty.SocketPath}");
         }
         catch (IOException e)
@@ -90,7 +90,7 @@ public sealed partial class Arbiter
 
         try
         {
-            _dirty.WriteReload(_settings);
+            _dirty.WriteReload(_settings, _procName);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -13,10 +13,12 @@ namespace Unicorn.Wsgi.Arbiter;
 /// </summary>
 internal sealed class DirtyArbiterProcess : IDisposable
 {
-    // argv[1] is the module source: it is run as the module unicorn_dirty (registered for tracebacks), then _main().
+    // The module source comes in UNICORN_DIRTY_SOURCE (not argv, which ps shows): it is run as the module
+    // unicorn_dirty (registered for tracebacks), then _main().
     private const string Bootstrap =
-        "import sys,types,linecache;s=sys.argv.pop(1);m=types.ModuleType('unicorn_dirty');m.__file__='unicorn_dirty.py';"
-        + "sys.modules['unicorn_dirty']=m;linecache.cache['unicorn_dirty.py']=(len(s),None,s.splitlines(True),'unicorn_dirty.py');"
+        "import os,sys,types,linecache;s=os.environ.pop('UNICORN_DIRTY_SOURCE');m=types.ModuleType('unicorn_dirty');"
+        + "m.__file__='unicorn_dirty.py';sys.modules['unicorn_dirty']=m;"
+        + "linecache.cache['unicorn_dirty.py']=(len(s),None,s.splitlines(True),'unicorn_dirty.py');"
         + "exec(compile(s,'unicorn_dirty.py','exec'),m.__dict__);m._main()";
 
     private static readonly string[] DirtyHooks = ["on_dirty_starting", "dirty_post_fork", "dirty_worker_init", "dirty_worker_exit"];
@@ -47,11 +49,12 @@ internal sealed class DirtyArbiterProcess : IDisposable
     public int LastPid { get; private set; }
 
     /// <summary>Starts the dirty arbiter with the current settings; returns its pid.</summary>
-    public int Spawn(Settings settings, ProcessIdentity identity)
+    public int Spawn(Settings settings, ProcessIdentity identity, string procName)
     {
         File.Delete(ReloadPath);
         var env = ProcessSpawner.CurrentEnvironment();
-        env["UNICORN_DIRTY_CONFIG"] = ConfigJson(settings);
+        env["UNICORN_DIRTY_SOURCE"] = _launch.Source;
+        env["UNICORN_DIRTY_CONFIG"] = ConfigJson(settings, procName);
         if (identity.Uid is not null || identity.Gid is not null)
         {
             env["UNICORN_DIRTY_IDENTITY"] = $"{identity.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{identity.Gid?.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
@@ -60,7 +63,7 @@ internal sealed class DirtyArbiterProcess : IDisposable
         Pid = ProcessSpawner.Spawn(new SpawnRequest
         {
             Path = _launch.PythonExecutable!,
-            Argv = [_launch.PythonExecutable!, "-c", Bootstrap, _launch.Source],
+            Argv = [_launch.PythonExecutable!, "-c", Bootstrap],
             Environment = env,
         });
         LastPid = Pid;
@@ -71,16 +74,16 @@ internal sealed class DirtyArbiterProcess : IDisposable
     /// HUP: the reloaded settings, for the running dirty arbiter to apply (it reads this file on the HUP the
     /// master sends next, then removes it). Written whole and renamed, so it never reads half a file.
     /// </summary>
-    public void WriteReload(Settings settings)
+    public void WriteReload(Settings settings, string procName)
     {
         var temporary = ReloadPath + ".tmp";
-        File.WriteAllText(temporary, ConfigJson(settings));
+        File.WriteAllText(temporary, ConfigJson(settings, procName));
         File.Move(temporary, ReloadPath, overwrite: true);
     }
 
     private string ReloadPath => Path.Combine(_directory, "reload.json");
 
-    private string ConfigJson(Settings settings) =>
+    private string ConfigJson(Settings settings, string procName) =>
         JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["apps"] = settings.DirtyApps,
@@ -90,6 +93,7 @@ internal sealed class DirtyArbiterProcess : IDisposable
             ["graceful_timeout"] = settings.DirtyGracefulTimeout,
             ["socket"] = SocketPath,
             ["ppid"] = Environment.ProcessId,
+            ["proc_name"] = procName, // the dirty workers' titles, as the HTTP workers'
             ["config"] = settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null,
             // Hooks given as dotted paths (the only form a TOML config has): the dirty arbiter imports them.
             ["hook_paths"] = settings.HookReferences

@@ -65,6 +65,10 @@ public sealed partial class DirtyArbiterTests
         var heavyPid = Call(port, "/heavy").GetProperty("result").GetInt32();
         Assert.Contains(server.Lines, l => l.Contains($"Spawned dirty worker (pid: {heavyPid}) with apps: {Counter}, {Heavy}", StringComparison.Ordinal));
 
+        // ps shows Gunicorn's titles (setproctitle's), not the interpreter's bootstrap line with the module's source.
+        Assert.Equal("unicorn: dirty-arbiter", File.ReadAllText($"/proc/{DirtyArbiterPid(server)}/cmdline").TrimEnd('\0'));
+        Assert.Equal($"unicorn: dirty-worker [{App}]", File.ReadAllText($"/proc/{heavyPid}/cmdline").TrimEnd('\0'));
+
         // The app's exception reaches the caller as DirtyAppError, with the worker still serving.
         var failed = Call(port, "/fail", 500);
         Assert.Equal("DirtyAppError", failed.GetProperty("type").GetString());
