@@ -32,9 +32,10 @@ public sealed partial class Arbiter
 
             var retiring = worker.Snapshot().State == WorkerState.Retiring;
             _workers.Remove(worker.Pid);
-            worker.Dispose();
             var exit = new WorkerExit(worker.Pid, rc < 0 ? 0 : status);
+            // The cause is read from the heartbeat file (why a retiring worker asked to go): before it is closed.
             _options.Metrics?.WorkerExited(worker.Pid, ExitCause(worker, exit, retiring));
+            worker.Dispose();
             foreach (var (level, message) in exit.LogLines())
             {
                 _log.Log(level, message);

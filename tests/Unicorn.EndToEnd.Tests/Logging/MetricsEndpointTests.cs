@@ -93,6 +93,30 @@ public partial class MetricsEndpointTests
     }
 
     [Fact]
+    public void Worker_retired_by_max_requests_is_counted_and_the_master_serves_on()
+    {
+        // The cause is read from the retiring worker's heartbeat file: reading it after the master closed
+        // that file threw in the master's loop and stopped the server at the first retirement.
+        var port = UnicornServer.FreePort();
+        var metricsPort = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "-w", "1", "--max-requests", "2", "-b", $"127.0.0.1:{port}", "--metrics-bind", $"127.0.0.1:{metricsPort}",
+            "pyfixtures.metrics_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        Dictionary<string, double> after = [];
+        Assert.True(UnicornServer.Poll(() =>
+        {
+            UnicornServer.TryGet(port, "/");
+            after = Scrape(metricsPort);
+            return after.GetValueOrDefault("unicorn_worker_restarts_total{cause=\"max_requests\"}") >= 2;
+        }, 60), "no max_requests restarts counted:\n" + server.Log);
+        Assert.False(server.HasExited, server.Log);
+        Assert.Equal(0, server.Count("Unhandled exception"));
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+    }
+
+    [Fact]
     public void Master_sends_gunicorn_workers_gauge_to_statsd()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
