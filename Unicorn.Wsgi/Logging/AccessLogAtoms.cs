@@ -139,8 +139,8 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
         return (end >= 0 ? span[..end] : span).ToString();
     }
 
-    /// <summary>The user name of a Basic Authorization header, decoded as Gunicorn does (lenient base64,
-    /// strict UTF-8, text before the first colon); null when there is none.</summary>
+    /// <summary>The user name of a Basic Authorization header, decoded as Gunicorn 26.1 does (lenient base64,
+    /// the bytes before the first colon or all of them, strict UTF-8); null when there is none.</summary>
     public static string? BasicAuthUser(string? authorization)
     {
         if (authorization is null || !authorization.StartsWith("basic", StringComparison.OrdinalIgnoreCase))
@@ -154,18 +154,22 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
             return null;
         }
 
-        string decoded;
+        // Gunicorn 26.1: the bytes before the first colon (all of them without one), and only they must be UTF-8.
+        var colon = Array.IndexOf(bytes, (byte)':');
+        var userBytes = colon >= 0 ? bytes.AsSpan(0, colon) : bytes;
+        if (userBytes.IsEmpty)
+        {
+            return null; // an empty user logs "-"
+        }
+
         try
         {
-            decoded = new System.Text.UTF8Encoding(false, true).GetString(bytes);
+            return new System.Text.UTF8Encoding(false, true).GetString(userBytes);
         }
         catch (System.Text.DecoderFallbackException)
         {
             return null;
         }
-
-        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 ? decoded[..colon] : null; // an empty user logs "-"
     }
 
     private static string? LastHeader(IReadOnlyList<KeyValuePair<string, string>> headers, string lowerName)
