@@ -26,6 +26,7 @@ internal sealed class WorkerStartup : IDisposable
     private LoggingServices? _logging;
     private PythonRuntime? _runtime;
     private bool _errorLoggerRouted;
+    private AccessLogGate? _accessGate;
     private PythonServerHooks? _serverHooks;
     private ServerHookBridge? _hookBridge;
     private WorkerHooks? _hooks;
@@ -41,7 +42,7 @@ internal sealed class WorkerStartup : IDisposable
             Hooks = new WorkerHooks
             {
                 PostFork = PostFork,
-                PostWorkerInit = w => _hooks?.PostWorkerInit?.Invoke(w),
+                PostWorkerInit = PostWorkerInit,
                 WorkerInt = w => _hooks?.WorkerInt?.Invoke(w),
                 WorkerAbort = w => _hooks?.WorkerAbort?.Invoke(w),
                 WorkerExit = w => _hooks?.WorkerExit?.Invoke(w),
@@ -174,7 +175,19 @@ internal sealed class WorkerStartup : IDisposable
                 || (t.Namespace == "Unicorn.PythonBridge" && t.Name.StartsWith("PythonWsgi", StringComparison.Ordinal)))
             && !t.Name.StartsWith("Http2", StringComparison.Ordinal) && !t.Name.StartsWith("PriorKnowledge", StringComparison.Ordinal));
 
-    // 4. While serving: --reload's module list (once, after the app loads), USR1, ABRT.
+    // 4. post_worker_init, after the app loaded. By now the config file, the hooks and the app have done what they
+    // do to the gunicorn.access logger: if they changed it, access lines go through it from the first request on.
+    private void PostWorkerInit(WorkerInfo worker)
+    {
+        _hooks?.PostWorkerInit?.Invoke(worker);
+        if (_accessGate is { } gate && gate.Customized())
+        {
+            _logging!.UseAccessGate(gate);
+            ((IErrorLog)_log).Debug("The gunicorn.access logger has the app's filters, handlers or level: access lines go through it");
+        }
+    }
+
+    // 5. While serving: --reload's module list (once, after the app loads), USR1, ABRT.
     private IModuleSource ModuleSource() => new PythonModuleSource(_runtime!);
 
     private void ReopenLogs() => _logging?.Reopen();
@@ -197,6 +210,7 @@ internal sealed class WorkerStartup : IDisposable
     {
         _serverHooks?.Dispose();
         _logging?.BeforePythonShutdown();
+        _accessGate?.Dispose();
         _runtime?.Shutdown();
         _logging?.Dispose();
     }
@@ -213,6 +227,10 @@ internal sealed class WorkerStartup : IDisposable
         {
             _errorLoggerRouted = true;
             ErrorLogFunction.RouteGunicornErrorLogger(runtime, _log, settings.LogLevel ?? "info");
+            if (_logging.AccessLog.WritesLines)
+            {
+                _accessGate = AccessLogGate.Install(runtime, settings.AccessLog);
+            }
         }
 
         return runtime;

@@ -9,11 +9,24 @@ namespace Unicorn.PythonBridge.ConfigFile;
 internal static class HookScript
 {
     public const string Source = """
+import logging
+
+
 class _UnicornLog:
     _NAMES = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 
     def __init__(self, write):
         self._write = write
+
+    # Gunicorn's Logger has the two Python loggers as attributes; recipes add filters through them
+    # (server.log.access_log.addFilter), which a worker honours (Logging/AccessLogGate.cs).
+    @property
+    def error_log(self):
+        return logging.getLogger("gunicorn.error")
+
+    @property
+    def access_log(self):
+        return logging.getLogger("gunicorn.access")
 
     def _emit(self, level, msg, args, with_traceback=False):
         try:

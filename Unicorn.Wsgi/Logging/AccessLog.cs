@@ -29,7 +29,9 @@ public sealed class AccessLog : IDisposable
     private readonly IErrorLog? _errors;
     private readonly StatsdClient? _statsd;
     private readonly IPythonLogging? _python;
-    private readonly string[] _atomNames;
+    private readonly string _formatText;
+    private string[] _atomNames;
+    private volatile IAccessLogGate? _gate;
     private readonly Channel<AccessLogEntry>? _queue;
     private readonly Thread? _writer;
     private readonly object _progress = new();
@@ -60,6 +62,7 @@ public sealed class AccessLog : IDisposable
             _format = compiled.Format;
         }
 
+        _formatText = format;
         _atomNames = python is null ? [] : PythonAtomNames(format);
 
         _file = file;
@@ -84,7 +87,19 @@ public sealed class AccessLog : IDisposable
     /// <summary>False when nothing (file, syslog, statsd) wants requests: callers may skip building entries.</summary>
     public bool Enabled => _file is not null || _syslog is not null || _statsd is not null || _python is not null;
 
-    private bool WritesLines => _file is not null || _syslog is not null || _python is not null;
+    /// <summary>True when lines are written somewhere (file, syslog or Python), not only counted for statsd.</summary>
+    public bool WritesLines => _file is not null || _syslog is not null || _python is not null;
+
+    /// <summary>
+    /// From now on each line passes <paramref name="gate"/> (Python's <c>gunicorn.access</c> logger, once an app or
+    /// hook gave it filters, handlers or a level) before it is written, and is written as the gate returns it.
+    /// </summary>
+    public void UseGate(IAccessLogGate gate)
+    {
+        ArgumentNullException.ThrowIfNull(gate);
+        _atomNames = PythonAtomNames(_formatText);
+        _gate = gate;
+    }
 
     /// <summary>Lines dropped because the queue was full (the disk or syslog could not keep up).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
@@ -169,6 +184,27 @@ public sealed class AccessLog : IDisposable
                 {
                     _errors?.Error("Error formatting access log line: " + e.Message);
                     continue;
+                }
+
+                if (_gate is { } gate)
+                {
+                    string? passed;
+                    try
+                    {
+                        passed = gate.Pass(line.ToString(), PythonAtoms(entry));
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        _errors?.Error("Error handing the access log line to Python: " + e.Message);
+                        continue;
+                    }
+
+                    if (passed is null)
+                    {
+                        continue; // the logger's filter, level or disabled flag dropped it, as Gunicorn's would
+                    }
+
+                    line.Clear().Append(passed);
                 }
 
                 if (_syslog is not null)

@@ -26,6 +26,21 @@ public interface IPythonLogging
     void Close();
 }
 
+/// <summary>
+/// Python's <c>gunicorn.access</c> logger where no Python log config is given but the app or a hook changed it
+/// (a filter dropping health checks, a level, <c>disabled</c>, its own handlers, a formatter on Gunicorn's handler):
+/// each line is logged through it, as Gunicorn logs every access line, and Unicorn writes what its handler received.
+/// </summary>
+public interface IAccessLogGate
+{
+    /// <summary>Logs one line through the logger (<paramref name="atoms"/> are the record's args); returns the line to
+    /// write, formatted by the handler's formatter if it was given one, or null when the logger dropped it.</summary>
+    string? Pass(string line, IReadOnlyList<KeyValuePair<string, object>> atoms);
+
+    /// <summary>Python is about to shut down: later lines pass unchanged instead of waiting for the GIL.</summary>
+    void Close();
+}
+
 /// <summary>Which Python log configuration to apply, with Gunicorn's precedence (dict, then JSON file, then ini file).</summary>
 /// <param name="Kind">"dict", "json" or "ini".</param>
 /// <param name="Source">The dictionary as JSON text for "dict"; the file path otherwise.</param>

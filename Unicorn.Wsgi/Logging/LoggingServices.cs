@@ -23,6 +23,8 @@ public sealed class LoggingServices : IDisposable
     /// <summary>Set when a Python log configuration routes records through Python's <c>logging</c>.</summary>
     public IPythonLogging? Python { get; }
 
+    private IAccessLogGate? _gate;
+
     public AccessLog AccessLog { get; }
 
     /// <summary>Null unless <c>--statsd-host</c> is set. The arbiter sends <c>gunicorn.workers</c> with
@@ -80,14 +82,22 @@ public sealed class LoggingServices : IDisposable
         }
     }
 
+    /// <summary>Access lines pass <paramref name="gate"/> from now on (<see cref="AccessLog.UseGate"/>).</summary>
+    public void UseAccessGate(IAccessLogGate gate)
+    {
+        _gate = gate;
+        AccessLog.UseGate(gate);
+    }
+
     /// <summary>Call before Python shuts down: writes the queued access lines through Python, then stops
     /// handing it records.</summary>
     public void BeforePythonShutdown()
     {
-        if (Python is not null)
+        if (Python is not null || _gate is not null)
         {
             AccessLog.Flush(TimeSpan.FromSeconds(2));
-            Python.Close();
+            Python?.Close();
+            _gate?.Close();
         }
     }
 
