@@ -14,7 +14,17 @@ internal static class SendFile
         while (sent < count)
         {
             var chunk = (nint)Math.Min(count - sent, 1 << 30);
-            var n = Interop.Sys.SendFile(socket.SafeHandle, file, ref position, chunk);
+            nint n;
+            try
+            {
+                n = Interop.Sys.SendFile(socket.SafeHandle, file, ref position, chunk);
+            }
+            catch (ObjectDisposedException) when (socket.SafeHandle.IsClosed)
+            {
+                return sent; // the worker closed the connection (a quick stop): as a peer that left
+            }
+
+
             if (n <= 0)
             {
                 return sent;

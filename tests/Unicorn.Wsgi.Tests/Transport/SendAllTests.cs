@@ -64,6 +64,21 @@ public class SendAllTests
         }
     }
 
+    [Fact]
+    public void A_write_to_a_connection_the_worker_closed_fails_with_an_IOException()
+    {
+        // A quick stop (INT/QUIT) closes every connection while apps still run: their next write must be a client
+        // gone (IOException), not an ObjectDisposedException logged as "Error handling request".
+        var (server, client) = ConnectedPair();
+        using (client)
+        {
+            server.Dispose();
+            Assert.Throws<IOException>(() => Unicorn.Wsgi.Transport.SocketSend.SendNow(server, new byte[10]));
+            Assert.Throws<IOException>(() => Unicorn.Wsgi.Transport.SocketSend.SendAll(server, new byte[10]));
+            Assert.Throws<IOException>(() => Unicorn.Wsgi.Transport.SocketSend.SendAll(server, new byte[10], new byte[10], new byte[2]));
+        }
+    }
+
     private static byte[] Transfer(Action<Socket> send, int expected)
     {
         var (server, client) = ConnectedPair();
