@@ -24,7 +24,6 @@ internal static class SendFile
                 return sent; // the worker closed the connection (a quick stop): as a peer that left
             }
 
-
             if (n <= 0)
             {
                 return sent;
