@@ -82,18 +82,8 @@ public sealed partial class Arbiter
 
         if (!oldConfig.Bind.SequenceEqual(_config.Bind) && !_systemd)
         {
-            List<Listener> fresh;
-            try
-            {
-                fresh = ListenerBinder.Bind(_config.Addresses, _config.ListenerOptions(), _log);
-            }
-            catch (ListenerException e)
-            {
-                _log.Error(e.Message); // the binder leaves the final line to its caller
-                throw;
-            }
-
-            foreach (var listener in _listeners)
+            var fresh = Rebind(oldConfig);
+            foreach (var listener in _listeners.Where(l => !fresh.Contains(l)))
             {
                 listener.Close(unlink: !fresh.Any(f => f.UnixPath == listener.UnixPath));
             }
@@ -272,5 +262,45 @@ public sealed partial class Arbiter
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// HUP with a changed <c>bind</c>: the listeners of addresses kept are kept (the workers and the zygote hold them
+    /// too, so binding them again would find them in use); only new addresses are bound. An address that cannot be
+    /// bound stops the master with Gunicorn's one line, as it does at start.
+    /// </summary>
+    private List<Listener> Rebind(ProcessSettings oldConfig)
+    {
+        var options = _config.ListenerOptions();
+        var current = oldConfig.Addresses.Zip(_listeners).ToList();
+        var kept = new List<Listener>();
+        var added = new List<Listener>();
+        try
+        {
+            foreach (var address in _config.Addresses)
+            {
+                var same = current.FirstOrDefault(c => c.First == address && c.Second.IsSsl == options.IsSsl).Second;
+                if (same is not null && !kept.Contains(same))
+                {
+                    kept.Add(same);
+                    continue;
+                }
+
+                var bound = ListenerBinder.Bind([address], options, _log)[0];
+                added.Add(bound);
+                kept.Add(bound);
+            }
+        }
+        catch (ListenerException e)
+        {
+            foreach (var listener in added)
+            {
+                listener.Close(unlink: true);
+            }
+
+            throw new StopMasterException(graceful: false, e.Message, exitCode: 1);
+        }
+
+        return kept;
     }
 }

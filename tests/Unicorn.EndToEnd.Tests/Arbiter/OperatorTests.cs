@@ -274,6 +274,34 @@ public class OperatorTests
     }
 
     [Fact]
+    public void HupAddsAndDropsListenAddressesKeepingTheOnesStillBound()
+    {
+        // The kept address is also held by the workers and the zygote: binding it again failed with "Can't connect"
+        // after five retries, and the master died with a .NET stack trace.
+        var (first, second) = (FreePort(), FreePort());
+        var config = Path.Combine(Directory.CreateTempSubdirectory("unicorn-rebind-").FullName, "conf.py");
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}']\nworkers = 1\n");
+        using var server = Start("-c", config, App);
+        server.WaitUntilServing(first);
+
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}', '127.0.0.1:{second}']\nworkers = 1\n");
+        server.Signal(SIGHUP);
+        server.WaitForLog($"Listening at: http://127.0.0.1:{first},http://127.0.0.1:{second}");
+        server.WaitUntilServing(second);
+        Assert.Equal(200, Get(first, "/").Status);
+
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{second}']\nworkers = 1\n");
+        server.Signal(SIGHUP);
+        Assert.True(Poll(() => server.Lines.Any(l => l.EndsWith($"Listening at: http://127.0.0.1:{second}", StringComparison.Ordinal)), 30), server.Log);
+        Assert.True(Poll(() => TryGet(first, "/") is null, 30), "the dropped address still answers");
+        Assert.Equal(200, Get(second, "/").Status);
+        Assert.DoesNotContain("Can't connect", server.Log, StringComparison.Ordinal);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
     {
         var port = FreePort();
