@@ -26,6 +26,7 @@ internal sealed class WorkerStartup : IDisposable
     private LoggingServices? _logging;
     private PythonRuntime? _runtime;
     private bool _errorLoggerRouted;
+    private bool _configSnapshotInstalled;
     private AccessLogGate? _accessGate;
     private PythonServerHooks? _serverHooks;
     private ServerHookBridge? _hookBridge;
@@ -223,6 +224,12 @@ internal sealed class WorkerStartup : IDisposable
     private PythonRuntime StartPython(Settings settings)
     {
         var runtime = _runtime = PythonRuntime.Initialize(PythonLocator.FromEnvironmentOrLocate(), _log, WorkerMain.RuntimeOptions(settings));
+        if (!_configSnapshotInstalled && settings is { ConfigFile: { } file, ConfigFileSource: { } source })
+        {
+            _configSnapshotInstalled = true;
+            ConfigFileSnapshot.Install(runtime, file, source);
+        }
+
         if (!_errorLoggerRouted && _logging is { Python: null })
         {
             _errorLoggerRouted = true;

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import traceback
+import types
 
 
 def _unicorn_arity(f):
@@ -61,6 +62,14 @@ def _unicorn_exec_config(kind, target, workdir):
     if kind == "module":
         return importlib.import_module(target)
     name = "__config__"
+    snapshot = getattr(sys, "_unicorn_config_source", None)
+    if snapshot is not None and snapshot[0] == os.path.abspath(target):
+        # A worker: the bytes the master ran (Settings.ConfigFileSource), not the file as it is now.
+        module = types.ModuleType(name)
+        module.__file__ = target
+        sys.modules[name] = module
+        exec(compile(snapshot[1], target, "exec"), module.__dict__)
+        return module
     if os.path.splitext(target)[1] in (".py", ".pyc"):
         spec = importlib.util.spec_from_file_location(name, target)
     else:

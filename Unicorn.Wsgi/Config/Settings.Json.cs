@@ -16,6 +16,7 @@ public sealed partial class Settings
             w.WriteStartObject();
             w.WriteString("app_module", AppModule);
             w.WriteString("config_file", ConfigFile);
+            w.WriteString("config_source", ConfigFileSource);
             w.WriteString("paste_uri", PasteUri);
             w.WritePropertyName("values");
             WriteValues(w);
@@ -64,6 +65,7 @@ public sealed partial class Settings
         {
             AppModule = root.GetProperty("app_module").GetString(),
             ConfigFile = root.GetProperty("config_file").GetString(),
+            ConfigFileSource = root.TryGetProperty("config_source", out var configSource) ? configSource.GetString() : null,
             PasteUri = root.GetProperty("paste_uri").GetString(),
         };
         var sources = root.GetProperty("sources");

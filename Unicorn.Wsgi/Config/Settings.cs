@@ -52,6 +52,13 @@ public sealed partial class Settings
     /// <summary>The config file that was read (absolute path, or <c>python:MODULE</c>), or null.</summary>
     public string? ConfigFile { get; set; }
 
+    /// <summary>
+    /// The Python config file's bytes as the master read them (base64), which a worker runs for its hooks instead of
+    /// the file, as Gunicorn's forked workers have what the master loaded: a file edited since (before the HUP that
+    /// would apply it) cannot make a new worker differ, or fail to boot. Null for TOML, modules and files over 64 KiB.
+    /// </summary>
+    public string? ConfigFileSource { get; set; }
+
     // Typed views of the settings the server itself reads; code outside Config reads settings only through these.
 
     /// <summary>The <c>bind</c> addresses, parsed.</summary>

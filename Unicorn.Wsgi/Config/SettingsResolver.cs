@@ -58,6 +58,7 @@ public sealed class SettingsResolver
         if (location is not null)
         {
             _settings.ConfigFile = location.Display;
+            _settings.ConfigFileSource = Snapshot(location);
             foreach (var (name, value) in ReadConfigFile(location, python))
             {
                 if (SettingsTable.ByName.TryGetValue(name, out var setting))
@@ -249,6 +250,26 @@ public sealed class SettingsResolver
     private static bool IsOurServer(string use) =>
         use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn#main" or "egg:unicorn"
             or "call:gunicorn.app.pasterapp:serve";
+
+    // The bytes a Python config file has now, read just before the interpreter runs it (Settings.ConfigFileSource); a
+    // larger file is left to be read again, as it would not fit the workers' environment.
+    private static string? Snapshot(ConfigLocation location)
+    {
+        if (location.Kind != ConfigLocationKind.PythonFile)
+        {
+            return null;
+        }
+
+        try
+        {
+            var bytes = File.ReadAllBytes(location.Target);
+            return bytes.Length <= 64 * 1024 ? Convert.ToBase64String(bytes) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // the interpreter's own read reports it
+        }
+    }
 
     private IReadOnlyList<KeyValuePair<string, object?>> ReadConfigFile(ConfigLocation location, IConfigFileSource? python)
     {

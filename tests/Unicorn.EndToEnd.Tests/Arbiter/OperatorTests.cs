@@ -302,6 +302,36 @@ public class OperatorTests
     }
 
     [Fact]
+    public void A_new_worker_runs_the_config_the_master_loaded_not_the_file_edited_since()
+    {
+        // Gunicorn's forked workers have what the master loaded; Unicorn's ran the file again, so an edit before the
+        // HUP (a hook removed, a typo) made the next TTIN/max_requests worker fail to boot, which stopped the master.
+        var port = FreePort();
+        var config = Path.Combine(Directory.CreateTempSubdirectory("unicorn-snapshot-").FullName, "conf.py");
+        File.WriteAllText(config, "def post_worker_init(worker):\n    worker.log.info('hook version 1')\n");
+        using var server = Start("-c", config, "-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog("hook version 1");
+
+        File.WriteAllText(config, "def post_worker_init(worker):\n    worker.log.info('hook version 2')\nthis is not python\n");
+        server.Signal(SIGTTIN);
+        server.WaitForLog("hook version 1", times: 2);
+        server.WaitForWorkers(2);
+        Assert.DoesNotContain("hook version 2", server.Log, StringComparison.Ordinal);
+
+        // A HUP reads the file: refused while it does not load, applied once it does.
+        server.Signal(SIGHUP);
+        server.WaitForLog("Error reloading the configuration, keeping the current one");
+        File.WriteAllText(config, "def post_worker_init(worker):\n    worker.log.info('hook version 2')\n");
+        server.Signal(SIGHUP);
+        server.WaitForLog("hook version 2");
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
     {
         var port = FreePort();
