@@ -197,6 +197,8 @@ public sealed partial class Arbiter : IDisposable
             }
         }
 
+        CheckWorkerTmpDir();
+
         // With worker_start = fork the zygote imports the app, once, after the listeners exist.
         if (_config.PreloadApp && !_settings.ForkWorkers)
         {
@@ -235,6 +237,34 @@ public sealed partial class Arbiter : IDisposable
         RunHook("when_ready", _options.Hooks.WhenReady);
         StartDirtyArbiter();
         SetNumWorkers(_config.Workers);
+    }
+
+    /// <summary>
+    /// Every worker's heartbeat file is created in <c>worker_tmp_dir</c>: a directory that cannot hold one stops
+    /// the master at start with one line, as Gunicorn's master stops (RuntimeError: DIR doesn't exist. Can't
+    /// create workertmp.). Found only when spawning, a missing directory left the master retrying every second
+    /// with no worker, and one it may not write to ended the main loop with a .NET stack trace.
+    /// </summary>
+    private void CheckWorkerTmpDir()
+    {
+        if (_config.WorkerTmpDir is not { } dir)
+        {
+            return;
+        }
+
+        if (!Directory.Exists(dir))
+        {
+            throw new ArbiterException($"Error: {dir} doesn't exist. Can't create workertmp.");
+        }
+
+        try
+        {
+            WorkerHeartbeat.Create(dir).Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArbiterException($"Error: can't create workertmp in {dir}: {e.Message}");
+        }
     }
 
     private List<Listener> CreateListeners()

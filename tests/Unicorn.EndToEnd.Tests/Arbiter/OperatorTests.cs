@@ -348,6 +348,22 @@ public class OperatorTests
         dir.Delete();
     }
 
+    [Theory]
+    [InlineData("/nonexistent-unicorn-tmpdir", "Error: /nonexistent-unicorn-tmpdir doesn't exist. Can't create workertmp.")]
+    [InlineData("/etc/hostname", "Error: /etc/hostname doesn't exist. Can't create workertmp.")]
+    [InlineData("/proc", "Error: can't create workertmp in /proc: ")]
+    public void AWorkerTmpDirThatCannotHoldTheHeartbeatStopsTheMasterInOneLine(string dir, string line)
+    {
+        // Gunicorn's master stops when it cannot create a worker's tmp file; Unicorn retried every second for
+        // ever with no worker (or, for a directory it may not write to, ended with a .NET stack trace).
+        var port = FreePort();
+        using var server = Start("--worker-tmp-dir", dir, "-b", $"127.0.0.1:{port}", App);
+        Assert.Equal(1, server.WaitForExit(30));
+        Assert.Contains(line, server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Booting worker", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();
 }
