@@ -36,6 +36,13 @@ public sealed partial class Arbiter
         }
 
         var nextConfig = ProcessSettings.From(next);
+        if (nextConfig.WorkerTmpDir != _config.WorkerTmpDir && WorkerTmpDirProblem(nextConfig.WorkerTmpDir) is { } problem)
+        {
+            // No new worker could start: keep the running ones (Gunicorn's master dies in its main loop).
+            _log.Error("Error reloading the configuration, keeping the current one: " + problem);
+            return false;
+        }
+
         if (!TryReloadLogs(next))
         {
             return false;

@@ -247,23 +247,33 @@ public sealed partial class Arbiter : IDisposable
     /// </summary>
     private void CheckWorkerTmpDir()
     {
-        if (_config.WorkerTmpDir is not { } dir)
+        if (WorkerTmpDirProblem(_config.WorkerTmpDir) is { } problem)
         {
-            return;
+            throw new ArbiterException("Error: " + problem);
+        }
+    }
+
+    /// <summary>Why <paramref name="dir"/> cannot hold a heartbeat file, or null when it can (or is not set).</summary>
+    private static string? WorkerTmpDirProblem(string? dir)
+    {
+        if (dir is null)
+        {
+            return null;
         }
 
         if (!Directory.Exists(dir))
         {
-            throw new ArbiterException($"Error: {dir} doesn't exist. Can't create workertmp.");
+            return $"{dir} doesn't exist. Can't create workertmp.";
         }
 
         try
         {
             WorkerHeartbeat.Create(dir).Dispose();
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArbiterException($"Error: can't create workertmp in {dir}: {e.Message}");
+            return $"can't create workertmp in {dir}: {e.Message}";
         }
     }
 

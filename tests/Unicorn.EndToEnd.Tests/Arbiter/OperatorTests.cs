@@ -364,6 +364,29 @@ public class OperatorTests
         Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AHupToAWorkerTmpDirThatCannotHoldTheHeartbeatKeepsTheRunningConfiguration()
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-tmpdir-hup-");
+        var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
+        File.WriteAllText(config, "workers = 1\n");
+        using var server = Start("-c", config, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+
+        File.WriteAllText(config, "workers = 1\nworker_tmp_dir = '/nonexistent-unicorn-tmpdir'\n");
+        server.Signal(SIGHUP);
+        server.WaitForLog("Error reloading the configuration, keeping the current one: /nonexistent-unicorn-tmpdir doesn't exist. Can't create workertmp.");
+        Assert.Equal(200, TryGet(port, "/"));
+        Assert.Equal([worker], server.Workers());
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.DoesNotContain("Cannot start a worker", server.Log, StringComparison.Ordinal);
+        dir.Delete(recursive: true);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();
 }
