@@ -17,6 +17,7 @@ internal static class WorkerMain
     internal static PythonRuntimeOptions RuntimeOptions(Settings settings) => new()
     {
         Chdir = settings.Chdir,
+        LaunchDirectory = settings.LaunchDirectory,
         PythonPath = settings.PythonPathEntries,
         Env = settings.RawEnv,
     };

@@ -228,8 +228,9 @@ public sealed unsafe partial class PythonRuntime
         using var paths = new PyList(options.PythonPath.Select(p => (PyObject)new PyString(p)).ToArray());
         var chdir = options.Chdir ?? Directory.GetCurrentDirectory();
         using var chdirObject = new PyString(Path.GetFullPath(chdir));
+        using var launch = options.LaunchDirectory is null ? PyObject.None : new PyString(options.LaunchDirectory);
         using (var prepare = BridgeModule.Get("prepare_paths"))
-        using (prepare.Invoke(chdirObject, paths, envList))
+        using (prepare.Invoke(chdirObject, paths, envList, launch))
         {
         }
     }

@@ -6,6 +6,9 @@ public sealed record PythonRuntimeOptions
     /// <summary><c>--chdir</c>: changed to and put first on sys.path; null means the current directory.</summary>
     public string? Chdir { get; init; }
 
+    /// <summary>The master's start directory, kept on sys.path behind <see cref="Chdir"/> (null: none).</summary>
+    public string? LaunchDirectory { get; init; }
+
     /// <summary><c>--pythonpath</c> entries, each inserted at the front of sys.path.</summary>
     public IReadOnlyList<string> PythonPath { get; init; } = [];
 

@@ -441,9 +441,12 @@ def setup_fork_safety(executable):
     os.register_at_fork(before=warn_fork)
 
 
-def prepare_paths(chdir, pythonpath, env):
+def prepare_paths(chdir, pythonpath, env, launch):
     for key, value in env:
         os.environ[key] = value
+    # The master's start directory stays importable behind --chdir, as in Gunicorn.
+    if launch and launch not in sys.path:
+        sys.path.insert(0, launch)
     if chdir:
         os.chdir(chdir)
         if chdir not in sys.path:

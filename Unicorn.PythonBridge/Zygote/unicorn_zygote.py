@@ -62,6 +62,10 @@ def prepare(config):
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]
     chdir = config.get("chdir") or os.getcwd()
+    # The master's start directory stays importable behind --chdir, as in Gunicorn.
+    launch = config.get("launch_dir")
+    if launch and launch not in sys.path:
+        sys.path.insert(0, launch)
     os.chdir(chdir)
     if chdir not in sys.path:
         sys.path.insert(0, chdir)

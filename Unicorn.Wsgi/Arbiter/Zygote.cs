@@ -226,6 +226,7 @@ public sealed class Zygote : IDisposable
             writer.WriteString("dotnet_root", launch.DotnetRoot);
             writer.WriteString("assembly", launch.Assembly);
             writer.WriteString("chdir", app.Directory);
+            writer.WriteString("launch_dir", app.LaunchDirectory);
             writer.WriteStartArray("pythonpath");
             foreach (var path in app.PythonPath)
             {

@@ -7,4 +7,5 @@ namespace Unicorn.Wsgi.Arbiter;
 /// <param name="ErrorLogLevel">The <c>gunicorn.error</c> logger's level when the workers' error log is Unicorn's own (no
 /// Python log config): the zygote gives the logger a handler before the app is imported, as Gunicorn's logger has one,
 /// and each worker points it at its error log. Null leaves the logger to the user's log config.</param>
-public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null);
+/// <param name="LaunchDirectory">The master's start directory, kept on sys.path behind <paramref name="Directory"/>.</param>
+public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null, string? LaunchDirectory = null);

@@ -17,6 +17,7 @@ public sealed partial class Settings
             w.WriteString("app_module", AppModule);
             w.WriteString("config_file", ConfigFile);
             w.WriteString("config_source", ConfigFileSource);
+            w.WriteString("launch_dir", LaunchDirectory);
             w.WriteString("paste_uri", PasteUri);
             w.WritePropertyName("values");
             WriteValues(w);
@@ -66,6 +67,7 @@ public sealed partial class Settings
             AppModule = root.GetProperty("app_module").GetString(),
             ConfigFile = root.GetProperty("config_file").GetString(),
             ConfigFileSource = root.TryGetProperty("config_source", out var configSource) ? configSource.GetString() : null,
+            LaunchDirectory = root.TryGetProperty("launch_dir", out var launch) ? launch.GetString() : null,
             PasteUri = root.GetProperty("paste_uri").GetString(),
         };
         var sources = root.GetProperty("sources");

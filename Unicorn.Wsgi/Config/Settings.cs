@@ -59,6 +59,12 @@ public sealed partial class Settings
     /// </summary>
     public string? ConfigFileSource { get; set; }
 
+    /// <summary>
+    /// The directory the master was started in. Workers keep it on sys.path behind <c>--chdir</c>, as Gunicorn's
+    /// processes do (it adds the start directory, loads the config, then changes to <c>--chdir</c> and adds that).
+    /// </summary>
+    public string? LaunchDirectory { get; set; }
+
     // Typed views of the settings the server itself reads; code outside Config reads settings only through these.
 
     /// <summary>The <c>bind</c> addresses, parsed.</summary>

@@ -53,6 +53,7 @@ public sealed class SettingsResolver
             Apply(SettingsTable.Get("default_proc_name"), app, SettingSource.Framework, "(APP_MODULE)");
         }
 
+        _settings.LaunchDirectory = _context.WorkingDirectory;
         var pasteConfig = ApplyPaste(commandLine);
         var location = FindConfigFile(commandLine, pasteConfig);
         if (location is not null)

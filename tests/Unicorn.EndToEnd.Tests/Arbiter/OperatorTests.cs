@@ -331,6 +331,23 @@ public class OperatorTests
         Assert.Equal(0, server.WaitForExit());
     }
 
+    [Theory]
+    [InlineData("--no-sendfile")]
+    [InlineData("--preload")]
+    public void With_chdir_the_start_directory_stays_importable(string option)
+    {
+        // Gunicorn adds the start directory to sys.path, loads the config, then changes to --chdir and adds that:
+        // an app module beside the start directory imports in every worker. Unicorn's workers had only --chdir.
+        var port = FreePort();
+        var elsewhere = Directory.CreateTempSubdirectory("unicorn-chdir-").FullName;
+        using var server = Start("--chdir", elsewhere, option, "-w", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
     [Fact]
     public void TheHeartbeatFileLivesUnlinkedInWorkerTmpDir()
     {
