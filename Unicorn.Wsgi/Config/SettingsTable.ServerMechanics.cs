@@ -36,7 +36,7 @@ public static partial class SettingsTable
             Default = c => c.WorkingDirectory,
             DefaultDoc = "'.'",
             Validate = Validators.Chdir,
-            Doc = "Change to this directory before loading the application; it is also put first on sys.path.",
+            Doc = "Change to this directory before loading the application; it is also put first on sys.path, with the directory the server was started in right behind it (as Gunicorn leaves both).",
         },
         FlagRow("daemon", MechanicsSection, "-D",
             "Detach from the terminal and run in the background.") with { Flags = ["-D", "--daemon"] },
