@@ -244,7 +244,8 @@ public sealed partial class Arbiter
 
     /// <summary>
     /// -D: .NET cannot fork, so the master starts itself again in a new session with stdio on /dev/null
-    /// (as Gunicorn's double fork leaves it) and this process exits at once with status 0.
+    /// (as Gunicorn's double fork leaves it) and this process exits at once with status 0. With
+    /// <c>enable_stdio_inheritance</c>, as in Gunicorn, only stdin and a stdout or stderr that is a terminal are.
     /// </summary>
     private int Daemonize()
     {
@@ -259,7 +260,7 @@ public sealed partial class Arbiter
                 Argv = [path, .. args],
                 Environment = env,
                 NewSession = true,
-                NullStdio = true,
+                NullFds = _settings.EnableStdioInheritance ? [0, .. new[] { 1, 2 }.Where(fd => Libc.isatty(fd) == 1)] : [0, 1, 2],
             });
         }
         catch (IOException e)

@@ -22,8 +22,8 @@ public sealed class SpawnRequest
     /// <summary>The child's working directory; null keeps this process's.</summary>
     public string? WorkingDirectory { get; init; }
 
-    /// <summary>Point the child's stdin, stdout and stderr at /dev/null.</summary>
-    public bool NullStdio { get; init; }
+    /// <summary>Which of the child's stdin, stdout and stderr (0, 1, 2) to point at /dev/null.</summary>
+    public IReadOnlyList<int> NullFds { get; init; } = [];
 }
 
 /// <summary>
@@ -75,10 +75,10 @@ public static unsafe class ProcessSpawner
                 Check(Libc.posix_spawn_file_actions_adddup2(actions, from, to), "posix_spawn_file_actions_adddup2");
             }
 
-            if (request.NullStdio)
+            if (request.NullFds.Count > 0)
             {
                 var devNull = Utf8(strings, "/dev/null");
-                for (var fd = 0; fd <= 2; fd++)
+                foreach (var fd in request.NullFds)
                 {
                     Check(Libc.posix_spawn_file_actions_addopen(actions, fd, devNull, fd == 0 ? Libc.O_RDONLY : Libc.O_RDWR, 0), "posix_spawn_file_actions_addopen");
                 }

@@ -137,6 +137,8 @@ public sealed partial class Settings
         SettingsTable.Hooks.Select(h => (h, Get<HookReference>(h.Name)));
 
     public bool Daemon => Get<bool>("daemon");
+
+    public bool EnableStdioInheritance => Get<bool>("enable_stdio_inheritance");
     public string? Pidfile => Get<string?>("pidfile");
     public int User => Get<int>("user");
     public int Group => Get<int>("group");

@@ -56,8 +56,8 @@ public static partial class SettingsTable
         StringRow("syslog_facility", LoggingSection, ["--log-syslog-facility"], "SYSLOG_FACILITY", "user",
             "The syslog facility name."),
         FlagRow("enable_stdio_inheritance", LoggingSection, "-R",
-            "With --daemon, keep stdout and stderr open instead of redirecting them to /dev/null.") with
-        { Flags = ["-R", "--enable-stdio-inheritance"], Supported = false, UnsupportedHint = "a daemonised master always detaches from stdout and stderr" },
+            "With --daemon, keep stdout and stderr open instead of redirecting them to /dev/null (unless they are a terminal).") with
+        { Flags = ["-R", "--enable-stdio-inheritance"] },
         new Setting
         {
             Name = "statsd_host",

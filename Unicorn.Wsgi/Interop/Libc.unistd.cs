@@ -8,6 +8,9 @@ internal static partial class Libc
     public static partial int getpid();
 
     [LibraryImport(Lib)]
+    public static partial int isatty(int fd);
+
+    [LibraryImport(Lib)]
     public static partial int getppid();
 
     [LibraryImport(Lib)]

@@ -41,6 +41,40 @@ public class OperatorTests
         dir.Delete(recursive: true);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EnableStdioInheritanceKeepsADaemonsStderrWhenItIsNotATerminal(bool inherit)
+    {
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-daemon-stdio-");
+        var pidfile = Path.Combine(dir.FullName, "app.pid");
+        var output = Path.Combine(dir.FullName, "out.log");
+        using var launcher = StartInShell($"exec >{output} 2>&1;", ["-D", .. inherit ? ["-R"] : Array.Empty<string>(), "-w", "1", "-p", pidfile, "-b", $"127.0.0.1:{port}", App]);
+        Assert.Equal(0, launcher.WaitForExit());
+        Assert.True(Poll(() => File.Exists(pidfile), 30), launcher.Log);
+        var daemon = int.Parse(File.ReadAllText(pidfile).Trim(), CultureInfo.InvariantCulture);
+        try
+        {
+            Assert.True(Poll(() => TryGet(port, "/") == 200, 60));
+            if (inherit)
+            {
+                Assert.True(Poll(() => File.ReadAllText(output).Contains("Booting worker", StringComparison.Ordinal), 30), File.ReadAllText(output));
+            }
+            else
+            {
+                Assert.DoesNotContain("Booting worker", File.ReadAllText(output), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Signal(daemon, SIGTERM);
+        }
+
+        Assert.True(Poll(() => !File.Exists(pidfile), 30));
+        dir.Delete(recursive: true);
+    }
+
     /// <summary>
     /// USR2 under -D -p: the new master writes PIDFILE.2 and, when the old master is stopped, takes the
     /// configured name, so `kill -HUP $(cat PIDFILE)` keeps working (as Gunicorn 20.1).
