@@ -117,7 +117,7 @@ internal static unsafe class GreenletCallbacks
 
                 // environ could not be built (a Python error): that request gets a 500, the others go on.
                 var traceback = s_thread.TakeTraceback();
-                request.Fail($"Error handling request {request.Request.RawUri}", traceback);
+                request.Fail($"Error handling request {request.Request.Method} {request.Request.RawUri}", traceback);
             }
 
             return CPython.NewRef(CPython.Py_None);
@@ -368,7 +368,7 @@ internal static unsafe class GreenletCallbacks
     /// <summary>fail(id, traceback): the app raised; logged, then a 500 or a closed connection.</summary>
     [UnmanagedCallersOnly]
     private static nint Fail(nint self, nint* args, nint nargs) =>
-        End(args, nargs, static (r, tb) => r.Fail($"Error handling request {r.Request.RawUri}", tb ?? ""));
+        End(args, nargs, static (r, tb) => r.Fail($"Error handling request {r.Request.Method} {r.Request.RawUri}", tb ?? ""));
 
     /// <summary>log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.</summary>
     [UnmanagedCallersOnly]

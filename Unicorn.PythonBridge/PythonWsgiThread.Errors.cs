@@ -33,11 +33,11 @@ internal sealed unsafe partial class PythonWsgiThread
 
         if (_invalidResponse is not null)
         {
-            Log.Error($"Error handling request {request.RawUri}: invalid response from the application: {_invalidResponse}");
+            Log.Error($"Error handling request {request.Method} {request.RawUri}: invalid response from the application: {_invalidResponse}");
         }
         else
         {
-            Log.Exception($"Error handling request {request.RawUri}", traceback);
+            Log.Exception($"Error handling request {request.Method} {request.RawUri}", traceback);
         }
 
         if (sink.HeadersSent)

@@ -72,7 +72,7 @@ internal sealed unsafe partial class PythonWsgiThread
                 CPython.PyErr_Clear();
             }
 
-            Log.Error($"Error handling request {request.RawUri}: {e.GetType().Name}: {e.Message}");
+            Log.Error($"Error handling request {request.Method} {request.RawUri}: {e.GetType().Name}: {e.Message}");
             CloseIterable(request, result);
             CPython.Py_DecRef(result);
             AbortQuietly(sink);
@@ -115,7 +115,7 @@ internal sealed unsafe partial class PythonWsgiThread
                 }
 
                 CloseIterable(request, result);
-                Log.Error($"Error handling request {request.RawUri}: invalid response from the application: {_invalidResponse}");
+                Log.Error($"Error handling request {request.Method} {request.RawUri}: invalid response from the application: {_invalidResponse}");
                 SendErrorPage(sink);
                 break;
         }

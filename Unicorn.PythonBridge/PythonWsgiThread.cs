@@ -94,7 +94,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug of ours, not the app's: the worker keeps serving.
-            Log.Error($"Error handling request {request.RawUri}: {e}");
+            Log.Error($"Error handling request {request.Method} {request.RawUri}: {e}");
             if (CPython.PyErr_Occurred() != 0)
             {
                 CPython.PyErr_Clear();

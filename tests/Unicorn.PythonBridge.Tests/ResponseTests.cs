@@ -193,7 +193,7 @@ public sealed class ResponseTests(PythonFixture python)
             Assert.True(sink.Completed);
         });
         var entry = Assert.Single(log, e => e.Level == LogLevel.Error);
-        Assert.StartsWith("Error handling request /", entry.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Error handling request GET /", entry.Message, StringComparison.Ordinal);
         Assert.Contains("Traceback (most recent call last)", entry.Message, StringComparison.Ordinal);
         Assert.Contains("ValueError: boom before headers", entry.Message, StringComparison.Ordinal);
         Assert.Contains("bridge_apps.py", entry.Message, StringComparison.Ordinal);

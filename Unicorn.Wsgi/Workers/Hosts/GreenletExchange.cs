@@ -171,7 +171,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             if (e is not IOException)
             {
-                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
             }
 
             _gone = true;
@@ -322,7 +322,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             if (e is not IOException)
             {
-                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
             }
 
             _gone = true;
@@ -350,7 +350,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         {
             if (e is not IOException)
             {
-                Log.Error($"Error handling request {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
             }
 
             _gone = true;

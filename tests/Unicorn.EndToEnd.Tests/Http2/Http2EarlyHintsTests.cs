@@ -86,7 +86,7 @@ public sealed class Http2EarlyHintsTests(Http2ServerFixture fixture) : IClassFix
         Assert.StartsWith("200 ", Describe(kept[1]), StringComparison.Ordinal);
         Assert.Equal(["data", "4", Sha256("late"u8)], Strings(kept[2]));
         Assert.DoesNotContain("   at ", fixture.Server.Log, StringComparison.Ordinal);
-        Assert.DoesNotContain("Error handling request /hints-late", fixture.Server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error handling request GET /hints-late", fixture.Server.Log, StringComparison.Ordinal);
     }
 
     [Fact]
