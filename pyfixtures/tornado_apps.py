@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 
+import tornado.iostream
 import tornado.web
 
 
@@ -31,6 +32,31 @@ class StreamHandler(tornado.web.RequestHandler):
             await self.flush()
 
 
+EVENTS_ENDED = []
+
+
+class EventsHandler(tornado.web.RequestHandler):
+    # Server-sent events until the client goes away: flush() then raises StreamClosedError and on_connection_close
+    # runs, as under tornado's own server, so the handler ends instead of waiting for ever.
+    async def get(self):
+        self.set_header("Content-Type", "text/event-stream")
+        try:
+            for i in range(100000):
+                self.write("data: %d\n\n" % i)
+                await self.flush()
+                await asyncio.sleep(0.05)
+        except tornado.iostream.StreamClosedError:
+            EVENTS_ENDED.append("StreamClosedError")
+
+    def on_connection_close(self):
+        EVENTS_ENDED.append("on_connection_close")
+
+
+class EventsEndedHandler(tornado.web.RequestHandler):
+    def get(self):
+        self.write(" ".join(sorted(EVENTS_ENDED)) or "-")
+
+
 @tornado.web.stream_request_body
 class UploadHandler(tornado.web.RequestHandler):
     # The body arrives in pieces as the client sends it, not whole.
@@ -55,6 +81,8 @@ def make_app():
         (r"/echo", EchoHandler),
         (r"/stream", StreamHandler),
         (r"/upload", UploadHandler),
+        (r"/events", EventsHandler),
+        (r"/events/ended", EventsEndedHandler),
     ])
 
 

@@ -46,6 +46,9 @@ class _Connection:
         self.queue = asyncio.Queue()
         self._close_callback = None
         self.finished = False
+        self.gone = False  # the client went away: writes fail with StreamClosedError, as on tornado's closed stream
+        self.ending = False  # the last message is with the server: a disconnect from then on is the response's end
+        self.begun = False  # _respond has taken a message
         self.max_body_size = MAX_BODY_SIZE
 
     def set_max_body_size(self, max_body_size):
@@ -59,13 +62,30 @@ class _Connection:
     def set_close_callback(self, callback):
         self._close_callback = callback
 
-    def on_client_gone(self):
+    def on_client_gone(self, cause=None):
+        """The client went away: fail the writes still queued (a handler awaiting flush() gets StreamClosedError, as
+        from tornado's own connection, instead of waiting for ever), stop _respond, and call the handler's
+        on_connection_close."""
+        if self.gone:
+            return
+        self.gone = True
+        error = _stream_closed(cause)
+        while not self.queue.empty():
+            _message, future = self.queue.get_nowait()
+            if future is not None and not future.done():
+                future.set_exception(error)
+                future.exception()  # retrieved: a write nobody awaited is not logged
+        self.queue.put_nowait((None, None))  # wakes _respond, which ends
         callback, self._close_callback = self._close_callback, None
         if callback is not None:
             callback()
 
     def _post(self, message):
         future = asyncio.get_running_loop().create_future()
+        if self.gone:
+            future.set_exception(_stream_closed(None))
+            future.exception()
+            return future
         self.queue.put_nowait((message, future))
         return future
 
@@ -121,7 +141,7 @@ class _TornadoAsgi:
         else:
             served = await self._call(receive, send, connection, start_line, headers)
         if served:
-            await self._respond(send, connection)
+            await self._respond(send, receive, connection)
 
     async def _route(self, receive, send, connection, start_line, headers):
         """An Application, fed as tornado's HTTP server feeds it: headers, body chunks as they arrive, finish.
@@ -187,21 +207,52 @@ class _TornadoAsgi:
                 return False
         return True
 
-    async def _respond(self, send, connection):
-        """What the handler wrote, in order; each write's future resolves once the server has taken it."""
-        while True:
-            message, future = await connection.queue.get()
-            try:
-                await send(message)
-            except OSError as e:
-                connection.on_client_gone()
-                if not future.done():
-                    future.set_exception(_stream_closed(e))
-                return
+    async def _respond(self, send, receive, connection):
+        """What the handler wrote, in order; each write's future resolves once the server has taken it.
+
+        The asgi host's send does not raise once the client is gone (it drops the write, and cancels this task after
+        asgi_disconnect_grace_period), so a handler streaming with flush() would never hear of it: once the response
+        has begun and the handler has more to write, receive() is watched for the disconnect, which fails the
+        handler's writes with StreamClosedError and calls its on_connection_close, as tornado's own server does."""
+        watch = None
+        try:
+            while True:
+                if watch is None and connection.queue.empty() and connection.begun:
+                    watch = asyncio.ensure_future(self._watch(receive, connection))
+                if not await self._respond_one(send, connection):
+                    return
+        finally:
+            if watch is not None:
+                watch.cancel()
+            if not connection.ending:
+                connection.on_client_gone()  # also when this task was cancelled
+
+    async def _respond_one(self, send, connection):
+        """Sends the next message the handler queued; False once the response is over or the client gone."""
+        message, future = await connection.queue.get()
+        if message is None:  # the client went away (on_client_gone)
+            return False
+        connection.begun = True
+        last = message["type"] == "http.response.body" and not message["more_body"]
+        connection.ending = last
+        try:
+            await send(message)
+        except OSError as e:
             if not future.done():
-                future.set_result(None)
-            if message["type"] == "http.response.body" and not message["more_body"]:
-                return
+                future.set_exception(_stream_closed(e))
+                future.exception()
+            connection.ending = False
+            connection.on_client_gone(e)
+            return False
+        if not future.done():
+            future.set_result(None)
+        return not last
+
+    @staticmethod
+    async def _watch(receive, connection):
+        message = await receive()
+        if message["type"] == "http.disconnect" and not connection.ending:
+            connection.on_client_gone()
 
 
 async def _maybe(result):

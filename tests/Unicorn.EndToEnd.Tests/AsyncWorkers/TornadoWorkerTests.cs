@@ -54,6 +54,41 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_streaming_handler_hears_that_its_client_went_away()
+    {
+        // The asgi host's send drops writes to a client that is gone without raising; a handler awaiting flush() in
+        // an event stream waited on it for ever (one leaked handler per client that left, never told).
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+            var buffer = new byte[4096];
+            var received = new StringBuilder();
+            while (!received.ToString().Contains("data: 2", StringComparison.Ordinal))
+            {
+                var n = await socket.ReceiveAsync(buffer);
+                Assert.True(n > 0, "the stream ended early: " + received);
+                received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+
+            socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // the client leaves: a reset
+        }
+
+        var ended = "-";
+        for (var i = 0; i < 100 && ended != "StreamClosedError on_connection_close"; i++)
+        {
+            await Task.Delay(100);
+            ended = await client.GetStringAsync("/events/ended");
+        }
+
+        Assert.Equal("StreamClosedError on_connection_close", ended);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Task was destroyed but it is pending", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Coroutine_handlers_wait_together_on_one_ioloop()
     {
         using var server = Start("pyfixtures.tornado_apps:app", "gunicorn.workers.gtornado.TornadoWorker", out var port);
