@@ -113,6 +113,12 @@ internal sealed class WorkerStartup : IDisposable
     private void PostFork(WorkerInfo worker)
     {
         _self = worker;
+        if (_greenlets)
+        {
+            // On the hub's thread (Workers/HubThread): from here on, what Python starts belongs to the hub it runs.
+            _runtime!.KeepThreadState();
+        }
+
         _hooks?.PostFork?.Invoke(worker);
     }
 

@@ -136,6 +136,29 @@ public sealed unsafe partial class PythonRuntime
         }
     }
 
+    [ThreadStatic]
+    private static bool t_threadStateKept;
+
+    /// <summary>
+    /// Keeps the calling thread's Python thread state for the thread's life. Each GIL acquisition otherwise makes a
+    /// fresh one and drops it after, and with it the thread's <c>threading.local</c> data, where gevent and eventlet
+    /// keep the thread's hub: a greenlet worker's hub thread keeps it from post_fork on, so what the hooks and the
+    /// app's import start belongs to the hub it then runs.
+    /// </summary>
+    public void KeepThreadState()
+    {
+        ThrowIfShutDown();
+        if (!t_threadStateKept)
+        {
+            t_threadStateKept = true;
+            unsafe
+            {
+                _ = CPython.PyGILState_Ensure(); // never released: the state lives as long as the thread
+                _ = CPython.PyEval_SaveThread();
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> holding the GIL on the calling thread (config files, hooks).</summary>
     public void RunWithGil(Action action)
     {

@@ -54,8 +54,9 @@ public sealed partial class Worker
     {
     }
 
-    public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, ILoadedApp app, IErrorLog log)
-        : this(settings, listeners, AppHosts.Create(settings, app, log), log)
+    /// <param name="hub">The thread <paramref name="app"/> was loaded on when the worker class needs one (<see cref="HubThread"/>).</param>
+    public Worker(Settings settings, IReadOnlyList<ListenerInfo> listeners, ILoadedApp app, IErrorLog log, HubThread? hub = null)
+        : this(settings, listeners, AppHosts.Create(settings, app, log, hub), log)
     {
     }
 

@@ -8,6 +8,7 @@ using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
+using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
 
@@ -87,6 +88,7 @@ public sealed partial class WorkerProcess
     {
         List<ListenerInfo> listeners;
         ILoadedApp app;
+        HubThread? hub = null;
         try
         {
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
@@ -94,7 +96,9 @@ public sealed partial class WorkerProcess
             _options.Configure?.Invoke(_settings);
             _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
-            _options.Hooks.PostFork?.Invoke(_info);
+            // A greenlet hub is per thread: post_fork, the import and post_worker_init run on the one the hub will.
+            hub = AppHosts.For(_settings).NeedsHubThread ? new HubThread() : null;
+            OnPythonThread(hub, () => _options.Hooks.PostFork?.Invoke(_info));
             listeners = OpenListeners();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -106,7 +110,7 @@ public sealed partial class WorkerProcess
 
         try
         {
-            app = _options.LoadApp(_settings);
+            app = hub is null ? _options.LoadApp(_settings) : hub.Invoke(() => _options.LoadApp(_settings));
         }
         catch (Exception e) when (_options.IsAppLoadError(e))
         {
@@ -122,7 +126,7 @@ public sealed partial class WorkerProcess
 
         try
         {
-            _worker = new Worker(_settings, listeners, app, _log);
+            _worker = new Worker(_settings, listeners, app, _log, hub);
             _worker.MaxRequestsReached += OnMaxRequestsReached;
             _worker.AccessLog = _options.AccessLog;
             if (StartReloader() is { } reloadFailure)
@@ -130,7 +134,7 @@ public sealed partial class WorkerProcess
                 return reloadFailure;
             }
 
-            _options.Hooks.PostWorkerInit?.Invoke(_info);
+            OnPythonThread(hub, () => _options.Hooks.PostWorkerInit?.Invoke(_info));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -145,6 +149,18 @@ public sealed partial class WorkerProcess
 
         _heartbeat.Beat(WorkerState.Ready);
         return null;
+    }
+
+    private static void OnPythonThread(HubThread? hub, Action work)
+    {
+        if (hub is null)
+        {
+            work();
+        }
+        else
+        {
+            hub.Invoke(work);
+        }
     }
 
     /// <summary>

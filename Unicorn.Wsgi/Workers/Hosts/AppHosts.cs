@@ -39,5 +39,5 @@ public static class AppHosts
     /// <summary>True when the worker class runs WSGI requests on a pool of Python threads (sync, gthread).</summary>
     internal static bool RunsWsgiThreads(Settings settings) => For(settings) is AppThreadPoolFactory;
 
-    public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) => For(settings).Create(settings, app, log);
+    public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) => For(settings).Create(settings, app, log, hub);
 }

@@ -9,5 +9,5 @@ internal sealed class AppThreadPoolFactory(Func<Settings, int> threads) : IAppHo
 {
     public bool IsMultithread(Settings settings) => threads(settings) > 1;
 
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) => new AppThreadPool(app.Wsgi, threads(settings), log);
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) => new AppThreadPool(app.Wsgi, threads(settings), log);
 }

@@ -14,7 +14,7 @@ internal sealed class AsgiHostFactory : IAppHostFactory
     // ASGI has no wsgi.multithread; the WSGI form the worker also builds runs on no thread.
     public bool IsMultithread(Settings settings) => false;
 
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) =>
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) =>
         Start(settings, app, settings.AsgiLoop, settings.AsgiLifespan);
 
     /// <summary>

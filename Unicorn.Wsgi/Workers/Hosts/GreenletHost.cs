@@ -20,7 +20,8 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private readonly ConcurrentQueue<long> _ready = new();
     private readonly ConcurrentDictionary<long, (WsgiRequest Request, long StartedAt)> _running = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Thread _thread;
+    private readonly HubThread? _hubThread;
+    private readonly Thread? _thread;
     private readonly GreenletExchange.Hub _exchangeHub;
     private int _wakeFd = -1;
     private int _wakePending;
@@ -31,13 +32,16 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private volatile bool _stopping;
     private volatile bool _dead;
 
-    public GreenletHost(IGreenletApplication app, string library, int capacity, IErrorLog log)
+    /// <param name="hub">The thread the app was loaded on, which runs the hub (greenlets the app started at import
+    /// belong to its hub); null starts a thread of the host's own.</param>
+    public GreenletHost(IGreenletApplication app, string library, int capacity, IErrorLog log, HubThread? hub = null)
     {
         _app = app;
         _log = log;
         Library = library;
         Capacity = capacity;
-        _thread = new Thread(RunHub) { IsBackground = true, Name = "unicorn-hub" };
+        _hubThread = hub;
+        _thread = hub is null ? new Thread(RunHub) { IsBackground = true, Name = "unicorn-hub" } : null;
         _exchangeHub = new GreenletExchange.Hub(Ready, Finished, log);
     }
 
@@ -63,7 +67,14 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
         }
 
         Volatile.Write(ref _lastTurn, Environment.TickCount64);
-        _thread.Start();
+        if (_hubThread is not null)
+        {
+            _hubThread.Become(RunHub);
+        }
+        else
+        {
+            _thread!.Start();
+        }
     }
 
     public Task RunAsync(WsgiRequest request, IResponseSink sink)

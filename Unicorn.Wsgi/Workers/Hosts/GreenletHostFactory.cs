@@ -10,6 +10,8 @@ internal sealed class GreenletHostFactory(string library) : IAppHostFactory
     // Gunicorn's async workers say wsgi.multithread False: greenlets share one thread.
     public bool IsMultithread(Settings settings) => false;
 
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) =>
-        new GreenletHost(app.Greenlets, library, Math.Max(1, settings.WorkerConnections), log);
+    public bool NeedsHubThread => true;
+
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) =>
+        new GreenletHost(app.Greenlets, library, Math.Max(1, settings.WorkerConnections), log, hub);
 }

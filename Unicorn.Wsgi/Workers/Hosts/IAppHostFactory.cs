@@ -11,6 +11,11 @@ public interface IAppHostFactory
     /// before the app is loaded, since the bridge builds the constant part of environ then.</summary>
     bool IsMultithread(Settings settings);
 
-    /// <summary>The host, running <paramref name="app"/> in the form this worker class takes.</summary>
-    IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log);
+    /// <summary>Whether the app is loaded, and the worker hooks run, on the thread the host's loop then runs on
+    /// (<see cref="HubThread"/>): a greenlet hub's, which is per thread.</summary>
+    bool NeedsHubThread => false;
+
+    /// <summary>The host, running <paramref name="app"/> in the form this worker class takes; <paramref name="hub"/> is the
+    /// thread the app was loaded on when <see cref="NeedsHubThread"/>.</summary>
+    IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null);
 }

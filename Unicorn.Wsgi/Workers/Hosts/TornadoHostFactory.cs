@@ -15,6 +15,6 @@ internal sealed class TornadoHostFactory : IAppHostFactory
     public bool IsMultithread(Settings settings) => false;
 
     // Plain asyncio (tornado's IOLoop wraps it) and lifespan "auto": asgi_loop and asgi_lifespan are the asgi class's.
-    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log) =>
+    public IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) =>
         AsgiHostFactory.Start(settings, app, "asyncio", "auto");
 }

@@ -508,6 +508,56 @@ public sealed class GreenletWorkerTests
         }
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public void Threads_the_app_and_the_worker_hooks_start_outside_a_request_keep_running(string workerClass)
+    {
+        // Patched, a thread is a greenlet of the hub of the thread that started it. The import and the hooks used to
+        // run on another thread than the hub's: those greenlets never ran, and a QueueListener started at import left
+        // every request that logged waiting for ever on its full queue's lock.
+        var dir = Directory.CreateTempSubdirectory("unicorn-greenlet-bg-");
+        try
+        {
+            var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
+            File.WriteAllText(config, """
+                from pyfixtures.greenlet_ticks import start
+
+
+                def post_fork(server, worker):
+                    start("post_fork_thread")
+
+
+                def post_worker_init(worker):
+                    start("post_worker_init_thread")
+                """);
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start(["pyfixtures.greenlet_background:app", "-c", config, "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass]);
+            server.WaitUntilServing(port, 120);
+
+            var (status, body) = UnicornServer.Get(port, "/first", 30);
+            Thread.Sleep(500);
+            var later = UnicornServer.Get(port, "/second", 30).Body;
+
+            Assert.Equal(200, status);
+            Assert.Contains("['request /second']", later, StringComparison.Ordinal);
+            foreach (var key in new[] { "import_thread", "post_fork_thread", "post_worker_init_thread" })
+            {
+                Assert.True(Ticks(later, key) > Ticks(body, key), $"{key} did not run: {body} then {later}");
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static int Ticks(string body, string key)
+    {
+        var at = body.IndexOf($"('{key}', ", StringComparison.Ordinal) + key.Length + 5;
+        return int.Parse(body[at..body.IndexOf(')', at)], CultureInfo.InvariantCulture);
+    }
+
     private static UnicornServer Start(string workerClass, out int port, params string[] extra)
     {
         port = UnicornServer.FreePort();
