@@ -115,7 +115,7 @@ internal sealed class WorkerStartup : IDisposable
         _self = worker;
         if (_greenlets)
         {
-            // On the hub's thread (Workers/HubThread): from here on, what Python starts belongs to the hub it runs.
+            // On the hub's thread (Workers/Hosts/HubThread): from here on, what Python starts belongs to the hub it runs.
             _runtime!.KeepThreadState();
         }
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 
-namespace Unicorn.Wsgi.Workers;
+namespace Unicorn.Wsgi.Workers.Hosts;
 
 /// <summary>
 /// The one OS thread a greenlet worker's Python runs on, from <c>post_fork</c> on: the hooks and the app's import run
