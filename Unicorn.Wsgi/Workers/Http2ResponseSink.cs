@@ -44,7 +44,8 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
 
     public string Status => _framing?.Status ?? "";
 
-    public long BodyBytesSent => _framing?.BytesSent ?? 0;
+    // As Gunicorn 26.1's resp.sent: a body HEAD, 1xx, 204 or 304 leaves out is not counted.
+    public long BodyBytesSent => _framing is { OmitsBody: false } framing ? framing.BytesSent : 0;
 
     public IReadOnlyList<KeyValuePair<string, string>> Headers => _framing?.Headers ?? [];
 

@@ -33,7 +33,8 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     public string Status => _framing?.Status ?? "";
 
     /// <summary>Body bytes sent (the access log's %(B)s).</summary>
-    public long BodyBytesSent => _framing?.BytesSent ?? 0;
+    // As Gunicorn 26.1's resp.sent: a body HEAD, 1xx, 204 or 304 leaves out is not counted.
+    public long BodyBytesSent => _framing is { OmitsBody: false } framing ? framing.BytesSent : 0;
 
     public IReadOnlyList<KeyValuePair<string, string>> Headers => _framing?.Headers ?? [];
 

@@ -6,8 +6,8 @@ namespace Unicorn.EndToEnd.Tests.Logging;
 /// <summary>
 /// Runs real Gunicorn (apt) and Unicorn with the same access-log format (every atom) on the same app,
 /// sends both the same requests, and asserts the access lines are identical once the time, the pids and
-/// the durations are masked. %(b)s/%(B)s of HEAD, 204 and 304 responses count the body the app gave, as
-/// Gunicorn's resp.sent does, although Unicorn sends none of it.
+/// the durations are masked. %(b)s/%(B)s of HEAD, 1xx, 204 and 304 responses are 0, as in Gunicorn 26.1, which
+/// counts only what it sends; Debian's Gunicorn (20.1) counts the body the app gave, and its lines are read as 26.1's.
 /// </summary>
 public partial class AccessLogComparisonTests
 {
@@ -48,6 +48,15 @@ public partial class AccessLogComparisonTests
     internal static string Mask(string line) =>
         Pid().Replace(Durations().Replace(Time().Replace(line, "[TIME]"), "$1=N"), "<PID>");
 
+    // "%(r)s" %(s)s %(b)s %(B)s: 26.1 counts no body for HEAD, 1xx, 204 and 304, where 20.1 counts the app's.
+    private static string As261(string line) => Counts().Replace(line, m =>
+        m.Groups["r"].Value.StartsWith("HEAD ", StringComparison.Ordinal) || m.Groups["s"].Value is "204" or "304" || m.Groups["s"].Value[0] == '1'
+            ? $"{m.Groups["head"].Value} 0 0"
+            : m.Value);
+
+    [GeneratedRegex(@"^(?<head>\S+ \S+ \S+ \[TIME\] ""(?<r>(?:[^""\\]|\\.)*)"" (?<s>\d{3})) \S+ \S+")]
+    private static partial Regex Counts();
+
     internal static List<string> Run(string executable, IEnumerable<string> prefixArguments)
     {
         var logPath = Path.Combine(Path.GetTempPath(), $"unicorn-access-{Guid.NewGuid():N}.log");
@@ -84,7 +93,7 @@ public partial class AccessLogComparisonTests
     public void Unicorn_writes_the_same_access_lines_as_gunicorn()
     {
         Assert.True(File.Exists(Gunicorn), "gunicorn is not installed (apt: gunicorn)");
-        var expected = Run(Gunicorn, []);
+        var expected = Run(Gunicorn, []).Select(As261).ToList();
         Assert.Equal(Requests.Length, expected.Count);
         var actual = Run(Path.Combine(ServerProcess.RepoRoot(), "unicorn"), []);
         for (var i = 0; i < Requests.Length; i++)
