@@ -315,6 +315,9 @@ public sealed partial class WorkerProcess
         // ends a stuck sync worker `timeout` after that request began, as Gunicorn's. Other hosts stop beating once
         // what runs their requests has been held for `stuck` (at most 1 s): up to that much later.
         var stuck = TimeSpan.FromSeconds(Math.Min(1.0, _config.Timeout / 2.0));
+        // gthread, as Gunicorn's: `timeout` proves the process alive, not its requests short (a long export or long
+        // poll on every thread is no reason to abort them); max_request_time bounds a request.
+        var requestsHoldBeat = _settings.EffectiveWorkerClass != WorkerClasses.Gthread;
         while (!run.IsCompleted)
         {
             foreach (var sig in _signals.Wait(beatEvery))
@@ -323,12 +326,12 @@ public sealed partial class WorkerProcess
             }
 
             var state = _retiring ? WorkerState.Retiring : WorkerState.Ready;
-            if (_config.Timeout > 0 && worker.AllBusySince() is { } busy)
+            if (_config.Timeout > 0 && requestsHoldBeat && worker.AllBusySince() is { } busy)
             {
                 var busyFor = Math.Max(0, Environment.TickCount64 - busy);
                 _heartbeat.Beat(state, WorkerHeartbeat.Now - (busyFor * Stopwatch.Frequency / 1000));
             }
-            else if (_config.Timeout <= 0 || worker.IsResponsive(stuck))
+            else if (_config.Timeout <= 0 || !requestsHoldBeat || worker.IsResponsive(stuck))
             {
                 _heartbeat.Beat(state);
             }

@@ -142,6 +142,24 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public async Task AGthreadWorkerWhoseThreadsAllRunPastTheTimeoutIsNotAborted()
+    {
+        // Gunicorn's gthread worker beats whatever its threads do: `timeout` is liveness there, and a long export
+        // on every thread is answered. Unicorn used to abort the worker and lose both requests.
+        var port = FreePort();
+        using var server = Start("-w", "1", "-k", "gthread", "--threads", "2", "-t", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+
+        var both = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => Get(port, "/sleep?s=5", timeoutSeconds: 30))));
+
+        Assert.All(both, r => Assert.Equal((200, "slept"), r));
+        Assert.DoesNotContain("WORKER TIMEOUT", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public async Task GracefulTermLetsTheInFlightRequestFinishAndExitsZero()
     {
         var port = FreePort();
