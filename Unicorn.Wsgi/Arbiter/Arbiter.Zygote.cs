@@ -70,9 +70,15 @@ public sealed partial class Arbiter
         {
             try
             {
-                if (_zygote is null || _zygote.HasExited())
+                if (_zygote is null)
                 {
-                    ReplaceZygote(_zygote is null ? "is not running" : $"(pid: {_zygote.Pid}) exited ({_zygote.Describe()})");
+                    // Stopped on purpose (a HUP that changed bind, or one that failed above): no warning.
+                    _zygote = NewZygote(_settings);
+                    _log.Debug($"Forking workers from zygote (pid: {_zygote.Pid})");
+                }
+                else if (_zygote.HasExited())
+                {
+                    ReplaceZygote($"(pid: {_zygote.Pid}) exited ({_zygote.Describe()})");
                 }
 
                 return _zygote!.Fork(env, heartbeatFd, title);

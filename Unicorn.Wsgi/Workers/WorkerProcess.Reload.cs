@@ -19,6 +19,7 @@ public sealed partial class WorkerProcess
             return null;
         }
 
+        _log.Warning("Reloader is on. Use in development only!"); // Gunicorn's line, once per worker
         try
         {
             var extra = new ExtraFiles(_settings.ReloadExtraFiles, Directory.GetCurrentDirectory());

@@ -23,6 +23,7 @@ public sealed class ReloadTests : IDisposable
         using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "--reload-engine", engine, "reloadapp:app");
         server.WaitUntilServing(port);
         Assert.Equal("first version", Get(port, "/").Body);
+        server.WaitForLog("[WARNING] Reloader is on. Use in development only!");
 
         WriteApp("second, longer version");
         WaitForBody(server, port, "second, longer version");
