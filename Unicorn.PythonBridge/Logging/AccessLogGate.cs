@@ -63,13 +63,7 @@ public sealed class AccessLogGate : IAccessLogGate, IDisposable
 
         using (Py.GIL())
         {
-            using var dict = new PyDict();
-            foreach (var (key, value) in atoms)
-            {
-                using PyObject item = value is long n ? new PyInt(n) : new PyString(value.ToString() ?? "");
-                dict.SetItem(key, item);
-            }
-
+            using var dict = PythonLogging.AtomsDict(atoms);
             using var text = new PyString(line);
             using var passed = _pass.Invoke(text, dict);
             return passed.IsNone() ? null : passed.As<string>();

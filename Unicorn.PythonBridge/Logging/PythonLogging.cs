@@ -96,15 +96,22 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
 
         using (Py.GIL())
         {
-            using var dict = new PyDict();
-            foreach (var (key, value) in atoms)
-            {
-                using PyObject item = value is long n ? new PyInt(n) : new PyString(value.ToString() ?? "");
-                dict.SetItem(key, item);
-            }
-
+            using var dict = AtomsDict(atoms);
             Invoke(_access, new PyString(line), dict);
         }
+    }
+
+    /// <summary>An access line's atoms as the record's args dict, as Gunicorn passes them (GIL held).</summary>
+    internal static PyDict AtomsDict(IReadOnlyList<KeyValuePair<string, object>> atoms)
+    {
+        var dict = new PyDict();
+        foreach (var (key, value) in atoms)
+        {
+            using PyObject item = value is long n ? new PyInt(n) : new PyString(value.ToString() ?? "");
+            dict.SetItem(key, item);
+        }
+
+        return dict;
     }
 
     public void Reopen() => Call(() => Invoke(_reopen));
