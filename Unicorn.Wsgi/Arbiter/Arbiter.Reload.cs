@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
@@ -14,6 +15,26 @@ public sealed partial class Arbiter
     /// become ready. When the configuration cannot be reloaded the dirty arbiter still gets the HUP (it
     /// replaces its workers), as in Gunicorn.
     /// </summary>
+    // A deferred HUP waits at most this long for the last reload's workers to boot (an import that hangs until
+    // boot_timeout must not hold up the HUP that fixes it).
+    private static readonly TimeSpan HupDeferral = TimeSpan.FromSeconds(5);
+
+    private long? _hupDeferredSince;
+
+    /// <summary>Whether workers of the current generation are still booting (the previous HUP's set, or the first).</summary>
+    private bool LastReloadBooting() =>
+        _workers.Values.Any(w => w.Generation == _generation && w.StopSentAt is null && w.Snapshot().State == WorkerState.Booting);
+
+    /// <summary>The main loop's turn for a HUP deferred by <see cref="LastReloadBooting"/>.</summary>
+    private void ApplyDeferredReload()
+    {
+        if (_hupDeferredSince is { } since && (!LastReloadBooting() || Stopwatch.GetElapsedTime(since) >= HupDeferral))
+        {
+            _hupDeferredSince = null;
+            Reload();
+        }
+    }
+
     private void Reload()
     {
         if (!ReloadConfiguration())

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
 
@@ -25,7 +26,18 @@ public sealed partial class Arbiter
         {
             case Libc.SIGHUP:
                 _log.Info("Hang up: " + _masterName);
-                Reload();
+                if (LastReloadBooting())
+                {
+                    // HUPs in a burst become one: each would start a full set that boots (hundreds of ms of CPU and
+                    // tens of MiB each) only to be replaced by the next. Applied once the last set is up.
+                    _hupDeferredSince ??= Stopwatch.GetTimestamp();
+                    _log.Debug("Reload deferred until the workers of the last one have booted");
+                }
+                else
+                {
+                    Reload();
+                }
+
                 break;
             case Libc.SIGTERM:
                 throw new StopMasterException(graceful: true);

@@ -110,6 +110,7 @@ public sealed partial class Arbiter : IDisposable
                 RunControlCalls();
 
                 ReapWorkers();
+                ApplyDeferredReload();
                 ManageDirtyArbiter();
                 CheckZygote();
                 MurderWorkers();
