@@ -27,5 +27,7 @@ internal static class WorkerMain
         // The worker class's host says whether requests share the interpreter from several threads.
         Multithread = AppHosts.For(settings).IsMultithread(settings),
         Multiprocess = settings.Workers > 1,
+        // The stand-in app is WSGI: the asgi and tornado workers load theirs another way.
+        ServeSyntaxErrors = settings.Reload && AppHosts.RunsWsgi(settings),
     };
 }

@@ -9,15 +9,16 @@ namespace Unicorn.PythonBridge;
 /// </summary>
 public static class AppLoader
 {
-    /// <summary>Imports and returns the app object; takes the GIL itself.</summary>
+    /// <summary>Imports and returns the app object; takes the GIL itself. With <paramref name="serveSyntaxErrors"/>
+    /// (--reload), a module with a syntax error gives an app that answers its traceback (<see cref="WsgiAppOptions.ServeSyntaxErrors"/>).</summary>
     /// <exception cref="AppImportException">the module, attribute or factory failed; message and traceback inside.</exception>
-    public static PyObject Load(PythonRuntime runtime, string appUri)
+    public static PyObject Load(PythonRuntime runtime, string appUri, bool serveSyntaxErrors = false)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentException.ThrowIfNullOrWhiteSpace(appUri);
         return runtime.RunWithGil(() =>
         {
-            using var load = BridgeModule.Get("load_app");
+            using var load = BridgeModule.Get(serveSyntaxErrors ? "load_app_or_fail_app" : "load_app");
             using var spec = new PyString(appUri);
             try
             {

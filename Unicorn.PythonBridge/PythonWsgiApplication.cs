@@ -41,7 +41,8 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     /// <exception cref="AppImportException">the app could not be imported.</exception>
     public static PythonWsgiApplication Load(PythonRuntime runtime, string appUri, WsgiAppOptions options, IErrorLog log)
     {
-        using var app = AppLoader.Load(runtime, appUri);
+        ArgumentNullException.ThrowIfNull(options);
+        using var app = AppLoader.Load(runtime, appUri, options.ServeSyntaxErrors);
         return new PythonWsgiApplication(runtime, app, options, log);
     }
 

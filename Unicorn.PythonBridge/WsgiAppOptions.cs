@@ -14,4 +14,10 @@ public sealed record WsgiAppOptions
     public bool Multiprocess { get; init; }
 
     public string ServerSoftware { get; init; } = DefaultServerSoftware;
+
+    /// <summary>
+    /// --reload, as Gunicorn's worker: an app whose import raises SyntaxError is replaced by one answering its traceback
+    /// as a 500, and the file is watched, so saving the fix brings the app up (instead of a worker that cannot boot).
+    /// </summary>
+    public bool ServeSyntaxErrors { get; init; }
 }

@@ -285,6 +285,28 @@ def _bad_arguments(func):
     return True
 
 
+def load_app_or_fail_app(spec):
+    """--reload, as Gunicorn's worker: a syntax error in the app's modules is logged, and an app answering its
+    traceback as a 500 serves instead; the file joins what the reloader watches (sys._unicorn_failed_files), so
+    saving the fix replaces this worker."""
+    try:
+        return load_app(spec)
+    except SyntaxError as e:
+        import logging
+        logging.getLogger("gunicorn.error").exception(e)
+        if e.filename:
+            failed = sys.__dict__.setdefault("_unicorn_failed_files", [])
+            failed.append(os.path.abspath(e.filename))
+        body = "".join(traceback.format_exception(e)).encode("utf-8", "backslashreplace")
+
+        def fail_app(environ, start_response):
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain"),
+                                                         ("Content-Length", str(len(body)))])
+            return [body]
+
+        return fail_app
+
+
 def load_app(spec):
     module_name, sep, expression = spec.partition(":")
     if not sep:

@@ -36,6 +36,8 @@ def module_files():
             if name.endswith((".pyc", ".pyo")):
                 name = name[:-1]
             files.add(os.path.abspath(name))
+    # A module whose syntax error the app answers instead (--reload): saving the fix replaces the worker.
+    files.update(getattr(sys, "_unicorn_failed_files", ()))
     return "\0".join(sorted(files))
 
 

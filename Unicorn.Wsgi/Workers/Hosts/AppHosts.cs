@@ -39,5 +39,8 @@ public static class AppHosts
     /// <summary>True when the worker class runs WSGI requests on a pool of Python threads (sync, gthread).</summary>
     internal static bool RunsWsgiThreads(Settings settings) => For(settings) is AppThreadPoolFactory;
 
+    /// <summary>True when the worker class calls a WSGI app (sync, gthread, gevent, eventlet), not asgi or tornado.</summary>
+    public static bool RunsWsgi(Settings settings) => For(settings) is AppThreadPoolFactory or GreenletHostFactory;
+
     public static IAppHost Create(Settings settings, ILoadedApp app, IErrorLog log, HubThread? hub = null) => For(settings).Create(settings, app, log, hub);
 }

@@ -104,7 +104,9 @@ internal sealed class ServerProcess : IDisposable
     {
         using var client = new TcpClient();
         client.Connect(IPAddress.Loopback, Port);
-        client.ReceiveTimeout = 10_000;
+        // The port accepts once the master listens: a first request waits for a worker's boot, which a loaded machine
+        // (CI's other test processes) can stretch past 10 s.
+        client.ReceiveTimeout = 60_000;
         var stream = client.GetStream();
         stream.Write(request);
         client.Client.Shutdown(SocketShutdown.Send);

@@ -43,6 +43,26 @@ public sealed class ReloadTests : IDisposable
         Assert.Equal(2, server.Count("Worker reloading:"));
     }
 
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gevent")]
+    public void AnAppWithASyntaxErrorAtStartServesItsTracebackUntilItIsFixed(string workerClass)
+    {
+        // Gunicorn's worker under --reload: the traceback as a 500, the file watched. The worker used to fail to boot,
+        // which stopped the server.
+        Save("def app(environ, start_response)\n    return []\n");
+        var port = FreePort();
+        using var server = Start("--chdir", _dir, "-b", $"127.0.0.1:{port}", "--reload", "-k", workerClass, "reloadapp:app");
+        Assert.True(Poll(() => TryGet(port, "/") is not null, 60), server.Log);
+        var (status, body) = Get(port, "/");
+        Assert.Equal(500, status);
+        Assert.Contains("SyntaxError", body, StringComparison.Ordinal);
+        server.WaitForLog("SyntaxError");
+
+        WriteApp("fixed at last");
+        WaitForBody(server, port, "fixed at last");
+    }
+
     [Fact]
     public void ExtraFileGlobTriggersReload()
     {
