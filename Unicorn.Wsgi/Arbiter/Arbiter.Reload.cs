@@ -9,12 +9,6 @@ namespace Unicorn.Wsgi.Arbiter;
 
 public sealed partial class Arbiter
 {
-    /// <summary>
-    /// HUP: re-read the configuration, reopen logs, rebind if the addresses changed, apply the dirty_*
-    /// settings, then start a full set of new workers; the old ones are stopped gracefully as the new ones
-    /// become ready. When the configuration cannot be reloaded the dirty arbiter still gets the HUP (it
-    /// replaces its workers), as in Gunicorn.
-    /// </summary>
     // A deferred HUP waits at most this long for the last reload's workers to boot (an import that hangs until
     // boot_timeout must not hold up the HUP that fixes it).
     private static readonly TimeSpan HupDeferral = TimeSpan.FromSeconds(5);
@@ -35,6 +29,12 @@ public sealed partial class Arbiter
         }
     }
 
+    /// <summary>
+    /// HUP: re-read the configuration, reopen logs, rebind if the addresses changed, apply the dirty_*
+    /// settings, then start a full set of new workers; the old ones are stopped gracefully as the new ones
+    /// become ready. When the configuration cannot be reloaded the dirty arbiter still gets the HUP (it
+    /// replaces its workers), as in Gunicorn.
+    /// </summary>
     private void Reload()
     {
         if (!ReloadConfiguration())
