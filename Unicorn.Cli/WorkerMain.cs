@@ -24,8 +24,10 @@ internal static class WorkerMain
 
     internal static WsgiAppOptions AppOptions(Settings settings) => new()
     {
-        // The worker class's host says whether requests share the interpreter from several threads.
-        Multithread = AppHosts.For(settings).IsMultithread(settings),
+        // The worker class's host says whether requests share the interpreter from several threads; greenlets run
+        // them concurrently on one, which Gunicorn's async workers also call multithreaded.
+        Multithread = AppHosts.For(settings).IsMultithread(settings) || WorkerClasses.IsGreenlet(settings.EffectiveWorkerClass),
+        OneAppThread = !AppHosts.For(settings).IsMultithread(settings),
         Multiprocess = settings.Workers > 1,
         // The stand-in app is WSGI: the asgi and tornado workers load theirs another way.
         ServeSyntaxErrors = settings.Reload && AppHosts.RunsWsgi(settings),

@@ -20,7 +20,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         ArgumentNullException.ThrowIfNull(options);
         Runtime = runtime;
         Log = log ?? throw new ArgumentNullException(nameof(log));
-        SendsHoldingGil = !options.Multithread;
+        SendsHoldingGil = options.OneAppThread ?? !options.Multithread;
         runtime.RunWithGil(() =>
         {
             App = CPython.NewRef(Handles.Of(app));

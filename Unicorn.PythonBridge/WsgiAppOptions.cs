@@ -7,8 +7,13 @@ public sealed record WsgiAppOptions
     public static string DefaultServerSoftware { get; } =
         "unicorn/" + (typeof(WsgiAppOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    /// <summary>wsgi.multithread: more than one app thread in this worker (gthread).</summary>
+    /// <summary>wsgi.multithread: requests run concurrently in this worker (gthread's threads; gevent's and eventlet's
+    /// greenlets, as Gunicorn's async workers say).</summary>
     public bool Multithread { get; init; }
+
+    /// <summary>Whether one Python thread calls the app (sync, a greenlet hub), so a small body is sent with the GIL
+    /// held (<c>PythonWsgiApplication.SendsHoldingGil</c>); null: when not <see cref="Multithread"/>.</summary>
+    public bool? OneAppThread { get; init; }
 
     /// <summary>wsgi.multiprocess: more than one worker process.</summary>
     public bool Multiprocess { get; init; }

@@ -49,6 +49,8 @@ def app(environ, start_response):
         return _text(start_response, "hello\n")
     if path == "/imported":
         return _text(start_response, IMPORTED_WITH)
+    if path == "/multithread":
+        return _text(start_response, repr((environ["wsgi.multithread"], environ["wsgi.multiprocess"])))
     if path == "/sleep":
         seconds = float(query or "1")
         _running += 1

@@ -7,7 +7,7 @@ namespace Unicorn.Wsgi.Workers.Hosts;
 /// <summary>The greenlet host (gevent, eventlet): one hub thread, up to worker_connections requests at once.</summary>
 internal sealed class GreenletHostFactory(string library) : IAppHostFactory
 {
-    // Gunicorn's async workers say wsgi.multithread False: greenlets share one thread.
+    // One Python thread (the hub's) calls the app; wsgi.multithread is still True, as in Gunicorn (Cli/WorkerMain).
     public bool IsMultithread(Settings settings) => false;
 
     public bool NeedsHubThread => true;

@@ -56,6 +56,8 @@ public sealed class GreenletWorkerTests
             using var server = Start(workerClass, out var port, "-c", config);
 
             Assert.Equal(imported, UnicornServer.Get(port, "/imported").Body);
+            // Greenlets run requests concurrently: Gunicorn's async workers say wsgi.multithread True.
+            Assert.Equal("(True, False)", UnicornServer.Get(port, "/multithread").Body);
             server.WaitForLog("config imported with sleep from " + imported.Split(' ')[1]);
         }
         finally

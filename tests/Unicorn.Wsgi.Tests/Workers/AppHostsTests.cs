@@ -89,7 +89,7 @@ public sealed class AppHostsTests
         Assert.Equal(normal, settings.EffectiveWorkerClass);
         Assert.True(WorkerClasses.IsGreenlet(workerClass));
         Assert.Equal(321, host.Capacity);
-        Assert.False(AppHosts.For(settings).IsMultithread(settings)); // Gunicorn's async workers: wsgi.multithread False
+        Assert.False(AppHosts.For(settings).IsMultithread(settings)); // one Python thread, the hub's
     }
 
     [Theory]
