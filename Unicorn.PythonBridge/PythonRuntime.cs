@@ -151,11 +151,8 @@ public sealed unsafe partial class PythonRuntime
         if (!t_threadStateKept)
         {
             t_threadStateKept = true;
-            unsafe
-            {
-                _ = CPython.PyGILState_Ensure(); // never released: the state lives as long as the thread
-                _ = CPython.PyEval_SaveThread();
-            }
+            _ = CPython.PyGILState_Ensure(); // never released: the state lives as long as the thread
+            _ = CPython.PyEval_SaveThread();
         }
     }
 

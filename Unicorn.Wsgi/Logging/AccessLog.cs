@@ -29,8 +29,7 @@ public sealed class AccessLog : IDisposable
     private readonly IErrorLog? _errors;
     private readonly StatsdClient? _statsd;
     private readonly IPythonLogging? _python;
-    private readonly string _formatText;
-    private string[] _atomNames;
+    private readonly string[] _atomNames;
     private volatile IAccessLogGate? _gate;
     private readonly Channel<AccessLogEntry>? _queue;
     private readonly Thread? _writer;
@@ -62,8 +61,7 @@ public sealed class AccessLog : IDisposable
             _format = compiled.Format;
         }
 
-        _formatText = format;
-        _atomNames = python is null ? [] : PythonAtomNames(format);
+        _atomNames = PythonAtomNames(format); // for Python's record: with a log config, or once a gate is used
 
         _file = file;
         _syslog = syslog;
@@ -97,7 +95,6 @@ public sealed class AccessLog : IDisposable
     public void UseGate(IAccessLogGate gate)
     {
         ArgumentNullException.ThrowIfNull(gate);
-        _atomNames = PythonAtomNames(_formatText);
         _gate = gate;
     }
 

@@ -169,12 +169,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            if (e is not IOException)
-            {
-                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
-            }
-
-            _gone = true;
+            WriteFailed(e);
             return GreenletWrite.ClientGone;
         }
 
@@ -320,12 +315,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            if (e is not IOException)
-            {
-                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
-            }
-
-            _gone = true;
+            WriteFailed(e);
         }
         finally
         {
@@ -333,6 +323,17 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
 
         Drained(op.Length);
+    }
+
+    // A write that failed: the client is gone from now on; anything but the socket's IOException is logged with the request.
+    private void WriteFailed(Exception e)
+    {
+        if (e is not IOException)
+        {
+            Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
+        }
+
+        _gone = true;
     }
 
     // sendfile(2) through the sink, as the threaded host sends a file; a connection that cannot (TLS, HTTP/2) gets pread blocks.
@@ -348,12 +349,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            if (e is not IOException)
-            {
-                Log.Error($"Error handling request {Request.Method} {Request.RawUri}: {e.GetType().Name}: {e.Message}");
-            }
-
-            _gone = true;
+            WriteFailed(e);
         }
         finally
         {
