@@ -100,10 +100,10 @@ internal sealed class WorkerStartup : IDisposable
     private void LoadServerHooks(Settings settings)
     {
         // post_fork runs before the app loads, so Python starts here when the config file has hooks.
-        if (PythonServerHooks.HasHooks(settings))
+        if (PythonServerHooks.HasHooks(settings, worker: true))
         {
             StartPython(settings);
-            _serverHooks = PythonServerHooks.Load(settings, _log, Directory.GetCurrentDirectory());
+            _serverHooks = PythonServerHooks.Load(settings, _log, Directory.GetCurrentDirectory(), worker: true);
             _hookBridge = ServerHookBridge.ForWorker(_serverHooks, settings);
             _hooks = _hookBridge.CreateWorkerHooks();
         }

@@ -173,6 +173,11 @@ class _UnicornResponse:
         self.response_length = d["sent"]
 
 
+def _unicorn_default_pre_request(worker, req):
+    # Gunicorn's default pre_request: a worker at debug level runs it.
+    worker.log.debug("%s %s", req.method, req.path)
+
+
 class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write):
         self.log = _UnicornLog(write)
@@ -182,6 +187,8 @@ class _UnicornHooks:
         for name, (origin, path) in json.loads(refs_json).items():
             if origin == "ConfigFile":
                 fn = getattr(module, name)
+            elif origin == "Default":
+                fn = globals()[path]
             else:
                 mod_name, attr = path.rsplit(".", 1)
                 fn = getattr(importlib.import_module(mod_name), attr)

@@ -27,11 +27,11 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     /// Finds every hook <paramref name="settings"/> names (config-file callables and dotted paths).
     /// Throws <see cref="ConfigException"/> when the config file or a dotted path cannot be loaded.
     /// </summary>
-    public static PythonServerHooks Load(Settings settings, IErrorLog log, string workingDirectory)
+    public static PythonServerHooks Load(Settings settings, IErrorLog log, string workingDirectory, bool worker = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
-        var refs = HookRefs(settings);
+        var refs = HookRefs(settings, worker);
         var hooks = new PythonServerHooks(log, [.. refs.Keys]);
         if (refs.Count == 0)
         {
@@ -70,7 +70,8 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     public bool IsDefined(string hookName) => _defined.Contains(hookName);
 
     /// <summary>Whether <paramref name="settings"/> name any hook this class runs (otherwise Python need not start for hooks).</summary>
-    public static bool HasHooks(Settings settings) => HookRefs(settings).Count > 0;
+    /// <summary>Whether <see cref="Load"/> finds any hook (<paramref name="worker"/>: in a worker).</summary>
+    public static bool HasHooks(Settings settings, bool worker = false) => HookRefs(settings, worker).Count > 0;
 
     public void OnStarting(HookServer server) => Call("on_starting", Server(server));
 
@@ -112,10 +113,23 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
         _hooks = null;
     }
 
-    /// <summary>The process-level hooks the settings define: name to [origin, dotted path].</summary>
-    internal static Dictionary<string, string?[]> HookRefs(Settings settings) => settings.HookReferences
-        .Where(h => h.Setting.Supported && h.Setting.Name != "ssl_context" && !h.Reference.IsDefault)
-        .ToDictionary(h => h.Setting.Name, h => new[] { h.Reference.Origin.ToString(), h.Reference.DottedPath });
+    /// <summary>
+    /// The hooks the settings define: name to [origin, dotted path]. In a worker at debug level Gunicorn's default
+    /// <c>pre_request</c>, which logs each request's method and path, is one of them (HookScript's
+    /// <c>_unicorn_default_pre_request</c>); other defaults do nothing, so they are left out.
+    /// </summary>
+    internal static Dictionary<string, string?[]> HookRefs(Settings settings, bool worker = false)
+    {
+        var refs = settings.HookReferences
+            .Where(h => h.Setting.Supported && h.Setting.Name != "ssl_context" && !h.Reference.IsDefault)
+            .ToDictionary(h => h.Setting.Name, h => new[] { h.Reference.Origin.ToString(), h.Reference.DottedPath });
+        if (worker && !refs.ContainsKey("pre_request") && string.Equals(settings.LogLevel, "debug", StringComparison.OrdinalIgnoreCase))
+        {
+            refs["pre_request"] = ["Default", "_unicorn_default_pre_request"];
+        }
+
+        return refs;
+    }
 
     internal static object Server(HookServer s) => new { server = new { pid = s.Pid, num_workers = s.NumWorkers } };
 

@@ -100,6 +100,7 @@ public sealed partial class Arbiter
         _settings = next;
         _config = nextConfig;
         _reloads++;
+        LogCurrentConfiguration();
         if (oldConfig.ControlSocket != _config.ControlSocket || oldConfig.ControlSocketMode != _config.ControlSocketMode)
         {
             StopControlServer();

@@ -168,6 +168,7 @@ public sealed partial class Arbiter : IDisposable
 
     private void Start()
     {
+        LogCurrentConfiguration();
         _log.Info($"Starting unicorn {_options.Version}");
         if (int.TryParse(Environment.GetEnvironmentVariable(HandOver.GunicornPid), out var parent) && parent > 0)
         {
@@ -224,6 +225,7 @@ public sealed partial class Arbiter : IDisposable
 
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
+        _log.Debug("Arbiter booted");
         _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_settings.WorkerClassDisplay}");
         if (_options.PythonDescription is { } python)
@@ -246,6 +248,14 @@ public sealed partial class Arbiter : IDisposable
     /// create workertmp.). Found only when spawning, a missing directory left the master retrying every second
     /// with no worker, and one it may not write to ended the main loop with a .NET stack trace.
     /// </summary>
+    private void LogCurrentConfiguration()
+    {
+        if (_log.IsEnabled(LogLevel.Debug))
+        {
+            _log.Debug(PrintConfig.RenderCurrent(_settings));
+        }
+    }
+
     private void CheckWorkerTmpDir()
     {
         if (WorkerTmpDirProblem(_config.WorkerTmpDir) is { } problem)

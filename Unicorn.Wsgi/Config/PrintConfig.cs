@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Unicorn.Wsgi.Config;
 
-/// <summary><c>--print-config</c>: every setting as <c>name = value</c>, sorted by name, names padded to one width, as Gunicorn prints them.</summary>
+/// <summary><c>--print-config</c> (and the debug log's dump): every setting as <c>name = value</c>, sorted by name, names padded to one width, as Gunicorn prints them.</summary>
 public static class PrintConfig
 {
     public static string Render(Settings s)
@@ -14,6 +14,22 @@ public static class PrintConfig
         foreach (var name in names)
         {
             sb.Append(name.PadRight(width)).Append(" = ").Append(PythonRepr.Str(s.Get<object?>(name))).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Gunicorn's debug-level <c>Current configuration:</c> record, written as the master starts and on each reload:
+    /// every setting as <c>  name: value</c>, in Gunicorn's declaration order.
+    /// </summary>
+    public static string RenderCurrent(Settings s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var sb = new StringBuilder("Current configuration:");
+        foreach (var name in SettingsTable.All.Select(x => x.Name).Where(s.Contains))
+        {
+            sb.Append("\n  ").Append(name).Append(": ").Append(PythonRepr.Str(s.Get<object?>(name)));
         }
 
         return sb.ToString();
