@@ -38,6 +38,7 @@ public sealed class PythonConfigFileSource : IConfigFileSource
 
         using (Py.GIL())
         {
+            _ = Logging.GloggingModule.Get(); // before the file runs: it may subclass gunicorn.glogging.Logger
             using var scope = Py.CreateScope("unicorn_" + function);
             scope.Exec(source);
             using var read = scope.Get(function);

@@ -43,6 +43,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             : null;
         using (Py.GIL())
         {
+            _ = GloggingModule.Get(); // before the config file runs: it may subclass gunicorn.glogging.Logger
             using var scope = Py.CreateScope("unicorn_hooks");
             scope.Exec(ConfigFileScript.Source);
             scope.Exec(HookScript.Source);

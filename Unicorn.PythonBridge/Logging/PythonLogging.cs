@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Python.Runtime;
 using Unicorn.Wsgi.Logging;
 
@@ -14,26 +15,29 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     private readonly PyObject _error;
     private readonly PyObject _access;
     private readonly PyObject _reopen;
+    private readonly bool _loggerClass;
     private int _broken;
 
-    private PythonLogging(PyModule scope, LogLevel errorLevel)
+    private PythonLogging(PyModule scope, PyObject module, LogLevel errorLevel, bool loggerClass)
     {
         _scope = scope;
         ErrorLevel = errorLevel;
-        _error = scope.Get("_unicorn_log_error");
-        _access = scope.Get("_unicorn_log_access");
-        _reopen = scope.Get("_unicorn_log_reopen");
+        _loggerClass = loggerClass;
+        _error = module.GetAttr("_unicorn_log_error");
+        _access = module.GetAttr(loggerClass ? "_unicorn_log_access_record" : "_unicorn_log_access");
+        _reopen = module.GetAttr("_unicorn_log_reopen");
     }
 
     /// <summary>Applies <paramref name="config"/> in the running interpreter. Throws <see cref="ArgumentException"/>
     /// with one line naming the file or setting when Python's logging refuses it (a bad file, a handler class
-    /// that can't be imported...).</summary>
+    /// that can't be imported, a logger class that raises...).</summary>
     public static PythonLogging Configure(PythonRuntime runtime, PythonLogConfig config)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(config);
         var what = config.Kind switch
         {
+            _ when config.LoggerClass is { } name => $"--logger-class {name}",
             "dict" => "logconfig_dict",
             "json" => $"--log-config-json {config.Source}",
             _ => $"--log-config {config.Source}",
@@ -43,22 +47,43 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             var scope = Py.CreateScope("unicorn_logging");
             try
             {
-                scope.Exec(PythonLoggingScript.Source);
-                if (config.ConfigFile is { } file && config.Source.Contains("\"__config__.", StringComparison.Ordinal))
+                var module = GloggingModule.Get();
+                scope.Exec(ConfigFile.ConfigFileScript.Source);
+                if (config.ConfigFile is { } file && (config.Source.Contains("\"__config__.", StringComparison.Ordinal)
+                    || config.LoggerClass?.StartsWith("__config__.", StringComparison.Ordinal) == true))
                 {
-                    // A class the dictionary names from the config file ("()": JsonFormatter) resolves by import of
-                    // __config__: a worker has not run the file yet (its hooks load later), the master has.
-                    scope.Exec(ConfigFile.ConfigFileScript.Source);
+                    // A class the dictionary or logger_class names from the config file ("()": JsonFormatter) resolves by
+                    // import of __config__: a worker has not run the file yet (its hooks load later), the master has.
                     using var load = scope.Get("_unicorn_config_module");
                     using var __ = load.Invoke(new PyString("file"), new PyString(file), new PyString(Directory.GetCurrentDirectory()));
                 }
 
-                using var setup = scope.Get("_unicorn_log_setup");
-                using var accessLog = config.AccessLog is null ? PyObject.None : new PyString(config.AccessLog);
-                using var _ = setup.Invoke(new PyString(config.Kind), new PyString(config.Source), new PyString(config.LogLevel),
-                    new PyString(config.ErrorLog), accessLog);
-                using var level = scope.Eval("logging.getLogger('gunicorn.error').getEffectiveLevel()");
-                return new PythonLogging(scope, ToLevel(level.As<int>()));
+                using var kind = config.Kind.Length == 0 ? PyObject.None : new PyString(config.Kind);
+                using var source = new PyString(config.Source);
+                if (config.LoggerClass is { } loggerClass)
+                {
+                    // The class gets Gunicorn's cfg, and its access() Gunicorn's req and resp: the hooks' objects.
+                    scope.Exec(ConfigFile.HookScript.Source);
+                    using var json = Py.Import("json");
+                    using var values = json.InvokeMethod("loads", new PyString(config.SettingsJson ?? "{}"));
+                    using var configType = scope.Get("_UnicornConfig");
+                    using var cfg = configType.Invoke(values);
+                    using var request = scope.Get("_UnicornRequest");
+                    using var response = scope.Get("_UnicornResponse");
+                    using var setupClass = module.GetAttr("_unicorn_log_setup_class");
+                    using var _ = setupClass.Invoke(new PyString(loggerClass), cfg, request, response, kind, source);
+                }
+                else
+                {
+                    using var setup = module.GetAttr("_unicorn_log_setup");
+                    using var accessLog = config.AccessLog is null ? PyObject.None : new PyString(config.AccessLog);
+                    using var _ = setup.Invoke(kind, source, new PyString(config.LogLevel), new PyString(config.ErrorLog), accessLog);
+                }
+
+                using var logging = Py.Import("logging");
+                using var errorLogger = logging.InvokeMethod("getLogger", new PyString("gunicorn.error"));
+                using var level = errorLogger.InvokeMethod("getEffectiveLevel");
+                return new PythonLogging(scope, module, ToLevel(level.As<int>()), config.LoggerClass is not null);
             }
             catch (PythonException e)
             {
@@ -86,19 +111,63 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     // race on 3.11). The master logs from threads that never hold the GIL.
     public void Error(LogLevel level, string message) => Call(() => Invoke(_error, new PyInt((int)level), new PyString(message)));
 
-    public void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
+    public void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
     {
+        ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(atoms);
         if (Volatile.Read(ref _broken) != 0 || !PythonEngine.IsInitialized)
         {
             return;
         }
 
+        var record = _loggerClass ? AccessRecordJson(entry) : null;
         using (Py.GIL())
         {
+            if (record is not null)
+            {
+                Invoke(_access, new PyString(record));
+                return;
+            }
+
             using var dict = AtomsDict(atoms);
             Invoke(_access, new PyString(line), dict);
         }
+    }
+
+    // One request as a logger class's access() takes it: Gunicorn's resp, req (HookScript's shapes), environ and time.
+    private static string AccessRecordJson(AccessLogEntry entry)
+    {
+        var environ = entry.EnvironMap?.Invoke() ?? new Dictionary<string, string>();
+        var uri = entry.RawUri;
+        var end = uri.IndexOfAny(['?', '#']);
+        var version = entry.Protocol.StartsWith("HTTP/", StringComparison.Ordinal) && entry.Protocol.Length == 8
+            ? new[] { entry.Protocol[5] - '0', entry.Protocol[7] - '0' }
+            : [1, 1];
+        object? peer = entry.RemoteAddress is { Length: > 0 } address
+            ? new object[] { address, int.TryParse(environ.GetValueOrDefault("REMOTE_PORT"), out var port) ? port : 0 }
+            : null;
+        return JsonSerializer.Serialize(new
+        {
+            us = (long)entry.Duration.TotalMicroseconds,
+            environ,
+            req = new
+            {
+                method = entry.Method,
+                uri,
+                path = end < 0 ? uri : uri[..end],
+                query = entry.Query,
+                version,
+                headers = entry.RequestHeaders.Select(h => new[] { h.Key, h.Value }),
+                scheme = environ.GetValueOrDefault("wsgi.url_scheme", "http"),
+                peer,
+            },
+            resp = new
+            {
+                status = entry.Status,
+                headers = entry.ResponseHeaders.Select(h => new[] { h.Key, h.Value }),
+                sent = entry.ResponseLength,
+            },
+        });
     }
 
     /// <summary>An access line's atoms as the record's args dict, as Gunicorn passes them (GIL held).</summary>

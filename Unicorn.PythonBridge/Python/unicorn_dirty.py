@@ -1494,12 +1494,14 @@ def install_gunicorn_alias(module):
     for name in ("", ".app", ".client", ".errors"):
         modules.setdefault("gunicorn.dirty" + name, module)
     modules.setdefault("gunicorn.dirty.stash", module.stash)
-    if "gunicorn" not in modules and importlib.util.find_spec("gunicorn") is None:
+    package = modules.get("gunicorn")
+    if package is None and importlib.util.find_spec("gunicorn") is None:
         package = types.ModuleType("gunicorn")
         package.__path__ = []
-        package.dirty = module
         # The Gunicorn release whose behaviour Unicorn follows, for code that reads it (examples/test.py prints it).
         package.version_info = (26, 1, 0)
         package.__version__ = "26.1.0"
         modules["gunicorn"] = package
+    if package is not None and getattr(package, "__file__", None) is None:
+        package.dirty = module  # the stand-in, made here or by gunicorn.glogging's (unicorn_glogging.py)
 

@@ -31,8 +31,9 @@ public static partial class SettingsTable
             Meta = "STRING",
             Default = _ => "gunicorn.glogging.Logger",
             Validate = Validators.Class,
-            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set. " +
-                "Other classes are refused; use a log config for custom handlers.",
+            Doc = "The logger: the built-in one (gunicorn.glogging.Logger, alias 'simple'), which switches to statsd when statsd_host is set, " +
+                "or a subclass of gunicorn.glogging.Logger (a dotted name, or the class in a config file), through which every record " +
+                "then goes, as in Gunicorn. Where Gunicorn is not installed, gunicorn.glogging is Unicorn's.",
         },
         StringRow("logconfig", LoggingSection, ["--log-config"], "FILE", null,
             "A logging.config.fileConfig ini file; when given, log records go through Python's logging."),

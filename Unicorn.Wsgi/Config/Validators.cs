@@ -61,13 +61,6 @@ internal static partial class Validators
         _ => ToStringOrNull(value),
     };
 
-    /// <summary>A logger class; "simple" is Gunicorn's alias of the built-in one.</summary>
-    public static object? LoggerClass(object? value, ResolveContext context)
-    {
-        var name = Class(value, context);
-        return name is "simple" ? "gunicorn.glogging.Logger" : name;
-    }
-
     public static Func<object?, ResolveContext, object?> Hook(string name, int arity) => (value, _) => ToHook(name, value, [arity]);
 
     /// <summary><c>post_request</c> may take 2, 3 or 4 arguments; Gunicorn pads the call.</summary>

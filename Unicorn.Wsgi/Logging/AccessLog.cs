@@ -213,7 +213,7 @@ public sealed class AccessLog : IDisposable
                 {
                     try
                     {
-                        _python.Access(line.ToString(), PythonAtoms(entry));
+                        _python.Access(entry, line.ToString(), PythonAtoms(entry));
                     }
                     catch (Exception e) when (e is not OutOfMemoryException)
                     {

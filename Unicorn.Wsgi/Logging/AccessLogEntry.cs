@@ -42,6 +42,9 @@ public sealed class AccessLogEntry
     /// request finished: it must read a snapshot, never live Python objects.</summary>
     public Func<string, string?>? Environ { get; init; }
 
+    /// <summary>All of that environ, for a logger class's <c>access()</c> (same rules as <see cref="Environ"/>).</summary>
+    public Func<IReadOnlyDictionary<string, string>>? EnvironMap { get; init; }
+
     /// <summary>When the request started (any offset; lines use the local time zone).</summary>
     public DateTimeOffset StartTime { get; init; }
 
@@ -58,6 +61,7 @@ public sealed class AccessLogEntry
         IReadOnlyList<KeyValuePair<string, string>> responseHeaders, DateTimeOffset startTime, TimeSpan duration)
     {
         ArgumentNullException.ThrowIfNull(request);
+        Dictionary<string, string>? environ = null;
         return new AccessLogEntry
         {
             Method = request.Method,
@@ -70,7 +74,8 @@ public sealed class AccessLogEntry
             ResponseLength = sent,
             RequestHeaders = request.Headers,
             ResponseHeaders = responseHeaders,
-            Environ = RequestEnviron.Lookup(request),
+            Environ = name => (environ ??= RequestEnviron.Build(request)).GetValueOrDefault(name),
+            EnvironMap = () => environ ??= RequestEnviron.Build(request),
             StartTime = startTime,
             Duration = duration,
         };

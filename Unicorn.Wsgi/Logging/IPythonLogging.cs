@@ -15,8 +15,9 @@ public interface IPythonLogging
     void Error(LogLevel level, string message);
 
     /// <summary>One access line. <paramref name="atoms"/> become the record's args, as Gunicorn passes them;
-    /// the record's message is <paramref name="line"/>. Called from the access log's writer thread.</summary>
-    void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms);
+    /// the record's message is <paramref name="line"/>. With a logger class of the user's, its <c>access()</c> is
+    /// called with <paramref name="entry"/> instead. Called from the access log's writer thread.</summary>
+    void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms);
 
     /// <summary>USR1: reopen every <c>logging.FileHandler</c>'s file.</summary>
     void Reopen();
@@ -47,6 +48,11 @@ public interface IAccessLogGate
 /// <param name="LogLevel">--log-level, the level of <c>gunicorn.error</c> unless the configuration sets one.</param>
 /// <param name="ErrorLog">--error-logfile: Gunicorn's own handler on <c>gunicorn.error</c> ("-" is stderr).</param>
 /// <param name="AccessLog">--access-logfile: Gunicorn's own handler on <c>gunicorn.access</c> (null: none).</param>
-/// <param name="ConfigFile">For "dict": the Python config file, loaded as <c>__config__</c> before the dictionary is
-/// applied when it names a class defined there (null: none).</param>
-public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog, string? ConfigFile = null);
+/// <param name="ConfigFile">The Python config file, loaded as <c>__config__</c> before the dictionary is applied when
+/// it names a class defined there, or when <paramref name="LoggerClass"/> is one (null: none).</param>
+/// <param name="LoggerClass">A <c>logger_class</c> of the user's, by dotted name: every record goes through an
+/// instance of it, as in Gunicorn (null: Gunicorn's own). <paramref name="Kind"/> is then "" when no log
+/// configuration is given.</param>
+/// <param name="SettingsJson">With <paramref name="LoggerClass"/>: the settings, the class's <c>cfg</c>.</param>
+public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog,
+    string? ConfigFile = null, string? LoggerClass = null, string? SettingsJson = null);

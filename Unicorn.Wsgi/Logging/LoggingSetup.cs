@@ -43,7 +43,7 @@ public static class LoggingSetup
                 facility = SyslogFacility.Parse(settings.SyslogFacility ?? "user");
             }
 
-            CheckLoggerClass(settings);
+            _ = CustomLoggerClass(settings);
             var owner = WorkerOwner(settings);
             var errorFile = LogFile.Open(settings.ErrorLog ?? "-", LogFile.Stderr, owner);
             if (settings.CaptureOutput)
@@ -96,7 +96,8 @@ public static class LoggingSetup
     }
 
     /// <summary>The Python log configuration the settings give, with Gunicorn's precedence: <c>logconfig_dict</c>,
-    /// then <c>--log-config-json</c>, then <c>--log-config</c>; null when none (records stay in C#).
+    /// then <c>--log-config-json</c>, then <c>--log-config</c>; with a <c>logger_class</c> of the user's, that class
+    /// (whose setup applies the configuration); null when neither (records stay in C#).
     /// A relative path is relative to <c>chdir</c>. Throws <see cref="IOException"/> for a file that does not exist.</summary>
     public static PythonLogConfig? PythonConfig(Settings settings)
     {
@@ -104,11 +105,27 @@ public static class LoggingSetup
         var level = settings.LogLevel ?? "info";
         var errorLog = settings.ErrorLog ?? "-";
         var accessLog = settings.AccessLog;
+        var config = LogConfig(settings, level, errorLog, accessLog);
+        if (CustomLoggerClass(settings) is not { } loggerClass)
+        {
+            return config;
+        }
+
+        // The class's setup() applies the log configuration, if any, as Gunicorn's Logger.setup does.
+        return (config ?? new PythonLogConfig("", "", level, errorLog, accessLog)) with
+        {
+            ConfigFile = PythonConfigFile(settings),
+            LoggerClass = loggerClass,
+            SettingsJson = settings.ValuesJson(),
+        };
+    }
+
+    private static PythonLogConfig? LogConfig(Settings settings, string level, string errorLog, string? accessLog)
+    {
         if (settings.LogConfigDict is System.Collections.IDictionary { Count: > 0 } dict)
         {
-            var pythonFile = settings.ConfigFile is { } file && !file.StartsWith("python:", StringComparison.Ordinal)
-                && !file.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? file : null;
-            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(ForDictConfig(dict)), level, errorLog, accessLog, pythonFile);
+            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(ForDictConfig(dict)), level, errorLog, accessLog,
+                PythonConfigFile(settings));
         }
 
         foreach (var (path, kind) in (ReadOnlySpan<(string?, string)>)[(settings.LogConfigJson, "json"), (settings.LogConfig, "ini")])
@@ -127,6 +144,11 @@ public static class LoggingSetup
         return null;
     }
 
+    // The Python config file, which classes named "__config__.X" come from (null for a TOML file or a python: module).
+    private static string? PythonConfigFile(Settings settings) =>
+        settings.ConfigFile is { } file && !file.StartsWith("python:", StringComparison.Ordinal)
+            && !file.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? file : null;
+
     // A class in logconfig_dict ("()": JsonFormatter, "class": logging.StreamHandler) goes to Python as its dotted
     // name, which dictConfig resolves by import ("__config__.JsonFormatter" is the config file, run under that name
     // in every process, as Gunicorn runs it); serialised as a record it reached dictConfig as a dict it refused.
@@ -138,20 +160,24 @@ public static class LoggingSetup
         _ => value,
     };
 
-    /// <summary>Gunicorn's loggers Unicorn implements: the default one (also spelled 'simple' or
-    /// 'glogging.Logger') and the statsd one, which it becomes anyway with --statsd-host. Any other class
-    /// would be Python code overriding how every record is written; it is refused, never ignored.</summary>
-    private static void CheckLoggerClass(Settings settings)
+    /// <summary>A <c>logger_class</c> of the user's, or null for Gunicorn's own (also spelled 'simple' or
+    /// 'glogging.Logger') and its statsd one, which Unicorn implements and becomes anyway with --statsd-host.</summary>
+    private static string? CustomLoggerClass(Settings settings)
     {
         var name = settings.LoggerClass ?? "gunicorn.glogging.Logger";
-        if (name is "gunicorn.glogging.Logger" or "simple" or "glogging.Logger"
-            || (name is "gunicorn.instrument.statsd.Statsd" && settings.StatsdHost is { Length: > 0 }))
+        if (name is "gunicorn.glogging.Logger" or "simple" or "glogging.Logger")
         {
-            return;
+            return null;
         }
 
-        throw new FormatException($"--logger-class: '{name}' is not supported; Unicorn implements gunicorn.glogging.Logger " +
-            "(and gunicorn.instrument.statsd.Statsd with --statsd-host); use --log-config or logconfig_dict for custom handlers");
+        if (name is "gunicorn.instrument.statsd.Statsd")
+        {
+            return settings.StatsdHost is { Length: > 0 } ? null
+                : throw new FormatException("--logger-class: gunicorn.instrument.statsd.Statsd needs --statsd-host");
+        }
+
+        return name.Contains('.', StringComparison.Ordinal) ? name
+            : throw new FormatException($"--logger-class: '{name}' is not a dotted class name (module.Class)");
     }
 
     // A worker whose metrics slot can't be mapped still serves; the scrape just lacks it.

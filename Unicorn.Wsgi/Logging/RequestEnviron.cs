@@ -13,16 +13,6 @@ namespace Unicorn.Wsgi.Logging;
 /// </summary>
 internal static class RequestEnviron
 {
-    public static Func<string, string?> Lookup(WsgiRequest request)
-    {
-        Dictionary<string, string>? map = null;
-        return name =>
-        {
-            map ??= Build(request);
-            return map.GetValueOrDefault(name);
-        };
-    }
-
     public static Dictionary<string, string> Build(WsgiRequest request)
     {
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)

@@ -6,7 +6,7 @@ namespace Unicorn.EndToEnd.Tests.Logging;
 /// <summary>
 /// Python logging configurations on the real binary: the records of <c>gunicorn.error</c> and
 /// <c>gunicorn.access</c> go through the user's handlers and formatters (ini, dictConfig, JSON);
-/// <c>--capture-output</c>; and the <c>--logger-class</c> values Unicorn refuses.
+/// <c>--capture-output</c>; and a <c>--logger-class</c> that cannot be imported.
 /// </summary>
 public sealed class PythonLogConfigTests : IDisposable
 {
@@ -203,9 +203,9 @@ public sealed class PythonLogConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--logger-class", "myapp.logging.JsonLogger", "--logger-class: 'myapp.logging.JsonLogger' is not supported")]
+    [InlineData("--logger-class", "myapp.logging.JsonLogger", "Error: --logger-class myapp.logging.JsonLogger: ModuleNotFoundError: No module named 'myapp'")]
     [InlineData("--log-config", "/nonexistent/logging.ini", "Error: log config '/nonexistent/logging.ini' not found")]
-    public void Unsupported_logger_class_and_missing_log_config_stop_with_one_line(string flag, string value, string message)
+    public void A_logger_class_that_cannot_be_imported_and_a_missing_log_config_stop_with_one_line(string flag, string value, string message)
     {
         using var server = UnicornServer.Start("-b", $"127.0.0.1:{UnicornServer.FreePort()}", flag, value, "pyfixtures.hello:app");
         Assert.NotEqual(0, server.WaitForExit());

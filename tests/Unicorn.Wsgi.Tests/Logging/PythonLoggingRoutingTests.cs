@@ -25,7 +25,7 @@ public class PythonLoggingRoutingTests
             }
         }
 
-        public void Access(string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
+        public void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
         {
             var values = atoms.ToDictionary(p => p.Key, p => p.Value);
             lock (Records)
@@ -91,21 +91,39 @@ public class PythonLoggingRoutingTests
     }
 
     [Theory]
-    [InlineData("gunicorn.glogging.Logger", null, true)]
-    [InlineData("simple", null, true)]
-    [InlineData("gunicorn.instrument.statsd.Statsd", "127.0.0.1:8125", true)]
-    [InlineData("gunicorn.instrument.statsd.Statsd", null, false)]
-    [InlineData("myapp.JsonLogger", null, false)]
-    public void Logger_class_other_than_gunicorns_own_is_refused(string loggerClass, string? statsd, bool accepted)
+    [InlineData("gunicorn.glogging.Logger", null)]
+    [InlineData("glogging.Logger", null)]
+    [InlineData("simple", null)]
+    [InlineData("gunicorn.instrument.statsd.Statsd", "127.0.0.1:8125")]
+    public void Gunicorns_own_logger_classes_keep_records_in_unicorn(string loggerClass, string? statsd)
     {
         var settings = LogSettings.With(("logger_class", loggerClass), ("statsd_host", statsd));
-        if (accepted)
-        {
-            LoggingSetup.Create(settings).Dispose();
-            return;
-        }
+        Assert.Null(LoggingSetup.PythonConfig(settings));
+        LoggingSetup.Create(settings).Dispose();
+    }
 
-        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(settings));
-        Assert.StartsWith($"--logger-class: '{loggerClass}' is not supported", e.Message, StringComparison.Ordinal);
+    [Theory]
+    [InlineData("gunicorn.instrument.statsd.Statsd", "--logger-class: gunicorn.instrument.statsd.Statsd needs --statsd-host")]
+    [InlineData("JsonLogger", "--logger-class: 'JsonLogger' is not a dotted class name (module.Class)")]
+    public void A_logger_class_that_cannot_work_stops_with_one_line(string loggerClass, string message)
+    {
+        var e = Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(LogSettings.With(("logger_class", loggerClass))));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void A_logger_class_of_the_users_takes_every_record_over_the_log_configuration_it_applies()
+    {
+        using var dir = new TempDir();
+        var ini = dir.File("logging.ini");
+        File.WriteAllText(ini, "[loggers]\nkeys=root\n");
+        var settings = LogSettings.With(("logger_class", "myapp.logs.JsonLogger"), ("logconfig", ini), ("loglevel", "warning"));
+        var config = LoggingSetup.PythonConfig(settings)!;
+        Assert.Equal("myapp.logs.JsonLogger", config.LoggerClass);
+        Assert.Equal(("ini", ini, "warning"), (config.Kind, config.Source, config.LogLevel));
+        Assert.Contains("\"loglevel\":\"warning\"", config.SettingsJson, StringComparison.Ordinal);
+
+        var alone = LoggingSetup.PythonConfig(LogSettings.With(("logger_class", "myapp.logs.JsonLogger")))!;
+        Assert.Equal(("", "myapp.logs.JsonLogger"), (alone.Kind, alone.LoggerClass));
     }
 }

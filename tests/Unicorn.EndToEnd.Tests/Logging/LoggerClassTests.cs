@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Unicorn.EndToEnd.Tests.Arbiter;
+using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
+
+namespace Unicorn.EndToEnd.Tests.Logging;
+
+/// <summary>
+/// A config's own <c>logger_class</c>, a subclass of Gunicorn's <c>glogging.Logger</c> as the usual recipes write it:
+/// every record goes through it, in the master and the workers. With Gunicorn installed the subclass is of Gunicorn's
+/// class; without it, <c>gunicorn.glogging</c> is Unicorn's.
+/// </summary>
+public sealed class LoggerClassTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("unicorn-loggerclass-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void The_health_check_recipe_that_adds_a_filter_in_setup_keeps_health_checks_out_of_the_access_log()
+    {
+        var config = Write("health.py", """
+            import logging
+            from gunicorn import glogging
+
+
+            class HealthCheckFilter(logging.Filter):
+                def filter(self, record):
+                    return "GET /health" not in record.getMessage()
+
+
+            class CustomGunicornLogger(glogging.Logger):
+                def setup(self, cfg):
+                    super().setup(cfg)
+                    logger = logging.getLogger("gunicorn.access")
+                    logger.addFilter(HealthCheckFilter())
+
+
+            accesslog = "-"
+            logger_class = CustomGunicornLogger
+            """);
+        var log = Serve(null, "-c", config, "-w", "1");
+        Assert.DoesNotContain("/health", log, StringComparison.Ordinal);
+        Assert.Contains("\"GET /ready?x=1 HTTP/1.1\" 200 14 \"-\" \"probe\"", log, StringComparison.Ordinal);
+        Assert.Contains("[INFO] Booting worker with pid:", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_gunicorn_installed_a_subclass_of_unicorns_glogging_overrides_formats_atoms_and_access()
+    {
+        var venv = Path.Combine(_dir, "venv");
+        using (var make = Process.Start("/usr/bin/python3", ["-m", "venv", "--without-pip", venv])!)
+        {
+            make.WaitForExit();
+            Assert.Equal(0, make.ExitCode);
+        }
+
+        var config = Write("json.py", """
+            import json
+            from gunicorn import glogging
+
+
+            class JsonLogger(glogging.Logger):
+                error_fmt = "%(levelname)s|%(message)s"
+
+                def atoms(self, resp, req, environ, request_time):
+                    atoms = super().atoms(resp, req, environ, request_time)
+                    atoms["x"] = "extra"
+                    return atoms
+
+                def access(self, resp, req, environ, request_time):
+                    if req.path == "/health":
+                        return
+                    self.access_log.info(json.dumps({"path": req.path, "query": req.query, "status": resp.status_code,
+                                                     "ua": environ["HTTP_USER_AGENT"], "version": list(req.version)}))
+                    super().access(resp, req, environ, request_time)
+
+
+            accesslog = "-"
+            access_log_format = '%(h)s "%(r)s" %(s)s %(x)s %({User-Agent}i)s %(b)s %(missing)s'
+            logger_class = JsonLogger
+            """);
+        var log = Serve(new Dictionary<string, string> { ["UNICORN_PYTHON"] = Path.Combine(venv, "bin", "python") }, "-c", config, "-w", "1");
+        var lines = log.Split('\n');
+        Assert.Contains("INFO|Starting unicorn", log, StringComparison.Ordinal); // the master's records too
+        Assert.Contains(lines, l => l.StartsWith("INFO|Booting worker with pid: ", StringComparison.Ordinal));
+        Assert.Contains("""{"path": "/ready", "query": "x=1", "status": 200, "ua": "probe", "version": [1, 1]}""", lines);
+        Assert.Contains("""127.0.0.1 "GET /ready?x=1 HTTP/1.1" 200 extra probe 14 -""", lines);
+        Assert.DoesNotContain("/health", log, StringComparison.Ordinal);
+        // The first request (WaitUntilServing's) has no User-Agent, so this access() raised: logged as Gunicorn logs a
+        // failed request, and the next requests were logged.
+        Assert.Contains(lines, l => l.StartsWith("ERROR|Error handling request /", StringComparison.Ordinal));
+        Assert.Contains("KeyError: 'HTTP_USER_AGENT'", lines);
+    }
+
+    [Fact]
+    public void A_logger_class_whose_setup_raises_stops_the_master_with_one_line()
+    {
+        var config = Write("broken.py", """
+            from gunicorn import glogging
+
+
+            class Broken(glogging.Logger):
+                def setup(self, cfg):
+                    raise ValueError("no log for you")
+
+
+            logger_class = Broken
+            """);
+        using var server = Start("-c", config, "-b", $"127.0.0.1:{FreePort()}", "pyfixtures.hello:app");
+        Assert.NotEqual(0, server.WaitForExit());
+        Assert.Contains("Error: --logger-class __config__.Broken: ValueError: no log for you", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text + "\n");
+        return path;
+    }
+
+    // Serves / (no User-Agent), then /health and /ready?x=1 (User-Agent: probe) with the hello app, stops, and returns
+    // the whole log.
+    private static string Serve(IDictionary<string, string>? env, params string[] args)
+    {
+        var port = FreePort();
+        using var server = Start(env, [.. args, "-b", $"127.0.0.1:{port}", "pyfixtures.hello:app"]);
+        server.WaitUntilServing(port);
+        foreach (var path in new[] { "/health", "/ready?x=1" })
+        {
+            using var client = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+            using var stream = client.GetStream();
+            stream.Write(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: probe\r\nConnection: close\r\n\r\n"));
+            using var reader = new StreamReader(stream);
+            Assert.StartsWith("HTTP/1.1 200", reader.ReadToEnd(), StringComparison.Ordinal);
+        }
+
+        server.WaitForLog("/ready?x=1");
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        return server.Log;
+    }
+}
