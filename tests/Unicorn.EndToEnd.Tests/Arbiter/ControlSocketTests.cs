@@ -197,6 +197,25 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void ARelativeSocketPathIsUnderChdirAsGunicornPutsIt()
+    {
+        // gunicorn --chdir /srv/app --control-socket app.ctl creates /srv/app/app.ctl (it has changed directory by
+        // then), so `cd /srv/app && gunicornc -s app.ctl` finds it; pidfile and certfile resolve there too.
+        var appDir = Path.Combine(_dir, "app");
+        Directory.CreateDirectory(appDir);
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--chdir", appDir, "--pythonpath", RepoRoot,
+            "--control-socket", "app.ctl", "pyfixtures.arbiter_app:app");
+        var expected = Path.Combine(appDir, "app.ctl");
+        server.WaitForLog("Control socket listening at " + expected);
+        Assert.True(File.Exists(expected), server.Log);
+        Assert.False(File.Exists(Path.Combine(RepoRoot, "app.ctl")), "not beside where unicorn was started");
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.False(File.Exists(expected));
+    }
+
+    [Fact]
     public void AMasterThatStopsLeavesTheSocketAnotherMasterTookOnTheSamePath()
     {
         // Two masters with the default path (one user's ~/.gunicorn/gunicorn.ctl): the second replaces the first's
