@@ -60,6 +60,8 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Contains($"http://127.0.0.1:{port}", Gunicornc("-c", "show listeners"), StringComparison.Ordinal);
         // show config shows the settings (as Gunicorn's does), not the count TTIN or worker add changed.
         Assert.Contains("workers: 1", Gunicornc("-c", "show config"), StringComparison.Ordinal);
+        // cfg.proc_name in Gunicorn: proc_name, else default_proc_name (the app module), never None.
+        Assert.Equal("pyfixtures.arbiter_app:app", (string?)Json(Gunicornc("-c", "show config", "-j"))["proc_name"]);
         Assert.Contains("Dirty arbiter not running", Gunicornc("-c", "show dirty"), StringComparison.Ordinal);
 
         var removed = Json(Gunicornc("-c", "worker remove 5", "-j"));
