@@ -30,7 +30,8 @@ public sealed partial class Arbiter : IControlTarget
             return;
         }
 
-        var path = Path.GetFullPath(configured, _startDirectory);
+        // As Gunicorn, which has changed to chdir before it creates the socket (pidfile and certfile are read there too).
+        var path = Path.GetFullPath(configured, _config.Chdir ?? _startDirectory);
         try
         {
             _control = ControlServer.Start(path, _config.ControlSocketMode, _log, SubmitControlCall);

@@ -26,7 +26,13 @@ public static class ControlConfigView
                 continue;
             }
 
-            object? value = key == "bind" ? settings.Bind : settings.Get<object?>(key);
+            // Gunicorn's handler reads cfg.proc_name, which falls back to default_proc_name (the APP_MODULE).
+            object? value = key switch
+            {
+                "bind" => settings.Bind,
+                "proc_name" => settings.ProcName,
+                _ => settings.Get<object?>(key),
+            };
             view.Add(new(key, Plain(value)));
         }
 

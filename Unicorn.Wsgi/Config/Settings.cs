@@ -87,7 +87,7 @@ public sealed partial class Settings
     public int MaxRequestTime => Get<int>("max_request_time");
     public string MaxRequestTimeAction => Get<string>("max_request_time_action");
 
-    /// <summary><c>control_socket</c> as given (a relative path is relative to where the master started).</summary>
+    /// <summary><c>control_socket</c> as given (a relative path is relative to chdir, else to where the master started).</summary>
     public string ControlSocket => Get<string>("control_socket");
     public int ControlSocketMode => Get<int>("control_socket_mode");
     public bool ControlSocketDisable => Get<bool>("control_socket_disable");

@@ -19,7 +19,7 @@ public static partial class SettingsTable
             Validate = Validators.String,
             Doc = "The UNIX socket the master serves its runtime control interface on (unicornctl, or Gunicorn's gunicornc): " +
                 "show workers, stats, config and listeners, add or remove workers, reload, reopen logs, shut down. " +
-                "Its directory is created (mode 0700) when missing. A relative path is relative to where unicorn started.",
+                "Its directory is created (mode 0700) when missing. A relative path is relative to chdir (where unicorn started, without it), as in Gunicorn.",
         },
         IntRow("control_socket_mode", ControlSection, ["--control-socket-mode"], 384 /* 0o600 */,
             "File mode of the control socket; 0600 lets only its owner (and root) connect, 0660 its group too. " +

@@ -266,7 +266,11 @@ internal static partial class Validators
         return n is >= 16384 and <= 16777215 ? n : throw new SettingValueException($"http2_max_frame_size must be between 16384 and 16777215, got {n}");
     }
 
-    /// <summary>Deprecated and ignored by Gunicorn; names map to the <c>ssl.PROTOCOL_*</c> numbers.</summary>
+    /// <summary>
+    /// Deprecated and ignored by Gunicorn, which accepts any value (with a warning): names map to the
+    /// <c>ssl.PROTOCOL_*</c> numbers, and any other name (<c>SSLv3</c>, which Gunicorn's own table lists, or
+    /// <c>TLSv1_3</c>) is taken as the default, <c>PROTOCOL_TLS</c> (2), since nothing reads it.
+    /// </summary>
     public static object? SslVersion(object? value, ResolveContext context) => value switch
     {
         string s when !s.Trim().All(char.IsAsciiDigit) => s.Trim() switch
@@ -277,7 +281,7 @@ internal static partial class Validators
             "TLSv1_2" => 5,
             "TLS_CLIENT" => 16,
             "TLS_SERVER" => 17,
-            _ => throw new SettingValueException("not a known ssl.PROTOCOL_* name"),
+            _ => 2,
         },
         _ => PositiveInt(value, context),
     };

@@ -26,7 +26,11 @@ internal sealed class TlsStage
     /// <summary>False: the handshake failed or timed out; the connection is closed, as Gunicorn drops it.</summary>
     public async ValueTask<bool> RunAsync(ConnectionContext connection, CancellationToken stopping)
     {
-        var tls = await _tls.AuthenticateAsync(connection.TakeTransportForTls(), _timeout, stopping);
+        // As Gunicorn's workers: a refused handshake is a bad request, logged as one with OpenSSL's reason
+        // (client certificates and cipher lists are otherwise impossible to debug); a client gone is debug only.
+        var tls = await _tls.AuthenticateAsync(
+            connection.TakeTransportForTls(), _timeout, stopping,
+            why => _log.Warning($"Invalid request from ip={connection.RemoteText}: {why}"));
         if (tls is null)
         {
             _log.Debug("Error processing SSL request.");

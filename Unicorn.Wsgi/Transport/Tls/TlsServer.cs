@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -18,6 +19,9 @@ public sealed class TlsServer
     private readonly SslServerAuthenticationOptions _options;
     private readonly X509Certificate2Collection? _trustedCas;
     private readonly ClientCertificateMode _clientCertificates;
+
+    // Why the validation callback refused a client's certificate, by SslStream, for the handshake's log line.
+    private readonly ConditionalWeakTable<object, string> _rejections = new();
 
     private TlsServer(TlsSettings settings)
     {
@@ -65,8 +69,12 @@ public sealed class TlsServer
     /// <summary>
     /// The server side of the handshake on <paramref name="transport"/>; null when it fails or takes longer than
     /// <paramref name="timeout"/> (the caller closes the connection, as Gunicorn drops a failed SSL handshake).
+    /// A handshake the server refused (no or an untrusted client certificate, no shared protocol or cipher, bytes
+    /// that are not TLS) is passed to <paramref name="refused"/> with why, which Gunicorn logs as a bad request; a
+    /// client that went away or a timeout is not.
     /// </summary>
-    public async Task<TlsConnection?> AuthenticateAsync(Stream transport, TimeSpan timeout, CancellationToken stopping)
+    public async Task<TlsConnection?> AuthenticateAsync(
+        Stream transport, TimeSpan timeout, CancellationToken stopping, Action<string>? refused = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
@@ -79,6 +87,11 @@ public sealed class TlsServer
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
         {
+            if (e is AuthenticationException && refused is not null)
+            {
+                refused(_rejections.TryGetValue(ssl, out var why) ? why : Innermost(e).Message);
+            }
+
             await ssl.DisposeAsync();
             return null;
         }
@@ -89,7 +102,13 @@ public sealed class TlsServer
         if (certificate is null)
         {
             // CERT_OPTIONAL lets a client without a certificate in; CERT_REQUIRED does not.
-            return _clientCertificates != ClientCertificateMode.Required;
+            if (_clientCertificates == ClientCertificateMode.Required)
+            {
+                _rejections.AddOrUpdate(sender, "peer did not return a certificate");
+                return false;
+            }
+
+            return true;
         }
 
         // A presented certificate must verify in either mode, as OpenSSL's SSL_VERIFY_PEER does.
@@ -110,7 +129,24 @@ public sealed class TlsServer
         }
 
         var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return verify.Build(leaf);
+        if (verify.Build(leaf))
+        {
+            return true;
+        }
+
+        var status = verify.ChainStatus.Select(s => s.StatusInformation.Trim()).FirstOrDefault(s => s.Length > 0);
+        _rejections.AddOrUpdate(sender, status is null ? "certificate verify failed" : $"certificate verify failed: {status}");
+        return false;
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is { } inner)
+        {
+            e = inner;
+        }
+
+        return e;
     }
 
     /// <summary>The certificates after the first in certfile: the chain sent along with it.</summary>

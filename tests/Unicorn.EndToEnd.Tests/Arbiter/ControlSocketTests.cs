@@ -60,6 +60,8 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Contains($"http://127.0.0.1:{port}", Gunicornc("-c", "show listeners"), StringComparison.Ordinal);
         // show config shows the settings (as Gunicorn's does), not the count TTIN or worker add changed.
         Assert.Contains("workers: 1", Gunicornc("-c", "show config"), StringComparison.Ordinal);
+        // cfg.proc_name in Gunicorn: proc_name, else default_proc_name (the app module), never None.
+        Assert.Equal("pyfixtures.arbiter_app:app", (string?)Json(Gunicornc("-c", "show config", "-j"))["proc_name"]);
         Assert.Contains("Dirty arbiter not running", Gunicornc("-c", "show dirty"), StringComparison.Ordinal);
 
         var removed = Json(Gunicornc("-c", "worker remove 5", "-j"));
@@ -194,6 +196,25 @@ public sealed class ControlSocketTests : IDisposable
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit(60));
         }
+    }
+
+    [Fact]
+    public void ARelativeSocketPathIsUnderChdirAsGunicornPutsIt()
+    {
+        // gunicorn --chdir /srv/app --control-socket app.ctl creates /srv/app/app.ctl (it has changed directory by
+        // then), so `cd /srv/app && gunicornc -s app.ctl` finds it; pidfile and certfile resolve there too.
+        var appDir = Path.Combine(_dir, "app");
+        Directory.CreateDirectory(appDir);
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--chdir", appDir, "--pythonpath", RepoRoot,
+            "--control-socket", "app.ctl", "pyfixtures.arbiter_app:app");
+        var expected = Path.Combine(appDir, "app.ctl");
+        server.WaitForLog("Control socket listening at " + expected);
+        Assert.True(File.Exists(expected), server.Log);
+        Assert.False(File.Exists(Path.Combine(RepoRoot, "app.ctl")), "not beside where unicorn was started");
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.False(File.Exists(expected));
     }
 
     [Fact]

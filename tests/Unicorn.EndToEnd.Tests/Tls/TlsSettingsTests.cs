@@ -27,6 +27,26 @@ public sealed class TlsSettingsTests : IDisposable
     }
 
     [Fact]
+    public void A_refused_handshake_is_a_warning_naming_the_peer_and_why_as_gunicorn_logs_it()
+    {
+        // Gunicorn 26.1: `Invalid request from ip=127.0.0.1: [SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not
+        // return a certificate`; without the reason a client-certificate setup cannot be debugged from the log.
+        var port = UnicornServer.FreePort();
+        using var server = StartWithClientCert(port);
+        var url = $"https://127.0.0.1:{port}/environ";
+
+        Assert.NotEqual(0, ExternalTool.Curl("--cacert", _certs.CaCert, url).ExitCode);
+        Assert.NotEqual(0, ExternalTool.Curl("--cacert", _certs.CaCert, "--cert", _certs.RogueCert, "--key", _certs.RogueKey, url).ExitCode);
+        Assert.NotEqual(0, ExternalTool.Curl($"http://127.0.0.1:{port}/").ExitCode);
+
+        const string prefix = "[WARNING] Invalid request from ip=127.0.0.1: ";
+        Assert.True(UnicornServer.Poll(() => server.Count(prefix) >= 3, 10), server.Log);
+        Assert.Equal(1, server.Count(prefix + "peer did not return a certificate"));
+        Assert.Equal(1, server.Count(prefix + "certificate verify failed"));
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ciphers_takes_an_openssl_cipher_string_for_tls12()
     {
         var port = UnicornServer.FreePort();

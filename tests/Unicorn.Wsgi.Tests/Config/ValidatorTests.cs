@@ -163,6 +163,9 @@ public sealed class ValidatorTests
         Assert.Equal("unix:8125", Validate("statsd_host", "unix:8125"));
         Rejects("statsd_host", "a:b:c");
         Assert.Equal(5, Validate("ssl_version", "TLSv1_2"));
+        // Ignored, as in Gunicorn 26.1, which takes any value: a name Python's ssl lacks must not stop the server.
+        Assert.Equal(2, Validate("ssl_version", "SSLv3"));
+        Assert.Equal(2, Validate("ssl_version", " TLSv1_3"));
         Assert.Equal(2, Validate("cert_reqs", "2"));
         Rejects("cert_reqs", "3");
     }
