@@ -158,6 +158,53 @@ public sealed class BaseApplicationTests : IDisposable
         Assert.Contains("not bound to a name at module level", line, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Gunicorn's example with the app made in the `__main__` block (Gunicorn serves the object itself): the name
+    /// is module level in the running script but not when the workers import it, so it is refused in one line
+    /// before the master starts, instead of every worker failing with "Failed to find attribute".
+    /// </summary>
+    [Fact]
+    public void An_app_bound_only_under_the_main_guard_is_refused_in_one_line()
+    {
+        var script = Write("main_block_app.py", """
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            def create_app(greeting):
+                def app(environ, start_response):
+                    start_response('200 OK', [('Content-Type', 'text/plain')])
+                    return [greeting]
+                return app
+
+
+            class StandaloneApplication(BaseApplication):
+                def __init__(self, app, options=None):
+                    self.options = options or {}
+                    self.application = app
+                    super().__init__()
+
+                def load_config(self):
+                    for key, value in self.options.items():
+                        self.cfg.set(key.lower(), value)
+
+                def load(self):
+                    return self.application
+
+
+            if __name__ == '__main__':
+                application = create_app(b'Works fine')
+                StandaloneApplication(application, {'bind': sys.argv[1], 'workers': 1}).run()
+            """);
+        using var server = Run(script, $"127.0.0.1:{FreePort()}");
+        Assert.Equal(1, server.WaitForExit(60));
+        var line = Assert.Single(server.Lines);
+        Assert.Equal($"unicorn: the app StandaloneApplication.load() returned is bound to application only under "
+            + $"`if __name__ == '__main__':` in {script}; Unicorn's master and workers import the script as a module, "
+            + "where that block does not run, so bind it at module level", line);
+    }
+
     [Fact]
     public void An_unknown_setting_fails_as_in_gunicorn()
     {

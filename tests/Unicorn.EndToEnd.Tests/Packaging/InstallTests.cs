@@ -68,6 +68,45 @@ public sealed partial class InstallTests(WheelFixture wheel)
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    /// <summary>
+    /// `use = egg:unicorn#main` in [server:main], as Pyramid projects write `egg:gunicorn#main`: pserve finds the
+    /// wheel's paste.server_runner and its process becomes the master (same pid), serving the ini's app on the
+    /// section's host and port. Without the entry point pserve stops with "Entry point 'main' not found in egg 'unicorn'".
+    /// </summary>
+    [Fact]
+    public void PserveRunsTheIniWithEggUnicornMain()
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(wheel.Root, "pserve")).FullName;
+        File.WriteAllText(Path.Combine(dir, "pastedapp.py"), """
+            def factory(global_config, **settings):
+                body = ("%s %s" % (settings["greeting"], global_config["here"])).encode()
+
+                def app(environ, start_response):
+                    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+                    return [body]
+                return app
+            """);
+        var port = FreePort();
+        File.WriteAllText(Path.Combine(dir, "development.ini"), $"""
+            [app:main]
+            use = call:pastedapp:factory
+            greeting = hello
+
+            [server:main]
+            use = egg:unicorn#main
+            host = 127.0.0.1
+            port = {port}
+            workers = 1
+            """);
+        using var server = StartProgram(Path.Combine(wheel.Venv, "bin", "python"), dir, WheelFixture.CleanEnvironment(),
+            "-m", "pyramid.scripts.pserve", "development.ini");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, $"hello {dir}"), Get(port, "/"));
+        Assert.Contains($"[{server.Pid}] [INFO] Starting unicorn", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     /// <summary>The wheel also installs unicorn_dirty, so a DirtyApp can be imported and tested outside the server.</summary>
     [Fact]
     public void TheWheelInstallsTheDirtyModuleForUseOutsideTheServer()

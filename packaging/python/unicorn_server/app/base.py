@@ -211,7 +211,7 @@ def locate(obj, what, paths):
     if isinstance(module_name, str) and isinstance(qualname, str) and "<" not in qualname:
         module = sys.modules.get(module_name)
         if module is not None and _lookup(module, qualname) is obj:
-            return "%s:%s" % (_importable(module, paths), qualname)
+            return _reference(module, qualname, what, paths)
     # An instance (a Flask or Django app object): the module-level name bound to it, the script's first.
     modules = [sys.modules.get("__main__")] + [m for n, m in list(sys.modules.items()) if n != "__main__"]
     for module in modules:
@@ -220,9 +220,75 @@ def locate(obj, what, paths):
             continue
         for name, value in list(namespace.items()):
             if value is obj and not name.startswith("__"):
-                return "%s:%s" % (_importable(module, paths), name)
+                return _reference(module, name, what, paths)
     _refuse("%s (%r) is not bound to a name at module level; Unicorn's master and workers import it, so "
             "assign it to a module-level name (e.g. app = create_app()) and return that" % (what, obj))
+
+
+def _reference(module, name, what, paths):
+    """module:name; refuses a name the script binds only under `if __name__ == '__main__':`, a block that does
+    not run when the master and workers import the script (they would fail to find it, after starting)."""
+    file = getattr(module, "__file__", None)
+    top = name.split(".")[0]
+    if module.__name__ == "__main__" and file and _bound_only_under_main_guard(file, top):
+        _refuse("%s is bound to %s only under `if __name__ == '__main__':` in %s; Unicorn's master and workers "
+                "import the script as a module, where that block does not run, so bind it at module level" % (what, top, file))
+    return "%s:%s" % (_importable(module, paths), name)
+
+
+def _bound_only_under_main_guard(file, name):
+    try:
+        with open(file, "rb") as f:
+            tree = ast.parse(f.read(), file)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    guarded = elsewhere = False
+    for node in tree.body:
+        if _is_main_guard(node):
+            guarded = guarded or name in _bound(node.body)
+            elsewhere = elsewhere or name in _bound(node.orelse)
+        elif name in _bound([node]):
+            elsewhere = True
+    # A `global NAME` in a function or a star import may bind it at import time too: then it is not refused.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global) and name in node.names:
+            elsewhere = True
+        elif isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            elsewhere = True
+    return guarded and not elsewhere
+
+
+def _is_main_guard(node):
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare) or len(node.test.comparators) != 1:
+        return False
+    sides = [node.test.left, node.test.comparators[0]]
+    return (isinstance(node.test.ops[0], ast.Eq)
+            and any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))
+
+
+def _bound(statements):
+    """The names these statements bind in their own (module) scope, not in the functions and classes they define."""
+    names = set()
+    stack = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _lookup(module, qualname):
