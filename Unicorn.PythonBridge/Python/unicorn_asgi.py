@@ -358,6 +358,7 @@ class _Request:
         self.released = False  # the connection was handed back once the response was complete (_release)
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
         self.http_version = None  # set by scope()
+        self.method = self.path = None  # set by scope()
 
     @property
     def ex(self):
@@ -375,6 +376,8 @@ class _Request:
         # headers as (lowercased bytes, bytes) pairs), not a pythonnet property read per field.
         scope = self.server.fast.http_scope(self.id)
         self.http_version = scope["http_version"]
+        self.method = scope["method"]  # for log lines once the exchange may have been released
+        self.path = scope["path"]
         if self.server.lifespan is not None or self.server.state:
             scope["state"] = self.server.state.copy()
         return scope
@@ -557,8 +560,9 @@ class _Request:
             if not self.trailers or not self.last_body_sent or self.complete:
                 self.misuse = RuntimeError("http.response.trailers needs \"trailers\": True in http.response.start "
                                            "(HTTP/2 only) and follows the last http.response.body")
+                # Not self.ex: on HTTP/1 the complete response already handed the exchange back (_release).
                 self.server.native.Log(30, "ASGI application sent trailers the response cannot carry: %s %s: %s"
-                                       % (self.ex.Method, self.ex.Path, self.misuse))
+                                       % (self.method, self.path, self.misuse))
                 return
             pairs = _flat_headers(message.get("headers", ()))
             await self._write(lambda f: self.ex.Trailers("\0".join(pairs), len(pairs), f))
@@ -621,6 +625,14 @@ class _WebSocket(_Request):
                 self.server.native.Log(10, "Exception after the websocket closed")
             else:
                 self.server.log_exception("Error in ASGI application")
+                if self.accepted:
+                    # As Gunicorn 26.1's worker (and RFC 6455): 1011 Internal Error tells the client the server
+                    # failed; the 1000 Finish() sends would tell it the app closed normally. A close the app
+                    # already sent stays (the socket sends one close frame only).
+                    try:
+                        await self.send({"type": "websocket.close", "code": 1011})
+                    except Exception:
+                        pass
         finally:
             self.server.requests.pop(self.id, None)
             self.ex.Finish()

@@ -15,6 +15,12 @@ async def misuse(scope, receive, send):
         await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"21")]})
         await send({"type": "http.response.body", "body": b"Internal Server Error"})
         raise ValueError("raised after its 500 was sent")
+    if path == "/trailers-over-http1":
+        # Trailers on a response that cannot carry them (HTTP/1.1, no "trailers": True): a warning, as Gunicorn drops them.
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"1")]})
+        return
     if path == "/body-before-start":
         await send({"type": "http.response.body", "body": b"early"})
         return

@@ -42,6 +42,8 @@ async def app(scope, receive, send):
         message = await receive()
         log("after server close: %s %s" % (message["type"], message.get("code")))
         return
+    if path == "/raise":
+        raise ValueError("ws app failed after accept")
     if path == "/flood":
         # Sends until the client stops reading: send() must hold the app back, not buffer without bound.
         chunk = b"x" * 65536

@@ -79,6 +79,9 @@ async def scenario(name):
     elif name == "server-close":
         async with websockets.connect(BASE + "/serverclose") as ws:
             out("server closed", *await closed_code(ws))
+    elif name == "app-raises":
+        async with websockets.connect(BASE + "/raise") as ws:
+            out("app raised", *await closed_code(ws))
     elif name == "denial":
         for path in ("/reject", "/deny"):
             try:

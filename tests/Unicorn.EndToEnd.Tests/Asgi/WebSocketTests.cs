@@ -48,6 +48,15 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void An_app_that_raises_after_accept_closes_with_1011()
+    {
+        // As Gunicorn 26.1's worker: 1011 Internal Error, not the 1000 Normal Closure sent for an app that returns.
+        var lines = WebSocketClient.Run(_port, "app-raises");
+        Assert.Contains(lines, l => l.StartsWith("app raised 1011", StringComparison.Ordinal));
+        fixture.Server.WaitForLog("ws app failed after accept");
+    }
+
+    [Fact]
     public void A_close_right_behind_a_message_reaches_the_app_as_a_disconnect()
     {
         // Often the close frame is already read when the app receives again (the receive completes at once; the
