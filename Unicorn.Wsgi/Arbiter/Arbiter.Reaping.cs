@@ -38,7 +38,10 @@ public sealed partial class Arbiter
             worker.Dispose();
             foreach (var (level, message) in exit.LogLines())
             {
-                _log.Log(level, message);
+                if (!(worker.KilledAtStop && exit.Signal == Libc.SIGKILL))
+                {
+                    _log.Log(level, message);
+                }
             }
 
             RunHook("child_exit", () => _options.Hooks.ChildExit?.Invoke(worker.Info));

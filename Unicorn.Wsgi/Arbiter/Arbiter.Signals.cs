@@ -124,6 +124,11 @@ public sealed partial class Arbiter
             Thread.Sleep(100);
         }
 
+        foreach (var worker in _workers.Values)
+        {
+            worker.KilledAtStop = true;
+        }
+
         KillWorkers(Libc.SIGKILL);
         var reapDeadline = Environment.TickCount64 + 1000;
         while (_workers.Count + _spares.Count > 0 && Environment.TickCount64 < reapDeadline)

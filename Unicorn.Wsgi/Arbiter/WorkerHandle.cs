@@ -35,6 +35,10 @@ internal sealed class WorkerHandle(int pid, int age, WorkerHeartbeat heartbeat, 
     /// <summary>Set when the master sent TERM/QUIT to stop it.</summary>
     public long? StopSentAt { get; set; }
 
+    /// <summary>Set when the master's own stop outlasted graceful_timeout and it sent SIGKILL: an end it chose, which
+    /// Gunicorn's master does not log (its "Perhaps out of memory?" is for a SIGKILL from elsewhere).</summary>
+    public bool KilledAtStop { get; set; }
+
     public WorkerInfo Info => new(Pid, Age);
 
     public WorkerSnapshot Snapshot()

@@ -98,6 +98,25 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public async Task AStopThatOutlastsTheGracefulTimeoutKillsTheWorkerWithoutBlamingMemory()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "--graceful-timeout", "1", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        var worker = Assert.Single(server.Workers());
+        var slow = Task.Run(() => TryGet(port, "/sleep?s=20"));
+        Thread.Sleep(500); // the request is in the app
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.False(Directory.Exists($"/proc/{worker}"));
+        // Gunicorn's master kills it and says nothing; "Perhaps out of memory?" is for a SIGKILL the master did not send.
+        Assert.DoesNotContain("Perhaps out of memory", server.Log, StringComparison.Ordinal);
+        Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
+        await slow.WaitAsync(TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public void AKilledWorkerIsReplaced()
     {
         var port = FreePort();
