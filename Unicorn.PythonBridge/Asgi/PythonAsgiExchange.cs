@@ -259,7 +259,7 @@ public sealed class PythonAsgiExchange
     {
         try
         {
-            _sink.SetResponse(status, list);
+            _sink.SetAsgiResponse(status, list);
             _responseSet = true;
             _status = int.TryParse(status.AsSpan(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 500;
             _headers = list;

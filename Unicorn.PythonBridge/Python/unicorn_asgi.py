@@ -378,8 +378,7 @@ class _Request:
         self.http_version = scope["http_version"]
         self.method = scope["method"]  # for log lines once the exchange may have been released
         self.path = scope["path"]
-        if self.server.lifespan is not None or self.server.state:
-            scope["state"] = self.server.state.copy()
+        scope["state"] = self.server.state.copy()  # {} without lifespan, as Gunicorn 26.1 and uvicorn give it
         return scope
 
     async def serve(self):

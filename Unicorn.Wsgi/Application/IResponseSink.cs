@@ -19,6 +19,14 @@ public interface IResponseSink
     void SetResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers);
 
     /// <summary>
+    /// As <see cref="SetResponse"/>, for an ASGI app, which may close its connection: a <c>close</c> in its Connection
+    /// header closes it after this response, as Gunicorn's ASGI worker and uvicorn do. (WSGI apps may not send
+    /// hop-by-hop headers; <see cref="SetResponse"/> drops them, as Gunicorn's WSGI workers do.) A sink whose
+    /// connection is not the app's to close (HTTP/2) ignores it.
+    /// </summary>
+    void SetAsgiResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers) => SetResponse(status, headers);
+
+    /// <summary>
     /// Sends a <c>103 Early Hints</c> interim response with <paramref name="headers"/> now, before the final
     /// response (<c>environ['wsgi.early_hints']</c>, Gunicorn 25). Dropped, as Gunicorn drops it, once
     /// <see cref="HeadersSent"/> or for a client that cannot take one (HTTP/1.0); a sink that has no interim

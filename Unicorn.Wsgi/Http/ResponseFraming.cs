@@ -132,6 +132,24 @@ public sealed class ResponseFraming
     }
 
     /// <summary>
+    /// For an ASGI app (<see cref="Application.IResponseSink.SetAsgiResponse"/>): a <c>close</c> token in the Connection
+    /// header it gave (dropped from <see cref="Headers"/> as every hop-by-hop header) ends the connection after this
+    /// response, and the response says <c>Connection: close</c>.
+    /// </summary>
+    public void CloseIfAsked(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        foreach (var (name, value) in headers)
+        {
+            if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase)
+                && value.Split(',').Any(token => token.Trim(' ', '\t').Equals("close", StringComparison.OrdinalIgnoreCase)))
+            {
+                KeepAlive = false;
+            }
+        }
+    }
+
+    /// <summary>
     /// Records a body write of <paramref name="count"/> bytes and returns how many of them may be sent:
     /// none when the response has no body, never more than the Content-Length. Bytes of a response
     /// without a body are still counted (as Gunicorn, which sends them, counts them).

@@ -50,6 +50,12 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         _framing = ResponseFraming.Create(status, headers, request, forceClose || stopping.IsCancellationRequested);
     }
 
+    public void SetAsgiResponse(string status, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        SetResponse(status, headers);
+        _framing!.CloseIfAsked(headers);
+    }
+
     public void SendEarlyHints(IReadOnlyList<KeyValuePair<string, string>> headers)
     {
         // Gunicorn: never after the final head (it would break the framing), never to an HTTP/1.0 client.

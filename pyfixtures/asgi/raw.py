@@ -69,7 +69,7 @@ async def misuse(scope, receive, send):
                            "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in scope["headers"]],
                            "types": sorted({type(x).__name__ for pair in scope["headers"] for x in pair}),
                            "extensions": sorted(scope["extensions"]), "type": scope["type"],
-                           "client": list(scope["client"])}).encode()
+                           "client": list(scope["client"]), "state": scope["state"]}).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})
         return
@@ -87,6 +87,12 @@ async def misuse(scope, receive, send):
     if path == "/header-not-bytes":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", 7)]})
         await send({"type": "http.response.body", "body": b"never"})
+        return
+    if path == "/connection-close":
+        # Shedding a keep-alive connection, as apps and middleware do.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"connection", b"close"), (b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
         return
     if path == "/start-twice":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})

@@ -90,6 +90,8 @@ public sealed class AsgiProtocolTests
         // class reads it: FastApiTests).
         Assert.Equal("127.0.0.1", scope.GetProperty("client")[0].GetString());
         Assert.NotEqual(0, scope.GetProperty("client")[1].GetInt32());
+        // This app has no lifespan; Gunicorn 26.1 and uvicorn still give every request an empty state.
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, scope.GetProperty("state").ValueKind);
     }
 
     [Fact]
@@ -115,6 +117,23 @@ public sealed class AsgiProtocolTests
         Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", notBytes, StringComparison.Ordinal);
         server.WaitForLog("TypeError: header value must be bytes, not int");
         Assert.DoesNotContain(server.Lines, l => l.TrimStart().StartsWith("at Unicorn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_apps_connection_close_ends_a_keep_alive_connection_as_in_gunicorns_asgi_worker()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        using var client = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+        client.ReceiveTimeout = 10_000; // a connection kept open fails the read below
+        using var stream = client.GetStream();
+        stream.Write("GET /connection-close HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+        var response = new StreamReader(stream, System.Text.Encoding.Latin1).ReadToEnd();
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nConnection: close\r\n", response, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nok", response, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -127,6 +127,21 @@ public class ResponseFramingTests
         Assert.Equal("keep-alive", f.ConnectionValue);
     }
 
+    [Theory]
+    [InlineData("close", false)]
+    [InlineData("Keep-Alive, CLOSE", false)]
+    [InlineData("keep-alive", true)]
+    [InlineData("closed", true)]
+    public void An_asgi_apps_close_token_ends_the_connection_and_its_header_is_still_the_servers(string connection, bool keepAlive)
+    {
+        IReadOnlyList<KeyValuePair<string, string>> headers = [H("Connection", connection), H("Content-Length", "2")];
+        var f = ResponseFraming.Create("200 OK", headers, Request());
+        f.CloseIfAsked(headers);
+        Assert.Equal(keepAlive, f.KeepAlive);
+        Assert.Equal(keepAlive ? "keep-alive" : "close", f.ConnectionValue);
+        Assert.Equal([H("Content-Length", "2")], f.Headers);
+    }
+
     [Fact]
     public void WebsocketUpgradePassesThrough()
     {
