@@ -110,7 +110,7 @@ public static partial class SettingsTable
             "Comma-separated directories to put first on sys.path, as in '/home/app,/home/lib'."),
         StringRow("paste", MechanicsSection, ["--paste", "--paster"], "STRING", null,
             "Load the application from a PasteDeploy ini file (FILE.ini or FILE.ini#name) instead of APP_MODULE. " +
-            "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn#main) supplies settings below the config file, " +
+            "Its [server:main] section (use = egg:gunicorn#main or egg:unicorn-server#main) supplies settings below the config file, " +
             "host and port making bind, and its [loggers] configure logging."),
         new Setting
         {

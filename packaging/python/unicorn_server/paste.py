@@ -1,6 +1,6 @@
-"""The PasteDeploy server runner `egg:unicorn#main`, as Gunicorn's `egg:gunicorn#main` (gunicorn.app.pasterapp:serve).
+"""The PasteDeploy server runner `egg:unicorn-server#main`, as Gunicorn's `egg:gunicorn#main` (gunicorn.app.pasterapp:serve).
 
-An ini whose [server:main] says `use = egg:unicorn#main` is served by `pserve development.ini` (Pyramid's usual way
+An ini whose [server:main] says `use = egg:unicorn-server#main` is served by `pserve development.ini` (Pyramid's usual way
 to start an app) as it is by `unicorn --paste development.ini`. The master is another program, so pserve's process
 execs it (pid kept, as BaseApplication.run() does) with `--paste INI`: the workers load the ini's [app:main] again
 (the object pserve loaded stays in pserve), and the ini's [server:main] supplies host/port, `config` and the other

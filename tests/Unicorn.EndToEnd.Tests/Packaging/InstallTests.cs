@@ -23,6 +23,9 @@ public sealed partial class InstallTests(WheelFixture wheel)
         Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
         // The log is read from a pipe on another thread: wait for the line rather than race the reader.
         server.WaitForLog("Booting worker with pid:", seconds: 30);
+        // The installed program forks its workers from the zygote, as ./unicorn does: it has unicorn.dll and hostfxr.
+        Assert.DoesNotContain("Cannot start the zygote", server.Log, StringComparison.Ordinal);
+        Assert.Contains(ChildrenOf(server.Pid), UnicornServer.IsZygote);
     }
 
     [Fact]
@@ -69,9 +72,9 @@ public sealed partial class InstallTests(WheelFixture wheel)
     }
 
     /// <summary>
-    /// `use = egg:unicorn#main` in [server:main], as Pyramid projects write `egg:gunicorn#main`: pserve finds the
+    /// `use = egg:unicorn-server#main` in [server:main], as Pyramid projects write `egg:gunicorn#main`: pserve finds the
     /// wheel's paste.server_runner and its process becomes the master (same pid), serving the ini's app on the
-    /// section's host and port. Without the entry point pserve stops with "Entry point 'main' not found in egg 'unicorn'".
+    /// section's host and port. Without the entry point pserve stops with "Entry point 'main' not found in egg 'unicorn-server'".
     /// </summary>
     [Fact]
     public void PserveRunsTheIniWithEggUnicornMain()
@@ -93,7 +96,7 @@ public sealed partial class InstallTests(WheelFixture wheel)
             greeting = hello
 
             [server:main]
-            use = egg:unicorn#main
+            use = egg:unicorn-server#main
             host = 127.0.0.1
             port = {port}
             workers = 1

@@ -4,8 +4,9 @@ namespace Unicorn.EndToEnd.Tests.Packaging;
 
 /// <summary>
 /// The publish step of packaging/docker/Dockerfile, as CI can run it without Docker: the same script
-/// (packaging/publish) writes the single-file binary, which then serves an application directory the way
-/// the image's last stage does (its own copy of the app, UNICORN_PYTHON naming the interpreter).
+/// (packaging/publish) writes the program's directory, whose program then serves an application directory the
+/// way the image's last stage does (through a symlink on the PATH, its own copy of the app, UNICORN_PYTHON naming
+/// the interpreter), forking its workers from the zygote.
 /// </summary>
 public sealed class PublishTests
 {
@@ -16,7 +17,8 @@ public sealed class PublishTests
     {
         var lines = File.ReadAllLines(Dockerfile);
         Assert.Contains("RUN packaging/publish /out", lines);
-        Assert.Contains("COPY --from=unicorn-build /out/unicorn /usr/local/bin/unicorn", lines);
+        Assert.Contains("COPY --from=unicorn-build /out /opt/unicorn", lines);
+        Assert.Contains("RUN ln -s /opt/unicorn/unicorn /usr/local/bin/unicorn", lines);
     }
 
     [Fact]
@@ -33,12 +35,17 @@ public sealed class PublishTests
             Directory.CreateDirectory(app);
             File.Copy(Path.Combine(RepoRoot, "pyfixtures", "hello.py"), Path.Combine(app, "hello.py"));
             var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = WheelFixture.SystemPython, ["PYTHONPATH"] = null, ["GUNICORN_CMD_ARGS"] = null };
+            var onPath = Path.Combine(root, "bin", "unicorn");
+            Directory.CreateDirectory(Path.GetDirectoryName(onPath)!);
+            File.CreateSymbolicLink(onPath, binary);
             var port = FreePort();
-            using var server = StartProgram(binary, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "hello:app");
+            using var server = StartProgram(onPath, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "hello:app");
             server.WaitUntilServing(port);
             Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
             // The log is read on another thread: wait for the line rather than race its reader.
             server.WaitForLog($"Using Python: {WheelFixture.SystemPython}, Python 3.");
+            Assert.DoesNotContain("Cannot start the zygote", server.Log, StringComparison.Ordinal);
+            Assert.Contains(ChildrenOf(server.Pid), IsZygote);
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }

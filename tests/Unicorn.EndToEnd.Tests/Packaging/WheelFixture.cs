@@ -4,7 +4,7 @@ using Unicorn.EndToEnd.Tests.Arbiter;
 namespace Unicorn.EndToEnd.Tests.Packaging;
 
 /// <summary>
-/// Once per test run: publishes the single-file binary, builds the wheel (packaging/build-wheel), installs
+/// Once per test run: publishes the program's directory, builds the wheel (packaging/build-wheel), installs
 /// it with pip (no index) into a fresh <c>--system-site-packages</c> virtualenv, and creates a Django
 /// project with <c>django-admin startproject myproj</c>.
 /// </summary>
