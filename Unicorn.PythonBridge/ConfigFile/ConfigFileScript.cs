@@ -93,6 +93,7 @@ def _unicorn_config_module(kind, target, workdir):
 def _unicorn_read_config(kind, target, workdir, names_json):
     names = set(json.loads(names_json))
     filename = target if kind == "file" else None
+    server = getattr(sys.modules.get("gunicorn"), "SERVER", "gunicorn")
     try:
         module = _unicorn_exec_config(kind, target, workdir)
     except BaseException as exc:
@@ -105,6 +106,10 @@ def _unicorn_read_config(kind, target, workdir, names_json):
     if kind == "module":
         filename = getattr(module, "__file__", None)
     found = [[k, _unicorn_describe(v)] for k, v in vars(module).items() if k in names]
+    # Gunicorn sends gunicorn.SERVER as its Server header; configs set it to hide the server's name.
+    changed = getattr(sys.modules.get("gunicorn"), "SERVER", None)
+    if changed is not None and changed != server:
+        found.append(["gunicorn.SERVER", _unicorn_describe(changed)])
     return json.dumps({"values": found, "file": filename})
 """;
 }

@@ -303,6 +303,8 @@ def install_gunicorn_alias(module):
         package.__path__ = []
         package.version_info = (26, 1, 0)
         package.__version__ = "26.1.0"
+        package.SERVER = "gunicorn"  # what a config may set to change the Server header, as under Gunicorn
+        package.SERVER_SOFTWARE = "gunicorn/26.1.0"
         modules["gunicorn"] = package
     elif getattr(package, "__file__", None) is not None:
         return  # the real Gunicorn, imported already

@@ -17,6 +17,7 @@ public sealed partial class Settings
             w.WriteString("app_module", AppModule);
             w.WriteString("config_file", ConfigFile);
             w.WriteString("config_source", ConfigFileSource);
+            w.WriteString("server_name", ServerName);
             w.WriteString("launch_dir", LaunchDirectory);
             w.WriteString("paste_uri", PasteUri);
             w.WritePropertyName("values");
@@ -67,6 +68,7 @@ public sealed partial class Settings
             AppModule = root.GetProperty("app_module").GetString(),
             ConfigFile = root.GetProperty("config_file").GetString(),
             ConfigFileSource = root.TryGetProperty("config_source", out var configSource) ? configSource.GetString() : null,
+            ServerName = root.TryGetProperty("server_name", out var serverName) ? serverName.GetString() : null,
             LaunchDirectory = root.TryGetProperty("launch_dir", out var launch) ? launch.GetString() : null,
             PasteUri = root.GetProperty("paste_uri").GetString(),
         };

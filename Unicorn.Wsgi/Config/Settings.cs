@@ -60,6 +60,12 @@ public sealed partial class Settings
     public string? ConfigFileSource { get; set; }
 
     /// <summary>
+    /// The Server header's value when the config file set Gunicorn's <c>gunicorn.SERVER</c> (the usual way to hide the
+    /// server's name: <c>import gunicorn; gunicorn.SERVER = "..."</c>); null: <c>unicorn</c>.
+    /// </summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>
     /// The directory the master was started in. Workers keep it on sys.path behind <c>--chdir</c>, as Gunicorn's
     /// processes do (it adds the start directory, loads the config, then changes to <c>--chdir</c> and adds that).
     /// </summary>

@@ -66,6 +66,12 @@ public sealed class SettingsResolver
                 {
                     Apply(setting, value, SettingSource.ConfigFile, $"in {location.Display}");
                 }
+                else if (name == ServerNameKey)
+                {
+                    // A header value: latin-1 without control characters, so it cannot end the header line.
+                    _settings.ServerName = value is string server && server.All(c => c is '\t' or (>= ' ' and not '\x7f' and <= '\xff')) ? server
+                        : throw new ConfigException($"unicorn: gunicorn.SERVER in {location.Display} is not a header value: {value}");
+                }
             }
         }
 
@@ -249,8 +255,9 @@ public sealed class SettingsResolver
     }
 
     private static bool IsOurServer(string use) =>
-        use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn#main" or "egg:unicorn"
-            or "call:gunicorn.app.pasterapp:serve";
+        use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn-server#main"
+            or "egg:unicorn-server" or "egg:unicorn_server#main" or "egg:unicorn_server" or "egg:unicorn#main" or "egg:unicorn"
+            or "call:gunicorn.app.pasterapp:serve" or "call:unicorn_server.paste:serve";
 
     // The bytes a Python config file has now, read just before the interpreter runs it (Settings.ConfigFileSource); a
     // larger file is left to be read again, as it would not fit the workers' environment.
@@ -271,6 +278,9 @@ public sealed class SettingsResolver
             return null; // the interpreter's own read reports it
         }
     }
+
+    /// <summary>What a Python config file's run reports for Gunicorn's <c>gunicorn.SERVER</c> when it changed it.</summary>
+    public const string ServerNameKey = "gunicorn.SERVER";
 
     private IReadOnlyList<KeyValuePair<string, object?>> ReadConfigFile(ConfigLocation location, IConfigFileSource? python)
     {

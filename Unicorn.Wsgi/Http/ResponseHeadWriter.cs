@@ -74,6 +74,13 @@ public static class ResponseHeadWriter
         Write(output, "\r\n"u8);
     }
 
+    private static byte[] s_serverLine = "\r\nServer: unicorn\r\nDate: "u8.ToArray();
+
+    /// <summary>The Server header's value from now on, for the whole process (Settings.ServerName, once, as a worker
+    /// starts).</summary>
+    public static void UseServerName(string name) =>
+        s_serverLine = System.Text.Encoding.Latin1.GetBytes("\r\nServer: " + name + "\r\nDate: ");
+
     /// <summary>Writes the status line and header section, ending with the empty line.</summary>
     public static void WriteHead(IBufferWriter<byte> output, ResponseFraming framing, RequestHead request)
     {
@@ -83,7 +90,7 @@ public static class ResponseHeadWriter
         WriteLatin1(output, request.VersionMajor == 1 && request.VersionMinor <= 1 ? request.Protocol : "HTTP/1.1");
         WriteLatin1(output, " ");
         WriteLatin1(output, framing.Status);
-        Write(output, "\r\nServer: unicorn\r\nDate: "u8);
+        Write(output, s_serverLine);
         Write(output, HttpDate.NowBytes());
         Write(output, "\r\nConnection: "u8);
         WriteLatin1(output, framing.ConnectionValue);

@@ -93,6 +93,11 @@ public sealed partial class WorkerProcess
         {
             _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
             _config = ProcessSettings.From(_settings);
+            if (_settings.ServerName is { } serverName)
+            {
+                Http.ResponseHeadWriter.UseServerName(serverName);
+            }
+
             _options.Configure?.Invoke(_settings);
             _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
