@@ -46,6 +46,12 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
     private async Task ProcessStreamAsync(IFeatureCollection features)
     {
         var connection = features.Get<UnicornConnection>()!;
+        if (features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } extended)
+        {
+            RefuseExtendedConnect(features, connection, extended.Protocol);
+            return;
+        }
+
         var startTime = DateTimeOffset.UtcNow;
         var started = Stopwatch.GetTimestamp();
         RequestHead head;
@@ -139,6 +145,28 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
         }
 
         return parser;
+    }
+
+    /// <summary>
+    /// An RFC 8441 extended CONNECT (<c>:protocol</c>, e.g. a websocket), which this server does not offer: its
+    /// SETTINGS say ENABLE_CONNECT_PROTOCOL 0 (<see cref="Http2SettingsFilter"/>), and Kestrel passes the stream on
+    /// anyway. To this connection <c>:protocol</c> is an undefined pseudo-header, so the request is malformed and
+    /// the answer is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1, §8.3), as nghttp2 gives; the
+    /// connection's other streams go on. It never reaches the app (a stream is one HTTP request there).
+    /// </summary>
+    private void RefuseExtendedConnect(IFeatureCollection features, UnicornConnection connection, string? protocol)
+    {
+        const int ProtocolError = 0x1;
+        worker.Log.Debug($"HTTP/2: extended CONNECT (:protocol {protocol}) from {connection.RemoteText} refused with RST_STREAM PROTOCOL_ERROR: "
+            + "RFC 8441 is not offered (websockets use HTTP/1.1)");
+        if (features.Get<IHttpResetFeature>() is { } reset)
+        {
+            reset.Reset(ProtocolError);
+        }
+        else
+        {
+            features.Get<IHttpRequestLifetimeFeature>()?.Abort();
+        }
     }
 
     private static string ConnectionPipelineLine(UnicornConnection connection, BadHttpRequestException e) =>

@@ -31,7 +31,9 @@ internal sealed class Http2TransportConnection : Microsoft.AspNetCore.Connection
         _log = log;
         ConnectionId = id;
         var input = new Http2FloodGuard(connection.Input, OnFlood);
-        Transport = new Http2DuplexPipe(input, PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
+        // Kestrel's first SETTINGS goes out without ENABLE_CONNECT_PROTOCOL, so browsers keep websockets on HTTP/1.1.
+        var output = new Http2SettingsFilter(PipeWriter.Create(connection.Transport, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true)));
+        Transport = new Http2DuplexPipe(input, output);
         Features.Set(connection);
         Features.Set(this);
         if (memory is not null)
