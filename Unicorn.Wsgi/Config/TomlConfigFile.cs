@@ -27,7 +27,16 @@ public static class TomlConfigFile
             throw new ConfigException($"unicorn: failed to read config file {path}: {e.Message}");
         }
 
-        var table = UnicornTable(document) ?? (Path.GetFileName(path) == "pyproject.toml" ? new TomlTable() : document);
+        var unicorn = UnicornTable(document);
+        var topLevel = document.Keys.Where(SettingsTable.ByName.ContainsKey).ToList();
+        if (unicorn is not null && topLevel.Count > 0)
+        {
+            // Either place is read, never both: say so rather than drop one silently.
+            throw new ConfigException($"unicorn: config file {path} sets {string.Join(", ", topLevel)} at the top level " +
+                "and has a [tool.unicorn] table; put the settings in one of them");
+        }
+
+        var table = unicorn ?? (Path.GetFileName(path) == "pyproject.toml" ? new TomlTable() : document);
         return table.Select(kv => new KeyValuePair<string, object?>(kv.Key, ToPlain(kv.Value))).ToList();
     }
 

@@ -38,6 +38,21 @@ public sealed class TomlTests : IDisposable
     }
 
     [Fact]
+    public void Settings_both_at_the_top_level_and_under_tool_unicorn_are_refused_in_one_line()
+    {
+        Write("unicorn.toml", """
+            bind = "127.0.0.1:9100"
+            raw_env = ["A=1"]
+
+            [tool.unicorn]
+            workers = 3
+            """);
+        var e = Assert.Throws<ConfigException>(() => SettingsResolver.Resolve(["-c", "unicorn.toml"], s_noEnv, null, _dir));
+        Assert.Equal($"unicorn: config file {Path.Combine(_dir, "unicorn.toml")} sets bind, raw_env at the top level and has a " +
+            "[tool.unicorn] table; put the settings in one of them", e.Message);
+    }
+
+    [Fact]
     public void Pyproject_tool_unicorn_is_read_when_there_is_no_gunicorn_conf_py()
     {
         Write("pyproject.toml", """
