@@ -23,6 +23,9 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     /// <summary>How long an async write waits for a client that takes nothing (tests shorten it).</summary>
     internal TimeSpan StalledClientTimeout { get; init; } = Transport.SocketSend.StalledClientTimeout;
 
+    /// <summary>False under <c>--no-sendfile</c>: file bodies are then read and written in blocks by the caller.</summary>
+    internal bool AllowSendfile { get; init; } = true;
+
     public bool HeadersSent { get; private set; }
 
     /// <summary>Whether the connection may carry another request once this response is done.</summary>
@@ -155,7 +158,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {
-        if (stream is not NetworkStream network)
+        if (!AllowSendfile || stream is not NetworkStream network)
         {
             return false;
         }
