@@ -97,6 +97,13 @@ def app(environ, start_response):
                 time.sleep(0.05)
                 yield b"chunk %02d\n" % i
         return chunks()
+    if path == "/small-items":
+        # 48,000 items of 1 KiB yielded without a pause: the server must send them as they come, not buffer them all.
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(48000 * 1024))])
+        piece = b"s" * 1024
+        if query == "list":
+            return [piece] * 48000
+        return (piece for _ in range(48000))
     if path == "/big":
         # 200 MiB in 64 KiB pieces: a client that never reads must hold only this greenlet.
         start_response("200 OK", [("Content-Type", "application/octet-stream")])

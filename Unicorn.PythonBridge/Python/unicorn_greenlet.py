@@ -19,6 +19,9 @@ _native = None  # set by C# before anything below runs
 
 _ACCEPTED, _WAIT, _GONE = 0, 1, 2
 _RESPOND_MAX = 65536  # a list body up to this goes in one respond() call (well under the exchange's wait mark)
+# A larger item is handed over in slices of this size (the exchange's wait mark): the server copies each write into
+# its own heap, so a 100 MiB item must not be one copy (an OutOfMemoryException under worker_heap_limit).
+_WRITE_SLICE = 256 * 1024
 
 # Bound before patching: eventlet greens os.read, and the hub's own read of the eventfd must not yield.
 _os_read = os.read
@@ -162,6 +165,13 @@ class StartResponse:
             raise TypeError("%r is not a byte string" % (type(data).__name__,))
         self.apply()
         self.sent += len(data)
+        if len(data) > _WRITE_SLICE:
+            for i in range(0, len(data), _WRITE_SLICE):
+                self._write(data[i:i + _WRITE_SLICE])
+        else:
+            self._write(data)
+
+    def _write(self, data):
         outcome = _native.write(self.gid, data)
         if outcome == _WAIT:
             _wait(self.gid)

@@ -73,7 +73,7 @@ internal sealed partial class HttpConnection : RequestConnection
         request.Upgrade = this;
         _worker.OnRequestStarting(); // may stop the worker (max_requests): then this response closes the connection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
-        using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping);
+        using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping) { AllowSendfile = _worker.Options.Sendfile };
 
         try
         {

@@ -15,6 +15,10 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     // Bodies this large skip the buffer and go to the socket as they are.
     private const int WriteThroughThreshold = 32 * 1024;
 
+    // Small bodies buffered past this go out at once: a writer that never pauses (the greenlet pump while its
+    // greenlet keeps the queue non-empty, a list body of many small items) would otherwise buffer the whole response.
+    private const int BufferedLimit = 512 * 1024;
+
     private readonly OutputBuffer _output = new(stream);
     private ResponseFraming? _framing;
     private CancellationTokenSource? _writeTimer;
@@ -22,6 +26,9 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     /// <summary>How long an async write waits for a client that takes nothing (tests shorten it).</summary>
     internal TimeSpan StalledClientTimeout { get; init; } = Transport.SocketSend.StalledClientTimeout;
+
+    /// <summary>False under <c>--no-sendfile</c>: file bodies are then read and written in blocks by the caller.</summary>
+    internal bool AllowSendfile { get; init; } = true;
 
     public bool HeadersSent { get; private set; }
 
@@ -74,6 +81,11 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         if (data.Length < WriteThroughThreshold)
         {
             ResponseHeadWriter.WriteBody(_output, framing, data);
+            if (_output.Count >= BufferedLimit)
+            {
+                _output.Flush();
+            }
+
             return;
         }
 
@@ -161,7 +173,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
 
     public bool TrySendFile(SafeFileHandle file, long offset, long count)
     {
-        if (stream is not NetworkStream network)
+        if (!AllowSendfile || stream is not NetworkStream network)
         {
             return false;
         }

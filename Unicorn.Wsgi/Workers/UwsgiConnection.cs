@@ -67,7 +67,7 @@ internal sealed class UwsgiConnection : RequestConnection
 
         _worker.OnRequestStarting();
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
-        using var sink = new ResponseSink(_connection.Transport, _head, forceClose, _worker.Stopping);
+        using var sink = new ResponseSink(_connection.Transport, _head, forceClose, _worker.Stopping) { AllowSendfile = _worker.Options.Sendfile };
         try
         {
             await _worker.Host.RunAsync(request, sink);

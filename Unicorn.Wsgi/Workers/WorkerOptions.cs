@@ -26,6 +26,10 @@ internal sealed class WorkerOptions
     /// <summary><c>uwsgi_allow_ips</c>: peers allowed to speak uwsgi (when <c>protocol = uwsgi</c>).</summary>
     public IpAllowList UwsgiAllowIps { get; init; } = IpAllowList.Loopback;
 
+    /// <summary><c>sendfile</c>: whether wsgi.file_wrapper and pathsend bodies may go out with sendfile(2)
+    /// (<c>--no-sendfile</c> sends them as read blocks).</summary>
+    public bool Sendfile { get; init; } = true;
+
     public static WorkerOptions FromSettings(Settings settings) => new()
     {
         Parser = HttpParserOptions.FromSettings(settings),
@@ -35,5 +39,6 @@ internal sealed class WorkerOptions
         MaxConnections = Math.Max(1, settings.WorkerConnections),
         ScriptName = CgiPath.EnvironmentScriptName,
         UwsgiAllowIps = settings.UwsgiAllowIps,
+        Sendfile = settings.Sendfile,
     };
 }
