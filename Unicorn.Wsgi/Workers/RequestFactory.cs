@@ -10,7 +10,7 @@ internal sealed class RequestFactory(WorkerOptions options)
 {
     public WsgiRequest Build(RequestHead head, RequestBody body, ListenerInfo listener, IPEndPoint? remote, ProxyInfo? proxy, IReadOnlyList<KeyValuePair<string, string>>? extraEnviron = null)
     {
-        var scriptName = head.ScriptName ?? options.ScriptName;
+        var scriptName = (options.ScriptNameHeader ? head.ScriptName : null) ?? options.ScriptName;
         if (scriptName.Length > 0 && !head.Path.StartsWith(scriptName, StringComparison.Ordinal))
         {
             // Gunicorn 26.1's ConfigurationProblem: an app mounted at SCRIPT_NAME cannot be given this path.

@@ -30,6 +30,10 @@ internal sealed class WorkerOptions
     /// (<c>--no-sendfile</c> sends them as read blocks).</summary>
     public bool Sendfile { get; init; } = true;
 
+    /// <summary>Whether a trusted forwarder's SCRIPT_NAME header mounts the app: not under asgi with <c>root_path</c>
+    /// set, whose root_path is the setting alone, as in Gunicorn 26.1's ASGI worker.</summary>
+    public bool ScriptNameHeader { get; init; } = true;
+
     public static WorkerOptions FromSettings(Settings settings) => new()
     {
         Parser = HttpParserOptions.FromSettings(settings),
@@ -40,5 +44,6 @@ internal sealed class WorkerOptions
         ScriptName = CgiPath.EnvironmentScriptName,
         UwsgiAllowIps = settings.UwsgiAllowIps,
         Sendfile = settings.Sendfile,
+        ScriptNameHeader = WorkerClasses.Normalise(settings.WorkerClass) != WorkerClasses.Asgi || settings.RootPath.Length == 0,
     };
 }

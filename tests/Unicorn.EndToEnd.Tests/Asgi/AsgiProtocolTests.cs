@@ -137,6 +137,20 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void With_root_path_set_a_forwarders_SCRIPT_NAME_header_does_not_mount_the_app()
+    {
+        // Gunicorn 26.1's ASGI worker: root_path is the setting alone. (Without root_path the header mounts the app,
+        // and a path outside it is a 400, as for WSGI.)
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "--root-path", "/api",
+            "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        var response = RawHttp.Send(port, $"GET /api/x HTTP/1.1\r\nHost: x\r\nSCRIPT_NAME: /sn\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Early_hints_go_out_as_a_103_before_the_response_as_in_Gunicorn()
     {
         var port = UnicornServer.FreePort();
