@@ -256,8 +256,7 @@ public sealed class SettingsResolver
 
     private static bool IsOurServer(string use) =>
         use.Replace(" ", "", StringComparison.Ordinal) is "egg:gunicorn#main" or "egg:gunicorn" or "egg:unicorn-server#main"
-            or "egg:unicorn-server" or "egg:unicorn_server#main" or "egg:unicorn_server" or "egg:unicorn#main" or "egg:unicorn"
-            or "call:gunicorn.app.pasterapp:serve" or "call:unicorn_server.paste:serve";
+            or "egg:unicorn-server" or "egg:unicorn#main" or "egg:unicorn" or "call:gunicorn.app.pasterapp:serve";
 
     // The bytes a Python config file has now, read just before the interpreter runs it (Settings.ConfigFileSource); a
     // larger file is left to be read again, as it would not fit the workers' environment.
