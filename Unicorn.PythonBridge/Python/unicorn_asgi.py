@@ -20,6 +20,7 @@ ASGI = {"version": "3.0", "spec_version": "2.4"}
 WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
 _WS_KINDS = ("text", "bytes", "close")
+_WRITE_SLICE = 256 * 1024  # the most of a response body handed to the server in one write
 
 
 _STATUS_LINES = {}
@@ -528,19 +529,20 @@ class _Request:
             if not isinstance(body, bytes):
                 body = bytes(body)
             more = bool(message.get("more_body", False))
+            # A large body goes in slices: the server copies each write into its own heap, which worker_heap_limit
+            # caps (a 25 MiB body in one write failed, or crashed the worker, under a container's limit).
+            for start in range(0, len(body) - _WRITE_SLICE, _WRITE_SLICE):
+                await self._write_body(body[start:start + _WRITE_SLICE], True)
+                if self.disconnected:
+                    return
+            if len(body) > _WRITE_SLICE:
+                body = body[(len(body) - 1) // _WRITE_SLICE * _WRITE_SLICE:]
             if not more and self.trailers:
                 self.last_body_sent = True
                 more = True  # the trailers end the stream
             elif not more:
                 self.complete = True
-            state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
-            if state == 1:  # started: C# calls Server.written once it is done
-                self.writing = self.server.loop.create_future()
-                await self._settled(self.writing)
-            elif state:
-                await self._write(lambda f: self.ex.Write(body, more, f))
-            elif self.complete and self.waiters:
-                self._wake_waiters()
+            await self._write_body(body, more)
             if self.complete and not self.disconnected:
                 self._release()
         elif kind == "http.response.pathsend":
@@ -572,6 +574,16 @@ class _Request:
                     self._release()
         else:
             raise RuntimeError("Unexpected ASGI message %r in an http scope" % kind)
+
+    async def _write_body(self, body, more):
+        state = self.server.fast.write(self.id, body, more)  # 0: written already, no future needed
+        if state == 1:  # started: C# calls Server.written once it is done
+            self.writing = self.server.loop.create_future()
+            await self._settled(self.writing)
+        elif state:
+            await self._write(lambda f: self.ex.Write(body, more, f))
+        elif self.complete and self.waiters:
+            self._wake_waiters()
 
     async def _write(self, start):
         future = self.server.loop.create_future()

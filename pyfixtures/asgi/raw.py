@@ -48,6 +48,13 @@ async def misuse(scope, receive, send):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": chunk})
         return
+    if path == "/one-big-body":
+        # 40 MiB in one http.response.body, as a framework's Response(content=...) sends it.
+        body = b"y" * (40 * 1024 * 1024)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+        return
     if path == "/pathsend":
         # The file named by the query string, by http.response.pathsend.
         name = scope["query_string"].decode()
