@@ -48,22 +48,71 @@ internal static class WorkerGcEnvironment
     public static long? AutoLimit(int workers, long? containerLimit) =>
         containerLimit is { } total ? Math.Max(WorkerHeapLimit.MinimumBytes, total / 4 * 3 / Math.Max(1, workers)) : null;
 
-    /// <summary>The memory limit of this process's cgroup (v2, else v1), or null when there is none.</summary>
-    public static long? ContainerMemoryLimit()
+    /// <summary>
+    /// The memory limit of this process's cgroup (v2, else v1), or null when there is none: the smallest
+    /// limit on the way from its own cgroup (named in /proc/self/cgroup) up to the mount's root, as .NET
+    /// itself finds it. A container sees its cgroup at the mount's root; a systemd unit's MemoryMax= or a
+    /// cgroup a process was put in on the host is below it.
+    /// </summary>
+    public static long? ContainerMemoryLimit() => ContainerMemoryLimit("/sys/fs/cgroup", ReadOrNull("/proc/self/cgroup"));
+
+    internal static long? ContainerMemoryLimit(string root, string? procSelfCgroup)
     {
-        foreach (var path in (string[])["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+        string? v1 = null, v2 = null;
+        foreach (var line in (procSelfCgroup ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            try
+            // "hierarchy-id:controllers:path"; v2's line is "0::path".
+            var parts = line.Split(':', 3);
+            if (parts.Length != 3)
             {
-                var text = File.ReadAllText(path).Trim();
-                // v1 reports "no limit" as a number near 2^63; v2 as "max".
-                return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 1L << 50 ? n : null;
+                continue;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+
+            if (parts[0] == "0" && parts[1].Length == 0)
             {
+                v2 = parts[2];
+            }
+            else if (parts[1].Split(',').Contains("memory"))
+            {
+                v1 = parts[2];
             }
         }
 
-        return null;
+        return SmallestLimit(root, v2 ?? "/", "memory.max") ?? SmallestLimit(Path.Combine(root, "memory"), v1 ?? "/", "memory.limit_in_bytes");
+    }
+
+    private static long? SmallestLimit(string mount, string cgroup, string file)
+    {
+        long? smallest = null;
+        var dir = cgroup.Trim('/');
+        while (true)
+        {
+            // v1 reports "no limit" as a number near 2^63; v2 as "max".
+            if (ReadOrNull(Path.Combine(mount, dir, file))?.Trim() is { } text
+                && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < 1L << 50)
+            {
+                smallest = Math.Min(n, smallest ?? long.MaxValue);
+            }
+
+            if (dir.Length == 0)
+            {
+                return smallest;
+            }
+
+            var slash = dir.LastIndexOf('/');
+            dir = slash < 0 ? "" : dir[..slash];
+        }
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -29,6 +29,42 @@ public sealed class WorkerGcEnvironmentTests
     }
 
     [Fact]
+    public void Finds_the_limit_of_its_own_cgroup_not_only_the_mounts_root()
+    {
+        var root = Directory.CreateTempSubdirectory("cgroup").FullName;
+        try
+        {
+            void Write(string dir, string file, string text)
+            {
+                Directory.CreateDirectory(Path.Combine(root, dir));
+                File.WriteAllText(Path.Combine(root, dir, file), text + "\n");
+            }
+
+            // v1 on a host: the root is unlimited, the process's own cgroup (as systemd's MemoryMax= or a
+            // cgroup made by hand puts it) has the limit; a parent's smaller limit wins.
+            Write("memory", "memory.limit_in_bytes", "9223372036854771712");
+            Write("memory/app", "memory.limit_in_bytes", "536870912");
+            Write("memory/app/web", "memory.limit_in_bytes", "9223372036854771712");
+            Assert.Equal(512L << 20, WorkerGcEnvironment.ContainerMemoryLimit(root, "5:memory:/app/web\n0::/\n"));
+            Assert.Equal(512L << 20, WorkerGcEnvironment.ContainerMemoryLimit(root, "4:cpu,memory:/app/web\n"));
+            Assert.Null(WorkerGcEnvironment.ContainerMemoryLimit(root, "5:memory:/\n"));
+
+            // v1 in a container: its own cgroup is the mount's root; the path /proc/self/cgroup names is not there.
+            Write("memory", "memory.limit_in_bytes", "268435456");
+            Assert.Equal(256L << 20, WorkerGcEnvironment.ContainerMemoryLimit(root, "5:memory:/docker/0123abcd\n"));
+
+            // v2: a unit below the root has memory.max (the root has none); "max" is no limit.
+            Write("system.slice/web.service", "memory.max", "1073741824");
+            Write("system.slice", "memory.max", "max");
+            Assert.Equal(1L << 30, WorkerGcEnvironment.ContainerMemoryLimit(root, "0::/system.slice/web.service\n"));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_size_or_a_percentage_is_the_hard_limit_per_worker()
     {
         Assert.Equal("0x4000000", Apply("64M", container: 1L << 30)["DOTNET_GCHeapHardLimit"]);
