@@ -100,6 +100,7 @@ public sealed partial class WorkerProcess
 
             _options.Configure?.Invoke(_settings);
             _log.Info($"Booting worker with pid: {_info.Pid}"); // after Configure: into --error-logfile, as Gunicorn's
+            PreferToBeKilledBeforeTheMaster();
             ProcessIdentity.Resolve(_config).Apply(_config.InitGroups);
             // A greenlet hub is per thread: post_fork, the import and post_worker_init run on the one the hub will.
             hub = AppHosts.For(_settings).NeedsHubThread ? new HubThread() : null;

@@ -117,6 +117,24 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
+    public void UnderMemoryPressureTheKernelKillsAWorkerBeforeTheMaster()
+    {
+        var port = FreePort();
+        using var server = Start("-w", "2", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+        var master = int.Parse(File.ReadAllText($"/proc/{server.Pid}/oom_score_adj").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var worker in server.Workers())
+        {
+            Assert.True(Poll(() => File.ReadAllText($"/proc/{worker}/oom_score_adj").Trim() == Math.Min(1000, master + 100).ToString(System.Globalization.CultureInfo.InvariantCulture), 30),
+                $"worker {worker}: oom_score_adj {File.ReadAllText($"/proc/{worker}/oom_score_adj").Trim()}, master {master}");
+        }
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void AKilledWorkerIsReplaced()
     {
         var port = FreePort();
