@@ -29,7 +29,7 @@ public sealed record WorkerHeapLimit : IPlainValue
 
     object? IPlainValue.Plain => Text;
 
-    /// <summary>Parses auto, unlimited, a size with an optional K/M/G suffix (powers of 1024), or N%.</summary>
+    /// <summary>Parses auto, unlimited, a size with an optional K/M/G (or KiB/MiB/GiB) suffix, powers of 1024, or N%.</summary>
     /// <exception cref="SettingValueException">anything else, or a limit below 16 MiB or outside 1-100%.</exception>
     public static WorkerHeapLimit Parse(string text)
     {
@@ -52,6 +52,8 @@ public sealed record WorkerHeapLimit : IPlainValue
             return new WorkerHeapLimit { Text = text.Trim(), LimitPercent = percent };
         }
 
+        // 64M and 64MiB are the same, as the docs write sizes (64MB, which may mean powers of 1000, is refused).
+        word = word.Length > 3 && word.EndsWith("ib", StringComparison.Ordinal) && !char.IsAsciiDigit(word[^3]) ? word[..^2] : word;
         var shift = word.Length == 0 ? 0 : char.ToLowerInvariant(word[^1]) switch { 'k' => 10, 'm' => 20, 'g' => 30, _ => 0 };
         var digits = shift == 0 ? word : word[..^1];
         if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > long.MaxValue >> shift)

@@ -94,6 +94,8 @@ public sealed class WorkerGcEnvironmentTests
     [InlineData(" Unlimited ", null)]
     [InlineData("16M", 16L << 20)]
     [InlineData("65536K", 64L << 20)]
+    [InlineData("64MiB", 64L << 20)]
+    [InlineData("1GiB", 1L << 30)]
     [InlineData("134217728", 128L << 20)]
     public void Parses_the_forms_it_documents(string text, long? bytes)
     {
@@ -104,6 +106,8 @@ public sealed class WorkerGcEnvironmentTests
     [InlineData("")]
     [InlineData("lots")]
     [InlineData("64MB")]
+    [InlineData("MiB")]
+    [InlineData("64iB")]
     [InlineData("-1")]
     [InlineData("0%")]
     [InlineData("101%")]
