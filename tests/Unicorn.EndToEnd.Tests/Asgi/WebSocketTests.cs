@@ -105,6 +105,18 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void A_silent_peer_is_dropped_by_the_ping_timeout_while_the_app_waits_in_receive()
+    {
+        // The fixture pings every 2 s and waits 2 s for the pong. A half-open client used to keep its connection and the
+        // app's receive() forever: .NET aborted the websocket, but its stream did not own the socket.
+        var before = fixture.Server.Count("client closed 1006");
+        var lines = WebSocketClient.Run(_port, "silent");
+        Assert.Contains("pinged True", lines);
+        Assert.Contains(lines, l => l is "closed by server after 4 s" or "closed by server after 5 s" or "closed by server after 6 s");
+        fixture.Server.WaitForLog("client closed 1006", before + 1, 10);
+    }
+
+    [Fact]
     public void A_client_that_never_reads_holds_back_only_its_own_sender_and_is_dropped_by_the_ping_timeout()
     {
         var before = fixture.Server.Count("flood ended after");
