@@ -82,6 +82,8 @@ async def scenario(name):
     elif name == "app-raises":
         async with websockets.connect(BASE + "/raise") as ws:
             out("app raised", *await closed_code(ws))
+        async with websockets.connect(BASE + "/badclose") as ws:
+            out("bad close", *await closed_code(ws))
     elif name == "denial":
         for path in ("/reject", "/deny"):
             try:

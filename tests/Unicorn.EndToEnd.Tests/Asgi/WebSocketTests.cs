@@ -54,6 +54,9 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         var lines = WebSocketClient.Run(_port, "app-raises");
         Assert.Contains(lines, l => l.StartsWith("app raised 1011", StringComparison.Ordinal));
         fixture.Server.WaitForLog("ws app failed after accept");
+        // So does one whose own close was refused (a reason over 123 bytes): that close used to count as sent, and
+        // the client got no close frame at all (1006).
+        Assert.Contains(lines, l => l.StartsWith("bad close 1011", StringComparison.Ordinal));
     }
 
     [Fact]
