@@ -319,8 +319,18 @@ public sealed class PythonAsgiWebSocket
             return;
         }
 
-        await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason.Length == 0 ? null : reason, CancellationToken.None)
-            .ConfigureAwait(false);
+        try
+        {
+            await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason.Length == 0 ? null : reason, CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch (ArgumentException)
+        {
+            // A code or reason the protocol does not allow (999, 1006, a reason over 123 bytes) is refused before
+            // anything is written: the close is still to be sent, so the app's error still closes with 1011.
+            Volatile.Write(ref _closeSent, 0);
+            throw;
+        }
     }
 
     private void Chain(Func<Task> send, PyObject? future)

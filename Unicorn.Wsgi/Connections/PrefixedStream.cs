@@ -3,9 +3,10 @@ namespace Unicorn.Wsgi.Connections;
 /// <summary>
 /// A stream that first returns bytes already read from <paramref name="inner"/> (what followed a PROXY header
 /// in the same packet), then reads <paramref name="inner"/> directly: the TLS handshake sees the connection
-/// from where the PROXY stage stopped, and after those few bytes no read is copied twice.
+/// from where the PROXY stage stopped, and after those few bytes no read is copied twice. <paramref name="disposed"/>
+/// runs once the stream is disposed (an upgraded connection's socket is shut down then).
 /// </summary>
-internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+internal sealed class PrefixedStream(byte[] prefix, Stream inner, Action? disposed = null) : Stream
 {
     private int _offset;
 
@@ -51,13 +52,18 @@ internal sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        disposed?.Invoke();
+    }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             inner.Dispose();
+            disposed?.Invoke();
         }
 
         base.Dispose(disposing);

@@ -44,6 +44,9 @@ async def app(scope, receive, send):
         return
     if path == "/raise":
         raise ValueError("ws app failed after accept")
+    if path == "/badclose":
+        # A close reason over the 123 bytes a close frame holds: refused in the app's send, which then fails.
+        await send({"type": "websocket.close", "code": 1000, "reason": "x" * 200})
     if path == "/flood":
         # Sends until the client stops reading: send() must hold the app back, not buffer without bound.
         chunk = b"x" * 65536

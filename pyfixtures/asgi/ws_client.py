@@ -82,6 +82,8 @@ async def scenario(name):
     elif name == "app-raises":
         async with websockets.connect(BASE + "/raise") as ws:
             out("app raised", *await closed_code(ws))
+        async with websockets.connect(BASE + "/badclose") as ws:
+            out("bad close", *await closed_code(ws))
     elif name == "denial":
         for path in ("/reject", "/deny"):
             try:
@@ -117,6 +119,22 @@ async def scenario(name):
         await echo()  # others are still served while it holds its websocket
         out("stalled")
         await asyncio.sleep(float(os.environ.get("HOLD", "6")))
+        raw.close()
+    elif name == "silent":
+        # A half-open peer: the handshake on /echo, then nothing, not even a pong, while the app waits in receive().
+        raw = socket.create_connection(("127.0.0.1", PORT))
+        raw.sendall(b"GET /echo?silent HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        start = time.monotonic()
+        raw.settimeout(20)
+        received = b""
+        try:
+            while chunk := raw.recv(4096):
+                received += chunk
+            out("closed by server after %d s" % round(time.monotonic() - start))
+        except socket.timeout:
+            out("still open after 20 s")
+        out("pinged", b"\x89" in received)
         raw.close()
     elif name == "idle":
         count = int(os.environ.get("COUNT", "1000"))

@@ -54,6 +54,9 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         var lines = WebSocketClient.Run(_port, "app-raises");
         Assert.Contains(lines, l => l.StartsWith("app raised 1011", StringComparison.Ordinal));
         fixture.Server.WaitForLog("ws app failed after accept");
+        // So does one whose own close was refused (a reason over 123 bytes): that close used to count as sent, and
+        // the client got no close frame at all (1006).
+        Assert.Contains(lines, l => l.StartsWith("bad close 1011", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -102,6 +105,18 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         var lines = WebSocketClient.Run(_port, "ping-flood");
         Assert.Contains("pongs 20000", lines);
         Assert.Contains("echo after flood", lines);
+    }
+
+    [Fact]
+    public void A_silent_peer_is_dropped_by_the_ping_timeout_while_the_app_waits_in_receive()
+    {
+        // The fixture pings every 2 s and waits 2 s for the pong. A half-open client used to keep its connection and the
+        // app's receive() forever: .NET aborted the websocket, but its stream did not own the socket.
+        var before = fixture.Server.Count("client closed 1006");
+        var lines = WebSocketClient.Run(_port, "silent");
+        Assert.Contains("pinged True", lines);
+        Assert.Contains(lines, l => l is "closed by server after 4 s" or "closed by server after 5 s" or "closed by server after 6 s");
+        fixture.Server.WaitForLog("client closed 1006", before + 1, 10);
     }
 
     [Fact]
