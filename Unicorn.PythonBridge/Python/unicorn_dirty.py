@@ -1265,7 +1265,10 @@ class _WorkerProcess:
         self.worker = worker
         self.log = arbiter.log
         self._ready_w = ready_w
-        self._stopping = threading.Event()
+        # Plain flags, not a threading.Event: the signal handlers set them, and Event.set() takes a lock that a
+        # second TERM (the arbiter's, right after a `kill -TERM -- -PGID` or systemd's) arriving inside the first
+        # handler tried to take again: the worker hung until dirty_graceful_timeout's SIGKILL, close() not run.
+        self._stopping = False
         self._quick = False
         self._busy = 0
         self._idle = threading.Condition()
@@ -1293,7 +1296,7 @@ class _WorkerProcess:
         listener.settimeout(0.5)
         os.write(self._ready_w, b"R")
         os.close(self._ready_w)
-        while not self._stopping.is_set():
+        while not self._stopping:
             if os.getppid() != self.arbiter.pid:
                 break
             try:
@@ -1320,7 +1323,7 @@ class _WorkerProcess:
 
     def _stop(self, quick):
         self._quick = self._quick or quick
-        self._stopping.set()
+        self._stopping = True
 
     def _serve(self, conn):
         try:

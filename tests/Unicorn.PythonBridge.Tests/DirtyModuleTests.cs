@@ -137,4 +137,32 @@ public sealed class DirtyModuleTests(PythonFixture python)
             + "try:\\n  r = asyncio.run(main())\\nfinally:\\n  d.set_dirty_socket_path(old)";
         Assert.Equal("True", python.Eval("(lambda g: (exec(\"" + Script + "\", g), g['r'])[1])({})"));
     }
+
+    [Fact]
+    public void A_second_stop_signal_inside_the_first_handler_does_not_hang_the_dirty_worker()
+    {
+        // The worker's TERM handler called threading.Event.set(), whose lock a second TERM (the arbiter's, after
+        // `kill -TERM -- -PGID` or systemd's stop, which signal the whole group) arriving inside the first handler
+        // took again: the worker hung until dirty_graceful_timeout's SIGKILL, without close(). Here the second
+        // stop runs at the second line of what the first one calls (inside Event.set's `with`, before the fix).
+        const string Script = "import sys, threading, types, unicorn_dirty as d\\n"
+            + "wp = d._WorkerProcess(types.SimpleNamespace(log=None), None, None)\\n"
+            + "done = []\\n"
+            + "def run():\\n"
+            + "  seen = []\\n"
+            + "  def tracer(frame, event, arg):\\n"
+            + "    if event == 'line' and frame.f_code.co_name not in ('_stop', 'run', 'tracer', '<lambda>'):\\n"
+            + "      if not seen:\\n"
+            + "        seen.append(frame)\\n"
+            + "      elif seen[0] is frame and len(seen) == 1:\\n"
+            + "        seen.append(1)\\n"
+            + "        wp._stop(False)\\n"
+            + "    return tracer\\n"
+            + "  sys.settrace(tracer)\\n"
+            + "  try:\\n    wp._stop(False)\\n  finally:\\n    sys.settrace(None)\\n"
+            + "  done.append(1)\\n"
+            + "t = threading.Thread(target=run, daemon=True)\\nt.start()\\nt.join(5)\\n"
+            + "r = bool(done)";
+        Assert.Equal("True", python.Eval("(lambda g: (exec(\"" + Script + "\", g), g['r'])[1])({})"));
+    }
 }
