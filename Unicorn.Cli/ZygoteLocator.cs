@@ -39,6 +39,7 @@ internal static class ZygoteLocator
             HostFxr = hostFxr,
             DotnetRoot = root,
             Assembly = assembly,
+            DirtySource = DirtyModule.Source,
         }, null);
     }
 

@@ -12,6 +12,7 @@ answered by ``chunk`` messages, then ``end`` (or ``error``), as Gunicorn 26's st
 # asyncio and inspect (with ssl, subprocess, ast and more behind them) are imported where they are used:
 # every HTTP worker imports this module, and most never stream from an async dirty app.
 import base64
+import contextvars
 import fnmatch
 import importlib
 import importlib.util
@@ -29,7 +30,9 @@ import time
 import traceback
 import types
 
-MAX_MESSAGE = 64 * 1024 * 1024
+# Gunicorn 26.1 takes messages (and bytes values) of up to 64 MiB. Bytes travel here as base64, 4/3 their
+# size: the frame may be that much bigger, so that the 50 MiB bytes value Gunicorn carries is carried here too.
+MAX_MESSAGE = 64 * 1024 * 1024 * 4 // 3 + 1024 * 1024
 SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
 # The dirty arbiter's exit status when an app cannot load (Gunicorn's APP_LOAD_ERROR): the master stops.
 APP_LOAD_ERROR = 4
@@ -175,6 +178,15 @@ def _dumps(message):
 
 def _send(sock, message):
     sock.sendall(_dumps(message))
+
+
+def _encode_request(message):
+    """A caller's frame; arguments that cannot be sent (a set, a datetime, too big) raise DirtyProtocolError,
+    a DirtyError as Gunicorn's client raises, not the TypeError/ValueError of the encoder."""
+    try:
+        return _dumps(message)
+    except (TypeError, ValueError) as e:
+        raise DirtyProtocolError(str(e)) from None
 
 
 def _recv_exact(sock, size):
@@ -340,8 +352,9 @@ class _Connection:
         with self._lock:
             self.connect()
             message["id"] = next(self._ids)
+            frame = _encode_request(message)
             try:
-                _send(self._sock, message)
+                self._sock.sendall(frame)
                 reply = _recv(self._sock)
             except socket.timeout:
                 self.close()
@@ -455,8 +468,9 @@ class DirtyStreamIterator:
         self._deadline = time.monotonic() + timeout if timeout else None
         try:
             self._conn.connect()
-            _send(self._conn._sock, {"type": "request", "id": 1, "app_path": self.app_path,  # pylint: disable=protected-access
-                                     "action": self.action, "args": list(self.args), "kwargs": self.kwargs})
+            self._conn._sock.sendall(_encode_request(  # pylint: disable=protected-access
+                {"type": "request", "id": 1, "app_path": self.app_path, "action": self.action,
+                 "args": list(self.args), "kwargs": self.kwargs}))
         except OSError as e:
             self._finish()
             raise DirtyConnectionError(f"Dirty arbiter connection failed: {e}", self.client.socket_path) from None
@@ -558,8 +572,17 @@ def get_dirty_client(timeout=30.0):
     return client
 
 
+# As Gunicorn's: the async client is per context (each request's task has its own), not per thread. One per
+# thread made every request of an ASGI worker share one connection, so their dirty calls ran one at a time.
+_async_client = contextvars.ContextVar("unicorn_dirty_async_client")
+
+
 async def get_dirty_client_async(timeout=30.0):
-    return get_dirty_client(timeout)
+    client = _async_client.get(None)
+    if client is None:
+        client = DirtyClient(get_dirty_socket_path(), timeout)
+        _async_client.set(client)
+    return client
 
 
 def close_dirty_client():
@@ -570,7 +593,10 @@ def close_dirty_client():
 
 
 async def close_dirty_client_async():
-    close_dirty_client()
+    client = _async_client.get(None)
+    if client is not None:
+        client.close()
+        _async_client.set(None)
 
 
 # ---------------------------------------------------------------- the stash (shared tables in the arbiter)
@@ -750,7 +776,8 @@ class _Stash:
                 table.clear()
                 return None
             if op == "info":
-                return {"name": name, "size": len(table)}
+                # Gunicorn 26.1 answers {"size", "table"}; "name" is kept for apps written against Unicorn.
+                return {"name": name, "table": name, "size": len(table)}
         raise StashError(f"unknown stash operation: {op}")
 
 
@@ -1238,7 +1265,10 @@ class _WorkerProcess:
         self.worker = worker
         self.log = arbiter.log
         self._ready_w = ready_w
-        self._stopping = threading.Event()
+        # Plain flags, not a threading.Event: the signal handlers set them, and Event.set() takes a lock that a
+        # second TERM (the arbiter's, right after a `kill -TERM -- -PGID` or systemd's) arriving inside the first
+        # handler tried to take again: the worker hung until dirty_graceful_timeout's SIGKILL, close() not run.
+        self._stopping = False
         self._quick = False
         self._busy = 0
         self._idle = threading.Condition()
@@ -1266,7 +1296,7 @@ class _WorkerProcess:
         listener.settimeout(0.5)
         os.write(self._ready_w, b"R")
         os.close(self._ready_w)
-        while not self._stopping.is_set():
+        while not self._stopping:
             if os.getppid() != self.arbiter.pid:
                 break
             try:
@@ -1293,7 +1323,7 @@ class _WorkerProcess:
 
     def _stop(self, quick):
         self._quick = self._quick or quick
-        self._stopping.set()
+        self._stopping = True
 
     def _serve(self, conn):
         try:
@@ -1494,6 +1524,11 @@ def install_gunicorn_alias(module):
     for name in ("", ".app", ".client", ".errors"):
         modules.setdefault("gunicorn.dirty" + name, module)
     modules.setdefault("gunicorn.dirty.stash", module.stash)
+    # Gunicorn's submodules are attributes of gunicorn.dirty too: `from gunicorn.dirty import errors` and
+    # `import gunicorn.dirty.errors as e` read them there, and failed with ImportError without these.
+    for name in ("app", "client", "errors"):
+        if not hasattr(module, name):
+            setattr(module, name, module)
     package = modules.get("gunicorn")
     if package is None and importlib.util.find_spec("gunicorn") is None:
         package = types.ModuleType("gunicorn")

@@ -23,6 +23,7 @@ import socket
 import sys
 import threading
 import traceback
+import types
 
 # The signals a worker handles itself: it must start with their default action, as a spawned one does.
 WORKER_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGCHLD", "SIGTTIN",
@@ -110,6 +111,18 @@ def route_error_logger(level):
     logger.addHandler(ErrorLogHandler())
     logger.setLevel(getattr(logging, level.upper(), logging.INFO))
     logger.propagate = False
+
+
+def install_dirty(source):
+    """Registers Unicorn's dirty module as unicorn_dirty and gunicorn.dirty, as every worker has it, so that an
+    app preloaded here can `from gunicorn.dirty import get_dirty_client` (it failed with ModuleNotFoundError)."""
+    import linecache
+    module = types.ModuleType("unicorn_dirty")
+    module.__file__ = "unicorn_dirty.py"
+    sys.modules["unicorn_dirty"] = module
+    linecache.cache["unicorn_dirty.py"] = (len(source), None, source.splitlines(True), "unicorn_dirty.py")
+    exec(compile(source, "unicorn_dirty.py", "exec"), module.__dict__)  # pylint: disable=exec-used
+    module.install_gunicorn_alias(module)
 
 
 def preload(app):
@@ -249,6 +262,7 @@ def fork_worker(sock, config, request, fds):
 
 def main():
     config = json.loads(os.environ.pop("UNICORN_ZYGOTE"))
+    dirty_source = os.environ.pop("UNICORN_DIRTY_SOURCE", None)
     sock = socket.socket(fileno=int(config["fd"]))
     os.set_inheritable(sock.fileno(), False)
     # Caught and dropped rather than SIG_IGN, which programs the app runs would inherit through exec.
@@ -260,6 +274,8 @@ def main():
             if config.get("loglevel"):
                 route_error_logger(config["loglevel"])
             if config.get("preload"):
+                if dirty_source:
+                    install_dirty(dirty_source)
                 preload(config["app"])
         except BaseException as e:
             send(sock, {"error": "%s: %s" % (type(e).__name__, e), "kind": "app", "traceback": traceback.format_exc()})

@@ -68,6 +68,10 @@ public sealed class Zygote : IDisposable
             ["UNICORN_ZYGOTE"] = Config(launch, app, channelFd),
         };
         env.Remove(HandOver.WorkerMode);
+        if (app.Preload is not null && launch.DirtySource is { } dirtySource)
+        {
+            env["UNICORN_DIRTY_SOURCE"] = dirtySource;
+        }
         int pid;
         try
         {

@@ -20,4 +20,10 @@ public sealed record ZygoteLaunch
 
     /// <summary>The program's assembly (<c>unicorn.dll</c>), whose Main a forked worker runs.</summary>
     public required string Assembly { get; init; }
+
+    /// <summary>
+    /// The dirty module's Python source: with <c>--preload</c> the zygote registers it as <c>unicorn_dirty</c> and
+    /// <c>gunicorn.dirty</c> before importing the app, whose <c>from gunicorn.dirty import ...</c> needs it.
+    /// </summary>
+    public string? DirtySource { get; init; }
 }

@@ -85,4 +85,84 @@ public sealed class DirtyModuleTests(PythonFixture python)
         Assert.Equal("(None, 7)", python.Eval(
             $"(lambda e: (e.traceback, e.worker_id))({D}.DirtyError.from_dict({D}.DirtyWorkerError('gone', 7).to_dict()))"));
     }
+
+    [Fact]
+    public void Gunicorns_submodules_are_attributes_of_gunicorn_dirty()
+    {
+        // `from gunicorn.dirty import errors` and `import gunicorn.dirty.errors as e` read the attribute: both
+        // failed with ImportError at the app's import (the worker never booted).
+        Assert.Equal("True", python.Eval(
+            "all(getattr(__import__('gunicorn.dirty', fromlist=['x']), n).DirtyError is __import__('unicorn_dirty').DirtyError for n in ('errors', 'app', 'client'))"));
+        Assert.Equal("True", python.Eval("__import__('gunicorn.dirty', fromlist=['x']).app.DirtyApp is __import__('unicorn_dirty').DirtyApp"));
+    }
+
+    [Fact]
+    public void Arguments_that_cannot_be_sent_raise_dirty_protocol_error()
+    {
+        // Gunicorn's client raises DirtyProtocolError (a DirtyError) for a set or a datetime; an app that catches
+        // DirtyError got a TypeError through it (a 500).
+        const string D = "__import__('unicorn_dirty')";
+        foreach (var value in new[] { "{1, 2}", "object()" })
+        {
+            Assert.Equal("DirtyProtocolError True", python.Eval(
+                "(lambda g: (exec(\"try:\\n  " + D + "._encode_request({'args': [" + value + "]})\\nexcept Exception as e:\\n"
+                + "  r = type(e).__name__ + ' ' + str(isinstance(e, " + D + ".DirtyError))\", g), g['r'])[1])({})"));
+        }
+    }
+
+    [Fact]
+    public void A_50_mib_bytes_value_fits_a_message_as_in_gunicorn()
+    {
+        // Gunicorn carries bytes values of up to 64 MiB; here they are base64 (4/3 bigger) and a 50 MiB one
+        // exceeded the 64 MiB frame.
+        Assert.Equal("True", python.Eval("len(__import__('unicorn_dirty')._dumps({'result': b'x' * (50 * 1024 * 1024)})) > 0"));
+    }
+
+    [Fact]
+    public void Stash_info_names_the_table_as_gunicorn_does()
+    {
+        Assert.Equal("('t', 0)", python.Eval(
+            "(lambda s: (s.run({'op': 'ensure', 'table': 't'}), (lambda i: (i['table'], i['size']))(s.run({'op': 'info', 'table': 't'})))[1])(__import__('unicorn_dirty')._Stash())"));
+    }
+
+    [Fact]
+    public void The_async_client_is_one_per_task_not_one_per_thread()
+    {
+        // Gunicorn keeps it in a ContextVar: each ASGI request has its own connection. One per thread made an
+        // ASGI worker's concurrent requests share one connection and run their dirty calls one at a time.
+        const string Script = "import asyncio, unicorn_dirty as d\\n"
+            + "old = d._socket_path\\nd.set_dirty_socket_path('/nonexistent.sock')\\n"
+            + "async def one():\\n  a = await d.get_dirty_client_async()\\n  return a, await d.get_dirty_client_async()\\n"
+            + "async def main():\\n  (a, a2), (b, _) = await asyncio.gather(one(), one())\\n  return a is a2 and a is not b\\n"
+            + "try:\\n  r = asyncio.run(main())\\nfinally:\\n  d.set_dirty_socket_path(old)";
+        Assert.Equal("True", python.Eval("(lambda g: (exec(\"" + Script + "\", g), g['r'])[1])({})"));
+    }
+
+    [Fact]
+    public void A_second_stop_signal_inside_the_first_handler_does_not_hang_the_dirty_worker()
+    {
+        // The worker's TERM handler called threading.Event.set(), whose lock a second TERM (the arbiter's, after
+        // `kill -TERM -- -PGID` or systemd's stop, which signal the whole group) arriving inside the first handler
+        // took again: the worker hung until dirty_graceful_timeout's SIGKILL, without close(). Here the second
+        // stop runs at the second line of what the first one calls (inside Event.set's `with`, before the fix).
+        const string Script = "import sys, threading, types, unicorn_dirty as d\\n"
+            + "wp = d._WorkerProcess(types.SimpleNamespace(log=None), None, None)\\n"
+            + "done = []\\n"
+            + "def run():\\n"
+            + "  seen = []\\n"
+            + "  def tracer(frame, event, arg):\\n"
+            + "    if event == 'line' and frame.f_code.co_name not in ('_stop', 'run', 'tracer', '<lambda>'):\\n"
+            + "      if not seen:\\n"
+            + "        seen.append(frame)\\n"
+            + "      elif seen[0] is frame and len(seen) == 1:\\n"
+            + "        seen.append(1)\\n"
+            + "        wp._stop(False)\\n"
+            + "    return tracer\\n"
+            + "  sys.settrace(tracer)\\n"
+            + "  try:\\n    wp._stop(False)\\n  finally:\\n    sys.settrace(None)\\n"
+            + "  done.append(1)\\n"
+            + "t = threading.Thread(target=run, daemon=True)\\nt.start()\\nt.join(5)\\n"
+            + "r = bool(done)";
+        Assert.Equal("True", python.Eval("(lambda g: (exec(\"" + Script + "\", g), g['r'])[1])({})"));
+    }
 }

@@ -38,6 +38,23 @@ public sealed class ZygoteTests : IDisposable
     }
 
     [Fact]
+    public void A_preloaded_app_that_imports_gunicorn_dirty_starts_and_calls_the_pool()
+    {
+        // Gunicorn 26's dirty apps start with `from gunicorn.dirty import ...`: with --preload the zygote imported
+        // the module without it (ModuleNotFoundError: No module named 'gunicorn.dirty') and the server stopped.
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--preload", "-w", "1", "-b", $"127.0.0.1:{port}",
+            "--dirty-app", "pyfixtures.dirty_app:Counter", "--dirty-workers", "1", "pyfixtures.dirty_app:app");
+        server.WaitUntilServing(port);
+        var (status, body) = Get(port, "/incr", timeoutSeconds: 60);
+        Assert.True(status == 200, body + server.Log);
+        Assert.Contains("\"count\": 1", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("ModuleNotFoundError", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void Without_preload_each_forked_worker_imports_the_app()
     {
         var counter = Path.Combine(_dir, "count");
