@@ -137,7 +137,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     // One request as a logger class's access() takes it: Gunicorn's resp, req (HookScript's shapes), environ and time.
     private static string AccessRecordJson(AccessLogEntry entry)
     {
-        var environ = entry.EnvironMap?.Invoke() ?? new Dictionary<string, string>();
+        var environ = entry.Environ?.Invoke() ?? new Dictionary<string, string>();
         var uri = entry.RawUri;
         var end = uri.IndexOfAny(['?', '#']);
         var version = entry.Protocol.StartsWith("HTTP/", StringComparison.Ordinal) && entry.Protocol.Length == 8

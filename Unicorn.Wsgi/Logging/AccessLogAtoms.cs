@@ -102,7 +102,7 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
             Kind.Pid => AtomValue.Of(string.Create(CultureInfo.InvariantCulture, $"<{entry.Pid}>")),
             Kind.RequestHeader => AtomValue.Of(LastHeader(entry.RequestHeaders, atom.Name) ?? "-"),
             Kind.ResponseHeader => AtomValue.Of(LastHeader(entry.ResponseHeaders, atom.Name) ?? "-"),
-            Kind.Environ => AtomValue.Of(entry.Environ?.Invoke(atom.Name) ?? "-"),
+            Kind.Environ => AtomValue.Of(entry.Environ?.Invoke().GetValueOrDefault(atom.Name) ?? "-"),
             _ => AtomValue.Of("-"),
         };
     }

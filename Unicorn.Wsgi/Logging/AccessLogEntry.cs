@@ -37,13 +37,10 @@ public sealed class AccessLogEntry
     /// <summary>Response headers the app gave.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders { get; init; } = [];
 
-    /// <summary>environ lookup for <c>%({var}e)s</c>; receives the name lowercased and should match
-    /// case-insensitively (Gunicorn lowercases both sides). Called on the log's writer thread, after the
-    /// request finished: it must read a snapshot, never live Python objects.</summary>
-    public Func<string, string?>? Environ { get; init; }
-
-    /// <summary>All of that environ, for a logger class's <c>access()</c> (same rules as <see cref="Environ"/>).</summary>
-    public Func<IReadOnlyDictionary<string, string>>? EnvironMap { get; init; }
+    /// <summary>The environ, built when first asked for: <c>%({var}e)s</c> looks a name up in it case-insensitively
+    /// (Gunicorn lowercases both sides), and a logger class's <c>access()</c> gets all of it. Called on the log's
+    /// writer thread, after the request finished: it must read a snapshot, never live Python objects.</summary>
+    public Func<IReadOnlyDictionary<string, string>>? Environ { get; init; }
 
     /// <summary>When the request started (any offset; lines use the local time zone).</summary>
     public DateTimeOffset StartTime { get; init; }
@@ -74,8 +71,7 @@ public sealed class AccessLogEntry
             ResponseLength = sent,
             RequestHeaders = request.Headers,
             ResponseHeaders = responseHeaders,
-            Environ = name => (environ ??= RequestEnviron.Build(request)).GetValueOrDefault(name),
-            EnvironMap = () => environ ??= RequestEnviron.Build(request),
+            Environ = () => environ ??= RequestEnviron.Build(request),
             StartTime = startTime,
             Duration = duration,
         };

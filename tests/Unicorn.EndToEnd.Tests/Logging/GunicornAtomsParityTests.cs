@@ -78,7 +78,7 @@ public class GunicornAtomsParityTests
                     ResponseLength = gunicorn["sent"]!.GetValue<long>(),
                     RequestHeaders = Headers(c[3]),
                     ResponseHeaders = [new("Content-Type", "text/plain"), new("X-Resp", $"r\"{i}\"")],
-                    Environ = name => environ.GetValueOrDefault(name),
+                    Environ = () => environ,
                     StartTime = DateTimeOffset.FromUnixTimeSeconds(FixedUnixSeconds) - Duration(i),
                     Duration = Duration(i),
                     Pid = gunicorn["pid"]!.GetValue<int>(),

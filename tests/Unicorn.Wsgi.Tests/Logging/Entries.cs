@@ -27,11 +27,10 @@ internal static class Entries
             new("X-Dup", "2"),
         ],
         ResponseHeaders = [new("Content-Type", "text/plain"), new("X-Quote", "a\"b"), new("X-Dup", "1"), new("X-Dup", "2")],
-        Environ = name => name switch
+        Environ = () => new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
-            "wsgi.url_scheme" => "http",
-            "remote_addr" => "127.0.0.1",
-            _ => null,
+            ["wsgi.url_scheme"] = "http",
+            ["REMOTE_ADDR"] = "127.0.0.1",
         },
         StartTime = new DateTimeOffset(2026, 11, 27, 20, 30, 0, TimeSpan.Zero),
         Duration = duration ?? new TimeSpan(0, 0, 0, 2, 345, 678),
