@@ -488,7 +488,11 @@ class _Request:
 
     async def send(self, message):
         if self.disconnected:
-            return  # as Gunicorn: the app may finish its clean-up without errors
+            # As Gunicorn, no error: the app may finish its clean-up. But a turn of the loop, so that a producer
+            # that never awaits (an async generator that only yields) is cancelled by the framework's disconnect
+            # listener or asgi_disconnect_grace_period, instead of running to its end into a closed connection.
+            await asyncio.sleep(0)
+            return
         kind = message["type"]
         if kind == "http.response.informational":
             # As Gunicorn's ASGI worker: an interim response before the final one (103 Early Hints), dropped

@@ -19,6 +19,8 @@ class Item(BaseModel):
 app = FastAPI()
 started = []
 disconnects = []
+busy_sent = [0]
+BUSY_CHUNKS = 200_000  # 12.5 GiB: more than any client here reads
 
 
 @app.on_event("startup")
@@ -128,6 +130,22 @@ async def forever(request: Request):
         finally:
             disconnects.append(1)
     return StreamingResponse(ticks(), media_type="application/octet-stream")
+
+
+@app.get("/busy")
+async def busy():
+    # A producer that never awaits: only the server's send() can give the loop a turn to see the client leave.
+    async def chunks():
+        while busy_sent[0] < BUSY_CHUNKS:
+            busy_sent[0] += 1
+            yield b"x" * 65536
+    busy_sent[0] = 0
+    return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+
+@app.get("/busy-sent")
+async def read_busy_sent():
+    return {"sent": busy_sent[0]}
 
 
 @app.get("/disconnects")

@@ -206,6 +206,42 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
         Assert.Equal("{\"message\":\"Hello World\"}", Json("GET / HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
     }
 
+    [Fact]
+    public void A_producer_that_never_awaits_stops_once_the_client_has_left()
+    {
+        using (var client = new TcpClient("127.0.0.1", _port))
+        {
+            var stream = client.GetStream();
+            stream.Write("GET /busy HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+            var buffer = new byte[65536];
+            for (var read = 0; read < 1_000_000;)
+            {
+                var n = stream.Read(buffer);
+                Assert.True(n > 0);
+                read += n;
+            }
+
+            client.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        // send() after the disconnect yields, so Starlette's disconnect listener cancels the response; it used to
+        // return at once, and the generator ran all 200,000 chunks into the closed connection.
+        var sent = BusySent();
+        Assert.True(UnicornServer.Poll(() =>
+        {
+            var before = sent;
+            sent = BusySent();
+            return sent == before;
+        }, 10), "the generator did not stop");
+        Assert.InRange(sent, 16, 199_999); // the client read 16 chunks
+    }
+
+    private int BusySent()
+    {
+        using var doc = JsonDocument.Parse(Json("GET /busy-sent HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
+        return doc.RootElement.GetProperty("sent").GetInt32();
+    }
+
     private int Disconnects()
     {
         using var doc = JsonDocument.Parse(Json("GET /disconnects HTTP/1.1\r\nHost: x\r\n" + Close + "\r\n"));
