@@ -23,6 +23,10 @@ internal static unsafe class GreenletCallbacks
     private static GreenletRequestHooks? s_hooks;
     private static readonly Dictionary<long, IGreenletRequest> s_requests = [];
 
+    // Requests whose status or headers the server refused (start or respond): why, so that the failure the greenlet
+    // then reports is one line naming the request, as the threaded host logs it, not the RuntimeError's traceback.
+    private static readonly Dictionary<long, string> s_invalidResponses = [];
+
     public static void Begin(IGreenletHub hub, PythonWsgiThread thread, IErrorLog log, GreenletRequestHooks? hooks)
     {
         s_hub = hub;
@@ -39,6 +43,7 @@ internal static unsafe class GreenletCallbacks
         }
 
         s_requests.Clear();
+        s_invalidResponses.Clear();
         s_hub = null;
         s_thread = null;
         s_hooks = null;
@@ -144,7 +149,17 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            request.SetResponse(status, headers);
+            try
+            {
+                request.SetResponse(status, headers);
+            }
+            catch (InvalidResponseException e)
+            {
+                s_invalidResponses[request.Id] = e.Message;
+                throw;
+            }
+
+            s_invalidResponses.Remove(request.Id);
             return CPython.NewRef(CPython.Py_None);
         }
         catch (InvalidResponseException e)
@@ -180,7 +195,16 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            request.SetResponse(status, headers);
+            try
+            {
+                request.SetResponse(status, headers);
+            }
+            catch (InvalidResponseException e)
+            {
+                s_invalidResponses[request.Id] = e.Message;
+                throw;
+            }
+
             var outcome = request.Respond(new ReadOnlySpan<byte>(p, checked((int)n)));
             if (outcome != GreenletWrite.ClientGone)
             {
@@ -368,7 +392,18 @@ internal static unsafe class GreenletCallbacks
     /// <summary>fail(id, traceback): the app raised; logged, then a 500 or a closed connection.</summary>
     [UnmanagedCallersOnly]
     private static nint Fail(nint self, nint* args, nint nargs) =>
-        End(args, nargs, static (r, tb) => r.Fail($"Error handling request {r.Request.Method} {r.Request.RawUri}", tb ?? ""));
+        End(args, nargs, static (r, tb) =>
+        {
+            if (s_invalidResponses.Remove(r.Id, out var invalid))
+            {
+                // As the threaded host: the app's response broke PEP 3333, one line, no traceback of the server's check.
+                r.Fail($"Error handling request {r.Request.Method} {r.Request.RawUri}: invalid response from the application: {invalid}", "");
+            }
+            else
+            {
+                r.Fail($"Error handling request {r.Request.Method} {r.Request.RawUri}", tb ?? "");
+            }
+        });
 
     /// <summary>log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.</summary>
     [UnmanagedCallersOnly]
@@ -430,6 +465,7 @@ internal static unsafe class GreenletCallbacks
 
             s_requests.Remove(request.Id);
             end(request, text);
+            s_invalidResponses.Remove(request.Id);
             return CPython.NewRef(CPython.Py_None);
         }
         catch (Exception e)

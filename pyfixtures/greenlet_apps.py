@@ -149,4 +149,11 @@ def app(environ, start_response):
             filelike, size = open(name, "rb"), os.path.getsize(name)
         start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(size))])
         return environ["wsgi.file_wrapper"](filelike)
+    if path == "/bad-status":
+        # A status without a reason phrase (PEP 3333 wants "NNN Reason"): the server's 500, whatever the body's form.
+        start_response("200", [("Content-Type", "text/plain")])
+        return [b"ok"] if query != "stream" else iter([b"o", b"k"])
+    if path == "/bad-header":
+        start_response("200 OK", [("X-Val", "caf\u00e9 \u20ac")])
+        return [b"ok"]
     return _text(start_response, "not found\n", "404 Not Found")

@@ -228,7 +228,15 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
             return;
         }
 
-        Log.Exception(message, traceback);
+        if (traceback.Length == 0)
+        {
+            Log.Error(message);
+        }
+        else
+        {
+            Log.Exception(message, traceback);
+        }
+
         End(Kind.Fail);
     }
 

@@ -186,6 +186,26 @@ public sealed class GreenletWorkerTests
     }
 
     [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public void A_response_that_breaks_pep_3333_is_one_error_line_naming_the_request_as_under_the_threaded_workers(string workerClass)
+    {
+        // The sync and gthread workers log "Error handling request GET /path: invalid response from the application:
+        // ..." (docs/differences.md); the greenlet workers logged the server's own RuntimeError with a traceback
+        // through unicorn_greenlet.py.
+        using var server = Start(workerClass, out var port);
+
+        Assert.Equal(500, UnicornServer.Get(port, "/bad-status").Status);
+        Assert.Equal(500, UnicornServer.Get(port, "/bad-status?stream").Status);
+        Assert.Equal(500, UnicornServer.Get(port, "/bad-header").Status);
+        server.WaitForLog("Error handling request GET /bad-status: invalid response from the application: invalid status '200'");
+        server.WaitForLog("Error handling request GET /bad-status?stream: invalid response from the application: invalid status '200'");
+        server.WaitForLog("Error handling request GET /bad-header: invalid response from the application: ");
+        Assert.Equal(200, UnicornServer.Get(port, "/").Status);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Traceback", StringComparison.Ordinal) || l.Contains("RuntimeError", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData(512 << 10, false)] // Content-Length under 1 MiB: read before the app runs, left in the receive buffers
     [InlineData(3 << 20, false)]   // over 1 MiB: streamed to the greenlet as it arrives
     [InlineData(3 << 20, true)]    // chunked, each chunk's size line split across two sends
