@@ -110,12 +110,13 @@ public sealed partial class Arbiter
         KillWorkers(sig);
         var deadline = Environment.TickCount64 + (_config.GracefulTimeout * 1000L);
         var quick = !graceful;
+        var cut = false;
         while (_workers.Count + _spares.Count > 0 && Environment.TickCount64 < deadline)
         {
             if (!quick && _signals.TryTake(out var pending) && pending is Libc.SIGINT or Libc.SIGQUIT)
             {
                 _log.Info("Quick shutdown requested");
-                quick = true;
+                quick = cut = true;
                 KillWorkers(Libc.SIGQUIT);
                 deadline = Math.Min(deadline, Environment.TickCount64 + 2000);
             }
@@ -126,7 +127,10 @@ public sealed partial class Arbiter
 
         foreach (var worker in _workers.Values)
         {
+            // Its SIGKILL is not the kernel's ("Perhaps out of memory?"), but whatever it was serving is cut: say so.
             worker.KilledAtStop = true;
+            var within = cut ? "2 s of the quick shutdown" : $"graceful_timeout ({_config.GracefulTimeout} s)";
+            _log.Warning($"Worker (pid:{worker.Pid}) did not exit within {within}: sending SIGKILL");
         }
 
         KillWorkers(Libc.SIGKILL);

@@ -110,8 +110,9 @@ public class WorkerLifecycleTests
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
         Assert.False(Directory.Exists($"/proc/{worker}"));
-        // Gunicorn's master kills it and says nothing; "Perhaps out of memory?" is for a SIGKILL the master did not send.
+        // "Perhaps out of memory?" is for a SIGKILL the master did not send; this one it says it sends.
         Assert.DoesNotContain("Perhaps out of memory", server.Log, StringComparison.Ordinal);
+        Assert.Contains($"[WARNING] Worker (pid:{worker}) did not exit within graceful_timeout (1 s): sending SIGKILL", server.Log, StringComparison.Ordinal);
         Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
         await slow.WaitAsync(TimeSpan.FromSeconds(15));
     }
