@@ -131,9 +131,11 @@ def preload(app):
     importlib.import_module(module)
 
 
-def share_with_workers():
-    """What forked workers inherit ready-made (see SHARED_MODULES and M_ARENA_MAX)."""
-    for name in SHARED_MODULES:
+def share_with_workers(worker_library):
+    """What forked workers inherit ready-made (see SHARED_MODULES and M_ARENA_MAX), and the worker class's library
+    (gevent, eventlet), imported but not patched in, as Gunicorn's master imports it with the worker class. eventlet
+    imports ssl, asyncio and the like itself: a worker that imported it after the fork had them before patching too."""
+    for name in SHARED_MODULES + ((worker_library,) if worker_library else ()):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -293,7 +295,7 @@ def serve(sock, config):
                              "not have them. Start them in post_fork, or set worker_start = 'spawn'"
                              % ", ".join(threads), "kind": "threads"})
         return 1
-    share_with_workers()
+    share_with_workers(config.get("worker_library"))
     gc.freeze()
     send(sock, {"ready": True})
     pending = bytearray()

@@ -241,6 +241,7 @@ public sealed class Zygote : IDisposable
             writer.WriteBoolean("preload", app.Preload is not null);
             writer.WriteString("app", app.Preload);
             writer.WriteString("loglevel", app.ErrorLogLevel);
+            writer.WriteString("worker_library", app.WorkerLibrary);
             writer.WriteEndObject();
         }
 

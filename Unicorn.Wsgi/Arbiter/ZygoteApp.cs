@@ -8,4 +8,7 @@ namespace Unicorn.Wsgi.Arbiter;
 /// Python log config): the zygote gives the logger a handler before the app is imported, as Gunicorn's logger has one,
 /// and each worker points it at its error log. Null leaves the logger to the user's log config.</param>
 /// <param name="LaunchDirectory">The master's start directory, kept on sys.path behind <paramref name="Directory"/>.</param>
-public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null, string? LaunchDirectory = null);
+/// <param name="WorkerLibrary">The worker class's library (<c>WorkerClasses.LibraryOf</c>), imported once so every
+/// worker inherits it, as Gunicorn's master imports it; it patches nothing until the worker does.</param>
+public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null,
+    string? LaunchDirectory = null, string? WorkerLibrary = null);

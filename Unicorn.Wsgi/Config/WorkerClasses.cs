@@ -59,6 +59,17 @@ public static class WorkerClasses
     /// <summary>Classes whose requests run as greenlets on one hub thread, with the library monkey-patched first.</summary>
     public static bool IsGreenlet(string name) => Normalise(name) is Gevent or Eventlet;
 
+    /// <summary>
+    /// The library a class's workers import first (null: none of note). Gunicorn's master imports it with the worker
+    /// class, before it forks; eventlet's imports alone are most of a second of CPU.
+    /// </summary>
+    public static string? LibraryOf(string name) => Normalise(name) switch
+    {
+        Gevent => "gevent",
+        Eventlet => "eventlet",
+        _ => null,
+    };
+
     /// <summary>Spelt as one of uvicorn's worker classes: the same host, with uvicorn's reading of forwarded clients.</summary>
     public static bool IsUvicorn(string name) => name is not null && name.StartsWith("uvicorn.workers.", StringComparison.Ordinal) && IsSupported(name);
 
