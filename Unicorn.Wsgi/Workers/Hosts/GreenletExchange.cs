@@ -321,7 +321,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
                 }
             }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
             WriteFailed(e);
         }
@@ -333,7 +333,10 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         Drained(op.Length);
     }
 
-    // A write that failed: the client is gone from now on; anything but the socket's IOException is logged with the request.
+    // A write that failed: the client is gone from now on; anything but the socket's IOException is logged with the
+    // request, in one line. Nothing escapes the drain, an OutOfMemoryException under worker_heap_limit included: a
+    // drain that died would leave its greenlet waiting and its connection open for good. As the threaded host ends
+    // a response whose sink failed: the line, the iterable closed, the connection aborted, the worker serving on.
     private void WriteFailed(Exception e)
     {
         if (e is not IOException)
@@ -355,7 +358,7 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
                 await CopyFileAsync(file, op.Offset, op.Count).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
             WriteFailed(e);
         }
@@ -448,6 +451,11 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
         catch (Exception e) when (e is IOException or InvalidResponseException or InvalidOperationException)
         {
+            AbortQuietly();
+        }
+        catch (Exception e)
+        {
+            WriteFailed(e);
             AbortQuietly();
         }
 

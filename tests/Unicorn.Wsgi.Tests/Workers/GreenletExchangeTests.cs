@@ -49,7 +49,7 @@ public sealed class GreenletExchangeTests
     [Fact]
     public async Task A_client_that_went_away_wakes_a_waiting_greenlet_and_stops_its_writes()
     {
-        var sink = new GatedSink { Fails = true };
+        var sink = new GatedSink { Failure = new IOException("client went away") };
         var ready = new BlockingCollection<long>();
         var finished = 0;
         var exchange = new GreenletExchange(3, Request(), sink, new GreenletExchange.Hub(ready.Add, _ => finished++, s_log));
@@ -81,6 +81,71 @@ public sealed class GreenletExchangeTests
         Assert.True(sink.Completed);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_out_of_memory_in_the_drain_is_logged_once_and_ends_the_request_as_a_client_gone(bool file)
+    {
+        // The drain met what worker_heap_limit throws: the greenlet waiting on it must still wake, its next write
+        // stop it (so the app's iterable is closed), and the connection close, not hang until the worker is killed.
+        var sink = new GatedSink { Failure = new OutOfMemoryException() };
+        var log = new ListLog();
+        var ready = new BlockingCollection<long>();
+        var finished = 0;
+        var exchange = new GreenletExchange(4, Request(), sink, new GreenletExchange.Hub(ready.Add, _ => finished++, log));
+        exchange.SetResponse("200 OK", []);
+
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, new byte[GreenletExchange.HighWater + 1]);
+            var outcome = file
+                ? exchange.SendFile(File.OpenHandle(path), 0, GreenletExchange.HighWater + 1)
+                : exchange.Write(new byte[GreenletExchange.HighWater + 1]);
+            Assert.Equal(GreenletWrite.Wait, outcome);
+            sink.Open();
+            Assert.True(ready.TryTake(out var id, 10_000));
+            Assert.Equal(4, id);
+            Assert.Equal(GreenletWrite.ClientGone, exchange.Write(new byte[10]));
+
+            exchange.Abort();
+            await exchange.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.True(sink.Aborted);
+        Assert.Equal(1, finished);
+        var (level, message) = Assert.Single(log.Lines);
+        Assert.Equal(LogLevel.Error, level);
+        Assert.StartsWith("Error handling request GET /: OutOfMemoryException: ", message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', message); // one line: no .NET stack trace
+    }
+
+    [Fact]
+    public async Task An_out_of_memory_ending_the_response_still_ends_the_request_and_closes_the_connection()
+    {
+        var sink = new GatedSink { CompleteFailure = new OutOfMemoryException() };
+        sink.Open();
+        var log = new ListLog();
+        var finished = 0;
+        var exchange = new GreenletExchange(2, Request(), sink, new GreenletExchange.Hub(_ => { }, _ => finished++, log));
+        exchange.SetResponse("200 OK", []);
+
+        Assert.Equal(GreenletWrite.Accepted, exchange.Write(new byte[10]));
+        exchange.Complete();
+        await exchange.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(sink.Aborted);
+        Assert.Equal(1, finished);
+        var (level, message) = Assert.Single(log.Lines);
+        Assert.Equal(LogLevel.Error, level);
+        Assert.StartsWith("Error handling request GET /: OutOfMemoryException: ", message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', message);
+    }
+
     /// <summary>A plain GET / request, for exchanges that need one.</summary>
     internal static WsgiRequest Request() => new()
     {
@@ -101,7 +166,11 @@ public sealed class GreenletExchangeTests
     {
         private readonly ManualResetEventSlim _open = new();
 
-        public bool Fails { get; init; }
+        /// <summary>What every write (and sendfile) throws once open.</summary>
+        public Exception? Failure { get; init; }
+
+        /// <summary>What <see cref="Complete"/> throws.</summary>
+        public Exception? CompleteFailure { get; init; }
 
         public bool HeadersSent { get; private set; }
 
@@ -120,9 +189,9 @@ public sealed class GreenletExchangeTests
         public void Write(ReadOnlySpan<byte> data)
         {
             _open.Wait();
-            if (Fails)
+            if (Failure is not null)
             {
-                throw new IOException("client went away");
+                throw Failure;
             }
 
             HeadersSent = true;
@@ -133,14 +202,44 @@ public sealed class GreenletExchangeTests
         {
         }
 
-        public bool TrySendFile(SafeFileHandle file, long offset, long count) => false;
+        public bool TrySendFile(SafeFileHandle file, long offset, long count)
+        {
+            _open.Wait();
+            if (Failure is not null)
+            {
+                throw Failure;
+            }
+
+            return false;
+        }
 
         public void Complete()
         {
+            if (CompleteFailure is not null)
+            {
+                throw CompleteFailure;
+            }
+
             HeadersSent = true;
             Completed = true;
         }
 
         public void Abort() => Aborted = true;
+    }
+
+    /// <summary>The error log's lines, in order.</summary>
+    private sealed class ListLog : IErrorLog
+    {
+        public List<(LogLevel Level, string Message)> Lines { get; } = [];
+
+        public bool IsEnabled(LogLevel level) => true;
+
+        public void Log(LogLevel level, string message)
+        {
+            lock (Lines)
+            {
+                Lines.Add((level, message));
+            }
+        }
     }
 }
