@@ -352,6 +352,15 @@ def named_tuple_headers(environ, start_response):
     return [b"ok"]
 
 
+def headers_changed_after_start_response(environ, start_response):
+    """Changes its headers list after start_response: Gunicorn sends the headers as they were at the call."""
+    headers = [("Content-Type", "text/plain"), ("X-Kind", "original")]
+    start_response("200 OK", headers)
+    headers[1] = ("X-Kind", "changed")
+    headers.append(("X-Added", "after"))
+    return [b"ok"]
+
+
 def sleeper(environ, start_response):
     """Sleeps QUERY_STRING seconds (default 1) in Python, then answers "slept"."""
     import time

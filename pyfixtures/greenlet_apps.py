@@ -87,6 +87,13 @@ def app(environ, start_response):
         import gevent
         gevent.Timeout.start_new(float(query or "1"))
         return _text(start_response, "started\n")
+    if path == "/headers-changed":
+        # Changes its headers list after start_response: Gunicorn sends the headers as they were at the call.
+        headers = [("Content-Type", "text/plain"), ("X-Kind", "original")]
+        start_response("200 OK", headers)
+        headers[1] = ("X-Kind", "changed")
+        headers.append(("X-Added", "after"))
+        return [b"ok"]
     if path == "/most":
         return _text(start_response, str(_most))
     if path == "/stream":

@@ -44,7 +44,9 @@ class StartResponse:
         if not isinstance(headers, list):
             raise TypeError("headers must be a list, not %s" % type(headers).__name__)
         self.status = status
-        self.pending = (status, headers)
+        # A copy, as Gunicorn's start_response takes the headers when called: a list the app changes afterwards
+        # (or shares with another request's thread) does not change this response.
+        self.pending = (status, list(headers))
         return self.write
 
     def write(self, data):

@@ -127,7 +127,7 @@ class StartResponse:
         if not isinstance(headers, list):
             raise TypeError("headers must be a list, not %s" % type(headers).__name__)
         self.status = status
-        self.headers = headers
+        self.headers = list(headers)  # taken when called, as Gunicorn does (unicorn_bridge.StartResponse)
         self.applied = False
         return self.write
 

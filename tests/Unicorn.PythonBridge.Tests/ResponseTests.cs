@@ -276,6 +276,17 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
+    public void Headers_changed_after_start_response_do_not_change_the_response()
+    {
+        // Gunicorn takes the headers when start_response is called; a list the app (or another request's thread)
+        // changes before the first body item must not reach this response.
+        var sink = Run("bridge_apps:headers_changed_after_start_response");
+        Assert.Equal("200 OK", sink.Status);
+        Assert.Equal("original", sink.Header("X-Kind"));
+        Assert.DoesNotContain(sink.Headers, h => h.Key == "X-Added");
+    }
+
+    [Fact]
     public void Body_item_that_is_not_bytes_is_a_500()
     {
         var log = python.Log.During(() => Assert.Equal("500 Internal Server Error", Run("bridge_apps:body_not_bytes").Status));

@@ -206,6 +206,24 @@ public sealed class GreenletWorkerTests
     }
 
     [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Headers_changed_after_start_response_do_not_change_the_response(string workerClass)
+    {
+        // Gunicorn takes the headers when start_response is called; changes the app makes to its list afterwards
+        // were sent (the list was read when the first body item went out).
+        using var server = Start(workerClass, out var port);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.SendAsync("GET /headers-changed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        var response = await ReadAllAsync(client, 30);
+
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nX-Kind: original\r\n", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Added", response, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(512 << 10, false)] // Content-Length under 1 MiB: read before the app runs, left in the receive buffers
     [InlineData(3 << 20, false)]   // over 1 MiB: streamed to the greenlet as it arrives
     [InlineData(3 << 20, true)]    // chunked, each chunk's size line split across two sends
