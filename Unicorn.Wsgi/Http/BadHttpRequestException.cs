@@ -35,6 +35,22 @@ public sealed class BadHttpRequestException : Exception
     /// <summary>The body text of the error page (not yet HTML-escaped).</summary>
     public string Detail { get; }
 
+    /// <summary>
+    /// The head of the refused request when it was refused for its body framing (Content-Length, Transfer-Encoding)
+    /// or a repeated singleton field, after its request line and fields were read: Gunicorn's
+    /// <c>InvalidHeader(..., req=self)</c>, whose <c>exc.req</c> its <c>handle_error</c> writes an access line for.
+    /// Null for every other refusal. Set by the parser as the exception leaves it; the head is the parser's (a
+    /// connection's reused one): read it before the connection goes on.
+    /// </summary>
+    public RequestHead? Head { get; internal set; }
+
+    /// <summary>The refusals that carry their <see cref="Head"/> (Gunicorn's <c>InvalidHeader</c> raised with <c>req</c>).</summary>
+    internal static bool CarriesHead(RequestRejectionReason reason) => reason is RequestRejectionReason.DuplicateSingletonHeader
+        or RequestRejectionReason.DuplicateContentLength or RequestRejectionReason.InvalidContentLength
+        or RequestRejectionReason.ContentLengthWithTransferEncoding or RequestRejectionReason.ChunkedNotLast
+        or RequestRejectionReason.ChunkedTwice or RequestRejectionReason.ChunkedOnHttp10
+        or RequestRejectionReason.TransferCodingWithoutChunked;
+
     /// <summary>True when the client simply went away mid-request: close without answering.</summary>
     public bool IsEndOfInput => Reason == RequestRejectionReason.UnexpectedEndOfInput;
 

@@ -157,24 +157,33 @@ public sealed partial class Http1RequestParser
             ResetScan();
             head.Reset();
             FillRequestLine(line, requestLine, head);
-            if (sectionLength > 0)
+            try
             {
-                byte[]? sectionCopy = null;
-                try
+                if (sectionLength > 0)
                 {
-                    var section = Contiguous(rest.Slice(0, sectionLength), ref sectionCopy);
-                    var sink = new HeadSink(this, head);
-                    HeaderFieldParser.Parse(section, _options, isTrailer: false, ref sink);
-                }
-                finally
-                {
-                    if (sectionCopy is not null)
+                    byte[]? sectionCopy = null;
+                    try
                     {
-                        ArrayPool<byte>.Shared.Return(sectionCopy);
+                        var section = Contiguous(rest.Slice(0, sectionLength), ref sectionCopy);
+                        var sink = new HeadSink(this, head);
+                        HeaderFieldParser.Parse(section, _options, isTrailer: false, ref sink);
+                    }
+                    finally
+                    {
+                        if (sectionCopy is not null)
+                        {
+                            ArrayPool<byte>.Shared.Return(sectionCopy);
+                        }
                     }
                 }
+                SetBodyFraming(head);
             }
-            SetBodyFraming(head);
+            catch (BadHttpRequestException e) when (BadHttpRequestException.CarriesHead(e.Reason))
+            {
+                // Gunicorn's InvalidHeader(..., req=self): the refusal is access-logged with this head.
+                e.Head = head;
+                throw;
+            }
         }
         finally
         {

@@ -73,6 +73,8 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
         return new Atom(kind, key);
     }
 
+    /// <summary>One atom's value. For a <see cref="AccessLogEntry.Refused"/> request, the atoms Gunicorn reads from its
+    /// (then header-less) environ say so: u, f, a are "-" and U is "None".</summary>
     public AtomValue Get(Atom atom)
     {
         // timedelta's seconds and microseconds, as Gunicorn reads them (the days part is not counted).
@@ -83,18 +85,18 @@ internal readonly struct AccessLogAtoms(AccessLogEntry entry)
         {
             Kind.RemoteAddress => AtomValue.Of(entry.RemoteAddress ?? "-"),
             Kind.Ident => AtomValue.Of("-"),
-            Kind.User => AtomValue.Of(BasicAuthUser(JoinedHeader("authorization")) ?? "-"),
+            Kind.User => AtomValue.Of((entry.Refused ? null : BasicAuthUser(JoinedHeader("authorization"))) ?? "-"),
             Kind.Time => AtomValue.Of(ApacheTime(entry.EndTime)),
             Kind.RequestLine => AtomValue.Of(entry.Method + " " + entry.RawUri + " " + entry.Protocol),
             Kind.Status => AtomValue.Of(StatusWord(entry.Status)),
             Kind.Method => AtomValue.Of(entry.Method),
-            Kind.Path => AtomValue.Of(entry.Path),
+            Kind.Path => AtomValue.Of(entry.Refused ? "None" : entry.Path),
             Kind.Query => AtomValue.Of(entry.Query),
             Kind.Protocol => AtomValue.Of(entry.Protocol),
             Kind.BytesOrDash => AtomValue.Of(entry.ResponseLength?.ToString(CultureInfo.InvariantCulture) ?? "-"),
             Kind.Bytes => entry.ResponseLength is { } sent ? AtomValue.Of(sent) : AtomValue.Of("-"),
-            Kind.Referer => AtomValue.Of(JoinedHeader("referer") ?? "-"),
-            Kind.UserAgent => AtomValue.Of(JoinedHeader("user-agent") ?? "-"),
+            Kind.Referer => AtomValue.Of((entry.Refused ? null : JoinedHeader("referer")) ?? "-"),
+            Kind.UserAgent => AtomValue.Of((entry.Refused ? null : JoinedHeader("user-agent")) ?? "-"),
             Kind.Seconds => AtomValue.Of(seconds),
             Kind.Micros => AtomValue.Of((seconds * 1_000_000) + micros),
             Kind.Millis => AtomValue.Of((seconds * 1000) + (micros / 1000)),

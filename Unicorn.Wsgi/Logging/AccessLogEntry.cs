@@ -77,6 +77,52 @@ public sealed class AccessLogEntry
         };
     }
 
+    /// <summary>
+    /// A request refused for its head (its body framing, a repeated singleton field) after the request line and
+    /// fields were read: Gunicorn's <c>handle_error</c> logs it with an environ built by <c>default_environ</c>, which
+    /// has no HTTP_* variables and no PATH_INFO, so <c>%(u)s</c>, <c>%(f)s</c> and <c>%(a)s</c> are "-" and
+    /// <c>%(U)s</c> is "None" (Python's None), while <c>%({name}i)s</c> reads <see cref="RequestHeaders"/>.
+    /// </summary>
+    public bool Refused { get; init; }
+
+    /// <summary>
+    /// The entry for a request refused for its head (<see cref="Refused"/>), as Gunicorn's <c>handle_error</c> writes
+    /// it: <paramref name="status"/> (e.g. "400 Bad Request") with no body bytes counted (Gunicorn logs 0 for its
+    /// error page), REMOTE_ADDR the socket's peer, and an environ of only what <c>default_environ</c> sets.
+    /// <paramref name="path"/> is the target's path as sent (the JSON format's "path" gets it decoded);
+    /// <paramref name="fields"/> must be the entry's own (the log reads it later, on another thread).
+    /// </summary>
+    public static AccessLogEntry FromRefusedRequest(string method, string rawUri, string path, string query, string protocol,
+        IReadOnlyList<KeyValuePair<string, string>> fields, System.Net.IPEndPoint? peer, string status, DateTimeOffset time)
+    {
+        var remote = RequestEnviron.RemoteAddress(peer);
+        Dictionary<string, string>? environ = null;
+        return new AccessLogEntry
+        {
+            Method = method,
+            RawUri = rawUri,
+            Path = Application.CgiPath.PercentDecode(path),
+            Query = query,
+            Protocol = protocol,
+            RemoteAddress = remote,
+            Status = status,
+            ResponseLength = 0,
+            RequestHeaders = fields,
+            Environ = () => environ ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["REQUEST_METHOD"] = method,
+                ["QUERY_STRING"] = query,
+                ["RAW_URI"] = rawUri,
+                ["SERVER_PROTOCOL"] = protocol,
+                ["REMOTE_ADDR"] = remote,
+                ["REMOTE_PORT"] = (peer?.Port ?? -1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            StartTime = time,
+            Duration = TimeSpan.Zero,
+            Refused = true,
+        };
+    }
+
     /// <summary>When Gunicorn takes %(t)s: as it logs, at the end of the request.</summary>
     internal DateTimeOffset EndTime => StartTime + Duration;
 

@@ -69,6 +69,14 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
         catch (BadHttpRequestException e)
         {
             worker.Log.Warning(ConnectionPipelineLine(connection, e));
+            if (e.Head is { } refused)
+            {
+                // The stream's own head (ParseHead's, not shared): the request line it logs is the stream's, HTTP/2.
+                refused.VersionMajor = 2;
+                refused.VersionMinor = 0;
+            }
+
+            worker.OnRequestRefused(e, connection.RemoteEndPoint);
             await RejectAsync(features, e);
             return;
         }

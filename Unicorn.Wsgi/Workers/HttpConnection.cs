@@ -109,6 +109,7 @@ internal sealed partial class HttpConnection : RequestConnection
         }
 
         _worker.Log.Warning(InvalidRequestLine(e));
+        _worker.OnRequestRefused(e, _connection.RemoteEndPoint);
         // What the client sent past the refused part (the rest of a long request line, a body) is still arriving:
         // closing on it would reset the connection, and a client still sending could lose the 400.
         InputLeftUnread = true;

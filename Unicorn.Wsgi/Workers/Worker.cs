@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
+using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport.Tls;
 using Unicorn.Wsgi.Workers.Hosts;
@@ -139,7 +140,7 @@ public sealed partial class Worker
     {
         // Stopped while parked: the loops waiting at the gate go on to see the stop.
         using var stopOpens = _stopAccepting.Token.Register(static s => ((Worker)s!).Open(), this);
-        var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
+        var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone, OnRequestRefused);
         var http1 = new Http1ConnectionHandler(context);
         var uwsgi = _settings.UwsgiProtocol;
         var priorKnowledge = !uwsgi && _settings.Http2PriorKnowledge && _settings.OffersHttp2;
@@ -473,6 +474,21 @@ public sealed partial class Worker
             var sink = request.Response;
             log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
         }
+    }
+
+    // Gunicorn's handle_error with the parser's exc.req: one access line for the refused request, not counted as a
+    // request served (max_requests, the request count); statsd and metrics see it through the access log, as there.
+    private void OnRequestRefused(BadHttpRequestException rejection, System.Net.IPEndPoint? peer)
+    {
+        if (AccessLog is not { } log || rejection.Head is not { } head)
+        {
+            return;
+        }
+
+        // Gunicorn's req.headers are set once the whole section parsed: a repeated singleton field leaves them empty.
+        KeyValuePair<string, string>[] fields = rejection.Reason == RequestRejectionReason.DuplicateSingletonHeader ? [] : [.. head.Headers];
+        log(AccessLogEntry.FromRefusedRequest(head.Method, head.RawTarget, head.Path, head.Query, head.Protocol, fields, peer,
+            $"{rejection.StatusCode} {rejection.ReasonPhrase}", DateTimeOffset.UtcNow));
     }
 
     private static long MaxRequestsWithJitter(Settings settings)

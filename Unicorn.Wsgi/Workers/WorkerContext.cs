@@ -1,10 +1,13 @@
+using System.Net;
+using Unicorn.Wsgi.Http;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>What every connection of one worker shares.</summary>
-internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone)
+internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IErrorLog log, CancellationToken stopping, Action onRequestStarting, Action<CompletedRequest> onRequestDone,
+    Action<BadHttpRequestException, IPEndPoint?>? onRequestRefused = null)
 {
     public WorkerOptions Options { get; } = options;
 
@@ -28,4 +31,16 @@ internal sealed class WorkerContext(WorkerOptions options, IAppHost host, IError
     public void OnRequestStarting() => onRequestStarting();
 
     public void OnRequestDone(CompletedRequest request) => onRequestDone(request);
+
+    /// <summary>
+    /// A request was refused (<paramref name="rejection"/>; its warning already logged) from <paramref name="peer"/>, the
+    /// socket's peer: when the refusal carries the request's head, it is access-logged, as Gunicorn's handle_error does.
+    /// </summary>
+    public void OnRequestRefused(BadHttpRequestException rejection, IPEndPoint? peer)
+    {
+        if (rejection.Head is not null)
+        {
+            onRequestRefused?.Invoke(rejection, peer);
+        }
+    }
 }

@@ -136,6 +136,19 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void A_stream_refused_for_a_repeated_singleton_field_is_access_logged_as_on_http_1_1()
+    {
+        // The HTTP/1 field rules refuse a second Content-Type (Gunicorn's InvalidHeader with the request): the warning
+        // and, as Gunicorn's handle_error writes for HTTP/1.1, an access line for the refused request.
+        var refused = ExternalTool.Curl(["-k", "--http2", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: a/b", "-H", "Content-Type: c/d",
+            "-d", "x", fixture.Url("/?refused-singleton")]);
+        Assert.True(refused.ExitCode == 0, refused.All);
+        Assert.Equal("400", refused.Stdout);
+        fixture.Server.WaitForLog("Invalid request from ip=127.0.0.1: Invalid HTTP Header: 'CONTENT-TYPE'");
+        fixture.Server.WaitForLog("\"POST /?refused-singleton HTTP/2\" 400 0 \"-\" \"-\"");
+    }
+
+    [Fact]
     public void Limit_request_fields_counts_a_streams_fields_as_http_1_1_does_not_its_pseudo_headers()
     {
         // curl adds Host (:authority), User-Agent and Accept: 97 more make the 100 fields limit_request_fields allows,

@@ -127,4 +127,37 @@ public class BodyFramingTests
         var requests = Connection("GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGARBAGE\r\n\r\n");
         Assert.Single(requests);
     }
+
+    // Gunicorn's InvalidHeader(..., req=self): these refusals carry the request, which handle_error access-logs.
+    [Theory]
+    [InlineData("Content-Length: +5\r\n", R.InvalidContentLength)]
+    [InlineData("Content-Length: 5\r\nContent-Length: 5\r\n", R.DuplicateContentLength)]
+    [InlineData("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", R.ContentLengthWithTransferEncoding)]
+    [InlineData("Transfer-Encoding: chunked, gzip\r\n", R.ChunkedNotLast)]
+    [InlineData("Transfer-Encoding: chunked, chunked\r\n", R.ChunkedTwice)]
+    [InlineData("Transfer-Encoding: gzip\r\n", R.TransferCodingWithoutChunked)]
+    [InlineData("Content-Type: a\r\nContent-Type: b\r\n", R.DuplicateSingletonHeader)]
+    public void A_framing_refusal_carries_the_parsed_head(string fields, R reason)
+    {
+        var e = Rejects($"POST /p?q=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: ua\r\n{fields}\r\n", reason);
+        Assert.NotNull(e.Head);
+        Assert.Equal(("POST", "/p?q=1", "/p", "q=1", "HTTP/1.1"), (e.Head!.Method, e.Head.RawTarget, e.Head.Path, e.Head.Query, e.Head.Protocol));
+        Assert.Equal("ua", e.Head.GetHeader("User-Agent"));
+    }
+
+    [Fact]
+    public void Chunked_on_http10_carries_the_head_with_its_version()
+    {
+        var e = Rejects(Post("Transfer-Encoding: chunked\r\n", "HTTP/1.0"), R.ChunkedOnHttp10);
+        Assert.Equal("HTTP/1.0", e.Head?.Protocol);
+    }
+
+    // Gunicorn raises these without the request: no access line.
+    [Theory]
+    [InlineData("POST / HTTP/1.1\r\nTransfer-Encoding: x-custom\r\n\r\n", R.UnsupportedTransferCoding)]
+    [InlineData("get / HTTP/1.1\r\n\r\n", R.InvalidRequestMethod)]
+    [InlineData("GET / HTTP/1.1\r\nExpect: nope\r\n\r\n", R.ExpectationFailed)]
+    [InlineData("GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n", R.InvalidHeaderName)]
+    [InlineData("GET / HTTP/1.1\r\nX: 1\r\n folded\r\n\r\n", R.ObsoleteFolding)]
+    public void Other_refusals_carry_no_head(string raw, R reason) => Assert.Null(Rejects(raw, reason).Head);
 }

@@ -38,4 +38,21 @@ public class RequestEntryTests
         var entry = AccessLogEntry.FromRequest(Request(null), "204 No Content", 0, [], DateTimeOffset.UnixEpoch, TimeSpan.Zero);
         Assert.Equal("|/app/a b\u00e9%zz|0", AccessLogFormat.Parse("%(h)s|%(U)s|%(b)s").Format(entry));
     }
+
+    [Fact]
+    public void A_refused_request_logs_what_gunicorns_handle_error_environ_holds()
+    {
+        // Gunicorn 26.1's line for the same request: default_environ has no HTTP_* and no PATH_INFO, nothing is counted as sent.
+        var entry = AccessLogEntry.FromRefusedRequest("POST", "/echo?x=1", "/echo", "x=1", "HTTP/1.1",
+            [new("User-Agent", "ua/1"), new("Referer", "http://r/"), new("Authorization", "Basic dXNlcjpwYXNz")],
+            new IPEndPoint(IPAddress.Loopback, 45438), "400 Bad Request", DateTimeOffset.UnixEpoch);
+        var line = AccessLogFormat.Parse("%(h)s %(l)s %(u)s \"%(r)s\" %(s)s %(b)s \"%(f)s\" \"%(a)s\" U=%(U)s q=%(q)s B=%(B)s ua=%({user-agent}i)s eua=%({http_user_agent}e)s raw=%({raw_uri}e)s port=%({remote_port}e)s pi=%({path_info}e)s").Format(entry);
+        Assert.Equal("127.0.0.1 - - \"POST /echo?x=1 HTTP/1.1\" 400 0 \"-\" \"-\" U=None q=x=1 B=0 ua=ua/1 eua=- raw=/echo?x=1 port=45438 pi=-", line);
+        Assert.Equal(400, entry.StatusCode);
+        // Unicorn's own JSON format names the path and the fields the request had.
+        var json = JsonAccessLogFormat.Format(entry);
+        Assert.Contains("\"path\":\"/echo\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"status\":400,\"bytes\":0", json, StringComparison.Ordinal);
+        Assert.Contains("\"user_agent\":\"ua/1\"", json, StringComparison.Ordinal);
+    }
 }
