@@ -17,6 +17,16 @@ internal static class WorkerGcEnvironment
     /// </summary>
     public const string Gen0Size = "0x200000";
 
+    /// <summary>
+    /// Below this hard limit a worker's regions are 1 MiB rather than .NET's 4 MiB: a 16-32 MiB heap in 4 MiB regions
+    /// is 4-8 regions for every generation together, and a worker that ran out of them under load died of SIGSEGV
+    /// inside the runtime instead of failing the request with an out-of-memory error (probe16/gpump.md).
+    /// </summary>
+    public const long SmallHeapBytes = 256L << 20;
+
+    /// <summary>The region size for a hard limit below <see cref="SmallHeapBytes"/>.</summary>
+    public const string SmallHeapRegionSize = "0x100000";
+
     /// <summary>Adds the variables to <paramref name="env"/>; any DOTNET_GC* variable already there wins.</summary>
     public static void Apply(IDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
     {
@@ -38,6 +48,10 @@ internal static class WorkerGcEnvironment
         else if ((limit.LimitBytes ?? AutoLimit(workers, containerLimit)) is { } bytes)
         {
             env["DOTNET_GCHeapHardLimit"] = "0x" + bytes.ToString("x", CultureInfo.InvariantCulture);
+            if (bytes < SmallHeapBytes)
+            {
+                env.TryAdd("DOTNET_GCRegionSize", SmallHeapRegionSize);
+            }
         }
     }
 

@@ -24,6 +24,42 @@ public sealed class WorkerHeapLimitTests
     }
 
     [Fact]
+    public void A_worker_at_a_small_limit_holding_many_slow_clients_lives()
+    {
+        // 20 clients that never read a 200 MiB stream, under the smallest limit: each holds what the greenlet
+        // host keeps for a connection. In .NET's 4 MiB regions the worker died of SIGSEGV in two runs of three.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("pyfixtures.greenlet_apps:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gevent",
+            "--no-control-socket", "--worker-heap-limit", "16M");
+        server.WaitUntilServing(port, 120);
+        var worker = Assert.Single(server.Workers());
+        var clients = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var client = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+                {
+                    ReceiveBufferSize = 4096,
+                };
+                clients.Add(client);
+                client.Connect(System.Net.IPAddress.Loopback, port);
+                client.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"u8);
+            }
+
+            Thread.Sleep(5000);
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+
+        Assert.Equal((200, "hello\n"), UnicornServer.Get(port, "/", 30));
+        Assert.Equal([worker], server.Workers());
+        Assert.DoesNotContain("SIGSEGV", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unlimited_leaves_the_runtime_its_own_defaults()
     {
         Assert.Equal("", WorkerGcEnvironment(null, "--worker-heap-limit", "unlimited"));

@@ -75,6 +75,17 @@ public sealed class WorkerGcEnvironmentTests
     }
 
     [Fact]
+    public void A_small_hard_limit_gets_small_regions()
+    {
+        // 16 MiB in .NET's 4 MiB regions is 4 regions for the whole heap: the runtime crashed when they ran out.
+        Assert.Equal("0x100000", Apply("16M")["DOTNET_GCRegionSize"]);
+        Assert.Equal("0x100000", Apply("auto", workers: 8, container: 512L << 20)["DOTNET_GCRegionSize"]);
+        Assert.False(Apply("256M").ContainsKey("DOTNET_GCRegionSize"));
+        Assert.False(Apply("10%").ContainsKey("DOTNET_GCRegionSize"));
+        Assert.Equal("0x400000", Apply("16M", env: new() { ["DOTNET_GCRegionSize"] = "0x400000" })["DOTNET_GCRegionSize"]);
+    }
+
+    [Fact]
     public void Unlimited_adds_nothing()
     {
         Assert.Empty(Apply("unlimited", container: 1L << 30));
