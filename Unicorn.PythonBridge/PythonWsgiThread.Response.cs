@@ -64,9 +64,11 @@ internal sealed unsafe partial class PythonWsgiThread
         {
             outcome = SendResult(result);
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
-            // The sink failed in a way it does not document: end this response, keep the worker.
+            // The sink failed in a way it does not document: end this response, keep the worker. An
+            // OutOfMemoryException included (a buffer that could not grow under worker_heap_limit): it escaped to the
+            // connection, which logged its stack trace, and close() was never called.
             if (CPython.PyErr_Occurred() != 0)
             {
                 CPython.PyErr_Clear();

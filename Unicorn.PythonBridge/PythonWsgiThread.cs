@@ -91,10 +91,12 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
             Serve(request, response);
             rejection = _rejection;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
-            // A bug of ours, not the app's: the worker keeps serving.
-            Log.Error($"Error handling request {request.Method} {request.RawUri}: {e}");
+            // A bug of ours, not the app's: the worker keeps serving. An OutOfMemoryException (the 500 page's buffer
+            // could not grow under worker_heap_limit) is none: one line, as Serve logs a sink's failure, no stack trace.
+            var failure = e is OutOfMemoryException ? $"{e.GetType().Name}: {e.Message}" : e.ToString();
+            Log.Error($"Error handling request {request.Method} {request.RawUri}: {failure}");
             if (CPython.PyErr_Occurred() != 0)
             {
                 CPython.PyErr_Clear();

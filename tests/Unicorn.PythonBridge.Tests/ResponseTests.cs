@@ -166,6 +166,43 @@ public sealed class ResponseTests(PythonFixture python)
     }
 
     [Fact]
+    public void A_sink_out_of_memory_is_one_line_naming_the_request_the_iterable_closed_and_the_thread_serving_on()
+    {
+        // Under a small worker_heap_limit the response's buffer may fail to grow. That OutOfMemoryException ends the
+        // response as any other sink failure, as the greenlet host does: it escaped to the connection, which logged
+        // it with its .NET stack trace, and close() was never called.
+        var before = ClosedCount();
+        using var thread = new AppThread(python.Load("bridge_apps:closing_ok"));
+        var failing = new FakeSink { FailOnWrite = 1, FailWith = () => new OutOfMemoryException("no room in the heap") };
+        var log = python.Log.During(() => thread.Invoke(AppThread.Request(path: "/x"), failing));
+        Assert.True(failing.Aborted);
+        Assert.False(failing.Completed);
+        Assert.Equal(before + 1, ClosedCount());
+        var entry = Assert.Single(log, e => e.Level >= LogLevel.Error);
+        Assert.Equal("Error handling request GET /x: OutOfMemoryException: no room in the heap", entry.Message);
+
+        var next = thread.Invoke(AppThread.Request());
+        Assert.Equal("abc", next.BodyText);
+        Assert.True(next.Completed);
+    }
+
+    [Fact]
+    public void A_sink_out_of_memory_while_sending_the_500_page_is_one_line_and_the_thread_serves_on()
+    {
+        using var thread = new AppThread(python.Load("bridge_apps:raise_before"));
+        var failing = new FakeSink { FailOnWrite = 1, FailWith = () => new OutOfMemoryException("no room in the heap") };
+        var log = python.Log.During(() => thread.Invoke(AppThread.Request(path: "/x"), failing));
+        Assert.True(failing.Aborted);
+        Assert.Contains(log, e => e.Level == LogLevel.Error && e.Message.Contains("ValueError: boom before headers", StringComparison.Ordinal));
+        Assert.Contains(log, e => e.Message == "Error handling request GET /x: OutOfMemoryException: no room in the heap");
+        Assert.DoesNotContain(log, e => e.Message.Contains(" at Unicorn.", StringComparison.Ordinal));
+
+        var next = thread.Invoke(AppThread.Request());
+        Assert.Equal("500 Internal Server Error", next.Status);
+        Assert.True(next.Completed);
+    }
+
+    [Fact]
     public void Write_to_a_gone_client_raises_OSError_in_the_app_and_logs_no_error()
     {
         var log = python.Log.During(() =>

@@ -29,6 +29,9 @@ public sealed class FakeSink : IResponseSink
     /// <summary>Throw IOException on this write (1-based), as a socket does when the client is gone.</summary>
     public int FailOnWrite { get; init; }
 
+    /// <summary>What a failing write throws instead of the IOException (an OutOfMemoryException under a heap limit).</summary>
+    public Func<Exception>? FailWith { get; init; }
+
     /// <summary>Whether TrySendFile works (else the bridge falls back to Write).</summary>
     public bool CanSendFile { get; init; }
 
@@ -95,7 +98,7 @@ public sealed class FakeSink : IResponseSink
 
         if (FailOnWrite > 0 && Writes >= FailOnWrite)
         {
-            throw new IOException("Connection reset by peer");
+            throw FailWith?.Invoke() ?? new IOException("Connection reset by peer");
         }
 
         if (Status is null)
