@@ -66,6 +66,11 @@ internal abstract class RequestConnection
         {
             // The client went away or a timeout fired: nothing to answer.
         }
+        catch (OutOfMemoryException e)
+        {
+            // No bug of ours (a buffer that could not grow under worker_heap_limit): one line, no .NET stack trace.
+            _worker.Log.Error($"Error handling request from {RemoteText}: {e.GetType().Name}: {e.Message}");
+        }
         catch (Exception e)
         {
             _worker.Log.Error($"Error handling request from {RemoteText}: {e}");

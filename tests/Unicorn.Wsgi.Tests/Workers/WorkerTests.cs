@@ -236,6 +236,27 @@ public class WorkerTests
     }
 
     [Fact]
+    public async Task An_out_of_memory_reaching_the_connection_is_one_line_and_the_worker_keeps_serving()
+    {
+        // Under a small worker_heap_limit any allocation may fail; the log shows no .NET stack trace for it.
+        await using var h = new WorkerHarness((request, response) =>
+        {
+            if (request.Path == "/oom")
+            {
+                throw new OutOfMemoryException("no room in the heap");
+            }
+
+            Hello(request, response);
+        });
+        await h.ExchangeAsync("GET /oom HTTP/1.1\r\nHost: x\r\n\r\n");
+        var log = h.Log.ToString();
+        Assert.Contains("[ERROR] Error handling request from 127.0.0.1: OutOfMemoryException: no room in the heap", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at Unicorn.", log, StringComparison.Ordinal);
+        var good = await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK", good, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Too_many_headers_get_a_431()
     {
         await using var h = new WorkerHarness(Hello, s => s.Set("limit_request_fields", 3));
