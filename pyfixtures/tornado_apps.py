@@ -74,6 +74,12 @@ class UploadHandler(tornado.web.RequestHandler):
         self.write("%d %d %s" % (self.pieces, self.total, self.digest.hexdigest()))
 
 
+class NonLatinHeaderHandler(tornado.web.RequestHandler):
+    def get(self):
+        self.set_header("X-Val", "caf\u00e9 \u20ac")
+        self.write("never sent")
+
+
 def make_app():
     return tornado.web.Application([
         (r"/", MainHandler),
@@ -83,6 +89,7 @@ def make_app():
         (r"/upload", UploadHandler),
         (r"/events", EventsHandler),
         (r"/events/ended", EventsEndedHandler),
+        (r"/nonlatin", NonLatinHeaderHandler),
     ])
 
 

@@ -49,6 +49,7 @@ class _Connection:
         self.gone = False  # the client went away: writes fail with StreamClosedError, as on tornado's closed stream
         self.ending = False  # the last message is with the server: a disconnect from then on is the response's end
         self.begun = False  # _respond has taken a message
+        self.broken = False  # the head could not be encoded: a bare 500 went instead, and the body is dropped
         self.max_body_size = MAX_BODY_SIZE
 
     def set_max_body_size(self, max_body_size):
@@ -90,13 +91,23 @@ class _Connection:
         return future
 
     def write_headers(self, start_line, headers, chunk=None):
-        pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()]
+        try:
+            pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()]
+        except UnicodeEncodeError:
+            # Tornado logs this as the handler's uncaught exception and then finishes the response, whose head
+            # can never be sent: the client gets a bare 500, and what the handler wrote after is dropped (it was
+            # logged as "Response not started", hiding the cause).
+            self.broken = True
+            self._post({"type": "http.response.start", "status": 500, "headers": []})
+            raise
         future = self._post({"type": "http.response.start", "status": start_line.code, "headers": pairs})
         if chunk:
             future = self.write(chunk)
         return future
 
     def write(self, chunk):
+        if self.broken:
+            chunk = b""
         return self._post({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
 
     def finish(self):

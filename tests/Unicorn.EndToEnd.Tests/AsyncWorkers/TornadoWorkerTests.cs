@@ -119,6 +119,22 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_header_that_cannot_be_encoded_is_a_500_and_tornados_own_error_line()
+    {
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+
+        using var failed = await client.GetAsync("/nonlatin");
+        Assert.Equal(500, (int)failed.StatusCode);
+        Assert.DoesNotContain("never sent", await failed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        server.WaitForLog("Uncaught exception GET /nonlatin (127.0.0.1)");
+        Assert.Contains(server.Lines, l => l.Contains("UnicodeEncodeError", StringComparison.Ordinal));
+        // Not the symptom the server saw afterwards (a body with no head), which named ASGI and hid the cause.
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Response not started", StringComparison.Ordinal));
+        Assert.Equal("Hello, world", await client.GetStringAsync("/"));
+    }
+
+    [Fact]
     public async Task A_wsgi_app_that_raises_is_a_logged_500_and_the_worker_goes_on()
     {
         using var server = Start("pyfixtures.tornado_apps:wsgi_app", "tornado", out var port);
