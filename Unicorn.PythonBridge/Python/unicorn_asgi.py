@@ -415,6 +415,9 @@ class _Request:
                     self.server.log_exception("Exception in post_request hook")
             if not self.released:
                 self.server.fast.finish(self.id)
+            # Whatever still holds this request once its task is done (a cycle through an exception's traceback, the
+            # app's or a framework's) must not hold the exchange and its body buffers with it.
+            self._ex = None
 
     def _release(self):
         """The response is complete: hand the connection back for its next request now, while the app's task runs
@@ -459,6 +462,10 @@ class _Request:
             try:
                 chunk = await future
             except OSError:
+                # The error's traceback holds this frame, which holds the future, which holds the error: a cycle
+                # only Python's cyclic collector frees, and until it runs it kept self and the exchange (the
+                # request's body buffers, megabytes when chunked) alive: aborted uploads swelled the worker.
+                future = None
                 self.disconnected = True
                 return {"type": "http.disconnect"}
             if not chunk:
@@ -598,6 +605,7 @@ class _Request:
         try:
             await future
         except OSError:
+            future = None  # the cycle receive() breaks: frame, future, error, traceback, frame
             self.on_disconnect()
         if self.complete:
             self._wake_waiters()
@@ -651,6 +659,7 @@ class _WebSocket(_Request):
         finally:
             self.server.requests.pop(self.id, None)
             self.ex.Finish()
+            self._ex = None  # as _Request.serve's
 
     async def receive(self):
         if not self.connect_sent:
