@@ -47,7 +47,7 @@ public sealed partial class Arbiter
     {
         try
         {
-            var pid = _dirty!.Spawn(_settings, ProcessIdentity.Resolve(_config), _procName);
+            var pid = _dirty!.Spawn(_settings, ProcessIdentity.Resolve(_config), _procName, [.. _listeners.Select(l => l.Fd)]);
             _log.Info($"Spawned dirty arbiter (pid: {pid}) at {_dirty.SocketPath}");
         }
         catch (IOException e)

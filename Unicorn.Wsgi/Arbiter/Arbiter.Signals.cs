@@ -96,6 +96,12 @@ public sealed partial class Arbiter
         }
 
         _listeners = [];
+
+        // The zygote holds copies of the listeners too, and nothing is forked from here on: ended now, so that with
+        // the workers' copies (closed as they are told to stop) a new connection is refused at once, as in Gunicorn,
+        // rather than left in the listen queue until graceful_timeout. (A HUP keeps it; USR2's new master has its own.)
+        StopZygote();
+        _forking = false;
         var sig = graceful ? Libc.SIGTERM : Libc.SIGQUIT;
         foreach (var worker in _workers.Values)
         {

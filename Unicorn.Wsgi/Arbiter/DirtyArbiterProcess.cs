@@ -49,7 +49,7 @@ internal sealed class DirtyArbiterProcess : IDisposable
     public int LastPid { get; private set; }
 
     /// <summary>Starts the dirty arbiter with the current settings; returns its pid.</summary>
-    public int Spawn(Settings settings, ProcessIdentity identity, string procName)
+    public int Spawn(Settings settings, ProcessIdentity identity, string procName, IReadOnlyList<int>? listenerFds = null)
     {
         File.Delete(ReloadPath);
         var env = ProcessSpawner.CurrentEnvironment();
@@ -65,6 +65,9 @@ internal sealed class DirtyArbiterProcess : IDisposable
             Path = _launch.PythonExecutable!,
             Argv = [_launch.PythonExecutable!, "-c", Bootstrap],
             Environment = env,
+
+            // It serves no HTTP: holding the listeners, it (and its workers) kept a stop's new connections queued.
+            Close = listenerFds ?? [],
         });
         LastPid = Pid;
         return Pid;

@@ -16,6 +16,9 @@ public sealed class SpawnRequest
     /// <summary>(source fd in this process, fd number in the child). dup2 clears FD_CLOEXEC in the child.</summary>
     public IReadOnlyList<(int From, int To)> Dup2 { get; init; } = [];
 
+    /// <summary>Inheritable fds of this process the child must not get (the listeners, for a process that serves no HTTP).</summary>
+    public IReadOnlyList<int> Close { get; init; } = [];
+
     /// <summary>Start the child in a new session (daemonising by re-exec).</summary>
     public bool NewSession { get; init; }
 
@@ -73,6 +76,11 @@ public static unsafe class ProcessSpawner
             foreach (var (from, to) in request.Dup2)
             {
                 Check(Libc.posix_spawn_file_actions_adddup2(actions, from, to), "posix_spawn_file_actions_adddup2");
+            }
+
+            foreach (var fd in request.Close)
+            {
+                Check(Libc.posix_spawn_file_actions_addclose(actions, fd), "posix_spawn_file_actions_addclose");
             }
 
             if (request.NullFds.Count > 0)

@@ -42,6 +42,9 @@ internal static unsafe partial class Libc
     public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newfd);
 
     [LibraryImport(Lib)]
+    public static partial int posix_spawn_file_actions_addclose(void* actions, int fd);
+
+    [LibraryImport(Lib)]
     public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int oflag, uint mode);
 
     /// <summary>glibc 2.29+: the child changes directory before exec (a USR2 master starts where the first did).</summary>

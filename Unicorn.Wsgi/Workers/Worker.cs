@@ -3,6 +3,7 @@ using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Connections;
 using Unicorn.Wsgi.Http;
+using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport.Tls;
 using Unicorn.Wsgi.Workers.Hosts;
@@ -271,6 +272,52 @@ public sealed partial class Worker
         _stopAccepting.Cancel();
         _closeOwnListeners.Cancel();
         _stopNow.Cancel();
+    }
+
+    private int _sharedReleased;
+
+    /// <summary>
+    /// Once accepting has stopped (<see cref="BeginGracefulStop"/>, <see cref="StopNow"/>), the worker process lets go
+    /// of the listeners it shares with the master and the other workers, as Gunicorn's workers close theirs: at a
+    /// master stop the master and the zygote have let go of theirs, and a new connection is then refused at once
+    /// instead of waiting, unaccepted, in the queue until the last worker has finished its requests and exited (a load
+    /// balancer retries a refusal elsewhere straight away). At a HUP, TTOU or recycle the master and the other workers
+    /// still hold the socket, so nothing changes for them (nor, after USR2, for the new master's).
+    /// The descriptor is pointed at a fresh unbound socket (dup2) rather than closed: the sync worker's thread may be
+    /// inside poll(2) or accept(2) on that number, and .NET's Socket.Dispose of a listening socket it finds in use
+    /// disconnects it, which would stop it listening for every process. Accepting from it later fails (EINVAL), which
+    /// the accept loops, already stopping, take as their end. reuse_port sockets of the worker's own are drained and
+    /// closed by <see cref="AcceptLoopAsync"/>. The worker process calls it, not the two stops: in-process tests share
+    /// the descriptor itself with "the other workers".
+    /// </summary>
+    public void ReleaseSharedListeners()
+    {
+        if (!_stopAccepting.IsCancellationRequested || Interlocked.Exchange(ref _sharedReleased, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var listener in _listeners.Where(l => !l.OwnedByWorker).Select(l => l.Socket).Distinct())
+        {
+            int fd;
+            try
+            {
+                fd = (int)listener.Handle;
+            }
+            catch (ObjectDisposedException)
+            {
+                continue;
+            }
+
+            var placeholder = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            if (placeholder < 0)
+            {
+                continue;
+            }
+
+            _ = Libc.dup2(placeholder, fd);
+            _ = Libc.close(placeholder);
+        }
     }
 
     private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)

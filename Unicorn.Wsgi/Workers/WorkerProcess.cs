@@ -418,6 +418,7 @@ public sealed partial class WorkerProcess
             case Libc.SIGQUIT:
                 _options.Hooks.WorkerInt?.Invoke(_info);
                 _worker?.StopNow();
+                _worker?.ReleaseSharedListeners();
                 _gracefulDeadline = Stopwatch.GetTimestamp();
                 break;
             case Libc.SIGUSR1:
@@ -438,6 +439,7 @@ public sealed partial class WorkerProcess
 
         _gracefulDeadline = Stopwatch.GetTimestamp() + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
         _worker?.BeginGracefulStop();
+        _worker?.ReleaseSharedListeners();
     }
 
     /// <summary>The master's timeout: log where Python is stuck, run worker_abort, leave at once.</summary>

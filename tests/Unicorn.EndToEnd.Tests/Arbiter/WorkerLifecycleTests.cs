@@ -217,6 +217,52 @@ public class WorkerLifecycleTests
         Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// As Gunicorn's master and workers close their listeners at a stop: a connection made while the last request
+    /// finishes is refused at once (a load balancer retries it elsewhere), not left in the listen queue, unanswered,
+    /// until the worker exits (the zygote and the worker held the socket, for graceful_timeout at most).
+    /// </summary>
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gevent")]
+    public async Task AGracefulStopRefusesNewConnectionsAtOnceWhileTheInFlightRequestFinishes(string workerClass)
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "-k", workerClass, "--graceful-timeout", "15", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        var inFlight = Task.Run(() => Get(port, "/sleep?s=6", 30));
+        Thread.Sleep(700); // the request is in the app
+
+        server.Signal(SIGTERM);
+        var since = System.Diagnostics.Stopwatch.StartNew();
+        string? last = null;
+        while (since.Elapsed < TimeSpan.FromSeconds(2) && (last = NewConnection(port)) != "refused")
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.True(last == "refused", $"{workerClass}: a new connection 2 s into the stop: {last}\n{server.Log}");
+        var (status, body) = await inFlight;
+        Assert.Equal((200, "slept"), (status, body));
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    /// <summary>"refused", or what a connection got instead: "accepted" (into the queue) or the error.</summary>
+    private static string NewConnection(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return "accepted";
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            return e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused ? "refused" : e.SocketErrorCode.ToString();
+        }
+    }
+
     private static int? TryPid(int port)
     {
         try

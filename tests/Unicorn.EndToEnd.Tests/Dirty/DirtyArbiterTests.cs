@@ -39,6 +39,32 @@ public sealed partial class DirtyArbiterTests
     [GeneratedRegex(@"dirty arbiter \(pid: (\d+)\)")]
     private static partial Regex ArbiterPid();
 
+    /// <summary>
+    /// The dirty arbiter and its workers serve no HTTP: they do not hold the listeners, which would keep a graceful
+    /// stop's new connections queued (unanswered) until the dirty arbiter is stopped, after the HTTP workers.
+    /// </summary>
+    [Fact]
+    public async Task AGracefulStopWithADirtyCallInFlightRefusesNewConnectionsAtOnce()
+    {
+        var port = FreePort();
+        using var server = StartPool(port);
+        server.WaitUntilResponding(port, "/square?x=7", seconds: 120);
+        var arbiter = DirtyArbiterPid(server);
+        var listening = File.ReadAllLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .First(f => f[3] == "0A" && f[1].EndsWith(":" + port.ToString("X4", CultureInfo.InvariantCulture), StringComparison.Ordinal))[9];
+        Assert.DoesNotContain(Directory.GetFiles($"/proc/{arbiter}/fd"), fd => new FileInfo(fd).LinkTarget == $"socket:[{listening}]");
+
+        var inFlight = Task.Run(() => Get(port, "/sleep?s=4", 30));
+        Thread.Sleep(700);
+        server.Signal(SIGTERM);
+        Thread.Sleep(500);
+        using var late = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        var refused = Assert.Throws<System.Net.Sockets.SocketException>(() => late.Connect(System.Net.IPAddress.Loopback, port));
+        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+        Assert.Equal(200, (await inFlight).Status);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
     [Fact]
     public void AnAppCallsDirtyAppsThatKeepStateWithPerAppAllocationHooksAndStash()
     {

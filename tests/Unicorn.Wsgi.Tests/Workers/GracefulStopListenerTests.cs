@@ -63,6 +63,39 @@ public class GracefulStopListenerTests
         }
     }
 
+    [Fact]
+    public async Task A_stopped_worker_process_lets_go_of_its_copy_of_a_shared_socket_and_leaves_the_others_listening()
+    {
+        // The master's copy and the worker's: two descriptors for one socket, as across the fork.
+        using var master = WorkerHarness.Listen();
+        var copy = Interop.Libc.socket(Interop.Libc.AF_UNIX, Interop.Libc.SOCK_STREAM | Interop.Libc.SOCK_CLOEXEC, 0);
+        Assert.True(copy >= 0 && Interop.Libc.dup2((int)master.Handle, copy) == copy);
+        using var workers = new Socket(new SafeSocketHandle(copy, ownsHandle: true));
+        var worker = NewWorker(new ListenerInfo(workers));
+        var run = worker.RunAsync();
+        await Task.Delay(200);
+
+        worker.BeginGracefulStop();
+        worker.ReleaseSharedListeners();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Still listening for the master (a HUP: the other workers go on accepting from it).
+        var clients = await QueueRequestsAsync(master, 1);
+        using (var accepted = await master.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(5)))
+        {
+            Assert.NotNull(accepted);
+        }
+
+        clients[0].Dispose();
+
+        // And once the master lets go of its copy too (a stop), nothing holds the socket: refused at once.
+        var port = ((IPEndPoint)master.LocalEndPoint!).Port;
+        master.Dispose();
+        using var late = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var refused = Assert.Throws<SocketException>(() => late.Connect(IPAddress.Loopback, port));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
     /// <summary>Clients whose handshake is done and whose request is sent, none accepted yet.</summary>
     private static async Task<List<Socket>> QueueRequestsAsync(Socket listener, int count)
     {
