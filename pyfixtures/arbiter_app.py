@@ -8,8 +8,10 @@ from urllib.parse import parse_qs
 def app(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     if path == "/sleep":
-        seconds = float(parse_qs(environ.get("QUERY_STRING", "")).get("s", ["1"])[0])
-        time.sleep(seconds)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        for mark in query.get("mark", []):
+            open(mark, "w").close()  # tells a test the request has reached the app
+        time.sleep(float(query.get("s", ["1"])[0]))
         body = b"slept"
     elif path == "/pid":
         body = str(os.getpid()).encode()

@@ -22,7 +22,9 @@ class Counter(DirtyApp):
     def square(self, x):
         return x * x
 
-    def sleep(self, seconds):
+    def sleep(self, seconds, mark=None):
+        if mark:
+            open(mark, "w").close()  # tells a test the call has reached the dirty worker
         time.sleep(seconds)
         return "slept"
 
@@ -50,7 +52,7 @@ def app(environ, start_response):
         elif path == "/square":
             result = client.execute(COUNTER, "square", int(qs["x"]))
         elif path == "/sleep":
-            result = client.execute(COUNTER, "sleep", float(qs["s"]))
+            result = client.execute(COUNTER, "sleep", float(qs["s"]), qs.get("mark"))
         elif path == "/fail":
             result = client.execute(COUNTER, "fail")
         elif path == "/heavy":

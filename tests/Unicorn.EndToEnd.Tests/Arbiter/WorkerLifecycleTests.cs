@@ -231,8 +231,12 @@ public class WorkerLifecycleTests
         using var server = Start("-w", "1", "-k", workerClass, "--graceful-timeout", "15", "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         server.WaitForWorkers(1);
-        var inFlight = Task.Run(() => Get(port, "/sleep?s=6", 30));
-        Thread.Sleep(700); // the request is in the app
+        // Wait for the request to reach the app, not a fixed time: under load the client's connect could come after
+        // the TERM, and be refused like the connections the test expects to be.
+        var mark = Path.Combine(Path.GetTempPath(), $"unicorn-in-flight-{Guid.NewGuid():N}");
+        var inFlight = Task.Run(() => Get(port, $"/sleep?s=6&mark={mark}", 30));
+        Assert.True(UnicornServer.Poll(() => File.Exists(mark), 30), "the request did not reach the app");
+        File.Delete(mark);
 
         server.Signal(SIGTERM);
         var since = System.Diagnostics.Stopwatch.StartNew();

@@ -54,15 +54,30 @@ public sealed partial class DirtyArbiterTests
             .First(f => f[3] == "0A" && f[1].EndsWith(":" + port.ToString("X4", CultureInfo.InvariantCulture), StringComparison.Ordinal))[9];
         Assert.DoesNotContain(Directory.GetFiles($"/proc/{arbiter}/fd"), fd => new FileInfo(fd).LinkTarget == $"socket:[{listening}]");
 
-        var inFlight = Task.Run(() => Get(port, "/sleep?s=4", 30));
-        Thread.Sleep(700);
+        // Waits for the call to reach the dirty worker, not a fixed time: under load the client's connect could
+        // otherwise come after the TERM and be refused itself.
+        var mark = Path.Combine(Path.GetTempPath(), $"unicorn-dirty-in-flight-{Guid.NewGuid():N}");
+        var inFlight = Task.Run(() => Get(port, $"/sleep?s=4&mark={mark}", 30));
+        Assert.True(UnicornServer.Poll(() => File.Exists(mark), 30), "the call did not reach the dirty worker");
+        File.Delete(mark);
         server.Signal(SIGTERM);
-        Thread.Sleep(500);
-        using var late = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        var refused = Assert.Throws<System.Net.Sockets.SocketException>(() => late.Connect(System.Net.IPAddress.Loopback, port));
-        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+        Assert.True(UnicornServer.Poll(() => Refused(port), 2), "a new connection 2 s into the stop was not refused");
         Assert.Equal(200, (await inFlight).Status);
         Assert.Equal(0, server.WaitForExit());
+    }
+
+    private static bool Refused(int port)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused)
+        {
+            return true;
+        }
     }
 
     [Fact]
