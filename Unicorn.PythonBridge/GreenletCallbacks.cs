@@ -149,17 +149,7 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            try
-            {
-                request.SetResponse(status, headers);
-            }
-            catch (InvalidResponseException e)
-            {
-                s_invalidResponses[request.Id] = e.Message;
-                throw;
-            }
-
-            s_invalidResponses.Remove(request.Id);
+            SetResponse(request, status, headers);
             return CPython.NewRef(CPython.Py_None);
         }
         catch (InvalidResponseException e)
@@ -195,16 +185,7 @@ internal static unsafe class GreenletCallbacks
                 return 0;
             }
 
-            try
-            {
-                request.SetResponse(status, headers);
-            }
-            catch (InvalidResponseException e)
-            {
-                s_invalidResponses[request.Id] = e.Message;
-                throw;
-            }
-
+            SetResponse(request, status, headers);
             var outcome = request.Respond(new ReadOnlySpan<byte>(p, checked((int)n)));
             if (outcome != GreenletWrite.ClientGone)
             {
@@ -224,6 +205,23 @@ internal static unsafe class GreenletCallbacks
     }
 
     /// <summary>The status and headers list start_response was given, or false with a Python error set.</summary>
+    /// <summary>The head for the request; why the server refused it is kept, so that the failure the greenlet then
+    /// reports is logged as that one line (<see cref="Fail"/>).</summary>
+    private static void SetResponse(IGreenletRequest request, string status, List<KeyValuePair<string, string>> headers)
+    {
+        try
+        {
+            request.SetResponse(status, headers);
+        }
+        catch (InvalidResponseException e)
+        {
+            s_invalidResponses[request.Id] = e.Message;
+            throw;
+        }
+
+        s_invalidResponses.Remove(request.Id);
+    }
+
     private static bool TryReadHead(nint statusObject, nint headersObject, out string status, out List<KeyValuePair<string, string>> headers)
     {
         headers = [];
