@@ -3,7 +3,9 @@ namespace Unicorn.PythonBridge.ConfigFile;
 /// <summary>
 /// The Python half of the server hooks: Gunicorn-shaped <c>server</c>, <c>worker</c>, <c>cfg</c> and <c>log</c> objects
 /// built from C# snapshots, and the call itself. Their <c>log</c> writes to the error log when it is called, through a
-/// native function (<c>Logging.ErrorLogFunction</c>), from the hook or from any thread it started.
+/// native function (<c>Logging.ErrorLogFunction</c>), from the hook or from any thread it started; the master's
+/// <c>server.WORKERS</c>, <c>LISTENERS</c> and <c>num_workers</c> are read live the same way
+/// (<c>PythonServerHooks.Master.cs</c>).
 /// Runs in the same scope as <see cref="ConfigFileScript"/>.
 /// </summary>
 internal static class HookScript
@@ -126,14 +128,77 @@ class _UnicornApp:
         self.cfg = cfg
 
 
+class _UnicornListener:
+    # One of Gunicorn's listener objects: str() is the address as Gunicorn prints it, anything else is the socket's
+    # (getsockname, family...), on a duplicate of the master's descriptor made when first needed and closed with it.
+    def __init__(self, fd, name):
+        self._fd = fd
+        self._name = name
+        self._sock = None
+
+    def __str__(self):
+        return self._name
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self._name)
+
+    @property
+    def sock(self):
+        if self._sock is None:
+            import socket
+
+            self._sock = socket.socket(fileno=os.dup(self._fd))
+        return self._sock
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.sock, name)
+
+
 class _UnicornServer:
+    # Gunicorn's arbiter as hooks use it. In the master, num_workers, WORKERS and LISTENERS are live (read when asked,
+    # also from a thread a hook started); in a worker (post_fork, worker_exit) WORKERS and LISTENERS are empty.
     def __init__(self, snap, hooks):
         self.pid = snap["pid"]
-        self.num_workers = snap["num_workers"]
+        self._num_workers = snap["num_workers"]
+        self._hooks = hooks
         self.cfg = hooks.cfg
         self.log = hooks.log
         self.app = _UnicornApp(hooks.cfg)
         self.proc_name = hooks.cfg.proc_name
+        self.timeout = hooks.cfg.timeout
+        self.worker_class = hooks.cfg.worker_class
+
+    def _master(self):
+        state = self._hooks.master()
+        return json.loads(state) if state is not None else None
+
+    @property
+    def num_workers(self):
+        state = self._master()
+        return state["num_workers"] if state else self._num_workers
+
+    @property
+    def WORKERS(self):
+        state = self._master()
+        return {w["pid"]: _UnicornWorker(w, self._hooks) for w in state["workers"]} if state else {}
+
+    @property
+    def LISTENERS(self):
+        state = self._master()
+        return [_UnicornListener(l["fd"], l["name"]) for l in state["listeners"]] if state else []
+
+    def kill_worker(self, pid, sig):
+        # As Gunicorn's: a worker that has already gone is no error. The master replaces a worker that exits.
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill_workers(self, sig):
+        for pid in list(self.WORKERS):
+            self.kill_worker(pid, sig)
 
 
 class _UnicornWorker:
@@ -179,8 +244,9 @@ def _unicorn_default_pre_request(worker, req):
 
 
 class _UnicornHooks:
-    def __init__(self, settings_json, kind, target, workdir, refs_json, write):
+    def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
         self.log = _UnicornLog(write)
+        self.master = master
         self.cfg = _UnicornConfig(json.loads(settings_json))
         module = _unicorn_config_module(kind, target, workdir) if target else None
         self.hooks = {}

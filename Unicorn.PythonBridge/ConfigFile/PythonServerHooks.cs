@@ -57,7 +57,9 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             {
                 using var logs = ErrorLogFunction.CreateNamespace(log);
                 using var write = logs.GetAttr("log");
-                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write);
+                using var masterNamespace = MasterStateNamespace();
+                using var master = masterNamespace.GetAttr("master");
+                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master);
             }
             catch (PythonException e)
             {

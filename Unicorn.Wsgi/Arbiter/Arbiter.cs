@@ -42,6 +42,8 @@ public sealed partial class Arbiter : IDisposable
     private bool _systemd;
     private string _masterName = "Master";
     private string _procName;
+    private WorkerInfo[] _publishedWorkers = [];
+    private List<Listener>? _publishedListeners;
 
     private Arbiter(ArbiterOptions options)
     {
@@ -96,6 +98,7 @@ public sealed partial class Arbiter : IDisposable
         try
         {
             ManageWorkers();
+            PublishMasterState();
             StartControlServer();
             while (true)
             {
@@ -116,6 +119,7 @@ public sealed partial class Arbiter : IDisposable
                 MurderWorkers();
                 RecycleLargeWorkers();
                 ManageWorkers();
+                PublishMasterState();
                 CollectGarbage();
             }
         }
@@ -237,6 +241,7 @@ public sealed partial class Arbiter : IDisposable
 
         Systemd.Notify("READY=1\nSTATUS=Unicorn arbiter booted", _log);
         SetProcTitle();
+        PublishMasterState();
         RunHook("when_ready", _options.Hooks.WhenReady);
         StartDirtyArbiter();
         SetNumWorkers(_config.Workers);
@@ -330,6 +335,40 @@ public sealed partial class Arbiter : IDisposable
         _numWorkers = value;
         _numWorkersSet = true;
         RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old));
+    }
+
+    /// <summary>
+    /// Tells the hooks when the workers or listeners changed since they were last told: once a loop (so a worker
+    /// spawned or reaped shows within the second) and before when_ready (so it sees the bound listeners).
+    /// </summary>
+    private void PublishMasterState()
+    {
+        if (_options.Hooks.MasterChanged is not { } changed || (ReferenceEquals(_listeners, _publishedListeners) && SameWorkersPublished()))
+        {
+            return;
+        }
+
+        _publishedWorkers = [.. _workers.Values.Select(w => w.Info).OrderBy(w => w.Age)];
+        _publishedListeners = _listeners;
+        RunHook("server state", () => changed(_publishedWorkers, [.. _listeners.Select(l => new ListeningSocket(l.Fd, l.ToString()))]));
+    }
+
+    private bool SameWorkersPublished()
+    {
+        if (_workers.Count != _publishedWorkers.Length)
+        {
+            return false;
+        }
+
+        foreach (var worker in _publishedWorkers)
+        {
+            if (!_workers.ContainsKey(worker.Pid))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void RunHook(string name, Action? hook)

@@ -18,4 +18,10 @@ public sealed class MasterHooks
     public Action? OnReload { get; init; }
     public Action? PreExec { get; init; }
     public Action? OnExit { get; init; }
+
+    /// <summary>
+    /// The workers (oldest first) and listening sockets, each time either changes: the hooks' <c>server</c> object shows
+    /// them live (<c>server.WORKERS</c>, <c>server.LISTENERS</c>), as Gunicorn's arbiter object does.
+    /// </summary>
+    public Action<IReadOnlyList<WorkerInfo>, IReadOnlyList<ListeningSocket>>? MasterChanged { get; init; }
 }

@@ -14,6 +14,18 @@ public sealed record HookServer(int Pid, int NumWorkers, Settings Settings);
 /// <param name="ExitCode">For <c>child_exit</c>: how it exited, when known.</param>
 public sealed record HookWorker(int Pid, int Age, bool Alive, int ParentPid, int? ExitCode = null);
 
+/// <summary>A listening socket of the master, as a hook sees it (one of Gunicorn's <c>server.LISTENERS</c>).</summary>
+/// <param name="Fd">The master's descriptor (the hook gets a duplicate of it).</param>
+/// <param name="Name">How Gunicorn prints it: <c>http://127.0.0.1:8000</c>, <c>unix:/run/app.sock</c>.</param>
+public sealed record HookListener(int Fd, string Name);
+
+/// <summary>
+/// What the master's <c>server</c> object shows live, for hook code that reads it after its call returned (a thread
+/// <c>when_ready</c> started, as Gunicorn's memory-watcher example does): <c>num_workers</c>, <c>WORKERS</c>,
+/// <c>LISTENERS</c>.
+/// </summary>
+public sealed record HookMasterState(int NumWorkers, IReadOnlyList<HookWorker> Workers, IReadOnlyList<HookListener> Listeners);
+
 /// <summary>
 /// The server hooks of the config file, as the arbiter and the worker call them. Implemented by the Python bridge
 /// (which builds Gunicorn-shaped <c>server</c>/<c>worker</c> objects from these snapshots); <see cref="NoServerHooks"/>
@@ -28,6 +40,12 @@ public interface IServerHooks
 {
     /// <summary>True when the config file defines <paramref name="hookName"/>, so callers skip work for default hooks.</summary>
     bool IsDefined(string hookName);
+
+    /// <summary>
+    /// In the master, each time its workers, listeners or worker count change: what every <c>server</c> object a hook
+    /// was given shows from then on, from whichever thread reads it. Called on the arbiter's thread; must not block.
+    /// </summary>
+    void MasterChanged(HookMasterState state);
 
     // In the master.
     void OnStarting(HookServer server);

@@ -7,6 +7,10 @@ public sealed class NoServerHooks : IServerHooks
 
     public bool IsDefined(string hookName) => false;
 
+    public void MasterChanged(HookMasterState state)
+    {
+    }
+
     public void OnStarting(HookServer server)
     {
     }

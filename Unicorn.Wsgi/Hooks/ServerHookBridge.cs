@@ -8,9 +8,9 @@ namespace Unicorn.Wsgi.Hooks;
 
 /// <summary>
 /// Connects an <see cref="IServerHooks"/> (the config file's hooks) to the arbiter's <see cref="MasterHooks"/> and the
-/// worker's <see cref="WorkerHooks"/>, keeping what Gunicorn's <c>server</c> object shows (pid, num_workers, cfg) up to
-/// date. Only defined hooks get a delegate, so default hooks cost nothing. After a reload, <see cref="Update"/> swaps in
-/// the new hooks and settings. A hook that raised has already been logged with its Python traceback; master hooks and
+/// worker's <see cref="WorkerHooks"/>, keeping what Gunicorn's <c>server</c> object shows (pid, num_workers, cfg,
+/// WORKERS, LISTENERS) up to date. Hooks that run only at start or in a worker get a delegate only when defined. After a
+/// reload, <see cref="Update"/> swaps in the new hooks and settings. A hook that raised has already been logged with its Python traceback; master hooks and
 /// <c>worker_int</c>/<c>worker_abort</c>/<c>worker_exit</c> then carry on (docs/differences.md), while
 /// <c>on_starting</c> rethrows so the master stops, <c>pre_exec</c> so USR2 starts no new master, and <c>post_fork</c> and <c>post_worker_init</c> so the worker
 /// fails to boot, as in Gunicorn.
@@ -21,6 +21,8 @@ public sealed class ServerHookBridge
     private IServerHooks _hooks;
     private Settings _settings;
     private int _numWorkers;
+    private IReadOnlyList<HookWorker> _workers = [];
+    private IReadOnlyList<HookListener> _listeners = [];
 
     private ServerHookBridge(IServerHooks hooks, Settings settings, int masterPid)
     {
@@ -43,26 +45,39 @@ public sealed class ServerHookBridge
         ArgumentNullException.ThrowIfNull(settings);
         _hooks = hooks;
         _settings = settings;
+        PublishMaster(); // the reloaded hooks' server objects see the same master
     }
 
     public MasterHooks CreateMasterHooks() => new()
     {
         // Rethrows: a raising on_starting stops the master before it binds, as in Gunicorn.
         OnStarting = _hooks.IsDefined("on_starting") ? () => _hooks.OnStarting(Server()) : null,
-        WhenReady = Master("when_ready", () => _hooks.WhenReady(Server())),
-        OnReload = Master("on_reload", () => _hooks.OnReload(Server())),
-        PreExec = _hooks.IsDefined("pre_exec") ? () => _hooks.PreExec(Server()) : null, // rethrows: no re-exec
-        OnExit = Master("on_exit", () => _hooks.OnExit(Server())),
-        PreFork = _hooks.IsDefined("pre_fork") ? w => Quietly(() => _hooks.PreFork(Server(), Worker(w))) : null,
-        ChildExit = _hooks.IsDefined("child_exit") ? w => Quietly(() => _hooks.ChildExit(Server(), Worker(w, alive: false))) : null,
+        WhenReady = _hooks.IsDefined("when_ready") ? () => Quietly(() => _hooks.WhenReady(Server())) : null,
+        // The hooks below can run after a HUP, when the reloaded file's hooks are the ones to run (Gunicorn reads
+        // them from its new cfg): whether each is defined is asked at the call.
+        OnReload = () => IfDefined("on_reload", () => _hooks.OnReload(Server())),
+        PreExec = () =>
+        {
+            if (_hooks.IsDefined("pre_exec"))
+            {
+                _hooks.PreExec(Server()); // rethrows: no re-exec
+            }
+        },
+        OnExit = () => IfDefined("on_exit", () => _hooks.OnExit(Server())),
+        PreFork = w => IfDefined("pre_fork", () => _hooks.PreFork(Server(), Worker(w))),
+        ChildExit = w => IfDefined("child_exit", () => _hooks.ChildExit(Server(), Worker(w, alive: false))),
         // Always tracked: server.num_workers must be right in every other hook.
         NWorkersChanged = (value, old) =>
         {
             _numWorkers = value;
-            if (_hooks.IsDefined("nworkers_changed"))
-            {
-                Quietly(() => _hooks.NumWorkersChanged(Server(), value, old));
-            }
+            PublishMaster();
+            IfDefined("nworkers_changed", () => _hooks.NumWorkersChanged(Server(), value, old));
+        },
+        MasterChanged = (workers, listeners) =>
+        {
+            _workers = [.. workers.Select(w => Worker(w))];
+            _listeners = [.. listeners.Select(l => new HookListener(l.Fd, l.Name))];
+            PublishMaster();
         },
     };
 
@@ -82,7 +97,15 @@ public sealed class ServerHookBridge
 
     private HookWorker Worker(WorkerInfo w, bool alive = true) => new(w.Pid, w.Age, alive, _masterPid);
 
-    private Action? Master(string name, Action call) => _hooks.IsDefined(name) ? () => Quietly(call) : null;
+    private void IfDefined(string name, Action call)
+    {
+        if (_hooks.IsDefined(name))
+        {
+            Quietly(call);
+        }
+    }
+
+    private void PublishMaster() => _hooks.MasterChanged(new HookMasterState(_numWorkers, _workers, _listeners));
 
     private static void Quietly(Action call)
     {

@@ -121,6 +121,80 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal("on_exit", notes[^1]);
     }
 
+    // Gunicorn's examples/when_ready.conf.py, its memory watcher reduced to a file as the trigger: a thread
+    // when_ready starts reads server.WORKERS and calls server.kill_worker long after the hook returned.
+    private const string Watcher = """
+        import os
+        import signal
+        import threading
+        import time
+
+        def note(*parts):
+            with open(os.environ["HOOK_LOG"], "a") as f:
+                f.write(" ".join(str(p) for p in parts) + "\n")
+
+        class Watch(threading.Thread):
+            def __init__(self, server):
+                super().__init__()
+                self.daemon = True
+                self.server = server
+                self.timeout = server.timeout / 100
+
+            def run(self):
+                while True:
+                    workers = sorted(self.server.WORKERS.items())
+                    note("workers", self.server.num_workers, *[pid for pid, _ in workers])
+                    trigger = os.environ["HOOK_LOG"] + ".kill"
+                    if os.path.exists(trigger) and workers:
+                        os.unlink(trigger)
+                        pid, worker = workers[0]
+                        self.server.log.info("Pid %s killed (age %s)", pid, worker.age > 0)
+                        self.server.kill_worker(pid, signal.SIGTERM)
+                    time.sleep(self.timeout)
+
+        def when_ready(server):
+            for listener in server.LISTENERS:
+                note("listener", listener, listener.getsockname()[1])
+            Watch(server).start()
+        """;
+
+    [Fact]
+    public void A_thread_when_ready_started_sees_the_workers_live_and_kills_one()
+    {
+        var config = Path.Combine(_dir, "watch.conf.py");
+        File.WriteAllText(config, Watcher);
+        var port = UnicornServer.FreePort();
+        var bind = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", bind, "-w", "2", "-t", "30", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+        Assert.Contains($"listener http://{bind} {port.ToString(CultureInfo.InvariantCulture)}", Notes());
+
+        bool Seen(List<int> workers, int count) => Noted($"workers {count} {string.Join(' ', workers.Order())}");
+        var first = server.Workers();
+        Assert.True(UnicornServer.Poll(() => Seen(first, 2), 10), string.Join('\n', Notes()));
+
+        File.WriteAllText(HookLog + ".kill", "");
+        var victim = first.Min();
+        server.WaitForLog($"Pid {victim} killed (age True)");
+        Assert.True(UnicornServer.Poll(() => server.Workers() is { Count: 2 } now && !now.Contains(victim), 30), server.Log);
+        var second = server.Workers();
+        Assert.True(UnicornServer.Poll(() => Seen(second, 2), 10), string.Join('\n', Notes()));
+
+        // TTIN and a HUP (which loads the hooks again): the thread the first when_ready started sees both.
+        server.Signal(SigTtin);
+        server.WaitForWorkers(3);
+        Assert.True(UnicornServer.Poll(() => Seen(server.Workers(), 3), 10), string.Join('\n', Notes()));
+        server.Signal(SigHup);
+        Assert.True(UnicornServer.Poll(() => server.Workers() is { Count: 2 } now && !now.Intersect(second).Any(), 60), server.Log);
+        Assert.True(UnicornServer.Poll(() => Seen(server.Workers(), 2), 10), string.Join('\n', Notes()));
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Worker_abort_fires_when_a_request_outlives_the_timeout()
     {

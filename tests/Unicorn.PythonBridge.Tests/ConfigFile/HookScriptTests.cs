@@ -115,6 +115,60 @@ public sealed class HookScriptTests : IDisposable
         Assert.Equal("""["when_ready", "ok", [[20, "dotted 4", null]]]""", output.Trim());
     }
 
+    [Fact]
+    public async Task The_masters_server_object_shows_workers_and_listeners_live_and_kills_a_worker()
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            import os
+            import signal
+
+            def note(*parts):
+                with open(os.path.join(os.path.dirname(__file__), "calls.txt"), "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def when_ready(server):
+                # Kept, as a thread when_ready starts keeps it; read again below after the master changed.
+                global SERVER
+                SERVER = server
+                note("ready", server.num_workers, server.WORKERS, server.LISTENERS, server.timeout)
+            """);
+        var settings = SettingsResolver.Resolve(["app:app", "-t", "12"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var script = """
+            import signal
+            import socket
+            import subprocess
+
+            hooks.call("when_ready", sys.argv[7])
+            child = subprocess.Popen(["sleep", "30"])
+            listening = socket.socket()
+            listening.bind(("127.0.0.1", 0))
+            listening.listen()
+            master_state = sys.argv[8].replace("FD", str(listening.fileno())).replace("CHILD", str(child.pid))
+            config = hooks.hooks["when_ready"].__globals__
+            server = config["SERVER"]
+            workers = server.WORKERS
+            (listener,) = server.LISTENERS
+            note = config["note"]
+            note("live", server.num_workers, sorted(workers), workers[child.pid].age, workers[child.pid].pid == child.pid)
+            note("listener", listener, listener.getsockname() == listening.getsockname(), listener.fileno() != listening.fileno())
+            server.kill_worker(child.pid, signal.SIGTERM)
+            note("killed", child.wait(10))
+            server.kill_worker(child.pid, signal.SIGTERM)  # gone: no error, as in Gunicorn
+            note("again")
+            """;
+        var state = PythonServerHooks.MasterStateJson(new HookMasterState(3,
+            [new HookWorker(1_000_000_001, 1, true, 100), new HookWorker(1_000_000_002, 2, true, 100)],
+            [new HookListener(1_000_000_003, "http://127.0.0.1:8000")]))
+            .Replace("1000000002", "CHILD", StringComparison.Ordinal).Replace("1000000003", "FD", StringComparison.Ordinal);
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
+            JsonSerializer.Serialize(new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)) }), state);
+
+        var lines = File.ReadAllLines(Path.Combine(_dir, "calls.txt"));
+        Assert.Equal("ready 2 {} [] 12", lines[0]);
+        Assert.Matches(@"^live 3 \[\d+, 1000000001\] 2 True$", lines[1]);
+        Assert.Equal(["listener http://127.0.0.1:8000 True True", "killed -15", "again"], lines[2..]);
+    }
+
     [Theory]
     [InlineData("def post_request(worker, req):\n    note('post2', req.method)\n", "post2 POST")]
     [InlineData("def post_request(worker, req, environ):\n    note('post3', environ)\n", "post3 None")]
@@ -180,6 +234,7 @@ public sealed class HookScriptTests : IDisposable
         info.ArgumentList.Add(ConfigFileScript.Source + "\n" + HookScript.Source + """
 
             records = []
+            master_state = None
 
             def drain():
                 taken = json.dumps(records)
@@ -187,7 +242,7 @@ public sealed class HookScriptTests : IDisposable
                 return taken
 
             hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5],
-                                  lambda level, text, tb: records.append((level, text, tb)))
+                                  lambda level, text, tb: records.append((level, text, tb)), lambda: master_state)
 
             """ + body);
         var location = settings.ConfigFile is { } f && !f.EndsWith(".toml", StringComparison.Ordinal) ? ConfigLocation.Parse(f, _dir) : null;

@@ -11,18 +11,52 @@ public sealed class ServerHookBridgeTests
         SettingsResolver.Resolve(["-w", workers.ToString(System.Globalization.CultureInfo.InvariantCulture), "app:app"], new Dictionary<string, string?>(), null, "/tmp");
 
     [Fact]
-    public void Only_defined_hooks_get_delegates()
+    public void Start_and_worker_hooks_get_delegates_only_when_defined()
     {
         var hooks = new RecordingHooks("when_ready", "post_fork");
         var bridge = ServerHookBridge.ForMaster(hooks, Settings());
         var master = bridge.CreateMasterHooks();
         Assert.NotNull(master.WhenReady);
         Assert.Null(master.OnStarting);
-        Assert.Null(master.PreFork);
         Assert.NotNull(master.NWorkersChanged);
         var worker = bridge.CreateWorkerHooks();
         Assert.NotNull(worker.PostFork);
         Assert.Null(worker.WorkerExit);
+    }
+
+    [Fact]
+    public void A_hook_the_reloaded_file_adds_runs_and_one_it_removes_does_not()
+    {
+        var before = new RecordingHooks("child_exit");
+        var bridge = ServerHookBridge.ForMaster(before, Settings());
+        var master = bridge.CreateMasterHooks();
+        var after = new RecordingHooks("pre_fork");
+        bridge.Update(after, Settings());
+        master.PreFork!(new WorkerInfo(0, 4));
+        master.ChildExit!(new WorkerInfo(70, 3));
+        Assert.Empty(before.Calls);
+        Assert.Equal(["pre_fork"], after.Calls);
+    }
+
+    [Fact]
+    public void The_master_state_follows_workers_listeners_the_count_and_reloads()
+    {
+        var hooks = new RecordingHooks("when_ready");
+        var bridge = ServerHookBridge.ForMaster(hooks, Settings(2));
+        var master = bridge.CreateMasterHooks();
+        master.MasterChanged!([new WorkerInfo(101, 1), new WorkerInfo(102, 2)], [new ListeningSocket(5, "http://127.0.0.1:8000")]);
+        Assert.Equal(2, hooks.State!.NumWorkers);
+        Assert.Equal([101, 102], hooks.State.Workers.Select(w => w.Pid));
+        Assert.All(hooks.State.Workers, w => Assert.Equal(Environment.ProcessId, w.ParentPid));
+        Assert.Equal([new HookListener(5, "http://127.0.0.1:8000")], hooks.State.Listeners);
+
+        master.NWorkersChanged!(3, 2);
+        Assert.Equal(3, hooks.State.NumWorkers);
+        Assert.Equal([101, 102], hooks.State.Workers.Select(w => w.Pid));
+
+        var reloaded = new RecordingHooks();
+        bridge.Update(reloaded, Settings(3));
+        Assert.Equal(hooks.State, reloaded.State);
     }
 
     [Fact]
@@ -63,7 +97,11 @@ public sealed class ServerHookBridgeTests
 
         public bool Fail { get; init; }
 
+        public HookMasterState? State { get; private set; }
+
         public bool IsDefined(string hookName) => defined.Contains(hookName);
+
+        public void MasterChanged(HookMasterState state) => State = state;
 
         private void Record(string name, HookServer? server, string detail)
         {

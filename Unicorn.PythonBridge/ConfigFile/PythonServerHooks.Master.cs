@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Python.Runtime;
+using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Config;
+
+namespace Unicorn.PythonBridge.ConfigFile;
+
+/// <summary>
+/// The master's live state for the hooks' <c>server</c> objects (<c>WORKERS</c>, <c>LISTENERS</c>, <c>num_workers</c>):
+/// one per process, so a thread <c>when_ready</c> started keeps seeing the master after a HUP has loaded new hooks.
+/// The arbiter's thread stores it as JSON when it changes; Python reads it through <c>master()</c>, without a lock or
+/// a call into the arbiter, from whichever thread asks. A worker never stores one: its <c>server</c> shows none.
+/// </summary>
+public sealed partial class PythonServerHooks
+{
+    private static volatile string? s_masterState;
+
+    public void MasterChanged(HookMasterState state) => s_masterState = MasterStateJson(state);
+
+    /// <summary>What <c>master()</c> returns for <paramref name="state"/>.</summary>
+    internal static string MasterStateJson(HookMasterState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return JsonSerializer.Serialize(new
+        {
+            num_workers = state.NumWorkers,
+            workers = state.Workers.Select(WorkerSnapshot),
+            listeners = state.Listeners.Select(l => new { fd = l.Fd, name = l.Name }),
+        });
+    }
+
+    /// <summary>A namespace whose <c>master()</c> returns that JSON, or None before the master has any (GIL held).</summary>
+    private static unsafe PyObject MasterStateNamespace()
+    {
+        var ns = NativeFunction.NewNamespace();
+        NativeFunction.Add(ns, "master", (delegate* unmanaged<nint, nint, nint>)&MasterState, CPython.METH_NOARGS);
+        return ns;
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint MasterState(nint self, nint unused)
+    {
+        try
+        {
+            // JsonSerializer escapes every non-ASCII character, so the text is latin-1.
+            return s_masterState is { } json ? CPython.FromLatin1Chars(json) : CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return NativeFunction.Raise(e);
+        }
+    }
+}
