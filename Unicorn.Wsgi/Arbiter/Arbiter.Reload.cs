@@ -100,6 +100,7 @@ public sealed partial class Arbiter
         _settings = next;
         _config = nextConfig;
         _reloads++;
+        SetNumWorkers(_config.Workers); // in Gunicorn's setup(), before on_reload sees the server
         LogCurrentConfiguration();
         if (oldConfig.ControlSocket != _config.ControlSocket || oldConfig.ControlSocketMode != _config.ControlSocketMode)
         {
@@ -126,6 +127,7 @@ public sealed partial class Arbiter
             }
         }
 
+        PublishMasterState();
         RunHook("on_reload", _options.Hooks.OnReload);
         if (oldConfig.Pidfile != _config.Pidfile || _pidfile is null != (_config.Pidfile is null))
         {
@@ -139,7 +141,6 @@ public sealed partial class Arbiter
         }
 
         SetProcTitle();
-        SetNumWorkers(_config.Workers);
         DiscardSpares();
         _generation++;
 

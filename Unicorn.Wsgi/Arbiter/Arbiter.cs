@@ -172,6 +172,8 @@ public sealed partial class Arbiter : IDisposable
 
     private void Start()
     {
+        // First, as Gunicorn's arbiter sets num_workers (calling nworkers_changed) while it is set up.
+        SetNumWorkers(_config.Workers);
         LogCurrentConfiguration();
         _log.Info($"Starting unicorn {_options.Version}");
         if (int.TryParse(Environment.GetEnvironmentVariable(HandOver.GunicornPid), out var parent) && parent > 0)
@@ -244,7 +246,6 @@ public sealed partial class Arbiter : IDisposable
         PublishMasterState();
         RunHook("when_ready", _options.Hooks.WhenReady);
         StartDirtyArbiter();
-        SetNumWorkers(_config.Workers);
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed class HooksAndPasteTests : IDisposable
             note("on_starting", server.pid == os.getpid(), server.cfg.workers)
 
         def on_reload(server):
-            note("on_reload", server.pid == os.getpid())
+            note("on_reload", server.pid == os.getpid(), server.num_workers)
 
         def when_ready(server):
             note("when_ready", server.num_workers)
@@ -94,8 +94,8 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.True(UnicornServer.Poll(() => Noted("nworkers_changed 2 1"), 10), string.Join('\n', Notes()));
 
         server.Signal(SigHup);
-        // As in Gunicorn, a reload goes back to the configured worker count.
-        Assert.True(UnicornServer.Poll(() => Noted("on_reload True") && Notes().Count(n => n == "worker_exit True") >= 2, 30), string.Join('\n', Notes()));
+        // As in Gunicorn, a reload goes back to the configured worker count, before on_reload runs.
+        Assert.True(UnicornServer.Poll(() => Noted("on_reload True 1") && Notes().Count(n => n == "worker_exit True") >= 2, 30), string.Join('\n', Notes()));
         server.WaitForWorkers(1);
 
         var worker = server.Workers()[0];
@@ -111,13 +111,14 @@ public sealed class HooksAndPasteTests : IDisposable
         {
             "on_starting True 1", "when_ready 1", "pre_fork 1", "post_fork True True", "post_worker_init True",
             "nworkers_changed 1 None", "pre_request GET /pid None", "post_request /pid 200 /pid GET", "nworkers_changed 2 1",
-            "on_reload True", "nworkers_changed 1 2", "worker_exit True", "child_exit True", "worker_int True", "on_exit",
+            "on_reload True 1", "nworkers_changed 1 2", "worker_exit True", "child_exit True", "worker_int True", "on_exit",
         })
         {
             Assert.True(notes.Contains(expected), $"missing '{expected}' in:\n{string.Join('\n', notes)}");
         }
 
-        Assert.Equal("on_starting True 1", notes[0]);
+        // Gunicorn's arbiter sets its worker count, calling nworkers_changed, before it starts.
+        Assert.Equal(["nworkers_changed 1 None", "on_starting True 1"], notes[..2]);
         Assert.Equal("on_exit", notes[^1]);
     }
 
