@@ -67,6 +67,12 @@ internal sealed class ConnectionPipeline
         {
             // The client went away or a timeout fired: nothing to answer.
         }
+        catch (OutOfMemoryException e)
+        {
+            // A buffer that could not grow under worker_heap_limit (a TLS or HTTP/2 connection's): one line, as the
+            // HTTP/1 handler logs it, never a .NET stack trace.
+            _log.Error($"Error handling request from {connection.RemoteText}: {e.GetType().Name}: {e.Message}");
+        }
         catch (Exception e)
         {
             _log.Error($"Error handling request from {connection.RemoteText}: {e}");

@@ -1,13 +1,18 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Unicorn.Wsgi.Application;
+using Unicorn.Wsgi.Connections;
+using Unicorn.Wsgi.Http;
+using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Tests.Workers;
 
 namespace Unicorn.Wsgi.Tests.Connections;
 
 /// <summary>
 /// The PROXY stage of a worker's connection pipeline, over real loopback sockets: the header is read before
-/// the HTTP/1 handler sees a byte, however it is split, and its rejections keep Gunicorn's answers.
+/// the HTTP/1 handler sees a byte, however it is split, and its rejections keep Gunicorn's answers. Also what the
+/// pipeline logs when a protocol handler fails.
 /// </summary>
 public sealed class ConnectionPipelineTests
 {
@@ -95,5 +100,30 @@ public sealed class ConnectionPipelineTests
         Assert.DoesNotContain("   at ", h.Log.ToString(), StringComparison.Ordinal);
         var good = await h.ExchangeAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 200 OK", good, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Out_of_memory_in_a_protocol_handler_is_one_line_and_the_connection_closes()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var accepted = await listener.AcceptAsync();
+        var output = new StringWriter();
+        var pipeline = new ConnectionPipeline(HttpParserOptions.Default, TimeSpan.FromSeconds(5), null,
+            new ProtocolHandlers(new OutOfMemoryHandler()), new StderrErrorLog(LogLevel.Debug, output));
+
+        await pipeline.RunAsync(accepted, new ListenerInfo(listener), CancellationToken.None);
+
+        var line = Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.EndsWith("Error handling request from 127.0.0.1: OutOfMemoryException: heap limit", line, StringComparison.Ordinal);
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1])); // closed
+    }
+
+    private sealed class OutOfMemoryHandler : IConnectionHandler
+    {
+        public Task RunAsync(ConnectionContext connection) => throw new OutOfMemoryException("heap limit");
     }
 }
