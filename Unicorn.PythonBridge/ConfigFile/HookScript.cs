@@ -107,6 +107,31 @@ class _UnicornConfig:
         return uri
 
     @property
+    def address(self):
+        # Gunicorn's cfg.address: each bind parsed as its util.parse_address does (a unix path, an fd number or a
+        # (host, port) pair). The arbiter keeps it as server.address; PostHog's on_starting prints it.
+        import re
+
+        def parse(netloc, default_port="8000"):
+            if re.match(r"unix:(//)?", netloc):
+                return re.split(r"unix:(//)?", netloc)[-1]
+            if netloc.startswith("fd://"):
+                return int(netloc[5:])
+            if netloc.startswith("tcp://"):
+                netloc = netloc.split("tcp://")[1]
+            host, port = netloc, default_port
+            if "[" in netloc and "]" in netloc:
+                host = netloc.split("]")[0][1:]
+                port = (netloc.split("]:") + [default_port])[1]
+            elif ":" in netloc:
+                host, port = (netloc.split(":") + [default_port])[:2]
+            elif netloc == "":
+                host, port = "0.0.0.0", default_port
+            return host.lower(), int(port)
+
+        return [parse(b) for b in self._values.get("bind") or []]
+
+    @property
     def is_ssl(self):
         return bool(self._values.get("certfile") or self._values.get("keyfile"))
 
@@ -169,6 +194,7 @@ class _UnicornServer:
         self.proc_name = hooks.cfg.proc_name
         self.timeout = hooks.cfg.timeout
         self.worker_class = hooks.cfg.worker_class
+        self.address = hooks.cfg.address
 
     def _master(self):
         state = self._hooks.master()

@@ -37,6 +37,16 @@ def _unicorn_find_source(module, dirs):
     return origin if origin and origin.endswith(".py") else None
 
 
+def _unicorn_literal(key, node):
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        # literal_eval's own message names an ast node object; say which value and why instead.
+        what = "a key" if key is None else "CONFIG_KWARGS[%r]" % (key,)
+        raise ValueError("%s is computed when the module runs (line %d: %s); Unicorn reads the class from its "
+                         "source, so it takes literal values only" % (what, node.lineno, ast.unparse(node))) from None
+
+
 def _unicorn_literal_kwargs(node):
     if isinstance(node, ast.Dict):
         pairs = []
@@ -44,10 +54,11 @@ def _unicorn_literal_kwargs(node):
             if key is None:
                 # {**UvicornWorker.CONFIG_KWARGS, ...}: the base's own are loop and http "auto", the defaults here.
                 continue
-            pairs.append((ast.literal_eval(key), ast.literal_eval(value)))
+            k = _unicorn_literal(None, key)
+            pairs.append((k, _unicorn_literal(k, value)))
         return pairs
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
-        return [(k.arg, ast.literal_eval(k.value)) for k in node.keywords if k.arg is not None]
+        return [(k.arg, _unicorn_literal(k.arg, k.value)) for k in node.keywords if k.arg is not None]
     raise ValueError("CONFIG_KWARGS is not a literal dict")
 
 
@@ -74,6 +85,8 @@ def _unicorn_read_worker_class(path, dirs_json):
     for stmt in cls.body:
         if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
             continue  # the docstring
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            continue  # a bare annotation (authentik's `_worker_id: int`) defines nothing on the class
         target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else \
             stmt.target if isinstance(stmt, ast.AnnAssign) else None
         if isinstance(target, ast.Name) and target.id == "CONFIG_KWARGS" and stmt.value is not None:

@@ -170,8 +170,8 @@ public sealed partial class Settings
     /// <summary>The worker kind after Gunicorn's rule that sync with more than one thread is gthread.</summary>
     public string EffectiveWorkerClass => IsThreadedSync ? WorkerClasses.Gthread : WorkerClasses.Normalise(WorkerClass);
 
-    /// <summary>The worker class as Gunicorn's "Using worker:" line names it (its <c>worker_class_str</c>).</summary>
-    public string WorkerClassDisplay => WorkerSubclass ?? (IsThreadedSync ? "threads" : WorkerClass);
+    /// <summary>The worker class as Gunicorn 26.1's "Using worker:" line names it (its <c>worker_class_str</c>: sync with threads is "gthread"; 20.1 said "threads").</summary>
+    public string WorkerClassDisplay => WorkerSubclass ?? (IsThreadedSync ? "gthread" : WorkerClass);
 
     /// <summary>
     /// The uvicorn worker subclass named by <c>worker_class</c>, which the resolver turned into its uvicorn base class

@@ -105,6 +105,24 @@ public sealed class HookScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task The_server_has_gunicorns_parsed_addresses()
+    {
+        // PostHog's gunicorn.config.py prints "http://{}:{}".format(*server.address[0]) in on_starting; without the
+        // attribute the hook raised and the master stopped before binding.
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            def on_starting(server):
+                server.log.info("%r %r", server.address, server.cfg.address)
+            """);
+        var settings = SettingsResolver.Resolve(
+            ["-b", "127.0.0.1:8001", "-b", "unix://tmp/nginx.socket", "-b", "[::1]:9", "-b", "fd://3", "-b", "Example.org", "app:app"],
+            new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings),
+            [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 1, settings)) }]]);
+        const string parsed = "[('127.0.0.1', 8001), 'tmp/nginx.socket', ('::1', 9), 3, ('example.org', 8000)]";
+        Assert.Equal($$"""["on_starting", "ok", [[20, "{{parsed}} {{parsed}}", null]]]""", output.Trim());
+    }
+
+    [Fact]
     public async Task Dotted_path_hooks_are_imported()
     {
         File.WriteAllText(Path.Combine(_dir, "myhooks.py"), "def ready(server):\n    server.log.info('dotted %d', server.num_workers)\n");

@@ -72,6 +72,10 @@ public sealed class UvicornSubclassTests : IDisposable
     [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\"http\": \"h2\"}\n", "CONFIG_KWARGS['http'] takes one of auto, h11, httptools")]
     [InlineData("class W(UvicornWorker):\n    def init_process(self):\n        pass\n", "defines init_process; Unicorn runs a uvicorn worker subclass that sets only CONFIG_KWARGS")]
     [InlineData("KW = {}\nclass W(UvicornWorker):\n    CONFIG_KWARGS = KW\n", "CONFIG_KWARGS is not a literal dict")]
+    // paperless-ngx's ConfigurableWorker: the value is Django's setting, not a literal. The line said
+    // "malformed node or string on line 5: <ast.BoolOp object at 0x7f...>".
+    [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\n        \"root_path\": settings.FORCE_SCRIPT_NAME or \"\",\n    }\n",
+        "CONFIG_KWARGS['root_path'] is computed when the module runs (line 5: settings.FORCE_SCRIPT_NAME or '')")]
     public void What_it_cannot_run_is_refused_in_one_line_naming_the_class(string source, string why)
     {
         Workers(source);
@@ -81,6 +85,30 @@ public sealed class UvicornSubclassTests : IDisposable
         Assert.StartsWith("unicorn: worker class 'workers.W' (-k/--worker-class): ", e.Message, StringComparison.Ordinal);
         Assert.Contains(why, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_bare_annotation_defines_nothing_and_is_no_reason_to_refuse()
+    {
+        // goauthentik/authentik lifecycle/worker.py, as shipped: `_worker_id: int` was refused as "defines annassign".
+        Workers(""""
+            class DjangoUvicornWorker(UvicornWorker):
+                """Custom configured Uvicorn Worker without lifespan"""
+
+                CONFIG_KWARGS = {
+                    "loop": "asyncio",
+                    "http": "h11",
+                    "lifespan": "off",
+                    "ws": "wsproto",
+                }
+
+                _worker_id: int
+            """");
+
+        var s = Resolve("-k", "workers.DjangoUvicornWorker", "main:app");
+
+        Assert.Equal(WorkerClasses.Asgi, s.EffectiveWorkerClass);
+        Assert.Equal("off", s.AsgiLifespan);
     }
 
     [Theory]

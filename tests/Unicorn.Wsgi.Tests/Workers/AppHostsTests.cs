@@ -41,8 +41,8 @@ public sealed class AppHostsTests
 
     [Theory]
     [InlineData("sync", 1, "sync")]
-    [InlineData("sync", 4, "threads")]
-    [InlineData("gunicorn.workers.sync.SyncWorker", 2, "threads")]
+    [InlineData("sync", 4, "gthread")]
+    [InlineData("gunicorn.workers.sync.SyncWorker", 2, "gthread")]
     [InlineData("gunicorn.workers.sync.SyncWorker", 1, "gunicorn.workers.sync.SyncWorker")]
     [InlineData("gthread", 4, "gthread")]
     public void The_using_worker_line_names_the_class_as_Gunicorn_does(string workerClass, int threads, string expected)
