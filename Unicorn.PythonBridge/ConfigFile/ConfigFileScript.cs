@@ -94,6 +94,7 @@ def _unicorn_read_config(kind, target, workdir, names_json):
     names = set(json.loads(names_json))
     filename = target if kind == "file" else None
     server = getattr(sys.modules.get("gunicorn"), "SERVER", "gunicorn")
+    environ_before, path_before = dict(os.environ), list(sys.path) + [workdir]
     try:
         module = _unicorn_exec_config(kind, target, workdir)
     except BaseException as exc:
@@ -110,6 +111,10 @@ def _unicorn_read_config(kind, target, workdir, names_json):
     changed = getattr(sys.modules.get("gunicorn"), "SERVER", None)
     if changed is not None and changed != server:
         found.append(["gunicorn.SERVER", _unicorn_describe(changed)])
-    return json.dumps({"values": found, "file": filename})
+    # What its module level did to os.environ and sys.path, which Gunicorn's workers inherit from the master that ran
+    # it (os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...), sys.path.insert(0, ...)).
+    environ = {k: v for k, v in os.environ.items() if environ_before.get(k) != v}
+    path = [p for p in sys.path if p not in path_before and isinstance(p, str)]
+    return json.dumps({"values": found, "file": filename, "environ": environ, "path": path})
 """;
 }

@@ -90,9 +90,20 @@ public sealed class PythonConfigFileSource : IConfigFileSource
             throw new ConfigException($"unicorn: failed to read config {what} {file}{line}: {error.GetString()}");
         }
 
-        return root.GetProperty("values").EnumerateArray()
+        var values = root.GetProperty("values").EnumerateArray()
             .Select(pair => new KeyValuePair<string, object?>(pair[0].GetString()!, ToValue(pair[1])))
             .ToList();
+        if (root.TryGetProperty("environ", out var environ) && environ.EnumerateObject().Any())
+        {
+            values.Add(new(SettingsResolver.EnvironmentKey, environ.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)));
+        }
+
+        if (root.TryGetProperty("path", out var path) && path.GetArrayLength() > 0)
+        {
+            values.Add(new(SettingsResolver.PythonPathKey, path.EnumerateArray().Select(p => p.GetString()!).ToList()));
+        }
+
+        return values;
     }
 
     private static object? ToValue(JsonElement e) => e.ValueKind switch

@@ -183,7 +183,13 @@ public sealed partial class Arbiter : IDisposable
             _masterName = "Master.2";
         }
 
-        // raw_env (-e KEY=VALUE) goes into the master's environment, which every worker inherits.
+        // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
+        // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
+        foreach (var (name, value) in _settings.ConfigFileEnvironment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
         foreach (var pair in _config.RawEnv)
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);

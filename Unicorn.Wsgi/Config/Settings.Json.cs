@@ -20,6 +20,20 @@ public sealed partial class Settings
             w.WriteString("server_name", ServerName);
             w.WriteString("launch_dir", LaunchDirectory);
             w.WriteString("paste_uri", PasteUri);
+            w.WriteStartObject("config_environ");
+            foreach (var (name, value) in ConfigFileEnvironment)
+            {
+                w.WriteString(name, value);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartArray("config_path");
+            foreach (var path in ConfigFilePythonPath)
+            {
+                w.WriteStringValue(path);
+            }
+
+            w.WriteEndArray();
             w.WritePropertyName("values");
             WriteValues(w);
             w.WriteStartObject("sources");
@@ -71,6 +85,10 @@ public sealed partial class Settings
             ServerName = root.TryGetProperty("server_name", out var serverName) ? serverName.GetString() : null,
             LaunchDirectory = root.TryGetProperty("launch_dir", out var launch) ? launch.GetString() : null,
             PasteUri = root.GetProperty("paste_uri").GetString(),
+            ConfigFileEnvironment = root.TryGetProperty("config_environ", out var environ)
+                ? environ.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
+                : new Dictionary<string, string>(),
+            ConfigFilePythonPath = root.TryGetProperty("config_path", out var path) ? [.. path.EnumerateArray().Select(p => p.GetString()!)] : [],
         };
         var sources = root.GetProperty("sources");
         foreach (var property in root.GetProperty("values").EnumerateObject())

@@ -66,6 +66,16 @@ public sealed partial class Settings
     public string? ServerName { get; set; }
 
     /// <summary>
+    /// The environment variables the Python config file's module level set (<c>os.environ[...] = ...</c>): the
+    /// master's environment gets them before <c>raw_env</c>, so the zygote and every worker have them, as Gunicorn's
+    /// workers inherit them from the master that ran the file.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ConfigFileEnvironment { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The directories the Python config file's module level added to <c>sys.path</c>, after <c>--pythonpath</c>'s.</summary>
+    public IReadOnlyList<string> ConfigFilePythonPath { get; set; } = [];
+
+    /// <summary>
     /// The directory the master was started in. Workers keep it on sys.path behind <c>--chdir</c>, as Gunicorn's
     /// processes do (it adds the start directory, loads the config, then changes to <c>--chdir</c> and adds that).
     /// </summary>
@@ -116,7 +126,7 @@ public sealed partial class Settings
     /// <summary>Comma-separated directories, as Gunicorn keeps it; see <see cref="PythonPathEntries"/>.</summary>
     public string? PythonPath => Get<string?>("pythonpath");
     public IReadOnlyList<string> PythonPathEntries =>
-        PythonPath is { Length: > 0 } p ? p.Split(',').Where(e => e.Length > 0).Select(e => e.Trim()).ToList() : [];
+        [.. (PythonPath is { Length: > 0 } p ? p.Split(',').Where(e => e.Length > 0).Select(e => e.Trim()) : []), .. ConfigFilePythonPath];
 
     public IReadOnlyList<string> RawEnv => Get<IReadOnlyList<string>>("raw_env");
 

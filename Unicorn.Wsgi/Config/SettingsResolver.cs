@@ -72,6 +72,14 @@ public sealed class SettingsResolver
                     _settings.ServerName = value is string server && server.All(c => c is '\t' or (>= ' ' and not '\x7f' and <= '\xff')) ? server
                         : throw new ConfigException($"unicorn: gunicorn.SERVER in {location.Display} is not a header value: {value}");
                 }
+                else if (name == EnvironmentKey && value is Dictionary<string, string> environment)
+                {
+                    _settings.ConfigFileEnvironment = environment;
+                }
+                else if (name == PythonPathKey && value is List<string> paths)
+                {
+                    _settings.ConfigFilePythonPath = paths;
+                }
             }
         }
 
@@ -280,6 +288,12 @@ public sealed class SettingsResolver
 
     /// <summary>What a Python config file's run reports for Gunicorn's <c>gunicorn.SERVER</c> when it changed it.</summary>
     public const string ServerNameKey = "gunicorn.SERVER";
+
+    /// <summary>What the config file's module level set in <c>os.environ</c> (<see cref="Settings.ConfigFileEnvironment"/>).</summary>
+    public const string EnvironmentKey = "os.environ";
+
+    /// <summary>What it added to <c>sys.path</c> (<see cref="Settings.ConfigFilePythonPath"/>).</summary>
+    public const string PythonPathKey = "sys.path";
 
     private IReadOnlyList<KeyValuePair<string, object?>> ReadConfigFile(ConfigLocation location, IConfigFileSource? python)
     {

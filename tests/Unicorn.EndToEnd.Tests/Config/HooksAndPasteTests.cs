@@ -196,6 +196,38 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("sync", false)]
+    [InlineData("sync", true)]
+    [InlineData("gevent", false)]
+    public void What_a_config_file_without_hooks_sets_in_os_environ_and_sys_path_reaches_the_app(string workerClass, bool preload)
+    {
+        // Gunicorn's workers inherit what the file did in the master; the app module imports from the added directory.
+        var lib = Directory.CreateDirectory(Path.Combine(_dir, "lib")).FullName;
+        File.WriteAllText(Path.Combine(lib, "conf_app.py"), """
+            import os
+            import sys
+
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [os.environ.get("FROM_CONF", "unset").encode()]
+            """);
+        var config = Path.Combine(_dir, "env.conf.py");
+        File.WriteAllText(config, $"""
+            import os
+            import sys
+            os.environ["FROM_CONF"] = "set by the config"
+            sys.path.insert(0, {System.Text.Json.JsonSerializer.Serialize(lib)})
+            """);
+        var port = UnicornServer.FreePort();
+        string[] args = ["-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-k", workerClass, .. preload ? new[] { "--preload" } : [], "conf_app:app"];
+        using var server = UnicornServer.Start(args);
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "set by the config"), UnicornServer.Get(port, "/"));
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Fact]
     public void Worker_abort_fires_when_a_request_outlives_the_timeout()
     {

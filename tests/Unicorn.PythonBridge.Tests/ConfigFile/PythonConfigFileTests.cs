@@ -54,6 +54,27 @@ public sealed class PythonConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void What_the_module_level_sets_in_os_environ_and_sys_path_travels_with_the_settings()
+    {
+        // The lines Gunicorn users put in gunicorn.conf.py for the workers, which inherit them from Gunicorn's master.
+        Write("gunicorn.conf.py", """
+            import os
+            import sys
+            os.environ.setdefault("UNICORN_TEST_SETTINGS_MODULE", "site.settings")
+            os.environ["UNICORN_TEST_NAME"] = "caf\u00e9"
+            sys.path.insert(0, "/srv/app/lib")
+            sys.path.append("/srv/app/vendor")
+            workers = 2
+            """);
+        var s = Settings.FromJson(Resolve("--pythonpath", "/opt/pp", "app:app").ToJson());
+        Assert.Equal(
+            new Dictionary<string, string> { ["UNICORN_TEST_SETTINGS_MODULE"] = "site.settings", ["UNICORN_TEST_NAME"] = "caf\u00e9" },
+            s.ConfigFileEnvironment);
+        Assert.Equal(["/opt/pp", "/srv/app/lib", "/srv/app/vendor"], s.PythonPathEntries);
+        Assert.Equal(2, s.Workers);
+    }
+
+    [Fact]
     public void Hook_with_the_wrong_arity_is_refused()
     {
         Write("c.py", "def pre_fork(server):\n    pass\n");
