@@ -65,8 +65,10 @@ internal sealed class WorkerStartup : IDisposable
     private void Configure(Settings settings)
     {
         ConfigureLogging(settings);
-        PatchForGreenlets(settings);
+        // The config file's module level runs unpatched, as in Gunicorn, whose master runs it before a worker patches:
+        // a gevent patch subscriber it registers (dify's) sees the patching happen.
         LoadServerHooks(settings);
+        PatchForGreenlets(settings);
     }
 
     private void ConfigureLogging(Settings settings)
@@ -85,8 +87,8 @@ internal sealed class WorkerStartup : IDisposable
         }
     }
 
-    // As Gunicorn's gevent and eventlet workers: monkey-patch before the config file's callables and the app
-    // are imported, so what they import at module level is already cooperative.
+    // As Gunicorn's gevent and eventlet workers: monkey-patch before the app is imported, so what it imports at
+    // module level is already cooperative.
     private void PatchForGreenlets(Settings settings)
     {
         var workerClass = settings.EffectiveWorkerClass;

@@ -26,7 +26,7 @@ public static partial class SettingsTable
             Validate = Validators.Class,
             Doc = "The worker type: sync (one request at a time), gthread (a pool of --threads Python threads), gevent " +
                 "(also gevent_wsgi, gevent_pywsgi) and eventlet (each request a greenlet on one hub thread, up to " +
-                "worker_connections at once; the library is monkey-patched before the config file's callables and the app are " +
+                "worker_connections at once; the library is monkey-patched after the config file's module level and before the app is " +
                 "imported), tornado (a tornado.web.Application, or a WSGI app through tornado's WSGIContainer, on one IOLoop), " +
                 "or asgi (an ASGI app on one event loop; uvicorn.workers.UvicornWorker and UvicornH11Worker are the " +
                 "same class, see docs/asgi.md). Unicorn keeps idle connections in C#, so every class keeps connections alive.",

@@ -39,26 +39,32 @@ public sealed class GreenletWorkerTests
     [Theory]
     [InlineData("gevent", "gevent._socket3 gevent.hub gevent.thread")]
     [InlineData("eventlet", "eventlet.greenio.base eventlet.greenthread eventlet.green.thread")]
-    public void The_app_and_the_config_file_are_imported_after_monkey_patching(string workerClass, string imported)
+    public void The_app_is_imported_after_monkey_patching_and_the_config_file_before(string workerClass, string imported)
     {
         var dir = Directory.CreateTempSubdirectory("unicorn-greenlet-");
         try
         {
-            // The config's module level runs again in the worker for its callables: patched by then, as in Gunicorn.
+            // The config's module level runs again in the worker for its callables: before patching, as Gunicorn's
+            // master runs it, so a subscriber to gevent's patch events it registers hears the worker patch.
             var config = Path.Combine(dir.FullName, "gunicorn.conf.py");
             File.WriteAllText(config, """
                 import time
+                import gevent.events
                 SLEEP_AT_IMPORT = time.sleep.__module__
+                PATCHED = []
+                gevent.events.subscribers.append(
+                    lambda event: PATCHED.append(type(event).__name__)
+                    if isinstance(event, gevent.events.GeventDidPatchBuiltinModulesEvent) else None)
 
-                def post_fork(server, worker):
-                    server.log.info("config imported with sleep from %s" % SLEEP_AT_IMPORT)
+                def post_worker_init(worker):
+                    worker.log.info("config imported with sleep from %s, then %s" % (SLEEP_AT_IMPORT, PATCHED))
                 """);
             using var server = Start(workerClass, out var port, "-c", config);
 
             Assert.Equal(imported, UnicornServer.Get(port, "/imported").Body);
             // Greenlets run requests concurrently: Gunicorn's async workers say wsgi.multithread True.
             Assert.Equal("(True, False)", UnicornServer.Get(port, "/multithread").Body);
-            server.WaitForLog("config imported with sleep from " + imported.Split(' ')[1]);
+            server.WaitForLog("config imported with sleep from time, then " + (workerClass == "gevent" ? "['GeventDidPatchBuiltinModulesEvent']" : "[]"));
         }
         finally
         {
