@@ -4,6 +4,8 @@ namespace Unicorn.PythonBridge.ConfigFile;
 /// The Python half of reading a uvicorn worker subclass (uvicorn's documented way to pass it settings under Gunicorn:
 /// a class that sets <c>CONFIG_KWARGS</c>). The module's source is parsed, not imported: uvicorn's worker module
 /// imports Gunicorn, which need not be installed beside Unicorn, and the master runs none of the app's code for it.
+/// Only a <c>CONFIG_KWARGS</c> whose values are computed when the module runs makes the master import the class, as
+/// Gunicorn's does.
 /// Answers JSON: null when the path names no such class, else the base class and the keyword arguments (described as
 /// config values are), or an error saying what Unicorn cannot run.
 /// </summary>
@@ -43,8 +45,7 @@ def _unicorn_literal(key, node):
     except ValueError:
         # literal_eval's own message names an ast node object; say which value and why instead.
         what = "a key" if key is None else "CONFIG_KWARGS[%r]" % (key,)
-        raise ValueError("%s is computed when the module runs (line %d: %s); Unicorn reads the class from its "
-                         "source, so it takes literal values only" % (what, node.lineno, ast.unparse(node))) from None
+        raise ValueError("%s is computed when the module runs (line %d: %s)" % (what, node.lineno, ast.unparse(node))) from None
 
 
 def _unicorn_literal_kwargs(node):
@@ -60,6 +61,17 @@ def _unicorn_literal_kwargs(node):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
         return [(k.arg, _unicorn_literal(k.arg, k.value)) for k in node.keywords if k.arg is not None]
     raise ValueError("CONFIG_KWARGS is not a literal dict")
+
+
+def _unicorn_imported_kwargs(module, name, dirs):
+    # A CONFIG_KWARGS computed when the module runs (paperless-ngx's reads Django's settings): the class is imported,
+    # as Gunicorn's master imports the worker class, with the app's directories on sys.path for the import only.
+    saved = list(sys.path)
+    sys.path[:0] = [d for d in dirs if d not in sys.path]
+    try:
+        return list(dict(getattr(importlib.import_module(module), name).CONFIG_KWARGS).items())
+    finally:
+        sys.path[:] = saved
 
 
 def _unicorn_read_worker_class(path, dirs_json):
@@ -93,7 +105,11 @@ def _unicorn_read_worker_class(path, dirs_json):
             try:
                 kwargs = _unicorn_literal_kwargs(stmt.value)
             except ValueError as e:
-                return json.dumps({"error": "%s (line %d): %s" % (source, stmt.lineno, e)})
+                try:
+                    kwargs = _unicorn_imported_kwargs(module, name, json.loads(dirs_json))
+                except Exception as failed:
+                    return json.dumps({"error": "%s (line %d): %s, and importing it failed: %s: %s"
+                                                % (source, stmt.lineno, e, type(failed).__name__, failed)})
             continue
         what = getattr(stmt, "name", None) or type(stmt).__name__.lower()
         return json.dumps({"error": "%s (line %d) defines %s; Unicorn runs a uvicorn worker subclass that sets only "

@@ -4,7 +4,8 @@ namespace Unicorn.PythonBridge.Tests.ConfigFile;
 
 /// <summary>
 /// uvicorn's documented way to configure its Gunicorn worker, a subclass setting CONFIG_KWARGS, read from the module's
-/// source (neither uvicorn nor Gunicorn is imported) and turned into the settings that do the same.
+/// source (neither uvicorn nor Gunicorn is imported, unless a value is computed when the module runs) and turned into
+/// the settings that do the same.
 /// </summary>
 public sealed class UvicornSubclassTests : IDisposable
 {
@@ -71,11 +72,10 @@ public sealed class UvicornSubclassTests : IDisposable
     [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\"server_header\": False}\n", "CONFIG_KWARGS['server_header'] has no equivalent in Unicorn")]
     [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\"http\": \"h2\"}\n", "CONFIG_KWARGS['http'] takes one of auto, h11, httptools")]
     [InlineData("class W(UvicornWorker):\n    def init_process(self):\n        pass\n", "defines init_process; Unicorn runs a uvicorn worker subclass that sets only CONFIG_KWARGS")]
-    [InlineData("KW = {}\nclass W(UvicornWorker):\n    CONFIG_KWARGS = KW\n", "CONFIG_KWARGS is not a literal dict")]
-    // paperless-ngx's ConfigurableWorker: the value is Django's setting, not a literal. The line said
+    // A computed value whose module cannot be imported (here `settings` is undefined). The line said
     // "malformed node or string on line 5: <ast.BoolOp object at 0x7f...>".
     [InlineData("class W(UvicornWorker):\n    CONFIG_KWARGS = {\n        \"root_path\": settings.FORCE_SCRIPT_NAME or \"\",\n    }\n",
-        "CONFIG_KWARGS['root_path'] is computed when the module runs (line 5: settings.FORCE_SCRIPT_NAME or '')")]
+        "CONFIG_KWARGS['root_path'] is computed when the module runs (line 5: settings.FORCE_SCRIPT_NAME or ''), and importing it failed: NameError: name 'settings' is not defined")]
     public void What_it_cannot_run_is_refused_in_one_line_naming_the_class(string source, string why)
     {
         Workers(source);
@@ -85,6 +85,29 @@ public sealed class UvicornSubclassTests : IDisposable
         Assert.StartsWith("unicorn: worker class 'workers.W' (-k/--worker-class): ", e.Message, StringComparison.Ordinal);
         Assert.Contains(why, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_computed_value_is_read_from_the_imported_class_as_gunicorns_master_imports_it()
+    {
+        // paperless-ngx's src/paperless/workers.py, with Django's settings object standing in for django.conf's.
+        Workers("""
+            import os
+            import types
+
+            settings = types.SimpleNamespace(FORCE_SCRIPT_NAME=os.environ.get("NO_SUCH_VARIABLE_HERE"))
+
+
+            class ConfigurableWorker(UvicornWorker):
+                CONFIG_KWARGS = {
+                    "root_path": settings.FORCE_SCRIPT_NAME or "/paperless",
+                }
+            """);
+
+        var s = Resolve("-k", "workers.ConfigurableWorker", "main:app");
+
+        Assert.Equal(WorkerClasses.Asgi, s.EffectiveWorkerClass);
+        Assert.Equal("/paperless", s.RootPath);
     }
 
     [Fact]
