@@ -12,6 +12,7 @@ internal static class HookScript
 {
     public const string Source = """
 import logging
+import threading
 
 
 class _UnicornLog:
@@ -64,6 +65,11 @@ class _UnicornLog:
         if isinstance(lvl, str):
             lvl = self._NAMES.get(lvl.lower(), 20)
         self._emit(int(lvl), msg, args)
+
+    def setup(self, cfg):
+        # Gunicorn's Logger.setup(cfg) configures the logs from cfg; Unicorn's are configured from the same settings
+        # already (configs call server.log.setup(server.app.cfg) in on_starting).
+        pass
 
     def reopen_files(self):
         pass
@@ -229,14 +235,21 @@ class _UnicornServer:
 
 class _UnicornWorker:
     def __init__(self, snap, hooks):
-        self.pid = snap["pid"]
+        self._update(snap)
+        self.cfg = hooks.cfg
+        self.log = hooks.log
+        self.booted = True
+
+    def __str__(self):
+        return "<Worker %s>" % self.pid
+
+    def _update(self, snap):
+        # Gunicorn's worker shows "[booting]" until it is forked (pre_fork).
+        self.pid = snap["pid"] or "[booting]"
         self.ppid = snap["ppid"]
         self.age = snap["age"]
         self.alive = snap["alive"]
         self.exitcode = snap.get("exitcode")
-        self.cfg = hooks.cfg
-        self.log = hooks.log
-        self.booted = True
 
 
 class _UnicornRequest:
@@ -273,6 +286,10 @@ class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
         self.log = _UnicornLog(write)
         self.master = master
+        # A worker process's own worker object and each thread's request between pre_request and post_request are
+        # kept, as Gunicorn's are the same objects: hooks keep state on them (worker.start_time, req.start_time).
+        self._own_worker = None
+        self._pending = threading.local()
         self.cfg = _UnicornConfig(json.loads(settings_json))
         module = _unicorn_config_module(kind, target, workdir) if target else None
         self.hooks = {}
@@ -292,18 +309,33 @@ class _UnicornHooks:
             if "server" in arg:
                 args.append(_UnicornServer(arg["server"], self))
             elif "worker" in arg:
-                args.append(_UnicornWorker(arg["worker"], self))
+                args.append(self._worker(arg["worker"]))
             else:
                 args.append(arg["value"])
         self.hooks[name](*args)
 
+    def _worker(self, snap):
+        if snap["pid"] != os.getpid():
+            return _UnicornWorker(snap, self)
+        if self._own_worker is None:
+            self._own_worker = _UnicornWorker(snap, self)
+        else:
+            self._own_worker._update(snap)
+        return self._own_worker
+
     def call_request(self, name, worker_json, req_json, resp_json, environ):
         fn = self.hooks[name]
-        worker = _UnicornWorker(json.loads(worker_json), self)
-        req = _UnicornRequest(json.loads(req_json))
+        worker = self._worker(json.loads(worker_json))
+        snap = json.loads(req_json)
+        pending = getattr(self._pending, "req", None)
+        self._pending.req = None
         if name == "pre_request":
+            req = _UnicornRequest(snap)
+            if "post_request" in self.hooks:
+                self._pending.req = (snap, req)
             fn(worker, req)
             return
+        req = pending[1] if pending is not None and pending[0] == snap else _UnicornRequest(snap)
         args = [worker, req, environ, _UnicornResponse(json.loads(resp_json))]
         arity = _unicorn_arity(fn)
         fn(*args[:arity] if arity in (2, 3) else args)

@@ -235,6 +235,78 @@ public sealed class HookScriptTests : IDisposable
             File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
     }
 
+    [Fact]
+    public async Task A_workers_own_worker_and_a_requests_req_stay_the_same_objects_across_its_hooks()
+    {
+        // Gunicorn passes its one worker object to every hook of a worker, and the same req to pre_request and
+        // post_request: recipes keep state on them (worker.start_time, req.start_time). pre_fork's worker has no pid yet.
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            import os
+            OUT = os.path.join(os.path.dirname(__file__), "calls.txt")
+
+            def note(*parts):
+                with open(OUT, "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def pre_fork(server, worker):
+                note("pre_fork", worker.pid)
+
+            def post_worker_init(worker):
+                worker.started = "warm"
+
+            def pre_request(worker, req):
+                worker.start_time = 1
+                req.start_time = 2
+
+            def post_request(worker, req, environ, resp):
+                note("post", worker.started, worker.start_time, getattr(req, "start_time", None), worker.pid == os.getpid())
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var request = new Unicorn.Wsgi.Application.WsgiRequest
+        {
+            Method = "GET",
+            RawUri = "/a",
+            Path = "/a",
+            Query = "",
+            Protocol = "HTTP/1.1",
+            VersionMinor = 1,
+            Headers = [new("Host", "h")],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "h",
+            ServerPort = "80",
+            RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
+        };
+        var preFork = new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)), PythonServerHooks.Worker(new HookWorker(0, 1, true, 100)) };
+        var script = """
+            hooks.call("pre_fork", sys.argv[7])
+            me = json.loads(sys.argv[8])
+            me["pid"] = os.getpid()
+            hooks.call("post_worker_init", json.dumps([{"worker": me}]))
+            req = sys.argv[9]
+            resp = json.dumps({"status": "200 OK", "headers": [], "sent": 2})
+            hooks.call_request("pre_request", json.dumps(me), req, "null", None)
+            hooks.call_request("post_request", json.dumps(me), req, resp, None)
+            other = json.loads(req)
+            other["uri"] = "/b"
+            hooks.call_request("pre_request", json.dumps(me), req, "null", None)
+            hooks.call_request("post_request", json.dumps(me), json.dumps(other), resp, None)
+            """;
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script, JsonSerializer.Serialize(preFork),
+            JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
+            JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)));
+        Assert.Equal(["pre_fork [booting]", "post warm 1 2 True", "post warm 1 None True"], File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+    }
+
+    [Fact]
+    public async Task Server_log_setup_from_on_starting_is_accepted()
+    {
+        // As some configs call it (Gunicorn's Logger.setup(cfg)); Unicorn's logs already follow the same settings.
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), "def on_starting(server):\n    server.log.setup(server.app.cfg)\n");
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings), [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 2, settings)) }]]);
+        Assert.Equal("""["on_starting", "ok", []]""", output.Trim());
+    }
+
     private const string CallEach = """
         for name, args in json.loads(sys.argv[6]):
             try:
