@@ -128,6 +128,7 @@ internal sealed class WorkerStartup : IDisposable
     private ILoadedApp LoadApp(Settings settings)
     {
         var app = PasteDeployLoader.LoadApplication(StartPython(settings), settings, WorkerMain.AppOptions(settings), _log, Directory.GetCurrentDirectory());
+        _serverHooks?.AppLoaded(app); // worker.wsgi in post_worker_init and the hooks after it
         if (settings.EffectiveWorkerClass == WorkerClasses.Asgi)
         {
             // The event loop runs the request hooks and spew itself; the WSGI form runs on no thread.

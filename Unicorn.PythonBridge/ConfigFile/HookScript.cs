@@ -155,8 +155,20 @@ class _UnicornConfig:
 
 
 class _UnicornApp:
-    def __init__(self, cfg):
+    # Gunicorn's Application object as hooks reach it (server.app, worker.app): its cfg and, in a worker once the app
+    # has loaded (post_worker_init on), callable and wsgi(), the app object itself.
+    def __init__(self, cfg, hooks=None):
         self.cfg = cfg
+        self._hooks = hooks
+
+    @property
+    def callable(self):
+        return self._hooks.loaded_app if self._hooks is not None else None
+
+    def wsgi(self):
+        if self.callable is None:
+            raise RuntimeError("Unicorn loads the app in each worker, after post_fork: it is not loaded here")
+        return self.callable
 
 
 class _UnicornListener:
@@ -236,9 +248,18 @@ class _UnicornServer:
 class _UnicornWorker:
     def __init__(self, snap, hooks):
         self._update(snap)
+        self._hooks = hooks
         self.cfg = hooks.cfg
         self.log = hooks.log
         self.booted = True
+        self.app = _UnicornApp(hooks.cfg, hooks)
+
+    @property
+    def wsgi(self):
+        # The loaded app, as Gunicorn's worker.wsgi from post_worker_init on (hooks reach Flask's or Django's app here).
+        if self._hooks.loaded_app is None:
+            raise AttributeError("'Worker' object has no attribute 'wsgi' (the app loads after post_fork)")
+        return self._hooks.loaded_app
 
     def __str__(self):
         return "<Worker %s>" % self.pid
@@ -286,6 +307,7 @@ class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
         self.log = _UnicornLog(write)
         self.master = master
+        self.loaded_app = None
         # A worker process's own worker object and each thread's request between pre_request and post_request are
         # kept, as Gunicorn's are the same objects: hooks keep state on them (worker.start_time, req.start_time).
         self._own_worker = None
@@ -313,6 +335,9 @@ class _UnicornHooks:
             else:
                 args.append(arg["value"])
         self.hooks[name](*args)
+
+    def set_app(self, app):
+        self.loaded_app = app
 
     def _worker(self, snap):
         if snap["pid"] != os.getpid():

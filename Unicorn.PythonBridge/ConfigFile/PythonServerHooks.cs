@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Python.Runtime;
 using Unicorn.PythonBridge.Logging;
+using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 
@@ -102,6 +103,22 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     public void WorkerAbort(HookWorker worker) => Call("worker_abort", Worker(worker));
 
     public void WorkerExit(HookServer server, HookWorker worker) => Call("worker_exit", Server(server), Worker(worker));
+
+    /// <summary>In a worker, once the app has loaded: what <c>worker.wsgi</c> and <c>worker.app.callable</c> return.</summary>
+    public void AppLoaded(PythonWsgiApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (_hooks is null)
+        {
+            return;
+        }
+
+        using (Py.GIL())
+        {
+            using var loaded = Handles.Wrap(app.App);
+            using var _ = _hooks.InvokeMethod("set_app", loaded);
+        }
+    }
 
     public void Dispose()
     {

@@ -236,6 +236,39 @@ public sealed class HookScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task Worker_wsgi_and_app_callable_are_the_loaded_app_from_post_worker_init_on()
+    {
+        // The usual way public configs reach the Flask or Django app from a hook: worker.wsgi, worker.app.callable.
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            import os
+
+            def note(*parts):
+                with open(os.path.join(os.path.dirname(__file__), "calls.txt"), "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def post_fork(server, worker):
+                note("post_fork", hasattr(worker, "wsgi"), worker.app.callable)
+
+            def post_worker_init(worker):
+                note("post_worker_init", worker.wsgi.__name__, worker.app.callable is worker.wsgi, worker.app.wsgi() is worker.wsgi)
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var worker = new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)), PythonServerHooks.Worker(new HookWorker(200, 1, true, 100)) };
+        var script = """
+            hooks.call("post_fork", sys.argv[7])
+
+            def application(environ, start_response):
+                pass
+
+            hooks.set_app(application)
+            hooks.call("post_worker_init", json.dumps(json.loads(sys.argv[7])[1:]))
+            """;
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings, worker: true), [], script, JsonSerializer.Serialize(worker));
+
+        Assert.Equal(["post_fork False None", "post_worker_init application True True"], File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+    }
+
+    [Fact]
     public async Task A_workers_own_worker_and_a_requests_req_stay_the_same_objects_across_its_hooks()
     {
         // Gunicorn passes its one worker object to every hook of a worker, and the same req to pre_request and
