@@ -203,6 +203,9 @@ class _UnicornServer:
     # Gunicorn's arbiter as hooks use it. In the master, num_workers, WORKERS and LISTENERS are live (read when asked,
     # also from a thread a hook started); in a worker (post_fork, worker_exit) WORKERS and LISTENERS are empty.
     def __init__(self, snap, hooks):
+        self._update(snap, hooks)
+
+    def _update(self, snap, hooks):
         self.pid = snap["pid"]
         self._num_workers = snap["num_workers"]
         self._hooks = hooks
@@ -226,7 +229,7 @@ class _UnicornServer:
     @property
     def WORKERS(self):
         state = self._master()
-        return {w["pid"]: _UnicornWorker(w, self._hooks) for w in state["workers"]} if state else {}
+        return {w["pid"]: self._hooks.master_worker(w, state) for w in state["workers"]} if state else {}
 
     @property
     def LISTENERS(self):
@@ -246,6 +249,9 @@ class _UnicornServer:
 
 
 class _UnicornWorker:
+    # Set by Unicorn; anything else a master hook sets (pre_fork's worker._worker_id) is handed to the worker process.
+    _OWN = frozenset(("pid", "ppid", "age", "alive", "exitcode", "cfg", "log", "booted", "app", "_hooks"))
+
     def __init__(self, snap, hooks):
         self._update(snap)
         self._hooks = hooks
@@ -303,6 +309,17 @@ def _unicorn_default_pre_request(worker, req):
     worker.log.debug("%s %s", req.method, req.path)
 
 
+def _unicorn_hook_state():
+    # What outlives one hooks object (a HUP loads new ones): the server object and the master's worker objects by age,
+    # which hooks keep state on as on Gunicorn's arbiter and worker objects (authentik numbers its workers so).
+    state = sys.modules.get("_unicorn_hook_state")
+    if state is None:
+        state = sys.modules["_unicorn_hook_state"] = types.ModuleType("_unicorn_hook_state")
+        state.server = None
+        state.workers = {}
+    return state
+
+
 class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
         self.log = _UnicornLog(write)
@@ -329,21 +346,64 @@ class _UnicornHooks:
         args = []
         for arg in json.loads(args_json):
             if "server" in arg:
-                args.append(_UnicornServer(arg["server"], self))
+                args.append(self._server(arg["server"]))
             elif "worker" in arg:
                 args.append(self._worker(arg["worker"]))
             else:
                 args.append(arg["value"])
         self.hooks[name](*args)
+        if name == "pre_fork":
+            return self._carried(args[1])
+        return None
+
+    def _server(self, snap):
+        state = _unicorn_hook_state()
+        if state.server is None or state.server.pid != snap["pid"]:
+            state.server = _UnicornServer(snap, self)
+        else:
+            state.server._update(snap, self)
+        return state.server
+
+    def master_worker(self, snap, master=None):
+        # The master's object for a worker, by age: pre_fork's (pid "[booting]") is the one WORKERS and child_exit show.
+        workers = _unicorn_hook_state().workers
+        worker = workers.get(snap["age"])
+        if worker is None:
+            worker = workers[snap["age"]] = _UnicornWorker(snap, self)
+        else:
+            worker._update(snap)
+        if master is not None:
+            # Forget workers that have gone: older than the newest running one and no longer running.
+            ages = {w["age"] for w in master["workers"]}
+            newest = max(ages, default=0)
+            for age in [a for a in workers if a not in ages and a < newest]:
+                del workers[age]
+        return worker
+
+    @staticmethod
+    def _carried(worker):
+        carried = {}
+        for key, value in vars(worker).items():
+            if key in _UnicornWorker._OWN:
+                continue
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue  # not something that can cross to the worker process
+            carried[key] = value
+        return json.dumps(carried) if carried else None
 
     def set_app(self, app):
         self.loaded_app = app
 
     def _worker(self, snap):
         if snap["pid"] != os.getpid():
-            return _UnicornWorker(snap, self)
+            return self.master_worker(snap)
         if self._own_worker is None:
             self._own_worker = _UnicornWorker(snap, self)
+            carried = os.environ.pop("UNICORN_HOOK_WORKER_STATE", None)  # HandOver.HookWorkerState
+            for key, value in (json.loads(carried) if carried else {}).items():
+                setattr(self._own_worker, key, value)
         else:
             self._own_worker._update(snap)
         return self._own_worker

@@ -83,7 +83,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
 
     public void WhenReady(HookServer server) => Call("when_ready", Server(server));
 
-    public void PreFork(HookServer server, HookWorker worker) => Call("pre_fork", Server(server), Worker(worker));
+    public string? PreFork(HookServer server, HookWorker worker) => Call("pre_fork", Server(server), Worker(worker));
 
     public void ChildExit(HookServer server, HookWorker worker) => Call("child_exit", Server(server), Worker(worker));
 
@@ -159,19 +159,23 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
 
     internal static object Value(int? v) => new { value = v };
 
-    private void Call(string name, params object[] args)
+    // Returns what the Python side's call returns: for pre_fork, the attributes it set on the worker (JSON), else null.
+    private string? Call(string name, params object[] args)
     {
         if (_hooks is null || !_defined.Contains(name))
         {
-            return;
+            return null;
         }
 
+        string? returned = null;
         Run(name, hooks =>
         {
             using var nameArg = new PyString(name);
             using var argsArg = new PyString(JsonSerializer.Serialize(args));
-            using var _ = hooks.InvokeMethod("call", nameArg, argsArg);
+            using var result = hooks.InvokeMethod("call", nameArg, argsArg);
+            returned = result.IsNone() ? null : result.As<string>();
         });
+        return returned;
     }
 
     // Calls into Python under the GIL (re-entrant on an app thread that holds it).

@@ -64,6 +64,7 @@ public sealed partial class Arbiter
     {
         var worker = StartWorker(spare: false);
         _workers[worker.Pid] = worker;
+        PublishMasterState(); // the next pre_fork sees it in server.WORKERS, as Gunicorn's does
     }
 
     /// <summary>Starts a worker process (forked from the zygote, else spawned); a spare parks once booted.</summary>
@@ -107,7 +108,13 @@ public sealed partial class Arbiter
         WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
 
         var (path, args) = Executable();
-        RunHook("pre_fork", () => _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
+        string? hookState = null;
+        RunHook("pre_fork", () => hookState = _options.Hooks.PreFork?.Invoke(new WorkerInfo(0, age)));
+        if (hookState is not null)
+        {
+            env[HandOver.HookWorkerState] = hookState;
+        }
+
         int pid;
         try
         {

@@ -118,6 +118,7 @@ public sealed partial class Arbiter : IDisposable
                 CheckZygote();
                 MurderWorkers();
                 RecycleLargeWorkers();
+                PublishMasterState(); // reaped workers leave server.WORKERS before pre_fork replaces them, as in Gunicorn
                 ManageWorkers();
                 PublishMasterState();
                 CollectGarbage();
@@ -345,8 +346,9 @@ public sealed partial class Arbiter : IDisposable
     }
 
     /// <summary>
-    /// Tells the hooks when the workers or listeners changed since they were last told: once a loop (so a worker
-    /// spawned or reaped shows within the second) and before when_ready (so it sees the bound listeners).
+    /// Tells the hooks when the workers or listeners changed since they were last told: after each spawn, before and
+    /// after the loop manages the workers (so a worker spawned or reaped shows within the second, and pre_fork sees
+    /// the workers Gunicorn's would), and before when_ready (so it sees the bound listeners).
     /// </summary>
     private void PublishMasterState()
     {

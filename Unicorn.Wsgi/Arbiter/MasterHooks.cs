@@ -10,7 +10,8 @@ public sealed class MasterHooks
 {
     public Action? OnStarting { get; init; }
     public Action? WhenReady { get; init; }
-    public Action<WorkerInfo>? PreFork { get; init; }
+    /// <summary>Returns what the worker process's hooks get of the worker object pre_fork saw (HandOver.HookWorkerState).</summary>
+    public Func<WorkerInfo, string?>? PreFork { get; init; }
     public Action<WorkerInfo>? ChildExit { get; init; }
 
     /// <summary>(new count, old count or null at start), as nworkers_changed.</summary>

@@ -54,7 +54,8 @@ public interface IServerHooks
 
     void WhenReady(HookServer server);
 
-    void PreFork(HookServer server, HookWorker worker);
+    /// <returns>JSON of the attributes the hook set on the worker object, for the worker process; null when none.</returns>
+    string? PreFork(HookServer server, HookWorker worker);
 
     void ChildExit(HookServer server, HookWorker worker);
 

@@ -23,9 +23,7 @@ public sealed class NoServerHooks : IServerHooks
     {
     }
 
-    public void PreFork(HookServer server, HookWorker worker)
-    {
-    }
+    public string? PreFork(HookServer server, HookWorker worker) => null;
 
     public void ChildExit(HookServer server, HookWorker worker)
     {

@@ -64,7 +64,12 @@ public sealed class ServerHookBridge
             }
         },
         OnExit = () => IfDefined("on_exit", () => _hooks.OnExit(Server())),
-        PreFork = w => IfDefined("pre_fork", () => _hooks.PreFork(Server(), Worker(w))),
+        PreFork = w =>
+        {
+            string? state = null;
+            IfDefined("pre_fork", () => state = _hooks.PreFork(Server(), Worker(w)));
+            return state;
+        },
         ChildExit = w => IfDefined("child_exit", () => _hooks.ChildExit(Server(), Worker(w, alive: false))),
         // Always tracked: server.num_workers must be right in every other hook.
         NWorkersChanged = (value, old) =>

@@ -28,6 +28,12 @@ public static class HandOver
     /// </summary>
     public const string Spare = "UNICORN_WORKER_SPARE";
 
+    /// <summary>
+    /// JSON of what the master's pre_fork hook set on the worker object (authentik's <c>worker._worker_id</c>): the
+    /// worker's own object has it, as a forked Gunicorn worker has what pre_fork set. Read and removed by the hooks.
+    /// </summary>
+    public const string HookWorkerState = "UNICORN_HOOK_WORKER_STATE";
+
     /// <summary>Set in a daemonised master (after the -D re-exec) so it does not daemonise again.</summary>
     public const string Daemonized = "UNICORN_DAEMONIZED";
 

@@ -228,6 +228,62 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    // goauthentik/authentik's lifecycle/gunicorn.conf.py numbers its workers: state kept on the server object across
+    // master hooks, an id pre_fork sets on the worker and the worker's own hooks read, free ids found through WORKERS.
+    private const string WorkerIds = """
+        def on_starting(server):
+            server._worker_id_overload = set()
+
+        def nworkers_changed(server, new_value, old_value):
+            server._worker_id_current_workers = new_value
+
+        def _next_worker_id(server):
+            if server._worker_id_overload:
+                return server._worker_id_overload.pop()
+            in_use = set(w._worker_id for w in tuple(server.WORKERS.values()) if w.alive)
+            free = set(range(1, server._worker_id_current_workers + 1)) - in_use
+            return free.pop()
+
+        def on_reload(server):
+            server._worker_id_overload = set(range(1, server.cfg.workers + 1))
+
+        def pre_fork(server, worker):
+            worker._worker_id = _next_worker_id(server)
+
+        def post_worker_init(worker):
+            worker.log.info("worker id %s in %s", worker._worker_id, worker.pid)
+
+        def worker_exit(server, worker):
+            worker.log.info("worker id %s exits", worker._worker_id)
+        """;
+
+    [Fact]
+    public void What_pre_fork_sets_on_a_worker_reaches_the_worker_and_a_replacement_reuses_a_free_id()
+    {
+        var config = Path.Combine(_dir, "ids.conf.py");
+        File.WriteAllText(config, WorkerIds);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "2", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("worker id 1 in ");
+        server.WaitForLog("worker id 2 in ");
+
+        server.Signal(SigTtin);
+        server.WaitForLog("worker id 3 in ");
+
+        // A worker killed outright: its replacement takes the id it left (the others are in use).
+        var line = server.Lines.First(l => l.Contains("worker id 2 in ", StringComparison.Ordinal));
+        var victim = int.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        UnicornServer.Signal(victim, 9);
+        server.WaitForLog("worker id 2 in ", times: 2);
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
+        Assert.Equal(1, server.Count("worker id 1 in "));
+        Assert.Equal(1, server.Count("worker id 3 in "));
+    }
+
     [Fact]
     public void Worker_abort_fires_when_a_request_outlives_the_timeout()
     {

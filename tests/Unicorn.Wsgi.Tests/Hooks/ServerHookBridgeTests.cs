@@ -32,7 +32,7 @@ public sealed class ServerHookBridgeTests
         var master = bridge.CreateMasterHooks();
         var after = new RecordingHooks("pre_fork");
         bridge.Update(after, Settings());
-        master.PreFork!(new WorkerInfo(0, 4));
+        Assert.Equal("{\"_worker_id\": 4}", master.PreFork!(new WorkerInfo(0, 4))); // for the worker process
         master.ChildExit!(new WorkerInfo(70, 3));
         Assert.Empty(before.Calls);
         Assert.Equal(["pre_fork"], after.Calls);
@@ -116,7 +116,11 @@ public sealed class ServerHookBridgeTests
         public void OnStarting(HookServer server) => Record("on_starting", server, "");
         public void OnReload(HookServer server) => Record("on_reload", server, "");
         public void WhenReady(HookServer server) => Record("when_ready", server, $"{server.Pid} {server.NumWorkers}");
-        public void PreFork(HookServer server, HookWorker worker) => Record("pre_fork", server, "");
+        public string? PreFork(HookServer server, HookWorker worker)
+        {
+            Record("pre_fork", server, "");
+            return $"{{\"_worker_id\": {worker.Age}}}";
+        }
         public void ChildExit(HookServer server, HookWorker worker) => Record("child_exit", server, $"{worker.Pid} {worker.Age} {worker.Alive}");
         public void NumWorkersChanged(HookServer server, int newValue, int? oldValue) => Record("nworkers_changed", server, $"{newValue} {oldValue}");
         public void PreExec(HookServer server) => Record("pre_exec", server, "");
