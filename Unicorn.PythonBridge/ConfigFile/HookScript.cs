@@ -11,8 +11,8 @@ namespace Unicorn.PythonBridge.ConfigFile;
 internal static class HookScript
 {
     public const string Source = """
+import contextvars
 import logging
-import threading
 
 
 class _UnicornLog:
@@ -325,10 +325,11 @@ class _UnicornHooks:
         self.log = _UnicornLog(write)
         self.master = master
         self.loaded_app = None
-        # A worker process's own worker object and each thread's request between pre_request and post_request are
-        # kept, as Gunicorn's are the same objects: hooks keep state on them (worker.start_time, req.start_time).
+        # A worker process's own worker object and each request's req between pre_request and post_request are kept,
+        # as Gunicorn's are the same objects: hooks keep state on them (worker.start_time, req.start_time). The req is
+        # kept in a context variable: its own to each thread, greenlet and asyncio task that runs requests.
         self._own_worker = None
-        self._pending = threading.local()
+        self._pending = contextvars.ContextVar("unicorn_pending_request", default=None)
         self.cfg = _UnicornConfig(json.loads(settings_json))
         module = _unicorn_config_module(kind, target, workdir) if target else None
         self.hooks = {}
@@ -412,12 +413,12 @@ class _UnicornHooks:
         fn = self.hooks[name]
         worker = self._worker(json.loads(worker_json))
         snap = json.loads(req_json)
-        pending = getattr(self._pending, "req", None)
-        self._pending.req = None
+        pending = self._pending.get()
+        self._pending.set(None)
         if name == "pre_request":
             req = _UnicornRequest(snap)
             if "post_request" in self.hooks:
-                self._pending.req = (snap, req)
+                self._pending.set((snap, req))
             fn(worker, req)
             return
         req = pending[1] if pending is not None and pending[0] == snap else _UnicornRequest(snap)

@@ -331,6 +331,61 @@ public sealed class HookScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task Requests_that_interleave_on_one_thread_keep_their_own_req()
+    {
+        // The asgi worker's loop (and a greenlet worker's hub) runs many requests on one thread: each keeps its own req.
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            import os
+
+            def pre_request(worker, req):
+                req.start_time = req.uri
+
+            def post_request(worker, req, environ, resp):
+                with open(os.path.join(os.path.dirname(__file__), "calls.txt"), "a") as f:
+                    f.write("%s %s\n" % (req.uri, getattr(req, "start_time", None)))
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var request = new Unicorn.Wsgi.Application.WsgiRequest
+        {
+            Method = "GET",
+            RawUri = "/a",
+            Path = "/a",
+            Query = "",
+            Protocol = "HTTP/1.1",
+            VersionMinor = 1,
+            Headers = [new("Host", "h")],
+            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+            ServerName = "h",
+            ServerPort = "80",
+        };
+        var script = """
+            import asyncio
+
+            me = json.loads(sys.argv[7])
+            me["pid"] = os.getpid()
+            resp = json.dumps({"status": "200 OK", "headers": [], "sent": 2})
+
+            async def serve(uri, first):
+                req = json.loads(sys.argv[8])
+                req["uri"] = uri
+                hooks.call_request("pre_request", json.dumps(me), json.dumps(req), "null", None)
+                await first.wait() if uri == "/a" else first.set()
+                await asyncio.sleep(0)
+                hooks.call_request("post_request", json.dumps(me), json.dumps(req), resp, None)
+
+            async def main():
+                first = asyncio.Event()
+                await asyncio.gather(serve("/a", first), serve("/b", first))
+
+            asyncio.run(main())
+            """;
+        await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
+            JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
+            JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)));
+        Assert.Equal(["/b /b", "/a /a"], File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
+    }
+
+    [Fact]
     public async Task Server_log_setup_from_on_starting_is_accepted()
     {
         // As some configs call it (Gunicorn's Logger.setup(cfg)); Unicorn's logs already follow the same settings.
