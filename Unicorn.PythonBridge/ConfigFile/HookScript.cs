@@ -373,12 +373,15 @@ class _UnicornHooks:
             worker = workers[snap["age"]] = _UnicornWorker(snap, self)
         else:
             worker._update(snap)
-        if master is not None:
-            # Forget workers that have gone: older than the newest running one and no longer running.
-            ages = {w["age"] for w in master["workers"]}
-            newest = max(ages, default=0)
-            for age in [a for a in workers if a not in ages and a < newest]:
-                del workers[age]
+        if master is None:
+            state = self.master()
+            master = json.loads(state) if state is not None else {"workers": []}
+        # Forget workers that have gone (older than the newest running one, and not running), so churn does not
+        # grow this; one pre_fork has just seen is newer than every running one.
+        ages = {w["age"] for w in master["workers"]}
+        newest = max(ages, default=0)
+        for age in [a for a in workers if a not in ages and a < newest]:
+            del workers[age]
         return worker
 
     @staticmethod

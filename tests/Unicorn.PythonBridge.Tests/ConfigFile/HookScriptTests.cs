@@ -331,6 +331,40 @@ public sealed class HookScriptTests : IDisposable
     }
 
     [Fact]
+    public async Task The_masters_worker_objects_carry_what_pre_fork_set_and_do_not_pile_up_under_churn()
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            def pre_fork(server, worker):
+                worker._worker_id = worker.age * 10
+                worker.lock = object()  # cannot cross to the worker process
+
+            def child_exit(server, worker):
+                pass
+            """);
+        var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var script = """
+            server = {"server": {"pid": 100, "num_workers": 2}}
+            carried = []
+            for age in range(1, 201):
+                # The master's state: the two newest workers run; the one before has just been reaped.
+                running = [{"pid": 1000 + a, "ppid": 100, "age": a, "alive": True} for a in (age - 2, age - 1) if a > 0]
+                master_state = json.dumps({"num_workers": 2, "workers": running, "listeners": []})
+                carried.append(hooks.call("pre_fork", json.dumps([server, {"worker": {"pid": 0, "ppid": 100, "age": age, "alive": True}}])))
+                if age > 2:
+                    hooks.call("child_exit", json.dumps([server, {"worker": {"pid": 1000 + age - 3, "ppid": 100, "age": age - 3, "alive": False}}]))
+            state = sys.modules["_unicorn_hook_state"]
+            print(json.dumps({"first": carried[0], "last": carried[-1], "kept": len(state.workers),
+                              "seen": state.server.WORKERS[1199]._worker_id}))
+            """;
+        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script);
+        using var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        Assert.Equal("{\"_worker_id\": 10}", result.RootElement.GetProperty("first").GetString());
+        Assert.Equal("{\"_worker_id\": 2000}", result.RootElement.GetProperty("last").GetString());
+        Assert.InRange(result.RootElement.GetProperty("kept").GetInt32(), 2, 4);
+        Assert.Equal(1990, result.RootElement.GetProperty("seen").GetInt32()); // WORKERS shows the object pre_fork saw
+    }
+
+    [Fact]
     public async Task Requests_that_interleave_on_one_thread_keep_their_own_req()
     {
         // The asgi worker's loop (and a greenlet worker's hub) runs many requests on one thread: each keeps its own req.
