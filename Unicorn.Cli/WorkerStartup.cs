@@ -53,6 +53,7 @@ internal sealed class WorkerStartup : IDisposable
             DescribeBootError = DescribeBootError,
             DumpPythonStacks = DumpPythonStacks,
             ReopenLogs = ReopenLogs,
+            AppSignalHandler = sig => _runtime?.RunAppSignalHandler(sig),
             ModuleSource = ModuleSource,
             WarmUp = WarmUp,
             WarmUpApp = s => new WsgiOnlyApp(PythonWsgiApplication.WarmUp(StartPython(s), WorkerMain.AppOptions(s), _log)),

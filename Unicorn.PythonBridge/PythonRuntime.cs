@@ -216,6 +216,32 @@ public sealed unsafe partial class PythonRuntime
         }
     }
 
+    /// <summary>
+    /// Runs the handler application code set for <paramref name="signum"/> (only TERM's is kept), on the calling
+    /// thread; one that raises is logged with its traceback. Its SystemExit is the stop already under way.
+    /// </summary>
+    public void RunAppSignalHandler(int signum)
+    {
+        string? failure = null;
+        RunWithGil(() =>
+        {
+            try
+            {
+                using var run = BridgeModule.Get("run_app_signal_handler");
+                using var number = new PyInt(signum);
+                using var _ = run.Invoke(number);
+            }
+            catch (PythonException e)
+            {
+                failure = e.Format();
+            }
+        });
+        if (failure is not null)
+        {
+            _log.Exception($"Exception in the application's handler for signal {signum}", failure);
+        }
+    }
+
     private void ThrowIfShutDown() => ObjectDisposedException.ThrowIf(_shutDown, this);
 
     private void Prepare(PythonRuntimeOptions options, List<(string Key, string Value)> env)

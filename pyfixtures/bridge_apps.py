@@ -277,7 +277,7 @@ def steal_signal(environ, start_response):
         pass
     previous = signal.signal(signal.SIGTERM, handler)
     again = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    SIGNAL_RESULT[:] = [previous is handler or previous == signal.SIG_DFL, again is handler,
+    SIGNAL_RESULT[:] = [previous is handler or callable(previous), again is handler,
                         signal.getsignal(signal.SIGTERM) == signal.SIG_DFL]
     start_response("200 OK", TEXT)
     return [b"ok"]

@@ -373,28 +373,48 @@ def load_app(spec):
 
 # --- interpreter set-up ---------------------------------------------------------------------------
 
+_recorded_signals = {}
+_signals_run = set()
+
+
+def _server_signal_handler(signum, frame=None):
+    """The server's own handler for TERM, INT and QUIT, as signal.getsignal() shows it (Gunicorn's worker has
+    handle_exit and handle_quit there): calling it, as an app's handler that wraps the one it replaced does, makes
+    the process do what the signal does."""
+    os.kill(os.getpid(), int(signum))
+
+
 def guard_signals(owned):
-    """App code must not take the signals the server owns: record the handler, warn, do nothing."""
+    """App code must not take the signals the server owns: record the handler, warn, do nothing. A TERM handler is
+    called when the worker gets TERM (run_app_signal_handler), beside the server's graceful stop."""
     import signal
     real_signal = signal.signal
     real_getsignal = signal.getsignal
-    recorded = {}
+    recorded = _recorded_signals
     names = {int(s): s.name for s in signal.Signals}
+    servers = {int(signal.SIGTERM), int(signal.SIGINT), int(signal.SIGQUIT)} & set(owned)
+
+    def current(num):
+        return recorded.get(num, _server_signal_handler if num in servers else signal.SIG_DFL)
 
     def guarded_signal(signalnum, handler):
         num = int(signalnum)
         if num in owned:
-            previous = recorded.get(num, signal.SIG_DFL)
+            previous = current(num)
             recorded[num] = handler
-            _native.log(30, "signal.signal(%s, %r) from application code ignored: the server handles %s"
-                        % (names.get(num, num), handler, names.get(num, num)))
+            if num == int(signal.SIGTERM):
+                _native.log(20, "signal.signal(%s, %r) from application code: it runs when the worker gets %s, "
+                                "before the server stops it" % (names.get(num, num), handler, names.get(num, num)))
+            else:
+                _native.log(30, "signal.signal(%s, %r) from application code ignored: the server handles %s"
+                            % (names.get(num, num), handler, names.get(num, num)))
             return previous
         return real_signal(signalnum, handler)
 
     def guarded_getsignal(signalnum):
         num = int(signalnum)
         if num in owned:
-            return recorded.get(num, signal.SIG_DFL)
+            return current(num)
         return real_getsignal(signalnum)
 
     guarded_signal.__doc__ = real_signal.__doc__
@@ -402,6 +422,20 @@ def guard_signals(owned):
     signal.signal = guarded_signal
     signal.getsignal = guarded_getsignal
     return recorded
+
+
+def run_app_signal_handler(signum):
+    """Calls the handler application code set for TERM as the worker's graceful stop begins (not on the main thread:
+    that thread is the server's). True when one ran. Its SystemExit is the stop that is under way anyway."""
+    handler = _recorded_signals.get(signum)
+    if not callable(handler) or handler is _server_signal_handler or signum in _signals_run:
+        return False
+    _signals_run.add(signum)  # once: a handler that chains to the server's sends the signal again
+    try:
+        handler(signum, None)
+    except SystemExit:
+        pass
+    return True
 
 
 class _AfterImport:

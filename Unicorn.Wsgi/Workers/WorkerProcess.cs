@@ -440,6 +440,10 @@ public sealed partial class WorkerProcess
         _gracefulDeadline = Stopwatch.GetTimestamp() + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
         _worker?.BeginGracefulStop();
         _worker?.ReleaseSharedListeners();
+        if (_options.AppSignalHandler is { } appHandler)
+        {
+            _ = Task.Run(() => appHandler(Libc.SIGTERM));
+        }
     }
 
     /// <summary>The master's timeout: log where Python is stuck, run worker_abort, leave at once.</summary>

@@ -36,6 +36,12 @@ public sealed class WorkerProcessOptions
     /// <summary>USR1: reopen log files.</summary>
     public Action? ReopenLogs { get; init; }
 
+    /// <summary>
+    /// As the graceful stop begins (TERM): runs the TERM handler application code set, off the signal loop, so a
+    /// handler that blocks or waits for the GIL does not hold up the stop.
+    /// </summary>
+    public Action<int>? AppSignalHandler { get; init; }
+
     /// <summary>ABRT after a timeout: the Python stacks of every thread, for the error log.</summary>
     public Func<string>? DumpPythonStacks { get; init; }
 

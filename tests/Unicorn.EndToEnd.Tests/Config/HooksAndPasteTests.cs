@@ -285,6 +285,41 @@ public sealed class HooksAndPasteTests : IDisposable
     }
 
     [Fact]
+    public void A_sigterm_handler_that_wraps_the_servers_runs_when_the_worker_stops()
+    {
+        // langgenius/dify api/gunicorn.conf.py (its drain on shutdown): post_worker_init wraps the worker's SIGTERM
+        // handler, which must be callable, and chains to it.
+        var config = Path.Combine(_dir, "drain.conf.py");
+        File.WriteAllText(config, """
+            import os
+            import signal
+
+            def post_worker_init(worker):
+                original = signal.getsignal(signal.SIGTERM)
+                if not callable(original):
+                    raise RuntimeError("Gunicorn SIGTERM handler is not installed before post_worker_init")
+
+                def drain(signum, frame):
+                    with open(os.environ["HOOK_LOG"], "a") as f:
+                        f.write("drain %d\n" % os.getpid())
+                    original(signum, frame)
+
+                signal.signal(signal.SIGTERM, drain)
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "2", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+        var workers = server.Workers();
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(workers.Order().Select(p => $"drain {p}"), Notes().Order());
+        Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Worker_abort_fires_when_a_request_outlives_the_timeout()
     {
         var config = Path.Combine(_dir, "hooks.conf.py");
