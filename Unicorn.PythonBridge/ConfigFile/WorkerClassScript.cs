@@ -89,7 +89,13 @@ def _unicorn_read_worker_class(path, dirs_json):
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
     if cls is None:
         return json.dumps(None)
-    leaves = [b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else None for b in cls.bases]
+    # `from uvicorn.workers import UvicornWorker as BaseUvicornWorker` (Saleor's gunicorn_worker.py): the base is
+    # named by its alias.
+    aliases = {a.asname: a.name for n in tree.body if isinstance(n, ast.ImportFrom)
+               and n.module in ("uvicorn.workers", "uvicorn_worker", "uvicorn_worker._workers")
+               for a in n.names if a.asname and a.name in _UVICORN_BASES}
+    leaves = [aliases.get(b.id, b.id) if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else None
+              for b in cls.bases]
     base = next((_UVICORN_BASES[leaf] for leaf in leaves if leaf in _UVICORN_BASES), None)
     if base is None:
         return json.dumps(None)

@@ -23,12 +23,13 @@ public static class UvicornConfigKwargs
     };
 
     // Which implementation uvicorn parses HTTP and websockets with: here both are the server's own, so any of
-    // uvicorn's choices serves the same protocol. Its log level and colours set only uvicorn's own loggers, which do
-    // not exist here.
+    // uvicorn's choices serves the same protocol. "none" (Saleor's worker sets it: its app has no websocket routes)
+    // turns uvicorn's websocket support off; here websockets stay served (docs/asgi.md). Its log level and colours
+    // set only uvicorn's own loggers, which do not exist here.
     private static readonly Dictionary<string, string[]> s_implementations = new(StringComparer.Ordinal)
     {
         ["http"] = ["auto", "h11", "httptools"],
-        ["ws"] = ["auto", "websockets", "websockets-sansio", "wsproto"],
+        ["ws"] = ["auto", "websockets", "websockets-sansio", "wsproto", "none"],
     };
 
     private static readonly HashSet<string> s_uvicornLogging = new(StringComparer.Ordinal) { "log_level", "use_colors" };

@@ -29,6 +29,10 @@ public static class WorkerClasses
         // working without uvicorn installed (docs/asgi.md).
         ["uvicorn.workers.UvicornWorker"] = Asgi,
         ["uvicorn.workers.UvicornH11Worker"] = Asgi,
+        // The same classes as packaged since uvicorn 0.30 deprecated uvicorn.workers (PyPI uvicorn-worker); the
+        // spelling of cookiecutter-django's ASGI start script (`-k uvicorn_worker.UvicornWorker`).
+        ["uvicorn_worker.UvicornWorker"] = Asgi,
+        ["uvicorn_worker.UvicornH11Worker"] = Asgi,
         // gevent_wsgi and gevent_pywsgi are Gunicorn's pywsgi-based variants; here HTTP is the server's own,
         // so every spelling runs the same greenlet host.
         [Gevent] = Gevent,
@@ -71,7 +75,8 @@ public static class WorkerClasses
     };
 
     /// <summary>Spelt as one of uvicorn's worker classes: the same host, with uvicorn's reading of forwarded clients.</summary>
-    public static bool IsUvicorn(string name) => name is not null && name.StartsWith("uvicorn.workers.", StringComparison.Ordinal) && IsSupported(name);
+    public static bool IsUvicorn(string name) => name is not null && (name.StartsWith("uvicorn.workers.", StringComparison.Ordinal) ||
+        name.StartsWith("uvicorn_worker.", StringComparison.Ordinal)) && IsSupported(name);
 
     // worker_class = None in a config file arrives as null: refused like any other unknown name.
     public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);

@@ -36,6 +36,50 @@ public sealed class UvicornSubclassTests : IDisposable
     }
 
     [Fact]
+    public void A_base_imported_under_another_name_is_still_uvicorns_worker()
+    {
+        // Saleor's saleor/asgi/gunicorn_worker.py as shipped (its docs and Procfile run
+        // `--worker-class saleor.asgi.gunicorn_worker.UvicornWorker`); it was refused as "not supported".
+        File.WriteAllText(Path.Combine(_dir, "saleor_worker.py"), """
+            from uvicorn.workers import UvicornWorker as BaseUvicornWorker
+
+
+            class UvicornWorker(BaseUvicornWorker):
+                # Override default config args, that cannot be passed as gunicorn parameters.
+                CONFIG_KWARGS = {
+                    "loop": "uvloop",
+                    "http": "httptools",
+                    "lifespan": "off",
+                    "ws": "none",
+                }
+            """);
+
+        var s = Resolve("-k", "saleor_worker.UvicornWorker", "main:app");
+
+        Assert.Equal("uvicorn.workers.UvicornWorker", s.WorkerClass);
+        Assert.Equal(WorkerClasses.Asgi, s.EffectiveWorkerClass);
+        Assert.Equal("uvloop", s.AsgiLoop);
+        Assert.Equal("off", s.AsgiLifespan);
+    }
+
+    [Fact]
+    public void A_subclass_of_the_uvicorn_worker_packages_class_runs_as_uvicorns_worker()
+    {
+        File.WriteAllText(Path.Combine(_dir, "pkgworker.py"), """
+            from uvicorn_worker import UvicornH11Worker as H11
+
+
+            class Quiet(H11):
+                CONFIG_KWARGS = {"lifespan": "off"}
+            """);
+
+        var s = Resolve("-k", "pkgworker.Quiet", "main:app");
+
+        Assert.Equal("uvicorn.workers.UvicornH11Worker", s.WorkerClass);
+        Assert.Equal("off", s.AsgiLifespan);
+    }
+
+    [Fact]
     public void Its_settings_win_over_the_command_lines_as_uvicorns_worker_applies_them_last()
     {
         Workers("""

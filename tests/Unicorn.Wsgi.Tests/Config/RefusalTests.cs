@@ -41,6 +41,8 @@ public sealed class RefusalTests
     [InlineData("asgi", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornWorker", 1, "asgi")]
     [InlineData("uvicorn.workers.UvicornH11Worker", 1, "asgi")]
+    [InlineData("uvicorn_worker.UvicornWorker", 1, "asgi")]
+    [InlineData("uvicorn_worker.UvicornH11Worker", 1, "asgi")]
     [InlineData("gevent", 4, "gevent")]
     [InlineData("gevent_pywsgi", 1, "gevent")]
     [InlineData("gunicorn.workers.ggevent.GeventWorker", 1, "gevent")]

@@ -111,6 +111,8 @@ public sealed class AppHostsTests
     [InlineData("egg:gunicorn#asgi")]
     [InlineData("uvicorn.workers.UvicornWorker")]
     [InlineData("uvicorn.workers.UvicornH11Worker")]
+    [InlineData("uvicorn_worker.UvicornWorker")]
+    [InlineData("uvicorn_worker.UvicornH11Worker")]
     public void Every_asgi_spelling_starts_the_apps_event_loop_with_the_asgi_settings(string workerClass)
     {
         var settings = TestSettings.Defaults();
@@ -136,7 +138,7 @@ public sealed class AppHostsTests
         }, app.Options! with { ForwardedClient = null, ReportedStartupFailureStops = false });
         // uvicorn's spellings read X-Forwarded-For from forwarded_allow_ips for the client, and stop on the app's own
         // lifespan.startup.failed, as uvicorn does.
-        var uvicorn = workerClass.StartsWith("uvicorn.", StringComparison.Ordinal);
+        var uvicorn = workerClass.StartsWith("uvicorn", StringComparison.Ordinal);
         Assert.Equal(uvicorn, app.Options.ReportedStartupFailureStops);
         Assert.Equal(uvicorn, app.Options.ForwardedClient is not null);
         Assert.Equal(uvicorn ? "203.0.113.7" : null, app.Options.ForwardedClient?.Invoke(System.Net.IPAddress.Loopback, "203.0.113.7, 127.0.0.1"));
