@@ -56,6 +56,11 @@ internal static class MasterMain
 
         // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
         _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
+        foreach (var warning in settings.Warnings)
+        {
+            log.Log(LogLevel.Warning, warning);
+        }
+
         var hooks = ServerHookBridge.ForMaster(LoadHooks(python, settings, log, workingDirectory), settings);
         if (logging.Python is null && PythonRuntime.IsInitialized)
         {

@@ -44,6 +44,9 @@ public sealed partial class Settings
     /// <summary>With <c>--paste</c>: the absolute ini path and optional <c>#name</c>, for <c>paste.deploy.loadapp</c>.</summary>
     public string? PasteUri { get; set; }
 
+    /// <summary>What resolving the settings skipped, one line each, for the master to log once its log is up.</summary>
+    public List<string> Warnings { get; } = [];
+
     /// <summary><c>--paste-global KEY=VALUE</c> entries as PasteDeploy's global_conf; a '=' in the key is written '\='.</summary>
     public IReadOnlyDictionary<string, string> PasteGlobalConf =>
         Get<IReadOnlyList<string>>("raw_paste_global_conf").Select(SplitGlobal).GroupBy(p => p.Key)

@@ -243,9 +243,17 @@ public sealed class SettingsResolver
                     port = value;
                     break;
                 default:
-                    var setting = SettingsTable.ByName.GetValueOrDefault(key)
-                        ?? throw new ConfigException($"unicorn: error: unknown setting '{key}' {where}");
-                    Apply(setting, value, SettingSource.Framework, where);
+                    // Gunicorn's --paste reads none of this section, so a key an application keeps there for its own
+                    // use (RhodeCode's memory_max_usage) must not stop the server: skipped, with a warning.
+                    if (SettingsTable.ByName.GetValueOrDefault(key) is { } setting)
+                    {
+                        Apply(setting, value, SettingSource.Framework, where);
+                    }
+                    else
+                    {
+                        _settings.Warnings.Add($"Unknown setting '{key}' {where} ignored");
+                    }
+
                     break;
             }
         }
