@@ -205,6 +205,57 @@ public sealed class BaseApplicationTests : IDisposable
             + "where that block does not run, so bind it at module level", line);
     }
 
+    /// <summary>
+    /// The app imported from its own module under the main guard (`from myproj.wsgi import application`, as
+    /// helfertool's gunicorn_main.py does): the script's name for it is gone when the workers import the script,
+    /// but the module it came from holds it, so that module is served rather than the script refused.
+    /// </summary>
+    [Fact]
+    public void An_app_imported_under_the_main_guard_is_served_from_its_module()
+    {
+        // An instance, as Django's get_wsgi_application() returns: found by the name a module binds to it.
+        Write("guarded_wsgi.py", """
+            class Handler:
+                def __call__(self, environ, start_response):
+                    start_response('200 OK', [('Content-Type', 'text/plain')])
+                    return [b'from its module']
+
+
+            application = Handler()
+            """);
+        var script = Write("guarded_import_app.py", """
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            class StandaloneApplication(BaseApplication):
+                def __init__(self, app, options=None):
+                    self.options = options or {}
+                    self.application = app
+                    super().__init__()
+
+                def load_config(self):
+                    for key, value in self.options.items():
+                        self.cfg.set(key.lower(), value)
+
+                def load(self):
+                    return self.application
+
+
+            if __name__ == '__main__':
+                from guarded_wsgi import application
+
+                StandaloneApplication(application, {'bind': sys.argv[1], 'workers': 1}).run()
+            """);
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "from its module"), Get(port, "/"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Fact]
     public void An_unknown_setting_fails_as_in_gunicorn()
     {

@@ -212,15 +212,23 @@ def locate(obj, what, paths):
         module = sys.modules.get(module_name)
         if module is not None and _lookup(module, qualname) is obj:
             return _reference(module, qualname, what, paths)
-    # An instance (a Flask or Django app object): the module-level name bound to it, the script's first.
+    # An instance (a Flask or Django app object): the module-level name bound to it, the script's first. A name the
+    # script binds only under its `if __name__ == '__main__':` (`from myproj.wsgi import application` there, as
+    # Gunicorn's users write it) does not exist when the workers import the script: the module it came from does.
     modules = [sys.modules.get("__main__")] + [m for n, m in list(sys.modules.items()) if n != "__main__"]
+    guarded = None
     for module in modules:
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
         for name, value in list(namespace.items()):
             if value is obj and not name.startswith("__"):
+                if module is modules[0] and _only_under_main_guard(module, name):
+                    guarded = guarded or name
+                    continue
                 return _reference(module, name, what, paths)
+    if guarded is not None:
+        return _reference(modules[0], guarded, what, paths)
     _refuse("%s (%r) is not bound to a name at module level; Unicorn's master and workers import it, so "
             "assign it to a module-level name (e.g. app = create_app()) and return that" % (what, obj))
 
@@ -230,10 +238,15 @@ def _reference(module, name, what, paths):
     not run when the master and workers import the script (they would fail to find it, after starting)."""
     file = getattr(module, "__file__", None)
     top = name.split(".")[0]
-    if module.__name__ == "__main__" and file and _bound_only_under_main_guard(file, top):
+    if _only_under_main_guard(module, top):
         _refuse("%s is bound to %s only under `if __name__ == '__main__':` in %s; Unicorn's master and workers "
                 "import the script as a module, where that block does not run, so bind it at module level" % (what, top, file))
     return "%s:%s" % (_importable(module, paths), name)
+
+
+def _only_under_main_guard(module, name):
+    file = getattr(module, "__file__", None)
+    return module.__name__ == "__main__" and bool(file) and _bound_only_under_main_guard(file, name.split(".")[0])
 
 
 def _bound_only_under_main_guard(file, name):
