@@ -256,6 +256,49 @@ public sealed class BaseApplicationTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    /// <summary>
+    /// load() returning an import string, as hyperglass's HyperglassWSGI does ("hyperglass.api:app", which
+    /// uvicorn's worker imports under Gunicorn): the master and the workers import that string.
+    /// </summary>
+    [Fact]
+    public void An_import_string_load_returns_is_the_app_served()
+    {
+        Write("string_target.py", """
+            def app(environ, start_response):
+                start_response('200 OK', [('Content-Type', 'text/plain')])
+                return [b'imported by name']
+            """);
+        var script = Write("string_app.py", """
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            class NamedApplication(BaseApplication):
+                def __init__(self, app, options=None):
+                    self.application = app
+                    self.options = options or {}
+                    super().__init__()
+
+                def load_config(self):
+                    for key, value in self.options.items():
+                        self.cfg.set(key.lower(), value)
+
+                def load(self):
+                    return self.application
+
+
+            if __name__ == '__main__':
+                NamedApplication('string_target:app', {'bind': sys.argv[1], 'workers': 1}).run()
+            """);
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "imported by name"), Get(port, "/"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Fact]
     public void An_unknown_setting_fails_as_in_gunicorn()
     {

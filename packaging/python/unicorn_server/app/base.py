@@ -182,7 +182,15 @@ class BaseApplication:
             raise RuntimeError("%s calls %s.run() when imported; Unicorn's master and workers import it, so call "
                                "run() under `if __name__ == '__main__':`" % (caller, type(self).__name__))
         paths = []
-        target = locate(self.wsgi(), "the app %s.load() returned" % type(self).__name__, paths)
+        app = self.wsgi()
+        if isinstance(app, str):
+            # An import string ("myproj.api:app", as hyperglass returns for uvicorn's worker, which imports it):
+            # the master and the workers import it, from where the script would (its sys.path[0]).
+            target = app
+            if sys.path and sys.path[0]:
+                _add(paths, os.path.abspath(sys.path[0]))
+        else:
+            target = locate(app, "the app %s.load() returned" % type(self).__name__, paths)
         values, references = {}, {}
         for name, value in self.cfg.explicit.items():
             if callable(value):
