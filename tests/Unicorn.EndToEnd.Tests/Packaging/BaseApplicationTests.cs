@@ -1,4 +1,5 @@
 using System.Globalization;
+using Unicorn.EndToEnd.Tests.Core;
 using Unicorn.EndToEnd.Tests.Arbiter;
 using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
 
@@ -295,6 +296,25 @@ public sealed class BaseApplicationTests : IDisposable
         using var server = Run(script, $"127.0.0.1:{port}");
         server.WaitUntilServing(port);
         Assert.Equal((200, "imported by name"), Get(port, "/"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    /// <summary>
+    /// `gunicorn.SERVER = ...` in the script, the usual way to hide the Server header (here with Gunicorn installed
+    /// beside, as while moving over): the master takes it as it takes it from a config file.
+    /// </summary>
+    [Fact]
+    public void The_scripts_gunicorn_SERVER_is_the_Server_header()
+    {
+        var script = Write("hidden_server_app.py", Standalone
+            .Replace("import sys\n", "import sys\n\nimport gunicorn\n\ngunicorn.SERVER = 'hidden'\n", StringComparison.Ordinal)
+            .Replace("'workers': number_of_workers(),", "'workers': 1,", StringComparison.Ordinal));
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        var response = RawHttp.Send(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        Assert.Contains("\r\nServer: hidden\r\n", response, StringComparison.Ordinal);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
     }

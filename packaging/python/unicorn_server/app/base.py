@@ -202,9 +202,14 @@ class BaseApplication:
                 _refuse("cfg.set(%r, %r): Unicorn hands settings to its master as plain values (str, number, bool, "
                         "None, list, dict) or module-level callables; this is neither" % (name, value))
             values[name] = value
+        spec = {"path": paths, "values": values, "references": references, "defaults": self.cfg.defaults()}
+        # `gunicorn.SERVER = "..."` in the script (the usual way to hide the Server header): the master reads it
+        # from its config module, as it reads it from a config file.
+        server = getattr(sys.modules.get("gunicorn"), "SERVER", None)
+        if isinstance(server, str) and server != "gunicorn":
+            spec["server"] = server
         env = _server_environment()
-        env[SETTINGS_ENV] = json.dumps({"path": paths, "values": values, "references": references,
-                                        "defaults": self.cfg.defaults()})
+        env[SETTINGS_ENV] = json.dumps(spec)
         program = server_program()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -32,3 +32,9 @@ if _extra:
     _given = globals().get("pythonpath")
     _given = [p for p in (_given or "").split(",") if p.strip()]
     pythonpath = ",".join(_given + [p for p in _extra if p not in _given])
+
+if "server" in _spec:
+    # The script set gunicorn.SERVER: set it here, where the master looks for it after its config module ran.
+    import gunicorn as _gunicorn
+
+    _gunicorn.SERVER = _spec["server"]
