@@ -29,7 +29,7 @@ internal static class MasterMain
         }
 
         var python = new MasterPython();
-        var settings = SettingsResolver.Resolve(commandLine, env, python, workingDirectory);
+        var settings = WithProgramArgv(SettingsResolver.Resolve(commandLine, env, python, workingDirectory), args);
         if (settings.PrintConfigAndExit)
         {
             Console.Out.Write(PrintConfig.Render(settings));
@@ -79,6 +79,26 @@ internal static class MasterMain
         {
             metrics?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
+    }
+
+    /// <summary>
+    /// The app's sys.argv in the zygote and the workers: a BaseApplication script's own (it passes them in
+    /// UNICORN_SCRIPT_ARGV), else this command line, as Gunicorn's workers see its master's.
+    /// </summary>
+    private static Settings WithProgramArgv(Settings settings, string[] args)
+    {
+        var script = Environment.GetEnvironmentVariable("UNICORN_SCRIPT_ARGV");
+        string[]? fromScript = null;
+        try
+        {
+            fromScript = script is { Length: > 0 } ? System.Text.Json.JsonSerializer.Deserialize<string[]>(script) : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        settings.ProgramArgv = fromScript ?? [Environment.ProcessPath ?? "unicorn", .. args];
+        return settings;
     }
 
     /// <summary>Runs <paramref name="func"/> in <paramref name="directory"/> (null: where we are).</summary>
@@ -145,7 +165,7 @@ internal static class MasterMain
             Hooks = hooks.CreateMasterHooks(),
             ReloadSettings = () =>
             {
-                var next = SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory);
+                var next = WithProgramArgv(SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory), args);
                 hooks.Update(LoadHooks(python, next, log, workingDirectory), next);
                 return next;
             },

@@ -20,6 +20,7 @@ internal static class WorkerMain
         LaunchDirectory = settings.LaunchDirectory,
         PythonPath = settings.PythonPathEntries,
         Env = settings.RawEnv,
+        Argv = settings.ProgramArgv.Count > 0 ? [.. settings.ProgramArgv] : null,
     };
 
     internal static WsgiAppOptions AppOptions(Settings settings) => new()

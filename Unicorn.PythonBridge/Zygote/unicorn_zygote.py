@@ -74,6 +74,9 @@ def prepare(config):
         path = os.path.abspath(path)
         if path not in sys.path:
             sys.path.insert(0, path)
+    # The app's sys.argv, as Gunicorn's master and workers have the command line (a preloaded app may read it).
+    if config.get("argv"):
+        sys.argv = list(config["argv"])
 
 
 class ErrorLogHandler(logging.Handler):

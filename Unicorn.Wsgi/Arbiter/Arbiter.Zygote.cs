@@ -51,7 +51,8 @@ public sealed partial class Arbiter
             settings.PreloadApp && settings.PasteUri is null ? settings.AppUri : null,
             Logging.LoggingSetup.PythonConfig(settings) is null ? settings.LogLevel ?? "info" : null,
             settings.LaunchDirectory,
-            WorkerClasses.LibraryOf(settings.EffectiveWorkerClass));
+            WorkerClasses.LibraryOf(settings.EffectiveWorkerClass),
+            settings.ProgramArgv);
         var timeout = TimeSpan.FromSeconds(settings.BootTimeout);
         return Zygote.Start(_options.Zygote!, app, [.. _listeners.Select(l => l.Fd)], WorkerEnvironmentBase(), timeout, _log);
     }

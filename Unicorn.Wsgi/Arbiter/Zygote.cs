@@ -242,6 +242,13 @@ public sealed class Zygote : IDisposable
             writer.WriteString("app", app.Preload);
             writer.WriteString("loglevel", app.ErrorLogLevel);
             writer.WriteString("worker_library", app.WorkerLibrary);
+            writer.WriteStartArray("argv");
+            foreach (var arg in app.Argv ?? [])
+            {
+                writer.WriteStringValue(arg);
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 

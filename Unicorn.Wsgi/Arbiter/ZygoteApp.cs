@@ -10,5 +10,6 @@ namespace Unicorn.Wsgi.Arbiter;
 /// <param name="LaunchDirectory">The master's start directory, kept on sys.path behind <paramref name="Directory"/>.</param>
 /// <param name="WorkerLibrary">The worker class's library (<c>WorkerClasses.LibraryOf</c>), imported once so every
 /// worker inherits it, as Gunicorn's master imports it; it patches nothing until the worker does.</param>
+/// <param name="Argv">sys.argv for the app (<c>Settings.ProgramArgv</c>); empty leaves the zygote's.</param>
 public sealed record ZygoteApp(string Directory, IReadOnlyList<string> PythonPath, string? Preload, string? ErrorLogLevel = null,
-    string? LaunchDirectory = null, string? WorkerLibrary = null);
+    string? LaunchDirectory = null, string? WorkerLibrary = null, IReadOnlyList<string>? Argv = null);

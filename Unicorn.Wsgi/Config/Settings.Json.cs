@@ -27,6 +27,13 @@ public sealed partial class Settings
             }
 
             w.WriteEndObject();
+            w.WriteStartArray("argv");
+            foreach (var arg in ProgramArgv)
+            {
+                w.WriteStringValue(arg);
+            }
+
+            w.WriteEndArray();
             w.WriteStartArray("config_path");
             foreach (var path in ConfigFilePythonPath)
             {
@@ -89,6 +96,7 @@ public sealed partial class Settings
                 ? environ.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
                 : new Dictionary<string, string>(),
             ConfigFilePythonPath = root.TryGetProperty("config_path", out var path) ? [.. path.EnumerateArray().Select(p => p.GetString()!)] : [],
+            ProgramArgv = root.TryGetProperty("argv", out var argv) ? [.. argv.EnumerateArray().Select(p => p.GetString()!)] : [],
         };
         var sources = root.GetProperty("sources");
         foreach (var property in root.GetProperty("values").EnumerateObject())

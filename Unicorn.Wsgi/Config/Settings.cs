@@ -44,6 +44,12 @@ public sealed partial class Settings
     /// <summary>With <c>--paste</c>: the absolute ini path and optional <c>#name</c>, for <c>paste.deploy.loadapp</c>.</summary>
     public string? PasteUri { get; set; }
 
+    /// <summary>
+    /// <c>sys.argv</c> for the app in the zygote and the workers: the master's command line (Gunicorn's workers have
+    /// its), or the script's when a <c>BaseApplication</c> script started the master. Empty: the process's own.
+    /// </summary>
+    public IReadOnlyList<string> ProgramArgv { get; set; } = [];
+
     /// <summary>What resolving the settings skipped, one line each, for the master to log once its log is up.</summary>
     public List<string> Warnings { get; } = [];
 

@@ -22,6 +22,34 @@ public sealed class CommandLineConfigTests : IDisposable
 
     private static (int Code, List<string> Lines) Run(params string[] args) => Run(null, args);
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_app_sees_the_masters_command_line_in_sys_argv(bool preload)
+    {
+        // As Gunicorn's workers see its master's (an app that reads its options at import, preloaded or not).
+        File.WriteAllText(Path.Combine(_dir, "argv_app.py"), """
+            import json
+            import os
+            import sys
+
+            AT_IMPORT = [os.path.basename(sys.argv[0])] + sys.argv[1:]
+
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [json.dumps(AT_IMPORT).encode()]
+            """);
+        var port = UnicornServer.FreePort();
+        var bind = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        string[] args = ["--chdir", _dir, "-b", bind, .. preload ? new[] { "--preload" } : [], "argv_app:app"];
+        using var server = UnicornServer.Start(args);
+        server.WaitUntilServing(port);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize<string[]>(["unicorn", .. args]).Replace(",", ", ", StringComparison.Ordinal),
+            UnicornServer.Get(port, "/").Body);
+        server.Signal(15);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Fact]
     public void Help_and_version()
     {

@@ -126,6 +126,48 @@ public sealed class BaseApplicationTests : IDisposable
     }
 
     [Fact]
+    public void A_script_that_parses_its_arguments_at_module_level_gets_them_in_the_workers()
+    {
+        // The workers import the script: its module level runs there with the script's sys.argv, as in Gunicorn's
+        // forked workers (they had unicorn.dll's, and a required option stopped every worker).
+        var script = Write("cli_app.py", """
+            import argparse
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--bind", required=True)
+            parser.add_argument("--greeting", default="hello")
+            ARGS = parser.parse_args()
+
+
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [("%s %s" % (ARGS.greeting, sys.argv[0].rsplit("/", 1)[-1])).encode()]
+
+
+            class CliApplication(BaseApplication):
+                def load_config(self):
+                    self.cfg.set("bind", ARGS.bind)
+                    self.cfg.set("workers", 2)
+
+                def load(self):
+                    return app
+
+
+            if __name__ == "__main__":
+                CliApplication().run()
+            """);
+        var port = FreePort();
+        using var server = Run(script, "--bind", $"127.0.0.1:{port}", "--greeting", "bonjour");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "bonjour cli_app.py"), Get(port, "/"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void An_app_no_module_holds_is_refused_in_one_line()
     {
         var script = Write("factory_app.py", """

@@ -41,7 +41,7 @@ def server_program():
 # What a unicorn master hands its workers: a program run from inside one must not read them as its own.
 HAND_OVER = ("UNICORN_WORKER", "UNICORN_LISTEN_FDS", "UNICORN_HEARTBEAT_FD", "UNICORN_MASTER_PID",
              "UNICORN_WORKER_AGE", "UNICORN_SETTINGS", "UNICORN_PYTHON_INFO", "UNICORN_FORKED_WORKER",
-             "UNICORN_DAEMONIZED", "UNICORN_SYSTEMD_FDS", SETTINGS_ENV)
+             "UNICORN_DAEMONIZED", "UNICORN_SYSTEMD_FDS", "UNICORN_SCRIPT_ARGV", SETTINGS_ENV)
 
 
 def _server_environment():
@@ -210,6 +210,8 @@ class BaseApplication:
             spec["server"] = server
         env = _server_environment()
         env[SETTINGS_ENV] = json.dumps(spec)
+        # The app's sys.argv in the workers is the script's, as under Gunicorn, where they are forks of this process.
+        env["UNICORN_SCRIPT_ARGV"] = json.dumps(sys.argv)
         program = server_program()
         sys.stdout.flush()
         sys.stderr.flush()
