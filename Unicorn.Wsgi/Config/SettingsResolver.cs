@@ -127,6 +127,12 @@ public sealed class SettingsResolver
 
         Apply(SettingsTable.Get("worker_class"), subclass.BaseClass, SettingSource.ConfigFile, where);
         _settings.WorkerSubclass = name;
+
+        // factory=True: uvicorn calls what APP_MODULE names to get the app, as "module:make_app()" asks here.
+        if (UvicornConfigKwargs.IsFactory(subclass.ConfigKwargs) && _settings.AppUri is { } app && !app.EndsWith(')'))
+        {
+            _settings.AppModule = app + "()";
+        }
     }
 
     private void ApplyArguments(ParsedArguments arguments, SettingSource source, string where)

@@ -34,6 +34,10 @@ public static class UvicornConfigKwargs
 
     private static readonly HashSet<string> s_uvicornLogging = new(StringComparer.Ordinal) { "log_level", "use_colors" };
 
+    /// <summary>Whether <paramref name="kwargs"/> set uvicorn's <c>factory</c>: the app named is a function that makes it.</summary>
+    public static bool IsFactory(IReadOnlyList<KeyValuePair<string, object?>> kwargs) =>
+        kwargs.Any(k => k.Key == "factory" && k.Value is true);
+
     /// <summary>The settings (name, value) <paramref name="kwargs"/> stand for, in the order they apply.</summary>
     /// <exception cref="ConfigException">a key has no equivalent here, or a value is not one uvicorn takes.</exception>
     public static IReadOnlyList<KeyValuePair<string, object?>> ToSettings(string workerClass, IReadOnlyList<KeyValuePair<string, object?>> kwargs)
@@ -52,6 +56,10 @@ public static class UvicornConfigKwargs
                 {
                     throw Refused(workerClass, key, $"takes one of {string.Join(", ", choices)}");
                 }
+            }
+            else if (key == "factory" && value is bool)
+            {
+                // The resolver calls the app (IsFactory): uvicorn's factory=True is APP_MODULE's "module:make_app()".
             }
             else if (key == "proxy_headers" && value is bool proxy)
             {

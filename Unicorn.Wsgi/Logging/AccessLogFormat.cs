@@ -254,6 +254,20 @@ public sealed class AccessLogFormat
         return i > start ? int.Parse(format.AsSpan(start, i - start), CultureInfo.InvariantCulture) : null;
     }
 
+    /// <summary>Why <paramref name="format"/> cannot be used (the message <see cref="Parse"/> would throw), or null.</summary>
+    public static string? Problem(string format)
+    {
+        try
+        {
+            _ = Parse(format);
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return e.Message;
+        }
+    }
+
     private static FormatException Invalid(string format, string why) =>
         new($"--access-logformat: '{format}' {why}");
 

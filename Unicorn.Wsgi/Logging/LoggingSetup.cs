@@ -63,6 +63,15 @@ public static class LoggingSetup
                 syslogAddress is null ? null : new SyslogClient(syslogAddress, facility), $"gunicorn.{prefix}.error", statsd, pythonLogging);
 
             var format = settings.AccessLogFormat ?? AccessLogFormat.Default;
+            if (WorkerClasses.IsUvicorn(settings.WorkerClass) && format != JsonAccessLogFormat.Name && AccessLogFormat.Problem(format) is { } problem)
+            {
+                // Gunicorn never applies access_log_format under uvicorn's worker (uvicorn writes its own line), so a
+                // format it would reject there starts the server (FastAPI-template's '%r "-" %s "-" %Tf'): the default
+                // is used, with a warning.
+                errorLog.Log(LogLevel.Warning, $"{problem}; Gunicorn never uses it under {settings.WorkerClass}: the default format is used");
+                format = AccessLogFormat.Default;
+            }
+
             var accessTarget = settings.AccessLog;
             var accessSyslog = syslogAddress is not null && !settings.DisableRedirectAccessToSyslog
                 ? new SyslogClient(syslogAddress, facility)

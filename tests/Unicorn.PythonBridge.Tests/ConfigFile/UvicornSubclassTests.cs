@@ -99,6 +99,19 @@ public sealed class UvicornSubclassTests : IDisposable
     }
 
     [Fact]
+    public void Factory_true_calls_the_app_named_to_make_it()
+    {
+        // s3rius/FastAPI-template's worker: uvicorn calls get_app() in each worker, as "module:get_app()" asks here.
+        Workers("""
+            class W(UvicornWorker):
+                CONFIG_KWARGS = {"loop": "asyncio", "factory": True, "lifespan": "on"}
+            """);
+
+        Assert.Equal("proj.web.application:get_app()", Resolve("-k", "workers.W", "proj.web.application:get_app").AppUri);
+        Assert.Equal("proj.app:make(debug=True)", Resolve("-k", "workers.W", "proj.app:make(debug=True)").AppUri);
+    }
+
+    [Fact]
     public void Proxy_headers_off_trusts_no_forwarder()
     {
         Workers("""

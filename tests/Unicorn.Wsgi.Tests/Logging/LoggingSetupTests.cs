@@ -27,6 +27,32 @@ public class LoggingSetupTests
         Assert.EndsWith("[INFO] still logging", lines[^1], StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("uvicorn.workers.UvicornWorker", true)]
+    [InlineData("sync", false)]
+    public void A_format_gunicorn_never_applies_under_uvicorns_worker_falls_back_to_the_default_there_only(string workerClass, bool starts)
+    {
+        // s3rius/FastAPI-template's gunicorn_runner.py: Gunicorn + uvicorn write uvicorn's line and never use it.
+        using var dir = new TempDir();
+        var settings = LogSettings.With(("errorlog", dir.File("error.log")), ("accesslog", dir.File("access.log")),
+            ("access_log_format", "%r \"-\" %s \"-\" %Tf"), ("worker_class", workerClass));
+        if (!starts)
+        {
+            Assert.Contains("'%r' has no atom name", Assert.Throws<LoggingSetupException>(() => LoggingSetup.Create(settings)).Message, StringComparison.Ordinal);
+            return;
+        }
+
+        using (var logs = LoggingSetup.Create(settings))
+        {
+            logs.OnRequest(new AccessLogEntry { Method = "GET", RawUri = "/x", Path = "/x", Protocol = "HTTP/1.1", Status = "200 OK", ResponseLength = 2 });
+            Assert.True(logs.AccessLog.Flush(TimeSpan.FromSeconds(10)));
+        }
+
+        Assert.Contains("\"GET /x HTTP/1.1\" 200 2", Assert.Single(File.ReadAllLines(dir.File("access.log"))), StringComparison.Ordinal);
+        Assert.Contains("Gunicorn never uses it under uvicorn.workers.UvicornWorker: the default format is used",
+            Assert.Single(File.ReadAllLines(dir.File("error.log"))), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Files_level_format_and_statsd_come_from_settings()
     {
