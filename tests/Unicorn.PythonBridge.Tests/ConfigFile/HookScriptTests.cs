@@ -295,20 +295,7 @@ public sealed class HookScriptTests : IDisposable
                 note("post", worker.started, worker.start_time, getattr(req, "start_time", None), worker.pid == os.getpid())
             """);
         var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
-        var request = new Unicorn.Wsgi.Application.WsgiRequest
-        {
-            Method = "GET",
-            RawUri = "/a",
-            Path = "/a",
-            Query = "",
-            Protocol = "HTTP/1.1",
-            VersionMinor = 1,
-            Headers = [new("Host", "h")],
-            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
-            ServerName = "h",
-            ServerPort = "80",
-            RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
-        };
+        var request = GetA();
         var preFork = new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)), PythonServerHooks.Worker(new HookWorker(0, 1, true, 100)) };
         var script = """
             hooks.call("pre_fork", sys.argv[7])
@@ -379,19 +366,7 @@ public sealed class HookScriptTests : IDisposable
                     f.write("%s %s\n" % (req.uri, getattr(req, "start_time", None)))
             """);
         var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
-        var request = new Unicorn.Wsgi.Application.WsgiRequest
-        {
-            Method = "GET",
-            RawUri = "/a",
-            Path = "/a",
-            Query = "",
-            Protocol = "HTTP/1.1",
-            VersionMinor = 1,
-            Headers = [new("Host", "h")],
-            Body = Unicorn.Wsgi.Application.RequestBody.Empty,
-            ServerName = "h",
-            ServerPort = "80",
-        };
+        var request = GetA();
         var script = """
             import asyncio
 
@@ -428,6 +403,22 @@ public sealed class HookScriptTests : IDisposable
         var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings), [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 2, settings)) }]]);
         Assert.Equal("""["on_starting", "ok", []]""", output.Trim());
     }
+
+    // GET /a from 127.0.0.1:5555, as the request hooks' snapshot takes it.
+    private static Unicorn.Wsgi.Application.WsgiRequest GetA() => new()
+    {
+        Method = "GET",
+        RawUri = "/a",
+        Path = "/a",
+        Query = "",
+        Protocol = "HTTP/1.1",
+        VersionMinor = 1,
+        Headers = [new("Host", "h")],
+        Body = Unicorn.Wsgi.Application.RequestBody.Empty,
+        ServerName = "h",
+        ServerPort = "80",
+        RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
+    };
 
     private const string CallEach = """
         for name, args in json.loads(sys.argv[6]):
