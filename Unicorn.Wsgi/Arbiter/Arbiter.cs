@@ -186,10 +186,7 @@ public sealed partial class Arbiter : IDisposable
 
         // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
         // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
-        foreach (var (name, value) in _settings.ConfigFileEnvironment)
-        {
-            Environment.SetEnvironmentVariable(name, value);
-        }
+        ApplyConfigFileEnvironment(_settings);
 
         foreach (var pair in _config.RawEnv)
         {
@@ -343,6 +340,15 @@ public sealed partial class Arbiter : IDisposable
         _numWorkers = value;
         _numWorkersSet = true;
         RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old));
+    }
+
+    /// <summary>What the config file's module level set in os.environ: the master's, so the workers', as Gunicorn's.</summary>
+    private static void ApplyConfigFileEnvironment(Settings settings)
+    {
+        foreach (var (name, value) in settings.ConfigFileEnvironment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
     }
 
     /// <summary>

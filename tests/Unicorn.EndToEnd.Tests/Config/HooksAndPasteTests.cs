@@ -228,6 +228,23 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    [Fact]
+    public void A_hup_gives_new_workers_what_the_config_file_sets_in_os_environ_now()
+    {
+        var config = Path.Combine(_dir, "env.conf.py");
+        File.WriteAllText(config, "import os\nos.environ['FROM_CONF'] = 'first'\n");
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal((200, "first"), UnicornServer.Get(port, "/env?name=FROM_CONF"));
+
+        File.WriteAllText(config, "import os\nos.environ['FROM_CONF'] = 'second'\n");
+        server.Signal(SigHup);
+        Assert.True(UnicornServer.Poll(() => UnicornServer.TryGet(port, "/env") == 200 && UnicornServer.Get(port, "/env?name=FROM_CONF").Body == "second", 60), server.Log);
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     // goauthentik/authentik's lifecycle/gunicorn.conf.py numbers its workers: state kept on the server object across
     // master hooks, an id pre_fork sets on the worker and the worker's own hooks read, free ids found through WORKERS.
     private const string WorkerIds = """
