@@ -25,6 +25,9 @@ public sealed class Listener : IDisposable
 
     public bool IsSsl { get; }
 
+    /// <summary>A unix socket's path as the bind gave it (maybe relative), which Gunicorn prints; null: <see cref="UnixPath"/>.</summary>
+    public string? BoundAs { get; init; }
+
     public int Fd => (int)Socket.SafeHandle.DangerousGetHandle();
 
     public override string ToString()
@@ -36,7 +39,7 @@ public sealed class Listener : IDisposable
             case IPEndPoint v4:
                 return string.Create(CultureInfo.InvariantCulture, $"{Scheme}://{v4.Address}:{v4.Port}");
             case UnixDomainSocketEndPoint unix:
-                return "unix:" + (UnixPath ?? unix.ToString());
+                return "unix:" + (BoundAs ?? UnixPath ?? unix.ToString());
             default:
                 return string.Create(CultureInfo.InvariantCulture, $"<socket {Fd}>");
         }

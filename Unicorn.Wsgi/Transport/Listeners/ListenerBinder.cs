@@ -177,7 +177,7 @@ public static class ListenerBinder
             }
 
             Libc.SetInheritable(fd, true);
-            return new Listener(socket, unixPath: full);
+            return new Listener(socket, unixPath: full) { BoundAs = path };
         }
         catch
         {

@@ -100,6 +100,25 @@ public class ListenerBinderTests
     }
 
     [Fact]
+    public void A_relative_unix_socket_prints_as_the_bind_gave_it_and_is_unlinked_by_its_full_path()
+    {
+        // cubed-tube's `bind = "unix:hermit-tube.socket"`: Gunicorn's "Listening at:" shows it as given.
+        var name = $"unicorn-rel-{Guid.NewGuid():N}.sock";
+        var listeners = ListenerBinder.Bind([ListenAddress.Parse("unix:" + name)], Fast, new ListLog());
+        try
+        {
+            Assert.Equal("unix:" + name, listeners[0].ToString());
+            Assert.True(File.Exists(Path.GetFullPath(name)));
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Close(unlink: true));
+        }
+
+        Assert.False(File.Exists(Path.GetFullPath(name)));
+    }
+
+    [Fact]
     public void UnixSocketTakesModeFromUmaskAndReplacesAStaleSocket()
     {
         var dir = Directory.CreateTempSubdirectory("unicorn-test-");
