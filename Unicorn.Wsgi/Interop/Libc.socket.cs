@@ -26,7 +26,7 @@ internal static unsafe partial class Libc
         var bytes = Encoding.UTF8.GetBytes(path);
         if (bytes.Length >= 108)
         {
-            return 36; // ENAMETOOLONG
+            return ENAMETOOLONG;
         }
 
         var addr = stackalloc byte[110];
@@ -36,6 +36,7 @@ internal static unsafe partial class Libc
         return bind(fd, addr, (uint)(2 + bytes.Length + 1)) == 0 ? 0 : Errno;
     }
 
+    public const int ENAMETOOLONG = 36;
     public const int SOL_SOCKET = 1;
     public const int SCM_RIGHTS = 1;
     public const int MSG_NOSIGNAL = 0x4000;

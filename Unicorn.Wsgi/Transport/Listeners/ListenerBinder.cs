@@ -155,6 +155,12 @@ public static class ListenerBinder
 
         var old = Libc.umask((uint)options.Umask);
         var error = Libc.BindUnix(fd, full);
+        if (error == Libc.ENAMETOOLONG && path != full)
+        {
+            // A relative path in a directory deeper than sun_path holds: bound by the name given, as Gunicorn binds it.
+            error = Libc.BindUnix(fd, path);
+        }
+
         Libc.umask(old);
         if (error != 0)
         {

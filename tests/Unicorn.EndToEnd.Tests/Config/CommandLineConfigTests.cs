@@ -22,6 +22,40 @@ public sealed class CommandLineConfigTests : IDisposable
 
     private static (int Code, List<string> Lines) Run(params string[] args) => Run(null, args);
 
+    [Fact]
+    public void A_relative_unix_bind_in_a_directory_deeper_than_sun_path_is_bound_by_its_name()
+    {
+        // Gunicorn binds the name as given; its full path here is longer than sockaddr_un's 108 bytes.
+        var deep = _dir;
+        while (deep.Length < 130)
+        {
+            deep = Path.Combine(deep, "deeper-directory");
+        }
+
+        Directory.CreateDirectory(deep);
+        using var server = UnicornServer.Start("--chdir", deep, "-b", "unix:app.sock", App);
+        server.WaitForLog("Listening at: unix:app.sock");
+        server.WaitForLog("Booting worker");
+        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3")
+        {
+            WorkingDirectory = deep,
+            RedirectStandardOutput = true,
+            ArgumentList =
+            {
+                "-c",
+                "import socket, time\nfor _ in range(100):\n    s = socket.socket(socket.AF_UNIX)\n    try:\n        s.connect('app.sock'); break\n" +
+                "    except OSError:\n        time.sleep(0.2)\ns.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\nprint(s.recv(100).split(b'\\r\\n')[0].decode())",
+            },
+        };
+        using var client = System.Diagnostics.Process.Start(info)!;
+        var status = client.StandardOutput.ReadToEnd().Trim();
+        client.WaitForExit();
+        Assert.Equal("HTTP/1.0 200 OK", status);
+        server.Signal(15);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.False(File.Exists(Path.Combine(deep, "app.sock")));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
