@@ -102,7 +102,7 @@ internal sealed class DirtyArbiterProcess : IDisposable
             ["hook_paths"] = settings.HookReferences
                 .Where(h => DirtyHooks.Contains(h.Setting.Name) && h.Reference.DottedPath is not null)
                 .ToDictionary(h => h.Setting.Name, h => h.Reference.DottedPath),
-            ["pythonpath"] = settings.PythonPath?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            ["pythonpath"] = settings.PythonPathEntries, // --pythonpath, then what the config file added to sys.path
             ["errorlog"] = settings.ErrorLog,
             ["loglevel"] = settings.LogLevel ?? "info",
             // Every setting's resolved value, for the hooks' arbiter.cfg and worker.cfg (Gunicorn's Config).
