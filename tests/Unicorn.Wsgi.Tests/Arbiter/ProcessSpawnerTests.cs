@@ -36,6 +36,9 @@ public class ProcessSpawnerTests
         using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var cloexecFd = (int)closed.SafeHandle.DangerousGetHandle();
         using var heartbeat = WorkerHeartbeat.Create(null);
+        // Placed above every fd in play, as the arbiter places it: a fixed number (200 once) can be the
+        // cloexec socket's own when other tests in this process hold many fds.
+        var target = Math.Max(Math.Max(listenerFd, cloexecFd), heartbeat.Fd) + 1;
         var output = Path.GetTempFileName();
         using (var outHandle = File.OpenHandle(output, FileMode.Create, FileAccess.Write))
         {
@@ -44,7 +47,7 @@ public class ProcessSpawnerTests
                 Path = "/bin/sh",
                 Argv = ["sh", "-c", "ls /proc/$$/fd"],
                 Environment = new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" },
-                Dup2 = [((int)outHandle.DangerousGetHandle(), 1), (heartbeat.Fd, 200)],
+                Dup2 = [((int)outHandle.DangerousGetHandle(), 1), (heartbeat.Fd, target)],
             });
             var status = WaitFor(pid);
             Assert.Equal(0, Libc.WEXITSTATUS(status));
@@ -53,7 +56,7 @@ public class ProcessSpawnerTests
         var fds = File.ReadAllLines(output).Select(int.Parse).ToHashSet();
         File.Delete(output);
         Assert.Contains(listenerFd, fds);
-        Assert.Contains(200, fds);
+        Assert.Contains(target, fds);
         Assert.DoesNotContain(cloexecFd, fds);
     }
 
