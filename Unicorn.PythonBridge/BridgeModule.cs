@@ -10,6 +10,9 @@ internal static class BridgeModule
 {
     public const string Name = "_unicorn_bridge";
 
+    /// <summary>Where a forked worker finds the zygote's code objects (<c>PRECOMPILED</c> in <c>unicorn_zygote.py</c>).</summary>
+    private const string PrecompiledModule = "_unicorn_precompiled";
+
     private static PyObject? s_module;
 
     /// <summary>The module object; call with the GIL held after <see cref="Load"/>.</summary>
@@ -32,12 +35,9 @@ internal static class BridgeModule
         using var types = Py.Import("types");
         using var sys = Py.Import("sys");
         using var moduleName = new PyString(name);
-        using var sourceText = new PyString(source);
-        using var fileName = new PyString(file);
-        using var mode = new PyString("exec");
         var module = types.InvokeMethod("ModuleType", moduleName);
         using var dict = module.GetAttr("__dict__");
-        using var code = builtins.InvokeMethod("compile", sourceText, fileName, mode);
+        using var code = Compile(builtins, sys, source, file);
         using (builtins.InvokeMethod("exec", code, dict))
         {
         }
@@ -50,6 +50,36 @@ internal static class BridgeModule
         using var modules = sys.GetAttr("modules");
         modules.SetItem(name, module);
         return module;
+    }
+
+    /// <summary>
+    /// The code object of an embedded module's <paramref name="source"/>: the one the zygote compiled before forking
+    /// this worker (<c>unicorn_zygote.py</c>, <c>precompile</c>) when it was made from a source of the same length,
+    /// else compiled here (GIL held).
+    /// </summary>
+    internal static PyObject Compile(PyObject builtins, PyObject sys, string source, string file)
+    {
+        using var sourceText = new PyString(source);
+        using var fileName = new PyString(file);
+        using var modules = sys.GetAttr("modules");
+        using var key = new PyString(PrecompiledModule);
+        using var precompiled = modules.InvokeMethod("get", key);
+        if (!precompiled.IsNone())
+        {
+            using var table = precompiled.GetAttr("code");
+            using var entry = table.InvokeMethod("get", fileName);
+            if (!entry.IsNone())
+            {
+                using var length = entry[0];
+                if (length.As<long>() == sourceText.Length())
+                {
+                    return entry[1];
+                }
+            }
+        }
+
+        using var mode = new PyString("exec");
+        return builtins.InvokeMethod("compile", sourceText, fileName, mode);
     }
 
     internal static string ReadResource(string file)

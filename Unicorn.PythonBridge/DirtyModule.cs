@@ -29,7 +29,7 @@ public static class DirtyModule
         using var modules = sys.GetAttr("modules");
         modules.SetItem(Name, module);
         using var dict = module.GetAttr("__dict__");
-        using var code = builtins.InvokeMethod("compile", new PyString(Source), new PyString(FileName), new PyString("exec"));
+        using var code = BridgeModule.Compile(builtins, sys, Source, FileName);
         using (builtins.InvokeMethod("exec", code, dict))
         {
         }

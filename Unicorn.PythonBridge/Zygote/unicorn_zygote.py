@@ -38,6 +38,15 @@ SHARED_MODULES = ("ast", "atexit", "base64", "bz2", "fnmatch", "importlib.abc", 
                   "ipaddress", "itertools", "logging", "lzma", "pathlib", "random", "select", "shutil", "stat",
                   "string", "struct", "tempfile", "time", "types", "typing", "urllib.parse", "weakref", "zlib")
 
+# Unicorn's own Python modules (Unicorn.PythonBridge/Python/*.py), which the build places in python/ beside this
+# script: every worker executes the bridge, the dirty client and glogging, and the worker class's half. Compiled
+# here once, before the fork, their code objects are in pages the workers share, and a worker executes them
+# without compiling (unicorn_dirty.py alone cost a worker ~35 ms and kept 1.5 MiB of compiler memory). A worker
+# finds them in sys.modules[PRECOMPILED] (BridgeModule.cs), keyed by file name, with the source's length, which
+# it checks against the source it carries.
+PRECOMPILED = "_unicorn_precompiled"
+PRECOMPILED_DIR = "python"
+
 # glibc's M_ARENA_MAX: at most this many malloc arenas in a forked worker, whose .NET threads would each
 # create one of their own (up to 8 per core); the CPython side allocates under the GIL anyway. Kept when
 # the user set MALLOC_ARENA_MAX, which glibc has already read.
@@ -124,8 +133,33 @@ def install_dirty(source):
     module.__file__ = "unicorn_dirty.py"
     sys.modules["unicorn_dirty"] = module
     linecache.cache["unicorn_dirty.py"] = (len(source), None, source.splitlines(True), "unicorn_dirty.py")
-    exec(compile(source, "unicorn_dirty.py", "exec"), module.__dict__)  # pylint: disable=exec-used
+    exec(precompiled("unicorn_dirty.py", source), module.__dict__)  # pylint: disable=exec-used
     module.install_gunicorn_alias(module)
+
+
+def precompile():
+    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), PRECOMPILED_DIR)
+    code = {}
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".py"))
+    except OSError:
+        names = []  # an older layout: workers compile their own
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                source = f.read()
+        except OSError:
+            continue
+        code[name] = (len(source), compile(source, name, "exec"))
+    module = types.ModuleType(PRECOMPILED)
+    module.code = code
+    sys.modules[PRECOMPILED] = module
+
+
+def precompiled(name, source):
+    """The code precompile() made of this source, else the source compiled now."""
+    entry = getattr(sys.modules.get(PRECOMPILED), "code", {}).get(name)
+    return entry[1] if entry and entry[0] == len(source) else compile(source, name, "exec")
 
 
 def preload(app):
@@ -275,6 +309,7 @@ def main():
         signal.signal(sig, ignore)
     try:
         try:
+            precompile()
             prepare(config)
             if config.get("loglevel"):
                 route_error_logger(config["loglevel"])

@@ -88,6 +88,9 @@ public sealed class ZygoteTests : IDisposable
         // Without the zygote's cap each of the runtime's threads takes an arena (15 seen on 2 cores).
         var arenas = int.Parse(Get(port, "/arenas").Body, CultureInfo.InvariantCulture);
         Assert.InRange(arenas, 1, 2);
+
+        // Unicorn's own Python modules were compiled once, in the zygote, not again in the worker.
+        Assert.Equal("_unicorn_bridge=True unicorn_dirty=True", Get(port, "/precompiled").Body);
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
     }
