@@ -91,6 +91,9 @@ public sealed partial class Worker
 
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
+    /// <summary>max_requests with this worker's jitter (0: no limit), as the hooks' <c>worker.max_requests</c> shows it.</summary>
+    public long MaxRequests => _maxRequests;
+
     /// <summary>Requests running in the app (busy Python threads), for the metrics gauges.</summary>
     public int BusyThreads => _host.Busy;
 
