@@ -62,7 +62,7 @@ public sealed class HookedApplication : IWsgiApplication
             try
             {
                 // Gunicorn builds the environ after pre_request, so what it set on req reaches the app.
-                rewritten = hooks.PreRequest(self, request);
+                rewritten = request.RewrittenAs = hooks.PreRequest(self, request);
             }
             catch (HookFailedException)
             {

@@ -522,7 +522,8 @@ public sealed partial class Worker
         if (AccessLog is { } log)
         {
             var sink = request.Response;
-            log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
+            // Gunicorn's access line reads the environ, so it shows what a pre_request hook rewrote.
+            log(AccessLogEntry.FromRequest(request.Request.RewrittenAs ?? request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class RequestHookWorkerTests : IDisposable
         File.WriteAllText(config, RewritingHooks);
         var port = UnicornServer.FreePort();
         using var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir },
-            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-k", workerClass, "echo_app:app");
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-k", workerClass, "--access-logfile", "-", "echo_app:app");
         server.WaitUntilServing(port);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(30) };
 
@@ -87,6 +87,7 @@ public sealed class RequestHookWorkerTests : IDisposable
         // worker.nr as Gunicorn counts it: the requests before this one in pre_request, this one too in post_request
         // (counted from the first, WaitUntilServing's); post_request's req is pre_request's, rewritten.
         server.WaitForLog("post /untouched nr=");
+        server.WaitForLog("\"PUT /v2/item%20one?from=legacy HTTP/1.1\" 200"); // the access line shows it too, as Gunicorn's
         var before = server.Lines.Select(l => Regex.Match(l, @"pre GET /legacy nr=(\d+) unlimited=True$")).Single(m => m.Success);
         var n = int.Parse(before.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.True(n >= 1, server.Log);
