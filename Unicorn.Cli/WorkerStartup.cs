@@ -32,6 +32,7 @@ internal sealed class WorkerStartup : IDisposable
     private ServerHookBridge? _hookBridge;
     private WorkerHooks? _hooks;
     private WorkerInfo? _self;
+    private Worker? _worker;
     private bool _greenlets;
 
     public WorkerStartup()
@@ -49,6 +50,7 @@ internal sealed class WorkerStartup : IDisposable
                 WorkerExit = w => _hooks?.WorkerExit?.Invoke(w),
             },
             LoadApp = LoadApp,
+            WorkerCreated = w => _worker = w,
             IsAppLoadError = IsAppLoadError,
             DescribeBootError = DescribeBootError,
             DumpPythonStacks = DumpPythonStacks,
@@ -107,9 +109,24 @@ internal sealed class WorkerStartup : IDisposable
         {
             StartPython(settings);
             _serverHooks = PythonServerHooks.Load(settings, _log, Directory.GetCurrentDirectory(), worker: true);
-            _hookBridge = ServerHookBridge.ForWorker(_serverHooks, settings);
+            _hookBridge = ServerHookBridge.ForWorker(_serverHooks, settings, OwnState(settings));
             _hooks = _hookBridge.CreateWorkerHooks();
         }
+    }
+
+    // What the worker process's own hook object shows beyond the snapshot: Gunicorn's worker.nr, max_requests (with
+    // jitter once the worker is built; the setting before), sockets (the inherited listeners) and tmp (the heartbeat).
+    private Func<HookWorker, HookWorker> OwnState(Settings settings)
+    {
+        var sockets = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds));
+        int? tmp = int.TryParse(Environment.GetEnvironmentVariable(HandOver.HeartbeatFd), System.Globalization.CultureInfo.InvariantCulture, out var fd) ? fd : null;
+        return w => w with
+        {
+            Requests = _worker?.RequestCount ?? 0,
+            MaxRequests = _worker?.MaxRequests ?? settings.MaxRequests,
+            Sockets = sockets,
+            TmpFd = tmp,
+        };
     }
 
     // 2. post_fork, with this worker's pid and age, which the request hooks' server object shows later.

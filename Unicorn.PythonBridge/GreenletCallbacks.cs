@@ -68,6 +68,7 @@ internal static unsafe class GreenletCallbacks
         NativeFunction.Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "hook_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRequest, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "hook_worker", (delegate* unmanaged<nint, nint, nint>)&HookWorkerSnapshot, CPython.METH_NOARGS);
+        NativeFunction.Add(ns, "hook_rewritten", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRewritten, CPython.METH_FASTCALL);
         return ns;
     }
 
@@ -419,6 +420,26 @@ internal static unsafe class GreenletCallbacks
             }
 
             return CPython.FromLatin1Chars(JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request.Request)));
+        }
+        catch (Exception e)
+        {
+            return Raise(e.Message);
+        }
+    }
+
+    /// <summary>hook_rewritten(id, json): what pre_request set on req (call_request's JSON), for the access line.</summary>
+    [UnmanagedCallersOnly]
+    private static nint HookRewritten(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 2 || Find(args[0]) is not { } request || CPython.ToStringOrNull(args[1]) is not { } json)
+            {
+                return CPython.PyErr_Occurred() != 0 ? 0 : Raise("hook_rewritten() takes a request id and a str");
+            }
+
+            request.Request.RewrittenAs = PythonServerHooks.Rewritten(request.Request, json);
+            return CPython.NewRef(CPython.Py_None);
         }
         catch (Exception e)
         {

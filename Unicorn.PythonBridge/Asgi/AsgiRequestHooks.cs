@@ -26,7 +26,8 @@ public sealed class AsgiRequestHooks(PythonServerHooks? hooks, bool spew, Func<H
     {
         try
         {
-            _hooks?.PreRequest(worker(), request);
+            // Gunicorn's ASGI worker builds its scope without what pre_request set on req: the rewrite is dropped.
+            _ = _hooks?.PreRequest(worker(), request);
             return true;
         }
         catch (HookFailedException)

@@ -173,13 +173,25 @@ class _UnicornApp:
 
 class _UnicornListener:
     # One of Gunicorn's listener objects: str() is the address as Gunicorn prints it, anything else is the socket's
-    # (getsockname, family...), on a duplicate of the master's descriptor made when first needed and closed with it.
-    def __init__(self, fd, name):
+    # (getsockname, family...), on a duplicate of the process's descriptor made when first needed and closed with it.
+    # A worker's (worker.sockets) are named from the socket itself, as Gunicorn's listener classes print themselves.
+    def __init__(self, fd, name, https=False):
         self._fd = fd
         self._name = name
+        self._https = https
         self._sock = None
 
     def __str__(self):
+        if self._name is None:
+            import socket
+
+            addr = self.sock.getsockname()
+            if self.sock.family == socket.AF_UNIX:
+                self._name = "unix:%s" % (addr.decode() if isinstance(addr, bytes) else addr)
+            elif self.sock.family == socket.AF_INET6:
+                self._name = "http://[%s]:%d" % addr[:2]
+            else:
+                self._name = "%s://%s:%d" % (("https" if self._https else "http",) + tuple(addr[:2]))
         return self._name
 
     def __repr__(self):
@@ -248,13 +260,38 @@ class _UnicornServer:
             self.kill_worker(pid, sig)
 
 
+class _UnicornWorkerTmp:
+    # Gunicorn's worker.tmp (WorkerTmp) over the worker's heartbeat file, which the worker itself keeps beating (so
+    # notify() and close() leave it alone). last_update() is the last beat on the monotonic clock, as Gunicorn's
+    # notify() stamps the file's mtime with time.monotonic().
+    def __init__(self, fd):
+        self._fd = fd
+
+    def notify(self):
+        pass
+
+    def last_update(self):
+        data = os.pread(self._fd, 8, 0)
+        return int.from_bytes(data, "little") / 1e9 if len(data) == 8 else 0.0
+
+    def fileno(self):
+        return self._fd
+
+    def close(self):
+        pass
+
+
 class _UnicornWorker:
     # Set by Unicorn; anything else a master hook sets (pre_fork's worker._worker_id) is handed to the worker process.
-    _OWN = frozenset(("pid", "ppid", "age", "alive", "exitcode", "cfg", "log", "booted", "app", "_hooks"))
+    _OWN = frozenset(("pid", "ppid", "age", "alive", "exitcode", "cfg", "log", "booted", "app", "_hooks",
+                      "nr", "max_requests", "sockets", "tmp"))
 
     def __init__(self, snap, hooks):
-        self._update(snap)
         self._hooks = hooks
+        self.nr = 0
+        self.sockets = []
+        self.tmp = None
+        self._update(snap)
         self.cfg = hooks.cfg
         self.log = hooks.log
         self.booted = True
@@ -277,6 +314,16 @@ class _UnicornWorker:
         self.age = snap["age"]
         self.alive = snap["alive"]
         self.exitcode = snap.get("exitcode")
+        # Gunicorn's worker counts requests in nr; with request hooks the hooks object counts them as Gunicorn does
+        # (call_request), else the snapshot has the worker's count. max_requests: the limit with jitter, or
+        # sys.maxsize for none, as Gunicorn sets it.
+        if not self._hooks.counts_requests:
+            self.nr = snap.get("nr") or 0
+        self.max_requests = snap.get("max_requests") or sys.maxsize
+        if self.tmp is None and snap.get("tmp") is not None:
+            # The worker process's own object: its listeners and heartbeat file, which stay for its life.
+            self.sockets = [_UnicornListener(fd, None, self._hooks.cfg.is_ssl) for fd in snap.get("sockets") or []]
+            self.tmp = _UnicornWorkerTmp(snap["tmp"])
 
 
 class _UnicornRequest:
@@ -292,6 +339,44 @@ class _UnicornRequest:
         self.peer_addr = tuple(d["peer"]) if d["peer"] else None
         self.remote_addr = self.peer_addr
         self.body = None
+        self._original = (self.method, self.uri, self.path, self.query, list(self.headers))
+
+    def _rewrite(self):
+        # What pre_request changed that Gunicorn's wsgi.create reads (method, uri, path, query, headers), as JSON for
+        # the environ, or None when it changed none of them.
+        now = (self.method, self.uri, self.path, self.query, self.headers)
+        if now == self._original:
+            return None
+        return json.dumps({
+            "method": str(self.method), "uri": str(self.uri), "path": str(self.path), "query": str(self.query),
+            "headers": [[str(k), str(v)] for k, v in self.headers],
+        })
+
+
+def _unicorn_rewrite_environ(environ, rewrite_json):
+    # The greenlet workers build the environ before pre_request runs: apply what it changed as Gunicorn's
+    # wsgi.create maps the req (the threaded workers build the environ from the rewritten request instead).
+    from urllib.parse import unquote_to_bytes
+
+    r = json.loads(rewrite_json)
+    environ["REQUEST_METHOD"] = r["method"]
+    environ["RAW_URI"] = r["uri"]
+    environ["QUERY_STRING"] = r["query"]
+    path, script_name = r["path"], environ.get("SCRIPT_NAME", "")
+    if script_name and path.startswith(script_name):
+        path = path[len(script_name):]
+    environ["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1")
+    for key in [k for k in environ if k.startswith("HTTP_") or k in ("CONTENT_TYPE", "CONTENT_LENGTH")]:
+        del environ[key]
+    for name, value in r["headers"]:
+        upper = name.upper()
+        if upper == "CONTENT-TYPE":
+            environ["CONTENT_TYPE"] = value
+        elif upper == "CONTENT-LENGTH":
+            environ["CONTENT_LENGTH"] = value
+        else:
+            key = "HTTP_" + upper.replace("-", "_")
+            environ[key] = environ[key] + "," + value if key in environ else value
 
 
 class _UnicornResponse:
@@ -323,6 +408,8 @@ def _unicorn_hook_state():
 class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
         self.log = _UnicornLog(write)
+        # worker.nr as Gunicorn counts it (a request past pre_request), when request hooks see every request.
+        self._requests = 0
         self.master = master
         self.loaded_app = None
         # A worker process's own worker object and each request's req between pre_request and post_request are kept,
@@ -342,6 +429,7 @@ class _UnicornHooks:
                 mod_name, attr = path.rsplit(".", 1)
                 fn = getattr(importlib.import_module(mod_name), attr)
             self.hooks[name] = fn
+        self.counts_requests = "pre_request" in self.hooks or "post_request" in self.hooks
 
     def call(self, name, args_json):
         args = []
@@ -397,6 +485,10 @@ class _UnicornHooks:
             carried[key] = value
         return json.dumps(carried) if carried else None
 
+    @staticmethod
+    def rewrite_environ(environ, rewrite_json):
+        _unicorn_rewrite_environ(environ, rewrite_json)
+
     def set_app(self, app):
         self.loaded_app = app
 
@@ -422,8 +514,14 @@ class _UnicornHooks:
             req = _UnicornRequest(snap)
             if "post_request" in self.hooks:
                 self._pending.set((snap, req))
+            worker.nr = self._requests
             fn(worker, req)
-            return
+            # Gunicorn counts the request once pre_request has passed, before the app runs.
+            self._requests += 1
+            return req._rewrite()
+        if "pre_request" not in self.hooks:
+            self._requests += 1
+        worker.nr = self._requests
         req = pending[1] if pending is not None and pending[0] == snap else _UnicornRequest(snap)
         args = [worker, req, environ, _UnicornResponse(json.loads(resp_json))]
         arity = _unicorn_arity(fn)

@@ -58,9 +58,11 @@ public sealed class HookedApplication : IWsgiApplication
         public void Invoke(WsgiRequest request, IResponseSink response)
         {
             var self = worker();
+            WsgiRequest? rewritten;
             try
             {
-                hooks.PreRequest(self, request);
+                // Gunicorn builds the environ after pre_request, so what it set on req reaches the app.
+                rewritten = request.RewrittenAs = hooks.PreRequest(self, request);
             }
             catch (HookFailedException)
             {
@@ -76,10 +78,11 @@ public sealed class HookedApplication : IWsgiApplication
             }
 
             var recorder = new RecordingSink(response);
-            inner.Invoke(request, recorder);
+            inner.Invoke(rewritten ?? request, recorder);
             var environ = inner is PythonWsgiThread python ? python.TakeEnviron() : 0;
             try
             {
+                // The request as pre_request saw it, so post_request gets the same req object back.
                 hooks.PostRequest(self, request, recorder.Status ?? "500 Internal Server Error", recorder.Headers, recorder.Sent, environ);
             }
             catch (HookFailedException)

@@ -12,17 +12,32 @@ public sealed unsafe partial class PythonServerHooks
 {
     public bool HasRequestHooks => _defined.Contains("pre_request") || _defined.Contains("post_request");
 
-    /// <summary>Runs <c>pre_request(worker, req)</c>; throws <see cref="HookFailedException"/> (logged) if it raises.</summary>
-    public void PreRequest(HookWorker worker, WsgiRequest request)
+    /// <summary>
+    /// Runs <c>pre_request(worker, req)</c>; throws <see cref="HookFailedException"/> (logged) if it raises. Returns the
+    /// request as the hook left it when it changed what Gunicorn builds the environ from (<c>req.method</c>, <c>uri</c>,
+    /// <c>path</c>, <c>query</c>, <c>headers</c>), else null.
+    /// </summary>
+    public WsgiRequest? PreRequest(HookWorker worker, WsgiRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (_hooks is null || !_defined.Contains("pre_request"))
         {
-            return;
+            return null;
         }
 
-        CallRequestHook("pre_request", worker, request, null, 0);
+        return CallRequestHook("pre_request", worker, request, null, 0) is { } rewrite ? Rewritten(request, rewrite) : null;
     }
+
+    /// <summary><paramref name="request"/> with what pre_request set (call_request's JSON, see HookScript's <c>_rewrite</c>).</summary>
+    internal static WsgiRequest Rewritten(WsgiRequest request, string json)
+    {
+        var r = JsonSerializer.Deserialize<RequestRewrite>(json)!;
+        return request.Rewrite(r.method, r.uri, r.path, r.query, [.. r.headers.Select(h => new KeyValuePair<string, string>(h[0], h[1]))]);
+    }
+
+#pragma warning disable IDE1006, CA1812 // the JSON's names; built by the deserializer
+    private sealed record RequestRewrite(string method, string uri, string path, string query, string[][] headers);
+#pragma warning restore IDE1006, CA1812
 
     public bool HasPostRequest => _defined.Contains("post_request");
 
@@ -86,9 +101,11 @@ public sealed unsafe partial class PythonServerHooks
         peer = r.RemoteEndPoint is { } ep ? new object[] { ep.Address.ToString(), ep.Port } : null,
     };
 
-    private void CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, nint environ)
+    // Returns what call_request returns: for pre_request, JSON of the request it changed, else null.
+    private string? CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, nint environ)
     {
         var workerJson = JsonSerializer.Serialize(WorkerSnapshot(worker));
+        string? returned = null;
         Run(name, hooks =>
         {
             using var environArg = environ != 0 ? Handles.Wrap(environ) : null;
@@ -97,8 +114,10 @@ public sealed unsafe partial class PythonServerHooks
             using var workerArg = new PyString(workerJson);
             using var requestArg = new PyString(JsonSerializer.Serialize(RequestSnapshot(request)));
             using var responseArg = new PyString(JsonSerializer.Serialize(response));
-            using var _ = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environArg ?? PyObject.None);
+            using var result = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environArg ?? PyObject.None);
+            returned = result.IsNone() ? null : result.As<string>();
         });
+        return returned;
     }
 
     private static void ReleaseEnviron(nint environ)

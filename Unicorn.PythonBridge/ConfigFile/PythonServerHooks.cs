@@ -155,7 +155,18 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
 
     internal static object Worker(HookWorker w) => new { worker = WorkerSnapshot(w) };
 
-    internal static object WorkerSnapshot(HookWorker w) => new { pid = w.Pid, ppid = w.ParentPid, age = w.Age, alive = w.Alive, exitcode = w.ExitCode };
+    internal static object WorkerSnapshot(HookWorker w) => new
+    {
+        pid = w.Pid,
+        ppid = w.ParentPid,
+        age = w.Age,
+        alive = w.Alive,
+        exitcode = w.ExitCode,
+        nr = w.Requests,
+        max_requests = w.MaxRequests,
+        sockets = w.Sockets,
+        tmp = w.TmpFd,
+    };
 
     internal static object Value(int? v) => new { value = v };
 

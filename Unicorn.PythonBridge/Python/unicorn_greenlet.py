@@ -65,11 +65,16 @@ def use_hooks(hooks, pre_request, post_request):
     _hooks, _pre_request, _post_request = hooks, pre_request, post_request
 
 
-def _call_hook(name, req, resp=None, environ=None):
-    """Runs one request hook here, in the greenlet (it may yield); False when it raised, which is logged."""
+def _call_hook(name, req, resp=None, environ=None, gid=None):
+    """Runs one request hook here, in the greenlet (it may yield); False when it raised, which is logged.
+    What pre_request changed of the request is applied to environ, as Gunicorn builds the environ after it
+    (and its access line from that environ)."""
     failure = None
     try:
-        _hooks.call_request(name, _native.hook_worker(), req, resp, environ)
+        rewrite = _hooks.call_request(name, _native.hook_worker(), req, resp, None if name == "pre_request" else environ)
+        if rewrite is not None:
+            _hooks.rewrite_environ(environ, rewrite)
+            _native.hook_rewritten(gid, rewrite)
     except Exception:
         failure = traceback.format_exc()
     if failure is not None:
@@ -194,7 +199,7 @@ def _handle(app, environ, me):
 
 def _handle_hooked(app, environ, gid):
     req = _native.hook_request(gid)
-    if _pre_request and not _call_hook("pre_request", req):
+    if _pre_request and not _call_hook("pre_request", req, environ=environ, gid=gid):
         # As the threaded host: a pre_request that raised is a 500, and the app does not run.
         try:
             _native.start(gid, "500 Internal Server Error",

@@ -52,4 +52,31 @@ public sealed class WsgiRequest
 
     /// <summary>True when the request asked for the connection to be closed after the response.</summary>
     public bool WantsClose { get; init; }
+
+    /// <summary>Set when a <c>pre_request</c> hook rewrote this request: what the app saw, which the access line shows.</summary>
+    public WsgiRequest? RewrittenAs { get; set; }
+
+    /// <summary>
+    /// This request as a <c>pre_request</c> hook rewrote it (Gunicorn builds the environ from its <c>req</c> after that
+    /// hook): the same body, peer and listener, with the method, target and header fields the hook left.
+    /// </summary>
+    public WsgiRequest Rewrite(string method, string rawUri, string path, string query, IReadOnlyList<KeyValuePair<string, string>> headers) => new()
+    {
+        Upgrade = Upgrade,
+        Method = method,
+        RawUri = rawUri,
+        Path = path,
+        Query = query,
+        Protocol = Protocol,
+        VersionMinor = VersionMinor,
+        Headers = headers,
+        Body = Body,
+        UrlScheme = UrlScheme,
+        RemoteEndPoint = RemoteEndPoint,
+        ServerName = ServerName,
+        ServerPort = ServerPort,
+        ScriptName = ScriptName,
+        ExtraEnviron = ExtraEnviron,
+        WantsClose = WantsClose,
+    };
 }

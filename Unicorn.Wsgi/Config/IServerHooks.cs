@@ -12,7 +12,20 @@ public sealed record HookServer(int Pid, int NumWorkers, Settings Settings);
 /// <param name="Alive">False once it has been told to stop (<c>worker.alive</c>).</param>
 /// <param name="ParentPid">The master's pid (<c>worker.ppid</c>).</param>
 /// <param name="ExitCode">For <c>child_exit</c>: how it exited, when known.</param>
-public sealed record HookWorker(int Pid, int Age, bool Alive, int ParentPid, int? ExitCode = null);
+public sealed record HookWorker(int Pid, int Age, bool Alive, int ParentPid, int? ExitCode = null)
+{
+    /// <summary>In the worker process itself: requests it has handled (<c>worker.nr</c> when no request hook counts them).</summary>
+    public long Requests { get; init; }
+
+    /// <summary><c>max_requests</c> with this worker's jitter; 0 for no limit (Gunicorn shows <c>sys.maxsize</c>).</summary>
+    public long MaxRequests { get; init; }
+
+    /// <summary>In the worker process itself: its listening descriptors (<c>worker.sockets</c>, on duplicates).</summary>
+    public IReadOnlyList<int>? Sockets { get; init; }
+
+    /// <summary>In the worker process itself: its heartbeat file's descriptor (<c>worker.tmp</c>).</summary>
+    public int? TmpFd { get; init; }
+}
 
 /// <summary>A listening socket of the master, as a hook sees it (one of Gunicorn's <c>server.LISTENERS</c>).</summary>
 /// <param name="Fd">The master's descriptor (the hook gets a duplicate of it).</param>

@@ -24,8 +24,11 @@ public sealed class ServerHookBridge
     private IReadOnlyList<HookWorker> _workers = [];
     private IReadOnlyList<HookListener> _listeners = [];
 
-    private ServerHookBridge(IServerHooks hooks, Settings settings, int masterPid)
+    private readonly Func<HookWorker, HookWorker>? _own;
+
+    private ServerHookBridge(IServerHooks hooks, Settings settings, int masterPid, Func<HookWorker, HookWorker>? own = null)
     {
+        _own = own;
         _hooks = hooks;
         _settings = settings;
         _masterPid = masterPid;
@@ -35,8 +38,12 @@ public sealed class ServerHookBridge
     /// <summary>In the master.</summary>
     public static ServerHookBridge ForMaster(IServerHooks hooks, Settings settings) => new(hooks, settings, Environment.ProcessId);
 
-    /// <summary>In a worker: the master is the parent process.</summary>
-    public static ServerHookBridge ForWorker(IServerHooks hooks, Settings settings) => new(hooks, settings, Libc.getppid());
+    /// <summary>
+    /// In a worker: the master is the parent process. <paramref name="own"/> adds what only the worker process knows of
+    /// itself (<c>nr</c>, <c>max_requests</c>, <c>sockets</c>, <c>tmp</c>) to each of its hooks' worker snapshots.
+    /// </summary>
+    public static ServerHookBridge ForWorker(IServerHooks hooks, Settings settings, Func<HookWorker, HookWorker>? own = null) =>
+        new(hooks, settings, Libc.getppid(), own);
 
     /// <summary>After SIGHUP: the re-read config file's hooks and the new settings.</summary>
     public void Update(IServerHooks hooks, Settings settings)
@@ -100,7 +107,11 @@ public sealed class ServerHookBridge
     /// <summary>What hooks see of <paramref name="worker"/> now (for the request hooks, which the worker calls itself).</summary>
     public HookWorker Snapshot(WorkerInfo worker) => Worker(worker);
 
-    private HookWorker Worker(WorkerInfo w, bool alive = true) => new(w.Pid, w.Age, alive, _masterPid);
+    private HookWorker Worker(WorkerInfo w, bool alive = true)
+    {
+        var worker = new HookWorker(w.Pid, w.Age, alive, _masterPid) { MaxRequests = _settings.MaxRequests };
+        return _own is null ? worker : _own(worker);
+    }
 
     private void IfDefined(string name, Action call)
     {

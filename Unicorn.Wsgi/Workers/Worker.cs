@@ -91,6 +91,9 @@ public sealed partial class Worker
 
     public long RequestCount => Interlocked.Read(ref _requestCount);
 
+    /// <summary>max_requests with this worker's jitter (0: no limit), as the hooks' <c>worker.max_requests</c> shows it.</summary>
+    public long MaxRequests => _maxRequests;
+
     /// <summary>Requests running in the app (busy Python threads), for the metrics gauges.</summary>
     public int BusyThreads => _host.Busy;
 
@@ -519,7 +522,8 @@ public sealed partial class Worker
         if (AccessLog is { } log)
         {
             var sink = request.Response;
-            log(AccessLogEntry.FromRequest(request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
+            // Gunicorn's access line reads the environ, so it shows what a pre_request hook rewrote.
+            log(AccessLogEntry.FromRequest(request.Request.RewrittenAs ?? request.Request, sink.Status, sink.BodyBytesSent, sink.Headers, request.StartTime, request.Duration));
         }
     }
 

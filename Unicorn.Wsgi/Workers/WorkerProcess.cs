@@ -135,6 +135,7 @@ public sealed partial class WorkerProcess
             _worker = new Worker(_settings, listeners, app, _log, hub);
             _worker.MaxRequestsReached += OnMaxRequestsReached;
             _worker.AccessLog = _options.AccessLog;
+            _options.WorkerCreated?.Invoke(_worker);
             if (StartReloader() is { } reloadFailure)
             {
                 return reloadFailure;

@@ -58,6 +58,9 @@ public sealed class WorkerProcessOptions
     public Func<Settings, ILoadedApp>? WarmUpApp { get; init; }
 
     public WorkerHooks Hooks { get; init; } = new();
+
+    /// <summary>Called once the worker that will serve is built (before post_worker_init): what hooks read of it.</summary>
+    public Action<Worker>? WorkerCreated { get; init; }
 }
 
 /// <summary>Gunicorn's worker-side server hooks (Python callables from the config file).</summary>
