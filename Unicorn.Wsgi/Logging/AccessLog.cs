@@ -259,10 +259,19 @@ public sealed class AccessLog : IDisposable
     /// <summary>Gunicorn's atoms, plus the braced ones the format names (Gunicorn's record carries every header).</summary>
     private static string[] PythonAtomNames(string format)
     {
-        string[] names = ["h", "l", "u", "t", "r", "m", "U", "q", "H", "s", "B", "b", "f", "a", "T", "M", "D", "L", "p"];
-        var braced = System.Text.RegularExpressions.Regex.Matches(format, @"%\((\{[^}]*\}[ioe])\)")
-            .Select(m => m.Groups[1].Value.ToLowerInvariant());
-        return [.. names.Concat(braced).Distinct(StringComparer.Ordinal)];
+        List<string> names = ["h", "l", "u", "t", "r", "m", "U", "q", "H", "s", "B", "b", "f", "a", "T", "M", "D", "L", "p"];
+        // Each %({name}i), %({name}o) or %({name}e), scanned rather than matched with a Regex: a worker builds this
+        // log while it boots, and loading and compiling a Regex was most of that.
+        for (var at = format.IndexOf("%({", StringComparison.Ordinal); at >= 0; at = format.IndexOf("%({", at + 1, StringComparison.Ordinal))
+        {
+            var close = format.IndexOf('}', at + 3);
+            if (close >= 0 && close + 2 < format.Length && format[close + 1] is 'i' or 'o' or 'e' && format[close + 2] == ')')
+            {
+                names.Add(format[(at + 2)..(close + 2)].ToLowerInvariant());
+            }
+        }
+
+        return [.. names.Distinct(StringComparer.Ordinal)];
     }
 
     private List<KeyValuePair<string, object>> PythonAtoms(AccessLogEntry entry)
