@@ -7,13 +7,18 @@ namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
 /// Kestrel's log, into the worker's error log as one line per event and never a stack trace: a client's
-/// protocol error (a reset flood, a CONTINUATION flood, a window overflow) is the client's affair, logged
-/// once at info when Kestrel ends the connection with GOAWAY; Kestrel's own failures are errors.
+/// protocol error (a reset flood, a CONTINUATION flood, a window overflow, a header block HPACK cannot decode)
+/// is the client's affair, logged once at info when Kestrel ends the connection with GOAWAY; Kestrel's own
+/// failures are errors.
 /// </summary>
 internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 {
     private static readonly EventId ClientProtocolError = new(0, "Http2ConnectionError");
     private const string ApplicationNeverCompleted = "ApplicationNeverCompleted";
+
+    // Kestrel logs a header block it cannot decode under its own event, apart from its other connection errors,
+    // though it ends the connection the same way (GOAWAY COMPRESSION_ERROR).
+    private const string HPackDecodingError = "HPackDecodingError";
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -40,8 +45,11 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
         string message;
         if (IsClientProtocolError(eventId) && exception is not null && ConnectionId(state) is { } connection)
         {
-            // The exception's message is the whole reason, with the error code sent in the GOAWAY.
-            message = $"Connection id \"{connection}\": {exception.Message}";
+            // The exception's message is the whole reason, with the error code sent in the GOAWAY; an HPACK
+            // exception's message has no code, so it is said as the other connection errors say theirs.
+            message = eventId.Name == HPackDecodingError
+                ? $"Connection id \"{connection}\": HTTP/2 connection error (COMPRESSION_ERROR): {exception.Message}"
+                : $"Connection id \"{connection}\": {exception.Message}";
         }
         else
         {
@@ -78,5 +86,5 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 
     // One line per connection Kestrel ends for a protocol error (GOAWAY); the per-stream resets that led to it
     // (thousands, in a rapid-reset flood) stay at debug.
-    private static bool IsClientProtocolError(EventId eventId) => eventId.Name == ClientProtocolError.Name;
+    private static bool IsClientProtocolError(EventId eventId) => eventId.Name == ClientProtocolError.Name || eventId.Name == HPackDecodingError;
 }

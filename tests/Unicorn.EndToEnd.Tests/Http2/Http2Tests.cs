@@ -175,6 +175,8 @@ public sealed partial class Http2Tests(Http2ServerFixture fixture) : IClassFixtu
     [InlineData("oversized_headers", "GOAWAY PROTOCOL_ERROR", "HTTP/2 connection error (PROTOCOL_ERROR): Request headers too long.")]
     [InlineData("window_overflow", "GOAWAY FLOW_CONTROL_ERROR", "HTTP/2 connection error (FLOW_CONTROL_ERROR): The client sent a WINDOW_UPDATE frame")]
     [InlineData("data_beyond_window", "GOAWAY FLOW_CONTROL_ERROR", "HTTP/2 connection error (FLOW_CONTROL_ERROR): The client sent more data than")]
+    // Kestrel logs an HPACK failure under its own event, at debug: Unicorn says it at info as it says the others.
+    [InlineData("bad_hpack", "GOAWAY COMPRESSION_ERROR", "HTTP/2 connection error (COMPRESSION_ERROR): HPACK integer exceeds limits")]
     public void A_hostile_client_is_answered_and_the_worker_serves_the_next_request_within_a_second(string attack, string goaway, string reason)
     {
         var before = fixture.Server.Count(reason);

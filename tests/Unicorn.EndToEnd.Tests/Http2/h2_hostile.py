@@ -171,8 +171,13 @@ def empty_data_flood(sock):
     send_all(sock, frame(DATA, 0, 1) * 100000)
 
 
+def bad_hpack(sock):
+    # A header block HPACK cannot decode: an indexed field whose index is an integer past 2^32.
+    send_all(sock, frame(HEADERS, END_STREAM | END_HEADERS, 1, b"\xff\xff\xff\xff\xff\xff\xff\x7f"))
+
+
 CASES = {f.__name__: f for f in (rapid_reset, continuation_flood, settings_flood, ping_flood, empty_data_flood,
-                                 oversized_headers, window_overflow, data_beyond_window)}
+                                 oversized_headers, window_overflow, data_beyond_window, bad_hpack)}
 
 
 def streamed(port, path):

@@ -88,6 +88,19 @@ public sealed class Http2TransportConnectionTests : IDisposable
         Assert.Equal([(LogLevel.Debug, "HTTP/2: Connection id \"7\" application never completed."), (LogLevel.Critical, "HTTP/2: something else")], log.Lines);
     }
 
+    [Fact]
+    public void A_header_block_kestrel_cannot_decode_is_one_info_line_naming_the_goaway_code()
+    {
+        // Kestrel logs it at debug under its own event, though the connection ends with GOAWAY as for its other
+        // connection errors, which are info.
+        var log = new ListLog();
+        var kestrel = new Http2KestrelLog(log).CreateLogger("Microsoft.AspNetCore.Server.Kestrel");
+        IReadOnlyList<KeyValuePair<string, object?>> state = [new("ConnectionId", "3 from ip=127.0.0.1"), new("StreamId", 1)];
+        kestrel.Log(Microsoft.Extensions.Logging.LogLevel.Debug, new Microsoft.Extensions.Logging.EventId(39, "HPackDecodingError"), state,
+            new InvalidOperationException("HPACK integer exceeds limits or has an overlong encoding."), (_, _) => "HPACK decoding error");
+        Assert.Equal([(LogLevel.Info, "HTTP/2: Connection id \"3 from ip=127.0.0.1\": HTTP/2 connection error (COMPRESSION_ERROR): HPACK integer exceeds limits or has an overlong encoding.")], log.Lines);
+    }
+
     private sealed class ListLog : IErrorLog
     {
         public List<(LogLevel Level, string Message)> Lines { get; } = [];
