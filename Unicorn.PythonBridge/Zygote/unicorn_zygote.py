@@ -138,6 +138,8 @@ def install_dirty(source):
 
 
 def precompile():
+    """Compiles the modules in PRECOMPILED_DIR into sys.modules[PRECOMPILED]; one that cannot be read or compiled is
+    left out, for the worker to compile (and report) itself."""
     directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), PRECOMPILED_DIR)
     code = {}
     try:
@@ -148,9 +150,9 @@ def precompile():
         try:
             with open(os.path.join(directory, name), encoding="utf-8") as f:
                 source = f.read()
-        except OSError:
+            code[name] = (len(source), compile(source, name, "exec"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             continue
-        code[name] = (len(source), compile(source, name, "exec"))
     module = types.ModuleType(PRECOMPILED)
     module.code = code
     sys.modules[PRECOMPILED] = module
