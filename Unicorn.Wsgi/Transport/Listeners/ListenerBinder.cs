@@ -60,11 +60,12 @@ public static class ListenerBinder
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse)
             {
-                // Gunicorn's lines and counts exactly: every attempt, the last included, is followed by
-                // "Retrying in 1 second." and the wait; the caller logs the final "Can't connect to ...".
+                // Gunicorn 26.1's lines and counts exactly: every attempt, the last included, logs both errors and
+                // is followed by the wait (its "Retrying in 1 second." at debug); the caller logs the final
+                // "Can't connect to ...".
                 log.Error("Connection in use: " + address.ToPythonRepr());
-                log.Debug($"connection to {address.ToPythonRepr()} failed: [Errno 98] Address already in use");
-                log.Error("Retrying in 1 second.");
+                log.Error($"connection to {address.ToPythonRepr()} failed: [Errno 98] Address already in use");
+                log.Debug("Retrying in 1 second.");
                 Thread.Sleep(options.RetryDelay);
                 if (attempt >= options.BindAttempts)
                 {

@@ -73,10 +73,12 @@ public class ListenerBinderTests
 
         var e = Assert.Throws<ListenerException>(() => ListenerBinder.Bind([ListenAddress.Parse($"127.0.0.1:{port}")], Fast, log));
 
-        // Gunicorn 20.1: five "Connection in use" each followed by "Retrying in 1 second.", then one
-        // "Can't connect to ..." (logged by the caller from the exception, so it appears once).
+        // Gunicorn 26.1: five "Connection in use" each followed by "connection to ... failed" and, at debug,
+        // "Retrying in 1 second.", then one "Can't connect to ..." (logged by the caller from the exception,
+        // so it appears once).
         Assert.Equal($"Can't connect to ('127.0.0.1', {port})", e.Message);
         Assert.Equal(5, log.Lines.Count(l => l == $"Connection in use: ('127.0.0.1', {port})"));
+        Assert.Equal(5, log.Lines.Count(l => l == $"connection to ('127.0.0.1', {port}) failed: [Errno 98] Address already in use"));
         Assert.Equal(5, log.Lines.Count(l => l == "Retrying in 1 second."));
         Assert.Equal("Retrying in 1 second.", log.Lines[^1]);
         Assert.DoesNotContain(log.Lines, l => l.StartsWith("Can't connect", StringComparison.Ordinal));
