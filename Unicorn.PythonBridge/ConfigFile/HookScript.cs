@@ -138,6 +138,27 @@ class _UnicornConfig:
         return [parse(b) for b in self._values.get("bind") or []]
 
     @property
+    def statsd_host(self):
+        # Gunicorn's validated form: the socket path, or (host, port); the master has checked the text already.
+        text = self._values.get("statsd_host")
+        if text is None:
+            return None
+        import re
+
+        old_style = re.match(r"^unix:(\d+)$", text)
+        if old_style:
+            return "unix", int(old_style.group(1))
+        if re.match(r"unix:(//)?", text):
+            return re.split(r"unix:(//)?", text)[-1]
+        netloc = text[6:] if text.startswith("tcp://") else text
+        if netloc.startswith("[") and "]" in netloc:
+            host, _, port = netloc[1:].partition("]")
+            port = port[1:]
+        else:
+            host, _, port = netloc.partition(":")
+        return host.lower(), int(port or 8125)
+
+    @property
     def is_ssl(self):
         return bool(self._values.get("certfile") or self._values.get("keyfile"))
 

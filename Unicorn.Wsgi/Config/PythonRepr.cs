@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Unicorn.Wsgi.Config;
@@ -10,9 +11,9 @@ namespace Unicorn.Wsgi.Config;
 internal static class PythonRepr
 {
     /// <summary><c>str(value)</c>: strings bare, everything else as <see cref="Repr"/>.</summary>
-    public static string Str(object? value) => PlainValue.Of(value) is string s ? s : Format(value);
+    public static string Str(object? value) => Shown(value) is string s ? s : Format(value);
 
-    public static string Format(object? value) => PlainValue.Of(value) switch
+    public static string Format(object? value) => Shown(value) switch
     {
         null => "None",
         bool b => b ? "True" : "False",
@@ -25,9 +26,12 @@ internal static class PythonRepr
         IReadOnlyDictionary<string, object?> d => "{" + string.Join(", ", d.Select(kv => Quote(kv.Key) + ": " + Format(kv.Value))) + "}",
         IEnumerable<string> list => "[" + string.Join(", ", list.Select(s => Quote(s))) + "]",
         IEnumerable<object?> list => "[" + string.Join(", ", list.Select(Format)) + "]",
+        ITuple tuple => "(" + string.Join(", ", Enumerable.Range(0, tuple.Length).Select(i => Format(tuple[i]))) + ")",
         PythonObject o => o.Repr,
         var other => other.ToString() ?? "",
     };
+
+    private static object? Shown(object? value) => value is IPythonValue p ? p.Python : PlainValue.Of(value);
 
     /// <summary>
     /// <c>repr()</c> of a str (or <c>ascii()</c> with <paramref name="asciiOnly"/>): single quotes unless the text has a

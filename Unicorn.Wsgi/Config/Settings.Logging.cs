@@ -17,7 +17,7 @@ public sealed partial class Settings
     public bool Syslog => Get<bool>("syslog");
     public string? SyslogPrefix => Get<string?>("syslog_prefix");
     public string? SyslogFacility => Get<string?>("syslog_facility");
-    public string? StatsdHost => Get<string?>("statsd_host");
+    public StatsdAddress? StatsdHost => Get<StatsdAddress?>("statsd_host");
     public string? DogstatsdTags => Get<string?>("dogstatsd_tags");
     public string? StatsdPrefix => Get<string?>("statsd_prefix");
     public string? MetricsBind => Get<string?>("metrics_bind");

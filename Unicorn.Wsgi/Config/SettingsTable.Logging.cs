@@ -68,6 +68,7 @@ public static partial class SettingsTable
             Meta = "STATSD_ADDR",
             Default = _ => null,
             Validate = Validators.StatsdAddress,
+            DomainValue = true,
             Doc = "Send metrics to this StatsD server: HOST:PORT (port 8125 by default) or unix://PATH.",
         },
         StringRow("dogstatsd_tags", LoggingSection, ["--dogstatsd-tags"], "DOGSTATSD_TAGS", "",

@@ -153,24 +153,19 @@ internal static partial class Validators
 
     public static object? StatsdAddress(object? value, ResolveContext _)
     {
-        var s = ToStringOrNull(value);
-        if (s is null)
+        if (value is Config.StatsdAddress || ToStringOrNull(value) is not { } s)
         {
-            return null;
+            return value;
         }
 
-        // "unix:8125" predates UNIX sockets here and means host "unix", port 8125.
-        if (s.StartsWith("unix:", StringComparison.Ordinal) && s.Length > 5 && s[5..].All(char.IsAsciiDigit))
+        try
         {
-            return s;
+            return Config.StatsdAddress.Parse(s);
         }
-
-        if (!ListenAddress.TryParse(s, out ListenAddress _, out string _))
+        catch (FormatException e)
         {
-            throw new SettingValueException("Value must be one of ('host:port', 'unix://PATH')");
+            throw new SettingValueException(e.Message);
         }
-
-        return s;
     }
 
     public static object? LogLevel(object? value, ResolveContext _)

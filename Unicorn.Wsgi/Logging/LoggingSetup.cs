@@ -28,7 +28,7 @@ public static class LoggingSetup
                 throw new FormatException($"--log-level: '{levelName}' is not one of debug, info, warning, error, critical");
             }
 
-            if (settings.StatsdHost is { Length: > 0 } statsdHost)
+            if (settings.StatsdHost is { } statsdHost)
             {
                 statsd = new StatsdClient(statsdHost, settings.StatsdPrefix ?? "", settings.DogstatsdTags);
             }
@@ -181,7 +181,7 @@ public static class LoggingSetup
 
         if (name is "gunicorn.instrument.statsd.Statsd")
         {
-            return settings.StatsdHost is { Length: > 0 } ? null
+            return settings.StatsdHost is not null ? null
                 : throw new FormatException("--logger-class: gunicorn.instrument.statsd.Statsd needs --statsd-host");
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.Logging;
 
@@ -12,8 +13,6 @@ namespace Unicorn.Wsgi.Logging;
 /// </summary>
 public sealed class StatsdClient : IDisposable
 {
-    public const int DefaultPort = 8125;
-
     private readonly EndPoint _endPoint;
     private readonly byte[]? _tags;
     private readonly Lock _lock = new();
@@ -22,10 +21,12 @@ public sealed class StatsdClient : IDisposable
     private long _sent;
     private long _failures;
 
-    /// <param name="host"><c>HOST:PORT</c>, <c>HOST</c> (port 8125), <c>[v6]:PORT</c> or <c>unix://PATH</c>.</param>
-    public StatsdClient(string host, string prefix = "", string? dogstatsdTags = null)
+    public StatsdClient(StatsdAddress address, string prefix = "", string? dogstatsdTags = null)
     {
-        _endPoint = ParseHost(host);
+        ArgumentNullException.ThrowIfNull(address);
+        _endPoint = address.Path is { } path ? new UnixDomainSocketEndPoint(path)
+            : IPAddress.TryParse(address.Host, out var ip) ? new IPEndPoint(ip, address.Port)
+            : new DnsEndPoint(address.Host, address.Port);
         Prefix = NormalizePrefix(prefix);
         _tags = string.IsNullOrEmpty(dogstatsdTags) ? null : Encoding.ASCII.GetBytes("|#" + dogstatsdTags);
     }
@@ -36,48 +37,6 @@ public sealed class StatsdClient : IDisposable
     public long Sent => Interlocked.Read(ref _sent);
 
     public long Failures => Interlocked.Read(ref _failures);
-
-    public static EndPoint ParseHost(string host)
-    {
-        ArgumentNullException.ThrowIfNull(host);
-        if (host.StartsWith("unix://", StringComparison.Ordinal) || host.StartsWith("unix:", StringComparison.Ordinal))
-        {
-            var path = host.StartsWith("unix://", StringComparison.Ordinal) ? host["unix://".Length..] : host["unix:".Length..];
-            return path.Length > 0 ? new UnixDomainSocketEndPoint(path) : throw new FormatException($"--statsd-host: '{host}' has no socket path");
-        }
-
-        string name;
-        var port = DefaultPort;
-        string? portText = null;
-        if (host.StartsWith('[') && host.IndexOf(']', StringComparison.Ordinal) is var close and > 0)
-        {
-            name = host[1..close];
-            var rest = host[(close + 1)..];
-            if (rest.Length > 0)
-            {
-                portText = rest.StartsWith(':') ? rest[1..] : throw new FormatException($"--statsd-host: invalid address '{host}'");
-            }
-        }
-        else
-        {
-            var colon = host.LastIndexOf(':');
-            name = colon >= 0 ? host[..colon] : host;
-            portText = colon >= 0 ? host[(colon + 1)..] : null;
-        }
-
-        if (portText is not null &&
-            (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
-        {
-            throw new FormatException($"--statsd-host: '{portText}' is not a valid port number in '{host}'");
-        }
-
-        if (name.Length == 0)
-        {
-            throw new FormatException($"--statsd-host: '{host}' has no host name");
-        }
-
-        return IPAddress.TryParse(name, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(name, port);
-    }
 
     /// <summary>Gunicorn adds one trailing dot to a non-empty prefix ("app" and "app..." both become "app.").</summary>
     public static string NormalizePrefix(string? prefix)

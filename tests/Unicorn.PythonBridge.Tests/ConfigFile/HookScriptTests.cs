@@ -122,6 +122,24 @@ public sealed class HookScriptTests : IDisposable
         Assert.Equal($$"""["on_starting", "ok", [[20, "{{parsed}} {{parsed}}", null]]]""", output.Trim());
     }
 
+    [Theory]
+    [InlineData("Statsd.Example:9125", "('statsd.example', 9125)")]
+    [InlineData("localhost", "('localhost', 8125)")]
+    [InlineData("unix:8125", "('unix', 8125)")]
+    [InlineData("[::1]:9", "('::1', 9)")]
+    [InlineData("unix:///run/statsd.sock", "'/run/statsd.sock'")]
+    public async Task Cfg_statsd_host_is_gunicorns_validated_form(string flag, string parsed)
+    {
+        File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), """
+            def on_starting(server):
+                server.log.info("%r", server.cfg.statsd_host)
+            """);
+        var settings = SettingsResolver.Resolve(["--statsd-host", flag, "app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
+        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings),
+            [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 1, settings)) }]]);
+        Assert.Equal($$"""["on_starting", "ok", [[20, "{{parsed}}", null]]]""", output.Trim());
+    }
+
     [Fact]
     public async Task Dotted_path_hooks_are_imported()
     {

@@ -67,6 +67,20 @@ public sealed class PrintConfigTests : IDisposable
         Assert.Contains(lines, l => l.StartsWith("bind ", StringComparison.Ordinal) && l.EndsWith(" = ['127.0.0.1:8000']", StringComparison.Ordinal));
     }
 
+    // Gunicorn 26.1's lines for the same flags (the installed 20.1 fails on some of them).
+    [Theory]
+    [InlineData("localhost:8125", "('localhost', 8125)")]
+    [InlineData("LOCALHOST", "('localhost', 8125)")]
+    [InlineData("unix:8125", "('unix', 8125)")]
+    [InlineData("unix:///tmp/s", "/tmp/s")]
+    [InlineData("[::1]:9", "('::1', 9)")]
+    [InlineData("tcp://h:5", "('h', 5)")]
+    public void Statsd_host_prints_as_gunicorns_validated_form(string flag, string printed)
+    {
+        var settings = SettingsResolver.Resolve(["--statsd-host", flag, "app:app"], new Dictionary<string, string?>(), null, _dir);
+        Assert.Equal(printed, ParseLines(PrintConfig.Render(settings))["statsd_host"]);
+    }
+
     private string RunGunicorn(params string[] args)
     {
         var info = new ProcessStartInfo(Gunicorn) { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -159,9 +159,9 @@ public sealed class ValidatorTests
     [Fact]
     public void Statsd_and_ssl_details()
     {
-        Assert.Equal("localhost:8125", Validate("statsd_host", "localhost:8125"));
-        Assert.Equal("unix:8125", Validate("statsd_host", "unix:8125"));
-        Rejects("statsd_host", "a:b:c");
+        Assert.Equal(new StatsdAddress("localhost:8125", "localhost", 8125, null), Validate("statsd_host", "localhost:8125"));
+        Assert.Equal(new StatsdAddress("unix:8125", "unix", 8125, null), Validate("statsd_host", "unix:8125"));
+        Assert.Equal("Value must be one of ('host:port', 'unix://PATH')", Rejects("statsd_host", "a:b:c"));
         Assert.Equal(5, Validate("ssl_version", "TLSv1_2"));
         // Ignored, as in Gunicorn 26.1, which takes any value: a name Python's ssl lacks must not stop the server.
         Assert.Equal(2, Validate("ssl_version", "SSLv3"));

@@ -65,7 +65,7 @@ public class LoggingSetupTests
             ("loglevel", "warning"),
             ("accesslog", dir.File("access.log")),
             ("access_log_format", "%(m)s %(U)s %(s)s %(b)s"),
-            ("statsd_host", $"127.0.0.1:{((IPEndPoint)statsdListener.LocalEndPoint!).Port}"),
+            ("statsd_host", StatsdAddress.Parse($"127.0.0.1:{((IPEndPoint)statsdListener.LocalEndPoint!).Port}")),
             ("statsd_prefix", "svc"));
         using (var logs = LoggingSetup.Create(settings))
         {
@@ -134,7 +134,6 @@ public class LoggingSetupTests
     [Theory]
     [InlineData("loglevel", "loud", "--log-level")]
     [InlineData("access_log_format", "%(h)q", "--access-logformat")]
-    [InlineData("statsd_host", "host:port", "--statsd-host")]
     [InlineData("metrics_bind", "nowhere", "--metrics-bind")]
     [InlineData("errorlog", "/nonexistent-dir/e.log", "Error: '/nonexistent-dir/e.log' isn't writable")]
     public void Bad_settings_are_one_line_naming_the_flag(string name, string value, string start)

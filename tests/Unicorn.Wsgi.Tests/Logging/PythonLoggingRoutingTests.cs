@@ -97,7 +97,7 @@ public class PythonLoggingRoutingTests
     [InlineData("gunicorn.instrument.statsd.Statsd", "127.0.0.1:8125")]
     public void Gunicorns_own_logger_classes_keep_records_in_unicorn(string loggerClass, string? statsd)
     {
-        var settings = LogSettings.With(("logger_class", loggerClass), ("statsd_host", statsd));
+        var settings = LogSettings.With(("logger_class", loggerClass), ("statsd_host", statsd is null ? null : StatsdAddress.Parse(statsd)));
         Assert.Null(LoggingSetup.PythonConfig(settings));
         LoggingSetup.Create(settings).Dispose();
     }

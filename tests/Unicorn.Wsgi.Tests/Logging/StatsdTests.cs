@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Tests.Logging;
@@ -15,7 +16,7 @@ public sealed class StatsdTests : IDisposable
         _listener.ReceiveTimeout = 5000;
     }
 
-    private string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}";
+    private StatsdAddress Host => StatsdAddress.Parse($"127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}");
 
     public void Dispose() => _listener.Dispose();
 
@@ -70,18 +71,26 @@ public sealed class StatsdTests : IDisposable
         Assert.Equal(normalized, StatsdClient.NormalizePrefix(prefix));
 
     [Theory]
-    [InlineData("localhost:8125")]
-    [InlineData("localhost")]
-    [InlineData("[::1]:9125")]
-    [InlineData("unix:///run/statsd.sock")]
-    public void Hosts_parse(string host) => Assert.NotNull(StatsdClient.ParseHost(host));
+    [InlineData("localhost:8125", "localhost", 8125, null)]
+    [InlineData("LocalHost", "localhost", 8125, null)]
+    [InlineData("tcp://h:5", "h", 5, null)]
+    [InlineData("[::1]:9125", "::1", 9125, null)]
+    [InlineData("[::1]", "::1", 8125, null)]
+    [InlineData("unix:8125", "unix", 8125, null)]
+    [InlineData("unix:///run/statsd.sock", "", 0, "/run/statsd.sock")]
+    [InlineData("unix:/run/statsd.sock", "", 0, "/run/statsd.sock")]
+    public void Addresses_parse_as_gunicorns_validator(string text, string host, int port, string? path) =>
+        Assert.Equal(new StatsdAddress(text, host, port, path), StatsdAddress.Parse(text));
 
     [Theory]
     [InlineData("localhost:port")]
     [InlineData(":8125")]
     [InlineData("unix://")]
-    public void Bad_hosts_name_the_flag(string host) =>
-        Assert.StartsWith("--statsd-host:", Assert.Throws<FormatException>(() => StatsdClient.ParseHost(host)).Message, StringComparison.Ordinal);
+    [InlineData("fd://3")]
+    [InlineData("a:1:2")]
+    [InlineData("localhost:70000")]
+    public void Unusable_addresses_are_refused_with_gunicorns_message(string text) =>
+        Assert.Equal(StatsdAddress.Problem, Assert.Throws<FormatException>(() => StatsdAddress.Parse(text)).Message);
 
     [Fact]
     public void Unix_datagram_socket_receives_metrics()
@@ -91,7 +100,7 @@ public sealed class StatsdTests : IDisposable
         using var listener = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.ReceiveTimeout = 5000;
-        using var statsd = new StatsdClient("unix://" + path);
+        using var statsd = new StatsdClient(StatsdAddress.Parse("unix://" + path));
         statsd.Increment("gunicorn.requests");
         var buffer = new byte[256];
         Assert.Equal("gunicorn.requests:1|c|@1.0", Encoding.ASCII.GetString(buffer, 0, listener.Receive(buffer)));
@@ -101,7 +110,7 @@ public sealed class StatsdTests : IDisposable
     public void No_collector_never_throws()
     {
         using var dir = new TempDir();
-        using var statsd = new StatsdClient("unix://" + dir.File("absent.sock"));
+        using var statsd = new StatsdClient(StatsdAddress.Parse("unix://" + dir.File("absent.sock")));
         statsd.Increment("gunicorn.requests");
         Assert.Equal(1, statsd.Failures);
     }
