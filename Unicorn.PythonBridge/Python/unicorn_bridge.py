@@ -55,6 +55,20 @@ class StartResponse:
         _native.write(self, data)
 
 
+def _str_pairs(fields, what):
+    """(name, value) pairs as str, bytes decoded as latin-1; anything else is the app's TypeError."""
+    pairs = []
+    for name, value in fields:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("%s must be (str, str) pairs, not (%s, %s)" % (what, type(name).__name__, type(value).__name__))
+        pairs.append((name, value))
+    return pairs
+
+
 # --- wsgi.early_hints (Gunicorn 25) -----------------------------------------------------------------
 
 def early_hints(headers):
@@ -63,17 +77,7 @@ def early_hints(headers):
     Ignored once the response has started and for HTTP/1.0 clients, as in Gunicorn. A header name that is not
     a token, or a value with CR, LF or another control character, raises ValueError.
     """
-    pairs = []
-    for name, value in headers:
-        if isinstance(name, bytes):
-            name = name.decode("latin-1")
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("early hint headers must be (str, str) pairs, not (%s, %s)"
-                            % (type(name).__name__, type(value).__name__))
-        pairs.append((name, value))
-    refused = _native.early_hints(pairs)
+    refused = _native.early_hints(_str_pairs(headers, "early hint headers"))
     if refused is not None:
         raise ValueError(refused)
 
@@ -86,17 +90,7 @@ def send_trailers(trailers):
     A name that is not a token, a value with CR, LF or another control, a field that may not be a trailer
     (Content-Length, Transfer-Encoding, Host, ...) or a call after the response ended raises ValueError.
     """
-    pairs = []
-    for name, value in trailers:
-        if isinstance(name, bytes):
-            name = name.decode("latin-1")
-        if isinstance(value, bytes):
-            value = value.decode("latin-1")
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("trailers must be (str, str) pairs, not (%s, %s)"
-                            % (type(name).__name__, type(value).__name__))
-        pairs.append((name, value))
-    refused = _native.send_trailers(pairs)
+    refused = _native.send_trailers(_str_pairs(trailers, "trailers"))
     if refused is not None:
         raise ValueError(refused)
 
