@@ -32,7 +32,7 @@ internal static class MasterMain
         var settings = WithProgramArgv(SettingsResolver.Resolve(commandLine, env, python, workingDirectory), args);
         if (settings.PrintConfigAndExit)
         {
-            Console.Out.Write(PrintConfig.Render(settings));
+            Console.Out.Write(env.ContainsKey(PrintConfig.ValidatorsVariable) ? PrintConfig.RenderWithValidators(settings) : PrintConfig.Render(settings));
             return 0;
         }
 

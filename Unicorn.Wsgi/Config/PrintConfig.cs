@@ -20,6 +20,27 @@ public static class PrintConfig
     }
 
     /// <summary>
+    /// What unicorn_server's Custom Application API reads for its <c>cfg</c> (asked for with
+    /// <see cref="ValidatorsVariable"/> set): every setting as <c>name validator = repr(value)</c>, in declaration
+    /// order, the validator being the one its <c>cfg.set</c> runs (<see cref="Setting.GunicornValidatorName"/>).
+    /// </summary>
+    public static string RenderWithValidators(Settings s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var sb = new StringBuilder();
+        foreach (var setting in SettingsTable.All.Where(x => s.Contains(x.Name)))
+        {
+            sb.Append(setting.Name).Append(' ').Append(setting.GunicornValidatorName).Append(" = ")
+                .Append(PythonRepr.Format(s.Get<object?>(setting.Name))).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Set (to anything) in the environment of <c>--print-config</c>, it prints <see cref="RenderWithValidators"/>.</summary>
+    public const string ValidatorsVariable = "UNICORN_PRINT_CONFIG_VALIDATORS";
+
+    /// <summary>
     /// Gunicorn's debug-level <c>Current configuration:</c> record, written as the master starts and on each reload:
     /// every setting as <c>  name: value</c>, in Gunicorn's declaration order.
     /// </summary>

@@ -73,6 +73,24 @@ public sealed record Setting
     public int HookArity { get; init; }
     /// <summary>For hooks: Gunicorn's qualified name of the default, printed by <c>--print-config</c>.</summary>
     public string? HookDefaultName { get; init; }
+    /// <summary>
+    /// The validator Gunicorn's <c>Config.set</c> runs on this setting, by the name unicorn_server's Custom Application
+    /// API knows it (<c>packaging/python/unicorn_server/app/validators.py</c>), which runs it at <c>cfg.set</c> as
+    /// Gunicorn does; unset, the one the setting's type implies (see <see cref="GunicornValidatorName"/>).
+    /// </summary>
+    public string? GunicornValidator { get; init; }
+
+    /// <summary><see cref="GunicornValidator"/>, or the one <see cref="Type"/> implies: a hook's is <c>callable:ARITY</c>.</summary>
+    public string GunicornValidatorName => GunicornValidator ?? Type switch
+    {
+        SettingType.Int => "pos_int",
+        SettingType.Bool or SettingType.NullableBool => "bool",
+        SettingType.StringList => "list_string",
+        SettingType.Dict => "dict",
+        SettingType.Hook => $"callable:{HookArity}",
+        _ => "string",
+    };
+
     /// <summary>One or two sentences, in Unicorn's words.</summary>
     public required string Doc { get; init; }
     /// <summary>False while Unicorn cannot honour a non-default value: such a value is refused, never ignored.</summary>

@@ -14,6 +14,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "reload_engine",
+            GunicornValidator = "reload_engine",
             Section = DebuggingSection,
             Type = SettingType.String,
             Flags = ["--reload-engine"],
@@ -24,7 +25,7 @@ public static partial class SettingsTable
         },
         ListRow("reload_extra_files", DebuggingSection, "--reload-extra-file", "FILES",
             "More files (or glob patterns) whose change triggers --reload, such as templates and config.") with
-        { Validate = Validators.FilesOrPatterns },
+        { GunicornValidator = "files_or_patterns", Validate = Validators.FilesOrPatterns },
         FlagRow("spew", DebuggingSection, "--spew",
             "Trace every executed Python line (sys.settrace); extremely verbose."),
         FlagRow("check_config", DebuggingSection, "--check-config",

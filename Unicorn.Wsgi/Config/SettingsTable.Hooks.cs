@@ -22,7 +22,7 @@ public static partial class SettingsTable
         HookRow("pre_request", "PreRequest", "worker, req", "Called in a worker just before it hands a request to the application."),
         HookRow("post_request", "PostRequest", "worker, req, environ, resp",
             "Called in a worker after the application has handled a request; it may take 2, 3 or 4 arguments.") with
-        { Validate = Validators.PostRequestHook },
+        { GunicornValidator = "post_request", Validate = Validators.PostRequestHook },
         HookRow("child_exit", "ChildExit", "server, worker", "Called in the master just after a worker has exited."),
         HookRow("worker_exit", "WorkerExit", "server, worker", "Called in a worker just before it exits."),
         HookRow("nworkers_changed", "NumWorkersChanged", "server, new_value, old_value",

@@ -11,7 +11,7 @@ public static partial class SettingsTable
         StringRow("http_protocols", Http2Section, ["--http-protocols"], "STRING", "h1",
             "Comma-separated protocols to offer, most preferred first: h1 (HTTP/1.1), h2 (HTTP/2 over TLS, chosen by ALPN; "
             + "h1 stays available on the same listener when listed). h3 is not implemented and refused.") with
-        { Type = SettingType.StringList, Validate = HttpProtocolsImplemented },
+        { GunicornValidator = "http_protocols", Type = SettingType.StringList, Validate = HttpProtocolsImplemented },
         StringRow("http2_cleartext", Http2Section, ["--http2-cleartext"], "STRING", "off",
             "HTTP/2 without TLS (h2c), only for peers in forwarded_allow_ips and with h2 in http_protocols: off; "
             + "prior-knowledge: a connection that opens with HTTP/2's preface gets HTTP/2; upgrade: an HTTP/1.1 request "
@@ -24,7 +24,7 @@ public static partial class SettingsTable
             "Initial HTTP/2 flow-control window of each stream in bytes (65535 to 2147483647).") with { Validate = Http2Window },
         IntRow("http2_max_frame_size", Http2Section, ["--http2-max-frame-size"], 16384,
             "Largest HTTP/2 frame payload in bytes (16384 to 16777215).") with
-        { Validate = Validators.Http2FrameSize },
+        { GunicornValidator = "http2_frame_size", Validate = Validators.Http2FrameSize },
         IntRow("http2_max_header_list_size", Http2Section, ["--http2-max-header-list-size"], 65536,
             "Largest HTTP/2 header list in bytes after HPACK decoding (0: no limit beyond limit_request_*).") with
         { Validate = Validators.PositiveInt },

@@ -25,6 +25,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "logger_class",
+            GunicornValidator = "class",
             Section = LoggingSection,
             Type = SettingType.String,
             Flags = ["--logger-class"],
@@ -62,6 +63,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "statsd_host",
+            GunicornValidator = "statsd_address",
             Section = LoggingSection,
             Type = SettingType.String,
             Flags = ["--statsd-host"],

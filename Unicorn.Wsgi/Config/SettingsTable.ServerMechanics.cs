@@ -30,6 +30,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "chdir",
+            GunicornValidator = "chdir",
             Section = MechanicsSection,
             Type = SettingType.String,
             Flags = ["--chdir"],
@@ -50,6 +51,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "user",
+            GunicornValidator = "user",
             Section = MechanicsSection,
             Type = SettingType.Int,
             Flags = ["-u", "--user"],
@@ -62,6 +64,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "group",
+            GunicornValidator = "group",
             Section = MechanicsSection,
             Type = SettingType.Int,
             Flags = ["-g", "--group"],
@@ -95,6 +98,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "forwarded_allow_ips",
+            GunicornValidator = "address_list",
             Section = MechanicsSection,
             Type = SettingType.StringList,
             Flags = ["--forwarded-allow-ips"],
@@ -115,6 +119,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "proxy_protocol",
+            GunicornValidator = "proxy_protocol",
             Section = MechanicsSection,
             Type = SettingType.String,
             Flags = ["--proxy-protocol"],
@@ -129,6 +134,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "proxy_allow_ips",
+            GunicornValidator = "address_list",
             Section = MechanicsSection,
             Type = SettingType.StringList,
             Flags = ["--proxy-allow-from"],
@@ -144,6 +150,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "uwsgi_allow_ips",
+            GunicornValidator = "address_list",
             Section = MechanicsSection,
             Type = SettingType.StringList,
             Flags = ["--uwsgi-allow-from"],
@@ -168,6 +175,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "forwarder_headers",
+            GunicornValidator = "comma_list",
             Section = MechanicsSection,
             Type = SettingType.StringList,
             Flags = ["--forwarder-headers"],
@@ -178,6 +186,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "header_map",
+            GunicornValidator = "header_map",
             Section = MechanicsSection,
             Type = SettingType.String,
             Flags = ["--header-map"],

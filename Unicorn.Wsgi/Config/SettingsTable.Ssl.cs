@@ -12,6 +12,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "ssl_version",
+            GunicornValidator = "ssl_version",
             Section = SslSection,
             Type = SettingType.Int,
             Flags = ["--ssl-version"],

@@ -18,6 +18,7 @@ public static partial class SettingsTable
         new Setting
         {
             Name = "worker_class",
+            GunicornValidator = "class",
             Section = WorkerSection,
             Type = SettingType.String,
             Flags = ["-k", "--worker-class"],
@@ -87,10 +88,10 @@ public static partial class SettingsTable
             "Seconds an idle keep-alive connection waits for its next request."),
         StringRow("asgi_loop", WorkerSection, ["--asgi-loop"], "STRING", "auto",
             "ASGI workers' event loop: auto (uvloop when installed, else asyncio), asyncio or uvloop (where it is not installed: a warning and asyncio, as Gunicorn 26.1).") with
-        { Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop") },
+        { GunicornValidator = "asgi_loop", Validate = Validators.OneOf("auto", "auto", "asyncio", "uvloop") },
         StringRow("asgi_lifespan", WorkerSection, ["--asgi-lifespan"], "STRING", "auto",
             "ASGI lifespan events: auto (run them; an app that fails them is served without), on (a failed startup stops the worker) or off.") with
-        { Validate = Validators.OneOf("auto", "auto", "on", "off") },
+        { GunicornValidator = "asgi_lifespan", Validate = Validators.OneOf("auto", "auto", "on", "off") },
         IntRow("asgi_disconnect_grace_period", WorkerSection, ["--asgi-disconnect-grace-period"], 3,
             "Seconds an ASGI application gets to finish after its client disconnects before its task is cancelled."),
         IntRow("ws_max_size", WorkerSection, ["--ws-max-size"], 16 * 1024 * 1024,
@@ -106,6 +107,6 @@ public static partial class SettingsTable
         { UnicornOnly = true },
         StringRow("http_parser", WorkerSection, ["--http-parser"], "STRING", "auto",
             "Gunicorn's choice of HTTP parser: auto, fast or python. Unicorn always uses its own parser.") with
-        { Validate = Validators.OneOf("auto", "auto", "fast", "python"), Supported = false, UnsupportedHint = "Unicorn always parses HTTP in C#" },
+        { GunicornValidator = "http_parser", Validate = Validators.OneOf("auto", "auto", "fast", "python"), Supported = false, UnsupportedHint = "Unicorn always parses HTTP in C#" },
     ];
 }

@@ -361,6 +361,82 @@ public sealed class BaseApplicationTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    /// <summary>
+    /// cfg.set converts as Gunicorn 26.1's Config.set does (its validators), so what the script reads back is typed
+    /// (the line printed is Gunicorn 26.1's for this script), and run() still hands the master what was set.
+    /// </summary>
+    [Fact]
+    public void Settings_read_back_typed_as_in_gunicorn_and_still_reach_the_master()
+    {
+        var script = Write("typed_app.py", """
+            import sys
+
+            from unicorn_server.app.base import BaseApplication
+
+
+            def app(environ, start_response):
+                start_response('200 OK', [('Content-Type', 'text/plain')])
+                return [b'typed']
+
+
+            def post_fork(server, worker):
+                pass
+
+
+            class TypedApplication(BaseApplication):
+                def load_config(self):
+                    cfg = self.cfg
+                    cfg.set('bind', sys.argv[1])
+                    cfg.set('workers', '2')
+                    cfg.set('threads', '3')
+                    cfg.set('umask', '0o22')
+                    cfg.set('preload_app', ' True ')
+                    cfg.set('raw_env', ['A=1', 'B=x=y'])
+                    cfg.set('forwarded_allow_ips', '127.0.0.1, 10.0.0.0/8')
+                    cfg.set('post_fork', 'typed_app.post_fork')
+                    cfg.set('statsd_host', 'localhost')
+                    cfg.set('proxy_protocol', False)
+                    print('typed:', cfg.workers * 2, cfg.bind[0] == sys.argv[1], cfg.address[0][0], cfg.umask,
+                          cfg.preload_app, cfg.env, cfg.forwarded_allow_ips, cfg.post_fork.__name__, cfg.statsd_host,
+                          cfg.proxy_protocol, cfg.worker_class_str, cfg.is_ssl, cfg.settings['threads'].value,
+                          sorted(type(s.value).__name__ for n, s in cfg.settings.items() if n in ('workers', 'bind')))
+
+                def load(self):
+                    return app
+
+
+            if __name__ == '__main__':
+                TypedApplication().run()
+            """);
+        var port = FreePort();
+        using var server = Run(script, $"127.0.0.1:{port}");
+        server.WaitUntilServing(port);
+        Assert.Equal(1, server.Count("typed: "));
+        Assert.Equal("typed: 4 True 127.0.0.1 18 True {'A': '1', 'B': 'x=y'} ['127.0.0.1', '10.0.0.0/8'] post_fork "
+            + "('localhost', 8125) off gthread None 3 ['int', 'list']", server.Lines.Single(l => l.StartsWith("typed: ", StringComparison.Ordinal)));
+        // The master got the values as set: two workers from '2', the bind from the string.
+        server.WaitForWorkers(2, 120);
+        Assert.Equal((200, "typed"), Get(port, "/"));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    /// <summary>A bad value stops load_config with Gunicorn 26.1's line and exit code, before any master starts.</summary>
+    [Theory]
+    [InlineData("'workers', 'abc'", "Error: invalid literal for int() with base 0: 'abc'")]
+    [InlineData("'preload_app', 'yes'", "Error: Invalid boolean: yes")]
+    [InlineData("'forwarded_allow_ips', '10.0.0.1/8'", "Error: 10.0.0.1/8 has host bits set")]
+    [InlineData("'post_fork', 'os.nosuch'", "Error: Can not load 'nosuch' from 'os'")]
+    [InlineData("'secure_scheme_headers', 'x'", "Error: Value is not a dictionary: x ")]
+    public void A_bad_value_fails_in_load_config_as_in_gunicorn(string setArguments, string error)
+    {
+        var script = Write("bad_value_app.py", Standalone.Replace("'workers': number_of_workers(),", "'workers': 1,", StringComparison.Ordinal)
+            .Replace("self.cfg.set(key.lower(), value)", "self.cfg.set(key.lower(), value)\n        self.cfg.set(" + setArguments + ")", StringComparison.Ordinal));
+        using var server = Run(script, $"127.0.0.1:{FreePort()}");
+        Assert.Equal(1, server.WaitForExit(60));
+        Assert.Equal(["", error], server.Lines);
+    }
+
     [Fact]
     public void An_unknown_setting_fails_as_in_gunicorn()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.Tests.Config;
@@ -79,6 +80,31 @@ public sealed class PrintConfigTests : IDisposable
     {
         var settings = SettingsResolver.Resolve(["--statsd-host", flag, "app:app"], new Dictionary<string, string?>(), null, _dir);
         Assert.Equal(printed, ParseLines(PrintConfig.Render(settings))["statsd_host"]);
+    }
+
+    /// <summary>
+    /// The Custom Application API's cfg validates with the function validators.py has for each setting's validator
+    /// name; a row naming one it lacks would stop every BaseApplication script, so it fails here first.
+    /// </summary>
+    [Fact]
+    public void Every_settings_gunicorn_validator_is_one_the_python_package_has()
+    {
+        var source = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "packaging", "python", "unicorn_server", "app", "validators.py"));
+        var known = Regex.Matches(source, "^    \"([a-z0-9_]+)\": ", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("pos_int", known);
+        var unknown = SettingsTable.All.Select(s => s.GunicornValidatorName)
+            .Where(n => !known.Contains(n) && !Regex.IsMatch(n, "^callable:[0-9]$")).Distinct().ToList();
+        Assert.Empty(unknown);
+
+        var text = PrintConfig.RenderWithValidators(SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), null, _dir));
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(SettingsTable.All.Count, lines.Length);
+        Assert.Contains("workers pos_int = 1", lines);
+        Assert.Contains("bind list_string = ['127.0.0.1:8000']", lines);
+        Assert.Contains("forwarded_allow_ips address_list = ['127.0.0.1', '::1']", lines);
+        Assert.Contains("post_fork callable:2 = <Postfork.post_fork()>", lines);
+        Assert.Contains("post_request post_request = <PostRequest.post_request()>", lines);
+        Assert.Contains("errorlog string = '-'", lines);
     }
 
     private string RunGunicorn(params string[] args)

@@ -9,11 +9,15 @@ neither plain nor defined at module level is refused in one line.
 """
 import ast
 import importlib
+import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+
+from unicorn_server.app import validators
 
 # The environment variable that carries the settings to unicorn_server.app.config.
 SETTINGS_ENV = "UNICORN_BASE_APPLICATION"
@@ -52,41 +56,50 @@ def _server_environment():
     return env
 
 
-class Setting:
-    """One setting: its name and value (the default until set)."""
+_UNSET = object()
 
-    def __init__(self, name, default):
+
+class Setting:
+    """One setting: its name, its value (the default until set) and the validator Gunicorn's Config.set runs on it."""
+
+    def __init__(self, name, validator_name, default):
         self.name = name
+        self.validator_name = validator_name
+        self.validator = validators.validator(validator_name)
+        self.default = default
         self.value = default
+        self.given = _UNSET  # what set() was given, which run() hands to the master
 
     def get(self):
         return self.value
 
     def set(self, value):
-        self.value = value
+        self.value = self.validator(value)
+        self.given = value
+
+    def __repr__(self):
+        return "<%s.%s object at %x with value %r>" % (type(self).__module__, type(self).__name__, id(self), self.value)
 
 
 class Config:
-    """self.cfg: every setting the unicorn program knows, and the ones load_config() set."""
+    """self.cfg: every setting the unicorn program knows; set() converts and checks a value as Gunicorn's does."""
 
     def __init__(self, usage=None, prog=None):
-        self.usage = usage
-        self.prog = prog or os.path.basename(sys.argv[0])
-        self._settings = None
-        self.explicit = {}
+        object.__setattr__(self, "_settings", None)
+        object.__setattr__(self, "usage", usage)
+        object.__setattr__(self, "prog", prog or os.path.basename(sys.argv[0]))
+        object.__setattr__(self, "env_orig", os.environ.copy())
 
     @property
     def settings(self):
         if self._settings is None:
-            self._settings = self._read_defaults()
+            object.__setattr__(self, "_settings", self._read_settings())
         return self._settings
 
     def set(self, name, value):
-        name = name.lower()
         if name not in self.settings:
             raise AttributeError("No configuration setting for: %s" % name)
         self.settings[name].set(value)
-        self.explicit[name] = value
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -95,43 +108,153 @@ class Config:
             raise AttributeError("No configuration setting for: %s" % name)
         return self.settings[name].get()
 
+    def __setattr__(self, name, value):
+        if not name.startswith("_") and name in self.settings:
+            raise AttributeError("Invalid access!")
+        object.__setattr__(self, name, value)
+
+    def __str__(self):
+        width = max(len(name) for name in self.settings)
+        lines = []
+        for name in sorted(self.settings):
+            value = self.settings[name].value
+            if callable(value):
+                value = "<%s()>" % value.__qualname__
+            lines.append("%s = %s" % (name.ljust(width), value))
+        return "\n".join(lines)
+
+    @property
+    def explicit(self):
+        """The settings set() was given, with what it was given (not the converted value: the master converts it)."""
+        if self._settings is None:
+            return {}
+        return {name: s.given for name, s in self._settings.items() if s.given is not _UNSET}
+
+    # Gunicorn's derived values, as its Config computes them from the settings.
+    @property
+    def worker_class_str(self):
+        uri = self.settings["worker_class"].get()
+        if isinstance(uri, str):
+            if (uri == "sync" or uri.endswith("SyncWorker")) and self.threads > 1:
+                return "gthread"
+            return uri
+        return uri.__name__
+
+    @property
+    def address(self):
+        return [validators.parse_address(_text(bind)) for bind in self.settings["bind"].get()]
+
+    @property
+    def uid(self):
+        return self.settings["user"].get()
+
+    @property
+    def gid(self):
+        return self.settings["group"].get()
+
+    @property
+    def proc_name(self):
+        name = self.settings["proc_name"].get()
+        return name if name is not None else self.settings["default_proc_name"].get()
+
+    @property
+    def is_ssl(self):
+        return self.certfile or self.keyfile
+
+    @property
+    def env(self):
+        env = {}
+        for entry in self.settings["raw_env"].get() or []:
+            key, sep, value = _text(entry).partition("=")
+            if not sep:
+                raise RuntimeError("environment setting %r invalid" % _text(entry))
+            env[key] = value
+        return env
+
+    @property
+    def sendfile(self):
+        # Gunicorn's rule: a sendfile setting that was set at all turns sendfile off; else $SENDFILE decides.
+        if self.settings["sendfile"].get() is not None:
+            return False
+        if "SENDFILE" in os.environ:
+            return os.environ["SENDFILE"].lower() in ("y", "1", "yes", "true")
+        return True
+
+    @property
+    def reuse_port(self):
+        return self.settings["reuse_port"].get()
+
+    @property
+    def paste_global_conf(self):
+        raw = self.settings["raw_paste_global_conf"].get()
+        if raw is None:
+            return None
+        conf = {}
+        for entry in raw:
+            parts = re.split(r"(?<!\\)=", _text(entry), maxsplit=1)
+            if len(parts) != 2:
+                raise RuntimeError("environment setting %r invalid" % _text(entry))
+            conf[parts[0].replace("\\=", "=")] = parts[1].replace("\\=", "=")
+        return conf
+
+    def forwarded_allow_networks(self):
+        return [ipaddress.ip_network(a) for a in self.forwarded_allow_ips if a != "*"]
+
+    def proxy_allow_networks(self):
+        return [ipaddress.ip_network(a) for a in self.proxy_allow_ips if a != "*"]
+
     def defaults(self):
-        """Every setting's default as JSON can carry it (run() hands them on, see _read_defaults)."""
+        """Every setting's validator and default as JSON can carry them (run() hands them on, see _read_settings)."""
         plain = {}
         for name, setting in self.settings.items():
-            value = setting.value if name not in self.explicit else None
+            value = setting.default
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
                 value = repr(value)
-            plain[name] = value
+            plain[name] = [setting.validator_name, value]
         return plain
 
     @staticmethod
-    def _read_defaults():
-        """Asks the unicorn program for its settings and defaults (--print-config), so the two cannot drift.
-        Inside the master and workers run() started (a module that builds the application object at import),
-        the list run() handed on is read instead of starting the program again."""
+    def _read_settings():
+        """Asks the unicorn program for its settings, each with its validator and default (--print-config), so the
+        two cannot drift. Inside the master and workers run() started (a module that builds the application object
+        at import), the list run() handed on is read instead of starting the program again."""
         handed = os.environ.get(SETTINGS_ENV)
         if handed is not None:
-            return {name: Setting(name, value) for name, value in json.loads(handed)["defaults"].items()}
+            return {name: Setting(name, validator, value)
+                    for name, (validator, value) in json.loads(handed)["defaults"].items()}
         program = server_program()
+        env = _server_environment()
+        env["UNICORN_PRINT_CONFIG_VALIDATORS"] = "1"
         result = subprocess.run([program, "-c", "/dev/null", "--print-config", "unicorn_server:main"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_server_environment())
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         if result.returncode != 0:
             _refuse("%s --print-config failed: %s" % (program, (result.stderr.strip().splitlines() or ["no output"])[-1]))
         settings = {}
         for line in result.stdout.splitlines():
-            name, sep, raw = line.partition("=")
+            head, sep, raw = line.partition(" = ")  # name validator = repr(default)
             if not sep:
                 continue
-            name, raw = name.strip(), raw.strip()
+            name, _, validator = head.partition(" ")
             try:
                 value = ast.literal_eval(raw)
             except (ValueError, SyntaxError):
-                value = raw
-            settings[name] = Setting(name, value)
+                value = raw  # a hook's default, <Class.name()>
+            settings[name] = Setting(name, validator, value)
         return settings
+
+
+def _plain(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _text(value):
+    return value if isinstance(value, str) else str(value, "latin1")
 
 
 class BaseApplication:
@@ -196,9 +319,9 @@ class BaseApplication:
             if callable(value):
                 references[name] = locate(value, "the value of cfg.set(%r)" % name, paths)
                 continue
-            try:
-                json.dumps(value)
-            except (TypeError, ValueError):
+            if not _plain(value) and _plain(self.cfg.settings[name].value):
+                value = self.cfg.settings[name].value  # what set() made of it (a set of addresses: a list)
+            if not _plain(value):
                 _refuse("cfg.set(%r, %r): Unicorn hands settings to its master as plain values (str, number, bool, "
                         "None, list, dict) or module-level callables; this is neither" % (name, value))
             values[name] = value
