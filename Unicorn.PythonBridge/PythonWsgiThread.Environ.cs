@@ -170,6 +170,24 @@ internal sealed unsafe partial class PythonWsgiThread
             input = CPython.PyObject_Vectorcall(_app.BufferedInput, args, 1, 0);
             CPython.Py_DecRef(bytes);
         }
+        else if (body.TryGetHeldLength(out var held))
+        {
+            // A chunked body still in its framing: decoded once, straight into the bytes object.
+            var bytes = CPython.PyBytes_FromStringAndSize(null, held);
+            if (bytes == 0)
+            {
+                return false;
+            }
+
+            byte* destination;
+            nint capacity;
+            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
+            body.CopyHeldTo(new Span<byte>(destination, (int)capacity));
+
+            var args = stackalloc nint[1] { bytes };
+            input = CPython.PyObject_Vectorcall(_app.BufferedInput, args, 1, 0);
+            CPython.Py_DecRef(bytes);
+        }
         else
         {
             var token = CPython.PyLong_FromLongLong(_token);

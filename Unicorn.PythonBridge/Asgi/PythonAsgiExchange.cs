@@ -150,7 +150,25 @@ public sealed class PythonAsgiExchange
     {
         // As the WSGI bridge: one copy, from wherever the body lies (the connection's receive buffers, perhaps several)
         // into the bytes object, never first into an array of its own.
-        return _request.Body.TryGetBufferedSequence(out var body) ? NewBytes(body) : CPython.NewRef(CPython.Py_None);
+        var request = _request.Body;
+        return request.TryGetBufferedSequence(out var body) ? NewBytes(body)
+            : request.TryGetHeldLength(out var held) ? NewHeldBytes(request, held)
+            : CPython.NewRef(CPython.Py_None);
+    }
+
+    /// <summary>A chunked body still in its framing, decoded once, straight into a new bytes object.</summary>
+    private static unsafe nint NewHeldBytes(RequestBody body, int length)
+    {
+        var o = CPython.PyBytes_FromStringAndSize(null, length);
+        if (o != 0)
+        {
+            byte* destination;
+            nint capacity;
+            CPython.PyBytes_AsStringAndSize(o, &destination, &capacity);
+            body.CopyHeldTo(new Span<byte>(destination, checked((int)capacity)));
+        }
+
+        return o;
     }
 
     /// <summary>

@@ -30,6 +30,20 @@ public abstract class RequestBody
         return buffered;
     }
 
+    /// <summary>
+    /// When the whole body was read before the app ran but its bytes are not laid out as themselves (a chunked body
+    /// left in its framing in the connection's receive buffers): its length, for the bridge to make the Python bytes
+    /// object that size and fill it with <see cref="CopyHeldTo"/>, the body's only copy. False for other bodies.
+    /// </summary>
+    public virtual bool TryGetHeldLength(out int length)
+    {
+        length = 0;
+        return false;
+    }
+
+    /// <summary>Writes the whole body that <see cref="TryGetHeldLength"/> measured into <paramref name="destination"/>, its size.</summary>
+    public virtual void CopyHeldTo(Span<byte> destination) => throw new NotSupportedException();
+
     /// <summary>Reads up to destination.Length bytes; 0 means end of body. Blocks until data arrives.</summary>
     /// <exception cref="IOException">the client went away or sent malformed body framing.</exception>
     public abstract int Read(Span<byte> destination);

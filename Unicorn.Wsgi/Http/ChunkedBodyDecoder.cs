@@ -48,9 +48,18 @@ public sealed class ChunkedBodyDecoder
     /// with a non-empty destination and <see cref="IsComplete"/> false means more input is needed; partial
     /// framing is left unread in the reader. Throws <see cref="BadHttpRequestException"/> on bad framing.
     /// </summary>
-    public int Decode(ref SequenceReader<byte> input, Span<byte> destination)
+    public int Decode(ref SequenceReader<byte> input, Span<byte> destination) => (int)Run(ref input, destination, skip: false);
+
+    /// <summary>
+    /// As <see cref="Decode"/>, but the body bytes are passed over rather than copied, however many there are:
+    /// returns how many were. For a caller that first learns a body's length and where it ends in the input,
+    /// then decodes it with a fresh decoder into a buffer of exactly that size, or leaves it for a stream.
+    /// </summary>
+    public long Skip(ref SequenceReader<byte> input) => Run(ref input, default, skip: true);
+
+    private long Run(ref SequenceReader<byte> input, Span<byte> destination, bool skip)
     {
-        var written = 0;
+        long written = 0;
         while (true)
         {
             switch (_state)
@@ -63,12 +72,19 @@ public sealed class ChunkedBodyDecoder
                     break;
 
                 case State.Data:
-                    var n = (int)Math.Min(Math.Min(_remaining, input.Remaining), destination.Length - written);
+                    var n = Math.Min(_remaining, input.Remaining);
+                    if (!skip)
+                    {
+                        n = Math.Min(n, destination.Length - written);
+                    }
                     if (n == 0)
                     {
                         return written;
                     }
-                    input.UnreadSequence.Slice(0, n).CopyTo(destination[written..]);
+                    if (!skip)
+                    {
+                        input.UnreadSequence.Slice(0, n).CopyTo(destination[(int)written..]);
+                    }
                     input.Advance(n);
                     written += n;
                     _remaining -= n;

@@ -12,35 +12,65 @@ internal sealed partial class HttpConnection
     /// thread; a larger body streams to the app from where this stopped.
     /// </summary>
     private Task<RequestBody> ReadBodyAsync() =>
-        _head.IsChunked ? ReadChunkedAsync() : ReadSizedBodyAsync(_head.ContentLength ?? 0);
+        _head.IsChunked ? ReadChunkedBodyAsync() : ReadSizedBodyAsync(_head.ContentLength ?? 0);
 
-    private async Task<RequestBody> ReadChunkedAsync()
+    private async Task<RequestBody> ReadChunkedBodyAsync()
     {
-        var decoder = new ChunkedBodyDecoder(_worker.Options.Parser);
-        var decoded = new ArrayBufferWriter<byte>(4096);
+        var (body, end) = await ReadChunkedAsync(_reader, () => _connection.ReadAsync(_worker.Options.ReadTimeout), _worker.Options.Parser, _worker.Options.ReadTimeout);
+        if (body is FramedRequestBody held)
+        {
+            HoldBody(held, end);
+        }
+
+        return body;
+    }
+
+    /// <summary>
+    /// A chunked body is first only measured where it arrives, in the receive buffers, framing and all. When it ends
+    /// within <paramref name="limit"/> bytes it stays there, unconsumed, as a <see cref="FramedRequestBody"/> that
+    /// ends at the position returned (the reader resumes there once the app is done), decoded once, into Python.
+    /// Otherwise nothing of it has been consumed, and it streams to the app from its first byte. Either way no
+    /// array grows with the body.
+    /// </summary>
+    internal static async Task<(RequestBody Body, SequencePosition End)> ReadChunkedAsync(PipeReader input, Func<ValueTask<ReadResult?>> read,
+        HttpParserOptions options, TimeSpan timeout, int limit = WorkerOptions.BufferedBodyLimit)
+    {
+        var scanner = new ChunkedBodyDecoder(options);
+        long scanned = 0; // of the framed body, how far the scanner has gone
+        long length = 0; // the body bytes in that
         while (true)
         {
-            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
-            var buffer = read.Buffer;
-            var (written, consumed) = Decode(decoder, buffer, decoded.GetSpan(Math.Max(4096, (int)Math.Min(buffer.Length, 65536))));
-            decoded.Advance(written);
-            if (decoder.IsComplete)
+            var result = await read() ?? throw new RequestBodyTimeoutException();
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer.Slice(scanned));
+            length += scanner.Skip(ref reader);
+            scanned += reader.Consumed;
+            if (scanner.IsComplete && length <= limit)
             {
-                _reader.AdvanceTo(consumed);
-                return new BufferedRequestBody(decoded.WrittenMemory);
+                var end = buffer.GetPosition(scanned);
+                if (length == 0)
+                {
+                    input.AdvanceTo(end);
+                    return (RequestBody.Empty, default);
+                }
+
+                return (new FramedRequestBody(buffer.Slice(0, end), (int)length, options), end);
             }
 
-            if (written == 0 && read.IsCompleted)
+            if (scanner.IsComplete || scanned > limit)
+            {
+                // Left unexamined, so the body's first read takes these bytes at once rather than waiting for more.
+                input.AdvanceTo(buffer.Start);
+                return (new PipeRequestBody(input, null, new ChunkedBodyDecoder(options), ReadOnlyMemory<byte>.Empty, timeout), default);
+            }
+
+            if (result.IsCompleted)
             {
                 // Gunicorn's answer for a body cut short: NoMoreData, or ChunkMissingTerminator (400).
-                decoder.OnEndOfInput();
+                scanner.OnEndOfInput();
             }
 
-            _reader.AdvanceTo(consumed, written == 0 ? buffer.End : consumed);
-            if (decoded.WrittenCount > WorkerOptions.BufferedBodyLimit)
-            {
-                return new PipeRequestBody(_reader, null, decoder, decoded.WrittenMemory, _worker.Options.ReadTimeout);
-            }
+            input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 

@@ -24,7 +24,7 @@ internal abstract class RequestConnection
     protected readonly WorkerContext _worker;
     private bool _firstRequest = true;
     // A body the app reads from the receive buffers, and where the reader resumes once the app is done.
-    private SequenceRequestBody? _heldBody;
+    private HeldRequestBody? _heldBody;
     private SequencePosition _heldBodyEnd;
 
     protected RequestConnection(ConnectionContext connection, WorkerContext worker)
@@ -195,6 +195,13 @@ internal abstract class RequestConnection
 
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    /// <summary>A body the app reads from the receive buffers up to <paramref name="end"/>; the reader resumes there once it is done.</summary>
+    protected void HoldBody(HeldRequestBody body, SequencePosition end)
+    {
+        _heldBody = body;
+        _heldBodyEnd = end;
     }
 
     /// <summary>The app is done with the body (or has its own copy of it): the reader may move past it.</summary>

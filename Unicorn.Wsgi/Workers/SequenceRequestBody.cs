@@ -8,7 +8,7 @@ namespace Unicorn.Wsgi.Workers;
 /// receive buffers: the bridge copies it once, from there into the Python bytes object, instead of first
 /// into an array of its own. Valid until the connection advances past it, after the app is done.
 /// </summary>
-internal sealed class SequenceRequestBody(ReadOnlySequence<byte> body) : RequestBody
+internal sealed class SequenceRequestBody(ReadOnlySequence<byte> body) : HeldRequestBody
 {
     private long _position;
 
@@ -50,7 +50,7 @@ internal sealed class SequenceRequestBody(ReadOnlySequence<byte> body) : Request
     }
 
     /// <summary>The request is done: gives back what <see cref="TryGetBuffered"/> rented.</summary>
-    public void Release()
+    public override void Release()
     {
         if (_contiguous is { } rented)
         {

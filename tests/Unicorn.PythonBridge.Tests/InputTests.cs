@@ -45,6 +45,15 @@ public sealed class InputTests(PythonFixture python)
 
     [Theory]
     [MemberData(nameof(Modes))]
+    public void Held_body_is_copied_once_then_reads(string mode, string expected)
+    {
+        var body = new HeldBody(System.Text.Encoding.ASCII.GetBytes(Text));
+        Assert.Equal(expected, Echo(mode, body));
+        Assert.Equal(1, body.Copies);
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
     public void Streamed_body_reads(string mode, string expected)
     {
         // Pieces cut across line ends, as a chunked upload arrives.
