@@ -387,7 +387,26 @@ public class OperatorTests
         // first set's 2 and the starting 2 were already more than 3). What is left is the new set.
         server.WaitForLog("Current configuration:", 3, 60);
         server.WaitForLog("Worker exiting", 4, 60);
-        server.WaitForWorkers(3);
+        // Three workers, all booted by the deferred reload: none from before it stays on (the first fix kept one).
+        List<int> BootedByTheLastReload()
+        {
+            var lines = server.Lines;
+            var reloads = 0;
+            var booted = new List<int>();
+            foreach (var line in lines)
+            {
+                reloads += line.Contains("Current configuration:", StringComparison.Ordinal) ? 1 : 0;
+                var at = line.IndexOf("Booting worker with pid: ", StringComparison.Ordinal);
+                if (reloads >= 3 && at >= 0)
+                {
+                    booted.Add(int.Parse(line[(at + "Booting worker with pid: ".Length)..].Trim(), CultureInfo.InvariantCulture));
+                }
+            }
+
+            return booted;
+        }
+
+        Assert.True(Poll(() => server.Workers().Count == 3 && server.Workers().All(BootedByTheLastReload().Contains), 60), server.Log);
         Assert.Equal(200, Get(port, "/").Status);
 
         server.Signal(SIGTERM);
