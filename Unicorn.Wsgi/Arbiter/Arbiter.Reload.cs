@@ -15,6 +15,10 @@ public sealed partial class Arbiter
 
     private long? _hupDeferredSince;
 
+    // TTIN/TTOU that came after a deferred HUP: applied at once, and again on top of the count the reload sets, so the
+    // end count is Gunicorn's (its HUP resets num_workers to `workers`, and the signals after it still count).
+    private readonly List<int> _countSignalsAfterDeferredHup = [];
+
     /// <summary>Whether workers of the current generation are still booting (the previous HUP's set, or the first).</summary>
     private bool LastReloadBooting() =>
         _workers.Values.Any(w => w.Generation == _generation && w.StopSentAt is null && w.Snapshot().State == WorkerState.Booting);
@@ -25,7 +29,15 @@ public sealed partial class Arbiter
         if (_hupDeferredSince is { } since && (!LastReloadBooting() || Stopwatch.GetElapsedTime(since) >= HupDeferral))
         {
             _hupDeferredSince = null;
-            Reload();
+            var replay = _countSignalsAfterDeferredHup.ToList();
+            _countSignalsAfterDeferredHup.Clear();
+            if (Reload())
+            {
+                foreach (var sig in replay)
+                {
+                    ChangeWorkerCount(sig);
+                }
+            }
         }
     }
 
@@ -35,12 +47,15 @@ public sealed partial class Arbiter
     /// become ready. When the configuration cannot be reloaded the dirty arbiter still gets the HUP (it
     /// replaces its workers), as in Gunicorn.
     /// </summary>
-    private void Reload()
+    private bool Reload()
     {
         if (!ReloadConfiguration())
         {
             SignalDirtyArbiter(Libc.SIGHUP);
+            return false;
         }
+
+        return true;
     }
 
     private bool ReloadConfiguration()

@@ -45,13 +45,14 @@ public sealed partial class Arbiter
             case Libc.SIGQUIT:
                 throw new StopMasterException(graceful: false);
             case Libc.SIGTTIN:
-                SetNumWorkers(_numWorkers + 1);
-                ManageWorkers();
-                break;
             case Libc.SIGTTOU:
-                if (_numWorkers > 1)
+                if (_hupDeferredSince is not null)
                 {
-                    SetNumWorkers(_numWorkers - 1);
+                    _countSignalsAfterDeferredHup.Add(sig);
+                }
+
+                if (ChangeWorkerCount(sig))
+                {
                     ManageWorkers();
                 }
 
@@ -81,6 +82,24 @@ public sealed partial class Arbiter
                 _log.Info($"Ignoring unknown signal: {sig}");
                 break;
         }
+    }
+
+    /// <summary>TTIN adds a worker; TTOU removes one but never the last. Returns whether the count changed.</summary>
+    private bool ChangeWorkerCount(int sig)
+    {
+        if (sig == Libc.SIGTTIN)
+        {
+            SetNumWorkers(_numWorkers + 1);
+            return true;
+        }
+
+        if (_numWorkers > 1)
+        {
+            SetNumWorkers(_numWorkers - 1);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -14,7 +14,10 @@ public sealed partial class Arbiter
     private void ManageWorkers()
     {
         var snapshots = _workers.Values.Select(w => w.Snapshot()).ToList();
-        var (spawn, stop) = WorkerPlan.Decide(snapshots, _numWorkers);
+        // A worker from before the last HUP is replaced whatever the count: planned as retiring, it stops once enough
+        // new ones are ready and never counts toward the target (a TTIN during the change-over kept one for good).
+        var planned = snapshots.Select(s => _workers[s.Pid].Generation < _generation ? s with { State = WorkerState.Retiring } : s).ToList();
+        var (spawn, stop) = WorkerPlan.Decide(planned, _numWorkers);
         foreach (var pid in stop)
         {
             var retiring = snapshots.Any(s => s.Pid == pid && s.State == WorkerState.Retiring);

@@ -367,6 +367,53 @@ public class OperatorTests
     }
 
     [Fact]
+    public void A_ttin_after_a_deferred_hup_still_counts_once_the_reload_is_applied()
+    {
+        // Gunicorn's HUP resets the count to `workers` and a TTIN after it adds one. A HUP deferred while the last
+        // set boots was applied after the TTIN and reset the count over it: the TTIN was lost (2 workers, not 3).
+        var port = FreePort();
+        using var server = Start("-w", "2", "--log-level", "debug", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 2);
+
+        server.Signal(SIGHUP);
+        server.WaitForLog("Hang up: Master", 1);
+        server.Signal(SIGHUP); // the first HUP's set is booting: deferred
+        server.WaitForLog("Reload deferred until", 1);
+        server.Signal(SIGTTIN);
+        server.WaitForLog("Handling signal: ttin", 1);
+
+        // Start, the first HUP, the deferred one; then the 4 workers from before it stop (the TTIN started none: the
+        // first set's 2 and the starting 2 were already more than 3). What is left is the new set.
+        server.WaitForLog("Current configuration:", 3, 60);
+        server.WaitForLog("Worker exiting", 4, 60);
+        // Three workers, all booted by the deferred reload: none from before it stays on (the first fix kept one).
+        List<int> BootedByTheLastReload()
+        {
+            var lines = server.Lines;
+            var reloads = 0;
+            var booted = new List<int>();
+            foreach (var line in lines)
+            {
+                reloads += line.Contains("Current configuration:", StringComparison.Ordinal) ? 1 : 0;
+                var at = line.IndexOf("Booting worker with pid: ", StringComparison.Ordinal);
+                if (reloads >= 3 && at >= 0)
+                {
+                    booted.Add(int.Parse(line[(at + "Booting worker with pid: ".Length)..].Trim(), CultureInfo.InvariantCulture));
+                }
+            }
+
+            return booted;
+        }
+
+        Assert.True(Poll(() => server.Workers().Count == 3 && server.Workers().All(BootedByTheLastReload().Contains), 60), server.Log);
+        Assert.Equal(200, Get(port, "/").Status);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void A_new_worker_runs_the_config_the_master_loaded_not_the_file_edited_since()
     {
         // Gunicorn's forked workers have what the master loaded; Unicorn's ran the file again, so an edit before the
