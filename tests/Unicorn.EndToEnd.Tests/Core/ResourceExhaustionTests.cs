@@ -66,6 +66,31 @@ public sealed class ResourceExhaustionTests
         Assert.Contains("open files", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_gthread_worker_refused_threads_serves_with_fewer_and_the_master_still_stops_cleanly()
+    {
+        // RLIMIT_NPROC counts threads, and binds only a user without CAP_SYS_RESOURCE: run as nobody. Master,
+        // zygote and the worker's runtime take about 25 of 60, so 50 app threads cannot all start.
+        var port = UnicornServer.FreePort();
+        var binary = Path.Combine(UnicornServer.RepoRoot, ".build", "unicorn", "unicorn");
+        UnicornServer.EnsureBuilt();
+        using var server = UnicornServer.StartProgram("/bin/bash", UnicornServer.RepoRoot,
+            new Dictionary<string, string?> { ["UNICORN_PYTHON"] = "/usr/bin/python3", ["GUNICORN_CMD_ARGS"] = null, ["WEB_CONCURRENCY"] = null },
+            "-c", "ulimit -u 60; exec setpriv --reuid=nobody --regid=nogroup --clear-groups \"$0\" \"$@\"", binary,
+            "pyfixtures.bench_apps:hello", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gthread", "--threads", "50", "--no-control-socket");
+        server.WaitForLog("threads: the system refused more", seconds: 120);
+        server.WaitUntilServing(port, 60);
+        var worker = Assert.Single(server.Workers());
+        var answers = Enumerable.Range(0, 40).AsParallel().WithDegreeOfParallelism(40).Select(_ => UnicornServer.Get(port, "/", 30).Status).ToList();
+        Assert.All(answers, status => Assert.Equal(200, status));
+        Assert.Equal(worker, Assert.Single(server.Workers()));
+
+        // Before, each worker died of an unhandled OutOfMemoryException at boot, and the master aborted at its stop.
+        server.Signal(UnicornServer.SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.DoesNotContain("Unhandled exception", server.Log, StringComparison.Ordinal);
+    }
+
     // utime + stime of every thread, in seconds (USER_HZ is 100 on Linux).
     private static double CpuSeconds(int pid) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task").Sum(task =>
