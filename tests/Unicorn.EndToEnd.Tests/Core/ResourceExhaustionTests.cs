@@ -41,7 +41,7 @@ public sealed class ResourceExhaustionTests
             var window = Stopwatch.StartNew();
             UnicornServer.Poll(() => false, 3);
             var used = (CpuSeconds(worker) - before) / window.Elapsed.TotalSeconds;
-            Assert.True(used < 0.15, $"the worker used {used:0.00} s of CPU a second while out of descriptors");
+            Assert.True(used < 0.2, $"the worker used {used:0.00} s of CPU a second while out of descriptors");
         }
         finally
         {
