@@ -70,7 +70,9 @@ internal static class Program
         var line = message.StartsWith("unicorn:", StringComparison.Ordinal) || message.StartsWith("usage:", StringComparison.Ordinal)
             ? message
             : "unicorn: " + message;
-        Console.Error.WriteLine(line.TrimEnd());
+        // Straight to fd 2, not through Console: Console's first use opens descriptors of its own, and when the
+        // failure is that none are left (ulimit -n) it would throw a stack trace over the one line.
+        LogFile.Stderr().Write(line.TrimEnd() + "\n");
         return code;
     }
 }

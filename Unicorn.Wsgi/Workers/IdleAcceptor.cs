@@ -51,6 +51,10 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private int _next;
     // Held (a parked spare): the thread waits on the eventfd alone, taking no connection, until Open.
     private volatile bool _held;
+    private bool _starved; // the last accept ran out of descriptors or memory; only the accepting thread uses it
+
+    /// <summary>Where a shortage at accept(2) is reported (the worker's, shared with its async loops).</summary>
+    public AcceptShortage? Shortage { get; init; }
 
     public IdleAcceptor(IReadOnlyList<ListenerInfo> listeners, SemaphoreSlim slots, IdleConnections idle, Action<Socket, ListenerInfo> serve, IErrorLog log, CancellationToken stop, TimeSpan? firstBytesWait = null)
     {
@@ -222,6 +226,15 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         {
             _slots.Release();
         }
+
+        if (_starved)
+        {
+            // Polling the listeners again now would return at once: wait on the eventfd alone (a queued request
+            // still wakes the thread) before the next try.
+            _starved = false;
+            var wake = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+            _ = Libc.poll(&wake, 1, (int)AcceptShortage.Backoff.TotalMilliseconds);
+        }
     }
 
     /// <summary>
@@ -297,6 +310,13 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             {
                 client = listener.Socket.Accept();
             }
+            catch (SocketException e) when (AcceptShortage.Is(e.SocketErrorCode))
+            {
+                // Out of descriptors or memory: the listener stays readable, so WaitAndServeOne backs off.
+                Shortage?.Report(e.SocketErrorCode);
+                _starved = true;
+                return false;
+            }
             catch (SocketException)
             {
                 // Taken by another worker first (EAGAIN), or reset before it was accepted.
@@ -309,6 +329,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             }
 
             _next = k + 1;
+            Shortage?.Accepted();
             WaitForFirstBytes(client, queued);
             _serve(client, listener);
             return true;

@@ -31,6 +31,7 @@ public sealed partial class Worker
     private readonly CancellationTokenSource _closeOwnListeners = new();
     private readonly CancellationTokenSource _stopNow = new();
     private readonly SemaphoreSlim _connectionSlots;
+    private readonly AcceptShortage _acceptShortage;
     private readonly long _maxRequests;
     // Open connections, plus one while any accept loop runs; whoever takes it to zero completes _drained.
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -71,6 +72,7 @@ public sealed partial class Worker
         _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
         _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https") { OwnedByWorker = l.OwnedByWorker })];
         _log = log;
+        _acceptShortage = new AcceptShortage(log);
         _options = WorkerOptions.FromSettings(settings);
         _host = host;
         _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
@@ -184,7 +186,10 @@ public sealed partial class Worker
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
         _noDelayInherited = SetNoDelayOnListeners();
         // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
-        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token);
+        var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token)
+        {
+            Shortage = _acceptShortage,
+        };
         if (_host.AcceptWhenIdle(acceptor))
         {
             acceptor.Start(held: !_gate.Task.IsCompleted);
@@ -387,6 +392,21 @@ public sealed partial class Worker
                 _connectionSlots.Release();
                 continue;
             }
+            catch (SocketException e) when (AcceptShortage.Is(e.SocketErrorCode) && !token.IsCancellationRequested)
+            {
+                _connectionSlots.Release();
+                _acceptShortage.Report(e.SocketErrorCode);
+                try
+                {
+                    await Task.Delay(AcceptShortage.Backoff, token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
             catch (ObjectDisposedException)
             {
                 return;
@@ -398,6 +418,7 @@ public sealed partial class Worker
                 return;
             }
 
+            _acceptShortage.Accepted();
             Serve(client, listener, pipeline);
         }
     }

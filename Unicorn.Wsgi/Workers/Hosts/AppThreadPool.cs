@@ -21,6 +21,12 @@ internal sealed class AppThreadPool : IAppHost
 {
     private readonly Queue<AppWorkItem> _queue = new();
     private readonly Thread[] _threads;
+    private int _started; // how many of _threads Start could start (fewer when the system refused threads)
+    private int _serving = int.MaxValue; // threads at or above this index end at once: headroom after a refusal
+    private readonly ManualResetEventSlim _startGate = new();
+
+    /// <summary>Threads given back when the system refuses one, for the runtime's own.</summary>
+    private const int ThreadHeadroom = 8;
     private readonly long[] _busySince;
     private readonly WsgiRequest?[] _current;
     private readonly nuint[] _threadIds;
@@ -96,10 +102,32 @@ internal sealed class AppThreadPool : IAppHost
 
     public void Start()
     {
+        var started = 0;
         foreach (var t in _threads)
         {
-            t.Start();
+            try
+            {
+                t.Start();
+            }
+            catch (OutOfMemoryException) when (started > 0)
+            {
+                // clone(2) refused (EAGAIN: ulimit -u, a cgroup's pids.max): .NET reports it as out of memory.
+                break;
+            }
+
+            started++;
         }
+
+        _started = started;
+        if (started < _threads.Length)
+        {
+            // At the limit, the runtime's own next thread (the thread pool's, this worker's or the master's at its
+            // stop) would abort the process: give some back before they attach to Python.
+            _serving = Math.Max(1, started - ThreadHeadroom);
+            _log.Warning($"Started {_serving} of {_threads.Length} threads: the system refused more (ulimit -u or the cgroup's pids.max); requests queue for those {_serving}");
+        }
+
+        _startGate.Set();
     }
 
     /// <summary>Runs the request on a Python thread; completes when the response has been written.</summary>
@@ -240,7 +268,7 @@ internal sealed class AppThreadPool : IAppHost
     private bool Join(TimeSpan timeout)
     {
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        foreach (var t in _threads)
+        foreach (var t in _threads.AsSpan(0, _started))
         {
             var left = Math.Max(0, deadline - Environment.TickCount64);
             if (!t.Join(TimeSpan.FromMilliseconds(left)))
@@ -254,6 +282,12 @@ internal sealed class AppThreadPool : IAppHost
 
     private void Run(int index)
     {
+        _startGate.Wait();
+        if (index >= _serving)
+        {
+            return;
+        }
+
         IWsgiThread handler;
         try
         {
