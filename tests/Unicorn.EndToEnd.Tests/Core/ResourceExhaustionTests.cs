@@ -67,17 +67,19 @@ public sealed class ResourceExhaustionTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void A_gthread_worker_refused_threads_serves_with_fewer_and_the_master_still_stops_cleanly()
     {
         // RLIMIT_NPROC counts threads, and binds only a user without CAP_SYS_RESOURCE: run as nobody. Master,
         // zygote and the worker's runtime take about 25 of 60, so 50 app threads cannot all start.
         var port = UnicornServer.FreePort();
-        var binary = Path.Combine(UnicornServer.RepoRoot, ".build", "unicorn", "unicorn");
         UnicornServer.EnsureBuilt();
-        using var server = UnicornServer.StartProgram("/bin/bash", UnicornServer.RepoRoot,
+        using var copy = NobodyReadableCopy();
+        var binary = Path.Combine(copy.Path, "unicorn");
+        using var server = UnicornServer.StartProgram("/bin/bash", copy.Path,
             new Dictionary<string, string?> { ["UNICORN_PYTHON"] = "/usr/bin/python3", ["GUNICORN_CMD_ARGS"] = null, ["WEB_CONCURRENCY"] = null },
             "-c", "ulimit -u 60; exec setpriv --reuid=nobody --regid=nogroup --clear-groups \"$0\" \"$@\"", binary,
-            "pyfixtures.bench_apps:hello", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gthread", "--threads", "50", "--no-control-socket");
+            "bench_apps:hello", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", "gthread", "--threads", "50", "--no-control-socket");
         server.WaitForLog("threads: the system refused more", seconds: 120);
         server.WaitUntilServing(port, 60);
         var worker = Assert.Single(server.Workers());
@@ -89,6 +91,37 @@ public sealed class ResourceExhaustionTests
         server.Signal(UnicornServer.SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
         Assert.DoesNotContain("Unhandled exception", server.Log, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The build and the app in a directory of their own that nobody can read: the checkout may sit under a directory
+    /// only root can enter (/root), and running as nobody is what makes RLIMIT_NPROC bind.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static TempCopy NobodyReadableCopy()
+    {
+        var dir = Directory.CreateTempSubdirectory("unicorn-nobody-").FullName;
+        var build = Path.Combine(UnicornServer.RepoRoot, ".build", "unicorn");
+        foreach (var file in Directory.EnumerateFiles(build, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(dir, Path.GetRelativePath(build, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        File.Copy(Path.Combine(UnicornServer.RepoRoot, "pyfixtures", "bench_apps.py"), Path.Combine(dir, "bench_apps.py"));
+        foreach (var d in Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Append(dir))
+        {
+            File.SetUnixFileMode(d, (UnixFileMode)0x1ED /* 0755 */);
+        }
+
+        File.SetUnixFileMode(Path.Combine(dir, "unicorn"), (UnixFileMode)0x1ED /* 0755 */);
+        return new TempCopy(dir);
+    }
+
+    private sealed record TempCopy(string Path) : IDisposable
+    {
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
     // utime + stime of every thread, in seconds (USER_HZ is 100 on Linux).
