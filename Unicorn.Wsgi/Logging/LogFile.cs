@@ -18,6 +18,7 @@ public sealed class LogFile : IDisposable
     private readonly Lock _lock = new();
     private int _fd;
     private bool _capturing;
+    private bool _failing; // the last write to the file failed (a full disk): said once on stderr
 
     private readonly (uint Uid, uint Gid)? _owner;
 
@@ -47,7 +48,17 @@ public sealed class LogFile : IDisposable
     {
         lock (_lock)
         {
-            WriteAll(_fd, bytes);
+            var errno = WriteAll(_fd, bytes);
+            if (Path is not null && (errno != 0) != _failing)
+            {
+                // A full disk must not take the server down, nor lose lines unseen: one line on stderr (the journal,
+                // the container's log) when lines start being lost, one when they are written again.
+                _failing = errno != 0;
+                var notice = _failing
+                    ? $"unicorn: cannot write to the log file {Path} ([Errno {errno}] {Marshal.GetPInvokeErrorMessage(errno)}): its lines are lost until it can\n"
+                    : $"unicorn: writing to the log file {Path} again\n";
+                _ = WriteAll(StderrFd, Encoding.UTF8.GetBytes(notice));
+            }
         }
     }
 
@@ -151,7 +162,8 @@ public sealed class LogFile : IDisposable
             || target.StartsWith("/dev/", StringComparison.Ordinal) || target.StartsWith("/proc/", StringComparison.Ordinal);
     }
 
-    private static unsafe void WriteAll(int fd, ReadOnlySpan<byte> bytes)
+    /// <summary>Writes every byte; returns 0, or the errno of the write that failed.</summary>
+    private static unsafe int WriteAll(int fd, ReadOnlySpan<byte> bytes)
     {
         const int EINTR = 4;
         fixed (byte* start = bytes)
@@ -163,17 +175,20 @@ public sealed class LogFile : IDisposable
                 var n = Libc.write(fd, p, left);
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == EINTR)
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
                     {
                         continue;
                     }
 
-                    return; // A full disk or closed stderr must not take the server down with it.
+                    return errno; // A full disk or closed stderr must not take the server down with it.
                 }
 
                 p += n;
                 left -= (nuint)n;
             }
         }
+
+        return 0;
     }
 }
