@@ -151,38 +151,26 @@ internal sealed unsafe partial class PythonWsgiThread
             return CPython.PyDict_SetItem(env, _keys.Input, _app.EmptyInput) == 0;
         }
 
-        if (isBuffered)
+        var held = 0;
+        if (isBuffered || body.TryGetHeldLength(out held))
         {
-            // One copy: from wherever the body lies (the connection's receive buffers) into a new bytes
-            // object, which BytesIO then shares rather than copies.
-            var bytes = CPython.PyBytes_FromStringAndSize(null, checked((nint)buffered.Length));
+            // One copy: from wherever the body lies (the connection's receive buffers; a chunked body still in its
+            // framing, decoded on the way) into a new bytes object, which BytesIO then shares rather than copies.
+            var length = isBuffered ? checked((int)buffered.Length) : held;
+            var bytes = CPython.NewBytes(length, out var destination);
             if (bytes == 0)
             {
                 return false;
             }
 
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
-            buffered.CopyTo(new Span<byte>(destination, (int)capacity));
-
-            var args = stackalloc nint[1] { bytes };
-            input = CPython.PyObject_Vectorcall(_app.BufferedInput, args, 1, 0);
-            CPython.Py_DecRef(bytes);
-        }
-        else if (body.TryGetHeldLength(out var held))
-        {
-            // A chunked body still in its framing: decoded once, straight into the bytes object.
-            var bytes = CPython.PyBytes_FromStringAndSize(null, held);
-            if (bytes == 0)
+            if (isBuffered)
             {
-                return false;
+                buffered.CopyTo(new Span<byte>(destination, length));
             }
-
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(bytes, &destination, &capacity);
-            body.CopyHeldTo(new Span<byte>(destination, (int)capacity));
+            else
+            {
+                body.CopyHeldTo(new Span<byte>(destination, length));
+            }
 
             var args = stackalloc nint[1] { bytes };
             input = CPython.PyObject_Vectorcall(_app.BufferedInput, args, 1, 0);

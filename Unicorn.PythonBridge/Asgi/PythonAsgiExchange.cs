@@ -159,13 +159,10 @@ public sealed class PythonAsgiExchange
     /// <summary>A chunked body still in its framing, decoded once, straight into a new bytes object.</summary>
     private static unsafe nint NewHeldBytes(RequestBody body, int length)
     {
-        var o = CPython.PyBytes_FromStringAndSize(null, length);
+        var o = CPython.NewBytes(length, out var destination);
         if (o != 0)
         {
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(o, &destination, &capacity);
-            body.CopyHeldTo(new Span<byte>(destination, checked((int)capacity)));
+            body.CopyHeldTo(new Span<byte>(destination, length));
         }
 
         return o;
@@ -622,13 +619,11 @@ public sealed class PythonAsgiExchange
             }
         }
 
-        var o = CPython.PyBytes_FromStringAndSize(null, checked((nint)bytes.Length));
+        var length = checked((int)bytes.Length);
+        var o = CPython.NewBytes(length, out var destination);
         if (o != 0)
         {
-            byte* destination;
-            nint capacity;
-            CPython.PyBytes_AsStringAndSize(o, &destination, &capacity);
-            bytes.CopyTo(new Span<byte>(destination, checked((int)capacity)));
+            bytes.CopyTo(new Span<byte>(destination, length));
         }
 
         return o;
