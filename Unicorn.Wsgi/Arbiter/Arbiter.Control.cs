@@ -160,20 +160,15 @@ public sealed partial class Arbiter : IControlTarget
     JsonObject IControlTarget.WorkerAdd(int count)
     {
         var previous = _numWorkers;
-        SetNumWorkers(previous + count);
+        ChangeWorkerCount(count);
         return new JsonObject { ["added"] = count, ["previous"] = previous, ["total"] = _numWorkers };
     }
 
     JsonObject IControlTarget.WorkerRemove(int count)
     {
         var previous = _numWorkers;
-        var total = Math.Max(1, previous - count);
-        if (total != previous)
-        {
-            SetNumWorkers(total);
-        }
-
-        return new JsonObject { ["removed"] = previous - total, ["previous"] = previous, ["total"] = total };
+        ChangeWorkerCount(-count);
+        return new JsonObject { ["removed"] = previous - _numWorkers, ["previous"] = previous, ["total"] = _numWorkers };
     }
 
     JsonObject IControlTarget.WorkerKill(int pid)

@@ -15,9 +15,10 @@ public sealed partial class Arbiter
 
     private long? _hupDeferredSince;
 
-    // TTIN/TTOU that came after a deferred HUP: applied at once, and again on top of the count the reload sets, so the
-    // end count is Gunicorn's (its HUP resets num_workers to `workers`, and the signals after it still count).
-    private readonly List<int> _countSignalsAfterDeferredHup = [];
+    // Worker-count changes (TTIN/TTOU, the control socket's worker add/remove) that came after a deferred HUP: applied
+    // at once, and again on top of the count the reload sets, so the end count is Gunicorn's (its HUP resets
+    // num_workers to `workers`, and the changes after it still count).
+    private readonly List<int> _countChangesAfterDeferredHup = [];
 
     /// <summary>Whether workers of the current generation are still booting (the previous HUP's set, or the first).</summary>
     private bool LastReloadBooting() =>
@@ -29,13 +30,13 @@ public sealed partial class Arbiter
         if (_hupDeferredSince is { } since && (!LastReloadBooting() || Stopwatch.GetElapsedTime(since) >= HupDeferral))
         {
             _hupDeferredSince = null;
-            var replay = _countSignalsAfterDeferredHup.ToList();
-            _countSignalsAfterDeferredHup.Clear();
+            var replay = _countChangesAfterDeferredHup.ToList();
+            _countChangesAfterDeferredHup.Clear();
             if (Reload())
             {
-                foreach (var sig in replay)
+                foreach (var delta in replay)
                 {
-                    ChangeWorkerCount(sig);
+                    ChangeWorkerCount(delta);
                 }
             }
         }

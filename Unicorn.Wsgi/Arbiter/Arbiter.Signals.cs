@@ -46,12 +46,7 @@ public sealed partial class Arbiter
                 throw new StopMasterException(graceful: false);
             case Libc.SIGTTIN:
             case Libc.SIGTTOU:
-                if (_hupDeferredSince is not null)
-                {
-                    _countSignalsAfterDeferredHup.Add(sig);
-                }
-
-                if (ChangeWorkerCount(sig))
+                if (ChangeWorkerCount(sig == Libc.SIGTTIN ? 1 : -1))
                 {
                     ManageWorkers();
                 }
@@ -84,22 +79,25 @@ public sealed partial class Arbiter
         }
     }
 
-    /// <summary>TTIN adds a worker; TTOU removes one but never the last. Returns whether the count changed.</summary>
-    private bool ChangeWorkerCount(int sig)
+    /// <summary>
+    /// TTIN/TTOU and the control socket's worker add/remove: the count moves by <paramref name="delta"/>, never below
+    /// one worker. Returns whether it changed. Remembered while a HUP is deferred, to count again after it.
+    /// </summary>
+    private bool ChangeWorkerCount(int delta)
     {
-        if (sig == Libc.SIGTTIN)
+        if (_hupDeferredSince is not null)
         {
-            SetNumWorkers(_numWorkers + 1);
-            return true;
+            _countChangesAfterDeferredHup.Add(delta);
         }
 
-        if (_numWorkers > 1)
+        var total = Math.Max(1, _numWorkers + delta);
+        if (total == _numWorkers)
         {
-            SetNumWorkers(_numWorkers - 1);
-            return true;
+            return false;
         }
 
-        return false;
+        SetNumWorkers(total);
+        return true;
     }
 
     /// <summary>

@@ -272,6 +272,29 @@ public sealed class ControlSocketTests : IDisposable
         return buffer;
     }
 
+    [Fact]
+    public void A_worker_add_after_a_deferred_hup_still_counts_once_the_reload_is_applied()
+    {
+        // As TTIN (OperatorTests): Gunicorn's HUP resets the count to `workers` and a worker add after it still counts;
+        // a HUP deferred while the last set boots must not reset the count over the add.
+        var port = FreePort();
+        using var server = Start("-w", "2", "--log-level", "debug", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Control socket listening at " + SocketPath);
+        server.WaitForLog("Booting worker with pid:", 2);
+
+        server.Signal(SIGHUP);
+        server.WaitForLog("Hang up: Master", 1);
+        server.Signal(SIGHUP); // the first HUP's set is booting: deferred
+        server.WaitForLog("Reload deferred until", 1);
+        Assert.Equal(3, (int)Json(Gunicornc("-c", "worker add 1", "-j"))["total"]!);
+
+        server.WaitForLog("Current configuration:", 3, 60);
+        Assert.True(Poll(() => server.Workers().Count == 3 && (int)Json(Gunicornc("-c", "show stats", "-j"))["workers_target"]! == 3, 60), server.Log);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
     private static JsonObject Json(string text) => (JsonObject)JsonNode.Parse(text)!;
 
     /// <summary>Gunicorn's gunicornc when its source is here, else unicornctl (the same protocol and output).</summary>
