@@ -252,12 +252,6 @@ public sealed partial class Arbiter : IDisposable
         StartDirtyArbiter();
     }
 
-    /// <summary>
-    /// Every worker's heartbeat file is created in <c>worker_tmp_dir</c>: a directory that cannot hold one stops
-    /// the master at start with one line, as Gunicorn's master stops (RuntimeError: DIR doesn't exist. Can't
-    /// create workertmp.). Found only when spawning, a missing directory left the master retrying every second
-    /// with no worker, and one it may not write to ended the main loop with a .NET stack trace.
-    /// </summary>
     private void LogCurrentConfiguration()
     {
         if (_log.IsEnabled(LogLevel.Debug))
@@ -266,6 +260,12 @@ public sealed partial class Arbiter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every worker's heartbeat file is created in <c>worker_tmp_dir</c>: a directory that cannot hold one stops
+    /// the master at start with one line, as Gunicorn's master stops (RuntimeError: DIR doesn't exist. Can't
+    /// create workertmp.). Found only when spawning, a missing directory left the master retrying every second
+    /// with no worker, and one it may not write to ended the main loop with a .NET stack trace.
+    /// </summary>
     private void CheckWorkerTmpDir()
     {
         if (WorkerTmpDirProblem(_config.WorkerTmpDir) is { } problem)

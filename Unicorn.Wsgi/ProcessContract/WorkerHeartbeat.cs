@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Unicorn.Wsgi.Interop;
 
 namespace Unicorn.Wsgi.ProcessContract;
 
@@ -19,17 +21,39 @@ public sealed class WorkerHeartbeat : IDisposable
 
     public int Fd => (int)_handle.DangerousGetHandle();
 
-    /// <summary>Master side: a new file in dir, unlinked at once so nothing is left behind.</summary>
+    /// <summary>
+    /// Master side: a new file in dir, unlinked at once so nothing is left behind. A file system too full for its
+    /// few bytes (a full /dev/shm) gets an anonymous memory file instead: Gunicorn's heartbeat changes only the
+    /// file's metadata, so a full disk does not stop its workers from starting, and must not stop these.
+    /// </summary>
     public static WorkerHeartbeat Create(string? dir)
     {
         dir = string.IsNullOrEmpty(dir) ? System.IO.Path.GetTempPath() : dir;
         var path = System.IO.Path.Combine(dir, "wunicorn-" + Guid.NewGuid().ToString("N"));
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
+        var heartbeat = new WorkerHeartbeat(File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite));
         File.Delete(path);
-        var heartbeat = new WorkerHeartbeat(handle);
+        try
+        {
+            heartbeat.Beat(WorkerState.Booting);
+            return heartbeat;
+        }
+        catch (IOException e) when (e.HResult == ENOSPC)
+        {
+            heartbeat.Dispose();
+        }
+
+        var fd = Libc.memfd_create("wunicorn", Libc.MFD_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"No space left on device, and no memory file instead: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        heartbeat = new WorkerHeartbeat(new SafeFileHandle(fd, ownsHandle: true));
         heartbeat.Beat(WorkerState.Booting);
         return heartbeat;
     }
+
+    private const int ENOSPC = 28;
 
     /// <summary>Worker side: the fd the master placed in this process.</summary>
     public static WorkerHeartbeat FromFd(int fd) => new(new SafeFileHandle(fd, ownsHandle: true));
