@@ -87,7 +87,18 @@ public sealed partial class Arbiter
             }
             catch (ZygoteUnavailableException e)
             {
-                _log.Error($"Zygote failed: {e.Message}");
+                // Killed since the last look, the zygote fails the fork itself (EPIPE): the next attempt starts a new
+                // one, so say that, as a zygote found dead before the fork is said; a second failure spawns instead.
+                var who = _zygote is { } dead ? $"Zygote (pid: {dead.Pid})" : "Zygote";
+                if (attempt == 0)
+                {
+                    _log.Warning($"{who} failed: {e.Message}; starting a new one");
+                }
+                else
+                {
+                    _log.Error($"{who} failed: {e.Message}; spawning the worker instead");
+                }
+
                 _zygote?.Dispose();
                 _zygote = null;
             }

@@ -147,6 +147,26 @@ public sealed class ZygoteTests : IDisposable
     }
 
     [Fact]
+    public void A_zygote_killed_just_before_a_fork_is_replaced_with_a_warning_not_an_error()
+    {
+        // A TTIN right after the kill: the fork may find the zygote dead (reaped) or fail on its closed socket
+        // (EPIPE, not reaped yet). Either way a new one starts, said as a warning; the EPIPE case used to be an
+        // error line ("Zygote failed: sendmsg: Broken pipe") with nothing saying a new zygote was started.
+        var port = FreePort();
+        using var server = Start("--worker-start", "fork", "--log-level", "debug", "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Booting worker with pid:", 1, 60);
+        Signal(ZygotePid(server), 9);
+        server.Signal(SIGTTIN);
+        server.WaitForLog("; starting a new one");
+        server.WaitForWorkers(2, 60);
+        Assert.Equal(200, Get(port, "/").Status);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("[ERROR]", StringComparison.Ordinal) && l.Contains("Zygote", StringComparison.Ordinal));
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void A_stop_signal_sent_to_the_whole_group_leaves_the_zygote_to_the_master()
     {
         // systemd's stop, timeout(1) and Ctrl-C signal every process of the group, the zygote too. The
