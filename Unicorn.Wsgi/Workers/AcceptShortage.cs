@@ -1,25 +1,39 @@
 using System.Net.Sockets;
+using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
 
 namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
-/// accept(2) failing because the process or the system has run out of something (descriptors: EMFILE/ENFILE;
-/// kernel memory: ENOBUFS/ENOMEM). The listener stays readable, so retrying at once would spin a CPU until a
-/// connection closes: the accept loops wait <see cref="Backoff"/> instead, and the error is logged once per
-/// shortage, not once per retry. (Gunicorn's workers exit on it and the master starts another.)
+/// accept(2) failing, or about to, because the process or the system has run out of something (descriptors:
+/// EMFILE/ENFILE; kernel memory: ENOBUFS/ENOMEM). The listener stays readable, so retrying at once would spin a CPU
+/// until a connection closes: the accept loops wait <see cref="Backoff"/> instead, and the shortage is logged once,
+/// not once per retry. (Gunicorn's workers exit on it and the master starts another.)
+/// <para>
+/// The .NET runtime needs descriptors of its own now and then (a thread it starts, an assembly it loads, /proc it
+/// reads), and a thread it cannot start is an OutOfMemoryException that aborts the worker. So connections never
+/// take the last <see cref="Headroom"/> descriptors: the kernel gives out the lowest free number, so an accepted
+/// one numbered that close to the limit means the table is nearly full, and accepting pauses there (the connection
+/// is still served) until a probe gets a lower number again, that is until connections have closed.
+/// </para>
 /// </summary>
 internal sealed class AcceptShortage(IErrorLog log)
 {
     /// <summary>How long an accept loop waits after a shortage before it tries again.</summary>
     public static readonly TimeSpan Backoff = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Descriptors left to the runtime: enough for a few threads to start and files to open at once.</summary>
+    public const int Headroom = 16;
+
+    // Descriptor numbers from here up are the headroom. The limit is read once: .NET raised the soft limit to the
+    // hard one as it started, and an unprivileged process cannot raise it further.
+    private readonly long _headroomFrom = OpenFileLimit() - Headroom;
     private int _short;
 
     public static bool Is(SocketError error) =>
         error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
 
-    /// <summary>Logs the first failure of a shortage, as one line.</summary>
+    /// <summary>accept(2) failed for want of descriptors or memory: logs the first failure of a shortage, as one line.</summary>
     public void Report(SocketError error)
     {
         if (Interlocked.Exchange(ref _short, 1) == 0)
@@ -32,12 +46,39 @@ internal sealed class AcceptShortage(IErrorLog log)
         }
     }
 
-    /// <summary>A connection was accepted: the shortage, if any, is over.</summary>
-    public void Accepted()
+    /// <summary>
+    /// A connection was accepted. True when accepting may go on (a shortage, if any, is over); false when it took
+    /// a descriptor of the headroom: the shortage is reported, and the loop backs off until <see cref="HasHeadroom"/>.
+    /// </summary>
+    public bool Accepted(Socket client)
     {
+        if (client.SafeHandle.DangerousGetHandle() >= _headroomFrom)
+        {
+            Report(SocketError.TooManyOpenSockets);
+            return false;
+        }
+
         if (Volatile.Read(ref _short) != 0 && Interlocked.Exchange(ref _short, 0) != 0)
         {
             log.Info("Accepting connections again");
         }
+
+        return true;
     }
+
+    /// <summary>After a <see cref="Backoff"/>: whether the lowest free descriptor is below the headroom again.</summary>
+    public bool HasHeadroom()
+    {
+        var probe = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (probe < 0)
+        {
+            return false;
+        }
+
+        _ = Libc.close(probe);
+        return probe < _headroomFrom;
+    }
+
+    private static long OpenFileLimit() =>
+        Libc.getrlimit(Libc.RLIMIT_NOFILE, out var limit) == 0 && limit.Cur < int.MaxValue ? (long)limit.Cur : int.MaxValue;
 }

@@ -51,7 +51,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     private int _next;
     // Held (a parked spare): the thread waits on the eventfd alone, taking no connection, until Open.
     private volatile bool _held;
-    private bool _starved; // the last accept ran out of descriptors or memory; only the accepting thread uses it
+    private bool _starved; // out of descriptors or memory until the headroom is back; only the accepting thread uses it
 
     /// <summary>Where a shortage at accept(2) is reported (the worker's, shared with its async loops).</summary>
     public AcceptShortage? Shortage { get; init; }
@@ -230,10 +230,10 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
         if (_starved)
         {
             // Polling the listeners again now would return at once: wait on the eventfd alone (a queued request
-            // still wakes the thread) before the next try.
-            _starved = false;
+            // still wakes the thread) before the next try, which waits for the descriptor headroom to be back.
             var wake = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
             _ = Libc.poll(&wake, 1, (int)AcceptShortage.Backoff.TotalMilliseconds);
+            _starved = Shortage?.HasHeadroom() == false;
         }
     }
 
@@ -288,6 +288,11 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
     /// </summary>
     private unsafe bool AcceptOne(Libc.PollFd* fds, int* polled, int count, bool queued)
     {
+        if (_starved)
+        {
+            return false; // the shortage goes on until the headroom is back (WaitAndServeOne)
+        }
+
         for (var n = 0; n < count && !_stop.IsCancellationRequested; n++)
         {
             var k = (_next + n) % count;
@@ -329,7 +334,7 @@ internal sealed class IdleAcceptor : IIdleAcceptor, IDisposable
             }
 
             _next = k + 1;
-            Shortage?.Accepted();
+            _starved = Shortage?.Accepted(client) == false; // this one is served; the next waits for headroom
             WaitForFirstBytes(client, queued);
             _serve(client, listener);
             return true;

@@ -396,11 +396,7 @@ public sealed partial class Worker
             {
                 _connectionSlots.Release();
                 _acceptShortage.Report(e.SocketErrorCode);
-                try
-                {
-                    await Task.Delay(AcceptShortage.Backoff, token);
-                }
-                catch (OperationCanceledException)
+                if (!await WaitOutShortageAsync(token))
                 {
                     return;
                 }
@@ -418,8 +414,31 @@ public sealed partial class Worker
                 return;
             }
 
-            _acceptShortage.Accepted();
+            var more = _acceptShortage.Accepted(client);
             Serve(client, listener, pipeline);
+            if (!more && !await WaitOutShortageAsync(token))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits a backoff at a time until the descriptors' headroom is back; false if accepting stops meanwhile.</summary>
+    private async Task<bool> WaitOutShortageAsync(CancellationToken token)
+    {
+        try
+        {
+            do
+            {
+                await Task.Delay(AcceptShortage.Backoff, token);
+            }
+            while (!_acceptShortage.HasHeadroom());
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
