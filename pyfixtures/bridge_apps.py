@@ -369,6 +369,24 @@ def sleeper(environ, start_response):
     return [b"slept"]
 
 
+MEETING = threading.Barrier(4)
+
+
+def meeting(environ, start_response):
+    """Waits (up to 30 s) for four requests to be in the app at once: "met" when they were, else "alone".
+    "?ping" answers at once."""
+    body = b"pong"
+    if environ.get("QUERY_STRING") != "ping":
+        try:
+            MEETING.wait(30)
+            body = b"met"
+        except threading.BrokenBarrierError:
+            MEETING.reset()
+            body = b"alone"
+    start_response("200 OK", TEXT)
+    return [body]
+
+
 RELEASE_STUCK = threading.Event()
 
 
