@@ -39,7 +39,7 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
     public void The_next_request_on_a_keep_alive_connection_does_not_wait_for_background_tasks()
     {
         // FastAPI's BackgroundTasks run after the response, inside the app's call: the connection is handed back once
-        // the response is complete, as uvicorn does, so a client's next request is not held for the task's 1.5 s.
+        // the response is complete, as uvicorn does, so a client's next request is not held for the task's 4 s.
         using var client = new System.Net.Sockets.TcpClient("127.0.0.1", _port);
         var stream = client.GetStream();
         stream.ReadTimeout = 10_000;
@@ -50,7 +50,7 @@ public sealed class FastApiTests(FastApiServerFixture fixture) : IClassFixture<F
         var next = ReadResponse(stream);
         clock.Stop();
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.2), $"the next request waited {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the next request waited {clock.Elapsed}");
         Assert.DoesNotContain("a@example.com", next, StringComparison.Ordinal); // the task still runs
         Assert.True(UnicornServer.Poll(() => UnicornServer.Get(_port, "/notified").Body.Contains("a@example.com", StringComparison.Ordinal), 10));
     }

@@ -63,7 +63,7 @@ public sealed class HostileClientTests
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 var watch = Stopwatch.StartNew();
-                var response = await Task.Run(() => RawHttp.Send(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+                var response = RawHttp.Send(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); // not queued behind the test pool
                 watch.Stop();
                 Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
                 Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"attempt {attempt}: answered after {watch.Elapsed}");
