@@ -26,8 +26,9 @@ internal sealed class AcceptShortage(IErrorLog log)
     public const int Headroom = 16;
 
     // Descriptor numbers from here up are the headroom. The limit is read once: .NET raised the soft limit to the
-    // hard one as it started, and an unprivileged process cannot raise it further.
-    private readonly long _headroomFrom = OpenFileLimit() - Headroom;
+    // hard one as it started, and an unprivileged process cannot raise it further. A limit so low that the worker
+    // already reaches into the headroom keeps none (else it could never accept again): only accept(2)'s errors count.
+    private readonly long _headroomFrom = HeadroomFrom();
     private int _short;
 
     public static bool Is(SocketError error) =>
@@ -67,18 +68,23 @@ internal sealed class AcceptShortage(IErrorLog log)
     }
 
     /// <summary>After a <see cref="Backoff"/>: whether the lowest free descriptor is below the headroom again.</summary>
-    public bool HasHeadroom()
-    {
-        var probe = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-        if (probe < 0)
-        {
-            return false;
-        }
+    public bool HasHeadroom() => LowestFree() is var free && free >= 0 && free < _headroomFrom;
 
-        _ = Libc.close(probe);
-        return probe < _headroomFrom;
+    private static long HeadroomFrom()
+    {
+        var limit = Libc.getrlimit(Libc.RLIMIT_NOFILE, out var rlimit) == 0 && rlimit.Cur < int.MaxValue ? (long)rlimit.Cur : int.MaxValue;
+        return LowestFree() is var free && free >= 0 && free < limit - Headroom ? limit - Headroom : limit;
     }
 
-    private static long OpenFileLimit() =>
-        Libc.getrlimit(Libc.RLIMIT_NOFILE, out var limit) == 0 && limit.Cur < int.MaxValue ? (long)limit.Cur : int.MaxValue;
+    /// <summary>The number the next descriptor would get (the kernel gives the lowest free one), or -1 if none is left.</summary>
+    private static int LowestFree()
+    {
+        var probe = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        if (probe >= 0)
+        {
+            _ = Libc.close(probe);
+        }
+
+        return probe;
+    }
 }
