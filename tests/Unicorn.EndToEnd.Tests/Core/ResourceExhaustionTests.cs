@@ -60,6 +60,22 @@ public sealed class ResourceExhaustionTests
         Assert.DoesNotContain("Unhandled exception", server.Log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gthread")]
+    public void A_worker_whose_limit_leaves_no_headroom_from_the_start_still_serves(string workerClass)
+    {
+        // Under `ulimit -n 100` the worker's runtime already holds about 92: it keeps no headroom rather than taking
+        // one connection and then waiting for a headroom it can never have.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.StartInShell("ulimit -n 100;", ["pyfixtures.bench_apps:hello", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass, "--no-control-socket"]);
+        server.WaitUntilServing(port, 120);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(200, UnicornServer.Get(port, "/", 10).Status);
+        }
+    }
+
     [Fact]
     public void Too_few_descriptors_to_start_is_one_line_and_exit_1()
     {
