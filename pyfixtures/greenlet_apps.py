@@ -17,6 +17,21 @@ _most = 0
 _REQUEST_VAR = contextvars.ContextVar("request_var", default="unset")
 _served_by = weakref.WeakKeyDictionary()  # greenlet -> requests it served (a dead greenlet's entry goes with it)
 
+# /context?wave=N: requests wait until N of them are in the app (at most 60 s), however spread out they arrived.
+_wave = {"waiting": 0, "go": None}
+
+
+def _wait_for_wave(size):
+    if _wave["go"] is None or _wave["go"].is_set():
+        _wave["go"], _wave["waiting"] = threading.Event(), 0  # threading is the library's once patched
+    go = _wave["go"]
+    _wave["waiting"] += 1
+    if _wave["waiting"] >= size:
+        go.set()
+    else:
+        go.wait(60)
+
+
 # /local: greenlet-local state an earlier request set must be gone in a later one, even on a reused greenlet.
 # threading.local is the library's local once patched; the library's own local class is asked for directly too.
 if threading.local.__module__.startswith("gevent"):
@@ -62,7 +77,10 @@ def app(environ, start_response):
         return _text(start_response, "slept\n")
     if path == "/context":
         from greenlet import getcurrent
-        if query:
+        if query.startswith("wave="):
+            _wait_for_wave(int(query[5:]))
+            time.sleep(1)  # the whole wave's timers start together, so they end in one batch
+        elif query:
             time.sleep(float(query))  # a request that waited: the hub resumed its greenlet from a timer
         seen = _REQUEST_VAR.get()
         _REQUEST_VAR.set("set by an earlier request")

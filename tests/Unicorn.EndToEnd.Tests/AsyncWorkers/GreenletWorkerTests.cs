@@ -359,11 +359,13 @@ public sealed class GreenletWorkerTests
     {
         using var server = Start("gevent", out var port);
 
-        // 400 requests sleep together, so their timers end them in one batch, before the hub takes any request that
-        // follows: every one of their greenlets parks (not only the first 256), and the next wave runs on them.
+        // 400 requests sleep together (each waits for the whole wave, however slowly a loaded machine sends it, then
+        // sleeps a second), so their timers end them in one batch, before the hub takes any request that follows:
+        // every one of their greenlets parks (not only the first 256), and the next wave runs on them.
         const int Wave = 400;
-        var first = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
-        var second = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        var wave = $"/context?wave={Wave}";
+        var first = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, wave, 120)));
+        var second = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, wave, 120)));
 
         Assert.All(first.Concat(second), r => Assert.Equal(200, r.Status));
         Assert.All(first.Concat(second), r => Assert.StartsWith("unset ", r.Body, StringComparison.Ordinal));
@@ -372,7 +374,7 @@ public sealed class GreenletWorkerTests
 
         // Parked a few seconds with nothing to serve, all but 256 end (a burst's greenlets are not kept forever).
         await Task.Delay(4000);
-        var third = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, "/context?1", 120)));
+        var third = await Task.WhenAll(Enumerable.Range(0, Wave).Select(_ => GetAsync(port, wave, 120)));
         Assert.All(third, r => Assert.Equal(200, r.Status));
         var renewed = third.Count(r => r.Body.Split(' ')[1] == "1");
         Assert.True(renewed >= Wave - 256, $"only {renewed} of the third wave's {Wave} requests ran on a new greenlet");
