@@ -115,10 +115,12 @@ internal sealed class WorkerStartup : IDisposable
     }
 
     // What the worker process's own hook object shows beyond the snapshot: Gunicorn's worker.nr, max_requests (with
-    // jitter once the worker is built; the setting before), sockets (the inherited listeners) and tmp (the heartbeat).
+    // jitter once the worker is built; the setting before), sockets (the inherited listeners and reuse_port slot) and
+    // tmp (the heartbeat).
     private Func<HookWorker, HookWorker> OwnState(Settings settings)
     {
-        var sockets = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds));
+        List<int> sockets = [.. HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds)),
+            .. HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.PortFds))];
         int? tmp = int.TryParse(Environment.GetEnvironmentVariable(HandOver.HeartbeatFd), System.Globalization.CultureInfo.InvariantCulture, out var fd) ? fd : null;
         return w => w with
         {

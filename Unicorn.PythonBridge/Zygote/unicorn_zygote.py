@@ -3,7 +3,8 @@
 The master starts it with the listening sockets inherited and one end of a socketpair. It prepares the
 interpreter (chdir, pythonpath, raw_env), imports the application with --preload (then gc.freeze(), so
 the collector does not dirty the pages workers share), and answers the master's requests: each asks for
-one worker and carries the worker's environment and, as SCM_RIGHTS, its heartbeat file. The worker is
+one worker and carries the worker's environment and, as SCM_RIGHTS, its heartbeat file (and with
+reuse_port its slot's listening sockets). The worker is
 forked twice, so it is reparented to the master (a child subreaper while it asks), which reaps and
 signals it as its own child; it then starts .NET inside itself through hostfxr and runs the ordinary
 worker, whose pythonnet attaches to this already initialised interpreter.
@@ -189,7 +190,7 @@ def share_with_workers(worker_library):
 def read_request(sock, pending, fds):
     """One line from the master, with any descriptors that came with it; None at end of file."""
     while b"\n" not in pending:
-        data, received, _flags, _addr = socket.recv_fds(sock, 1 << 16, 4)
+        data, received, _flags, _addr = socket.recv_fds(sock, 1 << 16, 64)
         fds.extend(received)
         if not data:
             return None
@@ -243,13 +244,14 @@ def set_command_line(title):
 
 def become_worker(sock, config, request, fds):
     sock.close()
-    heartbeat = fds[0]
-    for fd in fds[1:]:
-        os.close(fd)
-    os.set_inheritable(heartbeat, True)
+    # The heartbeat file, then (reuse_port) the worker's own slot of the master's listening sockets.
+    heartbeat, ports = fds[0], fds[1:]
+    for fd in fds:
+        os.set_inheritable(fd, True)
     environment = dict(request["env"])
-    # The descriptor number is this process's: the master's number may be taken here.
+    # The descriptor numbers are this process's: the master's numbers may be taken here.
     environment["UNICORN_HEARTBEAT_FD"] = str(heartbeat)
+    environment["UNICORN_PORT_FDS"] = ",".join(str(fd) for fd in ports)
     os.environ.clear()
     os.environ.update(environment)
     set_command_line(request.get("title", "unicorn: worker"))

@@ -32,6 +32,7 @@ public sealed partial class Arbiter
 
             var retiring = worker.Snapshot().State == WorkerState.Retiring;
             _workers.Remove(worker.Pid);
+            _portSlots?.Release(worker.Pid);
             var exit = new WorkerExit(worker.Pid, rc < 0 ? 0 : status);
             // The cause is read from the heartbeat file (why a retiring worker asked to go): before it is closed.
             _options.Metrics?.WorkerExited(worker.Pid, ExitCause(worker, exit, retiring));

@@ -136,7 +136,13 @@ public sealed partial class Arbiter
             }
 
             _listeners = fresh;
-            _log.Info("Listening at: " + string.Join(',', _listeners));
+            if (_config.ReusePort && !TcpAddresses(oldConfig).SequenceEqual(TcpAddresses(_config)))
+            {
+                // The old slots' last workers drain them as they stop; new workers get slots of the new addresses.
+                OpenPortSlots();
+            }
+
+            _log.Info("Listening at: " + ListeningAt());
             if (_forking)
             {
                 // Workers inherit their listeners from the zygote: it must hold the new ones.
@@ -315,17 +321,18 @@ public sealed partial class Arbiter
     /// <summary>
     /// HUP with a changed <c>bind</c>: the listeners of addresses kept are kept (the workers and the zygote hold them
     /// too, so binding them again would find them in use); only new addresses are bound. An address that cannot be
-    /// bound stops the master with Gunicorn's one line, as it does at start.
+    /// bound stops the master with Gunicorn's one line, as it does at start. With reuse_port the TCP addresses are the
+    /// port slots' (<see cref="OpenPortSlots"/>), not shared listeners.
     /// </summary>
     private List<Listener> Rebind(ProcessSettings oldConfig)
     {
         var options = _config.ListenerOptions();
-        var current = oldConfig.Addresses.Zip(_listeners).ToList();
+        var current = SharedAddresses(oldConfig).Zip(_listeners).ToList();
         var kept = new List<Listener>();
         var added = new List<Listener>();
         try
         {
-            foreach (var address in _config.Addresses)
+            foreach (var address in SharedAddresses(_config))
             {
                 var same = current.FirstOrDefault(c => c.First == address && c.Second.IsSsl == options.IsSsl).Second;
                 if (same is not null && !kept.Contains(same))
@@ -351,4 +358,7 @@ public sealed partial class Arbiter
 
         return kept;
     }
+
+    private static IEnumerable<ListenAddress> SharedAddresses(ProcessSettings config) =>
+        config.ReusePort ? config.Addresses.Where(a => a.Kind != ListenAddressKind.Tcp) : config.Addresses;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
+using Unicorn.Wsgi.Transport.Listeners;
 
 namespace Unicorn.Wsgi.Arbiter;
 
@@ -36,14 +37,16 @@ public sealed partial class Arbiter
             {
                 SpawnWorker();
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or ListenerException)
             {
-                // Out of processes or fds, or the program vanished: say so and try again next loop.
+                // Out of processes or fds, the program vanished, or a port slot could not be bound: say so and try
+                // again next loop.
                 _log.Error("Cannot start a worker: " + e.Message);
                 break;
             }
         }
 
+        _portSlots?.Trim(_numWorkers, AcceptsForItsSlot);
         ReportWorkerCount();
         RefillSpares();
     }
@@ -73,14 +76,19 @@ public sealed partial class Arbiter
     /// <summary>Starts a worker process (forked from the zygote, else spawned); a spare parks once booted.</summary>
     private WorkerHandle StartWorker(bool spare)
     {
+        var portSlot = _portSlots?.Claim(AcceptsForItsSlot);
+        var portFds = portSlot?.Fds ?? [];
         var age = ++_workerAge;
         var heartbeat = WorkerHeartbeat.Create(_config.WorkerTmpDir);
         var fds = _listeners.Select(l => l.Fd).ToList();
-        var heartbeatFd = Math.Max(fds.Count == 0 ? 2 : fds.Max(), heartbeat.Fd) + 1;
+        // Above every descriptor passed, so that no dup2 lands on one still to be passed.
+        var heartbeatFd = fds.Concat(portFds).Append(heartbeat.Fd).Append(2).Max() + 1;
+        var portTargets = portFds.Select((_, i) => heartbeatFd + 1 + i).ToList();
 
         var env = WorkerEnvironmentBase();
         env[HandOver.WorkerMode] = "1";
         env[HandOver.ListenFds] = HandOver.FormatFds(fds);
+        env[HandOver.PortFds] = HandOver.FormatFds(portTargets);
         env[HandOver.HeartbeatFd] = heartbeatFd.ToString(CultureInfo.InvariantCulture);
         env[HandOver.MasterPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         env[HandOver.WorkerAge] = age.ToString(CultureInfo.InvariantCulture);
@@ -122,12 +130,12 @@ public sealed partial class Arbiter
         try
         {
             var title = $"unicorn: worker [{_procName}]";
-            pid = ForkWorker(env, heartbeat.Fd, title) ?? ProcessSpawner.Spawn(new SpawnRequest
+            pid = ForkWorker(env, [heartbeat.Fd, .. portFds], title) ?? ProcessSpawner.Spawn(new SpawnRequest
             {
                 Path = path,
                 Argv = [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
                 Environment = env,
-                Dup2 = [(heartbeat.Fd, heartbeatFd)],
+                Dup2 = [(heartbeat.Fd, heartbeatFd), .. portFds.Zip(portTargets)],
             });
         }
         catch
@@ -138,6 +146,7 @@ public sealed partial class Arbiter
         }
 
         _workersSpawned++;
+        portSlot?.Holders.Add(pid);
         _options.Metrics?.WorkerStarted(slot, pid);
         return new WorkerHandle(pid, age, heartbeat, _generation, slot);
     }

@@ -61,7 +61,7 @@ public sealed partial class Arbiter
     /// Forks a worker from the zygote; a zygote that died or stopped answering is replaced once (one
     /// log line), and when that fails too this worker is spawned. Null: spawn this one.
     /// </summary>
-    private int? ForkWorker(Dictionary<string, string> env, int heartbeatFd, string title)
+    private int? ForkWorker(Dictionary<string, string> env, IReadOnlyList<int> fds, string title)
     {
         if (!_forking)
         {
@@ -83,7 +83,7 @@ public sealed partial class Arbiter
                     ReplaceZygote($"(pid: {_zygote.Pid}) exited ({_zygote.Describe()})");
                 }
 
-                return _zygote!.Fork(env, heartbeatFd, title);
+                return _zygote!.Fork(env, fds, title);
             }
             catch (ZygoteUnavailableException e)
             {

@@ -31,6 +31,7 @@ public sealed partial class Arbiter : IDisposable
     private Settings _settings;
     private ProcessSettings _config;
     private List<Listener> _listeners = [];
+    private PortSlots? _portSlots;
     private Pidfile? _pidfile;
     private int _numWorkers;
     private bool _numWorkersSet;
@@ -235,8 +236,9 @@ public sealed partial class Arbiter : IDisposable
 
         _signals.Register(MasterSignals);
         _listeners = CreateListeners();
+        OpenPortSlots();
         _log.Debug("Arbiter booted");
-        _log.Info($"Listening at: {string.Join(',', _listeners)} ({Environment.ProcessId})");
+        _log.Info($"Listening at: {ListeningAt()} ({Environment.ProcessId})");
         _log.Info($"Using worker: {_settings.WorkerClassDisplay}");
         if (_options.PythonDescription is { } python)
         {
@@ -321,16 +323,35 @@ public sealed partial class Arbiter : IDisposable
             return ListenerBinder.Bind(addresses, options, _log);
         }
 
-        // reuse_port: each worker binds its own TCP socket so the kernel spreads connections; the master
-        // binds (without listening) only to fail fast, and keeps unix and fd listeners to share.
-        var tcp = addresses.Where(a => a.Kind == ListenAddressKind.Tcp).ToList();
-        foreach (var probe in ListenerBinder.Bind(tcp, options, _log, listen: false))
-        {
-            probe.Close(unlink: false);
-        }
-
-        return ListenerBinder.Bind(addresses.Where(a => a.Kind != ListenAddressKind.Tcp), options, _log);
+        // reuse_port: the TCP addresses are bound once per worker slot (OpenPortSlots); unix and fd listeners are
+        // shared as usual.
+        return ListenerBinder.Bind(SharedAddresses(_config), options, _log);
     }
+
+    private static List<ListenAddress> TcpAddresses(ProcessSettings config) => [.. config.Addresses.Where(a => a.Kind == ListenAddressKind.Tcp)];
+
+    /// <summary>reuse_port: the worker slots' sockets for the TCP addresses, the first slot bound now (none without it).</summary>
+    private void OpenPortSlots()
+    {
+        _portSlots?.Dispose();
+        _portSlots = null;
+        if (_config.ReusePort && TcpAddresses(_config).Count > 0)
+        {
+            _portSlots = new PortSlots(TcpAddresses(_config), _config.ListenerOptions(), _log);
+            _portSlots.Open();
+        }
+    }
+
+    /// <summary>What the "Listening at" line names: the shared listeners and, with reuse_port, the TCP addresses.</summary>
+    private string ListeningAt() => string.Join(',', _listeners.Concat(_portSlots?.First ?? []));
+
+    /// <summary>
+    /// Whether a worker given a port slot still accepts from it for good: not told to stop, not retiring or recycled,
+    /// not from before the last HUP. A new worker takes the slot of one that does not.
+    /// </summary>
+    private bool AcceptsForItsSlot(int pid) =>
+        _workers.TryGetValue(pid, out var worker) && worker.StopSentAt is null && worker.Generation == _generation
+        && worker.Snapshot().State != WorkerState.Retiring;
 
     private void SetProcTitle() => Libc.SetThreadName("unicorn: master");
 
@@ -358,14 +379,16 @@ public sealed partial class Arbiter : IDisposable
     /// </summary>
     private void PublishMasterState()
     {
-        if (_options.Hooks.MasterChanged is not { } changed || (ReferenceEquals(_listeners, _publishedListeners) && SameWorkersPublished()))
+        // With reuse_port, server.LISTENERS shows the first slot's sockets, as Gunicorn's master's own.
+        List<Listener> listeners = [.. _listeners, .. _portSlots?.First ?? []];
+        if (_options.Hooks.MasterChanged is not { } changed || (_publishedListeners is { } published && published.SequenceEqual(listeners) && SameWorkersPublished()))
         {
             return;
         }
 
         _publishedWorkers = [.. _workers.Values.Select(w => w.Info).OrderBy(w => w.Age)];
-        _publishedListeners = _listeners;
-        RunHook("server state", () => changed(_publishedWorkers, [.. _listeners.Select(l => new ListeningSocket(l.Fd, l.ToString()))]));
+        _publishedListeners = listeners;
+        RunHook("server state", () => changed(_publishedWorkers, [.. listeners.Select(l => new ListeningSocket(l.Fd, l.ToString()))]));
     }
 
     private bool SameWorkersPublished()
@@ -430,6 +453,7 @@ public sealed partial class Arbiter : IDisposable
         }
 
         _listeners = [];
+        _portSlots?.Dispose();
         _pidfile?.Unlink();
         StopZygote();
     }
@@ -448,5 +472,7 @@ public sealed partial class Arbiter : IDisposable
         {
             listener.Dispose();
         }
+
+        _portSlots?.Dispose();
     }
 }

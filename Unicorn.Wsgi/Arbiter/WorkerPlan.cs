@@ -9,7 +9,7 @@ public readonly record struct WorkerSnapshot(int Pid, int Age, WorkerState State
 /// Decides how many workers to start and which to stop so the count reaches the target without
 /// dropping serving capacity: a worker retiring (--reload) or replaced (HUP) keeps serving until
 /// enough replacements are ready. Oldest go first, as in Gunicorn. (A worker retiring after max_requests
-/// has already stopped accepting; stopping it then only lets it close its own reuse_port socket.)
+/// has already stopped accepting and goes by itself; stopping it changes nothing.)
 /// </summary>
 public static class WorkerPlan
 {

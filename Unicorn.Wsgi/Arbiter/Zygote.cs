@@ -125,14 +125,15 @@ public sealed class Zygote : IDisposable
     }
 
     /// <summary>
-    /// Forks one worker with <paramref name="environment"/>; <paramref name="heartbeatFd"/> is sent along
-    /// (its number in the worker is set there), and <paramref name="title"/> becomes its command line.
-    /// Returns the worker's pid, a child of this process.
+    /// Forks one worker with <paramref name="environment"/>; <paramref name="fds"/> (its heartbeat file, then its
+    /// reuse_port slot's sockets) are sent along (their numbers in the worker are set there), and
+    /// <paramref name="title"/> becomes its command line. Returns the worker's pid, a child of this process.
     /// </summary>
     /// <exception cref="ZygoteUnavailableException">the zygote is gone or failed to fork.</exception>
-    public int Fork(IReadOnlyDictionary<string, string> environment, int heartbeatFd, string title)
+    public int Fork(IReadOnlyDictionary<string, string> environment, IReadOnlyList<int> fds, string title)
     {
         ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(fds);
         var request = new MemoryStream();
         using (var writer = new Utf8JsonWriter(request))
         {
@@ -155,7 +156,7 @@ public sealed class Zygote : IDisposable
         _ = Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         try
         {
-            Libc.SendWithFd((int)_channel.Handle, request.GetBuffer().AsSpan(0, (int)request.Length), heartbeatFd);
+            Libc.SendWithFds((int)_channel.Handle, request.GetBuffer().AsSpan(0, (int)request.Length), [.. fds]);
             using var answer = Receive(ForkTimeout);
             if (answer.RootElement.TryGetProperty("pid", out var pid))
             {

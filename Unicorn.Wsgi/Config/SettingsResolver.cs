@@ -335,7 +335,7 @@ public sealed class SettingsResolver
                 $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead");
         }
 
-        // A parked spare would serve code imported before a change (reload), or own a reuse_port socket the
+        // A parked spare would serve code imported before a change (reload), or hold a reuse_port slot the
         // kernel hands connections to while it accepts none.
         if (_settings.WorkerSpares > 0 && (_settings.Reload || _settings.ReusePort))
         {

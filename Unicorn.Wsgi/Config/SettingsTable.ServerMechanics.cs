@@ -26,7 +26,8 @@ public static partial class SettingsTable
             Doc = "Whether file responses (wsgi.file_wrapper) may use sendfile(2); --no-sendfile turns it off.",
         },
         FlagRow("reuse_port", MechanicsSection, "--reuse-port",
-            "Set SO_REUSEPORT on listening sockets so several servers can share a port."),
+            "Set SO_REUSEPORT on listening sockets so several servers can share a port. Each worker then accepts from " +
+            "a TCP socket of its own, which the master keeps for the worker that replaces it."),
         new Setting
         {
             Name = "chdir",

@@ -38,9 +38,9 @@ public sealed class ListenerInfo
     public bool IsUnix => Socket.AddressFamily == AddressFamily.Unix;
 
     /// <summary>
-    /// A socket this worker bound itself (reuse_port): the kernel queues connections on it for this
-    /// worker alone, so a graceful stop accepts what is queued and closes it, instead of leaving those
-    /// connections to be reset when the process exits.
+    /// This worker's own slot of the master's reuse_port sockets: the kernel queues connections on it for this
+    /// worker alone, so a graceful stop accepts what is queued before closing its copy. (The master keeps its
+    /// copy for the replacement; where it has let go, after a TTOU, those connections would otherwise be reset.)
     /// </summary>
     public bool OwnedByWorker { get; init; }
 }

@@ -60,18 +60,25 @@ internal static unsafe partial class Libc
     }
 
     /// <summary>
-    /// Sends <paramref name="data"/> on a unix stream socket with <paramref name="fd"/> attached as
+    /// Sends <paramref name="data"/> on a unix stream socket with <paramref name="fds"/> attached as
     /// SCM_RIGHTS (on the first chunk), then the rest; throws on failure.
     /// </summary>
-    public static void SendWithFd(int socket, ReadOnlySpan<byte> data, int fd)
+    public static void SendWithFds(int socket, ReadOnlySpan<byte> data, ReadOnlySpan<int> fds)
     {
-        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + one int, padded to 8 bytes.
-        var control = stackalloc byte[24];
-        new Span<byte>(control, 24).Clear();
-        *(nuint*)control = 20; // CMSG_LEN(sizeof(int))
+        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + the ints, padded to 8 bytes.
+        const int header = 16;
+        if (fds.Length is 0 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fds), "1 to 64 descriptors");
+        }
+
+        var controlLength = header + ((fds.Length * sizeof(int) + 7) & ~7);
+        var control = stackalloc byte[controlLength];
+        new Span<byte>(control, controlLength).Clear();
+        *(nuint*)control = (nuint)(header + fds.Length * sizeof(int)); // CMSG_LEN
         *(int*)(control + 8) = SOL_SOCKET;
         *(int*)(control + 12) = SCM_RIGHTS;
-        *(int*)(control + 16) = fd;
+        fds.CopyTo(new Span<int>(control + header, fds.Length));
         var first = true;
         fixed (byte* start = data)
         {
@@ -79,7 +86,7 @@ internal static unsafe partial class Libc
             while (sent < data.Length)
             {
                 var iov = new IoVec { Base = start + sent, Length = (nuint)(data.Length - sent) };
-                var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = first ? control : null, ControlLen = first ? 24u : 0u };
+                var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = first ? control : null, ControlLen = first ? (nuint)controlLength : 0u };
                 var n = sendmsg_raw(socket, &msg, MSG_NOSIGNAL);
                 if (n < 0)
                 {

@@ -14,6 +14,9 @@ public static class HandOver
     /// <summary>Set to "1" in a worker's environment: the program runs <c>WorkerProcess.Run</c>.</summary>
     public const string WorkerMode = "UNICORN_WORKER";
     public const string ListenFds = "UNICORN_LISTEN_FDS";
+
+    /// <summary>reuse_port: the worker's own slot of the master's SO_REUSEPORT sockets, one per TCP address.</summary>
+    public const string PortFds = "UNICORN_PORT_FDS";
     public const string HeartbeatFd = "UNICORN_HEARTBEAT_FD";
     public const string MasterPid = "UNICORN_MASTER_PID";
     public const string WorkerAge = "UNICORN_WORKER_AGE";

@@ -254,16 +254,10 @@ public sealed partial class Worker
     private IConnectionHandler CreateHttp2(WorkerContext context) => new Http2ConnectionHandler(context, _settings);
 
     /// <summary>
-    /// True when this worker bound sockets of its own (reuse_port): connections queued on them reach no
-    /// other worker, so they must be drained before the worker goes.
-    /// </summary>
-    public bool OwnsListeners => _listeners.Any(l => l.OwnedByWorker);
-
-    /// <summary>
     /// Stops taking new connections and requests (max_requests): the connections it has finish their
     /// current request and close; shared listeners are left to the other workers and the replacement.
-    /// Its own reuse_port sockets stay open without being accepted from, so what the kernel queues there
-    /// waits instead of being reset, until <see cref="BeginGracefulStop"/> drains and closes them.
+    /// Its own reuse_port slot stays open without being accepted from until <see cref="BeginGracefulStop"/>
+    /// drains it and closes this worker's copy.
     /// </summary>
     public void BeginRetire() => _stopAccepting.Cancel();
 
@@ -347,7 +341,7 @@ public sealed partial class Worker
 
         if (!_closeOwnListeners.IsCancellationRequested)
         {
-            // Retiring: keep the socket (and what queues on it) until the replacement listens too.
+            // Retiring: the socket is drained only at the stop itself.
             await Task.Delay(Timeout.Infinite, _closeOwnListeners.Token).ContinueWith(static _ => { }, TaskScheduler.Default);
         }
 

@@ -289,20 +289,16 @@ public sealed partial class WorkerProcess
     }
 
     /// <summary>
-    /// The inherited listeners, plus with reuse_port this worker's own TCP sockets; none is inherited
-    /// further by anything the app runs.
+    /// The inherited listeners, plus with reuse_port this worker's slot of the master's TCP sockets; none is
+    /// inherited further by anything the app runs.
     /// </summary>
-    private List<ListenerInfo> OpenListeners()
+    private static List<ListenerInfo> OpenListeners()
     {
-        var listeners = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds))
-            .Select(fd => new ListenerInfo(ListenerBinder.FromFd(fd)))
-            .ToList();
-        if (_config.ReusePort)
-        {
-            var tcp = _config.Addresses.Where(a => a.Kind == ListenAddressKind.Tcp);
-            listeners.AddRange(ListenerBinder.Bind(tcp, _config.ListenerOptions(), _log)
-                .Select(l => new ListenerInfo(l.Socket) { OwnedByWorker = true }));
-        }
+        var shared = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.ListenFds))
+            .Select(fd => new ListenerInfo(ListenerBinder.FromFd(fd)));
+        var ownSlot = HandOver.ParseFds(Environment.GetEnvironmentVariable(HandOver.PortFds))
+            .Select(fd => new ListenerInfo(ListenerBinder.FromFd(fd)) { OwnedByWorker = true });
+        var listeners = shared.Concat(ownSlot).ToList();
 
         foreach (var listener in listeners)
         {
@@ -478,9 +474,7 @@ public sealed partial class WorkerProcess
     /// max_requests reached (the Worker logged "Autorestarting worker after current request."), as
     /// Gunicorn: stop taking requests at once, finish those in flight and exit, so the worker's memory
     /// ends near where max_requests put it; the master starts the replacement now, and connections wait
-    /// for it in the listen backlog. With reuse_port this worker's own sockets stay open (their queue
-    /// would otherwise be reset) until the master stops it once the replacement listens, or until a boot
-    /// allowance has passed.
+    /// for it in the listen backlog (with reuse_port, this worker's slot's, which the master keeps open for it).
     /// </summary>
     private void OnMaxRequestsReached() => StopAcceptingAndRetire(RetireCause.MaxRequests);
 
@@ -489,10 +483,7 @@ public sealed partial class WorkerProcess
     {
         var worker = _worker!;
         worker.BeginRetire();
-        var wait = worker.OwnsListeners
-            ? WorkerTimeouts.BootAllowance(_config.Timeout, _config.BootTimeout) ?? TimeSpan.FromSeconds(Math.Max(_config.GracefulTimeout, 5))
-            : TimeSpan.Zero;
-        Retire(wait, cause);
+        Retire(TimeSpan.Zero, cause);
     }
 
     /// <summary>

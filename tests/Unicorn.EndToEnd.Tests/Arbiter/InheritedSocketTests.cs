@@ -48,26 +48,4 @@ public class InheritedSocketTests
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
     }
-
-    [Fact]
-    public void ReusePortGivesEachWorkerItsOwnSocket()
-    {
-        var port = FreePort();
-        using var server = Start("--reuse-port", "-w", "2", "-b", $"127.0.0.1:{port}", App);
-        server.WaitUntilServing(port);
-        server.WaitForWorkers(2);
-
-        // The kernel spreads new connections over the workers' sockets by a hash of the client port.
-        var pids = new HashSet<string>();
-        Assert.True(Poll(() => { pids.Add(Get(port, "/pid").Body); return pids.Count == 2; }, 30), server.Log);
-        // Two listening sockets on the port (one per worker, none in the master), where a shared listener is one.
-        var portHex = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
-        var listening = File.ReadAllLines("/proc/net/tcp").Skip(1)
-            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Count(f => f[1].EndsWith(portHex, StringComparison.Ordinal) && f[3] == "0A");
-        Assert.Equal(2, listening);
-
-        server.Signal(SIGTERM);
-        Assert.Equal(0, server.WaitForExit());
-    }
 }
