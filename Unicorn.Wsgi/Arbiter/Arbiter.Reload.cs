@@ -207,7 +207,8 @@ public sealed partial class Arbiter
 
     /// <summary>
     /// USR2: start a new master from the same program and arguments, handing it the listeners through
-    /// GUNICORN_FD and this pid through GUNICORN_PID. Both run until the operator stops one.
+    /// GUNICORN_FD (and the reuse_port slots through UNICORN_PORT_SLOTS) and this pid through GUNICORN_PID. Both run
+    /// until the operator stops one.
     /// </summary>
     private void Reexec()
     {
@@ -243,9 +244,17 @@ public sealed partial class Arbiter
             env[HandOver.SystemdFds] = "1";
         }
 
+        // Close-on-exec otherwise (no other child may hold one): inheritable for this spawn alone.
+        List<int> slotFds = [.. _portSlots?.AllFds.SelectMany(fds => fds) ?? []];
+        if (_portSlots is { } slots)
+        {
+            env[HandOver.PortSlots] = HandOver.FormatSlots(slots.AllFds);
+        }
+
         var (path, args) = Executable();
         try
         {
+            slotFds.ForEach(fd => Libc.SetInheritable(fd, true));
             _reexecPid = ProcessSpawner.Spawn(new SpawnRequest
             {
                 Path = path,
@@ -257,6 +266,10 @@ public sealed partial class Arbiter
         catch (IOException e)
         {
             _log.Error("USR2 re-exec failed: " + e.Message);
+        }
+        finally
+        {
+            slotFds.ForEach(fd => Libc.SetInheritable(fd, false));
         }
     }
 

@@ -330,15 +330,24 @@ public sealed partial class Arbiter : IDisposable
 
     private static List<ListenAddress> TcpAddresses(ProcessSettings config) => [.. config.Addresses.Where(a => a.Kind == ListenAddressKind.Tcp)];
 
-    /// <summary>reuse_port: the worker slots' sockets for the TCP addresses, the first slot bound now (none without it).</summary>
+    /// <summary>
+    /// reuse_port: the worker slots' sockets for the TCP addresses, the first slot bound now (none without it); a USR2
+    /// master takes over the old master's.
+    /// </summary>
     private void OpenPortSlots()
     {
         _portSlots?.Dispose();
         _portSlots = null;
+        var inherited = _masterPid != 0 ? HandOver.ParseSlots(Environment.GetEnvironmentVariable(HandOver.PortSlots)) : [];
+        Environment.SetEnvironmentVariable(HandOver.PortSlots, null);
         if (_config.ReusePort && TcpAddresses(_config).Count > 0)
         {
             _portSlots = new PortSlots(TcpAddresses(_config), _config.ListenerOptions(), _log);
-            _portSlots.Open();
+            _portSlots.Open(inherited);
+        }
+        else
+        {
+            inherited.SelectMany(fds => fds).ToList().ForEach(fd => Libc.close(fd)); // reuse_port is off now
         }
     }
 

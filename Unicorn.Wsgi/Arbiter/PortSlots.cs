@@ -2,6 +2,7 @@ using System.Net;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
 
 namespace Unicorn.Wsgi.Arbiter;
@@ -24,11 +25,42 @@ internal sealed class PortSlots(IReadOnlyList<ListenAddress> tcpAddresses, Liste
     /// <summary>The first slot's sockets, as the "Listening at" line shows them.</summary>
     public IReadOnlyList<Listener> First => _slots.Count > 0 ? _slots[0].Sockets : [];
 
-    /// <summary>Binds the first slot now: an address that cannot be bound stops the start, with Gunicorn's lines.</summary>
-    /// <exception cref="ListenerException">it could not be bound.</exception>
-    public void Open()
+    /// <summary>Every slot's descriptors, for a USR2 master to take over.</summary>
+    public IEnumerable<IReadOnlyList<int>> AllFds => _slots.Select(s => s.Fds);
+
+    /// <summary>
+    /// Takes over the slots a USR2 master was handed (<see cref="HandOver.PortSlots"/>) where they are bound to this
+    /// configuration's ports, so that the old master's stop resets none of the connections queued on them; else
+    /// closes them. Then binds the first slot if none was taken: an address that cannot be bound stops the start,
+    /// with Gunicorn's lines.
+    /// </summary>
+    /// <exception cref="ListenerException">the first slot could not be bound.</exception>
+    public void Open(IReadOnlyList<IReadOnlyList<int>> inherited)
     {
-        var first = Bind();
+        ArgumentNullException.ThrowIfNull(inherited);
+        foreach (var fds in inherited)
+        {
+            List<Listener> sockets;
+            try
+            {
+                sockets = [.. fds.Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: false))];
+            }
+            catch (ListenerException)
+            {
+                continue; // not the sockets handed over: bind anew
+            }
+
+            if (sockets.Count == _addresses.Count && sockets.Zip(_addresses).All(p => BoundTo(p.First, p.Second)))
+            {
+                Add(sockets);
+            }
+            else
+            {
+                sockets.ForEach(s => s.Close(unlink: false));
+            }
+        }
+
+        var first = _slots.Count > 0 ? _slots[0] : Bind();
         // Port 0: every later slot joins the port the kernel chose for the first.
         _addresses = [.. _addresses.Zip(first.Sockets, (a, s) => a.Port == 0 && s.Socket.LocalEndPoint is IPEndPoint ip ? a with { Port = ip.Port } : a)];
     }
@@ -48,9 +80,13 @@ internal sealed class PortSlots(IReadOnlyList<ListenAddress> tcpAddresses, Liste
         return Bind();
     }
 
-    private PortSlot Bind()
+    private static bool BoundTo(Listener socket, ListenAddress address) =>
+        socket.Socket.LocalEndPoint is IPEndPoint ip && (address.Port == 0 || ip.Port == address.Port);
+
+    private PortSlot Bind() => Add(ListenerBinder.Bind(_addresses, options, log));
+
+    private PortSlot Add(List<Listener> sockets)
     {
-        var sockets = ListenerBinder.Bind(_addresses, options, log);
         foreach (var socket in sockets)
         {
             Libc.SetInheritable(socket.Fd, false);

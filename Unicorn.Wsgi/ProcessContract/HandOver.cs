@@ -17,6 +17,9 @@ public static class HandOver
 
     /// <summary>reuse_port: the worker's own slot of the master's SO_REUSEPORT sockets, one per TCP address.</summary>
     public const string PortFds = "UNICORN_PORT_FDS";
+
+    /// <summary>reuse_port, to a USR2 master: the old master's worker slots (<see cref="FormatSlots"/>), to take over.</summary>
+    public const string PortSlots = "UNICORN_PORT_SLOTS";
     public const string HeartbeatFd = "UNICORN_HEARTBEAT_FD";
     public const string MasterPid = "UNICORN_MASTER_PID";
     public const string WorkerAge = "UNICORN_WORKER_AGE";
@@ -50,6 +53,12 @@ public static class HandOver
     public static bool IsWorkerProcess => Environment.GetEnvironmentVariable(WorkerMode) == "1";
 
     public static string FormatFds(IEnumerable<int> fds) => string.Join(',', fds.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>Slots separated by ';', each slot's descriptors by ','.</summary>
+    public static string FormatSlots(IEnumerable<IEnumerable<int>> slots) => string.Join(';', slots.Select(FormatFds));
+
+    public static List<List<int>> ParseSlots(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? [] : [.. text.Split(';').Select(ParseFds)];
 
     public static List<int> ParseFds(string? text) =>
         string.IsNullOrWhiteSpace(text)

@@ -89,7 +89,8 @@ public class ReusePortTests
         }
     }
 
-    private static int ListeningSockets(int port)
+    /// <summary>Sockets listening on the loopback port, from /proc/net/tcp.</summary>
+    internal static int ListeningSockets(int port)
     {
         var portHex = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
         return File.ReadAllLines("/proc/net/tcp").Skip(1)

@@ -65,13 +65,15 @@ public class ZeroDowntimeTests
         Assert.Equal(0, server.WaitForExit());
     }
 
-    [Fact]
-    public void Usr2ThenTermOfTheOldMasterHandsOverWithoutAFailedRequest()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Usr2ThenTermOfTheOldMasterHandsOverWithoutAFailedRequest(bool reusePort)
     {
         var port = FreePort();
         var dir = Directory.CreateTempSubdirectory("unicorn-usr2-");
         var pidfile = Path.Combine(dir.FullName, "app.pid");
-        using var server = Start("-w", "1", "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        using var server = Start(["-w", "1", "-p", pidfile, "-b", $"127.0.0.1:{port}", .. reusePort ? new[] { "--reuse-port" } : [], App]);
         server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         int newMaster;
@@ -85,6 +87,9 @@ public class ZeroDowntimeTests
             Assert.True(Poll(() => WorkersOf(newMaster).Count == 1, 30), server.Log);
             server.WaitForLog("Booting worker with pid:", 2);
             Thread.Sleep(1000);
+            // reuse_port: the new master took over the old one's slot (with a socket of its own, the old master's
+            // stop would reset what the kernel queued on the old one's).
+            Assert.Equal(1, ReusePortTests.ListeningSockets(port));
 
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
