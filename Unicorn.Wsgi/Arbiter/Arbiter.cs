@@ -352,7 +352,24 @@ public sealed partial class Arbiter : IDisposable
     }
 
     /// <summary>What the "Listening at" line names: the shared listeners and, with reuse_port, the TCP addresses.</summary>
-    private string ListeningAt() => string.Join(',', _listeners.Concat(_portSlots?.First ?? []));
+    private string ListeningAt() => string.Join(',', Listening());
+
+    /// <summary>
+    /// The shared listeners and, with reuse_port, the first slot's sockets, in <c>bind</c>'s order where the two
+    /// lists come from it (not inherited from systemd or a parent master).
+    /// </summary>
+    private List<Listener> Listening()
+    {
+        var slot = _portSlots?.First ?? [];
+        var addresses = _config.Addresses;
+        if (slot.Count == 0 || addresses.Count != _listeners.Count + slot.Count || TcpAddresses(_config).Count != slot.Count)
+        {
+            return [.. _listeners, .. slot];
+        }
+
+        var (shared, own) = (0, 0);
+        return [.. addresses.Select(a => a.Kind == ListenAddressKind.Tcp ? slot[own++] : _listeners[shared++])];
+    }
 
     /// <summary>
     /// Whether a worker given a port slot still accepts from it for good: not told to stop, not retiring or recycled,
@@ -389,7 +406,7 @@ public sealed partial class Arbiter : IDisposable
     private void PublishMasterState()
     {
         // With reuse_port, server.LISTENERS shows the first slot's sockets, as Gunicorn's master's own.
-        List<Listener> listeners = [.. _listeners, .. _portSlots?.First ?? []];
+        var listeners = Listening();
         if (_options.Hooks.MasterChanged is not { } changed || (_publishedListeners is { } published && published.SequenceEqual(listeners) && SameWorkersPublished()))
         {
             return;

@@ -15,10 +15,14 @@ public class ReusePortTests
     public void Each_worker_accepts_from_a_slot_of_its_own()
     {
         var port = FreePort();
-        using var server = Start("--reuse-port", "-w", "2", "-b", $"127.0.0.1:{port}", App);
+        var dir = Directory.CreateTempSubdirectory("unicorn-reuse-port-");
+        var unix = Path.Combine(dir.FullName, "app.sock");
+        using var server = Start("--reuse-port", "-w", "2", "-b", $"unix:{unix}", "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         server.WaitForWorkers(2);
-        server.WaitForLog($"Listening at: http://127.0.0.1:{port} ({server.Pid})");
+        // The TCP address is the slots' and the unix socket shared, as before: both named, in bind's order.
+        server.WaitForLog($"Listening at: unix:{unix},http://127.0.0.1:{port} ({server.Pid})");
+        Assert.Equal(200, Get(new System.Net.Sockets.UnixDomainSocketEndPoint(unix), "/pid").Status);
 
         // The kernel spreads new connections over the slots by a hash of the client port.
         var pids = new HashSet<string>();
@@ -28,6 +32,7 @@ public class ReusePortTests
 
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
+        dir.Delete(recursive: true);
     }
 
     [Fact]
