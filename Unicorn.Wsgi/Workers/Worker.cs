@@ -301,25 +301,35 @@ public sealed partial class Worker
 
         foreach (var listener in _listeners.Where(l => !l.OwnedByWorker).Select(l => l.Socket).Distinct())
         {
-            int fd;
-            try
-            {
-                fd = (int)listener.Handle;
-            }
-            catch (ObjectDisposedException)
-            {
-                continue;
-            }
-
-            var placeholder = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
-            if (placeholder < 0)
-            {
-                continue;
-            }
-
-            _ = Libc.dup2(placeholder, fd);
-            _ = Libc.close(placeholder);
+            LetGoOf(listener);
         }
+    }
+
+    /// <summary>
+    /// Drops this process's reference to a listening socket other processes may hold too by pointing its descriptor
+    /// at a fresh unbound socket (see <see cref="ReleaseSharedListeners"/>): never a shutdown(2), which would stop it
+    /// listening for all of them.
+    /// </summary>
+    private static void LetGoOf(Socket listener)
+    {
+        int fd;
+        try
+        {
+            fd = (int)listener.Handle;
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        var placeholder = Libc.socket(Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (placeholder < 0)
+        {
+            return;
+        }
+
+        _ = Libc.dup2(placeholder, fd);
+        _ = Libc.close(placeholder);
     }
 
     private async Task AcceptLoopAsync(ListenerInfo listener, ConnectionPipeline pipeline, IdleAcceptor? acceptor)
@@ -481,6 +491,8 @@ public sealed partial class Worker
         }
         finally
         {
+            // The master and a replacement may hold this slot too.
+            LetGoOf(listener.Socket);
             listener.Socket.Dispose();
         }
     }

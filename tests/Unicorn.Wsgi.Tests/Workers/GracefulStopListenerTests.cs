@@ -9,8 +9,8 @@ using Unicorn.Wsgi.Workers;
 namespace Unicorn.Wsgi.Tests.Workers;
 
 /// <summary>
-/// What a graceful stop does with connections still queued on a listener: a socket of the worker's own
-/// (reuse_port) is drained and its connections served, since nobody else can accept them; a shared one
+/// What a graceful stop does with connections still queued on a listener: the socket of the worker's own
+/// reuse_port slot is drained and its connections served, since no other worker accepts from it; a shared one
 /// is left to the other workers.
 /// </summary>
 public class GracefulStopListenerTests
