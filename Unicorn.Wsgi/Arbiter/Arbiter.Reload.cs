@@ -139,7 +139,14 @@ public sealed partial class Arbiter
             if (_config.ReusePort && !TcpAddresses(oldConfig).SequenceEqual(TcpAddresses(_config)))
             {
                 // The old slots' last workers drain them as they stop; new workers get slots of the new addresses.
-                OpenPortSlots();
+                try
+                {
+                    OpenPortSlots();
+                }
+                catch (ListenerException e)
+                {
+                    throw new StopMasterException(graceful: false, e.Message, exitCode: 1);
+                }
             }
 
             _log.Info("Listening at: " + ListeningAt());
