@@ -307,24 +307,28 @@ public class OperatorTests
         Assert.Contains("Handling signal: term", server.Log, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void HupAddsAndDropsListenAddressesKeepingTheOnesStillBound()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void HupAddsAndDropsListenAddressesKeepingTheOnesStillBound(bool reusePort)
     {
         // The kept address is also held by the workers and the zygote: binding it again failed with "Can't connect"
-        // after five retries, and the master died with a .NET stack trace.
+        // after five retries, and the master died with a .NET stack trace. (With reuse_port the master's worker slots
+        // are bound anew for the new addresses, and the old ones end with the workers that hold them.)
         var (first, second) = (FreePort(), FreePort());
         var config = Path.Combine(Directory.CreateTempSubdirectory("unicorn-rebind-").FullName, "conf.py");
-        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}']\nworkers = 1\n");
+        var common = $"workers = 1\nreuse_port = {(reusePort ? "True" : "False")}\n";
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}']\n{common}");
         using var server = Start("-c", config, App);
         server.WaitUntilServing(first);
 
-        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}', '127.0.0.1:{second}']\nworkers = 1\n");
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{first}', '127.0.0.1:{second}']\n{common}");
         server.Signal(SIGHUP);
         server.WaitForLog($"Listening at: http://127.0.0.1:{first},http://127.0.0.1:{second}");
         server.WaitUntilServing(second);
         Assert.Equal(200, Get(first, "/").Status);
 
-        File.WriteAllText(config, $"bind = ['127.0.0.1:{second}']\nworkers = 1\n");
+        File.WriteAllText(config, $"bind = ['127.0.0.1:{second}']\n{common}");
         server.Signal(SIGHUP);
         Assert.True(Poll(() => server.Lines.Any(l => l.EndsWith($"Listening at: http://127.0.0.1:{second}", StringComparison.Ordinal)), 30), server.Log);
         Assert.True(Poll(() => TryGet(first, "/") is null, 30), "the dropped address still answers");
