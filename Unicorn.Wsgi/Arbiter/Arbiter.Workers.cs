@@ -171,9 +171,13 @@ public sealed partial class Arbiter
         // head is parsed and queued for Python where it arrived, which halves the context switches per
         // request (bench/results/findings.md). Not with TLS: handshakes are CPU-heavy and would hold up
         // every other connection's I/O.
+        // Inline, .NET starts one epoll thread per core in every worker (32 threads each on 32 cores); one
+        // serves a worker, whose Python runs one thread at a time: 3 MiB less per worker there, and no
+        // difference on 2 cores (bench/results/findings.md, finding 45).
         if (!Transport.Tls.TlsSettings.IsRequested(_settings))
         {
             env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+            env.TryAdd("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
         }
 
         return env;

@@ -36,7 +36,7 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
-    public void WorkersRunSocketCompletionsInlineUnlessTheUserSaysOtherwise()
+    public void WorkersRunSocketCompletionsInlineOnOneEpollThreadUnlessTheUserSaysOtherwise()
     {
         var port = FreePort();
         using (var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App))
@@ -44,20 +44,32 @@ public class WorkerLifecycleTests
             server.WaitUntilServing(port);
             var worker = Assert.Single(server.Workers());
             Assert.Equal("1", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+            Assert.Equal("1", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"));
+            // .NET would start one per core otherwise (inline completions).
+            Assert.Equal(1, EpollThreads(worker));
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
 
         port = FreePort();
-        using (var server = Start(new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0" }, "-w", "1", "-b", $"127.0.0.1:{port}", App))
+        var theirs = new Dictionary<string, string>
+        {
+            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0",
+            ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "3",
+        };
+        using (var server = Start(theirs, "-w", "1", "-b", $"127.0.0.1:{port}", App))
         {
             server.WaitUntilServing(port);
             var worker = Assert.Single(server.Workers());
             Assert.Equal("0", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+            Assert.Equal(3, EpollThreads(worker));
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
     }
+
+    private static int EpollThreads(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
 
     [Fact]
     public void AQuietWorkerReturnsItsFreeMemoryOncePerQuietSpell()
