@@ -17,7 +17,7 @@ namespace Unicorn.Wsgi.Workers;
 /// is still served) until a probe gets a lower number again, that is until connections have closed.
 /// </para>
 /// </summary>
-internal sealed class AcceptShortage(IErrorLog log)
+internal sealed class AcceptShortage(IErrorLog log, Func<int> openConnections)
 {
     /// <summary>How long an accept loop waits after a shortage before it tries again.</summary>
     public static readonly TimeSpan Backoff = TimeSpan.FromMilliseconds(100);
@@ -28,7 +28,8 @@ internal sealed class AcceptShortage(IErrorLog log)
     // Descriptor numbers from here up are the headroom. The limit is read once: .NET raised the soft limit to the
     // hard one as it started, and an unprivileged process cannot raise it further. A limit so low that the worker
     // already reaches into the headroom keeps none (else it could never accept again): only accept(2)'s errors count.
-    private readonly long _headroomFrom = HeadroomFrom();
+    // Set again when the runtime's own descriptors take the headroom later (HasHeadroom).
+    private long _headroomFrom = HeadroomFrom();
     private int _short;
 
     public static bool Is(SocketError error) =>
@@ -53,7 +54,7 @@ internal sealed class AcceptShortage(IErrorLog log)
     /// </summary>
     public bool Accepted(Socket client)
     {
-        if (client.SafeHandle.DangerousGetHandle() >= _headroomFrom)
+        if (client.SafeHandle.DangerousGetHandle() >= Volatile.Read(ref _headroomFrom))
         {
             Report(SocketError.TooManyOpenSockets);
             return false;
@@ -67,8 +68,27 @@ internal sealed class AcceptShortage(IErrorLog log)
         return true;
     }
 
-    /// <summary>After a <see cref="Backoff"/>: whether the lowest free descriptor is below the headroom again.</summary>
-    public bool HasHeadroom() => LowestFree() is var free && free >= 0 && free < _headroomFrom;
+    /// <summary>
+    /// After a <see cref="Backoff"/>: whether the lowest free descriptor is below the headroom again. With no
+    /// connection open, none can close to bring it back: descriptors the runtime opened after the headroom was set
+    /// fill it, and a worker waiting for it would never accept again. The headroom is then set again by the rule it
+    /// was first set with, which keeps none for a worker already reaching into it.
+    /// </summary>
+    public bool HasHeadroom()
+    {
+        if (LowestFree() is var free && free >= 0 && free < Volatile.Read(ref _headroomFrom))
+        {
+            return true;
+        }
+
+        if (openConnections() > 0)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _headroomFrom, HeadroomFrom());
+        return true;
+    }
 
     private static long HeadroomFrom()
     {

@@ -72,7 +72,8 @@ public sealed partial class Worker
         _tls = TlsServer.FromSettings(settings, Environment.CurrentDirectory);
         _listeners = _tls is null ? listeners : [.. listeners.Select(l => l.Scheme == "https" ? l : new ListenerInfo(l.Socket, "https") { OwnedByWorker = l.OwnedByWorker })];
         _log = log;
-        _acceptShortage = new AcceptShortage(log);
+        // _open counts the connections being served, plus one until the worker stops.
+        _acceptShortage = new AcceptShortage(log, () => Volatile.Read(ref _open) - 1);
         _options = WorkerOptions.FromSettings(settings);
         _host = host;
         _connectionSlots = new SemaphoreSlim(_options.MaxConnections);
