@@ -163,6 +163,10 @@ public sealed partial class Arbiter
             env.Remove(name);
         }
 
+        // No .NET debugger or diagnostics server in workers: they cost each worker 3 threads and 3 files in
+        // $TMPDIR, which a killed worker (timeout, OOM) leaves behind. DOTNET_EnableDiagnostics=1 brings them back.
+        env.TryAdd("DOTNET_EnableDiagnostics", "0");
+
         // Workers tier without profile guidance, as the master does (Unicorn.Cli.csproj): its instrumented
         // code and profile data cost each worker 5-8 MiB under load for no CPU per request that a run could
         // see (bench/results/findings.md). A user's DOTNET_TieredPGO=1 still turns it on.

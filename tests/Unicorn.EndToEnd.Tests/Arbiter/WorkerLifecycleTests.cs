@@ -36,7 +36,7 @@ public class WorkerLifecycleTests
     }
 
     [Fact]
-    public void WorkersRunSocketCompletionsInlineOnOneEpollThreadUnlessTheUserSaysOtherwise()
+    public void WorkersRunSocketCompletionsInlineOnOneEpollThreadWithoutDiagnosticsUnlessTheUserSaysOtherwise()
     {
         var port = FreePort();
         using (var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App))
@@ -47,6 +47,8 @@ public class WorkerLifecycleTests
             Assert.Equal("1", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"));
             // .NET would start one per core otherwise (inline completions).
             Assert.Equal(1, EpollThreads(worker));
+            // No debugger pipes or diagnostics socket: a killed worker would leave them behind.
+            Assert.Empty(DiagnosticsFiles(worker));
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
@@ -56,6 +58,7 @@ public class WorkerLifecycleTests
         {
             ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0",
             ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "3",
+            ["DOTNET_EnableDiagnostics"] = "1",
         };
         using (var server = Start(theirs, "-w", "1", "-b", $"127.0.0.1:{port}", App))
         {
@@ -63,9 +66,17 @@ public class WorkerLifecycleTests
             var worker = Assert.Single(server.Workers());
             Assert.Equal("0", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
             Assert.Equal(3, EpollThreads(worker));
+            Assert.NotEmpty(DiagnosticsFiles(worker));
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
+    }
+
+    // What .NET's debugger and diagnostics server create for a process in $TMPDIR (removed at a clean exit only).
+    private static string[] DiagnosticsFiles(int pid)
+    {
+        var tmp = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } dir ? dir : "/tmp";
+        return [.. Directory.GetFiles(tmp, $"dotnet-diagnostic-{pid}-*"), .. Directory.GetFiles(tmp, $"clr-debug-pipe-{pid}-*")];
     }
 
     private static int EpollThreads(int pid) =>
