@@ -73,10 +73,20 @@ public class WorkerLifecycleTests
     }
 
     // What .NET's debugger and diagnostics server create for a process in $TMPDIR (removed at a clean exit only).
+    // The names carry the process's start time beside its pid, which tells this worker's files from those an earlier
+    // process with the same pid left behind.
     private static string[] DiagnosticsFiles(int pid)
     {
         var tmp = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } dir ? dir : "/tmp";
-        return [.. Directory.GetFiles(tmp, $"dotnet-diagnostic-{pid}-*"), .. Directory.GetFiles(tmp, $"clr-debug-pipe-{pid}-*")];
+        var process = $"{pid}-{StartTime(pid)}-";
+        return [.. Directory.GetFiles(tmp, $"dotnet-diagnostic-{process}*"), .. Directory.GetFiles(tmp, $"clr-debug-pipe-{process}*")];
+    }
+
+    // Field 22 of /proc/PID/stat, in clock ticks since boot; counted after the command name, which may hold spaces.
+    private static string StartTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
     }
 
     private static int EpollThreads(int pid) =>
