@@ -1,5 +1,6 @@
 using Unicorn.PythonBridge;
 using Unicorn.Wsgi.Config;
+using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Workers.Hosts;
 
 namespace Unicorn.Cli;
@@ -20,6 +21,7 @@ internal static class WorkerMain
         LaunchDirectory = settings.LaunchDirectory,
         PythonPath = settings.PythonPathEntries,
         Env = settings.RawEnv,
+        Unset = HandOver.WorkerOnlyNames(),
         Argv = settings.ProgramArgv.Count > 0 ? [.. settings.ProgramArgv] : null,
     };
 

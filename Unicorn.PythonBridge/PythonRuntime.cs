@@ -63,6 +63,13 @@ public sealed unsafe partial class PythonRuntime
                 throw new ArgumentException($"can't chdir to '{options.Chdir}'", nameof(options));
             }
 
+            if (options.Unset.Count > 0)
+            {
+                // .NET reads the process's environment until its first full read, a copy from then on: taken now,
+                // before Python unsets these, so that the worker's own later reads still find them.
+                _ = Environment.GetEnvironmentVariables();
+            }
+
             foreach (var (key, value) in env)
             {
                 Environment.SetEnvironmentVariable(key, value);
@@ -275,8 +282,9 @@ public sealed unsafe partial class PythonRuntime
         var chdir = options.Chdir ?? Directory.GetCurrentDirectory();
         using var chdirObject = new PyString(Path.GetFullPath(chdir));
         using var launch = options.LaunchDirectory is null ? PyObject.None : new PyString(options.LaunchDirectory);
+        using var unset = new PyList(options.Unset.Select(name => (PyObject)new PyString(name)).ToArray());
         using (var prepare = BridgeModule.Get("prepare_paths"))
-        using (prepare.Invoke(chdirObject, paths, envList, launch))
+        using (prepare.Invoke(chdirObject, paths, envList, launch, unset))
         {
         }
     }

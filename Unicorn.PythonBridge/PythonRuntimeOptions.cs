@@ -15,6 +15,12 @@ public sealed record PythonRuntimeOptions
     /// <summary><c>-e/--env</c> values as KEY=VALUE, set in os.environ (and inherited by workers).</summary>
     public IReadOnlyList<string> Env { get; init; } = [];
 
+    /// <summary>
+    /// Names taken out of os.environ and the process's environment before any user code runs (what a worker's
+    /// master passed it alone); .NET keeps reading them from its own copy.
+    /// </summary>
+    public IReadOnlyList<string> Unset { get; init; } = [];
+
     /// <summary>sys.argv for the app (Gunicorn leaves its own command line there).</summary>
     public IReadOnlyList<string>? Argv { get; init; }
 }

@@ -315,12 +315,6 @@ def env_value(environ, start_response):
     return [os.environ.get("UNICORN_TEST_ENV", "-").encode()]
 
 
-def gc_env(environ, start_response):
-    """The worker's .NET GC variables (worker_heap_limit), one NAME=VALUE a line."""
-    start_response("200 OK", TEXT)
-    return ["".join(f"{k}={v}\n" for k, v in sorted(os.environ.items()) if k.startswith("DOTNET_GC")).encode()]
-
-
 WRITE_ERRORS = []
 
 

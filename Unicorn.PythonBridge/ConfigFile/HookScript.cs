@@ -427,7 +427,7 @@ def _unicorn_hook_state():
 
 
 class _UnicornHooks:
-    def __init__(self, settings_json, kind, target, workdir, refs_json, write, master):
+    def __init__(self, settings_json, kind, target, workdir, refs_json, write, master, carried_json):
         self.log = _UnicornLog(write)
         # worker.nr as Gunicorn counts it (a request past pre_request), when request hooks see every request.
         self._requests = 0
@@ -437,6 +437,7 @@ class _UnicornHooks:
         # as Gunicorn's are the same objects: hooks keep state on them (worker.start_time, req.start_time). The req is
         # kept in a context variable: its own to each thread, greenlet and asyncio task that runs requests.
         self._own_worker = None
+        self._from_pre_fork = json.loads(carried_json) if carried_json else {}  # HandOver.HookWorkerState
         self._pending = contextvars.ContextVar("unicorn_pending_request", default=None)
         self.cfg = _UnicornConfig(json.loads(settings_json))
         module = _unicorn_config_module(kind, target, workdir) if target else None
@@ -518,8 +519,7 @@ class _UnicornHooks:
             return self.master_worker(snap)
         if self._own_worker is None:
             self._own_worker = _UnicornWorker(snap, self)
-            carried = os.environ.pop("UNICORN_HOOK_WORKER_STATE", None)  # HandOver.HookWorkerState
-            for key, value in (json.loads(carried) if carried else {}).items():
+            for key, value in self._from_pre_fork.items():
                 setattr(self._own_worker, key, value)
         else:
             self._own_worker._update(snap)

@@ -4,6 +4,7 @@ using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Config;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.PythonBridge.ConfigFile;
 
@@ -54,13 +55,15 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             using var targetArg = new PyString(location?.Target ?? "");
             using var workdirArg = new PyString(workingDirectory);
             using var refsArg = new PyString(JsonSerializer.Serialize(refs));
+            // A worker process's: the worker took the master's hand-over out of os.environ as Python started.
+            using var carriedArg = new PyString(worker ? Environment.GetEnvironmentVariable(HandOver.HookWorkerState) ?? "" : "");
             try
             {
                 using var logs = ErrorLogFunction.CreateNamespace(log);
                 using var write = logs.GetAttr("log");
                 using var masterNamespace = MasterStateNamespace();
                 using var master = masterNamespace.GetAttr("master");
-                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master);
+                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master, carriedArg);
             }
             catch (PythonException e)
             {

@@ -493,7 +493,9 @@ def setup_fork_safety(executable):
     os.register_at_fork(before=warn_fork)
 
 
-def prepare_paths(chdir, pythonpath, env, launch):
+def prepare_paths(chdir, pythonpath, env, launch, unset):
+    for key in unset:
+        os.environ.pop(key, None)  # unsetenv too: subprocess and os.system children inherit neither
     for key, value in env:
         os.environ[key] = value
     # The master's start directory stays importable behind --chdir, as in Gunicorn.

@@ -306,6 +306,9 @@ def fork_worker(sock, config, request, fds):
 def main():
     config = json.loads(os.environ.pop("UNICORN_ZYGOTE"))
     dirty_source = os.environ.pop("UNICORN_DIRTY_SOURCE", None)
+    # What the master added for workers alone (HandOver.WorkerOnly): what the app runs inherits the master's environment.
+    for name in os.environ.pop("UNICORN_WORKER_ONLY", "").split(","):
+        os.environ.pop(name, None)
     sock = socket.socket(fileno=int(config["fd"]))
     os.set_inheritable(sock.fileno(), False)
     # Caught and dropped rather than SIG_IGN, which programs the app runs would inherit through exec.

@@ -126,6 +126,7 @@ public sealed partial class Arbiter
             env[HandOver.HookWorkerState] = hookState;
         }
 
+        NameWorkerOnly(env);
         int pid;
         try
         {
@@ -185,6 +186,17 @@ public sealed partial class Arbiter
         }
 
         return env;
+    }
+
+    /// <summary>
+    /// Names in <see cref="HandOver.WorkerOnly"/> what <paramref name="env"/> adds to or changes in the master's
+    /// environment, that variable itself and the zygote's <see cref="HandOver.ForkedWorker"/> among them.
+    /// </summary>
+    private static void NameWorkerOnly(Dictionary<string, string> env)
+    {
+        var master = ProcessSpawner.CurrentEnvironment();
+        env[HandOver.WorkerOnly] = string.Join(',', env.Where(e => !master.TryGetValue(e.Key, out var value) || value != e.Value)
+            .Select(e => e.Key).Append(HandOver.ForkedWorker).Append(HandOver.WorkerOnly).Distinct());
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>

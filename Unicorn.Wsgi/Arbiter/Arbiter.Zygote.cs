@@ -54,7 +54,11 @@ public sealed partial class Arbiter
             WorkerClasses.LibraryOf(settings.EffectiveWorkerClass),
             settings.ProgramArgv);
         var timeout = TimeSpan.FromSeconds(settings.BootTimeout);
-        return Zygote.Start(_options.Zygote!, app, [.. _listeners.Select(l => l.Fd)], WorkerEnvironmentBase(), timeout, _log);
+        // Each worker gets its environment from the master; the zygote takes the workers' .NET tuning out of its
+        // own before it imports the app, as a worker does.
+        var env = WorkerEnvironmentBase();
+        NameWorkerOnly(env);
+        return Zygote.Start(_options.Zygote!, app, [.. _listeners.Select(l => l.Fd)], env, timeout, _log);
     }
 
     /// <summary>

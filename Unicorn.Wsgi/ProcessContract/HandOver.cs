@@ -46,6 +46,14 @@ public static class HandOver
     /// <summary>Set beside GUNICORN_FD when the fds came from systemd, so the new master never unlinks them.</summary>
     public const string SystemdFds = "UNICORN_SYSTEMD_FDS";
 
+    /// <summary>
+    /// The names, comma-separated, that the master put in a worker's environment for the worker alone (these
+    /// hand-over variables, the workers' .NET tuning), this one among them. The worker takes them out before the app
+    /// runs: what the app starts inherits the master's environment, as under Gunicorn, and a <c>unicorn</c> it starts
+    /// is a master, not a worker.
+    /// </summary>
+    public const string WorkerOnly = "UNICORN_WORKER_ONLY";
+
     public const string GunicornFd = "GUNICORN_FD";
     public const string GunicornPid = "GUNICORN_PID";
 
@@ -53,6 +61,10 @@ public static class HandOver
     public static bool IsWorkerProcess => Environment.GetEnvironmentVariable(WorkerMode) == "1";
 
     public static string FormatFds(IEnumerable<int> fds) => string.Join(',', fds.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>The names in this worker's <see cref="WorkerOnly"/>.</summary>
+    public static IReadOnlyList<string> WorkerOnlyNames() =>
+        Environment.GetEnvironmentVariable(WorkerOnly)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? [];
 
     /// <summary>Slots separated by ';', each slot's descriptors by ','.</summary>
     public static string FormatSlots(IEnumerable<IEnumerable<int>> slots) => string.Join(';', slots.Select(FormatFds));

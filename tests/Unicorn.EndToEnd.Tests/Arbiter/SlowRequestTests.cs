@@ -33,7 +33,8 @@ public class SlowRequestTests
         // The serving thread's block only: its frame in the app, and no second thread's header.
         var lines = report.Split('\n');
         Assert.Matches(@"^(Current thread|Thread) 0x[0-9a-f]{16} \(most recent call first\):$", lines[1]);
-        Assert.Contains("arbiter_app.py\", line 12 in app", lines[2], StringComparison.Ordinal);
+        var sleepLine = Array.FindIndex(File.ReadAllLines(Path.Combine(RepoRoot, "pyfixtures", "arbiter_app.py")), l => l.Trim() == "time.sleep(seconds)") + 1;
+        Assert.Contains($"arbiter_app.py\", line {sleepLine} in app", lines[2], StringComparison.Ordinal);
         Assert.Equal(1, server.Count("has run "));
 
         if (action == "log")

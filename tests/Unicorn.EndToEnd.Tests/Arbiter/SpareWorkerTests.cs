@@ -198,7 +198,7 @@ public sealed partial class SpareWorkerTests : IDisposable
     {
         var port = FreePort();
         using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-t", "2", "--boot-timeout", "3",
-            "-b", $"127.0.0.1:{port}", "pyfixtures.spare_hang:app");
+            "--worker-start", "spawn", "-b", $"127.0.0.1:{port}", "pyfixtures.spare_hang:app");
         server.WaitUntilServing(port);
         server.WaitForLog("still booting after 3 s (boot_timeout); killing it", 1, 90);
         server.WaitForLog("Booting spare worker", 2, 60);

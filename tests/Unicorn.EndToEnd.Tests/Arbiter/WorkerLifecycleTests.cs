@@ -72,6 +72,49 @@ public class WorkerLifecycleTests
         }
     }
 
+    [Theory]
+    [InlineData("fork")]
+    [InlineData("spawn")]
+    public void WhatTheAppStartsInheritsTheMastersEnvironmentNotWhatTheMasterHandedItsWorker(string workerStart)
+    {
+        var port = FreePort();
+        var theirs = new Dictionary<string, string>
+        {
+            ["THEIR_VARIABLE"] = "kept",
+            ["DOTNET_GCgen0size"] = "0x400000", // one the master would otherwise add: theirs stays
+            ["UNICORN_CHILD_PROGRAM"] = Path.Combine(RepoRoot, "unicorn"),
+        };
+        using var server = Start(theirs, "-w", "1", "--worker-start", workerStart, "-e", "FROM_FLAG=set", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        if (workerStart == "spawn")
+        {
+            // What the worker process started with (a forked one's /proc shows the zygote's).
+            var handedOver = EnvironmentOf(Assert.Single(server.Workers()));
+            Assert.Equal("1", handedOver.GetValueOrDefault("UNICORN_WORKER"));
+            Assert.Equal("0", handedOver.GetValueOrDefault("DOTNET_EnableDiagnostics"));
+        }
+
+        var child = Get(port, "/child-env", 30).Body.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        Assert.Equal("kept", child.GetValueOrDefault("THEIR_VARIABLE"));
+        Assert.Equal("set", child.GetValueOrDefault("FROM_FLAG"));
+        Assert.Equal("0x400000", child.GetValueOrDefault("DOTNET_GCgen0size"));
+        // Every UNICORN_ and DOTNET_ variable the child has, the master had.
+        var masters = Environment.GetEnvironmentVariables().Keys.Cast<string>().Concat(theirs.Keys).ToHashSet();
+        var inherited = child.Keys.Where(name => name.StartsWith("UNICORN_", StringComparison.Ordinal) || name.StartsWith("DOTNET_", StringComparison.Ordinal))
+            .Where(name => !masters.Contains(name)).ToList();
+        Assert.True(inherited.Count == 0, $"a child of the app inherited {string.Join(", ", inherited)}");
+        Assert.Equal("", Get(port, "/env?name=UNICORN_SETTINGS").Body); // nor does the app see them
+
+        // A unicorn the app runs is a program of its own, not a second worker of this master.
+        var version = Get(port, "/child-version", 120).Body;
+        Assert.StartsWith("0\n", version);
+        Assert.Contains("unicorn (version", version);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
     // What .NET's debugger and diagnostics server create for a process in $TMPDIR (removed at a clean exit only).
     // The names carry the process's start time beside its pid, which tells this worker's files from those an earlier
     // process with the same pid left behind.

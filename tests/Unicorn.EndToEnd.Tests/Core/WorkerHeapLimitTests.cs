@@ -5,14 +5,17 @@ namespace Unicorn.EndToEnd.Tests.Core;
 /// <summary><c>worker_heap_limit</c> reaches the workers' runtime as the GC variables .NET reads at start.</summary>
 public sealed class WorkerHeapLimitTests
 {
+    // The GC variables a worker process starts with, one NAME=VALUE a line. Spawned: a forked worker's /proc shows the
+    // zygote's environment, and the worker takes them out of its own before the app runs (the master hands a forked
+    // worker the same dictionary).
     private static string WorkerGcEnvironment(IDictionary<string, string>? env, params string[] args)
     {
         var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start(env, ["pyfixtures.bridge_apps:gc_env", "-b", $"127.0.0.1:{port}", .. args]);
+        using var server = UnicornServer.Start(env, ["pyfixtures.hello:app", "--worker-start", "spawn", "-b", $"127.0.0.1:{port}", .. args]);
         server.WaitUntilServing(port);
-        var (status, body) = UnicornServer.Get(port, "/", 30);
-        Assert.Equal(200, status);
-        return body;
+        var worker = Assert.Single(server.Workers());
+        return string.Concat(UnicornServer.EnvironmentOf(worker).Where(e => e.Key.StartsWith("DOTNET_GC", StringComparison.Ordinal))
+            .OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}\n"));
     }
 
     [Fact]

@@ -463,7 +463,7 @@ public sealed class HookScriptTests : IDisposable
                 return taken
 
             hooks = _UnicornHooks(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5],
-                                  lambda level, text, tb: records.append((level, text, tb)), lambda: master_state)
+                                  lambda level, text, tb: records.append((level, text, tb)), lambda: master_state, "")
 
             """ + body);
         var location = settings.ConfigFile is { } f && !f.EndsWith(".toml", StringComparison.Ordinal) ? ConfigLocation.Parse(f, _dir) : null;
