@@ -83,11 +83,11 @@ internal static class MasterMain
 
     /// <summary>
     /// The app's sys.argv in the zygote and the workers: a BaseApplication script's own (it passes them in
-    /// UNICORN_SCRIPT_ARGV), else this command line, as Gunicorn's workers see its master's.
+    /// <see cref="HandOver.ScriptArgv"/>), else this command line, as Gunicorn's workers see its master's.
     /// </summary>
     private static Settings WithProgramArgv(Settings settings, string[] args)
     {
-        var script = Environment.GetEnvironmentVariable("UNICORN_SCRIPT_ARGV");
+        var script = Environment.GetEnvironmentVariable(HandOver.ScriptArgv);
         string[]? fromScript = null;
         try
         {

@@ -43,6 +43,9 @@ public static class HandOver
     /// <summary>Set in a daemonised master (after the -D re-exec) so it does not daemonise again.</summary>
     public const string Daemonized = "UNICORN_DAEMONIZED";
 
+    /// <summary>JSON of a BaseApplication script's sys.argv, to its master: the app's sys.argv in the workers.</summary>
+    public const string ScriptArgv = "UNICORN_SCRIPT_ARGV";
+
     /// <summary>Set beside GUNICORN_FD when the fds came from systemd, so the new master never unlinks them.</summary>
     public const string SystemdFds = "UNICORN_SYSTEMD_FDS";
 

@@ -27,6 +27,9 @@ public class OperatorTests
             Assert.Equal(daemon.ToString(CultureInfo.InvariantCulture), fields[3]); // session leader
             Assert.True(Poll(() => TryGet(port, "/") == 200, 60));
             Assert.True(Poll(() => WorkersOf(daemon).Count == 2, 30));
+            // The mark that keeps the re-executed master from detaching again is the master's alone: a unicorn -D
+            // the app ran would not detach.
+            Assert.Equal("", Get(port, "/env?name=UNICORN_DAEMONIZED").Body);
 
             Signal(daemon, SIGWINCH);
             Assert.True(Poll(() => WorkersOf(daemon).Count == 0, 30), "WINCH must stop every worker of a daemon");

@@ -129,9 +129,11 @@ public sealed class BaseApplicationTests : IDisposable
     public void A_script_that_parses_its_arguments_at_module_level_gets_them_in_the_workers()
     {
         // The workers import the script: its module level runs there with the script's sys.argv, as in Gunicorn's
-        // forked workers (they had unicorn.dll's, and a required option stopped every worker).
+        // forked workers (they had unicorn.dll's, and a required option stopped every worker); from the settings, not
+        // from the variable the script hands its master, which a unicorn the app ran would take for its own.
         var script = Write("cli_app.py", """
             import argparse
+            import os
             import sys
 
             from unicorn_server.app.base import BaseApplication
@@ -144,7 +146,8 @@ public sealed class BaseApplicationTests : IDisposable
 
             def app(environ, start_response):
                 start_response("200 OK", [("Content-Type", "text/plain")])
-                return [("%s %s" % (ARGS.greeting, sys.argv[0].rsplit("/", 1)[-1])).encode()]
+                argv0 = sys.argv[0].rsplit("/", 1)[-1]
+                return [("%s %s %s" % (ARGS.greeting, argv0, os.environ.get("UNICORN_SCRIPT_ARGV", "-"))).encode()]
 
 
             class CliApplication(BaseApplication):
@@ -162,7 +165,7 @@ public sealed class BaseApplicationTests : IDisposable
         var port = FreePort();
         using var server = Run(script, "--bind", $"127.0.0.1:{port}", "--greeting", "bonjour");
         server.WaitUntilServing(port);
-        Assert.Equal((200, "bonjour cli_app.py"), Get(port, "/"));
+        Assert.Equal((200, "bonjour cli_app.py -"), Get(port, "/"));
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
     }
