@@ -76,7 +76,7 @@ public sealed partial class Arbiter
     {
         var wanted = _settings.WorkerSpares;
         var live = _spares.Values.Count(s => s.StopSentAt is null);
-        if (wanted <= 0 || _sparesFailed || _numWorkers == 0 || live >= wanted)
+        if (wanted <= 0 || _sparesFailed || _numWorkers == 0 || live >= wanted || StartsHeldBack)
         {
             return;
         }
@@ -98,7 +98,7 @@ public sealed partial class Arbiter
         }
         catch (IOException e)
         {
-            _log.Error("Cannot start a spare worker: " + e.Message);
+            StartFailed("Cannot start a spare worker: " + e.Message);
         }
     }
 

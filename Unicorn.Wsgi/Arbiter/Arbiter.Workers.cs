@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
@@ -34,6 +35,11 @@ public sealed partial class Arbiter
                 continue;
             }
 
+            if (StartsHeldBack)
+            {
+                break;
+            }
+
             try
             {
                 SpawnWorker();
@@ -41,8 +47,8 @@ public sealed partial class Arbiter
             catch (Exception e) when (e is IOException or ListenerException)
             {
                 // Out of processes or fds, the program vanished, or a port slot could not be bound: say so and try
-                // again next loop.
-                _log.Error("Cannot start a worker: " + e.Message);
+                // again a loop interval later.
+                StartFailed("Cannot start a worker: " + e.Message);
                 break;
             }
         }
@@ -50,6 +56,19 @@ public sealed partial class Arbiter
         _portSlots?.Trim(_numWorkers, AcceptsForItsSlot);
         ReportWorkerCount();
         RefillSpares();
+    }
+
+    /// <summary>
+    /// True for a loop interval after a worker or spare could not be started. A failed spawn's child exits at once, and
+    /// its SIGCHLD woke the loop straight back into the same failure: 1,700 error lines a second, and a core, for a
+    /// program that had vanished.
+    /// </summary>
+    private bool StartsHeldBack => _startFailedAt != 0 && Stopwatch.GetElapsedTime(_startFailedAt) < LoopInterval;
+
+    private void StartFailed(string message)
+    {
+        _log.Error(message);
+        _startFailedAt = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Gunicorn logs "N workers" (with the <c>gunicorn.workers</c> gauge) when the live count changes.</summary>

@@ -36,6 +36,7 @@ public sealed partial class Arbiter : IDisposable
     private int _numWorkers;
     private bool _numWorkersSet;
     private int _workerAge;
+    private long _startFailedAt; // Stopwatch timestamp of the last worker that could not be started (0: none)
     private int _generation;
     private int _reportedWorkerCount = -1;
     private int _masterPid;

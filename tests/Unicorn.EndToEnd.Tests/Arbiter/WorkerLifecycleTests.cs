@@ -115,6 +115,49 @@ public class WorkerLifecycleTests
         Assert.Equal(0, server.WaitForExit());
     }
 
+    [Fact]
+    public void A_worker_that_cannot_be_started_is_tried_again_a_second_later_and_served_once_it_can()
+    {
+        // The program workers are spawned from vanishes (an upgrade replacing its directory): each spawn's child exits
+        // at once, and its SIGCHLD woke the master straight into the next attempt, 1,700 error lines a second.
+        EnsureBuilt();
+        var program = Directory.CreateTempSubdirectory("unicorn-program-").FullName;
+        var moved = program + "-moved";
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoRoot, ".build", "unicorn"), "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(program, Path.GetRelativePath(Path.Combine(RepoRoot, ".build", "unicorn"), file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+
+            var port = FreePort();
+            var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = "/usr/bin/python3", ["GUNICORN_CMD_ARGS"] = null };
+            using var server = StartProgram(Path.Combine(program, "unicorn"), RepoRoot, env,
+                "--worker-start", "spawn", "-w", "1", "--no-control-socket", "-b", $"127.0.0.1:{port}", App);
+            server.WaitUntilServing(port);
+            var worker = Assert.Single(server.Workers());
+            Directory.Move(program, moved);
+            Signal(worker, SIGKILL);
+            server.WaitForLog("Cannot start a worker", 1, 30);
+            Thread.Sleep(3000);
+            Assert.InRange(server.Count("Cannot start a worker"), 1, 6);
+
+            Directory.Move(moved, program);
+            Assert.True(Poll(() => TryGet(port, "/") == 200, 30), server.Log);
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+        finally
+        {
+            foreach (var dir in new[] { program, moved }.Where(Directory.Exists))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
     // What .NET's debugger and diagnostics server create for a process in $TMPDIR (removed at a clean exit only).
     // The names carry the process's start time beside its pid, which tells this worker's files from those an earlier
     // process with the same pid left behind.
