@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.ProcessContract;
 using Unicorn.Wsgi.Transport.Listeners;
@@ -151,13 +153,9 @@ public sealed partial class Arbiter
         try
         {
             var title = $"unicorn: worker [{_procName}]";
-            pid = ForkWorker(env, [heartbeat.Fd, .. portFds], title) ?? ProcessSpawner.Spawn(new SpawnRequest
-            {
-                Path = path,
-                Argv = [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)],
-                Environment = env,
-                Dup2 = [(heartbeat.Fd, heartbeatFd), .. portFds.Zip(portTargets)],
-            });
+            pid = ForkWorker(env, [heartbeat.Fd, .. portFds], title)
+                ?? Spawn(path, [title, .. args.Take(path.EndsWith("/dotnet", StringComparison.Ordinal) ? 1 : 0)], env,
+                    [(heartbeat.Fd, heartbeatFd), .. portFds.Zip(portTargets)]);
         }
         catch
         {
@@ -206,6 +204,43 @@ public sealed partial class Arbiter
         }
 
         return env;
+    }
+
+    /// <summary>
+    /// Starts the program as a worker, its settings in a memory file passed by descriptor (<see cref="HandOver.SettingsFd"/>):
+    /// exec refuses an environment string over 128 KiB, which a long forwarded_allow_ips list or logconfig_dict reaches.
+    /// </summary>
+    private static int Spawn(string path, IReadOnlyList<string> argv, Dictionary<string, string> env, List<(int From, int To)> dup2)
+    {
+        using var settings = MemoryFile("unicorn-settings", Encoding.UTF8.GetBytes(env[HandOver.SettingsJson]));
+        var fd = (int)settings.DangerousGetHandle();
+        // Above every descriptor passed or to be replaced, and duplicated first, so no later dup2 lands on it.
+        var target = dup2.Select(d => d.To).Append(fd).Max() + 1;
+        env.Remove(HandOver.SettingsJson);
+        env[HandOver.SettingsFd] = target.ToString(CultureInfo.InvariantCulture);
+        NameWorkerOnly(env);
+        return ProcessSpawner.Spawn(new SpawnRequest { Path = path, Argv = argv, Environment = env, Dup2 = [(fd, target), .. dup2] });
+    }
+
+    private static SafeFileHandle MemoryFile(string name, byte[] content)
+    {
+        var fd = Libc.memfd_create(name, Libc.MFD_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"memfd_create: {Libc.StrError(Libc.Errno)}");
+        }
+
+        var file = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            RandomAccess.Write(file, content, fileOffset: 0);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using System.Text.Json;
 using Unicorn.Wsgi.Config;
 
@@ -24,6 +26,9 @@ public static class HandOver
     public const string MasterPid = "UNICORN_MASTER_PID";
     public const string WorkerAge = "UNICORN_WORKER_AGE";
     public const string SettingsJson = "UNICORN_SETTINGS";
+
+    /// <summary>A spawned worker's settings instead: the descriptor of a memory file holding the same JSON.</summary>
+    public const string SettingsFd = "UNICORN_SETTINGS_FD";
     public const string PythonInfo = "UNICORN_PYTHON_INFO";
 
     /// <summary>Set to "1" in a worker forked by the zygote: .NET runs inside the zygote's python3.</summary>
@@ -64,6 +69,31 @@ public static class HandOver
     public static bool IsWorkerProcess => Environment.GetEnvironmentVariable(WorkerMode) == "1";
 
     public static string FormatFds(IEnumerable<int> fds) => string.Join(',', fds.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>This worker's settings JSON: <see cref="SettingsJson"/>, else the file <see cref="SettingsFd"/> names (then closed).</summary>
+    public static string ReadSettingsJson()
+    {
+        if (Environment.GetEnvironmentVariable(SettingsJson) is { } json)
+        {
+            return json;
+        }
+
+        if (!int.TryParse(Environment.GetEnvironmentVariable(SettingsFd), NumberStyles.None, CultureInfo.InvariantCulture, out var fd))
+        {
+            return "{}";
+        }
+
+        // From offset 0: the master's write left the offset it shares with this descriptor at the end.
+        using var file = new SafeFileHandle(fd, ownsHandle: true);
+        var content = new byte[RandomAccess.GetLength(file)];
+        var read = 0;
+        while (read < content.Length && RandomAccess.Read(file, content.AsSpan(read), read) is var n and > 0)
+        {
+            read += n;
+        }
+
+        return Encoding.UTF8.GetString(content, 0, read);
+    }
 
     /// <summary>The names in this worker's <see cref="WorkerOnly"/>.</summary>
     public static IReadOnlyList<string> WorkerOnlyNames() =>

@@ -91,7 +91,7 @@ public sealed partial class WorkerProcess
         HubThread? hub = null;
         try
         {
-            _settings = _options.DeserializeSettings(Environment.GetEnvironmentVariable(HandOver.SettingsJson) ?? "{}");
+            _settings = _options.DeserializeSettings(HandOver.ReadSettingsJson());
             _config = ProcessSettings.From(_settings);
             if (_settings.ServerName is { } serverName)
             {

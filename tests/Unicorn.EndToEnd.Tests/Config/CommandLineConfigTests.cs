@@ -84,6 +84,31 @@ public sealed class CommandLineConfigTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    [Theory]
+    [InlineData("spawn")]
+    [InlineData("fork")]
+    public void Settings_longer_than_exec_takes_in_one_variable_reach_the_workers(string workerStart)
+    {
+        // 14,000 proxies in forwarded_allow_ips (a cloud's address ranges, say): 150 KiB of settings, over the 128 KiB
+        // exec takes in one environment string, where a spawned worker's settings were (it never started).
+        var config = Path.Combine(_dir, "proxies.conf.py");
+        var proxies = string.Join(",", Enumerable.Range(0, 14000).Select(i => $"10.{i / 250}.{i % 250}.1"));
+        File.WriteAllText(config, $"forwarded_allow_ips = \"{proxies}\"\n");
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-c", config, "--worker-start", workerStart, "-w", "1", "-b", $"127.0.0.1:{port}",
+            "pyfixtures.bridge_apps:environ_dump");
+        server.WaitUntilServing(port);
+
+        // Not from a listed proxy: X-Forwarded-Proto is not believed (the default list, which has 127.0.0.1, would).
+        using var client = new System.Net.Sockets.TcpClient("127.0.0.1", port);
+        using var stream = client.GetStream();
+        stream.Write("GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"u8);
+        var response = new StreamReader(stream).ReadToEnd();
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        Assert.Contains("\"wsgi.url_scheme\": \"http\"", response, StringComparison.Ordinal);
+        Assert.DoesNotContain("[ERROR]", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Help_and_version()
     {
