@@ -218,7 +218,7 @@ public sealed partial class Arbiter
         var target = dup2.Select(d => d.To).Append(fd).Max() + 1;
         env.Remove(HandOver.SettingsJson);
         env[HandOver.SettingsFd] = target.ToString(CultureInfo.InvariantCulture);
-        NameWorkerOnly(env);
+        NameWorkerOnly(env); // again, for the variable that replaced the settings
         return ProcessSpawner.Spawn(new SpawnRequest { Path = path, Argv = argv, Environment = env, Dup2 = [(fd, target), .. dup2] });
     }
 

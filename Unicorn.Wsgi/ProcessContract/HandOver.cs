@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using System.Text.Json;
 using Unicorn.Wsgi.Config;
 
 namespace Unicorn.Wsgi.ProcessContract;
