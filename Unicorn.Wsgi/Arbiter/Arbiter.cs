@@ -189,6 +189,8 @@ public sealed partial class Arbiter : IDisposable
         // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
         // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
         ApplyConfigFileEnvironment(_settings);
+        // As Gunicorn's arbiter sets it in os.environ: workers and what they run see it; raw_env can still change it.
+        Environment.SetEnvironmentVariable("SERVER_SOFTWARE", $"unicorn/{_options.Version}");
 
         foreach (var pair in _config.RawEnv)
         {

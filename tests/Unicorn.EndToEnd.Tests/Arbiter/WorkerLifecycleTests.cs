@@ -99,12 +99,14 @@ public class WorkerLifecycleTests
         Assert.Equal("kept", child.GetValueOrDefault("THEIR_VARIABLE"));
         Assert.Equal("set", child.GetValueOrDefault("FROM_FLAG"));
         Assert.Equal("0x400000", child.GetValueOrDefault("DOTNET_GCgen0size"));
+        Assert.StartsWith("unicorn/", child.GetValueOrDefault("SERVER_SOFTWARE"), StringComparison.Ordinal); // Gunicorn's master sets its own
         // Every UNICORN_ and DOTNET_ variable the child has, the master had.
         var masters = Environment.GetEnvironmentVariables().Keys.Cast<string>().Concat(theirs.Keys).ToHashSet();
         var inherited = child.Keys.Where(name => name.StartsWith("UNICORN_", StringComparison.Ordinal) || name.StartsWith("DOTNET_", StringComparison.Ordinal))
             .Where(name => !masters.Contains(name)).ToList();
         Assert.True(inherited.Count == 0, $"a child of the app inherited {string.Join(", ", inherited)}");
         Assert.Equal("", Get(port, "/env?name=UNICORN_SETTINGS").Body); // nor does the app see them
+        Assert.StartsWith("unicorn/", Get(port, "/env?name=SERVER_SOFTWARE").Body, StringComparison.Ordinal);
 
         // A unicorn the app runs is a program of its own, not a second worker of this master.
         var version = Get(port, "/child-version", 120).Body;
