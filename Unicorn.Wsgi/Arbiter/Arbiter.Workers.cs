@@ -218,7 +218,6 @@ public sealed partial class Arbiter
         var target = dup2.Select(d => d.To).Append(fd).Max() + 1;
         env.Remove(HandOver.SettingsJson);
         env[HandOver.SettingsFd] = target.ToString(CultureInfo.InvariantCulture);
-        NameWorkerOnly(env); // again, for the variable that replaced the settings
         return ProcessSpawner.Spawn(new SpawnRequest { Path = path, Argv = argv, Environment = env, Dup2 = [(fd, target), .. dup2] });
     }
 
@@ -245,13 +244,14 @@ public sealed partial class Arbiter
 
     /// <summary>
     /// Names in <see cref="HandOver.WorkerOnly"/> what <paramref name="env"/> adds to or changes in the master's
-    /// environment, that variable itself and the zygote's <see cref="HandOver.ForkedWorker"/> among them.
+    /// environment, that variable itself among them, and what is added later on the way: the zygote's
+    /// <see cref="HandOver.ForkedWorker"/>, a spawn's <see cref="HandOver.SettingsFd"/>.
     /// </summary>
     private static void NameWorkerOnly(Dictionary<string, string> env)
     {
         var master = ProcessSpawner.CurrentEnvironment();
         env[HandOver.WorkerOnly] = string.Join(',', env.Where(e => !master.TryGetValue(e.Key, out var value) || value != e.Value)
-            .Select(e => e.Key).Append(HandOver.ForkedWorker).Append(HandOver.WorkerOnly).Distinct());
+            .Select(e => e.Key).Concat([HandOver.ForkedWorker, HandOver.SettingsFd, HandOver.WorkerOnly]).Distinct());
     }
 
     /// <summary>The program and base arguments this master was started with (dotnet hosts add the dll).</summary>
