@@ -172,6 +172,13 @@ internal static class MasterMain
             ReopenLogs = logging.Reopen,
             ReloadLogs = logging.Reload,
             PreloadApp = s => LoadApp(python, s),
+            EnvironmentChanged = changes =>
+            {
+                if (PythonRuntime.IsInitialized)
+                {
+                    PythonRuntime.Current.SetEnvironment(changes);
+                }
+            },
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
             DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),

@@ -143,6 +143,22 @@ public sealed unsafe partial class PythonRuntime
         }
     }
 
+    /// <summary>Sets (or, for a null value, unsets) each name in os.environ, and so in the process's C environment.</summary>
+    public void SetEnvironment(IEnumerable<KeyValuePair<string, string?>> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        ThrowIfShutDown();
+        using (Py.GIL())
+        {
+            using var list = new PyList(changes.Select(c => (PyObject)new PyTuple(
+                [new PyString(c.Key), c.Value is null ? PyObject.None : new PyString(c.Value)])).ToArray());
+            using var set = BridgeModule.Get("set_environ");
+            using (set.Invoke(list))
+            {
+            }
+        }
+    }
+
     [ThreadStatic]
     private static bool t_threadStateKept;
 

@@ -493,6 +493,15 @@ def setup_fork_safety(executable):
     os.register_at_fork(before=warn_fork)
 
 
+def set_environ(changes):
+    """The master's changes to its own environment (raw_env, SERVER_SOFTWARE), which its hooks see in os.environ."""
+    for key, value in changes:
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def prepare_paths(chdir, pythonpath, env, launch, unset):
     for key in unset:
         os.environ.pop(key, None)  # unsetenv too: subprocess and os.system children inherit neither

@@ -25,6 +25,7 @@ public sealed partial class Arbiter : IDisposable
     private readonly SignalQueue _signals = new();
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
+    private readonly Dictionary<string, string?> _beforeRawEnv = []; // what raw_env's names were before it was set
     // Read once: a container's memory limit does not change under a running master.
     private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
     private long _nextCollection = Stopwatch.GetTimestamp() + (long)(FirstCollectionAfter.TotalSeconds * Stopwatch.Frequency);
@@ -189,17 +190,11 @@ public sealed partial class Arbiter : IDisposable
         // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
         // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
         ApplyConfigFileEnvironment(_settings);
-        // As Gunicorn's arbiter sets it in os.environ: workers and what they run see it; raw_env can still change it.
-        Environment.SetEnvironmentVariable("SERVER_SOFTWARE", $"unicorn/{_options.Version}");
-
-        foreach (var pair in _config.RawEnv)
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                Environment.SetEnvironmentVariable(pair[..eq], pair[(eq + 1)..]);
-            }
-        }
+        // As Gunicorn's arbiter sets it in os.environ: the hooks, workers and what they run see it; raw_env can still
+        // change it.
+        var software = new KeyValuePair<string, string?>("SERVER_SOFTWARE", $"unicorn/{_options.Version}");
+        Environment.SetEnvironmentVariable(software.Key, software.Value);
+        _options.EnvironmentChanged?.Invoke([software, .. ApplyRawEnv(_config.RawEnv)]);
 
         if (_config.Chdir is { } chdir)
         {
@@ -390,6 +385,36 @@ public sealed partial class Arbiter : IDisposable
         _numWorkers = value;
         _numWorkersSet = true;
         RunHook("nworkers_changed", () => _options.Hooks.NWorkersChanged?.Invoke(value, old));
+    }
+
+    /// <summary>
+    /// Sets raw_env (-e KEY=VALUE) in the master's environment, after putting back what the last raw_env changed (a
+    /// HUP's: a name the new configuration drops is the master's own again, as Gunicorn's reload does). Returns every
+    /// change, for the master's Python.
+    /// </summary>
+    private List<KeyValuePair<string, string?>> ApplyRawEnv(IReadOnlyList<string> rawEnv)
+    {
+        var changes = new List<KeyValuePair<string, string?>>();
+        foreach (var (name, value) in _beforeRawEnv)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+            changes.Add(new(name, value));
+        }
+
+        _beforeRawEnv.Clear();
+        foreach (var pair in rawEnv)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                var name = pair[..eq];
+                _beforeRawEnv.TryAdd(name, Environment.GetEnvironmentVariable(name));
+                Environment.SetEnvironmentVariable(name, pair[(eq + 1)..]);
+                changes.Add(new(name, pair[(eq + 1)..]));
+            }
+        }
+
+        return changes;
     }
 
     /// <summary>What the config file's module level set in os.environ: the master's, so the workers', as Gunicorn's.</summary>

@@ -38,13 +38,19 @@ public sealed class ArbiterOptions
     /// <summary>--preload: import the app in the master so a broken app fails before any worker starts.</summary>
     public Action<Settings>? PreloadApp { get; init; }
 
-    /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
+    /// <summary>
+    /// What the master changed in its own environment (raw_env, SERVER_SOFTWARE; a null value: unset). The master's
+    /// Python, when it runs, sets the same in os.environ, where Gunicorn's master hooks find them.
+    /// </summary>
+    public Action<IReadOnlyList<KeyValuePair<string, string?>>>? EnvironmentChanged { get; init; }
+
     /// <summary>How to start a zygote for <c>worker_start = fork</c>; null when it cannot be (see <see cref="ZygoteUnavailable"/>).</summary>
     public ZygoteLaunch? Zygote { get; init; }
 
     /// <summary>Why there is no <see cref="Zygote"/>, for the one line saying workers are spawned instead.</summary>
     public string? ZygoteUnavailable { get; init; }
 
+    /// <summary>The bridge's PythonInstallation JSON, handed to workers so they skip locating Python again.</summary>
     public string? PythonInfo { get; init; }
 
     /// <summary>"/usr/bin/python3, Python 3.11.2": logged once at start, so the interpreter that runs the app is never a guess.</summary>

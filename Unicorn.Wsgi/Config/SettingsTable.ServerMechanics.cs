@@ -43,7 +43,7 @@ public static partial class SettingsTable
         FlagRow("daemon", MechanicsSection, "-D",
             "Detach from the terminal and run in the background.") with { Flags = ["-D", "--daemon"] },
         ListRow("raw_env", MechanicsSection, "--env", "ENV",
-            "Set an environment variable for the application, as KEY=VALUE; repeat for several.") with
+            "Set an environment variable, as KEY=VALUE; repeat for several. The master (its hooks), the workers and what they run see it; a HUP that drops a name puts back what the master had before.") with
         { Flags = ["-e", "--env"], Validate = Validators.RawEnv },
         StringRow("pidfile", MechanicsSection, ["-p", "--pid"], "FILE", null,
             "Write the master's process id to this file."),

@@ -344,6 +344,41 @@ public class OperatorTests
     }
 
     [Fact]
+    public void The_masters_hooks_see_raw_env_and_server_software_and_a_hup_takes_back_a_dropped_name()
+    {
+        // Gunicorn's arbiter sets SERVER_SOFTWARE and raw_env in its os.environ before on_starting, and a reload puts
+        // back what the old raw_env set. The master's hooks saw neither (only the workers had them), and a name a HUP
+        // dropped from raw_env stayed in the master's environment for every new worker.
+        var port = FreePort();
+        var config = Path.Combine(Directory.CreateTempSubdirectory("unicorn-masterenv-").FullName, "conf.py");
+        const string Hooks = """
+            import os
+            def show(server, hook):
+                server.log.info("%s sees %s", hook, " ".join("%s=%s" % (n, os.environ.get(n)) for n in ("SERVER_SOFTWARE", "KEPT", "DROPPED")))
+            def on_starting(server):
+                show(server, "on_starting")
+            def on_reload(server):
+                show(server, "on_reload")
+            """;
+        File.WriteAllText(config, $"workers = 1\nraw_env = ['KEPT=1', 'DROPPED=1']\n{Hooks}");
+        using var server = Start("-c", config, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog("on_starting sees");
+        Assert.Matches(@"on_starting sees SERVER_SOFTWARE=unicorn/\S+ KEPT=1 DROPPED=1", server.Log);
+        Assert.Equal("1", Get(port, "/env?name=DROPPED").Body);
+
+        File.WriteAllText(config, $"workers = 1\nraw_env = ['KEPT=2']\n{Hooks}");
+        server.Signal(SIGHUP);
+        server.WaitForLog("on_reload sees");
+        Assert.Matches(@"on_reload sees SERVER_SOFTWARE=unicorn/\S+ KEPT=2 DROPPED=None", server.Log);
+        Assert.True(Poll(() => Get(port, "/env?name=KEPT").Body == "2" && Get(port, "/env?name=KEPT").Body == "2", 60), server.Log);
+        Assert.Equal("", Get(port, "/env?name=DROPPED").Body);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
+
+    [Fact]
     public void A_burst_of_hups_boots_one_set_of_workers_not_one_per_hup_and_applies_the_last_config()
     {
         // Each HUP started a full set, and the booting sets of superseded HUPs were only stopped once the last was
