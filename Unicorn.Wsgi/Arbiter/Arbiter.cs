@@ -28,6 +28,7 @@ public sealed partial class Arbiter : IDisposable
     private readonly Dictionary<string, string?> _beforeRawEnv = []; // what raw_env's names were before it was set
     // Read once: a container's memory limit does not change under a running master.
     private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
+    private string? _heapLimitLogged; // the last worker_heap_limit line logged (WorkerGcEnvironment.Describe)
     private long _nextCollection = Stopwatch.GetTimestamp() + (long)(FirstCollectionAfter.TotalSeconds * Stopwatch.Frequency);
     private Settings _settings;
     private ProcessSettings _config;

@@ -47,13 +47,48 @@ internal static class WorkerGcEnvironment
         }
         else if ((limit.LimitBytes ?? AutoLimit(workers, containerLimit)) is { } bytes)
         {
-            env["DOTNET_GCHeapHardLimit"] = "0x" + bytes.ToString("x", CultureInfo.InvariantCulture);
+            env["DOTNET_GCHeapHardLimit"] = Hex(bytes);
             if (bytes < SmallHeapBytes)
             {
                 env.TryAdd("DOTNET_GCRegionSize", SmallHeapRegionSize);
             }
         }
     }
+
+    /// <summary>
+    /// One line naming the heap limit <paramref name="env"/> (after <see cref="Apply"/>) gives a worker and where it
+    /// came from, for the master's debug log: with workers forked from the zygote (the default) their
+    /// /proc/PID/environ is the zygote's, so nothing else shows what auto resolved to.
+    /// </summary>
+    public static string Describe(IReadOnlyDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
+    {
+        if (limit.IsUnlimited)
+        {
+            return "worker_heap_limit unlimited: workers start with .NET's own GC defaults";
+        }
+
+        var container = containerLimit is { } c ? $"cgroup memory limit {Mib(c)}" : "no cgroup memory limit found";
+        var hard = env.Where(kv => kv.Key.StartsWith("DOTNET_GCHeapHardLimit", StringComparison.OrdinalIgnoreCase))
+            .Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (hard.Count == 0)
+        {
+            return $"worker_heap_limit {limit.Text}: no hard heap limit per worker ({container})";
+        }
+
+        if (env.TryGetValue("DOTNET_GCHeapHardLimit", out var hex) && hard.Count == 1
+            && (limit.LimitBytes ?? (limit.IsAuto ? AutoLimit(workers, containerLimit) : null)) is { } bytes && hex == Hex(bytes))
+        {
+            var why = limit.IsAuto ? $"75% of the {container} over {workers} worker(s)" : container;
+            return $"worker_heap_limit {limit.Text}: {Mib(bytes)} hard heap limit per worker ({why})";
+        }
+
+        return $"worker_heap_limit {limit.Text}: {string.Join(", ", hard)} per worker ({container})";
+    }
+
+    private static string Hex(long n) => "0x" + n.ToString("x", CultureInfo.InvariantCulture);
+
+    private static string Mib(long bytes) =>
+        bytes % (1L << 20) == 0 ? $"{bytes >> 20} MiB" : $"{(bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture)} MiB";
 
     /// <summary>
     /// auto's hard limit: none outside a container limit; inside one, .NET's own 75% shared among the

@@ -86,6 +86,24 @@ public sealed class WorkerGcEnvironmentTests
     }
 
     [Fact]
+    public void Describes_what_auto_resolved_to_for_the_masters_debug_log()
+    {
+        // Forked workers' /proc/PID/environ is the zygote's: this line is what shows the resolved limit.
+        string Describe(string setting, int workers = 4, long? container = null, Dictionary<string, string>? env = null) =>
+            WorkerGcEnvironment.Describe(Apply(setting, workers, container, env), WorkerHeapLimit.Parse(setting), workers, container);
+
+        Assert.Equal("worker_heap_limit auto: 30 MiB hard heap limit per worker (75% of the cgroup memory limit 160 MiB over 4 worker(s))",
+            Describe("auto", container: 160L << 20));
+        Assert.Equal("worker_heap_limit auto: no hard heap limit per worker (no cgroup memory limit found)", Describe("auto"));
+        Assert.Equal("worker_heap_limit 64M: 64 MiB hard heap limit per worker (cgroup memory limit 512 MiB)",
+            Describe("64M", container: 512L << 20));
+        Assert.Equal("worker_heap_limit 10%: DOTNET_GCHeapHardLimitPercent=0xa per worker (no cgroup memory limit found)", Describe("10%"));
+        Assert.Equal("worker_heap_limit auto: DOTNET_GCHeapHardLimit=0x2000000 per worker (cgroup memory limit 160 MiB)",
+            Describe("auto", container: 160L << 20, env: new() { ["DOTNET_GCHeapHardLimit"] = "0x2000000" }));
+        Assert.Equal("worker_heap_limit unlimited: workers start with .NET's own GC defaults", Describe("unlimited", container: 1L << 30));
+    }
+
+    [Fact]
     public void Unlimited_adds_nothing()
     {
         Assert.Empty(Apply("unlimited", container: 1L << 30));
