@@ -533,6 +533,47 @@ class _ConfiguringLoader:
         return getattr(self._loader, name)
 
 
+_loop_threads = set()
+
+
+def adopt_main_thread_loop():
+    """Called on the sync worker's app thread as it attaches: asyncio.get_event_loop() there makes and keeps a loop,
+    as it does on the main thread, where Gunicorn's sync worker calls the app (old sync code runs coroutines with
+    ``asyncio.get_event_loop().run_until_complete(...)``). The worker's main thread runs .NET, so without this the call
+    raised ``RuntimeError: There is no current event loop``. asyncio is patched when the app first imports it. Python
+    3.14 makes no loop on the main thread either: nothing to do there."""
+    if sys.version_info >= (3, 14):
+        return
+    import threading
+    _loop_threads.add(threading.get_ident())
+    if "asyncio" in sys.modules:
+        _make_loop_on_app_threads(sys.modules["asyncio"])
+    elif len(_loop_threads) == 1:
+        sys.meta_path.insert(0, _AfterImport("asyncio", _make_loop_on_app_threads))
+
+
+def _make_loop_on_app_threads(asyncio):
+    import threading
+    policy = asyncio.events.BaseDefaultEventLoopPolicy
+    original = policy.get_event_loop
+    if getattr(original, "_unicorn_app_thread", False):
+        return
+
+    def get_event_loop(self):
+        local = self._local
+        if local._loop is None and not local._set_called and threading.get_ident() in _loop_threads:
+            if sys.version_info >= (3, 12):
+                import warnings
+                # What 3.12 and 3.13 say on the main thread (the caller's caller: asyncio.get_event_loop's).
+                warnings.warn("There is no current event loop", DeprecationWarning, stacklevel=3)
+            self.set_event_loop(self.new_event_loop())
+        return original(self)
+
+    get_event_loop.__doc__ = original.__doc__
+    get_event_loop._unicorn_app_thread = True
+    policy.get_event_loop = get_event_loop
+
+
 def setup_fork_safety(executable):
     """fork() breaks in a .NET process: multiprocessing starts children with forkserver instead.
 
