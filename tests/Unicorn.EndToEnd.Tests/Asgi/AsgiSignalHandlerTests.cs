@@ -28,8 +28,13 @@ public sealed class AsgiSignalHandlerTests
 
         server.Signal(SigTerm);
         Assert.Equal(0, server.WaitForExit(60));
-        Assert.Equal(1, server.Count("app: SIGTERM callback, on the loop: True"));
-        Assert.Equal(1, server.Count("app: lifespan shutdown"));
+        server.WaitForLog("app: SIGTERM callback, on the loop: True");
+        server.WaitForLog("app: lifespan shutdown");
+        // The callback ran before the loop stopped: before lifespan shutdown, and once.
+        var lines = server.Lines.ToList();
+        Assert.True(lines.FindIndex(l => l.Contains("app: SIGTERM callback", StringComparison.Ordinal)) <
+            lines.FindIndex(l => l.Contains("app: lifespan shutdown", StringComparison.Ordinal)), server.Log);
+        Assert.Equal(1, server.Count("app: SIGTERM callback"));
         Assert.DoesNotContain("app: SIGUSR1 callback", server.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
