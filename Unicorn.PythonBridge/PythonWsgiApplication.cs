@@ -21,6 +21,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         Runtime = runtime;
         Log = log ?? throw new ArgumentNullException(nameof(log));
         SendsHoldingGil = options.OneAppThread ?? !options.Multithread;
+        Multithread = options.Multithread;
         runtime.RunWithGil(() =>
         {
             App = CPython.NewRef(Handles.Of(app));
@@ -63,6 +64,10 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     /// throughput (hello 0.97x, bench/results/findings.md).
     /// </summary>
     internal bool SendsHoldingGil { get; }
+
+    /// <summary>wsgi.multithread; when false (the sync worker) the app thread makes an asyncio loop when asked, as the
+    /// main thread does (<c>adopt_main_thread_loop</c>).</summary>
+    internal bool Multithread { get; }
 
     internal PythonRuntime Runtime { get; }
     internal IErrorLog Log { get; }

@@ -1,3 +1,4 @@
+using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Http;
@@ -43,6 +44,20 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         _keys = app.Keys;
         _threadId = Environment.CurrentManagedThreadId;
         _gilState = CPython.PyGILState_Ensure();
+        if (!app.Multithread)
+        {
+            // The sync worker: Gunicorn calls the app on the main thread, where asyncio makes a loop when asked.
+            try
+            {
+                using var adopt = BridgeModule.Get("adopt_main_thread_loop");
+                using var _ = adopt.Invoke();
+            }
+            catch (PythonException e)
+            {
+                app.Log.Warning($"asyncio.get_event_loop() on the app thread will make no loop: {e.Message}");
+            }
+        }
+
         _threadState = CPython.PyEval_SaveThread();
     }
 

@@ -26,6 +26,11 @@ _WRITE_SLICE = 256 * 1024  # the most of a response body handed to the server in
 _STATUS_LINES = {}
 
 
+def _bridge():
+    # The bridge module (unicorn_bridge.py), loaded before this one: it keeps the app's signal handlers.
+    return sys.modules["_unicorn_bridge"]
+
+
 def _status_line(status):
     line = _STATUS_LINES.get(status)
     if line is None:
@@ -107,8 +112,13 @@ class Server:
                     # Gunicorn 26.1's words and behaviour: its own example configs ask for uvloop.
                     self.native.Log(30, "uvloop not available, falling back to asyncio")
             else:
-                return uvloop.new_event_loop()
-        return asyncio.new_event_loop()
+                # uvloop's Loop is a C type whose methods cannot be replaced on the instance; a subclass's can.
+                loop = type("Loop", (uvloop.Loop,), {})()
+                _bridge().route_loop_signals(loop)
+                return loop
+        loop = asyncio.new_event_loop()
+        _bridge().route_loop_signals(loop)
+        return loop
 
     def _on_wake(self):
         # One recv: C# writes one byte until the loop drains, so this empties the pair without the second recv

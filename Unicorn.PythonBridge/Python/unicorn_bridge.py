@@ -369,6 +369,7 @@ def load_app(spec):
 
 _recorded_signals = {}
 _signals_run = set()
+_owned_signals = set()
 
 
 def _server_signal_handler(signum, frame=None):
@@ -384,30 +385,23 @@ def guard_signals(owned):
     import signal
     real_signal = signal.signal
     real_getsignal = signal.getsignal
-    recorded = _recorded_signals
-    names = {int(s): s.name for s in signal.Signals}
-    servers = {int(signal.SIGTERM), int(signal.SIGINT), int(signal.SIGQUIT)} & set(owned)
+    _owned_signals.update(int(s) for s in owned)
+    servers = {int(signal.SIGTERM), int(signal.SIGINT), int(signal.SIGQUIT)} & _owned_signals
 
     def current(num):
-        return recorded.get(num, _server_signal_handler if num in servers else signal.SIG_DFL)
+        return _recorded_signals.get(num, _server_signal_handler if num in servers else signal.SIG_DFL)
 
     def guarded_signal(signalnum, handler):
         num = int(signalnum)
-        if num in owned:
+        if num in _owned_signals:
             previous = current(num)
-            recorded[num] = handler
-            if num == int(signal.SIGTERM):
-                _native.log(20, "signal.signal(%s, %r) from application code: it runs when the worker gets %s, "
-                                "before the server stops it" % (names.get(num, num), handler, names.get(num, num)))
-            else:
-                _native.log(30, "signal.signal(%s, %r) from application code ignored: the server handles %s"
-                            % (names.get(num, num), handler, names.get(num, num)))
+            _record_app_handler(num, handler, "signal.signal(%s, %r)" % (_signal_name(num), handler))
             return previous
         return real_signal(signalnum, handler)
 
     def guarded_getsignal(signalnum):
         num = int(signalnum)
-        if num in owned:
+        if num in _owned_signals:
             return current(num)
         return real_getsignal(signalnum)
 
@@ -415,7 +409,80 @@ def guard_signals(owned):
     guarded_getsignal.__doc__ = real_getsignal.__doc__
     signal.signal = guarded_signal
     signal.getsignal = guarded_getsignal
-    return recorded
+    return _recorded_signals
+
+
+def _signal_name(num):
+    import signal
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
+def _record_app_handler(num, handler, call):
+    import signal
+    _recorded_signals[num] = handler
+    name = _signal_name(num)
+    if num == int(signal.SIGTERM):
+        _native.log(20, "%s from application code: it runs when the worker gets %s, before the server stops it"
+                    % (call, name))
+    else:
+        _native.log(30, "%s from application code ignored: the server handles %s" % (call, name))
+
+
+def route_loop_signals(loop):
+    """Gives the worker's event loop an add_signal_handler that works off the main thread.
+
+    asyncio refuses signal handlers on a loop that is not on the main thread (RuntimeError from set_wakeup_fd), and
+    the worker's loop never is: the main thread is the server's. An app that adds one in its lifespan startup (a
+    SIGTERM callback to drain its own work) would fail that startup. Here a callback for a signal the server owns is
+    recorded as signal.signal records a handler: TERM's is called on the loop as the graceful stop begins, the others
+    are ignored with a warning. A callback for any other signal is ignored with a warning: Python would run it only on
+    the main thread, which runs no Python in a worker. Returns False for a loop whose methods cannot be replaced."""
+    import asyncio
+    import signal
+    import types
+    added = {}
+
+    def check(sig):
+        if not isinstance(sig, int):
+            raise TypeError("sig must be an int, not %r" % (sig,))
+        if sig not in signal.valid_signals():
+            raise ValueError("invalid signal number %s" % sig)
+        return int(sig)
+
+    def add_signal_handler(self, sig, callback, *args):
+        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+            raise TypeError("coroutines cannot be used with add_signal_handler()")
+        num = check(sig)
+        call = "loop.add_signal_handler(%s, %r)" % (_signal_name(num), callback)
+        if num not in _owned_signals:
+            _native.log(30, "%s from application code ignored: Python runs signal handlers only on the main thread, "
+                            "which is the server's in a worker" % call)
+            return
+
+        def handler(signum, frame):
+            self.call_soon_threadsafe(callback, *args)
+
+        added[num] = handler
+        _record_app_handler(num, handler, call)
+
+    def remove_signal_handler(self, sig):
+        num = check(sig)
+        handler = added.pop(num, None)
+        if handler is None:
+            return False
+        if _recorded_signals.get(num) is handler:
+            del _recorded_signals[num]
+        return True
+
+    try:
+        loop.add_signal_handler = types.MethodType(add_signal_handler, loop)
+        loop.remove_signal_handler = types.MethodType(remove_signal_handler, loop)
+    except AttributeError:  # a loop type without an instance dict (uvloop's Loop is a C type)
+        return False
+    return True
 
 
 def run_app_signal_handler(signum):
@@ -464,6 +531,47 @@ class _ConfiguringLoader:
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
+
+
+_loop_threads = set()
+
+
+def adopt_main_thread_loop():
+    """Called on the sync worker's app thread as it attaches: asyncio.get_event_loop() there makes and keeps a loop,
+    as it does on the main thread, where Gunicorn's sync worker calls the app (old sync code runs coroutines with
+    ``asyncio.get_event_loop().run_until_complete(...)``). The worker's main thread runs .NET, so without this the call
+    raised ``RuntimeError: There is no current event loop``. asyncio is patched when the app first imports it. Python
+    3.14 makes no loop on the main thread either: nothing to do there."""
+    if sys.version_info >= (3, 14):
+        return
+    import threading
+    _loop_threads.add(threading.get_ident())
+    if "asyncio" in sys.modules:
+        _make_loop_on_app_threads(sys.modules["asyncio"])
+    elif len(_loop_threads) == 1:
+        sys.meta_path.insert(0, _AfterImport("asyncio", _make_loop_on_app_threads))
+
+
+def _make_loop_on_app_threads(asyncio):
+    import threading
+    policy = asyncio.events.BaseDefaultEventLoopPolicy
+    original = policy.get_event_loop
+    if getattr(original, "_unicorn_app_thread", False):
+        return
+
+    def get_event_loop(self):
+        local = self._local
+        if local._loop is None and not local._set_called and threading.get_ident() in _loop_threads:
+            if sys.version_info >= (3, 12):
+                import warnings
+                # What 3.12 and 3.13 say on the main thread (the caller's caller: asyncio.get_event_loop's).
+                warnings.warn("There is no current event loop", DeprecationWarning, stacklevel=3)
+            self.set_event_loop(self.new_event_loop())
+        return original(self)
+
+    get_event_loop.__doc__ = original.__doc__
+    get_event_loop._unicorn_app_thread = True
+    policy.get_event_loop = get_event_loop
 
 
 def setup_fork_safety(executable):

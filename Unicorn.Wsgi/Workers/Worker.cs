@@ -30,6 +30,7 @@ public sealed partial class Worker
     private readonly CancellationTokenSource _stopAccepting = new();
     private readonly CancellationTokenSource _closeOwnListeners = new();
     private readonly CancellationTokenSource _stopNow = new();
+    private Task? _appSignalHandler;
     private readonly SemaphoreSlim _connectionSlots;
     private readonly AcceptShortage _acceptShortage;
     private readonly long _maxRequests;
@@ -221,6 +222,13 @@ public sealed partial class Worker
             await disposable.DisposeAsync();
         }
 
+        if (Volatile.Read(ref _appSignalHandler) is { } appSignalHandler)
+        {
+            // The app's own TERM handler returns before its host stops: a callback it handed the host's loop
+            // (an asgi app's loop.add_signal_handler) then runs before that loop stops. A quick stop does not wait.
+            await Task.WhenAny(appSignalHandler, Task.Delay(Timeout.Infinite, _stopNow.Token));
+        }
+
         var stopped = await _host.StopAsync(TimeSpan.FromSeconds(_settings.GracefulTimeout > 0 ? _settings.GracefulTimeout : 30));
         if (stopped)
         {
@@ -262,9 +270,13 @@ public sealed partial class Worker
     /// </summary>
     public void BeginRetire() => _stopAccepting.Cancel();
 
-    /// <summary>Stops accepting; connections finish their current request, then close.</summary>
-    public void BeginGracefulStop()
+    /// <summary>
+    /// Stops accepting; connections finish their current request, then close. <paramref name="appSignalHandler"/>
+    /// is the app's own TERM handler, running: the app host is stopped once it has returned (or a quick stop came).
+    /// </summary>
+    public void BeginGracefulStop(Task? appSignalHandler = null)
     {
+        Volatile.Write(ref _appSignalHandler, appSignalHandler);
         _stopAccepting.Cancel();
         _closeOwnListeners.Cancel();
     }

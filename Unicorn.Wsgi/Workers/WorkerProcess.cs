@@ -435,12 +435,9 @@ public sealed partial class WorkerProcess
         }
 
         _gracefulDeadline = Stopwatch.GetTimestamp() + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
-        _worker?.BeginGracefulStop();
+        var appHandler = _options.AppSignalHandler is { } handler ? Task.Run(() => handler(Libc.SIGTERM)) : null;
+        _worker?.BeginGracefulStop(appHandler);
         _worker?.ReleaseSharedListeners();
-        if (_options.AppSignalHandler is { } appHandler)
-        {
-            _ = Task.Run(() => appHandler(Libc.SIGTERM));
-        }
     }
 
     /// <summary>The master's timeout: log where Python is stuck, run worker_abort, leave at once.</summary>
