@@ -494,6 +494,7 @@ public sealed partial class Arbiter : IDisposable
 
         _pidfile?.Unlink();
         StopZygote();
+        PublishMasterState(); // on_exit sees the workers and listeners gone, as Gunicorn's arbiter shows them
         RunHook("on_exit", _options.Hooks.OnExit);
         return exitCode;
     }

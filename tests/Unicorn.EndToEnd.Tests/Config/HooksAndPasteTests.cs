@@ -196,6 +196,41 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Child_exit_and_on_exit_see_the_workers_and_listeners_that_are_left()
+    {
+        // Gunicorn's arbiter takes a reaped worker out of WORKERS before child_exit, and on_exit finds no workers and no
+        // listeners. Unicorn's hooks saw the state of the loop's last turn: the worker that had just gone, and at on_exit
+        // every worker and listener of the running server.
+        var config = Path.Combine(_dir, "exit.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def child_exit(server, worker):
+                note("child_exit", worker.pid in server.WORKERS, len(server.WORKERS))
+
+            def on_exit(server):
+                note("on_exit", len(server.WORKERS), len(server.LISTENERS))
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "2", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+
+        server.Signal(UnicornServer.SIGTTOU);
+        Assert.True(UnicornServer.Poll(() => Notes().Count > 0, 30), server.Log);
+        Assert.Equal(["child_exit False 1"], Notes());
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(["child_exit False 1", "child_exit False 0", "on_exit 0 0"], Notes());
+    }
+
     [Theory]
     [InlineData("sync", false)]
     [InlineData("sync", true)]
