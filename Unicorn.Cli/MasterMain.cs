@@ -195,7 +195,18 @@ internal static class MasterMain
             return NoServerHooks.Instance;
         }
 
-        python.Start(WorkerMain.RuntimeOptions(settings));
+        // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
+        // config file started Python without them). The directory is put back: the arbiter chdirs itself.
+        var directory = Directory.GetCurrentDirectory();
+        try
+        {
+            python.StartWithPaths(WorkerMain.RuntimeOptions(settings));
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(directory);
+        }
+
         return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 

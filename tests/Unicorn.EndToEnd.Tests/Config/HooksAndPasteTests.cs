@@ -231,6 +231,42 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal(["child_exit False 1", "child_exit False 0", "on_exit 0 0"], Notes());
     }
 
+    [Fact]
+    public void The_masters_hooks_run_in_chdir_and_import_from_chdir_and_pythonpath()
+    {
+        // Gunicorn puts --chdir and --pythonpath on the master's sys.path before its hooks run (an on_starting that
+        // imports the project's settings). The master's Python, started to read the config file, never had them. Its
+        // first hook, nworkers_changed, also ran before the master chdir'd and set SERVER_SOFTWARE.
+        var project = Directory.CreateDirectory(Path.Combine(_dir, "project")).FullName;
+        var lib = Directory.CreateDirectory(Path.Combine(_dir, "lib")).FullName;
+        File.WriteAllText(Path.Combine(project, "project_settings.py"), "NAME = 'from chdir'\n");
+        File.WriteAllText(Path.Combine(lib, "lib_settings.py"), "NAME = 'from pythonpath'\n");
+        var config = Path.Combine(_dir, "import.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def nworkers_changed(server, new_value, old_value):
+                note("nworkers_changed", os.getcwd() == os.environ["PROJECT"], os.environ.get("SERVER_SOFTWARE", "")[:8])
+
+            def on_starting(server):
+                import project_settings
+                import lib_settings
+                note("on_starting", project_settings.NAME, "/", lib_settings.NAME)
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog, ["PROJECT"] = project },
+            "-c", config, "--chdir", project, "--pythonpath", lib, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal(["nworkers_changed True unicorn/", "on_starting from chdir / from pythonpath"], Notes());
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     [Theory]
     [InlineData("sync", false)]
     [InlineData("sync", true)]
