@@ -28,7 +28,7 @@ internal static class MasterMain
             return 0;
         }
 
-        var python = new MasterPython();
+        var python = new MasterPython(ProgramArgv(args));
         var settings = WithProgramArgv(SettingsResolver.Resolve(commandLine, env, python, workingDirectory), args);
         if (settings.PrintConfigAndExit)
         {
@@ -87,6 +87,16 @@ internal static class MasterMain
     /// </summary>
     private static Settings WithProgramArgv(Settings settings, string[] args)
     {
+        settings.ProgramArgv = ProgramArgv(args);
+        return settings;
+    }
+
+    /// <summary>
+    /// sys.argv wherever Unicorn runs Python: a BaseApplication script's own, else this command line with the executable
+    /// first (.NET's own argv[0] is the managed assembly, unicorn.dll, which is no program a user started).
+    /// </summary>
+    private static string[] ProgramArgv(string[] args)
+    {
         var script = Environment.GetEnvironmentVariable(HandOver.ScriptArgv);
         string[]? fromScript = null;
         try
@@ -97,8 +107,7 @@ internal static class MasterMain
         {
         }
 
-        settings.ProgramArgv = fromScript ?? [Environment.ProcessPath ?? "unicorn", .. args];
-        return settings;
+        return fromScript ?? [Environment.ProcessPath ?? "unicorn", .. args];
     }
 
     /// <summary>Runs <paramref name="func"/> in <paramref name="directory"/> (null: where we are).</summary>
@@ -243,7 +252,7 @@ internal static class MasterMain
     }
 
     /// <summary>Finds Python once, and starts the interpreter the first time the master needs it.</summary>
-    private sealed class MasterPython : IConfigFileSource
+    private sealed class MasterPython(string[] argv) : IConfigFileSource
     {
         private PythonInstallation? _installation;
 
@@ -252,7 +261,7 @@ internal static class MasterMain
         public PythonInstallation Installation => _installation ??= PythonLocator.FromEnvironmentOrLocate();
 
         public PythonRuntime Start(PythonRuntimeOptions? options = null) =>
-            PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options);
+            PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options ?? new() { Argv = argv });
 
         /// <summary>
         /// Start, and apply chdir/pythonpath/env even when Python already runs (it starts without them to

@@ -267,6 +267,36 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
     }
 
+    [Fact]
+    public void The_config_file_and_the_masters_hooks_see_the_command_line_in_sys_argv()
+    {
+        // As Gunicorn's config file and arbiter see its own command line (the workers already saw Unicorn's): the
+        // master's Python had .NET's, which begins with the managed assembly, unicorn.dll.
+        var config = Path.Combine(_dir, "argv.conf.py");
+        File.WriteAllText(config, """
+            import os
+            import sys
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            note("module", os.path.basename(sys.argv[0]), *sys.argv[1:3])
+
+            def on_starting(server):
+                note("on_starting", os.path.basename(sys.argv[0]), *sys.argv[1:3])
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        // The file runs again in the worker, which had the command line already.
+        Assert.Equal([$"module unicorn -c {config}", $"on_starting unicorn -c {config}"], Notes().Distinct().Take(2));
+        Assert.All(Notes(), n => Assert.Contains(" unicorn -c ", n, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("sync", false)]
     [InlineData("sync", true)]
