@@ -188,6 +188,13 @@ internal static class MasterMain
                     PythonRuntime.Current.SetEnvironment(changes);
                 }
             },
+            AppSignalHandler = sig =>
+            {
+                if (PythonRuntime.IsInitialized)
+                {
+                    PythonRuntime.Current.RunAppSignalHandler(sig);
+                }
+            },
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
             DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),

@@ -438,6 +438,40 @@ public sealed class HooksAndPasteTests : IDisposable
     }
 
     [Fact]
+    public void A_sigterm_handler_a_master_hook_sets_runs_when_the_master_stops()
+    {
+        // Gunicorn's master runs a TERM handler when_ready installed (one that deregisters from service discovery, then
+        // calls the arbiter's). Unicorn recorded it, said it would run, and never called it in the master.
+        var config = Path.Combine(_dir, "term.conf.py");
+        File.WriteAllText(config, """
+            import os
+            import signal
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def when_ready(server):
+                previous = signal.getsignal(signal.SIGTERM)
+
+                def deregister(signum, frame):
+                    note("deregister", signum, os.getpid() == server.pid, callable(previous))
+                    previous(signum, frame)
+
+                signal.signal(signal.SIGTERM, deregister)
+                server.log.info("term: set")
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("term: set");
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(["deregister 15 True True"], Notes());
+    }
+
+    [Fact]
     public void Worker_abort_fires_when_a_request_outlives_the_timeout()
     {
         var config = Path.Combine(_dir, "hooks.conf.py");
