@@ -437,6 +437,30 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false, "True")]
+    [InlineData(true, "False")]
+    public void A_hooks_cfg_sendfile_is_gunicorns_derived_value(bool noSendfile, string expected)
+    {
+        // Gunicorn's cfg.sendfile is a property (True unless the setting was given); the hooks' cfg gave the raw None.
+        var config = Path.Combine(_dir, "sendfile.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def on_starting(server):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write("sendfile %r\n" % (server.cfg.sendfile,))
+            """);
+        var port = UnicornServer.FreePort();
+        string[] args = ["-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", .. noSendfile ? new[] { "--no-sendfile" } : [],
+            "pyfixtures.arbiter_app:app"];
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog }, args);
+        server.WaitUntilServing(port);
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal([$"sendfile {expected}"], Notes());
+    }
+
     [Fact]
     public void A_sigterm_handler_a_master_hook_sets_runs_when_the_master_stops()
     {
