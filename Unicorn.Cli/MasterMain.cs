@@ -212,11 +212,13 @@ internal static class MasterMain
         }
 
         // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
-        // config file started Python without them). The directory is put back: the arbiter chdirs itself.
+        // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
+        // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
+        // one puts that back).
         var directory = Directory.GetCurrentDirectory();
         try
         {
-            python.StartWithPaths(WorkerMain.RuntimeOptions(settings));
+            python.StartWithPaths(WorkerMain.RuntimeOptions(settings) with { Env = [] });
         }
         finally
         {
