@@ -28,7 +28,7 @@ internal static class MasterMain
             return 0;
         }
 
-        var python = new MasterPython();
+        var python = new MasterPython(ProgramArgv(args));
         var settings = WithProgramArgv(SettingsResolver.Resolve(commandLine, env, python, workingDirectory), args);
         if (settings.PrintConfigAndExit)
         {
@@ -87,6 +87,16 @@ internal static class MasterMain
     /// </summary>
     private static Settings WithProgramArgv(Settings settings, string[] args)
     {
+        settings.ProgramArgv = ProgramArgv(args);
+        return settings;
+    }
+
+    /// <summary>
+    /// sys.argv wherever Unicorn runs Python: a BaseApplication script's own, else this command line with the executable
+    /// first (.NET's own argv[0] is the managed assembly, unicorn.dll, which is no program a user started).
+    /// </summary>
+    private static string[] ProgramArgv(string[] args)
+    {
         var script = Environment.GetEnvironmentVariable(HandOver.ScriptArgv);
         string[]? fromScript = null;
         try
@@ -97,8 +107,7 @@ internal static class MasterMain
         {
         }
 
-        settings.ProgramArgv = fromScript ?? [Environment.ProcessPath ?? "unicorn", .. args];
-        return settings;
+        return fromScript ?? [Environment.ProcessPath ?? "unicorn", .. args];
     }
 
     /// <summary>Runs <paramref name="func"/> in <paramref name="directory"/> (null: where we are).</summary>
@@ -179,6 +188,13 @@ internal static class MasterMain
                     PythonRuntime.Current.SetEnvironment(changes);
                 }
             },
+            AppSignalHandler = sig =>
+            {
+                if (PythonRuntime.IsInitialized)
+                {
+                    PythonRuntime.Current.RunAppSignalHandler(sig);
+                }
+            },
             PythonInfo = python.Installation.ToJson(),
             PythonDescription = python.Installation.Describe(),
             DirtyArbiter = new DirtyArbiterLaunch(python.Installation.Executable, DirtyModule.Source),
@@ -195,7 +211,20 @@ internal static class MasterMain
             return NoServerHooks.Instance;
         }
 
-        python.Start(WorkerMain.RuntimeOptions(settings));
+        // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
+        // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
+        // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
+        // one puts that back).
+        var directory = Directory.GetCurrentDirectory();
+        try
+        {
+            python.StartWithPaths(WorkerMain.RuntimeOptions(settings) with { Env = [] });
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(directory);
+        }
+
         return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 
@@ -232,7 +261,7 @@ internal static class MasterMain
     }
 
     /// <summary>Finds Python once, and starts the interpreter the first time the master needs it.</summary>
-    private sealed class MasterPython : IConfigFileSource
+    private sealed class MasterPython(string[] argv) : IConfigFileSource
     {
         private PythonInstallation? _installation;
 
@@ -241,7 +270,7 @@ internal static class MasterMain
         public PythonInstallation Installation => _installation ??= PythonLocator.FromEnvironmentOrLocate();
 
         public PythonRuntime Start(PythonRuntimeOptions? options = null) =>
-            PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options);
+            PythonRuntime.IsInitialized ? PythonRuntime.Current : PythonRuntime.Initialize(Installation, Log, options ?? new() { Argv = argv });
 
         /// <summary>
         /// Start, and apply chdir/pythonpath/env even when Python already runs (it starts without them to

@@ -159,6 +159,16 @@ class _UnicornConfig:
         return host.lower(), int(port or 8125)
 
     @property
+    def sendfile(self):
+        # Gunicorn's Config.sendfile: False once the setting is given at all (--no-sendfile, or sendfile = True), else
+        # $SENDFILE when set, else True.
+        if self._values.get("sendfile") is not None:
+            return False
+        if "SENDFILE" in os.environ:
+            return os.environ["SENDFILE"].lower() in ("y", "1", "yes", "true")
+        return True
+
+    @property
     def is_ssl(self):
         return bool(self._values.get("certfile") or self._values.get("keyfile"))
 

@@ -45,6 +45,7 @@ public sealed partial class Arbiter
                 }
             }
 
+            PublishMasterState(); // as Gunicorn's arbiter, child_exit sees server.WORKERS without the worker that left
             RunHook("child_exit", () => _options.Hooks.ChildExit?.Invoke(worker.Info));
             if (halt && exit.Halt is { } failure)
             {

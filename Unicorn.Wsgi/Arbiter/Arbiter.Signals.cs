@@ -40,6 +40,8 @@ public sealed partial class Arbiter
 
                 break;
             case Libc.SIGTERM:
+                // A handler a master hook set (deregistering from service discovery, say) runs before the stop.
+                RunHook("SIGTERM handler", () => _options.AppSignalHandler?.Invoke(Libc.SIGTERM));
                 throw new StopMasterException(graceful: true);
             case Libc.SIGINT:
             case Libc.SIGQUIT:

@@ -177,17 +177,8 @@ public sealed partial class Arbiter : IDisposable
 
     private void Start()
     {
-        // First, as Gunicorn's arbiter sets num_workers (calling nworkers_changed) while it is set up.
-        SetNumWorkers(_config.Workers);
-        LogCurrentConfiguration();
-        _log.Info($"Starting unicorn {_options.Version}");
-        if (int.TryParse(Environment.GetEnvironmentVariable(HandOver.GunicornPid), out var parent) && parent > 0)
-        {
-            _masterPid = parent;
-            _procName += ".2";
-            _masterName = "Master.2";
-        }
-
+        // The environment and directory first: Gunicorn has chdir'd and set SERVER_SOFTWARE before its arbiter sets
+        // num_workers (calling nworkers_changed) while it is set up, so that hook sees what the next ones see.
         // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
         // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
         ApplyConfigFileEnvironment(_settings);
@@ -207,6 +198,16 @@ public sealed partial class Arbiter : IDisposable
             {
                 throw new ArbiterException($"Error: can't chdir to '{chdir}': {e.Message}");
             }
+        }
+
+        SetNumWorkers(_config.Workers);
+        LogCurrentConfiguration();
+        _log.Info($"Starting unicorn {_options.Version}");
+        if (int.TryParse(Environment.GetEnvironmentVariable(HandOver.GunicornPid), out var parent) && parent > 0)
+        {
+            _masterPid = parent;
+            _procName += ".2";
+            _masterName = "Master.2";
         }
 
         CheckWorkerTmpDir();
@@ -495,6 +496,7 @@ public sealed partial class Arbiter : IDisposable
 
         _pidfile?.Unlink();
         StopZygote();
+        PublishMasterState(); // on_exit sees the workers and listeners gone, as Gunicorn's arbiter shows them
         RunHook("on_exit", _options.Hooks.OnExit);
         return exitCode;
     }

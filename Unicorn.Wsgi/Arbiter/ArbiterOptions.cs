@@ -44,6 +44,12 @@ public sealed class ArbiterOptions
     /// </summary>
     public Action<IReadOnlyList<KeyValuePair<string, string?>>>? EnvironmentChanged { get; init; }
 
+    /// <summary>
+    /// TERM: runs the handler a hook or the config file set for it with <c>signal.signal</c> (recorded, not installed:
+    /// the signal is the master's), as Gunicorn's master would run it in place of its own; the stop follows.
+    /// </summary>
+    public Action<int>? AppSignalHandler { get; init; }
+
     /// <summary>How to start a zygote for <c>worker_start = fork</c>; null when it cannot be (see <see cref="ZygoteUnavailable"/>).</summary>
     public ZygoteLaunch? Zygote { get; init; }
 

@@ -196,6 +196,107 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Child_exit_and_on_exit_see_the_workers_and_listeners_that_are_left()
+    {
+        // Gunicorn's arbiter takes a reaped worker out of WORKERS before child_exit, and on_exit finds no workers and no
+        // listeners. Unicorn's hooks saw the state of the loop's last turn: the worker that had just gone, and at on_exit
+        // every worker and listener of the running server.
+        var config = Path.Combine(_dir, "exit.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def child_exit(server, worker):
+                note("child_exit", worker.pid in server.WORKERS, len(server.WORKERS))
+
+            def on_exit(server):
+                note("on_exit", len(server.WORKERS), len(server.LISTENERS))
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-w", "2", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(2);
+
+        server.Signal(UnicornServer.SIGTTOU);
+        Assert.True(UnicornServer.Poll(() => Notes().Count > 0, 30), server.Log);
+        Assert.Equal(["child_exit False 1"], Notes());
+
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(["child_exit False 1", "child_exit False 0", "on_exit 0 0"], Notes());
+    }
+
+    [Fact]
+    public void The_masters_hooks_run_in_chdir_and_import_from_chdir_and_pythonpath()
+    {
+        // Gunicorn puts --chdir and --pythonpath on the master's sys.path before its hooks run (an on_starting that
+        // imports the project's settings). The master's Python, started to read the config file, never had them. Its
+        // first hook, nworkers_changed, also ran before the master chdir'd and set SERVER_SOFTWARE.
+        var project = Directory.CreateDirectory(Path.Combine(_dir, "project")).FullName;
+        var lib = Directory.CreateDirectory(Path.Combine(_dir, "lib")).FullName;
+        File.WriteAllText(Path.Combine(project, "project_settings.py"), "NAME = 'from chdir'\n");
+        File.WriteAllText(Path.Combine(lib, "lib_settings.py"), "NAME = 'from pythonpath'\n");
+        var config = Path.Combine(_dir, "import.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def nworkers_changed(server, new_value, old_value):
+                note("nworkers_changed", os.getcwd() == os.environ["PROJECT"], os.environ.get("SERVER_SOFTWARE", "")[:8])
+
+            def on_starting(server):
+                import project_settings
+                import lib_settings
+                note("on_starting", project_settings.NAME, "/", lib_settings.NAME)
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog, ["PROJECT"] = project },
+            "-c", config, "--chdir", project, "--pythonpath", lib, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        Assert.Equal(["nworkers_changed True unicorn/", "on_starting from chdir / from pythonpath"], Notes());
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void The_config_file_and_the_masters_hooks_see_the_command_line_in_sys_argv()
+    {
+        // As Gunicorn's config file and arbiter see its own command line (the workers already saw Unicorn's): the
+        // master's Python had .NET's, which begins with the managed assembly, unicorn.dll.
+        var config = Path.Combine(_dir, "argv.conf.py");
+        File.WriteAllText(config, """
+            import os
+            import sys
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            note("module", os.path.basename(sys.argv[0]), *sys.argv[1:3])
+
+            def on_starting(server):
+                note("on_starting", os.path.basename(sys.argv[0]), *sys.argv[1:3])
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        // The file runs again in the worker, which had the command line already.
+        Assert.Equal([$"module unicorn -c {config}", $"on_starting unicorn -c {config}"], Notes().Distinct().Take(2));
+        Assert.All(Notes(), n => Assert.Contains(" unicorn -c ", n, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("sync", false)]
     [InlineData("sync", true)]
@@ -334,6 +435,64 @@ public sealed class HooksAndPasteTests : IDisposable
         Assert.Equal(0, server.WaitForExit(60));
         Assert.Equal(workers.Order().Select(p => $"drain {p}"), Notes().Order());
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "True")]
+    [InlineData(true, "False")]
+    public void A_hooks_cfg_sendfile_is_gunicorns_derived_value(bool noSendfile, string expected)
+    {
+        // Gunicorn's cfg.sendfile is a property (True unless the setting was given); the hooks' cfg gave the raw None.
+        var config = Path.Combine(_dir, "sendfile.conf.py");
+        File.WriteAllText(config, """
+            import os
+
+            def on_starting(server):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write("sendfile %r\n" % (server.cfg.sendfile,))
+            """);
+        var port = UnicornServer.FreePort();
+        string[] args = ["-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", .. noSendfile ? new[] { "--no-sendfile" } : [],
+            "pyfixtures.arbiter_app:app"];
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog }, args);
+        server.WaitUntilServing(port);
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal([$"sendfile {expected}"], Notes());
+    }
+
+    [Fact]
+    public void A_sigterm_handler_a_master_hook_sets_runs_when_the_master_stops()
+    {
+        // Gunicorn's master runs a TERM handler when_ready installed (one that deregisters from service discovery, then
+        // calls the arbiter's). Unicorn recorded it, said it would run, and never called it in the master.
+        var config = Path.Combine(_dir, "term.conf.py");
+        File.WriteAllText(config, """
+            import os
+            import signal
+
+            def note(*parts):
+                with open(os.environ["HOOK_LOG"], "a") as f:
+                    f.write(" ".join(str(p) for p in parts) + "\n")
+
+            def when_ready(server):
+                previous = signal.getsignal(signal.SIGTERM)
+
+                def deregister(signum, frame):
+                    note("deregister", signum, os.getpid() == server.pid, callable(previous))
+                    previous(signum, frame)
+
+                signal.signal(signal.SIGTERM, deregister)
+                server.log.info("term: set")
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["HOOK_LOG"] = HookLog },
+            "-c", config, "-b", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("term: set");
+        server.Signal(SigTerm);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Equal(["deregister 15 True True"], Notes());
     }
 
     [Fact]
