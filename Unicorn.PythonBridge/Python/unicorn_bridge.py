@@ -425,7 +425,7 @@ def _record_app_handler(num, handler, call):
     _recorded_signals[num] = handler
     name = _signal_name(num)
     if num == int(signal.SIGTERM):
-        _native.log(20, "%s from application code: it runs when the worker gets %s, before the server stops it"
+        _native.log(20, "%s from application code: it runs when this process gets %s, before the server stops it"
                     % (call, name))
     else:
         _native.log(30, "%s from application code ignored: the server handles %s" % (call, name))

@@ -42,7 +42,7 @@ public sealed class PitfallTests(PythonFixture python)
         // previous handler returned (the server's, a callable, as Gunicorn's handle_exit), the recorded one returned
         // next, getsignal reports the recorded one; the line says when it runs.
         Assert.Equal("[True, True, True]", python.Eval("__import__('pyfixtures.bridge_apps').bridge_apps.SIGNAL_RESULT"));
-        Assert.Contains(log, e => e.Level == LogLevel.Info && e.Message.Contains("it runs when the worker gets SIGTERM", StringComparison.Ordinal));
+        Assert.Contains(log, e => e.Level == LogLevel.Info && e.Message.Contains("it runs when this process gets SIGTERM", StringComparison.Ordinal));
     }
 
     [Fact]
