@@ -255,10 +255,26 @@ class _UnicornServer:
         self.cfg = hooks.cfg
         self.log = hooks.log
         self.app = _UnicornApp(hooks.cfg)
-        self.proc_name = hooks.cfg.proc_name
+        self._proc_name = None
         self.timeout = hooks.cfg.timeout
         self.worker_class = hooks.cfg.worker_class
         self.address = hooks.cfg.address
+
+    @property
+    def proc_name(self):
+        # As Gunicorn's arbiter: a USR2 master is NAME.2 while the master that started it (GUNICORN_PID) is its parent.
+        if self._proc_name is not None:
+            return self._proc_name
+        name = self.cfg.proc_name
+        try:
+            parent = int(os.environ.get("GUNICORN_PID", "0"))
+        except ValueError:
+            parent = 0
+        return name + ".2" if parent and parent == os.getppid() and self._master() is not None else name
+
+    @proc_name.setter
+    def proc_name(self, value):
+        self._proc_name = value
 
     def _master(self):
         state = self._hooks.master()

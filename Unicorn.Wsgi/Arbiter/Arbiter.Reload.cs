@@ -243,8 +243,15 @@ public sealed partial class Arbiter
             return;
         }
 
-        var env = ProcessSpawner.CurrentEnvironment();
-        env.Remove(HandOver.Daemonized);
+        // What this master was launched with, not what it has now: its raw_env, SERVER_SOFTWARE, what its config file
+        // set and the dirty arbiter's socket would outlive an upgrade that drops them. What a USR2 or systemd gave it is
+        // replaced below.
+        var env = new Dictionary<string, string>(_launchEnvironment, StringComparer.Ordinal);
+        foreach (var name in new[] { HandOver.Daemonized, HandOver.SystemdFds, HandOver.PortSlots, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES" })
+        {
+            env.Remove(name);
+        }
+
         env[HandOver.GunicornPid] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         env[HandOver.GunicornFd] = HandOver.FormatFds(_listeners.Select(l => l.Fd));
         if (_systemd)

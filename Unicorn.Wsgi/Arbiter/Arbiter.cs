@@ -26,6 +26,11 @@ public sealed partial class Arbiter : IDisposable
     private readonly Dictionary<int, WorkerHandle> _workers = [];
     private readonly string _startDirectory = Environment.CurrentDirectory;
     private readonly Dictionary<string, string?> _beforeRawEnv = []; // what raw_env's names were before it was set
+
+    // The environment this master was started with, before the config file, SERVER_SOFTWARE and raw_env changed it:
+    // a USR2 master starts from it (Gunicorn's cfg.env_orig), so the new config file's raw_env is the only one it has.
+    private readonly Dictionary<string, string> _launchEnvironment = ProcessSpawner.CurrentEnvironment();
+
     // Read once: a container's memory limit does not change under a running master.
     private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
     private string? _heapLimitLogged; // the last worker_heap_limit line logged (WorkerGcEnvironment.Describe)

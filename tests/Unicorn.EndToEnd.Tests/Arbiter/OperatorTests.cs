@@ -380,6 +380,94 @@ public class OperatorTests
     }
 
     [Fact]
+    public void A_usr2_master_starts_from_the_launch_environment_so_a_name_the_new_config_drops_is_gone()
+    {
+        // Gunicorn execs the new master with the environment it was launched with (cfg.env_orig) plus GUNICORN_PID
+        // and GUNICORN_FD. Unicorn passed its current one: the old raw_env and SERVER_SOFTWARE came along, so a name
+        // the upgraded config file dropped from raw_env stayed set in the new master and all of its workers.
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-usr2env-");
+        var config = Path.Combine(dir.FullName, "conf.py");
+        var pidfile = Path.Combine(dir.FullName, "u.pid");
+        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=1', 'DROPPED=1']\n");
+        using var server = Start("-c", config, "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        Assert.Equal("1", Get(port, "/env?name=DROPPED").Body);
+
+        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=2']\n");
+        server.Signal(SIGUSR2);
+        Assert.True(Poll(() => File.Exists(pidfile + ".2"), 30), server.Log);
+        var next = int.Parse(File.ReadAllText(pidfile + ".2").Trim(), CultureInfo.InvariantCulture);
+        try
+        {
+            Assert.True(Poll(() => WorkersOf(next).Count == 1, 60), server.Log);
+            var environ = EnvironmentOf(next);
+            Assert.False(environ.ContainsKey("DROPPED"), "the new master was started with the old raw_env");
+            Assert.False(environ.ContainsKey("SERVER_SOFTWARE"), "the new master was started with the old SERVER_SOFTWARE");
+            Assert.Equal(server.Pid.ToString(CultureInfo.InvariantCulture), environ["GUNICORN_PID"]);
+            Assert.True(environ.ContainsKey("GUNICORN_FD"));
+
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+            Assert.Equal("2", Get(port, "/env?name=KEPT").Body);
+            Assert.Equal("", Get(port, "/env?name=DROPPED").Body);
+        }
+        finally
+        {
+            Signal(next, SIGTERM);
+        }
+
+        Assert.True(Poll(() => !File.Exists(pidfile), 30), server.Log);
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void A_usr2_masters_hooks_see_proc_name_dot_2_until_it_is_promoted()
+    {
+        // Gunicorn's USR2 master is NAME.2 (server.proc_name, its title, its workers' titles) until the old master
+        // exits. Unicorn's workers had the .2, but the new master's hooks saw the plain name.
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-usr2name-");
+        var config = Path.Combine(dir.FullName, "conf.py");
+        var pidfile = Path.Combine(dir.FullName, "u.pid");
+        File.WriteAllText(config, """
+            workers = 1
+            proc_name = "upg"
+            def when_ready(server):
+                server.log.info("when_ready proc_name=[%s]", server.proc_name)
+            def on_reload(server):
+                server.log.info("on_reload proc_name=[%s]", server.proc_name)
+            """);
+        using var server = Start("-c", config, "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForLog("when_ready proc_name=[upg]");
+
+        server.Signal(SIGUSR2);
+        Assert.True(Poll(() => File.Exists(pidfile + ".2"), 30), server.Log);
+        var next = int.Parse(File.ReadAllText(pidfile + ".2").Trim(), CultureInfo.InvariantCulture);
+        try
+        {
+            server.WaitForLog("when_ready proc_name=", 2);
+            Assert.Contains("when_ready proc_name=[upg.2]", server.Log, StringComparison.Ordinal);
+
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+            Assert.True(Poll(() => Pidfile(pidfile) == next, 30), server.Log);
+            Signal(next, SIGHUP);
+            server.WaitForLog("on_reload proc_name=");
+            Assert.Contains("on_reload proc_name=[upg]", server.Log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Signal(next, SIGTERM);
+        }
+
+        Assert.True(Poll(() => !File.Exists(pidfile), 30), server.Log);
+        dir.Delete(recursive: true);
+    }
+
+    [Fact]
     public void A_burst_of_hups_boots_one_set_of_workers_not_one_per_hup_and_applies_the_last_config()
     {
         // Each HUP started a full set, and the booting sets of superseded HUPs were only stopped once the last was
