@@ -432,6 +432,22 @@ def _drain(spawn, app, set_stop):
         set_stop()
 
 
+def adopt_thread(library):
+    """Called on the hub's thread before anything there asks for a hub: gevent's main thread is made this one.
+
+    gevent gives the thread that first imported ``gevent.hub`` (here the worker's boot thread, which patched) the
+    default loop, the only one that can watch children, and every other thread's hub a loop of its own. Gunicorn's
+    worker runs the hub on that same thread; here the hub runs on another, whose loop could not watch a child, so
+    ``subprocess`` (gevent's, once patched) raised a TypeError. Nothing on the boot thread has made a hub (patching
+    does not), so the default loop is still free for this thread's.
+    """
+    if library != "gevent":
+        return  # eventlet's hub waits for children without a loop of its own
+    import gevent.hub
+    from gevent import monkey
+    gevent.hub.MAIN_THREAD_IDENT = monkey.get_original("_thread", "get_ident")()
+
+
 def run(app, fd, library):
     if library == "gevent":
         _run_gevent(app, fd)

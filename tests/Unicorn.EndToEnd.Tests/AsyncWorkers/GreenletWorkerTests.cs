@@ -96,6 +96,24 @@ public sealed class GreenletWorkerTests
         await IgnoreFailure(serving);
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Subprocess_run_in_requests_waits_cooperatively_for_the_child(string workerClass)
+    {
+        // gevent watches children only on its default loop, which belongs to the thread gevent counts as main: under
+        // Gunicorn the worker's one thread. Here that must be the hub's, or subprocess.run raises a TypeError.
+        using var server = Start(workerClass, out var port);
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => GetAsync(port, "/subprocess?1", 60)));
+        clock.Stop();
+
+        Assert.All(results, r => Assert.Equal((200, "exit 0"), r));
+        // One at a time this is 8 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public async Task Worker_connections_caps_the_requests_in_the_app_and_the_rest_wait()
     {
