@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from _unicorn_bridge import FileWrapper, StreamInput, file_span
+from _unicorn_bridge import FileWrapper, StreamInput, adopt_main_thread_loop, file_span
 
 _native = None  # set by C# before anything below runs
 
@@ -446,6 +446,11 @@ def adopt_thread(library):
     import gevent.hub
     from gevent import monkey
     gevent.hub.MAIN_THREAD_IDENT = monkey.get_original("_thread", "get_ident")()
+    # Gunicorn imports the app in the main thread's main greenlet, where asyncio.get_event_loop() makes a loop (code
+    # that keeps a loop at module level): so does this thread's main greenlet (patched get_ident is the greenlet's),
+    # and a request's greenlet gets none, as there. Under eventlet Gunicorn's raises too (its green current_thread()
+    # is not the main thread).
+    adopt_main_thread_loop()
 
 
 def run(app, fd, library):

@@ -114,6 +114,20 @@ public sealed class GreenletWorkerTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
     }
 
+    [Theory]
+    [InlineData("gevent", "import: _UnixSelectorEventLoop; request: RuntimeError: There is no current event loop")]
+    [InlineData("eventlet", "import: RuntimeError: There is no current event loop; request: RuntimeError: There is no current event loop")]
+    public void Asyncio_get_event_loop_at_import_behaves_as_on_gunicorns_main_thread(string workerClass, string expected)
+    {
+        // Gunicorn 20.1 imports the app on the worker's main thread: asyncio makes a loop there under gevent (eventlet's
+        // patched current_thread() is not the main thread, so it raises); a request's greenlet gets none under either.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(["pyfixtures.greenlet_asyncio:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass]);
+        server.WaitUntilServing(port, 120);
+
+        Assert.Equal(expected, UnicornServer.Get(port, "/").Body);
+    }
+
     [Fact]
     public async Task Worker_connections_caps_the_requests_in_the_app_and_the_rest_wait()
     {
