@@ -155,6 +155,11 @@ def app(environ, start_response):
         import subprocess
         done = subprocess.run(["sleep", query or "1"])
         return _text(start_response, "exit %d" % done.returncode)
+    if path == "/log":
+        # A line in the error log, after whatever this worker logged before it.
+        import logging
+        logging.getLogger("gunicorn.error").warning(query)
+        return _text(start_response, "logged\n")
     if path == "/block":
         # Never yields: the hub cannot turn, so the heartbeat stops.
         end = time.monotonic() + 120

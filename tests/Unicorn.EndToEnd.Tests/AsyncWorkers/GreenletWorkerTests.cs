@@ -112,6 +112,10 @@ public sealed class GreenletWorkerTests
         Assert.All(results, r => Assert.Equal((200, "exit 0"), r));
         // One at a time this is 8 s.
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
+        // gevent's subprocess forks and execs: it is the subprocess the os.fork() warning advises, so no warning.
+        UnicornServer.Get(port, "/log?children-done");
+        server.WaitForLog("children-done");
+        Assert.DoesNotContain("os.fork() called", server.Log, StringComparison.Ordinal);
     }
 
     [Theory]
