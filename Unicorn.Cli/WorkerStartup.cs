@@ -33,7 +33,7 @@ internal sealed class WorkerStartup : IDisposable
     private WorkerHooks? _hooks;
     private WorkerInfo? _self;
     private Worker? _worker;
-    private bool _greenlets;
+    private string? _greenlets; // the greenlet library, under -k gevent or -k eventlet
 
     public WorkerStartup()
     {
@@ -98,7 +98,7 @@ internal sealed class WorkerStartup : IDisposable
         if (WorkerClasses.IsGreenlet(workerClass))
         {
             PythonGreenlets.Patch(StartPython(settings), workerClass);
-            _greenlets = true;
+            _greenlets = workerClass;
         }
     }
 
@@ -135,10 +135,11 @@ internal sealed class WorkerStartup : IDisposable
     private void PostFork(WorkerInfo worker)
     {
         _self = worker;
-        if (_greenlets)
+        if (_greenlets is { } library)
         {
             // On the hub's thread (Workers/Hosts/HubThread): from here on, what Python starts belongs to the hub it runs.
             _runtime!.KeepThreadState();
+            PythonGreenlets.AdoptHubThread(_runtime, library);
         }
 
         _hooks?.PostFork?.Invoke(worker);
@@ -225,7 +226,7 @@ internal sealed class WorkerStartup : IDisposable
     private string DumpPythonStacks()
     {
         var threads = _runtime?.DumpThreadStacks() ?? "";
-        if (_runtime is null || !_greenlets)
+        if (_runtime is null || _greenlets is null)
         {
             return threads;
         }

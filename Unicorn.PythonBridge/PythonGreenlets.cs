@@ -28,6 +28,22 @@ public static class PythonGreenlets
         });
     }
 
+    /// <summary>
+    /// Makes the calling thread, the hub's, the one the library counts as the worker's main thread, as Gunicorn's worker
+    /// runs its hub on its main thread: under gevent only that thread's loop can watch children (<c>subprocess</c>).
+    /// Called on the hub's thread before anything there asks for a hub.
+    /// </summary>
+    public static void AdoptHubThread(PythonRuntime runtime, string library)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        runtime.RunWithGil(() =>
+        {
+            using (GreenletModule.Module.InvokeMethod("adopt_thread", new PyString(library)))
+            {
+            }
+        });
+    }
+
     /// <summary>Every suspended greenlet's stack, for the timeout/abort dump; "" when there are none or the GIL is not free in time.</summary>
     public static string DumpStacks(PythonRuntime runtime, TimeSpan gilTimeout)
     {

@@ -150,6 +150,16 @@ def app(environ, start_response):
         import urllib.request
         with urllib.request.urlopen("http://127.0.0.1:%s/" % query, timeout=60) as response:
             return _text(start_response, response.read())
+    if path == "/subprocess":
+        # subprocess.run as an app calls it (the library's subprocess once patched): cooperative, its exit status back.
+        import subprocess
+        done = subprocess.run(["sleep", query or "1"])
+        return _text(start_response, "exit %d" % done.returncode)
+    if path == "/log":
+        # A line in the error log, after whatever this worker logged before it.
+        import logging
+        logging.getLogger("gunicorn.error").warning(query)
+        return _text(start_response, "logged\n")
     if path == "/block":
         # Never yields: the hub cannot turn, so the heartbeat stops.
         end = time.monotonic() + 120

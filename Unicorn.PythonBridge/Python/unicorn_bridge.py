@@ -595,10 +595,26 @@ def setup_fork_safety(executable):
         sys.meta_path.insert(0, _AfterImport("multiprocessing", configure))
 
     def warn_fork():
+        if _forks_to_exec():
+            return
         _native.log(30, "os.fork() called in a Unicorn worker: the child inherits a .NET runtime that cannot run; "
                         "use multiprocessing (forkserver) or subprocess")
 
     os.register_at_fork(before=warn_fork)
+
+
+def _forks_to_exec():
+    """Whether this fork is gevent's subprocess.Popen (what ``subprocess`` is under -k gevent): its child runs only
+    gevent's exec path, with gc off, and never the runtime, so it is the 'use subprocess' the warning advises."""
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_name == "_execute_child" and code.co_filename.endswith(os.path.join("gevent", "subprocess.py")):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def set_environ(changes):

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from _unicorn_bridge import FileWrapper, StreamInput, file_span
+from _unicorn_bridge import FileWrapper, StreamInput, adopt_main_thread_loop, file_span
 
 _native = None  # set by C# before anything below runs
 
@@ -430,6 +430,27 @@ def _drain(spawn, app, set_stop):
         _stopping = True
         _release_idle()
         set_stop()
+
+
+def adopt_thread(library):
+    """Called on the hub's thread before anything there asks for a hub: gevent's main thread is made this one.
+
+    gevent gives the thread that first imported ``gevent.hub`` (here the worker's boot thread, which patched) the
+    default loop, the only one that can watch children, and every other thread's hub a loop of its own. Gunicorn's
+    worker runs the hub on that same thread; here the hub runs on another, whose loop could not watch a child, so
+    ``subprocess`` (gevent's, once patched) raised a TypeError. Nothing on the boot thread has made a hub (patching
+    does not), so the default loop is still free for this thread's.
+    """
+    if library != "gevent":
+        return  # eventlet's hub waits for children without a loop of its own
+    import gevent.hub
+    from gevent import monkey
+    gevent.hub.MAIN_THREAD_IDENT = monkey.get_original("_thread", "get_ident")()
+    # Gunicorn imports the app in the main thread's main greenlet, where asyncio.get_event_loop() makes a loop (code
+    # that keeps a loop at module level): so does this thread's main greenlet (patched get_ident is the greenlet's),
+    # and a request's greenlet gets none, as there. Under eventlet Gunicorn's raises too (its green current_thread()
+    # is not the main thread).
+    adopt_main_thread_loop()
 
 
 def run(app, fd, library):

@@ -96,6 +96,42 @@ public sealed class GreenletWorkerTests
         await IgnoreFailure(serving);
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Subprocess_run_in_requests_waits_cooperatively_for_the_child(string workerClass)
+    {
+        // gevent watches children only on its default loop, which belongs to the thread gevent counts as main: under
+        // Gunicorn the worker's one thread. Here that must be the hub's, or subprocess.run raises a TypeError.
+        using var server = Start(workerClass, out var port);
+
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => GetAsync(port, "/subprocess?1", 60)));
+        clock.Stop();
+
+        Assert.All(results, r => Assert.Equal((200, "exit 0"), r));
+        // One at a time this is 8 s.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
+        // gevent's subprocess forks and execs: it is the subprocess the os.fork() warning advises, so no warning.
+        UnicornServer.Get(port, "/log?children-done");
+        server.WaitForLog("children-done");
+        Assert.DoesNotContain("os.fork() called", server.Log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gevent", "import: _UnixSelectorEventLoop; request: RuntimeError: There is no current event loop")]
+    [InlineData("eventlet", "import: RuntimeError: There is no current event loop; request: RuntimeError: There is no current event loop")]
+    public void Asyncio_get_event_loop_at_import_behaves_as_on_gunicorns_main_thread(string workerClass, string expected)
+    {
+        // Gunicorn 20.1 imports the app on the worker's main thread: asyncio makes a loop there under gevent (eventlet's
+        // patched current_thread() is not the main thread, so it raises); a request's greenlet gets none under either.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(["pyfixtures.greenlet_asyncio:app", "-b", $"127.0.0.1:{port}", "-w", "1", "-k", workerClass]);
+        server.WaitUntilServing(port, 120);
+
+        Assert.Equal(expected, UnicornServer.Get(port, "/").Body);
+    }
+
     [Fact]
     public async Task Worker_connections_caps_the_requests_in_the_app_and_the_rest_wait()
     {
