@@ -115,8 +115,7 @@ public sealed partial class Arbiter
         var oldConfig = _config;
         _settings = next;
         _config = nextConfig;
-        ApplyConfigFileEnvironment(next); // the file ran again: a HUP's new workers see what it sets now
-        _options.EnvironmentChanged?.Invoke(ApplyRawEnv(_config.RawEnv));
+        ApplyEnvironment(next); // the file ran again: a HUP's new workers see what it and raw_env set now
         _reloads++;
         SetNumWorkers(_config.Workers); // in Gunicorn's setup(), before on_reload sees the server
         LogCurrentConfiguration();

@@ -184,14 +184,7 @@ public sealed partial class Arbiter : IDisposable
     {
         // The environment and directory first: Gunicorn has chdir'd and set SERVER_SOFTWARE before its arbiter sets
         // num_workers (calling nworkers_changed) while it is set up, so that hook sees what the next ones see.
-        // What the config file's module level set in os.environ, then raw_env (-e KEY=VALUE), go into the master's
-        // environment, which the zygote and every worker inherit (Gunicorn's workers inherit both from its master).
-        ApplyConfigFileEnvironment(_settings);
-        // As Gunicorn's arbiter sets it in os.environ: the hooks, workers and what they run see it; raw_env can still
-        // change it.
-        var software = new KeyValuePair<string, string?>("SERVER_SOFTWARE", $"unicorn/{_options.Version}");
-        Environment.SetEnvironmentVariable(software.Key, software.Value);
-        _options.EnvironmentChanged?.Invoke([software, .. ApplyRawEnv(_config.RawEnv)]);
+        ApplyEnvironment(_settings);
 
         if (_config.Chdir is { } chdir)
         {
@@ -395,21 +388,27 @@ public sealed partial class Arbiter : IDisposable
     }
 
     /// <summary>
-    /// Sets raw_env (-e KEY=VALUE) in the master's environment, after putting back what the last raw_env changed (a
-    /// HUP's: a name the new configuration drops is the master's own again, as Gunicorn's reload does). Returns every
-    /// change, for the master's Python.
+    /// The master's environment from <paramref name="settings"/>, as Gunicorn's arbiter sets its os.environ at start and
+    /// on a reload: what the last raw_env changed is put back (a name a HUP drops is the master's own again), then what
+    /// the config file's module level set in os.environ, SERVER_SOFTWARE (raw_env can change it) and raw_env go in. The
+    /// zygote and every worker inherit them; the master's Python is told each name's final value.
     /// </summary>
-    private List<KeyValuePair<string, string?>> ApplyRawEnv(IReadOnlyList<string> rawEnv)
+    private void ApplyEnvironment(Settings settings)
     {
-        var changes = new List<KeyValuePair<string, string?>>();
+        var touched = new List<string>(_beforeRawEnv.Keys) { "SERVER_SOFTWARE" };
         foreach (var (name, value) in _beforeRawEnv)
         {
             Environment.SetEnvironmentVariable(name, value);
-            changes.Add(new(name, value));
         }
 
         _beforeRawEnv.Clear();
-        foreach (var pair in rawEnv)
+        foreach (var (name, value) in settings.ConfigFileEnvironment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        Environment.SetEnvironmentVariable("SERVER_SOFTWARE", $"unicorn/{_options.Version}");
+        foreach (var pair in settings.RawEnv)
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
@@ -417,20 +416,12 @@ public sealed partial class Arbiter : IDisposable
                 var name = pair[..eq];
                 _beforeRawEnv.TryAdd(name, Environment.GetEnvironmentVariable(name));
                 Environment.SetEnvironmentVariable(name, pair[(eq + 1)..]);
-                changes.Add(new(name, pair[(eq + 1)..]));
+                touched.Add(name);
             }
         }
 
-        return changes;
-    }
-
-    /// <summary>What the config file's module level set in os.environ: the master's, so the workers', as Gunicorn's.</summary>
-    private static void ApplyConfigFileEnvironment(Settings settings)
-    {
-        foreach (var (name, value) in settings.ConfigFileEnvironment)
-        {
-            Environment.SetEnvironmentVariable(name, value);
-        }
+        _options.EnvironmentChanged?.Invoke(
+            [.. touched.Distinct(StringComparer.Ordinal).Select(n => new KeyValuePair<string, string?>(n, Environment.GetEnvironmentVariable(n)))]);
     }
 
     /// <summary>
