@@ -299,7 +299,7 @@ public sealed partial class Arbiter
         _masterName = "Master";
         _masterPid = 0;
         _procName = _config.Name;
-        Environment.SetEnvironmentVariable(HandOver.GunicornPid, null);
+        Unset(HandOver.GunicornPid);
         if (_pidfile is not null && _config.Pidfile is { } pidname)
         {
             try

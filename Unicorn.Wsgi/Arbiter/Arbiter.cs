@@ -310,7 +310,7 @@ public sealed partial class Arbiter : IDisposable
 
         if (_masterPid != 0 && Environment.GetEnvironmentVariable(HandOver.GunicornFd) is { } inherited)
         {
-            Environment.SetEnvironmentVariable(HandOver.GunicornFd, null);
+            Unset(HandOver.GunicornFd);
             _systemd = Environment.GetEnvironmentVariable(HandOver.SystemdFds) == "1";
             return [.. HandOver.ParseFds(inherited).Select(fd => ListenerBinder.Adopt(fd, options, ownsUnixPath: !_systemd))];
         }
@@ -422,6 +422,13 @@ public sealed partial class Arbiter : IDisposable
 
         _options.EnvironmentChanged?.Invoke(
             [.. touched.Distinct(StringComparer.Ordinal).Select(n => new KeyValuePair<string, string?>(n, Environment.GetEnvironmentVariable(n)))]);
+    }
+
+    /// <summary>Takes a USR2 hand-over name out of the master's environment and its Python's, as Gunicorn pops it from os.environ.</summary>
+    private void Unset(string name)
+    {
+        Environment.SetEnvironmentVariable(name, null);
+        _options.EnvironmentChanged?.Invoke([new(name, null)]);
     }
 
     /// <summary>

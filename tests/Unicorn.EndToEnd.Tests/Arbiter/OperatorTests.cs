@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using static Unicorn.EndToEnd.Tests.Arbiter.UnicornServer;
 
 namespace Unicorn.EndToEnd.Tests.Arbiter;
@@ -389,13 +390,29 @@ public class OperatorTests
         var dir = Directory.CreateTempSubdirectory("unicorn-usr2env-");
         var config = Path.Combine(dir.FullName, "conf.py");
         var pidfile = Path.Combine(dir.FullName, "u.pid");
-        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=1', 'DROPPED=1']\n");
+        // What the master's Python has of the hand-over once it took it: Gunicorn pops GUNICORN_FD as it binds and
+        // GUNICORN_PID when it is promoted, so what a hook runs inherits neither.
+        var hooks = $$"""
+            import os, subprocess
+            def note(name):
+                child = subprocess.run(["env"], capture_output=True, text=True).stdout
+                path = os.path.join({{JsonSerializer.Serialize(dir.FullName)}}, name + "-" + str(os.getpid()))
+                with open(path + ".tmp", "w") as f:
+                    f.write(" ".join(n for n in ("GUNICORN_FD", "GUNICORN_PID") if n in os.environ or n + "=" in child))
+                os.replace(path + ".tmp", path)
+            def when_ready(server):
+                note("ready")
+            def nworkers_changed(server, new, old):
+                if old is not None:
+                    note("count")
+            """;
+        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=1', 'DROPPED=1']\n" + hooks);
         using var server = Start("-c", config, "-p", pidfile, "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         server.WaitForWorkers(1);
         Assert.Equal("1", Get(port, "/env?name=DROPPED").Body);
 
-        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=2']\n");
+        File.WriteAllText(config, "workers = 1\nraw_env = ['KEPT=2']\n" + hooks);
         server.Signal(SIGUSR2);
         Assert.True(Poll(() => File.Exists(pidfile + ".2"), 30), server.Log);
         var next = int.Parse(File.ReadAllText(pidfile + ".2").Trim(), CultureInfo.InvariantCulture);
@@ -412,6 +429,16 @@ public class OperatorTests
             Assert.Equal(0, server.WaitForExit());
             Assert.Equal("2", Get(port, "/env?name=KEPT").Body);
             Assert.Equal("", Get(port, "/env?name=DROPPED").Body);
+
+            // Before the promotion GUNICORN_PID was still the new master's (it names the old one); after it, neither.
+            var ready = Path.Combine(dir.FullName, $"ready-{next}");
+            Assert.True(Poll(() => File.Exists(ready), 30));
+            Assert.Equal("GUNICORN_PID", File.ReadAllText(ready));
+            Assert.True(Poll(() => File.Exists(pidfile) && !File.Exists(pidfile + ".2"), 30), server.Log);
+            Signal(next, SIGTTIN);
+            var count = Path.Combine(dir.FullName, $"count-{next}");
+            Assert.True(Poll(() => File.Exists(count), 30));
+            Assert.Equal("", File.ReadAllText(count));
         }
         finally
         {

@@ -237,8 +237,10 @@ public class WorkerLifecycleTests
         using var server = Start("-w", "1", "--graceful-timeout", "1", "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         var worker = Assert.Single(server.Workers());
-        var slow = Task.Run(() => TryGet(port, "/sleep?s=20"));
-        Thread.Sleep(500); // the request is in the app
+        var mark = Path.Combine(Path.GetTempPath(), $"unicorn-in-flight-{Guid.NewGuid():N}");
+        var slow = Task.Run(() => TryGet(port, $"/sleep?s=20&mark={mark}"));
+        Assert.True(UnicornServer.Poll(() => File.Exists(mark), 30), "the request did not reach the app");
+        File.Delete(mark);
 
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit());
@@ -339,8 +341,12 @@ public class WorkerLifecycleTests
         server.WaitForWorkers(1);
         Get(port, "/");
 
-        var inFlight = Task.Run(() => Get(port, "/sleep?s=2"));
-        Thread.Sleep(700);
+        // TERM once the request is in the app, not after a fixed time: on a loaded machine the connect could come
+        // after the TERM and be refused.
+        var mark = Path.Combine(Path.GetTempPath(), $"unicorn-in-flight-{Guid.NewGuid():N}");
+        var inFlight = Task.Run(() => Get(port, $"/sleep?s=2&mark={mark}", 30));
+        Assert.True(UnicornServer.Poll(() => File.Exists(mark), 30), "the request did not reach the app");
+        File.Delete(mark);
         server.Signal(SIGTERM);
 
         var (status, body) = await inFlight;
