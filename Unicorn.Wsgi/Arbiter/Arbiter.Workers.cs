@@ -138,8 +138,7 @@ public sealed partial class Arbiter
         }
 
         // worker_heap_limit: a small gen0 budget and, in a container, a heap limit shared among the workers.
-        WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
-        var heap = WorkerGcEnvironment.Describe(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
+        var heap = WorkerGcEnvironment.Apply(env, _settings.WorkerHeapLimit, _numWorkers, _containerMemoryLimit.Value);
         if (heap != _heapLimitLogged)
         {
             _heapLimitLogged = heap; // once, and again when TTIN/TTOU or a reload changes it

@@ -27,65 +27,48 @@ internal static class WorkerGcEnvironment
     /// <summary>The region size for a hard limit below <see cref="SmallHeapBytes"/>.</summary>
     public const string SmallHeapRegionSize = "0x100000";
 
-    /// <summary>Adds the variables to <paramref name="env"/>; any DOTNET_GC* variable already there wins.</summary>
-    public static void Apply(IDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
-    {
-        if (limit.IsUnlimited)
-        {
-            return;
-        }
-
-        env.TryAdd("DOTNET_GCgen0size", Gen0Size);
-        if (env.Keys.Any(k => k.StartsWith("DOTNET_GCHeapHardLimit", StringComparison.OrdinalIgnoreCase)))
-        {
-            return;
-        }
-
-        if (limit.LimitPercent is { } percent)
-        {
-            env["DOTNET_GCHeapHardLimitPercent"] = "0x" + percent.ToString("x", CultureInfo.InvariantCulture);
-        }
-        else if ((limit.LimitBytes ?? AutoLimit(workers, containerLimit)) is { } bytes)
-        {
-            env["DOTNET_GCHeapHardLimit"] = Hex(bytes);
-            if (bytes < SmallHeapBytes)
-            {
-                env.TryAdd("DOTNET_GCRegionSize", SmallHeapRegionSize);
-            }
-        }
-    }
-
     /// <summary>
-    /// One line naming the heap limit <paramref name="env"/> (after <see cref="Apply"/>) gives a worker and where it
-    /// came from, for the master's debug log: with workers forked from the zygote (the default) their
-    /// /proc/PID/environ is the zygote's, so nothing else shows what auto resolved to.
+    /// Adds the variables to <paramref name="env"/> (any DOTNET_GC* variable already there wins) and returns one line
+    /// naming the heap limit a worker gets and where it came from, for the master's debug log: with workers forked from
+    /// the zygote (the default) their /proc/PID/environ is the zygote's, so nothing else shows what auto resolved to.
     /// </summary>
-    public static string Describe(IReadOnlyDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
+    public static string Apply(IDictionary<string, string> env, WorkerHeapLimit limit, int workers, long? containerLimit)
     {
         if (limit.IsUnlimited)
         {
             return "worker_heap_limit unlimited: workers start with .NET's own GC defaults";
         }
 
+        env.TryAdd("DOTNET_GCgen0size", Gen0Size);
         var container = containerLimit is { } c ? $"cgroup memory limit {Mib(c)}" : "no cgroup memory limit found";
-        var hard = env.Where(kv => kv.Key.StartsWith("DOTNET_GCHeapHardLimit", StringComparison.OrdinalIgnoreCase))
+        var own = env.Where(kv => kv.Key.StartsWith("DOTNET_GCHeapHardLimit", StringComparison.OrdinalIgnoreCase))
             .Select(kv => $"{kv.Key}={kv.Value}").ToList();
-        if (hard.Count == 0)
+        if (own.Count > 0)
+        {
+            return $"worker_heap_limit {limit.Text}: {string.Join(", ", own)} per worker ({container})";
+        }
+
+        if (limit.LimitPercent is { } percent)
+        {
+            var value = "0x" + percent.ToString("x", CultureInfo.InvariantCulture);
+            env["DOTNET_GCHeapHardLimitPercent"] = value;
+            return $"worker_heap_limit {limit.Text}: DOTNET_GCHeapHardLimitPercent={value} per worker ({container})";
+        }
+
+        if ((limit.LimitBytes ?? AutoLimit(workers, containerLimit)) is not { } bytes)
         {
             return $"worker_heap_limit {limit.Text}: no hard heap limit per worker ({container})";
         }
 
-        if (env.TryGetValue("DOTNET_GCHeapHardLimit", out var hex) && hard.Count == 1
-            && (limit.LimitBytes ?? (limit.IsAuto ? AutoLimit(workers, containerLimit) : null)) is { } bytes && hex == Hex(bytes))
+        env["DOTNET_GCHeapHardLimit"] = "0x" + bytes.ToString("x", CultureInfo.InvariantCulture);
+        if (bytes < SmallHeapBytes)
         {
-            var why = limit.IsAuto ? $"75% of the {container} over {workers} worker(s)" : container;
-            return $"worker_heap_limit {limit.Text}: {Mib(bytes)} hard heap limit per worker ({why})";
+            env.TryAdd("DOTNET_GCRegionSize", SmallHeapRegionSize);
         }
 
-        return $"worker_heap_limit {limit.Text}: {string.Join(", ", hard)} per worker ({container})";
+        var why = limit.IsAuto ? $"75% of the {container} over {workers} worker(s)" : container;
+        return $"worker_heap_limit {limit.Text}: {Mib(bytes)} hard heap limit per worker ({why})";
     }
-
-    private static string Hex(long n) => "0x" + n.ToString("x", CultureInfo.InvariantCulture);
 
     private static string Mib(long bytes) =>
         bytes % (1L << 20) == 0 ? $"{bytes >> 20} MiB" : $"{(bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture)} MiB";

@@ -90,7 +90,7 @@ public sealed class WorkerGcEnvironmentTests
     {
         // Forked workers' /proc/PID/environ is the zygote's: this line is what shows the resolved limit.
         string Describe(string setting, int workers = 4, long? container = null, Dictionary<string, string>? env = null) =>
-            WorkerGcEnvironment.Describe(Apply(setting, workers, container, env), WorkerHeapLimit.Parse(setting), workers, container);
+            WorkerGcEnvironment.Apply(env ?? [], WorkerHeapLimit.Parse(setting), workers, container);
 
         Assert.Equal("worker_heap_limit auto: 30 MiB hard heap limit per worker (75% of the cgroup memory limit 160 MiB over 4 worker(s))",
             Describe("auto", container: 160L << 20));
