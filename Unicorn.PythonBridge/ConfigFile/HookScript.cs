@@ -262,15 +262,11 @@ class _UnicornServer:
 
     @property
     def proc_name(self):
-        # As Gunicorn's arbiter: a USR2 master is NAME.2 while the master that started it (GUNICORN_PID) is its parent.
+        # The arbiter's, as Gunicorn's: NAME.2 in a USR2 master until it is promoted.
         if self._proc_name is not None:
             return self._proc_name
-        name = self.cfg.proc_name
-        try:
-            parent = int(os.environ.get("GUNICORN_PID", "0"))
-        except ValueError:
-            parent = 0
-        return name + ".2" if parent and parent == os.getppid() and self._master() is not None else name
+        state = self._master()
+        return (state and state.get("proc_name")) or self.cfg.proc_name
 
     @proc_name.setter
     def proc_name(self, value):

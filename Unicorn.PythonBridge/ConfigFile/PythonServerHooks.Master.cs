@@ -27,6 +27,7 @@ public sealed partial class PythonServerHooks
             num_workers = state.NumWorkers,
             workers = state.Workers.Select(WorkerSnapshot),
             listeners = state.Listeners.Select(l => new { fd = l.Fd, name = l.Name }),
+            proc_name = state.ProcName,
         });
     }
 

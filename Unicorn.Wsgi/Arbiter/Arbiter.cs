@@ -33,7 +33,7 @@ public sealed partial class Arbiter : IDisposable
 
     // Read once: a container's memory limit does not change under a running master.
     private readonly Lazy<long?> _containerMemoryLimit = new(WorkerGcEnvironment.ContainerMemoryLimit);
-    private string? _heapLimitLogged; // the last worker_heap_limit line logged (WorkerGcEnvironment.Describe)
+    private string? _heapLimitLogged; // the last worker_heap_limit line logged (what WorkerGcEnvironment.Apply returned)
     private long _nextCollection = Stopwatch.GetTimestamp() + (long)(FirstCollectionAfter.TotalSeconds * Stopwatch.Frequency);
     private Settings _settings;
     private ProcessSettings _config;
@@ -53,6 +53,7 @@ public sealed partial class Arbiter : IDisposable
     private string _procName;
     private WorkerInfo[] _publishedWorkers = [];
     private List<Listener>? _publishedListeners;
+    private string? _publishedProcName;
 
     private Arbiter(ArbiterOptions options)
     {
@@ -440,14 +441,16 @@ public sealed partial class Arbiter : IDisposable
     {
         // With reuse_port, server.LISTENERS shows the first slot's sockets, as Gunicorn's master's own.
         var listeners = Listening();
-        if (_options.Hooks.MasterChanged is not { } changed || (_publishedListeners is { } published && published.SequenceEqual(listeners) && SameWorkersPublished()))
+        if (_options.Hooks.MasterChanged is not { } changed || (_publishedListeners is { } published && published.SequenceEqual(listeners) && SameWorkersPublished()
+            && _publishedProcName == _procName))
         {
             return;
         }
 
         _publishedWorkers = [.. _workers.Values.Select(w => w.Info).OrderBy(w => w.Age)];
         _publishedListeners = listeners;
-        RunHook("server state", () => changed(_publishedWorkers, [.. listeners.Select(l => new ListeningSocket(l.Fd, l.ToString()))]));
+        _publishedProcName = _procName;
+        RunHook("server state", () => changed(_publishedWorkers, [.. listeners.Select(l => new ListeningSocket(l.Fd, l.ToString()))], _procName));
     }
 
     private bool SameWorkersPublished()

@@ -21,8 +21,9 @@ public sealed class MasterHooks
     public Action? OnExit { get; init; }
 
     /// <summary>
-    /// The workers (oldest first) and listening sockets, each time either changes: the hooks' <c>server</c> object shows
-    /// them live (<c>server.WORKERS</c>, <c>server.LISTENERS</c>), as Gunicorn's arbiter object does.
+    /// The workers (oldest first), listening sockets and process name, each time one changes: the hooks' <c>server</c>
+    /// object shows them live (<c>server.WORKERS</c>, <c>server.LISTENERS</c>, <c>server.proc_name</c>: <c>NAME.2</c>
+    /// in a USR2 master until it is promoted), as Gunicorn's arbiter object does.
     /// </summary>
-    public Action<IReadOnlyList<WorkerInfo>, IReadOnlyList<ListeningSocket>>? MasterChanged { get; init; }
+    public Action<IReadOnlyList<WorkerInfo>, IReadOnlyList<ListeningSocket>, string>? MasterChanged { get; init; }
 }

@@ -35,9 +35,11 @@ public sealed record HookListener(int Fd, string Name);
 /// <summary>
 /// What the master's <c>server</c> object shows live, for hook code that reads it after its call returned (a thread
 /// <c>when_ready</c> started, as Gunicorn's memory-watcher example does): <c>num_workers</c>, <c>WORKERS</c>,
-/// <c>LISTENERS</c>.
+/// <c>LISTENERS</c>, and <c>proc_name</c> (the arbiter's: <c>NAME.2</c> in a USR2 master until it is promoted; null
+/// before the arbiter has said, when it is <c>cfg.proc_name</c>).
 /// </summary>
-public sealed record HookMasterState(int NumWorkers, IReadOnlyList<HookWorker> Workers, IReadOnlyList<HookListener> Listeners);
+public sealed record HookMasterState(int NumWorkers, IReadOnlyList<HookWorker> Workers, IReadOnlyList<HookListener> Listeners,
+    string? ProcName = null);
 
 /// <summary>
 /// The server hooks of the config file, as the arbiter and the worker call them. Implemented by the Python bridge

@@ -23,6 +23,7 @@ public sealed class ServerHookBridge
     private int _numWorkers;
     private IReadOnlyList<HookWorker> _workers = [];
     private IReadOnlyList<HookListener> _listeners = [];
+    private string? _procName;
 
     private readonly Func<HookWorker, HookWorker>? _own;
 
@@ -85,10 +86,11 @@ public sealed class ServerHookBridge
             PublishMaster();
             IfDefined("nworkers_changed", () => _hooks.NumWorkersChanged(Server(), value, old));
         },
-        MasterChanged = (workers, listeners) =>
+        MasterChanged = (workers, listeners, procName) =>
         {
             _workers = [.. workers.Select(w => Worker(w))];
             _listeners = [.. listeners.Select(l => new HookListener(l.Fd, l.Name))];
+            _procName = procName;
             PublishMaster();
         },
     };
@@ -121,7 +123,7 @@ public sealed class ServerHookBridge
         }
     }
 
-    private void PublishMaster() => _hooks.MasterChanged(new HookMasterState(_numWorkers, _workers, _listeners));
+    private void PublishMaster() => _hooks.MasterChanged(new HookMasterState(_numWorkers, _workers, _listeners, _procName));
 
     private static void Quietly(Action call)
     {

@@ -166,7 +166,7 @@ public sealed class HookScriptTests : IDisposable
                 # Kept, as a thread when_ready starts keeps it; read again below after the master changed.
                 global SERVER
                 SERVER = server
-                note("ready", server.num_workers, server.WORKERS, server.LISTENERS, server.timeout)
+                note("ready", server.num_workers, server.WORKERS, server.LISTENERS, server.timeout, server.proc_name)
             """);
         var settings = SettingsResolver.Resolve(["app:app", "-t", "12"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
         var script = """
@@ -185,7 +185,7 @@ public sealed class HookScriptTests : IDisposable
             workers = server.WORKERS
             (listener,) = server.LISTENERS
             note = config["note"]
-            note("live", server.num_workers, sorted(workers), workers[child.pid].age, workers[child.pid].pid == child.pid)
+            note("live", server.num_workers, sorted(workers), workers[child.pid].age, workers[child.pid].pid == child.pid, server.proc_name)
             note("listener", listener, listener.getsockname() == listening.getsockname(), listener.fileno() != listening.fileno())
             server.kill_worker(child.pid, signal.SIGTERM)
             note("killed", child.wait(10))
@@ -194,14 +194,14 @@ public sealed class HookScriptTests : IDisposable
             """;
         var state = PythonServerHooks.MasterStateJson(new HookMasterState(3,
             [new HookWorker(1_000_000_001, 1, true, 100), new HookWorker(1_000_000_002, 2, true, 100)],
-            [new HookListener(1_000_000_003, "http://127.0.0.1:8000")]))
+            [new HookListener(1_000_000_003, "http://127.0.0.1:8000")], "app:app.2"))
             .Replace("1000000002", "CHILD", StringComparison.Ordinal).Replace("1000000003", "FD", StringComparison.Ordinal);
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
             JsonSerializer.Serialize(new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)) }), state);
 
         var lines = File.ReadAllLines(Path.Combine(_dir, "calls.txt"));
-        Assert.Equal("ready 2 {} [] 12", lines[0]);
-        Assert.Matches(@"^live 3 \[\d+, 1000000001\] 2 True$", lines[1]);
+        Assert.Equal("ready 2 {} [] 12 app:app", lines[0]); // cfg.proc_name until the arbiter publishes its own
+        Assert.Matches(@"^live 3 \[\d+, 1000000001\] 2 True app:app\.2$", lines[1]);
         Assert.Equal(["listener http://127.0.0.1:8000 True True", "killed -15", "again"], lines[2..]);
     }
 

@@ -44,8 +44,9 @@ public sealed class ServerHookBridgeTests
         var hooks = new RecordingHooks("when_ready");
         var bridge = ServerHookBridge.ForMaster(hooks, Settings(2));
         var master = bridge.CreateMasterHooks();
-        master.MasterChanged!([new WorkerInfo(101, 1), new WorkerInfo(102, 2)], [new ListeningSocket(5, "http://127.0.0.1:8000")]);
+        master.MasterChanged!([new WorkerInfo(101, 1), new WorkerInfo(102, 2)], [new ListeningSocket(5, "http://127.0.0.1:8000")], "app.2");
         Assert.Equal(2, hooks.State!.NumWorkers);
+        Assert.Equal("app.2", hooks.State.ProcName);
         Assert.Equal([101, 102], hooks.State.Workers.Select(w => w.Pid));
         Assert.All(hooks.State.Workers, w => Assert.Equal(Environment.ProcessId, w.ParentPid));
         Assert.Equal([new HookListener(5, "http://127.0.0.1:8000")], hooks.State.Listeners);
