@@ -13,6 +13,7 @@ Messages are one JSON object per line. The zygote writes {"ready": true} or {"er
 once, then {"pid": N} or {"error": ...} per request. End of file from the master ends the zygote.
 """
 
+import atexit
 import ctypes
 import gc
 import importlib
@@ -362,5 +363,22 @@ def serve(sock, config):
                 os.close(fd)
 
 
+def leave(code):
+    """Python's exit as the app sees it (atexit functions, logging.shutdown(), stdout and stderr flushed), without
+    the interpreter's teardown: clearing every module touches every object, which copies each page this process
+    shares with its workers only to free it. An eventlet app's zygote spent 1.5 s of CPU on it at each HUP, and
+    under load outlived the master's grace second and was killed (bench/results/2026-12-07-users25.md)."""
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())
