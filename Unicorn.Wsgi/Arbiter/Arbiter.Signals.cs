@@ -138,16 +138,19 @@ public sealed partial class Arbiter
         var cut = false;
         while (_workers.Count + _spares.Count > 0 && Environment.TickCount64 < deadline)
         {
-            if (!quick && _signals.TryTake(out var pending) && pending is Libc.SIGINT or Libc.SIGQUIT)
+            // Woken by each worker's SIGCHLD, so the master leaves as its last worker does; else polls as Gunicorn's.
+            foreach (var pending in _signals.Wait(TimeSpan.FromMilliseconds(100)))
             {
-                _log.Info("Quick shutdown requested");
-                quick = cut = true;
-                KillWorkers(Libc.SIGQUIT);
-                deadline = Math.Min(deadline, Environment.TickCount64 + 2000);
+                if (!quick && pending is Libc.SIGINT or Libc.SIGQUIT)
+                {
+                    _log.Info("Quick shutdown requested");
+                    quick = cut = true;
+                    KillWorkers(Libc.SIGQUIT);
+                    deadline = Math.Min(deadline, Environment.TickCount64 + 2000);
+                }
             }
 
             ReapWorkers(halt: false);
-            Thread.Sleep(100);
         }
 
         foreach (var worker in _workers.Values)

@@ -313,6 +313,9 @@ public sealed partial class WorkerProcess
         var worker = _worker!;
         _promotionServing = _promotionTaken == 0 ? 0 : Stopwatch.GetTimestamp();
         var run = _parkedRun ?? worker.RunAsync();
+        // The loop below wakes as the worker finishes (a graceful stop drained), not up to a beat later.
+        _ = run.ContinueWith(_ => _signals.Enqueue(SignalQueue.Wakeup), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var beatEvery = TimeSpan.FromSeconds(_config.Timeout > 0 ? Math.Clamp(_config.Timeout / 4.0, 0.1, 1.0) : 1.0);
         // A thread host's beat is dated when its last free thread took its request, so the master's `timeout`
         // ends a stuck sync worker `timeout` after that request began, as Gunicorn's. Other hosts stop beating once
