@@ -155,6 +155,7 @@ public sealed partial class WorkerProcess
         }
 
         _heartbeat.Beat(WorkerState.Ready);
+        WakeMaster(); // a HUP's or TTIN's master acts on this readiness now (stops the old set), not at its next second
         return null;
     }
 
@@ -501,8 +502,14 @@ public sealed partial class WorkerProcess
         _heartbeat.Cause = cause;
         _heartbeat.Beat(WorkerState.Retiring);
         Volatile.Write(ref _retireDeadline, Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency));
-        _ = Libc.kill(_masterPid, Libc.SIGCHLD);
+        WakeMaster();
     }
+
+    /// <summary>
+    /// SIGCHLD, which the master's loop takes as "look at the workers' heartbeats now" (it reaps only children that
+    /// have exited), so it acts on a change of state at once rather than at its next loop second.
+    /// </summary>
+    private void WakeMaster() => _ = Libc.kill(_masterPid, Libc.SIGCHLD);
 
     private bool _exited;
 
