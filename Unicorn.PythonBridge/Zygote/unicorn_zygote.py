@@ -365,7 +365,8 @@ def serve(sock, config):
 
 def leave(code):
     """Python's exit as the app sees it (atexit functions, logging.shutdown(), stdout and stderr flushed), without
-    the interpreter's teardown: clearing every module touches every object, which copies each page this process
+    the interpreter's teardown, as a worker leaves (unicorn_bridge.shutdown: a worker's module, which this process
+    only compiles): clearing every module touches every object, which copies each page this process
     shares with its workers only to free it. An eventlet app's zygote spent 1.5 s of CPU on it at each HUP, and
     under load outlived the master's grace second and was killed (bench/results/2026-12-07-users25.md)."""
     try:
