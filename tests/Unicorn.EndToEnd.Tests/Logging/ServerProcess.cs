@@ -10,6 +10,8 @@ internal sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    // Signalled at end of file on stdout and on stderr: after the exit, what the server wrote may still be in the pipes.
+    private readonly CountdownEvent _streamsClosed = new(2);
 
     private ServerProcess(Process process, int port)
     {
@@ -80,6 +82,7 @@ internal sealed class ServerProcess : IDisposable
         {
             if (server._process.HasExited)
             {
+                server._streamsClosed.Wait(TimeSpan.FromSeconds(5));
                 throw new InvalidOperationException($"{executable} exited with {server._process.ExitCode} during boot:\n{server.Output}");
             }
 
@@ -124,18 +127,20 @@ internal sealed class ServerProcess : IDisposable
 
     public void Stop()
     {
-        if (_process.HasExited)
+        if (!_process.HasExited)
         {
-            return;
+            Signal("TERM");
+            if (!_process.WaitForExit(15_000))
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
         }
 
-        Signal("TERM");
-
-        if (!_process.WaitForExit(15_000))
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
+        // WaitForExit(timeout) does not wait for the output readers: the last lines could reach Output after this
+        // returned (a master that exits within milliseconds of its workers did). A child still holding the pipes
+        // (none should) ends the wait at 5 s.
+        _streamsClosed.Wait(TimeSpan.FromSeconds(5));
     }
 
     public void Dispose()
@@ -154,6 +159,7 @@ internal sealed class ServerProcess : IDisposable
     {
         if (line is null)
         {
+            _streamsClosed.Signal();
             return;
         }
 
