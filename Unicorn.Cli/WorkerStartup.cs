@@ -199,12 +199,13 @@ internal sealed class WorkerStartup : IDisposable
 
     // A parked spare: the request path of both assemblies, from the accept loop to the Python call. Not the
     // HTTP/2 types: compiling them loads Kestrel, which a worker without h2 never maps.
-    private static int WarmUp() => JitWarmUp.Prepare(
+    private static int WarmUp(CancellationToken leaving) => JitWarmUp.Prepare(
         [typeof(Worker).Assembly, typeof(PythonRuntime).Assembly],
         t => (t.Namespace is "Unicorn.Wsgi.Http" or "Unicorn.Wsgi.Application" or "Unicorn.Wsgi.Connections" or "Unicorn.Wsgi.Workers"
                 or "Unicorn.Wsgi.Workers.Hosts" or "Unicorn.PythonBridge.Native"
                 || (t.Namespace == "Unicorn.PythonBridge" && t.Name.StartsWith("PythonWsgi", StringComparison.Ordinal)))
-            && !t.Name.StartsWith("Http2", StringComparison.Ordinal) && !t.Name.StartsWith("PriorKnowledge", StringComparison.Ordinal));
+            && !t.Name.StartsWith("Http2", StringComparison.Ordinal) && !t.Name.StartsWith("PriorKnowledge", StringComparison.Ordinal),
+        leaving);
 
     // 4. post_worker_init, after the app loaded. By now the config file, the hooks and the app have done what they
     // do to the gunicorn.access logger: if they changed it, access lines go through it from the first request on.

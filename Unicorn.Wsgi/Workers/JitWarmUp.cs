@@ -15,15 +15,20 @@ public static class JitWarmUp
 
     /// <summary>
     /// Prepares every concrete method and constructor of the top-level types <paramref name="include"/> selects,
-    /// and of the types nested in them; returns how many.
+    /// and of the types nested in them, until <paramref name="cancel"/> is set; returns how many.
     /// </summary>
-    public static int Prepare(IEnumerable<Assembly> assemblies, Func<Type, bool> include)
+    public static int Prepare(IEnumerable<Assembly> assemblies, Func<Type, bool> include, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(assemblies);
         ArgumentNullException.ThrowIfNull(include);
         var prepared = 0;
         foreach (var type in assemblies.SelectMany(Types).Where(t => !t.ContainsGenericParameters && Selected(t, include)))
         {
+            if (cancel.IsCancellationRequested)
+            {
+                break;
+            }
+
             foreach (var method in type.GetMethods(Declared).Cast<MethodBase>().Concat(type.GetConstructors(Declared)))
             {
                 if (method.IsAbstract || method.ContainsGenericParameters || (method.Attributes & MethodAttributes.PinvokeImpl) != 0)

@@ -26,8 +26,9 @@ public sealed partial class Worker
     /// real connection runs code the JIT has already compiled, the generic async instantiations
     /// (<see cref="JitWarmUp"/> cannot reach them) included. Returns the responses read; 0 where HTTP/1.1
     /// requests are not what the worker serves (protocol = uwsgi, h2 only) or its host is not a thread pool.
+    /// Once <paramref name="cancel"/> is set no further connection starts.
     /// </summary>
-    internal static int WarmUp(Settings settings, ILoadedApp app, IErrorLog log, int connections)
+    internal static int WarmUp(Settings settings, ILoadedApp app, IErrorLog log, int connections, CancellationToken cancel = default)
     {
         if (!CanWarmUp(settings))
         {
@@ -35,7 +36,7 @@ public sealed partial class Worker
         }
 
         var worker = new Worker(settings, [], AppHosts.Create(settings, app, log), log);
-        return worker.ServeSynthetic(connections);
+        return worker.ServeSynthetic(connections, cancel);
     }
 
     /// <summary>Whether <see cref="WarmUp"/> serves anything for these settings (HTTP/1.1 on a thread-pool host).</summary>
@@ -45,7 +46,7 @@ public sealed partial class Worker
         return !settings.UwsgiProtocol && settings.OffersHttp1 && AppHosts.RunsWsgiThreads(settings);
     }
 
-    private int ServeSynthetic(int connections)
+    private int ServeSynthetic(int connections, CancellationToken cancel)
     {
         var context = new WorkerContext(_options, _host, _log, _stopAccepting.Token, OnRequestStarting, OnRequestDone);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, null, Http1Only(new Http1ConnectionHandler(context)), _log);
@@ -54,7 +55,7 @@ public sealed partial class Worker
         var buffer = new byte[16 * 1024];
         try
         {
-            for (var i = 0; i < connections; i++)
+            for (var i = 0; i < connections && !cancel.IsCancellationRequested; i++)
             {
                 var (server, client) = Libc.SocketPair();
                 var serverSocket = new Socket(new SafeSocketHandle(server, ownsHandle: true));

@@ -190,21 +190,27 @@ public sealed partial class WorkerProcess
             _signals.Enqueue(Libc.SIGUSR2);
         });
         var started = Stopwatch.GetTimestamp();
-        var prepared = _options.WarmUp?.Invoke() ?? 0;
-        var answered = ServeSyntheticRequests();
-        if (answered > 0)
+        _log.Debug($"Spare worker (pid: {_info.Pid}) booted; compiling the request path before it parks");
+        // A stop during the warm-up (seconds of it) ends it: the spare has served nothing, and the master's
+        // TERM, HUP or exit waits for it. The queue still gets the signal, and the loop below unparks.
+        using var leaving = new CancellationTokenSource();
+        using (SignalQueue.Handle(Libc.SIGTERM, Leave))
+        using (SignalQueue.Handle(Libc.SIGINT, Leave))
+        using (SignalQueue.Handle(Libc.SIGQUIT, Leave))
         {
-            // Tiered compilation counts calls only once no method has been compiled for 100 ms: a second round,
-            // after that, is counted, and its hot methods are recompiled optimised before the spare parks.
-            WaitForJitQuiet();
-            answered += ServeSyntheticRequests();
-            WaitForJitQuiet();
+            if (WarmUp(leaving.Token) is not { } warmedUp)
+            {
+                _log.Debug($"Spare worker (pid: {_info.Pid}) told to stop during its warm-up");
+                return Unpark();
+            }
+
+            var (prepared, answered) = warmedUp;
+            var collection = ReturnFreeMemory();
+            _log.Debug($"Spare worker (pid: {_info.Pid}) returned its free memory before it waits (collection paused {collection.TotalMilliseconds:0.0} ms)");
+            _heartbeat.Beat(WorkerState.Spare);
+            _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled, {answered} synthetic requests answered, in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         }
 
-        var collection = ReturnFreeMemory();
-        _log.Debug($"Spare worker (pid: {_info.Pid}) returned its free memory before it waits (collection paused {collection.TotalMilliseconds:0.0} ms)");
-        _heartbeat.Beat(WorkerState.Spare);
-        _log.Debug($"Spare worker (pid: {_info.Pid}) parked ({prepared} methods compiled, {answered} synthetic requests answered, in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:0} ms)");
         while (true)
         {
             foreach (var sig in _signals.Wait(TimeSpan.FromSeconds(1)))
@@ -228,22 +234,54 @@ public sealed partial class WorkerProcess
                 return Unpark();
             }
         }
+
+        // On the runtime's signal thread, which may still be running one as the registrations go.
+        void Leave()
+        {
+            try
+            {
+                leaving.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The warm-up is over: the queue's copy of the signal is what counts now.
+            }
+        }
+    }
+
+    /// <summary>
+    /// What a parked spare compiles before it waits: the request path's methods, then two rounds of synthetic
+    /// requests (tiered compilation counts calls only once no method has been compiled for 100 ms: the second
+    /// round is counted, and its hot methods are recompiled optimised). Null: told to stop during it.
+    /// </summary>
+    private (int Prepared, int Answered)? WarmUp(CancellationToken leaving)
+    {
+        var prepared = _options.WarmUp?.Invoke(leaving) ?? 0;
+        var answered = ServeSyntheticRequests(leaving);
+        if (answered > 0)
+        {
+            WaitForJitQuiet(leaving);
+            answered += ServeSyntheticRequests(leaving);
+            WaitForJitQuiet(leaving);
+        }
+
+        return leaving.IsCancellationRequested ? null : (prepared, answered);
     }
 
     /// <summary>
     /// The request path run for real while parked, against the bridge's own app: what a first request would
     /// compile is compiled now. Optional: a failure is logged and the spare parks without it.
     /// </summary>
-    private int ServeSyntheticRequests()
+    private int ServeSyntheticRequests(CancellationToken leaving)
     {
-        if (_options.WarmUpApp is not { } warmUpApp || !Worker.CanWarmUp(_settings))
+        if (_options.WarmUpApp is not { } warmUpApp || !Worker.CanWarmUp(_settings) || leaving.IsCancellationRequested)
         {
             return 0;
         }
 
         try
         {
-            return Worker.WarmUp(_settings, warmUpApp(_settings), _log, SyntheticConnections);
+            return Worker.WarmUp(_settings, warmUpApp(_settings), _log, SyntheticConnections, leaving);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -256,14 +294,18 @@ public sealed partial class WorkerProcess
     private const int SyntheticConnections = 16;
 
     /// <summary>Waits (at most 3 s) until the JIT has compiled nothing for 250 ms, background recompiles included.</summary>
-    private static void WaitForJitQuiet()
+    private static void WaitForJitQuiet(CancellationToken leaving)
     {
         var started = Stopwatch.GetTimestamp();
         var quietSince = started;
         var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
         while (Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(3) && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromMilliseconds(250))
         {
-            Thread.Sleep(50);
+            if (leaving.WaitHandle.WaitOne(50))
+            {
+                return;
+            }
+
             var now = System.Runtime.JitInfo.GetCompiledMethodCount();
             if (now != compiled)
             {

@@ -48,8 +48,8 @@ public sealed class WorkerProcessOptions
     /// <summary>--reload: the loaded modules' files and a compile check, from Python (called once, after the app loads).</summary>
     public Func<Reload.IModuleSource>? ModuleSource { get; init; }
 
-    /// <summary>worker_spares: compiles the request path while the spare is parked (<see cref="JitWarmUp"/>); returns the method count.</summary>
-    public Func<int>? WarmUp { get; init; }
+    /// <summary>worker_spares: compiles the request path while the spare is parked (<see cref="JitWarmUp"/>) until told to stop; returns the method count.</summary>
+    public Func<CancellationToken, int>? WarmUp { get; init; }
 
     /// <summary>
     /// worker_spares: the app a parked spare's synthetic requests reach (<see cref="Worker.WarmUp"/>), built

@@ -193,6 +193,27 @@ public sealed partial class SpareWorkerTests : IDisposable
         Assert.True(Poll(() => !Directory.Exists($"/proc/{second}"), 10), "a spare outlived its master");
     }
 
+    [GeneratedRegex(@"Spare worker \(pid: (\d+)\) booted; compiling the request path")]
+    private static partial Regex WarmingUpLine();
+
+    [Fact]
+    public void A_stop_during_a_spares_warm_up_ends_it_there()
+    {
+        // The warm-up takes seconds (synthetic requests, waits for the JIT), and the master's stop waits for the
+        // spare: a TERM soon after a start or a HUP must not wait for it to finish compiling what it will never run.
+        var port = FreePort();
+        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("booted; compiling the request path", 1, 120);
+        var spare = int.Parse(server.Lines.Select(l => WarmingUpLine().Match(l)).First(m => m.Success).Groups[1].Value, CultureInfo.InvariantCulture);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+        Assert.Contains($"Spare worker (pid: {spare}) told to stop during its warm-up", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain(spare, Parked(server));
+        Assert.Contains($"Worker exiting (pid: {spare})", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_spare_stuck_in_its_boot_is_killed_after_the_boot_allowance_and_replaced()
     {
