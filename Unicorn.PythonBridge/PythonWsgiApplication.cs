@@ -35,6 +35,12 @@ public sealed class PythonWsgiApplication : IWsgiApplication
             FormatException = Take("format_exception");
             SendTrailers = Take("send_trailers");
             BaseEnviron = BuildBaseEnviron(options);
+            if (!options.Multithread)
+            {
+                // On the boot thread, after the import: the app thread claims gevent's main hub as it attaches.
+                using var release = BridgeModule.Get("release_gevent_main_thread");
+                using var _ = release.Invoke();
+            }
         });
     }
 
@@ -65,8 +71,8 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     /// </summary>
     internal bool SendsHoldingGil { get; }
 
-    /// <summary>wsgi.multithread; when false (the sync worker) the app thread makes an asyncio loop when asked, as the
-    /// main thread does (<c>adopt_main_thread_loop</c>).</summary>
+    /// <summary>wsgi.multithread; when false (the sync worker) the app thread takes what the main thread has: an asyncio
+    /// loop made when asked, gevent's main hub (<c>adopt_main_thread</c>).</summary>
     internal bool Multithread { get; }
 
     internal PythonRuntime Runtime { get; }

@@ -46,15 +46,16 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         _gilState = CPython.PyGILState_Ensure();
         if (!app.Multithread)
         {
-            // The sync worker: Gunicorn calls the app on the main thread, where asyncio makes a loop when asked.
+            // The sync worker: Gunicorn calls the app on the main thread, where asyncio makes a loop when asked and
+            // gevent's hub has the default loop.
             try
             {
-                using var adopt = BridgeModule.Get("adopt_main_thread_loop");
+                using var adopt = BridgeModule.Get("adopt_main_thread");
                 using var _ = adopt.Invoke();
             }
             catch (PythonException e)
             {
-                app.Log.Warning($"asyncio.get_event_loop() on the app thread will make no loop: {e.Message}");
+                app.Log.Warning($"The app thread is not made the main thread (asyncio.get_event_loop(), gevent's hub): {e.Message}");
             }
         }
 

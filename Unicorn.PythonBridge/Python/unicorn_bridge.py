@@ -536,8 +536,39 @@ class _ConfiguringLoader:
 _loop_threads = set()
 
 
+def release_gevent_main_thread():
+    """Sync worker, on the boot thread once the app is loaded: if the app patched with gevent (``grequests`` does at
+    import), gevent counts the thread that imported it as its main one, whose hub alone gets the default loop, the
+    only one that can watch children. Gunicorn's sync worker calls the app on that thread; this one runs .NET from now
+    on and the app runs on the app thread, where ``subprocess`` (gevent's, once patched) raised ``TypeError: child
+    watchers are only available on the default loop``. So no thread is main until the app thread claims it
+    (``adopt_main_thread``): a hub made here meanwhile gets a loop of its own. A hub this thread already has (under
+    --preload, made in the zygote before the fork) goes, with the default loop: nothing runs it here again."""
+    hub = sys.modules.get("gevent.hub")
+    if hub is None:
+        return  # imported later, on the app thread, gevent makes that thread its main one itself
+    from gevent._hub_local import get_hub_if_exists
+    from gevent.monkey import get_original
+    if hub.MAIN_THREAD_IDENT != get_original("_thread", "get_ident")():
+        return
+    existing = get_hub_if_exists()
+    if existing is not None:
+        existing.destroy(destroy_loop=True)
+    hub.MAIN_THREAD_IDENT = None
+
+
+def adopt_main_thread():
+    """Called on the sync worker's app thread as it attaches: what the main thread, where Gunicorn's sync worker calls
+    the app, has there (gevent's main hub, an asyncio loop made when asked)."""
+    hub = sys.modules.get("gevent.hub")
+    if hub is not None and hub.MAIN_THREAD_IDENT is None:
+        from gevent.monkey import get_original
+        hub.MAIN_THREAD_IDENT = get_original("_thread", "get_ident")()
+    adopt_main_thread_loop()
+
+
 def adopt_main_thread_loop():
-    """Called on the sync worker's app thread as it attaches: asyncio.get_event_loop() there makes and keeps a loop,
+    """On the sync worker's app thread and a greenlet hub's: asyncio.get_event_loop() there makes and keeps a loop,
     as it does on the main thread, where Gunicorn's sync worker calls the app (old sync code runs coroutines with
     ``asyncio.get_event_loop().run_until_complete(...)``). The worker's main thread runs .NET, so without this the call
     raised ``RuntimeError: There is no current event loop``. asyncio is patched when the app first imports it. Python
