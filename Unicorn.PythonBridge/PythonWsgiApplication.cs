@@ -21,7 +21,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
         Runtime = runtime;
         Log = log ?? throw new ArgumentNullException(nameof(log));
         SendsHoldingGil = options.OneAppThread ?? !options.Multithread;
-        Multithread = options.Multithread;
+        TakesMainThread = !options.Multithread;
         runtime.RunWithGil(() =>
         {
             App = CPython.NewRef(Handles.Of(app));
@@ -61,7 +61,7 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     {
         ArgumentNullException.ThrowIfNull(runtime);
         using var app = runtime.RunWithGil(() => BridgeModule.Get("warm_up_app"));
-        return new PythonWsgiApplication(runtime, app, options, log);
+        return new PythonWsgiApplication(runtime, app, options, log) { TakesMainThread = false };
     }
 
     /// <summary>
@@ -71,9 +71,11 @@ public sealed class PythonWsgiApplication : IWsgiApplication
     /// </summary>
     internal bool SendsHoldingGil { get; }
 
-    /// <summary>wsgi.multithread; when false (the sync worker) the app thread takes what the main thread has: an asyncio
-    /// loop made when asked, gevent's main hub (<c>adopt_main_thread</c>).</summary>
-    internal bool Multithread { get; }
+    /// <summary>
+    /// The sync worker's app thread takes what the main thread has: an asyncio loop made when asked, gevent's main hub
+    /// (<c>adopt_main_thread</c>). Not a parked spare's warm-up thread, which attaches after the thread that serves.
+    /// </summary>
+    internal bool TakesMainThread { get; private init; }
 
     internal PythonRuntime Runtime { get; }
     internal IErrorLog Log { get; }

@@ -44,7 +44,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         _keys = app.Keys;
         _threadId = Environment.CurrentManagedThreadId;
         _gilState = CPython.PyGILState_Ensure();
-        if (!app.Multithread)
+        if (app.TakesMainThread)
         {
             // The sync worker: Gunicorn calls the app on the main thread, where asyncio makes a loop when asked and
             // gevent's hub has the default loop.

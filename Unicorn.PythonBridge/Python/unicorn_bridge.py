@@ -534,6 +534,7 @@ class _ConfiguringLoader:
 
 
 _loop_threads = set()
+_gevent_main_released = False
 
 
 def release_gevent_main_thread():
@@ -544,6 +545,7 @@ def release_gevent_main_thread():
     watchers are only available on the default loop``. So no thread is main until the app thread claims it
     (``adopt_main_thread``): a hub made here meanwhile gets a loop of its own. A hub this thread already has (under
     --preload, made in the zygote before the fork) goes, with the default loop: nothing runs it here again."""
+    global _gevent_main_released
     hub = sys.modules.get("gevent.hub")
     if hub is None:
         return  # imported later, on the app thread, gevent makes that thread its main one itself
@@ -555,15 +557,15 @@ def release_gevent_main_thread():
     if existing is not None:
         existing.destroy(destroy_loop=True)
     hub.MAIN_THREAD_IDENT = None
+    _gevent_main_released = True
 
 
 def adopt_main_thread():
     """Called on the sync worker's app thread as it attaches: what the main thread, where Gunicorn's sync worker calls
     the app, has there (gevent's main hub, an asyncio loop made when asked)."""
-    hub = sys.modules.get("gevent.hub")
-    if hub is not None and hub.MAIN_THREAD_IDENT is None:
-        from gevent.monkey import get_original
-        hub.MAIN_THREAD_IDENT = get_original("_thread", "get_ident")()
+    if _gevent_main_released:
+        from gevent import hub, monkey
+        hub.MAIN_THREAD_IDENT = monkey.get_original("_thread", "get_ident")()
     adopt_main_thread_loop()
 
 

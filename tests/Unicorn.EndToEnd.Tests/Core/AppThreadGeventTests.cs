@@ -10,16 +10,33 @@ namespace Unicorn.EndToEnd.Tests.Core;
 public sealed class AppThreadGeventTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)] // imported in the zygote, whose patched sockets made a hub there before the fork
-    public void A_sync_request_of_an_app_patched_at_import_can_run_a_child(bool preload)
+    [InlineData("")]
+    [InlineData("--preload")] // imported in the zygote, whose patched sockets made a hub there before the fork
+    [InlineData("--worker-spares")] // a promoted spare, whose warm-up thread attached after the thread that serves
+    public void A_sync_request_of_an_app_patched_at_import_can_run_a_child(string mode)
     {
         var port = UnicornServer.FreePort();
-        string[] args = ["-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.sync_gevent_patched:app"];
-        using var server = UnicornServer.Start(preload ? ["--preload", .. args] : args);
-        server.WaitUntilServing(port);
+        List<string> args = ["-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.sync_gevent_patched:app"];
+        if (mode == "--preload")
+        {
+            args.Insert(0, mode);
+        }
+        else if (mode == "--worker-spares")
+        {
+            args.InsertRange(0, [mode, "1", "--log-level", "debug"]);
+        }
 
-        for (var i = 0; i < 2; i++)
+        using var server = UnicornServer.Start([.. args]);
+        server.WaitUntilServing(port);
+        if (mode == "--worker-spares")
+        {
+            server.WaitForLog("parked", 1, 120);
+            server.Signal(UnicornServer.SIGTTIN);
+            server.WaitForLog("Promoted spare worker", 1, 60);
+        }
+
+        // Enough requests that both workers of the spare case answer some.
+        for (var i = 0; i < 8; i++)
         {
             var (status, body) = UnicornServer.Get(port, "/");
             Assert.Equal(200, status);
