@@ -91,6 +91,43 @@ public sealed partial class DjangoTests(DjangoServerFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task An_upload_the_client_abandons_halfway_is_dropped_when_buffered_and_an_UnreadablePostError_when_streamed()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "djangoproj.wsgi", "--chdir", "pyfixtures/djangoproj", "--env", "DJANGO_SETTINGS_MODULE=djangoproj.settings",
+            "-b", $"127.0.0.1:{port}", "-k", "sync", "-w", "1", "--access-logfile", "-");
+        server.WaitUntilResponding(port, "/admin/login/");
+
+        // Half of each body, then the client closes. One worker serves them in turn, so the request after
+        // them has its access line only once both were handled.
+        await SendHalfAnUpload(port, 500_000); // read before Django is called: never reaches it
+        await SendHalfAnUpload(port, 1_500_000); // streams: Django's read fails and it answers 500
+        using var client = Client();
+        client.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        using var after = await client.GetAsync("form/");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        server.WaitForLog("\"GET /form/ HTTP/1.1\" 200");
+
+        Assert.Equal(1, server.Count("\"POST /upload/ HTTP/1.1\""));
+        Assert.Equal(1, server.Count("\"POST /upload/ HTTP/1.1\" 500"));
+    }
+
+    private static async Task SendHalfAnUpload(int port, int size)
+    {
+        const string Boundary = "halfway";
+        var body = new byte[size];
+        var head = "POST /upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                   $"Content-Type: multipart/form-data; boundary={Boundary}\r\nContent-Length: {size}\r\n\r\n" +
+                   $"--{Boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.bin\"\r\n\r\n";
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body.AsMemory(0, size / 2));
+    }
+
+    [Fact]
     public void ImproperlyConfigured_is_logged_with_its_message_and_the_master_exits_3_as_gunicorn_does()
     {
         const string Line = "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.";
