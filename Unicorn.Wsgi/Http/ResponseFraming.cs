@@ -172,6 +172,16 @@ public sealed class ResponseFraming
         return OmitsBody ? 0 : count;
     }
 
+    /// <summary>
+    /// Takes back <paramref name="count"/> of the bytes <see cref="Admit(long)"/> counted that never went out (a
+    /// sendfile the client left halfway), so the access log's byte count is what was sent.
+    /// </summary>
+    public void Unsent(long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        BytesSent -= Math.Min(count, BytesSent);
+    }
+
     // "NNN reason": three digits, the first 1-9, a space, then text (PEP 3333's status).
     private static int ParseStatus(string status)
     {

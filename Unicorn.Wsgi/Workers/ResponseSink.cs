@@ -194,6 +194,7 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         var sent = Transport.SendFile.Send(network.Socket, file, offset, n);
         if (sent < n)
         {
+            framing.Unsent(n - sent);
             throw new IOException("client closed the connection during sendfile");
         }
 

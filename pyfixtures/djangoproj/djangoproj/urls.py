@@ -24,4 +24,5 @@ urlpatterns = [
     path('upload/', views.upload),
     path('bench/', views.bench),
     path('async/', views.async_hello),
+    path('download/', views.download),
 ]

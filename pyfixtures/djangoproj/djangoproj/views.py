@@ -1,7 +1,7 @@
 """Views added for Unicorn's end-to-end tests and bench/run (not part of the startproject template)."""
 import hashlib
 
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import csrf_exempt
@@ -23,6 +23,11 @@ def upload(request):
         for field, f in request.FILES.items()
     }
     return JsonResponse({"files": files, "note": request.POST.get("note", "")})
+
+
+def download(request):
+    """A FileResponse (wsgi.file_wrapper, so sendfile) of the file the test names in ?path=."""
+    return FileResponse(open(request.GET["path"], "rb"), as_attachment=True)
 
 
 _BENCH_ITEMS = [{"name": "apple", "price": 0.5}, {"name": "bread", "price": 2.25}, {"name": "cheese", "price": 7}]

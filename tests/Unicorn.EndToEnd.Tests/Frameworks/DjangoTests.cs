@@ -91,6 +91,86 @@ public sealed partial class DjangoTests(DjangoServerFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task An_upload_the_client_abandons_halfway_is_dropped_when_buffered_and_an_UnreadablePostError_when_streamed()
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start(
+            "djangoproj.wsgi", "--chdir", "pyfixtures/djangoproj", "--env", "DJANGO_SETTINGS_MODULE=djangoproj.settings",
+            "-b", $"127.0.0.1:{port}", "-k", "sync", "-w", "1", "--access-logfile", "-");
+        server.WaitUntilResponding(port, "/admin/login/");
+
+        // Half of each body, then the client closes. One worker serves them in turn, so the request after
+        // them has its access line only once both were handled.
+        await SendHalfAnUpload(port, 500_000); // read before Django is called: never reaches it
+        await SendHalfAnUpload(port, 1_500_000); // streams: Django's read fails and it answers 500
+        using var client = Client();
+        client.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        using var after = await client.GetAsync("form/");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        server.WaitForLog("\"GET /form/ HTTP/1.1\" 200");
+
+        Assert.Equal(1, server.Count("\"POST /upload/ HTTP/1.1\""));
+        Assert.Equal(1, server.Count("\"POST /upload/ HTTP/1.1\" 500"));
+    }
+
+    private static async Task SendHalfAnUpload(int port, int size)
+    {
+        const string Boundary = "halfway";
+        var body = new byte[size];
+        var head = "POST /upload/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                   $"Content-Type: multipart/form-data; boundary={Boundary}\r\nContent-Length: {size}\r\n\r\n" +
+                   $"--{Boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"a.bin\"\r\n\r\n";
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body.AsMemory(0, size / 2));
+    }
+
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gthread")]
+    [InlineData("gevent")]
+    public void A_FileResponse_the_client_leaves_early_logs_the_bytes_sent_not_the_file_size(string workerClass)
+    {
+        const int Size = 32 << 20;
+        var path = Path.Combine(Path.GetTempPath(), $"unicorn-django-download-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, new byte[Size]);
+        try
+        {
+            var port = UnicornServer.FreePort();
+            using var server = UnicornServer.Start(
+                "djangoproj.wsgi", "--chdir", "pyfixtures/djangoproj", "--env", "DJANGO_SETTINGS_MODULE=djangoproj.settings",
+                "-b", $"127.0.0.1:{port}", "-k", workerClass, "-w", "1", "--access-logfile", "-");
+            server.WaitUntilResponding(port, "/admin/login/");
+
+            // A small receive window, 1 MB read, then the client leaves: at most a few MB can have gone out.
+            using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+            {
+                socket.ReceiveBufferSize = 64 << 10;
+                socket.Connect(IPAddress.Loopback, port);
+                socket.Send(System.Text.Encoding.ASCII.GetBytes($"GET /download/?path={Uri.EscapeDataString(path)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+                var buffer = new byte[64 << 10];
+                for (var read = 0; read < 1_000_000;)
+                {
+                    var n = socket.Receive(buffer);
+                    Assert.True(n > 0, "the server closed before 1 MB");
+                    read += n;
+                }
+            }
+
+            server.WaitForLog("\"GET /download/");
+            var line = server.Lines.Single(l => l.Contains("\"GET /download/", StringComparison.Ordinal));
+            var bytes = long.Parse(Regex.Match(line, "\" 200 (\\d+) ").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(bytes, 1_000_000, Size - 1);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void ImproperlyConfigured_is_logged_with_its_message_and_the_master_exits_3_as_gunicorn_does()
     {
         const string Line = "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.";

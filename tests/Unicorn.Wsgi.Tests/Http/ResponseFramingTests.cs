@@ -117,6 +117,17 @@ public class ResponseFramingTests
     }
 
     [Fact]
+    public void BytesASendfileCouldNotSendAreTakenBackFromTheCount()
+    {
+        var f = ResponseFraming.Create("200 OK", [H("Content-Length", "10000")], Request());
+        Assert.Equal(10000, f.Admit(10000L));
+        f.Unsent(7000);
+        Assert.Equal(3000, f.BytesSent);
+        f.Unsent(5000);
+        Assert.Equal(0, f.BytesSent);
+    }
+
+    [Fact]
     public void HopByHopHeadersFromTheAppAreDropped()
     {
         var f = ResponseFraming.Create("200 OK",
