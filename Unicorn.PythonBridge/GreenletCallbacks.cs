@@ -350,8 +350,9 @@ internal static unsafe class GreenletCallbacks
             }
             catch (IOException e)
             {
+                // The client's failure, worded as the thread workers' wsgi.input words it (no "unicorn: " of a server error).
                 CPython.Py_DecRef(bytes);
-                return Raise(e.Message, CPython.PyExc_OSError);
+                return NativeFunction.Raise(e.Message, CPython.PyExc_OSError);
             }
 
             if (n < 0)
