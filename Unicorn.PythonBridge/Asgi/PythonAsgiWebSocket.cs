@@ -19,6 +19,10 @@ public sealed class PythonAsgiWebSocket
     private const int ReceiveBlock = 4096;
     private static readonly TimeSpan CloseHandshakeTime = TimeSpan.FromSeconds(5);
 
+    // The OSError a send raises once the peer is gone (reset, closed without a close frame, aborted by a ping timeout):
+    // one line the app's log can say plainly, whichever of .NET's exceptions ended the send.
+    private const string ClientDisconnected = "client disconnected";
+
     private readonly PythonAsgiLoop _loop;
     private readonly long _id;
     private readonly WebSocket _socket;
@@ -256,7 +260,7 @@ public sealed class PythonAsgiWebSocket
         if (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException || sent.IsCanceled)
         {
             _socket.Abort();
-            _loop.Written(_id, WriteOutcome.Gone, e?.Message ?? "the websocket is closed");
+            _loop.Written(_id, WriteOutcome.Gone, ClientDisconnected);
         }
         else
         {
@@ -352,7 +356,7 @@ public sealed class PythonAsgiWebSocket
                     _socket.Abort();
                     if (future is not null)
                     {
-                        _loop.Fail(future, e.Message, disconnect: true);
+                        _loop.Fail(future, ClientDisconnected, disconnect: true);
                     }
                 }
                 catch (Exception e) when (e is ArgumentException)

@@ -57,8 +57,9 @@ async def app(scope, receive, send):
                 sent += 1
                 if sent % 100 == 0:
                     log("flood sent %d" % sent)
-        except OSError:
+        except OSError as e:
             log("flood ended after %d" % sent)
+            log("flood send raised %s: %s" % (type(e).__name__, e))
         return
     scope_line = "scope %s %s %s" % (scope["scheme"], scope["path"], sorted(scope["extensions"]))
     log(scope_line)

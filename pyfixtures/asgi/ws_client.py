@@ -120,6 +120,17 @@ async def scenario(name):
         out("stalled")
         await asyncio.sleep(float(os.environ.get("HOLD", "6")))
         raw.close()
+    elif name == "reset":
+        # A client that takes the first frames of /flood and then resets its connection (SO_LINGER 0): the app's
+        # next sends fail, as a broadcast to a chat member whose network dropped does.
+        raw = socket.create_connection(("127.0.0.1", PORT))
+        raw.sendall(b"GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        out("handshake", raw.recv(12).decode())
+        raw.recv(65536)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        raw.close()
+        out("reset")
     elif name == "silent":
         # A half-open peer: the handshake on /echo, then nothing, not even a pong, while the app waits in receive().
         raw = socket.create_connection(("127.0.0.1", PORT))

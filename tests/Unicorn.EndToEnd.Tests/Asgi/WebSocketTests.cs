@@ -134,4 +134,16 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
             .Select(l => int.Parse(l["flood ended after ".Length..], CultureInfo.InvariantCulture)).Last();
         Assert.InRange(sent, 1, 400); // 64 KiB each: what the kernel's buffers hold, not an unbounded queue
     }
+
+    [Fact]
+    public void A_send_to_a_client_whose_connection_reset_raises_OSError_saying_the_client_disconnected()
+    {
+        // FastAPI's chat broadcast to a member whose network dropped: the app's send raises OSError, as the ASGI spec
+        // asks, with a line an operator reads as such, not .NET's ("The operation was canceled.").
+        var before = fixture.Server.Count("flood send raised ");
+        Assert.Contains("reset", WebSocketClient.Run(_port, "reset"));
+        fixture.Server.WaitForLog("flood send raised ", before + 1, 30);
+        var raised = fixture.Server.Lines.Where(l => l.StartsWith("flood send raised ", StringComparison.Ordinal)).Last();
+        Assert.Contains(raised, new[] { "flood send raised OSError: client disconnected", "flood send raised OSError: websocket closed (1006)" });
+    }
 }
