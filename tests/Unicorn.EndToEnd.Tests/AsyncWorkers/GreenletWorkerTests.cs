@@ -352,6 +352,23 @@ public sealed class GreenletWorkerTests
     }
 
     [Fact]
+    public async Task A_recycled_gevent_worker_past_graceful_timeout_logs_gunicorns_line_and_kills_its_long_polls()
+    {
+        using var server = Start("gevent", out var port, "--graceful-timeout", "2");
+        var poll = IgnoreFailure(GetAsync(port, "/sleep-noting-end?60", 90));
+        Assert.True(UnicornServer.Poll(() => UnicornServer.Get(port, "/most").Body == "1", 60), server.Log);
+
+        server.Signal(UnicornServer.SIGHUP);
+
+        // The old worker's own deadline (the master's for a recycled worker is later): Gunicorn's gevent worker line,
+        // then its greenlets are killed, not waited for.
+        server.WaitForLog("[WARNING] Worker graceful timeout (pid:", seconds: 60);
+        server.WaitForLog("sleep ended by GreenletExit", seconds: 30);
+        await poll;
+        Assert.DoesNotContain("did not stop in time", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_greenlet_that_blocks_the_hub_times_the_worker_out_with_every_greenlets_stack()
     {
         using var server = Start("gevent", out var port, "--timeout", "3");
