@@ -72,7 +72,10 @@ internal static unsafe class GreenletCallbacks
         return ns;
     }
 
-    /// <summary>wake(): acknowledges a wake-up and records that the loop turned; True once the worker is stopping.</summary>
+    /// <summary>
+    /// wake(): acknowledges a wake-up and records that the loop turned; 0 while serving, 1 once the worker is stopping
+    /// (running greenlets are waited for), 2 once it stops now (they are killed).
+    /// </summary>
     [UnmanagedCallersOnly]
     private static nint Wake(nint self, nint unused)
     {
@@ -84,7 +87,7 @@ internal static unsafe class GreenletCallbacks
 
         hub.ClearWake();
         hub.Turned();
-        return CPython.NewRef(hub.IsStopping ? CPython.Py_True : CPython.Py_False);
+        return CPython.PyLong_FromLongLong(hub.IsStoppingNow ? 2 : hub.IsStopping ? 1 : 0);
     }
 
     /// <summary>ready(): the id of a request whose greenlet may stop waiting, or -1.</summary>

@@ -3,6 +3,7 @@
 import contextvars
 import hashlib
 import socket
+import sys
 import threading
 import time
 import weakref
@@ -72,6 +73,18 @@ def app(environ, start_response):
         _most = max(_most, _running)
         try:
             time.sleep(seconds)
+        finally:
+            _running -= 1
+        return _text(start_response, "slept\n")
+    if path == "/sleep-noting-end":
+        # A long poll that says on stderr what ended its wait early (a quick stop's GreenletExit).
+        _running += 1
+        _most = max(_most, _running)
+        try:
+            time.sleep(float(query or "60"))
+        except BaseException as e:
+            print("sleep ended by %s" % type(e).__name__, file=sys.stderr, flush=True)
+            raise
         finally:
             _running -= 1
         return _text(start_response, "slept\n")

@@ -403,8 +403,8 @@ def _trim_idle():
     _idle_low = len(_idle)
 
 
-def _drain(spawn, app, set_stop):
-    """One wake-up: greenlets whose wait is over, new requests, and whether to stop."""
+def _drain(spawn, app, set_stop, kill_running):
+    """One wake-up: greenlets whose wait is over, new requests, and whether to stop (2: now)."""
     global _stopping, _idle_low
     stopping = _native.wake()
     while True:
@@ -429,6 +429,10 @@ def _drain(spawn, app, set_stop):
     if stopping:
         _stopping = True
         _release_idle()
+        if stopping == 2:
+            # QUIT, or graceful_timeout over: the connections are closed, so a long poll's greenlet is not waited
+            # for but ended (GreenletExit runs its finally blocks), as Gunicorn's worker ends them by exiting.
+            kill_running()
         set_stop()
 
 
@@ -491,9 +495,12 @@ def _run_gevent(app, fd):
 
     _spawn = spawn
 
+    def kill_running():
+        gevent.killall(list(_live), block=False)
+
     def on_wake():
         _read_fd(fd)
-        _drain(spawn, app, stop.set)
+        _drain(spawn, app, stop.set, kill_running)
 
     def on_tick():
         _trim_idle()
@@ -528,11 +535,15 @@ def _run_eventlet(app, fd):
         if not stop.ready():
             stop.send(None)
 
+    def kill_running():
+        for running in list(pool.coroutines_running):
+            running.kill()
+
     def on_wake(_fileno=None):
         _read_fd(fd)
         # spawn, not spawn_n: a GreenThread gets its own threading.current_thread(), a raw greenlet shares the
         # OS thread's with every other request (Gunicorn's eventlet worker spawns GreenThreads too).
-        _drain(pool.spawn, app, set_stop)
+        _drain(pool.spawn, app, set_stop, kill_running)
 
     def tick():
         on_wake()

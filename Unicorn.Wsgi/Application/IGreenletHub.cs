@@ -28,6 +28,13 @@ public interface IGreenletHub
     /// <summary>True once the worker is stopping: take what is queued, let running greenlets finish, then return.</summary>
     bool IsStopping { get; }
 
+    /// <summary>
+    /// True once the worker stops now (QUIT, INT, <c>graceful_timeout</c> over): at its stop the hub kills the
+    /// greenlets still running (GreenletExit, so their <c>finally</c> blocks run) instead of waiting for them, as
+    /// Gunicorn's worker ends them by exiting.
+    /// </summary>
+    bool IsStoppingNow { get; }
+
     /// <summary>The loop turned (the heartbeat's evidence that the hub is not blocked).</summary>
     void Turned();
 }

@@ -286,6 +286,7 @@ public sealed partial class Worker
     {
         _stopAccepting.Cancel();
         _closeOwnListeners.Cancel();
+        _host.StopNow();
         _stopNow.Cancel();
     }
 

@@ -404,6 +404,12 @@ public sealed partial class WorkerProcess
 
             if (_gracefulDeadline is { } deadline && Stopwatch.GetTimestamp() > deadline)
             {
+                if (!_quickStop && _settings.EffectiveWorkerClass == WorkerClasses.Gevent)
+                {
+                    // Gunicorn's gevent worker says so before it kills its greenlets (its other workers do not).
+                    _log.Warning($"Worker graceful timeout (pid:{_info.Pid})");
+                }
+
                 worker.StopNow();
                 break;
             }
@@ -462,6 +468,7 @@ public sealed partial class WorkerProcess
                 _options.Hooks.WorkerInt?.Invoke(_info);
                 _worker?.StopNow();
                 _worker?.ReleaseSharedListeners();
+                _quickStop = true;
                 _gracefulDeadline = Stopwatch.GetTimestamp();
                 break;
             case Libc.SIGUSR1:
@@ -472,6 +479,9 @@ public sealed partial class WorkerProcess
                 break;
         }
     }
+
+    /// <summary>INT or QUIT came: the stop's deadline is now, not a graceful timeout running out.</summary>
+    private bool _quickStop;
 
     private void BeginGracefulStop()
     {

@@ -30,6 +30,7 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     private nuint _hubThreadId;
     private int _busy;
     private volatile bool _stopping;
+    private volatile bool _stoppingNow;
     private volatile bool _dead;
 
     /// <param name="hub">The thread the app was loaded on, which runs the hub (greenlets the app started at import
@@ -57,6 +58,14 @@ internal sealed class GreenletHost : IAppHost, IGreenletHub
     public int WakeFd => _wakeFd;
 
     public bool IsStopping => _stopping;
+
+    public bool IsStoppingNow => _stoppingNow;
+
+    public void StopNow()
+    {
+        _stoppingNow = true;
+        Wake();
+    }
 
     public void Start()
     {

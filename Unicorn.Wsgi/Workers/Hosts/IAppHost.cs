@@ -35,6 +35,14 @@ public interface IAppHost
     Task<bool> StopAsync(TimeSpan timeout);
 
     /// <summary>
+    /// The worker is stopping now (QUIT, INT, or <c>graceful_timeout</c> over): its connections are being closed,
+    /// so a host that can end the requests still running in the app, rather than wait for them, does so at its stop.
+    /// </summary>
+    void StopNow()
+    {
+    }
+
+    /// <summary>
     /// False when the host can start no request because what runs them has been held by one request for
     /// longer than <paramref name="stuck"/> (every thread; the hub; the loop): the heartbeat stops and the
     /// master's timeout applies.

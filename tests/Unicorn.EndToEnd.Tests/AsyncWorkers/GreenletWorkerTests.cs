@@ -330,6 +330,44 @@ public sealed class GreenletWorkerTests
         Assert.Equal(0, server.WaitForExit(30));
     }
 
+    [Theory]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
+    public async Task Quit_ends_long_polls_at_once_with_greenlet_exit_as_gunicorns_worker_exits(string workerClass)
+    {
+        using var server = Start(workerClass, out var port, "--graceful-timeout", "60");
+        var polls = Enumerable.Range(0, 3).Select(_ => IgnoreFailure(GetAsync(port, "/sleep-noting-end?60", 90))).ToArray();
+        Assert.True(UnicornServer.Poll(() => UnicornServer.Get(port, "/most").Body == "3", 60), server.Log);
+
+        var clock = Stopwatch.StartNew();
+        server.Signal(UnicornServer.SIGQUIT);
+
+        Assert.Equal(0, server.WaitForExit(30));
+        await Task.WhenAll(polls);
+        // The killed greenlets unwound (their finally blocks ran), so the worker left without waiting out its
+        // last-resort 2 s for a thread stuck in C code, and without claiming one was.
+        server.WaitForLog("sleep ended by GreenletExit", times: 3);
+        Assert.DoesNotContain("did not stop in time", server.Log, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}\n{server.Log}");
+    }
+
+    [Fact]
+    public async Task A_recycled_gevent_worker_past_graceful_timeout_logs_gunicorns_line_and_kills_its_long_polls()
+    {
+        using var server = Start("gevent", out var port, "--graceful-timeout", "2");
+        var poll = IgnoreFailure(GetAsync(port, "/sleep-noting-end?60", 90));
+        Assert.True(UnicornServer.Poll(() => UnicornServer.Get(port, "/most").Body == "1", 60), server.Log);
+
+        server.Signal(UnicornServer.SIGHUP);
+
+        // The old worker's own deadline (the master's for a recycled worker is later): Gunicorn's gevent worker line,
+        // then its greenlets are killed, not waited for.
+        server.WaitForLog("[WARNING] Worker graceful timeout (pid:", seconds: 60);
+        server.WaitForLog("sleep ended by GreenletExit", seconds: 30);
+        await poll;
+        Assert.DoesNotContain("did not stop in time", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_greenlet_that_blocks_the_hub_times_the_worker_out_with_every_greenlets_stack()
     {
