@@ -39,6 +39,7 @@ public sealed partial class WorkerProcess
     private long _firstRequestStarted;
     private long _firstRequestAnswered;
     private long? _gracefulDeadline;
+    private bool _quickStop; // INT or QUIT came: the stop's deadline is now, not a graceful timeout running out
     private long _retireDeadline;
     private volatile bool _retiring;
 
@@ -479,9 +480,6 @@ public sealed partial class WorkerProcess
                 break;
         }
     }
-
-    /// <summary>INT or QUIT came: the stop's deadline is now, not a graceful timeout running out.</summary>
-    private bool _quickStop;
 
     private void BeginGracefulStop()
     {
