@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.Transport.Tls;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 using UnicornLevel = Unicorn.Wsgi.Logging.LogLevel;
 
@@ -15,6 +16,9 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 {
     private static readonly EventId ClientProtocolError = new(0, "Http2ConnectionError");
     private const string ApplicationNeverCompleted = "ApplicationNeverCompleted";
+
+    // Kestrel's "request processing ended abnormally": the connection's input failed (for TLS, a bad record).
+    private const string RequestProcessingError = "RequestProcessingError";
 
     // Kestrel logs a header block it cannot decode under its own event, apart from its other connection errors,
     // though it ends the connection the same way (GOAWAY COMPRESSION_ERROR).
@@ -35,6 +39,14 @@ internal sealed class Http2KestrelLog(IErrorLog log) : ILoggerFactory, ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        // A record that does not decrypt is the client's garbage, not a client gone: one line at info, as the
+        // protocol errors that end a connection (and as HTTP/1 logs it).
+        if (eventId.Name == RequestProcessingError && TlsRecordFailure.Reason(exception) is { } why && ConnectionId(state) is { } id)
+        {
+            log.Log(UnicornLevel.Info, $"HTTP/2: Connection id \"{id}\": {why}");
+            return;
+        }
+
         // A client that went away mid-write is not a server error.
         var level = exception is IOException or Microsoft.AspNetCore.Connections.ConnectionAbortedException ? UnicornLevel.Debug : Map(logLevel, eventId);
         if (!log.IsEnabled(level))

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Connections;
+using Unicorn.Wsgi.Transport.Tls;
 
 namespace Unicorn.Wsgi.Workers;
 
@@ -61,6 +62,12 @@ internal abstract class RequestConnection
         {
             // As Gunicorn, nothing is answered: the connection is closed. One line, never a stack trace.
             _worker.Log.Info(RequestBodyTimeoutException.LogLine(RemoteText));
+        }
+        catch (IOException e) when (TlsRecordFailure.Reason(e) is { } why)
+        {
+            // A TLS record that does not decrypt is garbage from the client, not a client gone: one line, as
+            // Gunicorn logs it (and a refused handshake) as a bad request. Nothing can be answered on it.
+            _worker.Log.Warning($"Invalid request from ip={RemoteText}: {why}");
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {

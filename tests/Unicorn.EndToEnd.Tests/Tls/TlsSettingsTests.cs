@@ -46,6 +46,46 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http/1.1")]
+    [InlineData("h2")]
+    public void A_corrupt_record_after_the_handshake_is_a_warning_and_the_worker_serves_on(string alpn)
+    {
+        // Gunicorn 26.1 (gthread, HTTP/1.1): `Invalid request from ip=127.0.0.1: [SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC]
+        // decryption failed or bad record mac` (HTTP/2: an ERROR with a traceback). A record that fails to decrypt is a client (or a middlebox) sending
+        // garbage, not a client that went away: it gets one line, as a refused handshake does.
+        var port = UnicornServer.FreePort();
+        using var server = TlsServerFixture.StartTls(_certs, port, "--http-protocols", "h2,h1", "-k", "gthread");
+        var script = _certs.Path("corrupt_record.py");
+        File.WriteAllText(script, $$"""
+            import socket, ssl
+            ctx = ssl.create_default_context(cafile={{JsonSerializer.Serialize(_certs.CaCert)}})
+            ctx.set_alpn_protocols([{{JsonSerializer.Serialize(alpn)}}])
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {{port}})), server_hostname="localhost")
+            assert s.selected_alpn_protocol() == {{JsonSerializer.Serialize(alpn)}}, s.selected_alpn_protocol()
+            raw = socket.socket(fileno=s.detach())
+            raw.sendall(b"\x17\x03\x03\x00\x40" + b"B" * 64)  # application data that no key decrypts
+            raw.settimeout(10)
+            try:
+                while raw.recv(4096):
+                    pass
+            except OSError:
+                pass
+            print("closed")
+            """);
+        var client = ExternalTool.Run(Environment.GetEnvironmentVariable("UNICORN_PYTHON") ?? "python3", [script]);
+        Assert.True(client.ExitCode == 0 && client.Stdout.Contains("closed", StringComparison.Ordinal), client.All + server.Log);
+
+        // HTTP/2 says it as its other connection errors, with Kestrel's connection id (docs/http2.md).
+        var line = alpn == "h2" ? "[INFO] HTTP/2: Connection id \"" : "[WARNING] Invalid request from ip=127.0.0.1: ";
+        Assert.True(UnicornServer.Poll(() => server.Count(line) >= 1, 10), server.Log);
+        Assert.Contains("decryption failed or bad record mac", server.Lines.First(l => l.Contains(line, StringComparison.Ordinal)), StringComparison.Ordinal);
+        var after = ExternalTool.Curl("--cacert", _certs.CaCert, $"https://127.0.0.1:{port}/json");
+        Assert.True(after.ExitCode == 0, after.All + server.Log);
+        Assert.Equal(1, server.Count(line));
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Ciphers_takes_an_openssl_cipher_string_for_tls12()
     {
