@@ -228,7 +228,46 @@ public sealed class TlsServer
         }
         catch (CryptographicException e)
         {
-            throw new ConfigException($"unicorn: cannot load certfile \"{certFile}\" with keyfile \"{keyFile}\": {e.Message.TrimEnd('.')}");
+            // .NET says one thing for three mistakes (no certificate, no key, a key of another certificate);
+            // Python's load_cert_chain names which, and so does this.
+            throw new ConfigException(LoadFailure(certFile, certText, keyFile, keyText) ?? $"unicorn: cannot load certfile \"{certFile}\" with keyfile \"{keyFile}\": {e.Message.TrimEnd('.')}");
         }
+    }
+
+    private static string? LoadFailure(string certFile, string certText, string keyFile, string keyText)
+    {
+        try
+        {
+            using var certificate = X509Certificate2.CreateFromPem(certText);
+        }
+        catch (CryptographicException e)
+        {
+            return $"unicorn: certfile \"{certFile}\" holds no PEM certificate .NET can read: {e.Message.TrimEnd('.')}";
+        }
+
+        if (!ReadsAsPrivateKey(keyText))
+        {
+            return $"unicorn: keyfile \"{keyFile}\" holds no PEM private key (RSA, EC or DSA) .NET can read";
+        }
+
+        return $"unicorn: keyfile \"{keyFile}\" does not hold the private key of certfile \"{certFile}\" (its first certificate)";
+    }
+
+    private static bool ReadsAsPrivateKey(string keyText)
+    {
+        foreach (var create in new Func<AsymmetricAlgorithm>[] { RSA.Create, ECDsa.Create, DSA.Create })
+        {
+            using var key = create();
+            try
+            {
+                key.ImportFromPem(keyText);
+                return true;
+            }
+            catch (Exception e) when (e is ArgumentException or CryptographicException)
+            {
+            }
+        }
+
+        return false;
     }
 }

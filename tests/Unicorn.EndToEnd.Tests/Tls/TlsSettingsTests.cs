@@ -111,6 +111,7 @@ public sealed class TlsSettingsTests : IDisposable
         { "missing", "certfile \"/nonexistent/cert.pem\" does not exist" },
         { "ciphers", "--ciphers 'NO-SUCH-CIPHER' selects no cipher" },
         { "ssl_context", "the ssl_context hook (" },
+        { "mismatch", "does not hold the private key of certfile" },
     };
 
     [Theory]
@@ -124,6 +125,7 @@ public sealed class TlsSettingsTests : IDisposable
             "encrypted" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.EncryptedServerKey],
             "missing" => ["--certfile", "/nonexistent/cert.pem", "--keyfile", _certs.ServerKey],
             "ciphers" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey, "--ciphers", "NO-SUCH-CIPHER"],
+            "mismatch" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.RogueKey],
             _ => ["-c", config, "--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey],
         };
         using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", .. args]);
