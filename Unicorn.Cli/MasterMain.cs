@@ -175,6 +175,9 @@ internal static class MasterMain
             ReloadSettings = () =>
             {
                 var next = WithProgramArgv(SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory), args);
+                // Checked as at start: with a certificate and key that no longer load, the new workers could not boot
+                // and the master would stop on it; the reload is refused and the running workers serve on.
+                _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(next, next.Chdir ?? workingDirectory);
                 hooks.Update(LoadHooks(python, next, log, workingDirectory), next);
                 return next;
             },

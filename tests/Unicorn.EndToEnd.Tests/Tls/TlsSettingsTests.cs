@@ -162,6 +162,33 @@ public sealed class TlsSettingsTests : IDisposable
         Assert.True(result.ExitCode == 0, result.All);
     }
 
+    [Fact]
+    public void A_hup_with_a_key_that_does_not_match_keeps_the_running_workers()
+    {
+        // A rotation gone wrong (the new key copied over, the old certificate left): the new workers could not boot,
+        // and the master stopped on it, taking the site down. The reload is refused instead, as nginx -s reload does.
+        var cert = _certs.Path("kept.pem");
+        var key = _certs.Path("kept.key");
+        File.Copy(_certs.ServerCert, cert);
+        File.Copy(_certs.ServerKey, key);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "--certfile", cert, "--keyfile", key);
+        Assert.True(UnicornServer.Poll(() => ExternalTool.Curl("--cacert", _certs.CaCert, $"https://localhost:{port}/", "--resolve", $"localhost:{port}:127.0.0.1").ExitCode == 0, 60), server.Log);
+
+        File.Copy(_certs.RogueKey, key, overwrite: true);
+        server.Signal(UnicornServer.SIGHUP);
+        server.WaitForLog($"Error reloading the configuration, keeping the current one: unicorn: keyfile \"{key}\" does not hold the private key of certfile \"{cert}\"");
+        var result = ExternalTool.Curl("--cacert", _certs.CaCert, $"https://localhost:{port}/", "--resolve", $"localhost:{port}:127.0.0.1");
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.DoesNotContain("Shutting down", server.Log, StringComparison.Ordinal);
+
+        // Put right, the next HUP applies.
+        File.Copy(_certs.ServerKey, key, overwrite: true);
+        server.Signal(UnicornServer.SIGHUP);
+        server.WaitForLog("Booting worker with pid", times: 2);
+        Assert.Equal(1, server.Count("Error reloading the configuration"));
+    }
+
     private static string ServedSubject(int port)
     {
         var result = ExternalTool.Run("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost"], stdin: "", timeoutSeconds: 10);
