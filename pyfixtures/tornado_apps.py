@@ -5,6 +5,7 @@ import hashlib
 
 import tornado.iostream
 import tornado.web
+import tornado.websocket
 
 
 class MainHandler(tornado.web.RequestHandler):
@@ -80,6 +81,26 @@ class NonLatinHeaderHandler(tornado.web.RequestHandler):
         self.write("never sent")
 
 
+class EchoWebSocket(tornado.websocket.WebSocketHandler):
+    # The echo handler of tornado's websocket documentation; "close" asks the server to close with a code of its own.
+    def check_origin(self, origin):
+        return origin != "http://evil.example"
+
+    def open(self):
+        EVENTS_ENDED.append("ws-open")
+
+    async def on_message(self, message):
+        if message == "close":
+            self.close(4001, "bye")
+        elif isinstance(message, bytes):
+            await self.write_message(message[::-1], binary=True)
+        else:
+            await self.write_message({"echo": message, "path": self.request.path})
+
+    def on_close(self):
+        EVENTS_ENDED.append("ws-close:%s" % self.close_code)
+
+
 def make_app():
     return tornado.web.Application([
         (r"/", MainHandler),
@@ -90,6 +111,7 @@ def make_app():
         (r"/events", EventsHandler),
         (r"/events/ended", EventsEndedHandler),
         (r"/nonlatin", NonLatinHeaderHandler),
+        (r"/ws", EchoWebSocket),
     ])
 
 

@@ -89,6 +89,69 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_websocket_handler_from_tornados_docs_echoes_and_closes()
+    {
+        // Gunicorn's tornado worker serves WebSocketHandler (tornado's HTTPServer); here the websocket scope was a 500.
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
+            await socket.SendAsync(Encoding.UTF8.GetBytes("héllo"), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+            Assert.Equal("{\"echo\": \"h\\u00e9llo\", \"path\": \"/ws\"}", await ReceiveText(socket, timeout.Token));
+            await socket.SendAsync(new byte[] { 1, 2, 3 }, System.Net.WebSockets.WebSocketMessageType.Binary, true, timeout.Token);
+            var buffer = new byte[16];
+            var binary = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Binary, binary.MessageType);
+            Assert.Equal(new byte[] { 3, 2, 1 }, buffer[..binary.Count]);
+
+            // The handler closes with a code of its own; the client sees it.
+            await socket.SendAsync(Encoding.UTF8.GetBytes("close"), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+            var closing = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, closing.MessageType);
+            Assert.Equal(4001, (int)socket.CloseStatus!.Value);
+            Assert.Equal("bye", socket.CloseStatusDescription);
+            await socket.CloseOutputAsync(socket.CloseStatus.Value, "bye", timeout.Token); // the client's half of the handshake
+        }
+
+        // The client closes with a code of its own: on_close sees it.
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
+            await socket.CloseAsync((System.Net.WebSockets.WebSocketCloseStatus)4002, "done", timeout.Token);
+        }
+
+        var ended = "-";
+        for (var i = 0; i < 100 && ended != "ws-close:4001 ws-close:4002 ws-open ws-open"; i++)
+        {
+            await Task.Delay(100);
+            ended = await client.GetStringAsync("/events/ended");
+        }
+
+        Assert.Equal("ws-close:4001 ws-close:4002 ws-open ws-open", ended);
+
+        // check_origin refusing is tornado's 403, an HTTP answer to the handshake.
+        using var refused = new System.Net.WebSockets.ClientWebSocket();
+        refused.Options.SetRequestHeader("Origin", "http://evil.example");
+        refused.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(
+            () => refused.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.HttpStatusCode);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Error in ASGI application", StringComparison.Ordinal));
+    }
+
+    private static async Task<string> ReceiveText(System.Net.WebSockets.ClientWebSocket socket, CancellationToken cancel)
+    {
+        var buffer = new byte[4096];
+        var result = await socket.ReceiveAsync(buffer, cancel);
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Text, result.MessageType);
+        Assert.True(result.EndOfMessage);
+        return Encoding.UTF8.GetString(buffer, 0, result.Count);
+    }
+
+    [Fact]
     public async Task Coroutine_handlers_wait_together_on_one_ioloop()
     {
         using var server = Start("pyfixtures.tornado_apps:app", "gunicorn.workers.gtornado.TornadoWorker", out var port);
