@@ -81,6 +81,11 @@ class NonLatinHeaderHandler(tornado.web.RequestHandler):
         self.write("never sent")
 
 
+class ReasonHandler(tornado.web.RequestHandler):
+    def get(self):
+        raise tornado.web.HTTPError(400, reason="Missing Widget")
+
+
 class EchoWebSocket(tornado.websocket.WebSocketHandler):
     # The echo handler of tornado's websocket documentation; "close" asks the server to close with a code of its own.
     def check_origin(self, origin):
@@ -112,6 +117,7 @@ def make_app():
         (r"/events/ended", EventsEndedHandler),
         (r"/nonlatin", NonLatinHeaderHandler),
         (r"/ws", EchoWebSocket),
+        (r"/reason", ReasonHandler),
     ])
 
 
@@ -122,5 +128,8 @@ def wsgi_app(environ, start_response):
     """A plain WSGI app: -k tornado serves it through WSGIContainer."""
     if environ["PATH_INFO"] == "/boom":
         raise ValueError("wsgi boom")
+    if environ["PATH_INFO"] == "/found":  # Werkzeug's reason phrases are upper case
+        start_response("302 FOUND", [("Location", "/")])
+        return [b""]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok ", environ["wsgi.url_scheme"].encode(), b" ", environ["REMOTE_ADDR"].encode()]

@@ -126,7 +126,7 @@ class _Connection:
             self.broken = True
             self._post({"type": "http.response.start", "status": 500, "headers": []})
             raise
-        future = self._post({"type": "http.response.start", "status": start_line.code, "headers": pairs})
+        future = self._post(_response_start(start_line, pairs))
         if chunk:
             future = self.write(chunk)
         return future
@@ -363,7 +363,7 @@ class _WebSocketConnection:
             return self.post({"type": "websocket.accept", "subprotocol": headers.get("Sec-WebSocket-Protocol"),
                               "headers": pairs})
         pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()]
-        future = self.post({"type": "websocket.http.response.start", "status": start_line.code, "headers": pairs})
+        future = self.post(dict(_response_start(start_line, pairs), type="websocket.http.response.start"))
         if chunk:
             future = self.write(chunk)
         return future
@@ -566,6 +566,20 @@ def _make_websocket_protocol_class():
 
     import tornado.iostream  # noqa: F401  (wrapper's StreamClosedError)
     return _WebSocketProtocol
+
+
+def _response_start(start_line, pairs):
+    """http.response.start for tornado's ResponseStartLine: a reason phrase other than the standard one (which the
+    asgi host sends by itself) goes along, as Gunicorn's tornado worker sends it."""
+    from http.client import responses
+
+    message = {"type": "http.response.start", "status": start_line.code, "headers": pairs}
+    if start_line.reason and start_line.reason != responses.get(start_line.code):
+        message[_REASON_KEY] = start_line.reason
+    return message
+
+
+_REASON_KEY = "unicorn.reason"  # unicorn_asgi's REASON_KEY
 
 
 def _retrieved(task):

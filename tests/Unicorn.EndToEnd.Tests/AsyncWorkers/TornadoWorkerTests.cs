@@ -142,6 +142,39 @@ public sealed class TornadoWorkerTests
         Assert.DoesNotContain(server.Lines, l => l.Contains("Error in ASGI application", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_reason_phrase_is_the_apps()
+    {
+        // tornado's set_status(code, reason) / HTTPError(reason=...), and a WSGI app's status line under WSGIContainer,
+        // reach the client as under Gunicorn's tornado worker; they became the standard phrase.
+        using (var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port))
+        {
+            Assert.StartsWith("HTTP/1.1 400 Missing Widget\r\n", await RawGet(port, "/reason"), StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await RawGet(port, "/"), StringComparison.Ordinal);
+        }
+
+        using (var server = Start("pyfixtures.tornado_apps:wsgi_app", "tornado", out var port))
+        {
+            Assert.StartsWith("HTTP/1.1 302 FOUND\r\n", await RawGet(port, "/found"), StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<string> RawGet(int port, string path)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer)) > 0)
+        {
+            received.Append(Encoding.Latin1.GetString(buffer, 0, n));
+        }
+
+        return received.ToString();
+    }
+
     private static async Task<string> ReceiveText(System.Net.WebSockets.ClientWebSocket socket, CancellationToken cancel)
     {
         var buffer = new byte[4096];
