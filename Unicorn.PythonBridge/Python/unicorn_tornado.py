@@ -220,6 +220,11 @@ class _TornadoAsgi:
         """
         delegate = self.app.start_request(None, connection)
         await _maybe(delegate.headers_received(start_line, headers))
+        if _declared_too_large(headers, connection):  # after prepare(), which may raise the limit
+            delegate.on_connection_close()
+            if connection.queue.empty():
+                await _too_large(send)
+            return False
         size = 0
         while True:
             message = await receive()
@@ -244,6 +249,9 @@ class _TornadoAsgi:
         """A WSGIContainer: the whole body first, then the WSGI call, synchronously on the loop (as Gunicorn's)."""
         from tornado import httputil
 
+        if _declared_too_large(headers, connection):
+            await _too_large(send)
+            return False
         chunks = []
         size = 0
         while True:
@@ -590,6 +598,12 @@ def _retrieved(task):
 async def _maybe(result):
     if result is not None:
         await result
+
+
+def _declared_too_large(headers, connection):
+    """A Content-Length over the limit is refused on the head, as tornado's server refuses it, before it is read."""
+    declared = headers.get("Content-Length")
+    return declared is not None and declared.isdigit() and int(declared) > connection.max_body_size
 
 
 async def _too_large(send):

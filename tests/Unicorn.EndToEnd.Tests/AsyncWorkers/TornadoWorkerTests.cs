@@ -159,6 +159,23 @@ public sealed class TornadoWorkerTests
         }
     }
 
+    [Theory]
+    [InlineData("pyfixtures.tornado_apps:app", "/echo")]
+    [InlineData("pyfixtures.tornado_apps:wsgi_app", "/")]
+    public async Task A_declared_body_over_max_body_size_is_refused_before_it_is_read(string app, string path)
+    {
+        // Tornado's server refuses a Content-Length over max_body_size (100 MB) on the head; here the worker read
+        // (and the client had to send) the first 100 MB before the 413.
+        using var server = Start(app, "tornado", out var port);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 200000000\r\n\r\nname=x"));
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token);
+        Assert.StartsWith("HTTP/1.1 413 ", Encoding.ASCII.GetString(buffer, 0, n), StringComparison.Ordinal);
+    }
+
     private static async Task<string> RawGet(int port, string path)
     {
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
