@@ -5,6 +5,7 @@ import hashlib
 
 import tornado.iostream
 import tornado.web
+import tornado.websocket
 
 
 class MainHandler(tornado.web.RequestHandler):
@@ -80,6 +81,31 @@ class NonLatinHeaderHandler(tornado.web.RequestHandler):
         self.write("never sent")
 
 
+class ReasonHandler(tornado.web.RequestHandler):
+    def get(self):
+        raise tornado.web.HTTPError(400, reason="Missing Widget")
+
+
+class EchoWebSocket(tornado.websocket.WebSocketHandler):
+    # The echo handler of tornado's websocket documentation; "close" asks the server to close with a code of its own.
+    def check_origin(self, origin):
+        return origin != "http://evil.example"
+
+    def open(self):
+        EVENTS_ENDED.append("ws-open")
+
+    async def on_message(self, message):
+        if message == "close":
+            self.close(4001, "bye")
+        elif isinstance(message, bytes):
+            await self.write_message(message[::-1], binary=True)
+        else:
+            await self.write_message({"echo": message, "path": self.request.path})
+
+    def on_close(self):
+        EVENTS_ENDED.append("ws-close:%s" % self.close_code)
+
+
 def make_app():
     return tornado.web.Application([
         (r"/", MainHandler),
@@ -90,6 +116,8 @@ def make_app():
         (r"/events", EventsHandler),
         (r"/events/ended", EventsEndedHandler),
         (r"/nonlatin", NonLatinHeaderHandler),
+        (r"/ws", EchoWebSocket),
+        (r"/reason", ReasonHandler),
     ])
 
 
@@ -100,5 +128,8 @@ def wsgi_app(environ, start_response):
     """A plain WSGI app: -k tornado serves it through WSGIContainer."""
     if environ["PATH_INFO"] == "/boom":
         raise ValueError("wsgi boom")
+    if environ["PATH_INFO"] == "/found":  # Werkzeug's reason phrases are upper case
+        start_response("302 FOUND", [("Location", "/")])
+        return [b""]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok ", environ["wsgi.url_scheme"].encode(), b" ", environ["REMOTE_ADDR"].encode()]

@@ -31,6 +31,11 @@ def _bridge():
     return sys.modules["_unicorn_bridge"]
 
 
+# Not ASGI: the key under which -k tornado passes a reason phrase of the app's own (tornado's set_status(code, reason),
+# a WSGI status line under WSGIContainer), which Gunicorn's tornado worker sends.
+REASON_KEY = "unicorn.reason"
+
+
 def _status_line(status):
     line = _STATUS_LINES.get(status)
     if line is None:
@@ -531,6 +536,10 @@ class _Request:
                 raise TypeError("http.response.start status must be an int")
             self.trailers = bool(message.get("trailers", False)) and self.http_version == "2"
             line = _STATUS_LINES.get(status) or _status_line(status)
+            reason = message.get(REASON_KEY)
+            if reason is not None:
+                # The tornado worker's: the app's own reason phrase (the server checks the line as a WSGI status).
+                line = "%d %s" % (status, reason)
             headers = message.get("headers", ())
             error = self.server.fast.start(self.id, line, headers)  # C# reads a list of pairs itself
             if error is NotImplemented:

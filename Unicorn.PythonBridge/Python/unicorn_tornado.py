@@ -5,10 +5,13 @@ asgi worker class's loop runs (one thread, one asyncio loop, which tornado's IOL
 worker, a ``tornado.web.Application`` (or a ``WSGIContainer``) is served directly, and any other app is taken
 as WSGI and served through ``tornado.wsgi.WSGIContainer``, so it runs on the IOLoop's thread, one request at a
 time. Each parsed request (C# keeps sockets and HTTP) becomes a ``tornado.httputil.HTTPServerRequest`` whose
-connection turns tornado's write_headers/write/finish into ASGI sends, in order, with back-pressure.
+connection turns tornado's write_headers/write/finish into ASGI sends, in order, with back-pressure. A websocket
+request reaches its ``WebSocketHandler`` the same way; once the handler accepts it (its 101), the messages go over the
+asgi host's websocket (which frames, pings and closes in C#) instead of tornado's own frame protocol.
 """
 
 import asyncio
+import sys
 
 # Tornado's HTTPServer refuses bodies over max_body_size (100 MB by default); a request body is read whole
 # before the handler runs, so the same bound keeps a client from growing the worker without limit.
@@ -25,7 +28,30 @@ def adapt(app):
 
     if not isinstance(app, (tornado.web.Application, WSGIContainer)):
         app = WSGIContainer(app)
+    _serve_websockets_over_asgi()
     return _TornadoAsgi(app)
+
+
+def _serve_websockets_over_asgi():
+    """WebSocketHandler asks get_websocket_protocol() for the object that speaks the websocket protocol over the
+    connection it detaches; on a websocket request here that is _WebSocketProtocol, which speaks ASGI messages."""
+    import tornado.websocket
+
+    handler_class = tornado.websocket.WebSocketHandler
+    original = handler_class.get_websocket_protocol
+    if getattr(original, "_unicorn", False):
+        return
+
+    def get_websocket_protocol(self):
+        connection = self.request.connection
+        if isinstance(connection, _WebSocketConnection):
+            if self.request.headers.get("Sec-WebSocket-Version") not in ("7", "8", "13"):
+                return None  # tornado's 426 Upgrade Required
+            return _websocket_protocol_class()(self, connection)
+        return original(self)
+
+    get_websocket_protocol._unicorn = True
+    handler_class.get_websocket_protocol = get_websocket_protocol
 
 
 class _Context:
@@ -35,7 +61,7 @@ class _Context:
         client = scope.get("client")
         self.address = client
         self.remote_ip = client[0] if client else None
-        self.protocol = scope.get("scheme", "http")
+        self.protocol = {"ws": "http", "wss": "https"}.get(scope.get("scheme"), scope.get("scheme", "http"))
 
 
 class _Connection:
@@ -100,7 +126,7 @@ class _Connection:
             self.broken = True
             self._post({"type": "http.response.start", "status": 500, "headers": []})
             raise
-        future = self._post({"type": "http.response.start", "status": start_line.code, "headers": pairs})
+        future = self._post(_response_start(start_line, pairs))
         if chunk:
             future = self.write(chunk)
         return future
@@ -132,11 +158,15 @@ class _TornadoAsgi:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
-            raise RuntimeError("the tornado worker class serves HTTP only, not %s" % scope["type"])
+            raise RuntimeError("the tornado worker class serves HTTP and websockets only, not %s" % scope["type"])
         await self._http(scope, receive, send)
 
-    async def _http(self, scope, receive, send):
+    @staticmethod
+    def _head(scope, method):
         from tornado import httputil
 
         headers = httputil.HTTPHeaders()
@@ -145,7 +175,36 @@ class _TornadoAsgi:
         uri = scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             uri += "?" + scope["query_string"].decode("latin-1")
-        start_line = httputil.RequestStartLine(scope["method"], uri, "HTTP/" + scope["http_version"])
+        return httputil.RequestStartLine(method, uri, "HTTP/" + scope["http_version"]), headers
+
+    async def _websocket(self, scope, receive, send):
+        """A websocket request, served as tornado's HTTP server serves the GET that asks for it: the handler (a
+        WebSocketHandler, or any other, whose answer is then an HTTP response refusing the websocket) runs on a
+        _WebSocketConnection, which sends its 101 as websocket.accept and anything else as a denial response."""
+        from tornado import httputil
+
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        start_line, headers = self._head(scope, "GET")
+        connection = _WebSocketConnection(scope, receive, send)
+        try:
+            if self.routed:
+                delegate = self.app.start_request(None, connection)
+                await _maybe(delegate.headers_received(start_line, headers))
+                delegate.finish()
+            else:
+                request = httputil.HTTPServerRequest(start_line=start_line, headers=headers, body=b"",
+                                                     connection=connection)
+                self.app(request)
+            await connection.done
+        except asyncio.CancelledError:
+            connection.cancel()
+            raise
+        await connection.drained()
+
+    async def _http(self, scope, receive, send):
+        start_line, headers = self._head(scope, scope["method"])
         connection = _Connection(scope)
         if self.routed:
             served = await self._route(receive, send, connection, start_line, headers)
@@ -161,6 +220,11 @@ class _TornadoAsgi:
         """
         delegate = self.app.start_request(None, connection)
         await _maybe(delegate.headers_received(start_line, headers))
+        if _declared_too_large(headers, connection):  # after prepare(), which may raise the limit
+            delegate.on_connection_close()
+            if connection.queue.empty():
+                await _too_large(send)
+            return False
         size = 0
         while True:
             message = await receive()
@@ -185,6 +249,9 @@ class _TornadoAsgi:
         """A WSGIContainer: the whole body first, then the WSGI call, synchronously on the loop (as Gunicorn's)."""
         from tornado import httputil
 
+        if _declared_too_large(headers, connection):
+            await _too_large(send)
+            return False
         chunks = []
         size = 0
         while True:
@@ -266,9 +333,277 @@ class _TornadoAsgi:
             connection.on_client_gone()
 
 
+class _WebSocketConnection:
+    """tornado.httputil.HTTPConnection for a websocket request: the handler's answer, then (once it sent 101) the
+    websocket's messages, all sent in order through one chain of sends."""
+
+    def __init__(self, scope, receive, send):
+        self.context = _Context(scope)
+        self.receive = receive
+        self._send = send
+        self._last = None  # the last send queued: each waits for the one before
+        self.done = asyncio.get_running_loop().create_future()  # the response is sent, or the websocket is over
+        self.accepted = False
+        self.close_sent = False
+        self.client_closed = False
+        self.gone = None  # the OSError a send raised: the client went away
+        self.serving = None  # the task running the websocket's receive loop
+        self._close_callback = None
+
+    # --- tornado.httputil.HTTPConnection ---
+
+    def set_close_callback(self, callback):
+        self._close_callback = callback
+
+    def set_max_body_size(self, max_body_size):
+        pass
+
+    def set_body_timeout(self, timeout):
+        pass
+
+    def write_headers(self, start_line, headers, chunk=None):
+        if start_line.code == 101:
+            self.accepted = True
+            skip = ("upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol", "content-length",
+                    "transfer-encoding", "server", "date")
+            pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()
+                     if name.lower() not in skip]
+            return self.post({"type": "websocket.accept", "subprotocol": headers.get("Sec-WebSocket-Protocol"),
+                              "headers": pairs})
+        pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()]
+        future = self.post(dict(_response_start(start_line, pairs), type="websocket.http.response.start"))
+        if chunk:
+            future = self.write(chunk)
+        return future
+
+    def write(self, chunk):
+        return self.post({"type": "websocket.http.response.body", "body": bytes(chunk), "more_body": True})
+
+    def finish(self):
+        if not self.accepted:
+            self.post({"type": "websocket.http.response.body", "body": b"", "more_body": False})
+            self.end()
+
+    def detach(self):
+        return _DetachedStream(self)
+
+    # --- the chain of sends ---
+
+    def post(self, message):
+        task = asyncio.ensure_future(self._send_after(self._last, message))
+        task.add_done_callback(_retrieved)
+        self._last = task
+        return task
+
+    async def _send_after(self, previous, message):
+        if previous is not None:
+            await asyncio.wait([previous])
+        if self.gone is not None:
+            raise _stream_closed(self.gone)
+        try:
+            await self._send(message)
+        except OSError as e:
+            self.gone = e
+            raise _stream_closed(e) from None
+
+    async def drained(self):
+        if self._last is not None:
+            await asyncio.wait([self._last])
+
+    def end(self):
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def abort(self):
+        """tornado's stream.close(): the websocket ends now. ASGI cannot drop the connection without a close frame, so
+        it is closed with 1011, as the asgi host closes one whose app failed."""
+        if self.accepted and not self.close_sent and not self.client_closed:
+            self.close_sent = True
+            self.post({"type": "websocket.close", "code": 1011})
+
+    def cancel(self):
+        """The asgi host cancelled the scope's task: the handler's receive loop ends too (and on_close runs)."""
+        if self.serving is not None and not self.serving.done():
+            self.serving.cancel()
+        callback, self._close_callback = self._close_callback, None
+        if callback is not None:
+            callback()
+
+
+class _DetachedStream:
+    """What WebSocketHandler detaches after its 101: the few IOStream members its protocol object uses."""
+
+    def __init__(self, connection):
+        from tornado.ioloop import IOLoop
+
+        self.io_loop = IOLoop.current()
+        self._connection = connection
+
+    def closed(self):
+        return self._connection.gone is not None or self._connection.client_closed
+
+    def close(self):
+        self._connection.abort()
+
+    def set_nodelay(self, value):
+        pass
+
+
+_PROTOCOL_CLASS = None
+
+
+def _websocket_protocol_class():
+    global _PROTOCOL_CLASS
+    if _PROTOCOL_CLASS is None:
+        _PROTOCOL_CLASS = _make_websocket_protocol_class()
+    return _PROTOCOL_CLASS
+
+
+def _make_websocket_protocol_class():
+    import tornado.escape
+    import tornado.websocket
+
+    class _WebSocketProtocol(tornado.websocket.WebSocketProtocol):
+        """tornado's WebSocketProtocol13 in ASGI messages: the asgi host frames, answers pings and completes the
+        closing handshake; this calls the handler's open, on_message and on_close as WebSocketProtocol13 does."""
+
+        def __init__(self, handler, connection):
+            super().__init__(handler)
+            self.connection = connection
+            self.close_code = None
+            self.close_reason = None
+            self._subprotocol = None
+
+        @property
+        def selected_subprotocol(self):
+            return self._subprotocol
+
+        @selected_subprotocol.setter
+        def selected_subprotocol(self, value):
+            self._subprotocol = value
+
+        async def accept_connection(self, handler):
+            header = handler.request.headers.get("Sec-WebSocket-Protocol")
+            if header:
+                self._subprotocol = handler.select_subprotocol([s.strip() for s in header.split(",")])
+                if self._subprotocol:
+                    assert self._subprotocol in [s.strip() for s in header.split(",")]
+                    handler.set_header("Sec-WebSocket-Protocol", self._subprotocol)
+            handler.clear_header("Content-Type")
+            handler.set_status(101)
+            handler.finish()  # the connection's write_headers: websocket.accept
+            self.stream = handler._detach_stream()
+            self.connection.serving = asyncio.current_task()
+            try:
+                try:
+                    opened = handler.open(*handler.open_args, **handler.open_kwargs)
+                    if opened is not None:
+                        await opened
+                except Exception:
+                    handler.log_exception(*sys.exc_info())
+                    self._abort()
+                    return
+                await self._receive_frame_loop()
+            finally:
+                self.connection.end()
+
+        async def _receive_frame_loop(self):
+            try:
+                while not self.client_terminated:
+                    message = await self.connection.receive()
+                    if message["type"] == "websocket.receive":
+                        data = message.get("text")
+                        if data is None:
+                            data = message.get("bytes")
+                        handled = self._run_callback(self.handler.on_message, data)
+                        if handled is not None:
+                            await handled
+                    elif message["type"] == "websocket.disconnect":
+                        # The asgi host has completed the closing handshake (or the client went away: 1006).
+                        self.connection.client_closed = True
+                        self.client_terminated = True
+                        self.server_terminated = True
+                        code = message.get("code")
+                        if code not in (None, 1005, 1006):
+                            self.close_code = code
+                        self.close_reason = message.get("reason") or None
+            finally:
+                self.handler.on_ws_connection_close(self.close_code, self.close_reason)
+
+        def write_message(self, message, binary=False):
+            if isinstance(message, dict):
+                message = tornado.escape.json_encode(message)
+            if binary:
+                sent = {"type": "websocket.send", "bytes": tornado.escape.utf8(message)}
+            else:
+                sent = {"type": "websocket.send", "text": tornado.escape.to_unicode(message)}
+            if self.connection.gone is not None:
+                raise tornado.websocket.WebSocketClosedError()
+            future = self.connection.post(sent)
+
+            async def wrapper():
+                try:
+                    await future
+                except tornado.iostream.StreamClosedError:
+                    raise tornado.websocket.WebSocketClosedError() from None
+
+            return asyncio.ensure_future(wrapper())
+
+        def write_ping(self, data):
+            # ASGI has no ping message: the asgi host pings (ws_ping_interval) and answers the client's pings.
+            pass
+
+        def start_pinging(self):
+            pass
+
+        def set_nodelay(self, x):
+            pass
+
+        def close(self, code=None, reason=None):
+            if not self.server_terminated:
+                if not self.connection.close_sent and self.connection.gone is None:
+                    self.connection.close_sent = True
+                    self.connection.post({"type": "websocket.close", "code": code or 1000, "reason": reason or ""})
+                self.server_terminated = True
+
+        def is_closing(self):
+            return self.stream.closed() or self.client_terminated or self.server_terminated
+
+        def _process_server_headers(self, key, headers):
+            raise NotImplementedError("a server-side websocket has no server headers to process")
+
+    import tornado.iostream  # noqa: F401  (wrapper's StreamClosedError)
+    return _WebSocketProtocol
+
+
+def _response_start(start_line, pairs):
+    """http.response.start for tornado's ResponseStartLine: a reason phrase other than the standard one (which the
+    asgi host sends by itself) goes along, as Gunicorn's tornado worker sends it."""
+    from http.client import responses
+
+    message = {"type": "http.response.start", "status": start_line.code, "headers": pairs}
+    if start_line.reason and start_line.reason != responses.get(start_line.code):
+        message[_REASON_KEY] = start_line.reason
+    return message
+
+
+_REASON_KEY = "unicorn.reason"  # unicorn_asgi's REASON_KEY
+
+
+def _retrieved(task):
+    if not task.cancelled():
+        task.exception()  # a send nobody awaited that failed is not logged
+
+
 async def _maybe(result):
     if result is not None:
         await result
+
+
+def _declared_too_large(headers, connection):
+    """A Content-Length over the limit is refused on the head, as tornado's server refuses it, before it is read."""
+    declared = headers.get("Content-Length")
+    return declared is not None and declared.isdigit() and int(declared) > connection.max_body_size
 
 
 async def _too_large(send):

@@ -89,6 +89,119 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_websocket_handler_from_tornados_docs_echoes_and_closes()
+    {
+        // Gunicorn's tornado worker serves WebSocketHandler (tornado's HTTPServer); here the websocket scope was a 500.
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
+            await socket.SendAsync(Encoding.UTF8.GetBytes("héllo"), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+            Assert.Equal("{\"echo\": \"h\\u00e9llo\", \"path\": \"/ws\"}", await ReceiveText(socket, timeout.Token));
+            await socket.SendAsync(new byte[] { 1, 2, 3 }, System.Net.WebSockets.WebSocketMessageType.Binary, true, timeout.Token);
+            var buffer = new byte[16];
+            var binary = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Binary, binary.MessageType);
+            Assert.Equal(new byte[] { 3, 2, 1 }, buffer[..binary.Count]);
+
+            // The handler closes with a code of its own; the client sees it.
+            await socket.SendAsync(Encoding.UTF8.GetBytes("close"), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+            var closing = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, closing.MessageType);
+            Assert.Equal(4001, (int)socket.CloseStatus!.Value);
+            Assert.Equal("bye", socket.CloseStatusDescription);
+            await socket.CloseOutputAsync(socket.CloseStatus.Value, "bye", timeout.Token); // the client's half of the handshake
+        }
+
+        // The client closes with a code of its own: on_close sees it.
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
+            await socket.CloseAsync((System.Net.WebSockets.WebSocketCloseStatus)4002, "done", timeout.Token);
+        }
+
+        var ended = "-";
+        for (var i = 0; i < 100 && ended != "ws-close:4001 ws-close:4002 ws-open ws-open"; i++)
+        {
+            await Task.Delay(100);
+            ended = await client.GetStringAsync("/events/ended");
+        }
+
+        Assert.Equal("ws-close:4001 ws-close:4002 ws-open ws-open", ended);
+
+        // check_origin refusing is tornado's 403, an HTTP answer to the handshake.
+        using var refused = new System.Net.WebSockets.ClientWebSocket();
+        refused.Options.SetRequestHeader("Origin", "http://evil.example");
+        refused.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(
+            () => refused.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.HttpStatusCode);
+        Assert.DoesNotContain(server.Lines, l => l.Contains("Error in ASGI application", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_reason_phrase_is_the_apps()
+    {
+        // tornado's set_status(code, reason) / HTTPError(reason=...), and a WSGI app's status line under WSGIContainer,
+        // reach the client as under Gunicorn's tornado worker; they became the standard phrase.
+        using (var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port))
+        {
+            Assert.StartsWith("HTTP/1.1 400 Missing Widget\r\n", await RawGet(port, "/reason"), StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", await RawGet(port, "/"), StringComparison.Ordinal);
+        }
+
+        using (var server = Start("pyfixtures.tornado_apps:wsgi_app", "tornado", out var port))
+        {
+            Assert.StartsWith("HTTP/1.1 302 FOUND\r\n", await RawGet(port, "/found"), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("pyfixtures.tornado_apps:app", "/echo")]
+    [InlineData("pyfixtures.tornado_apps:wsgi_app", "/")]
+    public async Task A_declared_body_over_max_body_size_is_refused_before_it_is_read(string app, string path)
+    {
+        // Tornado's server refuses a Content-Length over max_body_size (100 MB) on the head; here the worker read
+        // (and the client had to send) the first 100 MB before the 413.
+        using var server = Start(app, "tornado", out var port);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 200000000\r\n\r\nname=x"));
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token);
+        Assert.StartsWith("HTTP/1.1 413 ", Encoding.ASCII.GetString(buffer, 0, n), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> RawGet(int port, string path)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer)) > 0)
+        {
+            received.Append(Encoding.Latin1.GetString(buffer, 0, n));
+        }
+
+        return received.ToString();
+    }
+
+    private static async Task<string> ReceiveText(System.Net.WebSockets.ClientWebSocket socket, CancellationToken cancel)
+    {
+        var buffer = new byte[4096];
+        var result = await socket.ReceiveAsync(buffer, cancel);
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Text, result.MessageType);
+        Assert.True(result.EndOfMessage);
+        return Encoding.UTF8.GetString(buffer, 0, result.Count);
+    }
+
+    [Fact]
     public async Task Coroutine_handlers_wait_together_on_one_ioloop()
     {
         using var server = Start("pyfixtures.tornado_apps:app", "gunicorn.workers.gtornado.TornadoWorker", out var port);
