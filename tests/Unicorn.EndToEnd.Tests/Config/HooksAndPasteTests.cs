@@ -647,6 +647,24 @@ public sealed class HooksAndPasteTests : IDisposable
     }
 
     [Fact]
+    public void Paste_preload_builds_the_app_in_the_master_so_a_factory_that_raises_stops_it_before_any_worker()
+    {
+        // Gunicorn's --preload loads the paste app in the master; the zygote preloads only an APP_MODULE, so the master
+        // checks a paste app itself, as it does when it spawns workers.
+        File.WriteAllText(Path.Combine(_dir, "e2e_refusing_app.py"), """
+            def factory(global_conf, **local):
+                raise RuntimeError("factory refused")
+            """);
+        var ini = Path.Combine(_dir, "refusing.ini");
+        File.WriteAllText(ini, "[app:main]\nuse = call:e2e_refusing_app:factory\n");
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir },
+            "--paste", ini, "--preload", "-w", "1", "-b", $"127.0.0.1:{UnicornServer.FreePort().ToString(CultureInfo.InvariantCulture)}");
+        Assert.Equal(4, server.WaitForExit(60));
+        Assert.True(UnicornServer.Poll(() => server.Lines.Any(l => l.Contains("RuntimeError: factory refused", StringComparison.Ordinal)), 15), server.Log);
+        Assert.DoesNotContain("Booting worker", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Paste_call_factory_with_paste_global()
     {
         var port = UnicornServer.FreePort();
