@@ -40,7 +40,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             _ when config.LoggerClass is { } name => $"--logger-class {name}",
             "dict" => "logconfig_dict",
             "json" => $"--log-config-json {config.Source}",
-            _ => $"--log-config {config.Source}",
+            _ => $"{config.Option ?? "--log-config"} {config.Source}",
         };
         return runtime.RunWithGil(() =>
         {

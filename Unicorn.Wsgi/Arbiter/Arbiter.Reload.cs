@@ -87,23 +87,21 @@ public sealed partial class Arbiter
 
         if (next.ForkWorkers && _options.Zygote is not null)
         {
+            // The zygote preloads only an APP_MODULE: a --paste app is checked here, as at start.
+            if (nextConfig.PreloadApp && next.PasteUri is not null && !TryPreload(next))
+            {
+                return false;
+            }
+
             // The new zygote imports the new app (--preload) before anything else changes.
             if (!ReloadZygote(next))
             {
                 return false;
             }
         }
-        else if (nextConfig.PreloadApp)
+        else if (nextConfig.PreloadApp && !TryPreload(next))
         {
-            try
-            {
-                _options.PreloadApp?.Invoke(next);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                _log.Error("Error reloading the application, keeping the current workers: " + e.Message);
-                return false;
-            }
+            return false;
         }
 
         if (!next.ForkWorkers || _options.Zygote is null)
@@ -186,6 +184,21 @@ public sealed partial class Arbiter
 
         ManageWorkers();
         return true;
+    }
+
+    /// <summary>The master loads the reloaded app (<c>--preload</c>); one that fails stops the reload.</summary>
+    private bool TryPreload(Settings next)
+    {
+        try
+        {
+            _options.PreloadApp?.Invoke(next);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Error("Error reloading the application, keeping the current workers: " + e.Message);
+            return false;
+        }
     }
 
     /// <summary>

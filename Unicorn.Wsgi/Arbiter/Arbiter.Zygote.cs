@@ -36,7 +36,7 @@ public sealed partial class Arbiter
         catch (ZygoteUnavailableException e)
         {
             _log.Warning($"Cannot start the zygote ({e.Message}); spawning workers instead");
-            if (_config.PreloadApp)
+            if (_config.PreloadApp && _settings.PasteUri is null) // a paste app was built already (Start)
             {
                 _options.PreloadApp?.Invoke(_settings);
             }

@@ -211,8 +211,9 @@ public sealed partial class Arbiter : IDisposable
 
         CheckWorkerTmpDir();
 
-        // With worker_start = fork the zygote imports the app, once, after the listeners exist.
-        if (_config.PreloadApp && !_settings.ForkWorkers)
+        // With worker_start = fork the zygote imports the app, once, after the listeners exist; a --paste app it cannot
+        // preload is built here, so a factory that raises stops the master as Gunicorn's --preload does.
+        if (_config.PreloadApp && (!_settings.ForkWorkers || _settings.PasteUri is not null))
         {
             _options.PreloadApp?.Invoke(_settings);
         }

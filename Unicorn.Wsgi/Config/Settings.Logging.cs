@@ -11,6 +11,10 @@ public sealed partial class Settings
     public bool CaptureOutput => Get<bool>("capture_output");
     public string? LoggerClass => Get<string?>("logger_class");
     public string? LogConfig => Get<string?>("logconfig");
+
+    /// <summary>The <see cref="LogConfig"/> is the <c>--paste</c> ini (its <c>[loggers]</c>), no config file's or option's.</summary>
+    public bool LogConfigIsPasteIni => SourceOf("logconfig") == SettingSource.Framework;
+
     public IReadOnlyDictionary<string, object?> LogConfigDict => Get<IReadOnlyDictionary<string, object?>>("logconfig_dict");
     public string? LogConfigJson => Get<string?>("logconfig_json");
     public string? SyslogAddr => Get<string?>("syslog_addr");

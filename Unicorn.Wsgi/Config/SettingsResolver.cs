@@ -197,8 +197,8 @@ public sealed class SettingsResolver
     }
 
     /// <summary>
-    /// <c>--paste FILE.ini[#name]</c> on the command line: the ini names the processes, configures logging when it has
-    /// a <c>[loggers]</c> section, and its <c>[server:main]</c> (when it is Gunicorn's or Unicorn's) provides the
+    /// <c>--paste FILE.ini[#name]</c> on the command line: the ini names the processes, is the <c>logconfig</c> when it
+    /// has a <c>[loggers]</c> section, and its <c>[server:main]</c> (when it is Gunicorn's or Unicorn's) provides the
     /// framework layer of settings. Returns the <c>config</c> key of that section, a config file to read when no
     /// <c>-c</c> is given.
     /// </summary>
@@ -218,8 +218,13 @@ public sealed class SettingsResolver
 
         _settings.PasteUri = uri;
         var ini = IniFile.Read(file);
-        // The ini's [loggers] configure Python's logging when the application loads (PasteDeployLoader).
         Apply(SettingsTable.Get("default_proc_name"), file, SettingSource.Framework, $"(--paste {paste})");
+        if (ini.HasSection("loggers"))
+        {
+            // As Gunicorn's --paste: the ini is the log configuration of every process (the server's own lines included),
+            // below a config file's or the command line's.
+            Apply(SettingsTable.Get("logconfig"), file, SettingSource.Framework, $"(--paste {paste})");
+        }
 
         const string server = "server:main";
         var use = ini.Get(server, "use");

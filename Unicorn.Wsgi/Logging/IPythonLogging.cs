@@ -55,4 +55,9 @@ public interface IAccessLogGate
 /// configuration is given.</param>
 /// <param name="SettingsJson">With <paramref name="LoggerClass"/>: the settings, the class's <c>cfg</c>.</param>
 public sealed record PythonLogConfig(string Kind, string Source, string LogLevel, string ErrorLog, string? AccessLog,
-    string? ConfigFile = null, string? LoggerClass = null, string? SettingsJson = null);
+    string? ConfigFile = null, string? LoggerClass = null, string? SettingsJson = null)
+{
+    /// <summary>The option a refusal names when it is not <paramref name="Kind"/>'s own (<c>--paste</c> for the ini a
+    /// paste file's <c>[loggers]</c> made the <c>logconfig</c>); null: the kind's.</summary>
+    public string? Option { get; init; }
+}

@@ -144,8 +144,10 @@ public static class LoggingSetup
                 // Relative to --chdir, as Gunicorn (it chdirs before it sets up logging); master and workers
                 // resolve against the same absolute directory, whatever their current directory is.
                 var full = Path.GetFullPath(path, settings.Chdir ?? Directory.GetCurrentDirectory());
+                // A paste ini's [loggers] made it the logconfig: a refusal names --paste, which the user gave.
+                var option = kind == "ini" && settings.LogConfigIsPasteIni ? "--paste" : null;
                 return File.Exists(full)
-                    ? new PythonLogConfig(kind, full, level, errorLog, accessLog)
+                    ? new PythonLogConfig(kind, full, level, errorLog, accessLog) { Option = option }
                     : throw new IOException($"Error: log config '{path}' not found");
             }
         }

@@ -23,6 +23,7 @@ public sealed class ConfigFaultInjectionTests : IDisposable
         "logconfig_dict: bad handler",
         "--log-config-json: bad JSON",
         "--paste: malformed ini",
+        "--paste: logging sections name a missing handler",
         "on_starting raises",
         "post_fork raises",
     };
@@ -76,6 +77,10 @@ public sealed class ConfigFaultInjectionTests : IDisposable
                 var paste = Path.Combine(_dir, "paste.ini");
                 File.WriteAllText(paste, "[app:main\nuse = egg:nothing\n");
                 return (["--paste", paste], 1, [paste, "line 1"]);
+            case "--paste: logging sections name a missing handler":
+                var logged = Path.Combine(_dir, "logged.ini");
+                File.WriteAllText(logged, "[app:main]\nuse = egg:nothing\n\n[loggers]\nkeys=root\n\n[handlers]\nkeys=\n\n[formatters]\nkeys=\n\n[logger_root]\nhandlers=nope\n");
+                return (["--paste", logged], 1, ["Error: --paste ", logged, "KeyError: 'nope'"]); // not --log-config, which was not given
             case "on_starting raises":
                 File.WriteAllText(conf, "def on_starting(server):\n    raise RuntimeError('boom in on_starting')\n");
                 return (["-c", conf, .. app], 1, ["Error: the on_starting hook raised: RuntimeError: boom in on_starting"]);

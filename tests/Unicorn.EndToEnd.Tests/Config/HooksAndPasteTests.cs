@@ -548,6 +548,123 @@ public sealed class HooksAndPasteTests : IDisposable
     }
 
     [Fact]
+    public void Paste_ini_logging_sections_govern_the_servers_own_lines_and_access_lines()
+    {
+        // Pyramid's production.ini shape with gunicorn.error and gunicorn.access loggers: Gunicorn's --paste makes the ini
+        // its logconfig, so the master's and workers' lines take its levels and formatters, and access lines are written
+        // to its handler although no --access-logfile is given.
+        var port = UnicornServer.FreePort();
+        File.WriteAllText(Path.Combine(_dir, "e2e_logged_app.py"), """
+            import logging
+
+            def factory(global_conf, **local):
+                def app(environ, start_response):
+                    if environ["PATH_INFO"] == "/logged":
+                        logging.getLogger("e2e_logged_app").debug("view ran")
+                    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+                    return [b"ok"]
+                return app
+            """);
+        var ini = Path.Combine(_dir, "logged.ini");
+        File.WriteAllText(ini, $"""
+            [app:main]
+            use = call:e2e_logged_app:factory
+
+            [server:main]
+            use = egg:gunicorn#main
+            host = 127.0.0.1
+            port = {port}
+            workers = 1
+
+            [loggers]
+            keys = root, app, gunicorn.error, gunicorn.access
+
+            [handlers]
+            keys = console, errors, requests
+
+            [formatters]
+            keys = named
+
+            [logger_root]
+            level = WARN
+            handlers = console
+
+            [logger_app]
+            level = DEBUG
+            handlers = errors
+            propagate = 0
+            qualname = e2e_logged_app
+
+            [logger_gunicorn.error]
+            level = INFO
+            handlers = errors
+            propagate = 0
+            qualname = gunicorn.error
+
+            [logger_gunicorn.access]
+            level = INFO
+            handlers = requests
+            propagate = 0
+            qualname = gunicorn.access
+
+            [handler_console]
+            class = StreamHandler
+            args = (sys.stderr,)
+            formatter = named
+
+            [handler_errors]
+            class = FileHandler
+            args = ('%(here)s/error.log', 'a')
+            formatter = named
+
+            [handler_requests]
+            class = FileHandler
+            args = ('%(here)s/access.log', 'a')
+            formatter = named
+
+            [formatter_named]
+            format = %(name)s %(levelname)s %(message)s
+            """);
+        var errors = Path.Combine(_dir, "error.log");
+        var access = Path.Combine(_dir, "access.log");
+        using (var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir }, "--paste", ini))
+        {
+            server.WaitUntilServing(port);
+            Assert.Equal((200, "ok"), UnicornServer.Get(port, "/logged"));
+            Assert.True(UnicornServer.Poll(() => File.Exists(access) && File.ReadAllText(access).Contains("GET /logged", StringComparison.Ordinal), 10),
+                "no access line in the ini's handler:\n" + server.Log);
+            server.Signal(SigTerm);
+            Assert.Equal(0, server.WaitForExit(60));
+            Assert.DoesNotContain("[INFO]", server.Log, StringComparison.Ordinal); // nothing left on the default stderr handler
+        }
+
+        var text = File.ReadAllText(errors);
+        Assert.Contains("gunicorn.error INFO Starting unicorn", text, StringComparison.Ordinal); // the master
+        Assert.Matches(@"gunicorn\.error INFO Booting worker with pid: \d+", text); // a worker
+        Assert.Contains("e2e_logged_app DEBUG view ran", text, StringComparison.Ordinal); // the app's logger, configured once
+        Assert.Single(File.ReadAllLines(errors), l => l.Contains("view ran", StringComparison.Ordinal));
+        Assert.Matches(@"gunicorn\.access INFO 127\.0\.0\.1 - - \[[^\]]+\] ""GET /logged HTTP/1\.[01]"" 200 2", File.ReadAllText(access));
+    }
+
+    [Fact]
+    public void Paste_preload_builds_the_app_in_the_master_so_a_factory_that_raises_stops_it_before_any_worker()
+    {
+        // Gunicorn's --preload loads the paste app in the master; the zygote preloads only an APP_MODULE, so the master
+        // checks a paste app itself, as it does when it spawns workers.
+        File.WriteAllText(Path.Combine(_dir, "e2e_refusing_app.py"), """
+            def factory(global_conf, **local):
+                raise RuntimeError("factory refused")
+            """);
+        var ini = Path.Combine(_dir, "refusing.ini");
+        File.WriteAllText(ini, "[app:main]\nuse = call:e2e_refusing_app:factory\n");
+        using var server = UnicornServer.Start(new Dictionary<string, string> { ["PYTHONPATH"] = _dir },
+            "--paste", ini, "--preload", "-w", "1", "-b", $"127.0.0.1:{UnicornServer.FreePort().ToString(CultureInfo.InvariantCulture)}");
+        Assert.Equal(4, server.WaitForExit(60));
+        Assert.True(UnicornServer.Poll(() => server.Lines.Any(l => l.Contains("RuntimeError: factory refused", StringComparison.Ordinal)), 15), server.Log);
+        Assert.DoesNotContain("Booting worker", server.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Paste_call_factory_with_paste_global()
     {
         var port = UnicornServer.FreePort();

@@ -46,8 +46,23 @@ public sealed class PasteTests : IDisposable
         Assert.Equal(SettingSource.Framework, s.SourceOf("workers"));
         Assert.Equal(ini, s.PasteUri);
         Assert.Equal(ini, s.ProcName);
-        Assert.Null(s.Get<string?>("logconfig"));
         Assert.Null(s.AppUri);
+    }
+
+    [Fact]
+    public void An_ini_with_loggers_is_the_log_config_below_the_config_file_and_command_line()
+    {
+        // As Gunicorn's --paste: the ini's [loggers] configure every process's logging, the server's own lines included.
+        var ini = Write("demo.ini", Ini);
+        var s = Resolve(["--paste", "demo.ini#main"]);
+        Assert.Equal(ini, s.Get<string?>("logconfig"));
+        Assert.Equal(SettingSource.Framework, s.SourceOf("logconfig"));
+
+        var other = Write("other.ini", "[loggers]\nkeys = root\n");
+        Assert.Equal(other, Resolve(["--paste", "demo.ini", "--log-config", other]).Get<string?>("logconfig"));
+
+        Write("nologs.ini", "[app:main]\nuse = call:demo:factory\n");
+        Assert.Null(Resolve(["--paste", "nologs.ini"]).Get<string?>("logconfig"));
     }
 
     [Fact]
