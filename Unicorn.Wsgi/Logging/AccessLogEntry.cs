@@ -51,8 +51,10 @@ public sealed class AccessLogEntry
 
     /// <summary>
     /// The entry for one finished request, with environ's CGI keys for <c>%({var}e)s</c> and PATH_INFO
-    /// decoded as Gunicorn does. <paramref name="status"/> is the status line the app gave ("200 OK"),
-    /// <paramref name="sent"/> the body bytes written (null when unknown).
+    /// decoded as Gunicorn does. <paramref name="status"/> is the status line the app gave ("200 OK"), or "" when none
+    /// went out (the client left first, the app failed): logged as 500, as Gunicorn logs such a request, never as an
+    /// empty field a log parser would take for a missing one. <paramref name="sent"/> is the body bytes written (null
+    /// when unknown).
     /// </summary>
     public static AccessLogEntry FromRequest(Application.WsgiRequest request, string status, long? sent,
         IReadOnlyList<KeyValuePair<string, string>> responseHeaders, DateTimeOffset startTime, TimeSpan duration)
@@ -67,7 +69,7 @@ public sealed class AccessLogEntry
             Query = request.Query,
             Protocol = request.Protocol,
             RemoteAddress = RequestEnviron.RemoteAddress(request.RemoteEndPoint),
-            Status = status,
+            Status = status.Length == 0 ? "500 Internal Server Error" : status,
             ResponseLength = sent,
             RequestHeaders = request.Headers,
             ResponseHeaders = responseHeaders,

@@ -64,4 +64,25 @@ public sealed class AsgiAbortedUploadTests
         Assert.True(UnicornServer.Poll(() => (held = UnicornServer.Get(port, "/exchanges").Body) == "1 kept, 0 holding", 10),
             $"{held}: an ended request kept by the app still holds its exchange\n{server.Log}");
     }
+
+    [Fact]
+    public void An_abandoned_upload_that_got_no_response_is_access_logged_as_a_500()
+    {
+        // Gunicorn 26.1's asgi worker logs a request that sent no response with status 500; the field was empty, which
+        // a parser of the combined format takes for a malformed line.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("abort_upload:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-w", "1",
+            "-b", $"127.0.0.1:{port}", "--access-logfile", "-");
+        server.WaitUntilResponding(port, "/alive");
+
+        using (var client = new TcpClient("127.0.0.1", port))
+        {
+            client.GetStream().Write(Encoding.ASCII.GetBytes("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n" + new string('q', 100_000)));
+            Thread.Sleep(200);
+            client.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        server.WaitForLog("\"POST /upload HTTP/1.1\"");
+        Assert.Contains("\"POST /upload HTTP/1.1\" 500 0 ", server.Lines.Single(l => l.Contains("\"POST /upload", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
 }
