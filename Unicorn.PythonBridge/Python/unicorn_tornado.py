@@ -12,6 +12,7 @@ asgi host's websocket (which frames, pings and closes in C#) instead of tornado'
 
 import asyncio
 import sys
+from http.client import responses  # the standard reason phrases (tornado imports the module itself)
 
 # Tornado's HTTPServer refuses bodies over max_body_size (100 MB by default); a request body is read whole
 # before the handler runs, so the same bound keeps a client from growing the worker without limit.
@@ -579,15 +580,10 @@ def _make_websocket_protocol_class():
 def _response_start(start_line, pairs):
     """http.response.start for tornado's ResponseStartLine: a reason phrase other than the standard one (which the
     asgi host sends by itself) goes along, as Gunicorn's tornado worker sends it."""
-    from http.client import responses
-
     message = {"type": "http.response.start", "status": start_line.code, "headers": pairs}
     if start_line.reason and start_line.reason != responses.get(start_line.code):
-        message[_REASON_KEY] = start_line.reason
+        message[sys.modules["_unicorn_asgi"].REASON_KEY] = start_line.reason  # the host serving this request's
     return message
-
-
-_REASON_KEY = "unicorn.reason"  # unicorn_asgi's REASON_KEY
 
 
 def _retrieved(task):

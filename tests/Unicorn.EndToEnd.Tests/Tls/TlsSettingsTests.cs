@@ -142,13 +142,7 @@ public sealed class TlsSettingsTests : IDisposable
     public void Hup_picks_up_a_renewed_certificate_without_dropping_the_listener()
     {
         // Certificate rotation as operators do it with Gunicorn: replace the files, send HUP.
-        var cert = _certs.Path("live.pem");
-        var key = _certs.Path("live.key");
-        File.Copy(_certs.ServerCert, cert);
-        File.Copy(_certs.ServerKey, key);
-        var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start(
-            "pyfixtures.flask_deploy:app", "-b", $"127.0.0.1:{port}", "--certfile", cert, "--keyfile", key);
+        using var server = StartOnCopiedFiles("live", "pyfixtures.flask_deploy:app", out var cert, out var key, out var port);
         Assert.True(UnicornServer.Poll(() => ServedSubject(port).Contains("CN = localhost", StringComparison.Ordinal), 60), server.Log);
         Assert.DoesNotContain("Renewed", ServedSubject(port), StringComparison.Ordinal);
 
@@ -167,12 +161,7 @@ public sealed class TlsSettingsTests : IDisposable
     {
         // A rotation gone wrong (the new key copied over, the old certificate left): the new workers could not boot,
         // and the master stopped on it, taking the site down. The reload is refused instead, as nginx -s reload does.
-        var cert = _certs.Path("kept.pem");
-        var key = _certs.Path("kept.key");
-        File.Copy(_certs.ServerCert, cert);
-        File.Copy(_certs.ServerKey, key);
-        var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{port}", "--certfile", cert, "--keyfile", key);
+        using var server = StartOnCopiedFiles("kept", "pyfixtures.hello:app", out var cert, out var key, out var port);
         Assert.True(UnicornServer.Poll(() => ExternalTool.Curl("--cacert", _certs.CaCert, $"https://localhost:{port}/", "--resolve", $"localhost:{port}:127.0.0.1").ExitCode == 0, 60), server.Log);
 
         File.Copy(_certs.RogueKey, key, overwrite: true);
@@ -187,6 +176,17 @@ public sealed class TlsSettingsTests : IDisposable
         server.Signal(UnicornServer.SIGHUP);
         server.WaitForLog("Booting worker with pid", times: 2);
         Assert.Equal(1, server.Count("Error reloading the configuration"));
+    }
+
+    /// <summary>A server on copies of the test certificate and key (NAME.pem, NAME.key), for a test to replace them.</summary>
+    private UnicornServer StartOnCopiedFiles(string name, string app, out string cert, out string key, out int port)
+    {
+        cert = _certs.Path(name + ".pem");
+        key = _certs.Path(name + ".key");
+        File.Copy(_certs.ServerCert, cert);
+        File.Copy(_certs.ServerKey, key);
+        port = UnicornServer.FreePort();
+        return UnicornServer.Start(app, "-b", $"127.0.0.1:{port}", "--certfile", cert, "--keyfile", key);
     }
 
     private static string ServedSubject(int port)
