@@ -54,8 +54,7 @@ internal static class MasterMain
             return CheckConfig(python, settings);
         }
 
-        // A bad certificate, key or cipher list stops the master with one line, before any worker boots.
-        _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, settings.Chdir ?? workingDirectory);
+        CheckTls(python, settings, log, workingDirectory);
         foreach (var warning in settings.Warnings)
         {
             log.Log(LogLevel.Warning, warning);
@@ -177,7 +176,7 @@ internal static class MasterMain
                 var next = WithProgramArgv(SettingsResolver.Resolve(CommandLine.Parse(args, Program.Environment()), Program.Environment(), python, workingDirectory), args);
                 // Checked as at start: with a certificate and key that no longer load, the new workers could not boot
                 // and the master would stop on it; the reload is refused and the running workers serve on.
-                _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(next, next.Chdir ?? workingDirectory);
+                CheckTls(python, next, log, workingDirectory);
                 hooks.Update(LoadHooks(python, next, log, workingDirectory), next);
                 return next;
             },
@@ -206,6 +205,23 @@ internal static class MasterMain
         });
     }
 
+    /// <summary>
+    /// A bad certificate, key or cipher list stops the master with one line, before any worker boots (or refuses a
+    /// HUP). An <c>ssl_context</c> hook is called here, once, in the directory the workers serve from; its context's
+    /// reading travels to the workers with the settings.
+    /// </summary>
+    private static void CheckTls(MasterPython python, Settings settings, IErrorLog log, string workingDirectory)
+    {
+        var directory = settings.Chdir ?? workingDirectory;
+        if (settings.CallsSslContextHook)
+        {
+            StartPythonForHooks(python, settings);
+            settings.SslContextResult = InDirectory(directory, () => PythonServerHooks.CallSslContext(settings, log, workingDirectory));
+        }
+
+        _ = Unicorn.Wsgi.Transport.Tls.TlsServer.FromSettings(settings, directory);
+    }
+
     /// <summary>The config file's server hooks; Python starts for them only when some are defined.</summary>
     private static IServerHooks LoadHooks(MasterPython python, Settings settings, IErrorLog log, string workingDirectory)
     {
@@ -214,10 +230,16 @@ internal static class MasterMain
             return NoServerHooks.Instance;
         }
 
-        // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
-        // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
-        // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
-        // one puts that back).
+        StartPythonForHooks(python, settings);
+        return PythonServerHooks.Load(settings, log, workingDirectory);
+    }
+
+    // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
+    // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
+    // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
+    // one puts that back).
+    private static void StartPythonForHooks(MasterPython python, Settings settings)
+    {
         var directory = Directory.GetCurrentDirectory();
         try
         {
@@ -227,8 +249,6 @@ internal static class MasterMain
         {
             Directory.SetCurrentDirectory(directory);
         }
-
-        return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 
     private static int CheckConfig(MasterPython python, Settings settings)

@@ -475,6 +475,9 @@ class _UnicornHooks:
             self.hooks[name] = fn
         self.counts_requests = "pre_request" in self.hooks or "post_request" in self.hooks
 
+    def ssl_context(self):
+        return _unicorn_ssl_context(self.hooks["ssl_context"], self.cfg)
+
     def call(self, name, args_json):
         args = []
         for arg in json.loads(args_json):

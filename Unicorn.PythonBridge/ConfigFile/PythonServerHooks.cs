@@ -35,11 +35,41 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
         ArgumentNullException.ThrowIfNull(log);
         var refs = HookRefs(settings, worker);
         var hooks = new PythonServerHooks(log, [.. refs.Keys]);
-        if (refs.Count == 0)
+        if (refs.Count > 0)
         {
-            return hooks;
+            hooks.LoadRefs(settings, refs, log, workingDirectory, worker);
         }
 
+        return hooks;
+    }
+
+    /// <summary>
+    /// In the master, with TLS on: calls the config's <c>ssl_context</c> hook with Gunicorn's default factory and
+    /// reads back what the context it returned asks for (<see cref="SslContextScript"/>). Throws
+    /// <see cref="ConfigException"/> naming the hook when it raises or returns no usable context.
+    /// </summary>
+    public static SslContextHookResult CallSslContext(Settings settings, IErrorLog log, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var hook = settings.SslContext;
+        using var hooks = new PythonServerHooks(log, ["ssl_context"]);
+        hooks.LoadRefs(settings, new() { ["ssl_context"] = [hook.Origin.ToString(), hook.DottedPath] }, log, workingDirectory, worker: false);
+        using (Py.GIL())
+        {
+            try
+            {
+                using var result = hooks._hooks!.InvokeMethod("ssl_context");
+                return SslContextHookResult.FromJson(result.As<string>());
+            }
+            catch (PythonException e)
+            {
+                throw new ConfigException($"unicorn: the ssl_context hook ({settings.SslContextDisplay}) failed: {e.Type.Name}: {e.Message}");
+            }
+        }
+    }
+
+    private void LoadRefs(Settings settings, Dictionary<string, string?[]> refs, IErrorLog log, string workingDirectory, bool worker)
+    {
         var location = settings.ConfigFile is { } file && !file.EndsWith(".toml", StringComparison.OrdinalIgnoreCase)
             ? ConfigLocation.Parse(file, workingDirectory)
             : null;
@@ -49,6 +79,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             using var scope = Py.CreateScope("unicorn_hooks");
             scope.Exec(ConfigFileScript.Source);
             scope.Exec(HookScript.Source);
+            scope.Exec(SslContextScript.Source);
             using var type = scope.Get("_UnicornHooks");
             using var settingsArg = new PyString(SettingsJson(settings));
             using var kindArg = new PyString(location?.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
@@ -63,20 +94,17 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
                 using var write = logs.GetAttr("log");
                 using var masterNamespace = MasterStateNamespace();
                 using var master = masterNamespace.GetAttr("master");
-                hooks._hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master, carriedArg);
+                _hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master, carriedArg);
             }
             catch (PythonException e)
             {
                 throw new ConfigException($"unicorn: error: cannot load the server hooks of {settings.ConfigFile ?? "the settings"}: {e.Type.Name}: {e.Message}");
             }
         }
-
-        return hooks;
     }
 
     public bool IsDefined(string hookName) => _defined.Contains(hookName);
 
-    /// <summary>Whether <paramref name="settings"/> name any hook this class runs (otherwise Python need not start for hooks).</summary>
     /// <summary>Whether <see cref="Load"/> finds any hook (<paramref name="worker"/>: in a worker).</summary>
     public static bool HasHooks(Settings settings, bool worker = false) => HookRefs(settings, worker).Count > 0;
 

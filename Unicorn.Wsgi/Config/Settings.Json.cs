@@ -20,6 +20,7 @@ public sealed partial class Settings
             w.WriteString("server_name", ServerName);
             w.WriteString("launch_dir", LaunchDirectory);
             w.WriteString("paste_uri", PasteUri);
+            w.WriteString("ssl_context", SslContextResult?.ToJson());
             w.WriteStartObject("config_environ");
             foreach (var (name, value) in ConfigFileEnvironment)
             {
@@ -97,6 +98,9 @@ public sealed partial class Settings
                 : new Dictionary<string, string>(),
             ConfigFilePythonPath = root.TryGetProperty("config_path", out var path) ? [.. path.EnumerateArray().Select(p => p.GetString()!)] : [],
             ProgramArgv = root.TryGetProperty("argv", out var argv) ? [.. argv.EnumerateArray().Select(p => p.GetString()!)] : [],
+            SslContextResult = root.TryGetProperty("ssl_context", out var ssl) && ssl.GetString() is { } sslJson
+                ? SslContextHookResult.FromJson(sslJson)
+                : null,
         };
         var sources = root.GetProperty("sources");
         foreach (var property in root.GetProperty("values").EnumerateObject())

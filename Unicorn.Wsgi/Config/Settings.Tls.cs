@@ -10,6 +10,17 @@ public sealed partial class Settings
     public int CertReqs => Get<int>("cert_reqs");
     public string? Ciphers => Get<string?>("ciphers");
 
-    /// <summary>The <c>ssl_context</c> hook, which Unicorn refuses when it is defined and TLS is on.</summary>
+    /// <summary>The <c>ssl_context</c> hook, which the master calls once when TLS is on (<see cref="SslContextResult"/>).</summary>
     public HookReference SslContext => Get<HookReference>("ssl_context");
+
+    /// <summary>How a message names the <c>ssl_context</c> hook: its name and the config file that defines it.</summary>
+    public string SslContextDisplay =>
+        SslContext.Origin == HookOrigin.ConfigFile && ConfigFile is { } file ? $"{SslContext.Display} in {file}" : SslContext.Display;
+
+    /// <summary>Whether TLS is on and the <c>ssl_context</c> hook is the config's own, so the master must call it.</summary>
+    public bool CallsSslContextHook => (CertFile is not null || KeyFile is not null) && !SslContext.IsDefault;
+
+    /// <summary>What the <c>ssl_context</c> hook's context asked for, once the master has called it; workers get it
+    /// with the settings and do not call the hook.</summary>
+    public SslContextHookResult? SslContextResult { get; set; }
 }

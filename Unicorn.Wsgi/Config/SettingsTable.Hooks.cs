@@ -29,8 +29,12 @@ public static partial class SettingsTable
             "Called in the master when the number of workers changes (old_value is None the first time)."),
         HookRow("on_exit", "OnExit", "server", "Called in the master just before the server exits."),
         HookRow("ssl_context", "NewSSLContext", "config, default_ssl_context_factory",
-            "Called in a worker to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it. " +
-            "Unicorn's TLS is .NET SslStream, which a Python ssl.SSLContext cannot drive: with TLS on, defining this hook stops the server at start-up."),
+            "Called to build the ssl.SSLContext for TLS; call the factory for the default context, then adjust it. " +
+            "Unicorn's TLS is .NET SslStream: the master calls the hook once (at start and at each HUP) and serves with what the returned " +
+            "context asks for: its certificate chain and key (with a password), CA files or cadata, verify_mode, TLS versions " +
+            "(minimum_version, maximum_version, OP_NO_TLSv1_x), set_ciphers and set_alpn_protocols. A context that asks for what " +
+            "SslStream cannot do (sni_callback, load_dh_params, set_ecdh_curve, OP_NO_TICKET, a capath, CRL checks, keylog_filename) " +
+            "stops the server at start-up with one line."),
     ];
 
     private static Setting HookRow(string name, string className, string parameters, string doc, string section = HooksSection)

@@ -19,15 +19,17 @@ public sealed class TlsServer
     private readonly SslServerAuthenticationOptions _options;
     private readonly X509Certificate2Collection? _trustedCas;
     private readonly ClientCertificateMode _clientCertificates;
+    private readonly IReadOnlyList<string>? _alpn;
 
     // Why the validation callback refused a client's certificate, by SslStream, for the handshake's log line.
     private readonly ConditionalWeakTable<object, string> _rejections = new();
 
     private TlsServer(TlsSettings settings)
     {
-        var certificate = LoadCertificate(settings.CertFile, settings.KeyFile);
+        var certificate = LoadCertificate(settings.CertFile, settings.KeyFile, settings.Password);
         _clientCertificates = settings.CertReqs;
-        _trustedCas = settings.CaCerts is { } caFile ? LoadCaCertificates(caFile) : null;
+        _trustedCas = LoadCaCertificates(settings.CaFiles, settings.CaPem);
+        _alpn = settings.Alpn;
         var ciphers = settings.Ciphers is { } cipherString ? ResolveCiphers(cipherString) : null;
 
         // With client certificates, the CAs go to the client in the CertificateRequest, as OpenSSL does.
@@ -40,16 +42,16 @@ public sealed class TlsServer
             ClientCertificateRequired = _clientCertificates != ClientCertificateMode.None,
             RemoteCertificateValidationCallback = ValidateClientCertificate,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            ApplicationProtocols = [SslApplicationProtocol.Http11],
             CipherSuitesPolicy = ciphers,
-            EnabledSslProtocols = SslProtocols.None,
+            EnabledSslProtocols = Protocols(settings.Versions),
         };
+        OfferApplicationProtocols(["http/1.1"]);
     }
 
     /// <summary>TLS as configured, or null when neither certfile nor keyfile is set.</summary>
     /// <param name="baseDirectory">Where relative file names are looked up (the working directory after <c>chdir</c>).</param>
     /// <exception cref="ConfigException">A missing or unreadable file, an encrypted key, a bad cipher string or an
-    /// <c>ssl_context</c> hook; the message is the one line to show.</exception>
+    /// <c>ssl_context</c> hook whose context asks for what SslStream cannot do; the message is the one line to show.</exception>
     public static TlsServer? FromSettings(Settings settings, string baseDirectory)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -58,13 +60,28 @@ public sealed class TlsServer
 
     /// <summary>
     /// The ALPN protocols to offer, in order of preference: the names of the worker's protocol handlers. Call it
-    /// before the first handshake. Without it, "http/1.1" is offered.
+    /// before the first handshake. Without it, "http/1.1" is offered. An <c>ssl_context</c> hook's
+    /// <c>set_alpn_protocols</c> narrows and orders them.
     /// </summary>
     public void OfferApplicationProtocols(IReadOnlyList<string> protocols)
     {
         ArgumentNullException.ThrowIfNull(protocols);
-        _options.ApplicationProtocols = [.. protocols.Select(p => new SslApplicationProtocol(p))];
+        var offered = _alpn is null ? protocols : [.. _alpn.Where(protocols.Contains)];
+        _options.ApplicationProtocols = offered.Count == 0 ? null : [.. offered.Select(p => new SslApplicationProtocol(p))];
     }
+
+    // The versions an ssl_context hook's context allows; none named: the system's.
+#pragma warning disable SYSLIB0039 // TLS 1.0 and 1.1 only when the hook's context asks for them, as Python would allow them
+    private static SslProtocols Protocols(IReadOnlyList<string>? versions) =>
+        versions is null ? SslProtocols.None : versions.Aggregate(SslProtocols.None, (all, v) => all | v switch
+        {
+            "TLSv1" => SslProtocols.Tls,
+            "TLSv1_1" => SslProtocols.Tls11,
+            "TLSv1_2" => SslProtocols.Tls12,
+            "TLSv1_3" => SslProtocols.Tls13,
+            _ => throw new ConfigException($"unicorn: the ssl_context hook's context allows {v}, which Unicorn does not know"),
+        });
+#pragma warning restore SYSLIB0039
 
     /// <summary>
     /// The server side of the handshake on <paramref name="transport"/>; null when it fails or takes longer than
@@ -166,19 +183,46 @@ public sealed class TlsServer
         return intermediates;
     }
 
-    private static X509Certificate2Collection LoadCaCertificates(string caFile)
+    // Null when none is named: the system's trust, as Python's default context loads it.
+    private static X509Certificate2Collection? LoadCaCertificates(IReadOnlyList<string> caFiles, IReadOnlyList<string> caPem)
     {
-        var cas = new X509Certificate2Collection();
-        try
+        if (caFiles.Count == 0 && caPem.Count == 0)
         {
-            cas.ImportFromPemFile(caFile);
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"unicorn: cannot read ca_certs \"{caFile}\": {e.Message.TrimEnd('.')}");
+            return null;
         }
 
-        return cas.Count > 0 ? cas : throw new ConfigException($"unicorn: ca_certs \"{caFile}\" holds no PEM certificate");
+        var cas = new X509Certificate2Collection();
+        foreach (var caFile in caFiles)
+        {
+            var count = cas.Count;
+            try
+            {
+                cas.ImportFromPemFile(caFile);
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigException($"unicorn: cannot read ca_certs \"{caFile}\": {e.Message.TrimEnd('.')}");
+            }
+
+            if (cas.Count == count)
+            {
+                throw new ConfigException($"unicorn: ca_certs \"{caFile}\" holds no PEM certificate");
+            }
+        }
+
+        foreach (var pem in caPem)
+        {
+            try
+            {
+                cas.ImportFromPem(pem);
+            }
+            catch (CryptographicException e)
+            {
+                throw new ConfigException($"unicorn: the ssl_context hook's cadata holds no certificate .NET can read: {e.Message.TrimEnd('.')}");
+            }
+        }
+
+        return cas;
     }
 
     private static CipherSuitesPolicy ResolveCiphers(string cipherString)
@@ -202,7 +246,7 @@ public sealed class TlsServer
         return OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException() : new CipherSuitesPolicy(suites);
     }
 
-    private static X509Certificate2 LoadCertificate(string certFile, string keyFile)
+    private static X509Certificate2 LoadCertificate(string certFile, string keyFile, string? password)
     {
         string certText, keyText;
         try
@@ -215,11 +259,24 @@ public sealed class TlsServer
             throw new ConfigException($"unicorn: cannot read the TLS certificate or key: {e.Message}");
         }
 
+        if (password is not null && keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal))
+        {
+            try
+            {
+                return X509Certificate2.CreateFromEncryptedPem(certText, keyText, password);
+            }
+            catch (CryptographicException e)
+            {
+                throw new ConfigException($"unicorn: cannot load certfile \"{certFile}\" with the encrypted keyfile \"{keyFile}\" and the ssl_context hook's password: {e.Message.TrimEnd('.')}");
+            }
+        }
+
         if (keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal)
             || keyText.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
         {
-            throw new ConfigException(
-                $"unicorn: keyfile \"{keyFile}\" is encrypted; Unicorn cannot ask for its passphrase: decrypt it (openssl pkey -in KEY -out NEWKEY) and protect the file with its permissions");
+            throw new ConfigException(password is null
+                ? $"unicorn: keyfile \"{keyFile}\" is encrypted; Unicorn cannot ask for its passphrase: decrypt it (openssl pkey -in KEY -out NEWKEY) and protect the file with its permissions"
+                : $"unicorn: keyfile \"{keyFile}\" is encrypted in the legacy PEM form .NET cannot read; convert it to PKCS#8 (openssl pkcs8 -topk8 -in KEY -out NEWKEY)");
         }
 
         try

@@ -110,7 +110,6 @@ public sealed class TlsSettingsTests : IDisposable
         { "encrypted", "is encrypted; Unicorn cannot ask for its passphrase" },
         { "missing", "certfile \"/nonexistent/cert.pem\" does not exist" },
         { "ciphers", "--ciphers 'NO-SUCH-CIPHER' selects no cipher" },
-        { "ssl_context", "the ssl_context hook (" },
         { "mismatch", "does not hold the private key of certfile" },
     };
 
@@ -118,15 +117,12 @@ public sealed class TlsSettingsTests : IDisposable
     [MemberData(nameof(BadSettings))]
     public void A_tls_setting_unicorn_cannot_honour_stops_the_master_with_one_line(string kind, string expected)
     {
-        var config = _certs.Path("conf.py");
-        File.WriteAllText(config, "def ssl_context(config, default_ssl_context_factory):\n    return default_ssl_context_factory()\n");
         string[] args = kind switch
         {
             "encrypted" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.EncryptedServerKey],
             "missing" => ["--certfile", "/nonexistent/cert.pem", "--keyfile", _certs.ServerKey],
             "ciphers" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey, "--ciphers", "NO-SUCH-CIPHER"],
-            "mismatch" => ["--certfile", _certs.ServerCert, "--keyfile", _certs.RogueKey],
-            _ => ["-c", config, "--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey],
+            _ => ["--certfile", _certs.ServerCert, "--keyfile", _certs.RogueKey],
         };
         using var server = UnicornServer.Start(["pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", .. args]);
         Assert.Equal(1, server.WaitForExit(60));
