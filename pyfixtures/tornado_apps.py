@@ -53,6 +53,21 @@ class EventsHandler(tornado.web.RequestHandler):
         EVENTS_ENDED.append("on_connection_close")
 
 
+class LongPollHandler(tornado.web.RequestHandler):
+    # The long poll of tornado's chat demo: nothing is written until a message comes (none does here), and a client
+    # that leaves meanwhile is told by on_connection_close, which ends the wait.
+    async def get(self):
+        self.waiting = asyncio.get_running_loop().create_future()
+        await self.waiting
+        if not self.request.connection.stream.closed():
+            self.finish("a message")
+
+    def on_connection_close(self):
+        EVENTS_ENDED.append("poll-closed")
+        if not self.waiting.done():
+            self.waiting.set_result(None)
+
+
 class EventsEndedHandler(tornado.web.RequestHandler):
     def get(self):
         self.write(" ".join(sorted(EVENTS_ENDED)) or "-")
@@ -115,6 +130,7 @@ def make_app():
         (r"/upload", UploadHandler),
         (r"/events", EventsHandler),
         (r"/events/ended", EventsEndedHandler),
+        (r"/poll", LongPollHandler),
         (r"/nonlatin", NonLatinHeaderHandler),
         (r"/ws", EchoWebSocket),
         (r"/reason", ReasonHandler),

@@ -38,6 +38,7 @@ public sealed class PythonAsgiExchange
     private long _sent;
     private bool _ended;
     private volatile bool _gone;
+    private CancellationTokenSource? _watch;
     private volatile Exception? _readFailure;
 
     internal PythonAsgiExchange(PythonAsgiLoop loop, long id, WsgiRequest request, IResponseSink sink)
@@ -228,6 +229,36 @@ public sealed class PythonAsgiExchange
         }
 
         return end;
+    }
+
+    /// <summary>
+    /// The app awaits the end of the exchange (receive() after the whole body: a long poll's disconnect listener,
+    /// Starlette's is_disconnected()): watch the client's connection until the exchange ends, so a client that leaves
+    /// before anything is written is noticed, as uvicorn notices it, and not only when a write fails. Once per exchange.
+    /// </summary>
+    public void WatchClient()
+    {
+        CancellationToken token;
+        lock (_gate)
+        {
+            if (_watch is not null || _ended || _gone || _request.ClientConnection is null)
+            {
+                return;
+            }
+
+            _watch = new CancellationTokenSource();
+            token = _watch.Token;
+        }
+
+        var client = _request.ClientConnection;
+        _ = Task.Run(async () =>
+        {
+            if (await client.WaitUntilClosedAsync(token).ConfigureAwait(false) && !token.IsCancellationRequested)
+            {
+                _gone = true;
+                _loop.Disconnected(Id);
+            }
+        }, CancellationToken.None);
     }
 
     /// <summary>
@@ -514,6 +545,7 @@ public sealed class PythonAsgiExchange
         }
         finally
         {
+            StopWatching();
             _loop.Ended(Id);
             if (fault is not null)
             {
@@ -523,6 +555,22 @@ public sealed class PythonAsgiExchange
             {
                 _completion.TrySetResult();
             }
+        }
+    }
+
+    // The connection goes on to its next request (or closes): the watch's pending receive must not outlive the exchange.
+    private void StopWatching()
+    {
+        CancellationTokenSource? watch;
+        lock (_gate)
+        {
+            (watch, _watch) = (_watch, null);
+        }
+
+        if (watch is not null)
+        {
+            watch.Cancel();
+            watch.Dispose();
         }
     }
 

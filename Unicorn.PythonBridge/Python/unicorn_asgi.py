@@ -370,6 +370,7 @@ class _Request:
         self.misuse = None
         self.streamed = False
         self.waiters = []
+        self.watching = False  # the exchange watches the client's connection (WatchClient), once asked
         self.writing = None  # the future a write fast.write or ws_send started waits on; Server.written settles it
         self.released = False  # the connection was handed back once the response was complete (_release)
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
@@ -486,10 +487,18 @@ class _Request:
             if not chunk:
                 self.body_done = True
             return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
-        # The body is all read: the next event is the end of the exchange.
+        # The body is all read: the next event is the end of the exchange, or the client leaving before it.
         waiter = self.server.loop.create_future()
         self.waiters.append(waiter)
-        await waiter
+        if not self.watching:
+            self.watching = True
+            self.ex.WatchClient()
+        try:
+            await waiter
+        finally:
+            # A poll that gave up (Starlette's is_disconnected() cancels its receive at once) leaves no waiter behind.
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
         return {"type": "http.disconnect"}
 
     def on_disconnect(self):

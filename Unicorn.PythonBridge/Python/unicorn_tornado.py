@@ -290,13 +290,14 @@ class _TornadoAsgi:
         """What the handler wrote, in order; each write's future resolves once the server has taken it.
 
         The asgi host's send does not raise once the client is gone (it drops the write, and cancels this task after
-        asgi_disconnect_grace_period), so a handler streaming with flush() would never hear of it: once the response
-        has begun and the handler has more to write, receive() is watched for the disconnect, which fails the
-        handler's writes with StreamClosedError and calls its on_connection_close, as tornado's own server does."""
+        asgi_disconnect_grace_period), so a handler streaming with flush() would never hear of it: whenever the handler
+        has nothing queued (a long poll that has written nothing, a stream between writes), receive() is watched for
+        the disconnect, which fails the handler's writes with StreamClosedError and calls its on_connection_close, as
+        tornado's own server does."""
         watch = None
         try:
             while True:
-                if watch is None and connection.queue.empty() and connection.begun:
+                if watch is None and connection.queue.empty():
                     watch = asyncio.ensure_future(self._watch(receive, connection))
                 if not await self._respond_one(send, connection):
                     return

@@ -11,6 +11,9 @@ public sealed class WsgiRequest
     /// <summary>Set by an HTTP/1 connection: lets an ASGI host take the connection over after a websocket accept.</summary>
     public IConnectionUpgrade? Upgrade { get; set; }
 
+    /// <summary>Set by an HTTP/1 or uwsgi connection: lets a host learn that the client went away while the app waits.</summary>
+    public IClientConnection? ClientConnection { get; set; }
+
     public required string Method { get; init; }
 
     /// <summary>The request-target exactly as sent (RAW_URI).</summary>
@@ -63,6 +66,7 @@ public sealed class WsgiRequest
     public WsgiRequest Rewrite(string method, string rawUri, string path, string query, IReadOnlyList<KeyValuePair<string, string>> headers) => new()
     {
         Upgrade = Upgrade,
+        ClientConnection = ClientConnection,
         Method = method,
         RawUri = rawUri,
         Path = path,

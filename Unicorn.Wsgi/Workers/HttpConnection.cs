@@ -71,6 +71,7 @@ internal sealed partial class HttpConnection : RequestConnection
         var body = await ReadBodyAsync();
         var request = _worker.Requests.Build(_head, body, _connection.Listener, _connection.RemoteEndPoint, _connection.Proxy, _connection.TlsEnviron);
         request.Upgrade = this;
+        request.ClientConnection = this;
         _worker.OnRequestStarting(); // may stop the worker (max_requests): then this response closes the connection
         var forceClose = _worker.Options.KeepAlive <= TimeSpan.Zero || _worker.Stopping.IsCancellationRequested;
         using var sink = new ResponseSink(_stream, _head, forceClose, _worker.Stopping) { AllowSendfile = _worker.Options.Sendfile };

@@ -15,7 +15,7 @@ namespace Unicorn.Wsgi.Workers;
 /// protocol parses its frame, serves the request and words its rejection. Not generic over the rejection's type:
 /// a shared generic class would look its async state machines up at run time on every request.
 /// </summary>
-internal abstract class RequestConnection
+internal abstract class RequestConnection : IClientConnection
 {
     /// <summary>How long a lingering close may last in all, and without a byte from the client.</summary>
     internal static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(5);
@@ -38,6 +38,30 @@ internal abstract class RequestConnection
     protected bool InputLeftUnread { get; set; }
 
     protected string RemoteText => _connection.RemoteText;
+
+    public async Task<bool> WaitUntilClosedAsync(CancellationToken token)
+    {
+        if (_connection.Socket is not { } socket)
+        {
+            return false;
+        }
+
+        try
+        {
+            // A zero-byte receive waits until the socket is readable and takes nothing; then no byte to read on a
+            // readable socket is its end (FIN), and bytes mean the client is still there, or cannot be told from it.
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+            return socket.Available == 0 && socket.Poll(0, SelectMode.SelectRead);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Serves requests until the connection is done; the pipeline then closes it.</summary>
     public async Task RunAsync()

@@ -57,6 +57,7 @@ internal sealed class UwsgiConnection : RequestConnection
             : _connection.RemoteEndPoint;
         var request = UwsgiRequestMapper.Build(_packet, body, (listener.ServerName, listener.ServerPort), listener.Scheme, peer,
             _worker.Options.ScriptName, _connection.TlsEnviron);
+        request.ClientConnection = this;
 
         // The head ResponseSink frames the response by: HTTP/1.0 framing, so no chunked coding (see the class summary).
         _head.Reset();

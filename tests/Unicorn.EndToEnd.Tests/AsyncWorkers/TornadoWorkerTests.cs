@@ -89,6 +89,31 @@ public sealed class TornadoWorkerTests
     }
 
     [Fact]
+    public async Task A_long_poll_that_has_written_nothing_hears_that_its_client_went_away()
+    {
+        // Tornado's chat demo waits for a message with nothing written; on_connection_close must end the wait when
+        // the client leaves (it heard of it only once it wrote, which a quiet poll never does: one leaked handler per
+        // client that left).
+        using var server = Start("pyfixtures.tornado_apps:app", "tornado", out var port);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"));
+            await Task.Delay(500);
+        }
+
+        var ended = "-";
+        for (var i = 0; i < 100 && ended != "poll-closed"; i++)
+        {
+            await Task.Delay(100);
+            ended = await client.GetStringAsync("/events/ended");
+        }
+
+        Assert.Equal("poll-closed", ended);
+    }
+
+    [Fact]
     public async Task A_websocket_handler_from_tornados_docs_echoes_and_closes()
     {
         // Gunicorn's tornado worker serves WebSocketHandler (tornado's HTTPServer); here the websocket scope was a 500.
