@@ -65,6 +65,10 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
                 : await Http2RequestBody.ReadAsync(features.Get<IRequestBodyPipeFeature>()!.Reader, head.ContentLength,
                     WorkerOptions.BufferedBodyLimit, worker.Options.ReadTimeout);
             request = worker.Requests.Build(head, body, connection.Listener, connection.RemoteEndPoint, connection.Proxy, connection.TlsEnviron);
+            if (features.Get<IHttpRequestLifetimeFeature>() is { } lifetime)
+            {
+                request.ClientConnection = new Http2StreamClient(lifetime.RequestAborted);
+            }
         }
         catch (BadHttpRequestException e)
         {

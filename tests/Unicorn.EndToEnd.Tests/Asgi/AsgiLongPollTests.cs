@@ -39,6 +39,59 @@ public sealed class AsgiLongPollTests : IDisposable
     }
 
     [Fact]
+    public void Over_http2_a_long_poll_ends_when_the_client_resets_its_stream()
+    {
+        using var certs = new Tls.TestCertificates();
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("long_poll:app", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-w", "1", "-b", $"127.0.0.1:{port}",
+            "--http-protocols", "h2,h1", "--certfile", certs.ServerCert, "--keyfile", certs.ServerKey);
+        server.WaitForLog("Booting worker with pid");
+        var script = certs.Path("reset.py");
+        File.WriteAllText(script, $$"""
+            import socket, ssl, time
+            import h2.config, h2.connection, h2.events
+
+            ctx = ssl.create_default_context(cafile={{System.Text.Json.JsonSerializer.Serialize(certs.CaCert)}})
+            ctx.set_alpn_protocols(["h2"])
+            for _ in range(100):
+                try:
+                    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {{port}})), server_hostname="localhost")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            c.initiate_connection()
+
+            def get(stream, path):
+                c.send_headers(stream, [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", "x")], end_stream=True)
+                s.sendall(c.data_to_send())
+
+            get(1, "/poll")
+            time.sleep(0.5)
+            c.reset_stream(1)
+            s.sendall(c.data_to_send())
+            s.settimeout(10)
+            # The poll checks every 50 ms; ask until it has heard of the reset (it would give up on its own after 30 s).
+            for attempt in range(20):
+                time.sleep(0.25)
+                stream = 3 + 2 * attempt
+                get(stream, "/gone")
+                body, ended = b"", False
+                while not ended:
+                    for e in c.receive_data(s.recv(65535)):
+                        if isinstance(e, h2.events.DataReceived) and e.stream_id == stream:
+                            body += e.data
+                        ended |= isinstance(e, h2.events.StreamEnded) and e.stream_id == stream
+                    s.sendall(c.data_to_send())
+                if body == b"1":
+                    print("heard")
+                    break
+            """);
+        var client = Tls.ExternalTool.Run(Environment.GetEnvironmentVariable("UNICORN_PYTHON") ?? "python3", [script]);
+        Assert.True(client.Stdout.Contains("heard", StringComparison.Ordinal), client.All + server.Log);
+    }
+
+    [Fact]
     public void Asking_whether_the_client_left_does_not_disturb_the_connections_next_requests()
     {
         // Keep-alive and pipelining: the watch the first request started must not take the bytes of the next one.
