@@ -350,11 +350,21 @@ class _Connection:
 
     def call(self, message):
         with self._lock:
+            reused = self._sock is not None
             self.connect()
             message["id"] = next(self._ids)
             frame = _encode_request(message)
             try:
-                self._sock.sendall(frame)
+                try:
+                    self._sock.sendall(frame)
+                except (BrokenPipeError, ConnectionResetError):
+                    if not reused:
+                        raise
+                    # The arbiter this kept connection led to is gone (killed and replaced): nothing was
+                    # sent, so the call goes once to the arbiter now listening on the same path.
+                    self.close()
+                    self.connect()
+                    self._sock.sendall(frame)
                 reply = _recv(self._sock)
             except socket.timeout:
                 self.close()
@@ -1163,9 +1173,11 @@ class DirtyArbiter:
 
     def spawn_worker(self):
         age = next(self._ages)
+        # The arbiter's pid in the name: a replacement arbiter counts ages from 1 again while the workers
+        # of the one that died still hold their sockets (until they notice, within a second).
+        name = f"worker-{os.getpid()}-{age}.sock"
         worker = DirtyWorker(age, self._apps_for_new_worker(),
-                             os.path.join(os.path.dirname(self.socket_path), f"worker-{age}.sock"), self.cfg,
-                             self.log)
+                             os.path.join(os.path.dirname(self.socket_path), name), self.cfg, self.log)
         ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:

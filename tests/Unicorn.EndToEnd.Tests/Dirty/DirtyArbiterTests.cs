@@ -153,6 +153,28 @@ public sealed partial class DirtyArbiterTests
         Assert.Equal(16, Call(port, "/square?x=4").GetProperty("result").GetInt32());
     }
 
+    /// <summary>
+    /// A dirty arbiter killed and replaced: its workers' sockets are still there while they notice, so the new
+    /// arbiter's workers must not collide with them (they failed with EADDRINUSE), and an HTTP worker's kept
+    /// client connection to the dead arbiter must not fail the next call (it got DirtyConnectionError, a 500).
+    /// </summary>
+    [Fact]
+    public void AKilledDirtyArbiterIsReplacedAndTheKeptClientCallsTheNewOne()
+    {
+        var port = FreePort();
+        using var server = StartPool(port);
+        server.WaitUntilResponding(port, "/square?x=1", seconds: 120);
+        server.WaitForLog("hook: dirty_worker_init", times: 2, seconds: 30);
+
+        Signal(DirtyArbiterPid(server), SIGKILL);
+        server.WaitForLog("Spawning dirty arbiter...", seconds: 30);
+        server.WaitForLog("hook: dirty_worker_init", times: 4, seconds: 30);
+
+        Assert.Equal(9, Call(port, "/square?x=3").GetProperty("result").GetInt32());
+        Assert.Equal(0, server.Count("Address already in use"));
+        Assert.Equal(0, server.Count("Exception in dirty worker process"));
+    }
+
     [Fact]
     public async Task TtinAndTtouResizeThePoolAndTermLetsACallFinish()
     {
