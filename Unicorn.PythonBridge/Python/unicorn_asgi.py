@@ -675,13 +675,14 @@ class _WebSocket(_Request):
             if self.close_code is not None or self.disconnected:
                 self.server.native.Log(10, "Exception after the websocket closed")
             else:
-                self.server.log_exception("Error in ASGI application")
+                # Gunicorn 26.1's line for a websocket scope, which operators grep apart from failed requests.
+                self.server.log_exception("Error in WebSocket ASGI application")
                 if self.accepted:
-                    # As Gunicorn 26.1's worker (and RFC 6455): 1011 Internal Error tells the client the server
-                    # failed; the 1000 Finish() sends would tell it the app closed normally. A close the app
-                    # already sent stays (the socket sends one close frame only).
+                    # As Gunicorn 26.1's worker (and RFC 6455): 1011 Internal Error, with its reason, tells the
+                    # client the server failed; the 1000 Finish() sends would tell it the app closed normally. A
+                    # close the app already sent stays (the socket sends one close frame only).
                     try:
-                        await self.send({"type": "websocket.close", "code": 1011})
+                        await self.send({"type": "websocket.close", "code": 1011, "reason": "Application error"})
                     except Exception:
                         pass
         finally:
