@@ -21,6 +21,7 @@ public sealed class ControlServer : IDisposable
 {
     private const int SolSocket = 1;
     private const int SoPeercred = 17;
+    private const int SoPeergroups = 59;
     private const int MaxClients = 16;
     private const int MaxSocketPath = 107; // sun_path: 108 bytes with the NUL
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
@@ -295,9 +296,44 @@ public sealed class ControlServer : IDisposable
         }
 
         var allowed = uid == 0 || uid == Libc.geteuid()
-            || ((_mode & 0x10) != 0 && gid == Libc.getegid())
+            || ((_mode & 0x10) != 0 && InGroup(client, gid, Libc.getegid()))
             || (_mode & 0x2) != 0;
-        return allowed ? null : $"refused a connection from pid {pid} (uid {uid}): only the socket's owner may use it (control_socket_mode {Convert.ToString(_mode, 8)})";
+        var who = (_mode & 0x10) != 0 ? "owner and group" : "owner";
+        return allowed ? null : $"refused a connection from pid {pid} (uid {uid}): only the socket's {who} may use it (control_socket_mode {Convert.ToString(_mode, 8)})";
+    }
+
+    /// <summary>
+    /// Whether the peer's primary group or one of its supplementary groups (SO_PEERGROUPS) is
+    /// <paramref name="group"/>: an admin is usually in the socket's group by `usermod -aG`, and the kernel
+    /// let them connect by that group.
+    /// </summary>
+    private static bool InGroup(Socket client, uint primary, uint group)
+    {
+        if (primary == group)
+        {
+            return true;
+        }
+
+        var groups = new byte[65536 * sizeof(uint)]; // NGROUPS_MAX
+        int length;
+        try
+        {
+            length = client.GetRawSocketOption(SolSocket, SoPeergroups, groups);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
+        for (var offset = 0; offset + sizeof(uint) <= length; offset += sizeof(uint))
+        {
+            if (MemoryMarshal.Read<uint>(groups.AsSpan(offset)) == group)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task ReplyAsync(Stream stream, JsonObject reply) =>

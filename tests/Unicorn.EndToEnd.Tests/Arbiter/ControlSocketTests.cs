@@ -174,6 +174,32 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void AMemberOfTheSocketsGroupBySupplementaryGroupMayUseA0660Socket()
+    {
+        // control_socket_mode = 0o660 and `usermod -aG` for the admins: their primary group is their own, and the
+        // kernel lets them connect by the supplementary one, as Gunicorn serves them.
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath,
+            "--control-socket-mode", "0o660", "pyfixtures.arbiter_app:app");
+        server.WaitForLog("Control socket listening at");
+        File.SetUnixFileMode(_dir, (UnixFileMode)0x1C9 /* 0711 */);
+        File.SetUnixFileMode(Path.GetDirectoryName(SocketPath)!, (UnixFileMode)0x1C9);
+        var unicornctl = Path.Combine(RepoRoot, "unicornctl");
+
+        var (status, output, error) = RunTool("/usr/bin/setpriv", "", "--reuid=65534", "--regid=65534",
+            $"--groups={getegid()}", "/usr/bin/python3", unicornctl, "-s", SocketPath, "-c", "show stats", "-j");
+        Assert.True(status == 0, error);
+        Assert.Equal(server.Pid, (int)Json(output)["pid"]!);
+
+        (status, _, error) = RunTool("/usr/bin/setpriv", "", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "/usr/bin/python3", unicornctl, "-s", SocketPath, "-c", "show stats");
+        Assert.Equal(1, status);
+        Assert.Contains("Permission denied", error, StringComparison.Ordinal); // the file mode keeps it out
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void TheDefaultSocketIsInXdgRuntimeDirAndNoControlSocketTurnsItOff()
     {
         var runtime = Path.Combine(_dir, "xdg");
@@ -354,4 +380,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), $"{program} did not finish");
         return (process.ExitCode, output.Result, error.Result);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint getegid();
 }
