@@ -118,6 +118,11 @@ public sealed class ControlSocketTests : IDisposable
         (status, _, error) = RunTool(Path.Combine(RepoRoot, "unicornctl"), "", "-s", SocketPath, "-c", "dirty add 2");
         Assert.Equal(1, status);
         Assert.Equal("Error: no dirty arbiter: dirty_apps is not set", error.Trim());
+
+        // A quote left open in -c is one line, as in the interactive mode (gunicornc prints shlex's traceback).
+        (status, _, error) = RunTool(Path.Combine(RepoRoot, "unicornctl"), "", "-s", SocketPath, "-c", "worker 'add 2");
+        Assert.Equal(1, status);
+        Assert.Equal("Error: No closing quotation", error.Trim());
     }
 
     [Fact]
