@@ -23,6 +23,7 @@ public sealed class ControlServer : IDisposable
     private const int SoPeercred = 17;
     private const int SoPeergroups = 59;
     private const int MaxClients = 16;
+    private const int MaxConnections = 128; // the served ones and those waiting for a turn
     private const int MaxSocketPath = 107; // sun_path: 108 bytes with the NUL
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(10);
@@ -35,6 +36,7 @@ public sealed class ControlServer : IDisposable
     private readonly IErrorLog _log;
     private readonly Func<IReadOnlyList<string>, Task<JsonObject>> _execute;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _turns = new(MaxClients);
     private int _clients;
 
     private ControlServer(Socket listener, string path, int mode, IErrorLog log, Func<IReadOnlyList<string>, Task<JsonObject>> execute)
@@ -89,7 +91,7 @@ public sealed class ControlServer : IDisposable
         {
             socket.Bind(new UnixDomainSocketEndPoint(bindPath));
             File.SetUnixFileMode(bindPath, (UnixFileMode)(mode & 0x1FF));
-            socket.Listen(MaxClients);
+            socket.Listen(MaxConnections);
             if (bindPath != path)
             {
                 File.Move(bindPath, path, overwrite: true);
@@ -134,17 +136,19 @@ public sealed class ControlServer : IDisposable
     {
         using var _ = client;
         await using var stream = new NetworkStream(client, ownsSocket: false);
+        var turn = false;
         try
         {
-            if (Interlocked.Increment(ref _clients) > MaxClients)
+            // A client beyond the 16 served at once waits for a turn, as a burst of scripts would each get one from
+            // Gunicorn (which has no limit); only one that waits too long, or past 128, is turned away.
+            if (Interlocked.Increment(ref _clients) <= MaxConnections)
             {
-                await ReplyAsync(stream, ControlProtocol.Error(null, "too many control connections; try again")).ConfigureAwait(false);
-                return;
+                turn = await _turns.WaitAsync(MessageTimeout, _stop.Token).ConfigureAwait(false);
             }
 
             // A refused peer still gets its first request read, so the refusal reaches it as that request's reply.
-            var refusal = RefusedPeer(client);
-            if (refusal is not null)
+            var refusal = turn ? RefusedPeer(client) : "too many control connections; try again";
+            if (refusal is not null && turn)
             {
                 _log.Warning("Control socket: " + refusal);
             }
@@ -201,6 +205,11 @@ public sealed class ControlServer : IDisposable
         }
         finally
         {
+            if (turn)
+            {
+                _turns.Release();
+            }
+
             Interlocked.Decrement(ref _clients);
         }
     }

@@ -205,6 +205,34 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void FortyClientsAtOnceAreAllAnsweredAsGunicornAnswersThem()
+    {
+        // Gunicorn serves every client; here the 17th and later wait for a turn instead of being turned away
+        // ("too many control connections"), so a burst of monitoring scripts all get their answers.
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        server.WaitForLog("Control socket listening at");
+        var clients = Enumerable.Range(0, 40).Select(_ => Connect()).ToList();
+        try
+        {
+            var replies = clients.AsParallel().WithDegreeOfParallelism(40).Select((client, i) =>
+            {
+                var reply = Exchange(client, Encoding.UTF8.GetBytes($$"""{"id": {{i}}, "command": "show stats"}"""));
+                client.Dispose(); // its turn goes to one still waiting
+                return reply;
+            }).ToList();
+            Assert.All(replies, reply => Assert.Equal("ok", (string)reply["status"]!));
+        }
+        finally
+        {
+            clients.ForEach(client => client.Dispose());
+        }
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
     public void TheDefaultSocketIsInXdgRuntimeDirAndNoControlSocketTurnsItOff()
     {
         var runtime = Path.Combine(_dir, "xdg");
