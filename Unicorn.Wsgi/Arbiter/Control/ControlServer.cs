@@ -21,7 +21,9 @@ public sealed class ControlServer : IDisposable
 {
     private const int SolSocket = 1;
     private const int SoPeercred = 17;
+    private const int SoPeergroups = 59;
     private const int MaxClients = 16;
+    private const int MaxConnections = 128; // the served ones and those waiting for a turn
     private const int MaxSocketPath = 107; // sun_path: 108 bytes with the NUL
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan MessageTimeout = TimeSpan.FromSeconds(10);
@@ -34,6 +36,7 @@ public sealed class ControlServer : IDisposable
     private readonly IErrorLog _log;
     private readonly Func<IReadOnlyList<string>, Task<JsonObject>> _execute;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _turns = new(MaxClients);
     private int _clients;
 
     private ControlServer(Socket listener, string path, int mode, IErrorLog log, Func<IReadOnlyList<string>, Task<JsonObject>> execute)
@@ -88,7 +91,7 @@ public sealed class ControlServer : IDisposable
         {
             socket.Bind(new UnixDomainSocketEndPoint(bindPath));
             File.SetUnixFileMode(bindPath, (UnixFileMode)(mode & 0x1FF));
-            socket.Listen(MaxClients);
+            socket.Listen(MaxConnections);
             if (bindPath != path)
             {
                 File.Move(bindPath, path, overwrite: true);
@@ -133,17 +136,19 @@ public sealed class ControlServer : IDisposable
     {
         using var _ = client;
         await using var stream = new NetworkStream(client, ownsSocket: false);
+        var turn = false;
         try
         {
-            if (Interlocked.Increment(ref _clients) > MaxClients)
+            // A client beyond the 16 served at once waits for a turn, as a burst of scripts would each get one from
+            // Gunicorn (which has no limit); only one that waits too long, or past 128, is turned away.
+            if (Interlocked.Increment(ref _clients) <= MaxConnections)
             {
-                await ReplyAsync(stream, ControlProtocol.Error(null, "too many control connections; try again")).ConfigureAwait(false);
-                return;
+                turn = await _turns.WaitAsync(MessageTimeout, _stop.Token).ConfigureAwait(false);
             }
 
             // A refused peer still gets its first request read, so the refusal reaches it as that request's reply.
-            var refusal = RefusedPeer(client);
-            if (refusal is not null)
+            var refusal = turn ? RefusedPeer(client) : "too many control connections; try again";
+            if (refusal is not null && turn)
             {
                 _log.Warning("Control socket: " + refusal);
             }
@@ -200,6 +205,11 @@ public sealed class ControlServer : IDisposable
         }
         finally
         {
+            if (turn)
+            {
+                _turns.Release();
+            }
+
             Interlocked.Decrement(ref _clients);
         }
     }
@@ -295,9 +305,44 @@ public sealed class ControlServer : IDisposable
         }
 
         var allowed = uid == 0 || uid == Libc.geteuid()
-            || ((_mode & 0x10) != 0 && gid == Libc.getegid())
+            || ((_mode & 0x10) != 0 && InGroup(client, gid, Libc.getegid()))
             || (_mode & 0x2) != 0;
-        return allowed ? null : $"refused a connection from pid {pid} (uid {uid}): only the socket's owner may use it (control_socket_mode {Convert.ToString(_mode, 8)})";
+        var who = (_mode & 0x10) != 0 ? "owner and group" : "owner";
+        return allowed ? null : $"refused a connection from pid {pid} (uid {uid}): only the socket's {who} may use it (control_socket_mode {Convert.ToString(_mode, 8)})";
+    }
+
+    /// <summary>
+    /// Whether the peer's primary group or one of its supplementary groups (SO_PEERGROUPS) is
+    /// <paramref name="group"/>: an admin is usually in the socket's group by `usermod -aG`, and the kernel
+    /// let them connect by that group.
+    /// </summary>
+    private static bool InGroup(Socket client, uint primary, uint group)
+    {
+        if (primary == group)
+        {
+            return true;
+        }
+
+        var groups = new byte[65536 * sizeof(uint)]; // NGROUPS_MAX
+        int length;
+        try
+        {
+            length = client.GetRawSocketOption(SolSocket, SoPeergroups, groups);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
+        for (var offset = 0; offset + sizeof(uint) <= length; offset += sizeof(uint))
+        {
+            if (MemoryMarshal.Read<uint>(groups.AsSpan(offset)) == group)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task ReplyAsync(Stream stream, JsonObject reply) =>

@@ -118,6 +118,11 @@ public sealed class ControlSocketTests : IDisposable
         (status, _, error) = RunTool(Path.Combine(RepoRoot, "unicornctl"), "", "-s", SocketPath, "-c", "dirty add 2");
         Assert.Equal(1, status);
         Assert.Equal("Error: no dirty arbiter: dirty_apps is not set", error.Trim());
+
+        // A quote left open in -c is one line, as in the interactive mode (gunicornc prints shlex's traceback).
+        (status, _, error) = RunTool(Path.Combine(RepoRoot, "unicornctl"), "", "-s", SocketPath, "-c", "worker 'add 2");
+        Assert.Equal(1, status);
+        Assert.Equal("Error: No closing quotation", error.Trim());
     }
 
     [Fact]
@@ -169,6 +174,60 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal(200, Get(port, "/pid").Status);
         Assert.Equal("ok", (string)Exchange(Connect(), """{"id": 1, "command": "show workers"}"""u8.ToArray())["status"]!);
         Assert.DoesNotContain("Unhandled", server.Log, StringComparison.Ordinal);
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void AMemberOfTheSocketsGroupBySupplementaryGroupMayUseA0660Socket()
+    {
+        // control_socket_mode = 0o660 and `usermod -aG` for the admins: their primary group is their own, and the
+        // kernel lets them connect by the supplementary one, as Gunicorn serves them.
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath,
+            "--control-socket-mode", "0o660", "pyfixtures.arbiter_app:app");
+        server.WaitForLog("Control socket listening at");
+        File.SetUnixFileMode(_dir, (UnixFileMode)0x1C9 /* 0711 */);
+        File.SetUnixFileMode(Path.GetDirectoryName(SocketPath)!, (UnixFileMode)0x1C9);
+        var unicornctl = Path.Combine(RepoRoot, "unicornctl");
+
+        var (status, output, error) = RunTool("/usr/bin/setpriv", "", "--reuid=65534", "--regid=65534",
+            $"--groups={getegid()}", "/usr/bin/python3", unicornctl, "-s", SocketPath, "-c", "show stats", "-j");
+        Assert.True(status == 0, error);
+        Assert.Equal(server.Pid, (int)Json(output)["pid"]!);
+
+        (status, _, error) = RunTool("/usr/bin/setpriv", "", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "/usr/bin/python3", unicornctl, "-s", SocketPath, "-c", "show stats");
+        Assert.Equal(1, status);
+        Assert.Contains("Permission denied", error, StringComparison.Ordinal); // the file mode keeps it out
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
+    [Fact]
+    public void FortyClientsAtOnceAreAllAnsweredAsGunicornAnswersThem()
+    {
+        // Gunicorn serves every client; here the 17th and later wait for a turn instead of being turned away
+        // ("too many control connections"), so a burst of monitoring scripts all get their answers.
+        var port = FreePort();
+        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        server.WaitForLog("Control socket listening at");
+        var clients = Enumerable.Range(0, 40).Select(_ => Connect()).ToList();
+        try
+        {
+            var replies = clients.AsParallel().WithDegreeOfParallelism(40).Select((client, i) =>
+            {
+                var reply = Exchange(client, Encoding.UTF8.GetBytes($$"""{"id": {{i}}, "command": "show stats"}"""));
+                client.Dispose(); // its turn goes to one still waiting
+                return reply;
+            }).ToList();
+            Assert.All(replies, reply => Assert.Equal("ok", (string)reply["status"]!));
+        }
+        finally
+        {
+            clients.ForEach(client => client.Dispose());
+        }
+
         server.Signal(SIGTERM);
         Assert.Equal(0, server.WaitForExit(60));
     }
@@ -354,4 +413,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), $"{program} did not finish");
         return (process.ExitCode, output.Result, error.Result);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern uint getegid();
 }
