@@ -67,6 +67,13 @@ public static class UwsgiRequestMapper
         {
             if (name.StartsWith("HTTP_", StringComparison.Ordinal) && name.Length > 5)
             {
+                // nginx also passes the client's Content-Type/Length as HTTP_CONTENT_*: the CGI vars say them once
+                // (CONTENT_LENGTH frames the body), so these would be second copies in an ASGI scope's headers.
+                if (name == "HTTP_CONTENT_LENGTH" || (name == "HTTP_CONTENT_TYPE" && packet.Get("CONTENT_TYPE") is { Length: > 0 }))
+                {
+                    continue;
+                }
+
                 var header = name[5..].Replace('_', '-');
                 headers.Add(new(header, value));
                 if (header == "HOST")

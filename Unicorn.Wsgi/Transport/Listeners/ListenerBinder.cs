@@ -100,6 +100,13 @@ public static class ListenerBinder
                 socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
             }
 
+            if (ip.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                // .NET turns IPV6_V6ONLY on; Python leaves the kernel's default, so Gunicorn's '[::]:8000' also
+                // takes IPv4 clients (nginx's 'uwsgi_pass 127.0.0.1:8000') where net.ipv6.bindv6only is 0.
+                socket.DualMode = !KernelBindsV6Only();
+            }
+
             socket.NoDelay = true;
             socket.Bind(new IPEndPoint(ip, address.Port));
             if (listen)
@@ -114,6 +121,18 @@ public static class ListenerBinder
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    private static bool KernelBindsV6Only()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/net/ipv6/bindv6only").Trim() == "1";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

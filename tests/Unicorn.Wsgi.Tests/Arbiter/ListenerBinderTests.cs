@@ -63,6 +63,29 @@ public class ListenerBinderTests
     }
 
     [Fact]
+    public void The_ipv6_wildcard_also_takes_ipv4_clients_as_the_kernel_default_says()
+    {
+        // Gunicorn's '[::]:8000' leaves IPV6_V6ONLY to net.ipv6.bindv6only (0 on most systems), so nginx's
+        // 'uwsgi_pass 127.0.0.1:8000' or a curl to 127.0.0.1 reaches it; .NET sets the option on by default.
+        if (File.ReadAllText("/proc/sys/net/ipv6/bindv6only").Trim() != "0")
+        {
+            return;
+        }
+
+        var listeners = ListenerBinder.Bind([ListenAddress.Parse("[::]:0")], Fast, new ListLog());
+        try
+        {
+            var port = ((IPEndPoint)listeners[0].Socket.LocalEndPoint!).Port;
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(new IPEndPoint(IPAddress.Loopback, port));
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Close(unlink: true));
+        }
+    }
+
+    [Fact]
     public void BusyPortIsRetriedThenRefusedWithGunicornsLines()
     {
         using var holder = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

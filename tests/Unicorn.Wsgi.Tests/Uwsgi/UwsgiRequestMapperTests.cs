@@ -45,6 +45,16 @@ public sealed class UwsgiRequestMapperTests
     }
 
     [Fact]
+    public void Nginx_http_content_vars_beside_the_cgi_ones_are_one_header_each()
+    {
+        // nginx passes the client's Content-Type/Length as HTTP_CONTENT_* too, beside uwsgi_params' CONTENT_*: as two
+        // headers each, an ASGI scope (and tornado's WSGIContainer, which read Content-Length '3,3' as no body) saw both.
+        var r = Map(UwsgiPackets.Request("POST", "/", "", "a=1", ("HTTP_CONTENT_TYPE", "text/plain"), ("HTTP_CONTENT_LENGTH", "3")));
+        Assert.Equal(["3"], r.Headers.Where(h => h.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value));
+        Assert.Equal(["text/plain"], r.Headers.Where(h => h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value));
+    }
+
+    [Fact]
     public void Empty_content_vars_from_nginx_are_no_headers()
     {
         var r = Map(UwsgiPackets.Request());
