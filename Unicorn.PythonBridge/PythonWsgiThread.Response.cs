@@ -188,7 +188,7 @@ internal sealed unsafe partial class PythonWsgiThread
                 nint n;
                 if (item == 0 || CPython.PyBytes_AsStringAndSize(item, &p, &n) != 0)
                 {
-                    return Outcome.PythonError;
+                    return NotBytes(item);
                 }
 
                 // Hold each item: another Python thread could empty the list while the GIL is released.
@@ -331,7 +331,7 @@ internal sealed unsafe partial class PythonWsgiThread
         nint n;
         if (CPython.PyBytes_AsStringAndSize(item, &p, &n) != 0)
         {
-            return Outcome.PythonError;
+            return NotBytes(item);
         }
 
         var ready = ReadyForBody();
@@ -341,6 +341,29 @@ internal sealed unsafe partial class PythonWsgiThread
         }
 
         return n == 0 ? Outcome.Done : WriteItem(new ReadOnlySpan<byte>(p, checked((int)n)), mayHold);
+    }
+
+    /// <summary>
+    /// A str body item (the usual slip, `return ['ok']`) is named, as Gunicorn's `'ok' is not a byte` names it;
+    /// CPython's own message ("expected bytes, str found") does not say which item.
+    /// </summary>
+    private Outcome NotBytes(nint item)
+    {
+        if (item == 0 || CPython.TypeOf(item) != CPython.PyUnicode_Type)
+        {
+            return Outcome.PythonError;
+        }
+
+        CPython.PyErr_Clear();
+        nint size;
+        var utf8 = CPython.PyUnicode_AsUTF8AndSize(item, &size);
+        if (utf8 == null)
+        {
+            return Invalid("a body item is a str, not bytes");
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(utf8, (int)Math.Min(size, 60));
+        return Invalid($"body item '{text}{(size > 60 ? "..." : "")}' is a str, not bytes");
     }
 
     private Outcome Complete() => FinishWithoutGil(complete: true);

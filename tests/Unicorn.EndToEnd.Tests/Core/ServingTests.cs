@@ -52,6 +52,24 @@ public sealed class ServingTests
         Assert.DoesNotContain("AssertionError", server.Log, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gthread")]
+    public void A_str_body_item_is_one_error_line_naming_the_item(string workerClass)
+    {
+        // Gunicorn's examples/bad.py returns ['ok']: Gunicorn logs "'ok' is not a byte"; Unicorn logged CPython's
+        // "TypeError: expected bytes, str found", which names no item.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("pyfixtures.str_body:app", "-b", $"127.0.0.1:{port}", "-k", workerClass);
+        server.WaitUntilResponding(port, "/list");
+        var list = RawHttp.Send(port, $"GET /list HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        Assert.StartsWith("HTTP/1.1 500 Internal Server Error", list, StringComparison.Ordinal);
+        RawHttp.Send(port, $"GET /iter HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+        server.WaitForLog("Error handling request GET /list: invalid response from the application: body item 'ok' is a str, not bytes");
+        server.WaitForLog("Error handling request GET /iter: invalid response from the application: body item 'second' is a str, not bytes");
+        Assert.DoesNotContain("expected bytes", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void An_app_exception_is_a_500_with_the_traceback_logged_and_the_worker_keeps_serving()
     {
