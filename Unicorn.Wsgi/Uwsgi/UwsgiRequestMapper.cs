@@ -68,8 +68,11 @@ public static class UwsgiRequestMapper
             if (name.StartsWith("HTTP_", StringComparison.Ordinal) && name.Length > 5)
             {
                 // nginx also passes the client's Content-Type/Length as HTTP_CONTENT_*: the CGI vars say them once
-                // (CONTENT_LENGTH frames the body), so these would be second copies in an ASGI scope's headers.
-                if (name == "HTTP_CONTENT_LENGTH" || (name == "HTTP_CONTENT_TYPE" && packet.Get("CONTENT_TYPE") is { Length: > 0 }))
+                // (CONTENT_LENGTH frames the body), so these would be second copies in an ASGI scope's headers. And
+                // the client's Transfer-Encoding: nginx de-chunked the body, which CONTENT_LENGTH frames; beside it a
+                // "chunked" made Werkzeug under tornado's WSGIContainer read no body at all.
+                if (name is "HTTP_CONTENT_LENGTH" or "HTTP_TRANSFER_ENCODING"
+                    || (name == "HTTP_CONTENT_TYPE" && packet.Get("CONTENT_TYPE") is { Length: > 0 }))
                 {
                     continue;
                 }

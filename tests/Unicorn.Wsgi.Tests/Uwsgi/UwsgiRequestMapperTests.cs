@@ -55,6 +55,15 @@ public sealed class UwsgiRequestMapperTests
     }
 
     [Fact]
+    public void The_clients_transfer_encoding_is_not_passed_on_beside_the_content_length_nginx_framed_the_body_by()
+    {
+        // A chunked upload through uwsgi_pass: nginx buffers and de-chunks it, then frames it by CONTENT_LENGTH.
+        var r = Map(UwsgiPackets.Request("POST", "/", "", "a=1", ("HTTP_TRANSFER_ENCODING", "chunked")));
+        Assert.DoesNotContain(r.Headers, h => h.Key.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(["3"], r.Headers.Where(h => h.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value));
+    }
+
+    [Fact]
     public void Empty_content_vars_from_nginx_are_no_headers()
     {
         var r = Map(UwsgiPackets.Request());
