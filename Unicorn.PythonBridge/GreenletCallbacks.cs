@@ -65,6 +65,7 @@ internal static unsafe class GreenletCallbacks
         NativeFunction.Add(ns, "finish", (delegate* unmanaged<nint, nint*, nint, nint>)&Finish, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "abort", (delegate* unmanaged<nint, nint*, nint, nint>)&Abort, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "fail", (delegate* unmanaged<nint, nint*, nint, nint>)&Fail, CPython.METH_FASTCALL);
+        NativeFunction.Add(ns, "invalid", (delegate* unmanaged<nint, nint*, nint, nint>)&Invalid, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&LogMessage, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "hook_request", (delegate* unmanaged<nint, nint*, nint, nint>)&HookRequest, CPython.METH_FASTCALL);
         NativeFunction.Add(ns, "hook_worker", (delegate* unmanaged<nint, nint, nint>)&HookWorkerSnapshot, CPython.METH_NOARGS);
@@ -407,6 +408,24 @@ internal static unsafe class GreenletCallbacks
                 r.Fail($"Error handling request {r.Request.Method} {r.Request.RawUri}", tb ?? "");
             }
         });
+
+    /// <summary>invalid(id, message): the app's response broke PEP 3333 where Python saw it (a str body item); the fail() that follows logs it as one line.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Invalid(nint self, nint* args, nint nargs)
+    {
+        if (nargs < 2 || Find(args[0]) is not { } request)
+        {
+            return CPython.PyErr_Occurred() != 0 ? 0 : Raise("expected a request id and a message");
+        }
+
+        if (CPython.ToStringOrNull(args[1]) is not { } message)
+        {
+            return 0;
+        }
+
+        s_invalidResponses[request.Id] = message;
+        return CPython.NewRef(CPython.Py_None);
+    }
 
     /// <summary>log(level, message[, traceback]): a line in the server's error log, with a traceback as Exception logs it.</summary>
     [UnmanagedCallersOnly]

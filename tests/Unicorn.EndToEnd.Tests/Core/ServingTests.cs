@@ -55,6 +55,8 @@ public sealed class ServingTests
     [Theory]
     [InlineData("sync")]
     [InlineData("gthread")]
+    [InlineData("gevent")]
+    [InlineData("eventlet")]
     public void A_str_body_item_is_one_error_line_naming_the_item(string workerClass)
     {
         // Gunicorn's examples/bad.py returns ['ok']: Gunicorn logs "'ok' is not a byte"; Unicorn logged CPython's
