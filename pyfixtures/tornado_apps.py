@@ -118,7 +118,7 @@ class EchoWebSocket(tornado.websocket.WebSocketHandler):
             await self.write_message({"echo": message, "path": self.request.path})
 
     def on_close(self):
-        EVENTS_ENDED.append("ws-close:%s" % self.close_code)
+        EVENTS_ENDED.append("ws-close:%s:%s" % (self.close_code, self.close_reason))
 
 
 def make_app():

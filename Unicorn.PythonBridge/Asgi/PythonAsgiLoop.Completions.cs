@@ -13,7 +13,7 @@ public sealed partial class PythonAsgiLoop
 {
     /// <summary>
     /// Completes websocket <paramref name="id"/>'s waiting receive with (kind, value): kind 0 text (str) or 1 bytes with
-    /// <paramref name="payload"/>, 2 a close with <paramref name="code"/>. Built and called through the C API on the
+    /// <paramref name="payload"/>, 2 a close: (<paramref name="code"/>, the reason in <paramref name="payload"/>). Built and called through the C API on the
     /// loop: per message, no pythonnet call and no wrapper objects. <paramref name="release"/> runs once the bytes are copied.
     /// </summary>
     internal void Received(long id, int kind, ReadOnlyMemory<byte> payload, int code, Action? release = null) =>
@@ -65,13 +65,13 @@ public sealed partial class PythonAsgiLoop
         nint value;
         try
         {
-            if (kind == 2)
+            fixed (byte* p = payload.Span)
             {
-                value = CPython.PyLong_FromLongLong(code);
-            }
-            else
-            {
-                fixed (byte* p = payload.Span)
+                if (kind == 2)
+                {
+                    value = CloseTuple(code, CPython.PyUnicode_DecodeUTF8(p, payload.Length, null));
+                }
+                else
                 {
                     // .NET has already refused invalid UTF-8 in a text message (1007).
                     value = kind == 0
@@ -86,6 +86,21 @@ public sealed partial class PythonAsgiLoop
         }
 
         CallServer(_received, CPython.PyLong_FromLongLong(id), CPython.PyLong_FromLongLong(kind), value, "a websocket receive");
+    }
+
+    // (code, reason), stealing reason; 0 with an error set when either could not be built.
+    private static unsafe nint CloseTuple(int code, nint reason)
+    {
+        var tuple = reason == 0 ? 0 : CPython.PyTuple_New(2);
+        if (tuple == 0)
+        {
+            CPython.XDecRef(reason);
+            return 0;
+        }
+
+        CPython.PyTuple_SetItem(tuple, 0, CPython.PyLong_FromLongLong(code));
+        CPython.PyTuple_SetItem(tuple, 1, reason);
+        return tuple;
     }
 
     /// <summary>

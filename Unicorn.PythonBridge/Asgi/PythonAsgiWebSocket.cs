@@ -392,7 +392,7 @@ public sealed class PythonAsgiWebSocket
                     var code = (int?)_socket.CloseStatus ?? 1005;
                     // Answer the client's close with its own code (RFC 6455 5.5.1).
                     Chain(() => SendCloseAsync(code == 1005 ? 1000 : code, ""), null);
-                    ResolveClose(code);
+                    ResolveClose(code, _socket.CloseStatusDescription);
                     return;
                 }
 
@@ -460,7 +460,8 @@ public sealed class PythonAsgiWebSocket
 
     private static int Kind(ValueWebSocketReceiveResult result) => result.MessageType == WebSocketMessageType.Text ? 0 : 1;
 
-    private void ResolveClose(int code) => _loop.Received(_id, 2, default, code);
+    private void ResolveClose(int code, string? reason = null) =>
+        _loop.Received(_id, 2, string.IsNullOrEmpty(reason) ? default : System.Text.Encoding.UTF8.GetBytes(reason), code);
 
     private static string? Header(WsgiRequest request, string name)
     {

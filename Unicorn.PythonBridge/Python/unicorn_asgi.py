@@ -147,7 +147,8 @@ class Server:
             future.set_result(result)
 
     def ws_received(self, exchange_id, kind, value):
-        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text (str), 1 bytes, 2 close (value: the code).
+        # A websocket message from C# (PythonAsgiLoop.Received): kind 0 text (str), 1 bytes, 2 close (value: the code
+        # and the reason).
         req = self.requests.get(exchange_id)
         if req is not None:
             future, req.waiter = req.waiter, None
@@ -649,6 +650,7 @@ class _WebSocket(_Request):
         self.accepted = False
         self.denied = False
         self.close_code = None
+        self.close_reason = ""  # the client's close frame's reason (websocket.disconnect's, as uvicorn gives it)
         self.waiter = None  # the future a receive() C# could not answer at once waits on
         self.fast_receive = server.fast.ws_receive
         self.fast_send = server.fast.ws_send
@@ -701,7 +703,7 @@ class _WebSocket(_Request):
             self.waiters.append(waiter)
             await waiter
         if self.close_code is not None or self.disconnected:
-            return {"type": "websocket.disconnect", "code": self.close_code or 1006}
+            return {"type": "websocket.disconnect", "code": self.close_code or 1006, "reason": self.close_reason}
         if not self.accepted:  # denied: no websocket was opened
             return {"type": "websocket.disconnect", "code": 1006}
         # A message C# could read at once comes back here, with no loop wake-up; else Server.ws_received
@@ -720,8 +722,8 @@ class _WebSocket(_Request):
             return {"type": "websocket.receive", "text": value}
         if kind == "bytes":
             return {"type": "websocket.receive", "bytes": value}
-        self.close_code = value
-        return {"type": "websocket.disconnect", "code": value}
+        self.close_code, self.close_reason = value
+        return {"type": "websocket.disconnect", "code": self.close_code, "reason": self.close_reason}
 
     async def send(self, message):
         kind = message["type"]

@@ -66,7 +66,8 @@ async def app(scope, receive, send):
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
-            log("client closed %s" % message["code"])
+            reason = message.get("reason")
+            log("client closed %s%s" % (message["code"], " " + reason if reason else ""))
             return
         if message.get("text") is not None:
             text = message["text"]

@@ -141,7 +141,7 @@ public sealed class TornadoWorkerTests
             await socket.CloseOutputAsync(socket.CloseStatus.Value, "bye", timeout.Token); // the client's half of the handshake
         }
 
-        // The client closes with a code of its own: on_close sees it.
+        // The client closes with a code and reason of its own: on_close sees them.
         using (var socket = new System.Net.WebSockets.ClientWebSocket())
         {
             await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/ws"), timeout.Token);
@@ -149,13 +149,13 @@ public sealed class TornadoWorkerTests
         }
 
         var ended = "-";
-        for (var i = 0; i < 100 && ended != "ws-close:4001 ws-close:4002 ws-open ws-open"; i++)
+        for (var i = 0; i < 100 && ended != "ws-close:4001:bye ws-close:4002:done ws-open ws-open"; i++)
         {
             await Task.Delay(100);
             ended = await client.GetStringAsync("/events/ended");
         }
 
-        Assert.Equal("ws-close:4001 ws-close:4002 ws-open ws-open", ended);
+        Assert.Equal("ws-close:4001:bye ws-close:4002:done ws-open ws-open", ended);
 
         // check_origin refusing is tornado's 403, an HTTP answer to the handshake.
         using var refused = new System.Net.WebSockets.ClientWebSocket();
