@@ -77,14 +77,7 @@ public sealed class TornadoWorkerTests
             socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // the client leaves: a reset
         }
 
-        var ended = "-";
-        for (var i = 0; i < 100 && ended != "StreamClosedError on_connection_close"; i++)
-        {
-            await Task.Delay(100);
-            ended = await client.GetStringAsync("/events/ended");
-        }
-
-        Assert.Equal("StreamClosedError on_connection_close", ended);
+        Assert.Equal("StreamClosedError on_connection_close", await EndedAsync(client, "StreamClosedError on_connection_close"));
         Assert.DoesNotContain(server.Lines, l => l.Contains("Task was destroyed but it is pending", StringComparison.Ordinal));
     }
 
@@ -103,14 +96,7 @@ public sealed class TornadoWorkerTests
             await Task.Delay(500);
         }
 
-        var ended = "-";
-        for (var i = 0; i < 100 && ended != "poll-closed"; i++)
-        {
-            await Task.Delay(100);
-            ended = await client.GetStringAsync("/events/ended");
-        }
-
-        Assert.Equal("poll-closed", ended);
+        Assert.Equal("poll-closed", await EndedAsync(client, "poll-closed"));
     }
 
     [Fact]
@@ -148,14 +134,7 @@ public sealed class TornadoWorkerTests
             await socket.CloseAsync((System.Net.WebSockets.WebSocketCloseStatus)4002, "done", timeout.Token);
         }
 
-        var ended = "-";
-        for (var i = 0; i < 100 && ended != "ws-close:4001:bye ws-close:4002:done ws-open ws-open"; i++)
-        {
-            await Task.Delay(100);
-            ended = await client.GetStringAsync("/events/ended");
-        }
-
-        Assert.Equal("ws-close:4001:bye ws-close:4002:done ws-open ws-open", ended);
+        Assert.Equal("ws-close:4001:bye ws-close:4002:done ws-open ws-open", await EndedAsync(client, "ws-close:4001:bye ws-close:4002:done ws-open ws-open"));
 
         // check_origin refusing is tornado's 403, an HTTP answer to the handshake.
         using var refused = new System.Net.WebSockets.ClientWebSocket();
@@ -359,5 +338,18 @@ public sealed class TornadoWorkerTests
         }
 
         return server;
+    }
+
+    // What the app's handlers recorded as they ended (/events/ended), once it reads as expected or 10 s have passed.
+    private static async Task<string> EndedAsync(HttpClient client, string expected)
+    {
+        var ended = "-";
+        for (var i = 0; i < 100 && ended != expected; i++)
+        {
+            await Task.Delay(100);
+            ended = await client.GetStringAsync("/events/ended");
+        }
+
+        return ended;
     }
 }

@@ -110,13 +110,9 @@ public sealed class SslContextHookTests : IDisposable
         var config = Config("refused.py", "def ssl_context(conf, default_ssl_context_factory):\n    " + body + "\n");
         using var server = UnicornServer.Start("pyfixtures.hello:app", "-b", $"127.0.0.1:{UnicornServer.FreePort()}", "-c", config,
             "--certfile", _certs.ServerCert, "--keyfile", _certs.ServerKey);
-        Assert.Equal(1, server.WaitForExit(60));
-        UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("unicorn:", StringComparison.Ordinal)), 10);
-        var errorLines = server.Lines.Where(l => l.StartsWith("unicorn:", StringComparison.Ordinal)).ToList();
-        Assert.True(errorLines.Count == 1, server.Log);
-        Assert.StartsWith("unicorn: the ssl_context hook (", errorLines[0], StringComparison.Ordinal);
-        Assert.Contains(expected, errorLines[0], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+        var line = TlsServerFixture.TheOneErrorLine(server);
+        Assert.StartsWith("unicorn: the ssl_context hook (", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.DoesNotContain("Traceback", server.Log, StringComparison.Ordinal);
     }
 

@@ -51,6 +51,18 @@ public sealed class TlsServerFixture : IDisposable
         return server;
     }
 
+    /// <summary>A server refused at start-up: it exits 1 with one <c>unicorn:</c> line, returned, and no .NET stack trace.</summary>
+    public static string TheOneErrorLine(UnicornServer server)
+    {
+        Assert.Equal(1, server.WaitForExit(60));
+        // stderr is read asynchronously: the line may land just after the exit is seen.
+        UnicornServer.Poll(() => server.Lines.Any(l => l.StartsWith("unicorn:", StringComparison.Ordinal)), 10);
+        var errorLines = server.Lines.Where(l => l.StartsWith("unicorn:", StringComparison.Ordinal)).ToList();
+        Assert.True(errorLines.Count == 1, server.Log);
+        Assert.DoesNotContain("   at ", server.Log, StringComparison.Ordinal);
+        return errorLines[0];
+    }
+
     public void Dispose()
     {
         Server.Dispose();
