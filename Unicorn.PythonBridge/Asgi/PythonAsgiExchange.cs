@@ -19,6 +19,9 @@ public sealed class PythonAsgiExchange
 {
     private const int ReadBlock = 64 * 1024;
 
+    // What _watch holds once the exchange has ended, so no watch starts after it.
+    private static readonly CancellationTokenSource WatchStopped = new();
+
     private readonly PythonAsgiLoop _loop;
     private readonly WsgiRequest _request;
     private readonly IResponseSink _sink;
@@ -561,13 +564,7 @@ public sealed class PythonAsgiExchange
     // The connection goes on to its next request (or closes): the watch's pending receive must not outlive the exchange.
     private void StopWatching()
     {
-        CancellationTokenSource? watch;
-        lock (_gate)
-        {
-            (watch, _watch) = (_watch, null);
-        }
-
-        if (watch is not null)
+        if (Interlocked.Exchange(ref _watch, WatchStopped) is { } watch && watch != WatchStopped)
         {
             watch.Cancel();
             watch.Dispose();
