@@ -111,6 +111,9 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     // race on 3.11). The master logs from threads that never hold the GIL.
     public void Error(LogLevel level, string message) => Call(() => Invoke(_error, new PyInt((int)level), new PyString(message)));
 
+    public void Exception(string message, string traceback) =>
+        Call(() => Invoke(_error, new PyInt((int)LogLevel.Error), new PyString(message), new PyString(traceback.TrimEnd('\n'))));
+
     public void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
     {
         ArgumentNullException.ThrowIfNull(entry);
