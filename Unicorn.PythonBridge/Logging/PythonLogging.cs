@@ -89,6 +89,14 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             {
                 scope.Dispose();
                 var reason = e.Message.Split('\n')[0];
+                // dictConfig's own words name only the part ("Unable to configure handler 'h'"); what went wrong is its
+                // __cause__ (No module named 'nope', a directory that does not exist...), so that is said too.
+                for (var cause = e.InnerException as PythonException; cause is not null; cause = cause.InnerException as PythonException)
+                {
+                    var said = cause.Message.Split('\n')[0];
+                    reason += reason.EndsWith(said, StringComparison.Ordinal) ? "" : $": {cause.Type.Name}: {said}";
+                }
+
                 throw new ArgumentException($"Error: {what}: {e.Type.Name}: {reason}", e);
             }
         });
