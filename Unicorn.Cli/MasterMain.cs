@@ -45,7 +45,7 @@ internal static class MasterMain
         // before it sets up logging, so a log config's relative handler paths open under --chdir, where the
         // workers write, even when a config file started Python in the start directory.
         using var logging = InDirectory(settings.Chdir, () =>
-            LoggingSetup.Create(settings, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(settings)), config)));
+            LoggingSetup.Create(settings, config => PythonLogging.Configure(StartPythonForLogging(python, settings), config)));
         // HUP swaps the logs built from the reloaded settings in behind this one (Gunicorn 26.1 reloads its log config).
         var log = new ForwardingErrorLog(logging.ErrorLog);
         python.Log = log;
@@ -69,7 +69,7 @@ internal static class MasterMain
 
         var metrics = StartMetrics(logging);
         using var logs = new MasterLogs(logging, log, next => InDirectory(next.Chdir, () =>
-            LoggingSetup.Create(next, config => PythonLogging.Configure(python.Start(WorkerMain.RuntimeOptions(next)), config))));
+            LoggingSetup.Create(next, config => PythonLogging.Configure(StartPythonForLogging(python, next), config))));
         try
         {
             return RunArbiter(args, python, settings, logs, hooks, metrics, workingDirectory);
@@ -238,6 +238,13 @@ internal static class MasterMain
     // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
     // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
     // one puts that back).
+    // A log config's "()" factories and handler classes import from --chdir and --pythonpath, as under Gunicorn, also
+    // when the config file started Python without them. The caller (InDirectory) puts the directory back.
+    private static PythonRuntime StartPythonForLogging(MasterPython python, Settings settings) =>
+        PythonRuntime.IsInitialized
+            ? python.StartWithPaths(WorkerMain.RuntimeOptions(settings) with { Env = [] })
+            : python.Start(WorkerMain.RuntimeOptions(settings));
+
     private static void StartPythonForHooks(MasterPython python, Settings settings)
     {
         var directory = Directory.GetCurrentDirectory();

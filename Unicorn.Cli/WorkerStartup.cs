@@ -105,7 +105,7 @@ internal sealed class WorkerStartup : IDisposable
     private void LoadServerHooks(Settings settings)
     {
         // post_fork runs before the app loads, so Python starts here when the config file has hooks.
-        if (PythonServerHooks.HasHooks(settings, worker: true))
+        if (PythonServerHooks.HasHooks(settings, worker: true, debug: ((IErrorLog)_log).IsEnabled(LogLevel.Debug)))
         {
             StartPython(settings);
             _serverHooks = PythonServerHooks.Load(settings, _log, Directory.GetCurrentDirectory(), worker: true);

@@ -33,7 +33,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
-        var refs = HookRefs(settings, worker);
+        var refs = HookRefs(settings, worker, log.IsEnabled(LogLevel.Debug));
         var hooks = new PythonServerHooks(log, [.. refs.Keys]);
         if (refs.Count > 0)
         {
@@ -106,7 +106,9 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     public bool IsDefined(string hookName) => _defined.Contains(hookName);
 
     /// <summary>Whether <see cref="Load"/> finds any hook (<paramref name="worker"/>: in a worker).</summary>
-    public static bool HasHooks(Settings settings, bool worker = false) => HookRefs(settings, worker).Count > 0;
+    /// <param name="debug">The error log writes debug records (--log-level debug, or a log config's gunicorn.error level);
+    /// null: as --log-level says.</param>
+    public static bool HasHooks(Settings settings, bool worker = false, bool? debug = null) => HookRefs(settings, worker, debug).Count > 0;
 
     public void OnStarting(HookServer server) => Call("on_starting", Server(server));
 
@@ -169,12 +171,13 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     /// <c>pre_request</c>, which logs each request's method and path, is one of them (HookScript's
     /// <c>_unicorn_default_pre_request</c>); other defaults do nothing, so they are left out.
     /// </summary>
-    internal static Dictionary<string, string?[]> HookRefs(Settings settings, bool worker = false)
+    internal static Dictionary<string, string?[]> HookRefs(Settings settings, bool worker = false, bool? debug = null)
     {
         var refs = settings.HookReferences
             .Where(h => h.Setting.Supported && h.Setting.Name != "ssl_context" && !h.Reference.IsDefault)
             .ToDictionary(h => h.Setting.Name, h => new[] { h.Reference.Origin.ToString(), h.Reference.DottedPath });
-        if (worker && !refs.ContainsKey("pre_request") && string.Equals(settings.LogLevel, "debug", StringComparison.OrdinalIgnoreCase))
+        // At debug level by the log config too (gunicorn.error at DEBUG under --log-level info), where Gunicorn's logs it.
+        if (worker && !refs.ContainsKey("pre_request") && (debug ?? string.Equals(settings.LogLevel, "debug", StringComparison.OrdinalIgnoreCase)))
         {
             refs["pre_request"] = ["Default", "_unicorn_default_pre_request"];
         }

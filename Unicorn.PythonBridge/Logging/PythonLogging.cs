@@ -89,6 +89,14 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             {
                 scope.Dispose();
                 var reason = e.Message.Split('\n')[0];
+                // dictConfig's own words name only the part ("Unable to configure handler 'h'"); what went wrong is its
+                // __cause__ (No module named 'nope', a directory that does not exist...), so that is said too.
+                for (var cause = e.InnerException as PythonException; cause is not null; cause = cause.InnerException as PythonException)
+                {
+                    var said = cause.Message.Split('\n')[0];
+                    reason += reason.EndsWith(said, StringComparison.Ordinal) ? "" : $": {cause.Type.Name}: {said}";
+                }
+
                 throw new ArgumentException($"Error: {what}: {e.Type.Name}: {reason}", e);
             }
         });
@@ -110,6 +118,9 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     // this thread has no state for (a SIGSEGV on Python 3.12+, whose allocator is per interpreter; a heap
     // race on 3.11). The master logs from threads that never hold the GIL.
     public void Error(LogLevel level, string message) => Call(() => Invoke(_error, new PyInt((int)level), new PyString(message)));
+
+    public void Exception(string message, string traceback) =>
+        Call(() => Invoke(_error, new PyInt((int)LogLevel.Error), new PyString(message), new PyString(traceback.TrimEnd('\n'))));
 
     public void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
     {

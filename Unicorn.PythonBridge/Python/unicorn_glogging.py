@@ -107,10 +107,21 @@ def _unicorn_log_setup_class(class_name, cfg, request_type, response_type, kind,
     _logger = cls(cfg)
 
 
-def _unicorn_log_error(level, message):
+def _unicorn_log_error(level, message, exc_text=None):
     if _logger is None:
-        logging.getLogger("gunicorn.error").log(level, message)
+        logger = logging.getLogger("gunicorn.error")
+        if exc_text is None:
+            logger.log(level, message)
+        elif logger.isEnabledFor(level):
+            # Gunicorn's log.exception: the traceback is the record's, not the message's, so a JSON formatter puts
+            # it in a field of its own; Formatter.format appends exc_text as it would the formatted exc_info.
+            fn, lno, func, _ = logger.findCaller()
+            record = logger.makeRecord(logger.name, level, fn, lno, message, None, None, func)
+            record.exc_text = exc_text
+            logger.handle(record)
         return
+    if exc_text is not None:
+        message = message + "\n" + exc_text
     method = {10: "debug", 20: "info", 30: "warning", 40: "error"}.get(level, "critical")
     getattr(_logger, method)(message)
 

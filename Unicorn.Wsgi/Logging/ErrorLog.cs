@@ -58,9 +58,8 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         _statsd?.Increment("gunicorn.log.exception");
         if (IsEnabled(LogLevel.Error))
         {
-            var text = message + "\n" + traceback.TrimEnd('\n');
-            _python?.Error(LogLevel.Error, text);
-            Write(LogLevel.Error, text);
+            _python?.Exception(message, traceback);
+            Write(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
         }
     }
 

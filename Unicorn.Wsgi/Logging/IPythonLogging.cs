@@ -14,6 +14,10 @@ public interface IPythonLogging
     /// <summary>One error-log record at <paramref name="level"/> (Python's logger filters by its own level).</summary>
     void Error(LogLevel level, string message);
 
+    /// <summary>One error record with a traceback: Gunicorn logs these with <c>log.exception</c>, so a formatter sees
+    /// the message alone and the traceback apart (as the record's <c>exc_text</c>).</summary>
+    void Exception(string message, string traceback) => Error(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
+
     /// <summary>One access line. <paramref name="atoms"/> become the record's args, as Gunicorn passes them;
     /// the record's message is <paramref name="line"/>. With a logger class of the user's, its <c>access()</c> is
     /// called with <paramref name="entry"/> instead. Called from the access log's writer thread.</summary>

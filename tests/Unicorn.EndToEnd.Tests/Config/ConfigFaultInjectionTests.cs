@@ -21,6 +21,7 @@ public sealed class ConfigFaultInjectionTests : IDisposable
         "TOML config: malformed",
         "--log-config: malformed ini",
         "logconfig_dict: bad handler",
+        "logconfig_dict: a file handler in a missing directory",
         "--log-config-json: bad JSON",
         "--paste: malformed ini",
         "--paste: logging sections name a missing handler",
@@ -68,7 +69,11 @@ public sealed class ConfigFaultInjectionTests : IDisposable
                 return (["--log-config", ini, .. app], 1, ["--log-config", ini]);
             case "logconfig_dict: bad handler":
                 File.WriteAllText(conf, """logconfig_dict = {"version": 1, "handlers": {"h": {"class": "no.such.Handler"}}, "root": {"handlers": ["h"]}}""" + "\n");
-                return (["-c", conf, .. app], 1, ["logconfig_dict", "Unable to configure handler 'h'"]);
+                // What went wrong (dictConfig's __cause__) follows its words, which name only the part.
+                return (["-c", conf, .. app], 1, ["logconfig_dict", "Unable to configure handler 'h'", "No module named 'no'"]);
+            case "logconfig_dict: a file handler in a missing directory":
+                File.WriteAllText(conf, """logconfig_dict = {"version": 1, "handlers": {"h": {"class": "logging.FileHandler", "filename": "/nonexistent-dir/x.log"}}, "root": {"handlers": ["h"]}}""" + "\n");
+                return (["-c", conf, .. app], 1, ["logconfig_dict", "Unable to configure handler 'h'", "FileNotFoundError", "/nonexistent-dir/x.log"]);
             case "--log-config-json: bad JSON":
                 var json = Path.Combine(_dir, "logging.json");
                 File.WriteAllText(json, "{\"version\": 1,");

@@ -36,6 +36,36 @@ public class DebugLogTests
     }
 
     [Fact]
+    public void A_log_config_that_puts_gunicorn_error_at_debug_gets_each_request_line_under_log_level_info()
+    {
+        // Gunicorn's default pre_request always logs at debug, and its logger's level decides: a log config's DEBUG on
+        // gunicorn.error writes it though --log-level is info. Unicorn left the hook out below --log-level debug.
+        var dir = Directory.CreateTempSubdirectory("unicorn-debuglog-").FullName;
+        try
+        {
+            var json = Path.Combine(dir, "logging.json");
+            File.WriteAllText(json, """
+                {"version": 1, "disable_existing_loggers": false,
+                 "formatters": {"f": {"format": "%(levelname)s|%(name)s|%(message)s"}},
+                 "handlers": {"h": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "f"}},
+                 "root": {"level": "INFO", "handlers": ["h"]},
+                 "loggers": {"gunicorn.error": {"level": "DEBUG", "handlers": [], "propagate": true}}}
+                """);
+            var port = FreePort();
+            using var server = Start("-w", "1", "--log-config-json", json, "-b", $"127.0.0.1:{port}", App);
+            server.WaitUntilServing(port);
+            Assert.Equal(200, Get(port, "/pid").Status);
+            server.WaitForLog("DEBUG|gunicorn.error|GET /pid");
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Above_debug_none_of_it_is_written_and_a_config_files_own_pre_request_replaces_the_request_line()
     {
         var dir = Directory.CreateTempSubdirectory("unicorn-debuglog");

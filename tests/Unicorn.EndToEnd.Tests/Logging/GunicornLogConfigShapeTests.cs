@@ -26,6 +26,7 @@ public sealed class GunicornLogConfigShapeTests : IDisposable
         "ini with args=(file, 'a') and a console handler on root",
         "ini with propagate=1 to a root file handler",
         "logconfig_dict with disable_existing_loggers",
+        "logconfig_dict with a \"()\" formatter from --chdir and a config file",
         "--log-config-json with disable_existing_loggers",
     };
 
@@ -85,6 +86,13 @@ public sealed class GunicornLogConfigShapeTests : IDisposable
             case "logconfig_dict with disable_existing_loggers":
                 File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), $"logconfig_dict = {Dict(error, access)}\n");
                 return (["-c", Path.Combine(_dir, "gunicorn.conf.py")], error, access);
+            case "logconfig_dict with a \"()\" formatter from --chdir and a config file":
+                // The factory's module sits in --chdir, on sys.path as Gunicorn puts it there before it sets up
+                // logging, though the config file started Python in the start directory.
+                File.WriteAllText(Path.Combine(_dir, "shape_formatters.py"), "import logging\ndef generic(format, **rest):\n    return logging.Formatter(format)\n");
+                var factory = Dict(error, access).Replace("\"generic\": {", "\"generic\": {\"()\": \"shape_formatters.generic\", ", StringComparison.Ordinal);
+                File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), $"logconfig_dict = {factory}\n");
+                return (["-c", Path.Combine(_dir, "gunicorn.conf.py"), .. chdir], error, access);
             case "--log-config-json with disable_existing_loggers":
                 File.WriteAllText(Path.Combine(_dir, "logging.json"), Dict(error, access).Replace("True", "true", StringComparison.Ordinal).Replace("False", "false", StringComparison.Ordinal));
                 return ([.. chdir, "--log-config-json", "logging.json"], error, access);

@@ -169,6 +169,43 @@ public sealed class PythonLogConfigTests : IDisposable
     }
 
     [Fact]
+    public void An_app_error_reaches_a_json_formatter_with_the_traceback_apart_from_the_message()
+    {
+        // Gunicorn logs it with log.exception: a JSON formatter's "message" is the one line, the traceback is the
+        // record's own (exc_text here, which Formatter.formatException would have made). It was inside the message.
+        var errorLog = Path.Combine(_dir, "error.log");
+        var config = Path.Combine(_dir, "conf.py");
+        File.WriteAllText(config, $$$"""
+            import json, logging
+
+            class JsonFormatter(logging.Formatter):
+                def format(self, record):
+                    super().format(record)
+                    return json.dumps({"message": record.getMessage(), "exc": record.exc_text})
+
+            logconfig_dict = {
+                "version": 1,
+                "formatters": {"json": {"()": JsonFormatter}},
+                "handlers": {"file": {"class": "logging.FileHandler", "formatter": "json", "filename": {{{PyString(errorLog)}}}}},
+                "root": {"handlers": [], "level": "WARNING"},
+                "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["file"], "propagate": False}},
+            }
+            """);
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "-c", config, "pyfixtures.bridge_apps:raise_before");
+        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, "/boom") == 500, 60) && !server.HasExited,
+            "server did not answer:\n" + server.Log);
+        server.Signal(UnicornServer.SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        var line = File.ReadAllLines(errorLog).Single(l => l.Contains("Error handling request", StringComparison.Ordinal));
+        using var record = System.Text.Json.JsonDocument.Parse(line);
+        Assert.Equal("Error handling request GET /boom", record.RootElement.GetProperty("message").GetString());
+        var exc = record.RootElement.GetProperty("exc").GetString();
+        Assert.StartsWith("Traceback (most recent call last):", exc, StringComparison.Ordinal);
+        Assert.EndsWith("ValueError: boom before headers", exc, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Log_config_json_with_a_custom_python_handler_gets_records_and_access_atoms()
     {
         var records = Path.Combine(_dir, "records.txt");
