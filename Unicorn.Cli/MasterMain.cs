@@ -234,10 +234,6 @@ internal static class MasterMain
         return PythonServerHooks.Load(settings, log, workingDirectory);
     }
 
-    // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
-    // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
-    // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
-    // one puts that back).
     // A log config's "()" factories and handler classes import from --chdir and --pythonpath, as under Gunicorn, also
     // when the config file started Python without them. The caller (InDirectory) puts the directory back.
     private static PythonRuntime StartPythonForLogging(MasterPython python, Settings settings) =>
@@ -245,6 +241,10 @@ internal static class MasterMain
             ? python.StartWithPaths(WorkerMain.RuntimeOptions(settings) with { Env = [] })
             : python.Start(WorkerMain.RuntimeOptions(settings));
 
+    // The hooks import from --chdir and --pythonpath, as Gunicorn's arbiter has them on sys.path (also when the
+    // config file started Python without them). The directory is put back: the arbiter chdirs itself. raw_env is
+    // left to the arbiter, which sets it in os.environ too and knows what each name had before (a HUP that drops
+    // one puts that back).
     private static void StartPythonForHooks(MasterPython python, Settings settings)
     {
         var directory = Directory.GetCurrentDirectory();
