@@ -80,6 +80,12 @@ public sealed class SettingsResolver
                 {
                     _settings.ConfigFilePythonPath = paths;
                 }
+                else if (location.Kind == ConfigLocationKind.Toml)
+                {
+                    // A Python file's other names are its own variables; a TOML key that is no setting is a typo
+                    // (workres) or another server's table ([tool.gunicorn]): said once, as for a paste ini.
+                    _settings.Warnings.Add($"Unknown setting '{name}' in {location.Display} ignored");
+                }
             }
         }
 
