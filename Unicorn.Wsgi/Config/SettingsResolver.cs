@@ -186,7 +186,9 @@ public sealed class SettingsResolver
             var location = ConfigLocation.Parse(value, _context.WorkingDirectory);
             if (location.Kind != ConfigLocationKind.PythonModule && !File.Exists(location.Target))
             {
-                throw new ConfigException($"unicorn: error: config file '{value}' doesn't exist");
+                throw new ConfigException(Directory.Exists(location.Target)
+                    ? $"unicorn: error: config file '{value}' is a directory"
+                    : $"unicorn: error: config file '{value}' doesn't exist");
             }
 
             return location;
