@@ -56,13 +56,14 @@ internal static class MasterMain
         // HUP swaps the logs built from the reloaded settings in behind this one (Gunicorn 26.1 reloads its log config).
         var log = new ForwardingErrorLog(logging.ErrorLog);
         python.Log = log;
+        // Before the check: a certificate that cannot be read is the usual TLS deploy mistake (Gunicorn's check misses it).
+        CheckTls(python, settings, log, workingDirectory);
+
         // --print-config implies --check-config, as in Gunicorn: a broken app or hook is exit 1 after the listing.
         if (settings.CheckConfigAndExit || settings.PrintConfigAndExit)
         {
             return CheckConfig(python, settings, log, workingDirectory);
         }
-
-        CheckTls(python, settings, log, workingDirectory);
         foreach (var warning in settings.Warnings)
         {
             log.Log(LogLevel.Warning, warning);

@@ -193,6 +193,15 @@ public sealed class CommandLineConfigTests : IDisposable
         Assert.Contains(lines, l => l.Contains("when_ready = 'os.no_such_function': AttributeError", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Check_config_refuses_a_certfile_that_does_not_exist()
+    {
+        var missing = Path.Combine(_dir, "missing.pem");
+        var (code, lines) = Run("--check-config", "--certfile", missing, "--keyfile", missing, App);
+        Assert.Equal(1, code);
+        Assert.Contains(lines, l => l.Contains($"certfile \"{missing}\" does not exist", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// The master starts Python to read the config file before --chdir is known; the app must still be
     /// imported from --chdir (Gunicorn's check-config and preload do).
