@@ -32,8 +32,15 @@ internal static class MasterMain
         var settings = WithProgramArgv(SettingsResolver.Resolve(commandLine, env, python, workingDirectory), args);
         if (settings.PrintConfigAndExit)
         {
-            Console.Out.Write(env.ContainsKey(PrintConfig.ValidatorsVariable) ? PrintConfig.RenderWithValidators(settings) : PrintConfig.Render(settings));
-            return 0;
+            if (env.ContainsKey(PrintConfig.ValidatorsVariable))
+            {
+                // BaseApplication's query for the settings table: its app name is a placeholder, nothing to load.
+                Console.Out.Write(PrintConfig.RenderWithValidators(settings));
+                return 0;
+            }
+
+            Console.Out.Write(PrintConfig.Render(settings));
+            Console.Out.Flush();
         }
 
         if (settings.AppUri is null && settings.PasteUri is null)
@@ -49,12 +56,14 @@ internal static class MasterMain
         // HUP swaps the logs built from the reloaded settings in behind this one (Gunicorn 26.1 reloads its log config).
         var log = new ForwardingErrorLog(logging.ErrorLog);
         python.Log = log;
-        if (settings.CheckConfigAndExit)
-        {
-            return CheckConfig(python, settings);
-        }
-
+        // Before the check: a certificate that cannot be read is the usual TLS deploy mistake (Gunicorn's check misses it).
         CheckTls(python, settings, log, workingDirectory);
+
+        // --print-config implies --check-config, as in Gunicorn: a broken app or hook is exit 1 after the listing.
+        if (settings.CheckConfigAndExit || settings.PrintConfigAndExit)
+        {
+            return CheckConfig(python, settings, log, workingDirectory);
+        }
         foreach (var warning in settings.Warnings)
         {
             log.Log(LogLevel.Warning, warning);
@@ -258,8 +267,11 @@ internal static class MasterMain
         }
     }
 
-    private static int CheckConfig(MasterPython python, Settings settings)
+    private static int CheckConfig(MasterPython python, Settings settings, IErrorLog log, string workingDirectory)
     {
+        // The hooks too: Gunicorn imports a hook given as "module.func" when it reads the setting, so a check that
+        // passed must not be followed by a start that cannot load them.
+        (LoadHooks(python, settings, log, workingDirectory) as IDisposable)?.Dispose();
         try
         {
             LoadApp(python, settings);

@@ -448,6 +448,10 @@ def _unicorn_hook_state():
     return state
 
 
+class _UnicornHookImportError(Exception):
+    pass
+
+
 class _UnicornHooks:
     def __init__(self, settings_json, kind, target, workdir, refs_json, write, master, carried_json):
         self.log = _UnicornLog(write)
@@ -471,7 +475,11 @@ class _UnicornHooks:
                 fn = globals()[path]
             else:
                 mod_name, attr = path.rsplit(".", 1)
-                fn = getattr(importlib.import_module(mod_name), attr)
+                try:
+                    fn = getattr(importlib.import_module(mod_name), attr)
+                except Exception as e:
+                    # Named as Gunicorn's "Invalid value for when_ready: mod.func" does, in one line.
+                    raise _UnicornHookImportError("%s = %r: %s: %s" % (name, path, type(e).__name__, e)) from None
             self.hooks[name] = fn
         self.counts_requests = "pre_request" in self.hooks or "post_request" in self.hooks
 

@@ -98,7 +98,8 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             }
             catch (PythonException e)
             {
-                throw new ConfigException($"unicorn: error: cannot load the server hooks of {settings.ConfigFile ?? "the settings"}: {e.Type.Name}: {e.Message}");
+                var what = e.Type.Name == "_UnicornHookImportError" ? e.Message : $"{e.Type.Name}: {e.Message}";
+                throw new ConfigException($"unicorn: error: cannot load the server hooks of {settings.ConfigFile ?? "the settings"}: {what}");
             }
         }
     }

@@ -144,7 +144,7 @@ public sealed partial class Settings
 
     public bool PreloadApp => Get<bool>("preload_app");
 
-    /// <summary><c>--print-config</c>: print the resolved settings and exit.</summary>
+    /// <summary><c>--print-config</c>: print the resolved settings, then check as <c>--check-config</c> does.</summary>
     public bool PrintConfigAndExit => Get<bool>("print_config");
 
     /// <summary><c>--check-config</c>: load the app to check it, then exit.</summary>

@@ -80,6 +80,12 @@ public sealed class SettingsResolver
                 {
                     _settings.ConfigFilePythonPath = paths;
                 }
+                else if (location.Kind == ConfigLocationKind.Toml)
+                {
+                    // A Python file's other names are its own variables; a TOML key that is no setting is a typo
+                    // (workres) or another server's table ([tool.gunicorn]): said once, as for a paste ini.
+                    _settings.Warnings.Add($"Unknown setting '{name}' in {location.Display} ignored");
+                }
             }
         }
 
@@ -180,7 +186,9 @@ public sealed class SettingsResolver
             var location = ConfigLocation.Parse(value, _context.WorkingDirectory);
             if (location.Kind != ConfigLocationKind.PythonModule && !File.Exists(location.Target))
             {
-                throw new ConfigException($"unicorn: error: config file '{value}' doesn't exist");
+                throw new ConfigException(Directory.Exists(location.Target)
+                    ? $"unicorn: error: config file '{value}' is a directory"
+                    : $"unicorn: error: config file '{value}' doesn't exist");
             }
 
             return location;

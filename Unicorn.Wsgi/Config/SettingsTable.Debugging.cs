@@ -29,7 +29,7 @@ public static partial class SettingsTable
         FlagRow("spew", DebuggingSection, "--spew",
             "Trace every executed Python line (sys.settrace); extremely verbose."),
         FlagRow("check_config", DebuggingSection, "--check-config",
-            "Load the configuration and the application, then exit: 0 when both load, 1 with the error otherwise."),
+            "Load the configuration, its hooks, the TLS certificate and the application, then exit: 0 when all load, 1 with the error otherwise."),
         FlagRow("print_config", DebuggingSection, "--print-config",
             "Print the resolved settings as sorted 'name = value' lines, load the application, then exit."),
     ];

@@ -10,7 +10,7 @@ namespace Unicorn.Wsgi.Config;
 /// </summary>
 public static class TomlConfigFile
 {
-    /// <summary>The settings a TOML file sets, in file order. Unknown keys are ignored, as in a Python config file.</summary>
+    /// <summary>The keys a TOML file sets, in file order; the resolver warns about those that are no setting.</summary>
     public static IReadOnlyList<KeyValuePair<string, object?>> Read(string path)
     {
         TomlTable document;

@@ -173,6 +173,35 @@ public sealed class CommandLineConfigTests : IDisposable
         Assert.Equal(1, Run("--check-config", "pyfixtures.no_such_app:app").Code);
     }
 
+    [Fact]
+    public void Print_config_loads_the_app_as_check_config_does()
+    {
+        // Gunicorn: "--print-config ... Implies --check-config"; a broken app is exit 1 after the listing.
+        var (code, lines) = Run("--print-config", "pyfixtures.no_such_app:app");
+        Assert.Equal(1, code);
+        Assert.Contains(lines, l => l.StartsWith("workers ", StringComparison.Ordinal));
+        Assert.Equal(0, Run("--print-config", App).Code);
+    }
+
+    [Fact]
+    public void Check_config_refuses_a_hook_path_that_cannot_be_imported_naming_the_hook()
+    {
+        var conf = Path.Combine(_dir, "hookpath.conf.py");
+        File.WriteAllText(conf, "when_ready = 'os.no_such_function'\n");
+        var (code, lines) = Run("--check-config", "-c", conf, App);
+        Assert.Equal(1, code);
+        Assert.Contains(lines, l => l.Contains("when_ready = 'os.no_such_function': AttributeError", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Check_config_refuses_a_certfile_that_does_not_exist()
+    {
+        var missing = Path.Combine(_dir, "missing.pem");
+        var (code, lines) = Run("--check-config", "--certfile", missing, "--keyfile", missing, App);
+        Assert.Equal(1, code);
+        Assert.Contains(lines, l => l.Contains($"certfile \"{missing}\" does not exist", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// The master starts Python to read the config file before --chdir is known; the app must still be
     /// imported from --chdir (Gunicorn's check-config and preload do).

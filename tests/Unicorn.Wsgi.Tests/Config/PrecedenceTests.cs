@@ -95,6 +95,14 @@ public sealed class PrecedenceTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_given_as_the_config_file_is_named_as_one()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "conf"));
+        var e = Assert.Throws<ConfigException>(() => SettingsResolver.Resolve(["-c", "conf", "app:app"], Env(), new FakeConfigFile(), _dir));
+        Assert.Equal("unicorn: error: config file 'conf' is a directory", e.Message);
+    }
+
+    [Fact]
     public void Config_file_values_go_through_the_validators()
     {
         var path = WriteFile("c.py", "");

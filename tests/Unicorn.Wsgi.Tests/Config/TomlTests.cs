@@ -35,6 +35,22 @@ public sealed class TomlTests : IDisposable
         Assert.Equal("pkg.hooks.when_ready", s.Get<HookReference>("when_ready").DottedPath);
         Assert.Equal("https", s.Get<IReadOnlyDictionary<string, object?>>("secure_scheme_headers")["X-FORWARDED-PROTO"]);
         Assert.Equal(SettingSource.ConfigFile, s.SourceOf("workers"));
+        Assert.Equal([$"Unknown setting 'unrelated' in {Path.Combine(_dir, "unicorn.toml")} ignored"], s.Warnings);
+    }
+
+    [Fact]
+    public void A_misspelt_key_or_another_servers_table_is_warned_about()
+    {
+        Write("unicorn.toml", """
+            workres = 3
+
+            [tool.gunicorn]
+            workers = 2
+            """);
+        var s = SettingsResolver.Resolve(["-c", "unicorn.toml", "app:app"], s_noEnv, null, _dir);
+        Assert.Equal(1, s.Workers);
+        var file = Path.Combine(_dir, "unicorn.toml");
+        Assert.Equal([$"Unknown setting 'workres' in {file} ignored", $"Unknown setting 'tool' in {file} ignored"], s.Warnings);
     }
 
     [Fact]
