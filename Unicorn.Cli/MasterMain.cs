@@ -64,6 +64,7 @@ internal static class MasterMain
         {
             return CheckConfig(python, settings, log, workingDirectory);
         }
+
         foreach (var warning in settings.Warnings)
         {
             log.Log(LogLevel.Warning, warning);
