@@ -112,18 +112,31 @@ def _unicorn_log_error(level, message, exc_text=None):
         logger = logging.getLogger("gunicorn.error")
         if exc_text is None:
             logger.log(level, message)
-        elif logger.isEnabledFor(level):
-            # Gunicorn's log.exception: the traceback is the record's, not the message's, so a JSON formatter puts
-            # it in a field of its own; Formatter.format appends exc_text as it would the formatted exc_info.
-            fn, lno, func, _ = logger.findCaller()
-            record = logger.makeRecord(logger.name, level, fn, lno, message, None, None, func)
-            record.exc_text = exc_text
-            logger.handle(record)
+        else:
+            _unicorn_log_exc_text(logger, level, message, exc_text)
         return
     if exc_text is not None:
+        # Gunicorn calls the class's exception(), which logs to its error_log: the same record, unless the class has an
+        # exception() of its own, which needs the live exception Unicorn does not have here.
+        error_log = getattr(_logger, "error_log", None)
+        owner = next((c for c in type(_logger).__mro__ if "exception" in c.__dict__), None)
+        base = owner is Logger or (owner is not None and owner.__module__ == "gunicorn.glogging")
+        if base and isinstance(error_log, logging.Logger):
+            _unicorn_log_exc_text(error_log, level, message, exc_text)
+            return
         message = message + "\n" + exc_text
     method = {10: "debug", 20: "info", 30: "warning", 40: "error"}.get(level, "critical")
     getattr(_logger, method)(message)
+
+
+def _unicorn_log_exc_text(logger, level, message, exc_text):
+    # Gunicorn's log.exception: the traceback is the record's, not the message's, so a JSON formatter puts it in a
+    # field of its own; Formatter.format appends exc_text as it would the formatted exc_info.
+    if logger.isEnabledFor(level):
+        fn, lno, func, _ = logger.findCaller()
+        record = logger.makeRecord(logger.name, level, fn, lno, message, None, None, func)
+        record.exc_text = exc_text
+        logger.handle(record)
 
 
 def _unicorn_log_access(line, atoms):

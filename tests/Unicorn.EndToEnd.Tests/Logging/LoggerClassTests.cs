@@ -93,6 +93,40 @@ public sealed class LoggerClassTests : IDisposable
     }
 
     [Fact]
+    public void A_logger_class_with_a_json_formatter_gets_a_failed_requests_traceback_beside_its_message()
+    {
+        // Gunicorn logs an app's exception with the class's exception(): one line of message, the traceback as the
+        // record's exception, which a JSON formatter puts in a field of its own (it was inside the message).
+        var config = Write("jsonerr.py", """
+            import json
+            import logging
+            from gunicorn import glogging
+
+
+            class JsonFormatter(logging.Formatter):
+                def format(self, record):
+                    return json.dumps({"level": record.levelname, "message": record.getMessage(),
+                                       "exc": (record.exc_text or "").splitlines()[-1:]})
+
+
+            class JsonLogger(glogging.Logger):
+                def setup(self, cfg):
+                    super().setup(cfg)
+                    for handler in self.error_log.handlers:
+                        handler.setFormatter(JsonFormatter())
+
+
+            logger_class = JsonLogger
+            """);
+        var port = FreePort();
+        using var server = Start("-c", config, "-w", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.bridge_apps:raise_before");
+        server.WaitForLog("Booting worker with pid");
+        Assert.True(Poll(() => Get(port, "/").Status == 500, 30), server.Log);
+        server.WaitForLog("Error handling request");
+        Assert.Contains("""{"level": "ERROR", "message": "Error handling request GET /", "exc": ["ValueError: boom before headers"]}""", server.Lines);
+    }
+
+    [Fact]
     public void A_logger_class_whose_setup_raises_stops_the_master_with_one_line()
     {
         var config = Write("broken.py", """
