@@ -253,15 +253,18 @@ public sealed class PythonAsgiExchange
             token = _watch.Token;
         }
 
-        var client = _request.ClientConnection;
-        _ = Task.Run(async () =>
+        // Started here, not on the pool: a framework may ask on every request (Django's and Quart's disconnect
+        // listeners), and the receive it starts goes pending at once.
+        _ = WatchAsync(_request.ClientConnection, token);
+    }
+
+    private async Task WatchAsync(IClientConnection client, CancellationToken token)
+    {
+        if (await client.WaitUntilClosedAsync(token).ConfigureAwait(false) && !token.IsCancellationRequested)
         {
-            if (await client.WaitUntilClosedAsync(token).ConfigureAwait(false) && !token.IsCancellationRequested)
-            {
-                _gone = true;
-                _loop.Disconnected(Id);
-            }
-        }, CancellationToken.None);
+            _gone = true;
+            _loop.Disconnected(Id);
+        }
     }
 
     /// <summary>

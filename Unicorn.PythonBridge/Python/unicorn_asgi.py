@@ -21,6 +21,10 @@ WS_EXTENSIONS = {"websocket.http.response": {}}
 LIFESPAN_TIMEOUT = 30.0
 _WS_KINDS = ("text", "bytes", "close")
 _WRITE_SLICE = 256 * 1024  # the most of a response body handed to the server in one write
+# How long a request may wait in receive() after its body before its connection is watched for the client leaving.
+# Frameworks listen so on every request (Quart, Django's ASGIHandler) and their responses come at once; a watch costs
+# tens of microseconds, so only a request still waiting after this (a long poll) is watched.
+_WATCH_AFTER = 0.1
 
 
 _STATUS_LINES = {}
@@ -371,7 +375,7 @@ class _Request:
         self.misuse = None
         self.streamed = False
         self.waiters = []
-        self.watching = False  # the exchange watches the client's connection (WatchClient), once asked
+        self.watching = False  # a watch of the client's connection is due (_watch_client), once asked
         self.writing = None  # the future a write fast.write or ws_send started waits on; Server.written settles it
         self.released = False  # the connection was handed back once the response was complete (_release)
         self.id = exchange_id  # C# passes it: each pythonnet property read costs a crossing
@@ -493,7 +497,7 @@ class _Request:
         self.waiters.append(waiter)
         if not self.watching:
             self.watching = True
-            self.ex.WatchClient()
+            self.server.loop.call_later(_WATCH_AFTER, self._watch_client)
         try:
             await waiter
         finally:
@@ -501,6 +505,13 @@ class _Request:
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
         return {"type": "http.disconnect"}
+
+    def _watch_client(self):
+        if not (self.complete or self.disconnected or self.released):
+            try:
+                self.ex.WatchClient()
+            except OSError:
+                pass  # the request has ended meanwhile
 
     def on_disconnect(self):
         if self.disconnected:
