@@ -65,10 +65,6 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
                 : await Http2RequestBody.ReadAsync(features.Get<IRequestBodyPipeFeature>()!.Reader, head.ContentLength,
                     WorkerOptions.BufferedBodyLimit, worker.Options.ReadTimeout);
             request = worker.Requests.Build(head, body, connection.Listener, connection.RemoteEndPoint, connection.Proxy, connection.TlsEnviron);
-            if (features.Get<IHttpRequestLifetimeFeature>() is { } lifetime)
-            {
-                request.ClientConnection = new Http2StreamClient(lifetime.RequestAborted);
-            }
         }
         catch (BadHttpRequestException e)
         {
@@ -93,6 +89,7 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
 
         worker.OnRequestStarting(); // may stop the worker (max_requests): its GOAWAY follows this response
         var sink = new Http2ResponseSink(features, head, earlyHints);
+        request.ClientConnection = sink;
         await worker.Host.RunAsync(request, sink);
         worker.OnRequestDone(new CompletedRequest(request, sink, startTime, Stopwatch.GetElapsedTime(started)));
     }

@@ -12,10 +12,11 @@ namespace Unicorn.Wsgi.Workers;
 /// control (the client's window) is the back-pressure, landing on the app thread that released the GIL. The
 /// app's status and headers pass Gunicorn's checks (<see cref="ResponseFraming"/>); connection-specific fields
 /// never reach the wire (RFC 9113 §8.2.2), and Kestrel frames the body in DATA frames. Early hints go through
-/// <paramref name="earlyHints"/> (null: this Kestrel has no route for them, and they are dropped).
+/// <paramref name="earlyHints"/> (null: this Kestrel has no route for them, and they are dropped). It is also the
+/// stream's <see cref="IClientConnection"/>: the client is gone once Kestrel aborts the stream (a reset, a lost connection).
 /// </summary>
 internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead request, Http2EarlyHints? earlyHints = null)
-    : IResponseSink, ICompletedResponse
+    : IResponseSink, ICompletedResponse, IClientConnection
 {
     // Small writes are gathered; a streamed body is pushed at each Flush (each item the app yields).
     private const int FlushThreshold = 32 * 1024;
@@ -36,6 +37,25 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
     private ResponseFraming? _framing;
     private long _unflushed;
     private bool _completed;
+
+    public async Task<bool> WaitUntilClosedAsync(CancellationToken token)
+    {
+        if (features.Get<IHttpRequestLifetimeFeature>() is not { RequestAborted: var aborted })
+        {
+            return false;
+        }
+
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(aborted, token);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return aborted.IsCancellationRequested;
+    }
 
     /// <summary>How long a write waits for a client that keeps its window shut (tests shorten it).</summary>
     internal TimeSpan StalledClientTimeout { get; init; } = Transport.SocketSend.StalledClientTimeout;

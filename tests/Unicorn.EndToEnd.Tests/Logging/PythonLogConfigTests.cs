@@ -157,12 +157,7 @@ public sealed class PythonLogConfigTests : IDisposable
                 "root": {"handlers": [], "level": "WARNING"},
             }
             """);
-        var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "-c", config, "pyfixtures.metrics_app:app");
-        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, "/?status=404") == 404, 60) && !server.HasExited,
-            "server did not answer:\n" + server.Log);
-        server.Signal(UnicornServer.SIGTERM);
-        Assert.Equal(0, server.WaitForExit());
+        ServeOnceAndStop(config, "pyfixtures.metrics_app:app", "/?status=404", 404);
         var lines = File.ReadAllText(errorLog);
         Assert.Contains("""{"level": "INFO", "message": "Starting unicorn""", lines, StringComparison.Ordinal); // the master
         Assert.Matches("""\{"level": "INFO", "message": "Booting worker with pid: \d+"\}""", lines); // a worker
@@ -191,12 +186,7 @@ public sealed class PythonLogConfigTests : IDisposable
                 "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["file"], "propagate": False}},
             }
             """);
-        var port = UnicornServer.FreePort();
-        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "-c", config, "pyfixtures.bridge_apps:raise_before");
-        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, "/boom") == 500, 60) && !server.HasExited,
-            "server did not answer:\n" + server.Log);
-        server.Signal(UnicornServer.SIGTERM);
-        Assert.Equal(0, server.WaitForExit());
+        ServeOnceAndStop(config, "pyfixtures.bridge_apps:raise_before", "/boom", 500);
         var line = File.ReadAllLines(errorLog).Single(l => l.Contains("Error handling request", StringComparison.Ordinal));
         using var record = System.Text.Json.JsonDocument.Parse(line);
         Assert.Equal("Error handling request GET /boom", record.RootElement.GetProperty("message").GetString());
@@ -265,4 +255,15 @@ public sealed class PythonLogConfigTests : IDisposable
     }
 
     private static string PyString(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    // One worker with the config file, until PATH answers STATUS; then TERM, which must exit 0 (the log files are whole).
+    private static void ServeOnceAndStop(string config, string app, string path, int status)
+    {
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("-w", "1", "-b", $"127.0.0.1:{port}", "-c", config, app);
+        Assert.True(UnicornServer.Poll(() => server.HasExited || UnicornServer.TryGet(port, path) == status, 60) && !server.HasExited,
+            "server did not answer:\n" + server.Log);
+        server.Signal(UnicornServer.SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+    }
 }
