@@ -55,6 +55,8 @@ internal sealed class WorkerStartup : IDisposable
             DescribeBootError = DescribeBootError,
             DumpPythonStacks = DumpPythonStacks,
             ReopenLogs = ReopenLogs,
+            // Within the 2 s the master gives an aborted worker before its SIGKILL.
+            FlushLogs = () => _logging?.AccessLog.Flush(TimeSpan.FromSeconds(1)),
             AppSignalHandler = sig => _runtime?.RunAppSignalHandler(sig),
             ModuleSource = ModuleSource,
             WarmUp = WarmUp,

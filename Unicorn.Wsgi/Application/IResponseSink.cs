@@ -127,6 +127,13 @@ public interface IResponseSink
 
     /// <summary>Ends the response abnormally: the connection is closed without a clean end.</summary>
     void Abort();
+
+    /// <summary>
+    /// The worker is being aborted (the master's timeout) while the app still holds this request: sends Gunicorn's
+    /// 500 page now, from the aborting thread, if nothing of the response has been sent. False when the response
+    /// has begun, the client is gone, or the sink cannot (then the connection just closes as the worker exits).
+    /// </summary>
+    bool TryAnswerAbortedRequest() => false;
 }
 
 /// <summary>The app produced a status line or header the server refuses to send.</summary>

@@ -19,6 +19,8 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
     // greenlet keeps the queue non-empty, a list body of many small items) would otherwise buffer the whole response.
     private const int BufferedLimit = 512 * 1024;
 
+    // Gunicorn's page for a request its worker's timeout aborted (TryAnswerAbortedRequest).
+    private static readonly byte[] AbortedRequestResponse = ErrorResponse.Build(500, "Internal Server Error", null);
     private readonly OutputBuffer _output = new(stream);
     private ResponseFraming? _framing;
     private CancellationTokenSource? _writeTimer;
@@ -235,6 +237,28 @@ internal sealed class ResponseSink(Stream stream, RequestHead request, bool forc
         }
         catch (IOException)
         {
+        }
+    }
+
+    // From the aborting thread while the app thread is held in the app: nothing else writes to the stream (an app
+    // waking at this moment could only add bytes to a connection the worker's exit is about to close).
+    public bool TryAnswerAbortedRequest()
+    {
+        if (HeadersSent || _aborted)
+        {
+            return false;
+        }
+
+        _aborted = true;
+        try
+        {
+            stream.Write(AbortedRequestResponse);
+            stream.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

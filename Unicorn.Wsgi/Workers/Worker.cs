@@ -118,6 +118,32 @@ public sealed partial class Worker
     /// <summary>Requests running longer than <paramref name="limit"/> (max_request_time), with their threads.</summary>
     public IReadOnlyList<Hosts.RunningRequest> RunningLongerThan(TimeSpan limit) => _host.RunningLongerThan(limit);
 
+    /// <summary>
+    /// The worker is being aborted (the master's timeout): each request the app holds whose response has not begun
+    /// is answered 500 and logged as Gunicorn 26.1's sync worker logs it, the error line (with
+    /// <paramref name="stackOf"/> the request's stack) and then its access line.
+    /// </summary>
+    public void AnswerAbortedRequests(Func<Hosts.RunningRequest, string> stackOf)
+    {
+        foreach (var (running, request) in _host.AnswerAbortedRequests())
+        {
+            _log.Exception($"Error handling request {running.Method} {running.Uri}", stackOf(running));
+            OnRequestDone(new CompletedRequest(request, AbortedResponse.Instance, DateTimeOffset.UtcNow - running.Elapsed, running.Elapsed));
+        }
+    }
+
+    /// <summary>What the access line of an aborted request reads: Gunicorn's handle_error logs its 500 with no body bytes.</summary>
+    private sealed class AbortedResponse : ICompletedResponse
+    {
+        public static readonly AbortedResponse Instance = new();
+
+        public string Status => "500 Internal Server Error";
+
+        public long BodyBytesSent => 0;
+
+        public IReadOnlyList<KeyValuePair<string, string>> Headers => [];
+    }
+
     /// <summary>Serves until stopped; completes when all connections are done.</summary>
     public Task RunAsync()
     {

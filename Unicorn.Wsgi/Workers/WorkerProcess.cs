@@ -494,7 +494,10 @@ public sealed partial class WorkerProcess
         _worker?.ReleaseSharedListeners();
     }
 
-    /// <summary>The master's timeout: log where Python is stuck, run worker_abort, leave at once.</summary>
+    /// <summary>
+    /// The master's timeout: log where Python is stuck, run worker_abort, answer the held requests 500 (as Gunicorn
+    /// 26.1's sync worker does after its hook), leave at once.
+    /// </summary>
     private void Abort()
     {
         var stacks = "";
@@ -517,6 +520,8 @@ public sealed partial class WorkerProcess
             _log.Exception("Exception in worker_abort hook", e.ToString());
         }
 
+        _worker?.AnswerAbortedRequests(running => RequestStack(stacks, running));
+        _options.FlushLogs?.Invoke();
         Exit();
         Libc._exit(1);
     }

@@ -36,6 +36,9 @@ public sealed class WorkerProcessOptions
     /// <summary>USR1: reopen log files.</summary>
     public Action? ReopenLogs { get; init; }
 
+    /// <summary>ABRT, before the worker leaves without its normal shutdown: writes the access lines still queued.</summary>
+    public Action? FlushLogs { get; init; }
+
     /// <summary>
     /// As the graceful stop begins (TERM): runs the TERM handler application code set, off the signal loop, so a
     /// handler that blocks or waits for the GIL does not hold up the stop.

@@ -29,6 +29,7 @@ internal sealed class AppThreadPool : IAppHost
     private const int ThreadHeadroom = 8;
     private readonly long[] _busySince;
     private readonly WsgiRequest?[] _current;
+    private readonly IResponseSink?[] _sinks;
     private readonly nuint[] _threadIds;
     private readonly IWsgiApplication _app;
     private readonly IErrorLog _log;
@@ -62,6 +63,7 @@ internal sealed class AppThreadPool : IAppHost
         _threads = new Thread[threads];
         _busySince = new long[threads];
         _current = new WsgiRequest?[threads];
+        _sinks = new IResponseSink?[threads];
         _threadIds = new nuint[threads];
         for (var i = 0; i < threads; i++)
         {
@@ -244,6 +246,23 @@ internal sealed class AppThreadPool : IAppHost
         return found;
     }
 
+    public IReadOnlyList<(RunningRequest Running, WsgiRequest Request)> AnswerAbortedRequests()
+    {
+        var now = Environment.TickCount64;
+        var answered = new List<(RunningRequest, WsgiRequest)>();
+        for (var i = 0; i < _threads.Length; i++)
+        {
+            var since = Volatile.Read(ref _busySince[i]);
+            if (since != 0 && Volatile.Read(ref _current[i]) is { } request && Volatile.Read(ref _sinks[i]) is { } sink
+                && sink.TryAnswerAbortedRequest())
+            {
+                answered.Add((new RunningRequest(request.Method, request.RawUri, TimeSpan.FromMilliseconds(now - since), _threadIds[i], since), request));
+            }
+        }
+
+        return answered;
+    }
+
     /// <summary>Lets the threads finish queued work and detach from the app, waiting at most <paramref name="timeout"/>.</summary>
     public Task<bool> StopAsync(TimeSpan timeout)
     {
@@ -324,6 +343,7 @@ internal sealed class AppThreadPool : IAppHost
     /// <summary>Runs one request on thread <paramref name="index"/>; the failure, if it could not be run.</summary>
     private Exception? Invoke(int index, IWsgiThread handler, WsgiRequest request, IResponseSink sink)
     {
+        Volatile.Write(ref _sinks[index], sink);
         Volatile.Write(ref _current[index], request);
         Volatile.Write(ref _busySince[index], Math.Max(1, Environment.TickCount64));
         Interlocked.Increment(ref _busy);
@@ -343,6 +363,7 @@ internal sealed class AppThreadPool : IAppHost
             Interlocked.Decrement(ref _busy);
             Volatile.Write(ref _busySince[index], 0);
             Volatile.Write(ref _current[index], null);
+            Volatile.Write(ref _sinks[index], null);
         }
     }
 

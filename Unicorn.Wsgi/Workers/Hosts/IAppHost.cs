@@ -64,6 +64,14 @@ public interface IAppHost
     IReadOnlyList<RunningRequest> RunningLongerThan(TimeSpan limit) => [];
 
     /// <summary>
+    /// The worker is being aborted (the master's timeout): answers each request the app still holds whose response
+    /// has not begun with a 500 (<see cref="IResponseSink.TryAnswerAbortedRequest"/>), as Gunicorn 26.1's sync worker
+    /// answers from the <c>SystemExit</c> its ABRT handler raises in the app. Returns those it answered. A host
+    /// whose requests never stop the heartbeat (their threads are not all held) answers none.
+    /// </summary>
+    IReadOnlyList<(RunningRequest Running, WsgiRequest Request)> AnswerAbortedRequests() => [];
+
+    /// <summary>
     /// Asks the host to accept connections itself on its idle thread, and to run a request inline when that
     /// thread's accepted connection hands it one (<see cref="IIdleAcceptor"/>). Called before <see cref="Start"/>;
     /// false (the default) leaves accepting to the worker's async accept loops.
