@@ -467,6 +467,9 @@ public sealed partial class WorkerProcess
             case Libc.SIGINT:
             case Libc.SIGQUIT:
                 _options.Hooks.WorkerInt?.Invoke(_info);
+                // Gunicorn 26.1's sync worker answers 500 from the SystemExit its handler raises in the app; stopping
+                // now would close the connection unanswered.
+                AnswerHeldRequests();
                 _worker?.StopNow();
                 _worker?.ReleaseSharedListeners();
                 _quickStop = true;
@@ -500,16 +503,7 @@ public sealed partial class WorkerProcess
     /// </summary>
     private void Abort()
     {
-        var stacks = "";
-        try
-        {
-            stacks = _options.DumpPythonStacks?.Invoke() ?? "";
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            stacks = "(could not read the Python stacks: " + e.Message + ")";
-        }
-
+        var stacks = DumpStacks();
         _log.Exception($"Worker (pid:{_info.Pid}) was aborted after a timeout; Python stacks:", stacks.Length > 0 ? stacks : "(no Python stack available)");
         try
         {
@@ -520,10 +514,33 @@ public sealed partial class WorkerProcess
             _log.Exception("Exception in worker_abort hook", e.ToString());
         }
 
-        _worker?.AnswerAbortedRequests(running => RequestStack(stacks, running));
-        _options.FlushLogs?.Invoke();
+        AnswerHeldRequests(stacks);
         Exit();
         Libc._exit(1);
+    }
+
+    private string DumpStacks()
+    {
+        try
+        {
+            return _options.DumpPythonStacks?.Invoke() ?? "";
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return "(could not read the Python stacks: " + e.Message + ")";
+        }
+    }
+
+    /// <summary>Answers 500 each request the app holds with no response begun, its stack from <paramref name="stacks"/> (else a new dump).</summary>
+    private void AnswerHeldRequests(string? stacks = null)
+    {
+        if (_worker is not { } worker)
+        {
+            return;
+        }
+
+        worker.AnswerAbortedRequests(running => RequestStack(stacks ??= DumpStacks(), running));
+        _options.FlushLogs?.Invoke();
     }
 
     /// <summary>

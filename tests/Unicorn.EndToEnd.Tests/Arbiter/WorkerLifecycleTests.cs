@@ -364,6 +364,30 @@ public class WorkerLifecycleTests
         Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AQuickStopAnswersTheRequestInTheApp500()
+    {
+        // Gunicorn 26.1's sync worker answers it from the SystemExit its QUIT handler raises in the app; the
+        // connection used to close unanswered (nginx: 502).
+        var port = FreePort();
+        using var server = Start("-w", "1", "--access-logfile", "-", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        var mark = Path.Combine(Path.GetTempPath(), $"unicorn-in-flight-{Guid.NewGuid():N}");
+        var inFlight = Task.Run(() => Get(port, $"/sleep?s=30&mark={mark}", 30));
+        Assert.True(UnicornServer.Poll(() => File.Exists(mark), 30), "the request did not reach the app");
+        File.Delete(mark);
+
+        server.Signal(SIGQUIT);
+
+        var (status, body) = await inFlight;
+        Assert.Equal(500, status);
+        Assert.Contains("Internal Server Error", body, StringComparison.Ordinal);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("Error handling request GET /sleep?s=30", server.Log, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.0\" 500 0", server.Log, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// As Gunicorn's master and workers close their listeners at a stop: a connection made while the last request
     /// finishes is refused at once (a load balancer retries it elsewhere), not left in the listen queue, unanswered,
