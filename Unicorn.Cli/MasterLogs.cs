@@ -19,6 +19,8 @@ internal sealed class MasterLogs(LoggingServices initial, ForwardingErrorLog err
 
     public void WorkersChanged(int workers) => _current.WorkersChanged(workers);
 
+    public void BacklogMeasured(int waiting) => _current.BacklogMeasured(waiting);
+
     public void Reopen() => _current.Reopen();
 
     /// <summary>Throws <see cref="LoggingSetupException"/> (one line) when the new settings' logs cannot be built; the current ones stay.</summary>

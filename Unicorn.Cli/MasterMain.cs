@@ -179,6 +179,7 @@ internal static class MasterMain
             Log = log,
             Metrics = metrics,
             WorkersChanged = logging.WorkersChanged,
+            BacklogMeasured = logging.BacklogMeasured,
             WorkerRssRecycled = () => logging.Current.Statsd?.Increment("unicorn.workers.rss_recycled"),
             Hooks = hooks.CreateMasterHooks(),
             ReloadSettings = () =>

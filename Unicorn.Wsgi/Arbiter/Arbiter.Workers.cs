@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Unicorn.Wsgi.Interop;
@@ -57,7 +58,39 @@ public sealed partial class Arbiter
 
         _portSlots?.Trim(_numWorkers, AcceptsForItsSlot);
         ReportWorkerCount();
+        ReportBacklog();
         RefillSpares();
+    }
+
+    /// <summary>
+    /// enable_backlog_metric: the connections waiting in the TCP listeners' accept queues (Linux's TCP_INFO
+    /// <c>tcpi_unacked</c> on a listening socket), logged at debug and sent as <c>gunicorn.backlog</c>. Unix sockets
+    /// have no such count and are left out (Gunicorn adds -1 for each, so one unix listener alone sends nothing).
+    /// </summary>
+    private void ReportBacklog()
+    {
+        if (!_settings.EnableBacklogMetric || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var waiting = 0;
+        var measured = false;
+        foreach (var listener in _listeners)
+        {
+            if (listener.Socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+                && TcpInfo.WaitingToBeAccepted(listener.Socket) is { } queued)
+            {
+                waiting += queued;
+                measured = true;
+            }
+        }
+
+        if (measured)
+        {
+            _log.Debug($"socket backlog: {waiting}");
+            _options.BacklogMeasured?.Invoke(waiting);
+        }
     }
 
     /// <summary>

@@ -23,6 +23,10 @@ public sealed class ArbiterOptions
     /// <summary>The live worker count changed (statsd's <c>gunicorn.workers</c> gauge).</summary>
     public Action<int>? WorkersChanged { get; init; }
 
+    /// <summary>enable_backlog_metric: connections waiting in the TCP listen queues, sampled each time workers are
+    /// managed (statsd's <c>gunicorn.backlog</c> histogram).</summary>
+    public Action<int>? BacklogMeasured { get; init; }
+
     /// <summary>A worker passed max_worker_rss and is being replaced (statsd's <c>unicorn.workers.rss_recycled</c> counter).</summary>
     public Action? WorkerRssRecycled { get; init; }
 

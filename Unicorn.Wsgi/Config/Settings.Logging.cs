@@ -24,5 +24,6 @@ public sealed partial class Settings
     public StatsdAddress? StatsdHost => Get<StatsdAddress?>("statsd_host");
     public string? DogstatsdTags => Get<string?>("dogstatsd_tags");
     public string? StatsdPrefix => Get<string?>("statsd_prefix");
+    public bool EnableBacklogMetric => Get<bool>("enable_backlog_metric");
     public string? MetricsBind => Get<string?>("metrics_bind");
 }

@@ -78,7 +78,8 @@ public static partial class SettingsTable
         StringRow("statsd_prefix", LoggingSection, ["--statsd-prefix"], "STATSD_PREFIX", "",
             "A prefix for metric names; a trailing '.' is added when missing."),
         FlagRow("enable_backlog_metric", LoggingSection, "--enable-backlog-metric",
-            "Report the listen queue length as the gunicorn.backlog metric.") with { Supported = false },
+            "Send the number of connections waiting in the TCP listen queues as the gunicorn.backlog histogram (statsd), " +
+            "each time the master manages workers (about once a second)."),
         new Setting
         {
             Name = "metrics_bind",

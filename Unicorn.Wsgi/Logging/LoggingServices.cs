@@ -47,6 +47,9 @@ public sealed class LoggingServices : IDisposable
     /// each time the arbiter manages workers).</summary>
     public void WorkersChanged(int workers) => Statsd?.Gauge("gunicorn.workers", workers);
 
+    /// <summary>Master, with enable_backlog_metric: connections waiting to be accepted (statsd's <c>gunicorn.backlog</c>).</summary>
+    public void BacklogMeasured(int waiting) => Statsd?.Histogram("gunicorn.backlog", waiting);
+
     /// <summary>One finished request: queues its access line and sends Gunicorn's request metrics.
     /// Costs the caller one bounded-queue write: the line and the metrics are sent by the access log's
     /// background thread.</summary>

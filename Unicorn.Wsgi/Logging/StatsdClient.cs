@@ -54,14 +54,17 @@ public sealed class StatsdClient : IDisposable
     public void Gauge(string name, long value) =>
         Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|g"));
 
-    public void Histogram(string name, double value) =>
+    public void Timer(string name, double value) =>
         Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{PythonFloat(value)}|ms"));
+
+    public void Histogram(string name, long value) =>
+        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|h"));
 
     /// <summary>What Gunicorn sends for every request: duration in ms, the request counter and the status counter.</summary>
     public void Access(int statusCode, TimeSpan duration)
     {
         var micros = duration.Ticks / 10;
-        Histogram("gunicorn.request.duration", (micros / 1_000_000 * 1000) + (micros % 1_000_000 / 1000.0));
+        Timer("gunicorn.request.duration", (micros / 1_000_000 * 1000) + (micros % 1_000_000 / 1000.0));
         Increment("gunicorn.requests");
         Increment(string.Create(CultureInfo.InvariantCulture, $"gunicorn.request.status.{statusCode}"));
     }
