@@ -43,6 +43,14 @@ public sealed partial class Arbiter
                 break;
             }
 
+            // A large target (`worker add 1000` on the control socket) is not started in one go: once one has started,
+            // a queued signal or control call goes first and the loop comes back for the rest. Starting them all first
+            // held a TERM for as long as a thousand forks and pre_fork hooks took.
+            if (i > 0 && _signals.HasPending)
+            {
+                break;
+            }
+
             try
             {
                 SpawnWorker();

@@ -107,6 +107,9 @@ public sealed class SignalQueue : IDisposable
         return signals;
     }
 
+    /// <summary>Whether a signal or wake-up is queued: a long task in the loop (spawning many workers) stops for it.</summary>
+    public bool HasPending => _queue.Count > 0;
+
     /// <summary>Takes one queued signal without waiting.</summary>
     public bool TryTake(out int sig) => _queue.TryTake(out sig);
 

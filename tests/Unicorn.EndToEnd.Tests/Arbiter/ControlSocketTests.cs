@@ -362,6 +362,27 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal(0, server.WaitForExit());
     }
 
+    [Fact]
+    public void A_TERM_during_a_large_worker_add_stops_the_master_without_starting_the_rest()
+    {
+        // `worker add 40` with a pre_fork that takes 0.25 s: starting them all is 10 s of the master's loop. A TERM sent
+        // once the first has started must be handled between two spawns, not after the fortieth.
+        var config = Path.Combine(_dir, "slow_fork.conf.py");
+        File.WriteAllText(config, "import time\n\ndef pre_fork(server, worker):\n    time.sleep(0.25)\n");
+        var port = FreePort();
+        using var server = Start("-c", config, "-w", "1", "-b", $"127.0.0.1:{port}", "--control-socket", SocketPath, "pyfixtures.arbiter_app:app");
+        server.WaitUntilServing(port);
+        server.WaitForLog("Control socket listening at " + SocketPath);
+
+        Assert.Equal(41, (int)Json(Gunicornc("-c", "worker add 40", "-j"))["total"]!);
+        Assert.True(Poll(() => server.Workers().Count >= 2, 30), server.Log);
+        var sent = Stopwatch.StartNew();
+        server.Signal(SIGTERM);
+        server.WaitForLog("Handling signal: term", seconds: 30);
+        Assert.True(sent.Elapsed < TimeSpan.FromSeconds(4), $"TERM handled after {sent.Elapsed.TotalSeconds:F1} s\n{server.Log}");
+        Assert.Equal(0, server.WaitForExit(60));
+    }
+
     private static JsonObject Json(string text) => (JsonObject)JsonNode.Parse(text)!;
 
     /// <summary>Gunicorn's gunicornc when its source is here, else unicornctl (the same protocol and output).</summary>
