@@ -71,13 +71,14 @@ internal static unsafe class NativeCallbacks
                 return 0;
             }
 
-            var current = PythonWsgiThread.Current;
-            if (current is null)
+            // By the token, not the calling thread: an app may read its request's body on a thread of its own.
+            var owner = PythonWsgiThread.OwnerOf(token);
+            if (owner is null)
             {
-                return NativeFunction.Raise("wsgi.input read outside the thread of its request");
+                return NativeFunction.Raise("wsgi.input read after its request finished");
             }
 
-            return current.ReadBody(token, size);
+            return owner.ReadBody(token, size);
         }
         catch (Exception e)
         {

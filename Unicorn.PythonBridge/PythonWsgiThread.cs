@@ -40,6 +40,8 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
 
     public PythonWsgiThread(PythonWsgiApplication app)
     {
+        _index = Register(this);
+        _token = (long)_index << TokenIndexShift;
         _app = app;
         _keys = app.Keys;
         _threadId = Environment.CurrentManagedThreadId;
@@ -152,6 +154,7 @@ internal sealed unsafe partial class PythonWsgiThread : IWsgiThread
         }
 
         _disposed = true;
+        Unregister(_index);
         _holdArmed.Set(); // the hold sender, if any, sees _disposed and ends
         if (_app.Runtime.IsShutDown)
         {

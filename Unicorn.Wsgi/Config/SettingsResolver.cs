@@ -342,6 +342,14 @@ public sealed class SettingsResolver
     private void RefuseUnsupported()
     {
         var workerClass = _settings.WorkerClass;
+        if (WorkerClasses.IsAiohttp(workerClass))
+        {
+            throw new ConfigException(
+                $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported: it serves an aiohttp.web.Application, " +
+                "which is neither a WSGI nor an ASGI app; run it with aiohttp's own server (aiohttp.web.run_app), or port it to an ASGI " +
+                "framework for --worker-class asgi");
+        }
+
         if (!WorkerClasses.IsSupported(workerClass))
         {
             throw new ConfigException(

@@ -78,6 +78,12 @@ public static class WorkerClasses
     public static bool IsUvicorn(string name) => name is not null && (name.StartsWith("uvicorn.workers.", StringComparison.Ordinal) ||
         name.StartsWith("uvicorn_worker.", StringComparison.Ordinal)) && IsSupported(name);
 
+    /// <summary>
+    /// aiohttp's Gunicorn workers (aiohttp.GunicornWebWorker and its uvloop twin, also under aiohttp.worker): they run
+    /// an aiohttp.web.Application, which no worker class here can call, so the refusal must not suggest one.
+    /// </summary>
+    public static bool IsAiohttp(string name) => name is not null && name.StartsWith("aiohttp.", StringComparison.Ordinal);
+
     // worker_class = None in a config file arrives as null: refused like any other unknown name.
     public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);
 }

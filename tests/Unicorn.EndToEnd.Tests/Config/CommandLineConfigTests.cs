@@ -128,6 +128,9 @@ public sealed class CommandLineConfigTests : IDisposable
     [InlineData(2, "unicorn: error: argument -m/--umask: invalid auto_int value: '9z'", "--umask", "9z", App)]
     [InlineData(1, "unicorn: invalid value for bind (-b/--bind): '::::': '::::' is not a valid address (write IPv6 addresses as [ADDRESS]:PORT)", "--bind", "::::", App)]
     [InlineData(1, "unicorn: worker class 'gaiohttp' (-k/--worker-class) is not supported; use --worker-class gthread with --threads N, or gevent, instead", "-k", "gaiohttp", App)]
+    [InlineData(1, "unicorn: worker class 'aiohttp.GunicornWebWorker' (-k/--worker-class) is not supported: it serves an aiohttp.web.Application, " +
+        "which is neither a WSGI nor an ASGI app; run it with aiohttp's own server (aiohttp.web.run_app), or port it to an ASGI framework " +
+        "for --worker-class asgi", "-k", "aiohttp.GunicornWebWorker", App)]
     [InlineData(1, "unicorn: invalid value for http_protocols (--http-protocols): 'h3': h3 (HTTP/3) is not implemented; use h1 and/or h2", "--http-protocols", "h3", App)]
     public void Bad_input_is_one_line_and_the_right_exit_code(int exitCode, string message, params string[] args)
     {

@@ -33,6 +33,21 @@ public sealed class RefusalTests
         Assert.Equal(1, e.ExitCode);
     }
 
+    // aiohttp's documented Gunicorn deployment: its app is not WSGI, so gthread would be the wrong advice.
+    [Theory]
+    [InlineData("aiohttp.GunicornWebWorker")]
+    [InlineData("aiohttp.GunicornUVLoopWebWorker")]
+    [InlineData("aiohttp.worker.GunicornWebWorker")]
+    [InlineData("aiohttp.worker.GunicornUVLoopWebWorker")]
+    public void Aiohttp_worker_classes_are_refused_saying_the_app_is_not_wsgi_or_asgi(string workerClass)
+    {
+        var e = Refused("-k", workerClass);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported: it serves an aiohttp.web.Application, " +
+            "which is neither a WSGI nor an ASGI app; run it with aiohttp's own server (aiohttp.web.run_app), or port it to an ASGI " +
+            "framework for --worker-class asgi", e.Message);
+        Assert.Equal(1, e.ExitCode);
+    }
+
     [Theory]
     [InlineData("sync", 1, "sync")]
     [InlineData("sync", 4, "gthread")]
