@@ -71,4 +71,22 @@ public class Pid1Tests
         Assert.Contains("Shutting down: Master", server.Log, StringComparison.Ordinal);
         Assert.DoesNotContain("did not exit when its channel closed", server.Log, StringComparison.Ordinal);
     }
+
+    /// <summary>Socket activation into a container (podman's, or systemd-socket-activate as PID 1): LISTEN_PID is 1.</summary>
+    [Fact]
+    public void AsPid1SocketsPassedToPid1AreServedByTheMaster()
+    {
+        EnsureBuilt();
+        var port = FreePort();
+        using var server = StartProgram("/usr/bin/unshare", RepoRoot, new Dictionary<string, string?>(),
+            ["--pid", "--fork", "--mount-proc", "--kill-child", "/usr/bin/systemd-socket-activate", "-l", $"127.0.0.1:{port}",
+             "-E", "UNICORN_PYTHON", Path.Combine(RepoRoot, "unicorn"), "-w", "1", "--no-control-socket", App]);
+
+        // systemd-socket-activate execs the program on the first connection, which waits in the backlog meanwhile.
+        Assert.True(Poll(() => TryGet(port, "/") == 200, 60), server.Log);
+        Assert.Contains($"Listening at: http://127.0.0.1:{port}", server.Log, StringComparison.Ordinal);
+
+        Signal(Pid1Of(server), SIGTERM);
+        Assert.Equal(0, server.WaitForExit(60));
+    }
 }
