@@ -30,6 +30,11 @@ internal static class Program
     {
         try
         {
+            if (Pid1Init.Applies && !HandOver.IsWorkerProcess)
+            {
+                return Pid1Init.Run(args);
+            }
+
             return HandOver.IsWorkerProcess ? WorkerMain.Run() : MasterMain.Run(args);
         }
         catch (ConfigException e)

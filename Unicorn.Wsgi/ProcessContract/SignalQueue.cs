@@ -32,7 +32,8 @@ public sealed class SignalQueue : IDisposable
         }
     }
 
-    private static PosixSignal ToPosix(int sig) => sig switch
+    /// <summary>The runtime's name for signal number sig.</summary>
+    public static PosixSignal ToPosix(int sig) => sig switch
     {
         Libc.SIGHUP => PosixSignal.SIGHUP,
         Libc.SIGINT => PosixSignal.SIGINT,
@@ -50,21 +51,24 @@ public sealed class SignalQueue : IDisposable
     private void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true;
-        Enqueue((int)context.Signal switch
-        {
-            (int)PosixSignal.SIGHUP => Libc.SIGHUP,
-            (int)PosixSignal.SIGINT => Libc.SIGINT,
-            (int)PosixSignal.SIGQUIT => Libc.SIGQUIT,
-            (int)PosixSignal.SIGTERM => Libc.SIGTERM,
-            (int)PosixSignal.SIGCHLD => Libc.SIGCHLD,
-            (int)PosixSignal.SIGCONT => Libc.SIGCONT,
-            (int)PosixSignal.SIGWINCH => Libc.SIGWINCH,
-            (int)PosixSignal.SIGTTIN => Libc.SIGTTIN,
-            (int)PosixSignal.SIGTTOU => Libc.SIGTTOU,
-            (int)PosixSignal.SIGTSTP => Libc.SIGTSTP,
-            var raw => raw,
-        });
+        Enqueue(FromPosix(context.Signal));
     }
+
+    /// <summary>The signal number of the runtime's name for it (raw numbers pass through).</summary>
+    public static int FromPosix(PosixSignal signal) => (int)signal switch
+    {
+        (int)PosixSignal.SIGHUP => Libc.SIGHUP,
+        (int)PosixSignal.SIGINT => Libc.SIGINT,
+        (int)PosixSignal.SIGQUIT => Libc.SIGQUIT,
+        (int)PosixSignal.SIGTERM => Libc.SIGTERM,
+        (int)PosixSignal.SIGCHLD => Libc.SIGCHLD,
+        (int)PosixSignal.SIGCONT => Libc.SIGCONT,
+        (int)PosixSignal.SIGWINCH => Libc.SIGWINCH,
+        (int)PosixSignal.SIGTTIN => Libc.SIGTTIN,
+        (int)PosixSignal.SIGTTOU => Libc.SIGTTOU,
+        (int)PosixSignal.SIGTSTP => Libc.SIGTSTP,
+        var raw => raw,
+    };
 
     /// <summary>
     /// Queues sig. A signal or a wake-up can still arrive after <see cref="Dispose"/> (a child's SIGCHLD as the

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Transport.Listeners;
 
@@ -18,6 +20,9 @@ public static class Systemd
     {
         var pid = Environment.GetEnvironmentVariable("LISTEN_PID");
         var fds = Environment.GetEnvironmentVariable("LISTEN_FDS");
+        // Started by the program's own PID-1 init (Pid1Init), which received the sockets and handed them down.
+        var fromInit = Environment.GetEnvironmentVariable(Pid1Init.ChildMarker) == "1" && Libc.getppid() == 1;
+        Environment.SetEnvironmentVariable(Pid1Init.ChildMarker, null);
         if (unsetEnvironment)
         {
             Environment.SetEnvironmentVariable("LISTEN_PID", null);
@@ -25,7 +30,7 @@ public static class Systemd
             Environment.SetEnvironmentVariable("LISTEN_FDNAMES", null);
         }
 
-        if (!int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p != Environment.ProcessId)
+        if (!int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || (p != Environment.ProcessId && !(fromInit && p == 1)))
         {
             return 0;
         }
