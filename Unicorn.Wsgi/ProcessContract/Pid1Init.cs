@@ -25,12 +25,6 @@ public static class Pid1Init
         Libc.SIGHUP, Libc.SIGINT, Libc.SIGQUIT, Libc.SIGTERM, Libc.SIGWINCH, Libc.SIGTTIN, Libc.SIGTTOU, Libc.SIGUSR1, Libc.SIGUSR2,
     ];
 
-    /// <summary>
-    /// Set in the master's environment when this init starts it: sockets systemd or podman passed to PID 1
-    /// (LISTEN_PID=1) are then the master's, its parent's pid being the one they were meant for.
-    /// </summary>
-    public const string ChildMarker = "UNICORN_PID1_INIT";
-
     /// <summary>True when this process should run <see cref="Run"/> instead of the master.</summary>
     public static bool Applies => Environment.ProcessId == 1;
 
@@ -63,7 +57,7 @@ public static class Pid1Init
         }
 
         var info = new ProcessStartInfo(Environment.ProcessPath ?? "/proc/self/exe") { UseShellExecute = false };
-        info.Environment[ChildMarker] = "1";
+        info.Environment[Transport.Listeners.Systemd.Pid1ChildMarker] = "1";
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

@@ -23,7 +23,7 @@ public sealed class ArchitectureTests
 
     [Theory]
     [InlineData("Http", new[] { "Transport", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract" })] // bytes and rules, no sockets
-    [InlineData("Transport", new[] { "Http", "Connections", "Workers", "Arbiter", "Hooks" })] // sockets, no HTTP
+    [InlineData("Transport", new[] { "Http", "Connections", "Workers", "Arbiter", "Hooks", "ProcessContract" })] // sockets, no HTTP
     [InlineData("Connections", new[] { "Workers", "Arbiter", "Hooks", "ProcessContract", "Application" })] // stages and handler selection, no app
     [InlineData("Workers", new[] { "Arbiter", "Hooks" })] // what it shares with the master is in ProcessContract
     // The uwsgi wire format: bytes in, a request out, like Http/ (Workers/UwsgiConnection joins it to sockets).

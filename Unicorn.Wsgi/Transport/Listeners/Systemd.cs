@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Text;
 using Unicorn.Wsgi.Interop;
 using Unicorn.Wsgi.Logging;
-using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.Wsgi.Transport.Listeners;
 
@@ -13,6 +12,12 @@ public static class Systemd
     public const int ListenFdsStart = 3;
 
     /// <summary>
+    /// Set in the master's environment by the program's own PID-1 init (<c>ProcessContract/Pid1Init</c>): sockets
+    /// passed to PID 1 (LISTEN_PID=1, podman's socket activation) are the master's, its parent being their owner.
+    /// </summary>
+    public const string Pid1ChildMarker = "UNICORN_PID1_INIT";
+
+    /// <summary>
     /// The number of sockets systemd passed to this process (fds 3, 4, ...), or 0. As sd_listen_fds(3)
     /// with unset_environment, the variables are removed so children do not take them for their own.
     /// </summary>
@@ -20,9 +25,8 @@ public static class Systemd
     {
         var pid = Environment.GetEnvironmentVariable("LISTEN_PID");
         var fds = Environment.GetEnvironmentVariable("LISTEN_FDS");
-        // Started by the program's own PID-1 init (Pid1Init), which received the sockets and handed them down.
-        var fromInit = Environment.GetEnvironmentVariable(Pid1Init.ChildMarker) == "1" && Libc.getppid() == 1;
-        Environment.SetEnvironmentVariable(Pid1Init.ChildMarker, null);
+        var fromInit = Environment.GetEnvironmentVariable(Pid1ChildMarker) == "1" && Libc.getppid() == 1;
+        Environment.SetEnvironmentVariable(Pid1ChildMarker, null);
         if (unsetEnvironment)
         {
             Environment.SetEnvironmentVariable("LISTEN_PID", null);
