@@ -18,6 +18,7 @@ public sealed partial class Arbiter
         if (_reexecPid != 0 && Libc.waitpid(_reexecPid, out _, Libc.WNOHANG) == _reexecPid)
         {
             _reexecPid = 0;
+            CloseUpgradeReadyRead();
         }
 
         ReapSpares();

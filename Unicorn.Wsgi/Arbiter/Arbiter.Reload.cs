@@ -259,7 +259,7 @@ public sealed partial class Arbiter
         // set and the dirty arbiter's socket would outlive an upgrade that drops them. What a USR2 or systemd gave it is
         // replaced below.
         var env = new Dictionary<string, string>(_launchEnvironment, StringComparer.Ordinal);
-        foreach (var name in new[] { HandOver.Daemonized, HandOver.SystemdFds, HandOver.PortSlots, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES" })
+        foreach (var name in new[] { HandOver.Daemonized, HandOver.SystemdFds, HandOver.PortSlots, HandOver.UpgradeReadyFd, "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES" })
         {
             env.Remove(name);
         }
@@ -278,6 +278,14 @@ public sealed partial class Arbiter
             env[HandOver.PortSlots] = HandOver.FormatSlots(slots.AllFds);
         }
 
+        // Under systemd: the pipe on which the new master says it serves (Arbiter.MainPid.cs).
+        var readyFd = OpenUpgradeReadyPipe();
+        if (readyFd >= 0)
+        {
+            env[HandOver.UpgradeReadyFd] = readyFd.ToString(CultureInfo.InvariantCulture);
+            slotFds.Add(readyFd);
+        }
+
         var (path, args) = Executable();
         try
         {
@@ -293,10 +301,15 @@ public sealed partial class Arbiter
         catch (IOException e)
         {
             _log.Error("USR2 re-exec failed: " + e.Message);
+            CloseUpgradeReadyRead();
         }
         finally
         {
             slotFds.ForEach(fd => Libc.SetInheritable(fd, false));
+            if (readyFd >= 0)
+            {
+                _ = Libc.close(readyFd); // the new master's alone: its exit is then the pipe's end
+            }
         }
     }
 
@@ -311,6 +324,7 @@ public sealed partial class Arbiter
         _log.Info("Master has been promoted.");
         _masterName = "Master";
         _masterPid = 0;
+        CloseUpgradeReadyWrite();
         _procName = _config.Name;
         Unset(HandOver.GunicornPid);
         if (_pidfile is not null && _config.Pidfile is { } pidname)

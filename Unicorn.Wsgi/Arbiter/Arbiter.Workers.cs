@@ -13,7 +13,7 @@ public sealed partial class Arbiter
 {
     /// <summary>Environment a worker must not inherit: it belongs to the master.</summary>
     private static readonly string[] MasterOnlyEnvironment =
-        ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", HandOver.GunicornFd, HandOver.GunicornPid, HandOver.SystemdFds,
+        ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", HandOver.UpgradeReadyFd, HandOver.GunicornFd, HandOver.GunicornPid, HandOver.SystemdFds,
             HandOver.Daemonized, HandOver.ScriptArgv];
 
     /// <summary>Starts and stops workers until the count matches, never dropping ready capacity.</summary>

@@ -122,6 +122,7 @@ public sealed partial class Arbiter : IDisposable
 
                 RunControlCalls();
 
+                ReceiveUpgradeReady();
                 ReapWorkers();
                 ApplyDeferredReload();
                 ManageDirtyArbiter();
@@ -131,6 +132,7 @@ public sealed partial class Arbiter : IDisposable
                 PublishMasterState(); // reaped workers leave server.WORKERS before pre_fork replaces them, as in Gunicorn
                 ManageWorkers();
                 PublishMasterState();
+                AnnounceUpgradeReady();
                 CollectGarbage();
             }
         }
@@ -208,6 +210,8 @@ public sealed partial class Arbiter : IDisposable
             _procName += ".2";
             _masterName = "Master.2";
         }
+
+        TakeUpgradeReadyFd();
 
         CheckWorkerTmpDir();
 
@@ -492,6 +496,7 @@ public sealed partial class Arbiter : IDisposable
     /// <summary>Stops workers, logs the shutdown, removes the pidfile, runs on_exit.</summary>
     private int Halt(string? reason, int exitCode, bool graceful)
     {
+        HandMainPidBack();
         StopControlServer();
         Stop(graceful);
         var level = exitCode == 0 ? LogLevel.Info : LogLevel.Error;

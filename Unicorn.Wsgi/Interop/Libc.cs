@@ -18,6 +18,7 @@ internal static partial class Libc
     public const int EINTR = 4;
     public const int ESRCH = 3;
     public const int ECHILD = 10;
+    public const int EAGAIN = 11;
     public const int EPERM = 1;
     public const int EADDRINUSE = 98;
     public const int EADDRNOTAVAIL = 99;

@@ -11,6 +11,7 @@ internal static partial class Libc
     public const int O_WRONLY = 0x1;
     public const int O_CREAT = 0x40;
     public const int O_APPEND = 0x400;
+    public const int O_NONBLOCK = 0x800;
     public const int O_CLOEXEC = 0x80000;
 
     [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

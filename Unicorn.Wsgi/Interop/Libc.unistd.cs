@@ -40,6 +40,21 @@ internal static partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
 
+    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    private static unsafe partial int pipe2(int* fds, int flags);
+
+    /// <summary>A pipe, both ends close-on-exec and non-blocking; throws on failure.</summary>
+    public static unsafe (int Read, int Write) Pipe()
+    {
+        var fds = stackalloc int[2];
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+        {
+            throw new IOException("pipe2: " + StrError(Errno));
+        }
+
+        return (fds[0], fds[1]);
+    }
+
     [LibraryImport(Lib, SetLastError = true)]
     public static unsafe partial nint write(int fd, byte* buf, nuint count);
 

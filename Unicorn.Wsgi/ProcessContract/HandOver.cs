@@ -61,6 +61,13 @@ public static class HandOver
     /// </summary>
     public const string WorkerOnly = "UNICORN_WORKER_ONLY";
 
+    /// <summary>
+    /// To a USR2 master under systemd (NOTIFY_SOCKET set): the write end of a pipe whose read end the old master
+    /// keeps. The new master writes one byte once it serves, and the old master then tells systemd the new one is
+    /// the main process (<c>MAINPID=</c>); a new master that exits first closes it unwritten.
+    /// </summary>
+    public const string UpgradeReadyFd = "UNICORN_UPGRADE_READY_FD";
+
     public const string GunicornFd = "GUNICORN_FD";
     public const string GunicornPid = "GUNICORN_PID";
 
