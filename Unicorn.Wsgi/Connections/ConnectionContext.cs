@@ -178,6 +178,9 @@ internal sealed class ConnectionContext : IAsyncDisposable
         }
     }
 
+    /// <summary>A stage (the PROXY header's) has read through <see cref="Input"/>: bytes past its own may wait there.</summary>
+    public bool HasBufferedInput => _input is not null;
+
     /// <summary>
     /// The transport for a TLS handshake: the raw stream, preceded by whatever a stage already read into
     /// <see cref="Input"/> past its own bytes (the ClientHello that followed a PROXY header).

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Unicorn.Wsgi.Logging;
 using Unicorn.Wsgi.Transport;
 using Unicorn.Wsgi.Transport.Tls;
@@ -26,6 +27,11 @@ internal sealed class TlsStage
     /// <summary>False: the handshake failed or timed out; the connection is closed, as Gunicorn drops it.</summary>
     public async ValueTask<bool> RunAsync(ConnectionContext connection, CancellationToken stopping)
     {
+        if (!await WaitForClientHelloAsync(connection, stopping))
+        {
+            return false;
+        }
+
         // As Gunicorn's workers: a refused handshake is a bad request, logged as one with OpenSSL's reason
         // (client certificates and cipher lists are otherwise impossible to debug); a client gone is debug only.
         var tls = await _tls.AuthenticateAsync(
@@ -46,5 +52,47 @@ internal sealed class TlsStage
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Until the client's first byte arrives the connection is idle, as a plain one waiting for its first request
+    /// is: the worker may close it for its slot when every slot is taken, so clients that connect to a TLS port
+    /// and send nothing cannot lock others out for <c>timeout</c>. From that byte on the handshake runs under
+    /// <c>timeout</c>, as a request head does. A ClientHello already waiting (the usual case) costs no wait.
+    /// False: evicted or timed out.
+    /// </summary>
+    private async ValueTask<bool> WaitForClientHelloAsync(ConnectionContext connection, CancellationToken stopping)
+    {
+        // After a PROXY header the stage's pipe may hold the ClientHello already: that connection is not silent.
+        if (connection.Socket is not { } socket || connection.HasBufferedInput)
+        {
+            return true;
+        }
+
+        // A zero-byte receive completes when bytes (or the end of stream) arrive, without taking any.
+        var wait = socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        if (wait.IsCompletedSuccessfully)
+        {
+            return true;
+        }
+
+        connection.MarkIdle(true);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.Evicted);
+        cts.CancelAfter(_timeout);
+        // The connection is closed either way when the wait ends early, so the socket's close ends it.
+        using var abort = cts.Token.Register(static s => ((Socket)s!).Dispose(), socket);
+        try
+        {
+            await wait;
+            return !cts.IsCancellationRequested;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            connection.MarkIdle(false);
+        }
     }
 }

@@ -195,6 +195,32 @@ public sealed class TlsSettingsTests : IDisposable
         server.WaitUntilServing(port);
     }
 
+    [Fact]
+    public void Clients_that_connect_to_a_tls_port_and_send_nothing_give_way_when_every_slot_is_taken()
+    {
+        // As on a plain port, where a connection that sends nothing is idle and shed for a new client: three
+        // silent TCP connections must not lock a worker with worker_connections 3 out until `timeout` (30 s)
+        // ends their handshakes. Gunicorn 26.1's gthread worker is locked out for the whole timeout.
+        var port = UnicornServer.FreePort();
+        using var server = TlsServerFixture.StartTls(_certs, port, "-k", "gthread", "--threads", "2", "--worker-connections", "3");
+        var silent = Enumerable.Range(0, 3).Select(_ =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            return socket;
+        }).ToList();
+        try
+        {
+            Thread.Sleep(1000);
+            var result = ExternalTool.Curl("--max-time", "10", "--cacert", _certs.CaCert, "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{port}/json");
+            Assert.True(result.ExitCode == 0 && result.Stdout == "200", result.All + server.Log);
+        }
+        finally
+        {
+            silent.ForEach(s => s.Dispose());
+        }
+    }
+
     private UnicornServer StartWithClientCert(int port) =>
         TlsServerFixture.StartTlsRequiringClientCert(_certs, port);
 
