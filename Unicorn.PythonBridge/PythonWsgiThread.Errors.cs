@@ -1,3 +1,4 @@
+using Unicorn.PythonBridge.Logging;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Application;
 using Unicorn.Wsgi.Http;
@@ -13,7 +14,24 @@ internal sealed unsafe partial class PythonWsgiThread
     /// </summary>
     private void ReportPythonError(WsgiRequest request, IResponseSink sink, nint result)
     {
-        var traceback = FetchTraceback();
+        // A logger_class with an exception() of its own gets the exception live, as in Gunicorn's except block.
+        var live = PythonLogging.LiveExceptions;
+        nint type = 0, value = 0, tb = 0;
+        var traceback = live ? FetchTraceback(&type, &value, &tb) : FetchTraceback();
+        try
+        {
+            ReportPythonError(request, sink, result, traceback, type, value, tb);
+        }
+        finally
+        {
+            CPython.XDecRef(type);
+            CPython.XDecRef(value);
+            CPython.XDecRef(tb);
+        }
+    }
+
+    private void ReportPythonError(WsgiRequest request, IResponseSink sink, nint result, string traceback, nint type, nint value, nint tb)
+    {
         if (result != 0)
         {
             CloseIterable(request, result);
@@ -34,6 +52,10 @@ internal sealed unsafe partial class PythonWsgiThread
         if (_invalidResponse is not null)
         {
             Log.Error($"Error handling request {request.Method} {request.RawUri}: invalid response from the application: {_invalidResponse}");
+        }
+        else if (value != 0)
+        {
+            LogLive(request, traceback, type, value, tb);
         }
         else
         {
@@ -106,8 +128,32 @@ internal sealed unsafe partial class PythonWsgiThread
         }
     }
 
+    /// <summary>Logs the app's exception with (type, value, tb) as the thread's handled exception, the one
+    /// <c>sys.exc_info()</c> returns, as in the except block where Gunicorn logs it; the handled one before is put back.</summary>
+    private void LogLive(WsgiRequest request, string traceback, nint type, nint value, nint tb)
+    {
+        nint savedType, savedValue, savedTb;
+        CPython.PyErr_GetExcInfo(&savedType, &savedValue, &savedTb);
+        CPython.PyErr_SetExcInfo(XNewRef(type), XNewRef(value), XNewRef(tb)); // steals
+        try
+        {
+            Log.Exception($"Error handling request {request.Method} {request.RawUri}", traceback,
+                "Error handling request %s %s", request.Method, request.RawUri);
+        }
+        finally
+        {
+            CPython.PyErr_SetExcInfo(savedType, savedValue, savedTb); // steals
+        }
+    }
+
+    private static nint XNewRef(nint o) => o == 0 ? 0 : CPython.NewRef(o);
+
     /// <summary>Fetches and clears the current Python exception as traceback text.</summary>
-    private string FetchTraceback()
+    private string FetchTraceback() => FetchTraceback(null, null, null);
+
+    /// <summary>Fetches and clears the current Python exception as traceback text; with <paramref name="keepType"/>,
+    /// also hands over the normalised (type, value, tb), which the caller releases.</summary>
+    private string FetchTraceback(nint* keepType, nint* keepValue, nint* keepTb)
     {
         nint type, value, tb;
         CPython.PyErr_Fetch(&type, &value, &tb);
@@ -137,6 +183,12 @@ internal sealed unsafe partial class PythonWsgiThread
             {
                 CPython.PyErr_Clear();
             }
+        }
+
+        if (keepType != null)
+        {
+            (*keepType, *keepValue, *keepTb) = (type, value, tb);
+            return text;
         }
 
         CPython.XDecRef(type);

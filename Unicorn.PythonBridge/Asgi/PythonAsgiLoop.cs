@@ -263,6 +263,10 @@ public sealed partial class PythonAsgiLoop : IAsgiLoop
     /// <summary>A line in the error log at a Python logging level (10 debug ... 50 critical).</summary>
     public void Log(int level, string message) => ErrorLog.Log((LogLevel)level, message);
 
+    /// <summary>An error with its traceback, called in the except block, with the exception live: a logger_class with an
+    /// exception() of its own gets exception(message) then, as under Gunicorn.</summary>
+    public void LogException(string message, string traceback) => ErrorLog.Exception(message, traceback, message);
+
     // --- called by exchanges from any thread ----------------------------------------------------
 
     internal void Post(Action work)

@@ -15,10 +15,12 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     private readonly PyObject _error;
     private readonly PyObject _access;
     private readonly PyObject _reopen;
+    private readonly PyObject? _liveException;
     private readonly bool _loggerClass;
     private int _broken;
+    private static volatile bool s_liveExceptions;
 
-    private PythonLogging(PyModule scope, PyObject module, LogLevel errorLevel, bool loggerClass)
+    private PythonLogging(PyModule scope, PyObject module, LogLevel errorLevel, bool loggerClass, bool ownException)
     {
         _scope = scope;
         ErrorLevel = errorLevel;
@@ -26,7 +28,13 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         _error = module.GetAttr("_unicorn_log_error");
         _access = module.GetAttr(loggerClass ? "_unicorn_log_access_record" : "_unicorn_log_access");
         _reopen = module.GetAttr("_unicorn_log_reopen");
+        _liveException = ownException ? module.GetAttr("_unicorn_log_live_exception") : null;
     }
+
+    /// <summary>This process's <c>logger_class</c> has an <c>exception()</c> of its own: where Gunicorn calls it in an
+    /// except block, the bridge keeps the app's exception to make it the handled one while the record is logged
+    /// (<see cref="Exception(string, string, string, string[])"/>). False for everyone else, who pay nothing.</summary>
+    public static bool LiveExceptions => s_liveExceptions;
 
     /// <summary>Applies <paramref name="config"/> in the running interpreter. Throws <see cref="ArgumentException"/>
     /// with one line naming the file or setting when Python's logging refuses it (a bad file, a handler class
@@ -45,6 +53,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
         return runtime.RunWithGil(() =>
         {
             var scope = Py.CreateScope("unicorn_logging");
+            var ownException = false;
             try
             {
                 var module = GloggingModule.Get();
@@ -71,7 +80,8 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
                     using var request = scope.Get("_UnicornRequest");
                     using var response = scope.Get("_UnicornResponse");
                     using var setupClass = module.GetAttr("_unicorn_log_setup_class");
-                    using var _ = setupClass.Invoke(new PyString(loggerClass), cfg, request, response, kind, source);
+                    using var owns = setupClass.Invoke(new PyString(loggerClass), cfg, request, response, kind, source);
+                    ownException = owns.IsTrue();
                 }
                 else
                 {
@@ -83,7 +93,9 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
                 using var logging = Py.Import("logging");
                 using var errorLogger = logging.InvokeMethod("getLogger", new PyString("gunicorn.error"));
                 using var level = errorLogger.InvokeMethod("getEffectiveLevel");
-                return new PythonLogging(scope, module, ToLevel(level.As<int>()), config.LoggerClass is not null);
+                var configured = new PythonLogging(scope, module, ToLevel(level.As<int>()), config.LoggerClass is not null, ownException);
+                s_liveExceptions = ownException;
+                return configured;
             }
             catch (PythonException e)
             {
@@ -121,6 +133,30 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
 
     public void Exception(string message, string traceback) =>
         Call(() => Invoke(_error, new PyInt((int)LogLevel.Error), new PyString(message), new PyString(traceback.TrimEnd('\n'))));
+
+    public void Exception(string message, string traceback, string format, params string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (_liveException is not { } live)
+        {
+            Exception(message, traceback);
+            return;
+        }
+
+        Call(() =>
+        {
+            var call = new PyObject[3 + args.Length];
+            call[0] = new PyString(message);
+            call[1] = new PyString(traceback.TrimEnd('\n'));
+            call[2] = new PyString(format);
+            for (var i = 0; i < args.Length; i++)
+            {
+                call[3 + i] = new PyString(args[i]);
+            }
+
+            Invoke(live, call);
+        });
+    }
 
     public void Access(AccessLogEntry entry, string line, IReadOnlyList<KeyValuePair<string, object>> atoms)
     {
@@ -205,6 +241,7 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
             _error.Dispose();
             _access.Dispose();
             _reopen.Dispose();
+            _liveException?.Dispose();
             _scope.Dispose();
         }
     }

@@ -61,6 +61,8 @@ internal static unsafe class CPython
     public static delegate* unmanaged<nint*, nint*, nint*, void> PyErr_NormalizeException;
     public static delegate* unmanaged<nint, nint, int> PyException_SetTraceback;
     public static delegate* unmanaged<void> PyErr_Clear;
+    public static delegate* unmanaged<nint*, nint*, nint*, void> PyErr_GetExcInfo;
+    public static delegate* unmanaged<nint, nint, nint, void> PyErr_SetExcInfo;
     public static delegate* unmanaged<nint, byte*, void> PyErr_SetString;
 
     public static delegate* unmanaged<nint, nint, nint, nint> PyCFunction_NewEx;
@@ -135,6 +137,8 @@ internal static unsafe class CPython
         PyErr_NormalizeException = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_NormalizeException");
         PyException_SetTraceback = (delegate* unmanaged<nint, nint, int>)F("PyException_SetTraceback");
         PyErr_Clear = (delegate* unmanaged<void>)F("PyErr_Clear");
+        PyErr_GetExcInfo = (delegate* unmanaged<nint*, nint*, nint*, void>)F("PyErr_GetExcInfo");
+        PyErr_SetExcInfo = (delegate* unmanaged<nint, nint, nint, void>)F("PyErr_SetExcInfo");
         PyErr_SetString = (delegate* unmanaged<nint, byte*, void>)F("PyErr_SetString");
         PyCFunction_NewEx = (delegate* unmanaged<nint, nint, nint, nint>)F("PyCFunction_NewEx");
 

@@ -250,7 +250,12 @@ class Server:
         return None
 
     def log_exception(self, message):
-        self.native.Log(40, message + "\n" + traceback.format_exc().rstrip("\n"))
+        text = traceback.format_exc().rstrip("\n")
+        if getattr(sys.modules.get("_unicorn_glogging"), "_own_exception", False):
+            # A logger_class with an exception() of its own: called from here, in the except block, as Gunicorn does.
+            self.native.LogException(message, text)
+        else:
+            self.native.Log(40, message + "\n" + text)
 
 
 class _Lifespan:

@@ -53,6 +53,9 @@ LOG_LEVELS = {"critical": logging.CRITICAL, "error": logging.ERROR, "warning": l
 _logger = None
 # What the user's log configuration is ((kind, source), or None), for Logger.setup to apply.
 _log_config = None
+# Whether that class has an exception() of its own, which Gunicorn calls inside its except block: the server then calls
+# it while the app's exception is the handled one (_unicorn_log_live_exception), so sys.exc_info() works there.
+_own_exception = False
 
 
 def _unicorn_log_handler(logger, target, stream, formatter):
@@ -99,12 +102,21 @@ def _unicorn_log_setup(kind, source, loglevel, errorlog, accesslog):
 
 def _unicorn_log_setup_class(class_name, cfg, request_type, response_type, kind, source):
     """Instantiates the user's logger_class with cfg (its setup applies the log configuration, if any)."""
-    global _logger, _log_config, _Request, _Response
+    global _logger, _log_config, _Request, _Response, _own_exception
     _Request, _Response = request_type, response_type
     _log_config = (kind, source) if kind else None
     module_name, _, name = class_name.rpartition(".")
     cls = getattr(importlib.import_module(module_name), name)
     _logger = cls(cfg)
+    _own_exception = not _inherits_exception(_logger)
+    return _own_exception
+
+
+def _inherits_exception(logger):
+    # Gunicorn's exception() (ours, or Gunicorn's own where it is installed) logs to error_log: no need for a live
+    # exception to give the same record.
+    owner = next((c for c in type(logger).__mro__ if "exception" in c.__dict__), None)
+    return owner is Logger or (owner is not None and owner.__module__ == "gunicorn.glogging")
 
 
 def _unicorn_log_error(level, message, exc_text=None):
@@ -119,14 +131,22 @@ def _unicorn_log_error(level, message, exc_text=None):
         # Gunicorn calls the class's exception(), which logs to its error_log: the same record, unless the class has an
         # exception() of its own, which needs the live exception Unicorn does not have here.
         error_log = getattr(_logger, "error_log", None)
-        owner = next((c for c in type(_logger).__mro__ if "exception" in c.__dict__), None)
-        base = owner is Logger or (owner is not None and owner.__module__ == "gunicorn.glogging")
-        if base and isinstance(error_log, logging.Logger):
+        if _inherits_exception(_logger) and isinstance(error_log, logging.Logger):
             _unicorn_log_exc_text(error_log, level, message, exc_text)
             return
         message = message + "\n" + exc_text
     method = {10: "debug", 20: "info", 30: "warning", 40: "error"}.get(level, "critical")
     getattr(_logger, method)(message)
+
+
+def _unicorn_log_live_exception(message, exc_text, fmt, *args):
+    """An error Gunicorn logs with ``log.exception(fmt, *args)`` in its except block, for a logger_class with an
+    exception() of its own: called with the same arguments while the exception is the handled one, so the override's
+    sys.exc_info(), exc_info=True or traceback.format_exc() see the app's exception."""
+    if sys.exc_info()[1] is None:
+        _unicorn_log_error(logging.ERROR, message, exc_text)
+    else:
+        _logger.exception(fmt, *args)
 
 
 def _unicorn_log_exc_text(logger, level, message, exc_text):

@@ -63,6 +63,16 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         }
     }
 
+    public void Exception(string message, string traceback, string format, params string[] args)
+    {
+        _statsd?.Increment("gunicorn.log.exception");
+        if (IsEnabled(LogLevel.Error))
+        {
+            _python?.Exception(message, traceback, format, args);
+            Write(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
+        }
+    }
+
     public void Reopen() => _owned.Reopen();
 
     public void Dispose()

@@ -20,5 +20,8 @@ public sealed class ForwardingErrorLog(IErrorLog initial) : IErrorLog
 
     public void Exception(string message, string traceback) => _target.Exception(message, traceback);
 
+    public void Exception(string message, string traceback, string format, params string[] args) =>
+        _target.Exception(message, traceback, format, args);
+
     public void Reopen() => _target.Reopen();
 }

@@ -19,6 +19,11 @@ public interface IErrorLog
     /// <summary>Logs message at error level followed by a traceback (Python's, as text).</summary>
     void Exception(string message, string traceback) => Log(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
 
+    /// <summary>As <see cref="Exception(string, string)"/>, called while the exception is the calling thread's handled
+    /// Python exception, where Gunicorn calls <c>log.exception(format, *args)</c> in its except block: a
+    /// <c>logger_class</c> with an <c>exception()</c> of its own is called so, with that exception live.</summary>
+    void Exception(string message, string traceback, string format, params string[] args) => Exception(message, traceback);
+
     /// <summary>Reopens log files (USR1, after logrotate renamed them). Streams and sockets need nothing.</summary>
     void Reopen()
     {

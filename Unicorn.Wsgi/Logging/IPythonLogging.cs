@@ -18,6 +18,11 @@ public interface IPythonLogging
     /// the message alone and the traceback apart (as the record's <c>exc_text</c>).</summary>
     void Exception(string message, string traceback) => Error(LogLevel.Error, message + "\n" + traceback.TrimEnd('\n'));
 
+    /// <summary>As <see cref="Exception(string, string)"/>, called while the exception is the calling thread's handled
+    /// Python exception: a logger class with an <c>exception()</c> of its own gets <c>exception(format, *args)</c> then, as
+    /// Gunicorn calls it in its except block.</summary>
+    void Exception(string message, string traceback, string format, params string[] args) => Exception(message, traceback);
+
     /// <summary>One access line. <paramref name="atoms"/> become the record's args, as Gunicorn passes them;
     /// the record's message is <paramref name="line"/>. With a logger class of the user's, its <c>access()</c> is
     /// called with <paramref name="entry"/> instead. Called from the access log's writer thread.</summary>

@@ -234,7 +234,8 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
         }
         else
         {
-            Log.Exception(message, traceback);
+            // Called in the greenlet's except block (the exception is live), with Gunicorn's message for a failed request.
+            Log.Exception(message, traceback, "Error handling request %s %s", Request.Method, Request.RawUri);
         }
 
         End(Kind.Fail);

@@ -126,6 +126,44 @@ public sealed class LoggerClassTests : IDisposable
         Assert.Contains("""{"level": "ERROR", "message": "Error handling request GET /", "exc": ["ValueError: boom before headers"]}""", server.Lines);
     }
 
+    [Theory]
+    [InlineData("sync", "pyfixtures.bridge_apps:raise_before", "/", "ValueError('boom before headers')", "Error handling request %s %s", "('GET', '/')")]
+    [InlineData("gthread", "pyfixtures.bridge_apps:raise_before", "/", "ValueError('boom before headers')", "Error handling request %s %s", "('GET', '/')")]
+    [InlineData("gevent", "pyfixtures.bridge_apps:raise_before", "/", "ValueError('boom before headers')", "Error handling request %s %s", "('GET', '/')")]
+    [InlineData("asgi", "pyfixtures.asgi.raw:misuse", "/raise", "ValueError('app raised on purpose')", "Error in ASGI application", "()")]
+    public void A_logger_class_overriding_exception_is_called_while_the_apps_exception_is_live(
+        string worker, string app, string path, string value, string format, string args)
+    {
+        // The error-tracker recipe: Gunicorn calls exception() in its except block, so sys.exc_info() and exc_info=True
+        // see the app's exception (and the message keeps its %s arguments apart).
+        var config = Write("capture.py", """
+            import sys
+            import traceback
+            from gunicorn import glogging
+
+
+            class CapturingLogger(glogging.Logger):
+                def exception(self, msg, *args, **kwargs):
+                    kind, value, tb = sys.exc_info()
+                    self.error_log.error("CAPTURED %r %r %r tb=%s last=%s", msg, args, value, tb is not None,
+                                         traceback.format_exc().splitlines()[-1])
+                    self.error_log.error(msg, *args, exc_info=True)
+
+
+            logger_class = CapturingLogger
+            """);
+        var port = FreePort();
+        using var server = Start("-c", config, "-w", "1", "-k", worker, "--threads", "2", "-b", $"127.0.0.1:{port}", app);
+        server.WaitForLog("Booting worker with pid");
+        Assert.True(Poll(() => Get(port, path).Status == 500, 30), server.Log);
+        server.WaitForLog("CAPTURED");
+        var last = value.Replace("('", ": ", StringComparison.Ordinal).TrimEnd(')', '\'');
+        Assert.Contains($"[ERROR] CAPTURED '{format}' {args} {value} tb=True last={last}", server.Log, StringComparison.Ordinal);
+        // The record it logs with exc_info=True has the message once and the app's traceback after it.
+        server.WaitForLog(last);
+        Assert.DoesNotContain("NoneType: None", server.Log, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_logger_class_whose_setup_raises_stops_the_master_with_one_line()
     {
