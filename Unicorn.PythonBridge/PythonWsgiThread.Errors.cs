@@ -85,8 +85,8 @@ internal sealed unsafe partial class PythonWsgiThread
             case BadHttpRequestException bad:
                 _rejection = bad; // Invoke throws it once Python is left behind
                 return;
-            case RequestBodyTimeoutException:
-                Log.Info(RequestBodyTimeoutException.LogLine(remote));
+            case RequestBodyTimeoutException slow:
+                Log.Info(slow.LogLine(remote));
                 break;
             default:
                 Log.Debug($"Ignored premature client disconnection. {failure.Message}");

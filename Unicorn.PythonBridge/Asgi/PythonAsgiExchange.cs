@@ -520,8 +520,8 @@ public sealed class PythonAsgiExchange
                 _sink.Abort();
                 switch (failure)
                 {
-                    case RequestBodyTimeoutException:
-                        _loop.ErrorLog.Info(RequestBodyTimeoutException.LogLine(_request.RemoteEndPoint?.Address.ToString() ?? "unix"));
+                    case RequestBodyTimeoutException slow:
+                        _loop.ErrorLog.Info(slow.LogLine(_request.RemoteEndPoint?.Address.ToString() ?? "unix"));
                         break;
                     case IOException:
                         _loop.ErrorLog.Debug($"Ignored premature client disconnection. {failure.Message}");

@@ -1,8 +1,9 @@
 namespace Unicorn.Wsgi.Application;
 
 /// <summary>
-/// The client sent no body bytes for <c>timeout</c> seconds. Its message is the error-log line (with
-/// <see cref="LogLine"/>): a slow client is the client's affair, so one line and never a stack trace.
+/// The client sent no body bytes for <c>timeout</c> seconds, or sent them below <c>min_request_body_rate</c>. Its
+/// message is the error-log line (with <see cref="LogLine"/>): a slow client is the client's affair, so one line and
+/// never a stack trace.
 /// </summary>
 public sealed class RequestBodyTimeoutException : IOException
 {
@@ -22,5 +23,5 @@ public sealed class RequestBodyTimeoutException : IOException
     }
 
     /// <summary>The one line logged for it, naming the client as Gunicorn's "Invalid request from ip=" does.</summary>
-    public static string LogLine(string remote) => $"Timed out reading the request body from ip={remote}";
+    public string LogLine(string remote) => $"{Message} from ip={remote}";
 }

@@ -130,6 +130,7 @@ public sealed partial class Settings
     public int LimitRequestLine => Get<int>("limit_request_line");
     public int LimitRequestFields => Get<int>("limit_request_fields");
     public int LimitRequestFieldSize => Get<int>("limit_request_field_size");
+    public int MinRequestBodyRate => Get<int>("min_request_body_rate");
     public string? Chdir => Get<string?>("chdir");
 
     /// <summary>Comma-separated directories, as Gunicorn keeps it; see <see cref="PythonPathEntries"/>.</summary>

@@ -13,7 +13,7 @@ public static partial class SettingsTable
     [
         "config", "wsgi_app", "bind", "backlog", "workers", "worker_class", "threads", "worker_connections",
         "max_requests", "max_requests_jitter", "worker_heap_limit", "max_worker_rss", "max_request_time", "max_request_time_action", "timeout", "boot_timeout", "worker_start", "worker_spares", "graceful_timeout", "keepalive",
-        "limit_request_line", "limit_request_fields", "limit_request_field_size", "reload", "reload_engine",
+        "limit_request_line", "limit_request_fields", "limit_request_field_size", "min_request_body_rate", "reload", "reload_engine",
         "reload_extra_files", "spew", "check_config", "print_config", "preload_app", "sendfile", "reuse_port", "chdir",
         "daemon", "raw_env", "pidfile", "worker_tmp_dir", "user", "group", "umask", "initgroups", "tmp_upload_dir",
         "secure_scheme_headers", "forwarded_allow_ips", "accesslog", "disable_redirect_access_to_syslog",

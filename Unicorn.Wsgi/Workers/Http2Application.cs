@@ -63,7 +63,7 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
             body = features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false }
                 ? RequestBody.Empty
                 : await Http2RequestBody.ReadAsync(features.Get<IRequestBodyPipeFeature>()!.Reader, head.ContentLength,
-                    WorkerOptions.BufferedBodyLimit, worker.Options.ReadTimeout);
+                    WorkerOptions.BufferedBodyLimit, worker.Options.ReadTimeout, worker.Options.MinBodyRate);
             request = worker.Requests.Build(head, body, connection.Listener, connection.RemoteEndPoint, connection.Proxy, connection.TlsEnviron);
         }
         catch (BadHttpRequestException e)
@@ -80,9 +80,9 @@ internal sealed class Http2Application(WorkerContext worker, Http2EarlyHints? ea
             await RejectAsync(features, e);
             return;
         }
-        catch (RequestBodyTimeoutException)
+        catch (RequestBodyTimeoutException e)
         {
-            worker.Log.Info(RequestBodyTimeoutException.LogLine(connection.RemoteText));
+            worker.Log.Info(e.LogLine(connection.RemoteText));
             features.Get<IHttpRequestLifetimeFeature>()?.Abort();
             return;
         }

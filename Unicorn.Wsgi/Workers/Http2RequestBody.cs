@@ -9,8 +9,8 @@ namespace Unicorn.Wsgi.Workers;
 /// from Kestrel's request pipe with blocking reads, each bounded by the read timeout. Consuming what it reads
 /// is what opens the stream's flow-control window again, so an app that stops reading stops the upload.
 /// </summary>
-internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnlyMemory<byte> prefix, TimeSpan timeout)
-    : StreamedRequestBody(reader, prefix, timeout)
+internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnlyMemory<byte> prefix, TimeSpan timeout, MinBodyDataRate rate = default)
+    : StreamedRequestBody(reader, prefix, timeout, rate)
 {
     public override long? Length => length;
 
@@ -40,26 +40,28 @@ internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnly
     /// Reads the body off the app's threads when it fits in <paramref name="limit"/> bytes (as HTTP/1 does up to
     /// 1 MiB), so a slow uploader holds no Python thread; else returns what it read as the prefix of a streamed body.
     /// </summary>
-    public static async Task<RequestBody> ReadAsync(PipeReader reader, long? length, int limit, TimeSpan timeout)
+    public static async Task<RequestBody> ReadAsync(PipeReader reader, long? length, int limit, TimeSpan timeout, MinBodyDataRate rate = default)
     {
         if (length > limit)
         {
-            return new Http2RequestBody(reader, length, ReadOnlyMemory<byte>.Empty, timeout);
+            return new Http2RequestBody(reader, length, ReadOnlyMemory<byte>.Empty, timeout, rate);
         }
 
         var collected = new ArrayBufferWriter<byte>((int)(length ?? 4096));
+        var started = Environment.TickCount64;
         while (true)
         {
-            ReadResult read;
-            using (var cts = new CancellationTokenSource(timeout))
+            if (!reader.TryRead(out var read))
             {
+                var (wait, byRate) = rate.NextWait(collected.WrittenCount, Environment.TickCount64 - started, timeout);
+                using var cts = new CancellationTokenSource(wait);
                 try
                 {
                     read = await reader.ReadAsync(cts.Token);
                 }
                 catch (OperationCanceledException)
                 {
-                    throw new RequestBodyTimeoutException();
+                    throw rate.Failure(byRate);
                 }
             }
 
@@ -76,7 +78,7 @@ internal sealed class Http2RequestBody(PipeReader reader, long? length, ReadOnly
 
             if (collected.WrittenCount > limit)
             {
-                return new Http2RequestBody(reader, length, collected.WrittenMemory, timeout);
+                return new Http2RequestBody(reader, length, collected.WrittenMemory, timeout, rate);
             }
         }
     }

@@ -16,7 +16,7 @@ internal sealed partial class HttpConnection
 
     private async Task<RequestBody> ReadChunkedBodyAsync()
     {
-        var (body, end) = await ReadChunkedAsync(_reader, () => _connection.ReadAsync(_worker.Options.ReadTimeout), _worker.Options.Parser, _worker.Options.ReadTimeout);
+        var (body, end) = await ReadChunkedAsync(_reader, _connection.ReadAsync, _worker.Options.Parser, _worker.Options.ReadTimeout, _worker.Options.MinBodyRate);
         if (body is FramedRequestBody held)
         {
             HoldBody(held, end);
@@ -30,18 +30,22 @@ internal sealed partial class HttpConnection
     /// within <paramref name="limit"/> bytes it stays there, unconsumed, as a <see cref="FramedRequestBody"/> that
     /// ends at the position returned (the reader resumes there once the app is done), decoded once, into Python.
     /// Otherwise nothing of it has been consumed, and it streams to the app from its first byte. Either way no
-    /// array grows with the body.
+    /// array grows with the body. <paramref name="read"/> reads more, its wait bounded by the time it is given (null: out of time).
     /// </summary>
-    internal static async Task<(RequestBody Body, SequencePosition End)> ReadChunkedAsync(PipeReader input, Func<ValueTask<ReadResult?>> read,
-        HttpParserOptions options, TimeSpan timeout, int limit = WorkerOptions.BufferedBodyLimit)
+    internal static async Task<(RequestBody Body, SequencePosition End)> ReadChunkedAsync(PipeReader input, Func<TimeSpan, bool, ValueTask<ReadResult?>> read,
+        HttpParserOptions options, TimeSpan timeout, MinBodyDataRate rate = default, int limit = WorkerOptions.BufferedBodyLimit)
     {
         var scanner = new ChunkedBodyDecoder(options);
         long scanned = 0; // of the framed body, how far the scanner has gone
         long length = 0; // the body bytes in that
+        var started = Environment.TickCount64;
+        long received = 0; // nothing is consumed meanwhile: the buffer is all that arrived, framing included
         while (true)
         {
-            var result = await read() ?? throw new RequestBodyTimeoutException();
+            var (wait, byRate) = rate.NextWait(received, Environment.TickCount64 - started, timeout);
+            var result = await read(wait, false) ?? throw rate.Failure(byRate);
             var buffer = result.Buffer;
+            received = buffer.Length;
             var reader = new SequenceReader<byte>(buffer.Slice(scanned));
             length += scanner.Skip(ref reader);
             scanned += reader.Consumed;
@@ -61,7 +65,7 @@ internal sealed partial class HttpConnection
             {
                 // Left unexamined, so the body's first read takes these bytes at once rather than waiting for more.
                 input.AdvanceTo(buffer.Start);
-                return (new PipeRequestBody(input, null, new ChunkedBodyDecoder(options), ReadOnlyMemory<byte>.Empty, timeout), default);
+                return (new PipeRequestBody(input, null, new ChunkedBodyDecoder(options), ReadOnlyMemory<byte>.Empty, timeout, rate), default);
             }
 
             if (result.IsCompleted)

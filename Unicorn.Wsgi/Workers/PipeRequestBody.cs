@@ -9,8 +9,9 @@ namespace Unicorn.Wsgi.Workers;
 /// An HTTP/1 body too large to buffer, read by the app thread straight from the connection's pipe: its
 /// Content-Length counted down, or its chunked framing decoded as it is read.
 /// </summary>
-internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBodyDecoder? decoder, ReadOnlyMemory<byte> prefix, TimeSpan timeout)
-    : StreamedRequestBody(reader, prefix, timeout)
+internal sealed class PipeRequestBody(PipeReader reader, long? length, ChunkedBodyDecoder? decoder, ReadOnlyMemory<byte> prefix, TimeSpan timeout,
+    MinBodyDataRate rate = default)
+    : StreamedRequestBody(reader, prefix, timeout, rate)
 {
     private long _remaining = length ?? 0;
 

@@ -82,10 +82,10 @@ internal abstract class RequestConnection : IClientConnection
         {
             await RejectAsync(e);
         }
-        catch (RequestBodyTimeoutException)
+        catch (RequestBodyTimeoutException e)
         {
             // As Gunicorn, nothing is answered: the connection is closed. One line, never a stack trace.
-            _worker.Log.Info(RequestBodyTimeoutException.LogLine(RemoteText));
+            _worker.Log.Info(e.LogLine(RemoteText));
         }
         catch (IOException e) when (TlsRecordFailure.Reason(e) is { } why)
         {
@@ -202,13 +202,20 @@ internal abstract class RequestConnection : IClientConnection
         var reader = _connection.Input;
         if (size > WorkerOptions.BufferedBodyLimit)
         {
-            return new PipeRequestBody(reader, size, null, ReadOnlyMemory<byte>.Empty, _worker.Options.ReadTimeout);
+            return new PipeRequestBody(reader, size, null, ReadOnlyMemory<byte>.Empty, _worker.Options.ReadTimeout, _worker.Options.MinBodyRate);
         }
 
+        // Nothing of the body is consumed until the app is done, so the buffer's length is what has arrived (and
+        // these reads follow one another: the time since the first is the time spent waiting).
+        var rate = _worker.Options.MinBodyRate;
+        var started = Environment.TickCount64;
+        long received = 0;
         while (true)
         {
-            var read = await _connection.ReadAsync(_worker.Options.ReadTimeout) ?? throw new RequestBodyTimeoutException();
+            var (wait, byRate) = rate.NextWait(received, Environment.TickCount64 - started, _worker.Options.ReadTimeout);
+            var read = await _connection.ReadAsync(wait) ?? throw rate.Failure(byRate);
             var buffer = read.Buffer;
+            received = buffer.Length;
             if (buffer.Length >= size)
             {
                 // Left in the receive buffers until the app is done (ReturnBody): the bridge copies it

@@ -5,12 +5,22 @@ namespace Unicorn.Wsgi.Workers;
 
 /// <summary>
 /// A body too large to buffer, read by the app thread from a pipe with blocking reads (the bridge has
-/// released the GIL), each wait bounded by the read timeout. What was read before the app started (the
-/// prefix) comes first; each protocol says how the pipe's bytes become body bytes.
+/// released the GIL), each wait bounded by the read timeout and by <c>min_request_body_rate</c>, counted over the
+/// time spent waiting for the client only: while the app is not reading, the client is not kept waiting (Kestrel
+/// likewise pauses its rate timer when no read is pending). What was read before the app started (the prefix) comes
+/// first; each protocol says how the pipe's bytes become body bytes.
 /// </summary>
-internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<byte> prefix, TimeSpan timeout) : RequestBody
+internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<byte> prefix, TimeSpan timeout, MinBodyDataRate rate = default)
+    : RequestBody
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
+
+    // For min_request_body_rate: body bytes handed to the app, and the milliseconds spent waiting for the client.
+    private long _received;
+    private long _waited;
+
+    // Bounds the wait in progress; reset after each wait rather than made (with a timer) per wait.
+    private CancellationTokenSource? _waitTimeout;
 
     // Set while TryReadNow runs: a read that would wait throws BodyWouldBlockException instead.
     private bool _noWait;
@@ -45,10 +55,18 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
             var n = Math.Min(destination.Length, _prefix.Length);
             _prefix.Span[..n].CopyTo(destination);
             _prefix = _prefix[n..];
+            _received += n;
             return n;
         }
 
-        return Done ? 0 : ReadFromPipe(destination);
+        if (Done)
+        {
+            return 0;
+        }
+
+        var read = ReadFromPipe(destination);
+        _received += read;
+        return read;
     }
 
     public sealed override int TryReadNow(Span<byte> destination)
@@ -83,14 +101,20 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
         // Waits for the pipe here, then leaves what arrived unconsumed and unexamined: Read takes it at once.
         if (!reader.TryRead(out var read))
         {
-            using var cts = new CancellationTokenSource(timeout);
+            var (wait, byRate) = rate.NextWait(_received, _waited, timeout);
+            var cts = StartWait(wait);
+            var started = Environment.TickCount64;
             try
             {
                 read = await reader.ReadAsync(cts.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                throw new RequestBodyTimeoutException();
+                throw rate.Failure(byRate);
+            }
+            finally
+            {
+                EndWait(cts, started);
             }
         }
 
@@ -121,14 +145,37 @@ internal abstract class StreamedRequestBody(PipeReader reader, ReadOnlyMemory<by
             throw BodyWouldBlockException.Instance;
         }
 
-        using var cts = new CancellationTokenSource(timeout);
+        var (wait, byRate) = rate.NextWait(_received, _waited, timeout);
+        var cts = StartWait(wait);
+        var started = Environment.TickCount64;
         try
         {
             return reader.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
-            throw new RequestBodyTimeoutException();
+            throw rate.Failure(byRate);
+        }
+        finally
+        {
+            EndWait(cts, started);
+        }
+    }
+
+    private CancellationTokenSource StartWait(TimeSpan wait)
+    {
+        var cts = _waitTimeout ??= new CancellationTokenSource();
+        cts.CancelAfter(wait);
+        return cts;
+    }
+
+    private void EndWait(CancellationTokenSource cts, long started)
+    {
+        _waited += Environment.TickCount64 - started;
+        if (!cts.TryReset())
+        {
+            cts.Dispose();
+            _waitTimeout = null;
         }
     }
 }

@@ -19,6 +19,9 @@ internal sealed class WorkerOptions
     /// <summary>Time allowed to receive a request head, and each piece of a body.</summary>
     public required TimeSpan ReadTimeout { get; init; }
 
+    /// <summary><c>min_request_body_rate</c>: the slowest a body may arrive, past its grace period, on top of each read's timeout.</summary>
+    public MinBodyDataRate MinBodyRate { get; init; }
+
     public required int MaxConnections { get; init; }
 
     public required string ScriptName { get; init; }
@@ -40,6 +43,7 @@ internal sealed class WorkerOptions
         KeepAlive = TimeSpan.FromSeconds(Math.Max(0, settings.KeepAlive)),
         // Gunicorn bounds a socket read by `timeout`; Unicorn does the same per read, off the GIL.
         ReadTimeout = TimeSpan.FromSeconds(settings.Timeout > 0 ? settings.Timeout : 30),
+        MinBodyRate = new MinBodyDataRate(settings.MinRequestBodyRate),
         MaxConnections = Math.Max(1, settings.WorkerConnections),
         ScriptName = CgiPath.EnvironmentScriptName,
         UwsgiAllowIps = settings.UwsgiAllowIps,

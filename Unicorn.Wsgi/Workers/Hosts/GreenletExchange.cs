@@ -208,8 +208,8 @@ internal sealed class GreenletExchange(long id, WsgiRequest request, IResponseSi
     {
         switch (_readFailure)
         {
-            case RequestBodyTimeoutException:
-                Log.Info(RequestBodyTimeoutException.LogLine(Request.RemoteEndPoint?.Address.ToString() ?? "unix"));
+            case RequestBodyTimeoutException slow:
+                Log.Info(slow.LogLine(Request.RemoteEndPoint?.Address.ToString() ?? "unix"));
                 End(Kind.Abort);
                 return;
             case IOException e:

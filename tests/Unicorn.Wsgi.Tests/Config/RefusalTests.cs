@@ -73,7 +73,7 @@ public sealed class RefusalTests
     {
         Assert.Contains(SettingsTable.All, s => !s.Supported);
         Assert.Equal(SettingsTable.All.Count, SettingsTable.ByName.Count);
-        Assert.Equal(["boot_timeout", "max_request_time", "max_request_time_action", "max_worker_rss", "metrics_bind", "worker_heap_limit",
+        Assert.Equal(["boot_timeout", "max_request_time", "max_request_time_action", "max_worker_rss", "metrics_bind", "min_request_body_rate", "worker_heap_limit",
             "worker_spares", "worker_start", "ws_max_size", "ws_ping_interval", "ws_ping_timeout"], SettingsTable.All.Where(s => s.UnicornOnly).Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 }

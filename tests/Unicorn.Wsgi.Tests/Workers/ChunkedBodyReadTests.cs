@@ -35,7 +35,7 @@ public class ChunkedBodyReadTests
     private static async ValueTask<ReadResult?> ReadOnce(PipeReader reader) => await reader.ReadAsync();
 
     private static Task<(RequestBody Body, SequencePosition End)> Read(PipeReader input) =>
-        HttpConnection.ReadChunkedAsync(input, () => ReadOnce(input), HttpParserOptions.Default, Timeout);
+        HttpConnection.ReadChunkedAsync(input, (_, _) => ReadOnce(input), HttpParserOptions.Default, Timeout);
 
     private static PipeReader Over(byte[] wire, MemoryPool<byte>? pool = null) =>
         PipeReader.Create(new MemoryStream(wire), new StreamPipeReaderOptions(pool: pool, bufferSize: 8192, minimumReadSize: 2048));
