@@ -34,4 +34,27 @@ public class StandardStreamsTests
         Assert.Equal(1, server.Count("when_ready printed"));
         dir.Delete(recursive: true);
     }
+
+    [Fact]
+    public void ANonDaemonThreadAMasterHookStartedDoesNotHangTheStop()
+    {
+        // Gunicorn's master waits for it forever after "Shutting down: Master" (Python's exit joins it).
+        var port = FreePort();
+        var dir = Directory.CreateTempSubdirectory("unicorn-stdio-");
+        var conf = Path.Combine(dir.FullName, "hooks.py");
+        File.WriteAllText(conf, """
+            import atexit, threading, time
+            def when_ready(server):
+                threading.Thread(target=time.sleep, args=(3600,)).start()
+                atexit.register(print, "atexit ran")
+            """);
+        using var server = Start("-c", conf, "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit(20));
+        Assert.True(Poll(() => server.Count("atexit ran") == 1, 5), server.Log);
+        dir.Delete(recursive: true);
+    }
 }
