@@ -23,6 +23,15 @@ internal static class Program
             System.Environment.Exit(code);
         }
 
+        if (PythonRuntime.IsInitialized)
+        {
+            // The master's Python (config file, hooks) never finalises: without this, what its hooks print()
+            // into a piped stdout (docker logs, journald) stays in Python's buffer and is lost at exit, and its
+            // atexit functions never run. Gunicorn's master gets both from Python's own exit, which also waits for
+            // non-daemon threads a hook started, forever; this master does not.
+            PythonRuntime.Current.Shutdown(joinThreads: false);
+        }
+
         return code;
     }
 

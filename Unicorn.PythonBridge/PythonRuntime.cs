@@ -205,9 +205,11 @@ public sealed unsafe partial class PythonRuntime
     /// What interpreter exit would do, without Py_Finalize: joins non-daemon Python threads, runs atexit
     /// functions, shuts logging down and flushes stdout/stderr. Call it once, from the thread that exits
     /// the process, after every app thread is disposed. Python is unusable afterwards: the GIL stays held
-    /// by this thread, so nothing can touch a PyObject and exit cannot deadlock on it.
+    /// by this thread, so nothing can touch a PyObject and exit cannot deadlock on it. Without
+    /// <paramref name="joinThreads"/> non-daemon threads are left to die with the process (the master's:
+    /// a thread a hook started must not hang the stop, as it does Gunicorn's).
     /// </summary>
-    public void Shutdown()
+    public void Shutdown(bool joinThreads = true)
     {
         lock (s_lock)
         {
@@ -223,7 +225,8 @@ public sealed unsafe partial class PythonRuntime
         using var shutdown = BridgeModule.Get("shutdown");
         try
         {
-            using (shutdown.Invoke())
+            using var join = new PyInt(joinThreads ? 1 : 0);
+            using (shutdown.Invoke(join))
             {
             }
         }

@@ -677,11 +677,13 @@ def prepare_paths(chdir, pythonpath, env, launch, unset):
             sys.path.insert(0, path)
 
 
-def shutdown():
-    """What interpreter exit would run, without Py_Finalize (pythonnet never calls it)."""
+def shutdown(join_threads=True):
+    """What interpreter exit would run, without Py_Finalize (pythonnet never calls it). The master passes
+    join_threads=False: a non-daemon thread a hook started must not keep it from exiting."""
     import threading
     try:
-        threading._shutdown()
+        if join_threads:
+            threading._shutdown()
     finally:
         try:
             import atexit

@@ -36,7 +36,10 @@ public static partial class SettingsTable
             return Path.Combine(runtime, "gunicorn.ctl");
         }
 
-        var home = context.GetEnvironment("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        // Without HOME, the password database's home as Python's expanduser gives it, even a missing one
+        // (nobody's /nonexistent): an unverified lookup, or .NET answers "" and the socket lands in the cwd.
+        var home = context.GetEnvironment("HOME")
+            ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
         return Path.Combine(home, ".gunicorn", "gunicorn.ctl");
     }
 }

@@ -258,6 +258,19 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void WithoutHomeTheDefaultSocketIsUnderThePasswdHomeEvenWhenThatDoesNotExist()
+    {
+        // A service user (nobody, www-data) run without HOME: Gunicorn takes the home directory from the password
+        // database (/nonexistent for nobody) and fails to create the socket there with a logged error. The socket
+        // must not land in .gunicorn/ under the app's working directory instead.
+        var (status, output, error) = RunTool("/usr/bin/setpriv", "", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "/usr/bin/env", "-u", "HOME", "-u", "XDG_RUNTIME_DIR", "UNICORN_PYTHON=/usr/bin/python3",
+            Path.Combine(RepoRoot, "unicorn"), "--print-config", "--pythonpath", RepoRoot, "pyfixtures.arbiter_app:app");
+        Assert.True(status == 0, error);
+        Assert.Contains("control_socket                     = /nonexistent/.gunicorn/gunicorn.ctl\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ARelativeSocketPathIsUnderChdirAsGunicornPutsIt()
     {
         // gunicorn --chdir /srv/app --control-socket app.ctl creates /srv/app/app.ctl (it has changed directory by
