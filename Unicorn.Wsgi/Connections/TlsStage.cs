@@ -73,6 +73,7 @@ internal sealed class TlsStage
         var wait = socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
         if (wait.IsCompletedSuccessfully)
         {
+            _ = wait.Result; // consumed, so the socket reuses its receive state for the handshake's reads
             return true;
         }
 
