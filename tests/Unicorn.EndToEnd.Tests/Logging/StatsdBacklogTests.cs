@@ -57,6 +57,13 @@ public class StatsdBacklogTests
 
             Assert.Contains("gunicorn.backlog:0|h", packets);
             Assert.Contains("gunicorn.backlog:3|h", packets);
+            // The line is written before the datagram is sent, but reaches this test through the output pipe's reader.
+            var logged = DateTime.UtcNow.AddSeconds(5);
+            while (DateTime.UtcNow < logged && !server.Output.Contains("[DEBUG] socket backlog: 3", StringComparison.Ordinal))
+            {
+                Thread.Sleep(50);
+            }
+
             Assert.Contains("[DEBUG] socket backlog: 3", server.Output, StringComparison.Ordinal);
         }
         finally
