@@ -127,6 +127,11 @@ internal static unsafe class AsgiHttpScope
 
     private static nint DecodedPath(string path)
     {
+        if (!System.Text.Ascii.IsValid(path))
+        {
+            return Utf8DecodedPath(path);
+        }
+
         var raw = CPython.FromLatin1Chars(path);
         if (raw == 0 || !path.Contains('%'))
         {
@@ -138,6 +143,34 @@ internal static unsafe class AsgiHttpScope
         var decoded = CPython.PyObject_Vectorcall(s_unquote, args, 1, 0);
         CPython.Py_DecRef(raw);
         return decoded;
+    }
+
+    /// <summary>
+    /// A target with raw non-ASCII bytes (curl sends "/café" unescaped; the path's chars are its bytes as latin-1):
+    /// percent-decoded to bytes, then read as UTF-8 with invalid sequences replaced, as the spec's "UTF-8 byte
+    /// sequences decoded into characters" and Gunicorn 26.1's <c>unquote_to_bytes(path).decode("utf-8", "replace")</c>.
+    /// </summary>
+    private static nint Utf8DecodedPath(string path)
+    {
+        var rented = path.Length > 512 ? System.Buffers.ArrayPool<char>.Shared.Rent(path.Length) : null;
+        var chars = rented is null ? stackalloc char[path.Length] : rented.AsSpan(0, path.Length);
+        var n = Unicorn.Wsgi.Application.CgiPath.PercentDecode(path, chars);
+        var bytes = n <= 512 ? stackalloc byte[n] : new byte[n];
+        for (var i = 0; i < n; i++)
+        {
+            bytes[i] = (byte)chars[i]; // latin-1 chars: each one byte
+        }
+
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
+
+        fixed (byte* p = bytes)
+        fixed (byte* errors = "replace\0"u8)
+        {
+            return CPython.PyUnicode_DecodeUTF8(p, n, errors);
+        }
     }
 
     private static nint Headers(IReadOnlyList<KeyValuePair<string, string>> headers)

@@ -95,6 +95,32 @@ public sealed class AsgiProtocolTests
     }
 
     [Fact]
+    public void A_path_sent_as_raw_utf8_bytes_is_decoded_as_utf8_in_the_scope()
+    {
+        // curl and many scripts send non-ASCII paths unescaped. The ASGI spec's `path` has "UTF-8 byte sequences
+        // decoded into characters", as Gunicorn 26.1's asgi worker does (unquote_to_bytes(...).decode("utf-8",
+        // "replace")); Unicorn's scope once gave each byte as a latin-1 char ("cafÃ©"), so a route for "/café" missed.
+        var port = UnicornServer.FreePort();
+        using var server = UnicornServer.Start("raw:misuse", "--chdir", "pyfixtures/asgi", "-k", "asgi", "-b", $"127.0.0.1:{port}");
+        server.WaitUntilResponding(port, "/");
+
+        // The request line's bytes, written as latin-1 chars (RawHttp sends each char as one byte).
+        var utf8 = System.Text.Encoding.Latin1.GetString(System.Text.Encoding.UTF8.GetBytes("/echo-scope/café/€"));
+        foreach (var (target, path) in new[]
+                 {
+                     (utf8, "/echo-scope/café/€"),
+                     (utf8 + "%20%C3%A9", "/echo-scope/café/€ é"),
+                     ("/echo-scope/\u00ff", "/echo-scope/\ufffd"), // not UTF-8: replaced, as Gunicorn
+                 })
+        {
+            var response = RawHttp.Send(port, $"GET {target}?q=1 HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
+            using var doc = System.Text.Json.JsonDocument.Parse(RawHttp.Body(response));
+            Assert.Equal(path, doc.RootElement.GetProperty("path").GetString());
+            Assert.Equal(target, doc.RootElement.GetProperty("raw_path").GetString());
+        }
+    }
+
+    [Fact]
     public void Response_headers_of_every_shape_the_app_may_send_are_read_or_refused_as_python_would()
     {
         // fast.start reads a list or tuple of 2-item tuples or lists of bytes or str in C#; any other shape goes
