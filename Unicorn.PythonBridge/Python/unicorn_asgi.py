@@ -461,7 +461,9 @@ class _Request:
         environ = {
             "REQUEST_METHOD": ex.Method,
             "RAW_URI": ex.RawUri,
-            "PATH_INFO": urllib.parse.unquote(ex.Path),
+            # The scope's path (UTF-8, as Gunicorn's request.path); a request pre_request refused has no scope yet.
+            "PATH_INFO": self.path if self.path is not None
+            else urllib.parse.unquote_to_bytes(ex.Path.encode("latin-1")).decode("utf-8", "replace"),
             "QUERY_STRING": ex.Query,
             "SERVER_PROTOCOL": "HTTP/" + ex.HttpVersion,
             "REMOTE_ADDR": ex.ClientHost if ex.ClientHost is not None else "-",

@@ -8,7 +8,8 @@ def pre_request(worker, req):
 
 
 def post_request(worker, req, environ, resp):
-    worker.log.info("post_request %s %s -> %s sent=%s raw=%s ua=%s" % (
-        req.method, req.path, resp.status, resp.sent, environ["RAW_URI"], environ.get("HTTP_USER_AGENT")))
+    worker.log.info("post_request %s %s -> %s sent=%s raw=%s ua=%s path_info=%s" % (
+        req.method, req.path, resp.status, resp.sent, environ["RAW_URI"], environ.get("HTTP_USER_AGENT"),
+        ascii(environ["PATH_INFO"])))
     if req.path == "/post-raises":
         raise ValueError("post_request failed on purpose")

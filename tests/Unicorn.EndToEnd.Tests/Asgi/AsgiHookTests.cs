@@ -25,6 +25,12 @@ public sealed class AsgiHookTests
         server.WaitForLog("post_request GET / -> 200 sent=2 raw=/?q=1 ua=probe/1");
         Assert.Contains(server.Lines, l => l.Contains("pre_request GET / ua=probe/1", StringComparison.Ordinal));
 
+        // PATH_INFO is the scope's path: percent-escapes and a target's raw UTF-8 bytes (curl sends "/café" unescaped)
+        // decoded as UTF-8, as Gunicorn 26.1's asgi worker gives it; it once read the raw bytes as latin-1 ("cafÃ©").
+        var utf8 = System.Text.Encoding.Latin1.GetString(System.Text.Encoding.UTF8.GetBytes("/café"));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", RawHttp.Send(port, $"GET {utf8}/%C3%A9 HTTP/1.1\r\nHost: x\r\n{Close}\r\n"), StringComparison.Ordinal);
+        server.WaitForLog("path_info='/caf\\xe9/\\xe9'");
+
         // The app raised: post_request still runs and sees the 500 that was answered.
         var raised = RawHttp.Send(port, $"GET /raise HTTP/1.1\r\nHost: x\r\n{Close}\r\n");
         Assert.StartsWith("HTTP/1.1 500 Internal Server Error\r\n", raised, StringComparison.Ordinal);
