@@ -350,6 +350,14 @@ public sealed class SettingsResolver
                 "framework for --worker-class asgi");
         }
 
+        if (WorkerClasses.IsGeventWebSocket(workerClass))
+        {
+            throw new ConfigException(
+                $"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported: it hands the app the client socket " +
+                "for websockets, which no Unicorn WSGI worker does; use --worker-class gevent (Socket.IO falls back to long-polling), " +
+                "or serve websockets from an ASGI app (python-socketio's socketio.ASGIApp) with --worker-class asgi");
+        }
+
         if (!WorkerClasses.IsSupported(workerClass))
         {
             throw new ConfigException(

@@ -84,6 +84,13 @@ public static class WorkerClasses
     /// </summary>
     public static bool IsAiohttp(string name) => name is not null && name.StartsWith("aiohttp.", StringComparison.Ordinal);
 
+    /// <summary>
+    /// gevent-websocket's Gunicorn worker (geventwebsocket.gunicorn.workers.GeventWebSocketWorker, Flask-SocketIO's
+    /// documented websocket deployment): it gives the app the client socket, which no worker here does, so the
+    /// refusal names what serves a Socket.IO app instead.
+    /// </summary>
+    public static bool IsGeventWebSocket(string name) => name is not null && name.StartsWith("geventwebsocket.", StringComparison.Ordinal);
+
     // worker_class = None in a config file arrives as null: refused like any other unknown name.
     public static bool IsSupported(string name) => name is not null && s_spellings.ContainsKey(name);
 }

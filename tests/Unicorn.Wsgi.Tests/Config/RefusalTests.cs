@@ -48,6 +48,19 @@ public sealed class RefusalTests
         Assert.Equal(1, e.ExitCode);
     }
 
+    // Flask-SocketIO's documented Gunicorn deployment for websockets: suggesting gevent alone would leave every
+    // client's upgrade failing in the app, so the line says what does work.
+    [Fact]
+    public void The_gevent_websocket_worker_is_refused_naming_polling_and_asgi()
+    {
+        const string workerClass = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker";
+        var e = Refused("-k", workerClass);
+        Assert.Equal($"unicorn: worker class '{workerClass}' (-k/--worker-class) is not supported: it hands the app the client socket " +
+            "for websockets, which no Unicorn WSGI worker does; use --worker-class gevent (Socket.IO falls back to long-polling), " +
+            "or serve websockets from an ASGI app (python-socketio's socketio.ASGIApp) with --worker-class asgi", e.Message);
+        Assert.Equal(1, e.ExitCode);
+    }
+
     [Theory]
     [InlineData("sync", 1, "sync")]
     [InlineData("sync", 4, "gthread")]
