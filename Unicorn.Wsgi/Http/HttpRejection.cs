@@ -27,6 +27,14 @@ internal static class HttpRejection
 
     public static BadHttpRequestException Create(RequestRejectionReason reason, string subject)
     {
+        // Gunicorn upper-cases a field's name once it is known to be a token, so each later complaint about the field
+        // names it in capitals; a name that is not a token is shown as sent. Tokens are ASCII: no case-shift surprises.
+        if (reason is RequestRejectionReason.InvalidHeaderValue or RequestRejectionReason.ObsoleteFolding
+            or RequestRejectionReason.UnderscoreInHeaderName or RequestRejectionReason.ForbiddenTrailerField)
+        {
+            subject = subject.ToUpperInvariant();
+        }
+
         var r = Repr(subject);
         string message;
         string? detail = null;
@@ -46,7 +54,8 @@ internal static class HttpRejection
                 detail = $"Invalid Method '{message}'";
                 break;
             case RequestRejectionReason.InvalidHttpVersion or RequestRejectionReason.UnsupportedHttpVersion:
-                message = "Invalid HTTP Version: " + r;
+                // A version that parsed but is not served is shown as Gunicorn's tuple, "(2, 0)", not as a string.
+                message = "Invalid HTTP Version: " + (reason == RequestRejectionReason.UnsupportedHttpVersion ? subject : r);
                 detail = $"Invalid HTTP Version '{message}'";
                 break;
             case RequestRejectionReason.RequestLineTooLong:

@@ -224,10 +224,14 @@ internal sealed class Http2ResponseSink(IFeatureCollection features, RequestHead
         {
             _response.StatusCode = framing.StatusCode;
             var headers = _response.Headers;
+            // A 2xx answer to CONNECT opens a tunnel and may not carry Content-Length (RFC 9110 §9.3.6; Kestrel throws
+            // on it): the app's is left out and its body goes out as the stream's DATA.
+            var tunnel = framing.StatusCode is >= 200 and < 300 && request.Method == "CONNECT";
             foreach (var (name, value) in framing.Headers)
             {
                 // ResponseFraming keeps "Upgrade: websocket" for HTTP/1.1; HTTP/2 has no upgrade (RFC 9113 §8.6).
-                if (!name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
+                if (!name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)
+                    && !(tunnel && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)))
                 {
                     headers.Append(name, value);
                 }

@@ -55,4 +55,23 @@ public sealed class Http2ExtendedConnectTests
         Assert.Equal("connect reset=1", lines[1]);
         Assert.StartsWith("get status=200 body=Hello, World!", lines[2], StringComparison.Ordinal);
     }
+
+    // A classic CONNECT reaches the app as over HTTP/1.1 (Gunicorn 26.1 ends the whole connection with GOAWAY
+    // PROTOCOL_ERROR). A 2xx answer to CONNECT may carry no Content-Length (RFC 9110 §9.3.6), which Kestrel enforces by
+    // throwing: the app's own Content-Length is left out, as a 204's is, and the body goes out as the stream's DATA,
+    // instead of an INTERNAL_ERROR reset and two error lines quoting .NET exceptions.
+    [Fact]
+    public void A_classic_connect_is_answered_by_the_app_without_its_content_length()
+    {
+        using var certs = new TestCertificates();
+        var port = UnicornServer.FreePort();
+        using var server = Http2ServerFixture.Start(certs, port, "--http-protocols", "h2,h1", "-k", "gthread", "--threads", "2");
+
+        var h2 = ExternalTool.Run("/usr/bin/python3", [Client, port.ToString(CultureInfo.InvariantCulture), "/", "classic"], timeoutSeconds: 60);
+        Assert.True(h2.ExitCode == 0, h2.All + server.Log);
+        // Each body ends with a line break of its own.
+        Assert.Contains("\nconnect status=200 body=Hello, World!\n\nget status=200 body=Hello, World!", h2.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", server.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("[ERROR]", server.Log, StringComparison.Ordinal);
+    }
 }

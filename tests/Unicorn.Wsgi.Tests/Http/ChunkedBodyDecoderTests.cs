@@ -98,6 +98,8 @@ public class ChunkedBodyDecoderTests
     {
         var e = Fails(wire, R.ForbiddenTrailerField);
         Assert.Equal("InvalidHeaderName", e.GunicornError);
+        // Named in capitals, as Gunicorn names a field once it is known to be a token.
+        Assert.Matches("^Invalid HTTP header name: '[-A-Z]+'$", e.Message);
     }
 
     [Theory]

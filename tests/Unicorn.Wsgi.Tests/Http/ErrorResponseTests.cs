@@ -61,6 +61,21 @@ public class ErrorResponseTests
         Assert.DoesNotContain('\u001b', e.Message);
     }
 
+    // Gunicorn upper-cases a field name once it is known to be a token, so every later complaint about the field
+    // names it in capitals (its 400 page and its "Invalid request from" line); only a name that is not a token is
+    // shown as sent. An unsupported version is shown as the parsed tuple, not as a quoted string.
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\nX-Val: a\u0000b\r\n\r\n", R.InvalidHeaderValue, "Invalid HTTP Header: 'X-VAL'")]
+    [InlineData("GET / HTTP/1.1\r\nX-Folded: a\r\n b\r\n\r\n", R.ObsoleteFolding, "Obsolete line folding is unacceptable: 'X-FOLDED'")]
+    [InlineData("GET / HTTP/1.1\r\nX_Under: 1\r\n\r\n", R.UnderscoreInHeaderName, "Invalid HTTP header name: 'X_UNDER'", true)]
+    [InlineData("GET / HTTP/2.0\r\n\r\n", R.UnsupportedHttpVersion, "Invalid HTTP Version: (2, 0)")]
+    [InlineData("GET / HTTP/1.1a\r\n\r\n", R.InvalidHttpVersion, "Invalid HTTP Version: 'HTTP/1.1a'")]
+    public void MessagesNameTheFieldAsGunicornDoes(string request, R reason, string message, bool refuse = false)
+    {
+        var options = refuse ? new HttpParserOptions { HeaderMap = Unicorn.Wsgi.Config.HeaderMapPolicy.Refuse } : null;
+        Assert.Equal(message, Rejects(request, reason, options).Message);
+    }
+
     [Fact]
     public void EveryReasonHasAGunicornNameAndStatus()
     {
