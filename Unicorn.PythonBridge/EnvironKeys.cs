@@ -33,6 +33,8 @@ internal sealed class EnvironKeys
     public readonly nint Http10 = CPython.Intern("HTTP/1.0");
     public readonly nint Http2 = CPython.Intern("HTTP/2");
     public readonly nint Http2SendTrailers = CPython.Intern("gunicorn.http2.send_trailers");
+    public readonly nint HttpVersion = CPython.Intern("HTTP_VERSION");
+    public readonly nint Two = CPython.Intern("2");
 
     private readonly Dictionary<string, nint> _methods = new(StringComparer.Ordinal);
 

@@ -71,6 +71,13 @@ internal sealed unsafe partial class PythonWsgiThread
             }
         }
 
+        // Gunicorn 26.1 marks an HTTP/2 request with HTTP_VERSION "2", set after the headers (a client's Version header
+        // does not change it).
+        if (request.Protocol == "HTTP/2" && !SetBorrowed(env, k.HttpVersion, k.Two))
+        {
+            return false;
+        }
+
         if (request.ExtraEnviron is { } extra)
         {
             foreach (var (key, value) in extra)

@@ -24,7 +24,7 @@ def app(environ, start_response):
         # Connection is hop-by-hop: it must not reach an HTTP/2 client (RFC 9113 section 8.2.2).
         start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "keep-alive"), ("X-App", "yes")])
         keys = ("SERVER_PROTOCOL", "wsgi.url_scheme", "HTTP_HOST", "HTTP_COOKIE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
-                "HTTP_X_PROBE", "HTTP_UPGRADE", "HTTP_HTTP2_SETTINGS")
+                "HTTP_X_PROBE", "HTTP_UPGRADE", "HTTP_HTTP2_SETTINGS", "HTTP_VERSION")
         return [("\n".join("%s=%s" % (k, environ.get(k)) for k in keys) + "\n").encode("latin-1")]
     if path == "/trailers":
         # gunicorn.http2.send_trailers is offered on HTTP/2 only; trailers follow the body, so they may be

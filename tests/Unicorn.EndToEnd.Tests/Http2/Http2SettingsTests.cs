@@ -68,13 +68,16 @@ public sealed class Http2SettingsTests : IDisposable
         trusted.WaitUntilResponding(trustedPort, "/", 90);
         other.WaitUntilResponding(otherPort, "/", 90);
 
-        var h2c = ExternalTool.Curl("--http2-prior-knowledge", "-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ");
+        // A client's own Version header does not change HTTP_VERSION, which Gunicorn 26.1 sets on HTTP/2 requests.
+        var h2c = ExternalTool.Curl("--http2-prior-knowledge", "-H", "Version: 9", "-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ");
         Assert.True(h2c.ExitCode == 0, h2c.All);
         Assert.Contains("SERVER_PROTOCOL=HTTP/2\n", h2c.Stdout, StringComparison.Ordinal);
+        Assert.Contains("HTTP_VERSION=2\n", h2c.Stdout, StringComparison.Ordinal);
         Assert.Contains("wsgi.url_scheme=http\n", h2c.Stdout, StringComparison.Ordinal);
         // The same listener still serves HTTP/1.1.
         var h1 = ExternalTool.Curl("-w", "version=%{http_version}", $"http://127.0.0.1:{trustedPort}/environ");
         Assert.Contains("SERVER_PROTOCOL=HTTP/1.1\n", h1.Stdout, StringComparison.Ordinal);
+        Assert.Contains("HTTP_VERSION=None\n", h1.Stdout, StringComparison.Ordinal);
 
         // A peer outside forwarded_allow_ips sending the preface is an HTTP/1 client with a bad request line.
         var refused = ExternalTool.Curl("--http2-prior-knowledge", $"http://127.0.0.1:{otherPort}/environ");
