@@ -51,9 +51,9 @@ public sealed class IpAllowList : IPlainValue
                 continue;
             }
 
-            if (!IpNetwork.IsValid(e))
+            if (IpNetwork.Problem(e) is { } problem)
             {
-                throw new FormatException($"'{e}' does not appear to be an IPv4 or IPv6 network");
+                throw new FormatException(problem);
             }
 
             if (!e.Contains('/', StringComparison.Ordinal))

@@ -7,26 +7,28 @@ namespace Unicorn.Wsgi.Config;
 /// <summary>Python's strict <c>ipaddress.ip_network</c> check: an address, or an address/prefix with no host bits set.</summary>
 internal static class IpNetwork
 {
-    public static bool IsValid(string text)
+    /// <summary>Null when <paramref name="text"/> is a network; otherwise why not, in Python's words.</summary>
+    public static string? Problem(string text)
     {
+        var notANetwork = $"'{text}' does not appear to be an IPv4 or IPv6 network";
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         var addressText = slash < 0 ? text : text[..slash];
         if (!IsPlainAddress(addressText, out var address))
         {
-            return false;
+            return notANetwork;
         }
 
         var bits = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         if (slash < 0)
         {
-            return true;
+            return null;
         }
 
         var prefixText = text[(slash + 1)..];
         if (prefixText.Length == 0 || !prefixText.All(char.IsAsciiDigit)
             || !int.TryParse(prefixText, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix > bits)
         {
-            return false;
+            return notANetwork;
         }
 
         var bytes = address.GetAddressBytes();
@@ -34,11 +36,11 @@ internal static class IpNetwork
         {
             if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0)
             {
-                return false;
+                return $"{text} has host bits set";
             }
         }
 
-        return true;
+        return null;
     }
 
     /// <summary>A dotted-quad IPv4 or an IPv6 address, without .NET's leniencies (shortened IPv4, zone ids, brackets).</summary>

@@ -89,7 +89,8 @@ public sealed class ValidatorTests
     public void Address_lists_take_ips_networks_and_star()
     {
         Assert.Equal(new[] { "10.0.0.0/8", "::1", "*" }, ((IpAllowList)Validate("forwarded_allow_ips", "10.0.0.0/8, ::1,*")!).Entries);
-        Assert.Contains("192.168.1.1/24", Rejects("forwarded_allow_ips", "192.168.1.1/24"), StringComparison.Ordinal);
+        Assert.Equal("192.168.1.1/24 has host bits set", Rejects("forwarded_allow_ips", "192.168.1.1/24"));
+        Assert.Equal("'10.0.0.0/33' does not appear to be an IPv4 or IPv6 network", Rejects("forwarded_allow_ips", "10.0.0.0/33"));
         Rejects("proxy_allow_ips", "1.2.3");
         Rejects("proxy_allow_ips", "example.com");
     }
