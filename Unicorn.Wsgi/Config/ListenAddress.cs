@@ -56,6 +56,12 @@ public sealed record ListenAddress(ListenAddressKind Kind, string Host = "", int
         }
 
         var netloc = address.StartsWith("tcp://", StringComparison.Ordinal) ? address[6..] : address;
+        if (netloc.Contains("://", StringComparison.Ordinal))
+        {
+            // "http://0.0.0.0:8000", as a URL is often written: Gunicorn's "'//0.0.0.0' is not a valid port" says less.
+            return $"'{address}' is not a valid address (a bind is HOST:PORT, tcp://HOST:PORT, unix:PATH or fd://FD)";
+        }
+
         string host;
         string? port;
         if (netloc.StartsWith('['))

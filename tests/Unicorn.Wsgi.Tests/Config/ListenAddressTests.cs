@@ -46,6 +46,13 @@ public class ListenAddressTests
     [InlineData("unix:")]
     public void RejectsMalformed(string bind) => Assert.Throws<FormatException>(() => ListenAddress.Parse(bind));
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8000")]
+    [InlineData("https://[::1]:443")]
+    public void A_url_is_refused_naming_the_forms_a_bind_takes(string bind) =>
+        Assert.Equal($"'{bind}' is not a valid address (a bind is HOST:PORT, tcp://HOST:PORT, unix:PATH or fd://FD)",
+            Assert.Throws<FormatException>(() => ListenAddress.Parse(bind)).Message);
+
     [Fact]
     public void PrintsAsGunicornDoes()
     {
