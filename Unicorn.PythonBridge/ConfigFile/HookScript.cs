@@ -18,8 +18,14 @@ import logging
 class _UnicornLog:
     _NAMES = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 
-    def __init__(self, write):
+    # Gunicorn's statsd logger (with --statsd-host): a record logged at info, debug or log() with
+    # extra={"mtype": ..., "metric": ..., "value": ...} is also sent as that metric, and one with an empty message
+    # only so. _metric: the native metric(text), set by _UnicornHooks when statsd is configured.
+    _STATSD_TYPES = {"gauge": "|g", "counter": "|c|@1.0", "histogram": "|h", "timer": "|ms"}
+
+    def __init__(self, write, metric=None):
         self._write = write
+        self._metric = metric
 
     # Gunicorn's Logger has the two Python loggers as attributes; recipes add filters through them
     # (server.log.access_log.addFilter), which a worker honours (Logging/AccessLogGate.cs).
@@ -41,11 +47,26 @@ class _UnicornLog:
             tb = traceback.format_exc()
         self._write(level, text, tb)
 
+    def _statsd(self, level, msg, args, kwargs):
+        extra = kwargs.get("extra")
+        if self._metric is None:
+            self._emit(level, msg, args)
+            return
+        try:
+            if extra is not None:
+                name, value, kind = extra.get("metric"), extra.get("value"), extra.get("mtype")
+                if name and value is not None and kind in self._STATSD_TYPES:
+                    self._metric("%s:%s%s" % (name, value, self._STATSD_TYPES[kind]))
+            if msg:
+                self._emit(level, msg, args)
+        except Exception:
+            self._emit(30, "Failed to log to statsd", (), True)
+
     def debug(self, msg, *args, **kwargs):
-        self._emit(10, msg, args)
+        self._statsd(10, msg, args, kwargs)
 
     def info(self, msg, *args, **kwargs):
-        self._emit(20, msg, args)
+        self._statsd(20, msg, args, kwargs)
 
     def warning(self, msg, *args, **kwargs):
         self._emit(30, msg, args)
@@ -64,7 +85,27 @@ class _UnicornLog:
     def log(self, lvl, msg, *args, **kwargs):
         if isinstance(lvl, str):
             lvl = self._NAMES.get(lvl.lower(), 20)
-        self._emit(int(lvl), msg, args)
+        self._statsd(int(lvl), msg, args, kwargs)
+
+    # Gunicorn's statsd logger's own methods, for hooks to call directly (nothing is sent without statsd).
+    def gauge(self, name, value):
+        self._send("%s:%s|g" % (name, value))
+
+    def increment(self, name, value, sampling_rate=1.0):
+        self._send("%s:%s|c|@%s" % (name, value, sampling_rate))
+
+    def decrement(self, name, value, sampling_rate=1.0):
+        self._send("%s:-%s|c|@%s" % (name, value, sampling_rate))
+
+    def timer(self, name, value):
+        self._send("%s:%s|ms" % (name, value))
+
+    def histogram(self, name, value):
+        self._send("%s:%s|h" % (name, value))
+
+    def _send(self, metric):
+        if self._metric is not None:
+            self._metric(metric)
 
     def setup(self, cfg):
         # Gunicorn's Logger.setup(cfg) configures the logs from cfg; Unicorn's are configured from the same settings
@@ -453,7 +494,7 @@ class _UnicornHookImportError(Exception):
 
 
 class _UnicornHooks:
-    def __init__(self, settings_json, kind, target, workdir, refs_json, write, master, carried_json):
+    def __init__(self, settings_json, kind, target, workdir, refs_json, write, master, carried_json, metric=None):
         self.log = _UnicornLog(write)
         # worker.nr as Gunicorn counts it (a request past pre_request), when request hooks see every request.
         self._requests = 0
@@ -466,6 +507,8 @@ class _UnicornHooks:
         self._from_pre_fork = json.loads(carried_json) if carried_json else {}  # HandOver.HookWorkerState
         self._pending = contextvars.ContextVar("unicorn_pending_request", default=None)
         self.cfg = _UnicornConfig(json.loads(settings_json))
+        if self.cfg.statsd_host:
+            self.log._metric = metric
         module = _unicorn_config_module(kind, target, workdir) if target else None
         self.hooks = {}
         for name, (origin, path) in json.loads(refs_json).items():

@@ -92,9 +92,10 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             {
                 using var logs = ErrorLogFunction.CreateNamespace(log);
                 using var write = logs.GetAttr("log");
+                using var metric = logs.GetAttr("metric");
                 using var masterNamespace = MasterStateNamespace();
                 using var master = masterNamespace.GetAttr("master");
-                _hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master, carriedArg);
+                _hooks = type.Invoke(settingsArg, kindArg, targetArg, workdirArg, refsArg, write, master, carriedArg, metric);
             }
             catch (PythonException e)
             {

@@ -17,7 +17,8 @@ public static unsafe class ErrorLogFunction
     private static readonly ConcurrentDictionary<long, IErrorLog> s_logs = new();
     private static long s_nextKey;
 
-    /// <summary>A namespace whose <c>log</c> writes to <paramref name="log"/> (GIL held).</summary>
+    /// <summary>A namespace whose <c>log</c> writes to <paramref name="log"/> and whose <c>metric(text)</c> sends a
+    /// statsd metric through it (GIL held).</summary>
     internal static PyObject CreateNamespace(IErrorLog log)
     {
         var key = Interlocked.Increment(ref s_nextKey);
@@ -27,6 +28,7 @@ public static unsafe class ErrorLogFunction
         try
         {
             NativeFunction.Add(ns, "log", (delegate* unmanaged<nint, nint*, nint, nint>)&Log, CPython.METH_FASTCALL, self);
+            NativeFunction.Add(ns, "metric", (delegate* unmanaged<nint, nint*, nint, nint>)&Metric, CPython.METH_FASTCALL, self);
         }
         finally
         {
@@ -57,6 +59,32 @@ public static unsafe class ErrorLogFunction
     [UnmanagedCallersOnly]
     private static nint Log(nint self, nint* args, nint nargs) =>
         NativeCallbacks.WriteLog(s_logs.GetValueOrDefault(CPython.PyLong_AsLongLong(self)), args, nargs);
+
+    /// <summary>metric(text): <c>NAME:VALUE|TYPE</c>, sent with the statsd prefix when statsd is configured.</summary>
+    [UnmanagedCallersOnly]
+    private static nint Metric(nint self, nint* args, nint nargs)
+    {
+        try
+        {
+            if (nargs != 1)
+            {
+                return NativeFunction.Raise("metric() takes one str", CPython.PyExc_TypeError);
+            }
+
+            var metric = CPython.ToStringOrNull(args[0]);
+            if (metric is null)
+            {
+                return 0; // not a str: the TypeError is set
+            }
+
+            s_logs.GetValueOrDefault(CPython.PyLong_AsLongLong(self))?.Metric(metric);
+            return CPython.NewRef(CPython.Py_None);
+        }
+        catch (Exception e)
+        {
+            return NativeFunction.Raise(e);
+        }
+    }
 
     private const string Source = """
 import logging

@@ -73,6 +73,8 @@ public sealed class ErrorLog : IErrorLog, IDisposable
         }
     }
 
+    public void Metric(string metric) => _statsd?.Send(metric);
+
     public void Reopen() => _owned.Reopen();
 
     public void Dispose()

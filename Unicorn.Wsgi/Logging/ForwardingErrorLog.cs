@@ -23,5 +23,7 @@ public sealed class ForwardingErrorLog(IErrorLog initial) : IErrorLog
     public void Exception(string message, string traceback, string format, params string[] args) =>
         _target.Exception(message, traceback, format, args);
 
+    public void Metric(string metric) => _target.Metric(metric);
+
     public void Reopen() => _target.Reopen();
 }

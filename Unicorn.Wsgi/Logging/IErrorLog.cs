@@ -24,6 +24,13 @@ public interface IErrorLog
     /// <c>logger_class</c> with an <c>exception()</c> of its own is called so, with that exception live.</summary>
     void Exception(string message, string traceback, string format, params string[] args) => Exception(message, traceback);
 
+    /// <summary>Sends one statsd metric, <c>NAME:VALUE|TYPE</c> without the prefix, when statsd is configured: what
+    /// Gunicorn's statsd logger sends for a record with <c>extra={"mtype", "metric", "value"}</c> or a call of its
+    /// <c>gauge</c>/<c>increment</c>/... (hooks' <c>worker.log</c>).</summary>
+    void Metric(string metric)
+    {
+    }
+
     /// <summary>Reopens log files (USR1, after logrotate renamed them). Streams and sockets need nothing.</summary>
     void Reopen()
     {

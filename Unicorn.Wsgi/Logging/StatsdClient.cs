@@ -46,19 +46,22 @@ public sealed class StatsdClient : IDisposable
     }
 
     public void Increment(string name, long value = 1, double samplingRate = 1.0) =>
-        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|c|@{PythonFloat(samplingRate)}"));
+        SendPacket(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|c|@{PythonFloat(samplingRate)}"));
 
     public void Decrement(string name, long value = 1, double samplingRate = 1.0) =>
-        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:-{value}|c|@{PythonFloat(samplingRate)}"));
+        SendPacket(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:-{value}|c|@{PythonFloat(samplingRate)}"));
 
     public void Gauge(string name, long value) =>
-        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|g"));
+        SendPacket(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|g"));
 
     public void Timer(string name, double value) =>
-        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{PythonFloat(value)}|ms"));
+        SendPacket(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{PythonFloat(value)}|ms"));
 
     public void Histogram(string name, long value) =>
-        Send(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|h"));
+        SendPacket(string.Create(CultureInfo.InvariantCulture, $"{Prefix}{name}:{value}|h"));
+
+    /// <summary>A metric formatted by the caller (<c>name:value|g</c>), sent with the prefix and tags.</summary>
+    public void Send(string metric) => SendPacket(Prefix + metric);
 
     /// <summary>What Gunicorn sends for every request: duration in ms, the request counter and the status counter.</summary>
     public void Access(int statusCode, TimeSpan duration)
@@ -97,7 +100,7 @@ public sealed class StatsdClient : IDisposable
         return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
     }
 
-    private void Send(string metric)
+    private void SendPacket(string metric)
     {
         var length = Encoding.ASCII.GetByteCount(metric) + (_tags?.Length ?? 0);
         Span<byte> packet = length <= 512 ? stackalloc byte[length] : new byte[length];
