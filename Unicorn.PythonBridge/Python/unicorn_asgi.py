@@ -669,6 +669,7 @@ class _WebSocket(_Request):
         self.denied = False
         self.close_code = None
         self.close_reason = ""  # the client's close frame's reason (websocket.disconnect's, as uvicorn gives it)
+        self.app_closed = False  # the app sent websocket.close: any further send is its mistake
         self.waiter = None  # the future a receive() C# could not answer at once waits on
         self.fast_receive = server.fast.ws_receive
         self.fast_send = server.fast.ws_send
@@ -780,6 +781,9 @@ class _WebSocket(_Request):
                 await super().send(dict(message, type="http.response.body"))
                 return
             raise RuntimeError("Unexpected ASGI message %r after the websocket was denied" % kind)
+        if self.app_closed:
+            # As uvicorn: the app closed the websocket itself, so its send is a misuse, not a lost client.
+            raise RuntimeError("Unexpected ASGI message %r after sending 'websocket.close'" % kind)
         if self.close_code is not None:
             raise OSError("websocket closed (%d)" % self.close_code)
         if kind == "websocket.send":
@@ -803,6 +807,14 @@ class _WebSocket(_Request):
         elif kind == "websocket.close":
             code = int(message.get("code", 1000) or 1000)
             reason = message.get("reason") or ""
+            # Refused here, in Python's words, before .NET would refuse it in its own (RFC 6455 5.5, 7.4).
+            if not 1000 <= code <= 4999 or code in (1005, 1006, 1015):
+                raise ValueError("websocket.close code %d is not one a close frame may carry "
+                                 "(1000-4999, not 1005, 1006 or 1015)" % code)
+            size = len(reason.encode("utf-8"))
+            if size > 123:
+                raise ValueError("websocket.close reason is %d bytes in UTF-8; a close frame holds at most 123" % size)
+            self.app_closed = True
             future = self.server.loop.create_future()
             self.socket.Close(code, reason, future)
             await future

@@ -76,6 +76,15 @@ public sealed class ProxyHeaderParser(ProxyProtocolMode mode, IpAllowList allowe
         }
         Span<byte> line = stackalloc byte[(int)lineSeq.Length];
         lineSeq.CopyTo(line);
+        if (line.StartsWith("PROXY UNKNOWN"u8) && (line.Length == 13 || line[13] == (byte)' '))
+        {
+            // The spec's line for a connection the proxy cannot describe (a unix-socket client, a health check):
+            // the rest of the line is to be ignored and the connection's own addresses used, as for v2 LOCAL.
+            info = new ProxyInfo("UNKNOWN", null, null, null, null);
+            reader.Advance(lineSeq.Length + 2);
+            return true;
+        }
+
 
         Span<Range> bits = stackalloc Range[6];
         if (SplitSpaces(line, bits) != 6)

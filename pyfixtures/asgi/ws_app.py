@@ -41,11 +41,21 @@ async def app(scope, receive, send):
         await send({"type": "websocket.close", "code": 4000, "reason": "bye"})
         message = await receive()
         log("after server close: %s %s" % (message["type"], message.get("code")))
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+        except Exception as e:
+            log("send after close raised %s: %s" % (type(e).__name__, e))
         return
     if path == "/raise":
         raise ValueError("ws app failed after accept")
     if path == "/badclose":
         # A close reason over the 123 bytes a close frame holds: refused in the app's send, which then fails.
+        # The app sees the refusal in Python's words, not .NET's.
+        for close in ({"code": 1000, "reason": "\u00e9" * 62}, {"code": 999}):
+            try:
+                await send(dict(close, type="websocket.close"))
+            except ValueError as e:
+                log("bad close raised ValueError: %s" % e)
         await send({"type": "websocket.close", "code": 1000, "reason": "x" * 200})
     if path == "/flood":
         # Sends until the client stops reading: send() must hold the app back, not buffer without bound.

@@ -45,6 +45,8 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
 
         Assert.Contains("server closed 4000 bye", WebSocketClient.Run(_port, "server-close"));
         fixture.Server.WaitForLog("after server close: websocket.disconnect 4000");
+        // A send after the app's own close is the app's mistake, named as uvicorn names it: not "client disconnected".
+        fixture.Server.WaitForLog("send after close raised RuntimeError: Unexpected ASGI message 'websocket.send' after sending 'websocket.close'");
     }
 
     [Fact]
@@ -59,6 +61,9 @@ public sealed class WebSocketTests(WebSocketServerFixture fixture) : IClassFixtu
         // So does one whose own close was refused (a reason over 123 bytes): that close used to count as sent, and
         // the client got no close frame at all (1006).
         Assert.Contains("bad close 1011 Application error", lines);
+        // In Python's words (.NET's "The close status description ... (Parameter 'statusDescription')" reached the app).
+        fixture.Server.WaitForLog("bad close raised ValueError: websocket.close reason is 124 bytes in UTF-8; a close frame holds at most 123");
+        fixture.Server.WaitForLog("bad close raised ValueError: websocket.close code 999 is not one a close frame may carry (1000-4999, not 1005, 1006 or 1015)");
     }
 
     [Fact]

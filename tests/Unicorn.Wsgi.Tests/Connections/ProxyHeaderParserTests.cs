@@ -51,7 +51,19 @@ public class ProxyHeaderParserTests
             Try(Bytes("PROXY TCP6 2001:db8::1 ::1 1 65535\r\n"), ProxyProtocolMode.Auto).Info);
 
     [Theory]
-    [InlineData("PROXY UNKNOWN\r\n")]
+    [InlineData("PROXY UNKNOWN\r\nGET /", 15)]
+    [InlineData("PROXY UNKNOWN 1.2.3.4 5.6.7.8 1 2\r\nGET /", 35)]
+    public void V1Unknown(string data, int consumed)
+    {
+        var (done, info, used) = Try(Bytes(data), ProxyProtocolMode.V1);
+        Assert.True(done);
+        Assert.Equal(new ProxyInfo("UNKNOWN", null, null, null, null), info);
+        Assert.Equal(consumed, used);
+    }
+
+    [Theory]
+    [InlineData("PROXY UNKNOWNX\r\n")]
+    [InlineData("PROXY  UNKNOWN\r\n")]
     [InlineData("PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n")]
     [InlineData("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n")]
     [InlineData("PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n")]

@@ -32,6 +32,19 @@ public class ProxyEnvironTests
     }
 
     [Fact]
+    public async Task A_v1_UNKNOWN_line_keeps_the_connections_own_address()
+    {
+        // The PROXY spec's line for a connection the proxy cannot describe (HAProxy sends it for a unix-socket
+        // client, or a health check): served with the real peer, as Gunicorn 26.1's asgi worker does, not 400.
+        await using var h = new WorkerHarness(Echo, s => s.Set("proxy_protocol", "v1"));
+        Assert.Matches(@"remote=127\.0\.0\.1:\d+ PROXY_PROTOCOL=UNKNOWN$",
+            await h.ExchangeAsync("PROXY UNKNOWN\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+        // Whatever follows UNKNOWN up to the CRLF is ignored, as the spec asks.
+        Assert.Matches(@"remote=127\.0\.0\.1:\d+ PROXY_PROTOCOL=UNKNOWN$",
+            await h.ExchangeAsync("PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    }
+
+    [Fact]
     public async Task A_connection_without_the_header_adds_nothing()
     {
         await using var h = new WorkerHarness(Echo, s => s.Set("proxy_protocol", "v1"));
