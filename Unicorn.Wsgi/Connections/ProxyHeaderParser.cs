@@ -85,7 +85,6 @@ public sealed class ProxyHeaderParser(ProxyProtocolMode mode, IpAllowList allowe
             return true;
         }
 
-
         Span<Range> bits = stackalloc Range[6];
         if (SplitSpaces(line, bits) != 6)
         {
