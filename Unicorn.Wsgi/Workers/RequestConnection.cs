@@ -68,10 +68,10 @@ internal abstract class RequestConnection : IClientConnection
     {
         try
         {
-            // A graceful stop does not cut a connection short: one accepted before it gets its first request
-            // served, and an idle keep-alive connection keeps its keep-alive time, so a request its client
-            // sends as the stop begins is answered (with Connection: close) rather than reset. Gunicorn's
-            // gthread worker does the same.
+            // A graceful stop does not cut a connection short: an idle one keeps waiting for keepalive (a second at
+            // least) after the stop began, so a request its client sends as the stop begins is answered (with
+            // Connection: close) rather than reset, as Gunicorn's gthread worker does; one still silent then is closed
+            // (IdleConnections.CloseAfterStop).
             Admit();
             while (await ReadFrameAsync() && await ServeRequestAsync())
             {

@@ -212,6 +212,8 @@ public sealed partial class Worker
             ? new ProtocolHandlers(new UwsgiConnectionHandler(context))
             : http2 is null ? Http1Only(http1) : Http1AndHttp2(http1, http2, noAlpn);
         var pipeline = new ConnectionPipeline(_options.Parser, _options.ReadTimeout, _tls, protocols, _log);
+        // At a stop, a connection still silent after keepalive (a second at least) is closed, not waited on for timeout.
+        using var closeIdleAtStop = pipeline.Idle.CloseAfterStop(_stopAccepting.Token, _options.KeepAlive > TimeSpan.FromSeconds(1) ? _options.KeepAlive : TimeSpan.FromSeconds(1));
         _noDelayInherited = SetNoDelayOnListeners();
         // The sync worker's Python thread accepts itself when idle; other hosts leave it to the async loops.
         var acceptor = new IdleAcceptor(_listeners, _connectionSlots, pipeline.Idle, (client, listener) => Serve(client, listener, pipeline), _log, _stopAccepting.Token)

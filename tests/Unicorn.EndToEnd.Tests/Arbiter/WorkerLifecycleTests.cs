@@ -423,6 +423,28 @@ public class WorkerLifecycleTests
         Assert.Equal(0, server.WaitForExit());
     }
 
+    // A connection that never sends a request (a browser's preconnect, a load balancer's spare connection) used to hold
+    // the stop for timeout, so the master SIGKILLed the worker at graceful_timeout and worker_exit never ran.
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("gthread")]
+    public void A_silent_connection_does_not_hold_a_graceful_stop(string workerClass)
+    {
+        var port = FreePort();
+        using var server = Start("-w", "1", "-k", workerClass, "--graceful-timeout", "20", "-b", $"127.0.0.1:{port}", App);
+        server.WaitUntilServing(port);
+        server.WaitForWorkers(1);
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        silent.Connect(System.Net.IPAddress.Loopback, port);
+        Thread.Sleep(500);
+
+        var since = System.Diagnostics.Stopwatch.StartNew();
+        server.Signal(SIGTERM);
+        Assert.Equal(0, server.WaitForExit());
+        Assert.True(since.Elapsed < TimeSpan.FromSeconds(10), $"{workerClass}: the stop took {since.Elapsed}\n{server.Log}");
+        Assert.DoesNotContain("SIGKILL", server.Log, StringComparison.Ordinal);
+    }
+
     /// <summary>"refused", or what a connection got instead: "accepted" (into the queue) or the error.</summary>
     private static string NewConnection(int port)
     {

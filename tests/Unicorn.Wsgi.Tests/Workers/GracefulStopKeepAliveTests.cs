@@ -62,6 +62,37 @@ public class GracefulStopKeepAliveTests
         Assert.Equal("", await WorkerHarness.ReadUntilClosedAsync(client, TimeSpan.FromSeconds(2)));
     }
 
+    // A browser's preconnect or a load balancer's spare connection: without this it held the stop for timeout (30 s),
+    // past graceful_timeout into the master's SIGKILL, which skips worker_exit and the app's lifespan shutdown.
+    [Fact]
+    public async Task A_connection_that_never_sends_a_request_is_closed_a_keepalive_after_the_stop_and_the_worker_ends()
+    {
+        await using var h = new WorkerHarness(FakeApp.Ok, s => s.Set("keepalive", 1));
+        using var client = await h.ConnectAsync();
+        await Task.Delay(400); // accepted and waiting for its request
+
+        var stopped = Stopwatch.StartNew();
+        h.Worker.BeginGracefulStop();
+        await h.Run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(4), $"the worker took {stopped.Elapsed} to stop");
+        Assert.Equal("", await WorkerHarness.ReadUntilClosedAsync(client, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task A_first_request_sent_just_after_the_stop_is_answered_and_then_closed()
+    {
+        await using var h = new WorkerHarness(FakeApp.Ok, s => s.Set("keepalive", 1));
+        using var client = await h.ConnectAsync();
+        await Task.Delay(400);
+
+        h.Worker.BeginGracefulStop();
+        await Task.Delay(400);
+        await client.SendAsync(Encoding.ASCII.GetBytes(Get));
+        var response = await WorkerHarness.ReadUntilClosedAsync(client, TimeSpan.FromSeconds(5));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nConnection: close\r\n", response, StringComparison.Ordinal);
+    }
+
     private static async Task<string> SendAsync(Socket client)
     {
         await client.SendAsync(Encoding.ASCII.GetBytes(Get));
