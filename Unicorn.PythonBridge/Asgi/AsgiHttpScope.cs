@@ -1,5 +1,7 @@
+using System.Text;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
+using Unicorn.Wsgi.Application;
 
 namespace Unicorn.PythonBridge.Asgi;
 
@@ -127,7 +129,7 @@ internal static unsafe class AsgiHttpScope
 
     private static nint DecodedPath(string path)
     {
-        if (!System.Text.Ascii.IsValid(path))
+        if (!Ascii.IsValid(path))
         {
             return Utf8DecodedPath(path);
         }
@@ -152,24 +154,12 @@ internal static unsafe class AsgiHttpScope
     /// </summary>
     private static nint Utf8DecodedPath(string path)
     {
-        var rented = path.Length > 512 ? System.Buffers.ArrayPool<char>.Shared.Rent(path.Length) : null;
-        var chars = rented is null ? stackalloc char[path.Length] : rented.AsSpan(0, path.Length);
-        var n = Unicorn.Wsgi.Application.CgiPath.PercentDecode(path, chars);
-        var bytes = n <= 512 ? stackalloc byte[n] : new byte[n];
-        for (var i = 0; i < n; i++)
-        {
-            bytes[i] = (byte)chars[i]; // latin-1 chars: each one byte
-        }
-
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<char>.Shared.Return(rented);
-        }
-
+        // Rare (a client sent raw bytes), so plainly: percent-decoded, the latin-1 chars back to their bytes, UTF-8.
+        var bytes = Encoding.Latin1.GetBytes(CgiPath.PercentDecode(path));
         fixed (byte* p = bytes)
         fixed (byte* errors = "replace\0"u8)
         {
-            return CPython.PyUnicode_DecodeUTF8(p, n, errors);
+            return CPython.PyUnicode_DecodeUTF8(p, bytes.Length, errors);
         }
     }
 
