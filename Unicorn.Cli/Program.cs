@@ -11,7 +11,7 @@ namespace Unicorn.Cli;
 /// The `unicorn` program: a master (arbiter) by default, a worker when the master started it as one.
 /// Every user-facing failure ends here as one line on stderr and a non-zero exit, never a stack trace.
 /// </summary>
-internal static class Program
+internal static partial class Program
 {
     private static int Main(string[] args)
     {

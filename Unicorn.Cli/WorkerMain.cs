@@ -11,6 +11,7 @@ internal static class WorkerMain
     /// <summary>Runs the worker's steps (<see cref="WorkerStartup"/>), then Python's exit work.</summary>
     public static int Run()
     {
+        NativeGcLimit.Apply();
         using var startup = new WorkerStartup();
         return startup.Run();
     }

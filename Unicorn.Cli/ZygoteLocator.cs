@@ -20,6 +20,15 @@ internal static class ZygoteLocator
             return (null, "no Python executable is known, only " + python.LibPython);
         }
 
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            // A native (ahead-of-time) build: a forked worker loads the same code as a shared library.
+            var library = Path.Combine(AppContext.BaseDirectory, "libunicorn.so");
+            return File.Exists(library)
+                ? (new ZygoteLaunch { Python = executable, Script = Path.Combine(AppContext.BaseDirectory, ScriptName), NativeLibrary = library, DirtySource = DirtyModule.Source }, null)
+                : (null, library + " is missing");
+        }
+
         var assembly = Path.Combine(AppContext.BaseDirectory, "unicorn.dll");
         if (!File.Exists(assembly))
         {

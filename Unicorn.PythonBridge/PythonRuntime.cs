@@ -1,6 +1,7 @@
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Logging;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.PythonBridge;
 
@@ -273,7 +274,7 @@ public sealed unsafe partial class PythonRuntime
     private void Prepare(PythonRuntimeOptions options, List<(string Key, string Value)> env)
     {
         using var sys = Py.Import("sys");
-        var argv = options.Argv ?? Environment.GetCommandLineArgs();
+        var argv = options.Argv ?? ProgramCommandLine.Args;
         using (var list = new PyList(argv.Select(a => (PyObject)new PyString(a)).ToArray()))
         {
             sys.SetAttr("argv", list);

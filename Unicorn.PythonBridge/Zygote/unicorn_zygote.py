@@ -203,6 +203,9 @@ def read_request(sock, pending, fds):
 
 def start_dotnet(config, environment):
     """Runs the unicorn program's Main inside this process; returns only if .NET cannot start."""
+    if config.get("native_library"):
+        # A native build: the worker's code is a shared library; PyDLL keeps the GIL, as below.
+        return ctypes.PyDLL(config["native_library"]).unicorn_worker_main()
     fxr = ctypes.CDLL(config["hostfxr"])
 
     class Parameters(ctypes.Structure):

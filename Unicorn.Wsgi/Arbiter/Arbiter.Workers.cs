@@ -304,10 +304,10 @@ public sealed partial class Arbiter
     private (string Path, IReadOnlyList<string> Args) Executable()
     {
         var path = _options.ExecutablePath ?? Environment.ProcessPath ?? throw new ArbiterException("cannot find this program's path to start workers");
-        var args = _options.Arguments ?? Environment.GetCommandLineArgs()[1..];
+        var args = _options.Arguments ?? ProgramCommandLine.Args[1..];
         if (path.EndsWith("/dotnet", StringComparison.Ordinal) && _options.Arguments is null)
         {
-            args = [Environment.GetCommandLineArgs()[0], .. args];
+            args = [ProgramCommandLine.Args[0], .. args];
         }
 
         return (path, args);

@@ -230,6 +230,7 @@ public sealed class Zygote : IDisposable
             writer.WriteString("hostfxr", launch.HostFxr);
             writer.WriteString("dotnet_root", launch.DotnetRoot);
             writer.WriteString("assembly", launch.Assembly);
+            writer.WriteString("native_library", launch.NativeLibrary);
             writer.WriteString("chdir", app.Directory);
             writer.WriteString("launch_dir", app.LaunchDirectory);
             writer.WriteStartArray("pythonpath");

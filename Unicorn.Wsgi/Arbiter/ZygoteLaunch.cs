@@ -12,14 +12,17 @@ public sealed record ZygoteLaunch
     /// <summary><c>unicorn_zygote.py</c>, shipped beside the program.</summary>
     public required string Script { get; init; }
 
-    /// <summary><c>libhostfxr.so</c> of the runtime this master runs on.</summary>
-    public required string HostFxr { get; init; }
+    /// <summary><c>libhostfxr.so</c> of the runtime this master runs on (a JIT build).</summary>
+    public string HostFxr { get; init; } = "";
 
     /// <summary>The .NET installation root (where <c>shared/Microsoft.NETCore.App</c> is).</summary>
-    public required string DotnetRoot { get; init; }
+    public string DotnetRoot { get; init; } = "";
 
     /// <summary>The program's assembly (<c>unicorn.dll</c>), whose Main a forked worker runs.</summary>
-    public required string Assembly { get; init; }
+    public string Assembly { get; init; } = "";
+
+    /// <summary>A native build: <c>libunicorn.so</c>, whose <c>unicorn_worker_main</c> a forked worker calls.</summary>
+    public string? NativeLibrary { get; init; }
 
     /// <summary>
     /// The dirty module's Python source: with <c>--preload</c> the zygote registers it as <c>unicorn_dirty</c> and

@@ -54,4 +54,56 @@ public sealed class PublishTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The native build (packaging/publish --native): the launcher and every forked worker run Unicorn from
+    /// libunicorn.so, with no CoreCLR in any process; workers fork from the zygote, TTIN adds one that serves, HUP
+    /// replaces them (as many as configured), TERM ends the master with 0. ./test publishes it once before the tests (UNICORN_NATIVE_BUILD),
+    /// as it takes minutes; run alone, the test publishes it itself.
+    /// </summary>
+    [Fact]
+    public void TheNativeBuildServesAnAppFromForkedWorkers()
+    {
+        var root = Directory.CreateTempSubdirectory("unicorn-native-").FullName;
+        try
+        {
+            var binary = Environment.GetEnvironmentVariable("UNICORN_NATIVE_BUILD") is { Length: > 0 } built
+                ? Path.Combine(built, "unicorn")
+                : WheelFixture.Run(Path.Combine(RepoRoot, "packaging", "publish"), RepoRoot, "--native", Path.Combine(root, "out")).Trim().Split('\n')[^1];
+            Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(binary)!, "libunicorn.so")), binary);
+
+            var app = Path.Combine(root, "app");
+            Directory.CreateDirectory(app);
+            File.Copy(Path.Combine(RepoRoot, "pyfixtures", "hello.py"), Path.Combine(app, "hello.py"));
+            var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = WheelFixture.SystemPython, ["PYTHONPATH"] = null, ["GUNICORN_CMD_ARGS"] = null };
+            var port = FreePort();
+            using var server = StartProgram(binary, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "--no-control-socket", "hello:app");
+            server.WaitUntilServing(port);
+            Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
+            Assert.Contains(ChildrenOf(server.Pid), IsZygote);
+            server.WaitForWorkers(2);
+            foreach (var pid in server.Workers().Append(server.Pid))
+            {
+                var maps = File.ReadAllText($"/proc/{pid}/maps");
+                Assert.Contains("/libunicorn.so", maps, StringComparison.Ordinal);
+                Assert.DoesNotContain("libcoreclr", maps, StringComparison.Ordinal);
+            }
+
+            server.Signal(SIGTTIN);
+            server.WaitForWorkers(3);
+            var before = server.Workers();
+            // A reload starts the configured number of workers, as Gunicorn's does.
+            server.Signal(SIGHUP);
+            Assert.True(Poll(() => server.Workers() is { Count: 2 } now && !now.Intersect(before).Any(), 30), server.Log);
+            Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
+            Assert.DoesNotContain("Cannot start the zygote", server.Log, StringComparison.Ordinal);
+            Assert.DoesNotContain("Exception", server.Log, StringComparison.Ordinal);
+            server.Signal(SIGTERM);
+            Assert.Equal(0, server.WaitForExit());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }
