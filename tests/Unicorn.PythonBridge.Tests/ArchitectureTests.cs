@@ -1,4 +1,7 @@
 using System.Reflection;
+using Mono.Cecil;
+using Mono.Cecil.Cil;
+using Unicorn.Wsgi.ProcessContract;
 
 namespace Unicorn.PythonBridge.Tests;
 
@@ -17,4 +20,24 @@ public sealed class ArchitectureTests
     [Fact]
     public void The_bridge_is_the_one_that_references_pythonnet() =>
         Assert.Contains(typeof(PythonRuntime).Assembly.GetReferencedAssemblies(), a => a.Name == "Python.Runtime");
+
+    [Fact]
+    public void The_command_line_is_read_only_through_ProgramCommandLine()
+    {
+        // In the native build .NET starts inside a shared library and hands it no command line: only the launcher's
+        // argv, handed over to ProgramCommandLine by the native entry, has it.
+        var offenders = new List<string>();
+        foreach (var assembly in new[] { Assembly.Load("unicorn"), typeof(PythonRuntime).Assembly, typeof(ProgramCommandLine).Assembly })
+        {
+            using var module = ModuleDefinition.ReadModule(assembly.Location);
+            offenders.AddRange(module.GetTypes()
+                .Where(t => t.FullName != typeof(ProgramCommandLine).FullName)
+                .SelectMany(t => t.Methods)
+                .Where(m => m.HasBody && m.Body.Instructions.Any(i => i.OpCode.FlowControl == FlowControl.Call
+                    && i.Operand is MethodReference r && r.DeclaringType.FullName == "System.Environment" && r.Name == "GetCommandLineArgs"))
+                .Select(m => $"{m.DeclaringType.FullName}.{m.Name}"));
+        }
+
+        Assert.True(offenders.Count == 0, "Environment.GetCommandLineArgs outside ProgramCommandLine: " + string.Join(", ", offenders));
+    }
 }
