@@ -155,6 +155,19 @@ public sealed partial class PythonAsgiLoop : IAsgiLoop
         }
     }
 
+    public void StopNow()
+    {
+        if (!_exited.Task.IsCompleted)
+        {
+            Post(() =>
+            {
+                using (_server!.InvokeMethod("stop_now"))
+                {
+                }
+            });
+        }
+    }
+
     public bool IsResponsive(TimeSpan stuck)
     {
         if (_exited.Task.IsCompleted)

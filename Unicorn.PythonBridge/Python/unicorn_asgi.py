@@ -194,6 +194,13 @@ class Server:
     def stop(self):
         self.loop.create_task(self._stop())
 
+    def stop_now(self):
+        # The worker's graceful deadline, a little before the master's SIGKILL: what still runs (a stream that never
+        # ends, a long poll, a background task) hears http.disconnect and is cancelled, so that _stop's wait ends and
+        # lifespan shutdown runs while the worker still can.
+        for req in list(self.requests.values()):
+            req.stop_now()
+
     # --- called from C# on another thread (max_request_time), GIL held ----------------------------
 
     def stack(self, exchange_id):
@@ -527,6 +534,14 @@ class _Request:
         self._wake_waiters()
         if self.task is not None and not self.task.done():
             self.server.loop.call_later(self.server.grace_period, self.task.cancel)
+
+    def stop_now(self):
+        if not self.disconnected:
+            self.disconnected = True
+            self._wake_waiters()
+        if self.task is not None and not self.task.done():
+            # After the turn in which a task woken above takes its http.disconnect.
+            self.server.loop.call_soon(self.task.cancel)
 
     def _wake_waiters(self):
         waiters, self.waiters = self.waiters, []

@@ -12,6 +12,14 @@ public interface IAsgiLoop
     /// <summary>Runs lifespan shutdown and stops the loop; false when that did not finish within <paramref name="timeout"/>.</summary>
     Task<bool> StopAsync(TimeSpan timeout);
 
+    /// <summary>
+    /// The worker's graceful deadline has come: every task still running (a response that never ends, a long poll)
+    /// hears http.disconnect and is cancelled, so that <see cref="StopAsync"/> can run lifespan shutdown in time.
+    /// </summary>
+    void StopNow()
+    {
+    }
+
     /// <summary>False when work waits for the loop and the loop has not turned for longer than <paramref name="stuck"/>.</summary>
     bool IsResponsive(TimeSpan stuck);
 

@@ -38,7 +38,10 @@ public sealed partial class WorkerProcess
     private long _promotionServing;
     private long _firstRequestStarted;
     private long _firstRequestAnswered;
+    // A graceful stop's deadline is the worker's own, a little before the master's SIGKILL (_masterKillsAt): what
+    // still runs then is ended, lifespan shutdown and worker_exit run, and the worker leaves by itself.
     private long? _gracefulDeadline;
+    private long _masterKillsAt;
     private bool _quickStop; // INT or QUIT came: the stop's deadline is now, not a graceful timeout running out
     private long _retireDeadline;
     private volatile bool _retiring;
@@ -370,7 +373,11 @@ public sealed partial class WorkerProcess
         var requestsHoldBeat = _settings.EffectiveWorkerClass != WorkerClasses.Gthread;
         while (!run.IsCompleted)
         {
-            foreach (var sig in _signals.Wait(beatEvery))
+            // Woken at the graceful deadline itself, not at the next beat after it (up to a second later).
+            var wait = _gracefulDeadline is { } due && !_quickStop
+                ? TimeSpan.FromTicks(Math.Clamp(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due).Ticks, 0, beatEvery.Ticks))
+                : beatEvery;
+            foreach (var sig in _signals.Wait(wait))
             {
                 HandleSignal(sig);
             }
@@ -403,7 +410,7 @@ public sealed partial class WorkerProcess
                 BeginGracefulStop();
             }
 
-            if (_gracefulDeadline is { } deadline && Stopwatch.GetTimestamp() > deadline)
+            if (_gracefulDeadline is { } deadline && Stopwatch.GetTimestamp() >= deadline)
             {
                 if (!_quickStop && _settings.EffectiveWorkerClass == WorkerClasses.Gevent)
                 {
@@ -416,7 +423,12 @@ public sealed partial class WorkerProcess
             }
         }
 
-        if (!run.Wait(TimeSpan.FromSeconds(2)))
+        // After the graceful deadline, what is left of the time before the master's SIGKILL (less a little, for
+        // worker_exit): ending the requests, lifespan shutdown. A quick stop keeps its 2 s.
+        var finish = _quickStop || _masterKillsAt == 0
+            ? TimeSpan.FromSeconds(2)
+            : TimeSpan.FromTicks(Math.Max(0, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _masterKillsAt).Ticks - (DeadlineMargin(_config.GracefulTimeout).Ticks / 4)));
+        if (!run.Wait(finish))
         {
             // A Python thread is stuck in C code: .NET and Python cannot shut down around it.
             _log.Warning($"Worker (pid:{_info.Pid}) did not stop in time; exiting now");
@@ -491,11 +503,21 @@ public sealed partial class WorkerProcess
             return;
         }
 
-        _gracefulDeadline = Stopwatch.GetTimestamp() + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
+        var now = Stopwatch.GetTimestamp();
+        _masterKillsAt = now + (long)(_config.GracefulTimeout * (double)Stopwatch.Frequency);
+        _gracefulDeadline = _masterKillsAt - (long)(DeadlineMargin(_config.GracefulTimeout).TotalSeconds * Stopwatch.Frequency);
         var appHandler = _options.AppSignalHandler is { } handler ? Task.Run(() => handler(Libc.SIGTERM)) : null;
         _worker?.BeginGracefulStop(appHandler);
         _worker?.ReleaseSharedListeners();
     }
+
+    /// <summary>
+    /// How long before the master's SIGKILL (graceful_timeout after its TERM) the worker ends what still runs: a
+    /// second, or a quarter of a shorter graceful_timeout. Enough to cancel the requests, run lifespan shutdown and
+    /// worker_exit and exit; little enough that a request that can finish gets nearly all of graceful_timeout.
+    /// </summary>
+    internal static TimeSpan DeadlineMargin(int gracefulTimeout) =>
+        TimeSpan.FromSeconds(Math.Clamp(gracefulTimeout / 4.0, 0, 1.0));
 
     /// <summary>
     /// The master's timeout: log where Python is stuck, run worker_abort, answer the held requests 500 (as Gunicorn

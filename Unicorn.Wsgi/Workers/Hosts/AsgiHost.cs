@@ -37,6 +37,8 @@ internal sealed class AsgiHost(IAsgiLoop loop, int capacity) : IAppHost
 
     public Task<bool> StopAsync(TimeSpan timeout) => loop.StopAsync(timeout);
 
+    public void StopNow() => loop.StopNow();
+
     public bool IsResponsive(TimeSpan stuck) => loop.IsResponsive(stuck);
 
     // Every task runs on the loop's one thread, so a thread dump cannot tell them apart: each brings its own stack.

@@ -234,7 +234,10 @@ public class WorkerLifecycleTests
     public async Task AStopThatOutlastsTheGracefulTimeoutKillsTheWorkerWithoutBlamingMemory()
     {
         var port = FreePort();
-        using var server = Start("-w", "1", "--graceful-timeout", "1", "-b", $"127.0.0.1:{port}", App);
+        // The worker ends a request it cannot wait for a little before graceful_timeout and leaves by itself; one
+        // whose worker_exit hangs cannot leave, and is killed.
+        using var server = Start("-w", "1", "--graceful-timeout", "1", "-c", Path.Combine(RepoRoot, "pyfixtures", "stuck_worker_exit_conf.py"),
+            "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         var worker = Assert.Single(server.Workers());
         var mark = Path.Combine(Path.GetTempPath(), $"unicorn-in-flight-{Guid.NewGuid():N}");
