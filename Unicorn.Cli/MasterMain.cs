@@ -110,7 +110,7 @@ internal static class MasterMain
         string[]? fromScript = null;
         try
         {
-            fromScript = script is { Length: > 0 } ? System.Text.Json.JsonSerializer.Deserialize<string[]>(script) : null;
+            fromScript = script is { Length: > 0 } ? System.Text.Json.JsonSerializer.Deserialize(script, CliJsonContext.Default.StringArray) : null;
         }
         catch (System.Text.Json.JsonException)
         {

@@ -442,7 +442,7 @@ internal static unsafe class GreenletCallbacks
                 return CPython.PyErr_Occurred() != 0 ? 0 : Raise("hook_request() takes a request id");
             }
 
-            return CPython.FromLatin1Chars(JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request.Request)));
+            return CPython.FromLatin1Chars(PythonServerHooks.RequestSnapshotJson(request.Request));
         }
         catch (Exception e)
         {
@@ -478,7 +478,7 @@ internal static unsafe class GreenletCallbacks
         {
             return s_hooks is null
                 ? Raise("no request hooks")
-                : CPython.FromLatin1Chars(JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(s_hooks.Worker())));
+                : CPython.FromLatin1Chars(PythonServerHooks.WorkerSnapshotJson(s_hooks.Worker()));
         }
         catch (Exception e)
         {

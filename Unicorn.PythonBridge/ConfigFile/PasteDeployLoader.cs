@@ -45,7 +45,7 @@ public static class PasteDeployLoader
             using var load = scope.Get(PasteDeployScript.FunctionName);
             using var uriArg = new PyString(pasteUri);
             using var relativeArg = new PyString(relativeTo);
-            using var globalArg = new PyString(JsonSerializer.Serialize(globalConf));
+            using var globalArg = new PyString(JsonSerializer.Serialize(globalConf, BridgeJsonContext.Default.IReadOnlyDictionaryStringString));
             try
             {
                 return load.Invoke(uriArg, relativeArg, globalArg);

@@ -16,7 +16,7 @@ public sealed class PythonConfigFileSource : IConfigFileSource
         ArgumentNullException.ThrowIfNull(settingNames);
         var kind = location.Kind == ConfigLocationKind.PythonModule ? "module" : "file";
         var json = RunScript("a config file", ConfigFileScript.Source, ConfigFileScript.FunctionName,
-            kind, location.Target, workingDirectory, JsonSerializer.Serialize(settingNames.ToArray()));
+            kind, location.Target, workingDirectory, JsonSerializer.Serialize(settingNames.ToArray(), BridgeJsonContext.Default.StringArray));
         return Interpret(json, location);
     }
 
@@ -24,7 +24,7 @@ public sealed class PythonConfigFileSource : IConfigFileSource
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(searchPath);
-        var json = RunScript("a worker class", WorkerClassScript.Source, WorkerClassScript.FunctionName, path, JsonSerializer.Serialize(searchPath));
+        var json = RunScript("a worker class", WorkerClassScript.Source, WorkerClassScript.FunctionName, path, JsonSerializer.Serialize(searchPath, BridgeJsonContext.Default.IReadOnlyListString));
         return InterpretWorkerClass(json, path);
     }
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Python.Runtime;
 using Unicorn.PythonBridge.Native;
 using Unicorn.Wsgi.Config;
@@ -22,13 +21,29 @@ public sealed partial class PythonServerHooks
     internal static string MasterStateJson(HookMasterState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return JsonSerializer.Serialize(new
+        var w = BridgeJson.Start();
+        w.WriteStartObject();
+        w.WriteNumber("num_workers", state.NumWorkers);
+        w.WriteStartArray("workers");
+        foreach (var worker in state.Workers)
         {
-            num_workers = state.NumWorkers,
-            workers = state.Workers.Select(WorkerSnapshot),
-            listeners = state.Listeners.Select(l => new { fd = l.Fd, name = l.Name }),
-            proc_name = state.ProcName,
-        });
+            WriteWorkerSnapshot(w, worker);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("listeners");
+        foreach (var listener in state.Listeners)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("fd", listener.Fd);
+            w.WriteString("name", listener.Name);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteString("proc_name", state.ProcName);
+        w.WriteEndObject();
+        return BridgeJson.Finish(w);
     }
 
     /// <summary>A namespace whose <c>master()</c> returns that JSON, or None before the master has any (GIL held).</summary>

@@ -31,12 +31,12 @@ public sealed unsafe partial class PythonServerHooks
     /// <summary><paramref name="request"/> with what pre_request set (call_request's JSON, see HookScript's <c>_rewrite</c>).</summary>
     internal static WsgiRequest Rewritten(WsgiRequest request, string json)
     {
-        var r = JsonSerializer.Deserialize<RequestRewrite>(json)!;
+        var r = JsonSerializer.Deserialize(json, BridgeJsonContext.Default.RequestRewrite)!;
         return request.Rewrite(r.method, r.uri, r.path, r.query, [.. r.headers.Select(h => new KeyValuePair<string, string>(h[0], h[1]))]);
     }
 
 #pragma warning disable IDE1006, CA1812 // the JSON's names; built by the deserializer
-    private sealed record RequestRewrite(string method, string uri, string path, string query, string[][] headers);
+    internal sealed record RequestRewrite(string method, string uri, string path, string query, string[][] headers);
 #pragma warning restore IDE1006, CA1812
 
     public bool HasPostRequest => _defined.Contains("post_request");
@@ -60,8 +60,7 @@ public sealed unsafe partial class PythonServerHooks
             return;
         }
 
-        var response = new { status, headers = headers.Select(h => new[] { h.Key, h.Value }), sent };
-        CallRequestHook("post_request", worker, request, response, environ);
+        CallRequestHook("post_request", worker, request, ResponseJson(status, null, headers, sent), environ);
     }
 
     /// <summary>
@@ -79,7 +78,7 @@ public sealed unsafe partial class PythonServerHooks
             return;
         }
 
-        var response = new { status, headers = headers.Select(h => new[] { h.Key, h.Value }), sent };
+        var response = ResponseJson(null, status, headers, sent);
         var reference = Handles.Of(environ);
         using (Py.GIL())
         {
@@ -89,22 +88,79 @@ public sealed unsafe partial class PythonServerHooks
         CallRequestHook("post_request", worker, request, response, reference);
     }
 
-    internal static object RequestSnapshot(WsgiRequest r) => new
+    /// <summary>The request hooks' <c>req</c> (HookScript's <c>_Request</c> reads these names).</summary>
+    internal static string RequestSnapshotJson(WsgiRequest r)
     {
-        method = r.Method,
-        uri = r.RawUri,
-        path = r.Path,
-        query = r.Query,
-        version = new[] { 1, r.VersionMinor },
-        headers = r.Headers.Select(h => new[] { h.Key, h.Value }),
-        scheme = r.UrlScheme,
-        peer = r.RemoteEndPoint is { } ep ? new object[] { ep.Address.ToString(), ep.Port } : null,
-    };
+        var w = BridgeJson.Start();
+        w.WriteStartObject();
+        w.WriteString("method", r.Method);
+        w.WriteString("uri", r.RawUri);
+        w.WriteString("path", r.Path);
+        w.WriteString("query", r.Query);
+        w.WriteStartArray("version");
+        w.WriteNumberValue(1);
+        w.WriteNumberValue(r.VersionMinor);
+        w.WriteEndArray();
+        WriteHeaders(w, r.Headers);
+        w.WriteString("scheme", r.UrlScheme);
+        if (r.RemoteEndPoint is { } ep)
+        {
+            w.WriteStartArray("peer");
+            w.WriteStringValue(ep.Address.ToString());
+            w.WriteNumberValue(ep.Port);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("peer");
+        }
 
-    // Returns what call_request returns: for pre_request, JSON of the request it changed, else null.
-    private string? CallRequestHook(string name, HookWorker worker, WsgiRequest request, object? response, nint environ)
+        w.WriteEndObject();
+        return BridgeJson.Finish(w);
+    }
+
+    /// <summary>post_request's <c>resp</c>: its status is the status line (WSGI) or the int the app sent (ASGI).</summary>
+    internal static string ResponseJson(string? statusLine, int? statusCode, IReadOnlyList<KeyValuePair<string, string>> headers, long sent)
     {
-        var workerJson = JsonSerializer.Serialize(WorkerSnapshot(worker));
+        var w = BridgeJson.Start();
+        w.WriteStartObject();
+        if (statusLine is not null)
+        {
+            w.WriteString("status", statusLine);
+        }
+        else
+        {
+            w.WriteNumber("status", statusCode.GetValueOrDefault());
+        }
+
+        WriteHeaders(w, headers);
+        w.WriteNumber("sent", sent);
+        w.WriteEndObject();
+        return BridgeJson.Finish(w);
+    }
+
+    /// <summary><c>"headers": [[name, value], ...]</c>.</summary>
+    internal static void WriteHeaders(Utf8JsonWriter w, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        w.WriteStartArray("headers");
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var (name, value) = headers[i];
+            w.WriteStartArray();
+            w.WriteStringValue(name);
+            w.WriteStringValue(value);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+    }
+
+    // Returns what call_request returns: for pre_request, JSON of the request it changed, else null. responseJson: null
+    // for pre_request.
+    private string? CallRequestHook(string name, HookWorker worker, WsgiRequest request, string? responseJson, nint environ)
+    {
+        var workerJson = WorkerSnapshotJson(worker);
+        var requestJson = RequestSnapshotJson(request);
         string? returned = null;
         Run(name, hooks =>
         {
@@ -112,8 +168,8 @@ public sealed unsafe partial class PythonServerHooks
             CPython.XDecRef(environ); // environArg holds its own reference now
             using var nameArg = new PyString(name);
             using var workerArg = new PyString(workerJson);
-            using var requestArg = new PyString(JsonSerializer.Serialize(RequestSnapshot(request)));
-            using var responseArg = new PyString(JsonSerializer.Serialize(response));
+            using var requestArg = new PyString(requestJson);
+            using var responseArg = new PyString(responseJson ?? "null");
             using var result = hooks.InvokeMethod("call_request", nameArg, workerArg, requestArg, responseArg, environArg ?? PyObject.None);
             returned = result.IsNone() ? null : result.As<string>();
         });

@@ -85,7 +85,7 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
             using var kindArg = new PyString(location?.Kind == ConfigLocationKind.PythonModule ? "module" : "file");
             using var targetArg = new PyString(location?.Target ?? "");
             using var workdirArg = new PyString(workingDirectory);
-            using var refsArg = new PyString(JsonSerializer.Serialize(refs));
+            using var refsArg = new PyString(JsonSerializer.Serialize(refs, BridgeJsonContext.Default.DictionaryStringStringArray));
             // A worker process's: the worker took the master's hand-over out of os.environ as Python started.
             using var carriedArg = new PyString(worker ? Environment.GetEnvironmentVariable(HandOver.HookWorkerState) ?? "" : "");
             try
@@ -112,32 +112,32 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
     /// null: as --log-level says.</param>
     public static bool HasHooks(Settings settings, bool worker = false, bool? debug = null) => HookRefs(settings, worker, debug).Count > 0;
 
-    public void OnStarting(HookServer server) => Call("on_starting", Server(server));
+    public void OnStarting(HookServer server) => Call("on_starting", server, null);
 
-    public void OnReload(HookServer server) => Call("on_reload", Server(server));
+    public void OnReload(HookServer server) => Call("on_reload", server, null);
 
-    public void WhenReady(HookServer server) => Call("when_ready", Server(server));
+    public void WhenReady(HookServer server) => Call("when_ready", server, null);
 
-    public string? PreFork(HookServer server, HookWorker worker) => Call("pre_fork", Server(server), Worker(worker));
+    public string? PreFork(HookServer server, HookWorker worker) => Call("pre_fork", server, worker);
 
-    public void ChildExit(HookServer server, HookWorker worker) => Call("child_exit", Server(server), Worker(worker));
+    public void ChildExit(HookServer server, HookWorker worker) => Call("child_exit", server, worker);
 
     public void NumWorkersChanged(HookServer server, int newValue, int? oldValue) =>
-        Call("nworkers_changed", Server(server), Value(newValue), Value(oldValue));
+        Call("nworkers_changed", server, null, (newValue, oldValue));
 
-    public void PreExec(HookServer server) => Call("pre_exec", Server(server));
+    public void PreExec(HookServer server) => Call("pre_exec", server, null);
 
-    public void OnExit(HookServer server) => Call("on_exit", Server(server));
+    public void OnExit(HookServer server) => Call("on_exit", server, null);
 
-    public void PostFork(HookServer server, HookWorker worker) => Call("post_fork", Server(server), Worker(worker));
+    public void PostFork(HookServer server, HookWorker worker) => Call("post_fork", server, worker);
 
-    public void PostWorkerInit(HookWorker worker) => Call("post_worker_init", Worker(worker));
+    public void PostWorkerInit(HookWorker worker) => Call("post_worker_init", null, worker);
 
-    public void WorkerInt(HookWorker worker) => Call("worker_int", Worker(worker));
+    public void WorkerInt(HookWorker worker) => Call("worker_int", null, worker);
 
-    public void WorkerAbort(HookWorker worker) => Call("worker_abort", Worker(worker));
+    public void WorkerAbort(HookWorker worker) => Call("worker_abort", null, worker);
 
-    public void WorkerExit(HookServer server, HookWorker worker) => Call("worker_exit", Server(server), Worker(worker));
+    public void WorkerExit(HookServer server, HookWorker worker) => Call("worker_exit", server, worker);
 
     /// <summary>In a worker, once the app has loaded: what <c>worker.wsgi</c> and <c>worker.app.callable</c> return.</summary>
     public void AppLoaded(PythonWsgiApplication app)
@@ -187,38 +187,112 @@ public sealed partial class PythonServerHooks : IServerHooks, IDisposable
         return refs;
     }
 
-    internal static object Server(HookServer s) => new { server = new { pid = s.Pid, num_workers = s.NumWorkers } };
-
-    internal static object Worker(HookWorker w) => new { worker = WorkerSnapshot(w) };
-
-    internal static object WorkerSnapshot(HookWorker w) => new
+    /// <summary>
+    /// A hook's arguments as HookScript's <c>call</c> reads them: <c>[{"server": ...}, {"worker": ...}, {"value": new},
+    /// {"value": old}]</c>, each part only when given, in that order.
+    /// </summary>
+    internal static string ArgsJson(HookServer? server, HookWorker? worker, (int New, int? Old)? counts = null)
     {
-        pid = w.Pid,
-        ppid = w.ParentPid,
-        age = w.Age,
-        alive = w.Alive,
-        exitcode = w.ExitCode,
-        nr = w.Requests,
-        max_requests = w.MaxRequests,
-        sockets = w.Sockets,
-        tmp = w.TmpFd,
-    };
+        var w = BridgeJson.Start();
+        w.WriteStartArray();
+        if (server is not null)
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("server");
+            w.WriteNumber("pid", server.Pid);
+            w.WriteNumber("num_workers", server.NumWorkers);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
 
-    internal static object Value(int? v) => new { value = v };
+        if (worker is not null)
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("worker");
+            WriteWorkerSnapshot(w, worker);
+            w.WriteEndObject();
+        }
+
+        if (counts is var (newValue, oldValue))
+        {
+            WriteValue(w, newValue);
+            WriteValue(w, oldValue);
+        }
+
+        w.WriteEndArray();
+        return BridgeJson.Finish(w);
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, int? value)
+    {
+        w.WriteStartObject();
+        WriteNumber(w, "value", value);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The hooks' <c>worker</c> object (HookScript's <c>_Worker</c> reads these names).</summary>
+    internal static string WorkerSnapshotJson(HookWorker worker)
+    {
+        var w = BridgeJson.Start();
+        WriteWorkerSnapshot(w, worker);
+        return BridgeJson.Finish(w);
+    }
+
+    internal static void WriteWorkerSnapshot(Utf8JsonWriter w, HookWorker worker)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("pid", worker.Pid);
+        w.WriteNumber("ppid", worker.ParentPid);
+        w.WriteNumber("age", worker.Age);
+        w.WriteBoolean("alive", worker.Alive);
+        WriteNumber(w, "exitcode", worker.ExitCode);
+        w.WriteNumber("nr", worker.Requests);
+        w.WriteNumber("max_requests", worker.MaxRequests);
+        if (worker.Sockets is { } sockets)
+        {
+            w.WriteStartArray("sockets");
+            foreach (var fd in sockets)
+            {
+                w.WriteNumberValue(fd);
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("sockets");
+        }
+
+        WriteNumber(w, "tmp", worker.TmpFd);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
 
     // Returns what the Python side's call returns: for pre_fork, the attributes it set on the worker (JSON), else null.
-    private string? Call(string name, params object[] args)
+    private string? Call(string name, HookServer? server, HookWorker? worker, (int New, int? Old)? counts = null)
     {
         if (_hooks is null || !_defined.Contains(name))
         {
             return null;
         }
 
+        var args = ArgsJson(server, worker, counts);
         string? returned = null;
         Run(name, hooks =>
         {
             using var nameArg = new PyString(name);
-            using var argsArg = new PyString(JsonSerializer.Serialize(args));
+            using var argsArg = new PyString(args);
             using var result = hooks.InvokeMethod("call", nameArg, argsArg);
             returned = result.IsNone() ? null : result.As<string>();
         });

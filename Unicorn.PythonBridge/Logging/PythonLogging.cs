@@ -182,39 +182,61 @@ public sealed class PythonLogging : IPythonLogging, IDisposable
     }
 
     // One request as a logger class's access() takes it: Gunicorn's resp, req (HookScript's shapes), environ and time.
-    private static string AccessRecordJson(AccessLogEntry entry)
+    internal static string AccessRecordJson(AccessLogEntry entry)
     {
         var environ = entry.Environ?.Invoke() ?? new Dictionary<string, string>();
         var uri = entry.RawUri;
         var end = uri.IndexOfAny(['?', '#']);
-        var version = entry.Protocol.StartsWith("HTTP/", StringComparison.Ordinal) && entry.Protocol.Length == 8
-            ? new[] { entry.Protocol[5] - '0', entry.Protocol[7] - '0' }
-            : [1, 1];
-        object? peer = entry.RemoteAddress is { Length: > 0 } address
-            ? new object[] { address, int.TryParse(environ.GetValueOrDefault("REMOTE_PORT"), out var port) ? port : 0 }
-            : null;
-        return JsonSerializer.Serialize(new
+        var w = BridgeJson.Start();
+        w.WriteStartObject();
+        w.WriteNumber("us", (long)entry.Duration.TotalMicroseconds);
+        w.WriteStartObject("environ");
+        foreach (var (name, value) in environ)
         {
-            us = (long)entry.Duration.TotalMicroseconds,
-            environ,
-            req = new
-            {
-                method = entry.Method,
-                uri,
-                path = end < 0 ? uri : uri[..end],
-                query = entry.Query,
-                version,
-                headers = entry.RequestHeaders.Select(h => new[] { h.Key, h.Value }),
-                scheme = environ.GetValueOrDefault("wsgi.url_scheme", "http"),
-                peer,
-            },
-            resp = new
-            {
-                status = entry.Status,
-                headers = entry.ResponseHeaders.Select(h => new[] { h.Key, h.Value }),
-                sent = entry.ResponseLength,
-            },
-        });
+            w.WriteString(name, value);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("req");
+        w.WriteString("method", entry.Method);
+        w.WriteString("uri", uri);
+        w.WriteString("path", end < 0 ? uri : uri.AsSpan(0, end));
+        w.WriteString("query", entry.Query);
+        w.WriteStartArray("version");
+        var http = entry.Protocol.StartsWith("HTTP/", StringComparison.Ordinal) && entry.Protocol.Length == 8;
+        w.WriteNumberValue(http ? entry.Protocol[5] - '0' : 1);
+        w.WriteNumberValue(http ? entry.Protocol[7] - '0' : 1);
+        w.WriteEndArray();
+        ConfigFile.PythonServerHooks.WriteHeaders(w, entry.RequestHeaders);
+        w.WriteString("scheme", environ.GetValueOrDefault("wsgi.url_scheme", "http"));
+        if (entry.RemoteAddress is { Length: > 0 } address)
+        {
+            w.WriteStartArray("peer");
+            w.WriteStringValue(address);
+            w.WriteNumberValue(int.TryParse(environ.GetValueOrDefault("REMOTE_PORT"), out var port) ? port : 0);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("peer");
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("resp");
+        w.WriteString("status", entry.Status);
+        ConfigFile.PythonServerHooks.WriteHeaders(w, entry.ResponseHeaders);
+        if (entry.ResponseLength is { } sent)
+        {
+            w.WriteNumber("sent", sent);
+        }
+        else
+        {
+            w.WriteNull("sent");
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+        return BridgeJson.Finish(w);
     }
 
     /// <summary>An access line's atoms as the record's args dict, as Gunicorn passes them (GIL held).</summary>

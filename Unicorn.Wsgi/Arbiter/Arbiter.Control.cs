@@ -140,7 +140,7 @@ public sealed partial class Arbiter : IControlTarget
         var listeners = new JsonArray();
         foreach (var listener in _listeners)
         {
-            listeners.Add(new JsonObject
+            listeners.Add((JsonNode)new JsonObject // as a node: Add<T> would serialise it through reflection
             {
                 ["address"] = listener.ToString(),
                 ["fd"] = listener.Fd,
@@ -216,7 +216,7 @@ public sealed partial class Arbiter : IControlTarget
             }
 
             row["last_heartbeat"] = sinceBeat;
-            rows.Add(row);
+            rows.Add((JsonNode)row);
         }
 
         return rows;

@@ -24,11 +24,7 @@ internal static class DirtyArbiterClient
         try
         {
             socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-            var body = JsonSerializer.SerializeToUtf8Bytes(message);
-            var frame = new byte[4 + body.Length];
-            BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)body.Length);
-            body.CopyTo(frame, 4);
-            socket.Send(frame);
+            socket.Send(Control.ControlProtocol.Encode(message)); // the same framing
 
             var head = ReadExactly(socket, 4);
             var length = BinaryPrimitives.ReadUInt32BigEndian(head);

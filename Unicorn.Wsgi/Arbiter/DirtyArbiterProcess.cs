@@ -86,28 +86,54 @@ internal sealed class DirtyArbiterProcess : IDisposable
 
     private string ReloadPath => Path.Combine(_directory, "reload.json");
 
-    private string ConfigJson(Settings settings, string procName) =>
-        JsonSerializer.Serialize(new Dictionary<string, object?>
+    private string ConfigJson(Settings settings, string procName)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
         {
-            ["apps"] = settings.DirtyApps,
-            ["workers"] = settings.DirtyWorkers,
-            ["threads"] = settings.DirtyThreads,
-            ["timeout"] = settings.DirtyTimeout,
-            ["graceful_timeout"] = settings.DirtyGracefulTimeout,
-            ["socket"] = SocketPath,
-            ["ppid"] = Environment.ProcessId,
-            ["proc_name"] = procName, // the dirty workers' titles, as the HTTP workers'
-            ["config"] = settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null,
+            w.WriteStartObject();
+            WriteStrings(w, "apps", settings.DirtyApps);
+            w.WriteNumber("workers", settings.DirtyWorkers);
+            w.WriteNumber("threads", settings.DirtyThreads);
+            w.WriteNumber("timeout", settings.DirtyTimeout);
+            w.WriteNumber("graceful_timeout", settings.DirtyGracefulTimeout);
+            w.WriteString("socket", SocketPath);
+            w.WriteNumber("ppid", Environment.ProcessId);
+            w.WriteString("proc_name", procName); // the dirty workers' titles, as the HTTP workers'
+            w.WriteString("config", settings.ConfigFile is { } c && !c.EndsWith(".toml", StringComparison.OrdinalIgnoreCase) ? c : null);
             // Hooks given as dotted paths (the only form a TOML config has): the dirty arbiter imports them.
-            ["hook_paths"] = settings.HookReferences
-                .Where(h => DirtyHooks.Contains(h.Setting.Name) && h.Reference.DottedPath is not null)
-                .ToDictionary(h => h.Setting.Name, h => h.Reference.DottedPath),
-            ["pythonpath"] = settings.PythonPathEntries, // --pythonpath, then what the config file added to sys.path
-            ["errorlog"] = settings.ErrorLog,
-            ["loglevel"] = settings.LogLevel ?? "info",
+            w.WriteStartObject("hook_paths");
+            foreach (var h in settings.HookReferences)
+            {
+                if (DirtyHooks.Contains(h.Setting.Name) && h.Reference.DottedPath is { } dotted)
+                {
+                    w.WriteString(h.Setting.Name, dotted);
+                }
+            }
+
+            w.WriteEndObject();
+            WriteStrings(w, "pythonpath", settings.PythonPathEntries); // --pythonpath, then what the config file added to sys.path
+            w.WriteString("errorlog", settings.ErrorLog);
+            w.WriteString("loglevel", settings.LogLevel ?? "info");
             // Every setting's resolved value, for the hooks' arbiter.cfg and worker.cfg (Gunicorn's Config).
-            ["settings"] = SettingValues(settings),
-        });
+            w.WritePropertyName("settings");
+            SettingValues(settings).WriteTo(w);
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            w.WriteStringValue(value);
+        }
+
+        w.WriteEndArray();
+    }
 
     private static JsonElement SettingValues(Settings settings)
     {

@@ -69,6 +69,21 @@ public sealed partial class Settings
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
+    /// <summary>
+    /// <paramref name="value"/> as JSON: plain values (strings, numbers, booleans, null, lists, string-keyed
+    /// dictionaries) as the serializer writes them, a class by its dotted name; without reflection.
+    /// </summary>
+    internal static string PlainJson(object? value)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            WriteValue(w, value);
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     private void WriteValues(Utf8JsonWriter w)
     {
         w.WriteStartObject();

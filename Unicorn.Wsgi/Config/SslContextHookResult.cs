@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Unicorn.Wsgi.Config;
 
@@ -8,8 +9,6 @@ namespace Unicorn.Wsgi.Config;
 /// </summary>
 public sealed record SslContextHookResult
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public required string CertFile { get; init; }
 
     /// <summary>Null: the key is in <see cref="CertFile"/>, as <c>load_cert_chain</c> reads it.</summary>
@@ -39,8 +38,13 @@ public sealed record SslContextHookResult
     /// <summary>What it asked for that .NET's <c>SslStream</c> cannot do (<c>sni_callback</c>, <c>load_dh_params()</c>...).</summary>
     public IReadOnlyList<string> Refused { get; init; } = [];
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, SslContextHookResultJson.Default.SslContextHookResult);
 
     public static SslContextHookResult FromJson(string json) =>
-        JsonSerializer.Deserialize<SslContextHookResult>(json, Json) ?? throw new JsonException("null ssl_context result");
+        JsonSerializer.Deserialize(json, SslContextHookResultJson.Default.SslContextHookResult) ?? throw new JsonException("null ssl_context result");
 }
+
+/// <summary>Source-generated (the native build has no reflection serializer), snake_case as the Python side writes it.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(SslContextHookResult))]
+internal sealed partial class SslContextHookResultJson : JsonSerializerContext;

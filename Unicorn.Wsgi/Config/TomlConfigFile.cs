@@ -1,5 +1,6 @@
 using Tomlyn;
 using Tomlyn.Model;
+using Tomlyn.Serialization;
 
 namespace Unicorn.Wsgi.Config;
 
@@ -16,7 +17,7 @@ public static class TomlConfigFile
         TomlTable document;
         try
         {
-            document = TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path))!;
+            document = TomlSerializer.Deserialize(File.ReadAllText(path), TomlConfigContext.Default.TomlTable)!;
         }
         catch (TomlException e)
         {
@@ -45,7 +46,7 @@ public static class TomlConfigFile
     {
         try
         {
-            return File.Exists(path) && UnicornTable(TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path))!) is not null;
+            return File.Exists(path) && UnicornTable(TomlSerializer.Deserialize(File.ReadAllText(path), TomlConfigContext.Default.TomlTable)!) is not null;
         }
         catch (TomlException)
         {
@@ -76,3 +77,7 @@ public static class TomlConfigFile
         return marker >= 0 ? line[(marker + "error : ".Length)..] : line;
     }
 }
+
+/// <summary>The document model, source-generated: the native build has no reflection-based TOML serializer.</summary>
+[TomlSerializable(typeof(TomlTable))]
+internal sealed partial class TomlConfigContext : TomlSerializerContext;

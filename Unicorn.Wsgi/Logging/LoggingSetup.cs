@@ -133,7 +133,7 @@ public static class LoggingSetup
     {
         if (settings.LogConfigDict is System.Collections.IDictionary { Count: > 0 } dict)
         {
-            return new PythonLogConfig("dict", System.Text.Json.JsonSerializer.Serialize(ForDictConfig(dict)), level, errorLog, accessLog,
+            return new PythonLogConfig("dict", Settings.PlainJson(ForDictConfig(dict)), level, errorLog, accessLog,
                 PythonConfigFile(settings));
         }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
@@ -27,6 +28,8 @@ internal sealed class Http2EarlyHints
     private const BindingFlags Private = BindingFlags.Instance | BindingFlags.NonPublic;
     private const int EarlyHintsStatus = 103;
     private const string Http2Namespace = "Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http2.";
+    private const string HttpResponseHeaders = "Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http.HttpResponseHeaders";
+    private const string KestrelCore = "Microsoft.AspNetCore.Server.Kestrel.Core";
 
     // RFC 9113 §8.2.2: connection-specific fields make a message malformed over HTTP/2, as in the final response.
     private static readonly HashSet<string> ConnectionSpecific = new(StringComparer.OrdinalIgnoreCase)
@@ -66,6 +69,19 @@ internal sealed class Http2EarlyHints
     /// Finds the Kestrel internals this needs, with the types and signatures they have in .NET 10; null (and one
     /// debug line) when any is missing or different, as a later Kestrel may have them.
     /// </summary>
+    /// <remarks>
+    /// Ahead-of-time (the native build) the members it reads are kept by the <c>DynamicDependency</c>s below, with
+    /// their metadata, so the lookups find them as with a JIT; had the trimmer dropped one anyway, the lookup would
+    /// fail and hints be dropped, as with an unknown Kestrel.
+    /// </remarks>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.NonPublicFields, Http2Namespace + "Http2Stream", KestrelCore)]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.NonPublicFields, Http2Namespace + "Http2OutputProducer", KestrelCore)]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.NonPublicFields | DynamicallyAccessedMemberTypes.NonPublicMethods,
+        Http2Namespace + "Http2FrameWriter", KestrelCore)]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicFields, Http2Namespace + "Http2HeadersFrameFlags", KestrelCore)]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, HttpResponseHeaders, KestrelCore)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "the types are kept by the DynamicDependency attributes")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "the constructor is kept by a DynamicDependency attribute")]
     public static Http2EarlyHints? Detect(IErrorLog log)
     {
         var kestrel = typeof(KestrelServer).Assembly;
@@ -73,7 +89,7 @@ internal sealed class Http2EarlyHints
         var producer = kestrel.GetType(Http2Namespace + "Http2OutputProducer");
         var writer = kestrel.GetType(Http2Namespace + "Http2FrameWriter");
         var flags = kestrel.GetType(Http2Namespace + "Http2HeadersFrameFlags");
-        var headers = kestrel.GetType("Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http.HttpResponseHeaders");
+        var headers = kestrel.GetType(HttpResponseHeaders);
         if (stream is not null && producer is not null && writer is not null && flags is not null && headers is not null
             && Field(stream, "_http2Output", producer) is { } output
             && Field(producer, "_dataWriterLock", typeof(Lock)) is { } producerLock
@@ -144,9 +160,11 @@ internal sealed class Http2EarlyHints
         return true;
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Detect's DynamicDependency attributes keep the fields")]
     private static FieldInfo? Field(Type type, string name, Type fieldType) =>
         type.GetField(name, Private) is { } field && field.FieldType == fieldType ? field : null;
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Detect's DynamicDependency attributes keep the methods")]
     private static MethodInfo? Method(Type type, string name, Type returns, params Type[] parameters) =>
         type.GetMethod(name, Private, parameters) is { } method && method.ReturnType == returns ? method : null;
 

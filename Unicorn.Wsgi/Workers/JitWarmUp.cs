@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
@@ -17,10 +18,17 @@ public static class JitWarmUp
     /// Prepares every concrete method and constructor of the top-level types <paramref name="include"/> selects,
     /// and of the types nested in them, until <paramref name="cancel"/> is set; returns how many.
     /// </summary>
+    /// <remarks>Nothing to do without a JIT (the native build, compiled ahead of time): returns 0 at once.</remarks>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "runs only with a JIT, where nothing is trimmed")]
     public static int Prepare(IEnumerable<Assembly> assemblies, Func<Type, bool> include, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(assemblies);
         ArgumentNullException.ThrowIfNull(include);
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return 0;
+        }
+
         var prepared = 0;
         foreach (var type in assemblies.SelectMany(Types).Where(t => !t.ContainsGenericParameters && Selected(t, include)))
         {
@@ -56,6 +64,7 @@ public static class JitWarmUp
     private static bool Selected(Type type, Func<Type, bool> include) =>
         type.DeclaringType is { } outer ? Selected(outer, include) : include(type);
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "runs only with a JIT (Prepare), where nothing is trimmed")]
     private static Type[] Types(Assembly assembly)
     {
         try

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,10 +18,17 @@ public static class ControlProtocol
     public static byte[] Encode(JsonNode message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var payload = JsonSerializer.SerializeToUtf8Bytes(message);
-        var frame = new byte[4 + payload.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)payload.Length);
-        payload.CopyTo(frame.AsSpan(4));
+        // The node writes itself (what the serializer does for a JsonNode, without its reflection), after the
+        // length, which is filled in once known.
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.Advance(4);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            message.WriteTo(writer);
+        }
+
+        var frame = buffer.WrittenSpan.ToArray();
+        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)(frame.Length - 4));
         return frame;
     }
 

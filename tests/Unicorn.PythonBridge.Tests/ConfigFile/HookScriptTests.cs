@@ -79,12 +79,12 @@ public sealed class HookScriptTests : IDisposable
         var refs = PythonServerHooks.HookRefs(settings);
         Assert.Equal(13, refs.Count);
 
-        var server = PythonServerHooks.Server(new HookServer(100, 2, settings));
-        var worker = PythonServerHooks.Worker(new HookWorker(200, 1, true, 100, 0));
+        var server = HookShapes.Server(new HookServer(100, 2, settings));
+        var worker = HookShapes.Worker(new HookWorker(200, 1, true, 100, 0));
         var calls = new object[][]
         {
             ["on_starting", new[] { server }], ["when_ready", new[] { server }], ["pre_fork", new[] { server, worker }],
-            ["post_fork", new[] { server, worker }], ["post_worker_init", new[] { worker }], ["nworkers_changed", new[] { server, PythonServerHooks.Value(3), PythonServerHooks.Value(null) }],
+            ["post_fork", new[] { server, worker }], ["post_worker_init", new[] { worker }], ["nworkers_changed", new[] { server, HookShapes.Value(3), HookShapes.Value(null) }],
             ["on_reload", new[] { server }], ["worker_int", new[] { worker }], ["worker_abort", new[] { worker }],
             ["pre_exec", new[] { server }], ["worker_exit", new[] { server, worker }], ["child_exit", new[] { server, worker }],
             ["on_exit", new[] { server }],
@@ -117,7 +117,7 @@ public sealed class HookScriptTests : IDisposable
             ["-b", "127.0.0.1:8001", "-b", "unix://tmp/nginx.socket", "-b", "[::1]:9", "-b", "fd://3", "-b", "Example.org", "app:app"],
             new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
         var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings),
-            [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 1, settings)) }]]);
+            [["on_starting", new[] { HookShapes.Server(new HookServer(1, 1, settings)) }]]);
         const string parsed = "[('127.0.0.1', 8001), 'tmp/nginx.socket', ('::1', 9), 3, ('example.org', 8000)]";
         Assert.Equal($$"""["on_starting", "ok", [[20, "{{parsed}} {{parsed}}", null]]]""", output.Trim());
     }
@@ -136,7 +136,7 @@ public sealed class HookScriptTests : IDisposable
             """);
         var settings = SettingsResolver.Resolve(["--statsd-host", flag, "app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
         var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings),
-            [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 1, settings)) }]]);
+            [["on_starting", new[] { HookShapes.Server(new HookServer(1, 1, settings)) }]]);
         Assert.Equal($$"""["on_starting", "ok", [[20, "{{parsed}}", null]]]""", output.Trim());
     }
 
@@ -147,7 +147,7 @@ public sealed class HookScriptTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "c.toml"), "when_ready = \"myhooks.ready\"\n");
         var settings = SettingsResolver.Resolve(["-c", "c.toml", "app:app"], new Dictionary<string, string?>(), null, _dir);
         var refs = PythonServerHooks.HookRefs(settings);
-        var output = await RunHooks(settings, refs, [["when_ready", new[] { PythonServerHooks.Server(new HookServer(1, 4, settings)) }]]);
+        var output = await RunHooks(settings, refs, [["when_ready", new[] { HookShapes.Server(new HookServer(1, 4, settings)) }]]);
         Assert.Equal("""["when_ready", "ok", [[20, "dotted 4", null]]]""", output.Trim());
     }
 
@@ -197,7 +197,7 @@ public sealed class HookScriptTests : IDisposable
             [new HookListener(1_000_000_003, "http://127.0.0.1:8000")], "app:app.2"))
             .Replace("1000000002", "CHILD", StringComparison.Ordinal).Replace("1000000003", "FD", StringComparison.Ordinal);
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
-            JsonSerializer.Serialize(new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)) }), state);
+            JsonSerializer.Serialize(new[] { HookShapes.Server(new HookServer(100, 2, settings)) }), state);
 
         var lines = File.ReadAllLines(Path.Combine(_dir, "calls.txt"));
         Assert.Equal("ready 2 {} [] 12 app:app", lines[0]); // cfg.proc_name until the arbiter publishes its own
@@ -239,7 +239,7 @@ public sealed class HookScriptTests : IDisposable
             ServerPort = "80",
             RemoteEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 5555),
         };
-        var worker = PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 1));
+        var worker = HookShapes.WorkerSnapshot(new HookWorker(300, 1, true, 1));
         var response = new { status = "201 Created", headers = new[] { new[] { "X-A", "b" } }, sent = 12 };
         var script = """
             for name, resp in (("pre_request", None), ("post_request", json.loads(sys.argv[9]))):
@@ -247,7 +247,7 @@ public sealed class HookScriptTests : IDisposable
             print(drain())
             """;
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
-            JsonSerializer.Serialize(worker), JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)), JsonSerializer.Serialize(response));
+            JsonSerializer.Serialize(worker), JsonSerializer.Serialize(HookShapes.RequestSnapshot(request)), JsonSerializer.Serialize(response));
         Assert.Equal(
             ["pre 300 POST /a%20b?x=1 /a%20b x=1 (1, 1) [('HOST', 'h'), ('X-TRACE', '7')] ('127.0.0.1', 5555)", expected],
             File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
@@ -271,7 +271,7 @@ public sealed class HookScriptTests : IDisposable
                 note("post_worker_init", worker.wsgi.__name__, worker.app.callable is worker.wsgi, worker.app.wsgi() is worker.wsgi)
             """);
         var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
-        var worker = new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)), PythonServerHooks.Worker(new HookWorker(200, 1, true, 100)) };
+        var worker = new[] { HookShapes.Server(new HookServer(100, 2, settings)), HookShapes.Worker(new HookWorker(200, 1, true, 100)) };
         var script = """
             hooks.call("post_fork", sys.argv[7])
 
@@ -314,7 +314,7 @@ public sealed class HookScriptTests : IDisposable
             """);
         var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
         var request = GetA();
-        var preFork = new[] { PythonServerHooks.Server(new HookServer(100, 2, settings)), PythonServerHooks.Worker(new HookWorker(0, 1, true, 100)) };
+        var preFork = new[] { HookShapes.Server(new HookServer(100, 2, settings)), HookShapes.Worker(new HookWorker(0, 1, true, 100)) };
         var script = """
             hooks.call("pre_fork", sys.argv[7])
             me = json.loads(sys.argv[8])
@@ -330,8 +330,8 @@ public sealed class HookScriptTests : IDisposable
             hooks.call_request("post_request", json.dumps(me), json.dumps(other), resp, None)
             """;
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script, JsonSerializer.Serialize(preFork),
-            JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
-            JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)));
+            JsonSerializer.Serialize(HookShapes.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
+            JsonSerializer.Serialize(HookShapes.RequestSnapshot(request)));
         Assert.Equal(["pre_fork [booting]", "post warm 1 2 True", "post warm 1 None True"], File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
     }
 
@@ -407,8 +407,8 @@ public sealed class HookScriptTests : IDisposable
             asyncio.run(main())
             """;
         await RunHooks(settings, PythonServerHooks.HookRefs(settings), [], script,
-            JsonSerializer.Serialize(PythonServerHooks.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
-            JsonSerializer.Serialize(PythonServerHooks.RequestSnapshot(request)));
+            JsonSerializer.Serialize(HookShapes.WorkerSnapshot(new HookWorker(300, 1, true, 100))),
+            JsonSerializer.Serialize(HookShapes.RequestSnapshot(request)));
         Assert.Equal(["/b /b", "/a /a"], File.ReadAllLines(Path.Combine(_dir, "calls.txt")));
     }
 
@@ -418,7 +418,7 @@ public sealed class HookScriptTests : IDisposable
         // As some configs call it (Gunicorn's Logger.setup(cfg)); Unicorn's logs already follow the same settings.
         File.WriteAllText(Path.Combine(_dir, "gunicorn.conf.py"), "def on_starting(server):\n    server.log.setup(server.app.cfg)\n");
         var settings = SettingsResolver.Resolve(["app:app"], new Dictionary<string, string?>(), new ConfigScriptRunner(), _dir);
-        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings), [["on_starting", new[] { PythonServerHooks.Server(new HookServer(1, 2, settings)) }]]);
+        var output = await RunHooks(settings, PythonServerHooks.HookRefs(settings), [["on_starting", new[] { HookShapes.Server(new HookServer(1, 2, settings)) }]]);
         Assert.Equal("""["on_starting", "ok", []]""", output.Trim());
     }
 
