@@ -20,6 +20,7 @@ internal static unsafe partial class Program
         }
 
         ProgramCommandLine.SetFromNativeEntry(commandLine);
+        OpenFilesLimit.RaiseToHard();
         return Main(commandLine[1..]);
     }
 

@@ -15,4 +15,7 @@ internal static partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int getrlimit(int resource, out RLimit limit);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setrlimit(int resource, in RLimit limit);
 }

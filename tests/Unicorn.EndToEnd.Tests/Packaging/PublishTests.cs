@@ -77,7 +77,9 @@ public sealed class PublishTests
             File.Copy(Path.Combine(RepoRoot, "pyfixtures", "hello.py"), Path.Combine(app, "hello.py"));
             var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = WheelFixture.SystemPython, ["PYTHONPATH"] = null, ["GUNICORN_CMD_ARGS"] = null };
             var port = FreePort();
-            using var server = StartProgram(binary, app, env, "--bind", $"127.0.0.1:{port}", "--workers", "2", "--no-control-socket", "hello:app");
+            // A soft limit of open files below the hard one, as many hosts start services with: the program raises it.
+            using var server = StartProgram("/bin/sh", app, env, "-c", "ulimit -Sn 1024; exec \"$0\" \"$@\"", binary,
+                "--bind", $"127.0.0.1:{port}", "--workers", "2", "--no-control-socket", "hello:app");
             server.WaitUntilServing(port);
             Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
             Assert.Contains(ChildrenOf(server.Pid), IsZygote);
@@ -87,6 +89,10 @@ public sealed class PublishTests
                 var maps = File.ReadAllText($"/proc/{pid}/maps");
                 Assert.Contains("/libunicorn.so", maps, StringComparison.Ordinal);
                 Assert.DoesNotContain("libcoreclr", maps, StringComparison.Ordinal);
+                // Raised to the hard limit, as CoreCLR raises it (a native program does not by itself).
+                var openFiles = File.ReadAllLines($"/proc/{pid}/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(openFiles[4], openFiles[3]);
             }
 
             server.Signal(SIGTTIN);
