@@ -60,7 +60,7 @@ public static partial class SettingsTable
             "under a container memory limit also a hard limit of 75% of it divided among the workers, at least 16M), " +
             "a size such as 64M or 1G per worker, a percentage of the container's (else the machine's) memory per worker, " +
             "or unlimited (.NET's own defaults). A hard limit under 256M also gets 1 MiB GC regions (in .NET's 4 MiB ones a small heap " +
-            "ran out of regions and crashed the worker). Python's objects are not on this heap. A DOTNET_GC* variable in the environment wins.") with
+            "ran out of regions and crashed the worker). Python's objects are not on this heap. A DOTNET_GC* variable in the environment wins (in the native build, only the hard limit's: docs/deploy.md).") with
         { Validate = Validators.WorkerHeapLimit, DomainValue = true, UnicornOnly = true },
         IntRow("timeout", WorkerSection, ["-t", "--timeout"], 30,
             "Seconds a serving worker may stay silent (stuck in one request, say) before the master aborts and replaces it; 0 disables. " +
