@@ -172,10 +172,17 @@ def preload(app):
     importlib.import_module(module)
 
 
-def share_with_workers(worker_library):
+def share_with_workers(worker_library, native_library):
     """What forked workers inherit ready-made (see SHARED_MODULES and M_ARENA_MAX), and the worker class's library
     (gevent, eventlet), imported but not patched in, as Gunicorn's master imports it with the worker class. eventlet
-    imports ssl, asyncio and the like itself: a worker that imported it after the fork had them before patching too."""
+    imports ssl, asyncio and the like itself: a worker that imported it after the fork had them before patching too.
+
+    A native build's library is loaded here too: loading it only maps it and relocates its data (several MiB of
+    pointers, built without dehydration so that they are there to share: Unicorn.Cli.csproj), which then sit in
+    pages every worker shares. Its runtime starts only when a worker first calls in (start_dotnet), after the fork:
+    the zygote gains no thread."""
+    if native_library:
+        ctypes.PyDLL(native_library)
     for name in SHARED_MODULES + ((worker_library,) if worker_library else ()):
         try:
             importlib.import_module(name)
@@ -344,7 +351,7 @@ def serve(sock, config):
                              "not have them. Start them in post_fork, or set worker_start = 'spawn'"
                              % ", ".join(threads), "kind": "threads"})
         return 1
-    share_with_workers(config.get("worker_library"))
+    share_with_workers(config.get("worker_library"), config.get("native_library"))
     gc.freeze()
     send(sock, {"ready": True})
     pending = bytearray()

@@ -82,7 +82,11 @@ public sealed class PublishTests
                 "--bind", $"127.0.0.1:{port}", "--workers", "2", "--no-control-socket", "hello:app");
             server.WaitUntilServing(port);
             Assert.Equal((200, "Hello, World!\n"), Get(port, "/"));
-            Assert.Contains(ChildrenOf(server.Pid), IsZygote);
+            var zygote = Assert.Single(ChildrenOf(server.Pid), IsZygote);
+            // The zygote loaded the library before forking (its relocated data is then shared by every worker), without
+            // starting its runtime: no thread beside Python's own.
+            Assert.Contains("/libunicorn.so", File.ReadAllText($"/proc/{zygote}/maps"), StringComparison.Ordinal);
+            Assert.Single(Directory.GetDirectories($"/proc/{zygote}/task"));
             server.WaitForWorkers(2);
             foreach (var pid in server.Workers().Append(server.Pid))
             {
