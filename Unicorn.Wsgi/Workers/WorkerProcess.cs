@@ -80,8 +80,10 @@ public sealed partial class WorkerProcess
     /// <summary>Everything before serving; a non-null result is the exit status of a failed boot.</summary>
     private int? Boot()
     {
-        Libc.SetThreadName("unicorn: worker");
+        // Handlers first: until then a signal has its default action, and the name is what ps, pkill and the
+        // tests go by, so a process named a worker takes a terminal's Ctrl-C as one.
         _signals.Register(WorkerSignals);
+        Libc.SetThreadName("unicorn: worker");
         // Past its boot allowance the master sends ABRT; nothing reads the signal queue until the app is
         // loaded, so answer it here, with the Python stack of the stuck import.
         using var abortWhileBooting = SignalQueue.Handle(Libc.SIGABRT, Abort);
