@@ -182,7 +182,10 @@ def share_with_workers(worker_library, native_library):
     pages every worker shares. Its runtime starts only when a worker first calls in (start_dotnet), after the fork:
     the zygote gains no thread."""
     if native_library:
-        ctypes.PyDLL(native_library)
+        try:
+            ctypes.PyDLL(native_library)
+        except OSError:
+            pass  # each worker then fails to load it and says why, as before this sharing
     for name in SHARED_MODULES + ((worker_library,) if worker_library else ()):
         try:
             importlib.import_module(name)
