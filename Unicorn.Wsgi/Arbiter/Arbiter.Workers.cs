@@ -57,6 +57,14 @@ public sealed partial class Arbiter
             }
             catch (Exception e) when (e is IOException or ListenerException)
             {
+                if (!_workerStarted)
+                {
+                    // Not one worker since the master started: a setup that cannot work (descriptors to hand over above
+                    // ulimit -n, say), not a passing shortage. Stop with the reason, as Gunicorn's master does, rather
+                    // than log it every second for good.
+                    throw new StopMasterException(graceful: false, "Cannot start a worker: " + e.Message, exitCode: 1);
+                }
+
                 // Out of processes or fds, the program vanished, or a port slot could not be bound: say so and try
                 // again a loop interval later.
                 StartFailed("Cannot start a worker: " + e.Message);
@@ -213,6 +221,7 @@ public sealed partial class Arbiter
         _workersSpawned++;
         portSlot?.Holders.Add(pid);
         _options.Metrics?.WorkerStarted(slot, pid);
+        _workerStarted = true;
         return new WorkerHandle(pid, age, heartbeat, _generation, slot);
     }
 

@@ -44,6 +44,7 @@ public sealed partial class Arbiter : IDisposable
     private bool _numWorkersSet;
     private int _workerAge;
     private long _startFailedAt; // Stopwatch timestamp of the last worker that could not be started (0: none)
+    private bool _workerStarted; // a worker or spare has been started since the master began
     private int _generation;
     private int _reportedWorkerCount = -1;
     private int _masterPid;

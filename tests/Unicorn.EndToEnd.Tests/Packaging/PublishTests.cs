@@ -61,17 +61,24 @@ public sealed class PublishTests
     /// replaces them (as many as configured), TERM ends the master with 0. ./test publishes it once before the tests (UNICORN_NATIVE_BUILD),
     /// as it takes minutes; run alone, the test publishes it itself.
     /// </summary>
+    /// <summary>The native program: ./test's (UNICORN_NATIVE_BUILD), else published once for this run.</summary>
+    private static readonly Lazy<string> NativeProgram = new(() =>
+    {
+        var binary = Environment.GetEnvironmentVariable("UNICORN_NATIVE_BUILD") is { Length: > 0 } built
+            ? Path.Combine(built, "unicorn")
+            : WheelFixture.Run(Path.Combine(RepoRoot, "packaging", "publish"), RepoRoot, "--native",
+                Directory.CreateTempSubdirectory("unicorn-native-build-").FullName).Trim().Split('\n')[^1];
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(binary)!, "libunicorn.so")), binary);
+        return binary;
+    });
+
     [Fact]
     public void TheNativeBuildServesAnAppFromForkedWorkers()
     {
         var root = Directory.CreateTempSubdirectory("unicorn-native-").FullName;
         try
         {
-            var binary = Environment.GetEnvironmentVariable("UNICORN_NATIVE_BUILD") is { Length: > 0 } built
-                ? Path.Combine(built, "unicorn")
-                : WheelFixture.Run(Path.Combine(RepoRoot, "packaging", "publish"), RepoRoot, "--native", Path.Combine(root, "out")).Trim().Split('\n')[^1];
-            Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(binary)!, "libunicorn.so")), binary);
-
+            var binary = NativeProgram.Value;
             var app = Path.Combine(root, "app");
             Directory.CreateDirectory(app);
             File.Copy(Path.Combine(RepoRoot, "pyfixtures", "hello.py"), Path.Combine(app, "hello.py"));
@@ -115,5 +122,22 @@ public sealed class PublishTests
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A native master needs few descriptors of its own (it serves from ulimit -n 16, where CoreCLR refuses to start
+    /// below about 90: ResourceExhaustionTests), but cannot hand a worker the ones it needs above the limit. Never
+    /// having started a worker, it stops with the reason and 1, rather than retrying every second for good.
+    /// </summary>
+    [Fact]
+    public void TheNativeBuildThatCannotStartItsFirstWorkerStopsWithTheReason()
+    {
+        var env = new Dictionary<string, string?> { ["UNICORN_PYTHON"] = WheelFixture.SystemPython, ["PYTHONPATH"] = null, ["GUNICORN_CMD_ARGS"] = null };
+        using var server = StartProgram("/bin/sh", RepoRoot, env, "-c", "ulimit -n 12; exec \"$0\" \"$@\"", NativeProgram.Value,
+            "--bind", $"127.0.0.1:{FreePort()}", "--no-control-socket", "pyfixtures.hello:app");
+        Assert.Equal(1, server.WaitForExit(60));
+        Assert.Contains("[ERROR] Reason: Cannot start a worker: ", server.Log, StringComparison.Ordinal);
+        Assert.Equal(1, server.Count("Cannot start a worker"));
+        Assert.DoesNotContain("Exception", server.Log, StringComparison.Ordinal);
     }
 }
