@@ -49,21 +49,58 @@ public sealed partial class UnicornServer : IDisposable
         StartProgram("/bin/sh", null, ["-c", shellPrefix + " exec \"$0\" \"$@\"", Path.Combine(RepoRoot, "unicorn"), .. args]);
 
     /// <summary>The ./unicorn script rebuilds when sources changed; do that once, before any timed wait.</summary>
-    private static readonly Lazy<bool> Built = new(() =>
+    private static readonly Lazy<bool> Built = new(() => Build(kind: null));
+
+    /// <summary>Runs <c>./unicorn --version</c>, which builds first when sources changed; UNICORN_BUILD=kind if given.</summary>
+    private static bool Build(string? kind)
     {
-        using var build = Process.Start(new ProcessStartInfo(Path.Combine(RepoRoot, "unicorn"), "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var start = new ProcessStartInfo(Path.Combine(RepoRoot, "unicorn"), "--version") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (kind is not null)
+        {
+            start.Environment["UNICORN_BUILD"] = kind;
+        }
+
+        using var build = Process.Start(start)!;
         var output = build.StandardError.ReadToEndAsync();
         _ = build.StandardOutput.ReadToEnd();
         if (!build.WaitForExit(TimeSpan.FromMinutes(10)) || build.ExitCode != 0)
         {
-            throw new InvalidOperationException("./unicorn --version failed: " + output.Result);
+            throw new InvalidOperationException($"UNICORN_BUILD={kind} ./unicorn --version failed: " + output.Result);
         }
 
         return true;
-    });
+    }
 
     /// <summary>Builds now (if sources changed), e.g. before a test loads the machine.</summary>
     public static void EnsureBuilt() => _ = Built.Value;
+
+    /// <summary>Whether ./unicorn runs the native build (packaging/publish --native), as it does where clang is.</summary>
+    public static bool NativeBuild
+    {
+        get
+        {
+            EnsureBuilt();
+            return Environment.GetEnvironmentVariable("UNICORN_BUILD") != "jit"
+                && File.Exists(Path.Combine(RepoRoot, ".build", "unicorn", "libunicorn.so"));
+        }
+    }
+
+    /// <summary>
+    /// ./unicorn's environment for its JIT build (.build/unicorn-jit), the fallback where the native build's toolchain
+    /// is missing: for tests of what only the .NET runtime's JIT build has (its runtimeconfig, its diagnostics socket,
+    /// an assembly loaded on demand). Built once, before any timed wait.
+    /// </summary>
+    public static Dictionary<string, string> JitBuild(Dictionary<string, string>? env = null)
+    {
+        EnsureJitBuilt();
+        return new Dictionary<string, string>(env ?? []) { ["UNICORN_BUILD"] = "jit" };
+    }
+
+    public static string JitBuildDirectory => Path.Combine(RepoRoot, ".build", "unicorn-jit");
+
+    public static void EnsureJitBuilt() => _ = JitBuilt.Value;
+
+    private static readonly Lazy<bool> JitBuilt = new(() => Build("jit"));
 
     /// <summary>
     /// Starts unicorn from a Python launcher that prepares inherited sockets and then execs it (so the pid,

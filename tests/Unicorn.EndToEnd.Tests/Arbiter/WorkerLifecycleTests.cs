@@ -53,20 +53,22 @@ public class WorkerLifecycleTests
             Assert.Equal(0, server.WaitForExit());
         }
 
-        port = FreePort();
         var theirs = new Dictionary<string, string>
         {
             ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0",
             ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "3",
             ["DOTNET_EnableDiagnostics"] = "1",
         };
-        using (var server = Start(theirs, "-w", "1", "-b", $"127.0.0.1:{port}", App))
+        // The user's choices win; the native build has no diagnostics socket to open, whatever they say (deploy.md).
+        foreach (var jit in NativeBuild ? new[] { false, true } : [true])
         {
+            port = FreePort();
+            using var server = Start(jit ? JitBuild(theirs) : theirs, "-w", "1", "-b", $"127.0.0.1:{port}", App);
             server.WaitUntilServing(port);
             var worker = Assert.Single(server.Workers());
             Assert.Equal("0", EnvironmentOf(worker).GetValueOrDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
             Assert.Equal(3, EpollThreads(worker));
-            Assert.NotEmpty(DiagnosticsFiles(worker));
+            Assert.Equal(jit, DiagnosticsFiles(worker).Length > 0);
             server.Signal(SIGTERM);
             Assert.Equal(0, server.WaitForExit());
         }
@@ -214,14 +216,16 @@ public class WorkerLifecycleTests
     [Fact]
     public void NeitherWorkersNorTheMasterTierWithProfileGuidance()
     {
-        // The runtimeconfig turns TieredPGO off (the master's instrumented code grew for hours, one reload path
-        // at a time: bench/results/soak-trends.md; a worker's cost 5-8 MiB under load: findings.md), and
-        // workers, which start from the same file, are not given it back in their environment.
-        var config = File.ReadAllText(Path.Combine(RepoRoot, ".build", "unicorn", "unicorn.runtimeconfig.json"));
+        // The JIT build's runtimeconfig turns TieredPGO off (the master's instrumented code grew for hours, one
+        // reload path at a time: bench/results/soak-trends.md; a worker's cost 5-8 MiB under load: findings.md), and
+        // workers, which start from the same file, are not given it back in their environment. (The native build
+        // has no JIT to tier.)
+        var jit = JitBuild();
+        var config = File.ReadAllText(Path.Combine(JitBuildDirectory, "unicorn.runtimeconfig.json"));
         Assert.Contains("\"System.Runtime.TieredPGO\": false", config, StringComparison.Ordinal);
 
         var port = FreePort();
-        using var server = Start("-w", "1", "-b", $"127.0.0.1:{port}", App);
+        using var server = Start(jit, "-w", "1", "-b", $"127.0.0.1:{port}", App);
         server.WaitUntilServing(port);
         var worker = Assert.Single(server.Workers());
         Assert.False(EnvironmentOf(worker).ContainsKey("DOTNET_TieredPGO"));

@@ -33,9 +33,11 @@ public sealed class Http2ServerFixture : IDisposable
             timeoutSeconds: timeoutSeconds);
 
     /// <summary>Starts pyfixtures.http2_app over TLS and waits until it answers.</summary>
-    public static UnicornServer Start(TestCertificates certs, int port, params string[] extra)
+    public static UnicornServer Start(TestCertificates certs, int port, params string[] extra) => Start(certs, port, null, extra);
+
+    public static UnicornServer Start(TestCertificates certs, int port, IDictionary<string, string>? env, params string[] extra)
     {
-        var server = UnicornServer.Start(
+        var server = UnicornServer.Start(env,
         [
             "pyfixtures.http2_app:app", "-b", $"127.0.0.1:{port}", "--certfile", certs.ServerCert, "--keyfile", certs.ServerKey, .. extra,
         ]);

@@ -23,9 +23,10 @@ public sealed partial class InstallTests(WheelFixture wheel)
         Assert.Contains("The install worked successfully!", body, StringComparison.Ordinal);
         // The log is read from a pipe on another thread: wait for the line rather than race the reader.
         server.WaitForLog("Booting worker with pid:", seconds: 30);
-        // The installed program forks its workers from the zygote, as ./unicorn does: it has unicorn.dll and hostfxr.
+        // The installed program is the native build and forks its workers from the zygote, as ./unicorn does.
         Assert.DoesNotContain("Cannot start the zygote", server.Log, StringComparison.Ordinal);
         Assert.Contains(ChildrenOf(server.Pid), UnicornServer.IsZygote);
+        Assert.Contains("/libunicorn.so", File.ReadAllText($"/proc/{server.Workers()[0]}/maps"), StringComparison.Ordinal);
     }
 
     [Fact]

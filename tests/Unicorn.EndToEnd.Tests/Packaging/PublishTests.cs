@@ -4,9 +4,10 @@ namespace Unicorn.EndToEnd.Tests.Packaging;
 
 /// <summary>
 /// The publish step of packaging/docker/Dockerfile, as CI can run it without Docker: the same script
-/// (packaging/publish) writes the program's directory, whose program then serves an application directory the
-/// way the image's last stage does (through a symlink on the PATH, its own copy of the app, UNICORN_PYTHON naming
-/// the interpreter), forking its workers from the zygote.
+/// (packaging/publish) writes the program's directory, native as the image's or the JIT build a host without clang
+/// publishes, whose program then serves an application directory the way the image's last stage does (through a
+/// symlink on the PATH, its own copy of the app, UNICORN_PYTHON naming the interpreter), forking its workers from
+/// the zygote.
 /// </summary>
 public sealed class PublishTests
 {
@@ -16,13 +17,14 @@ public sealed class PublishTests
     public void TheDockerfileBuildsWithThePublishScript()
     {
         var lines = File.ReadAllLines(Dockerfile);
-        Assert.Contains("RUN packaging/publish /out", lines);
+        Assert.Contains("RUN packaging/publish --native /out", lines);
         Assert.Contains("COPY --from=unicorn-build /out /opt/unicorn", lines);
         Assert.Contains("RUN ln -s /opt/unicorn/unicorn /usr/local/bin/unicorn", lines);
     }
 
+    /// <summary>The self-contained JIT build (packaging/publish without --native: build-wheel --jit, a host without clang).</summary>
     [Fact]
-    public void ThePublishedBinaryServesAnApp()
+    public void ThePublishedJitBuildServesAnApp()
     {
         var root = Directory.CreateTempSubdirectory("unicorn-publish-").FullName;
         try
@@ -55,13 +57,7 @@ public sealed class PublishTests
         }
     }
 
-    /// <summary>
-    /// The native build (packaging/publish --native): the launcher and every forked worker run Unicorn from
-    /// libunicorn.so, with no CoreCLR in any process; workers fork from the zygote, TTIN adds one that serves, HUP
-    /// replaces them (as many as configured), TERM ends the master with 0. ./test publishes it once before the tests (UNICORN_NATIVE_BUILD),
-    /// as it takes minutes; run alone, the test publishes it itself.
-    /// </summary>
-    /// <summary>The native program: ./test's (UNICORN_NATIVE_BUILD), else published once for this run.</summary>
+    /// <summary>The native program: ./test's (UNICORN_NATIVE_BUILD, ./unicorn's own), else published once for this run.</summary>
     private static readonly Lazy<string> NativeProgram = new(() =>
     {
         var binary = Environment.GetEnvironmentVariable("UNICORN_NATIVE_BUILD") is { Length: > 0 } built
@@ -72,6 +68,11 @@ public sealed class PublishTests
         return binary;
     });
 
+    /// <summary>
+    /// The native build (packaging/publish --native, what the image ships): the launcher and every forked worker run
+    /// Unicorn from libunicorn.so, with no CoreCLR in any process; workers fork from the zygote, TTIN adds one that
+    /// serves, HUP replaces them (as many as configured), TERM ends the master with 0.
+    /// </summary>
     [Fact]
     public void TheNativeBuildServesAnAppFromForkedWorkers()
     {
