@@ -377,7 +377,7 @@ public sealed partial class WorkerProcess
         {
             // Woken at the graceful deadline itself, not at the next beat after it (up to a second later).
             var wait = _gracefulDeadline is { } due && !_quickStop
-                ? TimeSpan.FromTicks(Math.Clamp(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due).Ticks, 0, beatEvery.Ticks))
+                ? TimeSpan.FromTicks(Math.Min(Until(due).Ticks, beatEvery.Ticks))
                 : beatEvery;
             foreach (var sig in _signals.Wait(wait))
             {
@@ -429,7 +429,7 @@ public sealed partial class WorkerProcess
         // worker_exit): ending the requests, lifespan shutdown. A quick stop keeps its 2 s.
         var finish = _quickStop || _masterKillsAt == 0
             ? TimeSpan.FromSeconds(2)
-            : TimeSpan.FromTicks(Math.Max(0, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _masterKillsAt).Ticks - (DeadlineMargin(_config.GracefulTimeout).Ticks / 4)));
+            : TimeSpan.FromTicks(Math.Max(0, Until(_masterKillsAt).Ticks - (DeadlineMargin(_config.GracefulTimeout).Ticks / 4)));
         if (!run.Wait(finish))
         {
             // A Python thread is stuck in C code: .NET and Python cannot shut down around it.
@@ -512,6 +512,10 @@ public sealed partial class WorkerProcess
         _worker?.BeginGracefulStop(appHandler);
         _worker?.ReleaseSharedListeners();
     }
+
+    /// <summary>The time left until a <see cref="Stopwatch"/> timestamp; zero once it has passed.</summary>
+    private static TimeSpan Until(long timestamp) =>
+        TimeSpan.FromTicks(Math.Max(0, Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp).Ticks));
 
     /// <summary>
     /// How long before the master's SIGKILL (graceful_timeout after its TERM) the worker ends what still runs: a
