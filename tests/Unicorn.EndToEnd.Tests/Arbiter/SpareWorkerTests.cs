@@ -199,10 +199,11 @@ public sealed partial class SpareWorkerTests : IDisposable
     [Fact]
     public void A_stop_during_a_spares_warm_up_ends_it_there()
     {
-        // The warm-up takes seconds (synthetic requests, waits for the JIT), and the master's stop waits for the
-        // spare: a TERM soon after a start or a HUP must not wait for it to finish compiling what it will never run.
+        // The JIT build's warm-up takes seconds (synthetic requests, waits for the JIT), and the master's stop waits for
+        // the spare: a TERM soon after a start or a HUP must not wait for it to finish compiling what it will never
+        // run. (The native build's has nothing to compile and ends in milliseconds, before a TERM could reach it.)
         var port = FreePort();
-        using var server = Start("--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
+        using var server = Start(JitBuild(), "--log-level", "debug", "-w", "1", "--worker-spares", "1", "-b", $"127.0.0.1:{port}", "pyfixtures.arbiter_app:app");
         server.WaitUntilServing(port);
         server.WaitForLog("booted; compiling the request path", 1, 120);
         var spare = int.Parse(server.Lines.Select(l => WarmingUpLine().Match(l)).First(m => m.Success).Groups[1].Value, CultureInfo.InvariantCulture);
